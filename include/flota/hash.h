@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/* Layer: util. MD5 and SHA-256 (OpenSSL libcrypto), streaming and one-shot, as lowercase hex. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flota/macro.h"
+
+#define MD5_HEX_LEN 32
+#define SHA256_HEX_LEN 64
+
+typedef struct Hasher Hasher;
+
+/* Computes MD5 and SHA-256 together over a stream. */
+Hasher *hasher_new(void);
+void hasher_update(Hasher *h, const void *data, size_t n);
+/* Writes the digests as NUL-terminated lowercase hex. The hasher is spent afterwards. */
+void hasher_final(Hasher *h, char md5_hex[MD5_HEX_LEN + 1], char sha256_hex[SHA256_HEX_LEN + 1]);
+Hasher *hasher_free(Hasher *h);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Hasher *, hasher_free);
+
+void md5_hex(const void *data, size_t n, char out[MD5_HEX_LEN + 1]);
+void sha256_hex(const void *data, size_t n, char out[SHA256_HEX_LEN + 1]);
+void sha256_raw(const void *data, size_t n, uint8_t out[32]);
+
+/* Fills buf with n cryptographically random bytes. 0 or -EIO. */
+int random_bytes(void *buf, size_t n);

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Layer: model. Firmware image inspection: what an uploaded .bin is, and whether a
+ * device could boot it. Pure functions over a byte buffer; no I/O.
+ *
+ * Recognised sketch images:
+ *  - ESP8266 Arduino: a 0xE9 image at 0 (eboot, checksum verified) and, in the Arduino
+ *    layout, the app image at 4096 whose length/CRC words at 4112/4116 are verified.
+ *  - ESP8266 signed: any of the above followed by SIGNATURE || uint32_le(len).
+ *  - ESP8266 gzip (0x1F 0x8B), optionally signed.
+ *  - ESP32 family: 0xE9 header + extended header (chip id), segments, checksum and,
+ *    when flagged, the appended SHA-256; the app descriptor gives version and project.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flota/firmware.h"
+
+#define IMAGE_ERROR_MAX 160
+#define IMAGE_HEADER_MAGIC 0xE9
+#define ESP_APP_DESC_MAGIC 0xABCD5432u
+
+typedef struct ImageInfo {
+        Platform platform;
+        char chip[16];             /* "esp8266", "esp32", "esp32-s3", ... */
+        bool compressed;           /* gzip */
+        bool is_signed;            /* ESP8266 signature trailer present */
+        size_t payload_size;       /* bytes the device keeps: size without the signature trailer */
+        uint64_t min_flash_size;   /* flash size the ESP8266 header asks for; 0 when unknown */
+        char version[33];          /* ESP32 app descriptor version; "" when the image has none */
+        char project[33];          /* ESP32 app descriptor project name */
+} ImageInfo;
+
+/*
+ * Inspects a sketch image. Returns 0 and fills *ret, or -EBADMSG with a sentence for the
+ * user in reterr ("segment 2 runs past the end of the file (truncated upload?)").
+ */
+int image_inspect(const uint8_t *data, size_t size, ImageInfo *ret, char reterr[static IMAGE_ERROR_MAX]);
+
+/* CRC-32/MPEG-2 as used by the ESP8266 Arduino eboot (poly 0x04C11DB7, init ~0, no reflection). */
+uint32_t crc8266(const uint8_t *data, size_t n);
+uint32_t crc8266_update(uint32_t crc, const uint8_t *data, size_t n);
+
+/* The CRC an ESP8266 Arduino image of len bytes must carry at offset 4116 (len > 4120). */
+uint32_t esp8266_image_crc(const uint8_t *data, size_t len);
+
+/* Flash size in bytes for an ESP8266 header size nibble (byte 3 >> 4); 0 when unknown. */
+uint64_t esp8266_flash_size(unsigned nibble);
+
+/*
+ * Builds a structurally valid sketch image (for the simulator, tests and the demo):
+ * ESP8266 Arduino layout with eboot, app and CRC, or an ESP32 image with app descriptor
+ * and appended SHA-256. The content is pseudo-random from seed and version, so two
+ * versions differ. The result is about size bytes (at least 8 KiB). Caller frees *ret.
+ */
+void image_build(Platform platform, const char *version, size_t size, uint32_t seed, uint8_t **ret,
+                 size_t *ret_size);

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Layer: json. The JSON form of flota's types, shared by flotad's API and flota's --json
+ * output, so both speak one schema. Every function returns a new cJSON tree (never NULL).
+ * Times are RFC 3339 UTC strings.
+ */
+#pragma once
+
+#include <cjson/cJSON.h>
+
+#include "flota/catalog.h"
+#include "flota/checkin.h"
+#include "flota/store.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(cJSON *, cJSON_Delete);
+
+cJSON *product_to_json(const Product *p);
+cJSON *release_to_json(const Release *r);
+cJSON *channel_slot_to_json(const Catalog *c, const ChannelSlot *s);
+cJSON *channel_change_to_json(const ChannelChange *c);
+cJSON *device_to_json(const Device *d);
+cJSON *checkin_to_json(const Checkin *c);
+
+/* Adds "key": RFC 3339 time, or null for 0. */
+void json_add_time(cJSON *o, const char *key, usec_t t);
+/* Adds "key": string, or null for NULL/"" when empty_is_null. */
+void json_add_string_or_null(cJSON *o, const char *key, const char *s);
+/* Adds "key": number, or null for values <= 0 (ids) / < 0 (sizes) as the caller chooses. */
+void json_add_id(cJSON *o, const char *key, int64_t id);
+
+/* Serialises compactly; aborts on out-of-memory. Caller frees. */
+char *json_print(const cJSON *j);

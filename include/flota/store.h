@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Layer: store. flotad's SQLite database: schema migrations, management writes,
+ * batched check-ins and the catalog snapshot. A Store is one connection and is not
+ * thread-safe: callers serialise access (flotad uses one Store per thread role).
+ *
+ * Returns: 0 on success, -ENOENT not found, -EEXIST uniqueness conflict, -EBUSY
+ * locked or in use, -ENOSPC disk full, -EPROTO database newer than this program,
+ * -EIO anything else (text in store_last_error()).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flota/catalog.h"
+#include "flota/checkin.h"
+
+typedef struct Store Store;
+
+/* The schema version this program writes. */
+#define STORE_SCHEMA_VERSION 1
+
+/* Opens (creating and migrating) the database at path. */
+int store_open(const char *path, Store **ret);
+Store *store_free(Store *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Store *, store_free);
+/* Text of the last SQLite error on this connection; borrowed until the next call. */
+const char *store_last_error(Store *s);
+int store_schema_version(Store *s);
+
+int store_begin(Store *s);
+int store_commit(Store *s);
+void store_rollback(Store *s);
+
+/* Loads products, releases, channels and device overrides into a sealed snapshot. */
+int store_catalog_load(Store *s, Catalog **ret);
+
+/* key_sha256 may be NULL (devices need no key); platform may be _PLATFORM_INVALID (any). */
+int store_product_create(Store *s, const char *name, const char *key_sha256, Platform platform, int64_t *ret_id);
+
+/* Inserts r (id and created are set on success). -EEXIST for a duplicate product+kind+version. */
+int store_release_insert(Store *s, Release *r);
+/* -ENOENT, or -EBUSY with a reason in *reterr_user ("channel stable", "pinned by 3 devices"). */
+int store_release_delete(Store *s, int64_t id, const char **reterr_user);
+/* True when another release still refers to the content with this SHA-256. */
+int store_blob_in_use(Store *s, const char *sha256);
+
+typedef struct ChannelChange {
+        int64_t id;
+        const char *product;
+        const char *name;
+        const char *kind;
+        int64_t release_id;
+        int64_t previous_release_id;
+        const char *actor;
+        usec_t at;
+} ChannelChange;
+
+int store_channel_set(Store *s, int64_t product_id, const char *name, ImageKind kind, int64_t release_id,
+                      const char *actor);
+/* Calls cb for each change, newest first; product/name NULL for all. Borrowed strings. */
+int store_channel_history(Store *s, const char *product, const char *name, size_t limit,
+                          int (*cb)(const ChannelChange *c, void *userdata), void *userdata);
+
+/* A device row; strings are borrowed for the duration of the callback. */
+typedef struct Device {
+        const char *id;
+        const char *product;
+        const char *mac;
+        const char *channel;          /* NULL: default */
+        int64_t pin_release_id;
+        int64_t assigned_release_id;
+        const char *labels;           /* comma-separated, "" when none */
+        usec_t first_seen;
+        usec_t last_seen;
+        const char *ip;
+        const char *platform;
+        const char *version;
+        const char *sketch_md5;
+        int64_t free_space;
+        int64_t chip_size;
+        const char *sdk;
+        int last_status;
+        const char *last_reason;
+        int64_t last_checkin_id;
+} Device;
+
+typedef struct DeviceFilter {
+        const char *product;
+        const char *version;
+        const char *label;
+        usec_t seen_since;            /* 0: any */
+        const char *after;            /* paging: ids greater than this */
+        size_t limit;
+} DeviceFilter;
+
+typedef int (*DeviceCallback)(const Device *d, void *userdata);
+typedef int (*CheckinCallback)(const Checkin *c, void *userdata);
+
+/* Lists devices ordered by id. Returns the number of rows passed to cb, or -errno. */
+int store_devices_list(Store *s, const DeviceFilter *f, DeviceCallback cb, void *userdata);
+int store_device_get(Store *s, const char *id, DeviceCallback cb, void *userdata);
+int store_device_checkins(Store *s, const char *id, size_t limit, CheckinCallback cb, void *userdata);
+
+/* Creates the device row when missing. release_id 0 clears. */
+int store_device_set_pin(Store *s, const char *id, int64_t release_id);
+int store_device_set_channel(Store *s, const char *id, const char *channel);
+int store_device_set_labels(Store *s, const char *id, char *const *labels, size_t n);
+/* Sets (release_id > 0) or clears (0) the assignment of every listed device, in one transaction. */
+int store_assign(Store *s, int64_t release_id, char *const *ids, size_t n);
+
+/* Writes a batch of check-ins and updates their devices, in one transaction; sets c[i].id. */
+int store_checkins_write(Store *s, Checkin *c, size_t n);
+/* Check-ins with id > after, ascending, at most limit. Returns the count or -errno. */
+int store_checkins_after(Store *s, int64_t after, size_t limit, CheckinCallback cb, void *userdata);
+int64_t store_checkins_count(Store *s);
+
+typedef enum TokenRole {
+        TOKEN_ROLE_READ,
+        TOKEN_ROLE_ADMIN,
+        _TOKEN_ROLE_MAX,
+        _TOKEN_ROLE_INVALID = -EINVAL,
+} TokenRole;
+
+const char *token_role_to_string(TokenRole r);
+TokenRole token_role_from_string(const char *s);
+
+typedef struct Token {
+        int64_t id;
+        const char *name;
+        TokenRole role;
+        const char *sha256;
+        usec_t created;
+} Token;
+
+int store_token_create(Store *s, const char *name, TokenRole role, const char *sha256);
+int store_token_delete(Store *s, const char *name);
+int store_tokens_list(Store *s, int (*cb)(const Token *t, void *userdata), void *userdata);

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/* Layer: util. String helpers: comparison, strict number parsing, hex, name validation. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <strings.h>
+
+static inline bool streq(const char *a, const char *b) {
+        return strcmp(a, b) == 0;
+}
+
+static inline bool strcaseeq(const char *a, const char *b) {
+        return strcasecmp(a, b) == 0;
+}
+
+static inline bool isempty(const char *s) {
+        return !s || !*s;
+}
+
+/* Returns a pointer past prefix in s, or NULL when s does not start with it. */
+const char *startswith(const char *s, const char *prefix);
+const char *startswith_no_case(const char *s, const char *prefix);
+
+/* Strict decimal parsing: digits only, no sign, no spaces, no overflow. 0 or -EINVAL/-ERANGE. */
+int parse_u64(const char *s, uint64_t *ret);
+int parse_u32(const char *s, uint32_t *ret);
+int parse_i64(const char *s, int64_t *ret);
+
+/* Sizes with an optional K/M/G suffix (powers of 1024): "16M" -> 16777216. */
+int parse_size(const char *s, uint64_t *ret);
+
+/* Writes 2*n lowercase hex digits and a NUL into out (which holds 2*n+1 bytes). */
+void hex_encode(const uint8_t *data, size_t n, char *out);
+bool is_hex(const char *s, size_t len);
+
+/* Copies at most size-1 bytes and NUL-terminates; returns true when s fit whole. */
+bool strscpy(char *dst, size_t size, const char *src);
+
+/* Lowercases ASCII in place; returns s. */
+char *ascii_strlower(char *s);
+
+/*
+ * Names used in URLs, file-free identifiers (products, channels): 1..64 bytes of
+ * [A-Za-z0-9._-], starting with a letter or digit. Never "." or "..".
+ */
+bool name_is_valid(const char *s);
+
+/* Versions: 1..64 bytes of printable ASCII without spaces or quotes. */
+bool version_is_valid(const char *s);
+
+/* Labels: 1..64 bytes of [A-Za-z0-9._:=/-]. */
+bool label_is_valid(const char *s);
+
+/* Constant-time comparison of two strings (length leaks, contents do not). */
+bool streq_consttime(const char *a, const char *b);

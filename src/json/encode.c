@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: MIT */
+/* cJSON encoders for products, releases, channels, devices and check-ins. */
+#include "flota/json-encode.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "flota/alloc.h"
+#include "flota/strutil.h"
+
+static cJSON *new_object(void) {
+        cJSON *o = cJSON_CreateObject();
+        if (!o)
+                abort();
+        return o;
+}
+
+void json_add_time(cJSON *o, const char *key, usec_t t) {
+        char buf[RFC3339_MAX];
+
+        if (t == 0)
+                cJSON_AddNullToObject(o, key);
+        else
+                cJSON_AddStringToObject(o, key, format_rfc3339(buf, t));
+}
+
+void json_add_string_or_null(cJSON *o, const char *key, const char *s) {
+        if (isempty(s))
+                cJSON_AddNullToObject(o, key);
+        else
+                cJSON_AddStringToObject(o, key, s);
+}
+
+void json_add_id(cJSON *o, const char *key, int64_t id) {
+        if (id <= 0)
+                cJSON_AddNullToObject(o, key);
+        else
+                cJSON_AddNumberToObject(o, key, (double) id);
+}
+
+static void add_size(cJSON *o, const char *key, int64_t v) {
+        if (v < 0)
+                cJSON_AddNullToObject(o, key);
+        else
+                cJSON_AddNumberToObject(o, key, (double) v);
+}
+
+cJSON *product_to_json(const Product *p) {
+        cJSON *o = new_object();
+
+        cJSON_AddNumberToObject(o, "id", (double) p->id);
+        cJSON_AddStringToObject(o, "name", p->name);
+        cJSON_AddBoolToObject(o, "has_key", p->key_sha256[0] != 0);
+        json_add_string_or_null(o, "platform", platform_to_string(p->platform));
+        json_add_time(o, "created", p->created);
+        return o;
+}
+
+cJSON *release_to_json(const Release *r) {
+        cJSON *o = new_object();
+
+        cJSON_AddNumberToObject(o, "id", (double) r->id);
+        cJSON_AddStringToObject(o, "product", r->product);
+        cJSON_AddStringToObject(o, "version", r->version);
+        cJSON_AddStringToObject(o, "platform", platform_to_string(r->platform));
+        cJSON_AddStringToObject(o, "kind", image_kind_to_string(r->kind));
+        cJSON_AddNumberToObject(o, "size", (double) r->size);
+        cJSON_AddStringToObject(o, "md5", r->md5);
+        cJSON_AddStringToObject(o, "sha256", r->sha256);
+        json_add_string_or_null(o, "chip", r->chip);
+        cJSON_AddBoolToObject(o, "signed", r->is_signed);
+        cJSON_AddBoolToObject(o, "compressed", r->compressed);
+        add_size(o, "min_flash_size", r->min_flash_size ? (int64_t) r->min_flash_size : -1);
+        json_add_string_or_null(o, "notes", r->notes);
+        json_add_time(o, "created", r->created);
+        return o;
+}
+
+cJSON *channel_slot_to_json(const Catalog *c, const ChannelSlot *s) {
+        const Release *r = catalog_release(c, s->release_id);
+        cJSON *o = new_object();
+
+        cJSON_AddStringToObject(o, "product", r ? r->product : "");
+        cJSON_AddStringToObject(o, "name", s->name);
+        cJSON_AddStringToObject(o, "kind", image_kind_to_string(s->kind));
+        cJSON_AddNumberToObject(o, "release", (double) s->release_id);
+        json_add_string_or_null(o, "version", r ? r->version : NULL);
+        json_add_time(o, "updated", s->updated);
+        return o;
+}
+
+cJSON *channel_change_to_json(const ChannelChange *c) {
+        cJSON *o = new_object();
+
+        cJSON_AddNumberToObject(o, "id", (double) c->id);
+        cJSON_AddStringToObject(o, "product", c->product);
+        cJSON_AddStringToObject(o, "name", c->name);
+        cJSON_AddStringToObject(o, "kind", c->kind);
+        cJSON_AddNumberToObject(o, "release", (double) c->release_id);
+        json_add_id(o, "previous_release", c->previous_release_id);
+        json_add_string_or_null(o, "actor", c->actor);
+        json_add_time(o, "at", c->at);
+        return o;
+}
+
+static cJSON *labels_to_json(const char *joined) {
+        cJSON *a = cJSON_CreateArray();
+        const char *p = joined;
+
+        while (p && *p) {
+                const char *e = strchr(p, ',');
+                size_t n = e ? (size_t) (e - p) : strlen(p);
+                _cleanup_free_ char *l = xstrndup(p, n);
+                cJSON_AddItemToArray(a, cJSON_CreateString(l));
+                p = e ? e + 1 : NULL;
+        }
+        return a;
+}
+
+cJSON *device_to_json(const Device *d) {
+        cJSON *o = new_object();
+
+        cJSON_AddStringToObject(o, "id", d->id);
+        json_add_string_or_null(o, "mac", d->mac);
+        json_add_string_or_null(o, "product", d->product);
+        cJSON_AddStringToObject(o, "channel", d->channel ? d->channel : DEFAULT_CHANNEL);
+        json_add_id(o, "pin", d->pin_release_id);
+        json_add_id(o, "assigned", d->assigned_release_id);
+        cJSON_AddItemToObject(o, "labels", labels_to_json(d->labels));
+        json_add_string_or_null(o, "platform", d->platform);
+        json_add_string_or_null(o, "version", d->version);
+        json_add_string_or_null(o, "sketch_md5", d->sketch_md5);
+        add_size(o, "free_space", d->free_space);
+        add_size(o, "chip_size", d->chip_size);
+        json_add_string_or_null(o, "sdk", d->sdk);
+        json_add_string_or_null(o, "ip", d->ip);
+        json_add_time(o, "first_seen", d->first_seen);
+        json_add_time(o, "last_seen", d->last_seen);
+        if (d->last_status)
+                cJSON_AddNumberToObject(o, "last_status", d->last_status);
+        else
+                cJSON_AddNullToObject(o, "last_status");
+        json_add_string_or_null(o, "last_reason", d->last_reason);
+        return o;
+}
+
+cJSON *checkin_to_json(const Checkin *c) {
+        cJSON *o = new_object();
+
+        cJSON_AddNumberToObject(o, "id", (double) c->id);
+        json_add_time(o, "at", c->at);
+        cJSON_AddStringToObject(o, "device", c->device_id);
+        json_add_string_or_null(o, "mac", c->mac);
+        cJSON_AddStringToObject(o, "product", c->product);
+        cJSON_AddStringToObject(o, "ip", c->ip);
+        if (c->has_chip_id)
+                cJSON_AddNumberToObject(o, "chip_id", c->chip_id);
+        else
+                cJSON_AddNullToObject(o, "chip_id");
+        json_add_string_or_null(o, "platform", platform_to_string(c->platform));
+        json_add_string_or_null(o, "version", c->version);
+        json_add_string_or_null(o, "sketch_md5", c->sketch_md5);
+        json_add_string_or_null(o, "sketch_sha256", c->sketch_sha256);
+        add_size(o, "free_space", c->free_space);
+        add_size(o, "sketch_size", c->sketch_size);
+        add_size(o, "chip_size", c->chip_size);
+        json_add_string_or_null(o, "sdk", c->sdk);
+        json_add_string_or_null(o, "mode", update_mode_to_string(c->mode));
+        json_add_string_or_null(o, "user_agent", c->user_agent);
+        cJSON_AddNumberToObject(o, "status", c->status);
+        json_add_string_or_null(o, "reason", reason_to_string(c->reason));
+        json_add_id(o, "release", c->release_id);
+        json_add_string_or_null(o, "source", target_source_to_string(c->source));
+        return o;
+}
+
+char *json_print(const cJSON *j) {
+        char *s = cJSON_PrintUnformatted(j);
+        if (!s)
+                abort();
+        return s;
+}

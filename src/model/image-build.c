@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT */
+/* Synthesises structurally valid ESP8266/ESP32 sketch images for the simulator and tests. */
+#include "flota/image.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "flota/alloc.h"
+#include "flota/hash.h"
+
+static void put32(uint8_t *p, uint32_t v) {
+        p[0] = (uint8_t) v;
+        p[1] = (uint8_t) (v >> 8);
+        p[2] = (uint8_t) (v >> 16);
+        p[3] = (uint8_t) (v >> 24);
+}
+
+static uint32_t next_random(uint32_t *state) {
+        uint32_t x = *state;
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        return *state = x;
+}
+
+static uint32_t seed_from(uint32_t seed, const char *version) {
+        uint32_t h = 2166136261u ^ seed;
+        for (const char *p = version; *p; p++)
+                h = (h ^ (uint8_t) *p) * 16777619u;
+        return h ? h : 1;
+}
+
+typedef struct Segment {
+        uint32_t addr;
+        size_t len;
+} Segment;
+
+/*
+ * Writes an image at buf+off: header (header_len bytes, already filled except count),
+ * then segments filled by fill(), then padding and checksum. Returns the end offset.
+ */
+static size_t write_segments(uint8_t *buf, size_t off, size_t header_len, const Segment *segs, size_t n,
+                             uint32_t *rng, const char *version) {
+        uint8_t sum = 0xef;
+        size_t p = off + header_len;
+
+        buf[off + 1] = (uint8_t) n;
+        for (size_t i = 0; i < n; i++) {
+                put32(buf + p, segs[i].addr);
+                put32(buf + p + 4, (uint32_t) segs[i].len);
+                p += 8;
+                for (size_t k = 0; k < segs[i].len; k++)
+                        buf[p + k] = (uint8_t) next_random(rng);
+                if (i == n - 1 && segs[i].len > 64) {
+                        /* a sketch carries its version string somewhere in its data */
+                        size_t vl = strlen(version);
+                        memcpy(buf + p + 16, version, vl < 40 ? vl : 40);
+                }
+                for (size_t k = 0; k < segs[i].len; k++)
+                        sum ^= buf[p + k];
+                p += segs[i].len;
+        }
+        size_t total = ((p - off) + 1 + 15) & ~(size_t) 15;
+        memset(buf + p, 0, off + total - 1 - p);
+        buf[off + total - 1] = sum;
+        return off + total;
+}
+
+static void build_esp8266(const char *version, size_t size, uint32_t *rng, uint8_t **ret, size_t *ret_size) {
+        size_t app_len = size > 8192 ? size - 4096 - 8 - 8 - 256 - 8 - 16 : 4096;
+        uint8_t *buf = xcalloc(1, 4096 + app_len + 512);
+
+        /* eboot at 0: one segment in IRAM, padded with 0xAA to 4096 */
+        uint8_t boot_hdr[8] = { IMAGE_HEADER_MAGIC, 0, 2, 0x40, 0x00, 0xf0, 0x10, 0x40 };
+        memcpy(buf, boot_hdr, sizeof(boot_hdr));
+        Segment boot = { 0x4010f000, 1024 };
+        size_t end = write_segments(buf, 0, 8, &boot, 1, rng, version);
+        memset(buf + end, 0xaa, 4096 - end);
+
+        uint8_t app_hdr[8] = { IMAGE_HEADER_MAGIC, 0, 2, 0x40, 0x04, 0x00, 0x10, 0x40 };
+        memcpy(buf + 4096, app_hdr, sizeof(app_hdr));
+        Segment app[2] = { { 0x40201010, app_len }, { 0x3ffe8000, 256 } };
+        end = write_segments(buf, 4096, 8, app, 2, rng, version);
+
+        put32(buf + 4096 + 16, (uint32_t) end);
+        put32(buf + 4096 + 20, 0);
+        put32(buf + 4096 + 20, esp8266_image_crc(buf, end));
+        *ret = buf;
+        *ret_size = end;
+}
+
+static void build_esp32(const char *version, size_t size, uint32_t *rng, uint8_t **ret, size_t *ret_size) {
+        size_t code_len = size > 8192 ? size - 24 - 8 - 256 - 8 - 16 - 32 : 4096;
+        uint8_t *buf = xcalloc(1, 24 + 8 + 256 + 8 + code_len + 64);
+        uint8_t hdr[24] = { IMAGE_HEADER_MAGIC, 0, 2, 0x2f, 0x18, 0x10, 0x08, 0x40, 0xee };
+
+        hdr[23] = 1; /* hash appended */
+        memcpy(buf, hdr, sizeof(hdr));
+
+        /* first segment (DROM) starts with the app descriptor */
+        Segment segs[2] = { { 0x3f400020, 256 }, { 0x40080000, code_len } };
+        size_t end = write_segments(buf, 0, 24, segs, 2, rng, version);
+        uint8_t *desc = buf + 24 + 8;
+        memset(desc, 0, 256);
+        put32(desc, ESP_APP_DESC_MAGIC);
+        strncpy((char *) desc + 16, version, 31);
+        memcpy(desc + 48, "flota-sim", 9);
+        memcpy(desc + 112, "v4.4.7", 6);
+        /* recompute the checksum over the descriptor now in place */
+        uint8_t sum = 0xef;
+        size_t p = 24;
+        for (size_t i = 0; i < 2; i++) {
+                p += 8;
+                for (size_t k = 0; k < segs[i].len; k++)
+                        sum ^= buf[p + k];
+                p += segs[i].len;
+        }
+        buf[end - 1] = sum;
+        sha256_raw(buf, end, buf + end);
+        *ret = buf;
+        *ret_size = end + 32;
+}
+
+void image_build(Platform platform, const char *version, size_t size, uint32_t seed, uint8_t **ret,
+                 size_t *ret_size) {
+        uint32_t rng = seed_from(seed, version);
+
+        if (size < 8192)
+                size = 8192;
+        if (platform == PLATFORM_ESP32)
+                build_esp32(version, size, &rng, ret, ret_size);
+        else
+                build_esp8266(version, size, &rng, ret, ret_size);
+}

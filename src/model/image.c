@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: MIT */
+/* Firmware image inspection: header, segment walk, checksums, signature trailer. */
+#include "flota/image.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "flota/hash.h"
+#include "flota/strutil.h"
+
+#define ESP8266_APP_OFFSET 4096
+#define ESP8266_CRC_LEN_OFFSET (4096 + 16)
+#define ESP8266_CRC_VAL_OFFSET (4096 + 20)
+#define ESP32_HEADER_LEN 24
+#define ESP8266_HEADER_LEN 8
+#define SEGMENT_HEADER_LEN 8
+#define MAX_SEGMENTS 16
+#define MAX_SIGNATURE_LEN 1024
+
+static uint32_t le32(const uint8_t *p) {
+        return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
+}
+
+static uint16_t le16(const uint8_t *p) {
+        return (uint16_t) (p[0] | p[1] << 8);
+}
+
+static _printf_(2, 3) int fail(char *err, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(err, IMAGE_ERROR_MAX, fmt, ap);
+        va_end(ap);
+        return -EBADMSG;
+}
+
+uint32_t crc8266_update(uint32_t crc, const uint8_t *data, size_t n) {
+        static uint32_t table[256];
+        static bool ready;
+
+        if (!__atomic_load_n(&ready, __ATOMIC_ACQUIRE)) {
+                for (uint32_t i = 0; i < 256; i++) {
+                        uint32_t c = i << 24;
+                        for (int b = 0; b < 8; b++)
+                                c = c & 0x80000000u ? (c << 1) ^ 0x04c11db7u : c << 1;
+                        table[i] = c;
+                }
+                __atomic_store_n(&ready, true, __ATOMIC_RELEASE);
+        }
+        for (size_t i = 0; i < n; i++)
+                crc = (crc << 8) ^ table[((crc >> 24) ^ data[i]) & 0xff];
+        return crc;
+}
+
+uint32_t crc8266(const uint8_t *data, size_t n) {
+        return crc8266_update(0xffffffffu, data, n);
+}
+
+uint64_t esp8266_flash_size(unsigned nibble) {
+        static const uint64_t sizes[16] = {
+                [0] = 512u << 10, [1] = 256u << 10, [2] = 1u << 20, [3] = 2u << 20, [4] = 4u << 20,
+                [5] = 2u << 20,   [6] = 4u << 20,   [8] = 8u << 20, [9] = 16u << 20,
+        };
+        return nibble < 16 ? sizes[nibble] : 0;
+}
+
+static const char *esp32_chip_name(uint16_t id) {
+        switch (id) {
+        case 0x0000: return "esp32";
+        case 0x0002: return "esp32-s2";
+        case 0x0005: return "esp32-c3";
+        case 0x0009: return "esp32-s3";
+        case 0x000c: return "esp32-c2";
+        case 0x000d: return "esp32-c6";
+        case 0x0010: return "esp32-h2";
+        case 0x0012: return "esp32-p4";
+        case 0x0014: return "esp32-c61";
+        case 0x0017: return "esp32-c5";
+        default: return NULL;
+        }
+}
+
+/*
+ * Walks the segments of the image starting at off. On success *ret_end is the offset
+ * just past the checksum byte. The checksum is verified when verify is set.
+ */
+static int walk_segments(const uint8_t *d, size_t size, size_t off, size_t header_len, bool verify,
+                         size_t *ret_end, char *err) {
+        unsigned nseg = d[off + 1];
+        uint8_t sum = 0xef;
+        size_t p = off + header_len;
+
+        if (nseg == 0 || nseg > MAX_SEGMENTS)
+                return fail(err, "image header at offset %zu claims %u segments (not a firmware image?)", off,
+                            nseg);
+        for (unsigned i = 0; i < nseg; i++) {
+                if (size - p < SEGMENT_HEADER_LEN)
+                        return fail(err, "segment %u header is past the end of the file (truncated upload?)",
+                                    i + 1);
+                size_t len = le32(d + p + 4);
+                p += SEGMENT_HEADER_LEN;
+                if (len > size - p)
+                        return fail(err, "segment %u runs past the end of the file (truncated upload?)", i + 1);
+                for (size_t k = 0; k < len; k++)
+                        sum ^= d[p + k];
+                p += len;
+        }
+        size_t total = (p - off) + 1;
+        total = (total + 15) & ~(size_t) 15;
+        if (total > size - off)
+                return fail(err, "image checksum is past the end of the file (truncated upload?)");
+        if (verify && d[off + total - 1] != sum)
+                return fail(err, "image checksum mismatch at offset %zu (corrupt image)", off + total - 1);
+        *ret_end = off + total;
+        return 0;
+}
+
+uint32_t esp8266_image_crc(const uint8_t *d, size_t len) {
+        static const uint8_t zero[8] = {};
+        uint32_t crc;
+
+        /* computed over the whole image with its own length and CRC words zeroed */
+        crc = crc8266_update(0xffffffffu, d, ESP8266_CRC_LEN_OFFSET);
+        crc = crc8266_update(crc, zero, sizeof(zero));
+        return crc8266_update(crc, d + ESP8266_CRC_VAL_OFFSET + 4, len - ESP8266_CRC_VAL_OFFSET - 4);
+}
+
+/* Decides whether the bytes after data_len are an ESP8266 signature trailer. */
+static int check_trailer(const uint8_t *d, size_t size, size_t data_len, ImageInfo *info, char *err) {
+        if (data_len == size) {
+                info->payload_size = size;
+                return 0;
+        }
+        if (size - data_len >= 4 + 64) {
+                uint32_t siglen = le32(d + size - 4);
+                if (siglen <= MAX_SIGNATURE_LEN && data_len + siglen + 4 == size) {
+                        info->is_signed = true;
+                        info->payload_size = data_len;
+                        return 0;
+                }
+        }
+        return fail(err, "%zu unexpected bytes after the end of the image (not a signature trailer)",
+                    size - data_len);
+}
+
+static int inspect_esp8266(const uint8_t *d, size_t size, ImageInfo *info, char *err) {
+        size_t end;
+        int r;
+
+        r = walk_segments(d, size, 0, ESP8266_HEADER_LEN, true, &end, err);
+        if (r < 0)
+                return r;
+        if (size > ESP8266_CRC_VAL_OFFSET + 4 && d[ESP8266_APP_OFFSET] == IMAGE_HEADER_MAGIC) {
+                r = walk_segments(d, size, ESP8266_APP_OFFSET, ESP8266_HEADER_LEN, false, &end, err);
+                if (r < 0)
+                        return r;
+                uint32_t crc_len = le32(d + ESP8266_CRC_LEN_OFFSET);
+                if (crc_len != 0) {
+                        if (crc_len != end)
+                                return fail(err, "image says it is %u bytes long but holds %zu (truncated?)",
+                                            crc_len, end);
+                        if (esp8266_image_crc(d, end) != le32(d + ESP8266_CRC_VAL_OFFSET))
+                                return fail(err, "image CRC mismatch (corrupt image)");
+                }
+        }
+        r = check_trailer(d, size, end, info, err);
+        if (r < 0)
+                return r;
+        info->platform = PLATFORM_ESP8266;
+        strscpy(info->chip, sizeof(info->chip), "esp8266");
+        info->min_flash_size = esp8266_flash_size(d[3] >> 4);
+        return 0;
+}
+
+static int inspect_esp32(const uint8_t *d, size_t size, ImageInfo *info, const char *chip, char *err) {
+        size_t end;
+        int r;
+
+        r = walk_segments(d, size, 0, ESP32_HEADER_LEN, true, &end, err);
+        if (r < 0)
+                return r;
+        if (d[23] == 1) {
+                uint8_t sha[32];
+                if (size - end < sizeof(sha))
+                        return fail(err, "appended SHA-256 is missing (truncated upload?)");
+                sha256_raw(d, end, sha);
+                if (memcmp(sha, d + end, sizeof(sha)) != 0)
+                        return fail(err, "appended SHA-256 does not match the image (corrupt image)");
+                end += sizeof(sha);
+        }
+        /* esptool may pad the file; anything after the image is not flashed as code */
+        info->payload_size = size;
+        info->platform = PLATFORM_ESP32;
+        strscpy(info->chip, sizeof(info->chip), chip);
+        if (size >= ESP32_HEADER_LEN + SEGMENT_HEADER_LEN + 80 &&
+            le32(d + ESP32_HEADER_LEN + SEGMENT_HEADER_LEN) == ESP_APP_DESC_MAGIC) {
+                const uint8_t *desc = d + ESP32_HEADER_LEN + SEGMENT_HEADER_LEN;
+                memcpy(info->version, desc + 16, 32);
+                info->version[32] = 0;
+                memcpy(info->project, desc + 48, 32);
+                info->project[32] = 0;
+        }
+        return 0;
+}
+
+static int inspect_gzip(const uint8_t *d, size_t size, ImageInfo *info, char *err) {
+        size_t data_len = size;
+
+        if (size < 18 + 4 || d[2] != 8)
+                return fail(err, "gzip image is too short or not deflate-compressed");
+        uint32_t tail = le32(d + size - 4);
+        if (tail <= MAX_SIGNATURE_LEN && size > tail + 4 + 18 + 4) {
+                info->is_signed = true;
+                data_len = size - tail - 4;
+        }
+        uint32_t isize = le32(d + data_len - 4);
+        if (isize < 4096 || isize > 16u << 20)
+                return fail(err, "gzip trailer says %u bytes uncompressed: truncated or not a firmware image",
+                            isize);
+        info->payload_size = data_len;
+        info->compressed = true;
+        info->platform = PLATFORM_ESP8266;
+        strscpy(info->chip, sizeof(info->chip), "esp8266");
+        return 0;
+}
+
+int image_inspect(const uint8_t *d, size_t size, ImageInfo *ret, char reterr[static IMAGE_ERROR_MAX]) {
+        ImageInfo info = { .platform = _PLATFORM_INVALID };
+        int r;
+
+        if (size == 0)
+                return fail(reterr, "image is empty");
+        if (size >= 2 && d[0] == 0x1f && d[1] == 0x8b)
+                r = inspect_gzip(d, size, &info, reterr);
+        else if (d[0] != IMAGE_HEADER_MAGIC)
+                return fail(reterr, "first byte is 0x%02X, not 0xE9 (app image) or 0x1F 0x8B (gzip)", d[0]);
+        else if (size < ESP32_HEADER_LEN + SEGMENT_HEADER_LEN)
+                return fail(reterr, "image is only %zu bytes (truncated upload?)", size);
+        else {
+                uint32_t entry = le32(d + 4);
+                const char *chip = esp32_chip_name(le16(d + 12));
+                bool has_desc = size >= 40 && le32(d + 32) == ESP_APP_DESC_MAGIC;
+
+                if (entry >= 0x40100000u && entry < 0x40110000u && !has_desc)
+                        r = inspect_esp8266(d, size, &info, reterr);
+                else if (chip && (has_desc || d[23] <= 1))
+                        r = inspect_esp32(d, size, &info, chip, reterr);
+                else
+                        return fail(reterr, "cannot tell the chip from the image header (entry 0x%08X)", entry);
+        }
+        if (r < 0)
+                return r;
+        *ret = info;
+        return 0;
+}

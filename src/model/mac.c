@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/* MAC address parsing and formatting. */
+#include "flota/mac.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+static int hexval(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
+int mac_parse(const char *s, uint64_t *ret) {
+        size_t len = s ? strlen(s) : 0;
+        uint64_t v = 0;
+        char sep;
+
+        if (len == 12)
+                sep = 0;
+        else if (len == 17 && (s[2] == ':' || s[2] == '-'))
+                sep = s[2];
+        else
+                return -EINVAL;
+
+        for (size_t i = 0, pos = 0; i < 6; i++) {
+                int hi = hexval(s[pos]), lo = hexval(s[pos + 1]);
+                if (hi < 0 || lo < 0)
+                        return -EINVAL;
+                v = (v << 8) | (uint64_t) (hi << 4 | lo);
+                pos += 2;
+                if (sep && i < 5) {
+                        if (s[pos] != sep)
+                                return -EINVAL;
+                        pos++;
+                }
+        }
+        *ret = v;
+        return 0;
+}
+
+char *mac_format(uint64_t mac, char buf[static MAC_STR_LEN + 1]) {
+        snprintf(buf, MAC_STR_LEN + 1, "%02X:%02X:%02X:%02X:%02X:%02X", (unsigned) (mac >> 40) & 0xff,
+                 (unsigned) (mac >> 32) & 0xff, (unsigned) (mac >> 24) & 0xff, (unsigned) (mac >> 16) & 0xff,
+                 (unsigned) (mac >> 8) & 0xff, (unsigned) mac & 0xff);
+        return buf;
+}
+
+int mac_canonicalize(const char *s, char buf[static MAC_STR_LEN + 1]) {
+        uint64_t v;
+        int r = mac_parse(s, &v);
+
+        if (r < 0)
+                return r;
+        mac_format(v, buf);
+        return 0;
+}

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/* Batched check-in writer thread. */
+#include "checkin-queue.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "flota/alloc.h"
+#include "flota/log.h"
+
+static void deadline_in(struct timespec *ts, unsigned ms) {
+        clock_gettime(CLOCK_MONOTONIC, ts);
+        ts->tv_nsec += (long) (ms % 1000) * 1000000L;
+        ts->tv_sec += ms / 1000 + ts->tv_nsec / 1000000000L;
+        ts->tv_nsec %= 1000000000L;
+}
+
+/* Writes one batch, retrying until it commits or the queue is stopping and it failed for good. */
+static void write_batch(CheckinQueue *q, Checkin *items, size_t n) {
+        unsigned delay_ms = 50;
+
+        for (unsigned attempt = 0;; attempt++) {
+                int r = store_checkins_write(q->store, items, n);
+                if (r == 0) {
+                        atomic_fetch_add(&q->written, n);
+                        atomic_store(&q->last_id, (uint_fast64_t) items[n - 1].id);
+                        return;
+                }
+                atomic_fetch_add(&q->failures, 1);
+                log_error("writing %zu check-ins failed (attempt %u): %s", n, attempt + 1,
+                          store_last_error(q->store));
+                if (attempt >= 100) {
+                        log_error("giving up on %zu check-ins", n);
+                        return;
+                }
+                struct timespec ts = { .tv_sec = delay_ms / 1000, .tv_nsec = (long) (delay_ms % 1000) * 1000000L };
+                nanosleep(&ts, NULL);
+                if (delay_ms < 2000)
+                        delay_ms *= 2;
+        }
+}
+
+static void *writer_main(void *userdata) {
+        CheckinQueue *q = userdata;
+
+        pthread_mutex_lock(&q->lock);
+        for (;;) {
+                if (q->n < q->batch && !q->stopping) {
+                        struct timespec ts;
+                        deadline_in(&ts, q->interval_ms);
+                        while (q->n < q->batch && !q->stopping)
+                                if (pthread_cond_timedwait(&q->wake, &q->lock, &ts) == ETIMEDOUT)
+                                        break;
+                }
+                if (q->n == 0) {
+                        if (q->stopping)
+                                break;
+                        continue;
+                }
+                /* swap buffers: pushers fill the spare while this batch is written */
+                Checkin *batch = q->items;
+                size_t n = q->n, allocated = q->allocated;
+                q->items = q->spare;
+                q->allocated = q->spare_allocated;
+                q->n = 0;
+                pthread_cond_broadcast(&q->space);
+                pthread_mutex_unlock(&q->lock);
+
+                write_batch(q, batch, n);
+
+                pthread_mutex_lock(&q->lock);
+                q->spare = batch;
+                q->spare_allocated = allocated;
+        }
+        pthread_mutex_unlock(&q->lock);
+        return NULL;
+}
+
+int checkin_queue_start(CheckinQueue *q, Store *store) {
+        pthread_condattr_t attr;
+
+        *q = (CheckinQueue) {
+                .store = store,
+                .batch = 2000,
+                .max_pending = 20000,
+                .interval_ms = 100,
+        };
+        pthread_mutex_init(&q->lock, NULL);
+        pthread_condattr_init(&attr);
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+        pthread_cond_init(&q->wake, &attr);
+        pthread_condattr_destroy(&attr);
+        pthread_cond_init(&q->space, NULL);
+        int r = pthread_create(&q->thread, NULL, writer_main, q);
+        return -r;
+}
+
+void checkin_queue_push(CheckinQueue *q, const Checkin *c) {
+        pthread_mutex_lock(&q->lock);
+        while (q->n >= q->max_pending && !q->stopping)
+                pthread_cond_wait(&q->space, &q->lock);
+        q->items = xgrow(q->items, &q->allocated, q->n + 1, sizeof(Checkin));
+        q->items[q->n++] = *c;
+        if (q->n == q->batch)
+                pthread_cond_signal(&q->wake);
+        pthread_mutex_unlock(&q->lock);
+}
+
+size_t checkin_queue_pending(CheckinQueue *q) {
+        pthread_mutex_lock(&q->lock);
+        size_t n = q->n;
+        pthread_mutex_unlock(&q->lock);
+        return n;
+}
+
+void checkin_queue_stop(CheckinQueue *q) {
+        pthread_mutex_lock(&q->lock);
+        q->stopping = true;
+        pthread_cond_signal(&q->wake);
+        pthread_cond_broadcast(&q->space);
+        pthread_mutex_unlock(&q->lock);
+        pthread_join(q->thread, NULL);
+        free(q->items);
+        free(q->spare);
+        store_free(q->store);
+        pthread_mutex_destroy(&q->lock);
+        pthread_cond_destroy(&q->wake);
+        pthread_cond_destroy(&q->space);
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The check-in queue: request threads push, one writer thread drains in batches
+ * (one transaction per batch), so heavy polling does not cost one fsync per poll.
+ * Nothing is dropped: when the writer falls behind, pushers wait; when a batch fails
+ * to commit it is retried.
+ */
+#pragma once
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "flota/checkin.h"
+#include "flota/store.h"
+
+typedef struct CheckinQueue {
+        pthread_mutex_t lock;
+        pthread_cond_t wake;
+        pthread_cond_t space;
+        Checkin *items;
+        size_t n, allocated;
+        Checkin *spare;
+        size_t spare_allocated;
+        size_t batch;              /* flush at this many pending */
+        size_t max_pending;        /* pushers wait above this */
+        unsigned interval_ms;      /* or after this long */
+        bool stopping;
+        pthread_t thread;
+        Store *store;              /* owned by the writer thread */
+        atomic_uint_fast64_t written;
+        atomic_uint_fast64_t failures;
+        atomic_uint_fast64_t last_id;
+} CheckinQueue;
+
+/* Starts the writer thread on store (which the queue now owns). 0 or -errno. */
+int checkin_queue_start(CheckinQueue *q, Store *store);
+void checkin_queue_push(CheckinQueue *q, const Checkin *c);
+size_t checkin_queue_pending(CheckinQueue *q);
+/* Writes everything still queued, stops the thread and frees the store. */
+void checkin_queue_stop(CheckinQueue *q);

@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT */
+/* flotad settings: one table of keys shared by the INI file and the command line. */
+#include "config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "flota/alloc.h"
+#include "flota/log.h"
+#include "flota/strutil.h"
+
+void config_init(Config *c) {
+        *c = (Config) {
+                .listen = xstrdup(FLOTAD_DEFAULT_LISTEN),
+                .update_path = xstrdup("/update"),
+                .max_image_size = FLOTAD_DEFAULT_MAX_IMAGE,
+                .max_json_size = FLOTAD_DEFAULT_MAX_JSON,
+                .connection_limit = 4096,
+                .timeout_sec = 30,
+        };
+}
+
+void config_done(Config *c) {
+        free(c->data_dir);
+        free(c->listen);
+        free(c->log_file);
+        free(c->log_level);
+        free(c->update_path);
+        *c = (Config) {};
+}
+
+static void set_string(char **dst, const char *value) {
+        free(*dst);
+        *dst = isempty(value) ? NULL : xstrdup(value);
+}
+
+static int set_unsigned(unsigned *dst, const char *value, unsigned min, unsigned max) {
+        uint32_t v;
+        if (parse_u32(value, &v) < 0 || v < min || v > max)
+                return -EINVAL;
+        *dst = v;
+        return 0;
+}
+
+int config_set(Config *c, const char *key, const char *value, char *err, size_t errlen) {
+        uint64_t size;
+
+        if (streq(key, "data-dir"))
+                set_string(&c->data_dir, value);
+        else if (streq(key, "listen"))
+                set_string(&c->listen, value);
+        else if (streq(key, "log-file"))
+                set_string(&c->log_file, value);
+        else if (streq(key, "log-level")) {
+                if (log_level_from_string(value) < 0) {
+                        snprintf(err, errlen, "log-level: expected error, warning, info or debug");
+                        return -EINVAL;
+                }
+                set_string(&c->log_level, value);
+        } else if (streq(key, "update-path")) {
+                if (!value || value[0] != '/' || strlen(value) > 64 || strstr(value, "/api/")) {
+                        snprintf(err, errlen, "update-path: expected an absolute path such as /update");
+                        return -EINVAL;
+                }
+                set_string(&c->update_path, value);
+        } else if (streq(key, "max-image-size")) {
+                if (parse_size(value, &size) < 0 || size < 4096 || size > (1u << 30)) {
+                        snprintf(err, errlen, "max-image-size: expected a size between 4K and 1G");
+                        return -EINVAL;
+                }
+                c->max_image_size = size;
+        } else if (streq(key, "threads")) {
+                if (set_unsigned(&c->threads, value, 0, 256) < 0) {
+                        snprintf(err, errlen, "threads: expected 0 (one per CPU) to 256");
+                        return -EINVAL;
+                }
+        } else if (streq(key, "connection-limit")) {
+                if (set_unsigned(&c->connection_limit, value, 1, 1000000) < 0) {
+                        snprintf(err, errlen, "connection-limit: expected a number from 1");
+                        return -EINVAL;
+                }
+        } else if (streq(key, "timeout")) {
+                if (set_unsigned(&c->timeout_sec, value, 1, 3600) < 0) {
+                        snprintf(err, errlen, "timeout: expected seconds from 1 to 3600");
+                        return -EINVAL;
+                }
+        } else {
+                snprintf(err, errlen, "unknown setting '%s'", key);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+typedef struct LoadState {
+        Config *config;
+        char *err;
+        size_t errlen;
+        bool failed;
+} LoadState;
+
+static int on_ini(void *user, const char *section, const char *name, const char *value) {
+        LoadState *st = user;
+
+        if (st->failed)
+                return 0;
+        if (!streq(section, "flotad")) {
+                snprintf(st->err, st->errlen, "unknown section [%s] (expected [flotad])", section);
+                st->failed = true;
+                return 0;
+        }
+        if (config_set(st->config, name, value, st->err, st->errlen) < 0) {
+                st->failed = true;
+                return 0;
+        }
+        return 1;
+}
+
+int config_load_file(Config *c, const char *path, char *err, size_t errlen) {
+        char msg[256] = "syntax error";
+        LoadState st = { .config = c, .err = msg, .errlen = sizeof(msg) };
+        FILE *f = fopen(path, "re");
+
+        if (!f)
+                return -errno;
+        int line = ini_parse_file(f, on_ini, &st);
+        fclose(f);
+        if (line != 0) {
+                snprintf(err, errlen, "%s:%d: %s", path, line, msg);
+                return -EINVAL;
+        }
+        return 0;
+}

@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The device endpoint that the stock ESP8266httpUpdate / ESP32 HTTPUpdate clients poll.
+ * Hot path: no database access and no allocation for 304 and 200 answers; the decision
+ * reads the served catalog and the check-in is queued for the batch writer.
+ */
+#include <string.h>
+
+#include "flota/decision.h"
+#include "flota/log.h"
+#include "flota/strutil.h"
+#include "server.h"
+
+typedef struct HeaderScan {
+        DeviceRequest *req;
+        RequestError err;
+        bool failed;
+} HeaderScan;
+
+static enum MHD_Result on_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+        HeaderScan *s = cls;
+
+        if (device_request_add_header(s->req, key, value ? value : "", &s->err) < 0) {
+                s->failed = true;
+                return MHD_NO;
+        }
+        return MHD_YES;
+}
+
+static enum MHD_Result on_query(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+        HeaderScan *s = cls;
+
+        if (device_request_add_query(s->req, key, value ? value : "", &s->err) < 0) {
+                s->failed = true;
+                return MHD_NO;
+        }
+        return MHD_YES;
+}
+
+static enum MHD_Result reject(Server *srv, struct MHD_Connection *conn, unsigned status, const char *message) {
+        metrics_count_poll(&srv->metrics, status);
+        log_debug("poll rejected (%u): %s", status, message);
+        return respond_text(conn, status, message);
+}
+
+static enum MHD_Result queue_version(struct MHD_Connection *conn, const Release *target) {
+        struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *) "", MHD_RESPMEM_PERSISTENT);
+        MHD_add_response_header(resp, "x-version", target->version);
+        enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+        MHD_destroy_response(resp);
+        return ret;
+}
+
+static enum MHD_Result unauthorized(struct MHD_Connection *conn, const char *message) {
+        struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(message), (void *) message,
+                                                                    MHD_RESPMEM_MUST_COPY);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Basic realm=\"flotad\"");
+        enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_UNAUTHORIZED, resp);
+        MHD_destroy_response(resp);
+        return ret;
+}
+
+/* The key a device presents: ?k= or the password of HTTP Basic (setAuthorization). Caller frees with MHD_free. */
+static char *presented_key(struct MHD_Connection *conn, bool *ret_from_basic) {
+        const char *k = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "k");
+        char *pass = NULL;
+
+        *ret_from_basic = false;
+        if (k)
+                return strdup(k);
+        char *user = MHD_basic_auth_get_username_password(conn, &pass);
+        if (user)
+                MHD_free(user);
+        if (pass)
+                *ret_from_basic = true;
+        return pass;
+}
+
+static void free_key(char *key, bool from_basic) {
+        if (from_basic)
+                MHD_free(key);
+        else
+                free(key);
+}
+
+enum MHD_Result device_handle(Server *srv, struct MHD_Connection *conn, const char *method, const char *product_name) {
+        DeviceRequest req;
+        HeaderScan scan = { .req = &req };
+        char ip[IP_STR_MAX];
+        bool from_basic;
+
+        if (!streq(method, "GET"))
+                return reject(srv, conn, MHD_HTTP_METHOD_NOT_ALLOWED, "the update endpoint answers GET only\n");
+        device_request_init(&req);
+        MHD_get_connection_values(conn, MHD_HEADER_KIND, on_header, &scan);
+        if (!scan.failed && !product_name)
+                MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, on_query, &scan);
+        if (!scan.failed && device_request_finish(&req, &scan.err) < 0)
+                scan.failed = true;
+        if (scan.failed)
+                return reject(srv, conn, (unsigned) scan.err.status, scan.err.message);
+        if (!product_name && !req.product_key[0])
+                return reject(srv, conn, MHD_HTTP_BAD_REQUEST, "query form needs k=<product key>\n");
+        if (product_name && !name_is_valid(product_name))
+                return reject(srv, conn, MHD_HTTP_NOT_FOUND, "no such product\n");
+
+        connection_peer(conn, ip, sizeof(ip));
+        char *key = product_name ? presented_key(conn, &from_basic) : NULL;
+
+        pthread_rwlock_rdlock(&srv->catalog_lock);
+        const Served *served = srv->served;
+        const Catalog *cat = served->catalog;
+        const Product *product = product_name ? catalog_product(cat, product_name)
+                                              : catalog_product_by_key(cat, req.product_key);
+        const Release *target = NULL;
+        TargetSource source = TARGET_NONE;
+        Reason reason;
+        enum MHD_Result ret;
+
+        if (!product)
+                reason = product_name ? REASON_UNKNOWN_PRODUCT : REASON_UNAUTHORIZED;
+        else if (product_name && !product_key_matches(product, key))
+                reason = REASON_UNAUTHORIZED;
+        else {
+                target = catalog_target(cat, product, req.device_id, update_mode_image_kind(req.mode), &source);
+                reason = decide(&req, product->id, target);
+        }
+
+        switch (reason) {
+        case REASON_UPDATE: {
+                struct MHD_Response *image = served->images[target - cat->releases];
+                if (image) {
+                        ret = MHD_queue_response(conn, MHD_HTTP_OK, image);
+                        atomic_fetch_add(&srv->metrics.bytes_served, target->size);
+                } else {
+                        ret = respond_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "image file missing on server\n");
+                        log_error("release %" PRId64 ": image file is missing from the store", target->id);
+                }
+                break;
+        }
+        case REASON_VERSION:
+                ret = queue_version(conn, target);
+                break;
+        case REASON_UNKNOWN_PRODUCT:
+                ret = respond_text(conn, MHD_HTTP_NOT_FOUND, "no such product\n");
+                break;
+        case REASON_UNAUTHORIZED:
+                ret = unauthorized(conn, product ? "wrong or missing product key\n" : "unknown product key\n");
+                break;
+        default:
+                ret = MHD_queue_response(conn, MHD_HTTP_NOT_MODIFIED, srv->not_modified);
+                break;
+        }
+
+        Checkin c;
+        checkin_fill(&c, &req, product ? product->name : product_name ? product_name : "", ip,
+                     now_usec(CLOCK_REALTIME), reason, target, source);
+        pthread_rwlock_unlock(&srv->catalog_lock);
+        if (key)
+                free_key(key, from_basic);
+
+        metrics_count_poll(&srv->metrics, (unsigned) c.status);
+        atomic_fetch_add(&srv->metrics.reasons[reason], 1);
+        checkin_queue_push(&srv->checkins, &c);
+        return ret;
+}

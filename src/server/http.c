@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+/* libmicrohttpd glue: the access handler that routes every request, and response helpers. */
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api.h"
+#include "flota/alloc.h"
+#include "flota/log.h"
+#include "flota/strutil.h"
+#include "http.h"
+
+enum MHD_Result respond_json(struct MHD_Connection *conn, unsigned status, cJSON *body) {
+        char *text = json_print(body);
+        size_t len = strlen(text);
+
+        cJSON_Delete(body);
+        text = xrealloc(text, len + 2);
+        text[len++] = '\n';
+        text[len] = 0;
+        struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+        enum MHD_Result ret = MHD_queue_response(conn, status, resp);
+        MHD_destroy_response(resp);
+        return ret;
+}
+
+enum MHD_Result respond_error(struct MHD_Connection *conn, unsigned status, const char *code, const char *fmt, ...) {
+        char message[512];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(message, sizeof(message), fmt, ap);
+        va_end(ap);
+        cJSON *body = cJSON_CreateObject();
+        cJSON *e = cJSON_AddObjectToObject(body, "error");
+        cJSON_AddStringToObject(e, "code", code);
+        cJSON_AddStringToObject(e, "message", message);
+        return respond_json(conn, status, body);
+}
+
+enum MHD_Result respond_text(struct MHD_Connection *conn, unsigned status, const char *text) {
+        struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(text), (void *) text, MHD_RESPMEM_MUST_COPY);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+        enum MHD_Result ret = MHD_queue_response(conn, status, resp);
+        MHD_destroy_response(resp);
+        return ret;
+}
+
+void connection_peer(struct MHD_Connection *conn, char *buf, size_t size) {
+        const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        const struct sockaddr *sa = info ? info->client_addr : NULL;
+
+        strscpy(buf, size, "");
+        if (sa && sa->sa_family == AF_INET)
+                inet_ntop(AF_INET, &((const struct sockaddr_in *) sa)->sin_addr, buf, (socklen_t) size);
+        else if (sa && sa->sa_family == AF_INET6) {
+                const struct in6_addr *a = &((const struct sockaddr_in6 *) sa)->sin6_addr;
+                if (IN6_IS_ADDR_V4MAPPED(a))
+                        inet_ntop(AF_INET, &a->s6_addr[12], buf, (socklen_t) size);
+                else
+                        inet_ntop(AF_INET6, a, buf, (socklen_t) size);
+        }
+}
+
+/* Matches "<update-path>" (query form) and "<update-path>/<product>"; sets *ret_product. */
+static bool is_device_path(Server *srv, const char *url, const char **ret_product) {
+        const char *rest = startswith(url, srv->config->update_path);
+
+        if (!rest)
+                return false;
+        if (*rest == 0) {
+                *ret_product = NULL;
+                return true;
+        }
+        if (*rest == '/' && rest[1] && !strchr(rest + 1, '/')) {
+                *ret_product = rest + 1;
+                return true;
+        }
+        return false;
+}
+
+enum MHD_Result http_on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                const char *version, const char *upload_data, size_t *upload_data_size,
+                                void **con_cls) {
+        Server *srv = cls;
+        ApiCall *call = *con_cls;
+        const char *product;
+
+        if (call) {
+                if (*upload_data_size) {
+                        api_feed(call, upload_data, *upload_data_size);
+                        *upload_data_size = 0;
+                        return MHD_YES;
+                }
+                return api_finish(call);
+        }
+
+        if (is_device_path(srv, url, &product))
+                return device_handle(srv, conn, method, product);
+        if (startswith(url, API_PREFIX)) {
+                enum MHD_Result r = api_begin(srv, conn, url, method, &call);
+                *con_cls = call;
+                return r;
+        }
+        if (streq(url, "/healthz") && streq(method, "GET"))
+                return healthz_handle(srv, conn);
+        if (streq(url, "/metrics") && streq(method, "GET"))
+                return metrics_handle(srv, conn);
+        return respond_error(conn, MHD_HTTP_NOT_FOUND, "not-found", "nothing at %.100s", url);
+}
+
+void http_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe) {
+        api_call_free(*con_cls);
+        *con_cls = NULL;
+}
+
+void http_log(void *cls, const char *fmt, va_list ap) {
+        char line[512];
+
+        vsnprintf(line, sizeof(line), fmt, ap);
+        line[strcspn(line, "\n")] = 0;
+        log_debug("http: %s", line);
+}

@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: MIT */
+/* flotad lifecycle: open the store, listen, serve, drain. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "flota/alloc.h"
+#include "flota/fileio.h"
+#include "flota/log.h"
+#include "flota/strutil.h"
+#include "http.h"
+#include "server.h"
+
+char *server_image_path(Server *srv, const char *sha256) {
+        return xasprintf("%s/%.2s/%s", srv->images_dir, sha256, sha256);
+}
+
+static struct MHD_Response *image_response(Server *srv, const Release *r) {
+        _cleanup_free_ char *path = server_image_path(srv, r->sha256);
+        char disposition[200];
+        struct stat st;
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+        if (fd < 0 || fstat(fd, &st) < 0 || (uint64_t) st.st_size != r->size) {
+                log_error("release %" PRId64 " (%s %s): image %s is missing or has the wrong size", r->id, r->product,
+                          r->version, path);
+                if (fd >= 0)
+                        close(fd);
+                return NULL;
+        }
+        /* one response per release, shared by all connections; sendfile keeps its own offset */
+        struct MHD_Response *resp = MHD_create_response_from_fd64(r->size, fd);
+        if (!resp) {
+                close(fd);
+                return NULL;
+        }
+        snprintf(disposition, sizeof(disposition), "attachment; filename=%s-%s.bin", r->product, r->version);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/octet-stream");
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION, disposition);
+        MHD_add_response_header(resp, "x-MD5", r->md5);
+        if (r->platform == PLATFORM_ESP32)
+                MHD_add_response_header(resp, "x-SHA256", r->sha256);
+        return resp;
+}
+
+static Served *served_free(Served *s) {
+        if (!s)
+                return NULL;
+        for (size_t i = 0; s->catalog && i < s->catalog->n_releases; i++)
+                if (s->images[i])
+                        MHD_destroy_response(s->images[i]);
+        free(s->images);
+        catalog_free(s->catalog);
+        free(s);
+        return NULL;
+}
+
+int server_reload_catalog(Server *srv) {
+        Catalog *c;
+        int r = store_catalog_load(srv->api_store, &c);
+
+        if (r < 0) {
+                log_error("loading the catalog failed: %s", store_last_error(srv->api_store));
+                return r;
+        }
+        Served *s = xcalloc(1, sizeof(Served));
+        s->catalog = c;
+        s->images = xcalloc(c->n_releases ? c->n_releases : 1, sizeof(struct MHD_Response *));
+        for (size_t i = 0; i < c->n_releases; i++)
+                s->images[i] = image_response(srv, &c->releases[i]);
+
+        pthread_rwlock_wrlock(&srv->catalog_lock);
+        Served *old = srv->served;
+        srv->served = s;
+        pthread_rwlock_unlock(&srv->catalog_lock);
+        served_free(old);
+        return 0;
+}
+
+/* Parses "ADDR:PORT", "[V6]:PORT", ":PORT" or "PORT" and returns a listening socket. */
+static int open_listener(const char *listen_spec, char *url, size_t url_size) {
+        _cleanup_free_ char *spec = xstrdup(listen_spec);
+        char *host = NULL, *port = spec, *colon;
+        struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE }, *ai = NULL;
+        int fd, one = 1, r;
+
+        if (spec[0] == '[') {
+                char *end = strchr(spec, ']');
+                if (!end || end[1] != ':')
+                        return -EINVAL;
+                *end = 0;
+                host = spec + 1;
+                port = end + 2;
+        } else if ((colon = strrchr(spec, ':'))) {
+                *colon = 0;
+                host = *spec ? spec : NULL;
+                port = colon + 1;
+        }
+        uint32_t p;
+        if (parse_u32(port, &p) < 0 || p > 65535)
+                return -EINVAL;
+        r = getaddrinfo(host, port, &hints, &ai);
+        if (r != 0)
+                return -EADDRNOTAVAIL;
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0) {
+                r = -errno;
+                freeaddrinfo(ai);
+                return r;
+        }
+        (void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 4096) < 0) {
+                r = -errno;
+                close(fd);
+                freeaddrinfo(ai);
+                return r;
+        }
+        freeaddrinfo(ai);
+
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof(ss);
+        char h[NI_MAXHOST], s[NI_MAXSERV];
+        if (getsockname(fd, (struct sockaddr *) &ss, &len) == 0 &&
+            getnameinfo((struct sockaddr *) &ss, len, h, sizeof(h), s, sizeof(s), NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+                snprintf(url, url_size, ss.ss_family == AF_INET6 ? "http://[%s]:%s" : "http://%s:%s", h, s);
+        return fd;
+}
+
+static void raise_fd_limit(void) {
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+                rl.rlim_cur = rl.rlim_max;
+                (void) setrlimit(RLIMIT_NOFILE, &rl);
+        }
+}
+
+static int open_stores(Server *srv, Store **ret_writer) {
+        int r = store_open(srv->db_path, &srv->api_store);
+
+        if (r == -EPROTO)
+                return log_error_errno(r, "%s was written by a newer flotad; refusing to touch it", srv->db_path);
+        if (r < 0)
+                return log_error_errno(r, "cannot open database %s: %s", srv->db_path, strerror(-r));
+        r = store_open(srv->db_path, ret_writer);
+        if (r < 0)
+                return log_error_errno(r, "cannot open database %s: %s", srv->db_path, strerror(-r));
+        return 0;
+}
+
+int server_start(Server *srv, Config *config) {
+        Store *writer = NULL;
+        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        unsigned threads = config->threads ? config->threads : (unsigned) (ncpu > 0 ? ncpu : 1);
+        int r;
+
+        *srv = (Server) { .config = config, .listen_fd = -1, .started = now_usec(CLOCK_MONOTONIC) };
+        pthread_rwlock_init(&srv->catalog_lock, NULL);
+        pthread_mutex_init(&srv->api_lock, NULL);
+        srv->db_path = xasprintf("%s/flotad.db", config->data_dir);
+        srv->images_dir = xasprintf("%s/images", config->data_dir);
+        r = mkdir_p(srv->images_dir, 0750);
+        if (r < 0)
+                return log_error_errno(r, "cannot create %s: %s", srv->images_dir, strerror(-r));
+        r = open_stores(srv, &writer);
+        if (r < 0) {
+                store_free(writer);
+                return r;
+        }
+        r = server_reload_catalog(srv);
+        if (r < 0) {
+                store_free(writer);
+                return r;
+        }
+        srv->not_modified = MHD_create_response_from_buffer(0, (void *) "", MHD_RESPMEM_PERSISTENT);
+        r = checkin_queue_start(&srv->checkins, writer);
+        if (r < 0) {
+                store_free(writer);
+                return log_error_errno(r, "cannot start the check-in writer");
+        }
+
+        srv->listen_fd = open_listener(config->listen, srv->listen_url, sizeof(srv->listen_url));
+        if (srv->listen_fd < 0)
+                return log_error_errno(srv->listen_fd, "cannot listen on %s: %s", config->listen,
+                                       srv->listen_fd == -EINVAL ? "expected ADDR:PORT" : strerror(-srv->listen_fd));
+        raise_fd_limit();
+        srv->daemon = MHD_start_daemon(
+                MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0,
+                NULL, NULL, http_on_request, srv, MHD_OPTION_LISTEN_SOCKET, srv->listen_fd,
+                MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, config->connection_limit,
+                MHD_OPTION_CONNECTION_TIMEOUT, config->timeout_sec, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                (size_t) 32768, MHD_OPTION_NOTIFY_COMPLETED, http_on_completed, srv, MHD_OPTION_EXTERNAL_LOGGER,
+                http_log, srv, MHD_OPTION_END);
+        if (!srv->daemon)
+                return log_error_errno(EIO, "cannot start the HTTP server on %s", config->listen);
+        log_info("listening on %s (data %s, %u threads)", srv->listen_url, config->data_dir, threads);
+        return 0;
+}
+
+void server_stop(Server *srv) {
+        if (srv->daemon) {
+                /* stop accepting, let requests in flight finish (bounded), then stop */
+                int fd = MHD_quiesce_daemon(srv->daemon);
+                for (int i = 0; i < 100; i++) {
+                        const union MHD_DaemonInfo *info =
+                                MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+                        if (!info || info->num_connections == 0)
+                                break;
+                        usleep(100 * 1000);
+                }
+                MHD_stop_daemon(srv->daemon);
+                if (fd >= 0)
+                        close(fd);
+                srv->listen_fd = -1;
+        }
+        if (srv->listen_fd >= 0)
+                close(srv->listen_fd);
+        if (srv->checkins.store) {
+                checkin_queue_stop(&srv->checkins);
+                log_info("stopped; %lu check-ins written", (unsigned long) atomic_load(&srv->checkins.written));
+        }
+        if (srv->not_modified)
+                MHD_destroy_response(srv->not_modified);
+        served_free(srv->served);
+        store_free(srv->api_store);
+        free(srv->db_path);
+        free(srv->images_dir);
+        pthread_rwlock_destroy(&srv->catalog_lock);
+        pthread_mutex_destroy(&srv->api_lock);
+}

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * flotad's shared state and the glue between libmicrohttpd and the handlers.
+ * Threading: request handlers run on MHD's worker threads. The served catalog is
+ * read under catalog_lock (read side) and swapped whole after each management
+ * write (write side). Management calls run one at a time under api_lock on
+ * api_store. Check-ins go through the queue to their own connection.
+ */
+#pragma once
+
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "checkin-queue.h"
+#include "config.h"
+#include "flota/catalog.h"
+#include "flota/json-encode.h"
+#include "flota/store.h"
+
+/* The catalog plus, per release (same index as catalog->releases), a ready image response. */
+typedef struct Served {
+        Catalog *catalog;
+        struct MHD_Response **images;
+} Served;
+
+typedef struct Metrics {
+        atomic_uint_fast64_t polls_by_status[6];   /* 200, 304, 400, 401, 403, 404 ... see metrics.c */
+        atomic_uint_fast64_t polls_other;
+        atomic_uint_fast64_t reasons[_REASON_MAX];
+        atomic_uint_fast64_t bytes_served;
+        atomic_uint_fast64_t api_requests;
+        atomic_uint_fast64_t api_errors_4xx;
+        atomic_uint_fast64_t api_errors_5xx;
+        atomic_uint_fast64_t releases_uploaded;
+} Metrics;
+
+typedef struct Server {
+        Config *config;
+        char *db_path;
+        char *images_dir;
+        struct MHD_Daemon *daemon;
+        int listen_fd;
+        char listen_url[96];
+
+        pthread_rwlock_t catalog_lock;
+        Served *served;
+
+        pthread_mutex_t api_lock;
+        Store *api_store;
+
+        CheckinQueue checkins;
+        Metrics metrics;
+        usec_t started;
+
+        struct MHD_Response *not_modified;
+} Server;
+
+/* Loads the catalog from api_store and swaps it in. Caller holds api_lock. 0 or -errno. */
+int server_reload_catalog(Server *srv);
+
+/* Path of the stored image with this SHA-256 (malloc'ed). */
+char *server_image_path(Server *srv, const char *sha256);
+
+/* Response helpers: each queues and releases the response. */
+enum MHD_Result respond_json(struct MHD_Connection *conn, unsigned status, cJSON *body);
+enum MHD_Result respond_error(struct MHD_Connection *conn, unsigned status, const char *code, const char *fmt, ...)
+        _printf_(4, 5);
+enum MHD_Result respond_text(struct MHD_Connection *conn, unsigned status, const char *text);
+
+/* Peer address as text. */
+void connection_peer(struct MHD_Connection *conn, char *buf, size_t size);
+
+/* The device endpoint. product is NULL for the query form. */
+enum MHD_Result device_handle(Server *srv, struct MHD_Connection *conn, const char *method, const char *product);
+
+/* /metrics and /healthz */
+enum MHD_Result metrics_handle(Server *srv, struct MHD_Connection *conn);
+enum MHD_Result healthz_handle(Server *srv, struct MHD_Connection *conn);
+void metrics_count_poll(Metrics *m, unsigned status);
+
+/* Lifecycle (server.c). */
+int server_start(Server *srv, Config *config);
+void server_stop(Server *srv);

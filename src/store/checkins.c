@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: MIT */
+/* Check-ins: batched writes (one transaction per batch) and the cursor feed. */
+#include <errno.h>
+
+#include "flota/strutil.h"
+#include "store-internal.h"
+
+static const char insert_checkin_sql[] =
+        "INSERT INTO checkins (at, ip, product, device_id, mac, chip_id, platform, version, sketch_md5,"
+        " sketch_sha256, free_space, sketch_size, chip_size, sdk, mode, user_agent, status, reason, release_id,"
+        " source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+static const char upsert_device_sql[] =
+        "INSERT INTO devices (id, product, mac, first_seen, last_seen, ip, platform, version, sketch_md5,"
+        " free_space, chip_size, sdk, last_status, last_reason, last_checkin_id)"
+        " VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+        " ON CONFLICT (id) DO UPDATE SET product = excluded.product,"
+        " mac = CASE WHEN excluded.mac <> '' THEN excluded.mac ELSE devices.mac END,"
+        " first_seen = CASE WHEN devices.first_seen = 0 THEN excluded.first_seen ELSE devices.first_seen END,"
+        " last_seen = excluded.last_seen, ip = excluded.ip, platform = excluded.platform,"
+        " version = excluded.version, sketch_md5 = excluded.sketch_md5, free_space = excluded.free_space,"
+        " chip_size = excluded.chip_size, sdk = excluded.sdk, last_status = excluded.last_status,"
+        " last_reason = excluded.last_reason, last_checkin_id = excluded.last_checkin_id";
+
+static const char *platform_text(Platform p) {
+        const char *s = platform_to_string(p);
+        return s ? s : "";
+}
+
+static void bind_checkin(sqlite3_stmt *st, const Checkin *c) {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64) c->at);
+        store_bind_text(st, 2, c->ip);
+        store_bind_text(st, 3, c->product);
+        store_bind_text(st, 4, c->device_id);
+        store_bind_text(st, 5, c->mac);
+        if (c->has_chip_id)
+                sqlite3_bind_int64(st, 6, c->chip_id);
+        else
+                sqlite3_bind_null(st, 6);
+        store_bind_text(st, 7, platform_text(c->platform));
+        store_bind_text(st, 8, c->version);
+        store_bind_text(st, 9, c->sketch_md5);
+        store_bind_text(st, 10, c->sketch_sha256);
+        sqlite3_bind_int64(st, 11, c->free_space);
+        sqlite3_bind_int64(st, 12, c->sketch_size);
+        sqlite3_bind_int64(st, 13, c->chip_size);
+        store_bind_text(st, 14, c->sdk);
+        store_bind_text(st, 15, update_mode_to_string(c->mode));
+        store_bind_text(st, 16, c->user_agent);
+        sqlite3_bind_int(st, 17, c->status);
+        store_bind_text(st, 18, reason_to_string(c->reason));
+        if (c->release_id > 0)
+                sqlite3_bind_int64(st, 19, c->release_id);
+        else
+                sqlite3_bind_null(st, 19);
+        store_bind_text(st, 20, target_source_to_string(c->source));
+}
+
+static void bind_device(sqlite3_stmt *st, const Checkin *c) {
+        store_bind_text(st, 1, c->device_id);
+        store_bind_text(st, 2, c->product);
+        store_bind_text(st, 3, c->mac);
+        sqlite3_bind_int64(st, 4, (sqlite3_int64) c->at);
+        store_bind_text(st, 5, c->ip);
+        store_bind_text(st, 6, platform_text(c->platform));
+        store_bind_text(st, 7, c->version);
+        store_bind_text(st, 8, c->sketch_md5);
+        sqlite3_bind_int64(st, 9, c->free_space);
+        sqlite3_bind_int64(st, 10, c->chip_size);
+        store_bind_text(st, 11, c->sdk);
+        sqlite3_bind_int(st, 12, c->status);
+        store_bind_text(st, 13, reason_to_string(c->reason));
+        sqlite3_bind_int64(st, 14, c->id);
+}
+
+static int prepare_cached(Store *s, sqlite3_stmt **slot, const char *sql) {
+        if (*slot)
+                return 0;
+        return store_prepare(s, sql, slot);
+}
+
+int store_checkins_write(Store *s, Checkin *c, size_t n) {
+        int r;
+
+        r = prepare_cached(s, &s->insert_checkin, insert_checkin_sql);
+        if (r == 0)
+                r = prepare_cached(s, &s->upsert_device, upsert_device_sql);
+        if (r < 0)
+                return r;
+        r = store_begin(s);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; r == 0 && i < n; i++) {
+                sqlite3_reset(s->insert_checkin);
+                bind_checkin(s->insert_checkin, &c[i]);
+                r = store_step_done(s->insert_checkin);
+                if (r < 0)
+                        break;
+                c[i].id = sqlite3_last_insert_rowid(s->db);
+                sqlite3_reset(s->upsert_device);
+                bind_device(s->upsert_device, &c[i]);
+                r = store_step_done(s->upsert_device);
+        }
+        sqlite3_reset(s->insert_checkin);
+        sqlite3_reset(s->upsert_device);
+        if (r == 0)
+                r = store_commit(s);
+        if (r < 0)
+                store_rollback(s);
+        return r;
+}
+
+static void checkin_from_row(sqlite3_stmt *st, Checkin *c) {
+        *c = (Checkin) {
+                .id = sqlite3_column_int64(st, 0),
+                .at = (usec_t) sqlite3_column_int64(st, 1),
+                .has_chip_id = sqlite3_column_type(st, 6) != SQLITE_NULL,
+                .chip_id = (uint32_t) sqlite3_column_int64(st, 6),
+                .platform = platform_from_string(store_column_text(st, 7)),
+                .free_space = sqlite3_column_int64(st, 11),
+                .sketch_size = sqlite3_column_int64(st, 12),
+                .chip_size = sqlite3_column_int64(st, 13),
+                .mode = update_mode_from_string(store_column_text(st, 15)),
+                .status = sqlite3_column_int(st, 17),
+                .reason = reason_from_string(store_column_text(st, 18)),
+                .release_id = sqlite3_column_int64(st, 19),
+                .source = TARGET_NONE,
+        };
+        strscpy(c->ip, sizeof(c->ip), store_column_text(st, 2));
+        strscpy(c->product, sizeof(c->product), store_column_text(st, 3));
+        strscpy(c->device_id, sizeof(c->device_id), store_column_text(st, 4));
+        strscpy(c->mac, sizeof(c->mac), store_column_text(st, 5));
+        strscpy(c->version, sizeof(c->version), store_column_text(st, 8));
+        strscpy(c->sketch_md5, sizeof(c->sketch_md5), store_column_text(st, 9));
+        strscpy(c->sketch_sha256, sizeof(c->sketch_sha256), store_column_text(st, 10));
+        strscpy(c->sdk, sizeof(c->sdk), store_column_text(st, 14));
+        strscpy(c->user_agent, sizeof(c->user_agent), store_column_text(st, 16));
+        const char *src = store_column_text(st, 20);
+        for (int i = 0; i < _TARGET_SOURCE_MAX; i++)
+                if (streq(src, target_source_to_string((TargetSource) i)))
+                        c->source = (TargetSource) i;
+}
+
+#define CHECKIN_COLUMNS                                                                                     \
+        "id, at, ip, product, device_id, mac, chip_id, platform, version, sketch_md5, sketch_sha256,"       \
+        " free_space, sketch_size, chip_size, sdk, mode, user_agent, status, reason, release_id, source"
+
+static int run_checkin_query(sqlite3_stmt *st, CheckinCallback cb, void *userdata) {
+        int r, n = 0;
+
+        while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+                Checkin c;
+                checkin_from_row(st, &c);
+                int k = cb(&c, userdata);
+                if (k < 0)
+                        return k;
+                n++;
+        }
+        return r == SQLITE_DONE ? n : store_errno(r);
+}
+
+int store_checkins_after(Store *s, int64_t after, size_t limit, CheckinCallback cb, void *userdata) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = store_prepare(s, "SELECT " CHECKIN_COLUMNS " FROM checkins WHERE id > ? ORDER BY id LIMIT ?", &st);
+
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, after);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64) limit);
+        return run_checkin_query(st, cb, userdata);
+}
+
+int store_device_checkins(Store *s, const char *id, size_t limit, CheckinCallback cb, void *userdata) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = store_prepare(s,
+                              "SELECT " CHECKIN_COLUMNS " FROM checkins WHERE device_id = ? ORDER BY id DESC"
+                              " LIMIT ?",
+                              &st);
+
+        if (r < 0)
+                return r;
+        store_bind_text(st, 1, id);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64) limit);
+        return run_checkin_query(st, cb, userdata);
+}
+
+int64_t store_checkins_count(Store *s) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = store_prepare(s, "SELECT count(*) FROM checkins", &st);
+
+        if (r < 0)
+                return r;
+        if (sqlite3_step(st) != SQLITE_ROW)
+                return -EIO;
+        return sqlite3_column_int64(st, 0);
+}

@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: MIT */
+/* Connection setup, pragmas, migrations and statement helpers. */
+#include "store-internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "flota/alloc.h"
+#include "flota/log.h"
+#include "flota/strutil.h"
+
+int store_errno(int rc) {
+        switch (rc & 0xff) {
+        case SQLITE_OK:
+        case SQLITE_DONE:
+        case SQLITE_ROW:
+                return 0;
+        case SQLITE_CONSTRAINT:
+                return -EEXIST;
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+                return -EBUSY;
+        case SQLITE_FULL:
+                return -ENOSPC;
+        case SQLITE_NOTFOUND:
+                return -ENOENT;
+        case SQLITE_READONLY:
+        case SQLITE_PERM:
+        case SQLITE_AUTH:
+                return -EACCES;
+        case SQLITE_CANTOPEN:
+                return -ENOENT;
+        case SQLITE_NOTADB:
+        case SQLITE_CORRUPT:
+                return -EBADMSG;
+        default:
+                return -EIO;
+        }
+}
+
+int store_prepare(Store *s, const char *sql, sqlite3_stmt **ret) {
+        const char *tail = NULL;
+        sqlite3_stmt *st = NULL;
+        int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, &tail);
+
+        if (rc != SQLITE_OK)
+                return store_errno(rc);
+        while (tail && (*tail == ' ' || *tail == '\n' || *tail == ';'))
+                tail++;
+        if (tail && *tail) {
+                sqlite3_finalize(st);
+                return -EINVAL;
+        }
+        *ret = st;
+        return 0;
+}
+
+int store_step_done(sqlite3_stmt *st) {
+        int rc = sqlite3_step(st);
+        return rc == SQLITE_DONE ? 0 : store_errno(rc);
+}
+
+int store_exec(Store *s, const char *sql) {
+        return store_errno(sqlite3_exec(s->db, sql, NULL, NULL, NULL));
+}
+
+void store_bind_text(sqlite3_stmt *st, int idx, const char *s) {
+        if (s)
+                sqlite3_bind_text(st, idx, s, -1, SQLITE_STATIC);
+        else
+                sqlite3_bind_null(st, idx);
+}
+
+const char *store_column_text(sqlite3_stmt *st, int col) {
+        const unsigned char *t = sqlite3_column_text(st, col);
+        return t ? (const char *) t : "";
+}
+
+const char *store_last_error(Store *s) {
+        return sqlite3_errmsg(s->db);
+}
+
+int store_begin(Store *s) {
+        return store_exec(s, "BEGIN IMMEDIATE");
+}
+
+int store_commit(Store *s) {
+        return store_exec(s, "COMMIT");
+}
+
+void store_rollback(Store *s) {
+        if (!sqlite3_get_autocommit(s->db))
+                (void) store_exec(s, "ROLLBACK");
+}
+
+int store_schema_version(Store *s) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = store_prepare(s, "PRAGMA user_version", &st);
+
+        if (r < 0)
+                return r;
+        if (sqlite3_step(st) != SQLITE_ROW)
+                return -EIO;
+        return sqlite3_column_int(st, 0);
+}
+
+static int migrate(Store *s) {
+        int version = store_schema_version(s);
+
+        if (version < 0)
+                return version;
+        if ((size_t) version > store_n_migrations) {
+                log_debug("database schema %d is newer than this program's %zu", version, store_n_migrations);
+                return -EPROTO;
+        }
+        for (size_t v = (size_t) version; v < store_n_migrations; v++) {
+                char stamp[64];
+                int r = store_begin(s);
+                if (r < 0)
+                        return r;
+                snprintf(stamp, sizeof(stamp), "PRAGMA user_version = %zu", v + 1);
+                r = store_exec(s, store_migrations[v]);
+                if (r == 0)
+                        r = store_exec(s, stamp);
+                if (r == 0)
+                        r = store_commit(s);
+                if (r < 0) {
+                        store_rollback(s);
+                        return r;
+                }
+        }
+        return 0;
+}
+
+static int setup(Store *s) {
+        static const char pragmas[] = "PRAGMA foreign_keys = ON;"
+                                      "PRAGMA synchronous = FULL;"
+                                      "PRAGMA cache_size = -8192;"
+                                      "PRAGMA temp_store = MEMORY;";
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r;
+
+        sqlite3_busy_timeout(s->db, 10000);
+        sqlite3_extended_result_codes(s->db, 1);
+        r = store_prepare(s, "PRAGMA journal_mode = WAL", &st);
+        if (r < 0)
+                return r;
+        if (sqlite3_step(st) != SQLITE_ROW)
+                return store_errno(sqlite3_errcode(s->db));
+        if (!strcaseeq(store_column_text(st, 0), "wal"))
+                return -EIO;
+        sqlite3_reset(st);
+        r = store_exec(s, pragmas);
+        if (r < 0)
+                return r;
+        return migrate(s);
+}
+
+int store_open(const char *path, Store **ret) {
+        Store *s = xcalloc(1, sizeof(*s));
+        int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                                 NULL);
+        int r = store_errno(rc);
+
+        if (r == 0)
+                r = setup(s);
+        if (r < 0) {
+                if (s->db)
+                        log_debug("store %s: %s", path, sqlite3_errmsg(s->db));
+                store_free(s);
+                return r;
+        }
+        *ret = s;
+        return 0;
+}
+
+Store *store_free(Store *s) {
+        if (!s)
+                return NULL;
+        sqlite3_finalize(s->insert_checkin);
+        sqlite3_finalize(s->upsert_device);
+        sqlite3_close_v2(s->db);
+        free(s);
+        return NULL;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/* Private to src/store: the connection, statement helpers and error mapping. */
+#pragma once
+
+#include <sqlite3.h>
+
+#include "flota/store.h"
+
+struct Store {
+        sqlite3 *db;
+        sqlite3_stmt *insert_checkin;
+        sqlite3_stmt *upsert_device;
+};
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3_stmt *, sqlite3_finalize);
+#define _cleanup_stmt_ _cleanup_(sqlite3_finalizep)
+
+/* Maps a SQLite result code to -errno. */
+int store_errno(int rc);
+
+/* Prepares sql; refuses trailing SQL after the first statement. 0 or -errno. */
+int store_prepare(Store *s, const char *sql, sqlite3_stmt **ret);
+
+/* Runs a prepared statement that returns no rows. 0 or -errno. */
+int store_step_done(sqlite3_stmt *st);
+
+/* Runs one or more statements without results. 0 or -errno. */
+int store_exec(Store *s, const char *sql);
+
+/* Binds text, or NULL for a NULL pointer. */
+void store_bind_text(sqlite3_stmt *st, int idx, const char *s);
+/* Column text that is never NULL ("" instead). */
+const char *store_column_text(sqlite3_stmt *st, int col);
+
+/* Migration steps, index i brings the schema from version i to i+1. */
+extern const char *const store_migrations[];
+extern const size_t store_n_migrations;

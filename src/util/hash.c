@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/* Digest helpers over OpenSSL EVP. */
+#include "flota/hash.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "flota/alloc.h"
+#include "flota/strutil.h"
+
+struct Hasher {
+        EVP_MD_CTX *md5;
+        EVP_MD_CTX *sha256;
+};
+
+static EVP_MD_CTX *ctx_new(const EVP_MD *md) {
+        EVP_MD_CTX *c = EVP_MD_CTX_new();
+        if (!c || EVP_DigestInit_ex(c, md, NULL) != 1)
+                abort();
+        return c;
+}
+
+Hasher *hasher_new(void) {
+        Hasher *h = xmalloc(sizeof(*h));
+        h->md5 = ctx_new(EVP_md5());
+        h->sha256 = ctx_new(EVP_sha256());
+        return h;
+}
+
+void hasher_update(Hasher *h, const void *data, size_t n) {
+        (void) EVP_DigestUpdate(h->md5, data, n);
+        (void) EVP_DigestUpdate(h->sha256, data, n);
+}
+
+void hasher_final(Hasher *h, char md5_out[MD5_HEX_LEN + 1], char sha_out[SHA256_HEX_LEN + 1]) {
+        uint8_t d[EVP_MAX_MD_SIZE];
+        unsigned n;
+
+        (void) EVP_DigestFinal_ex(h->md5, d, &n);
+        hex_encode(d, n, md5_out);
+        (void) EVP_DigestFinal_ex(h->sha256, d, &n);
+        hex_encode(d, n, sha_out);
+}
+
+Hasher *hasher_free(Hasher *h) {
+        if (h) {
+                EVP_MD_CTX_free(h->md5);
+                EVP_MD_CTX_free(h->sha256);
+                free(h);
+        }
+        return NULL;
+}
+
+static void digest(const EVP_MD *md, const void *data, size_t n, uint8_t *out, unsigned *len) {
+        if (EVP_Digest(data, n, out, len, md, NULL) != 1)
+                abort();
+}
+
+void md5_hex(const void *data, size_t n, char out[MD5_HEX_LEN + 1]) {
+        uint8_t d[EVP_MAX_MD_SIZE];
+        unsigned len;
+
+        digest(EVP_md5(), data, n, d, &len);
+        hex_encode(d, len, out);
+}
+
+void sha256_hex(const void *data, size_t n, char out[SHA256_HEX_LEN + 1]) {
+        uint8_t d[32];
+
+        sha256_raw(data, n, d);
+        hex_encode(d, sizeof(d), out);
+}
+
+void sha256_raw(const void *data, size_t n, uint8_t out[32]) {
+        unsigned len;
+        digest(EVP_sha256(), data, n, out, &len);
+}
+
+int random_bytes(void *buf, size_t n) {
+        return RAND_bytes(buf, (int) n) == 1 ? 0 : -EIO;
+}

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: MIT */
+/* String helpers: strict parsers and validators for outside input. */
+#include "flota/strutil.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+
+const char *startswith(const char *s, const char *prefix) {
+        size_t n = strlen(prefix);
+        return strncmp(s, prefix, n) == 0 ? s + n : NULL;
+}
+
+const char *startswith_no_case(const char *s, const char *prefix) {
+        size_t n = strlen(prefix);
+        return strncasecmp(s, prefix, n) == 0 ? s + n : NULL;
+}
+
+int parse_u64(const char *s, uint64_t *ret) {
+        uint64_t v = 0;
+
+        if (isempty(s) || strlen(s) > 20)
+                return -EINVAL;
+        for (const char *p = s; *p; p++) {
+                if (*p < '0' || *p > '9')
+                        return -EINVAL;
+                unsigned d = (unsigned) (*p - '0');
+                if (v > (UINT64_MAX - d) / 10)
+                        return -ERANGE;
+                v = v * 10 + d;
+        }
+        *ret = v;
+        return 0;
+}
+
+int parse_u32(const char *s, uint32_t *ret) {
+        uint64_t v;
+        int r = parse_u64(s, &v);
+        if (r < 0)
+                return r;
+        if (v > UINT32_MAX)
+                return -ERANGE;
+        *ret = (uint32_t) v;
+        return 0;
+}
+
+int parse_i64(const char *s, int64_t *ret) {
+        bool neg = false;
+        uint64_t v;
+
+        if (s && *s == '-') {
+                neg = true;
+                s++;
+        }
+        int r = parse_u64(s, &v);
+        if (r < 0)
+                return r;
+        if (v > (uint64_t) INT64_MAX + (neg ? 1u : 0u))
+                return -ERANGE;
+        *ret = neg ? (int64_t) (0 - v) : (int64_t) v;
+        return 0;
+}
+
+int parse_size(const char *s, uint64_t *ret) {
+        char digits[24];
+        size_t n;
+        unsigned shift = 0;
+        uint64_t v;
+
+        if (isempty(s))
+                return -EINVAL;
+        n = strlen(s);
+        switch (s[n - 1]) {
+        case 'k': case 'K': shift = 10; n--; break;
+        case 'm': case 'M': shift = 20; n--; break;
+        case 'g': case 'G': shift = 30; n--; break;
+        default: break;
+        }
+        if (n == 0 || n >= sizeof(digits))
+                return -EINVAL;
+        memcpy(digits, s, n);
+        digits[n] = 0;
+        int r = parse_u64(digits, &v);
+        if (r < 0)
+                return r;
+        if (shift && v > (UINT64_MAX >> shift))
+                return -ERANGE;
+        *ret = v << shift;
+        return 0;
+}
+
+void hex_encode(const uint8_t *data, size_t n, char *out) {
+        static const char digits[] = "0123456789abcdef";
+
+        for (size_t i = 0; i < n; i++) {
+                out[2 * i] = digits[data[i] >> 4];
+                out[2 * i + 1] = digits[data[i] & 15];
+        }
+        out[2 * n] = 0;
+}
+
+bool is_hex(const char *s, size_t len) {
+        if (strlen(s) != len)
+                return false;
+        for (size_t i = 0; i < len; i++)
+                if (!isxdigit((unsigned char) s[i]))
+                        return false;
+        return true;
+}
+
+bool strscpy(char *dst, size_t size, const char *src) {
+        size_t n = strlen(src);
+        bool fits = n < size;
+
+        if (!fits)
+                n = size - 1;
+        memcpy(dst, src, n);
+        dst[n] = 0;
+        return fits;
+}
+
+char *ascii_strlower(char *s) {
+        for (char *p = s; *p; p++)
+                if (*p >= 'A' && *p <= 'Z')
+                        *p = (char) (*p - 'A' + 'a');
+        return s;
+}
+
+static bool chars_in(const char *s, size_t max, const char *extra) {
+        size_t n = strlen(s);
+
+        if (n == 0 || n > max)
+                return false;
+        for (const char *p = s; *p; p++)
+                if (!isalnum((unsigned char) *p) && !strchr(extra, *p))
+                        return false;
+        return true;
+}
+
+bool name_is_valid(const char *s) {
+        if (!s || !isalnum((unsigned char) s[0]))
+                return false;
+        return chars_in(s, 64, "._-");
+}
+
+bool version_is_valid(const char *s) {
+        size_t n = s ? strlen(s) : 0;
+
+        if (n == 0 || n > 64)
+                return false;
+        for (const char *p = s; *p; p++)
+                if (*p <= ' ' || *p > '~' || *p == '"' || *p == '\'' || *p == '\\')
+                        return false;
+        return true;
+}
+
+bool label_is_valid(const char *s) {
+        return s && chars_in(s, 64, "._:=/-");
+}
+
+bool streq_consttime(const char *a, const char *b) {
+        size_t na = strlen(a), nb = strlen(b);
+        unsigned char diff = na != nb;
+
+        for (size_t i = 0; i < na; i++)
+                diff |= (unsigned char) (a[i] ^ b[i < nb ? i : 0]);
+        return diff == 0;
+}
