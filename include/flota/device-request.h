@@ -68,7 +68,7 @@ int device_request_finish(DeviceRequest *r, RequestError *err);
 
 /*
  * Normalises a device identity given by a person or a client: a MAC in any common form
- * becomes the canonical "AA:BB:CC:DD:EE:FF"; otherwise 1..64 bytes of [A-Za-z0-9._:=/-]
- * (a chip id) are kept as they are. 0 or -EINVAL.
+ * becomes the canonical "AA:BB:CC:DD:EE:FF"; otherwise 1..64 bytes of [A-Za-z0-9._:-]
+ * starting with a letter or digit (a chip id) are kept as they are. 0 or -EINVAL.
  */
 int device_id_normalize(const char *s, char buf[static DEVICE_ID_MAX + 1]);

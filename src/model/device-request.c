@@ -2,11 +2,14 @@
 /* Parsing of ESP8266/ESP32 update polls into a DeviceRequest. */
 #include "flota/device-request.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "flota/strutil.h"
+
+#define DEVICE_ID_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-"
 
 typedef enum Field {
         F_STA_MAC,
@@ -210,9 +213,13 @@ int device_request_finish(DeviceRequest *r, RequestError *err) {
 }
 
 int device_id_normalize(const char *s, char buf[static DEVICE_ID_MAX + 1]) {
+        if (!s)
+                return -EINVAL;
         if (mac_canonicalize(s, buf) == 0)
                 return 0;
-        if (!label_is_valid(s) || strlen(s) > DEVICE_ID_MAX)
+        /* a chip id or serial: a name that may also hold ':' */
+        size_t n = strlen(s);
+        if (n == 0 || n > DEVICE_ID_MAX || !isalnum((unsigned char) s[0]) || strspn(s, DEVICE_ID_CHARS) != n)
                 return -EINVAL;
         strscpy(buf, DEVICE_ID_MAX + 1, s);
         return 0;

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/* flotad's INI configuration: keys, values and errors with line numbers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../harness/tmpdir.h"
+#include "config.h"
+#include "flota/alloc.h"
+
+static char *write_conf(const char *dir, const char *text) {
+        char *p = xasprintf("%s/flotad.conf", dir);
+        FILE *f = fopen(p, "w");
+        fputs(text, f);
+        fclose(f);
+        return p;
+}
+
+static void test_good_file(void **state) {
+        char *dir = tmpdir_new(), err[256];
+        char *p = write_conf(dir, "; comment\n[flotad]\ndata-dir = /var/lib/flota\nlisten = 127.0.0.1:9000\n"
+                                  "max-image-size = 8M\nthreads = 4\nlog-level = debug\n");
+        Config c;
+
+        config_init(&c);
+        assert_int_equal(config_load_file(&c, p, err, sizeof(err)), 0);
+        assert_string_equal(c.data_dir, "/var/lib/flota");
+        assert_string_equal(c.listen, "127.0.0.1:9000");
+        assert_int_equal(c.max_image_size, 8u << 20);
+        assert_int_equal(c.threads, 4);
+        config_done(&c);
+        free(p);
+        tmpdir_remove(dir);
+}
+
+static void expect_error(const char *text, const char *needle) {
+        char *dir = tmpdir_new(), err[256] = "";
+        char *p = write_conf(dir, text);
+        Config c;
+
+        config_init(&c);
+        assert_int_equal(config_load_file(&c, p, err, sizeof(err)), -EINVAL);
+        if (!strstr(err, needle))
+                fail_msg("error '%s' does not mention '%s'", err, needle);
+        config_done(&c);
+        free(p);
+        tmpdir_remove(dir);
+}
+
+static void test_bad_files(void **state) {
+        expect_error("[flotad]\nbogus = 1\n", ":2: unknown setting 'bogus'");
+        expect_error("[other]\nlisten = x\n", "unknown section");
+        expect_error("[flotad]\nthreads = many\n", "threads");
+        expect_error("[flotad]\nmax-image-size = 10T\n", "max-image-size");
+        expect_error("[flotad]\nlog-level = loud\n", "log-level");
+        expect_error("[flotad]\nupdate-path = update\n", "update-path");
+        expect_error("[flotad\nlisten = x\n", ":1:");
+}
+
+static void test_missing_file(void **state) {
+        Config c;
+        char err[64];
+
+        config_init(&c);
+        assert_int_equal(config_load_file(&c, "/nonexistent/flotad.conf", err, sizeof(err)), -ENOENT);
+        config_done(&c);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_good_file),
+                cmocka_unit_test(test_bad_files),
+                cmocka_unit_test(test_missing_file),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: MIT */
+/* Image inspection against synthesised images and their broken variants. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flota/alloc.h"
+#include "flota/image.h"
+
+static void build(Platform p, const char *version, size_t size, uint8_t **ret, size_t *n) {
+        image_build(p, version, size, 7, ret, n);
+}
+
+static void test_esp8266_valid(void **state) {
+        uint8_t *img;
+        size_t n;
+        ImageInfo info;
+        char err[IMAGE_ERROR_MAX];
+
+        build(PLATFORM_ESP8266, "1.2.3", 300000, &img, &n);
+        assert_int_equal(image_inspect(img, n, &info, err), 0);
+        assert_int_equal(info.platform, PLATFORM_ESP8266);
+        assert_string_equal(info.chip, "esp8266");
+        assert_false(info.is_signed);
+        assert_false(info.compressed);
+        assert_int_equal(info.payload_size, n);
+        assert_int_equal(info.min_flash_size, 4u << 20);
+        assert_string_equal(info.version, "");
+        free(img);
+}
+
+static void test_esp32_valid(void **state) {
+        uint8_t *img;
+        size_t n;
+        ImageInfo info;
+        char err[IMAGE_ERROR_MAX];
+
+        build(PLATFORM_ESP32, "2.0.1", 300000, &img, &n);
+        assert_int_equal(image_inspect(img, n, &info, err), 0);
+        assert_int_equal(info.platform, PLATFORM_ESP32);
+        assert_string_equal(info.chip, "esp32");
+        assert_string_equal(info.version, "2.0.1");
+        assert_string_equal(info.project, "flota-sim");
+        free(img);
+}
+
+static void expect_bad(const uint8_t *img, size_t n, const char *needle) {
+        ImageInfo info;
+        char err[IMAGE_ERROR_MAX] = "";
+
+        assert_int_equal(image_inspect(img, n, &info, err), -EBADMSG);
+        if (!strstr(err, needle))
+                fail_msg("error '%s' does not mention '%s'", err, needle);
+}
+
+static void test_truncated(void **state) {
+        uint8_t *img;
+        size_t n;
+
+        for (Platform p = 0; p < _PLATFORM_MAX; p++) {
+                build(p, "1.0", 100000, &img, &n);
+                expect_bad(img, n - 1000, "truncated");
+                expect_bad(img, 40, "truncated");
+                expect_bad(img, 4200, "truncated");
+                free(img);
+        }
+}
+
+static void test_corrupt(void **state) {
+        uint8_t *img;
+        size_t n;
+
+        build(PLATFORM_ESP8266, "1.0", 100000, &img, &n);
+        img[50000] ^= 0x55;
+        expect_bad(img, n, "CRC");
+        img[50000] ^= 0x55;
+        img[100] ^= 1; /* inside eboot */
+        expect_bad(img, n, "checksum");
+        free(img);
+
+        build(PLATFORM_ESP32, "1.0", 100000, &img, &n);
+        img[n - 1] ^= 1;
+        expect_bad(img, n, "SHA-256");
+        img[n - 1] ^= 1;
+        img[5000] ^= 1;
+        expect_bad(img, n, "checksum");
+        free(img);
+}
+
+static void test_wrong_magic(void **state) {
+        uint8_t junk[4096];
+
+        memset(junk, 0x42, sizeof(junk));
+        expect_bad(junk, sizeof(junk), "not 0xE9");
+        expect_bad(junk, 0, "empty");
+}
+
+static void test_signed(void **state) {
+        uint8_t *img;
+        size_t n;
+        ImageInfo info;
+        char err[IMAGE_ERROR_MAX];
+
+        build(PLATFORM_ESP8266, "1.0", 100000, &img, &n);
+        img = xrealloc(img, n + 260);
+        memset(img + n, 0x5a, 256);
+        img[n + 256] = 0x00;
+        img[n + 257] = 0x01; /* 256, little endian */
+        img[n + 258] = 0;
+        img[n + 259] = 0;
+        assert_int_equal(image_inspect(img, n + 260, &info, err), 0);
+        assert_true(info.is_signed);
+        assert_int_equal(info.payload_size, n);
+        /* junk after the image that is not a signature */
+        img[n + 257] = 0x02;
+        expect_bad(img, n + 260, "unexpected bytes");
+        free(img);
+}
+
+static void test_gzip(void **state) {
+        uint8_t gz[64] = { 0x1f, 0x8b, 0x08 };
+        ImageInfo info;
+        char err[IMAGE_ERROR_MAX];
+
+        /* ISIZE trailer: 300000 bytes uncompressed */
+        gz[60] = 0xe0;
+        gz[61] = 0x93;
+        gz[62] = 0x04;
+        gz[63] = 0x00;
+        assert_int_equal(image_inspect(gz, sizeof(gz), &info, err), 0);
+        assert_true(info.compressed);
+        assert_int_equal(info.platform, PLATFORM_ESP8266);
+        gz[63] = 0x80; /* a truncated file ends in random bytes */
+        expect_bad(gz, sizeof(gz), "gzip trailer");
+}
+
+static void test_crc_reference(void **state) {
+        /* CRC-32/MPEG-2 check value */
+        assert_int_equal(crc8266((const uint8_t *) "123456789", 9), 0x0376e6e7);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_esp8266_valid), cmocka_unit_test(test_esp32_valid),
+                cmocka_unit_test(test_truncated),     cmocka_unit_test(test_corrupt),
+                cmocka_unit_test(test_wrong_magic),   cmocka_unit_test(test_signed),
+                cmocka_unit_test(test_gzip),          cmocka_unit_test(test_crc_reference),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

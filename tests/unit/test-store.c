@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: MIT */
+/* The store against real SQLite files: migrations, constraints, check-ins, catalog. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../harness/tmpdir.h"
+#include "flota/alloc.h"
+#include "flota/store.h"
+#include "flota/strutil.h"
+
+typedef struct Fixture {
+        char *dir;
+        char *path;
+        Store *store;
+} Fixture;
+
+static int setup(void **state) {
+        Fixture *f = xcalloc(1, sizeof(Fixture));
+        f->dir = tmpdir_new();
+        f->path = xasprintf("%s/flotad.db", f->dir);
+        assert_int_equal(store_open(f->path, &f->store), 0);
+        *state = f;
+        return 0;
+}
+
+static int teardown(void **state) {
+        Fixture *f = *state;
+        store_free(f->store);
+        free(f->path);
+        tmpdir_remove(f->dir);
+        free(f);
+        return 0;
+}
+
+static int64_t add_release(Store *s, int64_t product, const char *version) {
+        Release r = {
+                .product_id = product,
+                .version = (char *) version,
+                .platform = PLATFORM_ESP8266,
+                .kind = IMAGE_KIND_SKETCH,
+                .size = 1000,
+        };
+        strscpy(r.md5, sizeof(r.md5), "0123456789abcdef0123456789abcdef");
+        strscpy(r.sha256, sizeof(r.sha256), version);
+        assert_int_equal(store_release_insert(s, &r), 0);
+        return r.id;
+}
+
+static void test_schema_version(void **state) {
+        Fixture *f = *state;
+        assert_int_equal(store_schema_version(f->store), STORE_SCHEMA_VERSION);
+}
+
+static void test_refuses_newer_database(void **state) {
+        Fixture *f = *state;
+        sqlite3 *db;
+        Store *s = NULL;
+
+        assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_close(db);
+        assert_int_equal(store_open(f->path, &s), -EPROTO);
+        assert_null(s);
+}
+
+static void test_refuses_non_database(void **state) {
+        Fixture *f = *state;
+        _cleanup_free_ char *p = xasprintf("%s/junk.db", f->dir);
+        FILE *fp = fopen(p, "w");
+        Store *s = NULL;
+
+        fputs("this is not a database, just some text that is long enough to have a header page............"
+              "...............................................................................",
+              fp);
+        fclose(fp);
+        assert_int_equal(store_open(p, &s), -EBADMSG);
+}
+
+static void test_products_and_releases(void **state) {
+        Fixture *f = *state;
+        int64_t id, again;
+
+        assert_int_equal(store_product_create(f->store, "door", NULL, _PLATFORM_INVALID, &id), 0);
+        assert_int_equal(store_product_create(f->store, "door", NULL, _PLATFORM_INVALID, &again), -EEXIST);
+        int64_t r1 = add_release(f->store, id, "1.0");
+        Release dup = { .product_id = id, .version = (char *) "1.0", .platform = PLATFORM_ESP8266, .size = 1 };
+        assert_int_equal(store_release_insert(f->store, &dup), -EEXIST);
+
+        /* a release in a channel cannot be deleted */
+        const char *why = NULL;
+        assert_int_equal(store_channel_set(f->store, id, "stable", IMAGE_KIND_SKETCH, r1, "test"), 0);
+        assert_int_equal(store_release_delete(f->store, r1, &why), -EBUSY);
+        assert_non_null(why);
+        int64_t r2 = add_release(f->store, id, "2.0");
+        assert_int_equal(store_device_set_pin(f->store, "AA:BB:CC:DD:EE:FF", r2), 0);
+        assert_int_equal(store_release_delete(f->store, r2, &why), -EBUSY);
+        assert_int_equal(store_device_set_pin(f->store, "AA:BB:CC:DD:EE:FF", 0), 0);
+        assert_int_equal(store_release_delete(f->store, r2, &why), 0);
+        assert_int_equal(store_release_delete(f->store, r2, &why), -ENOENT);
+        assert_int_equal(store_blob_in_use(f->store, "2.0"), 0);
+        assert_int_equal(store_blob_in_use(f->store, "1.0"), 1);
+}
+
+static int count_cb(const ChannelChange *c, void *userdata) {
+        (*(int *) userdata)++;
+        return 0;
+}
+
+static void test_channel_history(void **state) {
+        Fixture *f = *state;
+        int64_t id, n = 0;
+        int count = 0;
+
+        assert_int_equal(store_product_create(f->store, "lamp", NULL, PLATFORM_ESP32, &id), 0);
+        int64_t a = add_release(f->store, id, "a"), b = add_release(f->store, id, "b");
+        assert_int_equal(store_channel_set(f->store, id, "stable", IMAGE_KIND_SKETCH, a, "x"), 0);
+        assert_int_equal(store_channel_set(f->store, id, "stable", IMAGE_KIND_SKETCH, b, "x"), 0);
+        assert_int_equal(store_channel_history(f->store, "lamp", "stable", 10, count_cb, &count), 0);
+        assert_int_equal(count, 2);
+        (void) n;
+
+        Catalog *c;
+        assert_int_equal(store_catalog_load(f->store, &c), 0);
+        const Product *p = catalog_product(c, "lamp");
+        assert_non_null(p);
+        assert_int_equal(p->platform, PLATFORM_ESP32);
+        const ChannelSlot *s = catalog_channel(c, id, "stable", IMAGE_KIND_SKETCH);
+        assert_non_null(s);
+        assert_int_equal(s->release_id, b);
+        catalog_free(c);
+}
+
+static int collect_ids(const Checkin *c, void *userdata) {
+        int64_t *last = userdata;
+        assert_true(c->id > *last);
+        *last = c->id;
+        return 0;
+}
+
+static int count_devices(const Device *d, void *userdata);
+
+static void test_checkins_batch_and_feed(void **state) {
+        Fixture *f = *state;
+        Checkin batch[300];
+
+        for (int i = 0; i < 300; i++) {
+                DeviceRequest req;
+                device_request_init(&req);
+                req.platform = PLATFORM_ESP8266;
+                snprintf(req.device_id, sizeof(req.device_id), "AA:BB:CC:00:%02X:%02X", i / 256, i % 256);
+                strscpy(req.version, sizeof(req.version), "1.0");
+                checkin_fill(&batch[i], &req, "door", "127.0.0.1", 1000 + (usec_t) i, REASON_NO_RELEASE, NULL,
+                             TARGET_NONE);
+        }
+        assert_int_equal(store_checkins_write(f->store, batch, 300), 0);
+        assert_int_equal(store_checkins_count(f->store), 300);
+        assert_true(batch[299].id == batch[0].id + 299);
+
+        /* the feed returns everything once, in order, page by page */
+        int64_t cursor = 0, last = 0;
+        int total = 0, n;
+        while ((n = store_checkins_after(f->store, cursor, 64, collect_ids, &last)) > 0) {
+                total += n;
+                cursor = last;
+        }
+        assert_int_equal(n, 0);
+        assert_int_equal(total, 300);
+
+        /* every check-in updated its device */
+        DeviceFilter filter = { .product = "door", .limit = 1000 };
+        int devices = 0;
+        assert_int_equal(store_devices_list(f->store, &filter, count_devices, &devices), 300);
+}
+
+static int count_devices(const Device *d, void *userdata) {
+        (*(int *) userdata)++;
+        return 0;
+}
+
+static void test_devices_filters_and_assign(void **state) {
+        Fixture *f = *state;
+        int64_t pid;
+        char *ids[3] = { (char *) "AA:00:00:00:00:01", (char *) "AA:00:00:00:00:02", (char *) "15602487" };
+        char *labels[2] = { (char *) "site=berlin", (char *) "floor=2" };
+        int n = 0;
+
+        assert_int_equal(store_product_create(f->store, "meter", NULL, _PLATFORM_INVALID, &pid), 0);
+        int64_t r = add_release(f->store, pid, "9");
+        assert_int_equal(store_assign(f->store, r, ids, 3), 0);
+        assert_int_equal(store_device_set_labels(f->store, ids[0], labels, 2), 0);
+        assert_int_equal(store_device_set_channel(f->store, ids[1], "beta"), 0);
+
+        DeviceFilter all = { .limit = 10 };
+        assert_int_equal(store_devices_list(f->store, &all, count_devices, &n), 3);
+        DeviceFilter by_label = { .label = "site=berlin", .limit = 10 };
+        n = 0;
+        assert_int_equal(store_devices_list(f->store, &by_label, count_devices, &n), 1);
+        DeviceFilter page = { .after = ids[0], .limit = 10 };
+        assert_int_equal(store_devices_list(f->store, &page, count_devices, &n), 1);
+
+        Catalog *c;
+        assert_int_equal(store_catalog_load(f->store, &c), 0);
+        assert_int_equal(c->n_overrides, 3);
+        const DeviceOverride *o = catalog_override(c, ids[1]);
+        assert_non_null(o);
+        assert_int_equal(o->assigned_release_id, r);
+        assert_string_equal(o->channel, "beta");
+        catalog_free(c);
+
+        /* clearing is atomic over the whole list */
+        assert_int_equal(store_assign(f->store, 0, ids, 3), 0);
+        assert_int_equal(store_catalog_load(f->store, &c), 0);
+        assert_int_equal(c->n_overrides, 1); /* the channel override stays */
+        catalog_free(c);
+        assert_int_equal(store_device_get(f->store, "AA:00:00:00:00:09", count_devices, &n), -ENOENT);
+}
+
+static void test_tokens(void **state) {
+        Fixture *f = *state;
+
+        assert_int_equal(store_token_create(f->store, "ci", TOKEN_ROLE_ADMIN, "abc"), 0);
+        assert_int_equal(store_token_create(f->store, "ci", TOKEN_ROLE_READ, "def"), -EEXIST);
+        assert_int_equal(store_token_delete(f->store, "ci"), 0);
+        assert_int_equal(store_token_delete(f->store, "ci"), -ENOENT);
+        assert_int_equal(token_role_from_string("admin"), TOKEN_ROLE_ADMIN);
+        assert_int_equal(token_role_from_string("root"), _TOKEN_ROLE_INVALID);
+}
+
+static void test_reopen_keeps_data(void **state) {
+        Fixture *f = *state;
+        int64_t id;
+
+        assert_int_equal(store_product_create(f->store, "keep", NULL, _PLATFORM_INVALID, &id), 0);
+        f->store = store_free(f->store);
+        assert_int_equal(store_open(f->path, &f->store), 0);
+        Catalog *c;
+        assert_int_equal(store_catalog_load(f->store, &c), 0);
+        assert_non_null(catalog_product(c, "keep"));
+        catalog_free(c);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_schema_version, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_refuses_newer_database, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_refuses_non_database, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_products_and_releases, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_channel_history, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_checkins_batch_and_feed, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_devices_filters_and_assign, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, teardown),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

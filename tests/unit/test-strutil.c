@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <errno.h>
+
+#include "flota/strutil.h"
+#include "flota/time-util.h"
+
+static void test_parse_u64(void **state) {
+        uint64_t v;
+
+        assert_int_equal(parse_u64("0", &v), 0);
+        assert_int_equal(v, 0);
+        assert_int_equal(parse_u64("18446744073709551615", &v), 0);
+        assert_true(v == UINT64_MAX);
+        assert_int_equal(parse_u64("18446744073709551616", &v), -ERANGE);
+        assert_int_equal(parse_u64("", &v), -EINVAL);
+        assert_int_equal(parse_u64("12a", &v), -EINVAL);
+        assert_int_equal(parse_u64(" 12", &v), -EINVAL);
+        assert_int_equal(parse_u64("-1", &v), -EINVAL);
+        assert_int_equal(parse_u64("+1", &v), -EINVAL);
+}
+
+static void test_parse_i64(void **state) {
+        int64_t v;
+
+        assert_int_equal(parse_i64("-5", &v), 0);
+        assert_int_equal(v, -5);
+        assert_int_equal(parse_i64("9223372036854775807", &v), 0);
+        assert_int_equal(parse_i64("9223372036854775808", &v), -ERANGE);
+        assert_int_equal(parse_i64("-9223372036854775808", &v), 0);
+        assert_true(v == INT64_MIN);
+}
+
+static void test_parse_size(void **state) {
+        uint64_t v;
+
+        assert_int_equal(parse_size("16M", &v), 0);
+        assert_int_equal(v, 16u << 20);
+        assert_int_equal(parse_size("4k", &v), 0);
+        assert_int_equal(v, 4096);
+        assert_int_equal(parse_size("1G", &v), 0);
+        assert_int_equal(parse_size("M", &v), -EINVAL);
+        assert_int_equal(parse_size("1T", &v), -EINVAL);
+        assert_int_equal(parse_size("99999999999999999999G", &v), -ERANGE);
+        assert_int_equal(parse_size("17179869184G", &v), -ERANGE);
+}
+
+static void test_names(void **state) {
+        assert_true(name_is_valid("door-sensor_2.1"));
+        assert_false(name_is_valid(".."));
+        assert_false(name_is_valid("../etc"));
+        assert_false(name_is_valid("a/b"));
+        assert_false(name_is_valid(""));
+        assert_false(name_is_valid("-x"));
+        assert_false(name_is_valid("a b"));
+        assert_false(name_is_valid("0123456789012345678901234567890123456789012345678901234567890123456789"));
+        assert_true(version_is_valid("1.0.0-rc1+g12ab"));
+        assert_false(version_is_valid("1.0 beta"));
+        assert_false(version_is_valid("v\"1"));
+        assert_true(label_is_valid("site=berlin"));
+        assert_false(label_is_valid("a,b"));
+}
+
+static void test_hex_and_copy(void **state) {
+        uint8_t d[] = { 0x00, 0xab, 0xff };
+        char out[7], small[4];
+
+        hex_encode(d, sizeof(d), out);
+        assert_string_equal(out, "00abff");
+        assert_true(is_hex("00abFF", 6));
+        assert_false(is_hex("00abFG", 6));
+        assert_false(is_hex("00ab", 6));
+        assert_false(strscpy(small, sizeof(small), "abcdef"));
+        assert_string_equal(small, "abc");
+        assert_true(streq_consttime("secret", "secret"));
+        assert_false(streq_consttime("secret", "secreT"));
+        assert_false(streq_consttime("secret", "secrets"));
+        assert_false(streq_consttime("", "x"));
+}
+
+static void test_timestamps(void **state) {
+        char buf[RFC3339_MAX];
+        usec_t t;
+
+        assert_string_equal(format_rfc3339(buf, 1700000000 * USEC_PER_SEC), "2023-11-14T22:13:20Z");
+        assert_int_equal(parse_timestamp("2023-11-14T22:13:20Z", &t), 0);
+        assert_true(t == 1700000000 * USEC_PER_SEC);
+        assert_int_equal(parse_timestamp("1700000000", &t), 0);
+        assert_true(t == 1700000000 * USEC_PER_SEC);
+        assert_int_equal(parse_timestamp("2023-11-14 22:13:20", &t), -EINVAL);
+        assert_int_equal(parse_timestamp("2023-11-14T22:13:20+01:00", &t), -EINVAL);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_parse_u64),   cmocka_unit_test(test_parse_i64),
+                cmocka_unit_test(test_parse_size),  cmocka_unit_test(test_names),
+                cmocka_unit_test(test_hex_and_copy), cmocka_unit_test(test_timestamps),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
