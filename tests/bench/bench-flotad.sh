@@ -101,10 +101,10 @@ cleanup() {
 # SIGKILL as the last resort.  Returns 1 when it had to be killed.
 stop_flotad() {
     [ -n "$FLOTAD_PID" ] || return 0
-    local pid=$FLOTAD_PID i
+    local pid=$FLOTAD_PID _
     FLOTAD_PID=""
     kill -TERM "$pid" 2>/dev/null || return 0
-    for i in $(seq 1 300); do
+    for _ in $(seq 1 300); do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
@@ -136,7 +136,9 @@ find_binaries() {
         [ -f "$BUILD_DIR/build.ninja" ] || meson setup "$BUILD_DIR" "$REPO" --buildtype=release
         ninja -C "$BUILD_DIR"
     fi
-    [ -x "$FLOTAD_BIN" ] && [ -x "$MKIMAGE_BIN" ] || die "flotad or flota-mkimage missing in $BUILD_DIR"
+    if [ ! -x "$FLOTAD_BIN" ] || [ ! -x "$MKIMAGE_BIN" ]; then
+        die "flotad or flota-mkimage missing in $BUILD_DIR"
+    fi
 }
 
 # Refuses to run when something already answers on one of the ports.
@@ -206,6 +208,12 @@ metric() {
     curl -s --max-time 5 "$FLOTAD/metrics" | awk -v k="$1" '$1 == k { print $2; exit }'
 }
 
+# CPU time (user + system, in clock ticks) flotad has used so far.
+flotad_cpu_ticks() {
+    # fields after the "(comm)" of /proc/PID/stat: utime is the 12th, stime the 13th
+    sed 's/^.*) //' "/proc/$FLOTAD_PID/stat" | awk '{ print $12 + $13 }'
+}
+
 # ---------------------------------------------------------------- setup steps
 
 prepare_scratch() {
@@ -232,14 +240,14 @@ make_image() {
 }
 
 start_flotad() {
-    local data=$SCRATCH/flotad i
+    local data=$SCRATCH/flotad _
     say "starting flotad on 127.0.0.1:$FLOTAD_PORT ($THREADS threads)"
     TOKEN=$("$FLOTAD_BIN" --data-dir "$data" token create bench --role admin 2>/dev/null)
     [ -n "$TOKEN" ] || die "flotad token create printed no token"
     "$FLOTAD_BIN" --data-dir "$data" --listen "127.0.0.1:$FLOTAD_PORT" --threads "$THREADS" \
         --log-file "$SCRATCH/logs/flotad.log" &
     FLOTAD_PID=$!
-    for i in $(seq 1 100); do
+    for _ in $(seq 1 100); do
         curl -s -o /dev/null --max-time 1 "$FLOTAD/healthz" && break
         kill -0 "$FLOTAD_PID" 2>/dev/null || die "flotad exited; see $SCRATCH/logs/flotad.log (KEEP=1)"
         sleep 0.1
@@ -265,8 +273,8 @@ publish_release() {
 
 # esp_poll.lua wants exactly 4 images; all 4 are the bench image here.
 write_flotad_manifest() {
-    local i
-    for i in 1 2 3 4; do
+    local _
+    for _ in 1 2 3 4; do
         echo "bench.bin $IMAGE_MD5 $DEVICE_VERSION"
     done > "$SCRATCH/flotad-manifest.txt"
 }
@@ -300,18 +308,23 @@ bench() {
     while [ "$1" != -- ]; do envs+=("$1"); shift; done
     shift
     say "$label"
+    local ticks0
+    ticks0=$(flotad_cpu_ticks)
     (cd "$SCRATCH" && env "${envs[@]}" sh bench_http.sh "$label" "${WRK_ARGS[@]}" "$@")
     case "$label" in
     flotad-*)
         printf '  flotad /metrics: polls 200=%s 304=%s, check-ins written=%s pending=%s\n' \
             "$(metric 'flotad_polls_total{status="200"}')" "$(metric 'flotad_polls_total{status="304"}')" \
             "$(metric flotad_checkins_written_total)" "$(metric flotad_checkins_pending)"
+        awk -v t=$(($(flotad_cpu_ticks) - ticks0)) -v hz="$(getconf CLK_TCK)" -v n="$(result_sum requests "$label")" \
+            'BEGIN { printf "  flotad CPU: %.2f s over the runs, %.1f us per answered poll\n",
+                     t / hz, n > 0 ? t / hz / n * 1e6 : 0 }'
         ;;
     esac
 }
 
 run_cases() {
-    local flotad_env=(ESP_PATH=/update/$PRODUCT ESP_CLOSE=1 ESP_MANIFEST=flotad-manifest.txt)
+    local flotad_env=("ESP_PATH=/update/$PRODUCT" ESP_CLOSE=1 ESP_MANIFEST=flotad-manifest.txt)
     export ESP_DEVICES=$DEVICES
     : > "$SCRATCH/results/http.tsv"
     bench nginx-304-close -- -s report.lua -H 'Connection: close' "$NGINX/304"
@@ -334,17 +347,19 @@ median() {
         END { print (v == "" ? 0 : v) }' "$SCRATCH/results/http.tsv"
 }
 
-# Sum of one RESULT field over the raw wrk outputs of cases matching a glob.
+# Sum of one RESULT field over the raw wrk outputs (results/http-LABEL-N.txt)
+# of the cases whose label matches the glob.
 result_sum() {
     local field=$1 glob=$2
-    cat "$SCRATCH"/results/http-$glob-*.txt 2>/dev/null |
+    # shellcheck disable=SC2086 # the label is a glob on purpose
+    cat "$SCRATCH"/results/http-$glob-[0-9]*.txt 2>/dev/null |
         awk -v f="$field=" '/^RESULT/ { for (i = 2; i <= NF; i++) if (index($i, f) == 1) s += substr($i, length(f) + 1) }
             END { printf "%d\n", s }'
 }
 
 # Sum of wrk's error counters (connect/read/write/timeout, and non-2xx/3xx).
 errors_of() {
-    cat "$SCRATCH"/results/http-"$1"-*.txt 2>/dev/null |
+    cat "$SCRATCH"/results/http-"$1"-[0-9]*.txt 2>/dev/null |
         awk '/^RESULT/ { for (i = 2; i <= NF; i++) if ($i ~ /^err_/) { split($i, a, "="); s += a[2] } }
             END { printf "%d\n", s }'
 }
@@ -437,7 +452,11 @@ main() {
     print_summary
     print_memory
     say "stopping flotad with SIGTERM"
+    local t0 t1
+    t0=$(date +%s%N)
     stop_flotad || echo "  flotad had to be killed; the check-in count below may be short"
+    t1=$(date +%s%N)
+    echo "  flotad exited $(( (t1 - t0) / 1000000 )) ms after SIGTERM"
     print_checkins
 }
 

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Integration-test fixture: a real flotad process on 127.0.0.1 with a private data
+ * directory, plus a raw HTTP client that sends exact request bytes (as the ESP cores do)
+ * and reads the whole answer. Loops are bounded; nothing leaves loopback.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+typedef struct Flotad {
+        char *dir;          /* test directory (data dir is dir/data) */
+        char *data_dir;
+        char *log_path;
+        pid_t pid;
+        int port;
+        char admin_token[128];
+        char read_token[128];
+} Flotad;
+
+typedef struct HttpResponse {
+        int status;
+        char *head;         /* status line and headers */
+        char *body;
+        size_t body_len;
+} HttpResponse;
+
+/* Creates a fresh directory with an admin and a read token. Aborts the test on failure. */
+void flotad_init(Flotad *f);
+/* Starts flotad with extra arguments (NULL-terminated list, may be empty); waits until it listens. */
+int flotad_start(Flotad *f, const char *const *extra_args);
+/* Sends sig and waits (bounded) for exit; returns the exit status, 128+signal when killed, -1 on timeout. */
+int flotad_stop(Flotad *f, int sig);
+void flotad_cleanup(Flotad *f);
+
+/* Runs flotad to completion with args (for --help, token, bad config); captures stdout+stderr. */
+int flotad_run(char *const *args, char **ret_output);
+
+/* Sends exactly len bytes to 127.0.0.1:port and reads until the server closes. 0 or -errno. */
+int http_raw(int port, const char *request, size_t len, HttpResponse *ret);
+void http_response_done(HttpResponse *r);
+/* Value of the first header called name (case-insensitive), copied into a static buffer, or NULL. */
+const char *http_header(const HttpResponse *r, const char *name);
+
+/* An API call with a bearer token (NULL: none). body may be NULL. */
+int api_call(const Flotad *f, const char *method, const char *path, const char *token, const char *body,
+             size_t body_len, HttpResponse *ret);
+/* Shorthand with the admin token and a NUL-terminated body; returns the status. */
+int api(const Flotad *f, const char *method, const char *path, const char *body, HttpResponse *ret);
+
+/* The request bytes the ESP8266 core sends (PROTOCOLS.md 1.1), for path, MAC, version, MD5, free space, mode. */
+char *esp8266_poll(const char *path, int port, const char *mac, const char *version, const char *md5,
+                   long free_space, const char *mode);
+/* The ESP32 core's request with BASE-MAC. */
+char *esp32_poll(const char *path, int port, const char *mac, const char *version, const char *sha256,
+                 long free_space, const char *mode);
+
+/* Writes a synthetic image with flota-mkimage; returns its path (malloc'ed). */
+char *make_image(const Flotad *f, const char *platform, const char *version, const char *size);
+/* Reads a file whole (aborts on failure). */
+char *slurp(const char *path, size_t *ret_len);
+
+/* Polls /api/v1/checkins until at least n check-ins exist (bounded, 10 s); returns the count. */
+int wait_checkins(const Flotad *f, int n);
+/* Extracts an integer field "name": N from a JSON text (first occurrence), or -1. */
+long json_int(const char *json, const char *name);

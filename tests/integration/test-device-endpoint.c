@@ -1,0 +1,347 @@
+/* SPDX-License-Identifier: MIT */
+/* The device endpoint against a real flotad, with the exact bytes the ESP cores send. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flota/alloc.h"
+#include "flota/hash.h"
+#include "flotad-harness.h"
+
+#define MAC "DE:BA:7A:B1:E0:42"
+
+typedef struct World {
+        Flotad f;
+        char *image;           /* esp8266 1.0.0 */
+        size_t image_len;
+        char md5[33];
+        long release;
+} World;
+
+static long upload(World *w, const char *product, const char *query, const char *data, size_t len) {
+        HttpResponse r;
+        char *path = xasprintf("/api/v1/releases?product=%s&%s", product, query);
+
+        assert_int_equal(api_call(&w->f, "POST", path, w->f.admin_token, data, len, &r), 0);
+        if (r.status != 201)
+                fail_msg("upload %s: %d %s", path, r.status, r.body);
+        long id = json_int(r.body, "id");
+        http_response_done(&r);
+        free(path);
+        return id;
+}
+
+static void promote(World *w, const char *product, const char *channel, long release) {
+        HttpResponse r;
+        char *path = xasprintf("/api/v1/channels/%s/%s", product, channel);
+        char *body = xasprintf("{\"release\": %ld}", release);
+
+        assert_int_equal(api(&w->f, "PUT", path, body, &r), 200);
+        http_response_done(&r);
+        free(path);
+        free(body);
+}
+
+static int setup(void **state) {
+        World *w = xcalloc(1, sizeof(World));
+        HttpResponse r;
+
+        flotad_init(&w->f);
+        assert_int_equal(flotad_start(&w->f, NULL), 0);
+        assert_int_equal(api(&w->f, "POST", "/api/v1/products", "{\"name\":\"door\"}", &r), 201);
+        http_response_done(&r);
+        _cleanup_free_ char *path = make_image(&w->f, "esp8266", "1.0.0", "300K");
+        w->image = slurp(path, &w->image_len);
+        md5_hex(w->image, w->image_len, w->md5);
+        *state = w;
+        return 0;
+}
+
+static int teardown(void **state) {
+        World *w = *state;
+        flotad_cleanup(&w->f);
+        free(w->image);
+        free(w);
+        return 0;
+}
+
+static int poll8266(World *w, const char *path, const char *version, const char *md5, long free_space,
+                    const char *mode, HttpResponse *r) {
+        _cleanup_free_ char *req = esp8266_poll(path, w->f.port, MAC, version, md5, free_space, mode);
+        assert_int_equal(http_raw(w->f.port, req, strlen(req), r), 0);
+        return r->status;
+}
+
+static void test_no_release_then_update(void **state) {
+        World *w = *state;
+        HttpResponse r;
+
+        /* nothing released yet: 304 */
+        assert_int_equal(poll8266(w, "/update/door", "0.9.0", NULL, 1 << 20, NULL, &r), 304);
+        http_response_done(&r);
+
+        w->release = upload(w, "door", "version=1.0.0", w->image, w->image_len);
+        promote(w, "door", "stable", w->release);
+
+        /* 200 with the image, its length and MD5; never chunked */
+        assert_int_equal(poll8266(w, "/update/door", "0.9.0", NULL, 1 << 20, NULL, &r), 200);
+        assert_string_equal(http_header(&r, "x-MD5"), w->md5);
+        assert_int_equal(atol(http_header(&r, "Content-Length")), (long) w->image_len);
+        assert_null(http_header(&r, "Transfer-Encoding"));
+        assert_null(http_header(&r, "x-SHA256"));
+        assert_int_equal(r.body_len, w->image_len);
+        assert_memory_equal(r.body, w->image, w->image_len);
+        http_response_done(&r);
+
+        /* running that version: 304; running that image under another version string: 304 */
+        assert_int_equal(poll8266(w, "/update/door", "1.0.0", NULL, 1 << 20, NULL, &r), 304);
+        http_response_done(&r);
+        assert_int_equal(poll8266(w, "/update/door", "custom", w->md5, 1 << 20, NULL, &r), 304);
+        http_response_done(&r);
+
+        /* does not fit: 304 too-large */
+        assert_int_equal(poll8266(w, "/update/door", "0.9.0", NULL, 1000, NULL, &r), 304);
+        http_response_done(&r);
+
+        /* filesystem poll with only a sketch release: nothing to offer */
+        assert_int_equal(poll8266(w, "/update/door", "0.9.0", NULL, 1 << 20, "spiffs", &r), 304);
+        http_response_done(&r);
+
+        /* version query */
+        assert_int_equal(poll8266(w, "/update/door", "0.9.0", NULL, 1 << 20, "version", &r), 200);
+        assert_string_equal(http_header(&r, "x-version"), "1.0.0");
+        http_response_done(&r);
+
+        /* every poll is a check-in, with the reason */
+        assert_int_equal(wait_checkins(&w->f, 7), 7);
+        assert_int_equal(api(&w->f, "GET", "/api/v1/checkins?after=0", NULL, &r), 200);
+        const char *reasons[] = { "no-release", "update",   "up-to-date", "up-to-date",
+                                  "too-large",  "no-release", "version" };
+        const char *p = r.body;
+        for (size_t i = 0; i < 7; i++) {
+                char needle[64];
+                snprintf(needle, sizeof(needle), "\"reason\":\"%s\"", reasons[i]);
+                p = strstr(p, needle);
+                if (!p)
+                        fail_msg("check-in %zu: no %s in order in %s", i, needle, r.body);
+                p++;
+        }
+        assert_non_null(strstr(r.body, "\"chip_id\":15602487"));
+        assert_non_null(strstr(r.body, "\"sdk\":\"2.5.0\""));
+        assert_non_null(strstr(r.body, "\"user_agent\":\"ESP8266-http-Update\""));
+        http_response_done(&r);
+
+        /* the device row reflects the last poll */
+        assert_int_equal(api(&w->f, "GET", "/api/v1/devices/" MAC, NULL, &r), 200);
+        assert_non_null(strstr(r.body, "\"last_reason\":\"version\""));
+        assert_non_null(strstr(r.body, "\"checkins\":["));
+        http_response_done(&r);
+}
+
+static void test_esp32(void **state) {
+        World *w = *state;
+        HttpResponse r;
+        char sha[65];
+
+        assert_int_equal(api(&w->f, "POST", "/api/v1/products", "{\"name\":\"lamp\"}", &r), 201);
+        http_response_done(&r);
+        _cleanup_free_ char *path = make_image(&w->f, "esp32", "3.1.4", "200K");
+        size_t len;
+        _cleanup_free_ char *img = slurp(path, &len);
+        sha256_hex(img, len, sha);
+        /* the version comes from the image's app descriptor */
+        long id = upload(w, "lamp", "notes=first", img, len);
+        promote(w, "lamp", "stable", id);
+
+        _cleanup_free_ char *req = esp32_poll("/update/lamp", w->f.port, "24:0A:C4:00:00:01", "3.1.3", NULL, 1 << 21,
+                                              NULL);
+        assert_int_equal(http_raw(w->f.port, req, strlen(req), &r), 0);
+        assert_int_equal(r.status, 200);
+        assert_string_equal(http_header(&r, "x-SHA256"), sha);
+        assert_int_equal(r.body_len, len);
+        http_response_done(&r);
+
+        /* the running image's SHA-256 (uppercase, as the core sends it) means up to date */
+        for (char *c = sha; *c; c++)
+                if (*c >= 'a' && *c <= 'f')
+                        *c = (char) (*c - 'a' + 'A');
+        _cleanup_free_ char *req2 = esp32_poll("/update/lamp", w->f.port, "24:0A:C4:00:00:01", "other", sha,
+                                               1 << 21, NULL);
+        assert_int_equal(http_raw(w->f.port, req2, strlen(req2), &r), 0);
+        assert_int_equal(r.status, 304);
+        http_response_done(&r);
+
+        /* an ESP8266 polling for the ESP32 product is never sent the image */
+        assert_int_equal(poll8266(w, "/update/lamp", "0.1", NULL, 1 << 22, NULL, &r), 304);
+        http_response_done(&r);
+        assert_int_equal(wait_checkins(&w->f, 3), 3);
+        assert_int_equal(api(&w->f, "GET", "/api/v1/checkins?after=0", NULL, &r), 200);
+        assert_non_null(strstr(r.body, "\"reason\":\"wrong-platform\""));
+        assert_non_null(strstr(r.body, "\"device\":\"24:0A:C4:00:00:01\""));
+        http_response_done(&r);
+}
+
+static void test_pin_and_assignment(void **state) {
+        World *w = *state;
+        HttpResponse r;
+
+        long v1 = upload(w, "door", "version=1.0.0", w->image, w->image_len);
+        _cleanup_free_ char *p2 = make_image(&w->f, "esp8266", "2.0.0", "300K");
+        size_t len2;
+        _cleanup_free_ char *img2 = slurp(p2, &len2);
+        long v2 = upload(w, "door", "version=2.0.0", img2, len2);
+        promote(w, "door", "stable", v1);
+
+        /* assigned to 2.0.0 (a rollout wave) */
+        _cleanup_free_ char *body = xasprintf("{\"release\": %ld, \"devices\": [\"%s\"]}", v2, MAC);
+        assert_int_equal(api(&w->f, "POST", "/api/v1/assignments", body, &r), 200);
+        http_response_done(&r);
+        assert_int_equal(poll8266(w, "/update/door", "1.0.0", NULL, 1 << 20, NULL, &r), 200);
+        assert_int_equal(r.body_len, len2);
+        http_response_done(&r);
+
+        /* a pin wins over the assignment */
+        _cleanup_free_ char *pin = xasprintf("{\"release\": %ld}", v1);
+        assert_int_equal(api(&w->f, "PUT", "/api/v1/devices/" MAC "/pin", pin, &r), 200);
+        http_response_done(&r);
+        assert_int_equal(poll8266(w, "/update/door", "1.0.0", NULL, 1 << 20, NULL, &r), 304);
+        http_response_done(&r);
+
+        /* unpinned: the assignment applies again; unassigned: the channel */
+        assert_int_equal(api(&w->f, "DELETE", "/api/v1/devices/" MAC "/pin", NULL, &r), 200);
+        http_response_done(&r);
+        assert_int_equal(poll8266(w, "/update/door", "1.0.0", NULL, 1 << 20, NULL, &r), 200);
+        http_response_done(&r);
+        _cleanup_free_ char *unassign = xasprintf("{\"devices\": [\"%s\"]}", MAC);
+        assert_int_equal(api(&w->f, "DELETE", "/api/v1/assignments", unassign, &r), 200);
+        http_response_done(&r);
+        assert_int_equal(poll8266(w, "/update/door", "1.0.0", NULL, 1 << 20, NULL, &r), 304);
+        http_response_done(&r);
+
+        /* a device on the beta channel */
+        promote(w, "door", "beta", v2);
+        assert_int_equal(api(&w->f, "PUT", "/api/v1/devices/" MAC "/channel", "{\"channel\":\"beta\"}", &r), 200);
+        http_response_done(&r);
+        assert_int_equal(poll8266(w, "/update/door", "1.0.0", NULL, 1 << 20, NULL, &r), 200);
+        assert_int_equal(r.body_len, len2);
+        http_response_done(&r);
+}
+
+static void test_query_form_and_keys(void **state) {
+        World *w = *state;
+        HttpResponse r;
+
+        assert_int_equal(api(&w->f, "POST", "/api/v1/products", "{\"name\":\"clock\",\"key\":\"clock-secret-1\"}", &r),
+                         201);
+        assert_non_null(strstr(r.body, "\"has_key\":true"));
+        http_response_done(&r);
+        long id = upload(w, "clock", "version=5", w->image, w->image_len);
+        promote(w, "clock", "stable", id);
+
+        /* OTAdrive-style query form, no updater headers at all */
+        const char *q = "GET /update?k=clock-secret-1&s=15602487&v=4 HTTP/1.0\r\n\r\n";
+        assert_int_equal(http_raw(w->f.port, q, strlen(q), &r), 0);
+        assert_int_equal(r.status, 200);
+        http_response_done(&r);
+        q = "GET /update?k=clock-secret-1&s=15602487&v=5 HTTP/1.0\r\n\r\n";
+        assert_int_equal(http_raw(w->f.port, q, strlen(q), &r), 0);
+        assert_int_equal(r.status, 304);
+        http_response_done(&r);
+        q = "GET /update?k=wrong-key-999&s=15602487&v=4 HTTP/1.0\r\n\r\n";
+        assert_int_equal(http_raw(w->f.port, q, strlen(q), &r), 0);
+        assert_int_equal(r.status, 401);
+        http_response_done(&r);
+
+        /* path form on a keyed product: no key 401, Basic auth password or k= accepted */
+        assert_int_equal(poll8266(w, "/update/clock", "4", NULL, 1 << 20, NULL, &r), 401);
+        assert_non_null(http_header(&r, "WWW-Authenticate"));
+        http_response_done(&r);
+        assert_int_equal(poll8266(w, "/update/clock?k=clock-secret-1", "4", NULL, 1 << 20, NULL, &r), 200);
+        http_response_done(&r);
+        /* setAuthorization("dev", "clock-secret-1") */
+        _cleanup_free_ char *req = esp8266_poll("/update/clock", w->f.port, MAC, "4", NULL, 1 << 20, NULL);
+        const char *ua = strstr(req, "User-Agent");
+        ua = strchr(ua, '\n') + 1;
+        _cleanup_free_ char *with_auth =
+                xasprintf("%.*sAuthorization: Basic ZGV2OmNsb2NrLXNlY3JldC0x\r\n%s", (int) (ua - req), req, ua);
+        assert_int_equal(http_raw(w->f.port, with_auth, strlen(with_auth), &r), 0);
+        assert_int_equal(r.status, 200);
+        http_response_done(&r);
+}
+
+static void test_rejections(void **state) {
+        World *w = *state;
+        HttpResponse r;
+
+        /* unknown product */
+        assert_int_equal(poll8266(w, "/update/nosuch", "1", NULL, 1 << 20, NULL, &r), 404);
+        http_response_done(&r);
+        /* a browser, or a client without the updater headers */
+        const char *q = "GET /update/door HTTP/1.1\r\nHost: x\r\nUser-Agent: curl/8\r\nConnection: close\r\n\r\n";
+        assert_int_equal(http_raw(w->f.port, q, strlen(q), &r), 0);
+        assert_int_equal(r.status, 403);
+        http_response_done(&r);
+        /* POST to the device endpoint */
+        q = "POST /update/door HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+        assert_int_equal(http_raw(w->f.port, q, strlen(q), &r), 0);
+        assert_int_equal(r.status, 405);
+        http_response_done(&r);
+        /* a broken MAC and a non-numeric size */
+        _cleanup_free_ char *bad_mac = esp8266_poll("/update/door", w->f.port, "DE:BA:7A", "1", NULL, 1 << 20, NULL);
+        assert_int_equal(http_raw(w->f.port, bad_mac, strlen(bad_mac), &r), 0);
+        assert_int_equal(r.status, 400);
+        assert_non_null(strstr(r.body, "STA-MAC"));
+        http_response_done(&r);
+        _cleanup_free_ char *bad_size = esp8266_poll("/update/door", w->f.port, MAC, "1", NULL, 1 << 20, NULL);
+        char *fs = strstr(bad_size, "free-space: ");
+        memcpy(fs + 12, "lots!!!", 7);
+        assert_int_equal(http_raw(w->f.port, bad_size, strlen(bad_size), &r), 0);
+        assert_int_equal(r.status, 400);
+        http_response_done(&r);
+        /* path tricks */
+        assert_int_equal(poll8266(w, "/update/..", "1", NULL, 1 << 20, NULL, &r), 404);
+        http_response_done(&r);
+        assert_int_equal(poll8266(w, "/update/door/../../etc/passwd", "1", NULL, 1 << 20, NULL, &r), 404);
+        http_response_done(&r);
+
+        /* the rejected polls did not create devices */
+        assert_int_equal(api(&w->f, "GET", "/api/v1/devices", NULL, &r), 200);
+        assert_null(strstr(r.body, "DE:BA:7A\""));
+        http_response_done(&r);
+        /* metrics count answers by status */
+        assert_int_equal(api(&w->f, "GET", "/metrics", NULL, &r), 200);
+        assert_non_null(strstr(r.body, "flotad_polls_total{status=\"403\"} 1"));
+        assert_non_null(strstr(r.body, "flotad_polls_total{status=\"400\"} 2"));
+        http_response_done(&r);
+}
+
+static void test_http10_and_keepalive(void **state) {
+        World *w = *state;
+        HttpResponse r;
+
+        /* HTTP/1.1 keep-alive client: still one complete answer with Content-Length */
+        const char *q = "GET /update/door HTTP/1.1\r\nHost: x\r\nUser-Agent: ESP8266-http-Update\r\n"
+                        "x-ESP8266-STA-MAC: DE:BA:7A:B1:E0:43\r\nx-ESP8266-free-space: 100\r\n"
+                        "x-ESP8266-sketch-size: 1\r\nx-ESP8266-chip-size: 1\r\nx-ESP8266-sdk-version: 1\r\n"
+                        "x-ESP8266-mode: sketch\r\nConnection: close\r\n\r\n";
+        assert_int_equal(http_raw(w->f.port, q, strlen(q), &r), 0);
+        assert_int_equal(r.status, 304);
+        http_response_done(&r);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_no_release_then_update, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_esp32, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_pin_and_assignment, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_query_form_and_keys, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_rejections, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_http10_and_keepalive, setup, teardown),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
