@@ -29,9 +29,16 @@ static int parse_object(const char *body, size_t len, cJSON **ret, char *err) {
 
         if (!body || len == 0)
                 return bad(err, "request body is empty; expected a JSON object");
-        j = cJSON_ParseWithLength(body, len);
+        const char *end = NULL;
+        j = cJSON_ParseWithLengthOpts(body, len, &end, false);
         if (!j)
                 return bad(err, "request body is not valid JSON");
+        while (end && end < body + len && (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t'))
+                end++;
+        if (!end || end != body + len) {
+                cJSON_Delete(j);
+                return bad(err, "request body has data after the JSON value");
+        }
         if (!cJSON_IsObject(j)) {
                 cJSON_Delete(j);
                 return bad(err, "request body must be a JSON object");

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* flotad lifecycle: open the store, listen, serve, drain. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -133,6 +134,22 @@ static int open_listener(const char *listen_spec, char *url, size_t url_size) {
         return fd;
 }
 
+/* Removes uploads that a crash interrupted: they were never committed, so nothing refers to them. */
+static void remove_stale_uploads(const char *dir) {
+        DIR *d = opendir(dir);
+        struct dirent *e;
+        int n = 0;
+
+        if (!d)
+                return;
+        while ((e = readdir(d)))
+                if (startswith(e->d_name, ".tmp-") && unlinkat(dirfd(d), e->d_name, 0) == 0)
+                        n++;
+        closedir(d);
+        if (n > 0)
+                log_info("removed %d interrupted upload%s from %s", n, n == 1 ? "" : "s", dir);
+}
+
 static void raise_fd_limit(void) {
         struct rlimit rl;
 
@@ -169,6 +186,7 @@ int server_start(Server *srv, Config *config) {
         r = mkdir_p(srv->images_dir, 0750);
         if (r < 0)
                 return log_error_errno(r, "cannot create %s: %s", srv->images_dir, strerror(-r));
+        remove_stale_uploads(srv->images_dir);
         r = open_stores(srv, &writer);
         if (r < 0) {
                 store_free(writer);

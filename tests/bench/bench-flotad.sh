@@ -208,10 +208,28 @@ metric() {
     curl -s --max-time 5 "$FLOTAD/metrics" | awk -v k="$1" '$1 == k { print $2; exit }'
 }
 
-# CPU time (user + system, in clock ticks) flotad has used so far.
-flotad_cpu_ticks() {
-    # fields after the "(comm)" of /proc/PID/stat: utime is the 12th, stime the 13th
-    sed 's/^.*) //' "/proc/$FLOTAD_PID/stat" | awk '{ print $12 + $13 }'
+# The server processes that answer a case: flotad, or nginx's workers (plus
+# php-fpm's for the PHP cases), found from the masters' pid files.
+case_pids() {
+    local pids=""
+    case "$1" in
+    flotad-*) pids=$FLOTAD_PID ;;
+    php-*) pids="$(pgrep -P "$(cat "$SCRATCH/run/nginx.pid")") $(pgrep -P "$(cat "$SCRATCH/run/php-fpm.pid")")" ;;
+    nginx-*) pids=$(pgrep -P "$(cat "$SCRATCH/run/nginx.pid")") ;;
+    esac
+    # one line, pids separated by blanks
+    echo "$pids" | tr '\n' ' '
+}
+
+# CPU time (user + system, in clock ticks) the given processes have used so far.
+cpu_ticks() {
+    local pid total=0 t
+    for pid in "$@"; do
+        # fields after the "(comm)" of /proc/PID/stat: utime is the 12th, stime the 13th
+        t=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{ print $12 + $13 }')
+        total=$((total + ${t:-0}))
+    done
+    echo "$total"
 }
 
 # ---------------------------------------------------------------- setup steps
@@ -308,17 +326,24 @@ bench() {
     while [ "$1" != -- ]; do envs+=("$1"); shift; done
     shift
     say "$label"
-    local ticks0
-    ticks0=$(flotad_cpu_ticks)
+    local pids ticks0 ticks
+    pids=$(case_pids "$label")
+    # shellcheck disable=SC2086
+    ticks0=$(cpu_ticks $pids)
     (cd "$SCRATCH" && env "${envs[@]}" sh bench_http.sh "$label" "${WRK_ARGS[@]}" "$@")
+    # shellcheck disable=SC2086
+    ticks=$(($(cpu_ticks $pids) - ticks0))
+    # server CPU per answered request: what one answer costs, whoever is faster
+    awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" -v n="$(result_sum requests "$label")" -v l="$label" \
+        -v out="$SCRATCH/results/cpu.tsv" 'BEGIN {
+            us = (n > 0 ? t / hz / n * 1e6 : 0)
+            printf "  server CPU: %.2f s over the runs, %.1f us per answered request\n", t / hz, us
+            printf "%s\t%.1f\n", l, us >> out }'
     case "$label" in
     flotad-*)
         printf '  flotad /metrics: polls 200=%s 304=%s, check-ins written=%s pending=%s\n' \
             "$(metric 'flotad_polls_total{status="200"}')" "$(metric 'flotad_polls_total{status="304"}')" \
             "$(metric flotad_checkins_written_total)" "$(metric flotad_checkins_pending)"
-        awk -v t=$(($(flotad_cpu_ticks) - ticks0)) -v hz="$(getconf CLK_TCK)" -v n="$(result_sum requests "$label")" \
-            'BEGIN { printf "  flotad CPU: %.2f s over the runs, %.1f us per answered poll\n",
-                     t / hz, n > 0 ? t / hz / n * 1e6 : 0 }'
         ;;
     esac
 }
@@ -327,6 +352,7 @@ run_cases() {
     local flotad_env=("ESP_PATH=/update/$PRODUCT" ESP_CLOSE=1 ESP_MANIFEST=flotad-manifest.txt)
     export ESP_DEVICES=$DEVICES
     : > "$SCRATCH/results/http.tsv"
+    : > "$SCRATCH/results/cpu.tsv"
     bench nginx-304-close -- -s report.lua -H 'Connection: close' "$NGINX/304"
     bench nginx-304-close-esplua ESP_CLOSE=1 ESP_PATH=/304 ESP_MANIFEST=www/firmware/manifest.txt \
         -- -s esp_poll.lua "$NGINX"
@@ -367,12 +393,13 @@ errors_of() {
 print_summary() {
     local label
     say "summary (median of $RUNS run(s), wrk ${WRK_ARGS[*]}, Connection: close)"
-    printf '  %-24s %12s %10s %10s %s\n' case "req/s" "MB/s" "requests" "wrk errors (all runs)"
+    printf '  %-24s %10s %9s %10s %11s %s\n' case "req/s" "MB/s" "requests" "CPU us/req" "wrk errors"
     for label in nginx-304-close nginx-304-close-esplua php-304-close flotad-304-close \
         nginx-bin1M-close flotad-200-close php-200-close; do
         grep -q "^$label	" "$SCRATCH/results/http.tsv" || continue
-        printf '  %-24s %12s %10s %10s %s\n' "$label" "$(median median_rps "$label")" \
-            "$(median median_MBps "$label")" "$(result_sum requests "$label")" "$(errors_of "$label")"
+        printf '  %-24s %10s %9s %10s %11s %s\n' "$label" "$(median median_rps "$label")" \
+            "$(median median_MBps "$label")" "$(result_sum requests "$label")" \
+            "$(awk -F'\t' -v l="$label" '$1 == l { print $2 }' "$SCRATCH/results/cpu.tsv")" "$(errors_of "$label")"
     done
 
     local f304 n304 n304l p304 f200 nbin
