@@ -49,7 +49,7 @@ void api_call_free(ApiCall *call);
 const char *api_arg(ApiCall *call, const char *name);
 /* Responds 400 with the message of a failed body parse. */
 enum MHD_Result api_bad_body(ApiCall *call, const char *message);
-/* Responds for a store error (-ENOENT 404, -EEXIST 409, -EBUSY 409, else 500). */
+/* Responds for a store error (-ENOENT 404, -EEXIST 409, -EBUSY 503, -ENOSPC 507, else 500). */
 enum MHD_Result api_store_error(ApiCall *call, int r, const char *what);
 
 /* Release uploads (api-releases.c). */

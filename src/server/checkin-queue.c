@@ -16,9 +16,13 @@ static void deadline_in(struct timespec *ts, unsigned ms) {
         ts->tv_nsec %= 1000000000L;
 }
 
-/* Writes one batch, retrying until it commits or the queue is stopping and it failed for good. */
+/*
+ * Writes one batch, retrying with back-off while the database refuses (locked, disk full).
+ * Gives up after about three minutes, or ten seconds once the server is stopping, so a
+ * broken disk cannot hold shutdown forever; what is given up is logged with its count.
+ */
 static void write_batch(CheckinQueue *q, Checkin *items, size_t n) {
-        unsigned delay_ms = 50;
+        unsigned delay_ms = 50, waited_ms = 0;
 
         for (unsigned attempt = 0;; attempt++) {
                 int r = store_checkins_write(q->store, items, n);
@@ -30,10 +34,14 @@ static void write_batch(CheckinQueue *q, Checkin *items, size_t n) {
                 atomic_fetch_add(&q->failures, 1);
                 log_error("writing %zu check-ins failed (attempt %u): %s", n, attempt + 1,
                           store_last_error(q->store));
-                if (attempt >= 100) {
-                        log_error("giving up on %zu check-ins", n);
+                pthread_mutex_lock(&q->lock);
+                bool stopping = q->stopping;
+                pthread_mutex_unlock(&q->lock);
+                if (waited_ms >= (stopping ? 10000u : 180000u)) {
+                        log_error("giving up on %zu check-ins after %u attempts", n, attempt + 1);
                         return;
                 }
+                waited_ms += delay_ms;
                 struct timespec ts = { .tv_sec = delay_ms / 1000, .tv_nsec = (long) (delay_ms % 1000) * 1000000L };
                 nanosleep(&ts, NULL);
                 if (delay_ms < 2000)

@@ -47,6 +47,10 @@ static int set_unsigned(unsigned *dst, const char *value, unsigned min, unsigned
 int config_set(Config *c, const char *key, const char *value, char *err, size_t errlen) {
         uint64_t size;
 
+        if ((streq(key, "data-dir") || streq(key, "listen")) && isempty(value)) {
+                snprintf(err, errlen, "%s: a value is required", key);
+                return -EINVAL;
+        }
         if (streq(key, "data-dir"))
                 set_string(&c->data_dir, value);
         else if (streq(key, "listen"))
@@ -60,8 +64,11 @@ int config_set(Config *c, const char *key, const char *value, char *err, size_t 
                 }
                 set_string(&c->log_level, value);
         } else if (streq(key, "update-path")) {
-                if (!value || value[0] != '/' || strlen(value) > 64 || strstr(value, "/api/")) {
-                        snprintf(err, errlen, "update-path: expected an absolute path such as /update");
+                if (!value || value[0] != '/' || strlen(value) < 2 || strlen(value) > 64 ||
+                    value[strlen(value) - 1] == '/' || startswith(value, "/api/") || streq(value, "/healthz") ||
+                    streq(value, "/metrics") || strpbrk(value, "?# ")) {
+                        snprintf(err, errlen, "update-path: expected a path such as /update (not /api/..., "
+                                              "/healthz or /metrics)");
                         return -EINVAL;
                 }
                 set_string(&c->update_path, value);

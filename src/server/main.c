@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "flota/alloc.h"
@@ -19,7 +20,7 @@
 
 static void help(void) {
         printf("Usage: flotad [OPTIONS]\n"
-               "       flotad --data-dir DIR token create NAME --role admin|read\n"
+               "       flotad --data-dir DIR token create NAME [--role admin|read]\n"
                "       flotad --data-dir DIR token list\n"
                "       flotad --data-dir DIR token revoke NAME\n"
                "\n"
@@ -80,8 +81,12 @@ static int parse_argv(int argc, char **argv, Args *a) {
                 case '?':
                         return -EINVAL;
                 default:
+                        if (a->n >= ELEMENTSOF(a->keys)) {
+                                log_error("too many options");
+                                return -E2BIG;
+                        }
                         for (const struct option *o = options; o->name; o++)
-                                if (o->val == c && a->n < ELEMENTSOF(a->keys)) {
+                                if (o->val == c) {
                                         a->keys[a->n] = o->name;
                                         a->values[a->n++] = optarg;
                                 }
@@ -178,6 +183,11 @@ static int token_main(const Config *config, int argc, char **argv) {
 
         if (argc < 1)
                 return log_error_errno(EINVAL, "token: expected create, list or revoke");
+        if (!streq(argv[0], "create")) {
+                _cleanup_free_ char *path = xasprintf("%s/flotad.db", config->data_dir);
+                if (access(path, F_OK) < 0)
+                        return log_error_errno(ENOENT, "token: no flotad database in %s", config->data_dir);
+        }
         r = open_store(config, &s);
         if (r < 0)
                 return r;
@@ -216,6 +226,8 @@ static int serve(Config *config) {
                 if (sigwait(&mask, &sig) != 0)
                         continue;
                 if (sig == SIGHUP) {
+                        if (!config->log_file)
+                                continue;
                         r = log_reopen();
                         if (r < 0)
                                 log_error("reopening the log file failed: %s", strerror(-r));
@@ -244,8 +256,8 @@ int main(int argc, char **argv) {
                 config_done(&config);
                 return EXIT_USAGE;
         }
-        if (config.log_file && log_open_file(config.log_file) < 0) {
-                log_error("cannot open log file %s: %s", config.log_file, strerror(errno));
+        if (config.log_file && !(optind < argc) && (r = log_open_file(config.log_file)) < 0) {
+                log_error("cannot open log file %s: %s", config.log_file, strerror(-r));
                 config_done(&config);
                 return EXIT_FAILURE;
         }
@@ -256,6 +268,8 @@ int main(int argc, char **argv) {
                         return EXIT_USAGE;
                 }
                 r = token_main(&config, argc - optind - 1, argv + optind + 1);
+                config_done(&config);
+                return r == -EINVAL ? EXIT_USAGE : r < 0 ? EXIT_FAILURE : 0;
         } else
                 r = serve(&config);
         config_done(&config);

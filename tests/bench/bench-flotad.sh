@@ -125,6 +125,7 @@ need_tools() {
     done
     [ -z "$missing" ] || die "missing tools:$missing (Debian: apt-get install -y nginx wrk php-fpm php-cli php-sqlite3 sqlite3 gcc curl)"
     [ -f "$PEERS/setup.sh" ] || die "no reference kit at $PEERS (set FLOTA_PEERS)"
+    PEERS=$(cd "$PEERS" && pwd)
 }
 
 # flotad and flota-mkimage from BUILD_DIR, configured and built when missing.
@@ -341,6 +342,7 @@ bench() {
             printf "%s\t%.1f\n", l, us >> out }'
     case "$label" in
     flotad-*)
+        kill -0 "$FLOTAD_PID" 2>/dev/null || die "flotad exited during $label; see logs/flotad.log (KEEP=1)"
         printf '  flotad /metrics: polls 200=%s 304=%s, check-ins written=%s pending=%s\n' \
             "$(metric 'flotad_polls_total{status="200"}')" "$(metric 'flotad_polls_total{status="304"}')" \
             "$(metric flotad_checkins_written_total)" "$(metric flotad_checkins_pending)"
@@ -428,6 +430,7 @@ print_summary() {
 # VmHWM / VmRSS of the running flotad, and how many devices it knows.
 print_memory() {
     local hwm rss devices
+    [ -r "/proc/$FLOTAD_PID/status" ] || die "flotad (pid $FLOTAD_PID) is gone"
     hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$FLOTAD_PID/status")
     rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$FLOTAD_PID/status")
     devices=$(sqlite3 "$SCRATCH/flotad/flotad.db" 'select count(*) from devices' 2>/dev/null || echo '?')

@@ -235,6 +235,21 @@ static void test_command_line(void **state) {
         assert_non_null(strstr(out, "cannot listen on nowhere"));
         free(out);
 
+        char *emptylisten[] = { (char *) "flotad", (char *) "-d", f->data_dir, (char *) "--listen=", NULL };
+        assert_int_equal(flotad_run(emptylisten, &out), 2);
+        free(out);
+        /* token commands on a mistyped directory do not create a database there */
+        _cleanup_free_ char *typo = xasprintf("%s/typo", f->dir);
+        char *typolist[] = { (char *) "flotad", (char *) "-d", typo, (char *) "token", (char *) "list", NULL };
+        assert_int_equal(flotad_run(typolist, &out), 1);
+        assert_non_null(strstr(out, "no flotad database"));
+        free(out);
+        assert_int_not_equal(access(typo, F_OK), 0);
+        char *norole[] = { (char *) "flotad", (char *) "-d", f->data_dir, (char *) "token", (char *) "create",
+                           (char *) "x", (char *) "--role", (char *) "root", NULL };
+        assert_int_equal(flotad_run(norole, &out), 2);
+        free(out);
+
         /* config file errors name the file and line */
         _cleanup_free_ char *conf = xasprintf("%s/bad.conf", f->dir);
         FILE *fp = fopen(conf, "w");

@@ -58,6 +58,9 @@ static void test_bad_files(void **state) {
         expect_error("[flotad]\nmax-image-size = 10T\n", "max-image-size");
         expect_error("[flotad]\nlog-level = loud\n", "log-level");
         expect_error("[flotad]\nupdate-path = update\n", "update-path");
+        expect_error("[flotad]\nupdate-path = /metrics\n", "update-path");
+        expect_error("[flotad]\nupdate-path = /ota/\n", "update-path");
+        expect_error("[flotad]\nlisten =\n", "listen: a value is required");
         expect_error("[flotad\nlisten = x\n", ":1:");
 }
 

@@ -1,0 +1,99 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Checks the layering rules of DESIGN.md section 2 on a source tree:
+#   util <- model <- ingest <- store <- loop <- {net, discovery} <- rollout <- json <- {server, cli, tui, sim}
+# - a file may include flota/ headers of its own layer or below (each public header names its
+#   layer in a "Layer: NAME" comment);
+# - outside libraries belong to one layer each (libmicrohttpd: server; ncurses: tui; sqlite: store; ...).
+# Usage: check-layering.sh [SOURCE_ROOT]   (exit 0 clean, 1 violations)
+set -eu
+root=${1:-$(cd "$(dirname "$0")/../.." && pwd)}
+cd "$root"
+
+rank() {
+    case $1 in
+    util) echo 0 ;; model) echo 1 ;; ingest) echo 2 ;; store) echo 3 ;; loop) echo 4 ;;
+    net | discovery) echo 5 ;; rollout) echo 6 ;; json) echo 7 ;;
+    server | cli | tui | sim) echo 8 ;;
+    *) echo "" ;;
+    esac
+}
+
+# outside headers and the layers that may include them
+allowed_for() {
+    case $1 in
+    microhttpd.h) echo "server" ;;
+    curses.h | ncurses.h | ncursesw/*) echo "tui" ;;
+    sqlite3.h) echo "store" ;;
+    curl/*) echo "net sim" ;;
+    avahi-*) echo "discovery sim" ;;
+    openssl/*) echo "util" ;;
+    cjson/*) echo "json server cli tui sim" ;;
+    ini.h) echo "server cli" ;;
+    *) echo "*" ;;
+    esac
+}
+
+fail=0
+report() {
+    echo "layering: $1" >&2
+    fail=1
+}
+
+header_layer() {
+    sed -n 's/.*Layer: \([a-z]*\).*/\1/p' "include/flota/$1" | head -n 1
+}
+
+check_file() {
+    file=$1 layer=$2
+    own=$(rank "$layer")
+    [ -n "$own" ] || { report "$file: unknown layer '$layer'"; return; }
+    grep -E '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"]' "$file" |
+        sed -E 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"]([^>"]*)[>"].*/\1/' |
+        while read -r inc; do
+            case $inc in
+            flota/*)
+                h=${inc#flota/}
+                if [ ! -f "include/flota/$h" ]; then
+                    echo "layering: $file: includes missing header $inc" >&2; echo x
+                    continue
+                fi
+                hl=$(header_layer "$h")
+                hr=$(rank "$hl")
+                if [ -z "$hr" ]; then
+                    echo "layering: include/flota/$h: no 'Layer: NAME' comment" >&2; echo x
+                elif [ "$hr" -gt "$own" ]; then
+                    echo "layering: $file ($layer) includes $inc ($hl), a layer above it" >&2; echo x
+                elif [ "$hr" -eq "$own" ] && [ "$hl" != "$layer" ]; then
+                    echo "layering: $file ($layer) includes $inc of sibling layer $hl" >&2; echo x
+                fi
+                ;;
+            *)
+                ok=$(allowed_for "$inc")
+                [ "$ok" = "*" ] && continue
+                case " $ok " in
+                *" $layer "*) ;;
+                *) echo "layering: $file ($layer) includes <$inc>, which only $ok may use" >&2; echo x ;;
+                esac
+                ;;
+            esac
+        done
+}
+
+out=$(
+    for f in $(find src -name '*.[ch]' | sort); do
+        layer=$(echo "$f" | cut -d/ -f2)
+        check_file "$f" "$layer"
+    done
+    for f in $(find include/flota -name '*.h' | sort); do
+        layer=$(header_layer "${f#include/flota/}")
+        [ -n "$layer" ] || { echo "layering: $f: no 'Layer: NAME' comment" >&2; echo x; continue; }
+        check_file "$f" "$layer"
+    done
+)
+[ -z "$out" ] || fail=1
+if [ "$fail" -ne 0 ]; then
+    echo "layering: violations found" >&2
+    exit 1
+fi
+echo "layering: ok ($(find src include -name '*.[ch]' | wc -l) files)"
