@@ -70,8 +70,11 @@ static int split_path(const char *path, char **segments, size_t *ret_n) {
         while (*p) {
                 const char *e = strchr(p, '/');
                 size_t len = e ? (size_t) (e - p) : strlen(p);
-                if (len == 0 || n >= API_MAX_SEGMENTS || len > 128)
+                if (len == 0 || n >= API_MAX_SEGMENTS || len > 128) {
+                        while (n > 0)
+                                free(segments[--n]);
                         return -EINVAL;
+                }
                 segments[n++] = xstrndup(p, len);
                 p += len + (e ? 1 : 0);
         }
@@ -162,11 +165,8 @@ enum MHD_Result api_begin(Server *srv, struct MHD_Connection *conn, const char *
         if (r < 0)
                 return early_error(srv, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "token lookup failed");
 
-        if (split_path(url + strlen(API_PREFIX), call->segments, &call->n_segments) < 0) {
-                for (size_t i = 0; i < call->n_segments; i++)
-                        free(call->segments[i]);
+        if (split_path(url + strlen(API_PREFIX), call->segments, &call->n_segments) < 0)
                 return early_error(srv, conn, MHD_HTTP_NOT_FOUND, "not-found", "no such API resource");
-        }
         call->srv = srv;
         call->conn = conn;
         call->method = method;

@@ -105,7 +105,11 @@ static int read_port(const char *log_path) {
         n = fread(text, 1, 65535, fp);
         fclose(fp);
         text[n] = 0;
-        const char *p = strstr(text, "listening on http://127.0.0.1:");
+        /* only this start's output counts: earlier runs of the fixture are in the same log */
+        const char *start = text;
+        for (const char *q = text; (q = strstr(q, "--- start\n")); q++)
+                start = q;
+        const char *p = strstr(start, "listening on http://127.0.0.1:");
         int port = p ? atoi(p + strlen("listening on http://127.0.0.1:")) : -1;
         free(text);
         return port;
@@ -118,7 +122,12 @@ int flotad_start(Flotad *f, const char *const *extra_args) {
         for (size_t i = 0; extra_args && extra_args[i] && n < 30; i++)
                 argv[n++] = extra_args[i];
         argv[n] = NULL;
-        (void) truncate(f->log_path, 0);
+        /* keep earlier runs' output: flotad_finish() scans all of it */
+        int mark = open(f->log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (mark >= 0) {
+                (void) !write(mark, "--- start\n", 10);
+                close(mark);
+        }
         f->pid = fork();
         if (f->pid == 0) {
                 int fd = open(f->log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -158,6 +167,36 @@ int flotad_stop(Flotad *f, int sig) {
         waitpid(f->pid, &status, 0);
         f->pid = -1;
         return -1;
+}
+
+static bool log_has_sanitizer_report(const char *path) {
+        FILE *fp = fopen(path, "r");
+        char line[1024];
+        bool found = false;
+
+        while (fp && fgets(line, sizeof(line), fp))
+                if (strstr(line, "Sanitizer") || strstr(line, "runtime error:")) {
+                        fprintf(stderr, "flotad log: %s", line);
+                        found = true;
+                }
+        if (fp)
+                fclose(fp);
+        return found;
+}
+
+int flotad_finish(Flotad *f) {
+        int r = 0;
+
+        if (f->pid > 0) {
+                int status = flotad_stop(f, SIGTERM);
+                if (status != 0) {
+                        fprintf(stderr, "flotad exited with status %d on SIGTERM\n", status);
+                        r = -1;
+                }
+        }
+        if (log_has_sanitizer_report(f->log_path))
+                r = -1;
+        return r;
 }
 
 void flotad_cleanup(Flotad *f) {

@@ -33,6 +33,11 @@ void flotad_init(Flotad *f);
 int flotad_start(Flotad *f, const char *const *extra_args);
 /* Sends sig and waits (bounded) for exit; returns the exit status, 128+signal when killed, -1 on timeout. */
 int flotad_stop(Flotad *f, int sig);
+/*
+ * Stops a running flotad with SIGTERM and checks it exited 0 and that no sanitizer report is
+ * in its log (also from earlier runs of this fixture). Returns 0, or -1 after printing why.
+ */
+int flotad_finish(Flotad *f);
 void flotad_cleanup(Flotad *f);
 
 /* Runs flotad to completion with args (for --help, token, bad config); captures stdout+stderr. */

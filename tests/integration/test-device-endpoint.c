@@ -64,6 +64,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
         World *w = *state;
+        assert_int_equal(flotad_finish(&w->f), 0);
         flotad_cleanup(&w->f);
         free(w->image);
         free(w);

@@ -30,6 +30,7 @@ static int setup(void **state) {
 }
 
 static int teardown(void **state) {
+        assert_int_equal(flotad_finish(*state), 0);
         flotad_cleanup(*state);
         free(*state);
         return 0;

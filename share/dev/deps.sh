@@ -1,0 +1,23 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Installs what flota needs to build and test on Debian 12 (bookworm). Idempotent: it only
+# calls apt-get when a package is missing. Uses sudo when not run as root.
+set -eu
+
+packages="gcc meson ninja-build pkg-config
+libsqlite3-dev libssl-dev libcjson-dev libmicrohttpd-dev libinih-dev
+libcurl4-openssl-dev libavahi-client-dev libncurses-dev libcmocka-dev
+scdoc curl sqlite3"
+
+missing=""
+for p in $packages; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+echo "flota: installing:$missing" >&2
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+$sudo apt-get update -q
+# shellcheck disable=SC2086
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends $missing
