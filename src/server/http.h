@@ -10,4 +10,4 @@ enum MHD_Result http_on_request(void *cls, struct MHD_Connection *conn, const ch
                                 const char *version, const char *upload_data, size_t *upload_data_size,
                                 void **con_cls);
 void http_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe);
-void http_log(void *cls, const char *fmt, va_list ap);
+void http_log(void *cls, const char *fmt, va_list ap) _printf_(2, 0);

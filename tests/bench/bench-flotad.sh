@@ -25,7 +25,12 @@
 #
 # Needs: nginx wrk php-fpm8.2 php-cli php-sqlite3 sqlite3 curl gcc, and
 # root (the kit's nginx runs its workers as www-data).  Only 127.0.0.1 is used.
-# Takes about 7 cases x RUNS x (DURATION + 2 s) plus setup.
+# Takes about 6 cases (7 with PHP200=1) x RUNS x (DURATION + 2 s) plus setup,
+# about 4 minutes with the defaults.
+#
+# Besides req/s and MB/s it prints, per case, the server CPU time per answered
+# request (nginx workers, php-fpm children, or flotad), for flotad split into
+# HTTP workers and check-in writer, and the disk bytes flotad wrote per poll.
 #
 # Cases (all with "Connection: close", as ESP devices open a new TCP
 # connection per poll; wrk -t2 -c64):
@@ -233,6 +238,26 @@ cpu_ticks() {
     echo "$total"
 }
 
+# flotad's CPU ticks split by thread: "HTTP-workers other" (libmicrohttpd names
+# its pool threads MHD-worker; the other busy thread is the check-in writer).
+flotad_thread_ticks() {
+    local task comm t workers=0 other=0
+    for task in "/proc/$FLOTAD_PID"/task/*; do
+        comm=$(cat "$task/comm" 2>/dev/null) || continue
+        t=$(sed 's/^.*) //' "$task/stat" 2>/dev/null | awk '{ print $12 + $13 }')
+        case "$comm" in
+        MHD-*) workers=$((workers + ${t:-0})) ;;
+        *) other=$((other + ${t:-0})) ;;
+        esac
+    done
+    echo "$workers $other"
+}
+
+# Bytes flotad has caused to be written to storage so far (/proc/PID/io).
+flotad_write_bytes() {
+    awk '/^write_bytes:/ { print $2 }' "/proc/$FLOTAD_PID/io" 2>/dev/null || echo 0
+}
+
 # ---------------------------------------------------------------- setup steps
 
 prepare_scratch() {
@@ -327,10 +352,13 @@ bench() {
     while [ "$1" != -- ]; do envs+=("$1"); shift; done
     shift
     say "$label"
-    local pids ticks0 ticks
+    local pids ticks0 ticks threads0="0 0" io0=0
     pids=$(case_pids "$label")
     # shellcheck disable=SC2086
     ticks0=$(cpu_ticks $pids)
+    case "$label" in
+    flotad-*) threads0=$(flotad_thread_ticks); io0=$(flotad_write_bytes) ;;
+    esac
     (cd "$SCRATCH" && env "${envs[@]}" sh bench_http.sh "$label" "${WRK_ARGS[@]}" "$@")
     # shellcheck disable=SC2086
     ticks=$(($(cpu_ticks $pids) - ticks0))
@@ -346,6 +374,12 @@ bench() {
         printf '  flotad /metrics: polls 200=%s 304=%s, check-ins written=%s pending=%s\n' \
             "$(metric 'flotad_polls_total{status="200"}')" "$(metric 'flotad_polls_total{status="304"}')" \
             "$(metric flotad_checkins_written_total)" "$(metric flotad_checkins_pending)"
+        # where flotad's CPU went, and what recording the check-ins wrote to disk
+        awk -v a="$threads0" -v b="$(flotad_thread_ticks)" -v hz="$(getconf CLK_TCK)" \
+            -v n="$(result_sum requests "$label")" -v io=$(($(flotad_write_bytes) - io0)) 'BEGIN {
+                split(a, x, " "); split(b, y, " ")
+                if (n > 0) printf "  flotad per answered poll: HTTP workers %.1f us CPU, check-in writer %.1f us CPU, %.1f KB written to disk\n",
+                    (y[1] - x[1]) / hz / n * 1e6, (y[2] - x[2]) / hz / n * 1e6, io / n / 1024 }'
         ;;
     esac
 }
