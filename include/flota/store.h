@@ -24,6 +24,13 @@ typedef struct Store Store;
 
 /* Opens (creating and migrating) the database at path. */
 int store_open(const char *path, Store **ret);
+
+/*
+ * Tunes a connection used only for batched check-in writes: synchronous=NORMAL (in WAL mode
+ * a commit survives a crash of the process, only a power loss can take the last batches)
+ * and a larger page cache for the random device-row updates. 0 or -errno.
+ */
+int store_tune_for_checkins(Store *s);
 Store *store_free(Store *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Store *, store_free);
 /* Text of the last SQLite error on this connection; borrowed until the next call. */

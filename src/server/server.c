@@ -23,9 +23,8 @@ char *server_image_path(Server *srv, const char *sha256) {
         return xasprintf("%s/%.2s/%s", srv->images_dir, sha256, sha256);
 }
 
-static struct MHD_Response *image_response(Server *srv, const Release *r) {
+static int open_image(Server *srv, const Release *r) {
         _cleanup_free_ char *path = server_image_path(srv, r->sha256);
-        char disposition[200];
         struct stat st;
         int fd = open(path, O_RDONLY | O_CLOEXEC);
 
@@ -34,12 +33,23 @@ static struct MHD_Response *image_response(Server *srv, const Release *r) {
                           r->version, path);
                 if (fd >= 0)
                         close(fd);
-                return NULL;
+                return -1;
         }
-        /* one response per release, shared by all connections; sendfile keeps its own offset */
-        struct MHD_Response *resp = MHD_create_response_from_fd64(r->size, fd);
+        return fd;
+}
+
+struct MHD_Response *image_response(const Release *r, int fd) {
+        char disposition[200];
+
+        if (fd < 0)
+                return NULL;
+        int copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        if (copy < 0)
+                return NULL;
+        /* the response owns the copy and closes it when the answer is sent */
+        struct MHD_Response *resp = MHD_create_response_from_fd64(r->size, copy);
         if (!resp) {
-                close(fd);
+                close(copy);
                 return NULL;
         }
         snprintf(disposition, sizeof(disposition), "attachment; filename=%s-%s.bin", r->product, r->version);
@@ -55,9 +65,9 @@ static Served *served_free(Served *s) {
         if (!s)
                 return NULL;
         for (size_t i = 0; s->catalog && i < s->catalog->n_releases; i++)
-                if (s->images[i])
-                        MHD_destroy_response(s->images[i]);
-        free(s->images);
+                if (s->image_fds[i] >= 0)
+                        close(s->image_fds[i]);
+        free(s->image_fds);
         catalog_free(s->catalog);
         free(s);
         return NULL;
@@ -73,9 +83,9 @@ int server_reload_catalog(Server *srv) {
         }
         Served *s = xcalloc(1, sizeof(Served));
         s->catalog = c;
-        s->images = xcalloc(c->n_releases ? c->n_releases : 1, sizeof(struct MHD_Response *));
+        s->image_fds = xcalloc(c->n_releases ? c->n_releases : 1, sizeof(int));
         for (size_t i = 0; i < c->n_releases; i++)
-                s->images[i] = image_response(srv, &c->releases[i]);
+                s->image_fds[i] = open_image(srv, &c->releases[i]);
 
         pthread_rwlock_wrlock(&srv->catalog_lock);
         Served *old = srv->served;
@@ -169,6 +179,9 @@ static int open_stores(Server *srv, Store **ret_writer) {
         r = store_open(srv->db_path, ret_writer);
         if (r < 0)
                 return log_error_errno(r, "cannot open database %s: %s", srv->db_path, strerror(-r));
+        r = store_tune_for_checkins(*ret_writer);
+        if (r < 0)
+                return log_error_errno(r, "cannot set up the check-in writer: %s", store_last_error(*ret_writer));
         return 0;
 }
 

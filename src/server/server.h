@@ -18,11 +18,19 @@
 #include "flota/json-encode.h"
 #include "flota/store.h"
 
-/* The catalog plus, per release (same index as catalog->releases), a ready image response. */
+/*
+ * The catalog plus, per release (same index as catalog->releases), an open descriptor of its
+ * image (-1 when the file is missing). Each 200 answer gets its own response on a dup() of it:
+ * libmicrohttpd locks a response while sending from its file, so one shared response would
+ * make the worker threads take turns.
+ */
 typedef struct Served {
         Catalog *catalog;
-        struct MHD_Response **images;
+        int *image_fds;
 } Served;
+
+/* Builds the 200 answer for release r from its open image descriptor. NULL on failure. */
+struct MHD_Response *image_response(const Release *r, int fd);
 
 typedef struct Metrics {
         atomic_uint_fast64_t polls_by_status[6];   /* 200, 304, 400, 401, 403, 404 ... see metrics.c */

@@ -175,6 +175,10 @@ int store_open(const char *path, Store **ret) {
         return 0;
 }
 
+int store_tune_for_checkins(Store *s) {
+        return store_exec(s, "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16384;");
+}
+
 Store *store_free(Store *s) {
         if (!s)
                 return NULL;
