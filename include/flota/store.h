@@ -123,6 +123,8 @@ int store_checkins_write(Store *s, Checkin *c, size_t n);
 /* Check-ins with id > after, ascending, at most limit. Returns the count or -errno. */
 int store_checkins_after(Store *s, int64_t after, size_t limit, CheckinCallback cb, void *userdata);
 int64_t store_checkins_count(Store *s);
+/* Deletes up to max_rows check-ins older than before, oldest first. Returns the number deleted or -errno. */
+int store_checkins_prune(Store *s, usec_t before, size_t max_rows);
 
 typedef enum TokenRole {
         TOKEN_ROLE_READ,

@@ -3,6 +3,7 @@
 #include "checkin-queue.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <string.h>
 #include <time.h>
 
@@ -49,6 +50,38 @@ static void write_batch(CheckinQueue *q, Checkin *items, size_t n) {
         }
 }
 
+#define PRUNE_ROWS 5000
+#define PRUNE_ROUNDS 200
+
+/* Deletes check-ins past the retention, in short transactions so polls are never held up long. */
+static void maybe_prune(CheckinQueue *q) {
+        usec_t now = now_usec(CLOCK_MONOTONIC), total = 0;
+
+        if (q->retention == 0 || now < q->next_prune)
+                return;
+        /* every quarter of the retention, at least every second and at most every 10 minutes */
+        usec_t every = q->retention / 4;
+        if (every < USEC_PER_SEC)
+                every = USEC_PER_SEC;
+        if (every > 600 * USEC_PER_SEC)
+                every = 600 * USEC_PER_SEC;
+        q->next_prune = now + every;
+
+        usec_t before = now_usec(CLOCK_REALTIME) - q->retention;
+        for (int round = 0; round < PRUNE_ROUNDS; round++) {
+                int r = store_checkins_prune(q->store, before, PRUNE_ROWS);
+                if (r < 0) {
+                        log_warning("deleting old check-ins failed: %s", store_last_error(q->store));
+                        break;
+                }
+                total += (usec_t) r;
+                if (r < PRUNE_ROWS)
+                        break;
+        }
+        if (total > 0)
+                log_info("deleted %" PRIu64 " check-ins past the retention", total);
+}
+
 static void *writer_main(void *userdata) {
         CheckinQueue *q = userdata;
 
@@ -64,6 +97,9 @@ static void *writer_main(void *userdata) {
                 if (q->n == 0) {
                         if (q->stopping)
                                 break;
+                        pthread_mutex_unlock(&q->lock);
+                        maybe_prune(q);
+                        pthread_mutex_lock(&q->lock);
                         continue;
                 }
                 /* swap buffers: pushers fill the spare while this batch is written */
@@ -76,6 +112,7 @@ static void *writer_main(void *userdata) {
                 pthread_mutex_unlock(&q->lock);
 
                 write_batch(q, batch, n);
+                maybe_prune(q);
 
                 pthread_mutex_lock(&q->lock);
                 q->spare = batch;
@@ -85,11 +122,12 @@ static void *writer_main(void *userdata) {
         return NULL;
 }
 
-int checkin_queue_start(CheckinQueue *q, Store *store) {
+int checkin_queue_start(CheckinQueue *q, Store *store, usec_t retention) {
         pthread_condattr_t attr;
 
         *q = (CheckinQueue) {
                 .store = store,
+                .retention = retention,
                 /* bigger batches touch each device page once for more polls: less I/O per poll */
                 .batch = 8000,
                 .max_pending = 24000,

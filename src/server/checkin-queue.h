@@ -28,13 +28,18 @@ typedef struct CheckinQueue {
         bool stopping;
         pthread_t thread;
         Store *store;              /* owned by the writer thread */
+        usec_t retention;          /* check-ins older than this are deleted; 0 keeps them all */
+        usec_t next_prune;         /* monotonic time of the next retention pass */
         atomic_uint_fast64_t written;
         atomic_uint_fast64_t failures;
         atomic_uint_fast64_t last_id;
 } CheckinQueue;
 
-/* Starts the writer thread on store (which the queue now owns). 0 or -errno. */
-int checkin_queue_start(CheckinQueue *q, Store *store);
+/*
+ * Starts the writer thread on store (which the queue now owns). With retention > 0 the
+ * writer also deletes older check-ins, a few thousand rows per short transaction. 0 or -errno.
+ */
+int checkin_queue_start(CheckinQueue *q, Store *store, usec_t retention);
 void checkin_queue_push(CheckinQueue *q, const Checkin *c);
 size_t checkin_queue_pending(CheckinQueue *q);
 /* Writes everything still queued, stops the thread and frees the store. */

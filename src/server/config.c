@@ -10,6 +10,7 @@
 #include "flota/alloc.h"
 #include "flota/log.h"
 #include "flota/strutil.h"
+#include "flota/time-util.h"
 
 void config_init(Config *c) {
         *c = (Config) {
@@ -19,6 +20,7 @@ void config_init(Config *c) {
                 .max_json_size = FLOTAD_DEFAULT_MAX_JSON,
                 .connection_limit = 4096,
                 .timeout_sec = 30,
+                .checkin_retention = FLOTAD_DEFAULT_RETENTION_DAYS * 86400 * USEC_PER_SEC,
         };
 }
 
@@ -93,6 +95,15 @@ int config_set(Config *c, const char *key, const char *value, char *err, size_t 
                         snprintf(err, errlen, "timeout: expected seconds from 1 to 3600");
                         return -EINVAL;
                 }
+        } else if (streq(key, "checkin-retention")) {
+                usec_t d;
+                if (streq(value ? value : "", "forever"))
+                        c->checkin_retention = 0;
+                else if (parse_duration(value, &d) < 0 || d == 0) {
+                        snprintf(err, errlen, "checkin-retention: expected a duration such as 30d or 12h, or forever");
+                        return -EINVAL;
+                } else
+                        c->checkin_retention = d;
         } else {
                 snprintf(err, errlen, "unknown setting '%s'", key);
                 return -EINVAL;

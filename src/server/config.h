@@ -8,6 +8,7 @@
 #define FLOTAD_DEFAULT_LISTEN "0.0.0.0:8070"
 #define FLOTAD_DEFAULT_MAX_IMAGE (16u << 20)
 #define FLOTAD_DEFAULT_MAX_JSON (8u << 20)
+#define FLOTAD_DEFAULT_RETENTION_DAYS 30
 
 typedef struct Config {
         char *data_dir;
@@ -20,6 +21,7 @@ typedef struct Config {
         unsigned threads;         /* 0: one per CPU */
         unsigned connection_limit;
         unsigned timeout_sec;
+        uint64_t checkin_retention; /* usec; 0 keeps check-ins forever */
 } Config;
 
 void config_init(Config *c);

@@ -36,6 +36,7 @@ static void help(void) {
                "      --max-image-size SIZE  largest accepted image, e.g. 16M (default)\n"
                "      --threads N            HTTP worker threads (default: one per CPU)\n"
                "      --update-path PATH     device endpoint prefix (default /update)\n"
+               "      --checkin-retention D  keep check-ins this long, e.g. 30d (default), or forever\n"
                "  -h, --help                 show this help\n"
                "      --version              show the version\n"
                "\n"
@@ -51,7 +52,8 @@ typedef struct Args {
 } Args;
 
 static int parse_argv(int argc, char **argv, Args *a) {
-        enum { ARG_LOG_FILE = 0x100, ARG_LOG_LEVEL, ARG_MAX_IMAGE, ARG_THREADS, ARG_UPDATE_PATH, ARG_VERSION };
+        enum { ARG_LOG_FILE = 0x100, ARG_LOG_LEVEL, ARG_MAX_IMAGE, ARG_THREADS, ARG_UPDATE_PATH, ARG_VERSION,
+               ARG_RETENTION };
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },
                 { "data-dir", required_argument, NULL, 'd' },
@@ -61,6 +63,7 @@ static int parse_argv(int argc, char **argv, Args *a) {
                 { "max-image-size", required_argument, NULL, ARG_MAX_IMAGE },
                 { "threads", required_argument, NULL, ARG_THREADS },
                 { "update-path", required_argument, NULL, ARG_UPDATE_PATH },
+                { "checkin-retention", required_argument, NULL, ARG_RETENTION },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 {},

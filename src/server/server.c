@@ -211,7 +211,7 @@ int server_start(Server *srv, Config *config) {
                 return r;
         }
         srv->not_modified = MHD_create_response_from_buffer(0, (void *) "", MHD_RESPMEM_PERSISTENT);
-        r = checkin_queue_start(&srv->checkins, writer);
+        r = checkin_queue_start(&srv->checkins, writer, config->checkin_retention);
         if (r < 0) {
                 store_free(writer);
                 return log_error_errno(r, "cannot start the check-in writer");

@@ -184,6 +184,22 @@ int store_device_checkins(Store *s, const char *id, size_t limit, CheckinCallbac
         return run_checkin_query(st, cb, userdata);
 }
 
+int store_checkins_prune(Store *s, usec_t before, size_t max_rows) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        /* ids grow with time, so the oldest rows are the lowest ids: a range delete on the primary key */
+        int r = store_prepare(s,
+                              "DELETE FROM checkins WHERE id <= (SELECT max(id) FROM"
+                              " (SELECT id FROM checkins WHERE at < ?1 ORDER BY id LIMIT ?2))",
+                              &st);
+
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, (sqlite3_int64) before);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64) max_rows);
+        r = store_step_done(st);
+        return r < 0 ? r : sqlite3_changes(s->db);
+}
+
 int64_t store_checkins_count(Store *s) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r = store_prepare(s, "SELECT count(*) FROM checkins", &st);

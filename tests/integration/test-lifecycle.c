@@ -282,6 +282,31 @@ static void test_command_line(void **state) {
         http_response_done(&r);
 }
 
+static void test_checkin_retention(void **state) {
+        Flotad *f = *state;
+        const char *args[] = { "--checkin-retention", "2s", NULL };
+        HttpResponse r;
+
+        assert_int_equal(flotad_start(f, args), 0);
+        assert_int_equal(api(f, "POST", "/api/v1/products", "{\"name\":\"door\"}", &r), 201);
+        http_response_done(&r);
+        _cleanup_free_ char *req = esp8266_poll("/update/door", f->port, "18:FE:AA:00:00:01", "1", NULL, 1 << 20, NULL);
+        assert_int_equal(http_raw(f->port, req, strlen(req), &r), 0);
+        http_response_done(&r);
+        assert_int_equal(wait_checkins(f, 1), 1);
+        /* bounded wait: gone within a few seconds, while the device row stays */
+        int n = 1;
+        for (int i = 0; i < 60 && n > 0; i++) {
+                usleep(100000);
+                assert_int_equal(api(f, "GET", "/api/v1/checkins?after=0", NULL, &r), 200);
+                n = strstr(r.body, "\"reason\"") ? 1 : 0;
+                http_response_done(&r);
+        }
+        assert_int_equal(n, 0);
+        assert_int_equal(api(f, "GET", "/api/v1/devices/18:FE:AA:00:00:01", NULL, &r), 200);
+        http_response_done(&r);
+}
+
 static void test_config_and_override(void **state) {
         Flotad *f = *state;
         _cleanup_free_ char *conf = xasprintf("%s/flotad.conf", f->dir);
@@ -310,6 +335,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_refuses_newer_database, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_command_line, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_config_and_override, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_checkin_retention, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -61,6 +61,8 @@ static void test_bad_files(void **state) {
         expect_error("[flotad]\nupdate-path = /metrics\n", "update-path");
         expect_error("[flotad]\nupdate-path = /ota/\n", "update-path");
         expect_error("[flotad]\nlisten =\n", "listen: a value is required");
+        expect_error("[flotad]\ncheckin-retention = 0d\n", "checkin-retention");
+        expect_error("[flotad]\ncheckin-retention = soon\n", "checkin-retention");
         expect_error("[flotad\nlisten = x\n", ":1:");
 }
 

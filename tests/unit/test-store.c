@@ -221,6 +221,28 @@ static void test_devices_filters_and_assign(void **state) {
         assert_int_equal(store_device_get(f->store, "AA:00:00:00:00:09", count_devices, &n), -ENOENT);
 }
 
+static void test_checkins_prune(void **state) {
+        Fixture *f = *state;
+        Checkin batch[100];
+
+        for (int i = 0; i < 100; i++) {
+                DeviceRequest req;
+                device_request_init(&req);
+                snprintf(req.device_id, sizeof(req.device_id), "D%d", i);
+                checkin_fill(&batch[i], &req, "door", "127.0.0.1", (usec_t) (1000 + i), REASON_NO_RELEASE, NULL,
+                             TARGET_NONE);
+        }
+        assert_int_equal(store_checkins_write(f->store, batch, 100), 0);
+        /* older than 1040: 40 rows, removed 25 at a time */
+        assert_int_equal(store_checkins_prune(f->store, 1040, 25), 25);
+        assert_int_equal(store_checkins_prune(f->store, 1040, 25), 15);
+        assert_int_equal(store_checkins_prune(f->store, 1040, 25), 0);
+        assert_int_equal(store_checkins_count(f->store), 60);
+        int64_t last = batch[39].id;
+        assert_int_equal(store_checkins_after(f->store, 0, 1, collect_ids, &last), 1);
+        assert_true(last == batch[40].id);
+}
+
 static void test_tokens(void **state) {
         Fixture *f = *state;
 
@@ -255,6 +277,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_checkins_batch_and_feed, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_devices_filters_and_assign, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_checkins_prune, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -94,11 +94,28 @@ static void test_timestamps(void **state) {
         assert_int_equal(parse_timestamp("2023-11-14T22:13:20+01:00", &t), -EINVAL);
 }
 
+static void test_durations(void **state) {
+        usec_t d;
+
+        assert_int_equal(parse_duration("30d", &d), 0);
+        assert_true(d == 30 * 86400 * USEC_PER_SEC);
+        assert_int_equal(parse_duration("12h", &d), 0);
+        assert_true(d == 12 * 3600 * USEC_PER_SEC);
+        assert_int_equal(parse_duration("90", &d), 0);
+        assert_true(d == 90 * USEC_PER_SEC);
+        assert_int_equal(parse_duration("5m", &d), 0);
+        assert_int_equal(parse_duration("d", &d), -EINVAL);
+        assert_int_equal(parse_duration("1w", &d), -EINVAL);
+        assert_int_equal(parse_duration("-1d", &d), -EINVAL);
+        assert_int_equal(parse_duration("999999999999999999d", &d), -ERANGE);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse_u64),   cmocka_unit_test(test_parse_i64),
                 cmocka_unit_test(test_parse_size),  cmocka_unit_test(test_names),
                 cmocka_unit_test(test_hex_and_copy), cmocka_unit_test(test_timestamps),
+                cmocka_unit_test(test_durations),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
