@@ -1,5 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* Check-ins: batched writes (one transaction per batch) and the cursor feed. */
+/*
+ * Check-ins: batched writes (one transaction per batch) and the cursor feed.
+ *
+ * A device's history is a chain: each check-in row holds the id of the device's previous
+ * check-in (prev_id) and the device row the id of its last one. Walking the chain costs a
+ * few primary-key lookups, where an index on (device_id, id) would cost a random B-tree
+ * insert on every poll.
+ */
 #include <errno.h>
 
 #include "flota/strutil.h"
@@ -8,7 +15,7 @@
 static const char insert_checkin_sql[] =
         "INSERT INTO checkins (at, ip, product, device_id, mac, chip_id, platform, version, sketch_md5,"
         " sketch_sha256, free_space, sketch_size, chip_size, sdk, mode, user_agent, status, reason, release_id,"
-        " source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+        " source, prev_id, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 static const char upsert_device_sql[] =
         "INSERT INTO devices (id, product, mac, first_seen, last_seen, ip, platform, version, sketch_md5,"
@@ -20,7 +27,9 @@ static const char upsert_device_sql[] =
         " last_seen = excluded.last_seen, ip = excluded.ip, platform = excluded.platform,"
         " version = excluded.version, sketch_md5 = excluded.sketch_md5, free_space = excluded.free_space,"
         " chip_size = excluded.chip_size, sdk = excluded.sdk, last_status = excluded.last_status,"
-        " last_reason = excluded.last_reason, last_checkin_id = excluded.last_checkin_id";
+        " last_reason = excluded.last_reason, prev_checkin_id = devices.last_checkin_id,"
+        " last_checkin_id = excluded.last_checkin_id"
+        " RETURNING prev_checkin_id";
 
 static const char *platform_text(Platform p) {
         const char *s = platform_to_string(p);
@@ -54,6 +63,7 @@ static void bind_checkin(sqlite3_stmt *st, const Checkin *c) {
         else
                 sqlite3_bind_null(st, 19);
         store_bind_text(st, 20, target_source_to_string(c->source));
+        sqlite3_bind_int64(st, 22, c->id);
 }
 
 static void bind_device(sqlite3_stmt *st, const Checkin *c) {
@@ -79,7 +89,32 @@ static int prepare_cached(Store *s, sqlite3_stmt **slot, const char *sql) {
         return store_prepare(s, sql, slot);
 }
 
+static int next_checkin_id(Store *s, int64_t *ret) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = store_prepare(s, "SELECT coalesce(max(id), 0) + 1 FROM checkins", &st);
+
+        if (r < 0)
+                return r;
+        r = sqlite3_step(st);
+        if (r != SQLITE_ROW)
+                return store_errno(r);
+        *ret = sqlite3_column_int64(st, 0);
+        return 0;
+}
+
+/* Updates the device of c and returns (in *ret_prev) the id of its previous check-in. */
+static int upsert_device(Store *s, const Checkin *c, int64_t *ret_prev) {
+        sqlite3_reset(s->upsert_device);
+        bind_device(s->upsert_device, c);
+        int r = sqlite3_step(s->upsert_device);
+        if (r != SQLITE_ROW)
+                return r == SQLITE_DONE ? -EIO : store_errno(r);
+        *ret_prev = sqlite3_column_int64(s->upsert_device, 0);
+        return store_step_done(s->upsert_device);
+}
+
 int store_checkins_write(Store *s, Checkin *c, size_t n) {
+        int64_t id = 0, prev = 0;
         int r;
 
         r = prepare_cached(s, &s->insert_checkin, insert_checkin_sql);
@@ -90,16 +125,17 @@ int store_checkins_write(Store *s, Checkin *c, size_t n) {
         r = store_begin(s);
         if (r < 0)
                 return r;
+        /* ids are taken in arrival order inside the write transaction, so the feed stays gap-free */
+        r = next_checkin_id(s, &id);
         for (size_t i = 0; r == 0 && i < n; i++) {
-                sqlite3_reset(s->insert_checkin);
-                bind_checkin(s->insert_checkin, &c[i]);
-                r = store_step_done(s->insert_checkin);
+                c[i].id = id++;
+                r = upsert_device(s, &c[i], &prev);
                 if (r < 0)
                         break;
-                c[i].id = sqlite3_last_insert_rowid(s->db);
-                sqlite3_reset(s->upsert_device);
-                bind_device(s->upsert_device, &c[i]);
-                r = store_step_done(s->upsert_device);
+                sqlite3_reset(s->insert_checkin);
+                bind_checkin(s->insert_checkin, &c[i]);
+                sqlite3_bind_int64(s->insert_checkin, 21, prev);
+                r = store_step_done(s->insert_checkin);
         }
         sqlite3_reset(s->insert_checkin);
         sqlite3_reset(s->upsert_device);
@@ -171,17 +207,41 @@ int store_checkins_after(Store *s, int64_t after, size_t limit, CheckinCallback 
 }
 
 int store_device_checkins(Store *s, const char *id, size_t limit, CheckinCallback cb, void *userdata) {
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = store_prepare(s,
-                              "SELECT " CHECKIN_COLUMNS " FROM checkins WHERE device_id = ? ORDER BY id DESC"
-                              " LIMIT ?",
-                              &st);
+        _cleanup_stmt_ sqlite3_stmt *last = NULL, *one = NULL;
+        int64_t next = 0;
+        int r, n = 0;
 
+        r = store_prepare(s, "SELECT last_checkin_id FROM devices WHERE id = ?", &last);
+        if (r == 0)
+                r = store_prepare(s, "SELECT " CHECKIN_COLUMNS ", prev_id FROM checkins WHERE id = ?", &one);
         if (r < 0)
                 return r;
-        store_bind_text(st, 1, id);
-        sqlite3_bind_int64(st, 2, (sqlite3_int64) limit);
-        return run_checkin_query(st, cb, userdata);
+        store_bind_text(last, 1, id);
+        r = sqlite3_step(last);
+        if (r == SQLITE_DONE)
+                return -ENOENT;
+        if (r != SQLITE_ROW)
+                return store_errno(r);
+        next = sqlite3_column_int64(last, 0);
+
+        /* newest first, until the limit or the first check-in lost to retention */
+        while (next > 0 && (size_t) n < limit) {
+                Checkin c;
+                sqlite3_reset(one);
+                sqlite3_bind_int64(one, 1, next);
+                r = sqlite3_step(one);
+                if (r == SQLITE_DONE)
+                        break;
+                if (r != SQLITE_ROW)
+                        return store_errno(r);
+                checkin_from_row(one, &c);
+                next = sqlite3_column_int64(one, 21);
+                int k = cb(&c, userdata);
+                if (k < 0)
+                        return k;
+                n++;
+        }
+        return n;
 }
 
 int store_checkins_prune(Store *s, usec_t before, size_t max_rows) {

@@ -37,6 +37,8 @@
 #   nginx-304-close         nginx "return 304", plain wrk (report.lua)
 #   nginx-304-close-esplua  the same with the ESP header Lua (esp_poll.lua),
 #                           i.e. the same load-generator cost as the flotad case
+#   nginx-304log-close-esplua  the same, nginx also writing the ESP access-log line
+#                           per poll (flotad records every poll too)
 #   php-304-close           update.php behind php-fpm, device up to date
 #   flotad-304-close        flotad /update/<product>, device up to date
 #   nginx-bin1M-close       nginx static 1 MiB image (sendfile)
@@ -392,6 +394,8 @@ run_cases() {
     bench nginx-304-close -- -s report.lua -H 'Connection: close' "$NGINX/304"
     bench nginx-304-close-esplua ESP_CLOSE=1 ESP_PATH=/304 ESP_MANIFEST=www/firmware/manifest.txt \
         -- -s esp_poll.lua "$NGINX"
+    bench nginx-304log-close-esplua ESP_CLOSE=1 ESP_PATH=/304log ESP_MANIFEST=www/firmware/manifest.txt \
+        -- -s esp_poll.lua "$NGINX"
     bench php-304-close ESP_PATH=/update ESP_MODE=current ESP_CLOSE=1 ESP_MANIFEST=www/firmware/manifest.txt \
         -- -s esp_poll.lua "$PHP"
     bench flotad-304-close "${flotad_env[@]}" ESP_MODE=current -- -s esp_poll.lua "$FLOTAD"
@@ -430,7 +434,7 @@ print_summary() {
     local label
     say "summary (median of $RUNS run(s), wrk ${WRK_ARGS[*]}, Connection: close)"
     printf '  %-24s %10s %9s %10s %11s %s\n' case "req/s" "MB/s" "requests" "CPU us/req" "wrk errors"
-    for label in nginx-304-close nginx-304-close-esplua php-304-close flotad-304-close \
+    for label in nginx-304-close nginx-304-close-esplua nginx-304log-close-esplua php-304-close flotad-304-close \
         nginx-bin1M-close flotad-200-close php-200-close; do
         grep -q "^$label	" "$SCRATCH/results/http.tsv" || continue
         printf '  %-24s %10s %9s %10s %11s %s\n' "$label" "$(median median_rps "$label")" \
@@ -438,10 +442,11 @@ print_summary() {
             "$(awk -F'\t' -v l="$label" '$1 == l { print $2 }' "$SCRATCH/results/cpu.tsv")" "$(errors_of "$label")"
     done
 
-    local f304 n304 n304l p304 f200 nbin
+    local f304 n304 n304l n304log p304 f200 nbin
     f304=$(median median_rps flotad-304-close)
     n304=$(median median_rps nginx-304-close)
     n304l=$(median median_rps nginx-304-close-esplua)
+    n304log=$(median median_rps nginx-304log-close-esplua)
     p304=$(median median_rps php-304-close)
     f200=$(median median_MBps flotad-200-close)
     nbin=$(median median_MBps nginx-bin1M-close)
@@ -453,6 +458,7 @@ print_summary() {
     }
     ratio "flotad 304 / nginx 304 (plain wrk)" "$f304" "$n304" 0.8
     ratio "flotad 304 / nginx 304 (ESP header Lua)" "$f304" "$n304l" 0.8
+    ratio "flotad 304 / nginx 304 + access log (ESP Lua)" "$f304" "$n304log" 0.8
     ratio "flotad 304 / PHP 304" "$f304" "$p304" 20
     ratio "flotad 200 MB/s / nginx static 1 MiB MB/s" "$f200" "$nbin" 0.9
     if [ "$PHP200" = 1 ]; then

@@ -243,6 +243,42 @@ static void test_checkins_prune(void **state) {
         assert_true(last == batch[40].id);
 }
 
+static int collect_versions(const Checkin *c, void *userdata) {
+        strcat(userdata, c->version);
+        strcat(userdata, " ");
+        return 0;
+}
+
+static void test_device_history_chain(void **state) {
+        Fixture *f = *state;
+        char seen[256] = "";
+
+        /* one device among others, over three batches */
+        for (int b = 0; b < 3; b++) {
+                Checkin batch[3];
+                for (int i = 0; i < 3; i++) {
+                        DeviceRequest req;
+                        device_request_init(&req);
+                        snprintf(req.device_id, sizeof(req.device_id), "%s", i == 1 ? "MINE" : i == 0 ? "A" : "B");
+                        snprintf(req.version, sizeof(req.version), "v%d", b);
+                        checkin_fill(&batch[i], &req, "door", "127.0.0.1", (usec_t) (1000 + 10 * b + i),
+                                     REASON_NO_RELEASE, NULL, TARGET_NONE);
+                }
+                assert_int_equal(store_checkins_write(f->store, batch, 3), 0);
+        }
+        assert_int_equal(store_device_checkins(f->store, "MINE", 10, collect_versions, seen), 3);
+        assert_string_equal(seen, "v2 v1 v0 ");
+        seen[0] = 0;
+        assert_int_equal(store_device_checkins(f->store, "MINE", 2, collect_versions, seen), 2);
+        assert_string_equal(seen, "v2 v1 ");
+        /* the chain ends where retention cut it */
+        assert_true(store_checkins_prune(f->store, 1015, 100) > 0);
+        seen[0] = 0;
+        assert_int_equal(store_device_checkins(f->store, "MINE", 10, collect_versions, seen), 1);
+        assert_string_equal(seen, "v2 ");
+        assert_int_equal(store_device_checkins(f->store, "NOBODY", 10, collect_versions, seen), -ENOENT);
+}
+
 static void test_tokens(void **state) {
         Fixture *f = *state;
 
@@ -278,6 +314,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_devices_filters_and_assign, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_checkins_prune, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_device_history_chain, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
