@@ -139,6 +139,9 @@ static int set_field(DeviceRequest *r, Field f, const char *prefix, const char *
 int device_request_add_header(DeviceRequest *r, const char *name, const char *value, RequestError *err) {
         const char *suffix, *prefix;
 
+        /* most headers are the updater's or not interesting: test the first letter before anything else */
+        if ((name[0] | 0x20) != 'x' && (name[0] | 0x20) != 'u')
+                return 0;
         if (strcaseeq(name, "User-Agent")) {
                 strscpy(r->user_agent, sizeof(r->user_agent), value);
                 if (streq(value, "ESP8266-http-Update"))
@@ -156,8 +159,9 @@ int device_request_add_header(DeviceRequest *r, const char *name, const char *va
         } else
                 return 0;
 
+        size_t len = strlen(suffix);
         for (int f = 0; f < _F_MAX; f++)
-                if (strcaseeq(suffix, field_names[f])) {
+                if (strlen(field_names[f]) == len && strcaseeq(suffix, field_names[f])) {
                         int k = set_field(r, (Field) f, prefix, value, err);
                         if (k < 0)
                                 return k;

@@ -45,9 +45,15 @@ int mac_parse(const char *s, uint64_t *ret) {
 }
 
 char *mac_format(uint64_t mac, char buf[static MAC_STR_LEN + 1]) {
-        snprintf(buf, MAC_STR_LEN + 1, "%02X:%02X:%02X:%02X:%02X:%02X", (unsigned) (mac >> 40) & 0xff,
-                 (unsigned) (mac >> 32) & 0xff, (unsigned) (mac >> 24) & 0xff, (unsigned) (mac >> 16) & 0xff,
-                 (unsigned) (mac >> 8) & 0xff, (unsigned) mac & 0xff);
+        static const char digits[] = "0123456789ABCDEF";
+
+        /* on the poll path: no printf */
+        for (int i = 0; i < 6; i++) {
+                unsigned byte = (unsigned) (mac >> (40 - 8 * i)) & 0xff;
+                buf[3 * i] = digits[byte >> 4];
+                buf[3 * i + 1] = digits[byte & 15];
+                buf[3 * i + 2] = i < 5 ? ':' : 0;
+        }
         return buf;
 }
 

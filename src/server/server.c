@@ -19,6 +19,13 @@
 #include "http.h"
 #include "server.h"
 
+/*
+ * Per-connection memory of libmicrohttpd: it bounds a request's headers and is cleared for
+ * every connection, so it is kept small (an update poll's head is about 600 bytes; devices
+ * open one connection per poll).
+ */
+#define CONNECTION_MEMORY 8192
+
 char *server_image_path(Server *srv, const char *sha256) {
         return xasprintf("%s/%.2s/%s", srv->images_dir, sha256, sha256);
 }
@@ -227,7 +234,7 @@ int server_start(Server *srv, Config *config) {
                 NULL, NULL, http_on_request, srv, MHD_OPTION_LISTEN_SOCKET, srv->listen_fd,
                 MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, config->connection_limit,
                 MHD_OPTION_CONNECTION_TIMEOUT, config->timeout_sec, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                (size_t) 32768, MHD_OPTION_NOTIFY_COMPLETED, http_on_completed, srv, MHD_OPTION_EXTERNAL_LOGGER,
+                (size_t) CONNECTION_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, http_on_completed, srv, MHD_OPTION_EXTERNAL_LOGGER,
                 http_log, srv, MHD_OPTION_END);
         if (!srv->daemon)
                 return log_error_errno(EIO, "cannot start the HTTP server on %s", config->listen);

@@ -27,9 +27,10 @@ static const char upsert_device_sql[] =
         " last_seen = excluded.last_seen, ip = excluded.ip, platform = excluded.platform,"
         " version = excluded.version, sketch_md5 = excluded.sketch_md5, free_space = excluded.free_space,"
         " chip_size = excluded.chip_size, sdk = excluded.sdk, last_status = excluded.last_status,"
-        " last_reason = excluded.last_reason, prev_checkin_id = devices.last_checkin_id,"
-        " last_checkin_id = excluded.last_checkin_id"
-        " RETURNING prev_checkin_id";
+        " last_reason = excluded.last_reason, last_checkin_id = excluded.last_checkin_id";
+
+/* Read before the upsert (which then finds the row's page cached); RETURNING would cost a temporary table. */
+static const char last_checkin_sql[] = "SELECT last_checkin_id FROM devices WHERE id = ?";
 
 static const char *platform_text(Platform p) {
         const char *s = platform_to_string(p);
@@ -102,14 +103,20 @@ static int next_checkin_id(Store *s, int64_t *ret) {
         return 0;
 }
 
-/* Updates the device of c and returns (in *ret_prev) the id of its previous check-in. */
+/* Updates the device of c and returns (in *ret_prev) the id of its previous check-in (0: none). */
 static int upsert_device(Store *s, const Checkin *c, int64_t *ret_prev) {
+        sqlite3_reset(s->last_checkin);
+        store_bind_text(s->last_checkin, 1, c->device_id);
+        int r = sqlite3_step(s->last_checkin);
+        if (r == SQLITE_ROW)
+                *ret_prev = sqlite3_column_int64(s->last_checkin, 0);
+        else if (r == SQLITE_DONE)
+                *ret_prev = 0;
+        else
+                return store_errno(r);
+        sqlite3_reset(s->last_checkin);
         sqlite3_reset(s->upsert_device);
         bind_device(s->upsert_device, c);
-        int r = sqlite3_step(s->upsert_device);
-        if (r != SQLITE_ROW)
-                return r == SQLITE_DONE ? -EIO : store_errno(r);
-        *ret_prev = sqlite3_column_int64(s->upsert_device, 0);
         return store_step_done(s->upsert_device);
 }
 
@@ -120,6 +127,8 @@ int store_checkins_write(Store *s, Checkin *c, size_t n) {
         r = prepare_cached(s, &s->insert_checkin, insert_checkin_sql);
         if (r == 0)
                 r = prepare_cached(s, &s->upsert_device, upsert_device_sql);
+        if (r == 0)
+                r = prepare_cached(s, &s->last_checkin, last_checkin_sql);
         if (r < 0)
                 return r;
         r = store_begin(s);

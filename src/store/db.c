@@ -184,6 +184,7 @@ Store *store_free(Store *s) {
                 return NULL;
         sqlite3_finalize(s->insert_checkin);
         sqlite3_finalize(s->upsert_device);
+        sqlite3_finalize(s->last_checkin);
         sqlite3_close_v2(s->db);
         free(s);
         return NULL;

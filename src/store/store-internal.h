@@ -10,6 +10,7 @@ struct Store {
         sqlite3 *db;
         sqlite3_stmt *insert_checkin;
         sqlite3_stmt *upsert_device;
+        sqlite3_stmt *last_checkin;
 };
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3_stmt *, sqlite3_finalize);
