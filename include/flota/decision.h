@@ -17,6 +17,7 @@ typedef enum Reason {
         REASON_FLASH_TOO_SMALL,
         REASON_UNKNOWN_PRODUCT,  /* 404 */
         REASON_UNAUTHORIZED,     /* 401 */
+        REASON_UPDATE_ABORTED,   /* 200 whose transfer broke off before the whole image was sent */
         _REASON_MAX,
         _REASON_INVALID = -EINVAL,
 } Reason;

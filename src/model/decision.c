@@ -16,6 +16,7 @@ static const char *const reason_names[_REASON_MAX] = {
         [REASON_FLASH_TOO_SMALL] = "flash-too-small",
         [REASON_UNKNOWN_PRODUCT] = "unknown-product",
         [REASON_UNAUTHORIZED] = "unauthorized",
+        [REASON_UPDATE_ABORTED] = "update-aborted",
 };
 
 static const char *const source_names[_TARGET_SOURCE_MAX] = {
@@ -43,6 +44,7 @@ const char *target_source_to_string(TargetSource s) {
 int reason_http_status(Reason r) {
         switch (r) {
         case REASON_UPDATE:
+        case REASON_UPDATE_ABORTED:
         case REASON_VERSION:
                 return 200;
         case REASON_UNKNOWN_PRODUCT:

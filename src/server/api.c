@@ -167,6 +167,7 @@ enum MHD_Result api_begin(Server *srv, struct MHD_Connection *conn, const char *
 
         if (split_path(url + strlen(API_PREFIX), call->segments, &call->n_segments) < 0)
                 return early_error(srv, conn, MHD_HTTP_NOT_FOUND, "not-found", "no such API resource");
+        call->kind = REQUEST_API;
         call->srv = srv;
         call->conn = conn;
         call->method = method;

@@ -11,6 +11,7 @@
 typedef struct Upload Upload;
 
 typedef struct ApiCall {
+        RequestKind kind;         /* REQUEST_API */
         Server *srv;
         struct MHD_Connection *conn;
         const char *method;

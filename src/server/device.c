@@ -4,7 +4,10 @@
  * Hot path: no database access and no allocation for 304 and 200 answers; the decision
  * reads the served catalog and the check-in is queued for the batch writer.
  */
+#include <stdlib.h>
 #include <string.h>
+
+#include "flota/alloc.h"
 
 #include "flota/decision.h"
 #include "flota/log.h"
@@ -83,11 +86,22 @@ static void free_key(char *key, bool from_basic) {
                 free(key);
 }
 
-enum MHD_Result device_handle(Server *srv, struct MHD_Connection *conn, const char *method, const char *product_name) {
+void image_transfer_done(Server *srv, ImageTransfer *t, bool completed) {
+        if (completed)
+                atomic_fetch_add(&srv->metrics.bytes_served, t->size);
+        else
+                t->checkin.reason = REASON_UPDATE_ABORTED;
+        atomic_fetch_add(&srv->metrics.reasons[t->checkin.reason], 1);
+        checkin_queue_push(&srv->checkins, &t->checkin);
+        free(t);
+}
+
+enum MHD_Result device_handle(Server *srv, struct MHD_Connection *conn, const char *method, const char *product_name,
+                              void **con_cls) {
         DeviceRequest req;
         HeaderScan scan = { .req = &req };
         char ip[IP_STR_MAX];
-        bool from_basic;
+        bool from_basic = false;
 
         if (!streq(method, "GET"))
                 return reject(srv, conn, MHD_HTTP_METHOD_NOT_ALLOWED, "the update endpoint answers GET only\n");
@@ -113,6 +127,7 @@ enum MHD_Result device_handle(Server *srv, struct MHD_Connection *conn, const ch
         const Product *product = product_name ? catalog_product(cat, product_name)
                                               : catalog_product_by_key(cat, req.product_key);
         const Release *target = NULL;
+        ImageTransfer *transfer = NULL;
         TargetSource source = TARGET_NONE;
         Reason reason;
         enum MHD_Result ret;
@@ -132,7 +147,9 @@ enum MHD_Result device_handle(Server *srv, struct MHD_Connection *conn, const ch
                 if (image) {
                         ret = MHD_queue_response(conn, MHD_HTTP_OK, image);
                         MHD_destroy_response(image);
-                        atomic_fetch_add(&srv->metrics.bytes_served, target->size);
+                        transfer = xmalloc(sizeof(ImageTransfer));
+                        transfer->kind = REQUEST_IMAGE;
+                        transfer->size = target->size;
                 } else {
                         ret = respond_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "image file missing on server\n");
                         log_error("release %" PRId64 ": image file is missing from the store", target->id);
@@ -154,13 +171,18 @@ enum MHD_Result device_handle(Server *srv, struct MHD_Connection *conn, const ch
         }
 
         Checkin c;
-        checkin_fill(&c, &req, product ? product->name : product_name ? product_name : "", ip,
-                     now_usec(CLOCK_REALTIME), reason, target, source);
+        checkin_fill(transfer ? &transfer->checkin : &c, &req, product ? product->name : product_name ? product_name : "",
+                     ip, now_usec(CLOCK_REALTIME), reason, target, source);
         pthread_rwlock_unlock(&srv->catalog_lock);
         if (key)
                 free_key(key, from_basic);
 
-        metrics_count_poll(&srv->metrics, (unsigned) c.status);
+        metrics_count_poll(&srv->metrics, (unsigned) reason_http_status(reason));
+        if (transfer) {
+                /* recorded when the image has been sent, or the transfer broke off */
+                *con_cls = transfer;
+                return ret;
+        }
         atomic_fetch_add(&srv->metrics.reasons[reason], 1);
         checkin_queue_push(&srv->checkins, &c);
         return ret;

@@ -88,6 +88,7 @@ enum MHD_Result http_on_request(void *cls, struct MHD_Connection *conn, const ch
         ApiCall *call = *con_cls;
         const char *product;
 
+        /* only API calls come back here with a state: an image answer was queued on the first call */
         if (call) {
                 if (*upload_data_size) {
                         api_feed(call, upload_data, *upload_data_size);
@@ -98,7 +99,7 @@ enum MHD_Result http_on_request(void *cls, struct MHD_Connection *conn, const ch
         }
 
         if (is_device_path(srv, url, &product))
-                return device_handle(srv, conn, method, product);
+                return device_handle(srv, conn, method, product, con_cls);
         if (startswith(url, API_PREFIX)) {
                 enum MHD_Result r = api_begin(srv, conn, url, method, &call);
                 *con_cls = call;
@@ -112,7 +113,14 @@ enum MHD_Result http_on_request(void *cls, struct MHD_Connection *conn, const ch
 }
 
 void http_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe) {
-        api_call_free(*con_cls);
+        RequestKind *kind = *con_cls;
+
+        if (!kind)
+                return;
+        if (*kind == REQUEST_IMAGE)
+                image_transfer_done(cls, *con_cls, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
+        else
+                api_call_free(*con_cls);
         *con_cls = NULL;
 }
 

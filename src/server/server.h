@@ -70,6 +70,24 @@ int server_reload_catalog(Server *srv);
 /* Path of the stored image with this SHA-256 (malloc'ed). */
 char *server_image_path(Server *srv, const char *sha256);
 
+/*
+ * What libmicrohttpd keeps per request (its con_cls): every per-request state starts with
+ * this tag, so the completion callback knows what it is finishing.
+ */
+typedef enum RequestKind {
+        REQUEST_API,      /* ApiCall (api.h) */
+        REQUEST_IMAGE,    /* ImageTransfer: a 200 answer whose check-in waits for the transfer's end */
+} RequestKind;
+
+typedef struct ImageTransfer {
+        RequestKind kind;
+        Checkin checkin;
+        uint64_t size;
+} ImageTransfer;
+
+/* Records the check-in of a finished image transfer: "update" when it completed, "update-aborted" if not. */
+void image_transfer_done(Server *srv, ImageTransfer *t, bool completed);
+
 /* Response helpers: each queues and releases the response. */
 enum MHD_Result respond_json(struct MHD_Connection *conn, unsigned status, cJSON *body);
 enum MHD_Result respond_error(struct MHD_Connection *conn, unsigned status, const char *code, const char *fmt, ...)
@@ -79,8 +97,12 @@ enum MHD_Result respond_text(struct MHD_Connection *conn, unsigned status, const
 /* Peer address as text. */
 void connection_peer(struct MHD_Connection *conn, char *buf, size_t size);
 
-/* The device endpoint. product is NULL for the query form. */
-enum MHD_Result device_handle(Server *srv, struct MHD_Connection *conn, const char *method, const char *product);
+/*
+ * The device endpoint. product is NULL for the query form. For a 200 with an image it sets
+ * *con_cls to an ImageTransfer, whose check-in is recorded when the transfer ends.
+ */
+enum MHD_Result device_handle(Server *srv, struct MHD_Connection *conn, const char *method, const char *product,
+                              void **con_cls);
 
 /* /metrics and /healthz */
 enum MHD_Result metrics_handle(Server *srv, struct MHD_Connection *conn);

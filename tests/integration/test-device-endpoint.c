@@ -4,7 +4,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -321,6 +325,57 @@ static void test_rejections(void **state) {
         http_response_done(&r);
 }
 
+/* Sends a poll and reads only the first bytes of the answer, then hangs up. */
+static void poll_and_hang_up(World *w, const char *req) {
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t) w->f.port) };
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        char buf[512];
+        int small = 4096;
+
+        inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+        assert_int_equal(connect(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+        assert_int_equal(send(fd, req, strlen(req), 0), (ssize_t) strlen(req));
+        assert_true(recv(fd, buf, sizeof(buf), 0) > 0);
+        /* an abortive close: the rest of the image cannot be delivered */
+        struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+        close(fd);
+}
+
+static void test_interrupted_download(void **state) {
+        World *w = *state;
+        HttpResponse r;
+
+        /* a large image, so the server cannot hand it all to the socket at once */
+        _cleanup_free_ char *path = make_image(&w->f, "esp8266", "9.0.0", "4M");
+        size_t len;
+        _cleanup_free_ char *img = slurp(path, &len);
+        long id = upload(w, "door", "version=9.0.0", img, len);
+        promote(w, "door", "stable", id);
+
+        _cleanup_free_ char *req = esp8266_poll("/update/door", w->f.port, MAC, "1.0.0", NULL, 8 << 20, NULL);
+        poll_and_hang_up(w, req);
+        /* the complete download after it */
+        assert_int_equal(poll8266(w, "/update/door", "1.0.0", NULL, 8 << 20, NULL, &r), 200);
+        assert_int_equal(r.body_len, len);
+        http_response_done(&r);
+
+        assert_int_equal(wait_checkins(&w->f, 2), 2);
+        assert_int_equal(api(&w->f, "GET", "/api/v1/checkins?after=0", NULL, &r), 200);
+        const char *aborted = strstr(r.body, "\"reason\":\"update-aborted\"");
+        const char *done = strstr(r.body, "\"reason\":\"update\"");
+        if (!aborted || !done || aborted > done)
+                fail_msg("expected update-aborted then update: %s", r.body);
+        http_response_done(&r);
+        assert_int_equal(api(&w->f, "GET", "/metrics", NULL, &r), 200);
+        assert_non_null(strstr(r.body, "flotad_poll_reasons_total{reason=\"update-aborted\"} 1"));
+        char bytes[96];
+        snprintf(bytes, sizeof(bytes), "flotad_image_bytes_served_total %zu\n", len);
+        assert_non_null(strstr(r.body, bytes));
+        http_response_done(&r);
+}
+
 static void test_http10_and_keepalive(void **state) {
         World *w = *state;
         HttpResponse r;
@@ -343,6 +398,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_query_form_and_keys, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_rejections, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_http10_and_keepalive, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_interrupted_download, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
