@@ -29,6 +29,10 @@ int parse_u64(const char *s, uint64_t *ret);
 int parse_u32(const char *s, uint32_t *ret);
 int parse_i64(const char *s, int64_t *ret);
 
+/* A number with an optional one-letter unit from units (a NUL-terminated list of letters, each with
+ * the factor at the same index of factors); no letter means factor 1. 0, -EINVAL or -ERANGE. */
+int parse_with_unit(const char *s, const char *units, const uint64_t *factors, uint64_t *ret);
+
 /* Sizes with an optional K/M/G suffix (powers of 1024): "16M" -> 16777216. */
 int parse_size(const char *s, uint64_t *ret);
 

@@ -148,11 +148,7 @@ int store_checkins_write(Store *s, Checkin *c, size_t n) {
         }
         sqlite3_reset(s->insert_checkin);
         sqlite3_reset(s->upsert_device);
-        if (r == 0)
-                r = store_commit(s);
-        if (r < 0)
-                store_rollback(s);
-        return r;
+        return store_end(s, r);
 }
 
 static void checkin_from_row(sqlite3_stmt *st, Checkin *c) {

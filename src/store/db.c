@@ -89,6 +89,14 @@ int store_commit(Store *s) {
         return store_exec(s, "COMMIT");
 }
 
+int store_end(Store *s, int r) {
+        if (r == 0)
+                r = store_commit(s);
+        if (r < 0)
+                store_rollback(s);
+        return r;
+}
+
 void store_rollback(Store *s) {
         if (!sqlite3_get_autocommit(s->db))
                 (void) store_exec(s, "ROLLBACK");
@@ -123,12 +131,9 @@ static int migrate(Store *s) {
                 r = store_exec(s, store_migrations[v]);
                 if (r == 0)
                         r = store_exec(s, stamp);
-                if (r == 0)
-                        r = store_commit(s);
-                if (r < 0) {
-                        store_rollback(s);
+                r = store_end(s, r);
+                if (r < 0)
                         return r;
-                }
         }
         return 0;
 }

@@ -112,11 +112,7 @@ static int update_device(Store *s, const char *id, const char *sql, int64_t ival
                         sqlite3_bind_int64(st, 2, ival);
                 r = store_step_done(st);
         }
-        if (r == 0)
-                r = store_commit(s);
-        if (r < 0)
-                store_rollback(s);
-        return r;
+        return store_end(s, r);
 }
 
 int store_device_set_pin(Store *s, const char *id, int64_t release_id) {
@@ -149,11 +145,7 @@ int store_device_set_labels(Store *s, const char *id, char *const *labels, size_
                 store_bind_text(ins, 2, labels[i]);
                 r = store_step_done(ins);
         }
-        if (r == 0)
-                r = store_commit(s);
-        if (r < 0)
-                store_rollback(s);
-        return r;
+        return store_end(s, r);
 }
 
 int store_assign(Store *s, int64_t release_id, char *const *ids, size_t n) {
@@ -182,9 +174,5 @@ int store_assign(Store *s, int64_t release_id, char *const *ids, size_t n) {
                 if (r == 0)
                         r = store_step_done(set);
         }
-        if (r == 0)
-                r = store_commit(s);
-        if (r < 0)
-                store_rollback(s);
-        return r;
+        return store_end(s, r);
 }

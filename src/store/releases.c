@@ -157,11 +157,7 @@ int store_channel_set(Store *s, int64_t product_id, const char *name, ImageKind 
         r = store_step_done(hist);
         if (r == 0)
                 r = store_step_done(set);
-        if (r == 0)
-                r = store_commit(s);
-        if (r < 0)
-                store_rollback(s);
-        return r;
+        return store_end(s, r);
 }
 
 int store_channel_history(Store *s, const char *product, const char *name, size_t limit,

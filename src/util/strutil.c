@@ -61,20 +61,18 @@ int parse_i64(const char *s, int64_t *ret) {
         return 0;
 }
 
-int parse_size(const char *s, uint64_t *ret) {
+int parse_with_unit(const char *s, const char *units, const uint64_t *factors, uint64_t *ret) {
         char digits[24];
+        uint64_t factor = 1, v;
         size_t n;
-        unsigned shift = 0;
-        uint64_t v;
 
         if (isempty(s))
                 return -EINVAL;
         n = strlen(s);
-        switch (s[n - 1]) {
-        case 'k': case 'K': shift = 10; n--; break;
-        case 'm': case 'M': shift = 20; n--; break;
-        case 'g': case 'G': shift = 30; n--; break;
-        default: break;
+        const char *u = strchr(units, s[n - 1]);
+        if (u && *u) {
+                factor = factors[u - units];
+                n--;
         }
         if (n == 0 || n >= sizeof(digits))
                 return -EINVAL;
@@ -83,10 +81,15 @@ int parse_size(const char *s, uint64_t *ret) {
         int r = parse_u64(digits, &v);
         if (r < 0)
                 return r;
-        if (shift && v > (UINT64_MAX >> shift))
+        if (v > UINT64_MAX / factor)
                 return -ERANGE;
-        *ret = v << shift;
+        *ret = v * factor;
         return 0;
+}
+
+int parse_size(const char *s, uint64_t *ret) {
+        static const uint64_t factors[] = { 1u << 10, 1u << 10, 1u << 20, 1u << 20, 1u << 30, 1u << 30 };
+        return parse_with_unit(s, "kKmMgG", factors, ret);
 }
 
 void hex_encode(const uint8_t *data, size_t n, char *out) {

@@ -25,31 +25,15 @@ char *format_rfc3339(char buf[static RFC3339_MAX], usec_t t) {
 }
 
 int parse_duration(const char *s, usec_t *ret) {
-        char digits[24];
-        usec_t unit = USEC_PER_SEC;
-        uint64_t v;
-        size_t n;
+        static const uint64_t factors[] = { 1, 60, 3600, 86400 };
+        uint64_t secs;
+        int r = parse_with_unit(s, "smhd", factors, &secs);
 
-        if (isempty(s))
-                return -EINVAL;
-        n = strlen(s);
-        switch (s[n - 1]) {
-        case 's': n--; break;
-        case 'm': unit = 60 * USEC_PER_SEC; n--; break;
-        case 'h': unit = 3600 * USEC_PER_SEC; n--; break;
-        case 'd': unit = 86400 * USEC_PER_SEC; n--; break;
-        default: break;
-        }
-        if (n == 0 || n >= sizeof(digits))
-                return -EINVAL;
-        memcpy(digits, s, n);
-        digits[n] = 0;
-        int r = parse_u64(digits, &v);
         if (r < 0)
                 return r;
-        if (v > UINT64_MAX / unit)
+        if (secs > UINT64_MAX / USEC_PER_SEC)
                 return -ERANGE;
-        *ret = v * unit;
+        *ret = secs * USEC_PER_SEC;
         return 0;
 }
 
