@@ -6,6 +6,7 @@
  * at most an unreferenced file, never a half image that could be served.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -129,6 +130,15 @@ static Platform product_platform(const Catalog *c, const Product *p) {
         return _PLATFORM_INVALID;
 }
 
+/* The chip the product's sketch releases are built for ("esp32-s3"), or NULL when it has none yet. */
+static const char *product_chip(const Catalog *c, const Product *p) {
+        for (size_t i = 0; i < c->n_releases; i++)
+                if (c->releases[i].product_id == p->id && c->releases[i].kind == IMAGE_KIND_SKETCH &&
+                    !isempty(c->releases[i].chip))
+                        return c->releases[i].chip;
+        return NULL;
+}
+
 static int commit_blob(Server *srv, Upload *u, const char *sha256) {
         _cleanup_free_ char *path = server_image_path(srv, sha256);
         _cleanup_free_ char *dir = xstrndup(path, strrchr(path, '/') - path);
@@ -244,6 +254,11 @@ static enum MHD_Result check_and_create(ApiCall *call, const Catalog *cat, const
         if (fixed >= 0 && fixed != in.platform)
                 return reject(call, 422, "platform-mismatch", "product %s is for %s; this image is for %s",
                               in.product->name, platform_to_string(fixed), platform_to_string(in.platform));
+        /* within the ESP32 family an image boots only on its own chip (an S3 image on an S3) */
+        const char *chip = product_chip(cat, in.product);
+        if (in.kind == IMAGE_KIND_SKETCH && chip && info.chip[0] && !streq(chip, info.chip))
+                return reject(call, 422, "chip-mismatch", "product %s runs on %s; this image is for %s",
+                              in.product->name, chip, info.chip);
         in.version = version;
         return create_release(call, &in, &info, m);
 }

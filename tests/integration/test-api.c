@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "flota/alloc.h"
+#include "flota/hash.h"
 #include "flotad-harness.h"
 
 static int setup(void **state) {
@@ -107,6 +108,26 @@ static void test_releases(void **state) {
         /* a release of another product cannot be put on this product's channel */
         expect(f, "PUT", "/api/v1/channels/lamp/stable", body2, 422, "wrong-product");
         expect(f, "PUT", "/api/v1/channels/door/stable", "{\"release\":4242}", 404, NULL);
+}
+
+static void test_esp32_chip_family(void **state) {
+        Flotad *f = *state;
+        _cleanup_free_ char *a = make_image(f, "esp32", "1.0.0", "100K");
+        _cleanup_free_ char *b = make_image(f, "esp32", "1.1.0", "100K");
+        size_t len;
+        _cleanup_free_ char *img = slurp(b, &len);
+
+        expect(f, "POST", "/api/v1/products", "{\"name\":\"lamp\"}", 201, NULL);
+        upload_file(f, "product=lamp", a, 201, "\"chip\":\"esp32\"");
+        /* the same image built for an ESP32-S3: chip id 9 in the extended header */
+        img[12] = 9;
+        sha256_raw(img, len - 32, (uint8_t *) img + len - 32);
+        FILE *fp = fopen(b, "wb");
+        fwrite(img, 1, len, fp);
+        fclose(fp);
+        upload_file(f, "product=lamp", b, 422, "chip-mismatch");
+        expect(f, "POST", "/api/v1/products", "{\"name\":\"lamp-s3\"}", 201, NULL);
+        upload_file(f, "product=lamp-s3", b, 201, "\"chip\":\"esp32-s3\"");
 }
 
 static void test_devices_and_assignments(void **state) {
@@ -234,6 +255,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_products, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_releases, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_devices_and_assignments, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_esp32_chip_family, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_checkin_feed, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_tokens_and_roles, setup, teardown),
         };
