@@ -70,7 +70,7 @@ static char *presented_key(struct MHD_Connection *conn, bool *ret_from_basic) {
 
         *ret_from_basic = false;
         if (k)
-                return strdup(k);
+                return xstrdup(k);
         char *user = MHD_basic_auth_get_username_password(conn, &pass);
         if (user)
                 MHD_free(user);
