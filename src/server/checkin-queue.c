@@ -3,6 +3,7 @@
 #include "checkin-queue.h"
 
 #include <errno.h>
+#include <string.h>
 #include <inttypes.h>
 #include <string.h>
 #include <time.h>
@@ -30,6 +31,8 @@ static void write_batch(CheckinQueue *q, Checkin *items, size_t n) {
                 if (r == 0) {
                         atomic_fetch_add(&q->written, n);
                         atomic_store(&q->last_id, (uint_fast64_t) items[n - 1].id);
+                        if (q->log && (r = checkin_log_write(q->log, items, n)) < 0)
+                                log_error("writing %zu check-ins to the check-in log failed: %s", n, strerror(-r));
                         return;
                 }
                 atomic_fetch_add(&q->failures, 1);
@@ -122,11 +125,12 @@ static void *writer_main(void *userdata) {
         return NULL;
 }
 
-int checkin_queue_start(CheckinQueue *q, Store *store, usec_t retention) {
+int checkin_queue_start(CheckinQueue *q, Store *store, usec_t retention, CheckinLog *log) {
         pthread_condattr_t attr;
 
         *q = (CheckinQueue) {
                 .store = store,
+                .log = log,
                 .retention = retention,
                 /* bigger batches touch each device page once for more polls: less I/O per poll */
                 .batch = 8000,

@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "checkin-log.h"
 #include "flota/checkin.h"
 #include "flota/store.h"
 
@@ -30,6 +31,7 @@ typedef struct CheckinQueue {
         Store *store;              /* owned by the writer thread */
         usec_t retention;          /* check-ins older than this are deleted; 0 keeps them all */
         usec_t next_prune;         /* monotonic time of the next retention pass */
+        CheckinLog *log;           /* optional JSON-lines copy of each committed batch; borrowed */
         atomic_uint_fast64_t written;
         atomic_uint_fast64_t failures;
         atomic_uint_fast64_t last_id;
@@ -37,9 +39,10 @@ typedef struct CheckinQueue {
 
 /*
  * Starts the writer thread on store (which the queue now owns). With retention > 0 the
- * writer also deletes older check-ins, a few thousand rows per short transaction. 0 or -errno.
+ * writer also deletes older check-ins, a few thousand rows per short transaction. With log, each
+ * committed batch is also appended to it. 0 or -errno.
  */
-int checkin_queue_start(CheckinQueue *q, Store *store, usec_t retention);
+int checkin_queue_start(CheckinQueue *q, Store *store, usec_t retention, CheckinLog *log);
 void checkin_queue_push(CheckinQueue *q, const Checkin *c);
 size_t checkin_queue_pending(CheckinQueue *q);
 /* Writes everything still queued, stops the thread and frees the store. */

@@ -30,6 +30,7 @@ void config_done(Config *c) {
         free(c->log_file);
         free(c->log_level);
         free(c->update_path);
+        free(c->checkin_log);
         *c = (Config) {};
 }
 
@@ -59,6 +60,8 @@ int config_set(Config *c, const char *key, const char *value, char *err, size_t 
                 set_string(&c->listen, value);
         else if (streq(key, "log-file"))
                 set_string(&c->log_file, value);
+        else if (streq(key, "checkin-log"))
+                set_string(&c->checkin_log, value);
         else if (streq(key, "log-level")) {
                 if (log_level_from_string(value) < 0) {
                         snprintf(err, errlen, "log-level: expected error, warning, info or debug");

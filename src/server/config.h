@@ -16,6 +16,7 @@ typedef struct Config {
         char *log_file;
         char *log_level;
         char *update_path;        /* device endpoint prefix, default /update */
+        char *checkin_log;        /* JSON-lines copy of the check-ins, or NULL */
         uint64_t max_image_size;
         uint64_t max_json_size;
         unsigned threads;         /* 0: one per CPU */

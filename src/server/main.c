@@ -37,6 +37,7 @@ static void help(void) {
                "      --threads N            HTTP worker threads (default: one per CPU)\n"
                "      --update-path PATH     device endpoint prefix (default /update)\n"
                "      --checkin-retention D  keep check-ins this long, e.g. 30d (default), or forever\n"
+               "      --checkin-log FILE     also append every check-in to FILE as a JSON line\n"
                "  -h, --help                 show this help\n"
                "      --version              show the version\n"
                "\n"
@@ -53,7 +54,7 @@ typedef struct Args {
 
 static int parse_argv(int argc, char **argv, Args *a) {
         enum { ARG_LOG_FILE = 0x100, ARG_LOG_LEVEL, ARG_MAX_IMAGE, ARG_THREADS, ARG_UPDATE_PATH, ARG_VERSION,
-               ARG_RETENTION };
+               ARG_RETENTION, ARG_CHECKIN_LOG };
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },
                 { "data-dir", required_argument, NULL, 'd' },
@@ -64,6 +65,7 @@ static int parse_argv(int argc, char **argv, Args *a) {
                 { "threads", required_argument, NULL, ARG_THREADS },
                 { "update-path", required_argument, NULL, ARG_UPDATE_PATH },
                 { "checkin-retention", required_argument, NULL, ARG_RETENTION },
+                { "checkin-log", required_argument, NULL, ARG_CHECKIN_LOG },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 {},
@@ -229,13 +231,7 @@ static int serve(Config *config) {
                 if (sigwait(&mask, &sig) != 0)
                         continue;
                 if (sig == SIGHUP) {
-                        if (!config->log_file)
-                                continue;
-                        r = log_reopen();
-                        if (r < 0)
-                                log_error("reopening the log file failed: %s", strerror(-r));
-                        else
-                                log_info("log file reopened");
+                        server_reopen_logs(&srv);
                         continue;
                 }
                 log_info("%s received, draining", sig == SIGTERM ? "SIGTERM" : "SIGINT");

@@ -198,7 +198,12 @@ int server_start(Server *srv, Config *config) {
         unsigned threads = config->threads ? config->threads : (unsigned) (ncpu > 0 ? ncpu : 1);
         int r;
 
-        *srv = (Server) { .config = config, .listen_fd = -1, .started = now_usec(CLOCK_MONOTONIC) };
+        *srv = (Server) {
+                .config = config,
+                .listen_fd = -1,
+                .started = now_usec(CLOCK_MONOTONIC),
+                .checkin_log = { .fd = -1 },
+        };
         pthread_rwlock_init(&srv->catalog_lock, NULL);
         pthread_mutex_init(&srv->api_lock, NULL);
         srv->db_path = xasprintf("%s/flotad.db", config->data_dir);
@@ -218,7 +223,16 @@ int server_start(Server *srv, Config *config) {
                 return r;
         }
         srv->not_modified = MHD_create_response_from_buffer(0, (void *) "", MHD_RESPMEM_PERSISTENT);
-        r = checkin_queue_start(&srv->checkins, writer, config->checkin_retention);
+        if (config->checkin_log) {
+                r = checkin_log_open(&srv->checkin_log, config->checkin_log);
+                if (r < 0) {
+                        store_free(writer);
+                        return log_error_errno(r, "cannot open the check-in log %s: %s", config->checkin_log,
+                                               strerror(-r));
+                }
+        }
+        r = checkin_queue_start(&srv->checkins, writer, config->checkin_retention,
+                                srv->checkin_log.fd >= 0 ? &srv->checkin_log : NULL);
         if (r < 0) {
                 store_free(writer);
                 return log_error_errno(r, "cannot start the check-in writer");
@@ -240,6 +254,18 @@ int server_start(Server *srv, Config *config) {
                 return log_error_errno(EIO, "cannot start the HTTP server on %s", config->listen);
         log_info("listening on %s (data %s, %u threads)", srv->listen_url, config->data_dir, threads);
         return 0;
+}
+
+void server_reopen_logs(Server *srv) {
+        if (srv->config->log_file) {
+                int r = log_reopen();
+                if (r < 0)
+                        log_error("reopening the log file failed: %s", strerror(-r));
+                else
+                        log_info("log file reopened");
+        }
+        if (srv->checkin_log.fd >= 0)
+                checkin_log_request_reopen(&srv->checkin_log);
 }
 
 void server_stop(Server *srv) {
@@ -264,6 +290,7 @@ void server_stop(Server *srv) {
                 checkin_queue_stop(&srv->checkins);
                 log_info("stopped; %lu check-ins written", (unsigned long) atomic_load(&srv->checkins.written));
         }
+        checkin_log_close(&srv->checkin_log);
         if (srv->not_modified)
                 MHD_destroy_response(srv->not_modified);
         served_free(srv->served);

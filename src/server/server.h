@@ -58,6 +58,7 @@ typedef struct Server {
         Store *api_store;
 
         CheckinQueue checkins;
+        CheckinLog checkin_log;   /* fd -1 when not configured */
         Metrics metrics;
         usec_t started;
 
@@ -111,4 +112,6 @@ void metrics_count_poll(Metrics *m, unsigned status);
 
 /* Lifecycle (server.c). */
 int server_start(Server *srv, Config *config);
+/* After SIGHUP: reopen the log file and the check-in log (for rotation). */
+void server_reopen_logs(Server *srv);
 void server_stop(Server *srv);

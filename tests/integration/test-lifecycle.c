@@ -307,6 +307,59 @@ static void test_checkin_retention(void **state) {
         http_response_done(&r);
 }
 
+static int count_lines_with(const char *path, const char *needle) {
+        size_t n;
+        _cleanup_free_ char *text = slurp(path, &n);
+        int count = 0;
+
+        for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                if (line[0] != '{' || line[strlen(line) - 1] != '}')
+                        fail_msg("not a JSON line: %s", line);
+                if (strstr(line, needle))
+                        count++;
+        }
+        return count;
+}
+
+static void poll_n(Flotad *f, int n, int first) {
+        HttpResponse r;
+
+        for (int i = first; i < first + n; i++) {
+                char mac[18];
+                snprintf(mac, sizeof(mac), "18:FE:AD:00:00:%02X", i);
+                _cleanup_free_ char *req = esp8266_poll("/update/door", f->port, mac, "1", NULL, 1 << 20, NULL);
+                assert_int_equal(http_raw(f->port, req, strlen(req), &r), 0);
+                assert_int_equal(r.status, 304);
+                http_response_done(&r);
+        }
+}
+
+static void test_checkin_log(void **state) {
+        Flotad *f = *state;
+        _cleanup_free_ char *log = xasprintf("%s/checkins.jsonl", f->dir);
+        _cleanup_free_ char *rotated = xasprintf("%s/checkins.jsonl.1", f->dir);
+        const char *args[] = { "--checkin-log", log, NULL };
+        HttpResponse r;
+
+        assert_int_equal(flotad_start(f, args), 0);
+        assert_int_equal(api(f, "POST", "/api/v1/products", "{\"name\":\"door\"}", &r), 201);
+        http_response_done(&r);
+        poll_n(f, 3, 0);
+        assert_int_equal(wait_checkins(f, 3), 3);
+        /* the log line follows the commit the feed shows by microseconds */
+        usleep(50000);
+        assert_int_equal(rename(log, rotated), 0);
+        kill(f->pid, SIGHUP);
+        usleep(100000);
+        poll_n(f, 2, 3);
+        assert_int_equal(flotad_stop(f, SIGTERM), 0);
+
+        /* the same schema as the API's check-in feed, one object a line */
+        assert_int_equal(count_lines_with(rotated, "\"reason\":\"no-release\""), 3);
+        assert_int_equal(count_lines_with(log, "\"device\":\"18:FE:AD:00:00:0"), 2);
+        assert_int_equal(count_lines_with(log, "\"id\":4,"), 1);
+}
+
 static void test_config_and_override(void **state) {
         Flotad *f = *state;
         _cleanup_free_ char *conf = xasprintf("%s/flotad.conf", f->dir);
@@ -336,6 +389,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_command_line, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_config_and_override, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_checkin_retention, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_checkin_log, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
