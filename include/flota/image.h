@@ -57,3 +57,13 @@ uint64_t esp8266_flash_size(unsigned nibble);
  */
 void image_build(Platform platform, const char *version, size_t size, uint32_t seed, uint8_t **ret,
                  size_t *ret_size);
+
+/* Marker before the version string that image_build() embeds (ESP8266 images carry no version). */
+#define IMAGE_VERSION_MARKER "\xa5" "flota-version="
+
+/*
+ * The version a device runs after flashing data: the ESP32 app descriptor's, else the one
+ * image_build() embedded after IMAGE_VERSION_MARKER. Returns 0, or -ENOENT when the image
+ * does not say (a real ESP8266 build).
+ */
+int image_embedded_version(const uint8_t *data, size_t size, char ret[static VERSION_MAX + 1]);

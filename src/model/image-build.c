@@ -2,11 +2,13 @@
 /* Synthesises structurally valid ESP8266/ESP32 sketch images for the simulator and tests. */
 #include "flota/image.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "flota/alloc.h"
 #include "flota/hash.h"
+#include "flota/strutil.h"
 
 static void put32(uint8_t *p, uint32_t v) {
         p[0] = (uint8_t) v;
@@ -51,10 +53,13 @@ static size_t write_segments(uint8_t *buf, size_t off, size_t header_len, const 
                 p += 8;
                 for (size_t k = 0; k < segs[i].len; k++)
                         buf[p + k] = (uint8_t) next_random(rng);
-                if (i == n - 1 && segs[i].len > 64) {
+                if (i == n - 1 && segs[i].len >= 16 + sizeof(IMAGE_VERSION_MARKER) + VERSION_MAX + 1) {
                         /* a sketch carries its version string somewhere in its data */
-                        size_t vl = strlen(version);
-                        memcpy(buf + p + 16, version, vl < 40 ? vl : 40);
+                        char *at = (char *) buf + p + 16;
+                        size_t vl = strnlen(version, VERSION_MAX);
+                        memcpy(at, IMAGE_VERSION_MARKER, sizeof(IMAGE_VERSION_MARKER) - 1);
+                        memcpy(at + sizeof(IMAGE_VERSION_MARKER) - 1, version, vl);
+                        at[sizeof(IMAGE_VERSION_MARKER) - 1 + vl] = 0;
                 }
                 for (size_t k = 0; k < segs[i].len; k++)
                         sum ^= buf[p + k];
@@ -119,6 +124,28 @@ static void build_esp32(const char *version, size_t size, uint32_t *rng, uint8_t
         sha256_raw(buf, end, buf + end);
         *ret = buf;
         *ret_size = end + 32;
+}
+
+int image_embedded_version(const uint8_t *data, size_t size, char ret[static VERSION_MAX + 1]) {
+        ImageInfo info;
+        char err[IMAGE_ERROR_MAX];
+        const size_t ml = sizeof(IMAGE_VERSION_MARKER) - 1;
+
+        if (image_inspect(data, size, &info, err) == 0 && info.version[0]) {
+                strscpy(ret, VERSION_MAX + 1, info.version);
+                return 0;
+        }
+        const uint8_t *m = memmem(data, size, IMAGE_VERSION_MARKER, ml);
+        if (!m)
+                return -ENOENT;
+        const char *v = (const char *) m + ml;
+        size_t room = size - (size_t) (m - data) - ml;
+        size_t vl = strnlen(v, room < VERSION_MAX ? room : VERSION_MAX);
+        if (vl == 0 || vl == room)
+                return -ENOENT;
+        memcpy(ret, v, vl);
+        ret[vl] = 0;
+        return 0;
 }
 
 void image_build(Platform platform, const char *version, size_t size, uint32_t seed, uint8_t **ret,
