@@ -173,7 +173,7 @@ int loop_run(Loop *l) {
         while (!l->quit && (l->n_watches > 0 || l->n_timers > 0)) {
                 l->now = now_usec(CLOCK_MONOTONIC);
                 run_due_timers(l);
-                if (l->quit)
+                if (l->quit || (l->n_watches == 0 && l->n_timers == 0))
                         break;
                 int r = poll_once(l);
                 if (r < 0)
