@@ -39,8 +39,9 @@ void esp_device_init(EspDevice *d, uint32_t seed, uint32_t index, Platform platf
                 d->sta_mac = 0x18fe34000000ull | (h & 0xffffff);
                 d->ap_mac = d->sta_mac | 0x020000000000ull;
                 d->chip_id = h & 0xffffff;
-                d->chip_size = (h >> 28) == 0 ? 1u << 20 : 4u << 20;
-                d->free_space = d->chip_size == (1u << 20) ? 610304 : 2076672;
+                /* 4 MB boards (NodeMCU, D1 mini): 1 MB sketch area */
+                d->chip_size = 4u << 20;
+                d->free_space = 2076672;
                 d->sketch_size = 350000 + (h >> 24) * 256;
                 strscpy(d->sdk, sizeof(d->sdk), "2.2.2-dev(38a443e)");
         }

@@ -1,0 +1,300 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One simulated poll: a non-blocking connection that sends the core's request, reads the
+ * answer and, on a 200, streams and verifies the image as the core's Updater does.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "flota/alloc.h"
+#include "flota/image.h"
+#include "flota/mac.h"
+#include "flota/strutil.h"
+#include "sim.h"
+
+#define HEAD_MAX 8192
+#define FIRST_MAX 8192
+#define CLIENT_TIMEOUT (8 * USEC_PER_SEC) /* ESP8266httpUpdate / HTTPUpdate default */
+
+typedef enum ConnState {
+        CONN_CONNECTING,
+        CONN_SENDING,
+        CONN_HEAD,
+        CONN_BODY,
+} ConnState;
+
+struct Conn {
+        Sim *sim;
+        SimDevice *dev;
+        int fd;
+        ConnState state;
+        char req[2048];
+        size_t req_len, req_off;
+        char head[HEAD_MAX + 1];
+        size_t head_len;
+        EspHead h;
+        Hasher *hasher;
+        uint8_t first[FIRST_MAX];
+        size_t first_len;
+        uint64_t received;
+        usec_t started, deadline;
+        Conn *prev, *next;
+};
+
+void sim_device_done(Sim *s, SimDevice *d);
+
+static void finish(Conn *c, int outcome) {
+        Sim *s = c->sim;
+
+        loop_unwatch(s->loop, c->fd);
+        close(c->fd);
+        if (c->prev)
+                c->prev->next = c->next;
+        else
+                s->conns = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        stats_record(s, c->dev, outcome, c->h.status, loop_now(s->loop) - c->started);
+        hasher_free(c->hasher);
+        SimDevice *d = c->dev;
+        free(c);
+        s->in_flight--;
+        sim_device_done(s, d);
+}
+
+static void build_path(const Sim *s, const SimDevice *d, char *buf, size_t size) {
+        const SimOptions *o = s->o;
+        char mac[MAC_STR_LEN + 1];
+
+        if (o->key) {
+                /* the OTAdrive-style query form: the ESP8266 sends its chip id, the ESP32 its MAC */
+                if (d->platform == PLATFORM_ESP32)
+                        snprintf(buf, size, "%s?k=%s&s=%s&v=%s", o->path, o->key, mac_format(d->esp.base_mac, mac),
+                                 d->esp.version);
+                else
+                        snprintf(buf, size, "%s?k=%s&s=%u&v=%s", o->path, o->key, d->esp.chip_id, d->esp.version);
+        } else
+                snprintf(buf, size, "%s/%s", o->path, o->product[d->platform]);
+}
+
+static void on_io(Loop *l, int fd, short revents, void *userdata);
+
+/* A poll that failed before it started ends in the next loop turn, never inside sim_poll(). */
+static void fail_now(Loop *l, void *userdata) {
+        (void) l;
+        finish(userdata, ESP_ERR_CONNECTION);
+}
+
+void sim_poll(Sim *s, SimDevice *d) {
+        Conn *c = xcalloc(1, sizeof(Conn));
+        char path[512];
+
+        c->sim = s;
+        c->dev = d;
+        c->started = loop_now(s->loop);
+        c->deadline = c->started + CLIENT_TIMEOUT;
+        build_path(s, d, path, sizeof(path));
+        EspPoll p = { .host = s->o->host, .port = s->o->port, .path = path, .authorization = s->o->auth };
+        int n = esp_poll_format(&d->esp, &p, c->req, sizeof(c->req));
+        c->req_len = n > 0 ? (size_t) n : 0;
+
+        s->in_flight++;
+        s->stats.polls++;
+        c->next = s->conns;
+        if (s->conns)
+                s->conns->prev = c;
+        s->conns = c;
+
+        c->fd = socket(s->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (c->fd < 0 || n <= 0 ||
+            (connect(c->fd, (struct sockaddr *) &s->addr, s->addr_len) < 0 && errno != EINPROGRESS)) {
+                if (c->fd < 0)
+                        c->fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                loop_timer(s->loop, loop_now(s->loop), fail_now, c);
+                return;
+        }
+        c->state = CONN_CONNECTING;
+        (void) loop_watch(s->loop, c->fd, POLLOUT, on_io, c);
+}
+
+static bool header_is(const char *line, const char *name, const char **ret_value) {
+        const char *v = startswith_no_case(line, name);
+        if (!v || *v != ':')
+                return false;
+        v++;
+        while (*v == ' ' || *v == '\t')
+                v++;
+        *ret_value = v;
+        return true;
+}
+
+/* Parses the status line and the headers the clients collect. false on a malformed head. */
+static bool parse_head(Conn *c) {
+        char *save = NULL, *line = strtok_r(c->head, "\r\n", &save);
+        int status;
+
+        if (!line || sscanf(line, "HTTP/1.%*d %d", &status) != 1)
+                return false;
+        c->h = (EspHead) { .status = status };
+        while ((line = strtok_r(NULL, "\r\n", &save))) {
+                const char *v;
+                uint64_t len;
+                if (header_is(line, "Content-Length", &v) && parse_u64(v, &len) == 0) {
+                        c->h.has_length = true;
+                        c->h.length = len;
+                } else if (header_is(line, "x-MD5", &v))
+                        strscpy(c->h.md5, sizeof(c->h.md5), v);
+                else if (header_is(line, "x-SHA256", &v))
+                        strscpy(c->h.sha256, sizeof(c->h.sha256), v);
+                else if (header_is(line, "x-version", &v))
+                        strscpy(c->h.version, sizeof(c->h.version), v);
+        }
+        return true;
+}
+
+/* The whole image is in: verify it and "reboot" into it. */
+static void complete(Conn *c) {
+        char md5[MD5_HEX_LEN + 1], sha[SHA256_HEX_LEN + 1], version[VERSION_MAX + 1];
+
+        hasher_final(c->hasher, md5, sha);
+        int r = esp_judge_body(&c->dev->esp, &c->h, md5, sha);
+        if (r != 0) {
+                finish(c, r);
+                return;
+        }
+        if (image_embedded_version(c->first, c->first_len, version) < 0)
+                snprintf(version, sizeof(version), "unknown-%.8s", md5);
+        esp_device_run(&c->dev->esp, version, md5, c->dev->platform == PLATFORM_ESP32 ? sha : "", c->received);
+        c->sim->stats.updates_applied++;
+        finish(c, ESP_UPDATE_OK);
+}
+
+/* Feeds body bytes; returns true when the poll is over (and c freed). */
+static bool feed_body(Conn *c, const uint8_t *data, size_t n) {
+        if (c->received + n > c->h.length)
+                n = (size_t) (c->h.length - c->received);
+        if (c->first_len < FIRST_MAX) {
+                size_t k = n < FIRST_MAX - c->first_len ? n : FIRST_MAX - c->first_len;
+                bool had_magic = c->first_len >= 4;
+                memcpy(c->first + c->first_len, data, k);
+                c->first_len += k;
+                /* the core peeks at the first 4 bytes before it starts writing */
+                if (!had_magic && (c->first_len >= 4 || c->first_len == c->h.length)) {
+                        int r = esp_judge_magic(&c->dev->esp, c->first, c->first_len);
+                        if (r != 0) {
+                                finish(c, r);
+                                return true;
+                        }
+                }
+        }
+        hasher_update(c->hasher, data, n);
+        c->received += n;
+        c->sim->stats.bytes += n;
+        if (c->received < c->h.length)
+                return false;
+        complete(c);
+        return true;
+}
+
+static void got_head(Conn *c, size_t body_start) {
+        size_t extra = c->head_len - body_start;
+        uint8_t body[HEAD_MAX];
+
+        memcpy(body, c->head + body_start, extra);
+        c->head[body_start] = 0;
+        c->sim->stats.answered++;
+        if (!parse_head(c)) {
+                finish(c, ESP_ERR_CONNECTION);
+                return;
+        }
+        int r = esp_judge_head(&c->dev->esp, "sketch", &c->h);
+        if (r != 0) {
+                finish(c, r);
+                return;
+        }
+        c->state = CONN_BODY;
+        c->hasher = hasher_new();
+        if (extra > 0)
+                (void) feed_body(c, body, extra);
+}
+
+static void on_readable(Conn *c) {
+        uint8_t buf[65536];
+
+        for (;;) {
+                ssize_t n;
+                if (c->state == CONN_HEAD)
+                        n = recv(c->fd, c->head + c->head_len, HEAD_MAX - c->head_len, 0);
+                else
+                        n = recv(c->fd, buf, sizeof(buf), 0);
+                if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                        return;
+                if (n <= 0) {
+                        /* closed before the answer was complete */
+                        finish(c, c->state == CONN_BODY ? ESP_ERR_UPDATER_STREAM : ESP_ERR_CONNECTION);
+                        return;
+                }
+                c->deadline = loop_now(c->sim->loop) + CLIENT_TIMEOUT;
+                if (c->state == CONN_BODY) {
+                        if (feed_body(c, buf, (size_t) n))
+                                return;
+                        continue;
+                }
+                c->head_len += (size_t) n;
+                c->head[c->head_len] = 0;
+                char *end = strstr(c->head, "\r\n\r\n");
+                if (end) {
+                        got_head(c, (size_t) (end - c->head) + 4);
+                        return;
+                }
+                if (c->head_len == HEAD_MAX) {
+                        finish(c, ESP_ERR_CONNECTION);
+                        return;
+                }
+        }
+}
+
+static void on_io(Loop *l, int fd, short revents, void *userdata) {
+        Conn *c = userdata;
+
+        if (c->state == CONN_CONNECTING) {
+                int err = 0;
+                socklen_t len = sizeof(err);
+                if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err != 0) {
+                        finish(c, ESP_ERR_CONNECTION);
+                        return;
+                }
+                c->state = CONN_SENDING;
+        }
+        if (c->state == CONN_SENDING) {
+                ssize_t n = send(fd, c->req + c->req_off, c->req_len - c->req_off, MSG_NOSIGNAL);
+                if (n < 0 && errno != EAGAIN) {
+                        finish(c, ESP_ERR_CONNECTION);
+                        return;
+                }
+                if (n > 0)
+                        c->req_off += (size_t) n;
+                if (c->req_off == c->req_len) {
+                        c->state = CONN_HEAD;
+                        (void) loop_watch(l, fd, POLLIN, on_io, c);
+                }
+                return;
+        }
+        if (revents & (POLLIN | POLLHUP | POLLERR))
+                on_readable(c);
+}
+
+void sim_sweep_timeouts(Sim *s) {
+        usec_t now = loop_now(s->loop);
+
+        for (Conn *c = s->conns, *next; c; c = next) {
+                next = c->next;
+                if (now > c->deadline)
+                        finish(c, c->state == CONN_BODY ? ESP_ERR_UPDATER_STREAM : ESP_ERR_CONNECTION);
+        }
+}

@@ -1,0 +1,567 @@
+/* SPDX-License-Identifier: MIT */
+/* flota-sim: command line, fleet set-up and scheduling. */
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "flota/alloc.h"
+#include "flota/image.h"
+#include "flota/strutil.h"
+#include "sim.h"
+
+#define SWEEP_INTERVAL (100 * USEC_PER_MSEC)
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig) {
+        (void) sig;
+        stop_requested = 1;
+}
+
+static void help(void) {
+        printf("Usage: flota-sim --server URL --devices N [OPTIONS]\n"
+               "       flota-sim mkimage --version V [--platform esp8266|esp32] [--size SIZE] [-o FILE]\n"
+               "\n"
+               "Runs N simulated ESP8266/ESP32 devices that poll an update server with the exact\n"
+               "requests of the stock Arduino update clients, flash what they are sent (checking\n"
+               "size, magic byte, MD5 and SHA-256 as the cores do) and report the new version.\n"
+               "\n"
+               "Options:\n"
+               "  --server URL          http://HOST[:PORT] of the update server (required)\n"
+               "  --path PATH           endpoint prefix (default /update)\n"
+               "  --devices N           fleet size (default 10)\n"
+               "  --product P           product polled: one name, or esp8266=P1,esp32=P2 (default: demo)\n"
+               "  --seed S              identities and versions derive from it (default 1)\n"
+               "  --interval SECONDS    time between a device's polls (default 60)\n"
+               "  --jitter              spread each interval by +-25%%\n"
+               "  --mix esp8266=W,esp32=W  platform weights (default esp8266=100)\n"
+               "  --versions V=W,...    versions the fleet starts on, with weights (default 1.0.0=100)\n"
+               "  --concurrency N       polls in flight at most (default 64)\n"
+               "  --rate max            closed loop: poll again as soon as a poll ends\n"
+               "  --duration SECONDS    stop after this long (default: run until stopped)\n"
+               "  --until-version V     stop as soon as every device runs V (exit 3 if the duration ends first)\n"
+               "  --key K               use the query form ?k=K&s=ID&v=VERSION instead of PATH/PRODUCT\n"
+               "  --auth USER:PASS      send HTTP Basic credentials (setAuthorization)\n"
+               "  --json                print the final statistics as JSON\n"
+               "  -h, --help            show this help\n");
+}
+
+static int parse_url(const char *url, SimOptions *o) {
+        const char *p = startswith(url, "http://");
+        uint32_t port = 80;
+
+        if (!p)
+                return -EINVAL;
+        size_t hl = strcspn(p, ":/");
+        if (hl == 0 || hl >= sizeof(o->host))
+                return -EINVAL;
+        memcpy(o->host, p, hl);
+        o->host[hl] = 0;
+        p += hl;
+        if (*p == ':') {
+                char digits[8];
+                size_t dl = strcspn(p + 1, "/");
+                if (dl == 0 || dl >= sizeof(digits))
+                        return -EINVAL;
+                memcpy(digits, p + 1, dl);
+                digits[dl] = 0;
+                if (parse_u32(digits, &port) < 0 || port == 0 || port > 65535)
+                        return -EINVAL;
+                p += 1 + dl;
+        }
+        if (*p && !streq(p, "/"))
+                return -EINVAL;
+        o->port = (uint16_t) port;
+        return 0;
+}
+
+/* "a=1,b=2" into names and weights; a bare "a" is a=1. */
+static int parse_weights(const char *s, char **names, unsigned *weights, size_t max, size_t *ret_n) {
+        _cleanup_free_ char *copy = xstrdup(s);
+        size_t n = 0;
+
+        for (char *save = NULL, *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+                char *eq = strchr(item, '=');
+                uint32_t w = 1;
+                if (eq) {
+                        *eq = 0;
+                        if (parse_u32(eq + 1, &w) < 0)
+                                return -EINVAL;
+                }
+                if (n >= max || !*item)
+                        return -EINVAL;
+                names[n] = xstrdup(item);
+                weights[n++] = w;
+        }
+        *ret_n = n;
+        return n > 0 ? 0 : -EINVAL;
+}
+
+static int parse_seconds(const char *s, double *ret) {
+        char *end;
+        errno = 0;
+        double v = strtod(s, &end);
+        if (errno || *end || v < 0 || v > 1e7)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+static int set_products(SimOptions *o, const char *arg) {
+        if (!strchr(arg, '=')) {
+                if (!name_is_valid(arg))
+                        return -EINVAL;
+                for (int p = 0; p < _PLATFORM_MAX; p++) {
+                        free(o->product[p]);
+                        o->product[p] = xstrdup(arg);
+                }
+                return 0;
+        }
+        _cleanup_free_ char *copy = xstrdup(arg);
+        for (char *save = NULL, *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+                char *eq = strchr(item, '=');
+                Platform p = eq ? (*eq = 0, platform_from_string(item)) : _PLATFORM_INVALID;
+                if (p < 0 || !name_is_valid(eq + 1))
+                        return -EINVAL;
+                free(o->product[p]);
+                o->product[p] = xstrdup(eq + 1);
+        }
+        return 0;
+}
+
+static int set_mix(SimOptions *o, const char *arg) {
+        char *names[_PLATFORM_MAX + 1];
+        unsigned w[_PLATFORM_MAX + 1];
+        size_t n;
+        int r = parse_weights(arg, names, w, _PLATFORM_MAX, &n);
+
+        if (r < 0)
+                return r;
+        memset(o->mix, 0, sizeof(o->mix));
+        for (size_t i = 0; i < n; i++) {
+                Platform p = platform_from_string(names[i]);
+                free(names[i]);
+                if (p < 0)
+                        r = -EINVAL;
+                else
+                        o->mix[p] = w[i];
+        }
+        return r;
+}
+
+static int fail_usage(const char *what, const char *arg) {
+        fprintf(stderr, "flota-sim: %s: '%s'\n", what, arg);
+        return -EINVAL;
+}
+
+int sim_parse_argv(int argc, char **argv, SimOptions *o) {
+        enum { A_SERVER = 0x100, A_PATH, A_DEVICES, A_PRODUCT, A_SEED, A_INTERVAL, A_JITTER, A_MIX, A_VERSIONS,
+               A_CONCURRENCY, A_RATE, A_DURATION, A_UNTIL, A_KEY, A_AUTH, A_JSON };
+        static const struct option options[] = {
+                { "server", required_argument, NULL, A_SERVER },
+                { "path", required_argument, NULL, A_PATH },
+                { "devices", required_argument, NULL, A_DEVICES },
+                { "product", required_argument, NULL, A_PRODUCT },
+                { "seed", required_argument, NULL, A_SEED },
+                { "interval", required_argument, NULL, A_INTERVAL },
+                { "jitter", no_argument, NULL, A_JITTER },
+                { "mix", required_argument, NULL, A_MIX },
+                { "versions", required_argument, NULL, A_VERSIONS },
+                { "concurrency", required_argument, NULL, A_CONCURRENCY },
+                { "rate", required_argument, NULL, A_RATE },
+                { "duration", required_argument, NULL, A_DURATION },
+                { "until-version", required_argument, NULL, A_UNTIL },
+                { "key", required_argument, NULL, A_KEY },
+                { "auth", required_argument, NULL, A_AUTH },
+                { "json", no_argument, NULL, A_JSON },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        bool have_server = false;
+        uint32_t v;
+        int c;
+
+        *o = (SimOptions) { .devices = 10, .seed = 1, .interval = 60, .concurrency = 64 };
+        strscpy(o->path, sizeof(o->path), "/update");
+        o->mix[PLATFORM_ESP8266] = 100;
+        for (int p = 0; p < _PLATFORM_MAX; p++)
+                o->product[p] = xstrdup("demo");
+        o->progress = isatty(STDERR_FILENO);
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+                switch (c) {
+                case 'h':
+                        help();
+                        return 0;
+                case A_SERVER:
+                        if (parse_url(optarg, o) < 0)
+                                return fail_usage("--server expects http://HOST[:PORT]", optarg);
+                        have_server = true;
+                        break;
+                case A_PATH:
+                        if (optarg[0] != '/' || !strscpy(o->path, sizeof(o->path), optarg))
+                                return fail_usage("--path expects an absolute path", optarg);
+                        break;
+                case A_DEVICES:
+                        if (parse_u32(optarg, &v) < 0 || v == 0 || v > 10000000)
+                                return fail_usage("--devices expects 1 to 10000000", optarg);
+                        o->devices = v;
+                        break;
+                case A_PRODUCT:
+                        if (set_products(o, optarg) < 0)
+                                return fail_usage("--product expects NAME or esp8266=NAME,esp32=NAME", optarg);
+                        break;
+                case A_SEED:
+                        if (parse_u32(optarg, &o->seed) < 0)
+                                return fail_usage("--seed expects a number", optarg);
+                        break;
+                case A_INTERVAL:
+                        if (parse_seconds(optarg, &o->interval) < 0 || o->interval < 0.001)
+                                return fail_usage("--interval expects seconds (at least 0.001)", optarg);
+                        break;
+                case A_JITTER:
+                        o->jitter = true;
+                        break;
+                case A_MIX:
+                        if (set_mix(o, optarg) < 0)
+                                return fail_usage("--mix expects esp8266=W,esp32=W", optarg);
+                        break;
+                case A_VERSIONS:
+                        for (size_t i = 0; i < o->n_versions; i++)
+                                free(o->versions[i]);
+                        if (parse_weights(optarg, o->versions, o->weights, SIM_MAX_VERSIONS, &o->n_versions) < 0)
+                                return fail_usage("--versions expects V=W,...", optarg);
+                        for (size_t i = 0; i < o->n_versions; i++)
+                                if (!version_is_valid(o->versions[i]))
+                                        return fail_usage("not a version", o->versions[i]);
+                        break;
+                case A_CONCURRENCY:
+                        if (parse_u32(optarg, &v) < 0 || v == 0 || v > 20000)
+                                return fail_usage("--concurrency expects 1 to 20000", optarg);
+                        o->concurrency = v;
+                        break;
+                case A_RATE:
+                        if (!streq(optarg, "max"))
+                                return fail_usage("--rate accepts only 'max'", optarg);
+                        o->rate_max = true;
+                        break;
+                case A_DURATION:
+                        if (parse_seconds(optarg, &o->duration) < 0)
+                                return fail_usage("--duration expects seconds", optarg);
+                        break;
+                case A_UNTIL:
+                        free(o->until_version);
+                        o->until_version = xstrdup(optarg);
+                        break;
+                case A_KEY:
+                        free(o->key);
+                        o->key = xstrdup(optarg);
+                        break;
+                case A_AUTH: {
+                        free(o->auth);
+                        o->auth = NULL;
+                        /* setAuthorization(user, pass) sends base64(user:pass) */
+                        size_t n = strlen(optarg);
+                        char *b64 = xmalloc(4 * ((n + 2) / 3) + 1);
+                        static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+                        const unsigned char *in = (const unsigned char *) optarg;
+                        size_t j = 0;
+                        for (size_t i = 0; i < n; i += 3) {
+                                unsigned x = (unsigned) in[i] << 16 | (i + 1 < n ? in[i + 1] << 8 : 0) |
+                                             (i + 2 < n ? in[i + 2] : 0);
+                                b64[j++] = t[(x >> 18) & 63];
+                                b64[j++] = t[(x >> 12) & 63];
+                                b64[j++] = i + 1 < n ? t[(x >> 6) & 63] : '=';
+                                b64[j++] = i + 2 < n ? t[x & 63] : '=';
+                        }
+                        b64[j] = 0;
+                        o->auth = b64;
+                        break;
+                }
+                case A_JSON:
+                        o->json = true;
+                        break;
+                default:
+                        return -EINVAL;
+                }
+        }
+        if (optind < argc)
+                return fail_usage("unexpected argument", argv[optind]);
+        if (!have_server) {
+                fprintf(stderr, "flota-sim: --server is required (see --help)\n");
+                return -EINVAL;
+        }
+        if (o->n_versions == 0) {
+                o->versions[0] = xstrdup("1.0.0");
+                o->weights[0] = 1;
+                o->n_versions = 1;
+        }
+        return 1;
+}
+
+void sim_options_done(SimOptions *o) {
+        for (int p = 0; p < _PLATFORM_MAX; p++)
+                free(o->product[p]);
+        for (size_t i = 0; i < o->n_versions; i++)
+                free(o->versions[i]);
+        free(o->until_version);
+        free(o->key);
+        free(o->auth);
+}
+
+static uint32_t hash2(uint32_t a, uint32_t b) {
+        uint32_t x = a * 0x85ebca6bu ^ (b + 0x9e3779b9u) * 0xc2b2ae35u;
+        x ^= x >> 16;
+        x *= 0x7feb352du;
+        x ^= x >> 15;
+        return x;
+}
+
+static size_t pick(const unsigned *weights, size_t n, uint32_t h) {
+        unsigned total = 0;
+        for (size_t i = 0; i < n; i++)
+                total += weights[i];
+        unsigned x = total ? h % total : 0;
+        for (size_t i = 0; i < n; i++) {
+                if (x < weights[i])
+                        return i;
+                x -= weights[i];
+        }
+        return 0;
+}
+
+static void build_fleet(Sim *s) {
+        const SimOptions *o = s->o;
+
+        s->n_devices = o->devices;
+        s->devices = xcalloc(o->devices, sizeof(SimDevice));
+        s->ready = xcalloc(o->devices, sizeof(uint32_t));
+        for (uint32_t i = 0; i < o->devices; i++) {
+                SimDevice *d = &s->devices[i];
+                d->sim = s;
+                d->index = i;
+                d->platform = (Platform) pick(o->mix, _PLATFORM_MAX, hash2(o->seed, i));
+                const char *version = o->versions[pick(o->weights, o->n_versions, hash2(o->seed + 1, i))];
+                esp_device_init(&d->esp, o->seed, i, d->platform, version);
+                if (o->until_version && streq(version, o->until_version))
+                        s->on_target++;
+        }
+}
+
+static usec_t interval_usec(const Sim *s, uint32_t index, uint64_t round) {
+        usec_t base = (usec_t) (s->o->interval * 1e6);
+        if (!s->o->jitter)
+                return base;
+        /* +-25%, different every round */
+        uint32_t h = hash2(s->o->seed ^ (uint32_t) round, index);
+        return base * 3 / 4 + (usec_t) ((double) base / 2 * (h / 4294967296.0));
+}
+
+static void on_due(Loop *l, void *userdata);
+
+static void start_or_queue(Sim *s, SimDevice *d) {
+        if (s->stopping)
+                return;
+        if (s->in_flight < s->o->concurrency) {
+                sim_poll(s, d);
+                return;
+        }
+        s->ready[(s->ready_head + s->ready_len++) % s->n_devices] = d->index;
+}
+
+static void on_due(Loop *l, void *userdata) {
+        SimDevice *d = userdata;
+        start_or_queue(d->sim, d);
+}
+
+static void schedule(Sim *s, SimDevice *d, usec_t when) {
+        loop_timer(s->loop, when, on_due, d);
+}
+
+/* Called by conn.c when a device's poll is over. */
+void sim_device_done(Sim *s, SimDevice *d);
+void sim_device_done(Sim *s, SimDevice *d) {
+        if (s->o->until_version && streq(d->esp.version, s->o->until_version) &&
+            s->stats.updates_applied > 0) {
+                /* recount lazily: only devices that just updated can have changed */
+                uint32_t n = 0;
+                for (uint32_t i = 0; i < s->n_devices; i++)
+                        n += streq(s->devices[i].esp.version, s->o->until_version);
+                s->on_target = n;
+                if (n == s->n_devices)
+                        s->stopping = true;
+        }
+        /* the next device waiting for a slot */
+        if (s->ready_len > 0 && !s->stopping) {
+                uint32_t i = s->ready[s->ready_head];
+                s->ready_head = (s->ready_head + 1) % s->n_devices;
+                s->ready_len--;
+                sim_poll(s, &s->devices[i]);
+        }
+        if (s->stopping) {
+                if (s->in_flight == 0)
+                        loop_quit(s->loop);
+                return;
+        }
+        if (s->o->rate_max) {
+                SimDevice *next = &s->devices[s->next_device];
+                s->next_device = (s->next_device + 1) % s->n_devices;
+                start_or_queue(s, next);
+        } else
+                schedule(s, d, loop_now(s->loop) + interval_usec(s, d->index, s->stats.polls));
+}
+
+static void on_sweep(Loop *l, void *userdata) {
+        Sim *s = userdata;
+        usec_t now = loop_now(l);
+
+        sim_sweep_timeouts(s);
+        if (stop_requested)
+                s->stopping = true;
+        if (s->o->duration > 0 && now - s->started >= (usec_t) (s->o->duration * 1e6))
+                s->stopping = true;
+        if (s->o->progress && !s->o->json)
+                stats_progress(s);
+        if (s->stopping && s->in_flight == 0) {
+                loop_quit(l);
+                return;
+        }
+        loop_timer(l, now + SWEEP_INTERVAL, on_sweep, s);
+}
+
+static int resolve(Sim *s) {
+        struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
+        char port[8];
+
+        snprintf(port, sizeof(port), "%u", s->o->port);
+        int r = getaddrinfo(s->o->host, port, &hints, &ai);
+        if (r != 0) {
+                fprintf(stderr, "flota-sim: cannot resolve %s: %s\n", s->o->host, gai_strerror(r));
+                return -EADDRNOTAVAIL;
+        }
+        memcpy(&s->addr, ai->ai_addr, ai->ai_addrlen);
+        s->addr_len = ai->ai_addrlen;
+        freeaddrinfo(ai);
+        return 0;
+}
+
+int sim_run(Sim *s, SimOptions *o) {
+        *s = (Sim) { .o = o };
+        if (resolve(s) < 0)
+                return -EADDRNOTAVAIL;
+        s->loop = loop_new();
+        s->started = loop_now(s->loop);
+        build_fleet(s);
+        if (o->until_version && s->on_target == s->n_devices)
+                return 0;
+
+        if (o->rate_max) {
+                for (uint32_t i = 0; i < o->devices && i < o->concurrency; i++) {
+                        sim_poll(s, &s->devices[i]);
+                        s->next_device = (i + 1) % o->devices;
+                }
+        } else {
+                /* first polls spread over one interval, as a fleet that has been running */
+                for (uint32_t i = 0; i < o->devices; i++) {
+                        usec_t offset = (usec_t) (o->interval * 1e6 * (hash2(o->seed + 2, i) / 4294967296.0));
+                        schedule(s, &s->devices[i], s->started + offset);
+                }
+        }
+        loop_timer(s->loop, s->started + SWEEP_INTERVAL, on_sweep, s);
+        return loop_run(s->loop);
+}
+
+void sim_done(Sim *s) {
+        loop_free(s->loop);
+        free(s->devices);
+        free(s->ready);
+}
+
+static int mkimage_main(int argc, char **argv) {
+        static const struct option options[] = {
+                { "platform", required_argument, NULL, 'p' },
+                { "version", required_argument, NULL, 'v' },
+                { "size", required_argument, NULL, 's' },
+                { "output", required_argument, NULL, 'o' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        Platform platform = PLATFORM_ESP8266;
+        const char *version = NULL, *output = NULL;
+        uint64_t size = 256 << 10;
+        int c;
+
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "p:v:s:o:h", options, NULL)) >= 0) {
+                switch (c) {
+                case 'p':
+                        if ((platform = platform_from_string(optarg)) < 0)
+                                return fail_usage("--platform expects esp8266 or esp32", optarg), 2;
+                        break;
+                case 'v':
+                        version = optarg;
+                        break;
+                case 's':
+                        if (parse_size(optarg, &size) < 0 || size > (16u << 20))
+                                return fail_usage("--size expects a size up to 16M", optarg), 2;
+                        break;
+                case 'o':
+                        output = optarg;
+                        break;
+                case 'h':
+                        printf("Usage: flota-sim mkimage --version V [--platform esp8266|esp32] [--size SIZE] "
+                               "[-o FILE]\nWrites a structurally valid image carrying V (stdout without -o).\n");
+                        return 0;
+                default:
+                        return 2;
+                }
+        }
+        if (!version || !version_is_valid(version))
+                return fail_usage("--version is required", version ? version : ""), 2;
+        uint8_t *img;
+        size_t n;
+        image_build(platform, version, size, 1, &img, &n);
+        FILE *f = output ? fopen(output, "we") : stdout;
+        bool ok = f && fwrite(img, 1, n, f) == n;
+        if (f && output)
+                ok = fclose(f) == 0 && ok;
+        free(img);
+        if (!ok) {
+                fprintf(stderr, "flota-sim: cannot write %s: %s\n", output ? output : "stdout", strerror(errno));
+                return 1;
+        }
+        return 0;
+}
+
+int main(int argc, char **argv) {
+        SimOptions o;
+        Sim s;
+
+        if (argc > 1 && streq(argv[1], "mkimage"))
+                return mkimage_main(argc - 1, argv + 1);
+        int r = sim_parse_argv(argc, argv, &o);
+        if (r <= 0) {
+                sim_options_done(&o);
+                return r < 0 ? 2 : 0;
+        }
+        signal(SIGPIPE, SIG_IGN);
+        signal(SIGINT, on_signal);
+        signal(SIGTERM, on_signal);
+        r = sim_run(&s, &o);
+        if (o.progress && !o.json)
+                fputc('\n', stderr);
+        if (r == -EADDRNOTAVAIL) {
+                sim_options_done(&o);
+                return 1;
+        }
+        stats_print(&s, o.json);
+        bool missed = o.until_version && s.on_target < s.n_devices;
+        sim_done(&s);
+        sim_options_done(&o);
+        return r < 0 ? 1 : missed ? 3 : 0;
+}

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * flota-sim: N simulated ESP8266/ESP32 devices in one event loop, each polling the update
+ * server with the exact request of its core and acting on the answer as the core does.
+ */
+#pragma once
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "flota/esp-client.h"
+#include "flota/loop.h"
+
+#define SIM_MAX_VERSIONS 16
+#define SIM_LATENCY_BUCKETS 160
+
+typedef struct SimOptions {
+        char host[256];
+        uint16_t port;
+        char path[128];                         /* endpoint prefix, default /update */
+        char *product[_PLATFORM_MAX];           /* per platform */
+        uint32_t devices;
+        uint32_t seed;
+        double interval;                        /* seconds between a device's polls */
+        bool jitter;                            /* spread each interval by +-25% */
+        unsigned mix[_PLATFORM_MAX];            /* weights */
+        char *versions[SIM_MAX_VERSIONS];
+        unsigned weights[SIM_MAX_VERSIONS];
+        size_t n_versions;
+        double duration;                        /* seconds; 0: until stopped */
+        unsigned concurrency;                   /* polls in flight at most */
+        bool rate_max;                          /* closed loop: poll again as soon as possible */
+        char *until_version;                    /* stop when every device runs it */
+        char *key;                              /* product key: query form */
+        char *auth;                             /* base64 user:pass for setAuthorization */
+        bool json;
+        bool progress;
+} SimOptions;
+
+typedef struct Sim Sim;
+
+typedef struct SimDevice {
+        Sim *sim;
+        EspDevice esp;
+        uint32_t index;
+        Platform platform;
+} SimDevice;
+
+typedef struct SimStats {
+        uint64_t polls;                         /* requests started */
+        uint64_t answered;                      /* a complete status line and head arrived */
+        uint64_t status[6];                     /* 200, 304, 401, 403, 404, other */
+        uint64_t outcomes[32];                  /* by outcome index, see stats.c */
+        uint64_t updates_applied;
+        uint64_t bytes;
+        uint64_t latency[SIM_LATENCY_BUCKETS];
+} SimStats;
+
+typedef struct Conn Conn;
+
+struct Sim {
+        SimOptions *o;
+        Loop *loop;
+        struct sockaddr_storage addr;
+        socklen_t addr_len;
+        SimDevice *devices;
+        uint32_t n_devices;
+        uint32_t *ready;                        /* devices due while at the concurrency limit (ring) */
+        uint32_t ready_head, ready_len;
+        uint32_t next_device;                   /* round robin in closed-loop mode */
+        unsigned in_flight;
+        uint32_t on_target;                     /* devices running until_version */
+        bool stopping;
+        usec_t started;
+        SimStats stats;
+        Conn *conns;                            /* live connections, for the timeout sweep */
+};
+
+/* Parses the command line into o. <0 error (message printed), 0 exit (help shown), >0 run. */
+int sim_parse_argv(int argc, char **argv, SimOptions *o);
+void sim_options_done(SimOptions *o);
+
+/* Builds the fleet and runs it until the duration, the target version or SIGINT/SIGTERM. */
+int sim_run(Sim *s, SimOptions *o);
+void sim_done(Sim *s);
+
+/* Device polls (conn.c). */
+void sim_poll(Sim *s, SimDevice *d);
+void sim_sweep_timeouts(Sim *s);
+
+/* Stats (stats.c). */
+void stats_record(Sim *s, SimDevice *d, int outcome, int status, usec_t latency);
+void stats_print(const Sim *s, bool json);
+void stats_progress(const Sim *s);

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * flota-sim against a real flotad: a mixed fleet of 1,000 ESP8266 and ESP32 devices on old
+ * versions is moved to 2.0.0 by promoting releases; every device ends on 2.0.0 and flotad
+ * recorded exactly the polls the simulator saw answered.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "flota/alloc.h"
+#include "flotad-harness.h"
+
+static int setup(void **state) {
+        Flotad *f = xcalloc(1, sizeof(Flotad));
+        flotad_init(f);
+        assert_int_equal(flotad_start(f, NULL), 0);
+        *state = f;
+        return 0;
+}
+
+static int teardown(void **state) {
+        assert_int_equal(flotad_finish(*state), 0);
+        flotad_cleanup(*state);
+        free(*state);
+        return 0;
+}
+
+/* Runs flota-sim with args; returns its exit status and its stdout. */
+static int run_sim(const char *const *args, char **ret_out) {
+        const char *argv[32] = { getenv("FLOTA_SIM") };
+        int pipefd[2];
+        size_t n = 1;
+
+        for (size_t i = 0; args[i] && n < 31; i++)
+                argv[n++] = args[i];
+        argv[n] = NULL;
+        assert_int_equal(pipe(pipefd), 0);
+        pid_t pid = fork();
+        if (pid == 0) {
+                dup2(pipefd[1], STDOUT_FILENO);
+                close(pipefd[0]);
+                execv(argv[0], (char *const *) argv);
+                _exit(127);
+        }
+        close(pipefd[1]);
+        size_t len = 0, allocated = 0;
+        char *out = NULL;
+        for (;;) {
+                out = xgrow(out, &allocated, len + 4097, 1);
+                ssize_t k = read(pipefd[0], out + len, 4096);
+                if (k <= 0)
+                        break;
+                len += (size_t) k;
+        }
+        out[len] = 0;
+        close(pipefd[0]);
+        int status;
+        waitpid(pid, &status, 0);
+        *ret_out = out;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void publish(Flotad *f, const char *product, const char *platform, const char *size) {
+        HttpResponse r;
+        _cleanup_free_ char *body = xasprintf("{\"name\":\"%s\"}", product);
+        assert_int_equal(api(f, "POST", "/api/v1/products", body, &r), 201);
+        http_response_done(&r);
+
+        _cleanup_free_ char *path = xasprintf("%s/%s.bin", f->dir, product);
+        _cleanup_free_ char *cmd = xasprintf("'%s' mkimage --platform %s --version 2.0.0 --size %s -o '%s'",
+                                             getenv("FLOTA_SIM"), platform, size, path);
+        assert_int_equal(system(cmd), 0);
+        size_t len;
+        _cleanup_free_ char *img = slurp(path, &len);
+        _cleanup_free_ char *url = xasprintf("/api/v1/releases?product=%s&version=2.0.0", product);
+        assert_int_equal(api_call(f, "POST", url, f->admin_token, img, len, &r), 0);
+        assert_int_equal(r.status, 201);
+        long id = json_int(r.body, "id");
+        http_response_done(&r);
+        _cleanup_free_ char *chan = xasprintf("/api/v1/channels/%s/stable", product);
+        _cleanup_free_ char *rel = xasprintf("{\"release\":%ld}", id);
+        assert_int_equal(api(f, "PUT", chan, rel, &r), 200);
+        http_response_done(&r);
+}
+
+static long count_checkins(const Flotad *f) {
+        _cleanup_free_ char *path = xasprintf("%s/flotad.db", f->data_dir);
+        sqlite3 *db;
+        sqlite3_stmt *st;
+        long n = -1;
+
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM checkins", -1, &st, NULL), SQLITE_OK);
+        if (sqlite3_step(st) == SQLITE_ROW)
+                n = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+        return n;
+}
+
+static void test_mixed_fleet_update(void **state) {
+        Flotad *f = *state;
+        char server[64], *out = NULL;
+
+        publish(f, "door", "esp8266", "300K");
+        publish(f, "lamp", "esp32", "400K");
+        snprintf(server, sizeof(server), "http://127.0.0.1:%d", f->port);
+        const char *args[] = { "--server", server, "--devices", "1000", "--product", "esp8266=door,esp32=lamp",
+                               "--mix", "esp8266=70,esp32=30", "--versions", "1.0.0=80,1.1.0=20", "--seed", "7",
+                               "--interval", "0.3", "--jitter", "--until-version", "2.0.0", "--duration", "60",
+                               "--json", NULL };
+        int rc = run_sim(args, &out);
+        if (rc != 0)
+                fail_msg("flota-sim exited %d: %s", rc, out);
+        assert_non_null(strstr(out, "\"versions\":\t{\n\t\t\"2.0.0\":\t1000\n\t}"));
+        assert_non_null(strstr(out, "\"updates_applied\":\t1000"));
+        long answered = json_int(out, "answered");
+        if (answered < 1000)
+                fail_msg("only %ld polls answered: %s", answered, out);
+        free(out);
+
+        /* every poll the devices saw answered is a check-in */
+        assert_int_equal(flotad_stop(f, SIGTERM), 0);
+        assert_int_equal(count_checkins(f), answered);
+}
+
+static void test_unreachable_server(void **state) {
+        char *out = NULL;
+        /* nothing listens there: every poll fails like the core's connection error, the run ends on time */
+        const char *args[] = { "--server", "http://127.0.0.1:9", "--devices", "20", "--interval", "0.1",
+                               "--duration", "1", "--json", NULL };
+        assert_int_equal(run_sim(args, &out), 0);
+        assert_non_null(strstr(out, "\"-1 connection-failed\":"));
+        assert_non_null(strstr(out, "\"answered\":\t0"));
+        free(out);
+        const char *bad[] = { "--server", "ftp://x", NULL };
+        assert_int_equal(run_sim(bad, &out), 2);
+        free(out);
+        (void) state;
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_mixed_fleet_update, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_unreachable_server, setup, teardown),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
