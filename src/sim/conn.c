@@ -169,8 +169,18 @@ static void complete(Conn *c) {
         }
         if (image_embedded_version(c->first, c->first_len, version) < 0)
                 snprintf(version, sizeof(version), "unknown-%.8s", md5);
-        esp_device_run(&c->dev->esp, version, md5, c->dev->platform == PLATFORM_ESP32 ? sha : "", c->received);
-        c->sim->stats.updates_applied++;
+        SimDevice *d = c->dev;
+        if (d->fault == FAULT_BOOTLOOP) {
+                /* the new image crashes at boot and the bootloader falls back: same version, same MD5 */
+                c->sim->stats.bootloops++;
+        } else {
+                esp_device_run(&d->esp, version, md5, d->platform == PLATFORM_ESP32 ? sha : "", c->received);
+                c->sim->stats.updates_applied++;
+                if (d->fault == FAULT_BRICK) {
+                        d->bricked = true;
+                        c->sim->stats.bricked++;
+                }
+        }
         finish(c, ESP_UPDATE_OK);
 }
 
@@ -191,6 +201,11 @@ static bool feed_body(Conn *c, const uint8_t *data, size_t n) {
                                 return true;
                         }
                 }
+        }
+        if (c->dev->fault == FAULT_FAIL_DOWNLOAD && c->received + n > c->h.length / 2) {
+                /* the link drops half way: the core's Updater times out on the stream */
+                finish(c, ESP_ERR_UPDATER_STREAM);
+                return true;
         }
         hasher_update(c->hasher, data, n);
         c->received += n;
@@ -223,14 +238,34 @@ static void got_head(Conn *c, size_t body_start) {
                 (void) feed_body(c, body, extra);
 }
 
+static void resume_reading(Loop *l, void *userdata) {
+        Conn *c = userdata;
+        (void) loop_watch(l, c->fd, POLLIN, on_io, c);
+}
+
 static void on_readable(Conn *c) {
         uint8_t buf[65536];
+        uint64_t rate = c->sim->o->slow_link;
 
         for (;;) {
                 ssize_t n;
                 if (c->state == CONN_HEAD)
                         n = recv(c->fd, c->head + c->head_len, HEAD_MAX - c->head_len, 0);
-                else
+                else if (rate) {
+                        /* a slow link: a tenth of a second's worth, then a pause */
+                        size_t want = rate / 10 ? rate / 10 : 1;
+                        n = recv(c->fd, buf, want < sizeof(buf) ? want : sizeof(buf), 0);
+                        if (n > 0) {
+                                Loop *l = c->sim->loop;
+                                if (feed_body(c, buf, (size_t) n))
+                                        return;
+                                /* the pause (at most a second) is well inside the 8 s client timeout */
+                                c->deadline = loop_now(l) + CLIENT_TIMEOUT;
+                                loop_unwatch(l, c->fd);
+                                loop_timer(l, loop_now(l) + (usec_t) n * USEC_PER_SEC / rate, resume_reading, c);
+                                return;
+                        }
+                } else
                         n = recv(c->fd, buf, sizeof(buf), 0);
                 if (n < 0 && (errno == EAGAIN || errno == EINTR))
                         return;

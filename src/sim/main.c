@@ -47,6 +47,10 @@ static void help(void) {
                "  --until-version V     stop as soon as every device runs V (exit 3 if the duration ends first)\n"
                "  --key K               use the query form ?k=K&s=ID&v=VERSION instead of PATH/PRODUCT\n"
                "  --auth USER:PASS      send HTTP Basic credentials (setAuthorization)\n"
+               "  --fail-download F     fraction of devices whose link drops in every download\n"
+               "  --brick F             fraction that take an update and never poll again\n"
+               "  --bootloop F          fraction that take an update and come back on the old version\n"
+               "  --slow-link RATE      read downloads at RATE bytes per second (K/M suffixes)\n"
                "  --json                print the final statistics as JSON\n"
                "  -h, --help            show this help\n");
 }
@@ -161,7 +165,8 @@ static int fail_usage(const char *what, const char *arg) {
 
 int sim_parse_argv(int argc, char **argv, SimOptions *o) {
         enum { A_SERVER = 0x100, A_PATH, A_DEVICES, A_PRODUCT, A_SEED, A_INTERVAL, A_JITTER, A_MIX, A_VERSIONS,
-               A_CONCURRENCY, A_RATE, A_DURATION, A_UNTIL, A_KEY, A_AUTH, A_JSON };
+               A_CONCURRENCY, A_RATE, A_DURATION, A_UNTIL, A_KEY, A_AUTH, A_JSON, A_FAIL_DOWNLOAD, A_BRICK,
+               A_BOOTLOOP, A_SLOW_LINK };
         static const struct option options[] = {
                 { "server", required_argument, NULL, A_SERVER },
                 { "path", required_argument, NULL, A_PATH },
@@ -179,6 +184,10 @@ int sim_parse_argv(int argc, char **argv, SimOptions *o) {
                 { "key", required_argument, NULL, A_KEY },
                 { "auth", required_argument, NULL, A_AUTH },
                 { "json", no_argument, NULL, A_JSON },
+                { "fail-download", required_argument, NULL, A_FAIL_DOWNLOAD },
+                { "brick", required_argument, NULL, A_BRICK },
+                { "bootloop", required_argument, NULL, A_BOOTLOOP },
+                { "slow-link", required_argument, NULL, A_SLOW_LINK },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
@@ -286,6 +295,18 @@ int sim_parse_argv(int argc, char **argv, SimOptions *o) {
                 case A_JSON:
                         o->json = true;
                         break;
+                case A_FAIL_DOWNLOAD:
+                case A_BRICK:
+                case A_BOOTLOOP: {
+                        double *f = c == A_FAIL_DOWNLOAD ? &o->fail_download : c == A_BRICK ? &o->brick : &o->bootloop;
+                        if (parse_seconds(optarg, f) < 0 || *f > 1)
+                                return fail_usage("a fraction from 0 to 1 is expected", optarg);
+                        break;
+                }
+                case A_SLOW_LINK:
+                        if (parse_size(optarg, &o->slow_link) < 0 || o->slow_link == 0)
+                                return fail_usage("--slow-link expects bytes per second, e.g. 20K", optarg);
+                        break;
                 default:
                         return -EINVAL;
                 }
@@ -294,6 +315,10 @@ int sim_parse_argv(int argc, char **argv, SimOptions *o) {
                 return fail_usage("unexpected argument", argv[optind]);
         if (!have_server) {
                 fprintf(stderr, "flota-sim: --server is required (see --help)\n");
+                return -EINVAL;
+        }
+        if (o->fail_download + o->brick + o->bootloop > 1) {
+                fprintf(stderr, "flota-sim: --fail-download, --brick and --bootloop add up to more than 1\n");
                 return -EINVAL;
         }
         if (o->n_versions == 0) {
@@ -348,8 +373,16 @@ static void build_fleet(Sim *s) {
                 d->platform = (Platform) pick(o->mix, _PLATFORM_MAX, hash2(o->seed, i));
                 const char *version = o->versions[pick(o->weights, o->n_versions, hash2(o->seed + 1, i))];
                 esp_device_init(&d->esp, o->seed, i, d->platform, version);
+                double x = hash2(o->seed + 3, i) / 4294967296.0;
+                d->fault = x < o->fail_download                         ? FAULT_FAIL_DOWNLOAD
+                           : x < o->fail_download + o->brick             ? FAULT_BRICK
+                           : x < o->fail_download + o->brick + o->bootloop ? FAULT_BOOTLOOP
+                                                                         : FAULT_NONE;
+                bool stuck = d->fault == FAULT_FAIL_DOWNLOAD || d->fault == FAULT_BOOTLOOP;
                 if (o->until_version && streq(version, o->until_version))
                         s->on_target++;
+                if (!stuck || (o->until_version && streq(version, o->until_version)))
+                        s->can_reach++;
         }
 }
 
@@ -393,7 +426,8 @@ void sim_device_done(Sim *s, SimDevice *d) {
                 for (uint32_t i = 0; i < s->n_devices; i++)
                         n += streq(s->devices[i].esp.version, s->o->until_version);
                 s->on_target = n;
-                if (n == s->n_devices)
+                /* devices whose injected fault keeps them back are accounted for, not waited for */
+                if (n >= s->can_reach)
                         s->stopping = true;
         }
         /* the next device waiting for a slot */
@@ -409,10 +443,16 @@ void sim_device_done(Sim *s, SimDevice *d) {
                 return;
         }
         if (s->o->rate_max) {
-                SimDevice *next = &s->devices[s->next_device];
-                s->next_device = (s->next_device + 1) % s->n_devices;
-                start_or_queue(s, next);
-        } else
+                /* the next device that is still alive */
+                for (uint32_t k = 0; k < s->n_devices; k++) {
+                        SimDevice *next = &s->devices[s->next_device];
+                        s->next_device = (s->next_device + 1) % s->n_devices;
+                        if (!next->bricked) {
+                                start_or_queue(s, next);
+                                break;
+                        }
+                }
+        } else if (!d->bricked)
                 schedule(s, d, loop_now(s->loop) + interval_usec(s, d->index, s->stats.polls));
 }
 
@@ -457,7 +497,7 @@ int sim_run(Sim *s, SimOptions *o) {
         s->loop = loop_new();
         s->started = loop_now(s->loop);
         build_fleet(s);
-        if (o->until_version && s->on_target == s->n_devices)
+        if (o->until_version && s->on_target >= s->can_reach)
                 return 0;
 
         if (o->rate_max) {
@@ -560,7 +600,7 @@ int main(int argc, char **argv) {
                 return 1;
         }
         stats_print(&s, o.json);
-        bool missed = o.until_version && s.on_target < s.n_devices;
+        bool missed = o.until_version && s.on_target < s.can_reach;
         sim_done(&s);
         sim_options_done(&o);
         return r < 0 ? 1 : missed ? 3 : 0;

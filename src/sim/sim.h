@@ -36,7 +36,20 @@ typedef struct SimOptions {
         char *auth;                             /* base64 user:pass for setAuthorization */
         bool json;
         bool progress;
+        /* failure injection: fractions of the fleet (0..1) */
+        double fail_download;                   /* the link drops in the middle of every download */
+        double brick;                           /* takes an update, then never polls again */
+        double bootloop;                        /* takes an update, then comes back on the old version */
+        uint64_t slow_link;                     /* bytes per second a download is read at; 0: no limit */
 } SimOptions;
+
+typedef enum SimFault {
+        FAULT_NONE,
+        FAULT_FAIL_DOWNLOAD,
+        FAULT_BRICK,
+        FAULT_BOOTLOOP,
+        _FAULT_MAX,
+} SimFault;
 
 typedef struct Sim Sim;
 
@@ -45,6 +58,8 @@ typedef struct SimDevice {
         EspDevice esp;
         uint32_t index;
         Platform platform;
+        SimFault fault;
+        bool bricked;                           /* took an update and died: polls no more */
 } SimDevice;
 
 typedef struct SimStats {
@@ -53,6 +68,8 @@ typedef struct SimStats {
         uint64_t status[6];                     /* 200, 304, 401, 403, 404, other */
         uint64_t outcomes[32];                  /* by outcome index, see stats.c */
         uint64_t updates_applied;
+        uint64_t bootloops;                     /* updates taken and rolled back at boot */
+        uint64_t bricked;
         uint64_t bytes;
         uint64_t latency[SIM_LATENCY_BUCKETS];
 } SimStats;
@@ -71,6 +88,7 @@ struct Sim {
         uint32_t next_device;                   /* round robin in closed-loop mode */
         unsigned in_flight;
         uint32_t on_target;                     /* devices running until_version */
+        uint32_t can_reach;                     /* devices whose faults let them reach it */
         bool stopping;
         usec_t started;
         SimStats stats;

@@ -111,6 +111,16 @@ static cJSON *stats_json(const Sim *s) {
                         cJSON_AddNumberToObject(outcomes, esp_outcome_name(outcome_codes[i]), (double) st->outcomes[i]);
         cJSON_AddItemToObject(o, "outcomes", outcomes);
         cJSON_AddNumberToObject(o, "updates_applied", (double) st->updates_applied);
+        cJSON_AddNumberToObject(o, "bootloops", (double) st->bootloops);
+        cJSON_AddNumberToObject(o, "bricked", (double) st->bricked);
+        cJSON *faults = cJSON_CreateObject();
+        uint32_t counts[_FAULT_MAX] = {};
+        for (uint32_t i = 0; i < s->n_devices; i++)
+                counts[s->devices[i].fault]++;
+        cJSON_AddNumberToObject(faults, "fail-download", counts[FAULT_FAIL_DOWNLOAD]);
+        cJSON_AddNumberToObject(faults, "brick", counts[FAULT_BRICK]);
+        cJSON_AddNumberToObject(faults, "bootloop", counts[FAULT_BOOTLOOP]);
+        cJSON_AddItemToObject(o, "faults", faults);
         cJSON_AddNumberToObject(o, "bytes", (double) st->bytes);
         cJSON_AddItemToObject(o, "versions", versions_json(s));
         cJSON_AddNumberToObject(lat, "p50", round(percentile(st, 0.50) * 100) / 100);
@@ -134,7 +144,9 @@ void stats_print(const Sim *s, bool json) {
                        cJSON_GetObjectItem(o, "polls_per_second")->valuedouble, (unsigned long long) st->answered,
                        (unsigned long long) st->status[0], (unsigned long long) st->status[1],
                        (unsigned long long) (st->answered - st->status[0] - st->status[1]));
-                printf("updates applied: %llu\n", (unsigned long long) st->updates_applied);
+                printf("updates applied: %llu (bricked afterwards: %llu), rolled back at boot: %llu\n",
+                       (unsigned long long) st->updates_applied, (unsigned long long) st->bricked,
+                       (unsigned long long) st->bootloops);
                 for (size_t i = 0; i < ELEMENTSOF(outcome_codes); i++)
                         if (st->outcomes[i] && outcome_codes[i] < 0)
                                 printf("errors %s: %llu\n", esp_outcome_name(outcome_codes[i]),

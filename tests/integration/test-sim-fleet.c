@@ -133,6 +133,64 @@ static void test_mixed_fleet_update(void **state) {
         assert_int_equal(count_checkins(f), answered);
 }
 
+static long count_where(const Flotad *f, const char *sql) {
+        _cleanup_free_ char *path = xasprintf("%s/flotad.db", f->data_dir);
+        sqlite3 *db;
+        sqlite3_stmt *st;
+        long n = -1;
+
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+        if (sqlite3_step(st) == SQLITE_ROW)
+                n = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+        return n;
+}
+
+static void test_injected_faults(void **state) {
+        Flotad *f = *state;
+        char server[64], *out = NULL;
+
+        publish(f, "door", "esp8266", "200K");
+        snprintf(server, sizeof(server), "http://127.0.0.1:%d", f->port);
+        /* a fixed time, so the stuck devices are offered the update several times */
+        const char *args[] = { "--server", server, "--devices", "200", "--product", "door", "--seed", "3",
+                               "--interval", "0.2", "--duration", "2.5",
+                               "--fail-download", "0.1", "--brick", "0.05", "--bootloop", "0.1",
+                               "--slow-link", "4M", "--json", NULL };
+        int rc = run_sim(args, &out);
+        if (rc != 0)
+                fail_msg("flota-sim exited %d: %s", rc, out);
+        long drop = json_int(out, "fail-download"), brick = json_int(out, "brick");
+        long loop = json_int(out, "bootloop");
+        assert_true(drop > 0 && brick > 0 && loop > 0);
+        /* healthy and bricked devices took 2.0.0; the others are still on 1.0.0 */
+        assert_int_equal(json_int(out, "updates_applied"), 200 - drop - loop);
+        assert_int_equal(json_int(out, "bricked"), brick);
+        assert_true(json_int(out, "bootloops") >= loop);
+        char want[64];
+        snprintf(want, sizeof(want), "\"1.0.0\":\t%ld", drop + loop);
+        if (!strstr(out, want))
+                fail_msg("expected %s in %s", want, out);
+        assert_true(json_int(out, "6 stream-read-timeout") >= drop);
+        free(out);
+
+        assert_int_equal(flotad_stop(f, SIGTERM), 0);
+        /*
+         * What flotad saw: devices offered the update again and again (the sign a rollout looks
+         * for). A broken download is not always an update-aborted check-in: a 200 KiB image can
+         * sit in the socket buffers whole before the device hangs up.
+         */
+        assert_true(count_where(f, "SELECT count(*) FROM (SELECT device_id FROM checkins WHERE reason IN"
+                                   " ('update', 'update-aborted') GROUP BY device_id HAVING count(*) >= 2)") >=
+                    drop + loop);
+        assert_true(count_where(f, "SELECT count(DISTINCT device_id) FROM checkins WHERE reason = 'update'") >=
+                    200 - drop);
+        /* bricked devices stopped polling after their update */
+        assert_int_equal(count_where(f, "SELECT count(*) FROM devices WHERE version = '2.0.0'"), 200 - drop - loop - brick);
+}
+
 static void test_unreachable_server(void **state) {
         char *out = NULL;
         /* nothing listens there: every poll fails like the core's connection error, the run ends on time */
@@ -152,6 +210,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_mixed_fleet_update, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unreachable_server, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_injected_faults, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
