@@ -51,6 +51,7 @@ static void help(void) {
                "  --brick F             fraction that take an update and never poll again\n"
                "  --bootloop F          fraction that take an update and come back on the old version\n"
                "  --slow-link RATE      read downloads at RATE bytes per second (K/M suffixes)\n"
+               "  --state FILE          load the fleet's firmware from FILE and save it there at the end\n"
                "  --json                print the final statistics as JSON\n"
                "  -h, --help            show this help\n");
 }
@@ -166,7 +167,7 @@ static int fail_usage(const char *what, const char *arg) {
 int sim_parse_argv(int argc, char **argv, SimOptions *o) {
         enum { A_SERVER = 0x100, A_PATH, A_DEVICES, A_PRODUCT, A_SEED, A_INTERVAL, A_JITTER, A_MIX, A_VERSIONS,
                A_CONCURRENCY, A_RATE, A_DURATION, A_UNTIL, A_KEY, A_AUTH, A_JSON, A_FAIL_DOWNLOAD, A_BRICK,
-               A_BOOTLOOP, A_SLOW_LINK };
+               A_BOOTLOOP, A_SLOW_LINK, A_STATE };
         static const struct option options[] = {
                 { "server", required_argument, NULL, A_SERVER },
                 { "path", required_argument, NULL, A_PATH },
@@ -188,6 +189,7 @@ int sim_parse_argv(int argc, char **argv, SimOptions *o) {
                 { "brick", required_argument, NULL, A_BRICK },
                 { "bootloop", required_argument, NULL, A_BOOTLOOP },
                 { "slow-link", required_argument, NULL, A_SLOW_LINK },
+                { "state", required_argument, NULL, A_STATE },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
@@ -303,6 +305,10 @@ int sim_parse_argv(int argc, char **argv, SimOptions *o) {
                                 return fail_usage("a fraction from 0 to 1 is expected", optarg);
                         break;
                 }
+                case A_STATE:
+                        free(o->state);
+                        o->state = xstrdup(optarg);
+                        break;
                 case A_SLOW_LINK:
                         if (parse_size(optarg, &o->slow_link) < 0 || o->slow_link == 0)
                                 return fail_usage("--slow-link expects bytes per second, e.g. 20K", optarg);
@@ -337,6 +343,7 @@ void sim_options_done(SimOptions *o) {
         free(o->until_version);
         free(o->key);
         free(o->auth);
+        free(o->state);
 }
 
 static uint32_t hash2(uint32_t a, uint32_t b) {
@@ -383,6 +390,20 @@ static void build_fleet(Sim *s) {
                         s->on_target++;
                 if (!stuck || (o->until_version && streq(version, o->until_version)))
                         s->can_reach++;
+        }
+}
+
+/* After loading a state file: who already runs the target, who can still reach it. */
+static void recount_targets(Sim *s) {
+        const char *target = s->o->until_version;
+
+        s->on_target = s->can_reach = 0;
+        for (uint32_t i = 0; target && i < s->n_devices; i++) {
+                const SimDevice *d = &s->devices[i];
+                bool there = streq(d->esp.version, target);
+                bool stuck = d->fault == FAULT_FAIL_DOWNLOAD || d->fault == FAULT_BOOTLOOP || d->bricked;
+                s->on_target += there;
+                s->can_reach += there || !stuck;
         }
 }
 
@@ -497,17 +518,28 @@ int sim_run(Sim *s, SimOptions *o) {
         s->loop = loop_new();
         s->started = loop_now(s->loop);
         build_fleet(s);
+        if (o->state) {
+                int r = sim_state_load(s, o->state);
+                if (r < 0)
+                        return r;
+                recount_targets(s);
+        }
         if (o->until_version && s->on_target >= s->can_reach)
                 return 0;
 
         if (o->rate_max) {
-                for (uint32_t i = 0; i < o->devices && i < o->concurrency; i++) {
-                        sim_poll(s, &s->devices[i]);
+                for (uint32_t i = 0, started = 0; i < o->devices && started < o->concurrency; i++) {
                         s->next_device = (i + 1) % o->devices;
+                        if (s->devices[i].bricked)
+                                continue;
+                        sim_poll(s, &s->devices[i]);
+                        started++;
                 }
         } else {
                 /* first polls spread over one interval, as a fleet that has been running */
                 for (uint32_t i = 0; i < o->devices; i++) {
+                        if (s->devices[i].bricked)
+                                continue;
                         usec_t offset = (usec_t) (o->interval * 1e6 * (hash2(o->seed + 2, i) / 4294967296.0));
                         schedule(s, &s->devices[i], s->started + offset);
                 }
@@ -595,10 +627,12 @@ int main(int argc, char **argv) {
         r = sim_run(&s, &o);
         if (o.progress && !o.json)
                 fputc('\n', stderr);
-        if (r == -EADDRNOTAVAIL) {
+        if (r == -EADDRNOTAVAIL || r == -EINVAL) {
                 sim_options_done(&o);
-                return 1;
+                return r == -EINVAL ? 2 : 1;
         }
+        if (o.state && (r = sim_state_save(&s, o.state)) < 0)
+                fprintf(stderr, "flota-sim: cannot save the fleet to %s: %s\n", o.state, strerror(-r));
         stats_print(&s, o.json);
         bool missed = o.until_version && s.on_target < s.can_reach;
         sim_done(&s);

@@ -34,6 +34,7 @@ typedef struct SimOptions {
         char *until_version;                    /* stop when every device runs it */
         char *key;                              /* product key: query form */
         char *auth;                             /* base64 user:pass for setAuthorization */
+        char *state;                            /* --state FILE */
         bool json;
         bool progress;
         /* failure injection: fractions of the fleet (0..1) */
@@ -102,6 +103,10 @@ void sim_options_done(SimOptions *o);
 /* Builds the fleet and runs it until the duration, the target version or SIGINT/SIGTERM. */
 int sim_run(Sim *s, SimOptions *o);
 void sim_done(Sim *s);
+
+/* --state FILE (state.c): load before the run (a missing file is a first run), save after it. */
+int sim_state_load(Sim *s, const char *path);
+int sim_state_save(const Sim *s, const char *path);
 
 /* Device polls (conn.c). */
 void sim_poll(Sim *s, SimDevice *d);

@@ -191,6 +191,34 @@ static void test_injected_faults(void **state) {
         assert_int_equal(count_where(f, "SELECT count(*) FROM devices WHERE version = '2.0.0'"), 200 - drop - loop - brick);
 }
 
+static void test_state_file(void **state) {
+        Flotad *f = *state;
+        char server[64], *out = NULL;
+        _cleanup_free_ char *file = xasprintf("%s/fleet.state", f->dir);
+
+        publish(f, "door", "esp8266", "100K");
+        snprintf(server, sizeof(server), "http://127.0.0.1:%d", f->port);
+        const char *args[] = { "--server", server, "--devices", "50", "--product", "door", "--interval", "0.2",
+                               "--until-version", "2.0.0", "--duration", "30", "--state", file, "--json", NULL };
+        assert_int_equal(run_sim(args, &out), 0);
+        assert_int_equal(json_int(out, "updates_applied"), 50);
+        free(out);
+        /* the next run starts where this one stopped: nothing to do */
+        assert_int_equal(run_sim(args, &out), 0);
+        assert_int_equal(json_int(out, "polls"), 0);
+        assert_non_null(strstr(out, "\"2.0.0\":\t50"));
+        free(out);
+        /* a state file of another fleet, or a damaged one, is refused */
+        const char *other[] = { "--server", server, "--devices", "50", "--seed", "9", "--state", file, NULL };
+        assert_int_equal(run_sim(other, &out), 2);
+        free(out);
+        FILE *fp = fopen(file, "a");
+        fputs("{\"i\": 3, \"version\": 12}\n", fp);
+        fclose(fp);
+        assert_int_equal(run_sim(args, &out), 2);
+        free(out);
+}
+
 static void test_unreachable_server(void **state) {
         char *out = NULL;
         /* nothing listens there: every poll fails like the core's connection error, the run ends on time */
@@ -211,6 +239,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_mixed_fleet_update, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unreachable_server, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_injected_faults, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_state_file, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
