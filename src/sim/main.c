@@ -628,6 +628,7 @@ int main(int argc, char **argv) {
         if (o.progress && !o.json)
                 fputc('\n', stderr);
         if (r == -EADDRNOTAVAIL || r == -EINVAL) {
+                sim_done(&s);
                 sim_options_done(&o);
                 return r == -EINVAL ? 2 : 1;
         }
