@@ -14,6 +14,8 @@ typedef struct Hasher Hasher;
 
 /* Computes MD5 and SHA-256 together over a stream. */
 Hasher *hasher_new(void);
+/* Only MD5 (hasher_final() then writes "" as the SHA-256): what an ESP8266 checks. */
+Hasher *hasher_new_md5(void);
 void hasher_update(Hasher *h, const void *data, size_t n);
 /* Writes the digests as NUL-terminated lowercase hex. The hasher is spent afterwards. */
 void hasher_final(Hasher *h, char md5_hex[MD5_HEX_LEN + 1], char sha256_hex[SHA256_HEX_LEN + 1]);

@@ -63,6 +63,7 @@ static void finish(Conn *c, int outcome) {
         hasher_free(c->hasher);
         SimDevice *d = c->dev;
         free(c);
+        d->busy = false;
         s->in_flight--;
         sim_device_done(s, d);
 }
@@ -96,6 +97,7 @@ void sim_poll(Sim *s, SimDevice *d) {
 
         c->sim = s;
         c->dev = d;
+        d->busy = true;
         c->started = loop_now(s->loop);
         c->deadline = c->started + CLIENT_TIMEOUT;
         build_path(s, d, path, sizeof(path));
@@ -233,7 +235,8 @@ static void got_head(Conn *c, size_t body_start) {
                 return;
         }
         c->state = CONN_BODY;
-        c->hasher = hasher_new();
+        /* the ESP8266 core checks MD5 only; the ESP32 core checks SHA-256 too */
+        c->hasher = c->dev->platform == PLATFORM_ESP32 ? hasher_new() : hasher_new_md5();
         if (extra > 0)
                 (void) feed_body(c, body, extra);
 }

@@ -468,7 +468,7 @@ void sim_device_done(Sim *s, SimDevice *d) {
                 for (uint32_t k = 0; k < s->n_devices; k++) {
                         SimDevice *next = &s->devices[s->next_device];
                         s->next_device = (s->next_device + 1) % s->n_devices;
-                        if (!next->bricked) {
+                        if (!next->bricked && !next->busy) {
                                 start_or_queue(s, next);
                                 break;
                         }

@@ -61,6 +61,7 @@ typedef struct SimDevice {
         Platform platform;
         SimFault fault;
         bool bricked;                           /* took an update and died: polls no more */
+        bool busy;                              /* a poll is in flight: a device runs one at a time */
 } SimDevice;
 
 typedef struct SimStats {

@@ -22,15 +22,22 @@ static EVP_MD_CTX *ctx_new(const EVP_MD *md) {
 }
 
 Hasher *hasher_new(void) {
+        Hasher *h = hasher_new_md5();
+        h->sha256 = ctx_new(EVP_sha256());
+        return h;
+}
+
+Hasher *hasher_new_md5(void) {
         Hasher *h = xmalloc(sizeof(*h));
         h->md5 = ctx_new(EVP_md5());
-        h->sha256 = ctx_new(EVP_sha256());
+        h->sha256 = NULL;
         return h;
 }
 
 void hasher_update(Hasher *h, const void *data, size_t n) {
         (void) EVP_DigestUpdate(h->md5, data, n);
-        (void) EVP_DigestUpdate(h->sha256, data, n);
+        if (h->sha256)
+                (void) EVP_DigestUpdate(h->sha256, data, n);
 }
 
 void hasher_final(Hasher *h, char md5_out[MD5_HEX_LEN + 1], char sha_out[SHA256_HEX_LEN + 1]) {
@@ -39,8 +46,11 @@ void hasher_final(Hasher *h, char md5_out[MD5_HEX_LEN + 1], char sha_out[SHA256_
 
         (void) EVP_DigestFinal_ex(h->md5, d, &n);
         hex_encode(d, n, md5_out);
-        (void) EVP_DigestFinal_ex(h->sha256, d, &n);
-        hex_encode(d, n, sha_out);
+        if (h->sha256) {
+                (void) EVP_DigestFinal_ex(h->sha256, d, &n);
+                hex_encode(d, n, sha_out);
+        } else
+                sha_out[0] = 0;
 }
 
 Hasher *hasher_free(Hasher *h) {
