@@ -16,7 +16,7 @@ sh "$top/share/dev/deps.sh"
 echo "flota: building in $build"
 sh "$top/share/dev/build.sh"
 flotad="$build/src/server/flotad"
-mkimage="$build/src/sim/flota-mkimage"
+sim="$build/src/sim/flota-sim"
 
 work=$(mktemp -d)
 pid=""
@@ -53,8 +53,8 @@ api() {
 }
 
 step "create a product and upload two releases (synthetic ESP8266 images)"
-"$mkimage" --size 300K 1.0.0 "$work/door-1.0.0.bin"
-"$mkimage" --size 310K 1.1.0 "$work/door-1.1.0.bin"
+"$sim" mkimage --size 300K --version 1.0.0 -o "$work/door-1.0.0.bin"
+"$sim" mkimage --size 310K --version 1.1.0 -o "$work/door-1.1.0.bin"
 show "curl -X POST -d '{\"name\":\"door\"}' $url/api/v1/products"
 api POST /api/v1/products -d '{"name":"door"}'
 show "curl --data-binary @door-1.0.0.bin '$url/api/v1/releases?product=door&version=1.0.0'"

@@ -12,7 +12,7 @@
 #
 # Environment:
 #   FLOTA_PEERS   reference kit (default: <repo>/../shared/peers)
-#   BUILD_DIR     meson build dir holding flotad and flota-mkimage
+#   BUILD_DIR     meson build dir holding flotad and flota-sim
 #                 (default: <repo>/build; configured and built when missing)
 #   RUNS          wrk runs per case, the median is reported (default 3)
 #   DURATION      wrk duration per run (default 10s)
@@ -135,17 +135,17 @@ need_tools() {
     PEERS=$(cd "$PEERS" && pwd)
 }
 
-# flotad and flota-mkimage from BUILD_DIR, configured and built when missing.
+# flotad and flota-sim from BUILD_DIR, configured and built when missing.
 find_binaries() {
     FLOTAD_BIN=$BUILD_DIR/src/server/flotad
-    MKIMAGE_BIN=$BUILD_DIR/src/sim/flota-mkimage
+    MKIMAGE_BIN=$BUILD_DIR/src/sim/flota-sim
     if [ ! -x "$FLOTAD_BIN" ] || [ ! -x "$MKIMAGE_BIN" ]; then
         say "building flotad in $BUILD_DIR"
         [ -f "$BUILD_DIR/build.ninja" ] || meson setup "$BUILD_DIR" "$REPO" --buildtype=release
         ninja -C "$BUILD_DIR"
     fi
     if [ ! -x "$FLOTAD_BIN" ] || [ ! -x "$MKIMAGE_BIN" ]; then
-        die "flotad or flota-mkimage missing in $BUILD_DIR"
+        die "flotad or flota-sim missing in $BUILD_DIR"
     fi
 }
 
@@ -278,7 +278,7 @@ start_peers() {
 
 # A valid 1 MiB ESP8266 image, served identically by flotad and nginx.
 make_image() {
-    "$MKIMAGE_BIN" --size 1M "$RELEASE_VERSION" "$SCRATCH/image.bin" >/dev/null
+    "$MKIMAGE_BIN" mkimage --size 1M --version "$RELEASE_VERSION" -o "$SCRATCH/image.bin" >/dev/null
     cp "$SCRATCH/image.bin" "$SCRATCH/www/firmware/bench.bin"
     chmod a+r "$SCRATCH/www/firmware/bench.bin"
     IMAGE_MD5=$(md5sum "$SCRATCH/image.bin" | awk '{ print $1 }')

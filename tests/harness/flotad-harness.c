@@ -361,9 +361,9 @@ char *esp32_poll(const char *path, int port, const char *mac, const char *versio
 char *make_image(const Flotad *f, const char *platform, const char *version, const char *size) {
         static int counter;
         char *path = xasprintf("%s/image-%d.bin", f->dir, ++counter);
-        const char *tool = getenv("FLOTA_MKIMAGE");
-        char *cmd = xasprintf("'%s' --platform %s --size %s '%s' '%s'", tool ? tool : "flota-mkimage", platform,
-                              size, version, path);
+        const char *tool = getenv("FLOTA_SIM");
+        char *cmd = xasprintf("'%s' mkimage --platform %s --size %s --version '%s' -o '%s'",
+                              tool ? tool : "flota-sim", platform, size, version, path);
 
         if (system(cmd) != 0)
                 abort();

@@ -62,7 +62,7 @@ char *esp8266_poll(const char *path, int port, const char *mac, const char *vers
 char *esp32_poll(const char *path, int port, const char *mac, const char *version, const char *sha256,
                  long free_space, const char *mode);
 
-/* Writes a synthetic image with flota-mkimage; returns its path (malloc'ed). */
+/* Writes a synthetic image with flota-sim mkimage; returns its path (malloc'ed). */
 char *make_image(const Flotad *f, const char *platform, const char *version, const char *size);
 /* Reads a file whole (aborts on failure). */
 char *slurp(const char *path, size_t *ret_len);

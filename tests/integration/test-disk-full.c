@@ -29,7 +29,8 @@ static void test_upload_on_full_disk(void **state) {
 
         /* 6 MiB into a 4 MiB filesystem */
         _cleanup_free_ char *path = xasprintf("%s/big.bin", f->dir);
-        _cleanup_free_ char *cmd = xasprintf("'%s' --size 6M 2.0 '%s'", getenv("FLOTA_MKIMAGE"), path);
+        _cleanup_free_ char *cmd = xasprintf("'%s' mkimage --size 6M --version 2.0 -o '%s'", getenv("FLOTA_SIM"),
+                                             path);
         assert_int_equal(system(cmd), 0);
         size_t len;
         _cleanup_free_ char *img = slurp(path, &len);
