@@ -87,6 +87,14 @@ step "every poll is a check-in with the answer and the reason"
 show "curl $url/api/v1/checkins"
 api GET /api/v1/checkins | sed 's/},{/},\n{/g' | sed -E 's/.*"version":"([^"]*)".*"status":([0-9]+),"reason":"([^"]*)".*/  device ran \1 -> \2 (\3)/'
 
+step "a simulated fleet of 50 devices on 0.9.0 and 1.0.0 updates itself to 1.1.0"
+show "flota-sim --server $url --devices 50 --product door --versions 0.9.0=30,1.0.0=70 --interval 1 --until-version 1.1.0"
+"$sim" --server "$url" --devices 50 --product door --versions 0.9.0=30,1.0.0=70 --interval 1 --jitter \
+    --until-version 1.1.0 --duration 30
+sleep 0.3
+show "curl $url/api/v1/devices?version=1.1.0"
+echo "  $(api GET "/api/v1/devices?version=1.1.0&limit=1000" | grep -o '"id":' | wc -l) devices report 1.1.0 to flotad"
+
 if [ -t 0 ] && [ -t 1 ]; then
     step "flotad keeps running on $url — try it; Ctrl-C stops it and removes the demo data"
     echo "API token: $token"

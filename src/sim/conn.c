@@ -43,6 +43,7 @@ struct Conn {
         size_t first_len;
         uint64_t received;
         usec_t started, deadline;
+        bool sends_target;                      /* the request reports --until-version */
         Conn *prev, *next;
 };
 
@@ -62,6 +63,8 @@ static void finish(Conn *c, int outcome) {
         stats_record(s, c->dev, outcome, c->h.status, loop_now(s->loop) - c->started);
         hasher_free(c->hasher);
         SimDevice *d = c->dev;
+        if (c->sends_target && c->h.status > 0)
+                d->reported = true;
         free(c);
         d->busy = false;
         s->in_flight--;
@@ -98,6 +101,7 @@ void sim_poll(Sim *s, SimDevice *d) {
         c->sim = s;
         c->dev = d;
         d->busy = true;
+        c->sends_target = s->o->until_version && streq(d->esp.version, s->o->until_version);
         c->started = loop_now(s->loop);
         c->deadline = c->started + CLIENT_TIMEOUT;
         build_path(s, d, path, sizeof(path));

@@ -44,7 +44,8 @@ static void help(void) {
                "  --concurrency N       polls in flight at most (default 64)\n"
                "  --rate max            closed loop: poll again as soon as a poll ends\n"
                "  --duration SECONDS    stop after this long (default: run until stopped)\n"
-               "  --until-version V     stop as soon as every device runs V (exit 3 if the duration ends first)\n"
+               "  --until-version V     stop once every device has reported V to the server (exit 3 if the\n"
+               "                        duration ends first)\n"
                "  --key K               use the query form ?k=K&s=ID&v=VERSION instead of PATH/PRODUCT\n"
                "  --auth USER:PASS      send HTTP Basic credentials (setAuthorization)\n"
                "  --fail-download F     fraction of devices whose link drops in every download\n"
@@ -385,9 +386,13 @@ static void build_fleet(Sim *s) {
                            : x < o->fail_download + o->brick             ? FAULT_BRICK
                            : x < o->fail_download + o->brick + o->bootloop ? FAULT_BOOTLOOP
                                                                          : FAULT_NONE;
-                bool stuck = d->fault == FAULT_FAIL_DOWNLOAD || d->fault == FAULT_BOOTLOOP;
-                if (o->until_version && streq(version, o->until_version))
+                /* these never report a new version: a bricked device takes it, but polls no more */
+                bool stuck = d->fault != FAULT_NONE;
+                if (o->until_version && streq(version, o->until_version)) {
+                        /* already there at the start: nothing to wait for */
+                        d->reported = true;
                         s->on_target++;
+                }
                 if (!stuck || (o->until_version && streq(version, o->until_version)))
                         s->can_reach++;
         }
@@ -401,7 +406,8 @@ static void recount_targets(Sim *s) {
         for (uint32_t i = 0; target && i < s->n_devices; i++) {
                 const SimDevice *d = &s->devices[i];
                 bool there = streq(d->esp.version, target);
-                bool stuck = d->fault == FAULT_FAIL_DOWNLOAD || d->fault == FAULT_BOOTLOOP || d->bricked;
+                bool stuck = d->fault != FAULT_NONE || d->bricked;
+                s->devices[i].reported = there;
                 s->on_target += there;
                 s->can_reach += there || !stuck;
         }
@@ -440,12 +446,11 @@ static void schedule(Sim *s, SimDevice *d, usec_t when) {
 /* Called by conn.c when a device's poll is over. */
 void sim_device_done(Sim *s, SimDevice *d);
 void sim_device_done(Sim *s, SimDevice *d) {
-        if (s->o->until_version && streq(d->esp.version, s->o->until_version) &&
-            s->stats.updates_applied > 0) {
-                /* recount lazily: only devices that just updated can have changed */
+        if (d->reported && s->o->until_version) {
+                /* a device counts once the server has heard it report the version */
                 uint32_t n = 0;
                 for (uint32_t i = 0; i < s->n_devices; i++)
-                        n += streq(s->devices[i].esp.version, s->o->until_version);
+                        n += s->devices[i].reported;
                 s->on_target = n;
                 /* devices whose injected fault keeps them back are accounted for, not waited for */
                 if (n >= s->can_reach)

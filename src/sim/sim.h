@@ -62,6 +62,7 @@ typedef struct SimDevice {
         SimFault fault;
         bool bricked;                           /* took an update and died: polls no more */
         bool busy;                              /* a poll is in flight: a device runs one at a time */
+        bool reported;                          /* an answered poll carried --until-version */
 } SimDevice;
 
 typedef struct SimStats {
