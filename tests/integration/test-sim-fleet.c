@@ -69,9 +69,10 @@ static int run_sim(const char *const *args, char **ret_out) {
         return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-static void publish(Flotad *f, const char *product, const char *platform, const char *size) {
+static void publish_keyed(Flotad *f, const char *product, const char *key, const char *platform, const char *size) {
         HttpResponse r;
-        _cleanup_free_ char *body = xasprintf("{\"name\":\"%s\"}", product);
+        _cleanup_free_ char *body = key ? xasprintf("{\"name\":\"%s\",\"key\":\"%s\"}", product, key)
+                                        : xasprintf("{\"name\":\"%s\"}", product);
         assert_int_equal(api(f, "POST", "/api/v1/products", body, &r), 201);
         http_response_done(&r);
 
@@ -90,6 +91,10 @@ static void publish(Flotad *f, const char *product, const char *platform, const 
         _cleanup_free_ char *rel = xasprintf("{\"release\":%ld}", id);
         assert_int_equal(api(f, "PUT", chan, rel, &r), 200);
         http_response_done(&r);
+}
+
+static void publish(Flotad *f, const char *product, const char *platform, const char *size) {
+        publish_keyed(f, product, NULL, platform, size);
 }
 
 static long count_checkins(const Flotad *f) {
@@ -219,6 +224,32 @@ static void test_state_file(void **state) {
         free(out);
 }
 
+static void test_keys_and_auth(void **state) {
+        Flotad *f = *state;
+        char server[64], *out = NULL;
+
+        publish_keyed(f, "clock", "clock-key-123", "esp8266", "100K");
+        snprintf(server, sizeof(server), "http://127.0.0.1:%d", f->port);
+        /* the query form ?k=&s=&v= */
+        const char *query[] = { "--server", server, "--devices", "20", "--key", "clock-key-123", "--interval", "0.1",
+                                "--until-version", "2.0.0", "--duration", "20", "--json", NULL };
+        assert_int_equal(run_sim(query, &out), 0);
+        assert_int_equal(json_int(out, "updates_applied"), 20);
+        free(out);
+        /* setAuthorization with the product key as the password, and with a wrong one */
+        const char *basic[] = { "--server", server, "--devices", "20", "--seed", "5", "--product", "clock", "--auth",
+                                "dev:clock-key-123", "--interval", "0.1", "--until-version", "2.0.0", "--duration",
+                                "20", "--json", NULL };
+        assert_int_equal(run_sim(basic, &out), 0);
+        free(out);
+        const char *wrong[] = { "--server", server, "--devices", "5", "--seed", "6", "--product", "clock", "--auth",
+                                "dev:nope", "--interval", "0.1", "--duration", "0.5", "--json", NULL };
+        assert_int_equal(run_sim(wrong, &out), 0);
+        assert_non_null(strstr(out, "\"-108 server-unauthorized\""));
+        assert_non_null(strstr(out, "\"updates_applied\":\t0"));
+        free(out);
+}
+
 static void test_unreachable_server(void **state) {
         char *out = NULL;
         /* nothing listens there: every poll fails like the core's connection error, the run ends on time */
@@ -240,6 +271,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_unreachable_server, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_injected_faults, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_state_file, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_keys_and_auth, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
