@@ -3,6 +3,7 @@
 #include "flotad-harness.h"
 
 #include <arpa/inet.h>
+#include <sqlite3.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -31,6 +32,17 @@ static void sleep_ms(long ms) {
 }
 
 int flotad_run(char *const *args, char **ret_output) {
+        char *argv[32];
+        size_t n = 0;
+
+        argv[n++] = (char *) flotad_path();
+        for (size_t i = 1; args[0] && args[i] && n < 31; i++)
+                argv[n++] = args[i];
+        argv[n] = NULL;
+        return run_program(argv, true, ret_output);
+}
+
+int run_program(char *const *argv, bool with_stderr, char **ret_output) {
         int pipefd[2];
         pid_t pid;
         int status;
@@ -40,9 +52,10 @@ int flotad_run(char *const *args, char **ret_output) {
         pid = fork();
         if (pid == 0) {
                 dup2(pipefd[1], STDOUT_FILENO);
-                dup2(pipefd[1], STDERR_FILENO);
+                if (with_stderr)
+                        dup2(pipefd[1], STDERR_FILENO);
                 close(pipefd[0]);
-                execv(flotad_path(), args);
+                execv(argv[0], argv);
                 _exit(127);
         }
         close(pipefd[1]);
@@ -385,6 +398,39 @@ char *slurp(const char *path, size_t *ret_len) {
         fclose(fp);
         *ret_len = (size_t) n;
         return data;
+}
+
+long db_count(const Flotad *f, const char *sql) {
+        _cleanup_free_ char *path = xasprintf("%s/flotad.db", f->data_dir);
+        sqlite3 *db;
+        sqlite3_stmt *st;
+        long n = -1;
+
+        if (sqlite3_open(path, &db) != SQLITE_OK)
+                abort();
+        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+                n = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+        return n;
+}
+
+int flotad_fixture_setup(void **state) {
+        Flotad *f = xcalloc(1, sizeof(Flotad));
+
+        flotad_init(f);
+        if (flotad_start(f, NULL) < 0)
+                return -1;
+        *state = f;
+        return 0;
+}
+
+int flotad_fixture_teardown(void **state) {
+        int r = flotad_finish(*state);
+
+        flotad_cleanup(*state);
+        free(*state);
+        return r;
 }
 
 long json_int(const char *json, const char *name) {

@@ -43,6 +43,19 @@ void flotad_cleanup(Flotad *f);
 /* Runs flotad to completion with args (for --help, token, bad config); captures stdout+stderr. */
 int flotad_run(char *const *args, char **ret_output);
 
+/*
+ * Runs argv[0] to completion and returns its exit status (128+signal when killed); its
+ * standard output (and standard error too when with_stderr) is returned in *ret_output.
+ */
+int run_program(char *const *argv, bool with_stderr, char **ret_output);
+
+/* The integer the SQL (one row, one column) gives on flotad's database, or -1. */
+long db_count(const Flotad *f, const char *sql);
+
+/* cmocka fixtures: a started flotad in *state; the teardown checks its exit and its log. */
+int flotad_fixture_setup(void **state);
+int flotad_fixture_teardown(void **state);
+
 /* Sends exactly len bytes to 127.0.0.1:port and reads until the server closes. 0 or -errno. */
 int http_raw(int port, const char *request, size_t len, HttpResponse *ret);
 void http_response_done(HttpResponse *r);

@@ -12,21 +12,6 @@
 #include "flota/hash.h"
 #include "flotad-harness.h"
 
-static int setup(void **state) {
-        Flotad *f = xcalloc(1, sizeof(Flotad));
-        flotad_init(f);
-        assert_int_equal(flotad_start(f, NULL), 0);
-        *state = f;
-        return 0;
-}
-
-static int teardown(void **state) {
-        assert_int_equal(flotad_finish(*state), 0);
-        flotad_cleanup(*state);
-        free(*state);
-        return 0;
-}
-
 static int expect(Flotad *f, const char *method, const char *path, const char *body, int status, const char *needle) {
         HttpResponse r;
         int got = api(f, method, path, body, &r);
@@ -252,12 +237,12 @@ static void test_tokens_and_roles(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_products, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_releases, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_devices_and_assignments, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_esp32_chip_family, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_checkin_feed, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_tokens_and_roles, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_products, flotad_fixture_setup, flotad_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_releases, flotad_fixture_setup, flotad_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_devices_and_assignments, flotad_fixture_setup, flotad_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_esp32_chip_family, flotad_fixture_setup, flotad_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_checkin_feed, flotad_fixture_setup, flotad_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_tokens_and_roles, flotad_fixture_setup, flotad_fixture_teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

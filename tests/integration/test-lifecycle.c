@@ -36,21 +36,6 @@ static int teardown(void **state) {
         return 0;
 }
 
-static long count_rows(const Flotad *f, const char *sql) {
-        _cleanup_free_ char *path = xasprintf("%s/flotad.db", f->data_dir);
-        sqlite3 *db;
-        sqlite3_stmt *st;
-        long n = -1;
-
-        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-        assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-        if (sqlite3_step(st) == SQLITE_ROW)
-                n = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-        sqlite3_close(db);
-        return n;
-}
-
 static void test_sigterm_flushes_checkins(void **state) {
         Flotad *f = *state;
         HttpResponse r;
@@ -70,8 +55,8 @@ static void test_sigterm_flushes_checkins(void **state) {
         /* stop at once: the batch writer must still commit every answered poll */
         assert_int_equal(flotad_stop(f, SIGTERM), 0);
         assert_int_equal(answered, 400);
-        assert_int_equal(count_rows(f, "SELECT count(*) FROM checkins"), 400);
-        assert_int_equal(count_rows(f, "SELECT count(*) FROM devices"), 400);
+        assert_int_equal(db_count(f, "SELECT count(*) FROM checkins"), 400);
+        assert_int_equal(db_count(f, "SELECT count(*) FROM devices"), 400);
 }
 
 typedef struct Writer {

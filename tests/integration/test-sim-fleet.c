@@ -9,64 +9,23 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "flota/alloc.h"
 #include "flotad-harness.h"
 
-static int setup(void **state) {
-        Flotad *f = xcalloc(1, sizeof(Flotad));
-        flotad_init(f);
-        assert_int_equal(flotad_start(f, NULL), 0);
-        *state = f;
-        return 0;
-}
-
-static int teardown(void **state) {
-        assert_int_equal(flotad_finish(*state), 0);
-        flotad_cleanup(*state);
-        free(*state);
-        return 0;
-}
-
-/* Runs flota-sim with args; returns its exit status and its stdout. */
+/* Runs flota-sim with args; returns its exit status and its standard output. */
 static int run_sim(const char *const *args, char **ret_out) {
         const char *argv[32] = { getenv("FLOTA_SIM") };
-        int pipefd[2];
         size_t n = 1;
 
         for (size_t i = 0; args[i] && n < 31; i++)
                 argv[n++] = args[i];
         argv[n] = NULL;
-        assert_int_equal(pipe(pipefd), 0);
-        pid_t pid = fork();
-        if (pid == 0) {
-                dup2(pipefd[1], STDOUT_FILENO);
-                close(pipefd[0]);
-                execv(argv[0], (char *const *) argv);
-                _exit(127);
-        }
-        close(pipefd[1]);
-        size_t len = 0, allocated = 0;
-        char *out = NULL;
-        for (;;) {
-                out = xgrow(out, &allocated, len + 4097, 1);
-                ssize_t k = read(pipefd[0], out + len, 4096);
-                if (k <= 0)
-                        break;
-                len += (size_t) k;
-        }
-        out[len] = 0;
-        close(pipefd[0]);
-        int status;
-        waitpid(pid, &status, 0);
-        *ret_out = out;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        return run_program((char *const *) argv, false, ret_out);
 }
 
 static void publish_keyed(Flotad *f, const char *product, const char *key, const char *platform, const char *size) {
@@ -97,21 +56,6 @@ static void publish(Flotad *f, const char *product, const char *platform, const 
         publish_keyed(f, product, NULL, platform, size);
 }
 
-static long count_checkins(const Flotad *f) {
-        _cleanup_free_ char *path = xasprintf("%s/flotad.db", f->data_dir);
-        sqlite3 *db;
-        sqlite3_stmt *st;
-        long n = -1;
-
-        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-        assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM checkins", -1, &st, NULL), SQLITE_OK);
-        if (sqlite3_step(st) == SQLITE_ROW)
-                n = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-        sqlite3_close(db);
-        return n;
-}
-
 static void test_mixed_fleet_update(void **state) {
         Flotad *f = *state;
         char server[64], *out = NULL;
@@ -135,22 +79,7 @@ static void test_mixed_fleet_update(void **state) {
 
         /* every poll the devices saw answered is a check-in */
         assert_int_equal(flotad_stop(f, SIGTERM), 0);
-        assert_int_equal(count_checkins(f), answered);
-}
-
-static long count_where(const Flotad *f, const char *sql) {
-        _cleanup_free_ char *path = xasprintf("%s/flotad.db", f->data_dir);
-        sqlite3 *db;
-        sqlite3_stmt *st;
-        long n = -1;
-
-        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-        assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-        if (sqlite3_step(st) == SQLITE_ROW)
-                n = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-        sqlite3_close(db);
-        return n;
+        assert_int_equal(db_count(f, "SELECT count(*) FROM checkins"), answered);
 }
 
 static void test_injected_faults(void **state) {
@@ -187,13 +116,13 @@ static void test_injected_faults(void **state) {
          * for). A broken download is not always an update-aborted check-in: a 200 KiB image can
          * sit in the socket buffers whole before the device hangs up.
          */
-        assert_true(count_where(f, "SELECT count(*) FROM (SELECT device_id FROM checkins WHERE reason IN"
+        assert_true(db_count(f, "SELECT count(*) FROM (SELECT device_id FROM checkins WHERE reason IN"
                                    " ('update', 'update-aborted') GROUP BY device_id HAVING count(*) >= 2)") >=
                     drop + loop);
-        assert_true(count_where(f, "SELECT count(DISTINCT device_id) FROM checkins WHERE reason = 'update'") >=
+        assert_true(db_count(f, "SELECT count(DISTINCT device_id) FROM checkins WHERE reason = 'update'") >=
                     200 - drop);
         /* bricked devices stopped polling after their update */
-        assert_int_equal(count_where(f, "SELECT count(*) FROM devices WHERE version = '2.0.0'"), 200 - drop - loop - brick);
+        assert_int_equal(db_count(f, "SELECT count(*) FROM devices WHERE version = '2.0.0'"), 200 - drop - loop - brick);
 }
 
 static void test_state_file(void **state) {
@@ -267,11 +196,11 @@ static void test_unreachable_server(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_mixed_fleet_update, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_unreachable_server, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_injected_faults, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_state_file, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_keys_and_auth, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_mixed_fleet_update, flotad_fixture_setup, flotad_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_unreachable_server, flotad_fixture_setup, flotad_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_injected_faults, flotad_fixture_setup, flotad_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_state_file, flotad_fixture_setup, flotad_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_keys_and_auth, flotad_fixture_setup, flotad_fixture_teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
