@@ -58,6 +58,16 @@ uint64_t esp8266_flash_size(unsigned nibble);
 void image_build(Platform platform, const char *version, size_t size, uint32_t seed, uint8_t **ret,
                  size_t *ret_size);
 
+/*
+ * Wraps data in a gzip file whose deflate stream uses stored (uncompressed) blocks: valid
+ * for any gzip reader, including the ESP8266 core's, without a compression library.
+ * Caller frees *ret.
+ */
+void image_gzip_stored(const uint8_t *data, size_t size, uint8_t **ret, size_t *ret_size);
+
+/* CRC-32 as gzip and zlib use it (reflected, polynomial 0xEDB88320). */
+uint32_t crc32_gzip(uint32_t crc, const uint8_t *data, size_t n);
+
 /* Marker before the version string that image_build() embeds (ESP8266 images carry no version). */
 #define IMAGE_VERSION_MARKER "\xa5" "flota-version="
 

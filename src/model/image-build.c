@@ -126,6 +126,42 @@ static void build_esp32(const char *version, size_t size, uint32_t *rng, uint8_t
         *ret_size = end + 32;
 }
 
+uint32_t crc32_gzip(uint32_t crc, const uint8_t *data, size_t n) {
+        crc = ~crc;
+        for (size_t i = 0; i < n; i++) {
+                crc ^= data[i];
+                for (int b = 0; b < 8; b++)
+                        crc = crc & 1 ? (crc >> 1) ^ 0xedb88320u : crc >> 1;
+        }
+        return ~crc;
+}
+
+void image_gzip_stored(const uint8_t *data, size_t size, uint8_t **ret, size_t *ret_size) {
+        size_t blocks = size / 65535 + 1;
+        uint8_t *out = xmalloc(10 + size + blocks * 5 + 8), *p = out;
+        static const uint8_t header[10] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3 };
+
+        memcpy(p, header, sizeof(header));
+        p += sizeof(header);
+        size_t off = 0;
+        do {
+                size_t len = size - off < 65535 ? size - off : 65535;
+                *p++ = off + len == size ? 1 : 0; /* BFINAL, BTYPE 00: stored */
+                *p++ = (uint8_t) len;
+                *p++ = (uint8_t) (len >> 8);
+                *p++ = (uint8_t) ~len;
+                *p++ = (uint8_t) (~len >> 8);
+                memcpy(p, data + off, len);
+                p += len;
+                off += len;
+        } while (off < size);
+        put32(p, crc32_gzip(0, data, size));
+        put32(p + 4, (uint32_t) size);
+        p += 8;
+        *ret = out;
+        *ret_size = (size_t) (p - out);
+}
+
 int image_embedded_version(const uint8_t *data, size_t size, char ret[static VERSION_MAX + 1]) {
         ImageInfo info;
         char err[IMAGE_ERROR_MAX];

@@ -565,17 +565,22 @@ static int mkimage_main(int argc, char **argv) {
                 { "version", required_argument, NULL, 'v' },
                 { "size", required_argument, NULL, 's' },
                 { "output", required_argument, NULL, 'o' },
+                { "gzip", no_argument, NULL, 'z' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
+        bool gzip = false;
         Platform platform = PLATFORM_ESP8266;
         const char *version = NULL, *output = NULL;
         uint64_t size = 256 << 10;
         int c;
 
         optind = 1;
-        while ((c = getopt_long(argc, argv, "p:v:s:o:h", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "p:v:s:o:zh", options, NULL)) >= 0) {
                 switch (c) {
+                case 'z':
+                        gzip = true;
+                        break;
                 case 'p':
                         if ((platform = platform_from_string(optarg)) < 0)
                                 return fail_usage("--platform expects esp8266 or esp32", optarg), 2;
@@ -592,7 +597,8 @@ static int mkimage_main(int argc, char **argv) {
                         break;
                 case 'h':
                         printf("Usage: flota-sim mkimage --version V [--platform esp8266|esp32] [--size SIZE] "
-                               "[-o FILE]\nWrites a structurally valid image carrying V (stdout without -o).\n");
+                               "[--gzip] [-o FILE]\nWrites a structurally valid image carrying V (stdout without -o);\n"
+                               "--gzip wraps an ESP8266 image in gzip, as 'gzip -9 sketch.bin' users ship it.\n");
                         return 0;
                 default:
                         return 2;
@@ -600,9 +606,19 @@ static int mkimage_main(int argc, char **argv) {
         }
         if (!version || !version_is_valid(version))
                 return fail_usage("--version is required", version ? version : ""), 2;
+        if (gzip && platform == PLATFORM_ESP32)
+                return fail_usage("--gzip: the ESP32 core does not accept gzip images", "esp32"), 2;
         uint8_t *img;
         size_t n;
         image_build(platform, version, size, 1, &img, &n);
+        if (gzip) {
+                uint8_t *gz;
+                size_t gn;
+                image_gzip_stored(img, n, &gz, &gn);
+                free(img);
+                img = gz;
+                n = gn;
+        }
         FILE *f = output ? fopen(output, "we") : stdout;
         bool ok = f && fwrite(img, 1, n, f) == n;
         if (f && output)

@@ -28,7 +28,8 @@ static int run_sim(const char *const *args, char **ret_out) {
         return run_program((char *const *) argv, false, ret_out);
 }
 
-static void publish_keyed(Flotad *f, const char *product, const char *key, const char *platform, const char *size) {
+static void publish_image(Flotad *f, const char *product, const char *key, const char *platform, const char *size,
+                          const char *extra) {
         HttpResponse r;
         _cleanup_free_ char *body = key ? xasprintf("{\"name\":\"%s\",\"key\":\"%s\"}", product, key)
                                         : xasprintf("{\"name\":\"%s\"}", product);
@@ -36,8 +37,8 @@ static void publish_keyed(Flotad *f, const char *product, const char *key, const
         http_response_done(&r);
 
         _cleanup_free_ char *path = xasprintf("%s/%s.bin", f->dir, product);
-        _cleanup_free_ char *cmd = xasprintf("'%s' mkimage --platform %s --version 2.0.0 --size %s -o '%s'",
-                                             getenv("FLOTA_SIM"), platform, size, path);
+        _cleanup_free_ char *cmd = xasprintf("'%s' mkimage --platform %s --version 2.0.0 --size %s %s -o '%s'",
+                                             getenv("FLOTA_SIM"), platform, size, extra, path);
         assert_int_equal(system(cmd), 0);
         size_t len;
         _cleanup_free_ char *img = slurp(path, &len);
@@ -53,7 +54,7 @@ static void publish_keyed(Flotad *f, const char *product, const char *key, const
 }
 
 static void publish(Flotad *f, const char *product, const char *platform, const char *size) {
-        publish_keyed(f, product, NULL, platform, size);
+        publish_image(f, product, NULL, platform, size, "");
 }
 
 static void test_mixed_fleet_update(void **state) {
@@ -157,7 +158,7 @@ static void test_keys_and_auth(void **state) {
         Flotad *f = *state;
         char server[64], *out = NULL;
 
-        publish_keyed(f, "clock", "clock-key-123", "esp8266", "100K");
+        publish_image(f, "clock", "clock-key-123", "esp8266", "100K", "");
         snprintf(server, sizeof(server), "http://127.0.0.1:%d", f->port);
         /* the query form ?k=&s=&v= */
         const char *query[] = { "--server", server, "--devices", "20", "--key", "clock-key-123", "--interval", "0.1",
@@ -176,6 +177,20 @@ static void test_keys_and_auth(void **state) {
         assert_int_equal(run_sim(wrong, &out), 0);
         assert_non_null(strstr(out, "\"-108 server-unauthorized\""));
         assert_non_null(strstr(out, "\"updates_applied\":\t0"));
+        free(out);
+}
+
+static void test_gzip_release(void **state) {
+        Flotad *f = *state;
+        char server[64], *out = NULL;
+
+        /* ESP8266 devices take gzip'ed images (the core recognises 0x1F); flotad serves them as they are */
+        publish_image(f, "door", NULL, "esp8266", "200K", "--gzip");
+        snprintf(server, sizeof(server), "http://127.0.0.1:%d", f->port);
+        const char *args[] = { "--server", server, "--devices", "30", "--product", "door", "--interval", "0.1",
+                               "--until-version", "2.0.0", "--duration", "20", "--json", NULL };
+        assert_int_equal(run_sim(args, &out), 0);
+        assert_int_equal(json_int(out, "updates_applied"), 30);
         free(out);
 }
 
@@ -201,6 +216,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_injected_faults, flotad_fixture_setup, flotad_fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_state_file, flotad_fixture_setup, flotad_fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_keys_and_auth, flotad_fixture_setup, flotad_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_gzip_release, flotad_fixture_setup, flotad_fixture_teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -138,6 +138,25 @@ static void test_gzip(void **state) {
         expect_bad(gz, sizeof(gz), "gzip trailer");
 }
 
+static void test_gzip_stored(void **state) {
+        uint8_t *img, *gz;
+        size_t n, gn;
+        ImageInfo info;
+        char err[IMAGE_ERROR_MAX], v[VERSION_MAX + 1];
+
+        build(PLATFORM_ESP8266, "3.2.1", 150000, &img, &n);
+        image_gzip_stored(img, n, &gz, &gn);
+        assert_int_equal(image_inspect(gz, gn, &info, err), 0);
+        assert_true(info.compressed);
+        assert_int_equal(info.platform, PLATFORM_ESP8266);
+        assert_int_equal(image_embedded_version(gz, gn, v), 0);
+        assert_string_equal(v, "3.2.1");
+        /* the gzip CRC check value */
+        assert_int_equal(crc32_gzip(0, (const uint8_t *) "123456789", 9), 0xcbf43926);
+        free(img);
+        free(gz);
+}
+
 static void test_crc_reference(void **state) {
         /* CRC-32/MPEG-2 check value */
         assert_int_equal(crc8266((const uint8_t *) "123456789", 9), 0x0376e6e7);
@@ -148,7 +167,8 @@ int main(void) {
                 cmocka_unit_test(test_esp8266_valid), cmocka_unit_test(test_esp32_valid),
                 cmocka_unit_test(test_truncated),     cmocka_unit_test(test_corrupt),
                 cmocka_unit_test(test_wrong_magic),   cmocka_unit_test(test_signed),
-                cmocka_unit_test(test_gzip),          cmocka_unit_test(test_crc_reference),
+                cmocka_unit_test(test_gzip),
+                cmocka_unit_test(test_gzip_stored),          cmocka_unit_test(test_crc_reference),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
