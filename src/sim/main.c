@@ -52,6 +52,7 @@ static void help(void) {
                "  --brick F             fraction that take an update and never poll again\n"
                "  --bootloop F          fraction that take an update and come back on the old version\n"
                "  --slow-link RATE      read downloads at RATE bytes per second (K/M suffixes)\n"
+               "  --offline F           fraction of devices that now and then miss 2 to 5 polls\n"
                "  --state FILE          load the fleet's firmware from FILE and save it there at the end\n"
                "  --json                print the final statistics as JSON\n"
                "  -h, --help            show this help\n");
@@ -168,7 +169,7 @@ static int fail_usage(const char *what, const char *arg) {
 int sim_parse_argv(int argc, char **argv, SimOptions *o) {
         enum { A_SERVER = 0x100, A_PATH, A_DEVICES, A_PRODUCT, A_SEED, A_INTERVAL, A_JITTER, A_MIX, A_VERSIONS,
                A_CONCURRENCY, A_RATE, A_DURATION, A_UNTIL, A_KEY, A_AUTH, A_JSON, A_FAIL_DOWNLOAD, A_BRICK,
-               A_BOOTLOOP, A_SLOW_LINK, A_STATE };
+               A_BOOTLOOP, A_SLOW_LINK, A_STATE, A_OFFLINE };
         static const struct option options[] = {
                 { "server", required_argument, NULL, A_SERVER },
                 { "path", required_argument, NULL, A_PATH },
@@ -191,6 +192,7 @@ int sim_parse_argv(int argc, char **argv, SimOptions *o) {
                 { "bootloop", required_argument, NULL, A_BOOTLOOP },
                 { "slow-link", required_argument, NULL, A_SLOW_LINK },
                 { "state", required_argument, NULL, A_STATE },
+                { "offline", required_argument, NULL, A_OFFLINE },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
@@ -306,6 +308,10 @@ int sim_parse_argv(int argc, char **argv, SimOptions *o) {
                                 return fail_usage("a fraction from 0 to 1 is expected", optarg);
                         break;
                 }
+                case A_OFFLINE:
+                        if (parse_seconds(optarg, &o->offline) < 0 || o->offline > 1)
+                                return fail_usage("--offline expects a fraction from 0 to 1", optarg);
+                        break;
                 case A_STATE:
                         free(o->state);
                         o->state = xstrdup(optarg);
@@ -387,6 +393,7 @@ static void build_fleet(Sim *s) {
                            : x < o->fail_download + o->brick + o->bootloop ? FAULT_BOOTLOOP
                                                                          : FAULT_NONE;
                 /* these never report a new version: a bricked device takes it, but polls no more */
+                d->goes_offline = hash2(o->seed + 4, i) / 4294967296.0 < o->offline;
                 bool stuck = d->fault != FAULT_NONE;
                 if (o->until_version && streq(version, o->until_version)) {
                         /* already there at the start: nothing to wait for */
@@ -413,8 +420,16 @@ static void recount_targets(Sim *s) {
         }
 }
 
-static usec_t interval_usec(const Sim *s, uint32_t index, uint64_t round) {
+static usec_t interval_usec(Sim *s, uint32_t index, uint64_t round) {
         usec_t base = (usec_t) (s->o->interval * 1e6);
+        SimDevice *d = &s->devices[index];
+        uint32_t o = hash2(s->o->seed ^ 0x5bd1e995u ^ (uint32_t) round, index);
+
+        /* a device that goes offline now and then: one poll in three, it misses 2 to 5 */
+        if (d->goes_offline && o % 3 == 0) {
+                s->stats.offline_windows++;
+                base *= 3 + (o >> 8) % 4;
+        }
         if (!s->o->jitter)
                 return base;
         /* +-25%, different every round */

@@ -42,6 +42,7 @@ typedef struct SimOptions {
         double brick;                           /* takes an update, then never polls again */
         double bootloop;                        /* takes an update, then comes back on the old version */
         uint64_t slow_link;                     /* bytes per second a download is read at; 0: no limit */
+        double offline;                         /* fraction that drop off the network now and then */
 } SimOptions;
 
 typedef enum SimFault {
@@ -63,6 +64,7 @@ typedef struct SimDevice {
         bool bricked;                           /* took an update and died: polls no more */
         bool busy;                              /* a poll is in flight: a device runs one at a time */
         bool reported;                          /* an answered poll carried --until-version */
+        bool goes_offline;                      /* --offline: sometimes misses 2 to 5 polls */
 } SimDevice;
 
 typedef struct SimStats {
@@ -73,6 +75,7 @@ typedef struct SimStats {
         uint64_t updates_applied;
         uint64_t bootloops;                     /* updates taken and rolled back at boot */
         uint64_t bricked;
+        uint64_t offline_windows;               /* times a device dropped off the network */
         uint64_t bytes;
         uint64_t latency[SIM_LATENCY_BUCKETS];
 } SimStats;

@@ -113,6 +113,7 @@ static cJSON *stats_json(const Sim *s) {
         cJSON_AddNumberToObject(o, "updates_applied", (double) st->updates_applied);
         cJSON_AddNumberToObject(o, "bootloops", (double) st->bootloops);
         cJSON_AddNumberToObject(o, "bricked", (double) st->bricked);
+        cJSON_AddNumberToObject(o, "offline_windows", (double) st->offline_windows);
         cJSON *faults = cJSON_CreateObject();
         uint32_t counts[_FAULT_MAX] = {};
         for (uint32_t i = 0; i < s->n_devices; i++)

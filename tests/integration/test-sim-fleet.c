@@ -194,6 +194,23 @@ static void test_gzip_release(void **state) {
         free(out);
 }
 
+static void test_offline_devices(void **state) {
+        Flotad *f = *state;
+        char server[64], *out = NULL;
+
+        publish(f, "door", "esp8266", "50K");
+        snprintf(server, sizeof(server), "http://127.0.0.1:%d", f->port);
+        const char *args[] = { "--server", server, "--devices", "100", "--product", "door", "--interval", "0.1",
+                               "--offline", "0.5", "--versions", "2.0.0", "--duration", "2", "--json", NULL };
+        assert_int_equal(run_sim(args, &out), 0);
+        long windows = json_int(out, "offline_windows");
+        long polls = json_int(out, "polls");
+        /* silent devices poll less: well under the 100 devices x 20 intervals of an always-online fleet */
+        if (windows <= 0 || polls >= 100 * 20)
+                fail_msg("offline windows %ld, polls %ld: %s", windows, polls, out);
+        free(out);
+}
+
 static void test_unreachable_server(void **state) {
         char *out = NULL;
         /* nothing listens there: every poll fails like the core's connection error, the run ends on time */
@@ -217,6 +234,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_state_file, flotad_fixture_setup, flotad_fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_keys_and_auth, flotad_fixture_setup, flotad_fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_gzip_release, flotad_fixture_setup, flotad_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_offline_devices, flotad_fixture_setup, flotad_fixture_teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
