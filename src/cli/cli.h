@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/* flota's headless front end: global options, the verb table's types and shared helpers. */
+#pragma once
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+
+#include "flota/api-client.h"
+
+#define EXIT_USAGE 2
+
+typedef struct Cli {
+        char *server;
+        char *token;
+        unsigned timeout;
+        bool json;
+        ApiClient *client;
+} Cli;
+
+typedef struct Verb {
+        const char *name;
+        const char *args;         /* for --help */
+        const char *summary;
+        int (*run)(Cli *cli, int argc, char **argv);
+} Verb;
+
+/* Reports an error the way every verb does ("flota: VERB: message") and returns -1. */
+int cli_error(const char *fmt, ...) _printf_(1, 2);
+/* A usage error: message, then -2 (exit status 2). */
+int cli_usage(const char *fmt, ...) _printf_(1, 2);
+
+/*
+ * Calls the API. On success returns 0 with the parsed answer in *ret (may be NULL when not
+ * wanted). Transport failures, HTTP errors (with the server's message) and unparsable
+ * answers are reported on stderr and return -1.
+ */
+int cli_api(Cli *cli, const char *method, const char *path, const char *body, cJSON **ret);
+/* The same with a file as the body. */
+int cli_api_upload(Cli *cli, const char *path, const char *file, cJSON **ret);
+
+/* Prints j as indented JSON on stdout. */
+void print_json(const cJSON *j);
+
+/* A table: columns are added once, then rows of as many strings; printed to fit the terminal. */
+typedef struct Table Table;
+Table *table_new(const char *const *headers, size_t n);
+void table_add(Table *t, const char *const *cells);
+void table_print(Table *t);
+Table *table_free(Table *t);
+
+/* Field helpers over cJSON objects: "" / 0 for missing or null values. */
+const char *jstr(const cJSON *o, const char *key);
+double jnum(const cJSON *o, const char *key);
+
+/* Verbs. */
+int verb_releases(Cli *cli, int argc, char **argv);
+int verb_release(Cli *cli, int argc, char **argv);
+int verb_channels(Cli *cli, int argc, char **argv);
+int verb_promote(Cli *cli, int argc, char **argv);
+int verb_devices(Cli *cli, int argc, char **argv);
+int verb_device(Cli *cli, int argc, char **argv);
+int verb_pin(Cli *cli, int argc, char **argv);
+int verb_unpin(Cli *cli, int argc, char **argv);
+int verb_assign(Cli *cli, int argc, char **argv);

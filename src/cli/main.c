@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: MIT */
+/* flota: global options, configuration and the verb table. */
+#include <errno.h>
+#include <getopt.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "flota/alloc.h"
+#include "flota/strutil.h"
+
+static const Verb verbs[] = {
+        { "devices", "[--product P] [--version V] [--label L] [--seen-since T] [--limit N]",
+          "list the devices flotad knows", verb_devices },
+        { "device", "MAC", "one device with its recent check-ins", verb_device },
+        { "releases", "[--product P]", "list releases", verb_releases },
+        { "release", "show ID | upload FILE --product P [--version V] [--platform X] [--kind K]",
+          "show or upload a release", verb_release },
+        { "channels", "", "list channels and the release each serves", verb_channels },
+        { "promote", "PRODUCT CHANNEL RELEASE", "point a channel at a release", verb_promote },
+        { "pin", "MAC RELEASE", "pin a device to a release", verb_pin },
+        { "unpin", "MAC", "remove a device's pin", verb_unpin },
+        { "assign", "RELEASE --devices FILE|-", "assign a release to the listed devices", verb_assign },
+};
+
+static void help(void) {
+        printf("Usage: flota [OPTIONS] VERB [ARGS]\n"
+               "\n"
+               "The operator's tool for fleets of ESP8266/ESP32 devices served by flotad.\n"
+               "\n"
+               "Options:\n"
+               "  -s, --server URL     flotad's address (FLOTA_SERVER, server= in the config)\n"
+               "  -t, --token TOKEN    API token (FLOTA_TOKEN, token= in the config)\n"
+               "  -c, --config FILE    configuration file (default $XDG_CONFIG_HOME/flota/config)\n"
+               "      --timeout SECS   give up on the server after this long (default 10)\n"
+               "  -j, --json           machine-readable output\n"
+               "  -h, --help           show this help\n"
+               "      --version        show the version\n"
+               "\n"
+               "Verbs:\n");
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                printf("  %-9s %s\n            %s\n", verbs[i].name, verbs[i].args, verbs[i].summary);
+        printf("\nExit status: 0 success, 1 error, 2 usage error.\n");
+}
+
+static void set(char **dst, const char *value) {
+        free(*dst);
+        *dst = value ? xstrdup(value) : NULL;
+}
+
+typedef struct ConfigFile {
+        Cli *cli;
+        const char *path;
+        int line;
+        char error[256];
+} ConfigFile;
+
+static int on_ini(void *user, const char *section, const char *name, const char *value) {
+        ConfigFile *cf = user;
+        uint32_t t;
+
+        if (!streq(section, "flota")) {
+                snprintf(cf->error, sizeof(cf->error), "unknown section [%s] (expected [flota])", section);
+                return 0;
+        }
+        if (streq(name, "server"))
+                set(&cf->cli->server, value);
+        else if (streq(name, "token"))
+                set(&cf->cli->token, value);
+        else if (streq(name, "timeout")) {
+                if (parse_u32(value, &t) < 0 || t == 0 || t > 3600) {
+                        snprintf(cf->error, sizeof(cf->error), "timeout: expected seconds from 1 to 3600");
+                        return 0;
+                }
+                cf->cli->timeout = t;
+        } else {
+                snprintf(cf->error, sizeof(cf->error), "unknown setting '%s'", name);
+                return 0;
+        }
+        return 1;
+}
+
+/* Reads the config file; a missing default file is fine, a missing named one is not. */
+static int load_config(Cli *cli, const char *path, bool named) {
+        _cleanup_free_ char *fallback = NULL;
+
+        if (!path) {
+                const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+                if (!isempty(xdg))
+                        fallback = xasprintf("%s/flota/config", xdg);
+                else if (!isempty(home))
+                        fallback = xasprintf("%s/.config/flota/config", home);
+                else
+                        return 0;
+                path = fallback;
+        }
+        FILE *f = fopen(path, "re");
+        if (!f) {
+                if (!named && errno == ENOENT)
+                        return 0;
+                return cli_error("cannot read %s: %s", path, strerror(errno));
+        }
+        ConfigFile cf = { .cli = cli, .path = path };
+        int line = ini_parse_file(f, on_ini, &cf);
+        fclose(f);
+        if (line != 0)
+                return cli_error("%s:%d: %s", path, line, cf.error[0] ? cf.error : "syntax error");
+        return 0;
+}
+
+int main(int argc, char **argv) {
+        enum { ARG_TIMEOUT = 0x100, ARG_VERSION };
+        static const struct option options[] = {
+                { "server", required_argument, NULL, 's' },
+                { "token", required_argument, NULL, 't' },
+                { "config", required_argument, NULL, 'c' },
+                { "timeout", required_argument, NULL, ARG_TIMEOUT },
+                { "json", no_argument, NULL, 'j' },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                {},
+        };
+        Cli cli = { .timeout = 10 };
+        const char *config = NULL, *server = NULL, *token = NULL;
+        uint32_t timeout = 0;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "+s:t:c:jh", options, NULL)) >= 0) {
+                switch (c) {
+                case 's': server = optarg; break;
+                case 't': token = optarg; break;
+                case 'c': config = optarg; break;
+                case 'j': cli.json = true; break;
+                case 'h': help(); return 0;
+                case ARG_VERSION: printf("flota " FLOTA_VERSION "\n"); return 0;
+                case ARG_TIMEOUT:
+                        if (parse_u32(optarg, &timeout) < 0 || timeout == 0 || timeout > 3600) {
+                                cli_usage("--timeout expects seconds from 1 to 3600");
+                                return EXIT_USAGE;
+                        }
+                        break;
+                default: return EXIT_USAGE;
+                }
+        }
+        if (optind >= argc) {
+                help();
+                return EXIT_USAGE;
+        }
+        /* precedence: flags, then the environment, then the config file */
+        if (load_config(&cli, config, config != NULL) < 0) {
+                free(cli.server);
+                free(cli.token);
+                return EXIT_USAGE;
+        }
+        if (getenv("FLOTA_SERVER"))
+                set(&cli.server, getenv("FLOTA_SERVER"));
+        if (getenv("FLOTA_TOKEN"))
+                set(&cli.token, getenv("FLOTA_TOKEN"));
+        if (server)
+                set(&cli.server, server);
+        if (token)
+                set(&cli.token, token);
+        if (timeout)
+                cli.timeout = timeout;
+
+        const Verb *verb = NULL;
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                if (streq(argv[optind], verbs[i].name))
+                        verb = &verbs[i];
+        if (!verb) {
+                cli_usage("unknown verb '%s'", argv[optind]);
+                r = -2;
+        } else {
+                /* --json is accepted after the verb too ("flota devices --json") */
+                char **vargv = xcalloc((size_t) (argc - optind) + 1, sizeof(char *));
+                int vargc = 0;
+                for (int i = optind; i < argc; i++) {
+                        if (streq(argv[i], "--json") || streq(argv[i], "-j"))
+                                cli.json = true;
+                        else
+                                vargv[vargc++] = argv[i];
+                }
+                /* 0, not 1: glibc then resets its scanning mode for the verb's own options */
+                optind = 0;
+                r = verb->run(&cli, vargc, vargv);
+                free(vargv);
+        }
+        api_client_free(cli.client);
+        free(cli.server);
+        free(cli.token);
+        return r == -2 ? EXIT_USAGE : r < 0 ? EXIT_FAILURE : 0;
+}

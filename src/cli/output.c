@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: MIT */
+/* Errors, API calls with their reporting, JSON and table output. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "flota/alloc.h"
+#include "flota/strutil.h"
+
+int cli_error(const char *fmt, ...) {
+        va_list ap;
+
+        fputs("flota: ", stderr);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+        return -1;
+}
+
+int cli_usage(const char *fmt, ...) {
+        va_list ap;
+
+        fputs("flota: ", stderr);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputs(" (see flota --help)\n", stderr);
+        return -2;
+}
+
+static int client(Cli *cli) {
+        char err[API_CLIENT_ERROR_MAX];
+
+        if (cli->client)
+                return 0;
+        if (!cli->server)
+                return cli_error("no server: pass --server URL, set FLOTA_SERVER or server= in the config file");
+        if (api_client_new(cli->server, cli->token, cli->timeout, &cli->client, err) < 0)
+                return cli_error("%s", err);
+        return 0;
+}
+
+static int handle(Cli *cli, int r, ApiResponse *resp, const char *err, cJSON **ret) {
+        if (r < 0)
+                return cli_error("%s", err);
+        cJSON *j = cJSON_ParseWithLength(resp->body, resp->len);
+        if (resp->status == 401) {
+                cJSON_Delete(j);
+                api_response_done(resp);
+                return cli_error("%s rejected the API token%s", api_client_server(cli->client),
+                                 cli->token ? "" : " (none given: --token, FLOTA_TOKEN or token= in the config)");
+        }
+        if (resp->status >= 400) {
+                const cJSON *e = cJSON_GetObjectItem(j, "error");
+                const char *msg = jstr(e, "message");
+                cli_error("%s (HTTP %ld)", *msg ? msg : "the server refused the request", resp->status);
+                cJSON_Delete(j);
+                api_response_done(resp);
+                return -1;
+        }
+        api_response_done(resp);
+        if (!j)
+                return cli_error("%s sent an answer that is not JSON", api_client_server(cli->client));
+        if (ret)
+                *ret = j;
+        else
+                cJSON_Delete(j);
+        return 0;
+}
+
+int cli_api(Cli *cli, const char *method, const char *path, const char *body, cJSON **ret) {
+        char err[API_CLIENT_ERROR_MAX];
+        ApiResponse resp = {};
+
+        if (client(cli) < 0)
+                return -1;
+        int r = api_client_request(cli->client, method, path, body, body ? strlen(body) : 0, &resp, err);
+        return handle(cli, r, &resp, err, ret);
+}
+
+static void show_progress(uint64_t sent, uint64_t total, void *userdata) {
+        (void) userdata;
+        if (total)
+                fprintf(stderr, "\ruploading: %3u%% (%llu of %llu bytes)", (unsigned) (sent * 100 / total),
+                        (unsigned long long) sent, (unsigned long long) total);
+}
+
+int cli_api_upload(Cli *cli, const char *path, const char *file, cJSON **ret) {
+        char err[API_CLIENT_ERROR_MAX];
+        ApiResponse resp = {};
+        struct stat st;
+
+        if (client(cli) < 0)
+                return -1;
+        _cleanup_close_ int fd = open(file, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || fstat(fd, &st) < 0)
+                return cli_error("cannot read %s: %s", file, strerror(errno));
+        if (!S_ISREG(st.st_mode))
+                return cli_error("%s is not a regular file", file);
+        bool tty = isatty(STDERR_FILENO);
+        int r = api_client_upload(cli->client, path, fd, (uint64_t) st.st_size, tty ? show_progress : NULL, NULL, &resp,
+                                  err);
+        if (tty)
+                fputc('\n', stderr);
+        return handle(cli, r, &resp, err, ret);
+}
+
+void print_json(const cJSON *j) {
+        char *text = cJSON_Print(j);
+        if (!text)
+                abort();
+        puts(text);
+        free(text);
+}
+
+const char *jstr(const cJSON *o, const char *key) {
+        const cJSON *v = o ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
+        return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+double jnum(const cJSON *o, const char *key) {
+        const cJSON *v = o ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
+        return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+struct Table {
+        size_t n;
+        char **cells;            /* row-major, headers first */
+        size_t rows;
+        size_t *width;
+};
+
+Table *table_new(const char *const *headers, size_t n) {
+        Table *t = xcalloc(1, sizeof(Table));
+        t->n = n;
+        t->width = xcalloc(n, sizeof(size_t));
+        table_add(t, headers);
+        return t;
+}
+
+void table_add(Table *t, const char *const *cells) {
+        t->cells = xrealloc(t->cells, (t->rows + 1) * t->n * sizeof(char *));
+        for (size_t i = 0; i < t->n; i++) {
+                const char *c = cells[i] ? cells[i] : "";
+                t->cells[t->rows * t->n + i] = xstrdup(c);
+                size_t w = strlen(c);
+                if (w > t->width[i])
+                        t->width[i] = w;
+        }
+        t->rows++;
+}
+
+void table_print(Table *t) {
+        struct winsize ws;
+        size_t cols = isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col ? ws.ws_col
+                                                                                                        : 1000;
+        for (size_t r = 0; r < t->rows; r++) {
+                size_t used = 0;
+                for (size_t i = 0; i < t->n; i++) {
+                        const char *c = t->cells[r * t->n + i];
+                        size_t w = i + 1 < t->n ? t->width[i] : strlen(c);
+                        /* the last column that fits is cut at the terminal's width */
+                        if (used + w > cols)
+                                w = cols > used ? cols - used : 0;
+                        printf("%-*.*s", (int) w, (int) w, c);
+                        used += w;
+                        if (i + 1 < t->n && used + 2 <= cols) {
+                                fputs("  ", stdout);
+                                used += 2;
+                        }
+                }
+                fputc('\n', stdout);
+        }
+}
+
+Table *table_free(Table *t) {
+        if (!t)
+                return NULL;
+        for (size_t i = 0; i < t->rows * t->n; i++)
+                free(t->cells[i]);
+        free(t->cells);
+        free(t->width);
+        free(t);
+        return NULL;
+}

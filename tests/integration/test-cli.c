@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: MIT */
+/* The headless flota against a real flotad: the server-backed verbs, their --json, errors and exit codes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flota/alloc.h"
+#include "flotad-harness.h"
+
+typedef struct Ctx {
+        Flotad *f;
+        char server[64];
+} Ctx;
+
+/* Runs flota with --server/--token of the fixture, then args; returns the exit status and the output. */
+static int flota(const Flotad *f, const char *token, const char *const *args, char **out) {
+        char server[64];
+        const char *argv[40] = { getenv("FLOTA"), "--server", server, "--token", token };
+        size_t n = 5;
+
+        snprintf(server, sizeof(server), "http://127.0.0.1:%d", f->port);
+        for (size_t i = 0; args[i] && n < 39; i++)
+                argv[n++] = args[i];
+        argv[n] = NULL;
+        return run_program((char *const *) argv, true, out);
+}
+
+static void expect(const Flotad *f, const char *const *args, int status, const char *needle) {
+        char *out = NULL;
+        int rc = flota(f, f->admin_token, args, &out);
+        if (rc != status || (needle && !strstr(out, needle)))
+                fail_msg("flota %s %s: exit %d (want %d), output: %s", args[0], args[1] ? args[1] : "", rc, status,
+                         out);
+        free(out);
+}
+
+static void test_release_and_channel_verbs(void **state) {
+        Flotad *f = *state;
+        HttpResponse r;
+
+        assert_int_equal(api(f, "POST", "/api/v1/products", "{\"name\":\"door\"}", &r), 201);
+        http_response_done(&r);
+        _cleanup_free_ char *img = make_image(f, "esp8266", "2.0.0", "100K");
+
+        expect(f, (const char *[]) { "releases", NULL }, 0, "ID  PRODUCT");
+        expect(f, (const char *[]) { "release", "upload", img, "--product", "door", "--version", "2.0.0", NULL }, 0,
+               "release 1: door 2.0.0");
+        expect(f, (const char *[]) { "release", "upload", img, "--product", "door", "--version", "2.0.0", NULL }, 1,
+               "already has");
+        expect(f, (const char *[]) { "release", "upload", img, "--product", "door", NULL }, 1, "version= is required");
+        expect(f, (const char *[]) { "release", "upload", "/nonexistent.bin", "--product", "door", NULL }, 1,
+               "cannot read /nonexistent.bin");
+        expect(f, (const char *[]) { "releases", "--json", NULL }, 0, "\"version\":\t\"2.0.0\"");
+        expect(f, (const char *[]) { "release", "show", "1", NULL }, 0, "md5");
+        expect(f, (const char *[]) { "release", "show", "9", NULL }, 1, "not found");
+        expect(f, (const char *[]) { "promote", "door", "stable", "1", NULL }, 0, "door/stable now serves release 1");
+        expect(f, (const char *[]) { "channels", NULL }, 0, "door     stable");
+        expect(f, (const char *[]) { "--json", "channels", NULL }, 0, "\"name\":\t\"stable\"");
+        expect(f, (const char *[]) { "promote", "door", "stable", "x", NULL }, 2, "not a release id");
+}
+
+static void test_device_verbs(void **state) {
+        Flotad *f = *state;
+        HttpResponse r;
+
+        assert_int_equal(api(f, "POST", "/api/v1/products", "{\"name\":\"door\"}", &r), 201);
+        http_response_done(&r);
+        for (int i = 0; i < 3; i++) {
+                char mac[18];
+                snprintf(mac, sizeof(mac), "18:FE:AA:00:00:%02X", i);
+                _cleanup_free_ char *req = esp8266_poll("/update/door", f->port, mac, "1.0", NULL, 1 << 20, NULL);
+                assert_int_equal(http_raw(f->port, req, strlen(req), &r), 0);
+                http_response_done(&r);
+        }
+        assert_int_equal(wait_checkins(f, 3), 3);
+        _cleanup_free_ char *img = make_image(f, "esp8266", "2.0.0", "100K");
+        expect(f, (const char *[]) { "release", "upload", img, "--product", "door", "--version", "2.0.0", NULL }, 0,
+               NULL);
+
+        expect(f, (const char *[]) { "devices", NULL }, 0, "18:FE:AA:00:00:02  door");
+        expect(f, (const char *[]) { "devices", "--json", "--limit", "2", NULL }, 0, "\"id\":\t\"18:FE:AA:00:00:01\"");
+        expect(f, (const char *[]) { "devices", "--version", "9.9", NULL }, 0, NULL);
+        expect(f, (const char *[]) { "device", "18feaa000001", NULL }, 0, "recent check-ins:");
+        expect(f, (const char *[]) { "device", "not a mac", NULL }, 2, "not a MAC address");
+        expect(f, (const char *[]) { "pin", "18:FE:AA:00:00:01", "1", NULL }, 0, "pinned to release 1");
+        expect(f, (const char *[]) { "unpin", "18:FE:AA:00:00:01", NULL }, 0, "unpinned");
+        expect(f, (const char *[]) { "pin", "18:FE:AA:00:00:01", "77", NULL }, 1, "not found");
+
+        _cleanup_free_ char *list = xasprintf("%s/devices.txt", f->dir);
+        FILE *fp = fopen(list, "w");
+        fputs("# the first wave\n18:FE:AA:00:00:00\n\n18feaa000002\n", fp);
+        fclose(fp);
+        expect(f, (const char *[]) { "assign", "1", "--devices", list, NULL }, 0, "2 devices assigned to release 1");
+        fp = fopen(list, "a");
+        fputs("bad line\n", fp);
+        fclose(fp);
+        expect(f, (const char *[]) { "assign", "1", "--devices", list, NULL }, 1, ":5: 'bad line'");
+        assert_int_equal(api(f, "GET", "/api/v1/devices/18:FE:AA:00:00:02", NULL, &r), 200);
+        assert_non_null(strstr(r.body, "\"assigned\":1"));
+        http_response_done(&r);
+}
+
+static void test_errors_and_config(void **state) {
+        Flotad *f = *state;
+        char *out = NULL;
+
+        /* a wrong token says so; a read token may read but not write */
+        assert_int_equal(flota(f, "flota_wrong", (const char *[]) { "releases", NULL }, &out), 1);
+        assert_non_null(strstr(out, "rejected the API token"));
+        free(out);
+        assert_int_equal(flota(f, f->read_token, (const char *[]) { "releases", NULL }, &out), 0);
+        free(out);
+        assert_int_equal(flota(f, f->read_token, (const char *[]) { "promote", "a", "b", "1", NULL }, &out), 1);
+        assert_non_null(strstr(out, "may only read"));
+        free(out);
+
+        /* an unreachable server: one line naming it, exit 1 */
+        const char *down[] = { getenv("FLOTA"), "--server", "http://127.0.0.1:9", "--timeout", "2", "releases", NULL };
+        assert_int_equal(run_program((char *const *) down, true, &out), 1);
+        assert_non_null(strstr(out, "cannot connect to http://127.0.0.1:9"));
+        free(out);
+
+        /* usage errors exit 2 */
+        expect(f, (const char *[]) { "frobnicate", NULL }, 2, "unknown verb");
+        expect(f, (const char *[]) { "releases", "--bogus", NULL }, 2, NULL);
+        const char *bare[] = { getenv("FLOTA"), NULL };
+        assert_int_equal(run_program((char *const *) bare, true, &out), 2);
+        assert_non_null(strstr(out, "Verbs:"));
+        free(out);
+
+        /* the config file supplies server and token; a broken one is refused with its line */
+        _cleanup_free_ char *conf = xasprintf("%s/config", f->dir);
+        FILE *fp = fopen(conf, "w");
+        fprintf(fp, "[flota]\nserver = http://127.0.0.1:%d\ntoken = %s\n", f->port, f->admin_token);
+        fclose(fp);
+        const char *with_conf[] = { getenv("FLOTA"), "--config", conf, "channels", NULL };
+        assert_int_equal(run_program((char *const *) with_conf, true, &out), 0);
+        free(out);
+        fp = fopen(conf, "a");
+        fputs("colour = blue\n", fp);
+        fclose(fp);
+        assert_int_equal(run_program((char *const *) with_conf, true, &out), 2);
+        assert_non_null(strstr(out, "config:4: unknown setting 'colour'"));
+        free(out);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_release_and_channel_verbs, flotad_fixture_setup,
+                                                flotad_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_device_verbs, flotad_fixture_setup, flotad_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_errors_and_config, flotad_fixture_setup, flotad_fixture_teardown),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
