@@ -38,6 +38,9 @@ int cli_api(Cli *cli, const char *method, const char *path, const char *body, cJ
 /* The same with a file as the body. */
 int cli_api_upload(Cli *cli, const char *path, const char *file, cJSON **ret);
 
+/* Prints the named fields of o as "key  value" lines (JSON for non-strings). */
+void print_fields(const cJSON *o, const char *const *keys, size_t n);
+
 /* Prints j as indented JSON on stdout. */
 void print_json(const cJSON *j);
 

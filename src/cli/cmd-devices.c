@@ -159,12 +159,7 @@ int verb_device(Cli *cli, int argc, char **argv) {
                 static const char *const keys[] = { "id", "mac", "product", "platform", "version", "sketch_md5",
                                                     "channel", "pin", "assigned", "ip", "sdk", "free_space",
                                                     "chip_size", "first_seen", "last_seen", "last_reason" };
-                for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
-                        const cJSON *v = cJSON_GetObjectItem(j, keys[i]);
-                        char *text = cJSON_IsString(v) ? xstrdup(v->valuestring) : cJSON_PrintUnformatted(v);
-                        printf("%-11s %s\n", keys[i], text ? text : "");
-                        free(text);
-                }
+                print_fields(j, keys, ELEMENTSOF(keys));
                 printf("\nrecent check-ins:\n");
                 const cJSON *c;
                 cJSON_ArrayForEach(c, cJSON_GetObjectItem(j, "checkins"))

@@ -66,12 +66,7 @@ static int release_show(Cli *cli, const char *id) {
         else {
                 static const char *const keys[] = { "id", "product", "version", "platform", "chip", "kind", "size",
                                                     "md5", "sha256", "signed", "compressed", "notes", "created" };
-                for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
-                        const cJSON *v = cJSON_GetObjectItem(j, keys[i]);
-                        char *text = cJSON_IsString(v) ? xstrdup(v->valuestring) : cJSON_PrintUnformatted(v);
-                        printf("%-11s %s\n", keys[i], text ? text : "");
-                        free(text);
-                }
+                print_fields(j, keys, ELEMENTSOF(keys));
         }
         cJSON_Delete(j);
         return 0;

@@ -13,26 +13,37 @@
 #include "flota/alloc.h"
 #include "flota/strutil.h"
 
+static _printf_(1, 0) void report(const char *fmt, va_list ap, const char *suffix) {
+        fputs("flota: ", stderr);
+        vfprintf(stderr, fmt, ap);
+        fputs(suffix, stderr);
+}
+
 int cli_error(const char *fmt, ...) {
         va_list ap;
 
-        fputs("flota: ", stderr);
         va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
+        report(fmt, ap, "\n");
         va_end(ap);
-        fputc('\n', stderr);
         return -1;
 }
 
 int cli_usage(const char *fmt, ...) {
         va_list ap;
 
-        fputs("flota: ", stderr);
         va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
+        report(fmt, ap, " (see flota --help)\n");
         va_end(ap);
-        fputs(" (see flota --help)\n", stderr);
         return -2;
+}
+
+void print_fields(const cJSON *o, const char *const *keys, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                const cJSON *v = cJSON_GetObjectItem(o, keys[i]);
+                char *text = cJSON_IsString(v) ? xstrdup(v->valuestring) : cJSON_PrintUnformatted(v);
+                printf("%-11s %s\n", keys[i], text ? text : "");
+                free(text);
+        }
 }
 
 static int client(Cli *cli) {
