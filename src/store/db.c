@@ -113,22 +113,22 @@ int store_schema_version(Store *s) {
         return sqlite3_column_int(st, 0);
 }
 
-static int migrate(Store *s) {
+static int migrate(Store *s, const char *const *migrations, size_t n_migrations) {
         int version = store_schema_version(s);
 
         if (version < 0)
                 return version;
-        if ((size_t) version > store_n_migrations) {
-                log_debug("database schema %d is newer than this program's %zu", version, store_n_migrations);
+        if ((size_t) version > n_migrations) {
+                log_debug("database schema %d is newer than this program's %zu", version, n_migrations);
                 return -EPROTO;
         }
-        for (size_t v = (size_t) version; v < store_n_migrations; v++) {
+        for (size_t v = (size_t) version; v < n_migrations; v++) {
                 char stamp[64];
                 int r = store_begin(s);
                 if (r < 0)
                         return r;
                 snprintf(stamp, sizeof(stamp), "PRAGMA user_version = %zu", v + 1);
-                r = store_exec(s, store_migrations[v]);
+                r = store_exec(s, migrations[v]);
                 if (r == 0)
                         r = store_exec(s, stamp);
                 r = store_end(s, r);
@@ -138,7 +138,7 @@ static int migrate(Store *s) {
         return 0;
 }
 
-static int setup(Store *s) {
+static int setup(Store *s, const char *const *migrations, size_t n_migrations) {
         static const char pragmas[] = "PRAGMA foreign_keys = ON;"
                                       "PRAGMA synchronous = FULL;"
                                       "PRAGMA cache_size = -8192;"
@@ -159,17 +159,17 @@ static int setup(Store *s) {
         r = store_exec(s, pragmas);
         if (r < 0)
                 return r;
-        return migrate(s);
+        return migrate(s, migrations, n_migrations);
 }
 
-int store_open(const char *path, Store **ret) {
+int store_open_schema(const char *path, const char *const *migrations, size_t n_migrations, Store **ret) {
         Store *s = xcalloc(1, sizeof(*s));
         int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                                  NULL);
         int r = store_errno(rc);
 
         if (r == 0)
-                r = setup(s);
+                r = setup(s, migrations, n_migrations);
         if (r < 0) {
                 if (s->db)
                         log_debug("store %s: %s", path, sqlite3_errmsg(s->db));
@@ -178,6 +178,10 @@ int store_open(const char *path, Store **ret) {
         }
         *ret = s;
         return 0;
+}
+
+int store_open(const char *path, Store **ret) {
+        return store_open_schema(path, store_migrations, store_n_migrations, ret);
 }
 
 int store_tune_for_checkins(Store *s) {
