@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "flota/api-client.h"
+#include "flota/store.h"
 
 #define EXIT_USAGE 2
 
@@ -14,7 +15,9 @@ typedef struct Cli {
         char *token;
         unsigned timeout;
         bool json;
+        char *db;                 /* --db, or the default under $XDG_STATE_HOME */
         ApiClient *client;
+        Store *inventory;
 } Cli;
 
 typedef struct Verb {
@@ -41,6 +44,11 @@ int cli_api_upload(Cli *cli, const char *path, const char *file, cJSON **ret);
 /* Prints the named fields of o as "key  value" lines (JSON for non-strings). */
 void print_fields(const cJSON *o, const char *const *keys, size_t n);
 
+/* Opens (once) the inventory database, creating its directory. Reports and returns -1 on failure. */
+int cli_inventory(Cli *cli, Store **ret);
+/* True when flotad answers /healthz; otherwise err says why. */
+bool cli_ping(Cli *cli, char err[static API_CLIENT_ERROR_MAX]);
+
 /* Prints j as indented JSON on stdout. */
 void print_json(const cJSON *j);
 
@@ -65,3 +73,5 @@ int verb_device(Cli *cli, int argc, char **argv);
 int verb_pin(Cli *cli, int argc, char **argv);
 int verb_unpin(Cli *cli, int argc, char **argv);
 int verb_assign(Cli *cli, int argc, char **argv);
+int verb_ingest(Cli *cli, int argc, char **argv);
+int verb_status(Cli *cli, int argc, char **argv);

@@ -12,6 +12,9 @@
 #include "flota/strutil.h"
 
 static const Verb verbs[] = {
+        { "status", "", "the fleet in the inventory, and whether flotad answers", verb_status },
+        { "ingest", "[--from-server] [--batch N]", "follow flotad's check-in feed into the inventory (N a commit)",
+          verb_ingest },
         { "devices", "[--product P] [--version V] [--label L] [--seen-since T] [--limit N]",
           "list the devices flotad knows", verb_devices },
         { "device", "MAC", "one device with its recent check-ins", verb_device },
@@ -35,6 +38,7 @@ static void help(void) {
                "  -t, --token TOKEN    API token (FLOTA_TOKEN, token= in the config)\n"
                "  -c, --config FILE    configuration file (default $XDG_CONFIG_HOME/flota/config)\n"
                "      --timeout SECS   give up on the server after this long (default 10)\n"
+               "      --db FILE        the inventory (default $XDG_STATE_HOME/flota/flota.db)\n"
                "  -j, --json           machine-readable output\n"
                "  -h, --help           show this help\n"
                "      --version        show the version\n"
@@ -111,12 +115,13 @@ static int load_config(Cli *cli, const char *path, bool named) {
 }
 
 int main(int argc, char **argv) {
-        enum { ARG_TIMEOUT = 0x100, ARG_VERSION };
+        enum { ARG_TIMEOUT = 0x100, ARG_VERSION, ARG_DB };
         static const struct option options[] = {
                 { "server", required_argument, NULL, 's' },
                 { "token", required_argument, NULL, 't' },
                 { "config", required_argument, NULL, 'c' },
                 { "timeout", required_argument, NULL, ARG_TIMEOUT },
+                { "db", required_argument, NULL, ARG_DB },
                 { "json", no_argument, NULL, 'j' },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -135,6 +140,7 @@ int main(int argc, char **argv) {
                 case 'j': cli.json = true; break;
                 case 'h': help(); return 0;
                 case ARG_VERSION: printf("flota " FLOTA_VERSION "\n"); return 0;
+                case ARG_DB: set(&cli.db, optarg); break;
                 case ARG_TIMEOUT:
                         if (parse_u32(optarg, &timeout) < 0 || timeout == 0 || timeout > 3600) {
                                 cli_usage("--timeout expects seconds from 1 to 3600");
@@ -152,6 +158,7 @@ int main(int argc, char **argv) {
         if (load_config(&cli, config, config != NULL) < 0) {
                 free(cli.server);
                 free(cli.token);
+                free(cli.db);
                 return EXIT_USAGE;
         }
         if (getenv("FLOTA_SERVER"))
@@ -188,7 +195,9 @@ int main(int argc, char **argv) {
                 free(vargv);
         }
         api_client_free(cli.client);
+        store_free(cli.inventory);
         free(cli.server);
         free(cli.token);
+        free(cli.db);
         return r == -2 ? EXIT_USAGE : r < 0 ? EXIT_FAILURE : 0;
 }

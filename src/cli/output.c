@@ -11,6 +11,8 @@
 
 #include "cli.h"
 #include "flota/alloc.h"
+#include "flota/fileio.h"
+#include "flota/inventory.h"
 #include "flota/strutil.h"
 
 static _printf_(1, 0) void report(const char *fmt, va_list ap, const char *suffix) {
@@ -121,6 +123,56 @@ int cli_api_upload(Cli *cli, const char *path, const char *file, cJSON **ret) {
         if (tty)
                 fputc('\n', stderr);
         return handle(cli, r, &resp, err, ret);
+}
+
+int cli_inventory(Cli *cli, Store **ret) {
+        _cleanup_free_ char *fallback = NULL;
+        const char *path = cli->db;
+        int r;
+
+        if (cli->inventory) {
+                *ret = cli->inventory;
+                return 0;
+        }
+        if (!path) {
+                const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+                if (!isempty(state))
+                        fallback = xasprintf("%s/flota/flota.db", state);
+                else if (!isempty(home))
+                        fallback = xasprintf("%s/.local/state/flota/flota.db", home);
+                else
+                        return cli_error("no inventory: pass --db FILE (neither XDG_STATE_HOME nor HOME is set)");
+                path = fallback;
+        }
+        _cleanup_free_ char *dir = xstrdup(path);
+        char *slash = strrchr(dir, '/');
+        if (slash && slash != dir) {
+                *slash = 0;
+                r = mkdir_p(dir, 0700);
+                if (r < 0)
+                        return cli_error("cannot create %s: %s", dir, strerror(-r));
+        }
+        r = inventory_open(path, &cli->inventory);
+        if (r == -EPROTO)
+                return cli_error("%s was written by a newer flota", path);
+        if (r < 0)
+                return cli_error("cannot open the inventory %s: %s", path, strerror(-r));
+        *ret = cli->inventory;
+        return 0;
+}
+
+bool cli_ping(Cli *cli, char err[static API_CLIENT_ERROR_MAX]) {
+        ApiResponse resp = {};
+
+        if (!cli->client && api_client_new(cli->server, cli->token, cli->timeout, &cli->client, err) < 0)
+                return false;
+        if (api_client_request(cli->client, "GET", "/healthz", NULL, 0, &resp, err) < 0)
+                return false;
+        bool ok = resp.status == 200;
+        if (!ok)
+                snprintf(err, API_CLIENT_ERROR_MAX, "/healthz answered HTTP %ld", resp.status);
+        api_response_done(&resp);
+        return ok;
 }
 
 void print_json(const cJSON *j) {

@@ -6,7 +6,9 @@
 #include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sqlite3.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "flota/alloc.h"
 #include "flotad-harness.h"
@@ -148,12 +150,84 @@ static void test_errors_and_config(void **state) {
         free(out);
 }
 
+static long inventory_count(const char *db, const char *sql) {
+        sqlite3 *h;
+        sqlite3_stmt *st;
+        long n = -1;
+
+        assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+        if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+                n = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        sqlite3_close(h);
+        return n;
+}
+
+static void test_ingest_and_status(void **state) {
+        Flotad *f = *state;
+        _cleanup_free_ char *db = xasprintf("%s/inventory/flota.db", f->dir);
+        char server[64], *out = NULL;
+        HttpResponse r;
+
+        assert_int_equal(api(f, "POST", "/api/v1/products", "{\"name\":\"door\"}", &r), 201);
+        http_response_done(&r);
+        _cleanup_free_ char *img = make_image(f, "esp8266", "2.0.0", "50K");
+        expect(f, (const char *[]) { "release", "upload", img, "--product", "door", "--version", "2.0.0", NULL }, 0,
+               NULL);
+        expect(f, (const char *[]) { "promote", "door", "stable", "1", NULL }, 0, NULL);
+        snprintf(server, sizeof(server), "http://127.0.0.1:%d", f->port);
+        const char *sim[] = { getenv("FLOTA_SIM"), "--server", server, "--devices", "300", "--product", "door",
+                              "--interval", "0.2", "--until-version", "2.0.0", "--duration", "30", NULL };
+        assert_int_equal(run_program((char *const *) sim, false, &out), 0);
+        free(out);
+        usleep(400000); /* the last batch of check-ins */
+        long total = db_count(f, "SELECT count(*) FROM checkins");
+        assert_true(total >= 600);
+
+        /* kill the ingest at growing moments; each run resumes where the last commit left it */
+        _cleanup_free_ char *progress = xasprintf("SELECT coalesce(max(ingested), 0) FROM sources");
+        bool interrupted = false;
+        for (int i = 0; i < 30 && !interrupted; i++) {
+                _cleanup_free_ char *cmd = xasprintf("timeout -s KILL 0.%03d '%s' --server %s --token %s --db '%s' "
+                                                     "ingest --batch 10 >/dev/null 2>&1",
+                                                     5 + 4 * i, getenv("FLOTA"), server, f->admin_token, db);
+                (void) !system(cmd);
+                long n = access(db, F_OK) == 0 ? inventory_count(db, progress) : 0;
+                /* a run that died with part of the feed committed */
+                interrupted = n > 0 && n < total;
+        }
+        if (!interrupted)
+                fail_msg("no run was killed in the middle of the feed");
+        const char *args[] = { "--db", db, "ingest", NULL };
+        expect(f, args, 0, "check-ins from");
+        /* every check-in counted exactly once, whatever the kills did */
+        _cleanup_free_ char *src = xasprintf("SELECT ingested FROM sources WHERE name = 'flotad:%s'", server);
+        assert_int_equal(inventory_count(db, src), total);
+        assert_int_equal(inventory_count(db, "SELECT count(*) FROM devices"), 300);
+        /* each device: its first version and 2.0.0 */
+        assert_int_equal(inventory_count(db, "SELECT count(*) FROM version_history"), 600);
+        const char *again[] = { "--db", db, "ingest", "--json", NULL };
+        expect(f, again, 0, "\"checkins\":\t0");
+
+        const char *status[] = { "--db", db, "status", NULL };
+        expect(f, status, 0, "versions     2.0.0 300");
+        const char *status_json[] = { "--db", db, "status", "--json", NULL };
+        expect(f, status_json, 0, "\"reachable\":\ttrue");
+        /* an unreachable server is reported, the inventory still shown */
+        const char *down[] = { getenv("FLOTA"), "--server", "http://127.0.0.1:9", "--db", db, "status", NULL };
+        assert_int_equal(run_program((char *const *) down, true, &out), 0);
+        assert_non_null(strstr(out, "does not answer"));
+        assert_non_null(strstr(out, "devices      300"));
+        free(out);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_release_and_channel_verbs, flotad_fixture_setup,
                                                 flotad_fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_device_verbs, flotad_fixture_setup, flotad_fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_errors_and_config, flotad_fixture_setup, flotad_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_ingest_and_status, flotad_fixture_setup, flotad_fixture_teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
