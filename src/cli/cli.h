@@ -46,6 +46,8 @@ void print_fields(const cJSON *o, const char *const *keys, size_t n);
 
 /* Opens (once) the inventory database, creating its directory. Reports and returns -1 on failure. */
 int cli_inventory(Cli *cli, Store **ret);
+/* The same for readers: *ret is NULL (and nothing is created) when there is no inventory yet. */
+int cli_inventory_existing(Cli *cli, Store **ret);
 /* True when flotad answers /healthz; otherwise err says why. */
 bool cli_ping(Cli *cli, char err[static API_CLIENT_ERROR_MAX]);
 

@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "flota/alloc.h"
 #include "flota/device-request.h"
+#include "flota/inventory.h"
 #include "flota/strutil.h"
 #include "flota/time-util.h"
 
@@ -142,8 +143,20 @@ static int device_arg(const char *verb, const char *s, char id[static DEVICE_ID_
         return 0;
 }
 
+static int add_history(const char *version, usec_t at, const char *source, void *userdata) {
+        char when[RFC3339_MAX];
+        cJSON *h = cJSON_CreateObject();
+
+        cJSON_AddStringToObject(h, "version", version);
+        cJSON_AddStringToObject(h, "at", format_rfc3339(when, at));
+        cJSON_AddStringToObject(h, "source", source);
+        cJSON_AddItemToArray(userdata, h);
+        return 0;
+}
+
 int verb_device(Cli *cli, int argc, char **argv) {
         char id[DEVICE_ID_MAX + 1];
+        Store *inv;
         cJSON *j;
 
         if (argc != 2)
@@ -153,6 +166,10 @@ int verb_device(Cli *cli, int argc, char **argv) {
         _cleanup_free_ char *path = xasprintf("/api/v1/devices/%s", id);
         if (cli_api(cli, "GET", path, NULL, &j) < 0)
                 return -1;
+        /* the versions the inventory has seen it run, newest first */
+        cJSON *history = cJSON_AddArrayToObject(j, "history");
+        if (cli_inventory_existing(cli, &inv) == 0 && inv)
+                (void) inventory_history(inv, id, add_history, history);
         if (cli->json)
                 print_json(j);
         else {
@@ -160,8 +177,11 @@ int verb_device(Cli *cli, int argc, char **argv) {
                                                     "channel", "pin", "assigned", "ip", "sdk", "free_space",
                                                     "chip_size", "first_seen", "last_seen", "last_reason" };
                 print_fields(j, keys, ELEMENTSOF(keys));
-                printf("\nrecent check-ins:\n");
                 const cJSON *c;
+                printf("\nversion history (inventory):\n");
+                cJSON_ArrayForEach(c, history)
+                        printf("  %s  %-12s seen by %s\n", jstr(c, "at"), jstr(c, "version"), jstr(c, "source"));
+                printf("\nrecent check-ins:\n");
                 cJSON_ArrayForEach(c, cJSON_GetObjectItem(j, "checkins"))
                         printf("  %s  %-12s %3.0f %s\n", jstr(c, "at"), jstr(c, "version"), jnum(c, "status"),
                                jstr(c, "reason"));

@@ -125,25 +125,38 @@ int cli_api_upload(Cli *cli, const char *path, const char *file, cJSON **ret) {
         return handle(cli, r, &resp, err, ret);
 }
 
+/* The inventory's path: --db, else under $XDG_STATE_HOME (or ~/.local/state). NULL when neither is known. */
+static char *inventory_path(const Cli *cli) {
+        const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+
+        if (cli->db)
+                return xstrdup(cli->db);
+        if (!isempty(state))
+                return xasprintf("%s/flota/flota.db", state);
+        if (!isempty(home))
+                return xasprintf("%s/.local/state/flota/flota.db", home);
+        return NULL;
+}
+
+int cli_inventory_existing(Cli *cli, Store **ret) {
+        _cleanup_free_ char *path = inventory_path(cli);
+
+        *ret = NULL;
+        if (!cli->inventory && (!path || access(path, F_OK) < 0))
+                return 0;
+        return cli_inventory(cli, ret);
+}
+
 int cli_inventory(Cli *cli, Store **ret) {
-        _cleanup_free_ char *fallback = NULL;
-        const char *path = cli->db;
+        _cleanup_free_ char *path = inventory_path(cli);
         int r;
 
         if (cli->inventory) {
                 *ret = cli->inventory;
                 return 0;
         }
-        if (!path) {
-                const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-                if (!isempty(state))
-                        fallback = xasprintf("%s/flota/flota.db", state);
-                else if (!isempty(home))
-                        fallback = xasprintf("%s/.local/state/flota/flota.db", home);
-                else
-                        return cli_error("no inventory: pass --db FILE (neither XDG_STATE_HOME nor HOME is set)");
-                path = fallback;
-        }
+        if (!path)
+                return cli_error("no inventory: pass --db FILE (neither XDG_STATE_HOME nor HOME is set)");
         _cleanup_free_ char *dir = xstrdup(path);
         char *slash = strrchr(dir, '/');
         if (slash && slash != dir) {

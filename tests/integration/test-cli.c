@@ -18,11 +18,15 @@ typedef struct Ctx {
         char server[64];
 } Ctx;
 
-/* Runs flota with --server/--token of the fixture, then args; returns the exit status and the output. */
+/*
+ * Runs flota with --server/--token of the fixture and an inventory in the test directory (tests
+ * never touch the user's own), then args; returns the exit status and the output.
+ */
 static int flota(const Flotad *f, const char *token, const char *const *args, char **out) {
         char server[64];
-        const char *argv[40] = { getenv("FLOTA"), "--server", server, "--token", token };
-        size_t n = 5;
+        _cleanup_free_ char *db = xasprintf("%s/default-inventory.db", f->dir);
+        const char *argv[40] = { getenv("FLOTA"), "--server", server, "--token", token, "--db", db };
+        size_t n = 7;
 
         snprintf(server, sizeof(server), "http://127.0.0.1:%d", f->port);
         for (size_t i = 0; args[i] && n < 39; i++)
@@ -208,6 +212,16 @@ static void test_ingest_and_status(void **state) {
         assert_int_equal(inventory_count(db, "SELECT count(*) FROM version_history"), 600);
         const char *again[] = { "--db", db, "ingest", "--json", NULL };
         expect(f, again, 0, "\"checkins\":\t0");
+
+        /* the device's history as the inventory saw it */
+        _cleanup_free_ char *some = NULL;
+        assert_int_equal(api(f, "GET", "/api/v1/devices?limit=1", NULL, &r), 200);
+        const char *idp = strstr(r.body, "\"id\":\"");
+        assert_non_null(idp);
+        some = xstrndup(idp + 6, 17);
+        http_response_done(&r);
+        const char *dev[] = { "--db", db, "device", some, NULL };
+        expect(f, dev, 0, "2.0.0        seen by flotad");
 
         const char *status[] = { "--db", db, "status", NULL };
         expect(f, status, 0, "versions     2.0.0 300");
