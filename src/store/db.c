@@ -56,6 +56,22 @@ int store_prepare(Store *s, const char *sql, sqlite3_stmt **ret) {
         return 0;
 }
 
+int store_get_text(Store *s, const char *sql, const char *key, char **ret) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = store_prepare(s, sql, &st);
+
+        if (r < 0)
+                return r;
+        store_bind_text(st, 1, key);
+        r = sqlite3_step(st);
+        if (r == SQLITE_DONE)
+                return -ENOENT;
+        if (r != SQLITE_ROW)
+                return store_errno(r);
+        *ret = xstrdup(store_column_text(st, 0));
+        return 0;
+}
+
 int store_step_done(sqlite3_stmt *st) {
         int rc = sqlite3_step(st);
         return rc == SQLITE_DONE ? 0 : store_errno(rc);

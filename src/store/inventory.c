@@ -49,28 +49,13 @@ int inventory_open(const char *path, Store **ret) {
         return store_open_schema(path, inventory_migrations, ELEMENTSOF(inventory_migrations), ret);
 }
 
-static int current_version(Store *s, const char *device, char **ret) {
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = store_prepare(s, "SELECT version FROM devices WHERE id = ?", &st);
-
-        if (r < 0)
-                return r;
-        store_bind_text(st, 1, device);
-        r = sqlite3_step(st);
-        if (r == SQLITE_DONE)
-                return -ENOENT;
-        if (r != SQLITE_ROW)
-                return store_errno(r);
-        *ret = xstrdup(store_column_text(st, 0));
-        return 0;
-}
 
 int inventory_record(Store *s, const Sighting *x) {
         _cleanup_stmt_ sqlite3_stmt *up = NULL, *hist = NULL;
         _cleanup_free_ char *known = NULL;
         int r;
 
-        r = current_version(s, x->device, &known);
+        r = store_get_text(s, "SELECT version FROM devices WHERE id = ?", x->device, &known);
         if (r < 0 && r != -ENOENT)
                 return r;
         if (!isempty(x->version) && (!known || !streq(known, x->version))) {
@@ -117,19 +102,7 @@ int inventory_record(Store *s, const Sighting *x) {
 }
 
 int inventory_cursor(Store *s, const char *source, char **ret) {
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = store_prepare(s, "SELECT cursor FROM sources WHERE name = ?", &st);
-
-        if (r < 0)
-                return r;
-        store_bind_text(st, 1, source);
-        r = sqlite3_step(st);
-        if (r == SQLITE_DONE)
-                return -ENOENT;
-        if (r != SQLITE_ROW)
-                return store_errno(r);
-        *ret = xstrdup(store_column_text(st, 0));
-        return 0;
+        return store_get_text(s, "SELECT cursor FROM sources WHERE name = ?", source, ret);
 }
 
 int inventory_advance(Store *s, const char *source, const char *cursor, uint64_t n) {

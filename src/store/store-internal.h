@@ -22,6 +22,9 @@ int store_errno(int rc);
 /* Prepares sql; refuses trailing SQL after the first statement. 0 or -errno. */
 int store_prepare(Store *s, const char *sql, sqlite3_stmt **ret);
 
+/* Runs sql (one text parameter, key) and copies the first column of its first row into *ret. -ENOENT: no row. */
+int store_get_text(Store *s, const char *sql, const char *key, char **ret);
+
 /* Runs a prepared statement that returns no rows. 0 or -errno. */
 int store_step_done(sqlite3_stmt *st);
 
