@@ -9,7 +9,7 @@
 
 #include "flota/store.h"
 
-#define INVENTORY_SCHEMA_VERSION 1
+#define INVENTORY_SCHEMA_VERSION 2
 
 int inventory_open(const char *path, Store **ret);
 
@@ -21,12 +21,38 @@ typedef struct Sighting {
         const char *version;
         const char *sketch_md5;
         const char *ip;
-        usec_t at;
+        usec_t at;                    /* when (the last time, for a sighting that sums up several) */
+        usec_t first;                 /* the first time, or 0: the same as at */
         const char *source;
 } Sighting;
 
 /* Merges a sighting into its device row; a new version also goes into the history. */
 int inventory_record(Store *s, const Sighting *x);
+
+/* The same for many sightings: the statements are prepared once. Use inside a transaction. */
+typedef struct InventoryWriter InventoryWriter;
+int inventory_writer_new(Store *s, InventoryWriter **ret);
+InventoryWriter *inventory_writer_free(InventoryWriter *w);
+DEFINE_TRIVIAL_CLEANUP_FUNC(InventoryWriter *, inventory_writer_free);
+int inventory_writer_record(InventoryWriter *w, const Sighting *x);
+/* The two halves, for callers that track versions themselves: the device row, a history row. */
+int inventory_writer_merge(InventoryWriter *w, const Sighting *x);
+int inventory_writer_history(InventoryWriter *w, const Sighting *x);
+
+/* Every device and the version the inventory holds for it ("" when none). */
+int inventory_versions(Store *s, int (*cb)(const char *device, const char *version, void *userdata), void *userdata);
+
+/* How far a log file (known by its fingerprint, see log-reader.h) has been read. */
+typedef struct LogFileState {
+        uint64_t offset;              /* content bytes read */
+        uint64_t lines;
+        uint64_t bad;
+        bool complete;                /* rotated away and read to its end */
+} LogFileState;
+/* -ENOENT for a file never read. */
+int inventory_log_file(Store *s, const char *fingerprint, LogFileState *ret);
+int inventory_log_file_save(Store *s, const char *fingerprint, const char *source, const char *path,
+                            const LogFileState *state);
 
 /* A source's resume point. -ENOENT when it has none yet; *ret is malloc'ed. */
 int inventory_cursor(Store *s, const char *source, char **ret);

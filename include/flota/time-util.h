@@ -20,5 +20,5 @@ char *format_rfc3339(char buf[static RFC3339_MAX], usec_t t);
 /* Durations: a number with s, m, h or d ("30d", "12h"); a bare number is seconds. 0 or -EINVAL/-ERANGE. */
 int parse_duration(const char *s, usec_t *ret);
 
-/* Parses RFC 3339 UTC ("...Z" or "+00:00") or plain Unix seconds. 0 or -EINVAL. */
+/* Parses RFC 3339 ("2026-11-23T10:00:00.5Z", "...+01:00") or plain Unix seconds. 0 or -EINVAL. */
 int parse_timestamp(const char *s, usec_t *ret);

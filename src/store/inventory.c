@@ -43,6 +43,16 @@ static const char *const inventory_migrations[] = {
         "  at INTEGER NOT NULL,"
         "  action TEXT NOT NULL,"
         "  detail TEXT NOT NULL);",
+        /* 1 -> 2: every log file read, by the fingerprint of its first line */
+        "CREATE TABLE log_files ("
+        "  fingerprint TEXT PRIMARY KEY,"
+        "  source TEXT NOT NULL,"
+        "  path TEXT NOT NULL,"
+        "  offset INTEGER NOT NULL,"
+        "  lines INTEGER NOT NULL,"
+        "  bad INTEGER NOT NULL,"
+        "  complete INTEGER NOT NULL,"
+        "  updated INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 int inventory_open(const char *path, Store **ret) {
@@ -50,55 +60,182 @@ int inventory_open(const char *path, Store **ret) {
 }
 
 
-int inventory_record(Store *s, const Sighting *x) {
-        _cleanup_stmt_ sqlite3_stmt *up = NULL, *hist = NULL;
-        _cleanup_free_ char *known = NULL;
+struct InventoryWriter {
+        Store *store;
+        sqlite3_stmt *merge, *history, *version;
+};
+
+int inventory_writer_new(Store *s, InventoryWriter **ret) {
+        InventoryWriter *w = xcalloc(1, sizeof(InventoryWriter));
         int r;
 
-        r = store_get_text(s, "SELECT version FROM devices WHERE id = ?", x->device, &known);
-        if (r < 0 && r != -ENOENT)
-                return r;
-        if (!isempty(x->version) && (!known || !streq(known, x->version))) {
+        w->store = s;
+        /* the newest sighting wins; empty fields never erase what another source said, and an
+         * older sighting (a backfilled log) only fills fields nobody has filled yet */
+        r = store_prepare(s,
+                          "INSERT INTO devices (id, product, platform, version, sketch_md5, ip, first_seen, last_seen,"
+                          " sources) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?9, ?7, ?8)"
+                          " ON CONFLICT (id) DO UPDATE SET"
+                          " product = CASE WHEN ?2 <> '' AND (?7 >= last_seen OR product = '') THEN ?2 ELSE product END,"
+                          " platform = CASE WHEN ?3 <> '' AND (?7 >= last_seen OR platform = '') THEN ?3"
+                          "   ELSE platform END,"
+                          " version = CASE WHEN ?4 <> '' AND (?7 >= last_seen OR version = '') THEN ?4 ELSE version END,"
+                          " sketch_md5 = CASE WHEN ?5 <> '' AND (?7 >= last_seen OR sketch_md5 = '') THEN ?5"
+                          "   ELSE sketch_md5 END,"
+                          " ip = CASE WHEN ?6 <> '' AND (?7 >= last_seen OR ip = '') THEN ?6 ELSE ip END,"
+                          " first_seen = min(first_seen, ?9), last_seen = max(last_seen, ?7),"
+                          " sources = CASE WHEN instr(',' || sources || ',', ',' || ?8 || ',') > 0 THEN sources"
+                          "   WHEN sources = '' THEN ?8 ELSE sources || ',' || ?8 END",
+                          &w->merge);
+        if (r == 0)
                 r = store_prepare(s,
                                   "INSERT INTO version_history (device_id, version, sketch_md5, at, source)"
                                   " VALUES (?, ?, ?, ?, ?)",
-                                  &hist);
-                if (r < 0)
-                        return r;
-                store_bind_text(hist, 1, x->device);
-                store_bind_text(hist, 2, x->version);
-                store_bind_text(hist, 3, x->sketch_md5 ? x->sketch_md5 : "");
-                sqlite3_bind_int64(hist, 4, (sqlite3_int64) x->at);
-                store_bind_text(hist, 5, x->source);
-                r = store_step_done(hist);
+                                  &w->history);
+        if (r == 0)
+                r = store_prepare(s, "SELECT version FROM devices WHERE id = ?", &w->version);
+        if (r < 0) {
+                inventory_writer_free(w);
+                return r;
+        }
+        *ret = w;
+        return 0;
+}
+
+InventoryWriter *inventory_writer_free(InventoryWriter *w) {
+        if (!w)
+                return NULL;
+        sqlite3_finalize(w->merge);
+        sqlite3_finalize(w->history);
+        sqlite3_finalize(w->version);
+        free(w);
+        return NULL;
+}
+
+static const char *or_empty(const char *s) {
+        return s ? s : "";
+}
+
+int inventory_writer_merge(InventoryWriter *w, const Sighting *x) {
+        sqlite3_stmt *st = w->merge;
+
+        sqlite3_reset(st);
+        store_bind_text(st, 1, x->device);
+        store_bind_text(st, 2, or_empty(x->product));
+        store_bind_text(st, 3, or_empty(x->platform));
+        store_bind_text(st, 4, or_empty(x->version));
+        store_bind_text(st, 5, or_empty(x->sketch_md5));
+        store_bind_text(st, 6, or_empty(x->ip));
+        sqlite3_bind_int64(st, 7, (sqlite3_int64) x->at);
+        store_bind_text(st, 8, x->source);
+        sqlite3_bind_int64(st, 9, (sqlite3_int64) (x->first && x->first < x->at ? x->first : x->at));
+        return store_step_done(st);
+}
+
+int inventory_writer_history(InventoryWriter *w, const Sighting *x) {
+        sqlite3_stmt *st = w->history;
+
+        sqlite3_reset(st);
+        store_bind_text(st, 1, x->device);
+        store_bind_text(st, 2, x->version);
+        store_bind_text(st, 3, or_empty(x->sketch_md5));
+        sqlite3_bind_int64(st, 4, (sqlite3_int64) x->at);
+        store_bind_text(st, 5, x->source);
+        return store_step_done(st);
+}
+
+/* The version the inventory holds for a device: 1 and *ret borrowed until the next call, or 0 when unknown. */
+static int writer_known_version(InventoryWriter *w, const char *device, const char **ret) {
+        sqlite3_stmt *st = w->version;
+        int r;
+
+        sqlite3_reset(st);
+        store_bind_text(st, 1, device);
+        r = sqlite3_step(st);
+        if (r == SQLITE_DONE)
+                return 0;
+        if (r != SQLITE_ROW)
+                return store_errno(r);
+        *ret = store_column_text(st, 0);
+        return 1;
+}
+
+int inventory_writer_record(InventoryWriter *w, const Sighting *x) {
+        const char *known = NULL;
+        int r;
+
+        r = writer_known_version(w, x->device, &known);
+        if (r < 0)
+                return r;
+        if (!isempty(x->version) && (r == 0 || !streq(known, x->version))) {
+                r = inventory_writer_history(w, x);
                 if (r < 0)
                         return r;
         }
-        /* the newest sighting wins; empty fields never erase what another source said */
-        r = store_prepare(s,
-                          "INSERT INTO devices (id, product, platform, version, sketch_md5, ip, first_seen, last_seen,"
-                          " sources) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)"
-                          " ON CONFLICT (id) DO UPDATE SET"
-                          " product = CASE WHEN ?2 <> '' THEN ?2 ELSE product END,"
-                          " platform = CASE WHEN ?3 <> '' THEN ?3 ELSE platform END,"
-                          " version = CASE WHEN ?4 <> '' THEN ?4 ELSE version END,"
-                          " sketch_md5 = CASE WHEN ?5 <> '' THEN ?5 ELSE sketch_md5 END,"
-                          " ip = CASE WHEN ?6 <> '' THEN ?6 ELSE ip END,"
-                          " first_seen = min(first_seen, ?7), last_seen = max(last_seen, ?7),"
-                          " sources = CASE WHEN instr(',' || sources || ',', ',' || ?8 || ',') > 0 THEN sources"
-                          "   WHEN sources = '' THEN ?8 ELSE sources || ',' || ?8 END",
-                          &up);
+        return inventory_writer_merge(w, x);
+}
+
+int inventory_record(Store *s, const Sighting *x) {
+        _cleanup_(inventory_writer_freep) InventoryWriter *w = NULL;
+        int r = inventory_writer_new(s, &w);
+
+        return r < 0 ? r : inventory_writer_record(w, x);
+}
+
+int inventory_versions(Store *s, int (*cb)(const char *device, const char *version, void *userdata), void *userdata) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = store_prepare(s, "SELECT id, version FROM devices", &st);
+
         if (r < 0)
                 return r;
-        store_bind_text(up, 1, x->device);
-        store_bind_text(up, 2, x->product ? x->product : "");
-        store_bind_text(up, 3, x->platform ? x->platform : "");
-        store_bind_text(up, 4, x->version ? x->version : "");
-        store_bind_text(up, 5, x->sketch_md5 ? x->sketch_md5 : "");
-        store_bind_text(up, 6, x->ip ? x->ip : "");
-        sqlite3_bind_int64(up, 7, (sqlite3_int64) x->at);
-        store_bind_text(up, 8, x->source);
-        return store_step_done(up);
+        while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+                int k = cb(store_column_text(st, 0), store_column_text(st, 1), userdata);
+                if (k < 0)
+                        return k;
+        }
+        return r == SQLITE_DONE ? 0 : store_errno(r);
+}
+
+int inventory_log_file(Store *s, const char *fingerprint, LogFileState *ret) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = store_prepare(s, "SELECT offset, lines, bad, complete FROM log_files WHERE fingerprint = ?", &st);
+
+        if (r < 0)
+                return r;
+        store_bind_text(st, 1, fingerprint);
+        r = sqlite3_step(st);
+        if (r == SQLITE_DONE)
+                return -ENOENT;
+        if (r != SQLITE_ROW)
+                return store_errno(r);
+        *ret = (LogFileState) {
+                .offset = (uint64_t) sqlite3_column_int64(st, 0),
+                .lines = (uint64_t) sqlite3_column_int64(st, 1),
+                .bad = (uint64_t) sqlite3_column_int64(st, 2),
+                .complete = sqlite3_column_int(st, 3) != 0,
+        };
+        return 0;
+}
+
+int inventory_log_file_save(Store *s, const char *fingerprint, const char *source, const char *path,
+                            const LogFileState *state) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = store_prepare(s,
+                              "INSERT OR REPLACE INTO log_files (fingerprint, source, path, offset, lines, bad, complete,"
+                              " updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                              &st);
+
+        if (r < 0)
+                return r;
+        store_bind_text(st, 1, fingerprint);
+        store_bind_text(st, 2, source);
+        store_bind_text(st, 3, path);
+        sqlite3_bind_int64(st, 4, (sqlite3_int64) state->offset);
+        sqlite3_bind_int64(st, 5, (sqlite3_int64) state->lines);
+        sqlite3_bind_int64(st, 6, (sqlite3_int64) state->bad);
+        sqlite3_bind_int(st, 7, state->complete);
+        sqlite3_bind_int64(st, 8, (sqlite3_int64) now_usec(CLOCK_REALTIME));
+        return store_step_done(st);
 }
 
 int inventory_cursor(Store *s, const char *source, char **ret) {

@@ -37,9 +37,44 @@ int parse_duration(const char *s, usec_t *ret) {
         return 0;
 }
 
+/* ".123456" after the seconds: the fraction in microseconds; *s moves past it. */
+static usec_t parse_fraction(const char **s) {
+        usec_t frac = 0, scale = USEC_PER_SEC;
+
+        if (**s != '.')
+                return 0;
+        for ((*s)++; **s >= '0' && **s <= '9'; (*s)++)
+                if (scale > 1) {
+                        scale /= 10;
+                        frac += (usec_t) (**s - '0') * scale;
+                }
+        return frac;
+}
+
+/* "Z", "+01:00", "-0500": the offset from UTC in seconds. */
+static int parse_utc_offset(const char *s, int64_t *ret) {
+        unsigned h, m;
+
+        if (streq(s, "Z")) {
+                *ret = 0;
+                return 0;
+        }
+        if (s[0] != '+' && s[0] != '-')
+                return -EINVAL;
+        bool colon = strlen(s) == 6 && sscanf(s + 1, "%2u:%2u", &h, &m) == 2;
+        bool plain = strlen(s) == 5 && sscanf(s + 1, "%2u%2u", &h, &m) == 2;
+        if (!colon && !plain)
+                return -EINVAL;
+        if (h > 23 || m > 59)
+                return -EINVAL;
+        *ret = (s[0] == '-' ? -1 : 1) * (int64_t) (h * 3600 + m * 60);
+        return 0;
+}
+
 int parse_timestamp(const char *s, usec_t *ret) {
         struct tm tm = {};
         uint64_t secs;
+        int64_t offset;
 
         if (isempty(s))
                 return -EINVAL;
@@ -50,11 +85,14 @@ int parse_timestamp(const char *s, usec_t *ret) {
                 return 0;
         }
         const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-        if (!end || !(streq(end, "Z") || streq(end, "+00:00")))
+        if (!end)
                 return -EINVAL;
-        time_t t = timegm(&tm);
+        usec_t frac = parse_fraction(&end);
+        if (parse_utc_offset(end, &offset) < 0)
+                return -EINVAL;
+        int64_t t = (int64_t) timegm(&tm) - offset;
         if (t < 0)
                 return -ERANGE;
-        *ret = (usec_t) t * USEC_PER_SEC;
+        *ret = (usec_t) t * USEC_PER_SEC + frac;
         return 0;
 }

@@ -91,7 +91,12 @@ static void test_timestamps(void **state) {
         assert_int_equal(parse_timestamp("1700000000", &t), 0);
         assert_true(t == 1700000000 * USEC_PER_SEC);
         assert_int_equal(parse_timestamp("2023-11-14 22:13:20", &t), -EINVAL);
-        assert_int_equal(parse_timestamp("2023-11-14T22:13:20+01:00", &t), -EINVAL);
+        assert_int_equal(parse_timestamp("2023-11-14T22:13:20+01:00", &t), 0);
+        assert_int_equal(t, (usec_t) (1700000000 - 3600) * USEC_PER_SEC);
+        assert_int_equal(parse_timestamp("2023-11-14T22:13:20.25-0030", &t), 0);
+        assert_int_equal(t, (usec_t) (1700000000 + 1800) * USEC_PER_SEC + 250000);
+        assert_int_equal(parse_timestamp("2023-11-14T22:13:20+1:00", &t), -EINVAL);
+        assert_int_equal(parse_timestamp("2023-11-14T22:13:20+01:00x", &t), -EINVAL);
 }
 
 static void test_durations(void **state) {

@@ -1,0 +1,432 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The poll-log line parser. One pass over the line: each field runs to the literal text that
+ * follows it in the format, found with memchr. Nothing is allocated per line; the time of the
+ * previous line is cached, since consecutive lines nearly always share their second.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "flota/alloc.h"
+#include "flota/hash.h"
+#include "flota/mac.h"
+#include "flota/strutil.h"
+#include "log-format-internal.h"
+
+
+LogParser *log_parser_new(const LogFormat *f) {
+        LogParser *p = xcalloc(1, sizeof(LogParser));
+        p->f = f;
+        return p;
+}
+
+LogParser *log_parser_free(LogParser *p) {
+        free(p);
+        return NULL;
+}
+
+/* The fields of one line, before the device is chosen. */
+typedef struct Fields {
+        LogSlice mac[_PLATFORM_MAX], base_mac, version[_PLATFORM_MAX], md5[_PLATFORM_MAX];
+        LogSlice query_id, query_version;
+        Platform ua_platform;
+} Fields;
+
+static int bad(const char **why, const char *text) {
+        *why = text;
+        return -EINVAL;
+}
+
+/* Finds lit in [p, end); a quote preceded by an odd number of backslashes is escaped (Apache). */
+static const char *find_lit(const char *p, const char *end, const char *lit, size_t n) {
+        while (p < end) {
+                const char *q = memchr(p, lit[0], (size_t) (end - p));
+                if (!q || (size_t) (end - q) < n)
+                        return NULL;
+                if (n == 1 || (q[1] == lit[1] && (n == 2 || memcmp(q + 2, lit + 2, n - 2) == 0))) {
+                        size_t backslashes = 0;
+                        while (q - backslashes > p && q[-1 - (ptrdiff_t) backslashes] == '\\')
+                                backslashes++;
+                        if (lit[0] != '"' || backslashes % 2 == 0)
+                                return q;
+                }
+                p = q + 1;
+        }
+        return NULL;
+}
+
+/* ---- time ---- */
+
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+        y -= m <= 2;
+        int64_t era = (y >= 0 ? y : y - 399) / 400;
+        unsigned yoe = (unsigned) (y - era * 400);
+        unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+        unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        return era * 146097 + (int64_t) doe - 719468;
+}
+
+static bool digits(const char *s, size_t n, unsigned *ret) {
+        unsigned v = 0;
+        for (size_t i = 0; i < n; i++) {
+                if (s[i] < '0' || s[i] > '9')
+                        return false;
+                v = v * 10 + (unsigned) (s[i] - '0');
+        }
+        *ret = v;
+        return true;
+}
+
+static int month_from_name(const char *s) {
+        static const char names[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+        for (int i = 0; i < 12; i++)
+                if (memcmp(s, names + 3 * i, 3) == 0)
+                        return i + 1;
+        return -1;
+}
+
+/* "10/Oct/2000:13:55:36 -0700" */
+static int parse_time_local(const char *s, size_t n, usec_t *ret) {
+        unsigned d, y, hh, mm, ss, oh, om;
+        int mon;
+
+        if (n != 26 || s[2] != '/' || s[6] != '/' || s[11] != ':' || s[14] != ':' || s[17] != ':' || s[20] != ' ' ||
+            (s[21] != '+' && s[21] != '-'))
+                return -EINVAL;
+        mon = month_from_name(s + 3);
+        if (mon < 0 || !digits(s, 2, &d) || !digits(s + 7, 4, &y) || !digits(s + 12, 2, &hh) ||
+            !digits(s + 15, 2, &mm) || !digits(s + 18, 2, &ss) || !digits(s + 22, 2, &oh) || !digits(s + 24, 2, &om))
+                return -EINVAL;
+        if (d < 1 || d > 31 || y < 1970 || hh > 23 || mm > 59 || ss > 60 || oh > 23 || om > 59)
+                return -EINVAL;
+        int64_t t = days_from_civil(y, (unsigned) mon, d) * 86400 + hh * 3600 + mm * 60 + ss;
+        int64_t offset = (int64_t) (oh * 3600 + om * 60);
+        t += s[21] == '+' ? -offset : offset;
+        if (t < 0)
+                return -EINVAL;
+        *ret = (usec_t) t * USEC_PER_SEC;
+        return 0;
+}
+
+/* "1700000000.123" */
+static int parse_msec(const char *s, size_t n, usec_t *ret) {
+        usec_t sec = 0, frac = 0, scale = USEC_PER_SEC;
+        size_t i = 0;
+
+        for (; i < n && s[i] >= '0' && s[i] <= '9' && i < 12; i++)
+                sec = sec * 10 + (usec_t) (s[i] - '0');
+        if (i == 0)
+                return -EINVAL;
+        if (i < n && s[i] == '.')
+                for (i++; i < n && s[i] >= '0' && s[i] <= '9' && scale > 1; i++) {
+                        scale /= 10;
+                        frac += (usec_t) (s[i] - '0') * scale;
+                }
+        if (i != n)
+                return -EINVAL;
+        *ret = sec * USEC_PER_SEC + frac;
+        return 0;
+}
+
+int log_parse_time(LogParser *p, int var, const char *s, size_t n, usec_t *ret) {
+        char buf[sizeof(p->time_raw)];
+        int r;
+
+        if (n == p->time_len && memcmp(s, p->time_raw, n) == 0) {
+                *ret = p->time_value;
+                return 0;
+        }
+        if (n >= sizeof(buf))
+                return -EINVAL;
+        if (var == LOG_VAR_TIME_LOCAL)
+                r = parse_time_local(s, n, ret);
+        else if (var == LOG_VAR_MSEC)
+                r = parse_msec(s, n, ret);
+        else {
+                memcpy(buf, s, n);
+                buf[n] = 0;
+                r = parse_timestamp(buf, ret);
+        }
+        if (r < 0)
+                return r;
+        memcpy(p->time_raw, s, n);
+        p->time_len = n;
+        p->time_value = *ret;
+        return 0;
+}
+
+/* ---- identity and values ---- */
+
+static unsigned hex_digit(char c) {
+        if (c >= '0' && c <= '9')
+                return (unsigned) (c - '0');
+        if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+                return (unsigned) ((c | 0x20) - 'a' + 10);
+        return 16;
+}
+
+static bool is_upper_hex(char c) {
+        return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F');
+}
+
+/*
+ * The canonical form the cores send ("AA:BB:CC:DD:EE:FF") is taken as is; anything else is
+ * normalised. A MAC header must hold a MAC; flotad's device ids and the query's s= may also
+ * be chip ids.
+ */
+int log_device_from(const LogSlice *s, bool mac_only, char out[static DEVICE_ID_MAX + 1]) {
+        char buf[DEVICE_ID_MAX + 1];
+        bool canonical = s->n == MAC_STR_LEN;
+
+        for (size_t i = 0; canonical && i < MAC_STR_LEN; i++)
+                canonical = i % 3 == 2 ? s->p[i] == ':' : is_upper_hex(s->p[i]);
+        if (canonical) {
+                memcpy(out, s->p, MAC_STR_LEN);
+                out[MAC_STR_LEN] = 0;
+                return 0;
+        }
+        if (s->n > DEVICE_ID_MAX)
+                return -EINVAL;
+        memcpy(buf, s->p, s->n);
+        buf[s->n] = 0;
+        return mac_only ? mac_canonicalize(buf, out) : device_id_normalize(buf, out);
+}
+
+bool log_version_ok(const LogSlice *s) {
+        if (s->n > VERSION_MAX)
+                return false;
+        for (size_t i = 0; i < s->n; i++) {
+                char c = s->p[i];
+                if (c <= ' ' || c > '~' || c == '"' || c == '\'' || c == '\\')
+                        return false;
+        }
+        return true;
+}
+
+bool log_addr_ok(const LogSlice *s) {
+        if (s->n > 45)
+                return false;
+        for (size_t i = 0; i < s->n; i++)
+                if (hex_digit(s->p[i]) == 16 && s->p[i] != '.' && s->p[i] != ':')
+                        return false;
+        return true;
+}
+
+static LogSlice value(const char *p, size_t n) {
+        if (n == 1 && p[0] == '-')
+                n = 0;
+        return (LogSlice) { .p = p, .n = n };
+}
+
+static unsigned status_from(const char *s, size_t n) {
+        unsigned v;
+        return n == 3 && digits(s, 3, &v) ? v : 0;
+}
+
+/* Copies s into the scratch space decoding %XX; the copy, or an empty slice when it does not fit. */
+static LogSlice unescape_query(LogParser *p, const char *s, size_t n) {
+        char *out = p->scratch + p->scratch_len;
+        size_t k = 0;
+
+        if (n > LOG_SCRATCH_MAX - p->scratch_len)
+                return (LogSlice) {};
+        for (size_t i = 0; i < n; i++) {
+                unsigned hi, lo;
+                if (s[i] == '%' && i + 2 < n && (hi = hex_digit(s[i + 1])) < 16 && (lo = hex_digit(s[i + 2])) < 16) {
+                        out[k++] = (char) (hi << 4 | lo);
+                        i += 2;
+                } else
+                        out[k++] = s[i] == '+' ? ' ' : s[i];
+        }
+        p->scratch_len += k;
+        return (LogSlice) { .p = out, .n = k };
+}
+
+/* The query form of a poll (?s=<id>&v=<version>) in a request line or URI. */
+static void query_fields(LogParser *p, const char *s, size_t n, Fields *f) {
+        const char *q = memchr(s, '?', n), *end = s + n;
+
+        if (!q)
+                return;
+        const char *sp = memchr(q, ' ', (size_t) (end - q));
+        if (sp)
+                end = sp;
+        for (const char *k = q + 1; k < end;) {
+                const char *amp = memchr(k, '&', (size_t) (end - k));
+                const char *stop = amp ? amp : end;
+                if (stop - k > 2 && k[1] == '=' && (k[0] == 's' || k[0] == 'v')) {
+                        LogSlice v = unescape_query(p, k + 2, (size_t) (stop - k - 2));
+                        if (k[0] == 's')
+                                f->query_id = v;
+                        else
+                                f->query_version = v;
+                }
+                k = stop + 1;
+        }
+}
+
+static int take_field(LogParser *p, const LogField *field, const char *s, size_t n, Fields *f, LogRecord *ret,
+                      const char **why) {
+        LogSlice v = value(s, n);
+        Platform pl = field->platform;
+
+        switch (field->var) {
+        case LOG_VAR_ADDR:
+                ret->addr = v;
+                break;
+        case LOG_VAR_TIME_LOCAL:
+        case LOG_VAR_TIME_ISO8601:
+        case LOG_VAR_MSEC:
+                if (log_parse_time(p, (int) field->var, s, n, &ret->at) < 0)
+                        return bad(why, "malformed time");
+                break;
+        case LOG_VAR_STATUS:
+                ret->status = (int) status_from(s, n);
+                break;
+        case LOG_VAR_REQUEST:
+        case LOG_VAR_URI:
+                query_fields(p, s, n, f);
+                break;
+        case LOG_VAR_USER_AGENT:
+                if (n >= 6 && memcmp(s, "ESP32-", 6) == 0)
+                        f->ua_platform = PLATFORM_ESP32;
+                else if (n >= 8 && memcmp(s, "ESP8266-", 8) == 0)
+                        f->ua_platform = PLATFORM_ESP8266;
+                break;
+        case LOG_VAR_MAC:
+                f->mac[pl] = v;
+                break;
+        case LOG_VAR_BASE_MAC:
+                f->base_mac = v;
+                break;
+        case LOG_VAR_VERSION:
+                f->version[pl] = v;
+                break;
+        case LOG_VAR_SKETCH_MD5:
+                f->md5[pl] = v;
+                break;
+        default:
+                break;
+        }
+        return 0;
+}
+
+/* Chooses the identity as flotad does: BASE-MAC, then STA-MAC, then the query's s=. */
+static int finish_record(const Fields *f, LogRecord *ret, const char **why) {
+        const LogSlice *id = NULL;
+        Platform pl = f->ua_platform;
+        bool mac_only = true;
+
+        if (f->base_mac.n) {
+                id = &f->base_mac;
+                pl = PLATFORM_ESP32;
+        } else if (f->mac[PLATFORM_ESP32].n) {
+                id = &f->mac[PLATFORM_ESP32];
+                pl = PLATFORM_ESP32;
+        } else if (f->mac[PLATFORM_ESP8266].n) {
+                id = &f->mac[PLATFORM_ESP8266];
+                pl = PLATFORM_ESP8266;
+        } else if (f->query_id.n) {
+                id = &f->query_id;
+                mac_only = false;
+        }
+        if (!id)
+                return 0;                       /* not a device poll */
+        if (log_device_from(id, mac_only, ret->device) < 0)
+                return bad(why, "malformed device MAC or id");
+        ret->platform = pl;
+        if (pl >= 0) {
+                ret->version = f->version[pl];
+                ret->sketch_md5 = f->md5[pl];
+        }
+        if (!ret->version.n)
+                ret->version = f->query_version;
+        if (!log_version_ok(&ret->version)) {
+                ret->device[0] = 0;
+                return bad(why, "malformed version");
+        }
+        if (!log_addr_ok(&ret->addr))
+                ret->addr = (LogSlice) {};
+        if (ret->sketch_md5.n != MD5_HEX_LEN)
+                ret->sketch_md5 = (LogSlice) {};
+        return 0;
+}
+
+static int parse_text(LogParser *p, const char *line, size_t len, LogRecord *ret, const char **why) {
+        const LogFormat *fmt = p->f;
+        const char *pos = line, *end = line + len;
+        Fields f = { .ua_platform = _PLATFORM_INVALID };
+
+        if (len < fmt->prefix_len || memcmp(line, fmt->prefix, fmt->prefix_len) != 0)
+                return bad(why, "does not start like the format");
+        pos += fmt->prefix_len;
+        for (size_t i = 0; i < fmt->n_fields; i++) {
+                const LogField *field = &fmt->fields[i];
+                const char *stop = end;
+                if (field->lit_len > 0) {
+                        stop = find_lit(pos, end, field->lit, field->lit_len);
+                        if (!stop)
+                                return bad(why, "fewer fields than the format");
+                }
+                int r = take_field(p, field, pos, (size_t) (stop - pos), &f, ret, why);
+                if (r < 0)
+                        return r;
+                pos = stop + field->lit_len;
+        }
+        if (pos != end)
+                return bad(why, "more text than the format");
+        return finish_record(&f, ret, why);
+}
+
+int log_parse_line(LogParser *p, const char *line, size_t len, LogRecord *ret, const char **why) {
+        *ret = (LogRecord) { .platform = _PLATFORM_INVALID };
+        p->scratch_len = 0;
+        *why = NULL;
+        if (len > 0 && line[len - 1] == '\r')
+                len--;
+        if (p->f->json)
+                return log_parse_json(p, line, len, ret, why);
+        return parse_text(p, line, len, ret, why);
+}
+
+#define GUESS_LINES 64
+
+/* How many device polls the format reads from the lines; -1 once a line does not fit it. */
+static int count_polls(LogParser *p, const char *text, size_t len) {
+        const char *pos = text, *end = text + len;
+        int polls = 0;
+
+        for (int i = 0; i < GUESS_LINES && pos < end; i++) {
+                const char *nl = memchr(pos, '\n', (size_t) (end - pos));
+                const char *stop = nl ? nl : end;
+                LogRecord rec;
+                const char *why;
+                if (stop > pos && log_parse_line(p, pos, (size_t) (stop - pos), &rec, &why) < 0)
+                        return -1;
+                polls += rec.device[0] != 0;
+                pos = stop + 1;
+        }
+        return polls;
+}
+
+int log_format_guess(const char *text, size_t len, const LogPreset **ret) {
+        const LogPreset *best = NULL;
+        int best_polls = 0;
+
+        for (const LogPreset *preset = log_format_presets(); preset->name; preset++) {
+                _cleanup_(log_format_freep) LogFormat *f = NULL;
+                char err[LOG_FORMAT_ERROR_MAX];
+                if (log_format_compile(preset->name, &f, err) < 0)
+                        continue;
+                _cleanup_(log_parser_freep) LogParser *p = log_parser_new(f);
+                int polls = count_polls(p, text, len);
+                if (polls > best_polls) {
+                        best = preset;
+                        best_polls = polls;
+                }
+        }
+        if (!best)
+                return -ENODATA;
+        *ret = best;
+        return 0;
+}
