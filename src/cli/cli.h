@@ -92,3 +92,4 @@ int verb_unpin(Cli *cli, int argc, char **argv);
 int verb_assign(Cli *cli, int argc, char **argv);
 int verb_ingest(Cli *cli, int argc, char **argv);
 int verb_status(Cli *cli, int argc, char **argv);
+int verb_demo(Cli *cli, int argc, char **argv);
