@@ -4,6 +4,8 @@
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 
 #include "flota/api-client.h"
 #include "flota/store.h"
@@ -51,6 +53,19 @@ int cli_inventory_existing(Cli *cli, Store **ret);
 /* True when flotad answers /healthz; otherwise err says why. */
 bool cli_ping(Cli *cli, char err[static API_CLIENT_ERROR_MAX]);
 
+/*
+ * The fleet's status as 'flota status --json' prints it: the inventory's counts, and whether
+ * cli->server answers. Returns 0 with a new object in *ret, or -1 after reporting.
+ */
+int cli_status_build(Cli *cli, cJSON **ret);
+/* Prints a status object from cli_status_build() as 'flota status' does. */
+void cli_status_print(const cJSON *status, FILE *f);
+/*
+ * Follows cli->server's check-in feed into the inventory from where the last run stopped, as
+ * 'flota ingest --from-server' does. Returns 0 with the number of check-ins read, or -1 after reporting.
+ */
+int cli_ingest_server(Cli *cli, uint64_t *ret_total);
+
 /* Prints j as indented JSON on stdout. */
 void print_json(const cJSON *j);
 
@@ -77,3 +92,4 @@ int verb_unpin(Cli *cli, int argc, char **argv);
 int verb_assign(Cli *cli, int argc, char **argv);
 int verb_ingest(Cli *cli, int argc, char **argv);
 int verb_status(Cli *cli, int argc, char **argv);
+int verb_demo(Cli *cli, int argc, char **argv);

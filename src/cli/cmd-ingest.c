@@ -309,3 +309,11 @@ int verb_ingest(Cli *cli, int argc, char **argv) {
         cJSON_Delete(out);
         return r;
 }
+
+int cli_ingest_server(Cli *cli, uint64_t *ret_total) {
+        Store *inv;
+
+        if (cli_inventory(cli, &inv) < 0)
+                return -1;
+        return ingest_from_server(cli, inv, PAGE_DEFAULT, ret_total);
+}

@@ -16,36 +16,39 @@ static int add_count(const char *key, int64_t n, void *userdata) {
         return 0;
 }
 
-static void print_counts(const char *title, const cJSON *o) {
+static void print_counts(FILE *f, const char *title, const cJSON *o) {
         const cJSON *v;
-        printf("%-12s", title);
+        fprintf(f, "%-12s", title);
         cJSON_ArrayForEach(v, o)
-                printf(" %s %.0f%s", v->string, v->valuedouble, v->next ? "," : "");
-        putchar('\n');
+                fprintf(f, " %s %.0f%s", v->string, v->valuedouble, v->next ? "," : "");
+        fputc('\n', f);
 }
 
-int verb_status(Cli *cli, int argc, char **argv) {
+static void add_server(Cli *cli, cJSON *o) {
+        cJSON *server = cJSON_AddObjectToObject(o, "server");
+        char err[API_CLIENT_ERROR_MAX] = "";
+
+        if (!cli->server)
+                return;
+        bool reachable = cli_ping(cli, err);
+        cJSON_AddStringToObject(server, "url", cli->server);
+        cJSON_AddBoolToObject(server, "reachable", reachable);
+        if (!reachable)
+                cJSON_AddStringToObject(server, "error", err);
+}
+
+int cli_status_build(Cli *cli, cJSON **ret) {
         Store *inv;
         InventorySummary sum;
         char when[RFC3339_MAX];
 
-        if (argc > 1)
-                return cli_usage("status: unexpected argument '%s'", argv[1]);
         if (cli_inventory(cli, &inv) < 0)
                 return -1;
         if (inventory_summary(inv, now_usec(CLOCK_REALTIME) - ONLINE_WINDOW, &sum) < 0)
                 return cli_error("status: reading the inventory failed: %s", store_last_error(inv));
 
         cJSON *o = cJSON_CreateObject();
-        cJSON *server = cJSON_AddObjectToObject(o, "server");
-        if (cli->server) {
-                char err[API_CLIENT_ERROR_MAX] = "";
-                bool reachable = cli_ping(cli, err);
-                cJSON_AddStringToObject(server, "url", cli->server);
-                cJSON_AddBoolToObject(server, "reachable", reachable);
-                if (!reachable)
-                        cJSON_AddStringToObject(server, "error", err);
-        }
+        add_server(cli, o);
         cJSON_AddNumberToObject(o, "devices", (double) sum.devices);
         cJSON_AddNumberToObject(o, "online", (double) sum.online);
         if (sum.last_seen)
@@ -58,23 +61,39 @@ int verb_status(Cli *cli, int argc, char **argv) {
                 cJSON *g = cJSON_AddObjectToObject(o, key);
                 (void) inventory_count_by(inv, groups[i], add_count, g);
         }
+        *ret = o;
+        return 0;
+}
 
+void cli_status_print(const cJSON *status, FILE *f) {
+        const cJSON *server = cJSON_GetObjectItem(status, "server");
+        const char *url = jstr(server, "url"), *last = jstr(status, "last_seen");
+
+        if (*url) {
+                bool up = cJSON_IsTrue(cJSON_GetObjectItem(server, "reachable"));
+                fprintf(f, "%-12s %s %s%s\n", "server", url, up ? "answers" : "does not answer: ",
+                        up ? "" : jstr(server, "error"));
+        } else
+                fprintf(f, "%-12s none configured\n", "server");
+        fprintf(f, "%-12s %.0f (%.0f seen in the last 10 minutes)\n", "devices", jnum(status, "devices"),
+                jnum(status, "online"));
+        fprintf(f, "%-12s %s\n", "last seen", *last ? last : "never");
+        print_counts(f, "products", cJSON_GetObjectItem(status, "by_product"));
+        print_counts(f, "versions", cJSON_GetObjectItem(status, "by_version"));
+        print_counts(f, "platforms", cJSON_GetObjectItem(status, "by_platform"));
+}
+
+int verb_status(Cli *cli, int argc, char **argv) {
+        cJSON *o;
+
+        if (argc > 1)
+                return cli_usage("status: unexpected argument '%s'", argv[1]);
+        if (cli_status_build(cli, &o) < 0)
+                return -1;
         if (cli->json)
                 print_json(o);
-        else {
-                if (cli->server) {
-                        bool up = cJSON_IsTrue(cJSON_GetObjectItem(server, "reachable"));
-                        printf("%-12s %s %s%s\n", "server", cli->server, up ? "answers" : "does not answer: ",
-                               up ? "" : jstr(server, "error"));
-                } else
-                        printf("%-12s none configured\n", "server");
-                printf("%-12s %lld (%lld seen in the last 10 minutes)\n", "devices", (long long) sum.devices,
-                       (long long) sum.online);
-                printf("%-12s %s\n", "last seen", sum.last_seen ? when : "never");
-                print_counts("products", cJSON_GetObjectItem(o, "by_product"));
-                print_counts("versions", cJSON_GetObjectItem(o, "by_version"));
-                print_counts("platforms", cJSON_GetObjectItem(o, "by_platform"));
-        }
+        else
+                cli_status_print(o, stdout);
         cJSON_Delete(o);
         return 0;
 }

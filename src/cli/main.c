@@ -26,6 +26,8 @@ static const Verb verbs[] = {
         { "pin", "MAC RELEASE", "pin a device to a release", verb_pin },
         { "unpin", "MAC", "remove a device's pin", verb_unpin },
         { "assign", "RELEASE --devices FILE|-", "assign a release to the listed devices", verb_assign },
+        { "demo", "[--devices N] [--port P] [--duration S] [--keep]",
+          "a private flotad and a simulated fleet, its status live until Ctrl-C", verb_demo },
 };
 
 static void help(void) {

@@ -1,0 +1,712 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * flota demo: a private flotad on a temporary directory, a flota-sim fleet on mixed versions
+ * and platforms, two releases per product, and the fleet's status refreshed live while the
+ * fleet updates itself. Every process it starts is stopped by pid on every way out, and the
+ * directory is removed (unless --keep).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "flota/alloc.h"
+#include "flota/fileio.h"
+#include "flota/image.h"
+#include "flota/inventory.h"
+#include "flota/strutil.h"
+
+#define DEMO_PORT_DEFAULT 8070
+#define DEMO_DEVICES_DEFAULT 50
+#define DEMO_UNATTENDED_DURATION (30 * USEC_PER_SEC) /* no terminal and no --duration */
+#define DEMO_TICK (2 * USEC_PER_SEC)                  /* a frame, and the devices' poll interval */
+#define DEMO_PROMOTE_AFTER (10 * USEC_PER_SEC)
+#define DEMO_START_TIMEOUT (10 * USEC_PER_SEC)
+#define DEMO_STOP_TIMEOUT (5 * USEC_PER_SEC)
+#define DEMO_IMAGE_SIZE (256 << 10)
+#define DEMO_OLD "1.0.0"
+#define DEMO_NEW "1.1.0"
+/* the fleet starts on these (weights), the older ones below the first stable release */
+#define DEMO_FLEET_VERSIONS "0.8.2=10,0.9.0=30," DEMO_OLD "=60"
+
+typedef struct DemoProduct {
+        const char *name;
+        const char *platform;
+        Platform id;
+} DemoProduct;
+
+static const DemoProduct products[] = {
+        { "door", "esp8266", PLATFORM_ESP8266 },
+        { "meter", "esp32", PLATFORM_ESP32 },
+};
+
+typedef struct Demo {
+        Cli *cli;
+        /* options */
+        uint32_t devices;
+        uint32_t port;
+        usec_t duration;          /* 0: until stopped */
+        bool keep;
+        bool frames;              /* a terminal, no --json: live frames; else notes on stderr, one report */
+        /* state */
+        char *flotad_path;
+        char *sim_path;
+        char *dir;
+        pid_t flotad;
+        pid_t sim;
+        char *token;
+        int64_t new_release[ELEMENTSOF(products)];
+        usec_t started;           /* when the fleet started */
+        usec_t promote_at;
+        bool promoted;
+        bool over;                /* the last frame */
+} Demo;
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig) {
+        (void) sig;
+        stop_requested = 1;
+}
+
+static void sleep_usec(usec_t t) {
+        struct timespec ts = { (time_t) (t / USEC_PER_SEC), (long) (t % USEC_PER_SEC) * 1000 };
+        (void) nanosleep(&ts, NULL);
+}
+
+/* Sleeps up to t in short steps; false when a stop was requested. */
+static bool pause_unless_stopped(usec_t t) {
+        usec_t end = now_usec(CLOCK_MONOTONIC) + t, step = 100 * USEC_PER_MSEC;
+
+        for (usec_t now; !stop_requested && (now = now_usec(CLOCK_MONOTONIC)) < end;)
+                sleep_usec(end - now < step ? end - now : step);
+        return !stop_requested;
+}
+
+/* Notes on stderr; they would scroll the frames away, so with frames only before the first one. */
+static _printf_(2, 3) void note(const Demo *d, const char *fmt, ...) {
+        va_list ap;
+
+        if (d->frames && d->started)
+                return;
+        va_start(ap, fmt);
+        fputs("demo: ", stderr);
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+        va_end(ap);
+}
+
+/* ---- finding and running the other programs ---- */
+
+static char *executable_in(const char *dir, const char *rel) {
+        char *p = xasprintf("%s/%s", dir, rel);
+
+        if (access(p, X_OK) == 0)
+                return p;
+        free(p);
+        return NULL;
+}
+
+/*
+ * name's path: $env when set; else beside flota as the build tree lays it out (src/cli/flota,
+ * src/<subdir>/<name>) or as installed (bin/, sbin/); else $PATH. -1 after reporting.
+ */
+static int find_program(const char *env, const char *name, const char *subdir, char **ret) {
+        const char *e = getenv(env);
+        char self[PATH_MAX];
+        char *p = NULL;
+
+        if (!isempty(e)) {
+                if (access(e, X_OK) < 0)
+                        return cli_error("demo: %s=%s is not a program: %s", env, e, strerror(errno));
+                *ret = xstrdup(e);
+                return 0;
+        }
+        ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        if (n > 0) {
+                self[n] = 0;
+                *strrchr(self, '/') = 0;
+                _cleanup_free_ char *build = xasprintf("../%s/%s", subdir, name);
+                _cleanup_free_ char *sbin = xasprintf("../sbin/%s", name);
+                if (!(p = executable_in(self, build)) && !(p = executable_in(self, name)))
+                        p = executable_in(self, sbin);
+        }
+        _cleanup_free_ char *path = xstrdup(getenv("PATH") ? getenv("PATH") : "/usr/local/bin:/usr/bin");
+        for (char *save = NULL, *dir = strtok_r(path, ":", &save); !p && dir; dir = strtok_r(NULL, ":", &save))
+                p = executable_in(dir, name);
+        if (!p)
+                return cli_error("demo: cannot find %s (build it, install it next to flota, or set %s=PATH)",
+                                 name, env);
+        *ret = p;
+        return 0;
+}
+
+/*
+ * Starts argv[0] with stdin from /dev/null and stdout/stderr on out_fd/err_fd, in a process
+ * group of its own (a Ctrl-C on the terminal reaches flota, which stops the others in order)
+ * and with SIGTERM due if flota dies first. The pid, or -errno.
+ */
+static pid_t spawn(char *const *argv, int out_fd, int err_fd) {
+        pid_t parent = getpid();
+        pid_t pid = fork();
+
+        if (pid != 0)
+                return pid < 0 ? -errno : pid;
+        (void) setpgid(0, 0);
+        if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+                _exit(127);
+        int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0 ||
+            dup2(err_fd, STDERR_FILENO) < 0)
+                _exit(127);
+        (void) close_range(3, ~0U, 0);
+        execv(argv[0], argv);
+        _exit(127);
+}
+
+/* Waits for pid (bounded), then kills it. 0 when it ended by itself within the time, else -ETIMEDOUT. */
+static int reap(pid_t pid, usec_t timeout, int *ret_status) {
+        usec_t end = now_usec(CLOCK_MONOTONIC) + timeout;
+        int status = 0;
+
+        for (;;) {
+                pid_t r = waitpid(pid, &status, WNOHANG);
+                if (r == pid || (r < 0 && errno == ECHILD))
+                        break;
+                if (now_usec(CLOCK_MONOTONIC) >= end) {
+                        (void) kill(pid, SIGKILL);
+                        (void) waitpid(pid, &status, 0);
+                        return -ETIMEDOUT;
+                }
+                sleep_usec(20 * USEC_PER_MSEC);
+        }
+        if (ret_status)
+                *ret_status = status;
+        return 0;
+}
+
+/* A wait status as a shell shows it. */
+static int exit_status(int status) {
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* True when the child has exited (it is reaped and *pid cleared; *ret_status says how). */
+static bool child_exited(pid_t *pid, int *ret_status) {
+        if (*pid <= 0 || waitpid(*pid, ret_status, WNOHANG) != *pid)
+                return false;
+        *pid = 0;
+        return true;
+}
+
+static int open_log(const Demo *d, const char *name) {
+        _cleanup_free_ char *path = xasprintf("%s/%s", d->dir, name);
+        return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+}
+
+/* The last line of a log in the demo directory that contains needle ("" for any), or NULL. */
+static char *log_line(const Demo *d, const char *name, const char *needle) {
+        _cleanup_free_ char *path = xasprintf("%s/%s", d->dir, name), *text = NULL;
+        char *found = NULL;
+        size_t n;
+
+        if (read_file(path, 1 << 20, &text, &n) < 0)
+                return NULL;
+        for (char *save = NULL, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+                if (strstr(l, needle)) {
+                        free(found);
+                        found = xstrdup(l);
+                }
+        return found;
+}
+
+/*
+ * Stops a child the demo started: SIGTERM, a bounded wait, then SIGKILL. 0 when it stopped
+ * cleanly; otherwise (killed, or a failure such as a sanitizer report) -1 after reporting.
+ */
+static int stop_child(Demo *d, pid_t *pid, const char *name) {
+        int status = 0;
+
+        if (*pid <= 0)
+                return 0;
+        (void) kill(*pid, SIGTERM);
+        int r = reap(*pid, DEMO_STOP_TIMEOUT, &status);
+        pid_t was = *pid;
+        *pid = 0;
+        if (r < 0)
+                return cli_error("demo: %s (pid %d) did not stop in time and was killed", name, (int) was);
+        if (exit_status(status) == 0)
+                return 0;
+        _cleanup_free_ char *log = xasprintf("%s.log", name);
+        _cleanup_free_ char *last = log_line(d, log, "");
+        return cli_error("demo: %s exited with status %d when stopped: %s", name, exit_status(status),
+                         last ? last : "no reason given");
+}
+
+/* ---- the private flotad ---- */
+
+static int create_token(Demo *d) {
+        char out[256];
+        size_t n = 0;
+        int pipefd[2], status;
+
+        _cleanup_close_ int log = open_log(d, "flotad.log");
+        _cleanup_free_ char *data = xasprintf("%s/data", d->dir);
+        char *argv[] = { d->flotad_path, (char *) "--data-dir", data, (char *) "token", (char *) "create",
+                         (char *) "demo", (char *) "--role", (char *) "admin", NULL };
+        if (log < 0 || pipe2(pipefd, O_CLOEXEC) < 0)
+                return cli_error("demo: %s: %s", d->dir, strerror(errno));
+        pid_t pid = spawn(argv, pipefd[1], log);
+        close(pipefd[1]);
+        while (pid > 0 && n < sizeof(out) - 1) {
+                ssize_t k = read(pipefd[0], out + n, sizeof(out) - 1 - n);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0)
+                        break;
+                n += (size_t) k;
+        }
+        close(pipefd[0]);
+        out[n] = 0;
+        if (pid < 0)
+                return cli_error("demo: cannot start %s: %s", d->flotad_path, strerror(-pid));
+        if (reap(pid, DEMO_START_TIMEOUT, &status) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
+            !startswith(out, "flota_")) {
+                _cleanup_free_ char *why = log_line(d, "flotad.log", "");
+                return cli_error("demo: flotad could not create a token: %s", why ? why : "no reason given");
+        }
+        out[strcspn(out, "\n")] = 0;
+        d->token = xstrdup(out);
+        return 0;
+}
+
+/* Why flotad exited before it listened, as the user can act on it. */
+static int flotad_failed(Demo *d, int status) {
+        _cleanup_free_ char *busy = log_line(d, "flotad.log", strerror(EADDRINUSE));
+        _cleanup_free_ char *last = log_line(d, "flotad.log", "error");
+
+        if (busy)
+                return cli_error("demo: port %u on 127.0.0.1 is in use: stop what listens there, or choose "
+                                 "another with --port P (--port 0: any free port)",
+                                 (unsigned) d->port);
+        if (last)
+                return cli_error("demo: flotad did not start: %s", last);
+        return cli_error("demo: flotad did not start (exit status %d)", exit_status(status));
+}
+
+/* Waits (bounded) for flotad to log the address it listens on; that is the server's URL. */
+static int wait_listening(Demo *d, char **ret_url) {
+        usec_t end = now_usec(CLOCK_MONOTONIC) + DEMO_START_TIMEOUT;
+        int status;
+
+        while (now_usec(CLOCK_MONOTONIC) < end && !stop_requested) {
+                _cleanup_free_ char *line = log_line(d, "flotad.log", "listening on http://");
+                if (line) {
+                        char *url = strstr(line, "http://");
+                        url[strcspn(url, " ")] = 0;
+                        *ret_url = xstrdup(url);
+                        return 0;
+                }
+                if (child_exited(&d->flotad, &status))
+                        return flotad_failed(d, status);
+                sleep_usec(50 * USEC_PER_MSEC);
+        }
+        return stop_requested ? 0 : cli_error("demo: flotad did not start listening in time");
+}
+
+static int start_flotad(Demo *d) {
+        char listen[32];
+        _cleanup_free_ char *data = xasprintf("%s/data", d->dir);
+        _cleanup_free_ char *url = NULL;
+        _cleanup_close_ int log = open_log(d, "flotad.log");
+        char err[API_CLIENT_ERROR_MAX];
+
+        if (log < 0)
+                return cli_error("demo: %s: %s", d->dir, strerror(errno));
+        if (create_token(d) < 0)
+                return -1;
+        snprintf(listen, sizeof(listen), "127.0.0.1:%u", (unsigned) d->port);
+        char *argv[] = { d->flotad_path, (char *) "--data-dir", data, (char *) "--listen", listen, NULL };
+        pid_t pid = spawn(argv, log, log);
+        if (pid < 0)
+                return cli_error("demo: cannot start %s: %s", d->flotad_path, strerror(-pid));
+        d->flotad = pid;
+        if (wait_listening(d, &url) < 0 || stop_requested)
+                return -1;
+        free(d->cli->server);
+        free(d->cli->token);
+        free(d->cli->db);
+        d->cli->server = TAKE_PTR(url);
+        d->cli->token = xstrdup(d->token);
+        d->cli->db = xasprintf("%s/flota.db", d->dir);
+        for (int i = 0; !cli_ping(d->cli, err); i++) {
+                if (i >= 50 || !pause_unless_stopped(100 * USEC_PER_MSEC))
+                        return stop_requested ? -1 : cli_error("demo: flotad does not answer: %s", err);
+        }
+        note(d, "flotad (pid %d) serves %s, data in %s", (int) d->flotad, d->cli->server, d->dir);
+        note(d, "admin token %s", d->token);
+        return 0;
+}
+
+/* ---- products, releases, channels ---- */
+
+static int upload(Demo *d, const DemoProduct *p, const char *version, int64_t *ret_id) {
+        _cleanup_free_ char *file = xasprintf("%s/%s-%s.bin", d->dir, p->name, version);
+        _cleanup_free_ char *path = xasprintf("/api/v1/releases?product=%s&version=%s&platform=%s", p->name,
+                                              version, p->platform);
+        _cleanup_close_ int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        uint8_t *img;
+        size_t n;
+        cJSON *j;
+
+        if (fd < 0)
+                return cli_error("demo: cannot write %s: %s", file, strerror(errno));
+        /* what flota-sim mkimage writes: a valid image for the platform, carrying version */
+        image_build(p->id, version, DEMO_IMAGE_SIZE, 1, &img, &n);
+        int r = write_all(fd, img, n);
+        free(img);
+        if (r < 0)
+                return cli_error("demo: cannot write %s: %s", file, strerror(-r));
+        if (cli_api_upload(d->cli, path, file, &j) < 0)
+                return -1;
+        *ret_id = (int64_t) jnum(j, "id");
+        cJSON_Delete(j);
+        return 0;
+}
+
+static int promote(Demo *d, const DemoProduct *p, int64_t release) {
+        _cleanup_free_ char *path = xasprintf("/api/v1/channels/%s/stable", p->name);
+        _cleanup_free_ char *body = xasprintf("{\"release\":%lld}", (long long) release);
+
+        return cli_api(d->cli, "PUT", path, body, NULL);
+}
+
+/* Each product with its old release on stable and the new one uploaded, for later. */
+static int set_up_catalog(Demo *d) {
+        for (size_t i = 0; i < ELEMENTSOF(products); i++) {
+                const DemoProduct *p = &products[i];
+                _cleanup_free_ char *body = xasprintf("{\"name\":\"%s\",\"platform\":\"%s\"}", p->name,
+                                                      p->platform);
+                int64_t old;
+
+                if (cli_api(d->cli, "POST", "/api/v1/products", body, NULL) < 0 ||
+                    upload(d, p, DEMO_OLD, &old) < 0 || upload(d, p, DEMO_NEW, &d->new_release[i]) < 0 ||
+                    promote(d, p, old) < 0)
+                        return -1;
+                if (stop_requested)
+                        return -1;
+        }
+        note(d, "products door (ESP8266) and meter (ESP32): " DEMO_OLD " on stable, " DEMO_NEW " uploaded");
+        return 0;
+}
+
+static int promote_new(Demo *d) {
+        for (size_t i = 0; i < ELEMENTSOF(products); i++)
+                if (promote(d, &products[i], d->new_release[i]) < 0)
+                        return -1;
+        d->promoted = true;
+        note(d, DEMO_NEW " promoted to stable: the fleet updates on its next polls");
+        return 0;
+}
+
+/* ---- the fleet ---- */
+
+static int start_sim(Demo *d) {
+        char devices[16], interval[16];
+        _cleanup_close_ int log = open_log(d, "flota-sim.log");
+
+        snprintf(devices, sizeof(devices), "%u", (unsigned) d->devices);
+        snprintf(interval, sizeof(interval), "%u", (unsigned) (DEMO_TICK / USEC_PER_SEC));
+        char *argv[] = { d->sim_path, (char *) "--server", d->cli->server, (char *) "--devices", devices,
+                         (char *) "--product", (char *) "esp8266=door,esp32=meter", (char *) "--mix",
+                         (char *) "esp8266=60,esp32=40", (char *) "--versions", (char *) DEMO_FLEET_VERSIONS,
+                         (char *) "--interval", interval, (char *) "--jitter", NULL };
+        if (log < 0)
+                return cli_error("demo: %s: %s", d->dir, strerror(errno));
+        pid_t pid = spawn(argv, log, log);
+        if (pid < 0)
+                return cli_error("demo: cannot start %s: %s", d->sim_path, strerror(-pid));
+        d->sim = pid;
+        note(d, "flota-sim (pid %d): %u devices on " DEMO_FLEET_VERSIONS ", polling every %s s", (int) pid,
+             (unsigned) d->devices, interval);
+        return 0;
+}
+
+/* A child that went away in the middle of the demo ends it, with its last words. */
+static int check_child(Demo *d, pid_t *pid, const char *name) {
+        int status;
+
+        if (!child_exited(pid, &status))
+                return 0;
+        _cleanup_free_ char *log = xasprintf("%s.log", name);
+        _cleanup_free_ char *last = log_line(d, log, "");
+        return cli_error("demo: %s exited (status %d): %s", name, exit_status(status),
+                         last ? last : "no reason given");
+}
+
+/* ---- the screen ---- */
+
+/* How to run this flota again from the user's shell: relative to the working directory, or by name. */
+static char *self_command(void) {
+        char self[PATH_MAX], cwd[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        const char *rel;
+
+        if (n <= 0)
+                return xstrdup("flota");
+        self[n] = 0;
+        if (getcwd(cwd, sizeof(cwd)) && (rel = startswith(self, cwd)) && rel[0] == '/')
+                return xasprintf(".%s", rel);
+        return xstrdup(strstr(self, "/bin/flota") ? "flota" : self);
+}
+
+static void print_stage(const Demo *d, FILE *f, usec_t now) {
+        if (!d->promoted)
+                fprintf(f, "stable       " DEMO_OLD " for door and meter; " DEMO_NEW
+                           " is promoted in %llu s\n",
+                        (unsigned long long) ((d->promote_at - now + USEC_PER_SEC - 1) / USEC_PER_SEC));
+        else
+                fprintf(f, "stable       " DEMO_NEW " for door and meter (promoted %llu s ago), " DEMO_OLD
+                           " before\n",
+                        (unsigned long long) ((now - d->promote_at) / USEC_PER_SEC));
+}
+
+static void print_frame(const Demo *d, const cJSON *status, FILE *f) {
+        usec_t now = now_usec(CLOCK_MONOTONIC);
+        _cleanup_free_ char *self = self_command();
+
+        fprintf(f, "flota demo: a private flotad and %u simulated ESP8266/ESP32 devices\n\n",
+                (unsigned) d->devices);
+        cli_status_print(status, f);
+        print_stage(d, f, now);
+        if (d->over) {
+                fprintf(f, "\nThe demo is over.\n");
+                return;
+        }
+        fprintf(f, "\nTry it from another shell while the demo runs:\n"
+                   "  export FLOTA_SERVER=%s\n"
+                   "  export FLOTA_TOKEN=%s\n"
+                   "  %s devices --product meter\n"
+                   "  %s channels\n\n",
+                d->cli->server, d->token, self, self);
+        if (d->duration)
+                fprintf(f, "Ctrl-C stops the demo (it stops by itself in %llu s)\n",
+                        (unsigned long long) ((d->started + d->duration - now) / USEC_PER_SEC));
+        else
+                fprintf(f, "Ctrl-C stops the demo\n");
+}
+
+/* Draws text over the previous frame: each line cut to the terminal's width, the rest cleared. */
+static void draw(const char *text) {
+        struct winsize ws;
+        size_t cols = ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col ? ws.ws_col : 80;
+
+        fputs("\033[H", stdout);
+        for (const char *l = text; *l;) {
+                size_t len = strcspn(l, "\n");
+                fprintf(stdout, "%.*s\033[K\n", (int) (len < cols ? len : cols), l);
+                l += len + (l[len] == '\n');
+        }
+        fputs("\033[J", stdout);
+        fflush(stdout);
+}
+
+/* One refresh: the feed into the inventory, then the status; on a terminal, a frame. */
+static int refresh(Demo *d, cJSON **ret_status) {
+        uint64_t n;
+        cJSON *status;
+
+        if (cli_ingest_server(d->cli, &n) < 0 || cli_status_build(d->cli, &status) < 0)
+                return -1;
+        if (d->frames) {
+                char *text = NULL;
+                size_t len;
+                FILE *f = open_memstream(&text, &len);
+                print_frame(d, status, f);
+                fclose(f);
+                draw(text);
+                free(text);
+        }
+        if (ret_status)
+                *ret_status = status;
+        else
+                cJSON_Delete(status);
+        return 0;
+}
+
+static int run_fleet(Demo *d) {
+        d->started = now_usec(CLOCK_MONOTONIC);
+        /* a short demo promotes sooner, so its fleet still updates before the end */
+        usec_t after = DEMO_PROMOTE_AFTER;
+        if (d->duration && d->duration / 3 < after)
+                after = d->duration / 3;
+        d->promote_at = d->started + after;
+        if (d->frames)
+                fputs("\033[H\033[2J", stdout);
+        for (;;) {
+                usec_t now = now_usec(CLOCK_MONOTONIC);
+                if (stop_requested || (d->duration && now >= d->started + d->duration))
+                        return 0;
+                if (check_child(d, &d->flotad, "flotad") < 0 || check_child(d, &d->sim, "flota-sim") < 0)
+                        return -1;
+                if (!d->promoted && now >= d->promote_at && promote_new(d) < 0)
+                        return -1;
+                if (refresh(d, NULL) < 0)
+                        return -1;
+                usec_t next = now + DEMO_TICK;
+                if (!d->promoted && d->promote_at < next)
+                        next = d->promote_at;
+                if (d->duration && d->started + d->duration < next)
+                        next = d->started + d->duration;
+                now = now_usec(CLOCK_MONOTONIC);
+                (void) pause_unless_stopped(next > now ? next - now : 0);
+        }
+}
+
+/* The end: the last status on stdout, the same as 'flota status' (with --json, its JSON). */
+static int report(Demo *d) {
+        cJSON *status;
+
+        d->over = true;
+        if (refresh(d, &status) < 0)
+                return -1;
+        if (d->cli->json)
+                print_json(status);
+        else if (!d->frames)
+                cli_status_print(status, stdout);
+        cJSON_Delete(status);
+        return 0;
+}
+
+/* ---- set-up and tear-down ---- */
+
+static int make_dir(Demo *d) {
+        const char *tmp = getenv("TMPDIR");
+        _cleanup_free_ char *tmpl = xasprintf("%s/flota-demo-XXXXXX", isempty(tmp) ? "/tmp" : tmp);
+
+        if (!mkdtemp(tmpl))
+                return cli_error("demo: cannot create a directory in %s: %s", isempty(tmp) ? "/tmp" : tmp,
+                                 strerror(errno));
+        d->dir = TAKE_PTR(tmpl);
+        return 0;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        (void) remove(path);
+        return 0;
+}
+
+/* Stops what the demo started, fleet first, and removes (or keeps) its directory. -1: not cleanly. */
+static int tear_down(Demo *d) {
+        bool sim = d->sim > 0, flotad = d->flotad > 0;
+        const char *what = sim && flotad ? "stopped flota-sim and flotad; " : sim ? "stopped flota-sim; "
+                                                                          : flotad ? "stopped flotad; " : "";
+        int r = stop_child(d, &d->sim, "flota-sim");
+
+        if (stop_child(d, &d->flotad, "flotad") < 0)
+                r = -1;
+        /* the inventory lives in the directory: close it first */
+        d->cli->inventory = store_free(d->cli->inventory);
+        d->cli->client = api_client_free(d->cli->client);
+        if (!d->dir)
+                return r;
+        if (d->keep) {
+                fprintf(stderr, "demo: %skept %s (flotad.log, flota-sim.log, data/, flota.db)\n", what,
+                        d->dir);
+                return r;
+        }
+        (void) nftw(d->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+        if (access(d->dir, F_OK) == 0)
+                return cli_error("demo: could not remove %s", d->dir);
+        fprintf(stderr, "demo: %sremoved %s\n", what, d->dir);
+        return r;
+}
+
+static int demo_run(Demo *d) {
+        if (make_dir(d) < 0 || start_flotad(d) < 0 || set_up_catalog(d) < 0 || start_sim(d) < 0)
+                return stop_requested ? 0 : -1;
+        if (run_fleet(d) < 0)
+                return -1;
+        return report(d);
+}
+
+static int parse_argv(Demo *d, int argc, char **argv) {
+        static const struct option options[] = {
+                { "devices", required_argument, NULL, 'n' },
+                { "duration", required_argument, NULL, 'd' },
+                { "keep", no_argument, NULL, 'k' },
+                { "port", required_argument, NULL, 'p' },
+                {},
+        };
+        uint32_t v;
+        int c;
+
+        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
+                switch (c) {
+                case 'n':
+                        if (parse_u32(optarg, &d->devices) < 0 || d->devices == 0 || d->devices > 100000)
+                                return cli_usage("demo: --devices expects 1 to 100000");
+                        break;
+                case 'd':
+                        if (parse_u32(optarg, &v) < 0 || v == 0 || v > 7 * 24 * 3600)
+                                return cli_usage("demo: --duration expects seconds (at least 1)");
+                        d->duration = v * USEC_PER_SEC;
+                        break;
+                case 'k':
+                        d->keep = true;
+                        break;
+                case 'p':
+                        if (parse_u32(optarg, &d->port) < 0 || d->port > 65535)
+                                return cli_usage("demo: --port expects 0 to 65535 (0: any free port)");
+                        break;
+                default:
+                        return -2;
+                }
+        if (optind < argc)
+                return cli_usage("demo: unexpected argument '%s'", argv[optind]);
+        return 0;
+}
+
+int verb_demo(Cli *cli, int argc, char **argv) {
+        Demo d = { .cli = cli, .devices = DEMO_DEVICES_DEFAULT, .port = DEMO_PORT_DEFAULT };
+        struct sigaction sa = { .sa_handler = on_stop_signal }, old[3];
+        static const int signals[] = { SIGINT, SIGTERM, SIGHUP };
+        int r;
+
+        if (parse_argv(&d, argc, argv) < 0)
+                return -2;
+        bool tty = isatty(STDOUT_FILENO);
+        d.frames = tty && !cli->json;
+        /* a script never waits forever */
+        if (!tty && !d.duration)
+                d.duration = DEMO_UNATTENDED_DURATION;
+        if (find_program("FLOTAD", "flotad", "server", &d.flotad_path) < 0 ||
+            find_program("FLOTA_SIM", "flota-sim", "sim", &d.sim_path) < 0) {
+                free(d.flotad_path);
+                return -1;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(signals); i++)
+                (void) sigaction(signals[i], &sa, &old[i]);
+
+        r = demo_run(&d);
+        if (tear_down(&d) < 0 && r == 0)
+                r = -1;
+
+        for (size_t i = 0; i < ELEMENTSOF(signals); i++)
+                (void) sigaction(signals[i], &old[i], NULL);
+        free(d.flotad_path);
+        free(d.sim_path);
+        free(d.dir);
+        free(d.token);
+        return r;
+}
