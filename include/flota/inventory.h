@@ -39,6 +39,12 @@ int inventory_writer_record(InventoryWriter *w, const Sighting *x);
 int inventory_writer_merge(InventoryWriter *w, const Sighting *x);
 int inventory_writer_history(InventoryWriter *w, const Sighting *x);
 
+/*
+ * After sightings older than what the inventory holds (a backfilled log): drops the history
+ * rows that repeat the version the device ran just before them in time.
+ */
+int inventory_history_tidy(Store *s);
+
 /* Every device and the version the inventory holds for it ("" when none). */
 int inventory_versions(Store *s, int (*cb)(const char *device, const char *version, void *userdata), void *userdata);
 

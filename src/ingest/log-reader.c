@@ -26,6 +26,7 @@ struct LogReader {
         size_t start, fill;     /* unread bytes are buf[start, fill) */
         uint64_t offset;        /* content offset of buf[start] */
         bool eof;
+        int error;              /* gzip's verdict, given once the lines before it are out */
         bool skipping;          /* inside an overlong line: drop up to its newline */
 };
 
@@ -139,7 +140,8 @@ static int fill(LogReader *r) {
                 }
                 if (n == 0) {
                         r->eof = true;
-                        return reap_gzip(r);
+                        r->error = reap_gzip(r);
+                        return 0;
                 }
                 r->fill += (size_t) n;
                 if (!r->compressed)
@@ -239,11 +241,11 @@ int log_reader_next(LogReader *r, LogBlock *ret) {
                                 return 1;
                         }
                         /* an unfinished last line: a gzip file is complete, a live log may still be written */
-                        if (avail > 0 && r->compressed) {
+                        if (avail > 0 && r->compressed && r->error == 0) {
                                 take(r, avail, ret, false);
                                 return 1;
                         }
-                        return 0;
+                        return r->error;
                 }
                 int k = fill(r);
                 if (k < 0)

@@ -182,6 +182,13 @@ int inventory_record(Store *s, const Sighting *x) {
         return r < 0 ? r : inventory_writer_record(w, x);
 }
 
+int inventory_history_tidy(Store *s) {
+        return store_exec(s,
+                          "DELETE FROM version_history WHERE id IN (SELECT id FROM (SELECT id, version,"
+                          " lag(version) OVER (PARTITION BY device_id ORDER BY at, id) AS previous"
+                          " FROM version_history) WHERE previous = version)");
+}
+
 int inventory_versions(Store *s, int (*cb)(const char *device, const char *version, void *userdata), void *userdata) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r = store_prepare(s, "SELECT id, version FROM devices", &st);

@@ -334,6 +334,9 @@ static int ingest_all(Run *run, LogReader *live, const char *live_fp) {
         }
         if (r >= 0 && (!prev || run->o->backfill))
                 r = visit_siblings(run, sib, n);
+        /* rotated files read now are older than what the inventory already holds from the live one */
+        if (r >= 0 && run->o->backfill)
+                r = inventory_history_tidy(run->inv);
         siblings_free(sib, n);
         if (r < 0 || !live_fp)
                 return r;
