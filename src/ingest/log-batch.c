@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Per-device state between commits. Devices live in one array indexed by an open-addressing
- * table; versions and products are interned (a fleet runs few distinct ones), so a device costs
- * about 150 bytes whatever the log size.
+ * table; versions, sketch MD5s and products are interned (a fleet runs few distinct ones), so
+ * a device costs about 100 bytes whatever the log size.
  */
 #include "flota/log-batch.h"
 
@@ -10,38 +10,44 @@
 
 #include "flota/alloc.h"
 #include "flota/hash.h"
+#include "flota/mac.h"
 
-#define ID_INLINE 24
+/*
+ * A device is known by a key: its MAC with KEY_MAC set, or for other ids (chip ids) the hash
+ * of the id without it, the id itself then kept in id. The fields every line touches come
+ * first and fit one cache line.
+ */
+#define KEY_MAC (UINT64_C(1) << 62)
+#define LOG_BATCH_GROUP 16
+#define IP_INLINE 16
 
-/* What every line touches comes first, in one cache line: a MAC id fits inline. */
 typedef struct Dev {
-        uint64_t hash;
+        uint64_t key;
         const char *version;            /* interned, "" when unknown */
+        const char *md5;                /* interned, "" when unknown */
         usec_t first, last;
-        uint8_t id_len;
-        bool pending;
+        char ip[IP_INLINE];             /* IPv4 and short IPv6 text; longer ones in ip_long */
         int8_t platform;
-        char id_inline[ID_INLINE];      /* ids shorter than ID_INLINE; longer ones in id_heap */
-        char *id_heap;
+        bool pending;
+        const char *ip_long;            /* interned */
         const char *product;            /* interned */
-        char ip[46];
-        char md5[MD5_HEX_LEN + 1];
+        char *id;                       /* ids that are not MACs */
 } Dev;
 
-static const char *dev_id(const Dev *d) {
-        return d->id_heap ? d->id_heap : d->id_inline;
-}
-
 typedef struct Change {
-        size_t dev;
-        const char *version;
-        char md5[MD5_HEX_LEN + 1];
+        uint32_t dev;
+        const char *version, *md5;
         usec_t at;
 } Change;
 
-/* Open addressing over indexes + 1 (0 = empty); capacity a power of two, at most half full. */
+/* Open addressing over (key, index + 1); capacity a power of two, at most half full. */
+typedef struct Slot {
+        uint64_t key;
+        uint32_t index;                 /* 0: empty */
+} Slot;
+
 typedef struct Index {
-        uint32_t *slots;
+        Slot *slots;
         size_t mask;
 } Index;
 
@@ -55,7 +61,7 @@ struct LogBatch {
         size_t n_devs, alloc_devs;
         Index index;
         StrPool pool;
-        size_t *pending;
+        uint32_t *pending;
         size_t n_pending, alloc_pending;
         Change *changes;
         size_t n_changes, alloc_changes;
@@ -73,6 +79,14 @@ static uint64_t hash_bytes(const char *s, size_t n) {
                 h *= 1099511628211ull;
         }
         return h ^ (h >> 29);
+}
+
+/* Spreads a key over the table (MACs of one vendor share their high bytes). */
+static size_t slot_of(uint64_t key, size_t mask) {
+        key ^= key >> 33;
+        key *= 0xff51afd7ed558ccdull;
+        key ^= key >> 33;
+        return (size_t) key & mask;
 }
 
 static const char *intern(StrPool *p, const char *s, size_t n) {
@@ -94,7 +108,7 @@ static const char *intern(StrPool *p, const char *s, size_t n) {
         }
         size_t j = hash_bytes(s, n) & p->mask;
         for (; p->slots[j]; j = (j + 1) & p->mask)
-                if (strncmp(p->slots[j], s, n) == 0 && p->slots[j][n] == 0)
+                if (streq_n(p->slots[j], s, n))
                         return p->slots[j];
         p->slots[j] = xstrndup(s, n);
         p->n++;
@@ -103,38 +117,51 @@ static const char *intern(StrPool *p, const char *s, size_t n) {
 
 static void index_grow(LogBatch *b) {
         size_t cap = b->index.mask ? 2 * (b->index.mask + 1) : 1024;
-        uint32_t *slots = xcalloc(cap, sizeof(uint32_t));
+        Slot *slots = xcalloc(cap, sizeof(Slot));
 
         for (size_t i = 0; i < b->n_devs; i++) {
-                size_t j = b->devs[i].hash & (cap - 1);
-                while (slots[j])
+                size_t j = slot_of(b->devs[i].key, cap - 1);
+                while (slots[j].index)
                         j = (j + 1) & (cap - 1);
-                slots[j] = (uint32_t) i + 1;
+                slots[j] = (Slot) { .key = b->devs[i].key, .index = (uint32_t) i + 1 };
         }
         free(b->index.slots);
         b->index = (Index) { .slots = slots, .mask = cap - 1 };
 }
 
-static size_t lookup(LogBatch *b, const char *id, size_t n) {
-        uint64_t h = hash_bytes(id, n);
+static uint64_t key_of(const char *id, size_t n, const uint64_t *mac) {
+        return mac ? *mac | KEY_MAC : hash_bytes(id, n) & ~KEY_MAC;
+}
+
+/* The device's index; mac when the id is one (then id is not compared). */
+static size_t lookup(LogBatch *b, const char *id, size_t n, const uint64_t *mac) {
+        uint64_t key = key_of(id, n, mac);
 
         if (2 * (b->n_devs + 1) > b->index.mask + 1)
                 index_grow(b);
-        size_t j = h & b->index.mask;
-        for (; b->index.slots[j]; j = (j + 1) & b->index.mask) {
-                Dev *d = &b->devs[b->index.slots[j] - 1];
-                if (d->hash == h && d->id_len == n && memcmp(dev_id(d), id, n) == 0)
-                        return b->index.slots[j] - 1;
+        size_t j = slot_of(key, b->index.mask);
+        for (; b->index.slots[j].index; j = (j + 1) & b->index.mask) {
+                const Slot *slot = &b->index.slots[j];
+                if (slot->key != key)
+                        continue;
+                const Dev *d = &b->devs[slot->index - 1];
+                if (mac || streq_n(d->id, id, n))
+                        return slot->index - 1;
         }
         b->devs = xgrow(b->devs, &b->alloc_devs, b->n_devs + 1, sizeof(Dev));
-        Dev *d = &b->devs[b->n_devs];
-        *d = (Dev) { .version = "", .product = "", .hash = h, .id_len = (uint8_t) n, .platform = _PLATFORM_INVALID };
-        if (n < ID_INLINE)
-                memcpy(d->id_inline, id, n);
-        else
-                d->id_heap = xstrndup(id, n);
-        b->index.slots[j] = (uint32_t) ++b->n_devs;
+        b->devs[b->n_devs] = (Dev) { .key = key, .version = "", .md5 = "", .product = "",
+                                     .platform = _PLATFORM_INVALID, .id = mac ? NULL : xstrndup(id, n) };
+        b->index.slots[j] = (Slot) { .key = key, .index = (uint32_t) ++b->n_devs };
         return b->n_devs - 1;
+}
+
+/* The device's id as text: kept, or the MAC formatted into buf. */
+static const char *dev_id(const Dev *d, char buf[static MAC_STR_LEN + 1]) {
+        return d->id ? d->id : mac_format(d->key & ~KEY_MAC, buf);
+}
+
+static const char *dev_ip(const Dev *d) {
+        return d->ip_long ? d->ip_long : d->ip;
 }
 
 LogBatch *log_batch_new(void) {
@@ -145,7 +172,7 @@ LogBatch *log_batch_free(LogBatch *b) {
         if (!b)
                 return NULL;
         for (size_t i = 0; i < b->n_devs; i++)
-                free(b->devs[i].id_heap);
+                free(b->devs[i].id);
         for (size_t i = 0; b->pool.slots && i <= b->pool.mask; i++)
                 free(b->pool.slots[i]);
         free(b->pool.slots);
@@ -158,35 +185,41 @@ LogBatch *log_batch_free(LogBatch *b) {
 }
 
 void log_batch_known(LogBatch *b, const char *device, const char *version) {
-        size_t i = lookup(b, device, strlen(device));
+        uint64_t mac;
+        bool is_mac = mac_parse(device, &mac) == 0;
+        size_t i = lookup(b, device, strlen(device), is_mac ? &mac : NULL);
         Dev *d = &b->devs[i];
 
         d->version = intern(&b->pool, version, strlen(version));
 }
 
-static void copy_slice(char *dst, size_t size, const LogSlice *s) {
-        if (s->n == 0 || s->n >= size)
+static void set_ip(LogBatch *b, Dev *d, const LogSlice *s) {
+        if (s->n == 0)
                 return;
-        memcpy(dst, s->p, s->n);
-        dst[s->n] = 0;
+        if (s->n < IP_INLINE) {
+                memcpy(d->ip, s->p, s->n);
+                d->ip[s->n] = 0;
+                d->ip_long = NULL;
+        } else
+                d->ip_long = intern(&b->pool, s->p, s->n);
 }
 
-void log_batch_add(LogBatch *b, const LogRecord *rec) {
-        size_t i = lookup(b, rec->device, strlen(rec->device));
+static void apply(LogBatch *b, size_t i, const LogRecord *rec) {
         Dev *d = &b->devs[i];
 
         if (!d->pending) {
                 d->pending = true;
                 d->first = d->last = rec->at;
-                b->pending = xgrow(b->pending, &b->alloc_pending, b->n_pending + 1, sizeof(size_t));
-                b->pending[b->n_pending++] = i;
+                b->pending = xgrow(b->pending, &b->alloc_pending, b->n_pending + 1, sizeof(uint32_t));
+                b->pending[b->n_pending++] = (uint32_t) i;
         }
         if (rec->at < d->first)
                 d->first = rec->at;
         if (rec->at > d->last)
                 d->last = rec->at;
-        copy_slice(d->md5, sizeof(d->md5), &rec->sketch_md5);
-        copy_slice(d->ip, sizeof(d->ip), &rec->addr);
+        set_ip(b, d, &rec->addr);
+        if (rec->sketch_md5.n && !streq_n(d->md5, rec->sketch_md5.p, rec->sketch_md5.n))
+                d->md5 = intern(&b->pool, rec->sketch_md5.p, rec->sketch_md5.n);
         if (rec->platform >= 0)
                 d->platform = (int8_t) rec->platform;
         if (rec->product.n)
@@ -194,9 +227,35 @@ void log_batch_add(LogBatch *b, const LogRecord *rec) {
         if (rec->version.n && !streq_n(d->version, rec->version.p, rec->version.n)) {
                 d->version = intern(&b->pool, rec->version.p, rec->version.n);
                 b->changes = xgrow(b->changes, &b->alloc_changes, b->n_changes + 1, sizeof(Change));
-                Change *c = &b->changes[b->n_changes++];
-                *c = (Change) { .dev = i, .version = d->version, .at = rec->at };
-                memcpy(c->md5, d->md5, sizeof(c->md5));
+                b->changes[b->n_changes++] = (Change) { .dev = (uint32_t) i, .version = d->version, .md5 = d->md5,
+                                                        .at = rec->at };
+        }
+}
+
+void log_batch_add(LogBatch *b, const LogRecord *rec) {
+        apply(b, lookup(b, rec->device, strlen(rec->device), rec->has_mac ? &rec->mac : NULL), rec);
+}
+
+/*
+ * Each poll costs two cache misses, its index slot and its device, both at random places.
+ * Asking for all the slots of a group first, then all the devices, lets the misses overlap.
+ */
+void log_batch_add_many(LogBatch *b, const LogRecord *recs, size_t n) {
+        size_t idx[LOG_BATCH_GROUP];
+
+        for (size_t done = 0; done < n; done += LOG_BATCH_GROUP) {
+                size_t m = n - done < LOG_BATCH_GROUP ? n - done : LOG_BATCH_GROUP;
+                const LogRecord *r = recs + done;
+                for (size_t k = 0; k < m && b->index.slots; k++) {
+                        uint64_t key = key_of(r[k].device, strlen(r[k].device), r[k].has_mac ? &r[k].mac : NULL);
+                        __builtin_prefetch(&b->index.slots[slot_of(key, b->index.mask)]);
+                }
+                for (size_t k = 0; k < m; k++) {
+                        idx[k] = lookup(b, r[k].device, strlen(r[k].device), r[k].has_mac ? &r[k].mac : NULL);
+                        __builtin_prefetch(&b->devs[idx[k]], 1);
+                }
+                for (size_t k = 0; k < m; k++)
+                        apply(b, idx[k], &r[k]);
         }
 }
 
@@ -211,11 +270,12 @@ size_t log_batch_devices(const LogBatch *b) {
 int log_batch_foreach_seen(const LogBatch *b, int (*cb)(const LogSeen *s, void *userdata), void *userdata) {
         for (size_t k = 0; k < b->n_pending; k++) {
                 const Dev *d = &b->devs[b->pending[k]];
+                char buf[MAC_STR_LEN + 1];
                 LogSeen s = {
-                        .device = dev_id(d),
+                        .device = dev_id(d, buf),
                         .version = d->version,
                         .sketch_md5 = d->md5,
-                        .ip = d->ip,
+                        .ip = dev_ip(d),
                         .product = d->product,
                         .platform = (Platform) d->platform,
                         .first = d->first,
@@ -231,8 +291,9 @@ int log_batch_foreach_seen(const LogBatch *b, int (*cb)(const LogSeen *s, void *
 int log_batch_foreach_change(const LogBatch *b, int (*cb)(const LogChange *c, void *userdata), void *userdata) {
         for (size_t k = 0; k < b->n_changes; k++) {
                 const Change *c = &b->changes[k];
-                LogChange x = { .device = dev_id(&b->devs[c->dev]), .version = c->version, .sketch_md5 = c->md5,
-                                .at = c->at };
+                char buf[MAC_STR_LEN + 1];
+                LogChange x = { .device = dev_id(&b->devs[c->dev], buf), .version = c->version,
+                                .sketch_md5 = c->md5, .at = c->at };
                 int r = cb(&x, userdata);
                 if (r < 0)
                         return r;

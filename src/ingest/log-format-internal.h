@@ -53,7 +53,7 @@ struct LogParser {
 /* flotad's JSON lines (log-json.c). */
 int log_parse_json(LogParser *p, const char *line, size_t len, LogRecord *ret, const char **why);
 /* Shared with log-json.c: picks the device id out of a field. 0 or -EINVAL. */
-int log_device_from(const LogSlice *s, bool mac_only, char out[static DEVICE_ID_MAX + 1]);
+int log_device_from(const LogSlice *s, bool mac_only, LogRecord *ret);
 bool log_version_ok(const LogSlice *s);
 int log_parse_time(LogParser *p, int var, const char *s, size_t n, usec_t *ret);
 bool log_addr_ok(const LogSlice *s);

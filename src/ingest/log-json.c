@@ -191,7 +191,7 @@ int log_parse_json(LogParser *p, const char *line, size_t len, LogRecord *ret, c
         }
         if (!m.device.n)
                 return 0;
-        if (log_device_from(&m.device, false, ret->device) < 0) {
+        if (log_device_from(&m.device, false, ret) < 0) {
                 *why = "malformed device id";
                 return -EINVAL;
         }

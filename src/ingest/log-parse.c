@@ -43,7 +43,10 @@ static const char *find_lit(const char *p, const char *end, const char *lit, siz
                 const char *q = memchr(p, lit[0], (size_t) (end - p));
                 if (!q || (size_t) (end - q) < n)
                         return NULL;
-                if (n == 1 || (q[1] == lit[1] && (n == 2 || memcmp(q + 2, lit + 2, n - 2) == 0))) {
+                size_t k = 1;
+                while (k < n && q[k] == lit[k])
+                        k++;
+                if (k == n) {
                         size_t backslashes = 0;
                         while (q - backslashes > p && q[-1 - (ptrdiff_t) backslashes] == '\\')
                                 backslashes++;
@@ -165,51 +168,93 @@ static unsigned hex_digit(char c) {
         return 16;
 }
 
-static bool is_upper_hex(char c) {
-        return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F');
-}
-
 /*
  * The canonical form the cores send ("AA:BB:CC:DD:EE:FF") is taken as is; anything else is
  * normalised. A MAC header must hold a MAC; flotad's device ids and the query's s= may also
  * be chip ids.
  */
-int log_device_from(const LogSlice *s, bool mac_only, char out[static DEVICE_ID_MAX + 1]) {
-        char buf[DEVICE_ID_MAX + 1];
-        bool canonical = s->n == MAC_STR_LEN;
+/* "AA:BB:CC:DD:EE:FF" exactly, as the cores send it: 0 and the value, or -EINVAL. */
+static int canonical_mac(const char *s, uint64_t *ret) {
+        static const int8_t upper_hex[256] = {
+                ['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,  ['6'] = 7,  ['7'] = 8,
+                ['8'] = 9,  ['9'] = 10, ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+        };      /* value + 1; 0: not an uppercase hex digit */
+        uint64_t mac = 0;
 
-        for (size_t i = 0; canonical && i < MAC_STR_LEN; i++)
-                canonical = i % 3 == 2 ? s->p[i] == ':' : is_upper_hex(s->p[i]);
+        for (int g = 0; g < 6; g++) {
+                const unsigned char *p = (const unsigned char *) s + 3 * g;
+                int hi = upper_hex[p[0]], lo = upper_hex[p[1]];
+                if (!hi || !lo || (g < 5 && p[2] != ':'))
+                        return -EINVAL;
+                mac = mac << 8 | (uint64_t) ((hi - 1) << 4 | (lo - 1));
+        }
+        *ret = mac;
+        return 0;
+}
+
+int log_device_from(const LogSlice *s, bool mac_only, LogRecord *ret) {
+        char buf[DEVICE_ID_MAX + 1];
+        uint64_t mac = 0;
+        bool canonical = s->n == MAC_STR_LEN && canonical_mac(s->p, &mac) == 0;
+
         if (canonical) {
-                memcpy(out, s->p, MAC_STR_LEN);
-                out[MAC_STR_LEN] = 0;
+                memcpy(ret->device, s->p, MAC_STR_LEN);
+                ret->device[MAC_STR_LEN] = 0;
+                ret->mac = mac;
+                ret->has_mac = true;
                 return 0;
         }
         if (s->n > DEVICE_ID_MAX)
                 return -EINVAL;
         memcpy(buf, s->p, s->n);
         buf[s->n] = 0;
-        return mac_only ? mac_canonicalize(buf, out) : device_id_normalize(buf, out);
+        if (mac_parse(buf, &mac) == 0) {
+                mac_format(mac, ret->device);
+                ret->mac = mac;
+                ret->has_mac = true;
+                return 0;
+        }
+        return mac_only ? -EINVAL : device_id_normalize(buf, ret->device);
 }
 
-bool log_version_ok(const LogSlice *s) {
-        if (s->n > VERSION_MAX)
-                return false;
-        for (size_t i = 0; i < s->n; i++) {
-                char c = s->p[i];
-                if (c <= ' ' || c > '~' || c == '"' || c == '\'' || c == '\\')
+/* Byte classes: what may stand in a version, and in an address. */
+enum {
+        IN_VERSION = 1 << 0,
+        IN_ADDR = 1 << 1,
+};
+
+static const uint8_t byte_class[256] = {
+#define V IN_VERSION
+#define VA (IN_VERSION | IN_ADDR)
+        ['!'] = V, ['#'] = V, ['$'] = V, ['%'] = V, ['&'] = V, ['('] = V, [')'] = V, ['*'] = V, ['+'] = V,
+        [','] = V, ['-'] = V, ['.'] = VA, ['/'] = V, ['0'] = VA, ['1'] = VA, ['2'] = VA, ['3'] = VA, ['4'] = VA,
+        ['5'] = VA, ['6'] = VA, ['7'] = VA, ['8'] = VA, ['9'] = VA, [':'] = VA, [';'] = V, ['<'] = V, ['='] = V,
+        ['>'] = V, ['?'] = V, ['@'] = V, ['A'] = VA, ['B'] = VA, ['C'] = VA, ['D'] = VA, ['E'] = VA, ['F'] = VA,
+        ['G'] = V, ['H'] = V, ['I'] = V, ['J'] = V, ['K'] = V, ['L'] = V, ['M'] = V, ['N'] = V, ['O'] = V,
+        ['P'] = V, ['Q'] = V, ['R'] = V, ['S'] = V, ['T'] = V, ['U'] = V, ['V'] = V, ['W'] = V, ['X'] = V,
+        ['Y'] = V, ['Z'] = V, ['['] = V, [']'] = V, ['^'] = V, ['_'] = V, ['`'] = V, ['a'] = VA, ['b'] = VA,
+        ['c'] = VA, ['d'] = VA, ['e'] = VA, ['f'] = VA, ['g'] = V, ['h'] = V, ['i'] = V, ['j'] = V, ['k'] = V,
+        ['l'] = V, ['m'] = V, ['n'] = V, ['o'] = V, ['p'] = V, ['q'] = V, ['r'] = V, ['s'] = V, ['t'] = V,
+        ['u'] = V, ['v'] = V, ['w'] = V, ['x'] = V, ['y'] = V, ['z'] = V, ['{'] = V, ['|'] = V, ['}'] = V,
+        ['~'] = V,
+#undef V
+#undef VA
+};
+
+static bool all_in(const LogSlice *s, uint8_t cls) {
+        for (size_t i = 0; i < s->n; i++)
+                if (!(byte_class[(unsigned char) s->p[i]] & cls))
                         return false;
-        }
         return true;
+}
+
+/* What version_is_valid() accepts: printable ASCII without blanks, quotes or backslashes. */
+bool log_version_ok(const LogSlice *s) {
+        return s->n <= VERSION_MAX && all_in(s, IN_VERSION);
 }
 
 bool log_addr_ok(const LogSlice *s) {
-        if (s->n > 45)
-                return false;
-        for (size_t i = 0; i < s->n; i++)
-                if (hex_digit(s->p[i]) == 16 && s->p[i] != '.' && s->p[i] != ':')
-                        return false;
-        return true;
+        return s->n <= 45 && all_in(s, IN_ADDR);
 }
 
 static LogSlice value(const char *p, size_t n) {
@@ -332,7 +377,7 @@ static int finish_record(const Fields *f, LogRecord *ret, const char **why) {
         }
         if (!id)
                 return 0;                       /* not a device poll */
-        if (log_device_from(id, mac_only, ret->device) < 0)
+        if (log_device_from(id, mac_only, ret) < 0)
                 return bad(why, "malformed device MAC or id");
         ret->platform = pl;
         if (pl >= 0) {
@@ -384,9 +429,9 @@ int log_parse_line(LogParser *p, const char *line, size_t len, LogRecord *ret, c
         *why = NULL;
         if (len > 0 && line[len - 1] == '\r')
                 len--;
-        if (p->f->json)
-                return log_parse_json(p, line, len, ret, why);
-        return parse_text(p, line, len, ret, why);
+        int r = p->f->json ? log_parse_json(p, line, len, ret, why) : parse_text(p, line, len, ret, why);
+        ret->in_scratch = p->scratch_len > 0;
+        return r;
 }
 
 #define GUESS_LINES 64

@@ -103,7 +103,19 @@ static void bad_line(Run *run, const char *path, LogFileState *st, const char *w
                 run->o->bad_line(path, st->lines, why, text, n < BAD_TEXT_MAX ? n : BAD_TEXT_MAX, run->o->userdata);
 }
 
-static void take_block(Run *run, const char *path, const LogBlock *b, LogFileState *st) {
+#define GROUP 64
+
+typedef struct Group {
+        LogRecord recs[GROUP];
+        size_t n;
+} Group;
+
+static void group_flush(Run *run, Group *g) {
+        log_batch_add_many(run->batch, g->recs, g->n);
+        g->n = 0;
+}
+
+static void take_block(Run *run, const char *path, const LogBlock *b, LogFileState *st, Group *g) {
         const char *p = b->data, *end = b->data + b->len;
 
         if (b->overlong) {
@@ -115,20 +127,23 @@ static void take_block(Run *run, const char *path, const LogBlock *b, LogFileSta
         while (p < end) {
                 const char *nl = memchr(p, '\n', (size_t) (end - p));
                 const char *stop = nl ? nl : end;
-                LogRecord rec;
+                LogRecord *rec = &g->recs[g->n];
                 const char *why;
 
                 st->lines++;
                 run->stats->lines++;
-                if (log_parse_line(run->parser, p, (size_t) (stop - p), &rec, &why) < 0)
+                if (log_parse_line(run->parser, p, (size_t) (stop - p), rec, &why) < 0)
                         bad_line(run, path, st, why, p, (size_t) (stop - p));
-                else if (rec.device[0]) {
-                        log_batch_add(run->batch, &rec);
+                else if (rec->device[0]) {
                         run->stats->polls++;
                         run->polls_uncommitted++;
+                        /* a record that borrows the parser's scratch space is used before the next line */
+                        if (++g->n == GROUP || rec->in_scratch)
+                                group_flush(run, g);
                 }
                 p = stop + 1;
         }
+        group_flush(run, g);    /* the records point into this block */
 }
 
 /* Reads a file from st->offset to its end, committing every commit_bytes and at the end. */
@@ -136,12 +151,14 @@ static int ingest_file(Run *run, LogReader *rd, const char *fp, const char *path
                        bool complete_at_end) {
         uint64_t limit = run->o->commit_bytes ? run->o->commit_bytes : COMMIT_BYTES_DEFAULT, since = 0;
         usec_t last_commit = now_usec(CLOCK_MONOTONIC);
+        _cleanup_free_ Group *g = xmalloc(sizeof(Group));
         LogBlock b;
         int k, r;
 
+        g->n = 0;
         run->stats->files++;
         while ((k = log_reader_next(rd, &b)) > 0) {
-                take_block(run, path, &b, st);
+                take_block(run, path, &b, st, g);
                 st->offset = b.end;
                 run->stats->bytes += b.len;
                 since += b.len;
