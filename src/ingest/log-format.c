@@ -20,22 +20,22 @@ static const LogPreset presets[] = {
         { "nginx-esp",
           "$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent "
           "\"$http_referer\" \"$http_user_agent\" \"$http_x_esp8266_sta_mac\" \"$http_x_esp8266_version\"",
-          "nginx combined + ESP8266 MAC and version (share/flota/log-formats/nginx-esp.conf)" },
+          "nginx combined + ESP8266 MAC and version (snippet: log-formats/nginx-esp.conf)" },
         { "nginx-flota",
           "$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent "
           "\"$http_referer\" \"$http_user_agent\" \"$http_x_esp8266_sta_mac\" \"$http_x_esp8266_version\" "
           "\"$http_x_esp8266_sketch_md5\" \"$http_x_esp32_sta_mac\" \"$http_x_esp32_base_mac\" "
           "\"$http_x_esp32_version\" \"$http_x_esp32_sketch_md5\"",
-          "nginx combined + both cores' identity, version and sketch MD5 (share/flota/log-formats/nginx-flota.conf)" },
+          "nginx combined + both cores' identity, version and sketch MD5 (snippet: log-formats/nginx-flota.conf)" },
         { "apache-esp",
           "%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-Agent}i\" \"%{x-ESP8266-STA-MAC}i\" "
           "\"%{x-ESP8266-version}i\"",
-          "Apache combined + ESP8266 MAC and version (share/flota/log-formats/apache-esp.conf)" },
+          "Apache combined + ESP8266 MAC and version (snippet: log-formats/apache-esp.conf)" },
         { "apache-flota",
           "%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-Agent}i\" \"%{x-ESP8266-STA-MAC}i\" "
           "\"%{x-ESP8266-version}i\" \"%{x-ESP8266-sketch-md5}i\" \"%{x-ESP32-STA-MAC}i\" \"%{x-ESP32-BASE-MAC}i\" "
           "\"%{x-ESP32-version}i\" \"%{x-ESP32-sketch-md5}i\"",
-          "Apache combined + both cores' identity, version and sketch MD5 (share/flota/log-formats/apache-flota.conf)" },
+          "Apache combined + both cores' identity, version and sketch MD5 (snippet: log-formats/apache-flota.conf)" },
         { "flotad", "json", "flotad's JSON-lines check-in log (flotad --checkin-log)" },
         {},
 };

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "flota/alloc.h"
@@ -247,6 +248,61 @@ static void test_batch(void **state) {
         assert_int_equal(log_batch_devices(b), 5002);
 }
 
+/* The format string in a shipped snippet: nginx's quoted pieces joined, or Apache's quoted string unescaped. */
+static char *snippet_format(const char *path) {
+        FILE *f = fopen(path, "r");
+        char line[1024], *out = xcalloc(1, 4096);
+        size_t n = 0;
+        bool in_format = false;
+
+        assert_non_null(f);
+        while (fgets(line, sizeof(line), f)) {
+                if (line[0] == '#')
+                        continue;
+                if (strncmp(line, "LogFormat \"", 11) == 0) {
+                        char *end = strrchr(line, '"');
+                        for (char *p = line + 11; p < end; p++) {
+                                if (*p == '\\' && p[1] == '"')
+                                        p++;
+                                out[n++] = *p;
+                        }
+                        break;
+                }
+                if (strncmp(line, "log_format ", 11) == 0)
+                        in_format = true;
+                for (char *p = strchr(line, '\''); in_format && p; p = strchr(p, '\'')) {
+                        char *end = strchr(p + 1, '\'');
+                        assert_non_null(end);
+                        memcpy(out + n, p + 1, (size_t) (end - p - 1));
+                        n += (size_t) (end - p - 1);
+                        p = end + 1;
+                }
+                if (strchr(line, ';'))
+                        in_format = false;
+        }
+        fclose(f);
+        return out;
+}
+
+/* The snippets in share/log-formats write exactly what their presets read. */
+static void test_shipped_snippets(void **state) {
+        const char *root = getenv("FLOTA_SOURCE_ROOT");
+        size_t checked = 0;
+
+        if (!root)
+                skip();
+        for (const LogPreset *p = log_format_presets(); p->name; p++) {
+                if (strcmp(p->name, "flotad") == 0)
+                        continue;
+                _cleanup_free_ char *path = xasprintf("%s/share/log-formats/%s.conf", root, p->name);
+                _cleanup_free_ char *format = snippet_format(path);
+                if (strcmp(format, p->spec) != 0)
+                        fail_msg("%s:\n  snippet: %s\n  preset:  %s", path, format, p->spec);
+                checked++;
+        }
+        assert_int_equal(checked, 4);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_nginx_esp),       cmocka_unit_test(test_not_a_poll),
@@ -254,6 +310,7 @@ int main(void) {
                 cmocka_unit_test(test_apache),          cmocka_unit_test(test_custom_nginx),
                 cmocka_unit_test(test_compile_errors),  cmocka_unit_test(test_json),
                 cmocka_unit_test(test_guess),           cmocka_unit_test(test_batch),
+                cmocka_unit_test(test_shipped_snippets),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
