@@ -68,6 +68,9 @@ int inventory_advance(Store *s, const char *source, const char *cursor, uint64_t
 int64_t inventory_ingested(Store *s, const char *source);
 
 int inventory_audit(Store *s, const char *action, const char *detail);
+/* The audit log, newest first, at most limit entries. */
+int inventory_audit_list(Store *s, size_t limit,
+                         int (*cb)(usec_t at, const char *action, const char *detail, void *userdata), void *userdata);
 
 typedef struct InventorySummary {
         int64_t devices;

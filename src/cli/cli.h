@@ -66,6 +66,13 @@ void cli_status_print(const cJSON *status, FILE *f);
  */
 int cli_ingest_server(Cli *cli, uint64_t *ret_total);
 
+/*
+ * Records an action flota took (a promotion, a pin, an upload...) in the inventory's audit log,
+ * with the server it went to. A failure to record is reported on stderr but is not an error:
+ * the action itself was done.
+ */
+void cli_audit(Cli *cli, const char *action, const char *fmt, ...) _printf_(3, 4);
+
 /* Prints j as indented JSON on stdout. */
 void print_json(const cJSON *j);
 
@@ -92,4 +99,5 @@ int verb_unpin(Cli *cli, int argc, char **argv);
 int verb_assign(Cli *cli, int argc, char **argv);
 int verb_ingest(Cli *cli, int argc, char **argv);
 int verb_status(Cli *cli, int argc, char **argv);
+int verb_audit(Cli *cli, int argc, char **argv);
 int verb_demo(Cli *cli, int argc, char **argv);

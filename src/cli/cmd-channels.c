@@ -48,6 +48,7 @@ int verb_promote(Cli *cli, int argc, char **argv) {
         _cleanup_free_ char *body = xasprintf("{\"release\":%llu}", (unsigned long long) release);
         if (cli_api(cli, "PUT", path, body, &j) < 0)
                 return -1;
+        cli_audit(cli, "promote", "%s/%s -> release %llu", argv[1], argv[2], (unsigned long long) release);
         if (cli->json)
                 print_json(j);
         else

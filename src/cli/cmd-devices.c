@@ -203,6 +203,10 @@ static int set_pin(Cli *cli, const char *verb, const char *device, const char *r
         _cleanup_free_ char *body = release ? xasprintf("{\"release\":%llu}", (unsigned long long) rel) : NULL;
         if (cli_api(cli, release ? "PUT" : "DELETE", path, body, &j) < 0)
                 return -1;
+        if (release)
+                cli_audit(cli, "pin", "%s -> release %llu", id, (unsigned long long) rel);
+        else
+                cli_audit(cli, "unpin", "%s", id);
         if (cli->json)
                 print_json(j);
         else if (release)
@@ -285,6 +289,7 @@ int verb_assign(Cli *cli, int argc, char **argv) {
         free(text);
         if (r < 0)
                 return -1;
+        cli_audit(cli, "assign", "%.0f devices -> release %llu", jnum(j, "devices"), (unsigned long long) rel);
         if (cli->json)
                 print_json(j);
         else

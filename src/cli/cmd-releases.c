@@ -109,6 +109,8 @@ static int release_upload(Cli *cli, int argc, char **argv) {
                                               kind ? "&kind=" : "", kind ? kind : "");
         if (cli_api_upload(cli, path, argv[optind], &j) < 0)
                 return -1;
+        cli_audit(cli, "release upload", "release %.0f: %s %s from %s", jnum(j, "id"), jstr(j, "product"),
+                  jstr(j, "version"), argv[optind]);
         if (cli->json)
                 print_json(j);
         else

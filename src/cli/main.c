@@ -13,6 +13,7 @@
 
 static const Verb verbs[] = {
         { "status", "", "the fleet in the inventory, and whether flotad answers", verb_status },
+        { "audit", "[--limit N]", "what flota did: promotions, pins, assignments, uploads, ingests", verb_audit },
         { "ingest", "[--from-server] [--batch N]", "follow flotad's check-in feed into the inventory (N a commit)",
           verb_ingest },
         { "devices", "[--product P] [--version V] [--label L] [--seen-since T] [--limit N]",

@@ -266,3 +266,20 @@ Table *table_free(Table *t) {
         free(t);
         return NULL;
 }
+
+void cli_audit(Cli *cli, const char *action, const char *fmt, ...) {
+        _cleanup_free_ char *what = NULL, *detail = NULL;
+        Store *inv;
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (vasprintf(&what, fmt, ap) < 0)
+                what = NULL;
+        va_end(ap);
+        if (!what || cli_inventory(cli, &inv) < 0)
+                return;
+        detail = xasprintf("%s on %s", what, cli->server ? cli->server : "-");
+        if (inventory_audit(inv, action, detail) < 0)
+                fprintf(stderr, "flota: warning: could not record '%s' in the audit log: %s\n", action,
+                        store_last_error(inv));
+}

@@ -290,6 +290,23 @@ int inventory_audit(Store *s, const char *action, const char *detail) {
         return store_step_done(st);
 }
 
+int inventory_audit_list(Store *s, size_t limit,
+                         int (*cb)(usec_t at, const char *action, const char *detail, void *userdata), void *userdata) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = store_prepare(s, "SELECT at, action, detail FROM audit ORDER BY id DESC LIMIT ?", &st);
+
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, (sqlite3_int64) limit);
+        while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+                int k = cb((usec_t) sqlite3_column_int64(st, 0), store_column_text(st, 1), store_column_text(st, 2),
+                           userdata);
+                if (k < 0)
+                        return k;
+        }
+        return r == SQLITE_DONE ? 0 : store_errno(r);
+}
+
 int inventory_summary(Store *s, usec_t online_since, InventorySummary *ret) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r = store_prepare(s,

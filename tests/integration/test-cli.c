@@ -235,6 +235,44 @@ static void test_ingest_and_status(void **state) {
         free(out);
 }
 
+/* Every action flota takes on the server lands in the inventory's audit log, newest first. */
+static void test_audit(void **state) {
+        Flotad *f = *state;
+        HttpResponse r;
+        char *out = NULL;
+
+        assert_int_equal(api(f, "POST", "/api/v1/products", "{\"name\":\"door\"}", &r), 201);
+        http_response_done(&r);
+        _cleanup_free_ char *img = make_image(f, "esp8266", "3.0.0", "40K");
+        _cleanup_free_ char *list = xasprintf("%s/devices.txt", f->dir);
+        FILE *fp = fopen(list, "w");
+        fputs("AA:BB:CC:00:00:01\naabbcc000002\n", fp);
+        fclose(fp);
+        expect(f, (const char *[]) { "audit", NULL }, 0, NULL);  /* nothing yet: an empty table */
+        expect(f, (const char *[]) { "release", "upload", img, "--product", "door", "--version", "3.0.0", NULL }, 0,
+               NULL);
+        expect(f, (const char *[]) { "promote", "door", "stable", "1", NULL }, 0, NULL);
+        expect(f, (const char *[]) { "pin", "AA:BB:CC:00:00:01", "1", NULL }, 0, NULL);
+        expect(f, (const char *[]) { "unpin", "AA:BB:CC:00:00:01", NULL }, 0, NULL);
+        expect(f, (const char *[]) { "assign", "1", "--devices", list, NULL }, 0, NULL);
+        /* a refused action is not recorded */
+        expect(f, (const char *[]) { "promote", "door", "stable", "99", NULL }, 1, NULL);
+
+        assert_int_equal(flota(f, f->admin_token, (const char *[]) { "audit", "--json", NULL }, &out), 0);
+        const char *order[] = { "\"assign\"", "\"unpin\"", "\"pin\"", "\"promote\"", "\"release upload\"" };
+        const char *at = out;
+        for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+                at = strstr(at, order[i]);
+                if (!at)
+                        fail_msg("audit: %s missing or out of order in %s", order[i], out);
+        }
+        assert_non_null(strstr(out, "2 devices -> release 1 on http://127.0.0.1:"));
+        assert_null(strstr(out, "release 99"));
+        free(out);
+        expect(f, (const char *[]) { "audit", "--limit", "2", NULL }, 0, "unpin");
+        expect(f, (const char *[]) { "audit", "--limit", "0", NULL }, 2, "--limit");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_release_and_channel_verbs, flotad_fixture_setup,
@@ -242,6 +280,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_device_verbs, flotad_fixture_setup, flotad_fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_errors_and_config, flotad_fixture_setup, flotad_fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_ingest_and_status, flotad_fixture_setup, flotad_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_audit, flotad_fixture_setup, flotad_fixture_teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
