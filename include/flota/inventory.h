@@ -60,6 +60,11 @@ int inventory_log_file(Store *s, const char *fingerprint, LogFileState *ret);
 int inventory_log_file_save(Store *s, const char *fingerprint, const char *source, const char *path,
                             const LogFileState *state);
 
+/* Replaces a device's labels (n == 0 clears them). Runs in its own transaction. */
+int inventory_set_labels(Store *s, const char *device, char *const *labels, size_t n);
+/* A device's labels joined with ',' ("" when none); *ret is malloc'ed. */
+int inventory_labels(Store *s, const char *device, char **ret);
+
 /* A source's resume point. -ENOENT when it has none yet; *ret is malloc'ed. */
 int inventory_cursor(Store *s, const char *source, char **ret);
 /* Sets the resume point and adds n to the source's count of ingested records. */

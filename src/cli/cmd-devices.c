@@ -229,6 +229,52 @@ int verb_unpin(Cli *cli, int argc, char **argv) {
         return set_pin(cli, "unpin", argv[1], NULL);
 }
 
+/* flota label DEVICE [LABEL...]: the device's labels on flotad, mirrored into the inventory. */
+int verb_label(Cli *cli, int argc, char **argv) {
+        char id[DEVICE_ID_MAX + 1];
+        cJSON *j;
+        Store *inv = NULL;
+
+        if (argc < 2)
+                return cli_usage("label: expected DEVICE [LABEL...] (no labels: clear them)");
+        if (device_id_normalize(argv[1], id) < 0)
+                return cli_usage("label: '%s' is not a MAC address or device id", argv[1]);
+        cJSON *body = cJSON_CreateObject(), *list = cJSON_AddArrayToObject(body, "labels");
+        for (int i = 2; i < argc; i++) {
+                if (!label_is_valid(argv[i])) {
+                        cJSON_Delete(body);
+                        return cli_usage("label: '%s' is not a label (1-64 letters, digits or ._:=/-)", argv[i]);
+                }
+                cJSON_AddItemToArray(list, cJSON_CreateString(argv[i]));
+        }
+        char *text = cJSON_PrintUnformatted(body);
+        cJSON_Delete(body);
+        _cleanup_free_ char *path = xasprintf("/api/v1/devices/%s/labels", id);
+        int r = cli_api(cli, "PUT", path, text, &j);
+        free(text);
+        if (r < 0)
+                return -1;
+        cJSON_Delete(j);
+        if (cli_inventory(cli, &inv) < 0 || inventory_set_labels(inv, id, argv + 2, (size_t) (argc - 2)) < 0)
+                fprintf(stderr, "flota: warning: the labels are set on the server but not in the inventory\n");
+        _cleanup_free_ char *joined = NULL;
+        if (inv)
+                (void) inventory_labels(inv, id, &joined);
+        cli_audit(cli, "label", "%s: %s", id, argc > 2 ? joined ? joined : "" : "(none)");
+        if (cli->json) {
+                cJSON *o = cJSON_CreateObject(), *l = cJSON_AddArrayToObject(o, "labels");
+                cJSON_AddStringToObject(o, "device", id);
+                for (int i = 2; i < argc; i++)
+                        cJSON_AddItemToArray(l, cJSON_CreateString(argv[i]));
+                print_json(o);
+                cJSON_Delete(o);
+        } else if (argc > 2)
+                printf("%s labels: %s\n", id, joined ? joined : "");
+        else
+                printf("%s has no labels\n", id);
+        return 0;
+}
+
 /* Reads device ids, one a line ('#' comments and blank lines skipped), into a JSON array. */
 static int read_devices(const char *file, cJSON *array) {
         FILE *f = streq(file, "-") ? stdin : fopen(file, "re");

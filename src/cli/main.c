@@ -26,6 +26,7 @@ static const Verb verbs[] = {
         { "promote", "PRODUCT CHANNEL RELEASE", "point a channel at a release", verb_promote },
         { "pin", "MAC RELEASE", "pin a device to a release", verb_pin },
         { "unpin", "MAC", "remove a device's pin", verb_unpin },
+        { "label", "MAC [LABEL...]", "set a device's labels (none: clear them)", verb_label },
         { "assign", "RELEASE --devices FILE|-", "assign a release to the listed devices", verb_assign },
         { "demo", "[--devices N] [--port P] [--duration S] [--keep]",
           "a private flotad and a simulated fleet, its status live until Ctrl-C", verb_demo },

@@ -245,6 +245,36 @@ int inventory_log_file_save(Store *s, const char *fingerprint, const char *sourc
         return store_step_done(st);
 }
 
+int inventory_set_labels(Store *s, const char *device, char *const *labels, size_t n) {
+        _cleanup_stmt_ sqlite3_stmt *del = NULL, *ins = NULL;
+        int r = store_begin(s);
+
+        if (r < 0)
+                return r;
+        r = store_prepare(s, "DELETE FROM device_labels WHERE device_id = ?", &del);
+        if (r == 0) {
+                store_bind_text(del, 1, device);
+                r = store_step_done(del);
+        }
+        if (r == 0)
+                r = store_prepare(s, "INSERT OR IGNORE INTO device_labels (device_id, label) VALUES (?, ?)", &ins);
+        for (size_t i = 0; r == 0 && i < n; i++) {
+                sqlite3_reset(ins);
+                store_bind_text(ins, 1, device);
+                store_bind_text(ins, 2, labels[i]);
+                r = store_step_done(ins);
+        }
+        return store_end(s, r);
+}
+
+int inventory_labels(Store *s, const char *device, char **ret) {
+        int r = store_get_text(s,
+                               "SELECT coalesce(group_concat(label, ','), '') FROM"
+                               " (SELECT label FROM device_labels WHERE device_id = ? ORDER BY label)",
+                               device, ret);
+        return r;
+}
+
 int inventory_cursor(Store *s, const char *source, char **ret) {
         return store_get_text(s, "SELECT cursor FROM sources WHERE name = ?", source, ret);
 }

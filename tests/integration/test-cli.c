@@ -255,11 +255,15 @@ static void test_audit(void **state) {
         expect(f, (const char *[]) { "pin", "AA:BB:CC:00:00:01", "1", NULL }, 0, NULL);
         expect(f, (const char *[]) { "unpin", "AA:BB:CC:00:00:01", NULL }, 0, NULL);
         expect(f, (const char *[]) { "assign", "1", "--devices", list, NULL }, 0, NULL);
+        expect(f, (const char *[]) { "label", "aabbcc000001", "site=north", "floor:2", NULL }, 0,
+               "AA:BB:CC:00:00:01 labels: floor:2,site=north");
+        expect(f, (const char *[]) { "devices", "--label", "site=north", NULL }, 0, "AA:BB:CC:00:00:01");
+        expect(f, (const char *[]) { "label", "aabbcc000001", "bad label", NULL }, 2, "is not a label");
         /* a refused action is not recorded */
         expect(f, (const char *[]) { "promote", "door", "stable", "99", NULL }, 1, NULL);
 
         assert_int_equal(flota(f, f->admin_token, (const char *[]) { "audit", "--json", NULL }, &out), 0);
-        const char *order[] = { "\"assign\"", "\"unpin\"", "\"pin\"", "\"promote\"", "\"release upload\"" };
+        const char *order[] = { "\"label\"", "\"assign\"", "\"unpin\"", "\"pin\"", "\"promote\"", "\"release upload\"" };
         const char *at = out;
         for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
                 at = strstr(at, order[i]);
@@ -269,7 +273,7 @@ static void test_audit(void **state) {
         assert_non_null(strstr(out, "2 devices -> release 1 on http://127.0.0.1:"));
         assert_null(strstr(out, "release 99"));
         free(out);
-        expect(f, (const char *[]) { "audit", "--limit", "2", NULL }, 0, "unpin");
+        expect(f, (const char *[]) { "audit", "--limit", "2", NULL }, 0, "assign");
         expect(f, (const char *[]) { "audit", "--limit", "0", NULL }, 2, "--limit");
 }
 
