@@ -14,8 +14,8 @@
 static const Verb verbs[] = {
         { "status", "", "the fleet in the inventory, and whether flotad answers", verb_status },
         { "audit", "[--limit N]", "what flota did: promotions, pins, assignments, uploads, ingests", verb_audit },
-        { "ingest", "[--from-server] [--batch N]", "follow flotad's check-in feed into the inventory (N a commit)",
-          verb_ingest },
+        { "ingest", "[--from-server] [--log FILE [--format F] [--backfill]] [--list-formats]",
+          "feed the inventory from flotad's check-ins and poll logs", verb_ingest },
         { "devices", "[--product P] [--version V] [--label L] [--seen-since T] [--limit N]",
           "list the devices flotad knows", verb_devices },
         { "device", "MAC", "one device with its recent check-ins", verb_device },
