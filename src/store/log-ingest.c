@@ -8,10 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "flota/alloc.h"
 #include "flota/inventory.h"
 #include "flota/log-batch.h"
+#include "flota/log-block.h"
 #include "flota/log-reader.h"
 #include "flota/strutil.h"
 #include "store-internal.h"
@@ -30,7 +32,7 @@ typedef struct Run {
         const LogIngestOptions *o;
         char *source;
         char cursor[LOG_FINGERPRINT_LEN + 1];   /* saved as the source's resume point at each commit */
-        LogParser *parser;
+        LogBlockParser *blocks;
         LogBatch *batch;
         InventoryWriter *writer;
         LogIngestStats *stats;
@@ -96,54 +98,47 @@ static int commit(Run *run, const char *fp, const char *path, const LogFileState
 
 /* ---- one file ---- */
 
-static void bad_line(Run *run, const char *path, LogFileState *st, const char *why, const char *text, size_t n) {
-        st->bad++;
+/* Reports a bad line at st->lines (the caller counts it in st->bad). */
+static void bad_line(Run *run, const char *path, const LogFileState *st, const char *why, const char *text, size_t n) {
         run->stats->bad++;
         if (run->o->bad_line)
                 run->o->bad_line(path, st->lines, why, text, n < BAD_TEXT_MAX ? n : BAD_TEXT_MAX, run->o->userdata);
 }
 
-#define GROUP 64
+typedef struct BlockCtx {
+        Run *run;
+        const char *path;
+        LogFileState *st;
+} BlockCtx;
 
-typedef struct Group {
-        LogRecord recs[GROUP];
-        size_t n;
-} Group;
+static int take_part(const LogParsed *part, void *userdata) {
+        BlockCtx *b = userdata;
+        Run *run = b->run;
 
-static void group_flush(Run *run, Group *g) {
-        log_batch_add_many(run->batch, g->recs, g->n);
-        g->n = 0;
+        for (size_t i = 0; i < part->n_bad; i++) {
+                LogFileState at = *b->st;
+                at.lines += part->bad[i].line;
+                bad_line(run, b->path, &at, part->bad[i].why, part->bad[i].text, part->bad[i].len);
+                b->st->bad++;
+        }
+        log_batch_add_many(run->batch, part->recs, part->n);
+        b->st->lines += part->lines;
+        run->stats->lines += part->lines;
+        run->stats->polls += part->n;
+        run->polls_uncommitted += part->n;
+        return 0;
 }
 
-static void take_block(Run *run, const char *path, const LogBlock *b, LogFileState *st, Group *g) {
-        const char *p = b->data, *end = b->data + b->len;
-
+static void take_block(Run *run, const char *path, const LogBlock *b, LogFileState *st) {
         if (b->overlong) {
                 st->lines++;
                 run->stats->lines++;
-                bad_line(run, path, st, "line longer than 64 KiB", p, b->len);
+                bad_line(run, path, st, "line longer than 64 KiB", b->data, b->len);
+                st->bad++;
                 return;
         }
-        while (p < end) {
-                const char *nl = memchr(p, '\n', (size_t) (end - p));
-                const char *stop = nl ? nl : end;
-                LogRecord *rec = &g->recs[g->n];
-                const char *why;
-
-                st->lines++;
-                run->stats->lines++;
-                if (log_parse_line(run->parser, p, (size_t) (stop - p), rec, &why) < 0)
-                        bad_line(run, path, st, why, p, (size_t) (stop - p));
-                else if (rec->device[0]) {
-                        run->stats->polls++;
-                        run->polls_uncommitted++;
-                        /* a record that borrows the parser's scratch space is used before the next line */
-                        if (++g->n == GROUP || rec->in_scratch)
-                                group_flush(run, g);
-                }
-                p = stop + 1;
-        }
-        group_flush(run, g);    /* the records point into this block */
+        BlockCtx ctx = { .run = run, .path = path, .st = st };
+        (void) log_block_parse(run->blocks, b->data, b->len, take_part, &ctx);
 }
 
 /* Reads a file from st->offset to its end, committing every commit_bytes and at the end. */
@@ -151,14 +146,12 @@ static int ingest_file(Run *run, LogReader *rd, const char *fp, const char *path
                        bool complete_at_end) {
         uint64_t limit = run->o->commit_bytes ? run->o->commit_bytes : COMMIT_BYTES_DEFAULT, since = 0;
         usec_t last_commit = now_usec(CLOCK_MONOTONIC);
-        _cleanup_free_ Group *g = xmalloc(sizeof(Group));
         LogBlock b;
         int k, r;
 
-        g->n = 0;
         run->stats->files++;
         while ((k = log_reader_next(rd, &b)) > 0) {
-                take_block(run, path, &b, st, g);
+                take_block(run, path, &b, st);
                 st->offset = b.end;
                 run->stats->bytes += b.len;
                 since += b.len;
@@ -312,7 +305,8 @@ static int load_known(const char *device, const char *version, void *userdata) {
 
 static int run_init(Run *run, Store *inv, const LogIngestOptions *o, LogIngestStats *stats) {
         *run = (Run) { .inv = inv, .o = o, .stats = stats, .source = log_source_name(o->path),
-                       .parser = log_parser_new(o->format), .batch = log_batch_new() };
+                       .blocks = log_block_parser_new(o->format, sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1),
+                       .batch = log_batch_new() };
         /* every commit rewrites the rows of the devices seen: keep the table in the page cache; a
          * commit lost to a power cut is lost with its resume point, and read again next time */
         int r = store_exec(inv, "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -32768;");
@@ -323,7 +317,7 @@ static int run_init(Run *run, Store *inv, const LogIngestOptions *o, LogIngestSt
 
 static void run_done(Run *run) {
         free(run->source);
-        log_parser_free(run->parser);
+        log_block_parser_free(run->blocks);
         log_batch_free(run->batch);
         inventory_writer_free(run->writer);
 }
