@@ -38,6 +38,8 @@ int cli_usage(const char *fmt, ...) _printf_(1, 2);
  * answers are reported on stderr and return -1.
  */
 int cli_api(Cli *cli, const char *method, const char *path, const char *body, cJSON **ret);
+/* A GET whose answer is wanted as text (for answers passed through without a tree); errors as cli_api(). */
+int cli_api_get_text(Cli *cli, const char *path, ApiResponse *ret);
 /* The same with a file as the body. */
 int cli_api_upload(Cli *cli, const char *path, const char *file, cJSON **ret);
 

@@ -60,24 +60,30 @@ static int client(Cli *cli) {
         return 0;
 }
 
-static int handle(Cli *cli, int r, ApiResponse *resp, const char *err, cJSON **ret) {
+/* Reports a transport failure, a refused token or an HTTP error (with the server's message): -1. */
+static int check_answer(Cli *cli, int r, ApiResponse *resp, const char *err) {
         if (r < 0)
                 return cli_error("%s", err);
-        cJSON *j = cJSON_ParseWithLength(resp->body, resp->len);
         if (resp->status == 401) {
-                cJSON_Delete(j);
                 api_response_done(resp);
                 return cli_error("%s rejected the API token%s", api_client_server(cli->client),
                                  cli->token ? "" : " (none given: --token, FLOTA_TOKEN or token= in the config)");
         }
         if (resp->status >= 400) {
-                const cJSON *e = cJSON_GetObjectItem(j, "error");
-                const char *msg = jstr(e, "message");
+                cJSON *j = cJSON_ParseWithLength(resp->body, resp->len);
+                const char *msg = jstr(cJSON_GetObjectItem(j, "error"), "message");
                 cli_error("%s (HTTP %ld)", *msg ? msg : "the server refused the request", resp->status);
                 cJSON_Delete(j);
                 api_response_done(resp);
                 return -1;
         }
+        return 0;
+}
+
+static int handle(Cli *cli, int r, ApiResponse *resp, const char *err, cJSON **ret) {
+        if (check_answer(cli, r, resp, err) < 0)
+                return -1;
+        cJSON *j = cJSON_ParseWithLength(resp->body, resp->len);
         api_response_done(resp);
         if (!j)
                 return cli_error("%s sent an answer that is not JSON", api_client_server(cli->client));
@@ -96,6 +102,19 @@ int cli_api(Cli *cli, const char *method, const char *path, const char *body, cJ
                 return -1;
         int r = api_client_request(cli->client, method, path, body, body ? strlen(body) : 0, &resp, err);
         return handle(cli, r, &resp, err, ret);
+}
+
+int cli_api_get_text(Cli *cli, const char *path, ApiResponse *ret) {
+        char err[API_CLIENT_ERROR_MAX];
+        ApiResponse resp = {};
+
+        if (client(cli) < 0)
+                return -1;
+        int r = api_client_request(cli->client, "GET", path, NULL, 0, &resp, err);
+        if (check_answer(cli, r, &resp, err) < 0)
+                return -1;
+        *ret = resp;
+        return 0;
 }
 
 static void show_progress(uint64_t sent, uint64_t total, void *userdata) {
