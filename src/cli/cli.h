@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdbool.h>
 
 #include "flota/api-client.h"
@@ -55,6 +56,31 @@ bool cli_ping(Cli *cli, char err[static API_CLIENT_ERROR_MAX]);
 
 /* Prints j as indented JSON on stdout. */
 void print_json(const cJSON *j);
+
+/*
+ * Colour by semantic role. --color=auto (the default) colours only a terminal, and not when
+ * NO_COLOR is set and not empty (https://no-color.org); always and never do what they say.
+ * The mode is set once, from main(), before anything is printed.
+ */
+typedef enum ColorMode {
+        COLOR_AUTO,
+        COLOR_ALWAYS,
+        COLOR_NEVER,
+        _COLOR_MODE_MAX,
+        _COLOR_MODE_INVALID = -EINVAL,
+} ColorMode;
+ColorMode color_mode_from_string(const char *s);
+void cli_set_color(ColorMode mode);
+
+typedef enum Style {
+        STYLE_HEADER,             /* table headers, section titles: bold */
+        STYLE_GOOD,               /* green */
+        STYLE_BAD,                /* red */
+        _STYLE_MAX,
+} Style;
+/* The escape that starts style s on stdout, and the one that ends it; "" when stdout gets no colour. */
+const char *style_on(Style s);
+const char *style_off(void);
 
 /* A table: columns are added once, then rows of as many strings; printed to fit the terminal. */
 typedef struct Table Table;

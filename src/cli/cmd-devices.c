@@ -278,10 +278,10 @@ int verb_device(Cli *cli, int argc, char **argv) {
                                                     "chip_size", "first_seen", "last_seen", "last_reason" };
                 print_fields(j, keys, ELEMENTSOF(keys));
                 const cJSON *c;
-                printf("\nversion history (inventory):\n");
+                printf("\n%sversion history (inventory):%s\n", style_on(STYLE_HEADER), style_off());
                 cJSON_ArrayForEach(c, history)
                         printf("  %s  %-12s seen by %s\n", jstr(c, "at"), jstr(c, "version"), jstr(c, "source"));
-                printf("\nrecent check-ins:\n");
+                printf("\n%srecent check-ins:%s\n", style_on(STYLE_HEADER), style_off());
                 cJSON_ArrayForEach(c, cJSON_GetObjectItem(j, "checkins"))
                         printf("  %s  %-12s %3.0f %s\n", jstr(c, "at"), jstr(c, "version"), jnum(c, "status"),
                                jstr(c, "reason"));

@@ -64,8 +64,8 @@ int verb_status(Cli *cli, int argc, char **argv) {
         else {
                 if (cli->server) {
                         bool up = cJSON_IsTrue(cJSON_GetObjectItem(server, "reachable"));
-                        printf("%-12s %s %s%s\n", "server", cli->server, up ? "answers" : "does not answer: ",
-                               up ? "" : jstr(server, "error"));
+                        printf("%-12s %s %s%s%s%s\n", "server", cli->server, style_on(up ? STYLE_GOOD : STYLE_BAD),
+                               up ? "answers" : "does not answer: ", up ? "" : jstr(server, "error"), style_off());
                 } else
                         printf("%-12s none configured\n", "server");
                 printf("%-12s %lld (%lld seen in the last 10 minutes)\n", "devices", (long long) sum.devices,

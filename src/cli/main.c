@@ -40,6 +40,7 @@ static void help(void) {
                "      --timeout SECS   give up on the server after this long (default 10)\n"
                "      --db FILE        the inventory (default $XDG_STATE_HOME/flota/flota.db)\n"
                "  -j, --json           machine-readable output\n"
+               "      --color=WHEN     colour: auto (on a terminal, unless NO_COLOR is set), always, never\n"
                "  -h, --help           show this help\n"
                "      --version        show the version\n"
                "\n"
@@ -115,7 +116,7 @@ static int load_config(Cli *cli, const char *path, bool named) {
 }
 
 int main(int argc, char **argv) {
-        enum { ARG_TIMEOUT = 0x100, ARG_VERSION, ARG_DB };
+        enum { ARG_TIMEOUT = 0x100, ARG_VERSION, ARG_DB, ARG_COLOR };
         static const struct option options[] = {
                 { "server", required_argument, NULL, 's' },
                 { "token", required_argument, NULL, 't' },
@@ -123,6 +124,7 @@ int main(int argc, char **argv) {
                 { "timeout", required_argument, NULL, ARG_TIMEOUT },
                 { "db", required_argument, NULL, ARG_DB },
                 { "json", no_argument, NULL, 'j' },
+                { "color", required_argument, NULL, ARG_COLOR },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 {},
@@ -141,6 +143,15 @@ int main(int argc, char **argv) {
                 case 'h': help(); return 0;
                 case ARG_VERSION: printf("flota " FLOTA_VERSION "\n"); return 0;
                 case ARG_DB: set(&cli.db, optarg); break;
+                case ARG_COLOR: {
+                        ColorMode mode = color_mode_from_string(optarg);
+                        if (mode < 0) {
+                                cli_usage("--color expects auto, always or never");
+                                return EXIT_USAGE;
+                        }
+                        cli_set_color(mode);
+                        break;
+                }
                 case ARG_TIMEOUT:
                         if (parse_u32(optarg, &timeout) < 0 || timeout == 0 || timeout > 3600) {
                                 cli_usage("--timeout expects seconds from 1 to 3600");

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -225,6 +226,49 @@ double jnum(const cJSON *o, const char *key) {
         return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
 
+static ColorMode color_mode = COLOR_AUTO;
+static int color_enabled = -1;    /* decided on first use */
+
+ColorMode color_mode_from_string(const char *s) {
+        static const char *const names[_COLOR_MODE_MAX] = {
+                [COLOR_AUTO] = "auto",
+                [COLOR_ALWAYS] = "always",
+                [COLOR_NEVER] = "never",
+        };
+        for (int i = 0; i < _COLOR_MODE_MAX; i++)
+                if (streq(s, names[i]))
+                        return (ColorMode) i;
+        return _COLOR_MODE_INVALID;
+}
+
+void cli_set_color(ColorMode mode) {
+        color_mode = mode;
+        color_enabled = -1;
+}
+
+static bool use_color(void) {
+        if (color_enabled < 0) {
+                const char *term = getenv("TERM");
+                color_enabled = color_mode == COLOR_ALWAYS ||
+                                (color_mode == COLOR_AUTO && isempty(getenv("NO_COLOR")) &&
+                                 isatty(STDOUT_FILENO) && !(term && streq(term, "dumb")));
+        }
+        return color_enabled;
+}
+
+const char *style_on(Style s) {
+        static const char *const escapes[_STYLE_MAX] = {
+                [STYLE_HEADER] = "\033[1m",
+                [STYLE_GOOD] = "\033[32m",
+                [STYLE_BAD] = "\033[31m",
+        };
+        return use_color() ? escapes[s] : "";
+}
+
+const char *style_off(void) {
+        return use_color() ? "\033[0m" : "";
+}
+
 struct Table {
         size_t n;
         char **cells;            /* row-major, headers first */
@@ -258,6 +302,9 @@ void table_print(Table *t) {
                                                                                                         : 1000;
         for (size_t r = 0; r < t->rows; r++) {
                 size_t used = 0;
+                /* escapes take no columns: only the cells count towards the width */
+                if (r == 0)
+                        fputs(style_on(STYLE_HEADER), stdout);
                 for (size_t i = 0; i < t->n; i++) {
                         const char *c = t->cells[r * t->n + i];
                         size_t w = i + 1 < t->n ? t->width[i] : strlen(c);
@@ -271,6 +318,8 @@ void table_print(Table *t) {
                                 used += 2;
                         }
                 }
+                if (r == 0)
+                        fputs(style_off(), stdout);
                 fputc('\n', stdout);
         }
 }
