@@ -25,7 +25,7 @@ work=$(mktemp -d)
 pid=""
 cleanup() {
     [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-    [ -n "${KEEP:-}" ] && echo "kept $work" >&2 || rm -rf "$work"
+    if [ -n "${KEEP:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT INT TERM
 
@@ -92,6 +92,7 @@ while [ "$i" -le "$runs" ]; do
     server_ticks=$((server_ticks + s1 - s0))
     i=$((i + 1))
 done
+# shellcheck disable=SC2086 # one run a line
 median=$(printf '%s\n' $times | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }')
 awk -v c="$client_cpu" -v s="$server_ticks" -v hz="$(getconf CLK_TCK)" -v r="$runs" 'BEGIN {
     printf "CPU per run: flota %.2f s, flotad %.2f s\n", c / r, s / hz / r
