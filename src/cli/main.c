@@ -11,6 +11,11 @@
 #include "flota/alloc.h"
 #include "flota/strutil.h"
 
+/*
+ * The verbs. args is shown by --help and read by the shell completion (flota --list-verbs):
+ * lowercase words are keywords (subcommands), UPPERCASE words placeholders (FILE completes
+ * file names), --options are the verb's own, "|" separates alternatives.
+ */
 static const Verb verbs[] = {
         { "status", "", "the fleet in the inventory, and whether flotad answers", verb_status },
         { "ingest", "[--from-server] [--batch N]", "follow flotad's check-in feed into the inventory (N a commit)",
@@ -48,6 +53,24 @@ static void help(void) {
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
                 printf("  %-9s %s\n            %s\n", verbs[i].name, verbs[i].args, verbs[i].summary);
         printf("\nExit status: 0 success, 1 error, 2 usage error.\n");
+}
+
+/* Hidden, for the shell completion: the verb table, one "name<TAB>args" a line. */
+static void list_verbs(void) {
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                printf("%s\t%s\n", verbs[i].name, verbs[i].args);
+}
+
+/* Hidden, for the shell completion: the global options, "--long<TAB>arg|none[<TAB>-s]" a line. */
+static void list_options(const struct option *options) {
+        for (const struct option *o = options; o->name; o++) {
+                if (startswith(o->name, "list-"))
+                        continue;
+                printf("--%s\t%s", o->name, o->has_arg == required_argument ? "arg" : "none");
+                if (o->val > 0 && o->val < 0x100)
+                        printf("\t-%c", o->val);
+                putchar('\n');
+        }
 }
 
 static void set(char **dst, const char *value) {
@@ -116,7 +139,7 @@ static int load_config(Cli *cli, const char *path, bool named) {
 }
 
 int main(int argc, char **argv) {
-        enum { ARG_TIMEOUT = 0x100, ARG_VERSION, ARG_DB, ARG_COLOR };
+        enum { ARG_TIMEOUT = 0x100, ARG_VERSION, ARG_DB, ARG_COLOR, ARG_LIST_VERBS, ARG_LIST_OPTIONS };
         static const struct option options[] = {
                 { "server", required_argument, NULL, 's' },
                 { "token", required_argument, NULL, 't' },
@@ -127,6 +150,8 @@ int main(int argc, char **argv) {
                 { "color", required_argument, NULL, ARG_COLOR },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
+                { "list-verbs", no_argument, NULL, ARG_LIST_VERBS },
+                { "list-options", no_argument, NULL, ARG_LIST_OPTIONS },
                 {},
         };
         Cli cli = { .timeout = 10 };
@@ -142,6 +167,8 @@ int main(int argc, char **argv) {
                 case 'j': cli.json = true; break;
                 case 'h': help(); return 0;
                 case ARG_VERSION: printf("flota " FLOTA_VERSION "\n"); return 0;
+                case ARG_LIST_VERBS: list_verbs(); return 0;
+                case ARG_LIST_OPTIONS: list_options(options); return 0;
                 case ARG_DB: set(&cli.db, optarg); break;
                 case ARG_COLOR: {
                         ColorMode mode = color_mode_from_string(optarg);
