@@ -25,6 +25,7 @@
 #include "flotad-harness.h"
 
 static const char *golden_dir;
+static char *manual;            /* flota(1)'s source, for the documented fields */
 
 typedef struct Scenario {
         Flotad f;
@@ -221,6 +222,27 @@ static void compare_golden(const Scenario *s, const char *name, const char *text
                  "FLOTA_GOLDEN_UPDATE=1 rewrites the golden files)", name, path);
 }
 
+/*
+ * Every field name must be documented in flota(1)'s JSON OUTPUT (as *name*), so a field added
+ * to a golden file without a word in the manual fails. The by_* maps of status hold data as
+ * keys (product names, versions), not fields.
+ */
+static void check_documented(const cJSON *j, const char *name) {
+        const cJSON *c;
+
+        cJSON_ArrayForEach(c, j) {
+                if (c->string) {
+                        _cleanup_free_ char *needle = xasprintf("*%s*", c->string);
+                        if (!strstr(manual, needle))
+                                fail_msg("'%s' in flota's --json output for '%s' is not documented in "
+                                         "share/man/flota.1.scd (JSON OUTPUT)", c->string, name);
+                        if (startswith(c->string, "by_"))
+                                continue;
+                }
+                check_documented(c, name);
+        }
+}
+
 /* Runs flota --json args, checks it exits 0 with JSON, normalises it and compares it with golden/NAME.json. */
 static void golden(void **state, const char *name, const char *const *args) {
         Scenario *s = *state;
@@ -235,6 +257,7 @@ static void golden(void **state, const char *name, const char *const *args) {
         if (!j)
                 fail_msg("flota %s: not JSON: %s", args[0], out);
         normalize(j);
+        check_documented(j, name);
         char *printed = cJSON_Print(j);
         _cleanup_free_ char *text = xasprintf("%s\n", printed);
         free(printed);
@@ -313,10 +336,18 @@ int main(int argc, char **argv) {
                 cmocka_unit_test(test_exit_status),
         };
 
-        if (argc != 2) {
-                fprintf(stderr, "usage: %s GOLDEN-DIR\n", argv[0]);
+        size_t len;
+
+        if (argc != 3) {
+                fprintf(stderr, "usage: %s GOLDEN-DIR MANUAL\n", argv[0]);
                 return 2;
         }
         golden_dir = argv[1];
-        return cmocka_run_group_tests(tests, setup, teardown);
+        if (read_file(argv[2], 1 << 20, &manual, &len) < 0) {
+                fprintf(stderr, "cannot read %s\n", argv[2]);
+                return 1;
+        }
+        int r = cmocka_run_group_tests(tests, setup, teardown);
+        free(manual);
+        return r;
 }
