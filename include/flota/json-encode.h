@@ -10,6 +10,7 @@
 
 #include "flota/catalog.h"
 #include "flota/checkin.h"
+#include "flota/json-writer.h"
 #include "flota/store.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(cJSON *, cJSON_Delete);
@@ -19,6 +20,8 @@ cJSON *release_to_json(const Release *r);
 cJSON *channel_slot_to_json(const Catalog *c, const ChannelSlot *s);
 cJSON *channel_change_to_json(const ChannelChange *c);
 cJSON *device_to_json(const Device *d);
+/* The same device written compactly into w (the text cJSON_PrintUnformatted() gives for device_to_json()). */
+void device_write_json(JsonWriter *w, const Device *d);
 cJSON *checkin_to_json(const Checkin *c);
 
 /* Adds "key": RFC 3339 time, or null for 0. */

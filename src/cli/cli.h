@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -40,6 +41,8 @@ int cli_usage(const char *fmt, ...) _printf_(1, 2);
  * answers are reported on stderr and return -1.
  */
 int cli_api(Cli *cli, const char *method, const char *path, const char *body, cJSON **ret);
+/* A GET whose answer is wanted as text (for answers passed through without a tree); errors as cli_api(). */
+int cli_api_get_text(Cli *cli, const char *path, ApiResponse *ret);
 /* The same with a file as the body. */
 int cli_api_upload(Cli *cli, const char *path, const char *file, cJSON **ret);
 
@@ -75,6 +78,31 @@ void cli_audit(Cli *cli, const char *action, const char *fmt, ...) _printf_(3, 4
 
 /* Prints j as indented JSON on stdout. */
 void print_json(const cJSON *j);
+
+/*
+ * Colour by semantic role. --color=auto (the default) colours only a terminal, and not when
+ * NO_COLOR is set and not empty (https://no-color.org); always and never do what they say.
+ * The mode is set once, from main(), before anything is printed.
+ */
+typedef enum ColorMode {
+        COLOR_AUTO,
+        COLOR_ALWAYS,
+        COLOR_NEVER,
+        _COLOR_MODE_MAX,
+        _COLOR_MODE_INVALID = -EINVAL,
+} ColorMode;
+ColorMode color_mode_from_string(const char *s);
+void cli_set_color(ColorMode mode);
+
+typedef enum Style {
+        STYLE_HEADER,             /* table headers, section titles: bold */
+        STYLE_GOOD,               /* green */
+        STYLE_BAD,                /* red */
+        _STYLE_MAX,
+} Style;
+/* The escape that starts style s on stdout, and the one that ends it; "" when stdout gets no colour. */
+const char *style_on(Style s);
+const char *style_off(void);
 
 /* A table: columns are added once, then rows of as many strings; printed to fit the terminal. */
 typedef struct Table Table;

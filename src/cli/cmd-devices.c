@@ -12,10 +12,12 @@
 #include "flota/alloc.h"
 #include "flota/device-request.h"
 #include "flota/inventory.h"
+#include "flota/json-scan.h"
 #include "flota/strutil.h"
 #include "flota/time-util.h"
 
-#define PAGE 1000
+/* flotad's largest page: 100,000 devices are ten requests */
+#define PAGE 10000
 
 static const char *const device_headers[] = { "DEVICE", "PRODUCT", "PLATFORM", "VERSION", "CHANNEL", "LAST SEEN",
                                               "LAST ANSWER" };
@@ -34,6 +36,155 @@ static char *append_arg(char *path, const char *name, const char *value) {
         return p;
 }
 
+/* The query of one page: at most n devices after the cursor (NULL: from the start). */
+static char *page_path(const char *filters, const char *after, uint64_t n) {
+        return xasprintf("/api/v1/devices?limit=%llu%s%s%s", (unsigned long long) (n < PAGE ? n : PAGE), filters,
+                         after ? "&after=" : "", after ? after : "");
+}
+
+/* The list as a table: pages are read as cJSON trees, the table holds every row anyway. */
+static int list_table(Cli *cli, const char *filters, uint64_t limit) {
+        _cleanup_free_ char *after = NULL;
+        Table *t = table_new(device_headers, ELEMENTSOF(device_headers));
+        uint64_t count = 0;
+        int r = 0;
+
+        while (count < limit) {
+                cJSON *j;
+                _cleanup_free_ char *path = page_path(filters, after, limit - count);
+                r = cli_api(cli, "GET", path, NULL, &j);
+                if (r < 0)
+                        break;
+                const cJSON *d, *next = cJSON_GetObjectItem(j, "next");
+                cJSON_ArrayForEach(d, cJSON_GetObjectItem(j, "devices"))
+                        if (count++ < limit)
+                                device_row(t, d);
+                free(after);
+                after = cJSON_IsString(next) ? xstrdup(next->valuestring) : NULL;
+                cJSON_Delete(j);
+                if (!after)
+                        break;
+        }
+        if (r == 0)
+                table_print(t);
+        table_free(t);
+        return r;
+}
+
+/* The devices array of a page: each element goes to out (NULL: only checked) while *count < limit. */
+static int copy_devices(JsonScan *s, FILE *out, uint64_t *count, uint64_t limit) {
+        int r;
+
+        if (!json_scan_char(s, '['))
+                return -EBADMSG;
+        if (json_scan_char(s, ']'))
+                return 0;
+        do {
+                bool print = out && *count < limit;
+                if (print && *count > 0)
+                        fputs(", ", out);
+                /* laid out as an element of "devices" in {"devices": [...]} */
+                r = json_scan_value(s, 2, print ? out : NULL);
+                if (r < 0)
+                        return r;
+                *count += print;
+        } while (json_scan_char(s, ','));
+        return json_scan_char(s, ']') ? 0 : -EBADMSG;
+}
+
+/* The page's cursor: a device id, or null after the last page. */
+static int read_next(JsonScan *s, char **ret) {
+        const char *text;
+        size_t len;
+
+        if (json_scan_literal(s, "null"))
+                return 0;
+        if (json_scan_string(s, &text, &len) < 0 || len == 0 || len > DEVICE_ID_MAX || memchr(text, '\\', len))
+                return -EBADMSG;
+        *ret = xstrndup(text, len);
+        return 0;
+}
+
+static bool key_is(const char *key, size_t len, const char *name) {
+        return len == strlen(name) && memcmp(key, name, len) == 0;
+}
+
+/*
+ * Reads one page of GET /api/v1/devices ({"devices": [...], "next": ID|null}) as text: its
+ * devices go to out (NULL: the page is only checked) while *count < limit, and *ret_next
+ * (unless NULL) is the cursor of the next page (NULL after the last). 0 or -EBADMSG.
+ */
+static int copy_page(const ApiResponse *resp, FILE *out, uint64_t *count, uint64_t limit, char **ret_next) {
+        JsonScan s = json_scan_init(resp->body, resp->len);
+        _cleanup_free_ char *next = NULL;
+        bool has_devices = false;
+        int r = 0;
+
+        if (!json_scan_char(&s, '{'))
+                return -EBADMSG;
+        do {
+                const char *key;
+                size_t len;
+                if (json_scan_string(&s, &key, &len) < 0 || !json_scan_char(&s, ':'))
+                        return -EBADMSG;
+                if (key_is(key, len, "devices") && !has_devices) {
+                        has_devices = true;
+                        r = copy_devices(&s, out, count, limit);
+                } else if (key_is(key, len, "next") && !next)
+                        r = read_next(&s, &next);
+                else
+                        r = json_scan_value(&s, 0, NULL);
+                if (r < 0)
+                        return r;
+        } while (json_scan_char(&s, ','));
+        if (!json_scan_char(&s, '}') || !json_scan_at_end(&s) || !has_devices)
+                return -EBADMSG;
+        if (ret_next)
+                *ret_next = TAKE_PTR(next);
+        return 0;
+}
+
+/*
+ * The list as {"devices": [...]} in print_json()'s layout, streamed: each page is checked
+ * whole, then laid out as text straight to stdout, without a tree (a second pass over a page
+ * in the cache costs less than holding its layout in memory); memory stays at one page. A
+ * failure on the first page prints nothing; one on a later page leaves the output cut short
+ * (and the exit status 1).
+ */
+static int list_json(Cli *cli, const char *filters, uint64_t limit) {
+        _cleanup_free_ char *after = NULL;
+        uint64_t count = 0;
+        bool started = false;
+
+        do {
+                ApiResponse resp;
+                char *next = NULL;
+                _cleanup_free_ char *path = page_path(filters, after, limit - count);
+                if (cli_api_get_text(cli, path, &resp) < 0)
+                        return -1;
+                int r = copy_page(&resp, NULL, &count, limit, &next);
+                if (r == 0) {
+                        if (!started)
+                                fputs("{\n\t\"devices\":\t[", stdout);
+                        started = true;
+                        (void) copy_page(&resp, stdout, &count, limit, NULL);
+                }
+                api_response_done(&resp);
+                /* cursors only grow: anything else would page forever */
+                if (r == 0 && next && after && strcmp(next, after) <= 0)
+                        r = -EBADMSG;
+                if (r < 0) {
+                        free(next);
+                        return cli_error("%s sent a device list that cannot be read",
+                                         api_client_server(cli->client));
+                }
+                free(after);
+                after = next;
+        } while (after && count < limit);
+        fputs("]\n}\n", stdout);
+        return 0;
+}
+
 int verb_devices(Cli *cli, int argc, char **argv) {
         static const struct option options[] = {
                 { "product", required_argument, NULL, 'p' },
@@ -43,7 +194,7 @@ int verb_devices(Cli *cli, int argc, char **argv) {
                 { "limit", required_argument, NULL, 'n' },
                 {},
         };
-        char *filters = xstrdup("");
+        _cleanup_free_ char *filters = xstrdup("");
         uint64_t limit = UINT64_MAX;
         usec_t since;
         int c;
@@ -75,64 +226,13 @@ int verb_devices(Cli *cli, int argc, char **argv) {
                                 goto bad;
                         break;
                 default:
-                        free(filters);
                         return -2;
                 }
         }
-        if (optind < argc) {
-                free(filters);
+        if (optind < argc)
                 return cli_usage("devices: unexpected argument '%s'", argv[optind]);
-        }
-
-        /* page through flotad's list; --json prints one array of every device */
-        cJSON *all = cJSON_CreateArray();
-        char *after = NULL;
-        uint64_t count = 0;
-        int r = 0;
-        while (count < limit) {
-                cJSON *j;
-                _cleanup_free_ char *path = xasprintf("/api/v1/devices?limit=%d%s%s%s", PAGE, filters,
-                                                      after ? "&after=" : "", after ? after : "");
-                r = cli_api(cli, "GET", path, NULL, &j);
-                if (r < 0)
-                        break;
-                cJSON *list = cJSON_DetachItemFromObject(j, "devices");
-                const cJSON *next = cJSON_GetObjectItem(j, "next");
-                free(after);
-                after = cJSON_IsString(next) ? xstrdup(next->valuestring) : NULL;
-                cJSON_Delete(j);
-                cJSON *d;
-                while (list && count < limit && (d = cJSON_DetachItemFromArray(list, 0))) {
-                        cJSON_AddItemToArray(all, d);
-                        count++;
-                }
-                cJSON_Delete(list);
-                if (!after)
-                        break;
-        }
-        free(after);
-        free(filters);
-        if (r < 0) {
-                cJSON_Delete(all);
-                return -1;
-        }
-        if (cli->json) {
-                cJSON *o = cJSON_CreateObject();
-                cJSON_AddItemToObject(o, "devices", all);
-                print_json(o);
-                cJSON_Delete(o);
-                return 0;
-        }
-        Table *t = table_new(device_headers, ELEMENTSOF(device_headers));
-        const cJSON *d;
-        cJSON_ArrayForEach(d, all)
-                device_row(t, d);
-        table_print(t);
-        table_free(t);
-        cJSON_Delete(all);
-        return 0;
+        return cli->json ? list_json(cli, filters, limit) : list_table(cli, filters, limit);
 bad:
-        free(filters);
         return cli_usage("devices: bad value '%s'", optarg);
 }
 
@@ -178,10 +278,10 @@ int verb_device(Cli *cli, int argc, char **argv) {
                                                     "chip_size", "first_seen", "last_seen", "last_reason" };
                 print_fields(j, keys, ELEMENTSOF(keys));
                 const cJSON *c;
-                printf("\nversion history (inventory):\n");
+                printf("\n%sversion history (inventory):%s\n", style_on(STYLE_HEADER), style_off());
                 cJSON_ArrayForEach(c, history)
                         printf("  %s  %-12s seen by %s\n", jstr(c, "at"), jstr(c, "version"), jstr(c, "source"));
-                printf("\nrecent check-ins:\n");
+                printf("\n%srecent check-ins:%s\n", style_on(STYLE_HEADER), style_off());
                 cJSON_ArrayForEach(c, cJSON_GetObjectItem(j, "checkins"))
                         printf("  %s  %-12s %3.0f %s\n", jstr(c, "at"), jstr(c, "version"), jnum(c, "status"),
                                jstr(c, "reason"));

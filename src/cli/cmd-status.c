@@ -71,8 +71,11 @@ void cli_status_print(const cJSON *status, FILE *f) {
 
         if (*url) {
                 bool up = cJSON_IsTrue(cJSON_GetObjectItem(server, "reachable"));
-                fprintf(f, "%-12s %s %s%s\n", "server", url, up ? "answers" : "does not answer: ",
-                        up ? "" : jstr(server, "error"));
+                /* colour only where style_on() judged the output: stdout */
+                const char *on = f == stdout ? style_on(up ? STYLE_GOOD : STYLE_BAD) : "";
+                const char *off = f == stdout ? style_off() : "";
+                fprintf(f, "%-12s %s %s%s%s%s\n", "server", url, on, up ? "answers" : "does not answer: ",
+                        up ? "" : jstr(server, "error"), off);
         } else
                 fprintf(f, "%-12s none configured\n", "server");
         fprintf(f, "%-12s %.0f (%.0f seen in the last 10 minutes)\n", "devices", jnum(status, "devices"),

@@ -11,10 +11,16 @@
 #include "flota/alloc.h"
 #include "flota/strutil.h"
 
+/*
+ * The verbs. args is shown by --help and read by the shell completion (flota --list-verbs):
+ * lowercase words are keywords (subcommands), UPPERCASE words placeholders (FILE completes
+ * file names), --options are the verb's own, "|" separates alternatives.
+ */
 static const Verb verbs[] = {
         { "status", "", "the fleet in the inventory, and whether flotad answers", verb_status },
         { "audit", "[--limit N]", "what flota did: promotions, pins, assignments, uploads, ingests", verb_audit },
-        { "ingest", "[--from-server] [--log FILE [--format F] [--backfill]] [--list-formats]",
+        { "ingest", "[--from-server] [--batch N] [--log FILE] [--format F] [--backfill] [--commit-every SIZE] "
+                    "[--list-formats]",
           "feed the inventory from flotad's check-ins and poll logs", verb_ingest },
         { "devices", "[--product P] [--version V] [--label L] [--seen-since T] [--limit N]",
           "list the devices flotad knows", verb_devices },
@@ -44,6 +50,7 @@ static void help(void) {
                "      --timeout SECS   give up on the server after this long (default 10)\n"
                "      --db FILE        the inventory (default $XDG_STATE_HOME/flota/flota.db)\n"
                "  -j, --json           machine-readable output\n"
+               "      --color=WHEN     colour: auto (on a terminal, unless NO_COLOR is set), always, never\n"
                "  -h, --help           show this help\n"
                "      --version        show the version\n"
                "\n"
@@ -51,6 +58,24 @@ static void help(void) {
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
                 printf("  %-9s %s\n            %s\n", verbs[i].name, verbs[i].args, verbs[i].summary);
         printf("\nExit status: 0 success, 1 error, 2 usage error.\n");
+}
+
+/* Hidden, for the shell completion: the verb table, one "name<TAB>args" a line. */
+static void list_verbs(void) {
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                printf("%s\t%s\n", verbs[i].name, verbs[i].args);
+}
+
+/* Hidden, for the shell completion: the global options, "--long<TAB>arg|none[<TAB>-s]" a line. */
+static void list_options(const struct option *options) {
+        for (const struct option *o = options; o->name; o++) {
+                if (startswith(o->name, "list-"))
+                        continue;
+                printf("--%s\t%s", o->name, o->has_arg == required_argument ? "arg" : "none");
+                if (o->val > 0 && o->val < 0x100)
+                        printf("\t-%c", o->val);
+                putchar('\n');
+        }
 }
 
 static void set(char **dst, const char *value) {
@@ -119,7 +144,7 @@ static int load_config(Cli *cli, const char *path, bool named) {
 }
 
 int main(int argc, char **argv) {
-        enum { ARG_TIMEOUT = 0x100, ARG_VERSION, ARG_DB };
+        enum { ARG_TIMEOUT = 0x100, ARG_VERSION, ARG_DB, ARG_COLOR, ARG_LIST_VERBS, ARG_LIST_OPTIONS };
         static const struct option options[] = {
                 { "server", required_argument, NULL, 's' },
                 { "token", required_argument, NULL, 't' },
@@ -127,8 +152,11 @@ int main(int argc, char **argv) {
                 { "timeout", required_argument, NULL, ARG_TIMEOUT },
                 { "db", required_argument, NULL, ARG_DB },
                 { "json", no_argument, NULL, 'j' },
+                { "color", required_argument, NULL, ARG_COLOR },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
+                { "list-verbs", no_argument, NULL, ARG_LIST_VERBS },
+                { "list-options", no_argument, NULL, ARG_LIST_OPTIONS },
                 {},
         };
         Cli cli = { .timeout = 10 };
@@ -144,7 +172,18 @@ int main(int argc, char **argv) {
                 case 'j': cli.json = true; break;
                 case 'h': help(); return 0;
                 case ARG_VERSION: printf("flota " FLOTA_VERSION "\n"); return 0;
+                case ARG_LIST_VERBS: list_verbs(); return 0;
+                case ARG_LIST_OPTIONS: list_options(options); return 0;
                 case ARG_DB: set(&cli.db, optarg); break;
+                case ARG_COLOR: {
+                        ColorMode mode = color_mode_from_string(optarg);
+                        if (mode < 0) {
+                                cli_usage("--color expects auto, always or never");
+                                return EXIT_USAGE;
+                        }
+                        cli_set_color(mode);
+                        break;
+                }
                 case ARG_TIMEOUT:
                         if (parse_u32(optarg, &timeout) < 0 || timeout == 0 || timeout > 3600) {
                                 cli_usage("--timeout expects seconds from 1 to 3600");

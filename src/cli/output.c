@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -60,24 +61,30 @@ static int client(Cli *cli) {
         return 0;
 }
 
-static int handle(Cli *cli, int r, ApiResponse *resp, const char *err, cJSON **ret) {
+/* Reports a transport failure, a refused token or an HTTP error (with the server's message): -1. */
+static int check_answer(Cli *cli, int r, ApiResponse *resp, const char *err) {
         if (r < 0)
                 return cli_error("%s", err);
-        cJSON *j = cJSON_ParseWithLength(resp->body, resp->len);
         if (resp->status == 401) {
-                cJSON_Delete(j);
                 api_response_done(resp);
                 return cli_error("%s rejected the API token%s", api_client_server(cli->client),
                                  cli->token ? "" : " (none given: --token, FLOTA_TOKEN or token= in the config)");
         }
         if (resp->status >= 400) {
-                const cJSON *e = cJSON_GetObjectItem(j, "error");
-                const char *msg = jstr(e, "message");
+                cJSON *j = cJSON_ParseWithLength(resp->body, resp->len);
+                const char *msg = jstr(cJSON_GetObjectItem(j, "error"), "message");
                 cli_error("%s (HTTP %ld)", *msg ? msg : "the server refused the request", resp->status);
                 cJSON_Delete(j);
                 api_response_done(resp);
                 return -1;
         }
+        return 0;
+}
+
+static int handle(Cli *cli, int r, ApiResponse *resp, const char *err, cJSON **ret) {
+        if (check_answer(cli, r, resp, err) < 0)
+                return -1;
+        cJSON *j = cJSON_ParseWithLength(resp->body, resp->len);
         api_response_done(resp);
         if (!j)
                 return cli_error("%s sent an answer that is not JSON", api_client_server(cli->client));
@@ -96,6 +103,19 @@ int cli_api(Cli *cli, const char *method, const char *path, const char *body, cJ
                 return -1;
         int r = api_client_request(cli->client, method, path, body, body ? strlen(body) : 0, &resp, err);
         return handle(cli, r, &resp, err, ret);
+}
+
+int cli_api_get_text(Cli *cli, const char *path, ApiResponse *ret) {
+        char err[API_CLIENT_ERROR_MAX];
+        ApiResponse resp = {};
+
+        if (client(cli) < 0)
+                return -1;
+        int r = api_client_request(cli->client, "GET", path, NULL, 0, &resp, err);
+        if (check_answer(cli, r, &resp, err) < 0)
+                return -1;
+        *ret = resp;
+        return 0;
 }
 
 static void show_progress(uint64_t sent, uint64_t total, void *userdata) {
@@ -206,6 +226,49 @@ double jnum(const cJSON *o, const char *key) {
         return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
 
+static ColorMode color_mode = COLOR_AUTO;
+static int color_enabled = -1;    /* decided on first use */
+
+ColorMode color_mode_from_string(const char *s) {
+        static const char *const names[_COLOR_MODE_MAX] = {
+                [COLOR_AUTO] = "auto",
+                [COLOR_ALWAYS] = "always",
+                [COLOR_NEVER] = "never",
+        };
+        for (int i = 0; i < _COLOR_MODE_MAX; i++)
+                if (streq(s, names[i]))
+                        return (ColorMode) i;
+        return _COLOR_MODE_INVALID;
+}
+
+void cli_set_color(ColorMode mode) {
+        color_mode = mode;
+        color_enabled = -1;
+}
+
+static bool use_color(void) {
+        if (color_enabled < 0) {
+                const char *term = getenv("TERM");
+                color_enabled = color_mode == COLOR_ALWAYS ||
+                                (color_mode == COLOR_AUTO && isempty(getenv("NO_COLOR")) &&
+                                 isatty(STDOUT_FILENO) && !(term && streq(term, "dumb")));
+        }
+        return color_enabled;
+}
+
+const char *style_on(Style s) {
+        static const char *const escapes[_STYLE_MAX] = {
+                [STYLE_HEADER] = "\033[1m",
+                [STYLE_GOOD] = "\033[32m",
+                [STYLE_BAD] = "\033[31m",
+        };
+        return use_color() ? escapes[s] : "";
+}
+
+const char *style_off(void) {
+        return use_color() ? "\033[0m" : "";
+}
+
 struct Table {
         size_t n;
         char **cells;            /* row-major, headers first */
@@ -239,6 +302,9 @@ void table_print(Table *t) {
                                                                                                         : 1000;
         for (size_t r = 0; r < t->rows; r++) {
                 size_t used = 0;
+                /* escapes take no columns: only the cells count towards the width */
+                if (r == 0)
+                        fputs(style_on(STYLE_HEADER), stdout);
                 for (size_t i = 0; i < t->n; i++) {
                         const char *c = t->cells[r * t->n + i];
                         size_t w = i + 1 < t->n ? t->width[i] : strlen(c);
@@ -252,6 +318,8 @@ void table_print(Table *t) {
                                 used += 2;
                         }
                 }
+                if (r == 0)
+                        fputs(style_off(), stdout);
                 fputc('\n', stdout);
         }
 }

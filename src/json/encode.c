@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "flota/alloc.h"
+#include "flota/json-writer.h"
 #include "flota/strutil.h"
 
 static cJSON *new_object(void) {
@@ -103,44 +104,85 @@ cJSON *channel_change_to_json(const ChannelChange *c) {
         return o;
 }
 
-static cJSON *labels_to_json(const char *joined) {
-        cJSON *a = cJSON_CreateArray();
+/* labels are stored joined by commas: written as an array of strings */
+static void write_labels(JsonWriter *w, const char *joined) {
         const char *p = joined;
 
+        json_write_open(w, '[');
         while (p && *p) {
                 const char *e = strchr(p, ',');
                 size_t n = e ? (size_t) (e - p) : strlen(p);
                 _cleanup_free_ char *l = xstrndup(p, n);
-                cJSON_AddItemToArray(a, cJSON_CreateString(l));
+                json_write_string(w, l);
                 p = e ? e + 1 : NULL;
         }
-        return a;
+        json_write_close(w, ']');
+}
+
+static void write_size(JsonWriter *w, const char *key, int64_t v) {
+        json_write_key(w, key);
+        if (v < 0)
+                json_write_null(w);
+        else
+                json_write_int(w, v);
+}
+
+static void write_string_or_null(JsonWriter *w, const char *key, const char *s) {
+        json_write_key(w, key);
+        json_write_string_or_null(w, s);
+}
+
+static void write_id(JsonWriter *w, const char *key, int64_t id) {
+        json_write_key(w, key);
+        if (id <= 0)
+                json_write_null(w);
+        else
+                json_write_int(w, id);
+}
+
+static void write_time(JsonWriter *w, const char *key, usec_t t) {
+        json_write_key(w, key);
+        json_write_time(w, t);
+}
+
+void device_write_json(JsonWriter *w, const Device *d) {
+        json_write_open(w, '{');
+        json_write_key(w, "id");
+        json_write_string(w, d->id);
+        write_string_or_null(w, "mac", d->mac);
+        write_string_or_null(w, "product", d->product);
+        json_write_key(w, "channel");
+        json_write_string(w, d->channel ? d->channel : DEFAULT_CHANNEL);
+        write_id(w, "pin", d->pin_release_id);
+        write_id(w, "assigned", d->assigned_release_id);
+        json_write_key(w, "labels");
+        write_labels(w, d->labels);
+        write_string_or_null(w, "platform", d->platform);
+        write_string_or_null(w, "version", d->version);
+        write_string_or_null(w, "sketch_md5", d->sketch_md5);
+        write_size(w, "free_space", d->free_space);
+        write_size(w, "chip_size", d->chip_size);
+        write_string_or_null(w, "sdk", d->sdk);
+        write_string_or_null(w, "ip", d->ip);
+        write_time(w, "first_seen", d->first_seen);
+        write_time(w, "last_seen", d->last_seen);
+        json_write_key(w, "last_status");
+        if (d->last_status)
+                json_write_int(w, d->last_status);
+        else
+                json_write_null(w);
+        write_string_or_null(w, "last_reason", d->last_reason);
+        json_write_close(w, '}');
 }
 
 cJSON *device_to_json(const Device *d) {
-        cJSON *o = new_object();
+        _cleanup_(json_writer_done) JsonWriter w = {};
 
-        cJSON_AddStringToObject(o, "id", d->id);
-        json_add_string_or_null(o, "mac", d->mac);
-        json_add_string_or_null(o, "product", d->product);
-        cJSON_AddStringToObject(o, "channel", d->channel ? d->channel : DEFAULT_CHANNEL);
-        json_add_id(o, "pin", d->pin_release_id);
-        json_add_id(o, "assigned", d->assigned_release_id);
-        cJSON_AddItemToObject(o, "labels", labels_to_json(d->labels));
-        json_add_string_or_null(o, "platform", d->platform);
-        json_add_string_or_null(o, "version", d->version);
-        json_add_string_or_null(o, "sketch_md5", d->sketch_md5);
-        add_size(o, "free_space", d->free_space);
-        add_size(o, "chip_size", d->chip_size);
-        json_add_string_or_null(o, "sdk", d->sdk);
-        json_add_string_or_null(o, "ip", d->ip);
-        json_add_time(o, "first_seen", d->first_seen);
-        json_add_time(o, "last_seen", d->last_seen);
-        if (d->last_status)
-                cJSON_AddNumberToObject(o, "last_status", d->last_status);
-        else
-                cJSON_AddNullToObject(o, "last_status");
-        json_add_string_or_null(o, "last_reason", d->last_reason);
+        /* one encoder for both forms, so the list and the detail never disagree */
+        device_write_json(&w, d);
+        cJSON *o = cJSON_ParseWithLength(w.buf, w.len);
+        if (!o)
+                abort();
         return o;
 }
 

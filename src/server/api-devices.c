@@ -4,22 +4,29 @@
 #include <string.h>
 
 #include "api.h"
+#include "flota/alloc.h"
 #include "flota/api-body.h"
+#include "flota/json-writer.h"
 #include "flota/log.h"
 #include "flota/strutil.h"
 
 #define DEVICES_PAGE_DEFAULT 100
-#define DEVICES_PAGE_MAX 1000
+#define DEVICES_PAGE_MAX 10000
 #define DEVICE_RECENT_CHECKINS 20
 
+/* A page of the list is written as it is read: no tree of a whole page (10,000 devices) is built. */
 typedef struct DeviceList {
-        cJSON *array;
+        JsonWriter w;
         char last[DEVICE_ID_MAX + 1];
 } DeviceList;
 
+static void device_list_done(DeviceList *l) {
+        json_writer_done(&l->w);
+}
+
 static int add_device(const Device *d, void *userdata) {
         DeviceList *l = userdata;
-        cJSON_AddItemToArray(l->array, device_to_json(d));
+        device_write_json(&l->w, d);
         strscpy(l->last, sizeof(l->last), d->id);
         return 0;
 }
@@ -34,29 +41,35 @@ enum MHD_Result api_devices_list(ApiCall *call) {
                 .limit = DEVICES_PAGE_DEFAULT,
         };
         const char *limit = api_arg(call, "limit"), *since = api_arg(call, "seen_since");
+        _cleanup_(device_list_done) DeviceList l = {};
         uint64_t n;
 
         if (limit) {
                 if (parse_u64(limit, &n) < 0 || n == 0 || n > DEVICES_PAGE_MAX)
-                        return api_bad_body(call, "limit must be 1-1000");
+                        return api_bad_body(call, "limit must be 1-10000");
                 f.limit = n;
         }
         if (since && parse_timestamp(since, &f.seen_since) < 0)
                 return api_bad_body(call, "seen_since must be Unix seconds or an RFC 3339 UTC time");
 
-        DeviceList l = { .array = cJSON_CreateArray() };
+        json_write_open(&l.w, '{');
+        json_write_key(&l.w, "devices");
+        json_write_open(&l.w, '[');
         pthread_mutex_lock(&srv->api_lock);
         int r = store_devices_list(srv->api_store, &f, add_device, &l);
         pthread_mutex_unlock(&srv->api_lock);
-        if (r < 0) {
-                cJSON_Delete(l.array);
+        if (r < 0)
                 return api_store_error(call, r, "devices");
-        }
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddItemToObject(o, "devices", l.array);
+        json_write_close(&l.w, ']');
         /* a full page may have more after it */
-        json_add_string_or_null(o, "next", (size_t) r == f.limit ? l.last : NULL);
-        return respond_json(call->conn, MHD_HTTP_OK, o);
+        json_write_key(&l.w, "next");
+        json_write_string_or_null(&l.w, (size_t) r == f.limit ? l.last : NULL);
+        json_write_close(&l.w, '}');
+        size_t len;
+        char *text = json_writer_steal(&l.w, &len);
+        text = xrealloc(text, len + 2);
+        memcpy(text + len, "\n", 2);
+        return respond_json_text(call->conn, MHD_HTTP_OK, text, len + 1);
 }
 
 static int set_device(const Device *d, void *userdata) {

@@ -19,6 +19,10 @@ enum MHD_Result respond_json(struct MHD_Connection *conn, unsigned status, cJSON
         text = xrealloc(text, len + 2);
         text[len++] = '\n';
         text[len] = 0;
+        return respond_json_text(conn, status, text, len);
+}
+
+enum MHD_Result respond_json_text(struct MHD_Connection *conn, unsigned status, char *text, size_t len) {
         struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
         enum MHD_Result ret = MHD_queue_response(conn, status, resp);

@@ -154,7 +154,7 @@ static int migrate(Store *s, const char *const *migrations, size_t n_migrations)
         return 0;
 }
 
-static int setup(Store *s, const char *const *migrations, size_t n_migrations) {
+static int setup(Store *s, const char *const *migrations, size_t n_migrations, size_t page_size) {
         static const char pragmas[] = "PRAGMA foreign_keys = ON;"
                                       "PRAGMA synchronous = FULL;"
                                       "PRAGMA cache_size = -8192;"
@@ -164,6 +164,13 @@ static int setup(Store *s, const char *const *migrations, size_t n_migrations) {
 
         sqlite3_busy_timeout(s->db, 10000);
         sqlite3_extended_result_codes(s->db, 1);
+        if (page_size) {
+                /* only takes on a new database: before the first table and before WAL */
+                _cleanup_free_ char *sql = xasprintf("PRAGMA page_size = %zu", page_size);
+                r = store_exec(s, sql);
+                if (r < 0)
+                        return r;
+        }
         r = store_prepare(s, "PRAGMA journal_mode = WAL", &st);
         if (r < 0)
                 return r;
@@ -178,14 +185,15 @@ static int setup(Store *s, const char *const *migrations, size_t n_migrations) {
         return migrate(s, migrations, n_migrations);
 }
 
-int store_open_schema(const char *path, const char *const *migrations, size_t n_migrations, Store **ret) {
+int store_open_schema(const char *path, const char *const *migrations, size_t n_migrations, size_t page_size,
+                      Store **ret) {
         Store *s = xcalloc(1, sizeof(*s));
         int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                                  NULL);
         int r = store_errno(rc);
 
         if (r == 0)
-                r = setup(s, migrations, n_migrations);
+                r = setup(s, migrations, n_migrations, page_size);
         if (r < 0) {
                 if (s->db)
                         log_debug("store %s: %s", path, sqlite3_errmsg(s->db));
@@ -197,7 +205,7 @@ int store_open_schema(const char *path, const char *const *migrations, size_t n_
 }
 
 int store_open(const char *path, Store **ret) {
-        return store_open_schema(path, store_migrations, store_n_migrations, ret);
+        return store_open_schema(path, store_migrations, store_n_migrations, 0, ret);
 }
 
 int store_tune_for_checkins(Store *s) {

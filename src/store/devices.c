@@ -57,7 +57,8 @@ int store_devices_list(Store *s, const DeviceFilter *f, DeviceCallback cb, void 
                               " WHERE (?1 IS NULL OR d.product = ?1) AND (?2 IS NULL OR d.version = ?2)"
                               " AND (?3 IS NULL OR EXISTS (SELECT 1 FROM device_labels l"
                               "      WHERE l.device_id = d.id AND l.label = ?3))"
-                              " AND d.last_seen >= ?4 AND (?5 IS NULL OR d.id > ?5)"
+                              /* a range on the key, so a page costs its own rows, not all before it */
+                              " AND d.last_seen >= ?4 AND d.id > coalesce(?5, '')"
                               " ORDER BY d.id LIMIT ?6",
                               &st);
 

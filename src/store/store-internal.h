@@ -39,8 +39,12 @@ void store_bind_text(sqlite3_stmt *st, int idx, const char *s);
 /* Column text that is never NULL ("" instead). */
 const char *store_column_text(sqlite3_stmt *st, int col);
 
-/* Opens path with the given migration ladder (flotad's, or flota's inventory). */
-int store_open_schema(const char *path, const char *const *migrations, size_t n_migrations, Store **ret);
+/*
+ * Opens path with the given migration ladder (flotad's, or flota's inventory). page_size (0:
+ * SQLite's default) applies to a database this call creates; an existing one keeps its own.
+ */
+int store_open_schema(const char *path, const char *const *migrations, size_t n_migrations, size_t page_size,
+                      Store **ret);
 
 /* Migration steps, index i brings the schema from version i to i+1. */
 extern const char *const store_migrations[];

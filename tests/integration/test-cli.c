@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sqlite3.h>
@@ -277,6 +278,69 @@ static void test_audit(void **state) {
         expect(f, (const char *[]) { "audit", "--limit", "0", NULL }, 2, "--limit");
 }
 
+/* Runs flota devices --json (with more args) and checks its layout is print_json()'s; returns the list. */
+static cJSON *devices_json(const Flotad *f, const char *const *more) {
+        const char *args[8] = { "devices", "--json" };
+        char *out = NULL;
+
+        for (size_t i = 0; more[i] && i < 5; i++)
+                args[i + 2] = more[i];
+        assert_int_equal(flota(f, f->read_token, args, &out), 0);
+        cJSON *j = cJSON_Parse(out);
+        assert_non_null(j);
+        char *printed = cJSON_Print(j);
+        size_t n = strlen(printed);
+        assert_int_equal(strlen(out), n + 1);
+        assert_memory_equal(out, printed, n);
+        free(printed);
+        free(out);
+        cJSON *list = cJSON_DetachItemFromObject(j, "devices");
+        cJSON_Delete(j);
+        assert_true(cJSON_IsArray(list));
+        return list;
+}
+
+/* More devices than one page of flotad's (10,000): the JSON is streamed page by page. */
+static void test_devices_pages(void **state) {
+        Flotad *f = *state;
+        _cleanup_free_ char *path = xasprintf("%s/flotad.db", f->data_dir);
+        sqlite3 *db;
+
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        sqlite3_busy_timeout(db, 5000);
+        assert_int_equal(sqlite3_exec(db,
+                                      "WITH RECURSIVE n(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM n WHERE x < 10049)"
+                                      " INSERT INTO devices (id, product, version, last_seen)"
+                                      " SELECT printf('02:00:00:00:%02X:%02X', x / 256, x % 256), 'door', '1.0', 1"
+                                      " FROM n",
+                                      NULL, NULL, NULL),
+                         SQLITE_OK);
+        sqlite3_close(db);
+
+        cJSON *all = devices_json(f, (const char *[]) { NULL });
+        assert_int_equal(cJSON_GetArraySize(all), 10050);
+        const char *prev = "";
+        const cJSON *d;
+        cJSON_ArrayForEach(d, all) {
+                const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(d, "id"));
+                assert_non_null(id);
+                assert_true(strcmp(prev, id) < 0);
+                prev = id;
+        }
+        assert_string_equal(prev, "02:00:00:00:27:41");
+        cJSON_Delete(all);
+
+        /* a limit that ends inside the second page */
+        cJSON *some = devices_json(f, (const char *[]) { "--limit", "10001", NULL });
+        assert_int_equal(cJSON_GetArraySize(some), 10001);
+        assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(some, 10000), "id")),
+                            "02:00:00:00:27:10");
+        cJSON_Delete(some);
+        cJSON *none = devices_json(f, (const char *[]) { "--product", "lamp", NULL });
+        assert_int_equal(cJSON_GetArraySize(none), 0);
+        cJSON_Delete(none);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_release_and_channel_verbs, flotad_fixture_setup,
@@ -285,6 +349,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_errors_and_config, flotad_fixture_setup, flotad_fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_ingest_and_status, flotad_fixture_setup, flotad_fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_audit, flotad_fixture_setup, flotad_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_devices_pages, flotad_fixture_setup, flotad_fixture_teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
