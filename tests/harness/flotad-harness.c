@@ -400,8 +400,7 @@ char *slurp(const char *path, size_t *ret_len) {
         return data;
 }
 
-long db_count(const Flotad *f, const char *sql) {
-        _cleanup_free_ char *path = xasprintf("%s/flotad.db", f->data_dir);
+long sqlite_count(const char *path, const char *sql) {
         sqlite3 *db;
         sqlite3_stmt *st;
         long n = -1;
@@ -413,6 +412,11 @@ long db_count(const Flotad *f, const char *sql) {
         sqlite3_finalize(st);
         sqlite3_close(db);
         return n;
+}
+
+long db_count(const Flotad *f, const char *sql) {
+        _cleanup_free_ char *path = xasprintf("%s/flotad.db", f->data_dir);
+        return sqlite_count(path, sql);
 }
 
 int flotad_fixture_setup(void **state) {

@@ -51,6 +51,8 @@ int run_program(char *const *argv, bool with_stderr, char **ret_output);
 
 /* The integer the SQL (one row, one column) gives on flotad's database, or -1. */
 long db_count(const Flotad *f, const char *sql);
+/* The same on any SQLite file (flota's inventory). */
+long sqlite_count(const char *path, const char *sql);
 
 /* cmocka fixtures: a started flotad in *state; the teardown checks its exit and its log. */
 int flotad_fixture_setup(void **state);

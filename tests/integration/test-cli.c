@@ -155,19 +155,6 @@ static void test_errors_and_config(void **state) {
         free(out);
 }
 
-static long inventory_count(const char *db, const char *sql) {
-        sqlite3 *h;
-        sqlite3_stmt *st;
-        long n = -1;
-
-        assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
-        if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-                n = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-        sqlite3_close(h);
-        return n;
-}
-
 static void test_ingest_and_status(void **state) {
         Flotad *f = *state;
         _cleanup_free_ char *db = xasprintf("%s/inventory/flota.db", f->dir);
@@ -197,7 +184,7 @@ static void test_ingest_and_status(void **state) {
                                                      "ingest --batch 10 >/dev/null 2>&1",
                                                      5 + 4 * i, getenv("FLOTA"), server, f->admin_token, db);
                 (void) !system(cmd);
-                long n = access(db, F_OK) == 0 ? inventory_count(db, progress) : 0;
+                long n = access(db, F_OK) == 0 ? sqlite_count(db, progress) : 0;
                 /* a run that died with part of the feed committed */
                 interrupted = n > 0 && n < total;
         }
@@ -207,10 +194,10 @@ static void test_ingest_and_status(void **state) {
         expect(f, args, 0, "check-ins from");
         /* every check-in counted exactly once, whatever the kills did */
         _cleanup_free_ char *src = xasprintf("SELECT ingested FROM sources WHERE name = 'flotad:%s'", server);
-        assert_int_equal(inventory_count(db, src), total);
-        assert_int_equal(inventory_count(db, "SELECT count(*) FROM devices"), 300);
+        assert_int_equal(sqlite_count(db, src), total);
+        assert_int_equal(sqlite_count(db, "SELECT count(*) FROM devices"), 300);
         /* each device: its first version and 2.0.0 */
-        assert_int_equal(inventory_count(db, "SELECT count(*) FROM version_history"), 600);
+        assert_int_equal(sqlite_count(db, "SELECT count(*) FROM version_history"), 600);
         const char *again[] = { "--db", db, "ingest", "--json", NULL };
         expect(f, again, 0, "\"checkins\":\t0");
 

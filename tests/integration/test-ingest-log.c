@@ -112,19 +112,6 @@ static void ingest_ok(Case *c, const char *const *args, const char *needle) {
         free(out);
 }
 
-static long count(const char *db, const char *sql) {
-        sqlite3 *h;
-        sqlite3_stmt *st;
-        long n = -1;
-
-        assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
-        if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-                n = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-        sqlite3_close(h);
-        return n;
-}
-
 #define POLLS "SELECT coalesce(sum(ingested), 0) FROM sources"
 #define HISTORY "SELECT count(*) || ':' || sum(length(version)) FROM version_history"
 
@@ -149,8 +136,8 @@ static void same_as_reference(Case *c) {
 
         assert_int_equal(flota_ingest(db, args, &out), 0);
         free(out);
-        assert_int_equal(count(c->db, POLLS), count(db, POLLS));
-        assert_int_equal(count(c->db, "SELECT count(*) FROM devices"), count(db, "SELECT count(*) FROM devices"));
+        assert_int_equal(sqlite_count(c->db, POLLS), sqlite_count(db, POLLS));
+        assert_int_equal(sqlite_count(c->db, "SELECT count(*) FROM devices"), sqlite_count(db, "SELECT count(*) FROM devices"));
         _cleanup_free_ char *a = text(c->db, HISTORY), *b = text(db, HISTORY);
         assert_string_equal(a, b);
         _cleanup_free_ char *va = text(c->db, "SELECT group_concat(id || '=' || version, ',') FROM devices");
@@ -158,7 +145,7 @@ static void same_as_reference(Case *c) {
         assert_string_equal(va, vb);
         /* polls: every device line once (one line in 20 is not a poll) */
         long polls = c->next - c->next / 20;
-        assert_int_equal(count(c->db, POLLS), polls);
+        assert_int_equal(sqlite_count(c->db, POLLS), polls);
 }
 
 static void test_incremental(void **state) {
@@ -183,9 +170,9 @@ static void test_incremental(void **state) {
         ingest_ok(c, args, "1 lines, 1 polls");
         free(head);
         same_as_reference(c);
-        assert_int_equal(count(c->db, "SELECT count(*) FROM devices"), DEVICES);
+        assert_int_equal(sqlite_count(c->db, "SELECT count(*) FROM devices"), DEVICES);
         /* 501 lines over 50 devices: versions 1.0.0 to 1.3.0 */
-        assert_int_equal(count(c->db, "SELECT count(DISTINCT version) FROM version_history"), 4);
+        assert_int_equal(sqlite_count(c->db, "SELECT count(DISTINCT version) FROM version_history"), 4);
 }
 
 static void rotate_rename(Case *c, const char *to, bool compress) {
@@ -278,7 +265,7 @@ static void test_backfill(void **state) {
         ingest_ok(c, backfill, "0 lines");
         same_as_reference(c);
         /* in time order each device ran 1.0.0, then 1.1.0 */
-        assert_int_equal(count(c->db, "SELECT count(*) FROM version_history a JOIN version_history b ON a.device_id = "
+        assert_int_equal(sqlite_count(c->db, "SELECT count(*) FROM version_history a JOIN version_history b ON a.device_id = "
                                       "b.device_id AND a.at < b.at AND a.version > b.version"),
                          0);
 }
@@ -354,7 +341,7 @@ static void test_damaged_gzip(void **state) {
         assert_int_equal(flota_ingest(c->db, backfill, &out), 1);
         assert_non_null(strstr(out, "damaged"));
         free(out);
-        assert_true(count(c->db, POLLS) > 0);
+        assert_true(sqlite_count(c->db, POLLS) > 0);
 }
 
 static pid_t spawn(char *const *argv) {
@@ -385,13 +372,13 @@ static void test_killed(void **state) {
         srand(seed);
         write_lines(c, 60000);
         for (int round = 0; round < 60 && killed_midway < 3; round++) {
-                long before = access(c->db, F_OK) == 0 ? count(c->db, POLLS) : 0;
+                long before = access(c->db, F_OK) == 0 ? sqlite_count(c->db, POLLS) : 0;
                 pid_t pid = spawn(argv);
                 usleep((useconds_t) (delay_us / 2 + rand() % delay_us));
                 kill(pid, SIGKILL);
                 int status;
                 assert_int_equal(waitpid(pid, &status, 0), pid);
-                long polls = access(c->db, F_OK) == 0 ? count(c->db, POLLS) : 0;
+                long polls = access(c->db, F_OK) == 0 ? sqlite_count(c->db, POLLS) : 0;
                 if (!WIFSIGNALED(status)) {
                         assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
                         write_lines(c, 20000);
@@ -432,15 +419,15 @@ static void test_flotad_log(void **state) {
         assert_int_equal(flota_ingest(db, log_args, &out), 0);
         assert_int_equal(json_int(out, "polls"), checkins);
         free(out);
-        assert_int_equal(count(db, "SELECT count(*) FROM devices"), 40);
-        assert_int_equal(count(db, "SELECT count(*) FROM devices WHERE product = 'door' AND platform = 'esp8266'"), 40);
+        assert_int_equal(sqlite_count(db, "SELECT count(*) FROM devices"), 40);
+        assert_int_equal(sqlite_count(db, "SELECT count(*) FROM devices WHERE product = 'door' AND platform = 'esp8266'"), 40);
         /* the same devices from the check-in feed stay 40 rows, now seen by both sources */
         const char *argv[] = { getenv("FLOTA"), "--server", server, "--token", f.admin_token, "--db", db, "ingest",
                                NULL };
         assert_int_equal(run_program((char *const *) argv, true, &out), 0);
         free(out);
-        assert_int_equal(count(db, "SELECT count(*) FROM devices"), 40);
-        assert_int_equal(count(db, "SELECT count(*) FROM devices WHERE sources LIKE 'log:%,flotad'"), 40);
+        assert_int_equal(sqlite_count(db, "SELECT count(*) FROM devices"), 40);
+        assert_int_equal(sqlite_count(db, "SELECT count(*) FROM devices WHERE sources LIKE 'log:%,flotad'"), 40);
         assert_int_equal(flotad_finish(&f), 0);
         flotad_cleanup(&f);
 }
