@@ -7,9 +7,10 @@
  */
 #pragma once
 
+#include "flota/device-request.h"
 #include "flota/store.h"
 
-#define INVENTORY_SCHEMA_VERSION 2
+#define INVENTORY_SCHEMA_VERSION 3
 
 int inventory_open(const char *path, Store **ret);
 
@@ -35,7 +36,10 @@ int inventory_writer_new(Store *s, InventoryWriter **ret);
 InventoryWriter *inventory_writer_free(InventoryWriter *w);
 DEFINE_TRIVIAL_CLEANUP_FUNC(InventoryWriter *, inventory_writer_free);
 int inventory_writer_record(InventoryWriter *w, const Sighting *x);
-/* The two halves, for callers that track versions themselves: the device row, a history row. */
+/*
+ * The two halves, for callers that track versions themselves: the device row, a history row.
+ * Merging a MAC also absorbs a row mDNS made for the MAC's last bytes ("esp8266-1a2b3c").
+ */
 int inventory_writer_merge(InventoryWriter *w, const Sighting *x);
 int inventory_writer_history(InventoryWriter *w, const Sighting *x);
 
@@ -64,6 +68,31 @@ int inventory_log_file_save(Store *s, const char *fingerprint, const char *sourc
 int inventory_set_labels(Store *s, const char *device, char *const *labels, size_t n);
 /* A device's labels joined with ',' ("" when none); *ret is malloc'ed. */
 int inventory_labels(Store *s, const char *device, char **ret);
+
+/* What an mDNS announcement says of a device (see mdns-device.h). */
+typedef struct MdnsSighting {
+        const char *device;           /* mdns_device_id(): a MAC, "esp8266-1a2b3c", or a host name */
+        const char *name;
+        const char *kind;             /* "arduino-ota", "esphome", ... */
+        const char *host;
+        const char *board;
+        const char *txt;              /* the TXT record as key=value lines */
+        const char *ip;
+        const char *platform;
+        const char *version;
+        unsigned port;
+        usec_t at;
+} MdnsSighting;
+
+/*
+ * Merges an announcement and marks the device announced. An id of only the MAC's last bytes
+ * ("esp8266-1a2b3c") is merged into the one device whose MAC ends in them when there is
+ * exactly one; otherwise it stays a row of its own until that MAC is seen (see
+ * inventory_writer_merge()). ret_id gets the id the row has. Runs in its own transaction.
+ */
+int inventory_mdns_seen(Store *s, const MdnsSighting *x, char ret_id[static DEVICE_ID_MAX + 1]);
+/* A goodbye, or an announcement that expired: the device is no longer announced. */
+int inventory_mdns_gone(Store *s, const char *device);
 
 /* A source's resume point. -ENOENT when it has none yet; *ret is malloc'ed. */
 int inventory_cursor(Store *s, const char *source, char **ret);

@@ -45,6 +45,7 @@ bool strscpy(char *dst, size_t size, const char *src);
 
 /* Lowercases ASCII in place; returns s. */
 char *ascii_strlower(char *s);
+char *ascii_strupper(char *s);
 
 /*
  * Names used in URLs, file-free identifiers (products, channels): 1..64 bytes of

@@ -3,6 +3,8 @@
 #include "flota/inventory.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "flota/alloc.h"
 #include "flota/strutil.h"
@@ -53,6 +55,13 @@ static const char *const inventory_migrations[] = {
         "  bad INTEGER NOT NULL,"
         "  complete INTEGER NOT NULL,"
         "  updated INTEGER NOT NULL) WITHOUT ROWID;",
+        /* 2 -> 3: what mDNS says of a device, and whether it is announced now */
+        "ALTER TABLE devices ADD COLUMN mdns_kind TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE devices ADD COLUMN mdns_host TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE devices ADD COLUMN mdns_port INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE devices ADD COLUMN mdns_txt TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE devices ADD COLUMN board TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE devices ADD COLUMN announced INTEGER NOT NULL DEFAULT 0;",
 };
 
 int inventory_open(const char *path, Store **ret) {
@@ -65,7 +74,78 @@ int inventory_open(const char *path, Store **ret) {
 struct InventoryWriter {
         Store *store;
         sqlite3_stmt *merge, *history, *version;
+        bool partials;                  /* rows named by a MAC's last bytes exist: merges look for them */
 };
+
+static const char partial_glob[] = "SELECT 1 FROM devices WHERE id GLOB 'esp8266-[0-9a-f]*' OR id GLOB 'tasmota-[0-9a-f]*'";
+
+static bool has_partials(Store *s) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        return store_prepare(s, partial_glob, &st) == 0 && sqlite3_step(st) == SQLITE_ROW;
+}
+
+/* The partial ids a MAC's row absorbs: "esp8266-" and "tasmota-" + its last 3 bytes. */
+static void partial_ids(const char *mac, char ids[2][DEVICE_ID_MAX + 1]) {
+        size_t n = strlen(mac);
+        char hex[7] = "";
+
+        if (n == 17)
+                snprintf(hex, sizeof(hex), "%c%c%c%c%c%c", mac[9], mac[10], mac[12], mac[13], mac[15], mac[16]);
+        ascii_strlower(hex);
+        snprintf(ids[0], DEVICE_ID_MAX + 1, "esp8266-%s", hex);
+        snprintf(ids[1], DEVICE_ID_MAX + 1, "tasmota-%s", hex);
+}
+
+/* Moves the row, history and labels of partial into full (both exist), then drops partial. */
+static int absorb(Store *s, const char *full, const char *partial) {
+        static const char *const steps[] = {
+                "UPDATE devices AS d SET"
+                " name = CASE WHEN d.name = '' THEN p.name ELSE d.name END,"
+                " platform = CASE WHEN d.platform = '' THEN p.platform ELSE d.platform END,"
+                " board = CASE WHEN d.board = '' THEN p.board ELSE d.board END,"
+                " mdns_kind = p.mdns_kind, mdns_host = p.mdns_host, mdns_port = p.mdns_port, mdns_txt = p.mdns_txt,"
+                " announced = p.announced, first_seen = min(d.first_seen, p.first_seen),"
+                " last_seen = max(d.last_seen, p.last_seen),"
+                " sources = CASE WHEN instr(',' || d.sources || ',', ',' || p.sources || ',') > 0 THEN d.sources"
+                "   ELSE d.sources || ',' || p.sources END"
+                " FROM devices AS p WHERE d.id = ?1 AND p.id = ?2",
+                "UPDATE version_history SET device_id = ?1 WHERE device_id = ?2",
+                "INSERT OR IGNORE INTO device_labels (device_id, label) SELECT ?1, label FROM device_labels"
+                " WHERE device_id = ?2",
+                "DELETE FROM device_labels WHERE device_id = ?2",
+                "DELETE FROM devices WHERE id = ?2",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(steps); i++) {
+                _cleanup_stmt_ sqlite3_stmt *st = NULL;
+                int r = store_prepare(s, steps[i], &st);
+                if (r < 0)
+                        return r;
+                store_bind_text(st, 1, full);
+                store_bind_text(st, 2, partial);
+                r = store_step_done(st);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static bool row_exists(Store *s, const char *id) {
+        _cleanup_free_ char *v = NULL;
+        return store_get_text(s, "SELECT id FROM devices WHERE id = ?", id, &v) == 0;
+}
+
+static int absorb_partials(Store *s, const char *mac) {
+        char ids[2][DEVICE_ID_MAX + 1];
+
+        partial_ids(mac, ids);
+        for (size_t i = 0; i < 2; i++)
+                if (row_exists(s, ids[i])) {
+                        int r = absorb(s, mac, ids[i]);
+                        if (r < 0)
+                                return r;
+                }
+        return 0;
+}
 
 int inventory_writer_new(Store *s, InventoryWriter **ret) {
         InventoryWriter *w = xcalloc(1, sizeof(InventoryWriter));
@@ -100,6 +180,7 @@ int inventory_writer_new(Store *s, InventoryWriter **ret) {
                 inventory_writer_free(w);
                 return r;
         }
+        w->partials = has_partials(s);
         *ret = w;
         return 0;
 }
@@ -131,7 +212,10 @@ int inventory_writer_merge(InventoryWriter *w, const Sighting *x) {
         sqlite3_bind_int64(st, 7, (sqlite3_int64) x->at);
         store_bind_text(st, 8, x->source);
         sqlite3_bind_int64(st, 9, (sqlite3_int64) (x->first && x->first < x->at ? x->first : x->at));
-        return store_step_done(st);
+        int r = store_step_done(st);
+        if (r < 0 || !w->partials || strlen(x->device) != 17)
+                return r;
+        return absorb_partials(w->store, x->device);
 }
 
 int inventory_writer_history(InventoryWriter *w, const Sighting *x) {
@@ -277,6 +361,87 @@ int inventory_labels(Store *s, const char *device, char **ret) {
         return r;
 }
 
+/* "esp8266-1a2b3c" -> the one MAC ending in 1A:2B:3C, when there is exactly one. */
+static int resolve_partial(Store *s, const char *id, char ret[static DEVICE_ID_MAX + 1]) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        const char *dash = strchr(id, '-');
+        char pattern[32];
+        int r, found = 0;
+
+        if (!dash || strlen(dash + 1) != 6)
+                return 0;
+        snprintf(pattern, sizeof(pattern), "__:__:__:%.2s:%.2s:%.2s", dash + 1, dash + 3, dash + 5);
+        ascii_strupper(pattern);
+        r = store_prepare(s, "SELECT id FROM devices WHERE id LIKE ? LIMIT 2", &st);
+        if (r < 0)
+                return r;
+        store_bind_text(st, 1, pattern);
+        while ((r = sqlite3_step(st)) == SQLITE_ROW)
+                if (found++ == 0)
+                        (void) strscpy(ret, DEVICE_ID_MAX + 1, store_column_text(st, 0));
+        if (r != SQLITE_DONE)
+                return store_errno(r);
+        return found == 1;
+}
+
+static int mdns_upsert(Store *s, const MdnsSighting *x, const char *id) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = store_prepare(s,
+                              "INSERT INTO devices (id, name, platform, version, ip, first_seen, last_seen, sources,"
+                              " mdns_kind, mdns_host, mdns_port, mdns_txt, board, announced)"
+                              " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 'mdns', ?7, ?8, ?9, ?10, ?11, 1)"
+                              " ON CONFLICT (id) DO UPDATE SET"
+                              " name = CASE WHEN ?2 <> '' THEN ?2 ELSE name END,"
+                              " platform = CASE WHEN platform = '' THEN ?3 ELSE platform END,"
+                              " version = CASE WHEN version = '' THEN ?4 ELSE version END,"
+                              " ip = CASE WHEN ?5 <> '' THEN ?5 ELSE ip END,"
+                              " first_seen = min(first_seen, ?6), last_seen = max(last_seen, ?6),"
+                              " sources = CASE WHEN instr(',' || sources || ',', ',mdns,') > 0 THEN sources"
+                              "   WHEN sources = '' THEN 'mdns' ELSE sources || ',mdns' END,"
+                              " mdns_kind = ?7, mdns_host = ?8, mdns_port = ?9, mdns_txt = ?10,"
+                              " board = CASE WHEN ?11 <> '' THEN ?11 ELSE board END, announced = 1",
+                              &st);
+        if (r < 0)
+                return r;
+        store_bind_text(st, 1, id);
+        store_bind_text(st, 2, or_empty(x->name));
+        store_bind_text(st, 3, or_empty(x->platform));
+        store_bind_text(st, 4, or_empty(x->version));
+        store_bind_text(st, 5, or_empty(x->ip));
+        sqlite3_bind_int64(st, 6, (sqlite3_int64) x->at);
+        store_bind_text(st, 7, or_empty(x->kind));
+        store_bind_text(st, 8, or_empty(x->host));
+        sqlite3_bind_int(st, 9, (int) x->port);
+        store_bind_text(st, 10, or_empty(x->txt));
+        store_bind_text(st, 11, or_empty(x->board));
+        return store_step_done(st);
+}
+
+int inventory_mdns_seen(Store *s, const MdnsSighting *x, char ret_id[static DEVICE_ID_MAX + 1]) {
+        int r = store_begin(s);
+
+        if (r < 0)
+                return r;
+        (void) strscpy(ret_id, DEVICE_ID_MAX + 1, x->device);
+        if (strchr(x->device, '-') && !strchr(x->device, ':'))
+                r = resolve_partial(s, x->device, ret_id);
+        if (r >= 0)
+                r = mdns_upsert(s, x, ret_id);
+        if (r >= 0 && strlen(ret_id) == 17 && has_partials(s))
+                r = absorb_partials(s, ret_id);
+        return store_end(s, r < 0 ? r : 0);
+}
+
+int inventory_mdns_gone(Store *s, const char *device) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = store_prepare(s, "UPDATE devices SET announced = 0 WHERE id = ?", &st);
+
+        if (r < 0)
+                return r;
+        store_bind_text(st, 1, device);
+        return store_step_done(st);
+}
+
 int inventory_cursor(Store *s, const char *source, char **ret) {
         return store_get_text(s, "SELECT cursor FROM sources WHERE name = ?", source, ret);
 }
@@ -342,7 +507,7 @@ int inventory_audit_list(Store *s, size_t limit,
 int inventory_summary(Store *s, usec_t online_since, InventorySummary *ret) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r = store_prepare(s,
-                              "SELECT count(*), coalesce(sum(last_seen >= ?), 0), coalesce(max(last_seen), 0)"
+                              "SELECT count(*), coalesce(sum(last_seen >= ? OR announced), 0), coalesce(max(last_seen), 0)"
                               " FROM devices",
                               &st);
 

@@ -129,6 +129,13 @@ char *ascii_strlower(char *s) {
         return s;
 }
 
+char *ascii_strupper(char *s) {
+        for (char *p = s; *p; p++)
+                if (*p >= 'a' && *p <= 'z')
+                        *p = (char) (*p - 'a' + 'A');
+        return s;
+}
+
 static bool chars_in(const char *s, size_t max, const char *extra) {
         size_t n = strlen(s);
 
