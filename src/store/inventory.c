@@ -74,14 +74,35 @@ int inventory_open(const char *path, Store **ret) {
 struct InventoryWriter {
         Store *store;
         sqlite3_stmt *merge, *history, *version;
-        bool partials;                  /* rows named by a MAC's last bytes exist: merges look for them */
+        char **partials;                /* ids of rows named by a MAC's last bytes, sorted: merges look here */
+        size_t n_partials;
 };
 
-static const char partial_glob[] = "SELECT 1 FROM devices WHERE id GLOB 'esp8266-[0-9a-f]*' OR id GLOB 'tasmota-[0-9a-f]*'";
+static const char partial_select[] =
+        "SELECT id FROM devices WHERE id GLOB 'esp8266-[0-9a-f]*' OR id GLOB 'tasmota-[0-9a-f]*' ORDER BY id";
 
 static bool has_partials(Store *s) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        return store_prepare(s, partial_glob, &st) == 0 && sqlite3_step(st) == SQLITE_ROW;
+        return store_prepare(s, partial_select, &st) == 0 && sqlite3_step(st) == SQLITE_ROW;
+}
+
+/* The partial ids, sorted, so that a merge can tell in memory whether its MAC has one. */
+static int load_partials(InventoryWriter *w) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        size_t allocated = 0;
+        int r = store_prepare(w->store, partial_select, &st);
+
+        if (r < 0)
+                return r;
+        while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+                w->partials = xgrow(w->partials, &allocated, w->n_partials + 1, sizeof(char *));
+                w->partials[w->n_partials++] = xstrdup(store_column_text(st, 0));
+        }
+        return r == SQLITE_DONE ? 0 : store_errno(r);
+}
+
+static int cmp_str(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
 /* The partial ids a MAC's row absorbs: "esp8266-" and "tasmota-" + its last 3 bytes. */
@@ -180,7 +201,11 @@ int inventory_writer_new(Store *s, InventoryWriter **ret) {
                 inventory_writer_free(w);
                 return r;
         }
-        w->partials = has_partials(s);
+        r = load_partials(w);
+        if (r < 0) {
+                inventory_writer_free(w);
+                return r;
+        }
         *ret = w;
         return 0;
 }
@@ -191,6 +216,9 @@ InventoryWriter *inventory_writer_free(InventoryWriter *w) {
         sqlite3_finalize(w->merge);
         sqlite3_finalize(w->history);
         sqlite3_finalize(w->version);
+        for (size_t i = 0; i < w->n_partials; i++)
+                free(w->partials[i]);
+        free(w->partials);
         free(w);
         return NULL;
 }
@@ -213,9 +241,16 @@ int inventory_writer_merge(InventoryWriter *w, const Sighting *x) {
         store_bind_text(st, 8, x->source);
         sqlite3_bind_int64(st, 9, (sqlite3_int64) (x->first && x->first < x->at ? x->first : x->at));
         int r = store_step_done(st);
-        if (r < 0 || !w->partials || strlen(x->device) != 17)
+        if (r < 0 || w->n_partials == 0 || strlen(x->device) != 17)
                 return r;
-        return absorb_partials(w->store, x->device);
+        char ids[2][DEVICE_ID_MAX + 1];
+        partial_ids(x->device, ids);
+        for (size_t i = 0; i < 2; i++) {
+                const char *key = ids[i];
+                if (bsearch(&key, w->partials, w->n_partials, sizeof(char *), cmp_str))
+                        return absorb_partials(w->store, x->device);
+        }
+        return 0;
 }
 
 int inventory_writer_history(InventoryWriter *w, const Sighting *x) {
