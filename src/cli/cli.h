@@ -129,4 +129,5 @@ int verb_ingest(Cli *cli, int argc, char **argv);
 int verb_status(Cli *cli, int argc, char **argv);
 int verb_audit(Cli *cli, int argc, char **argv);
 int verb_label(Cli *cli, int argc, char **argv);
+int verb_discover(Cli *cli, int argc, char **argv);
 int verb_demo(Cli *cli, int argc, char **argv);

@@ -18,6 +18,8 @@
  */
 static const Verb verbs[] = {
         { "status", "", "the fleet in the inventory, and whether flotad answers", verb_status },
+        { "discover", "[--timeout T] [--watch] [--types LIST]",
+          "devices announcing themselves by mDNS (ArduinoOTA, ESPHome, WLED, Tasmota)", verb_discover },
         { "audit", "[--limit N]", "what flota did: promotions, pins, assignments, uploads, ingests", verb_audit },
         { "ingest", "[--from-server] [--batch N] [--log FILE] [--format F] [--backfill] [--commit-every SIZE] "
                     "[--list-formats]",
