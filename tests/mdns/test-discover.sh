@@ -1,0 +1,136 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# flota discover against real avahi-daemons over a veth pair (tests/mdns/mdns-env.sh):
+# what each firmware announces, goodbyes, a moved address, a changed TXT, hostile TXT, a name
+# conflict, a daemon restart, and no daemon at all. Needs root (exit 77 otherwise).
+# Usage: test-discover.sh  (FLOTA points at the flota binary)
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+env_sh="$here/mdns-env.sh"
+flota=${FLOTA:?FLOTA must point at the flota binary}
+[ "$(id -u)" = 0 ] || { echo "skipped: needs root"; exit 77; }
+
+dir=$(mktemp -d)
+cleanup() {
+    sh "$env_sh" stop "$dir" >/dev/null 2>&1 || true
+    rm -rf "$dir"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+failed=0
+fail() {
+    echo "FAIL: $*"
+    failed=1
+}
+
+sh "$env_sh" start "$dir" >/dev/null
+devices() { sh "$env_sh" devices "$dir" "$@"; }
+manager() { sh "$env_sh" manager "$dir" "$@"; }
+db="$dir/flota.db"
+
+# Publishes a service on the devices side in the background; its pid goes to $dir/pub.NAME.
+publish() { # NAME HOST-OR-- TYPE PORT [TXT...]
+    name=$1 host=$2
+    shift 2
+    if [ "$host" = - ]; then
+        devices sh -c 'avahi-publish-service "$@" >/dev/null 2>&1 & echo $! >"$0"' "$dir/pub.$name" "$name" "$@"
+    else
+        devices sh -c 'h=$1; shift; avahi-publish-service -H "$h" "$@" >/dev/null 2>&1 & echo $! >"$0"' \
+            "$dir/pub.$name" "$host" "$name" "$@"
+    fi
+}
+address() { # NAME HOST IP
+    devices sh -c 'avahi-publish-address -R "$1" "$2" >/dev/null 2>&1 & echo $! >"$0"' "$dir/addr.$1" "$2" "$3"
+}
+unpublish() { kill "$(cat "$dir/$1")" 2>/dev/null || true; }
+
+discover() { manager "$flota" --db "$db" discover --timeout 3 "$@"; }
+
+# --- what each firmware announces -------------------------------------------------------
+publish esp8266-1a2b3c esp8266-1a2b3c.local _arduino._tcp 8266 tcp_check=no ssh_upload=no board=generic auth_upload=yes
+address esp8266-1a2b3c esp8266-1a2b3c.local 169.254.77.50
+publish esp32-24a160112233 esp32-24a160112233.local _arduino._tcp 3232 tcp_check=no ssh_upload=no board=esp32 auth_upload=no
+address esp32-24a160112233 esp32-24a160112233.local 169.254.77.51
+publish hall - _esphomelib._tcp 6053 "friendly_name=Hall sensor" version=2024.11.0 mac=a4cf12ab34cd platform=ESP8266 \
+    board=d1_mini project_name=acme.hall project_version=1.4.2
+publish wled-strip - _wled._tcp 80 mac=ecfabc0a0b0c
+publish plug tasmota-0D0E0F-2828.local _http._tcp 80 devicetype=tasmota
+address plug tasmota-0D0E0F-2828.local 169.254.77.52
+publish printer - _http._tcp 631 path=/
+# hostile TXT: a value too long to keep (a TXT string holds at most 255 bytes), a duplicate
+# key (the first counts), a control byte
+big=$(printf '%0230d' 0)
+publish noisy - _esphomelib._tcp 6053 "friendly_name=$big" mac=00aabb112233 mac=ffffffffffff 'board=\001x'
+sleep 2
+
+out=$(discover --json) || fail "discover exit $?"
+for want in '"id":	"esp8266-1a2b3c"' '"id":	"24:A1:60:11:22:33"' '"id":	"A4:CF:12:AB:34:CD"' \
+    '"id":	"EC:FA:BC:0A:0B:0C"' '"id":	"00:AA:BB:11:22:33"' '"address":	"169.254.77.50"' \
+    '"name":	"Hall sensor"' '"version":	"1.4.2"' '"port":	3232' '"kind":	"tasmota"' '"id":	"tasmota-0d0e0f"'; do
+    case $out in *"$want"*) ;; *) fail "discover --json lacks $want" ;; esac
+done
+case $out in *printer*) fail "a printer was taken for a device" ;; esac
+case $out in *FFFFFFFFFFFF* | *"FF:FF:FF:FF:FF:FF"*) fail "the second mac= was used" ;; esac
+n=$(printf '%s\n' "$out" | grep -c '"id":') || true
+[ "$n" = 6 ] || fail "6 devices expected, got $n"
+table=$(discover) || fail "discover (table) exit $?"
+case $table in *"DEVICE "*"esp8266-1a2b3c"*) ;; *) fail "table: $table" ;; esac
+
+# the inventory has them, announced, one row each
+status=$(manager "$flota" --db "$db" --json status)
+case $status in *'"devices":	6'*) ;; *) fail "status: $status" ;; esac
+
+# --- a watch: goodbye, a moved address, a changed TXT ----------------------------------
+manager sh -c '"$0" --db "$1" --json discover --watch >"$2" 2>&1 & echo $! >"$3"' "$flota" "$db" "$dir/watch.out" \
+    "$dir/watch.pid"
+sleep 2
+unpublish pub.wled-strip                                       # goodbye
+unpublish addr.esp32-24a160112233                              # the ESP32 moves to another address
+address esp32-24a160112233 esp32-24a160112233.local 169.254.77.61
+unpublish pub.hall                                             # ESPHome comes back with a new version
+publish hall - _esphomelib._tcp 6053 "friendly_name=Hall sensor" mac=a4cf12ab34cd platform=ESP8266 project_version=1.5.0
+sleep 4
+manager sh -c 'kill -INT "$(cat "$0")"' "$dir/watch.pid"
+sleep 1
+w=$(cat "$dir/watch.out")
+case $w in *'"event":"removed","device":{"id":"EC:FA:BC:0A:0B:0C"'*) ;; *) fail "no goodbye for WLED: $w" ;; esac
+case $w in *'"address":"169.254.77.61"'*) ;; *) fail "the ESP32's new address was not seen: $w" ;; esac
+case $w in *'"version":"1.5.0"'*) ;; *) fail "the new ESPHome version was not seen: $w" ;; esac
+ip=$(manager "$flota" --db "$db" --json status >/dev/null; sqlite3 "$db" "SELECT ip FROM devices WHERE id = '24:A1:60:11:22:33'" 2>/dev/null || echo "?")
+[ "$ip" = 169.254.77.61 ] || [ "$ip" = "?" ] || fail "inventory ip of the ESP32: $ip"
+
+# --- a name conflict: the manager's host announces a service of the same name; avahi on one
+# side renames its own ("twin #2"); both are seen ----------------------------------------
+publish twin - _arduino._tcp 8266 board=generic
+manager sh -c 'avahi-publish-service twin _arduino._tcp 8267 board=generic >/dev/null 2>&1 & echo $! >"$0"' \
+    "$dir/pub.twin2"
+sleep 3
+out=$(discover --json --types _arduino._tcp) || fail "discover after the conflict: exit $?"
+case $out in *'"port":	8267'*'"port":	8266'* | *'"port":	8266'*'"port":	8267'*) ;;
+*) fail "both twins were not seen: $out" ;; esac
+case $out in *'"instance":	"twin #2"'*) ;; *) fail "no twin was renamed: $out" ;; esac
+
+# --- the manager's daemon restarts under a watch ----------------------------------------
+manager sh -c '"$0" --db "$1" discover --watch >"$2" 2>&1 & echo $! >"$3"' "$flota" "$db" "$dir/watch2.out" \
+    "$dir/watch2.pid"
+sleep 2
+sh "$env_sh" restart-manager "$dir" >/dev/null
+sleep 5
+manager sh -c 'kill -INT "$(cat "$0")"' "$dir/watch2.pid"
+sleep 1
+w=$(cat "$dir/watch2.out")
+case $w in *"avahi-daemon went away"*"avahi-daemon is back"*"+ esp8266-1a2b3c"*) ;;
+*) fail "no reconnect after the daemon restart: $w" ;; esac
+
+# --- no daemon at all: one line, exit 1 -------------------------------------------------
+set +e
+msg=$(DBUS_SYSTEM_BUS_ADDRESS="unix:path=$dir/no-such-bus" "$flota" --db "$db" discover --timeout 1 2>&1)
+rc=$?
+set -e
+[ "$rc" = 1 ] || fail "without a daemon: exit $rc"
+case $msg in *"no answer from avahi-daemon"*) ;; *) fail "without a daemon: $msg" ;; esac
+
+[ "$failed" = 0 ] && echo "discover: all checks passed"
+exit "$failed"
