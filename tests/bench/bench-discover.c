@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench-discover N SECONDS: browses _arduino._tcp with flota's discovery on its own loop, and
+ * prints how long until N services were resolved (cold: the daemon's cache is empty when it
+ * starts) and how responsive the loop stayed: a 5 ms ticker measures how late each turn came.
+ * Runs SECONDS in all, so the services can churn meanwhile (bench-discover.sh restarts them).
+ * Output: one line of key=value pairs.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "flota/discovery.h"
+#include "flota/loop.h"
+
+#define TICK (5 * USEC_PER_MSEC)
+
+typedef struct Bench {
+        Loop *loop;
+        unsigned want, resolved_peak, added, removed;
+        usec_t start, all_resolved, end;
+        usec_t next_tick, worst_lag;
+        uint64_t ticks, late_10ms;
+} Bench;
+
+static void on_event(Discovery *d, DiscoveryEvent ev, const DiscoveryService *s, void *userdata) {
+        Bench *b = userdata;
+
+        (void) s;
+        if (ev == DISCOVERY_ADDED)
+                b->added++;
+        else if (ev == DISCOVERY_REMOVED)
+                b->removed++;
+        unsigned n = discovery_count(d);
+        if (n > b->resolved_peak)
+                b->resolved_peak = n;
+        if (!b->all_resolved && n >= b->want)
+                b->all_resolved = now_usec(CLOCK_MONOTONIC);
+}
+
+static void on_tick(Loop *l, void *userdata) {
+        Bench *b = userdata;
+        usec_t now = now_usec(CLOCK_MONOTONIC), lag = now > b->next_tick ? now - b->next_tick : 0;
+
+        b->ticks++;
+        if (lag > b->worst_lag)
+                b->worst_lag = lag;
+        if (lag > 10 * USEC_PER_MSEC)
+                b->late_10ms++;
+        if (now >= b->end) {
+                loop_quit(l);
+                return;
+        }
+        b->next_tick = now + TICK;
+        loop_timer(l, b->next_tick, on_tick, b);
+}
+
+int main(int argc, char **argv) {
+        Bench b = {};
+        Discovery *d = NULL;
+
+        if (argc != 3) {
+                fprintf(stderr, "usage: bench-discover SERVICES SECONDS\n");
+                return 2;
+        }
+        b.want = (unsigned) atoi(argv[1]);
+        b.loop = loop_new();
+        b.start = now_usec(CLOCK_MONOTONIC);
+        b.end = b.start + (usec_t) (atof(argv[2]) * USEC_PER_SEC);
+        if (discovery_new(b.loop, "_arduino._tcp", on_event, &b, &d) < 0)
+                return 1;
+        b.next_tick = b.start + TICK;
+        loop_timer(b.loop, b.next_tick, on_tick, &b);
+        (void) loop_run(b.loop);
+        printf("resolved=%u want=%u all_resolved_ms=%.0f added=%u removed=%u ticks=%llu worst_lag_ms=%.2f "
+               "late_over_10ms=%llu\n",
+               b.resolved_peak, b.want,
+               b.all_resolved ? (double) (b.all_resolved - b.start) / USEC_PER_MSEC : -1.0, b.added, b.removed,
+               (unsigned long long) b.ticks, (double) b.worst_lag / USEC_PER_MSEC, (unsigned long long) b.late_10ms);
+        discovery_free(d);
+        loop_free(b.loop);
+        return b.all_resolved ? 0 : 1;
+}
