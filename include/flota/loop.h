@@ -8,6 +8,7 @@
 
 #include <poll.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "flota/macro.h"
 #include "flota/time-util.h"
@@ -28,6 +29,25 @@ void loop_unwatch(Loop *l, int fd);
 
 /* Calls fn once at monotonic time when (or as soon as possible after). */
 void loop_timer(Loop *l, usec_t when, LoopTimerFn fn, void *userdata);
+
+/*
+ * A timer that can be cancelled. The loop keeps the handle pointing at its timer while the
+ * timer is pending (as systemd's prioq keeps an index), so the handle must stay at one address
+ * until the timer has fired or been cancelled. Zero-initialize it. loop_free() does not touch
+ * handles of timers still pending.
+ */
+typedef struct LoopTimerHandle {
+        size_t pos;                     /* 1 + the timer's place in the loop's heap; 0: not pending */
+} LoopTimerHandle;
+
+/* Like loop_timer(), tracked by h (which must not be pending); h is reset before fn runs. */
+void loop_timer_start(Loop *l, usec_t when, LoopTimerFn fn, void *userdata, LoopTimerHandle *h);
+/* Cancels the timer of h if it is pending (fn will not run); a no-op otherwise. */
+void loop_timer_cancel(Loop *l, LoopTimerHandle *h);
+
+static inline bool loop_timer_is_pending(const LoopTimerHandle *h) {
+        return h->pos > 0;
+}
 
 /* The monotonic time at the start of the current iteration. */
 usec_t loop_now(Loop *l);

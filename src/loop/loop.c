@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* poll(2) event loop with a binary heap of timers. */
+/* poll(2) event loop with a binary heap of timers (cancellable through a handle tracking its place). */
 #include "flota/loop.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 
@@ -19,6 +20,7 @@ typedef struct Timer {
         uint64_t seq;           /* ties keep the order timers were added in */
         LoopTimerFn fn;
         void *userdata;
+        LoopTimerHandle *handle;        /* NULL for loop_timer() */
 } Timer;
 
 struct Loop {
@@ -90,35 +92,71 @@ static bool timer_before(const Timer *a, const Timer *b) {
         return a->when < b->when || (a->when == b->when && a->seq < b->seq);
 }
 
-void loop_timer(Loop *l, usec_t when, LoopTimerFn fn, void *userdata) {
-        l->timers = xgrow(l->timers, &l->allocated_timers, l->n_timers + 1, sizeof(Timer));
-        size_t i = l->n_timers++;
-        Timer t = { .when = when, .seq = l->seq++, .fn = fn, .userdata = userdata };
-        while (i > 0 && timer_before(&t, &l->timers[(i - 1) / 2])) {
-                l->timers[i] = l->timers[(i - 1) / 2];
-                i = (i - 1) / 2;
-        }
+/* Puts t at heap index i and tells its handle where it is now. */
+static void place(Loop *l, size_t i, Timer t) {
         l->timers[i] = t;
+        if (t.handle)
+                t.handle->pos = i + 1;
 }
 
-static Timer pop_timer(Loop *l) {
-        Timer top = l->timers[0], last = l->timers[--l->n_timers];
-        size_t i = 0;
+static void sift_up(Loop *l, size_t i, Timer t) {
+        while (i > 0 && timer_before(&t, &l->timers[(i - 1) / 2])) {
+                place(l, i, l->timers[(i - 1) / 2]);
+                i = (i - 1) / 2;
+        }
+        place(l, i, t);
+}
 
+static void sift_down(Loop *l, size_t i, Timer t) {
         for (;;) {
                 size_t c = 2 * i + 1;
                 if (c >= l->n_timers)
                         break;
                 if (c + 1 < l->n_timers && timer_before(&l->timers[c + 1], &l->timers[c]))
                         c++;
-                if (!timer_before(&l->timers[c], &last))
+                if (!timer_before(&l->timers[c], &t))
                         break;
-                l->timers[i] = l->timers[c];
+                place(l, i, l->timers[c]);
                 i = c;
         }
-        if (l->n_timers > 0)
-                l->timers[i] = last;
-        return top;
+        place(l, i, t);
+}
+
+static void push_timer(Loop *l, Timer t) {
+        l->timers = xgrow(l->timers, &l->allocated_timers, l->n_timers + 1, sizeof(Timer));
+        sift_up(l, l->n_timers++, t);
+}
+
+/* Takes the timer at heap index i out; the last one fills the hole. */
+static Timer remove_timer(Loop *l, size_t i) {
+        Timer t = l->timers[i], last = l->timers[--l->n_timers];
+
+        if (t.handle)
+                t.handle->pos = 0;
+        if (i < l->n_timers) {
+                if (i > 0 && timer_before(&last, &l->timers[(i - 1) / 2]))
+                        sift_up(l, i, last);
+                else
+                        sift_down(l, i, last);
+        }
+        return t;
+}
+
+void loop_timer(Loop *l, usec_t when, LoopTimerFn fn, void *userdata) {
+        push_timer(l, (Timer) { .when = when, .seq = l->seq++, .fn = fn, .userdata = userdata });
+}
+
+void loop_timer_start(Loop *l, usec_t when, LoopTimerFn fn, void *userdata, LoopTimerHandle *h) {
+        assert(h && h->pos == 0);
+        push_timer(l, (Timer) { .when = when, .seq = l->seq++, .fn = fn, .userdata = userdata,
+                                .handle = h });
+}
+
+void loop_timer_cancel(Loop *l, LoopTimerHandle *h) {
+        if (h->pos == 0)
+                return;
+        assert(h->pos <= l->n_timers && l->timers[h->pos - 1].handle == h);
+        (void) remove_timer(l, h->pos - 1);
 }
 
 usec_t loop_now(Loop *l) {
@@ -133,7 +171,7 @@ static void run_due_timers(Loop *l) {
         /* only timers due now; ones added by callbacks for "now" run in the next iteration's turn */
         size_t budget = l->n_timers;
         while (budget-- > 0 && l->n_timers > 0 && l->timers[0].when <= l->now && !l->quit) {
-                Timer t = pop_timer(l);
+                Timer t = remove_timer(l, 0);
                 t.fn(l, t.userdata);
         }
 }
