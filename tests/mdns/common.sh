@@ -4,8 +4,8 @@
 #   mdns_setup            root check (exit 77), work dir, trap, "mdns-env.sh start"
 #   on_devices CMD...     run CMD on the devices side (foreground)
 #   on_manager CMD...     run CMD on the manager side
-#   spawn_on_devices LOG CMD...  run CMD on the devices side in the background (output to
-#                         LOG); its pid (the same process all along: sh, env, ip and CMD
+#   spawn SIDE LOG CMD... run CMD on side "devices" or "manager" in the background (output
+#                         to LOG); its pid (the same process all along: sh, env, ip and CMD
 #                         exec each other) is added to bg_pids and left in $spawned
 #   manager_browse FILE   one "avahi-browse -rpt _arduino._tcp" on the manager side into FILE
 #   fail MSG              print MSG and the logs, exit 1 (the trap cleans up)
@@ -50,10 +50,11 @@ on_devices() {
     sh "$env_sh" devices "$work/env" "$@"
 }
 
-spawn_on_devices() {
-    log=$1
-    shift
-    sh "$env_sh" devices "$work/env" "$@" > "$log" 2>&1 &
+spawn() {
+    side=$1
+    log=$2
+    shift 2
+    sh "$env_sh" "$side" "$work/env" "$@" > "$log" 2>&1 &
     spawned=$!
     bg_pids="$bg_pids $spawned"
 }

@@ -14,7 +14,7 @@ fleet="--devices $n --seed 9 --mix esp8266=1,esp32=1"
 mdns_setup
 
 # shellcheck disable=SC2086
-spawn_on_devices "$work/sim.log" timeout -k 2 50 "$sim" --mdns $fleet --auth ota:secret \
+spawn devices "$work/sim.log" timeout -k 2 50 "$sim" --mdns $fleet --auth ota:secret \
     --server http://127.0.0.1:9 --interval 5
 sim_pid=$spawned
 # shellcheck disable=SC2086

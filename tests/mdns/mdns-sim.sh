@@ -17,7 +17,7 @@ mdns_setup
 # the update server is unreachable (port 9 on the devices side's own loopback): the devices'
 # polls fail and are counted, publishing does not depend on them
 # shellcheck disable=SC2086
-spawn_on_devices "$work/sim.log" timeout -k 2 45 "$sim" --mdns $fleet --server http://127.0.0.1:9 --interval 5
+spawn devices "$work/sim.log" timeout -k 2 45 "$sim" --mdns $fleet --server http://127.0.0.1:9 --interval 5
 sim_pid=$spawned
 
 wait_resolved "$n" 25 "$work/browse" || fail "the manager resolved $(grep -c '^=' "$work/browse") of $n services"
