@@ -6,9 +6,9 @@
  * that goes offline or bricks withdraws it; at the end every entry group is freed before its
  * client, so avahi-daemon sends goodbyes.
  *
- * avahi-client runs on the simulation's loop through AvahiLoop. Its calls are D-Bus round
- * trips, so devices are published in batches, a loop turn each, and polls keep flowing while
- * a big fleet registers. avahi-daemon limits the objects (entry groups) of one client (1,024
+ * avahi-client runs on the simulation's loop through AvahiLoop. Its calls are blocking D-Bus
+ * round trips, so devices are published for at most PUBLISH_BUDGET per loop turn, and polls
+ * keep flowing while a big fleet registers. avahi-daemon limits the objects (entry groups) of one client (1,024
  * by default), so the fleet is spread over one client per GROUPS_PER_CLIENT devices. Each
  * client is made with AVAHI_CLIENT_NO_FAIL: it waits for a daemon that is not there yet, and
  * when the daemon goes away (AVAHI_ERR_DISCONNECTED) it is made again and its devices are
@@ -34,7 +34,7 @@
 #include "sim.h"
 
 #define GROUPS_PER_CLIENT 512
-#define PUBLISH_BATCH 64                        /* devices published per loop turn */
+#define PUBLISH_BUDGET (10 * USEC_PER_MSEC)     /* of publishing per loop turn, at least one device */
 #define RENAMES_MAX 16                          /* alternative names tried after collisions */
 #define RETRY_INTERVAL (5 * USEC_PER_SEC)       /* to reach D-Bus again after a failure */
 
@@ -169,13 +169,17 @@ static void withdraw(MdnsDevice *md) {
 
 static void on_flush(Loop *l, void *userdata) {
         SimMdns *m = userdata;
+        usec_t until = now_usec(CLOCK_MONOTONIC) + PUBLISH_BUDGET;
 
-        for (unsigned k = 0; k < PUBLISH_BATCH && m->queue_len > 0; k++) {
+        /* a busy daemon answers each call late: stop after the budget, polls go first */
+        while (m->queue_len > 0) {
                 uint32_t i = m->queue[m->queue_head];
                 m->queue_head = (m->queue_head + 1) % m->sim->n_devices;
                 m->queue_len--;
                 m->devices[i].queued = false;
                 publish(m, i);
+                if (now_usec(CLOCK_MONOTONIC) >= until)
+                        break;
         }
         if (m->queue_len > 0)
                 loop_timer_start(l, loop_now(l), on_flush, m, &m->flush);
