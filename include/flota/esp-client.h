@@ -35,6 +35,17 @@ typedef struct EspDevice {
  */
 void esp_device_init(EspDevice *d, uint32_t seed, uint32_t index, Platform platform, const char *version);
 
+/*
+ * How ArduinoOTA advertises the device over mDNS (PROTOCOLS.md 3.1), with the default host
+ * name: "esp8266-%06x" of the chip id, "esp32-%012x" of the MAC (lowercase), which is also
+ * the _arduino._tcp instance name; the OTA port (8266, 3232) and the TXT "board" value
+ * (the boards.txt id "generic" on ESP8266, ARDUINO_VARIANT "esp32" on ESP32).
+ */
+#define ESP_OTA_HOSTNAME_MAX 19
+char *esp_ota_hostname(const EspDevice *d, char buf[static ESP_OTA_HOSTNAME_MAX]);
+uint16_t esp_ota_port(const EspDevice *d);
+const char *esp_ota_board(const EspDevice *d);
+
 /* Sets the running image: version and the MD5/SHA-256 the device will report. */
 void esp_device_run(EspDevice *d, const char *version, const char *md5, const char *sha256, uint64_t size);
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* poll(2) event loop with a binary heap of timers (cancellable through a handle that tracks its place). */
+/* poll(2) event loop with a binary heap of timers (cancellable through a handle tracking its place). */
 #include "flota/loop.h"
 
 #include <assert.h>
@@ -148,7 +148,8 @@ void loop_timer(Loop *l, usec_t when, LoopTimerFn fn, void *userdata) {
 
 void loop_timer_start(Loop *l, usec_t when, LoopTimerFn fn, void *userdata, LoopTimerHandle *h) {
         assert(h && h->pos == 0);
-        push_timer(l, (Timer) { .when = when, .seq = l->seq++, .fn = fn, .userdata = userdata, .handle = h });
+        push_timer(l, (Timer) { .when = when, .seq = l->seq++, .fn = fn, .userdata = userdata,
+                                .handle = h });
 }
 
 void loop_timer_cancel(Loop *l, LoopTimerHandle *h) {

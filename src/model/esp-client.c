@@ -52,6 +52,23 @@ void esp_device_init(EspDevice *d, uint32_t seed, uint32_t index, Platform platf
         esp_device_run(d, version, md5, platform == PLATFORM_ESP32 ? sha : "", d->sketch_size);
 }
 
+char *esp_ota_hostname(const EspDevice *d, char buf[static ESP_OTA_HOSTNAME_MAX]) {
+        if (d->platform == PLATFORM_ESP32)
+                snprintf(buf, ESP_OTA_HOSTNAME_MAX, "esp32-%012llx",
+                         (unsigned long long) (d->sta_mac & 0xffffffffffffull));
+        else
+                snprintf(buf, ESP_OTA_HOSTNAME_MAX, "esp8266-%06x", (unsigned) (d->chip_id & 0xffffff));
+        return buf;
+}
+
+uint16_t esp_ota_port(const EspDevice *d) {
+        return d->platform == PLATFORM_ESP32 ? 3232 : 8266;
+}
+
+const char *esp_ota_board(const EspDevice *d) {
+        return d->platform == PLATFORM_ESP32 ? "esp32" : "generic";
+}
+
 void esp_device_run(EspDevice *d, const char *version, const char *md5, const char *sha256, uint64_t size) {
         strscpy(d->version, sizeof(d->version), version);
         strscpy(d->sketch_md5, sizeof(d->sketch_md5), md5);

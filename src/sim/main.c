@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* flota-sim: command line, fleet set-up and scheduling. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <netdb.h>
@@ -11,10 +12,12 @@
 
 #include "flota/alloc.h"
 #include "flota/image.h"
+#include "flota/log.h"
 #include "flota/strutil.h"
 #include "sim.h"
 
 #define SWEEP_INTERVAL (100 * USEC_PER_MSEC)
+#define MDNS_ADDR_BASE 0xa9fe4e01u /* 169.254.78.1 */
 
 static volatile sig_atomic_t stop_requested;
 
@@ -25,6 +28,7 @@ static void on_signal(int sig) {
 
 static void help(void) {
         printf("Usage: flota-sim --server URL --devices N [OPTIONS]\n"
+               "       flota-sim --list --devices N [OPTIONS]\n"
                "       flota-sim mkimage --version V [--platform esp8266|esp32] [--size SIZE] [-o FILE]\n"
                "\n"
                "Runs N simulated ESP8266/ESP32 devices that poll an update server with the exact\n"
@@ -54,6 +58,10 @@ static void help(void) {
                "  --slow-link RATE      read downloads at RATE bytes per second (K/M suffixes)\n"
                "  --offline F           fraction of devices that now and then miss 2 to 5 polls\n"
                "  --state FILE          load the fleet's firmware from FILE and save it there at the end\n"
+               "  --mdns                publish every device over mDNS as ArduinoOTA does (avahi-daemon)\n"
+               "  --mdns-addr-base ADDR  IPv4 address of device 0's A record; device i gets ADDR+i\n"
+               "                        (default 169.254.78.1)\n"
+               "  --list                print each device's index, chip, MAC, mDNS name, host and address\n"
                "  --json                print the final statistics as JSON\n"
                "  -h, --help            show this help\n");
 }
@@ -161,6 +169,15 @@ static int set_mix(SimOptions *o, const char *arg) {
         return r;
 }
 
+static int parse_ipv4(const char *s, uint32_t *ret) {
+        struct in_addr a;
+
+        if (inet_pton(AF_INET, s, &a) != 1)
+                return -EINVAL;
+        *ret = ntohl(a.s_addr);
+        return 0;
+}
+
 static int fail_usage(const char *what, const char *arg) {
         fprintf(stderr, "flota-sim: %s: '%s'\n", what, arg);
         return -EINVAL;
@@ -169,7 +186,7 @@ static int fail_usage(const char *what, const char *arg) {
 int sim_parse_argv(int argc, char **argv, SimOptions *o) {
         enum { A_SERVER = 0x100, A_PATH, A_DEVICES, A_PRODUCT, A_SEED, A_INTERVAL, A_JITTER, A_MIX, A_VERSIONS,
                A_CONCURRENCY, A_RATE, A_DURATION, A_UNTIL, A_KEY, A_AUTH, A_JSON, A_FAIL_DOWNLOAD, A_BRICK,
-               A_BOOTLOOP, A_SLOW_LINK, A_STATE, A_OFFLINE };
+               A_BOOTLOOP, A_SLOW_LINK, A_STATE, A_OFFLINE, A_MDNS, A_MDNS_ADDR_BASE, A_LIST };
         static const struct option options[] = {
                 { "server", required_argument, NULL, A_SERVER },
                 { "path", required_argument, NULL, A_PATH },
@@ -193,6 +210,9 @@ int sim_parse_argv(int argc, char **argv, SimOptions *o) {
                 { "slow-link", required_argument, NULL, A_SLOW_LINK },
                 { "state", required_argument, NULL, A_STATE },
                 { "offline", required_argument, NULL, A_OFFLINE },
+                { "mdns", no_argument, NULL, A_MDNS },
+                { "mdns-addr-base", required_argument, NULL, A_MDNS_ADDR_BASE },
+                { "list", no_argument, NULL, A_LIST },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
@@ -200,7 +220,8 @@ int sim_parse_argv(int argc, char **argv, SimOptions *o) {
         uint32_t v;
         int c;
 
-        *o = (SimOptions) { .devices = 10, .seed = 1, .interval = 60, .concurrency = 64 };
+        *o = (SimOptions) { .devices = 10, .seed = 1, .interval = 60, .concurrency = 64,
+                            .mdns_addr_base = MDNS_ADDR_BASE };
         strscpy(o->path, sizeof(o->path), "/update");
         o->mix[PLATFORM_ESP8266] = 100;
         for (int p = 0; p < _PLATFORM_MAX; p++)
@@ -316,6 +337,16 @@ int sim_parse_argv(int argc, char **argv, SimOptions *o) {
                         free(o->state);
                         o->state = xstrdup(optarg);
                         break;
+                case A_MDNS:
+                        o->mdns = true;
+                        break;
+                case A_MDNS_ADDR_BASE:
+                        if (parse_ipv4(optarg, &o->mdns_addr_base) < 0)
+                                return fail_usage("--mdns-addr-base expects an IPv4 address", optarg);
+                        break;
+                case A_LIST:
+                        o->list = true;
+                        break;
                 case A_SLOW_LINK:
                         if (parse_size(optarg, &o->slow_link) < 0 || o->slow_link == 0)
                                 return fail_usage("--slow-link expects bytes per second, e.g. 20K", optarg);
@@ -326,7 +357,11 @@ int sim_parse_argv(int argc, char **argv, SimOptions *o) {
         }
         if (optind < argc)
                 return fail_usage("unexpected argument", argv[optind]);
-        if (!have_server) {
+        if (o->mdns_addr_base > UINT32_MAX - (o->devices - 1)) {
+                fprintf(stderr, "flota-sim: --mdns-addr-base: %u devices do not fit above it\n", o->devices);
+                return -EINVAL;
+        }
+        if (!have_server && !o->list) {
                 fprintf(stderr, "flota-sim: --server is required (see --help)\n");
                 return -EINVAL;
         }
@@ -420,6 +455,7 @@ static void recount_targets(Sim *s) {
         }
 }
 
+/* The time to the device's next poll; a device that goes offline for it is marked so. */
 static usec_t interval_usec(Sim *s, uint32_t index, uint64_t round) {
         usec_t base = (usec_t) (s->o->interval * 1e6);
         SimDevice *d = &s->devices[index];
@@ -428,6 +464,7 @@ static usec_t interval_usec(Sim *s, uint32_t index, uint64_t round) {
         /* a device that goes offline now and then: one poll in three, it misses 2 to 5 */
         if (d->goes_offline && o % 3 == 0) {
                 s->stats.offline_windows++;
+                d->offline = true;
                 base *= 3 + (o >> 8) % 4;
         }
         if (!s->o->jitter)
@@ -451,6 +488,12 @@ static void start_or_queue(Sim *s, SimDevice *d) {
 
 static void on_due(Loop *l, void *userdata) {
         SimDevice *d = userdata;
+
+        if (d->offline) {
+                /* back on the network */
+                d->offline = false;
+                sim_mdns_device_changed(d->sim, d);
+        }
         start_or_queue(d->sim, d);
 }
 
@@ -495,6 +538,9 @@ void sim_device_done(Sim *s, SimDevice *d) {
                 }
         } else if (!d->bricked)
                 schedule(s, d, loop_now(s->loop) + interval_usec(s, d->index, s->stats.polls));
+        /* bricked, or off the network until its next poll: its mDNS service goes */
+        if (d->bricked || d->offline)
+                sim_mdns_device_changed(s, d);
 }
 
 static void on_sweep(Loop *l, void *userdata) {
@@ -564,14 +610,30 @@ int sim_run(Sim *s, SimOptions *o) {
                         schedule(s, &s->devices[i], s->started + offset);
                 }
         }
+        if (o->mdns)
+                (void) sim_mdns_start(s);
         loop_timer(s->loop, s->started + SWEEP_INTERVAL, on_sweep, s);
-        return loop_run(s->loop);
+        int r = loop_run(s->loop);
+        /* goodbyes go out now, not when the statistics are printed */
+        sim_mdns_stop(s);
+        return r;
 }
 
 void sim_done(Sim *s) {
+        sim_mdns_stop(s);
         loop_free(s->loop);
         free(s->devices);
         free(s->ready);
+}
+
+/* --list: the fleet's identities as a run would make them (its mDNS names too). */
+static void list_fleet(SimOptions *o) {
+        Sim s = { .o = o };
+
+        build_fleet(&s);
+        sim_mdns_list(&s);
+        free(s.devices);
+        free(s.ready);
 }
 
 static int mkimage_main(int argc, char **argv) {
@@ -652,10 +714,16 @@ int main(int argc, char **argv) {
 
         if (argc > 1 && streq(argv[1], "mkimage"))
                 return mkimage_main(argc - 1, argv + 1);
+        log_set_ident("flota-sim");
         int r = sim_parse_argv(argc, argv, &o);
         if (r <= 0) {
                 sim_options_done(&o);
                 return r < 0 ? 2 : 0;
+        }
+        if (o.list) {
+                list_fleet(&o);
+                sim_options_done(&o);
+                return 0;
         }
         signal(SIGPIPE, SIG_IGN);
         signal(SIGINT, on_signal);

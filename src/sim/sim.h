@@ -43,6 +43,9 @@ typedef struct SimOptions {
         double bootloop;                        /* takes an update, then comes back on the old version */
         uint64_t slow_link;                     /* bytes per second a download is read at; 0: no limit */
         double offline;                         /* fraction that drop off the network now and then */
+        bool mdns;                              /* publish each device as ArduinoOTA does */
+        uint32_t mdns_addr_base;                /* A record of device 0 (host order); device i: + i */
+        bool list;                              /* print the fleet's identities and exit */
 } SimOptions;
 
 typedef enum SimFault {
@@ -65,6 +68,7 @@ typedef struct SimDevice {
         bool busy;                              /* a poll is in flight: a device runs one at a time */
         bool reported;                          /* an answered poll carried --until-version */
         bool goes_offline;                      /* --offline: sometimes misses 2 to 5 polls */
+        bool offline;                           /* in such a window now: off the network */
 } SimDevice;
 
 typedef struct SimStats {
@@ -81,6 +85,7 @@ typedef struct SimStats {
 } SimStats;
 
 typedef struct Conn Conn;
+typedef struct SimMdns SimMdns;
 
 struct Sim {
         SimOptions *o;
@@ -99,6 +104,7 @@ struct Sim {
         usec_t started;
         SimStats stats;
         Conn *conns;                            /* live connections, for the timeout sweep */
+        SimMdns *mdns;                          /* --mdns */
 };
 
 /* Parses the command line into o. <0 error (message printed), 0 exit (help shown), >0 run. */
@@ -116,6 +122,17 @@ int sim_state_save(const Sim *s, const char *path);
 /* Device polls (conn.c). */
 void sim_poll(Sim *s, SimDevice *d);
 void sim_sweep_timeouts(Sim *s);
+
+/*
+ * --mdns (mdns.c): publish every device that is up; sim_mdns_device_changed() after a device
+ * went offline, came back or bricked; sim_mdns_stop() withdraws everything (goodbyes). When
+ * avahi-daemon is missing, one line says so and the simulation runs on without it.
+ */
+int sim_mdns_start(Sim *s);
+void sim_mdns_device_changed(Sim *s, SimDevice *d);
+void sim_mdns_stop(Sim *s);
+/* --list: one line per device (index, chip, MAC, mDNS instance name, host name, address). */
+void sim_mdns_list(Sim *s);
 
 /* Stats (stats.c). */
 void stats_record(Sim *s, SimDevice *d, int outcome, int status, usec_t latency);

@@ -102,6 +102,22 @@ static void test_identity_is_stable(void **state) {
         assert_int_equal(a.chip_id, a.sta_mac & 0xffffff);
 }
 
+static void test_ota_advertisement(void **state) {
+        EspDevice e = emulator(), d32 = { .platform = PLATFORM_ESP32, .sta_mac = 0x240ac40a0b0cull };
+        char name[ESP_OTA_HOSTNAME_MAX];
+
+        /* chip id 15602487 = 0xee1337 */
+        assert_string_equal(esp_ota_hostname(&e, name), "esp8266-ee1337");
+        assert_int_equal(esp_ota_port(&e), 8266);
+        assert_string_equal(esp_ota_board(&e), "generic");
+        assert_string_equal(esp_ota_hostname(&d32, name), "esp32-240ac40a0b0c");
+        assert_int_equal(esp_ota_port(&d32), 3232);
+        assert_string_equal(esp_ota_board(&d32), "esp32");
+        /* small values keep their leading zeros */
+        e.chip_id = 0xab;
+        assert_string_equal(esp_ota_hostname(&e, name), "esp8266-0000ab");
+}
+
 static void test_judge_head(void **state) {
         EspDevice e8 = emulator(), e32;
         EspHead h = { .status = 200, .has_length = true, .length = 1000 };
@@ -173,7 +189,7 @@ int main(void) {
                 cmocka_unit_test(test_esp8266_bytes),      cmocka_unit_test(test_esp8266_bytes_with_auth),
                 cmocka_unit_test(test_esp32_bytes),        cmocka_unit_test(test_identity_is_stable),
                 cmocka_unit_test(test_judge_head),         cmocka_unit_test(test_judge_body),
-                cmocka_unit_test(test_embedded_version),
+                cmocka_unit_test(test_embedded_version),   cmocka_unit_test(test_ota_advertisement),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
