@@ -20,6 +20,12 @@
 #include "flota/strutil.h"
 
 #define TXT_ENTRIES_MAX 64
+/*
+ * Creating a resolver is a blocking D-Bus call to avahi-daemon. New services wait in a queue
+ * that is worked off for at most this long per loop turn, so a thousand arriving at once never
+ * stall the loop.
+ */
+#define RESOLVE_BUDGET (3 * USEC_PER_MSEC)
 
 typedef struct Group {
         char *name, *type, *domain;
@@ -35,6 +41,7 @@ typedef struct Entry {
         Group *group;
         AvahiServiceResolver *resolver;
         bool resolved;
+        bool queued;                    /* waiting for its resolver */
         struct Entry *next;
 } Entry;
 
@@ -51,6 +58,8 @@ struct Discovery {
         void *userdata;
         bool running, down_reported;
         LoopTimerHandle restart;        /* a client to replace, from the loop */
+        LoopTimerHandle drain;          /* resolvers still to create */
+        unsigned queued;
         char error[128];
 };
 
@@ -115,6 +124,8 @@ static void entry_drop(Discovery *d, Entry *e, bool report) {
         Group *g = e->group;
 
         entry_unlink(d, e);
+        if (e->queued)
+                d->queued--;
         if (e->resolver)
                 avahi_service_resolver_free(e->resolver);
         if (e->resolved)
@@ -214,6 +225,34 @@ static void resolve_cb(AvahiServiceResolver *r, AvahiIfIndex iface, AvahiProtoco
 
 /* ---- browsing ---- */
 
+static void start_resolver(Discovery *d, Entry *e) {
+        Group *g = e->group;
+
+        e->queued = false;
+        d->queued--;
+        e->resolver = avahi_service_resolver_new(d->client, e->iface, e->proto, g->name, g->type, g->domain,
+                                                 AVAHI_PROTO_UNSPEC, 0, resolve_cb, d);
+        if (!e->resolver)
+                log_debug("mdns: cannot resolve %s.%s: %s", g->name, g->type,
+                          avahi_strerror(avahi_client_errno(d->client)));
+}
+
+/* Creates queued resolvers, oldest first, for RESOLVE_BUDGET; the rest wait for the next turn. */
+static void drain_queue(Loop *l, void *userdata) {
+        Discovery *d = userdata;
+        usec_t start = now_usec(CLOCK_MONOTONIC);
+
+        while (d->queued > 0 && d->client && now_usec(CLOCK_MONOTONIC) - start < RESOLVE_BUDGET) {
+                Entry *oldest = NULL;
+                for (Entry *e = d->entries; e; e = e->next)
+                        if (e->queued)
+                                oldest = e;     /* entries are pushed at the front */
+                start_resolver(d, oldest);
+        }
+        if (d->queued > 0)
+                loop_timer_start(l, loop_now(l), drain_queue, d, &d->drain);
+}
+
 static void browse_cb(AvahiServiceBrowser *b, AvahiIfIndex iface, AvahiProtocol proto, AvahiBrowserEvent event,
                       const char *name, const char *type, const char *domain, AvahiLookupResultFlags flags,
                       void *userdata) {
@@ -229,13 +268,11 @@ static void browse_cb(AvahiServiceBrowser *b, AvahiIfIndex iface, AvahiProtocol 
                 if (entry_find(d, iface, proto, g))
                         return;
                 e = xcalloc(1, sizeof(Entry));
-                *e = (Entry) { .iface = iface, .proto = proto, .group = g, .next = d->entries };
+                *e = (Entry) { .iface = iface, .proto = proto, .group = g, .next = d->entries, .queued = true };
                 d->entries = e;
-                e->resolver = avahi_service_resolver_new(d->client, iface, proto, name, type, domain,
-                                                         AVAHI_PROTO_UNSPEC, 0, resolve_cb, d);
-                if (!e->resolver)
-                        log_debug("mdns: cannot resolve %s.%s: %s", name, type,
-                                  avahi_strerror(avahi_client_errno(d->client)));
+                d->queued++;
+                if (!loop_timer_is_pending(&d->drain))
+                        loop_timer_start(d->loop, loop_now(d->loop), drain_queue, d, &d->drain);
                 break;
         case AVAHI_BROWSER_REMOVE:
                 g = group_find(d, name, type, domain, false);
@@ -387,6 +424,7 @@ Discovery *discovery_free(Discovery *d) {
         while (d->groups)
                 group_drop(d, d->groups);
         loop_timer_cancel(d->loop, &d->restart);
+        loop_timer_cancel(d->loop, &d->drain);
         if (d->client)
                 avahi_client_free(d->client);
         avahi_loop_free(d->avahi);
