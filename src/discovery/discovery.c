@@ -58,8 +58,10 @@ struct Discovery {
         void *userdata;
         bool running, down_reported;
         LoopTimerHandle restart;        /* a client to replace, from the loop */
-        LoopTimerHandle drain;          /* resolvers still to create */
+        LoopTimerHandle drain;          /* resolvers still to create or to free */
         unsigned queued;
+        AvahiServiceResolver **dead;    /* resolvers of services gone, freed from the loop too */
+        size_t n_dead, alloc_dead;
         char error[128];
 };
 
@@ -104,6 +106,18 @@ static void group_drop(Discovery *d, Group *g) {
 
 /* ---- entries ---- */
 
+static void drain_queue(Loop *l, void *userdata);
+
+static void schedule_drain(Discovery *d) {
+        if (!loop_timer_is_pending(&d->drain))
+                loop_timer_start(d->loop, loop_now(d->loop), drain_queue, d, &d->drain);
+}
+
+static void free_dead(Discovery *d) {
+        while (d->n_dead > 0)
+                avahi_service_resolver_free(d->dead[--d->n_dead]);
+}
+
 static Entry *entry_find(Discovery *d, AvahiIfIndex iface, AvahiProtocol proto, Group *g) {
         for (Entry *e = d->entries; e; e = e->next)
                 if (e->iface == iface && e->proto == proto && e->group == g)
@@ -126,8 +140,12 @@ static void entry_drop(Discovery *d, Entry *e, bool report) {
         entry_unlink(d, e);
         if (e->queued)
                 d->queued--;
-        if (e->resolver)
-                avahi_service_resolver_free(e->resolver);
+        if (e->resolver) {
+                /* freeing is a blocking call too: a thousand goodbyes at once must not stall the loop */
+                d->dead = xgrow(d->dead, &d->alloc_dead, d->n_dead + 1, sizeof(AvahiServiceResolver *));
+                d->dead[d->n_dead++] = e->resolver;
+                schedule_drain(d);
+        }
         if (e->resolved)
                 g->resolved--;
         free(e);
@@ -237,11 +255,16 @@ static void start_resolver(Discovery *d, Entry *e) {
                           avahi_strerror(avahi_client_errno(d->client)));
 }
 
-/* Creates queued resolvers, oldest first, for RESOLVE_BUDGET; the rest wait for the next turn. */
+/*
+ * Frees the resolvers of services gone, then creates queued ones, oldest first, for
+ * RESOLVE_BUDGET in all; the rest wait for the next turn.
+ */
 static void drain_queue(Loop *l, void *userdata) {
         Discovery *d = userdata;
         usec_t start = now_usec(CLOCK_MONOTONIC);
 
+        while (d->n_dead > 0 && now_usec(CLOCK_MONOTONIC) - start < RESOLVE_BUDGET)
+                avahi_service_resolver_free(d->dead[--d->n_dead]);
         while (d->queued > 0 && d->client && now_usec(CLOCK_MONOTONIC) - start < RESOLVE_BUDGET) {
                 Entry *oldest = NULL;
                 for (Entry *e = d->entries; e; e = e->next)
@@ -249,7 +272,7 @@ static void drain_queue(Loop *l, void *userdata) {
                                 oldest = e;     /* entries are pushed at the front */
                 start_resolver(d, oldest);
         }
-        if (d->queued > 0)
+        if (d->queued > 0 || d->n_dead > 0)
                 loop_timer_start(l, loop_now(l), drain_queue, d, &d->drain);
 }
 
@@ -271,8 +294,7 @@ static void browse_cb(AvahiServiceBrowser *b, AvahiIfIndex iface, AvahiProtocol 
                 *e = (Entry) { .iface = iface, .proto = proto, .group = g, .next = d->entries, .queued = true };
                 d->entries = e;
                 d->queued++;
-                if (!loop_timer_is_pending(&d->drain))
-                        loop_timer_start(d->loop, loop_now(d->loop), drain_queue, d, &d->drain);
+                schedule_drain(d);
                 break;
         case AVAHI_BROWSER_REMOVE:
                 g = group_find(d, name, type, domain, false);
@@ -293,6 +315,7 @@ static void browse_cb(AvahiServiceBrowser *b, AvahiIfIndex iface, AvahiProtocol 
 static void browsers_free(Discovery *d, bool report) {
         while (d->entries)
                 entry_drop(d, d->entries, report);
+        free_dead(d);           /* before their client goes */
         for (size_t i = 0; d->browsers && i < d->n_types; i++)
                 if (d->browsers[i]) {
                         avahi_service_browser_free(d->browsers[i]);
@@ -432,6 +455,7 @@ Discovery *discovery_free(Discovery *d) {
                 free(d->types[i]);
         free(d->types);
         free(d->browsers);
+        free(d->dead);
         free(d);
         return NULL;
 }
