@@ -39,6 +39,10 @@ int parse_size(const char *s, uint64_t *ret);
 /* Writes 2*n lowercase hex digits and a NUL into out (which holds 2*n+1 bytes). */
 void hex_encode(const uint8_t *data, size_t n, char *out);
 bool is_hex(const char *s, size_t len);
+/* The value of one hex digit (any case), or -EINVAL. */
+int unhexchar(char c);
+/* Reads exactly n hex digits at s (n <= 16; what follows is not looked at). 0 or -EINVAL. */
+int parse_hex_n(const char *s, size_t n, uint64_t *ret);
 
 /* Copies at most size-1 bytes and NUL-terminates; returns true when s fit whole. */
 bool strscpy(char *dst, size_t size, const char *src);

@@ -28,20 +28,6 @@ static bool eat(Scan *s, char c) {
         return false;
 }
 
-static unsigned hex4(const char *p) {
-        unsigned v = 0;
-        for (int i = 0; i < 4; i++) {
-                char c = p[i];
-                unsigned d = c >= '0' && c <= '9'   ? (unsigned) (c - '0')
-                             : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (unsigned) ((c | 0x20) - 'a' + 10)
-                                                                     : 16;
-                if (d == 16)
-                        return UINT32_MAX;
-                v = v << 4 | d;
-        }
-        return v;
-}
-
 /* A string at s->p (after the opening quote was seen). Escaped strings are decoded into scratch. */
 static int string(LogParser *lp, Scan *s, LogSlice *ret) {
         const char *start = s->p;
@@ -71,8 +57,8 @@ static int string(LogParser *lp, Scan *s, LogSlice *ret) {
                         case 'r': c = '\r'; break;
                         case 't': c = '\t'; break;
                         case 'u': {
-                                unsigned u = s->end - q > 4 ? hex4(q + 1) : UINT32_MAX;
-                                if (u == UINT32_MAX)
+                                uint64_t u;
+                                if (s->end - q <= 4 || parse_hex_n(q + 1, 4, &u) < 0)
                                         return -EINVAL;
                                 c = u < 0x80 ? (char) u : '?';     /* the fields read here are ASCII */
                                 q += 4;

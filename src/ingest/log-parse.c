@@ -160,14 +160,6 @@ int log_parse_time(LogParser *p, int var, const char *s, size_t n, usec_t *ret) 
 
 /* ---- identity and values ---- */
 
-static unsigned hex_digit(char c) {
-        if (c >= '0' && c <= '9')
-                return (unsigned) (c - '0');
-        if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
-                return (unsigned) ((c | 0x20) - 'a' + 10);
-        return 16;
-}
-
 /*
  * The canonical form the cores send ("AA:BB:CC:DD:EE:FF") is taken as is; anything else is
  * normalised. A MAC header must hold a MAC; flotad's device ids and the query's s= may also
@@ -276,9 +268,9 @@ static LogSlice unescape_query(LogParser *p, const char *s, size_t n) {
         if (n > LOG_SCRATCH_MAX - p->scratch_len)
                 return (LogSlice) {};
         for (size_t i = 0; i < n; i++) {
-                unsigned hi, lo;
-                if (s[i] == '%' && i + 2 < n && (hi = hex_digit(s[i + 1])) < 16 && (lo = hex_digit(s[i + 2])) < 16) {
-                        out[k++] = (char) (hi << 4 | lo);
+                uint64_t byte;
+                if (s[i] == '%' && i + 2 < n && parse_hex_n(s + i + 1, 2, &byte) == 0) {
+                        out[k++] = (char) byte;
                         i += 2;
                 } else
                         out[k++] = s[i] == '+' ? ' ' : s[i];

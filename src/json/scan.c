@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "flota/macro.h"
+#include "flota/strutil.h"
 
 static void skip_blank(JsonScan *s) {
         while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
@@ -46,21 +47,15 @@ static void emit_tabs(FILE *out, unsigned n) {
         emit(out, tabs, n);
 }
 
-static bool is_hex_digit(char c) {
-        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
 /* After a backslash: one of "\/bfnrt, or u and four hex digits. Returns the escape's length. */
 static size_t escape_length(const char *p, const char *end) {
         if (p >= end)
                 return 0;
         if (*p && strchr("\"\\/bfnrt", *p))
                 return 1;
-        if (*p != 'u' || end - p < 5)
+        uint64_t code;
+        if (*p != 'u' || end - p < 5 || parse_hex_n(p + 1, 4, &code) < 0)
                 return 0;
-        for (int i = 1; i <= 4; i++)
-                if (!is_hex_digit(p[i]))
-                        return 0;
         return 5;
 }
 

@@ -6,15 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int hexval(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
+#include "flota/strutil.h"
 
 int mac_parse(const char *s, uint64_t *ret) {
         size_t len = s ? strlen(s) : 0;
@@ -29,7 +21,7 @@ int mac_parse(const char *s, uint64_t *ret) {
                 return -EINVAL;
 
         for (size_t i = 0, pos = 0; i < 6; i++) {
-                int hi = hexval(s[pos]), lo = hexval(s[pos + 1]);
+                int hi = unhexchar(s[pos]), lo = unhexchar(s[pos + 1]);
                 if (hi < 0 || lo < 0)
                         return -EINVAL;
                 v = (v << 8) | (uint64_t) (hi << 4 | lo);

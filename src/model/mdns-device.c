@@ -44,23 +44,9 @@ static void copy_text(char dst[static MDNS_TEXT_MAX + 1], const char *src) {
                 (void) strscpy(dst, MDNS_TEXT_MAX + 1, src);
 }
 
-/* n hex digits exactly, any case. */
+/* s is exactly n hex digits, any case. */
 static bool hex_value(const char *s, size_t n, uint64_t *ret) {
-        uint64_t v = 0;
-
-        if (strlen(s) != n)
-                return false;
-        for (size_t i = 0; i < n; i++) {
-                char c = s[i];
-                unsigned d = c >= '0' && c <= '9'                   ? (unsigned) (c - '0')
-                             : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (unsigned) ((c | 0x20) - 'a' + 10)
-                                                                     : 16;
-                if (d == 16)
-                        return false;
-                v = v << 4 | d;
-        }
-        *ret = v;
-        return true;
+        return strlen(s) == n && parse_hex_n(s, n, ret) == 0;
 }
 
 /* The host name without ".local" and a trailing dot, lowercased, into buf. */

@@ -102,6 +102,31 @@ void hex_encode(const uint8_t *data, size_t n, char *out) {
         out[2 * n] = 0;
 }
 
+int unhexchar(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -EINVAL;
+}
+
+int parse_hex_n(const char *s, size_t n, uint64_t *ret) {
+        uint64_t v = 0;
+
+        if (n > 16)
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++) {
+                int d = unhexchar(s[i]);
+                if (d < 0)
+                        return -EINVAL;
+                v = v << 4 | (uint64_t) d;
+        }
+        *ret = v;
+        return 0;
+}
+
 bool is_hex(const char *s, size_t len) {
         if (strlen(s) != len)
                 return false;

@@ -73,6 +73,14 @@ static void test_hex_and_copy(void **state) {
         assert_true(is_hex("00abFF", 6));
         assert_false(is_hex("00abFG", 6));
         assert_false(is_hex("00ab", 6));
+        uint64_t v;
+        assert_int_equal(unhexchar('f'), 15);
+        assert_int_equal(unhexchar('A'), 10);
+        assert_int_equal(unhexchar('g'), -EINVAL);
+        assert_int_equal(parse_hex_n("1a2B3cZZ", 6, &v), 0);
+        assert_int_equal(v, 0x1a2b3c);
+        assert_int_equal(parse_hex_n("12x4", 4, &v), -EINVAL);
+        assert_int_equal(parse_hex_n("0123456789abcdef0", 17, &v), -EINVAL);
         assert_false(strscpy(small, sizeof(small), "abcdef"));
         assert_string_equal(small, "abc");
         assert_true(streq_consttime("secret", "secret"));
