@@ -256,8 +256,8 @@ static void start_resolver(Discovery *d, Entry *e) {
 }
 
 /*
- * Frees the resolvers of services gone, then creates queued ones, oldest first, for
- * RESOLVE_BUDGET in all; the rest wait for the next turn.
+ * Frees the resolvers of services gone, then creates queued ones, for RESOLVE_BUDGET in all;
+ * the rest wait for the next turn.
  */
 static void drain_queue(Loop *l, void *userdata) {
         Discovery *d = userdata;
@@ -265,12 +265,12 @@ static void drain_queue(Loop *l, void *userdata) {
 
         while (d->n_dead > 0 && now_usec(CLOCK_MONOTONIC) - start < RESOLVE_BUDGET)
                 avahi_service_resolver_free(d->dead[--d->n_dead]);
-        while (d->queued > 0 && d->client && now_usec(CLOCK_MONOTONIC) - start < RESOLVE_BUDGET) {
-                Entry *oldest = NULL;
-                for (Entry *e = d->entries; e; e = e->next)
-                        if (e->queued)
-                                oldest = e;     /* entries are pushed at the front */
-                start_resolver(d, oldest);
+        /* one pass over the entries per turn (the order services get resolved in does not matter) */
+        for (Entry *e = d->entries; e && d->queued > 0 && d->client; e = e->next) {
+                if (now_usec(CLOCK_MONOTONIC) - start >= RESOLVE_BUDGET)
+                        break;
+                if (e->queued)
+                        start_resolver(d, e);
         }
         if (d->queued > 0 || d->n_dead > 0)
                 loop_timer_start(l, loop_now(l), drain_queue, d, &d->drain);
