@@ -20,7 +20,7 @@
 typedef struct Store Store;
 
 /* The schema version this program writes. */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 /* Opens (creating and migrating) the database at path. */
 int store_open(const char *path, Store **ret);
@@ -99,6 +99,7 @@ typedef struct DeviceFilter {
         const char *version;
         const char *label;
         usec_t seen_since;            /* 0: any */
+        int64_t assigned;             /* > 0: only the devices assigned this release */
         const char *after;            /* paging: ids greater than this */
         size_t limit;
 } DeviceFilter;

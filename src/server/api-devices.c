@@ -41,6 +41,7 @@ enum MHD_Result api_devices_list(ApiCall *call) {
                 .limit = DEVICES_PAGE_DEFAULT,
         };
         const char *limit = api_arg(call, "limit"), *since = api_arg(call, "seen_since");
+        const char *assigned = api_arg(call, "assigned");
         _cleanup_(device_list_done) DeviceList l = {};
         uint64_t n;
 
@@ -51,6 +52,11 @@ enum MHD_Result api_devices_list(ApiCall *call) {
         }
         if (since && parse_timestamp(since, &f.seen_since) < 0)
                 return api_bad_body(call, "seen_since must be Unix seconds or an RFC 3339 UTC time");
+        if (assigned) {
+                if (parse_u64(assigned, &n) < 0 || n == 0 || n > INT64_MAX)
+                        return api_bad_body(call, "assigned must be a release id");
+                f.assigned = (int64_t) n;
+        }
 
         json_write_open(&l.w, '{');
         json_write_key(&l.w, "devices");

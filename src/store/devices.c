@@ -59,6 +59,7 @@ int store_devices_list(Store *s, const DeviceFilter *f, DeviceCallback cb, void 
                               "      WHERE l.device_id = d.id AND l.label = ?3))"
                               /* a range on the key, so a page costs its own rows, not all before it */
                               " AND d.last_seen >= ?4 AND d.id > coalesce(?5, '')"
+                              " AND (?7 = 0 OR d.assigned_release_id = ?7)"
                               " ORDER BY d.id LIMIT ?6",
                               &st);
 
@@ -70,6 +71,7 @@ int store_devices_list(Store *s, const DeviceFilter *f, DeviceCallback cb, void 
         sqlite3_bind_int64(st, 4, (sqlite3_int64) f->seen_since);
         store_bind_text(st, 5, f->after);
         sqlite3_bind_int64(st, 6, (sqlite3_int64) f->limit);
+        sqlite3_bind_int64(st, 7, f->assigned);
         return run_device_query(st, cb, userdata);
 }
 

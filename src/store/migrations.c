@@ -99,6 +99,9 @@ const char *const store_migrations[] = {
         "  role TEXT NOT NULL,"
         "  sha256 TEXT NOT NULL UNIQUE,"
         "  created INTEGER NOT NULL);",
+        /* 1 -> 2: the devices assigned to a release, in id order, for rollouts that reconcile them */
+        "CREATE INDEX devices_assigned ON devices(assigned_release_id, id)"
+        "  WHERE assigned_release_id IS NOT NULL;",
 };
 
 const size_t store_n_migrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

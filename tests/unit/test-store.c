@@ -203,6 +203,14 @@ static void test_devices_filters_and_assign(void **state) {
         assert_int_equal(store_devices_list(f->store, &by_label, count_devices, &n), 1);
         DeviceFilter page = { .after = ids[0], .limit = 10 };
         assert_int_equal(store_devices_list(f->store, &page, count_devices, &n), 1);
+        /* the devices assigned a release: all three, then none once one is unassigned and another release is asked */
+        DeviceFilter by_assigned = { .assigned = r, .limit = 10 };
+        assert_int_equal(store_devices_list(f->store, &by_assigned, count_devices, &n), 3);
+        assert_int_equal(store_assign(f->store, 0, ids, 1), 0);
+        assert_int_equal(store_devices_list(f->store, &by_assigned, count_devices, &n), 2);
+        DeviceFilter other = { .assigned = r + 1, .limit = 10 };
+        assert_int_equal(store_devices_list(f->store, &other, count_devices, &n), 0);
+        assert_int_equal(store_assign(f->store, r, ids, 1), 0);
 
         Catalog *c;
         assert_int_equal(store_catalog_load(f->store, &c), 0);
