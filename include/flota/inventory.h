@@ -10,7 +10,7 @@
 #include "flota/device-request.h"
 #include "flota/store.h"
 
-#define INVENTORY_SCHEMA_VERSION 3
+#define INVENTORY_SCHEMA_VERSION 4
 
 int inventory_open(const char *path, Store **ret);
 

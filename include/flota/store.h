@@ -40,6 +40,8 @@ int store_schema_version(Store *s);
 int store_begin(Store *s);
 int store_commit(Store *s);
 void store_rollback(Store *s);
+/* Ends the transaction store_begin() opened: commits when r >= 0, else rolls back. Returns the outcome. */
+int store_end(Store *s, int r);
 
 /* Loads products, releases, channels and device overrides into a sealed snapshot. */
 int store_catalog_load(Store *s, Catalog **ret);

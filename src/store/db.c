@@ -106,7 +106,7 @@ int store_commit(Store *s) {
 }
 
 int store_end(Store *s, int r) {
-        if (r == 0)
+        if (r >= 0)
                 r = store_commit(s);
         if (r < 0)
                 store_rollback(s);

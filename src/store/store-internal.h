@@ -28,8 +28,6 @@ int store_get_text(Store *s, const char *sql, const char *key, char **ret);
 /* Runs a prepared statement that returns no rows. 0 or -errno. */
 int store_step_done(sqlite3_stmt *st);
 
-/* Ends the transaction store_begin() opened: commits when r is 0, else rolls back. Returns the outcome. */
-int store_end(Store *s, int r);
 
 /* Runs one or more statements without results. 0 or -errno. */
 int store_exec(Store *s, const char *sql);

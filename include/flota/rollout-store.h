@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Layer: store. Rollouts in the inventory database: the rollout rows, each device's place and
+ * progress in a rollout, the rollout's events, and what flotad's feed says of each device's
+ * polls. The engine (src/rollout) decides; these functions only read and write, inside the
+ * caller's transaction when there is one.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flota/inventory.h"
+#include "flota/rollout-rules.h"
+#include "flota/store.h"
+
+#define ROLLOUT_HOLD_MAX 128
+
+typedef struct Rollout {
+        int64_t id;
+        char name[ROLLOUT_NAME_MAX + 1];
+        char *server;                   /* owned: the flotad the rollout works through */
+        char *spec_text;                /* owned: rollout_spec_format() text */
+        int64_t release_id;
+        char product[PRODUCT_NAME_MAX + 1];
+        char platform[16];
+        char version[DEVICE_VERSION_MAX + 1];
+        char md5[MD5_HEX_LEN + 1];
+        uint64_t size;
+        RolloutState state;
+        uint32_t wave;                  /* the current wave, 0-based */
+        uint32_t approved;              /* waves up to this index may start without a human */
+        uint32_t passed;                /* waves whose gate passed (for the rate's ramp) */
+        char targets[ROLLOUT_WAVES_MAX * 21]; /* the cumulative counts fixed at start, "1,3,10,40" */
+        char hold[ROLLOUT_HOLD_MAX];    /* why it waits or stopped */
+        usec_t created;
+        usec_t started;
+        usec_t updated;
+} Rollout;
+
+void rollout_done(Rollout *r);
+
+/* Inserts r (r->id is set). -EEXIST when the name is taken. */
+int rollout_insert(Store *s, Rollout *r);
+/* -ENOENT when there is no rollout of that name. */
+int rollout_get(Store *s, const char *name, Rollout *ret);
+/* Writes the mutable fields: state, wave, approved, passed, targets, hold, started, updated. */
+int rollout_save(Store *s, const Rollout *r);
+/* Every rollout, oldest first; cb's Rollout is borrowed for the call. */
+int rollout_list(Store *s, int (*cb)(const Rollout *r, void *userdata), void *userdata);
+int rollout_delete(Store *s, int64_t id);
+
+/* One device's row in a rollout. */
+typedef struct RolloutDevice {
+        char device_id[DEVICE_ID_MAX + 1];
+        uint64_t hash;
+        uint32_t wave;
+        char from_version[DEVICE_VERSION_MAX + 1];
+        int64_t from_release;
+        DeviceProgress p;
+} RolloutDevice;
+
+/* Adds devices to a rollout (existing rows are left as they are). */
+int rollout_devices_add(Store *s, int64_t rollout_id, const RolloutDevice *d, size_t n);
+/* Writes a device's progress (state, times, counters, reason, from_release). */
+int rollout_device_save(Store *s, int64_t rollout_id, const RolloutDevice *d);
+/* -ENOENT when the device is not in the rollout. */
+int rollout_device_get(Store *s, int64_t rollout_id, const char *device_id, RolloutDevice *ret);
+/* Devices of a rollout in the given state (any: _DR_INVALID), wave <= max_wave, in hash order, at most limit. */
+int rollout_devices_each(Store *s, int64_t rollout_id, DeviceRolloutState state, uint32_t max_wave, size_t limit,
+                         int (*cb)(const RolloutDevice *d, void *userdata), void *userdata);
+/* How many devices of the rollout have a hash below h (a late joiner's place in the order). */
+int64_t rollout_devices_before(Store *s, int64_t rollout_id, uint64_t hash);
+/* True when the device is in the rollout. */
+bool rollout_has_device(Store *s, int64_t rollout_id, const char *device_id);
+
+/* Counts over the whole rollout, and per wave when per_wave is not NULL (n_waves entries). */
+int rollout_count(Store *s, int64_t rollout_id, RolloutCounts *ret, RolloutCounts *per_wave, size_t n_waves);
+/* Offers made at or after since. */
+int64_t rollout_offers_since(Store *s, int64_t rollout_id, usec_t since);
+/* The newest offer among waves <= wave (0: none) and whether any of them is still pending. */
+int rollout_wave_offers(Store *s, int64_t rollout_id, uint32_t wave, usec_t *ret_last_offer, bool *ret_pending);
+
+/* The rollouts (id) a device is in whose state is running, paused or halted: for the feed. */
+typedef struct RolloutLookup RolloutLookup;
+int rollout_lookup_new(Store *s, RolloutLookup **ret);
+RolloutLookup *rollout_lookup_free(RolloutLookup *l);
+DEFINE_TRIVIAL_CLEANUP_FUNC(RolloutLookup *, rollout_lookup_free);
+/* Calls cb for each active rollout the device is in, with its row; cb may change *d and return 1 to save it. */
+int rollout_lookup_device(RolloutLookup *l, const char *device_id,
+                          int (*cb)(int64_t rollout_id, RolloutDevice *d, void *userdata), void *userdata);
+
+int rollout_event(Store *s, int64_t rollout_id, usec_t at, uint32_t wave, const char *event, const char *detail);
+/* Events newest first, at most limit. */
+int rollout_events_list(Store *s, int64_t rollout_id, size_t limit,
+                        int (*cb)(usec_t at, uint32_t wave, const char *event, const char *detail, void *userdata),
+                        void *userdata);
+
+/* ---- the inventory's devices as rollouts see them ---- */
+
+typedef struct FleetDevice {
+        const char *id;
+        const char *product;
+        const char *platform;
+        const char *version;
+        const char *sketch_md5;
+        const char *labels;             /* comma-separated */
+        usec_t last_seen;
+        bool announced;
+        bool pinned;                    /* flotad's last check-in answered from a pin */
+        int64_t free_space;             /* -1: unknown */
+        uint64_t polls;
+        usec_t first_poll;
+        usec_t last_poll;
+} FleetDevice;
+
+/* Every inventory device (borrowed for the call), in id order. */
+int fleet_devices_each(Store *s, int (*cb)(const FleetDevice *d, void *userdata), void *userdata);
+/* One device; -ENOENT when unknown. */
+int fleet_device_get(Store *s, const char *id, int (*cb)(const FleetDevice *d, void *userdata), void *userdata);
+
+/* What one of flotad's check-ins says of the device's polls: counts it and keeps free space and pin. */
+typedef struct PollWriter PollWriter;
+int poll_writer_new(Store *s, PollWriter **ret);
+PollWriter *poll_writer_free(PollWriter *w);
+DEFINE_TRIVIAL_CLEANUP_FUNC(PollWriter *, poll_writer_free);
+int poll_writer_record(PollWriter *w, const char *device_id, usec_t at, int64_t free_space, bool pinned);
+/* Sets a device's poll count and times from flotad's own record of it (exact when the feed skips polls). */
+int fleet_device_set_polls(Store *s, const char *device_id, uint64_t polls, usec_t first, usec_t last);
+
+/*
+ * The rollout's offered and downloading devices with the poll interval the inventory learned
+ * for each (poll_interval() of its polls): the candidates for silent.
+ */
+int rollout_devices_waiting(Store *s, int64_t rollout_id,
+                            int (*cb)(const RolloutDevice *d, usec_t interval, void *userdata), void *userdata);

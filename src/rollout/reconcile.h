@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/* Private to src/rollout: reconciling flotad's assignments with a rollout's wishes, and shared helpers. */
+#pragma once
+
+#include "flota/rollout.h"
+
+typedef struct ReconcileResult {
+        size_t added;
+        size_t removed;
+} ReconcileResult;
+
+/*
+ * Makes flotad hold exactly the assignments the rollout wants for its devices: its release,
+ * and extra releases (rollback targets). Devices outside the rollout are never touched. With
+ * e->dry_run only counts. 0 or -errno with err.
+ */
+int rollout_reconcile(RolloutEngine *e, const Rollout *r, const int64_t *extra, size_t n_extra, ReconcileResult *ret,
+                      char err[static ROLLOUT_ERROR_MAX]);
+
+/* The rollout's settings back from their stored text. */
+int rollout_load_spec(const Rollout *r, RolloutSpec *ret, char err[static ROLLOUT_ERROR_MAX]);
+
+/* The wave targets kept on the rollout ("1,3,10"). Returns how many. */
+size_t rollout_targets_parse(const char *text, uint64_t ret[static ROLLOUT_WAVES_MAX]);
+void rollout_targets_format(const uint64_t *targets, size_t n, char *buf, size_t size);
+
+/* Records an event on the rollout and the same in the audit log. */
+int rollout_note(RolloutEngine *e, const Rollout *r, const char *event, const char *fmt, ...) _printf_(4, 5);
+
+/* The actions that talk to flotad before they are recorded: rollback and promote. */
+int rollout_act_remote(RolloutEngine *e, Rollout *r, RolloutAction a, char err[static ROLLOUT_ERROR_MAX]);

@@ -1,0 +1,485 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The tick (ROLLOUTS.md §5): for each running rollout, silent devices, late joiners, the gate,
+ * the offers of the current wave under window and rate, in one transaction; then flotad's
+ * assignments are reconciled with what the rollout wants, and one line says where it stands.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "flota/alloc.h"
+#include "flota/selection.h"
+#include "flota/strutil.h"
+#include "reconcile.h"
+
+/* ---- silent devices ---- */
+
+typedef struct Waiting {
+        RolloutDevice *items;
+        size_t n, allocated;
+        uint32_t k;
+        usec_t now;
+} Waiting;
+
+static int collect_silent(const RolloutDevice *d, usec_t interval, void *userdata) {
+        Waiting *w = userdata;
+        DeviceProgress p = d->p;
+
+        if (!device_progress_check_silent(&p, interval, w->k, w->now))
+                return 0;
+        w->items = xgrow(w->items, &w->allocated, w->n + 1, sizeof(RolloutDevice));
+        w->items[w->n++] = *d;
+        return 0;
+}
+
+/*
+ * Before a device is called silent, flotad's own record of it is asked: its last poll is exact
+ * even when the feed carries only polls that change something.
+ */
+static int confirm_silent(RolloutEngine *e, RolloutDevice *d, usec_t interval, uint32_t k) {
+        ApiDevice dev = {};
+        char msg[API_CLIENT_ERROR_MAX];
+        int q = e->api ? api_device_get(e->api, d->device_id, &dev, msg) : -ENOENT;
+
+        if (q < 0 && q != -ENOENT)
+                return q;
+        if (q == 0 && dev.last_seen > d->p.last_seen && dev.last_seen >= d->p.offered_at)
+                d->p.last_seen = dev.last_seen;
+        if (q == 0 && dev.polls > 1)
+                interval = poll_interval(dev.polls, dev.first_seen, dev.last_seen);
+        api_device_done(&dev);
+        (void) device_progress_check_silent(&d->p, interval, k, e->now);
+        return 0;
+}
+
+static int mark_silent(RolloutEngine *e, const Rollout *r, const RolloutSpec *spec, size_t *ret_n) {
+        Waiting w = { .k = spec->silent_after, .now = e->now };
+        int q = rollout_devices_waiting(e->inventory, r->id, collect_silent, &w);
+        size_t n = 0;
+
+        for (size_t i = 0; q >= 0 && i < w.n; i++) {
+                RolloutDevice *d = &w.items[i];
+                DeviceProgress before = d->p;
+                /* the interval is learned again from flotad's record inside confirm_silent() */
+                q = confirm_silent(e, d, 3600 * USEC_PER_SEC, spec->silent_after);
+                if (q < 0)
+                        break;
+                if (memcmp(&before, &d->p, sizeof(before)) != 0 && !e->dry_run)
+                        q = rollout_device_save(e->inventory, r->id, d);
+                n += d->p.state == DR_SILENT;
+        }
+        free(w.items);
+        *ret_n = n;
+        return q < 0 ? q : 0;
+}
+
+/* ---- late joiners ---- */
+
+typedef struct Joiners {
+        RolloutEngine *e;
+        const Rollout *r;
+        const Selection *sel;
+        const uint64_t *targets;
+        size_t n_waves;
+        size_t joined;
+        int error;
+} Joiners;
+
+static int maybe_join(const FleetDevice *d, void *userdata) {
+        Joiners *j = userdata;
+        SelectDevice sd = {
+                .id = d->id, .product = d->product, .platform = d->platform, .version = d->version,
+                .labels = d->labels, .last_seen = d->last_seen, .online = d->announced,
+        };
+
+        if (!streq(d->product, j->r->product) || streq(d->version, j->r->version) || d->pinned)
+                return 0;
+        if (!isempty(d->platform) && !streq(d->platform, j->r->platform))
+                return 0;
+        if (d->free_space >= 0 && (uint64_t) d->free_space < j->r->size)
+                return 0;
+        if (!selection_matches(j->sel, &sd) || rollout_has_device(j->e->inventory, j->r->id, d->id))
+                return 0;
+        RolloutDevice rd = { .hash = rollout_device_hash(j->r->id, d->id) };
+        int64_t before = rollout_devices_before(j->e->inventory, j->r->id, rd.hash);
+        rd.wave = (uint32_t) rollout_wave_of(j->targets, j->n_waves, before < 0 ? 0 : (uint64_t) before);
+        strscpy(rd.device_id, sizeof(rd.device_id), d->id);
+        strscpy(rd.from_version, sizeof(rd.from_version), d->version);
+        int k = rollout_devices_add(j->e->inventory, j->r->id, &rd, 1);
+        if (k < 0)
+                return k;
+        j->joined++;
+        return 0;
+}
+
+static int add_late_joiners(RolloutEngine *e, const Rollout *r, const RolloutSpec *spec, size_t *ret_n) {
+        _cleanup_(selection_freep) Selection *sel = NULL;
+        char msg[SELECTION_ERROR_MAX];
+        uint64_t targets[ROLLOUT_WAVES_MAX];
+        size_t n = rollout_targets_parse(r->targets, targets);
+
+        if (selection_parse(spec->select, e->now, &sel, msg) < 0 || n == 0)
+                return -EINVAL;
+        Joiners j = { .e = e, .r = r, .sel = sel, .targets = targets, .n_waves = n };
+        int k = fleet_devices_each(e->inventory, maybe_join, &j);
+        *ret_n = j.joined;
+        return k;
+}
+
+/* ---- gate and waves ---- */
+
+static int resolve_rollback(RolloutEngine *e, Rollout *r, size_t *ret_n, size_t *ret_missing);
+
+static int fail_rollout(RolloutEngine *e, Rollout *r, const RolloutSpec *spec, const char *why) {
+        size_t n = 0, missing = 0;
+
+        r->state = ROLLOUT_HALTED;
+        if (spec->on_failure == ON_FAILURE_ROLLBACK) {
+                int k = resolve_rollback(e, r, &n, &missing);
+                if (k < 0)
+                        return k;
+                snprintf(r->hold, sizeof(r->hold), "rolled back %zu devices: %s", n, why);
+                if (missing > 0)
+                        (void) rollout_note(e, r, "rollback-missing",
+                                            "%zu devices ran a version flotad has no release for; they keep %s",
+                                            missing, r->version);
+        } else
+                snprintf(r->hold, sizeof(r->hold), "halted: %s", why);
+        return rollout_note(e, r, spec->on_failure == ON_FAILURE_ROLLBACK ? "rolled-back" : "halted", "wave %u: %s",
+                            r->wave + 1, why);
+}
+
+static int complete_rollout(RolloutEngine *e, Rollout *r, const RolloutSpec *spec, char err[static ROLLOUT_ERROR_MAX]) {
+        if (spec->promote && !e->dry_run) {
+                char msg[API_CLIENT_ERROR_MAX];
+                int k = api_channel_put(e->api, r->product, spec->promote, r->release_id, msg);
+                if (k < 0) {
+                        snprintf(err, ROLLOUT_ERROR_MAX, "promoting %.64s/%.64s failed: %.300s", r->product, spec->promote, msg);
+                        return k;
+                }
+        }
+        r->state = ROLLOUT_COMPLETED;
+        if (spec->promote)
+                snprintf(r->hold, sizeof(r->hold), "completed; %.24s/%.24s promoted to %.40s", r->product,
+                         spec->promote, r->version);
+        else
+                snprintf(r->hold, sizeof(r->hold), "completed");
+        return rollout_note(e, r, "completed", "%s", r->hold);
+}
+
+static bool needs_approval(const RolloutSpec *spec, uint32_t next_wave) {
+        return spec->approve == APPROVE_EACH || (spec->approve == APPROVE_FIRST && next_wave == 1);
+}
+
+/* Evaluates the gate of the current wave, moving on through waves that pass. */
+static int advance(RolloutEngine *e, Rollout *r, const RolloutSpec *spec, size_t n_waves,
+                   char err[static ROLLOUT_ERROR_MAX]) {
+        for (size_t guard = 0; guard <= n_waves; guard++) {
+                RolloutCounts c;
+                GateInput in = {};
+                bool pending;
+                char why[128];
+                int k = rollout_count(e->inventory, r->id, &c, NULL, 0);
+                if (k >= 0)
+                        k = rollout_wave_offers(e->inventory, r->id, r->wave, &in.wave_last_offer, &pending);
+                if (k < 0)
+                        return k;
+                if (c.eligible == 0)
+                        return complete_rollout(e, r, spec, err);
+                in.counts = c;
+                in.wave_fully_offered = !pending;
+                GateVerdict v = rollout_gate(spec, &in, e->now, why);
+                if (v == GATE_FAIL)
+                        return fail_rollout(e, r, spec, why);
+                if (v == GATE_WAIT) {
+                        snprintf(r->hold, sizeof(r->hold), "%s", why);
+                        return 0;
+                }
+                if (r->wave + 1 >= n_waves)
+                        return complete_rollout(e, r, spec, err);
+                if (needs_approval(spec, r->wave + 1) && r->approved < r->wave + 1) {
+                        snprintf(r->hold, sizeof(r->hold), "wave %u waits for approval (flota rollout approve %s)",
+                                 r->wave + 2, r->name);
+                        return 0;
+                }
+                (void) rollout_note(e, r, "wave-passed", "wave %u passed: %" PRIu64 " updated of %" PRIu64 " offered",
+                                    r->wave + 1, c.updated, c.offered);
+                r->wave++;
+                r->passed++;
+        }
+        return 0;
+}
+
+/* ---- offers ---- */
+
+typedef struct Offers {
+        RolloutEngine *e;
+        int64_t rollout_id;
+        size_t n;
+} Offers;
+
+static int offer_one(const RolloutDevice *d, void *userdata) {
+        Offers *o = userdata;
+        RolloutDevice x = *d;
+
+        x.p.state = DR_OFFERED;
+        x.p.offered_at = o->e->now;
+        o->n++;
+        return o->e->dry_run ? 0 : rollout_device_save(o->e->inventory, o->rollout_id, &x);
+}
+
+static void format_local(char buf[static 32], usec_t t) {
+        time_t s = (time_t) (t / USEC_PER_SEC);
+        struct tm tm;
+        localtime_r(&s, &tm);
+        strftime(buf, 32, "%a %H:%M", &tm);
+}
+
+static int make_offers(RolloutEngine *e, Rollout *r, const RolloutSpec *spec, size_t *ret_n) {
+        *ret_n = 0;
+        if (!rollout_window_open(spec->windows, spec->n_windows, e->now)) {
+                char at[32];
+                usec_t next = rollout_window_next(spec->windows, spec->n_windows, e->now);
+                format_local(at, next);
+                snprintf(r->hold, sizeof(r->hold), "outside its windows; next opens %s", at);
+                return 0;
+        }
+        uint32_t rate = rollout_rate_ramped(spec->rate, spec->ramp, r->passed);
+        int64_t recent = rollout_offers_since(e->inventory, r->id, e->now > 60 * USEC_PER_SEC ? e->now - 60 * USEC_PER_SEC + 1 : 1);
+        if (recent < 0)
+                return (int) recent;
+        uint64_t allowance = rollout_rate_allowance(rate, (uint64_t) recent);
+        if (allowance == 0) {
+                snprintf(r->hold, sizeof(r->hold), "rate limit (%u/min)", rate);
+                return 0;
+        }
+        Offers o = { .e = e, .rollout_id = r->id };
+        int k = rollout_devices_each(e->inventory, r->id, DR_PENDING, r->wave,
+                                     allowance > SIZE_MAX ? SIZE_MAX : (size_t) allowance, offer_one, &o);
+        if (k < 0)
+                return k;
+        if (o.n > 0) {
+                r->state = ROLLOUT_RUNNING;
+                (void) rollout_note(e, r, "offered", "wave %u: offered %zu devices", r->wave + 1, o.n);
+        }
+        *ret_n = o.n;
+        return 0;
+}
+
+/* ---- rollback ---- */
+
+typedef struct Rollback {
+        RolloutEngine *e;
+        const Rollout *r;
+        const ApiReleaseList *releases;
+        size_t n, missing;
+} Rollback;
+
+static int64_t release_for(const Rollback *b, const char *version) {
+        for (size_t i = 0; i < b->releases->n; i++) {
+                const Release *x = &b->releases->items[i];
+                const char *platform = platform_to_string(x->platform);
+                if (streq(x->version, version) && streq(x->product, b->r->product) && x->kind == IMAGE_KIND_SKETCH &&
+                    (!platform || streq(platform, b->r->platform)))
+                        return x->id;
+        }
+        return 0;
+}
+
+static int roll_back_one(const RolloutDevice *d, void *userdata) {
+        Rollback *b = userdata;
+        RolloutDevice x = *d;
+
+        if (d->p.state == DR_PENDING || d->p.state == DR_EXCLUDED || d->from_release > 0)
+                return 0;
+        x.from_release = release_for(b, d->from_version);
+        if (x.from_release == 0) {
+                b->missing++;
+                return 0;
+        }
+        b->n++;
+        return b->e->dry_run ? 0 : rollout_device_save(b->e->inventory, b->r->id, &x);
+}
+
+static int resolve_rollback(RolloutEngine *e, Rollout *r, size_t *ret_n, size_t *ret_missing) {
+        ApiReleaseList list = {};
+        char msg[API_CLIENT_ERROR_MAX];
+        int k = api_releases_list(e->api, r->product, &list, msg);
+
+        if (k < 0)
+                return k;
+        Rollback b = { .e = e, .r = r, .releases = &list };
+        k = rollout_devices_each(e->inventory, r->id, _DR_INVALID, UINT32_MAX, SIZE_MAX, roll_back_one, &b);
+        api_release_list_done(&list);
+        *ret_n = b.n;
+        *ret_missing = b.missing;
+        return k;
+}
+
+int rollout_act_remote(RolloutEngine *e, Rollout *r, RolloutAction a, char err[static ROLLOUT_ERROR_MAX]) {
+        RolloutSpec spec;
+        int k = rollout_load_spec(r, &spec, err);
+
+        if (k < 0)
+                return k;
+        if (a == ROLLOUT_ACTION_PROMOTE && !spec.promote) {
+                snprintf(err, ROLLOUT_ERROR_MAX, "rollout %s has no --promote CHANNEL; use flota promote", r->name);
+                k = -EINVAL;
+        } else if (r->state == ROLLOUT_DRAFT || r->state == ROLLOUT_ABORTED || r->state == ROLLOUT_COMPLETED) {
+                snprintf(err, ROLLOUT_ERROR_MAX, "rollout %s is %s: it cannot %s", r->name,
+                         rollout_state_to_string(r->state), rollout_action_to_string(a));
+                k = -EBUSY;
+        }
+        if (k >= 0)
+                k = store_begin(e->inventory);
+        if (k >= 0) {
+                if (a == ROLLOUT_ACTION_PROMOTE)
+                        k = complete_rollout(e, r, &spec, err);
+                else {
+                        spec.on_failure = ON_FAILURE_ROLLBACK;
+                        k = fail_rollout(e, r, &spec, "by the operator");
+                }
+                r->updated = e->now;
+                if (k >= 0)
+                        k = rollout_save(e->inventory, r);
+                k = store_end(e->inventory, k);
+        }
+        rollout_spec_done(&spec);
+        return k;
+}
+
+/* ---- one rollout ---- */
+
+static int step_locked(RolloutEngine *e, Rollout *r, const RolloutSpec *spec, char err[static ROLLOUT_ERROR_MAX]) {
+        uint64_t targets[ROLLOUT_WAVES_MAX];
+        size_t n_waves = rollout_targets_parse(r->targets, targets), joined = 0, offered = 0;
+        int k = add_late_joiners(e, r, spec, &joined);
+
+        if (k >= 0 && joined > 0)
+                (void) rollout_note(e, r, "joined", "%zu devices joined late", joined);
+        if (k >= 0)
+                k = advance(e, r, spec, n_waves, err);
+        if (k >= 0 && (r->state == ROLLOUT_RUNNING || r->state == ROLLOUT_SCHEDULED))
+                k = make_offers(e, r, spec, &offered);
+        if (k >= 0 && offered > 0 && r->state == ROLLOUT_RUNNING) {
+                /* the hold said "offering": say what the gate waits for now */
+                bool pending;
+                usec_t last;
+                if (rollout_wave_offers(e->inventory, r->id, r->wave, &last, &pending) >= 0 && !pending)
+                        snprintf(r->hold, sizeof(r->hold), "wave %u offered", r->wave + 1);
+        }
+        r->updated = e->now;
+        if (k >= 0 && !e->dry_run)
+                k = rollout_save(e->inventory, r);
+        return k;
+}
+
+int rollout_step(RolloutEngine *e, Rollout *r, char err[static ROLLOUT_ERROR_MAX]) {
+        RolloutSpec spec;
+        size_t silent = 0;
+        int k = rollout_load_spec(r, &spec, err);
+
+        if (k < 0)
+                return k;
+        if (r->state == ROLLOUT_RUNNING || r->state == ROLLOUT_SCHEDULED) {
+                k = mark_silent(e, r, &spec, &silent);
+                if (k < 0 && err[0] == 0)
+                        snprintf(err, ROLLOUT_ERROR_MAX, "checking silent devices failed");
+        }
+        if (k >= 0)
+                k = store_begin(e->inventory);
+        if (k >= 0 && (r->state == ROLLOUT_RUNNING || r->state == ROLLOUT_SCHEDULED)) {
+                k = step_locked(e, r, &spec, err);
+                if (k < 0 && err[0] == 0)
+                        snprintf(err, ROLLOUT_ERROR_MAX, "stepping %s failed: %s", r->name,
+                                 store_last_error(e->inventory));
+                if (e->dry_run) {
+                        store_rollback(e->inventory);
+                        k = k < 0 ? k : 0;
+                } else
+                        k = store_end(e->inventory, k);
+        } else if (k >= 0)
+                k = store_end(e->inventory, 0);
+        if (k >= 0 && e->api && r->state != ROLLOUT_DRAFT)
+                k = rollout_reconcile(e, r, NULL, 0, NULL, err);
+        rollout_spec_done(&spec);
+        return k;
+}
+
+/* ---- the summary line ---- */
+
+int rollout_summary(Store *inventory, const Rollout *r, usec_t now, char buf[static 256]) {
+        uint64_t targets[ROLLOUT_WAVES_MAX];
+        size_t n_waves = rollout_targets_parse(r->targets, targets);
+        RolloutCounts c = {};
+        int k = rollout_count(inventory, r->id, &c, NULL, 0);
+
+        if (k < 0)
+                return k;
+        if (r->state == ROLLOUT_DRAFT) {
+                snprintf(buf, 256, "%s draft: not started", r->name);
+                return 0;
+        }
+        snprintf(buf, 256, "%s wave %u/%zu %s: %" PRIu64 " updated, %" PRIu64 " failed, %" PRIu64 " silent of %" PRIu64
+                 " offered; %.100s",
+                 r->name, r->wave + 1, n_waves ? n_waves : 1, rollout_state_to_string(r->state), c.updated, c.failed,
+                 c.silent, c.offered, r->hold[0] ? r->hold : "-");
+        return 0;
+}
+
+/* ---- the tick ---- */
+
+typedef struct TickList {
+        Rollout *items;
+        size_t n, allocated;
+} TickList;
+
+static int collect_rollout(const Rollout *r, void *userdata) {
+        TickList *l = userdata;
+
+        if (r->state != ROLLOUT_RUNNING && r->state != ROLLOUT_SCHEDULED && r->state != ROLLOUT_PAUSED &&
+            r->state != ROLLOUT_HALTED)
+                return 0;
+        l->items = xgrow(l->items, &l->allocated, l->n + 1, sizeof(Rollout));
+        Rollout *x = &l->items[l->n++];
+        *x = *r;
+        x->server = xstrdup(r->server);
+        x->spec_text = xstrdup(r->spec_text);
+        return 0;
+}
+
+int rollout_tick(RolloutEngine *e, void (*line)(const Rollout *r, const char *text, void *userdata), void *userdata,
+                 TickResult *ret, char err[static ROLLOUT_ERROR_MAX]) {
+        TickList l = {};
+        TickResult res = {};
+        int k = 0;
+
+        err[0] = 0;
+        if (!e->dry_run)
+                k = rollout_feed_ingest(e, &res.checkins, err);
+        if (k >= 0)
+                k = rollout_list(e->inventory, collect_rollout, &l);
+        for (size_t i = 0; k >= 0 && i < l.n; i++) {
+                Rollout *r = &l.items[i];
+                if (!streq(r->server, e->server))
+                        continue;
+                k = rollout_step(e, r, err);
+                if (k < 0)
+                        break;
+                res.rollouts++;
+                res.halted += r->state == ROLLOUT_HALTED;
+                char text[256];
+                if (line && rollout_summary(e->inventory, r, e->now, text) >= 0)
+                        line(r, text, userdata);
+        }
+        for (size_t i = 0; i < l.n; i++)
+                rollout_done(&l.items[i]);
+        free(l.items);
+        if (k < 0)
+                return k;
+        if (ret)
+                *ret = res;
+        return 0;
+}
