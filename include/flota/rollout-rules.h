@@ -52,8 +52,11 @@ bool rollout_state_is_final(RolloutState s);
 
 /* ---- waves ---- */
 
-/* A stable 64-bit key for ordering devices within a rollout: SipHash-2-4 of the device id, keyed by the rollout's id. */
-uint64_t rollout_device_hash(int64_t rollout_id, const char *device_id);
+/*
+ * A stable 64-bit key for ordering devices within a rollout: SipHash-2-4 of the device id,
+ * keyed by the rollout's name (so a plan made before the rollout exists shows its real order).
+ */
+uint64_t rollout_device_hash(const char *rollout, const char *device_id);
 
 /*
  * The cumulative device count each wave reaches over 'eligible' devices: percentages round up,

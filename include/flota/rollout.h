@@ -73,7 +73,7 @@ typedef struct RolloutRelease {
 } RolloutRelease;
 
 /* Who the spec selects from the inventory, in which wave, and who is excluded and why. */
-int rollout_plan_build(Store *inventory, const RolloutSpec *spec, const RolloutRelease *release, int64_t rollout_id,
+int rollout_plan_build(Store *inventory, const RolloutSpec *spec, const RolloutRelease *release, const char *rollout,
                        usec_t now, RolloutPlan *ret, char err[static ROLLOUT_ERROR_MAX]);
 
 /* ---- life cycle ---- */

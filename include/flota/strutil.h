@@ -65,3 +65,9 @@ bool label_is_valid(const char *s);
 
 /* Constant-time comparison of two strings (length leaks, contents do not). */
 bool streq_consttime(const char *a, const char *b);
+
+/*
+ * s with every control character (C0, DEL, and C1 in UTF-8) written as \xNN, and a backslash as
+ * "\\", so text from outside (servers, logs, devices) can be printed on a terminal. Owned.
+ */
+char *term_escape(const char *s);

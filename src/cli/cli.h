@@ -53,6 +53,10 @@ void print_fields(const cJSON *o, const char *const *keys, size_t n);
 int cli_inventory(Cli *cli, Store **ret);
 /* The same for readers: *ret is NULL (and nothing is created) when there is no inventory yet. */
 int cli_inventory_existing(Cli *cli, Store **ret);
+/* Connects (once) to cli->server; reports and returns -1 when there is none. */
+int cli_client(Cli *cli);
+/* The inventory's path (--db or the default), or NULL when neither is known. Owned. */
+char *cli_inventory_path(const Cli *cli);
 /* True when flotad answers /healthz; otherwise err says why. */
 bool cli_ping(Cli *cli, char err[static API_CLIENT_ERROR_MAX]);
 
@@ -131,3 +135,4 @@ int verb_audit(Cli *cli, int argc, char **argv);
 int verb_label(Cli *cli, int argc, char **argv);
 int verb_discover(Cli *cli, int argc, char **argv);
 int verb_demo(Cli *cli, int argc, char **argv);
+int verb_rollout(Cli *cli, int argc, char **argv);

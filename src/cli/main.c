@@ -32,6 +32,8 @@ static const Verb verbs[] = {
           "show or upload a release", verb_release },
         { "channels", "", "list channels and the release each serves", verb_channels },
         { "promote", "PRODUCT CHANNEL RELEASE", "point a channel at a release", verb_promote },
+        { "rollout", "create|plan|start|pause|resume|approve|abort|retry-failed|rollback|promote|list|show|history|tick ...",
+          "staged rollouts in waves with health gates; 'rollout tick' is the cron job", verb_rollout },
         { "pin", "MAC RELEASE", "pin a device to a release", verb_pin },
         { "unpin", "MAC", "remove a device's pin", verb_unpin },
         { "label", "MAC [LABEL...]", "set a device's labels (none: clear them)", verb_label },
@@ -59,7 +61,7 @@ static void help(void) {
                "Verbs:\n");
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
                 printf("  %-9s %s\n            %s\n", verbs[i].name, verbs[i].args, verbs[i].summary);
-        printf("\nExit status: 0 success, 1 error, 2 usage error.\n");
+        printf("\nExit status: 0 success, 1 error, 2 usage error, 3 a rollout halted or a gate holds.\n");
 }
 
 /* Hidden, for the shell completion: the verb table, one "name<TAB>args" a line. */
@@ -244,5 +246,6 @@ int main(int argc, char **argv) {
         free(cli.server);
         free(cli.token);
         free(cli.db);
-        return r == -2 ? EXIT_USAGE : r < 0 ? EXIT_FAILURE : 0;
+        /* a verb returns -2 for a usage error, -1 for an error, 0, or a documented exit status (3) */
+        return r == -2 ? EXIT_USAGE : r < 0 ? EXIT_FAILURE : r;
 }

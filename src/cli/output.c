@@ -351,3 +351,11 @@ void cli_audit(Cli *cli, const char *action, const char *fmt, ...) {
                 fprintf(stderr, "flota: warning: could not record '%s' in the audit log: %s\n", action,
                         store_last_error(inv));
 }
+
+int cli_client(Cli *cli) {
+        return client(cli);
+}
+
+char *cli_inventory_path(const Cli *cli) {
+        return inventory_path(cli);
+}

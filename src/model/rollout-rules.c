@@ -103,9 +103,10 @@ static uint64_t siphash24(uint64_t k0, uint64_t k1, const uint8_t *in, size_t le
         return v[0] ^ v[1] ^ v[2] ^ v[3];
 }
 
-uint64_t rollout_device_hash(int64_t rollout_id, const char *device_id) {
-        /* the second key word is fixed: "flota wv" */
-        return siphash24((uint64_t) rollout_id, 0x666c6f7461207776ULL, (const uint8_t *) device_id, strlen(device_id));
+uint64_t rollout_device_hash(const char *rollout, const char *device_id) {
+        /* the key is the rollout name's own SipHash under fixed words ("flota wv", "rollouts") */
+        uint64_t k0 = siphash24(0x666c6f7461207776ULL, 0x726f6c6c6f757473ULL, (const uint8_t *) rollout, strlen(rollout));
+        return siphash24(k0, ~k0, (const uint8_t *) device_id, strlen(device_id));
 }
 
 /* ---- waves ---- */

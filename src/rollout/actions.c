@@ -163,6 +163,11 @@ int rollout_create(RolloutEngine *e, const char *name, const RolloutSpec *spec, 
         strscpy(r.platform, sizeof(r.platform), rel.platform);
         strscpy(r.version, sizeof(r.version), rel.version);
         strscpy(r.md5, sizeof(r.md5), rel.md5);
+        if (e->dry_run) {
+                /* a plan from a file: the rollout as it would be, stored nowhere */
+                *ret = r;
+                return 0;
+        }
         k = store_begin(e->inventory);
         if (k >= 0)
                 k = rollout_insert(e->inventory, &r);
@@ -223,7 +228,7 @@ int rollout_start(RolloutEngine *e, const char *name, char err[static ROLLOUT_ER
                 strscpy(rel.platform, sizeof(rel.platform), r.platform);
                 strscpy(rel.version, sizeof(rel.version), r.version);
                 strscpy(rel.md5, sizeof(rel.md5), r.md5);
-                k = rollout_plan_build(e->inventory, &spec, &rel, r.id, e->now, &plan, err);
+                k = rollout_plan_build(e->inventory, &spec, &rel, r.name, e->now, &plan, err);
         }
         if (k >= 0)
                 k = store_begin(e->inventory);

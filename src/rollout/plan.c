@@ -33,7 +33,7 @@ void rollout_plan_done(RolloutPlan *p) {
 typedef struct PlanBuild {
         const Selection *sel;
         const RolloutRelease *release;
-        int64_t rollout_id;
+        const char *rollout;
         usec_t now;
         RolloutPlan *plan;
         size_t allocated;
@@ -78,7 +78,7 @@ static int add_device(const FleetDevice *d, void *userdata) {
         p->devices = xgrow(p->devices, &b->allocated, p->n + 1, sizeof(PlanDevice));
         PlanDevice *pd = &p->devices[p->n++];
         *pd = (PlanDevice) {
-                .hash = rollout_device_hash(b->rollout_id, d->id),
+                .hash = rollout_device_hash(b->rollout, d->id),
                 .excluded = exclusion(d, b->release),
                 .online = online,
                 .version = xstrdup(d->version),
@@ -98,12 +98,12 @@ static int plan_order(const void *a, const void *b) {
         return strcmp(x->id, y->id);
 }
 
-int rollout_plan_build(Store *inventory, const RolloutSpec *spec, const RolloutRelease *release, int64_t rollout_id,
+int rollout_plan_build(Store *inventory, const RolloutSpec *spec, const RolloutRelease *release, const char *rollout,
                        usec_t now, RolloutPlan *ret, char err[static ROLLOUT_ERROR_MAX]) {
         _cleanup_(selection_freep) Selection *sel = NULL;
         char msg[SELECTION_ERROR_MAX];
         RolloutPlan plan = {};
-        PlanBuild b = { .release = release, .rollout_id = rollout_id, .now = now, .plan = &plan };
+        PlanBuild b = { .release = release, .rollout = rollout, .now = now, .plan = &plan };
 
         if (selection_parse(spec->select, now, &sel, msg) < 0) {
                 snprintf(err, ROLLOUT_ERROR_MAX, "--select: %s", msg);

@@ -102,7 +102,7 @@ static int maybe_join(const FleetDevice *d, void *userdata) {
                 return 0;
         if (!selection_matches(j->sel, &sd) || rollout_has_device(j->e->inventory, j->r->id, d->id))
                 return 0;
-        RolloutDevice rd = { .hash = rollout_device_hash(j->r->id, d->id) };
+        RolloutDevice rd = { .hash = rollout_device_hash(j->r->name, d->id) };
         int64_t before = rollout_devices_before(j->e->inventory, j->r->id, rd.hash);
         rd.wave = (uint32_t) rollout_wave_of(j->targets, j->n_waves, before < 0 ? 0 : (uint64_t) before);
         strscpy(rd.device_id, sizeof(rd.device_id), d->id);

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* String helpers: strict parsers and validators for outside input. */
 #include "flota/strutil.h"
+#include "flota/alloc.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 
 const char *startswith(const char *s, const char *prefix) {
         size_t n = strlen(prefix);
@@ -200,4 +202,24 @@ bool streq_consttime(const char *a, const char *b) {
         for (size_t i = 0; i < na; i++)
                 diff |= (unsigned char) (a[i] ^ b[i < nb ? i : 0]);
         return diff == 0;
+}
+
+char *term_escape(const char *s) {
+        size_t n = s ? strlen(s) : 0;
+        char *out = xmalloc(4 * n + 1), *o = out;
+
+        for (size_t i = 0; i < n; i++) {
+                unsigned char c = (unsigned char) s[i];
+                /* C1 controls arrive in UTF-8 as 0xC2 0x80..0x9F */
+                bool c1 = c == 0xc2 && i + 1 < n && (unsigned char) s[i + 1] >= 0x80 && (unsigned char) s[i + 1] <= 0x9f;
+                if (c < 0x20 || c == 0x7f || c1) {
+                        o += sprintf(o, "\\x%02x", c1 ? (unsigned char) s[++i] : c);
+                } else if (c == '\\') {
+                        *o++ = '\\';
+                        *o++ = '\\';
+                } else
+                        *o++ = (char) c;
+        }
+        *o = 0;
+        return out;
 }
