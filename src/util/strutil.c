@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <limits.h>
 
+#include "flota/alloc.h"
+
 const char *startswith(const char *s, const char *prefix) {
         size_t n = strlen(prefix);
         return strncmp(s, prefix, n) == 0 ? s + n : NULL;
@@ -200,4 +202,23 @@ bool streq_consttime(const char *a, const char *b) {
         for (size_t i = 0; i < na; i++)
                 diff |= (unsigned char) (a[i] ^ b[i < nb ? i : 0]);
         return diff == 0;
+}
+
+char *url_encode(const char *s) {
+        static const char hex[] = "0123456789ABCDEF";
+        size_t n = strlen(s);
+        char *out = xmalloc(3 * n + 1), *o = out;
+
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+                if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                    strchr("-._~", *p))
+                        *o++ = (char) *p;
+                else {
+                        *o++ = '%';
+                        *o++ = hex[*p >> 4];
+                        *o++ = hex[*p & 15];
+                }
+        }
+        *o = 0;
+        return out;
 }
