@@ -17,8 +17,11 @@
 #include <stdint.h>
 
 #include "flota/api-client.h"
+#include "flota/channel.h"
 #include "flota/checkin.h"
+#include "flota/device.h"
 #include "flota/firmware.h"
+#include "flota/json-decode.h"
 
 #define CHANNEL_NAME_MAX 64
 #define REASON_STR_MAX 32
@@ -121,3 +124,55 @@ int api_channels_list(ApiClient *c, ApiChannelList *ret, char err[static API_CLI
 /* Points product's channel at release_id (a promotion). */
 int api_channel_put(ApiClient *c, const char *product, const char *channel, int64_t release_id,
                     char err[static API_CLIENT_ERROR_MAX]);
+
+/*
+ * What the front ends need beyond the calls above; the same error contract. A ret argument
+ * that "may be NULL" is the resource as flotad answered the write, when the caller wants it.
+ */
+
+/* One page of devices with every member flotad sends (ip and sdk too), as flota prints them. */
+int api_device_records_page(ApiClient *c, const ApiDeviceQuery *q, DeviceRecordList *ret,
+                            char err[static API_CLIENT_ERROR_MAX]);
+/* One device with its recent check-ins (newest first); -ENOENT when flotad does not know it. */
+int api_device_detail(ApiClient *c, const char *id, DeviceDetail *ret, char err[static API_CLIENT_ERROR_MAX]);
+/* Pins the device to release_id; release_id 0 removes the pin. ret may be NULL. */
+int api_device_pin(ApiClient *c, const char *id, int64_t release_id, DeviceRecord *ret,
+                   char err[static API_CLIENT_ERROR_MAX]);
+/* Replaces the device's labels (n 0: none). ret may be NULL. */
+int api_device_labels(ApiClient *c, const char *id, const char *const *labels, size_t n, DeviceRecord *ret,
+                      char err[static API_CLIENT_ERROR_MAX]);
+/* Puts the device on channel (NULL: back on the default channel). ret may be NULL. */
+int api_device_channel(ApiClient *c, const char *id, const char *channel, DeviceRecord *ret,
+                       char err[static API_CLIENT_ERROR_MAX]);
+
+/* api_assign() that also gives flotad's count of the devices it changed (ret_devices may be NULL). */
+int api_assign_count(ApiClient *c, int64_t release_id, const char *const *ids, size_t n, uint64_t *ret_devices,
+                     char err[static API_CLIENT_ERROR_MAX]);
+
+/* api_channel_put() that also gives the channel as it is afterwards (ret may be NULL). */
+int api_channel_set(ApiClient *c, const char *product, const char *channel, int64_t release_id, ApiChannel *ret,
+                    char err[static API_CLIENT_ERROR_MAX]);
+
+/* An upload's metadata; NULL members are left to flotad (it reads the version from the image). */
+typedef struct ApiReleaseUpload {
+        const char *product;                  /* required */
+        const char *version;
+        const char *platform;                 /* "esp8266", "esp32" */
+        const char *kind;                     /* "sketch", "filesystem" */
+        const char *notes;
+} ApiReleaseUpload;
+
+/*
+ * Uploads size bytes read from fd as a new release; progress (may be NULL) is called as the
+ * body goes out. -EEXIST when the product already has that version.
+ */
+int api_release_upload(ApiClient *c, const ApiReleaseUpload *u, int fd, uint64_t size,
+                       void (*progress)(uint64_t sent, uint64_t total, void *userdata), void *userdata,
+                       Release *ret, char err[static API_CLIENT_ERROR_MAX]);
+
+/* Creates a product; platform ("esp8266", "esp32") and key may be NULL. -EEXIST when it exists. */
+int api_product_create(ApiClient *c, const char *name, const char *platform, const char *key,
+                       char err[static API_CLIENT_ERROR_MAX]);
+
+/* 0 when flotad answers GET /healthz with 200; -EIO (err says the status) or a transport error. */
+int api_healthz(ApiClient *c, char err[static API_CLIENT_ERROR_MAX]);

@@ -35,6 +35,7 @@ typedef enum TargetSource {
 const char *reason_to_string(Reason r);
 Reason reason_from_string(const char *s);
 const char *target_source_to_string(TargetSource s);
+TargetSource target_source_from_string(const char *s);
 
 /* HTTP status for a reason: 200 for REASON_UPDATE/REASON_VERSION, 404, 401, else 304. */
 int reason_http_status(Reason r);

@@ -9,15 +9,17 @@
 #include <cjson/cJSON.h>
 
 #include "flota/catalog.h"
+#include "flota/channel.h"
 #include "flota/checkin.h"
+#include "flota/device.h"
 #include "flota/json-writer.h"
-#include "flota/store.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(cJSON *, cJSON_Delete);
 
 cJSON *product_to_json(const Product *p);
 cJSON *release_to_json(const Release *r);
 cJSON *channel_slot_to_json(const Catalog *c, const ChannelSlot *s);
+cJSON *channel_info_to_json(const ChannelInfo *ch);
 cJSON *channel_change_to_json(const ChannelChange *c);
 cJSON *device_to_json(const Device *d);
 /* The same device written compactly into w (the text cJSON_PrintUnformatted() gives for device_to_json()). */

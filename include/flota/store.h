@@ -15,7 +15,9 @@
 #include <stdint.h>
 
 #include "flota/catalog.h"
+#include "flota/channel.h"
 #include "flota/checkin.h"
+#include "flota/device.h"
 
 typedef struct Store Store;
 
@@ -56,45 +58,11 @@ int store_release_delete(Store *s, int64_t id, const char **reterr_user);
 /* True when another release still refers to the content with this SHA-256. */
 int store_blob_in_use(Store *s, const char *sha256);
 
-typedef struct ChannelChange {
-        int64_t id;
-        const char *product;
-        const char *name;
-        const char *kind;
-        int64_t release_id;
-        int64_t previous_release_id;
-        const char *actor;
-        usec_t at;
-} ChannelChange;
-
 int store_channel_set(Store *s, int64_t product_id, const char *name, ImageKind kind, int64_t release_id,
                       const char *actor);
 /* Calls cb for each change, newest first; product/name NULL for all. Borrowed strings. */
 int store_channel_history(Store *s, const char *product, const char *name, size_t limit,
                           int (*cb)(const ChannelChange *c, void *userdata), void *userdata);
-
-/* A device row; strings are borrowed for the duration of the callback. */
-typedef struct Device {
-        const char *id;
-        const char *product;
-        const char *mac;
-        const char *channel;          /* NULL: default */
-        int64_t pin_release_id;
-        int64_t assigned_release_id;
-        const char *labels;           /* comma-separated, "" when none */
-        usec_t first_seen;
-        usec_t last_seen;
-        const char *ip;
-        const char *platform;
-        const char *version;
-        const char *sketch_md5;
-        int64_t free_space;
-        int64_t chip_size;
-        const char *sdk;
-        int last_status;
-        const char *last_reason;
-        int64_t last_checkin_id;
-} Device;
 
 typedef struct DeviceFilter {
         const char *product;

@@ -63,6 +63,12 @@ bool version_is_valid(const char *s);
 /* Labels: 1..64 bytes of [A-Za-z0-9._:=/-]. */
 bool label_is_valid(const char *s);
 
+/*
+ * Percent-encodes every byte of s but RFC 3986's unreserved ones (letters, digits, "-._~"),
+ * for a query value or a path segment: "1.0+b 2" -> "1.0%2Bb%202". Returns a new string.
+ */
+char *url_encode(const char *s);
+
 /* Constant-time comparison of two strings (length leaks, contents do not). */
 bool streq_consttime(const char *a, const char *b);
 

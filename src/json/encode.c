@@ -77,17 +77,27 @@ cJSON *release_to_json(const Release *r) {
         return o;
 }
 
-cJSON *channel_slot_to_json(const Catalog *c, const ChannelSlot *s) {
-        const Release *r = catalog_release(c, s->release_id);
+cJSON *channel_info_to_json(const ChannelInfo *ch) {
         cJSON *o = new_object();
 
-        cJSON_AddStringToObject(o, "product", r ? r->product : "");
-        cJSON_AddStringToObject(o, "name", s->name);
-        cJSON_AddStringToObject(o, "kind", image_kind_to_string(s->kind));
-        cJSON_AddNumberToObject(o, "release", (double) s->release_id);
-        json_add_string_or_null(o, "version", r ? r->version : NULL);
-        json_add_time(o, "updated", s->updated);
+        cJSON_AddStringToObject(o, "product", ch->product);
+        cJSON_AddStringToObject(o, "name", ch->name);
+        cJSON_AddStringToObject(o, "kind", image_kind_to_string(ch->kind));
+        cJSON_AddNumberToObject(o, "release", (double) ch->release);
+        json_add_string_or_null(o, "version", ch->version);
+        json_add_time(o, "updated", ch->updated);
         return o;
+}
+
+cJSON *channel_slot_to_json(const Catalog *c, const ChannelSlot *s) {
+        const Release *r = catalog_release(c, s->release_id);
+        ChannelInfo ch = { .kind = s->kind, .release = s->release_id, .updated = s->updated };
+
+        /* one encoder for flotad's answer and flota's output of what it decoded */
+        strscpy(ch.product, sizeof(ch.product), r ? r->product : "");
+        strscpy(ch.name, sizeof(ch.name), s->name);
+        strscpy(ch.version, sizeof(ch.version), r ? r->version : "");
+        return channel_info_to_json(&ch);
 }
 
 cJSON *channel_change_to_json(const ChannelChange *c) {

@@ -41,6 +41,13 @@ const char *target_source_to_string(TargetSource s) {
         return s >= 0 && s < _TARGET_SOURCE_MAX ? source_names[s] : NULL;
 }
 
+TargetSource target_source_from_string(const char *s) {
+        for (int i = 0; s && i < _TARGET_SOURCE_MAX; i++)
+                if (streq(s, source_names[i]))
+                        return (TargetSource) i;
+        return _TARGET_SOURCE_INVALID;
+}
+
 int reason_http_status(Reason r) {
         switch (r) {
         case REASON_UPDATE:

@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdio.h>
 
+
 const char *startswith(const char *s, const char *prefix) {
         size_t n = strlen(prefix);
         return strncmp(s, prefix, n) == 0 ? s + n : NULL;
@@ -219,6 +220,25 @@ char *term_escape(const char *s) {
                         *o++ = '\\';
                 } else
                         *o++ = (char) c;
+        }
+        *o = 0;
+        return out;
+}
+
+char *url_encode(const char *s) {
+        static const char hex[] = "0123456789ABCDEF";
+        size_t n = strlen(s);
+        char *out = xmalloc(3 * n + 1), *o = out;
+
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+                if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                    strchr("-._~", *p))
+                        *o++ = (char) *p;
+                else {
+                        *o++ = '%';
+                        *o++ = hex[*p >> 4];
+                        *o++ = hex[*p & 15];
+                }
         }
         *o = 0;
         return out;

@@ -1,10 +1,12 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Checks the layering rules of DESIGN.md section 2 on a source tree:
-#   util <- model <- ingest <- store <- loop <- {net, discovery} <- rollout <- json <- {server, cli, tui, sim}
+#   util <- model <- json <- ingest <- store <- loop <- {net, discovery} <- rollout <- {server, cli, tui, sim}
 # - a file may include flota/ headers of its own layer or below (each public header names its
 #   layer in a "Layer: NAME" comment);
-# - outside libraries belong to one layer each (libmicrohttpd: server; ncurses: tui; sqlite: store; ...).
+# - outside libraries belong to one layer each (libmicrohttpd: server; ncurses: tui; sqlite: store; ...);
+# - the front ends that talk to flotad (cli, tui) read its answers through the typed client
+#   (flota/api.h), never by parsing JSON themselves: no cJSON_Parse* and no JSON scanner there.
 # Usage: check-layering.sh [SOURCE_ROOT]   (exit 0 clean, 1 violations)
 set -eu
 root=${1:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -12,8 +14,8 @@ cd "$root"
 
 rank() {
     case $1 in
-    util) echo 0 ;; model) echo 1 ;; ingest) echo 2 ;; store) echo 3 ;; loop) echo 4 ;;
-    net | discovery) echo 5 ;; rollout) echo 6 ;; json) echo 7 ;;
+    util) echo 0 ;; model) echo 1 ;; json) echo 2 ;; ingest) echo 3 ;; store) echo 4 ;;
+    loop) echo 5 ;; net | discovery) echo 6 ;; rollout) echo 7 ;;
     server | cli | tui | sim) echo 8 ;;
     *) echo "" ;;
     esac
@@ -78,6 +80,17 @@ check_file() {
                 ;;
             esac
         done
+}
+
+# API answers are decoded in src/json and handed out by src/net/api.c as model types
+check_no_json_parsing() {
+    for dir in src/cli src/tui; do
+        [ -d "$dir" ] || continue
+        grep -n -E 'cJSON_Parse|json_scan_|flota/json-scan\.h' $(find "$dir" -name '*.[ch]' | sort) /dev/null |
+            while IFS= read -r hit; do
+                echo "layering: ${hit%%:*}: parses JSON itself (use the typed client, flota/api.h)" >&2; echo x
+            done
+    done
 }
 
 out=$(

@@ -38,4 +38,8 @@ make_tree header-without-layer
 printf '#pragma once\n' > "$tmp/header-without-layer/include/flota/stray.h"
 expect_reject header-without-layer "no 'Layer: NAME'"
 
+make_tree store-in-json
+echo '#include "flota/store.h"' >> "$tmp/store-in-json/src/json/encode.c"
+expect_reject store-in-json "a layer above it"
+
 sh "$here/check-layering.sh" "$root"

@@ -4,7 +4,9 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <stdlib.h>
 
+#include "flota/macro.h"
 #include "flota/strutil.h"
 #include "flota/time-util.h"
 
@@ -89,6 +91,26 @@ static void test_hex_and_copy(void **state) {
         assert_false(streq_consttime("", "x"));
 }
 
+static void test_url_encode(void **state) {
+        const char *cases[][2] = {
+                { "1.0.0+build.5", "1.0.0%2Bbuild.5" },
+                { "1.0#7", "1.0%237" },
+                { "a&b=c", "a%26b%3Dc" },
+                { "100%", "100%25" },
+                { "why?/not", "why%3F%2Fnot" },
+                { "two words", "two%20words" },
+                { "18:FE:AA:00:00:01", "18%3AFE%3AAA%3A00%3A00%3A01" },
+                { "Az09-._~", "Az09-._~" },
+                { "\xc3\xa9\x01", "%C3%A9%01" },
+                { "", "" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                char *got = url_encode(cases[i][0]);
+                assert_string_equal(got, cases[i][1]);
+                free(got);
+        }
+}
+
 static void test_timestamps(void **state) {
         char buf[RFC3339_MAX];
         usec_t t;
@@ -128,7 +150,7 @@ int main(void) {
                 cmocka_unit_test(test_parse_u64),   cmocka_unit_test(test_parse_i64),
                 cmocka_unit_test(test_parse_size),  cmocka_unit_test(test_names),
                 cmocka_unit_test(test_hex_and_copy), cmocka_unit_test(test_timestamps),
-                cmocka_unit_test(test_durations),
+                cmocka_unit_test(test_durations),   cmocka_unit_test(test_url_encode),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Layer: json. flotad's answers read back into flota's types: the inverse of json-encode.h,
+ * field for field. Decoding is strict: text that is not one JSON value, a top-level value of
+ * the wrong shape, a required member that is missing or of the wrong type, a word that names
+ * no known value and a string longer than its field are all -EBADMSG, with a short sentence
+ * naming the member in err. Members the encoders do not write are ignored (a newer flotad may
+ * add some). ret_ arguments are written only on success; what they own is freed with the
+ * matching _done().
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flota/channel.h"
+#include "flota/checkin.h"
+#include "flota/device.h"
+#include "flota/firmware.h"
+
+#define JSON_DECODE_ERROR_MAX 192
+/* Bounds for the release texts that have no fixed field. */
+#define RELEASE_CHIP_MAX 32
+#define RELEASE_NOTES_MAX 4096
+/* Labels of one device: at most this many, each 1-64 bytes. */
+#define DEVICE_LABELS_MAX 64
+
+/* {"devices": [device...], "next": ID|null}: one page of GET /api/v1/devices. */
+typedef struct DeviceRecordList {
+        DeviceRecord *items;
+        size_t n;
+        char next[DEVICE_ID_MAX + 1];         /* "" on the last page */
+} DeviceRecordList;
+
+void device_record_list_done(DeviceRecordList *l);
+
+/* A device object with its "checkins" array: GET /api/v1/devices/ID. */
+typedef struct DeviceDetail {
+        DeviceRecord device;
+        Checkin *checkins;                    /* newest first, as flotad sends them */
+        size_t n_checkins;
+} DeviceDetail;
+
+void device_detail_done(DeviceDetail *d);
+
+/* {"checkins": [checkin...], "next": N}: GET /api/v1/checkins. */
+typedef struct CheckinList {
+        Checkin *items;
+        size_t n;
+        int64_t next;
+} CheckinList;
+
+void checkin_list_done(CheckinList *l);
+
+typedef struct ReleaseList {
+        Release *items;
+        size_t n;
+} ReleaseList;
+
+void release_list_done(ReleaseList *l);
+
+typedef struct ChannelInfoList {
+        ChannelInfo *items;
+        size_t n;
+} ChannelInfoList;
+
+void channel_info_list_done(ChannelInfoList *l);
+
+/* {"release": ID|null, "devices": N}: the answer to an assignment. */
+typedef struct AssignResult {
+        int64_t release;                      /* 0: assignments were removed */
+        uint64_t devices;
+} AssignResult;
+
+/*
+ * An error body {"error": {"code": "...", "message": "..."}}: 0 with the message copied into
+ * msg (cut to size), or -EBADMSG when text is not one.
+ */
+int json_decode_error_body(const char *text, size_t len, char *msg, size_t size);
+
+int json_decode_device(const char *text, size_t len, DeviceRecord *ret, char err[static JSON_DECODE_ERROR_MAX]);
+int json_decode_device_detail(const char *text, size_t len, DeviceDetail *ret,
+                              char err[static JSON_DECODE_ERROR_MAX]);
+int json_decode_device_list(const char *text, size_t len, DeviceRecordList *ret,
+                            char err[static JSON_DECODE_ERROR_MAX]);
+int json_decode_checkin(const char *text, size_t len, Checkin *ret, char err[static JSON_DECODE_ERROR_MAX]);
+int json_decode_checkin_list(const char *text, size_t len, CheckinList *ret, char err[static JSON_DECODE_ERROR_MAX]);
+int json_decode_release(const char *text, size_t len, Release *ret, char err[static JSON_DECODE_ERROR_MAX]);
+int json_decode_release_list(const char *text, size_t len, ReleaseList *ret, char err[static JSON_DECODE_ERROR_MAX]);
+int json_decode_channel(const char *text, size_t len, ChannelInfo *ret, char err[static JSON_DECODE_ERROR_MAX]);
+int json_decode_channel_list(const char *text, size_t len, ChannelInfoList *ret,
+                             char err[static JSON_DECODE_ERROR_MAX]);
+int json_decode_assign_result(const char *text, size_t len, AssignResult *ret,
+                              char err[static JSON_DECODE_ERROR_MAX]);
