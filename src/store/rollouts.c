@@ -382,7 +382,9 @@ int rollout_lookup_new(Store *s, RolloutLookup **ret) {
 
         l->store = s;
         r = store_prepare(s,
-                          "SELECT rd.rollout_id, " DEVICE_COLUMNS " FROM rollout_devices rd"
+                          "SELECT rd.rollout_id, rd.device_id, rd.hash, rd.wave, rd.state, rd.reason, rd.from_version,"
+                          " rd.from_release, rd.offered_at, rd.served_at, rd.decided_at, rd.last_seen, rd.stuck,"
+                          " rd.aborts, rd.saw_target FROM rollout_devices rd"
                           " JOIN rollouts r ON r.id = rd.rollout_id"
                           " WHERE rd.device_id = ? AND rd.state != 0 AND r.state IN ('running', 'paused', 'halted')",
                           &l->find);
