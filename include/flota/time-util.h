@@ -22,3 +22,6 @@ int parse_duration(const char *s, usec_t *ret);
 
 /* Parses RFC 3339 ("2026-11-23T10:00:00.5Z", "...+01:00") or plain Unix seconds. 0 or -EINVAL. */
 int parse_timestamp(const char *s, usec_t *ret);
+
+/* A duration for people, rounded up: "45s", "12m", "3h05m", "2d04h". buf holds 32 bytes. */
+char *format_duration(char buf[static 32], usec_t d);

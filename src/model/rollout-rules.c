@@ -225,8 +225,8 @@ bool device_progress_check_silent(DeviceProgress *p, usec_t interval, uint32_t k
         usec_t limit = interval * k;
         if (now <= since || now - since <= limit)
                 return false;
-        char why[64];
-        snprintf(why, sizeof(why), "no check-in for %" PRIu64 "m", (now - since) / (60 * USEC_PER_SEC));
+        char why[64], d[32];
+        snprintf(why, sizeof(why), "no check-in for %s", format_duration(d, now - since));
         return set_state(p, DR_SILENT, now, why);
 }
 
@@ -279,8 +279,8 @@ GateVerdict rollout_gate(const RolloutSpec *spec, const GateInput *in, usec_t no
         }
         usec_t soaked = now > in->wave_last_offer ? now - in->wave_last_offer : 0;
         if (soaked < spec->soak) {
-                usec_t left = spec->soak - soaked;
-                snprintf(why, 128, "soak (%" PRIu64 "m)", (left + 60 * USEC_PER_SEC - 1) / (60 * USEC_PER_SEC));
+                char left[32];
+                snprintf(why, 128, "next wave after soak (%s)", format_duration(left, spec->soak - soaked));
                 return GATE_WAIT;
         }
         snprintf(why, 128, "gate passed");

@@ -3,6 +3,7 @@
 #include "flota/time-util.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -95,4 +96,18 @@ int parse_timestamp(const char *s, usec_t *ret) {
                 return -ERANGE;
         *ret = (usec_t) t * USEC_PER_SEC + frac;
         return 0;
+}
+
+char *format_duration(char buf[static 32], usec_t d) {
+        uint64_t s = (d + USEC_PER_SEC - 1) / USEC_PER_SEC;
+
+        if (s < 120)
+                snprintf(buf, 32, "%" PRIu64 "s", s);
+        else if (s < 2 * 3600)
+                snprintf(buf, 32, "%" PRIu64 "m", (s + 59) / 60);
+        else if (s < 2 * 86400)
+                snprintf(buf, 32, "%" PRIu64 "h%02" PRIu64 "m", s / 3600, (s % 3600 + 59) / 60);
+        else
+                snprintf(buf, 32, "%" PRIu64 "d%02" PRIu64 "h", s / 86400, (s % 86400 + 3599) / 3600);
+        return buf;
 }
