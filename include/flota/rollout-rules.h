@@ -94,7 +94,8 @@ typedef struct RolloutTarget {
 
 /*
  * Applies one check-in of the device (in feed order) to its progress. Check-ins from before
- * the offer, and devices not yet offered, change nothing. Returns true when p changed.
+ * the offer's second (check-in times have whole seconds), and devices not yet offered, change
+ * nothing. Returns true when p changed.
  */
 bool device_progress_observe(DeviceProgress *p, const Checkin *c, const RolloutTarget *t, uint32_t stuck_polls);
 

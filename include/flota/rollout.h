@@ -25,6 +25,7 @@ typedef struct RolloutEngine {
         const char *server;             /* cursor and audit name of the server */
         usec_t now;
         bool dry_run;                   /* decide and report, change nothing */
+        size_t feed_page;               /* check-ins asked per request; 0: 5,000 */
 } RolloutEngine;
 
 /* ---- planning ---- */

@@ -16,80 +16,29 @@
 #include "flota/inventory.h"
 #include "flota/log-ingest.h"
 #include "flota/log-reader.h"
+#include "flota/rollout.h"
 #include "flota/strutil.h"
 
 #define PAGE_DEFAULT 2000
 
-static int record_page(Store *inv, const char *source, const cJSON *list, const char *next, int *ret_n) {
-        const cJSON *c;
-        int n = 0, r;
-
-        r = store_begin(inv);
-        if (r < 0)
-                return r;
-        cJSON_ArrayForEach(c, list) {
-                usec_t at = 0;
-                (void) parse_timestamp(jstr(c, "at"), &at);
-                Sighting x = {
-                        .device = jstr(c, "device"),
-                        .product = jstr(c, "product"),
-                        .platform = jstr(c, "platform"),
-                        .version = jstr(c, "version"),
-                        .sketch_md5 = jstr(c, "sketch_md5"),
-                        .ip = jstr(c, "ip"),
-                        .at = at,
-                        .source = "flotad",
-                };
-                if (isempty(x.device))
-                        continue;
-                r = inventory_record(inv, &x);
-                if (r < 0)
-                        break;
-                n++;
-        }
-        if (r == 0)
-                r = inventory_advance(inv, source, next, (uint64_t) cJSON_GetArraySize(list));
-        if (r == 0)
-                r = store_commit(inv);
-        if (r < 0) {
-                store_rollback(inv);
-                return r;
-        }
-        *ret_n = n;
-        return 0;
-}
-
+/*
+ * flotad's feed goes through the rollout engine's reader, so that the check-ins that move a
+ * rollout's devices are seen by it whoever reads the feed first.
+ */
 static int ingest_from_server(Cli *cli, Store *inv, int page, uint64_t *ret_total) {
-        _cleanup_free_ char *source = xasprintf("flotad:%s", cli->server);
-        _cleanup_free_ char *cursor = NULL;
-        uint64_t total = 0;
+        char err[ROLLOUT_ERROR_MAX];
 
-        if (inventory_cursor(inv, source, &cursor) < 0)
-                cursor = xstrdup("0");
-        for (;;) {
-                cJSON *j;
-                _cleanup_free_ char *path = xasprintf("/api/v1/checkins?after=%s&limit=%d", cursor, page);
-                if (cli_api(cli, "GET", path, NULL, &j) < 0)
-                        return -1;
-                const cJSON *list = cJSON_GetObjectItem(j, "checkins");
-                int size = cJSON_GetArraySize(list), n = 0;
-                char next[32];
-                snprintf(next, sizeof(next), "%.0f", jnum(j, "next"));
-                if (size > 0) {
-                        int r = record_page(inv, source, list, next, &n);
-                        if (r < 0) {
-                                cJSON_Delete(j);
-                                return cli_error("ingest: writing the inventory failed: %s", store_last_error(inv));
-                        }
-                        free(cursor);
-                        cursor = xstrdup(next);
-                        total += (uint64_t) size;
-                }
-                cJSON_Delete(j);
-                if (size < page)
-                        break;
-        }
-        *ret_total = total;
+        if (cli_client(cli) < 0)
+                return -1;
+        RolloutEngine e = {
+                .inventory = inv,
+                .api = cli->client,
+                .server = cli->server,
+                .now = now_usec(CLOCK_REALTIME),
+                .feed_page = (size_t) page,
+        };
+        if (rollout_feed_ingest(&e, ret_total, err) < 0)
+                return cli_error("ingest: %s", err);
         return 0;
 }
 

@@ -196,7 +196,8 @@ static bool observe_other(DeviceProgress *p, const Checkin *c, const RolloutTarg
 bool device_progress_observe(DeviceProgress *p, const Checkin *c, const RolloutTarget *t, uint32_t n) {
         bool changed = false;
 
-        if (p->state == DR_PENDING || p->state == DR_EXCLUDED || c->at < p->offered_at)
+        /* flotad's check-in times have whole seconds: one in the offer's second counts as after it */
+        if (p->state == DR_PENDING || p->state == DR_EXCLUDED || c->at + USEC_PER_SEC <= p->offered_at)
                 return false;
         if (c->at > p->last_seen) {
                 p->last_seen = c->at;

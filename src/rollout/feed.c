@@ -113,15 +113,26 @@ static int record_checkin(PageWriters *w, FeedState *f, const Checkin *c) {
         return r < 0 ? r : 0;
 }
 
-static int record_page(Store *inv, FeedState *f, const char *source, const ApiCheckinPage *page) {
+static int read_cursor(Store *inv, const char *source, int64_t *ret);
+
+/*
+ * One page in one transaction with its cursor. -EAGAIN when another process moved the cursor
+ * since 'after' was read: the page is not written, and the caller reads on from the new cursor.
+ */
+static int record_page(Store *inv, FeedState *f, const char *source, int64_t after, const ApiCheckinPage *page) {
         _cleanup_(page_writers_done) PageWriters w = {};
         char cursor[24];
+        int64_t now_at;
         int r;
 
         r = store_begin(inv);
         if (r < 0)
                 return r;
-        r = inventory_writer_new(inv, &w.inv);
+        r = read_cursor(inv, source, &now_at);
+        if (r >= 0 && now_at != after)
+                r = -EAGAIN;
+        if (r >= 0)
+                r = inventory_writer_new(inv, &w.inv);
         if (r >= 0)
                 r = poll_writer_new(inv, &w.polls);
         if (r >= 0)
@@ -161,11 +172,12 @@ int rollout_feed_ingest(RolloutEngine *e, uint64_t *ret, char err[static ROLLOUT
                 snprintf(err, ROLLOUT_ERROR_MAX, "the inventory's cursor for %s is not a number", e->server);
                 return r;
         }
+        size_t limit = e->feed_page ? e->feed_page : FEED_PAGE;
         r = rollout_list(e->inventory, collect_active, &f);
         while (r >= 0) {
                 ApiCheckinPage page = {};
                 char msg[API_CLIENT_ERROR_MAX];
-                r = api_checkins_page(e->api, cursor, FEED_PAGE, &page, msg);
+                r = api_checkins_page(e->api, cursor, limit, &page, msg);
                 if (r < 0) {
                         snprintf(err, ROLLOUT_ERROR_MAX, "%s", msg);
                         break;
@@ -179,7 +191,13 @@ int rollout_feed_ingest(RolloutEngine *e, uint64_t *ret, char err[static ROLLOUT
                 }
                 size_t n = page.n;
                 if (n > 0 && !e->dry_run) {
-                        r = record_page(e->inventory, &f, source, &page);
+                        r = record_page(e->inventory, &f, source, cursor, &page);
+                        if (r == -EAGAIN) {
+                                /* another flota ingested this page meanwhile: go on from where it stopped */
+                                api_checkin_page_done(&page);
+                                r = read_cursor(e->inventory, source, &cursor);
+                                continue;
+                        }
                         if (r < 0)
                                 snprintf(err, ROLLOUT_ERROR_MAX, "writing the inventory failed: %s",
                                          store_last_error(e->inventory));
@@ -187,7 +205,7 @@ int rollout_feed_ingest(RolloutEngine *e, uint64_t *ret, char err[static ROLLOUT
                 cursor = page.next;
                 total += n;
                 api_checkin_page_done(&page);
-                if (n < FEED_PAGE)
+                if (n < limit)
                         break;
         }
         free(f.active);

@@ -18,7 +18,8 @@
 
 typedef struct Waiting {
         RolloutDevice *items;
-        size_t n, allocated;
+        usec_t *intervals;
+        size_t n, allocated, allocated_intervals;
         uint32_t k;
         usec_t now;
 } Waiting;
@@ -30,6 +31,8 @@ static int collect_silent(const RolloutDevice *d, usec_t interval, void *userdat
         if (!device_progress_check_silent(&p, interval, w->k, w->now))
                 return 0;
         w->items = xgrow(w->items, &w->allocated, w->n + 1, sizeof(RolloutDevice));
+        w->intervals = xgrow(w->intervals, &w->allocated_intervals, w->n + 1, sizeof(usec_t));
+        w->intervals[w->n] = interval;
         w->items[w->n++] = *d;
         return 0;
 }
@@ -62,8 +65,7 @@ static int mark_silent(RolloutEngine *e, const Rollout *r, const RolloutSpec *sp
         for (size_t i = 0; q >= 0 && i < w.n; i++) {
                 RolloutDevice *d = &w.items[i];
                 DeviceProgress before = d->p;
-                /* the interval is learned again from flotad's record inside confirm_silent() */
-                q = confirm_silent(e, d, 3600 * USEC_PER_SEC, spec->silent_after);
+                q = confirm_silent(e, d, w.intervals[i], spec->silent_after);
                 if (q < 0)
                         break;
                 if (memcmp(&before, &d->p, sizeof(before)) != 0 && !e->dry_run)
@@ -71,6 +73,7 @@ static int mark_silent(RolloutEngine *e, const Rollout *r, const RolloutSpec *sp
                 n += d->p.state == DR_SILENT;
         }
         free(w.items);
+        free(w.intervals);
         *ret_n = n;
         return q < 0 ? q : 0;
 }
@@ -197,8 +200,16 @@ static int advance(RolloutEngine *e, Rollout *r, const RolloutSpec *spec, size_t
                         snprintf(r->hold, sizeof(r->hold), "%s", why);
                         return 0;
                 }
-                if (r->wave + 1 >= n_waves)
+                if (r->wave + 1 >= n_waves) {
+                        /* the last wave ends when every device offered has a verdict, not before */
+                        uint64_t undecided = c.offered - rollout_counts_decided(&c);
+                        if (undecided > 0) {
+                                snprintf(r->hold, sizeof(r->hold), "waiting for %" PRIu64 " devices to report",
+                                         undecided);
+                                return 0;
+                        }
                         return complete_rollout(e, r, spec, err);
+                }
                 if (needs_approval(spec, r->wave + 1) && r->approved < r->wave + 1) {
                         snprintf(r->hold, sizeof(r->hold), "wave %u waits for approval (flota rollout approve %s)",
                                  r->wave + 2, r->name);
