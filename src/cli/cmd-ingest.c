@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,73 +21,96 @@
 
 #define PAGE_DEFAULT 2000
 
-static int record_page(Store *inv, const char *source, const cJSON *list, const char *next, int *ret_n) {
-        const cJSON *c;
-        int n = 0, r;
+/* The sighting a check-in from flotad's feed is; strings borrowed from c. */
+static Sighting checkin_sighting(const Checkin *c) {
+        const char *platform = platform_to_string(c->platform);
+
+        return (Sighting) {
+                .device = c->device_id,
+                .product = c->product,
+                .platform = platform ? platform : "",
+                .version = c->version,
+                .sketch_md5 = c->sketch_md5,
+                .ip = c->ip,
+                .at = c->at,
+                .source = "flotad",
+        };
+}
+
+/* Writes one page of the feed and its resume point in one transaction, with one inventory writer. */
+static int record_page(Store *inv, const char *source, const ApiCheckinPage *p) {
+        _cleanup_(inventory_writer_freep) InventoryWriter *w = NULL;
+        char next[24];
+        int r;
 
         r = store_begin(inv);
         if (r < 0)
                 return r;
-        cJSON_ArrayForEach(c, list) {
-                usec_t at = 0;
-                (void) parse_timestamp(jstr(c, "at"), &at);
-                Sighting x = {
-                        .device = jstr(c, "device"),
-                        .product = jstr(c, "product"),
-                        .platform = jstr(c, "platform"),
-                        .version = jstr(c, "version"),
-                        .sketch_md5 = jstr(c, "sketch_md5"),
-                        .ip = jstr(c, "ip"),
-                        .at = at,
-                        .source = "flotad",
-                };
-                if (isempty(x.device))
-                        continue;
-                r = inventory_record(inv, &x);
-                if (r < 0)
-                        break;
-                n++;
+        r = inventory_writer_new(inv, &w);
+        for (size_t i = 0; r == 0 && i < p->n; i++) {
+                Sighting x = checkin_sighting(&p->items[i]);
+                if (!isempty(x.device))
+                        r = inventory_writer_record(w, &x);
         }
+        w = inventory_writer_free(w);
+        snprintf(next, sizeof(next), "%" PRId64, p->next);
         if (r == 0)
-                r = inventory_advance(inv, source, next, (uint64_t) cJSON_GetArraySize(list));
+                r = inventory_advance(inv, source, next, (uint64_t) p->n);
         if (r == 0)
                 r = store_commit(inv);
-        if (r < 0) {
+        if (r < 0)
                 store_rollback(inv);
-                return r;
+        return r;
+}
+
+/* Where the last run stopped: a check-in id, 0 before the first run. */
+static int read_cursor(Store *inv, const char *source, int64_t *ret) {
+        _cleanup_free_ char *text = NULL;
+        int r = inventory_cursor(inv, source, &text);
+
+        if (r == -ENOENT) {
+                *ret = 0;
+                return 0;
         }
-        *ret_n = n;
+        if (r < 0)
+                return cli_error("ingest: reading the inventory failed: %s", store_last_error(inv));
+        if (parse_i64(text, ret) < 0 || *ret < 0)
+                return cli_error("ingest: the inventory's resume point for %s is '%s', not a check-in id", source,
+                                 text);
         return 0;
 }
 
-static int ingest_from_server(Cli *cli, Store *inv, int page, uint64_t *ret_total) {
+/*
+ * Follows the feed from the resume point: the typed client refuses a page whose cursor does
+ * not advance past the last one, so a server that repeats itself cannot keep this looping.
+ */
+static int ingest_from_server(Cli *cli, Store *inv, size_t page, uint64_t *ret_total) {
         _cleanup_free_ char *source = xasprintf("flotad:%s", cli->server);
-        _cleanup_free_ char *cursor = NULL;
+        char err[API_CLIENT_ERROR_MAX];
         uint64_t total = 0;
+        ApiClient *api;
+        int64_t cursor;
+        int r;
 
-        if (inventory_cursor(inv, source, &cursor) < 0)
-                cursor = xstrdup("0");
+        if (cli_client(cli, "ingest", &api) < 0 || read_cursor(inv, source, &cursor) < 0)
+                return -1;
         for (;;) {
-                cJSON *j;
-                _cleanup_free_ char *path = xasprintf("/api/v1/checkins?after=%s&limit=%d", cursor, page);
-                if (cli_api(cli, "GET", path, NULL, &j) < 0)
-                        return -1;
-                const cJSON *list = cJSON_GetObjectItem(j, "checkins");
-                int size = cJSON_GetArraySize(list), n = 0;
-                char next[32];
-                snprintf(next, sizeof(next), "%.0f", jnum(j, "next"));
-                if (size > 0) {
-                        int r = record_page(inv, source, list, next, &n);
+                ApiCheckinPage p;
+                r = api_checkins_page(api, cursor, page, &p, err);
+                if (r < 0)
+                        return cli_api_error(cli, "ingest", r, err);
+                size_t n = p.n;
+                if (n > 0) {
+                        r = record_page(inv, source, &p);
                         if (r < 0) {
-                                cJSON_Delete(j);
+                                api_checkin_page_done(&p);
                                 return cli_error("ingest: writing the inventory failed: %s", store_last_error(inv));
                         }
-                        free(cursor);
-                        cursor = xstrdup(next);
-                        total += (uint64_t) size;
+                        cursor = p.next;
+                        total += n;
                 }
-                cJSON_Delete(j);
-                if (size < page)
+                api_checkin_page_done(&p);
+                if (n < page)
                         break;
         }
         *ret_total = total;
@@ -223,7 +247,7 @@ static int ingest_log(Cli *cli, Store *inv, const char *path, const char *spec, 
 static int ingest_server(Cli *cli, Store *inv, uint32_t page, cJSON *out) {
         uint64_t total = 0;
 
-        if (ingest_from_server(cli, inv, (int) page, &total) < 0)
+        if (ingest_from_server(cli, inv, page, &total) < 0)
                 return -1;
         _cleanup_free_ char *detail = xasprintf("%llu check-ins from %s", (unsigned long long) total, cli->server);
         (void) inventory_audit(inv, "ingest", detail);

@@ -133,9 +133,10 @@ static int get_time(const Ctx *c, const cJSON *o, const char *key, usec_t *ret) 
                 *ret = 0;
                 return 0;
         }
-        if (parse_timestamp(text, &t) < 0 || t == 0)
+        if (parse_timestamp(text, &t) < 0)
                 return fail(c, "\"%s\" is not a time", key);
-        *ret = t;
+        /* 0 is written as null: a time written as the epoch was within its first second */
+        *ret = t ? t : 1;
         return 0;
 }
 

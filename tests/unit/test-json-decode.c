@@ -104,6 +104,15 @@ static void test_device_empty_fields(void **state) {
         strscpy(d.channel, sizeof(d.channel), DEFAULT_CHANNEL);
         assert_same_device(&d, &back);
         device_record_done(&back);
+
+        /* a time within the epoch's first second is written as the epoch, and must read back so */
+        d.first_seen = 1;
+        _cleanup_free_ char *epoch = device_text(&d);
+        assert_non_null(strstr(epoch, "\"first_seen\":\"1970-01-01T00:00:00Z\""));
+        assert_int_equal(json_decode_device(epoch, strlen(epoch), &back, err), 0);
+        _cleanup_free_ char *again = device_text(&back);
+        assert_string_equal(epoch, again);
+        device_record_done(&back);
         device_record_done(&d);
 }
 
