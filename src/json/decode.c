@@ -489,13 +489,17 @@ int json_decode_device_list(const char *text, size_t len, DeviceRecordList *ret,
         void *items;
         int r = parse(&c, text, len, &j);
 
-        if (r < 0 || (r = need_object(&c, j)) < 0 ||
-            (r = get_text(&c, j, "next", true, l.next, sizeof(l.next))) < 0)
+        if (r < 0 || (r = need_object(&c, j)) < 0)
                 return r;
         r = decode_array(&c, j, "devices", sizeof(DeviceRecord), device_item, device_item_done, &items, &l.n);
         if (r < 0)
                 return r;
         l.items = items;
+        r = get_text(&c, j, "next", true, l.next, sizeof(l.next));
+        if (r < 0) {
+                device_record_list_done(&l);
+                return r;
+        }
         *ret = l;
         return 0;
 }
@@ -515,13 +519,17 @@ int json_decode_checkin_list(const char *text, size_t len, CheckinList *ret, cha
         void *items;
         int r = parse(&c, text, len, &j);
 
-        if (r < 0 || (r = need_object(&c, j)) < 0 ||
-            (r = get_int(&c, j, "next", false, 0, 0, INT64_MAX, &l.next)) < 0)
+        if (r < 0 || (r = need_object(&c, j)) < 0)
                 return r;
         r = decode_array(&c, j, "checkins", sizeof(Checkin), checkin_item, NULL, &items, &l.n);
         if (r < 0)
                 return r;
         l.items = items;
+        r = get_int(&c, j, "next", false, 0, 0, INT64_MAX, &l.next);
+        if (r < 0) {
+                checkin_list_done(&l);
+                return r;
+        }
         *ret = l;
         return 0;
 }
