@@ -170,6 +170,15 @@ int api_release_upload(ApiClient *c, const ApiReleaseUpload *u, int fd, uint64_t
                        void (*progress)(uint64_t sent, uint64_t total, void *userdata), void *userdata,
                        Release *ret, char err[static API_CLIENT_ERROR_MAX]);
 
+int api_products_list(ApiClient *c, ProductInfoList *ret, char err[static API_CLIENT_ERROR_MAX]);
+
+/*
+ * Promotions, newest first: of one product and/or channel when not NULL, at most limit
+ * (1..1000; 0: flotad's default of 100).
+ */
+int api_channel_history(ApiClient *c, const char *product, const char *channel, size_t limit,
+                        ChannelChangeList *ret, char err[static API_CLIENT_ERROR_MAX]);
+
 /* Creates a product; platform ("esp8266", "esp32") and key may be NULL. -EEXIST when it exists. */
 int api_product_create(ApiClient *c, const char *name, const char *platform, const char *key,
                        char err[static API_CLIENT_ERROR_MAX]);

@@ -10,6 +10,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +25,8 @@
 #define RELEASE_NOTES_MAX 4096
 /* Labels of one device: at most this many, each 1-64 bytes. */
 #define DEVICE_LABELS_MAX 64
+/* Who promoted: a token's name. */
+#define CHANNEL_ACTOR_MAX 64
 
 /* {"devices": [device...], "next": ID|null}: one page of GET /api/v1/devices. */
 typedef struct DeviceRecordList {
@@ -66,6 +69,44 @@ typedef struct ChannelInfoList {
 
 void channel_info_list_done(ChannelInfoList *l);
 
+/* A product as flotad shows it: its device key is never sent, only whether it has one. */
+typedef struct ProductInfo {
+        int64_t id;
+        char name[PRODUCT_NAME_MAX + 1];
+        bool has_key;
+        Platform platform;                    /* _PLATFORM_INVALID: not declared */
+        usec_t created;
+} ProductInfo;
+
+typedef struct ProductInfoList {
+        ProductInfo *items;
+        size_t n;
+} ProductInfoList;
+
+void product_info_list_done(ProductInfoList *l);
+
+/* One promotion in a channel's history (GET /api/v1/channels/history), with its own copies. */
+typedef struct ChannelChangeRecord {
+        int64_t id;
+        char product[PRODUCT_NAME_MAX + 1];
+        char name[CHANNEL_NAME_MAX + 1];
+        ImageKind kind;
+        int64_t release;
+        int64_t previous_release;             /* 0: none */
+        char actor[CHANNEL_ACTOR_MAX + 1];    /* "" when not recorded */
+        usec_t at;
+} ChannelChangeRecord;
+
+typedef struct ChannelChangeList {
+        ChannelChangeRecord *items;           /* newest first */
+        size_t n;
+} ChannelChangeList;
+
+void channel_change_list_done(ChannelChangeList *l);
+
+/* A borrowed view of r for channel_change_to_json(); valid while r is unchanged. */
+ChannelChange channel_change_record_view(const ChannelChangeRecord *r);
+
 /* {"release": ID|null, "devices": N}: the answer to an assignment. */
 typedef struct AssignResult {
         int64_t release;                      /* 0: assignments were removed */
@@ -90,5 +131,11 @@ int json_decode_release_list(const char *text, size_t len, ReleaseList *ret, cha
 int json_decode_channel(const char *text, size_t len, ChannelInfo *ret, char err[static JSON_DECODE_ERROR_MAX]);
 int json_decode_channel_list(const char *text, size_t len, ChannelInfoList *ret,
                              char err[static JSON_DECODE_ERROR_MAX]);
+int json_decode_product(const char *text, size_t len, ProductInfo *ret, char err[static JSON_DECODE_ERROR_MAX]);
+int json_decode_product_list(const char *text, size_t len, ProductInfoList *ret,
+                             char err[static JSON_DECODE_ERROR_MAX]);
+/* {"history": [change...]} */
+int json_decode_channel_history(const char *text, size_t len, ChannelChangeList *ret,
+                                char err[static JSON_DECODE_ERROR_MAX]);
 int json_decode_assign_result(const char *text, size_t len, AssignResult *ret,
                               char err[static JSON_DECODE_ERROR_MAX]);

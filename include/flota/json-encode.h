@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cjson/cJSON.h>
+#include <stdio.h>
 
 #include "flota/catalog.h"
 #include "flota/channel.h"
@@ -24,6 +25,11 @@ cJSON *channel_change_to_json(const ChannelChange *c);
 cJSON *device_to_json(const Device *d);
 /* The same device written compactly into w (the text cJSON_PrintUnformatted() gives for device_to_json()). */
 void device_write_json(JsonWriter *w, const Device *d);
+/*
+ * The same device laid out as print_json() lays out device_to_json(), as if nested depth
+ * levels deep (for lists streamed a page at a time, without a tree of the whole list).
+ */
+void device_print_json(FILE *out, const Device *d, unsigned depth);
 cJSON *checkin_to_json(const Checkin *c);
 
 /* Adds "key": RFC 3339 time, or null for 0. */

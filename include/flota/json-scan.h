@@ -2,9 +2,9 @@
 /*
  * Layer: json. Reads JSON text in place, without building a tree, and writes values out again
  * in print_json()'s layout (cJSON_Print(): objects one member a line, indented with tabs;
- * arrays on one line, ", " between elements). For large answers that are passed through
- * (flota devices --json): every value is checked against the JSON grammar on the way, and
- * strings and numbers are copied as they are.
+ * arrays on one line, ", " between elements). For lists too large to lay out as one tree
+ * (flota devices --json lays out each device with device_print_json()): every value is
+ * checked against the JSON grammar on the way, and strings and numbers are copied as they are.
  */
 #pragma once
 

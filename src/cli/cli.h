@@ -8,7 +8,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "flota/api-client.h"
+#include "flota/api.h"
+#include "flota/json-encode.h"
 #include "flota/store.h"
 
 #define EXIT_USAGE 2
@@ -36,15 +37,23 @@ int cli_error(const char *fmt, ...) _printf_(1, 2);
 int cli_usage(const char *fmt, ...) _printf_(1, 2);
 
 /*
- * Calls the API. On success returns 0 with the parsed answer in *ret (may be NULL when not
- * wanted). Transport failures, HTTP errors (with the server's message) and unparsable
- * answers are reported on stderr and return -1.
+ * The typed client of flotad's API (flota/api.h) for cli->server, opened on first use. 0, or
+ * -1 after reporting "flota: VERB: why" (no server configured, a URL that is not one).
  */
-int cli_api(Cli *cli, const char *method, const char *path, const char *body, cJSON **ret);
-/* A GET whose answer is wanted as text (for answers passed through without a tree); errors as cli_api(). */
-int cli_api_get_text(Cli *cli, const char *path, ApiResponse *ret);
-/* The same with a file as the body. */
-int cli_api_upload(Cli *cli, const char *path, const char *file, cJSON **ret);
+int cli_client(Cli *cli, const char *verb, ApiClient **ret);
+/*
+ * Reports a failed API call r with the client's sentence err as "flota: VERB: err" (adding
+ * how to give a token when flotad refused none) and returns -1.
+ */
+int cli_api_error(Cli *cli, const char *verb, int r, const char *err);
+/* Opens file for an upload: a regular file, its size in *ret_size. Returns the fd, or -1 after reporting. */
+int cli_open_upload(const char *verb, const char *file, uint64_t *ret_size);
+/* The progress callback of uploads: a line on stderr that counts up, when stderr is a terminal (else NULL). */
+void (*cli_upload_progress(void))(uint64_t sent, uint64_t total, void *userdata);
+
+/* Values decoded from flotad as flota's --json writes them (the encoders of json-encode.h). */
+cJSON *cli_channel_json(const ApiChannel *c);
+cJSON *cli_device_json(const DeviceRecord *d);
 
 /* Prints the named fields of o as "key  value" lines (JSON for non-strings). */
 void print_fields(const cJSON *o, const char *const *keys, size_t n);
@@ -53,8 +62,6 @@ void print_fields(const cJSON *o, const char *const *keys, size_t n);
 int cli_inventory(Cli *cli, Store **ret);
 /* The same for readers: *ret is NULL (and nothing is created) when there is no inventory yet. */
 int cli_inventory_existing(Cli *cli, Store **ret);
-/* Connects (once) to cli->server; reports and returns -1 when there is none. */
-int cli_client(Cli *cli);
 /* The inventory's path (--db or the default), or NULL when neither is known. Owned. */
 char *cli_inventory_path(const Cli *cli);
 /* True when flotad answers /healthz; otherwise err says why. */

@@ -360,48 +360,73 @@ static int start_flotad(Demo *d) {
 
 /* ---- products, releases, channels ---- */
 
-static int upload(Demo *d, const DemoProduct *p, const char *version, int64_t *ret_id) {
+/* Writes the image of version (what flota-sim mkimage writes) next to the demo's data. */
+static int write_image(Demo *d, const DemoProduct *p, const char *version, char **ret_file) {
         _cleanup_free_ char *file = xasprintf("%s/%s-%s.bin", d->dir, p->name, version);
-        _cleanup_free_ char *path = xasprintf("/api/v1/releases?product=%s&version=%s&platform=%s", p->name,
-                                              version, p->platform);
         _cleanup_close_ int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         uint8_t *img;
         size_t n;
-        cJSON *j;
 
         if (fd < 0)
                 return cli_error("demo: cannot write %s: %s", file, strerror(errno));
-        /* what flota-sim mkimage writes: a valid image for the platform, carrying version */
         image_build(p->id, version, DEMO_IMAGE_SIZE, 1, &img, &n);
         int r = write_all(fd, img, n);
         free(img);
         if (r < 0)
                 return cli_error("demo: cannot write %s: %s", file, strerror(-r));
-        if (cli_api_upload(d->cli, path, file, &j) < 0)
+        *ret_file = TAKE_PTR(file);
+        return 0;
+}
+
+static int upload(Demo *d, const DemoProduct *p, const char *version, int64_t *ret_id) {
+        ApiReleaseUpload u = { .product = p->name, .version = version, .platform = p->platform };
+        _cleanup_free_ char *file = NULL;
+        char err[API_CLIENT_ERROR_MAX];
+        ApiClient *api;
+        uint64_t size;
+        Release rel;
+
+        if (write_image(d, p, version, &file) < 0 || cli_client(d->cli, "demo", &api) < 0)
                 return -1;
-        *ret_id = (int64_t) jnum(j, "id");
-        cJSON_Delete(j);
+        _cleanup_close_ int fd = cli_open_upload("demo", file, &size);
+        if (fd < 0)
+                return -1;
+        int r = api_release_upload(api, &u, fd, size, NULL, NULL, &rel, err);
+        if (r < 0)
+                return cli_api_error(d->cli, "demo", r, err);
+        *ret_id = rel.id;
+        release_done(&rel);
         return 0;
 }
 
 static int promote(Demo *d, const DemoProduct *p, int64_t release) {
-        _cleanup_free_ char *path = xasprintf("/api/v1/channels/%s/stable", p->name);
-        _cleanup_free_ char *body = xasprintf("{\"release\":%lld}", (long long) release);
+        char err[API_CLIENT_ERROR_MAX];
+        ApiClient *api;
 
-        return cli_api(d->cli, "PUT", path, body, NULL);
+        if (cli_client(d->cli, "demo", &api) < 0)
+                return -1;
+        int r = api_channel_put(api, p->name, "stable", release, err);
+        return r < 0 ? cli_api_error(d->cli, "demo", r, err) : 0;
+}
+
+static int create_product(Demo *d, const DemoProduct *p) {
+        char err[API_CLIENT_ERROR_MAX];
+        ApiClient *api;
+
+        if (cli_client(d->cli, "demo", &api) < 0)
+                return -1;
+        int r = api_product_create(api, p->name, p->platform, NULL, err);
+        return r < 0 ? cli_api_error(d->cli, "demo", r, err) : 0;
 }
 
 /* Each product with its old release on stable and the new one uploaded, for later. */
 static int set_up_catalog(Demo *d) {
         for (size_t i = 0; i < ELEMENTSOF(products); i++) {
                 const DemoProduct *p = &products[i];
-                _cleanup_free_ char *body = xasprintf("{\"name\":\"%s\",\"platform\":\"%s\"}", p->name,
-                                                      p->platform);
                 int64_t old;
 
-                if (cli_api(d->cli, "POST", "/api/v1/products", body, NULL) < 0 ||
-                    upload(d, p, DEMO_OLD, &old) < 0 || upload(d, p, DEMO_NEW, &d->new_release[i]) < 0 ||
-                    promote(d, p, old) < 0)
+                if (create_product(d, p) < 0 || upload(d, p, DEMO_OLD, &old) < 0 ||
+                    upload(d, p, DEMO_NEW, &d->new_release[i]) < 0 || promote(d, p, old) < 0)
                         return -1;
                 if (stop_requested)
                         return -1;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * flota devices [filters], flota device ID, flota pin ID RELEASE, flota unpin ID,
- * flota assign RELEASE --devices FILE|- (read from flotad; the local inventory comes later).
+ * flota devices [filters], flota device ID, flota pin ID RELEASE, flota unpin ID, flota label ID
+ * [LABEL...], flota assign RELEASE --devices FILE|-: flotad's devices through the typed client.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -12,7 +12,6 @@
 #include "flota/alloc.h"
 #include "flota/device-request.h"
 #include "flota/inventory.h"
-#include "flota/json-scan.h"
 #include "flota/strutil.h"
 #include "flota/time-util.h"
 
@@ -22,167 +21,75 @@
 static const char *const device_headers[] = { "DEVICE", "PRODUCT", "PLATFORM", "VERSION", "CHANNEL", "LAST SEEN",
                                               "LAST ANSWER" };
 
-static void device_row(Table *t, const cJSON *d) {
-        char answer[64];
-        snprintf(answer, sizeof(answer), "%.0f %s", jnum(d, "last_status"), jstr(d, "last_reason"));
-        const char *cells[] = { jstr(d, "id"),      jstr(d, "product"),   jstr(d, "platform"), jstr(d, "version"),
-                                jstr(d, "channel"), jstr(d, "last_seen"), answer };
+static void device_row(Table *t, const DeviceRecord *d) {
+        char answer[64], seen[RFC3339_MAX] = "";
+        const char *platform = platform_to_string(d->platform);
+
+        snprintf(answer, sizeof(answer), "%d %s", d->last_status, d->last_reason);
+        if (d->last_seen)
+                format_rfc3339(seen, d->last_seen);
+        const char *cells[] = { d->id,      d->product, platform ? platform : "", d->version,
+                                d->channel, seen,       answer };
         table_add(t, cells);
 }
 
-static char *append_arg(char *path, const char *name, const char *value) {
-        char *p = xasprintf("%s&%s=%s", path, name, value);
-        free(path);
-        return p;
-}
+/* Where a page's devices go: rows of a table, or --json laid out as print_json() would. */
+typedef struct DeviceSink {
+        Table *table;             /* NULL: --json to stdout */
+        bool started;
+        uint64_t count;
+} DeviceSink;
 
-/* The query of one page: at most n devices after the cursor (NULL: from the start). */
-static char *page_path(const char *filters, const char *after, uint64_t n) {
-        return xasprintf("/api/v1/devices?limit=%llu%s%s%s", (unsigned long long) (n < PAGE ? n : PAGE), filters,
-                         after ? "&after=" : "", after ? after : "");
-}
-
-/* The list as a table: pages are read as cJSON trees, the table holds every row anyway. */
-static int list_table(Cli *cli, const char *filters, uint64_t limit) {
-        _cleanup_free_ char *after = NULL;
-        Table *t = table_new(device_headers, ELEMENTSOF(device_headers));
-        uint64_t count = 0;
-        int r = 0;
-
-        while (count < limit) {
-                cJSON *j;
-                _cleanup_free_ char *path = page_path(filters, after, limit - count);
-                r = cli_api(cli, "GET", path, NULL, &j);
-                if (r < 0)
-                        break;
-                const cJSON *d, *next = cJSON_GetObjectItem(j, "next");
-                cJSON_ArrayForEach(d, cJSON_GetObjectItem(j, "devices"))
-                        if (count++ < limit)
-                                device_row(t, d);
-                free(after);
-                after = cJSON_IsString(next) ? xstrdup(next->valuestring) : NULL;
-                cJSON_Delete(j);
-                if (!after)
-                        break;
+static void sink_page(DeviceSink *k, const DeviceRecordList *l, uint64_t limit) {
+        if (!k->table && !k->started)
+                fputs("{\n\t\"devices\":\t[", stdout);
+        k->started = true;
+        for (size_t i = 0; i < l->n && k->count < limit; i++, k->count++) {
+                if (k->table) {
+                        device_row(k->table, &l->items[i]);
+                        continue;
+                }
+                Device v = device_record_view(&l->items[i]);
+                if (k->count > 0)
+                        fputs(", ", stdout);
+                /* laid out as an element of "devices" in {"devices": [...]} */
+                device_print_json(stdout, &v, 2);
         }
-        if (r == 0)
-                table_print(t);
-        table_free(t);
-        return r;
 }
 
-/* The devices array of a page: each element goes to out (NULL: only checked) while *count < limit. */
-static int copy_devices(JsonScan *s, FILE *out, uint64_t *count, uint64_t limit) {
+/*
+ * The list, a page at a time: memory stays at one page whatever the fleet's size. A failure
+ * on the first page prints nothing; one on a later page leaves --json cut short (and the exit
+ * status 1); a table is printed only whole.
+ */
+static int list_devices(Cli *cli, const ApiDeviceQuery *filters, uint64_t limit) {
+        char err[API_CLIENT_ERROR_MAX], after[DEVICE_ID_MAX + 1] = "";
+        DeviceSink k = {};
+        ApiClient *api;
         int r;
 
-        if (!json_scan_char(s, '['))
-                return -EBADMSG;
-        if (json_scan_char(s, ']'))
-                return 0;
+        if (cli_client(cli, "devices", &api) < 0)
+                return -1;
+        if (!cli->json)
+                k.table = table_new(device_headers, ELEMENTSOF(device_headers));
         do {
-                bool print = out && *count < limit;
-                if (print && *count > 0)
-                        fputs(", ", out);
-                /* laid out as an element of "devices" in {"devices": [...]} */
-                r = json_scan_value(s, 2, print ? out : NULL);
+                ApiDeviceQuery q = *filters;
+                DeviceRecordList l;
+                q.after = after[0] ? after : NULL;
+                q.limit = limit - k.count < PAGE ? (size_t) (limit - k.count) : PAGE;
+                r = api_device_records_page(api, &q, &l, err);
                 if (r < 0)
-                        return r;
-                *count += print;
-        } while (json_scan_char(s, ','));
-        return json_scan_char(s, ']') ? 0 : -EBADMSG;
-}
-
-/* The page's cursor: a device id, or null after the last page. */
-static int read_next(JsonScan *s, char **ret) {
-        const char *text;
-        size_t len;
-
-        if (json_scan_literal(s, "null"))
-                return 0;
-        if (json_scan_string(s, &text, &len) < 0 || len == 0 || len > DEVICE_ID_MAX || memchr(text, '\\', len))
-                return -EBADMSG;
-        *ret = xstrndup(text, len);
-        return 0;
-}
-
-static bool key_is(const char *key, size_t len, const char *name) {
-        return len == strlen(name) && memcmp(key, name, len) == 0;
-}
-
-/*
- * Reads one page of GET /api/v1/devices ({"devices": [...], "next": ID|null}) as text: its
- * devices go to out (NULL: the page is only checked) while *count < limit, and *ret_next
- * (unless NULL) is the cursor of the next page (NULL after the last). 0 or -EBADMSG.
- */
-static int copy_page(const ApiResponse *resp, FILE *out, uint64_t *count, uint64_t limit, char **ret_next) {
-        JsonScan s = json_scan_init(resp->body, resp->len);
-        _cleanup_free_ char *next = NULL;
-        bool has_devices = false;
-        int r = 0;
-
-        if (!json_scan_char(&s, '{'))
-                return -EBADMSG;
-        do {
-                const char *key;
-                size_t len;
-                if (json_scan_string(&s, &key, &len) < 0 || !json_scan_char(&s, ':'))
-                        return -EBADMSG;
-                if (key_is(key, len, "devices") && !has_devices) {
-                        has_devices = true;
-                        r = copy_devices(&s, out, count, limit);
-                } else if (key_is(key, len, "next") && !next)
-                        r = read_next(&s, &next);
-                else
-                        r = json_scan_value(&s, 0, NULL);
-                if (r < 0)
-                        return r;
-        } while (json_scan_char(&s, ','));
-        if (!json_scan_char(&s, '}') || !json_scan_at_end(&s) || !has_devices)
-                return -EBADMSG;
-        if (ret_next)
-                *ret_next = TAKE_PTR(next);
-        return 0;
-}
-
-/*
- * The list as {"devices": [...]} in print_json()'s layout, streamed: each page is checked
- * whole, then laid out as text straight to stdout, without a tree (a second pass over a page
- * in the cache costs less than holding its layout in memory); memory stays at one page. A
- * failure on the first page prints nothing; one on a later page leaves the output cut short
- * (and the exit status 1).
- */
-static int list_json(Cli *cli, const char *filters, uint64_t limit) {
-        _cleanup_free_ char *after = NULL;
-        uint64_t count = 0;
-        bool started = false;
-
-        do {
-                ApiResponse resp;
-                char *next = NULL;
-                _cleanup_free_ char *path = page_path(filters, after, limit - count);
-                if (cli_api_get_text(cli, path, &resp) < 0)
-                        return -1;
-                int r = copy_page(&resp, NULL, &count, limit, &next);
-                if (r == 0) {
-                        if (!started)
-                                fputs("{\n\t\"devices\":\t[", stdout);
-                        started = true;
-                        (void) copy_page(&resp, stdout, &count, limit, NULL);
-                }
-                api_response_done(&resp);
-                /* cursors only grow: anything else would page forever */
-                if (r == 0 && next && after && strcmp(next, after) <= 0)
-                        r = -EBADMSG;
-                if (r < 0) {
-                        free(next);
-                        return cli_error("%s sent a device list that cannot be read",
-                                         api_client_server(cli->client));
-                }
-                free(after);
-                after = next;
-        } while (after && count < limit);
-        fputs("]\n}\n", stdout);
-        return 0;
+                        break;
+                sink_page(&k, &l, limit);
+                strscpy(after, sizeof(after), l.next);
+                device_record_list_done(&l);
+        } while (after[0] && k.count < limit);
+        if (r == 0 && k.table)
+                table_print(k.table);
+        else if (r == 0)
+                fputs("]\n}\n", stdout);
+        table_free(k.table);
+        return r < 0 ? cli_api_error(cli, "devices", r, err) : 0;
 }
 
 int verb_devices(Cli *cli, int argc, char **argv) {
@@ -194,9 +101,8 @@ int verb_devices(Cli *cli, int argc, char **argv) {
                 { "limit", required_argument, NULL, 'n' },
                 {},
         };
-        _cleanup_free_ char *filters = xstrdup("");
+        ApiDeviceQuery q = {};
         uint64_t limit = UINT64_MAX;
-        usec_t since;
         int c;
 
         while ((c = getopt_long(argc, argv, "p:v:l:s:n:", options, NULL)) >= 0) {
@@ -204,22 +110,21 @@ int verb_devices(Cli *cli, int argc, char **argv) {
                 case 'p':
                         if (!name_is_valid(optarg))
                                 goto bad;
-                        filters = append_arg(filters, "product", optarg);
+                        q.product = optarg;
                         break;
                 case 'v':
                         if (!version_is_valid(optarg))
                                 goto bad;
-                        filters = append_arg(filters, "version", optarg);
+                        q.version = optarg;
                         break;
                 case 'l':
                         if (!label_is_valid(optarg))
                                 goto bad;
-                        filters = append_arg(filters, "label", optarg);
+                        q.label = optarg;
                         break;
                 case 's':
-                        if (parse_timestamp(optarg, &since) < 0)
+                        if (parse_timestamp(optarg, &q.seen_since) < 0 || q.seen_since == 0)
                                 goto bad;
-                        filters = append_arg(filters, "seen_since", optarg);
                         break;
                 case 'n':
                         if (parse_u64(optarg, &limit) < 0 || limit == 0)
@@ -231,7 +136,7 @@ int verb_devices(Cli *cli, int argc, char **argv) {
         }
         if (optind < argc)
                 return cli_usage("devices: unexpected argument '%s'", argv[optind]);
-        return cli->json ? list_json(cli, filters, limit) : list_table(cli, filters, limit);
+        return list_devices(cli, &q, limit);
 bad:
         return cli_usage("devices: bad value '%s'", optarg);
 }
@@ -254,66 +159,90 @@ static int add_history(const char *version, usec_t at, const char *source, void 
         return 0;
 }
 
+static const char *time_or_empty(char buf[static RFC3339_MAX], usec_t t) {
+        return t ? format_rfc3339(buf, t) : "";
+}
+
+static void print_device(const cJSON *j, const DeviceDetail *dd) {
+        static const char *const keys[] = { "id",         "mac",        "product",   "platform",  "version",
+                                            "sketch_md5", "channel",    "pin",       "assigned",  "ip",
+                                            "sdk",        "free_space", "chip_size", "first_seen", "last_seen",
+                                            "last_reason" };
+        const cJSON *c;
+        char when[RFC3339_MAX];
+
+        print_fields(j, keys, ELEMENTSOF(keys));
+        printf("\n%sversion history (inventory):%s\n", style_on(STYLE_HEADER), style_off());
+        cJSON_ArrayForEach(c, cJSON_GetObjectItem(j, "history"))
+                printf("  %s  %-12s seen by %s\n", jstr(c, "at"), jstr(c, "version"), jstr(c, "source"));
+        printf("\n%srecent check-ins:%s\n", style_on(STYLE_HEADER), style_off());
+        for (size_t i = 0; i < dd->n_checkins; i++) {
+                const Checkin *k = &dd->checkins[i];
+                const char *reason = reason_to_string(k->reason);
+                printf("  %s  %-12s %3d %s\n", time_or_empty(when, k->at), k->version, k->status,
+                       reason ? reason : "");
+        }
+}
+
 int verb_device(Cli *cli, int argc, char **argv) {
-        char id[DEVICE_ID_MAX + 1];
+        char id[DEVICE_ID_MAX + 1], err[API_CLIENT_ERROR_MAX];
+        ApiClient *api;
+        DeviceDetail dd;
         Store *inv;
-        cJSON *j;
 
         if (argc != 2)
                 return cli_usage("device: expected MAC");
         if (device_arg("device", argv[1], id) < 0)
                 return -2;
-        _cleanup_free_ char *path = xasprintf("/api/v1/devices/%s", id);
-        if (cli_api(cli, "GET", path, NULL, &j) < 0)
+        if (cli_client(cli, "device", &api) < 0)
                 return -1;
+        int r = api_device_detail(api, id, &dd, err);
+        if (r < 0)
+                return cli_api_error(cli, "device", r, err);
+        cJSON *j = cli_device_json(&dd.device), *checkins = cJSON_AddArrayToObject(j, "checkins");
+        for (size_t i = 0; i < dd.n_checkins; i++)
+                cJSON_AddItemToArray(checkins, checkin_to_json(&dd.checkins[i]));
         /* the versions the inventory has seen it run, newest first */
         cJSON *history = cJSON_AddArrayToObject(j, "history");
         if (cli_inventory_existing(cli, &inv) == 0 && inv)
                 (void) inventory_history(inv, id, add_history, history);
         if (cli->json)
                 print_json(j);
-        else {
-                static const char *const keys[] = { "id", "mac", "product", "platform", "version", "sketch_md5",
-                                                    "channel", "pin", "assigned", "ip", "sdk", "free_space",
-                                                    "chip_size", "first_seen", "last_seen", "last_reason" };
-                print_fields(j, keys, ELEMENTSOF(keys));
-                const cJSON *c;
-                printf("\n%sversion history (inventory):%s\n", style_on(STYLE_HEADER), style_off());
-                cJSON_ArrayForEach(c, history)
-                        printf("  %s  %-12s seen by %s\n", jstr(c, "at"), jstr(c, "version"), jstr(c, "source"));
-                printf("\n%srecent check-ins:%s\n", style_on(STYLE_HEADER), style_off());
-                cJSON_ArrayForEach(c, cJSON_GetObjectItem(j, "checkins"))
-                        printf("  %s  %-12s %3.0f %s\n", jstr(c, "at"), jstr(c, "version"), jnum(c, "status"),
-                               jstr(c, "reason"));
-        }
+        else
+                print_device(j, &dd);
         cJSON_Delete(j);
+        device_detail_done(&dd);
         return 0;
 }
 
 static int set_pin(Cli *cli, const char *verb, const char *device, const char *release) {
-        char id[DEVICE_ID_MAX + 1];
+        char id[DEVICE_ID_MAX + 1], err[API_CLIENT_ERROR_MAX];
         uint64_t rel = 0;
-        cJSON *j;
+        ApiClient *api;
+        DeviceRecord d;
 
         if (device_arg(verb, device, id) < 0)
                 return -2;
-        if (release && (parse_u64(release, &rel) < 0 || rel == 0))
+        if (release && (parse_u64(release, &rel) < 0 || rel == 0 || rel > INT64_MAX))
                 return cli_usage("%s: '%s' is not a release id", verb, release);
-        _cleanup_free_ char *path = xasprintf("/api/v1/devices/%s/pin", id);
-        _cleanup_free_ char *body = release ? xasprintf("{\"release\":%llu}", (unsigned long long) rel) : NULL;
-        if (cli_api(cli, release ? "PUT" : "DELETE", path, body, &j) < 0)
+        if (cli_client(cli, verb, &api) < 0)
                 return -1;
+        int r = api_device_pin(api, id, (int64_t) rel, &d, err);
+        if (r < 0)
+                return cli_api_error(cli, verb, r, err);
         if (release)
                 cli_audit(cli, "pin", "%s -> release %llu", id, (unsigned long long) rel);
         else
                 cli_audit(cli, "unpin", "%s", id);
-        if (cli->json)
+        if (cli->json) {
+                cJSON *j = cli_device_json(&d);
                 print_json(j);
-        else if (release)
+                cJSON_Delete(j);
+        } else if (release)
                 printf("%s pinned to release %llu\n", id, (unsigned long long) rel);
         else
                 printf("%s unpinned\n", id);
-        cJSON_Delete(j);
+        device_record_done(&d);
         return 0;
 }
 
@@ -331,30 +260,22 @@ int verb_unpin(Cli *cli, int argc, char **argv) {
 
 /* flota label DEVICE [LABEL...]: the device's labels on flotad, mirrored into the inventory. */
 int verb_label(Cli *cli, int argc, char **argv) {
-        char id[DEVICE_ID_MAX + 1];
-        cJSON *j;
+        char id[DEVICE_ID_MAX + 1], err[API_CLIENT_ERROR_MAX];
+        ApiClient *api;
         Store *inv = NULL;
 
         if (argc < 2)
                 return cli_usage("label: expected DEVICE [LABEL...] (no labels: clear them)");
         if (device_id_normalize(argv[1], id) < 0)
                 return cli_usage("label: '%s' is not a MAC address or device id", argv[1]);
-        cJSON *body = cJSON_CreateObject(), *list = cJSON_AddArrayToObject(body, "labels");
-        for (int i = 2; i < argc; i++) {
-                if (!label_is_valid(argv[i])) {
-                        cJSON_Delete(body);
+        for (int i = 2; i < argc; i++)
+                if (!label_is_valid(argv[i]))
                         return cli_usage("label: '%s' is not a label (1-64 letters, digits or ._:=/-)", argv[i]);
-                }
-                cJSON_AddItemToArray(list, cJSON_CreateString(argv[i]));
-        }
-        char *text = cJSON_PrintUnformatted(body);
-        cJSON_Delete(body);
-        _cleanup_free_ char *path = xasprintf("/api/v1/devices/%s/labels", id);
-        int r = cli_api(cli, "PUT", path, text, &j);
-        free(text);
-        if (r < 0)
+        if (cli_client(cli, "label", &api) < 0)
                 return -1;
-        cJSON_Delete(j);
+        int r = api_device_labels(api, id, (const char *const *) argv + 2, (size_t) (argc - 2), NULL, err);
+        if (r < 0)
+                return cli_api_error(cli, "label", r, err);
         if (cli_inventory(cli, &inv) < 0 || inventory_set_labels(inv, id, argv + 2, (size_t) (argc - 2)) < 0)
                 fprintf(stderr, "flota: warning: the labels are set on the server but not in the inventory\n");
         _cleanup_free_ char *joined = NULL;
@@ -375,8 +296,19 @@ int verb_label(Cli *cli, int argc, char **argv) {
         return 0;
 }
 
-/* Reads device ids, one a line ('#' comments and blank lines skipped), into a JSON array. */
-static int read_devices(const char *file, cJSON *array) {
+typedef struct IdList {
+        char **ids;
+        size_t n, allocated;
+} IdList;
+
+static void id_list_done(IdList *l) {
+        for (size_t i = 0; i < l->n; i++)
+                free(l->ids[i]);
+        free(l->ids);
+}
+
+/* Reads device ids, one a line ('#' comments and blank lines skipped), into l. */
+static int read_devices(const char *file, IdList *l) {
         FILE *f = streq(file, "-") ? stdin : fopen(file, "re");
         char line[256];
         unsigned n = 0;
@@ -395,7 +327,8 @@ static int read_devices(const char *file, cJSON *array) {
                         r = cli_error("assign: %s:%u: '%s' is not a MAC address or device id", file, n, s);
                         break;
                 }
-                cJSON_AddItemToArray(array, cJSON_CreateString(id));
+                l->ids = xgrow(l->ids, &l->allocated, l->n + 1, sizeof(char *));
+                l->ids[l->n++] = xstrdup(id);
         }
         if (f != stdin)
                 fclose(f);
@@ -404,8 +337,11 @@ static int read_devices(const char *file, cJSON *array) {
 
 int verb_assign(Cli *cli, int argc, char **argv) {
         static const struct option options[] = { { "devices", required_argument, NULL, 'd' }, {} };
+        _cleanup_(id_list_done) IdList list = {};
+        char err[API_CLIENT_ERROR_MAX];
         const char *file = NULL;
-        uint64_t rel;
+        uint64_t rel, count;
+        ApiClient *api;
         int c;
 
         while ((c = getopt_long(argc, argv, "d:", options, NULL)) >= 0)
@@ -415,31 +351,25 @@ int verb_assign(Cli *cli, int argc, char **argv) {
                         return -2;
         if (argc - optind != 1 || !file)
                 return cli_usage("assign: expected RELEASE --devices FILE|-");
-        if (parse_u64(argv[optind], &rel) < 0 || rel == 0)
+        if (parse_u64(argv[optind], &rel) < 0 || rel == 0 || rel > INT64_MAX)
                 return cli_usage("assign: '%s' is not a release id", argv[optind]);
-        cJSON *body = cJSON_CreateObject();
-        cJSON_AddNumberToObject(body, "release", (double) rel);
-        cJSON *list = cJSON_AddArrayToObject(body, "devices");
-        if (read_devices(file, list) < 0) {
-                cJSON_Delete(body);
+        if (read_devices(file, &list) < 0)
                 return -1;
-        }
-        if (cJSON_GetArraySize(list) == 0) {
-                cJSON_Delete(body);
+        if (list.n == 0)
                 return cli_error("assign: no devices in %s", file);
-        }
-        char *text = cJSON_PrintUnformatted(body);
-        cJSON_Delete(body);
-        cJSON *j;
-        int r = cli_api(cli, "POST", "/api/v1/assignments", text, &j);
-        free(text);
-        if (r < 0)
+        if (cli_client(cli, "assign", &api) < 0)
                 return -1;
-        cli_audit(cli, "assign", "%.0f devices -> release %llu", jnum(j, "devices"), (unsigned long long) rel);
-        if (cli->json)
-                print_json(j);
-        else
-                printf("%.0f devices assigned to release %llu\n", jnum(j, "devices"), (unsigned long long) rel);
-        cJSON_Delete(j);
+        int r = api_assign_count(api, (int64_t) rel, (const char *const *) list.ids, list.n, &count, err);
+        if (r < 0)
+                return cli_api_error(cli, "assign", r, err);
+        cli_audit(cli, "assign", "%llu devices -> release %llu", (unsigned long long) count, (unsigned long long) rel);
+        if (cli->json) {
+                cJSON *o = cJSON_CreateObject();
+                json_add_id(o, "release", (int64_t) rel);
+                cJSON_AddNumberToObject(o, "devices", (double) count);
+                print_json(o);
+                cJSON_Delete(o);
+        } else
+                printf("%llu devices assigned to release %llu\n", (unsigned long long) count, (unsigned long long) rel);
         return 0;
 }

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,17 +26,18 @@
  * flotad's feed goes through the rollout engine's reader, so that the check-ins that move a
  * rollout's devices are seen by it whoever reads the feed first.
  */
-static int ingest_from_server(Cli *cli, Store *inv, int page, uint64_t *ret_total) {
+static int ingest_from_server(Cli *cli, Store *inv, size_t page, uint64_t *ret_total) {
         char err[ROLLOUT_ERROR_MAX];
+        ApiClient *api;
 
-        if (cli_client(cli) < 0)
+        if (cli_client(cli, "ingest", &api) < 0)
                 return -1;
         RolloutEngine e = {
                 .inventory = inv,
-                .api = cli->client,
+                .api = api,
                 .server = cli->server,
                 .now = now_usec(CLOCK_REALTIME),
-                .feed_page = (size_t) page,
+                .feed_page = page,
         };
         if (rollout_feed_ingest(&e, ret_total, err) < 0)
                 return cli_error("ingest: %s", err);
@@ -172,7 +174,7 @@ static int ingest_log(Cli *cli, Store *inv, const char *path, const char *spec, 
 static int ingest_server(Cli *cli, Store *inv, uint32_t page, cJSON *out) {
         uint64_t total = 0;
 
-        if (ingest_from_server(cli, inv, (int) page, &total) < 0)
+        if (ingest_from_server(cli, inv, page, &total) < 0)
                 return -1;
         _cleanup_free_ char *detail = xasprintf("%llu check-ins from %s", (unsigned long long) total, cli->server);
         (void) inventory_audit(inv, "ingest", detail);

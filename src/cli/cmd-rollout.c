@@ -134,11 +134,12 @@ static void session_done(Session *s) {
 
 static int open_session(Cli *cli, const RolloutArgs *a, bool need_server, bool lock, Session *ret) {
         Store *inv;
+        ApiClient *api = NULL;
         *ret = (Session) { .lock_fd = -1 };
 
         if (cli_inventory(cli, &inv) < 0)
                 return -1;
-        if (need_server && cli_client(cli) < 0)
+        if (need_server && cli_client(cli, "rollout", &api) < 0)
                 return -1;
         if (lock) {
                 _cleanup_free_ char *path = cli_inventory_path(cli);
@@ -151,7 +152,7 @@ static int open_session(Cli *cli, const RolloutArgs *a, bool need_server, bool l
         }
         ret->e = (RolloutEngine) {
                 .inventory = inv,
-                .api = need_server ? cli->client : NULL,
+                .api = api,
                 .server = cli->server ? cli->server : "",
                 .now = a->now,
                 .dry_run = a->dry_run,

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Errors, API calls with their reporting, JSON and table output. */
+/* Errors, the API client with its reporting, JSON and table output. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -49,73 +49,26 @@ void print_fields(const cJSON *o, const char *const *keys, size_t n) {
         }
 }
 
-static int client(Cli *cli) {
+int cli_client(Cli *cli, const char *verb, ApiClient **ret) {
         char err[API_CLIENT_ERROR_MAX];
 
-        if (cli->client)
-                return 0;
-        if (!cli->server)
-                return cli_error("no server: pass --server URL, set FLOTA_SERVER or server= in the config file");
-        if (api_client_new(cli->server, cli->token, cli->timeout, &cli->client, err) < 0)
-                return cli_error("%s", err);
-        return 0;
-}
-
-/* Reports a transport failure, a refused token or an HTTP error (with the server's message): -1. */
-static int check_answer(Cli *cli, int r, ApiResponse *resp, const char *err) {
-        if (r < 0)
-                return cli_error("%s", err);
-        if (resp->status == 401) {
-                api_response_done(resp);
-                return cli_error("%s rejected the API token%s", api_client_server(cli->client),
-                                 cli->token ? "" : " (none given: --token, FLOTA_TOKEN or token= in the config)");
+        if (!cli->client) {
+                if (!cli->server)
+                        return cli_error("%s: no server: pass --server URL, set FLOTA_SERVER or server= in the "
+                                         "config file", verb);
+                if (api_client_new(cli->server, cli->token, cli->timeout, &cli->client, err) < 0)
+                        return cli_error("%s: %s", verb, err);
         }
-        if (resp->status >= 400) {
-                cJSON *j = cJSON_ParseWithLength(resp->body, resp->len);
-                const char *msg = jstr(cJSON_GetObjectItem(j, "error"), "message");
-                cli_error("%s (HTTP %ld)", *msg ? msg : "the server refused the request", resp->status);
-                cJSON_Delete(j);
-                api_response_done(resp);
-                return -1;
-        }
+        *ret = cli->client;
         return 0;
 }
 
-static int handle(Cli *cli, int r, ApiResponse *resp, const char *err, cJSON **ret) {
-        if (check_answer(cli, r, resp, err) < 0)
-                return -1;
-        cJSON *j = cJSON_ParseWithLength(resp->body, resp->len);
-        api_response_done(resp);
-        if (!j)
-                return cli_error("%s sent an answer that is not JSON", api_client_server(cli->client));
-        if (ret)
-                *ret = j;
-        else
-                cJSON_Delete(j);
-        return 0;
-}
+int cli_api_error(Cli *cli, const char *verb, int r, const char *err) {
+        /* flotad answers 401 for a missing or unknown token, and 403 for a role that may not write */
+        bool no_token = r == -EACCES && !cli->token && strstr(err, "rejected the API token");
 
-int cli_api(Cli *cli, const char *method, const char *path, const char *body, cJSON **ret) {
-        char err[API_CLIENT_ERROR_MAX];
-        ApiResponse resp = {};
-
-        if (client(cli) < 0)
-                return -1;
-        int r = api_client_request(cli->client, method, path, body, body ? strlen(body) : 0, &resp, err);
-        return handle(cli, r, &resp, err, ret);
-}
-
-int cli_api_get_text(Cli *cli, const char *path, ApiResponse *ret) {
-        char err[API_CLIENT_ERROR_MAX];
-        ApiResponse resp = {};
-
-        if (client(cli) < 0)
-                return -1;
-        int r = api_client_request(cli->client, "GET", path, NULL, 0, &resp, err);
-        if (check_answer(cli, r, &resp, err) < 0)
-                return -1;
-        *ret = resp;
-        return 0;
+        return cli_error("%s: %s%s", verb, err,
+                         no_token ? " (none given: --token, FLOTA_TOKEN or token= in the config)" : "");
 }
 
 static void show_progress(uint64_t sent, uint64_t total, void *userdata) {
@@ -125,24 +78,34 @@ static void show_progress(uint64_t sent, uint64_t total, void *userdata) {
                         (unsigned long long) sent, (unsigned long long) total);
 }
 
-int cli_api_upload(Cli *cli, const char *path, const char *file, cJSON **ret) {
-        char err[API_CLIENT_ERROR_MAX];
-        ApiResponse resp = {};
-        struct stat st;
+void (*cli_upload_progress(void))(uint64_t sent, uint64_t total, void *userdata) {
+        return isatty(STDERR_FILENO) ? show_progress : NULL;
+}
 
-        if (client(cli) < 0)
-                return -1;
+int cli_open_upload(const char *verb, const char *file, uint64_t *ret_size) {
+        struct stat st;
         _cleanup_close_ int fd = open(file, O_RDONLY | O_CLOEXEC);
+
         if (fd < 0 || fstat(fd, &st) < 0)
-                return cli_error("cannot read %s: %s", file, strerror(errno));
+                return cli_error("%s: cannot read %s: %s", verb, file, strerror(errno));
         if (!S_ISREG(st.st_mode))
-                return cli_error("%s is not a regular file", file);
-        bool tty = isatty(STDERR_FILENO);
-        int r = api_client_upload(cli->client, path, fd, (uint64_t) st.st_size, tty ? show_progress : NULL, NULL, &resp,
-                                  err);
-        if (tty)
-                fputc('\n', stderr);
-        return handle(cli, r, &resp, err, ret);
+                return cli_error("%s: %s is not a regular file", verb, file);
+        *ret_size = (uint64_t) st.st_size;
+        return TAKE_FD(fd);
+}
+
+cJSON *cli_channel_json(const ApiChannel *c) {
+        ChannelInfo ch = { .kind = c->kind, .release = c->release, .updated = c->updated };
+
+        strscpy(ch.product, sizeof(ch.product), c->product);
+        strscpy(ch.name, sizeof(ch.name), c->name);
+        strscpy(ch.version, sizeof(ch.version), c->version);
+        return channel_info_to_json(&ch);
+}
+
+cJSON *cli_device_json(const DeviceRecord *d) {
+        Device v = device_record_view(d);
+        return device_to_json(&v);
 }
 
 /* The inventory's path: --db, else under $XDG_STATE_HOME (or ~/.local/state). NULL when neither is known. */
@@ -195,17 +158,9 @@ int cli_inventory(Cli *cli, Store **ret) {
 }
 
 bool cli_ping(Cli *cli, char err[static API_CLIENT_ERROR_MAX]) {
-        ApiResponse resp = {};
-
         if (!cli->client && api_client_new(cli->server, cli->token, cli->timeout, &cli->client, err) < 0)
                 return false;
-        if (api_client_request(cli->client, "GET", "/healthz", NULL, 0, &resp, err) < 0)
-                return false;
-        bool ok = resp.status == 200;
-        if (!ok)
-                snprintf(err, API_CLIENT_ERROR_MAX, "/healthz answered HTTP %ld", resp.status);
-        api_response_done(&resp);
-        return ok;
+        return api_healthz(cli->client, err) == 0;
 }
 
 void print_json(const cJSON *j) {
@@ -350,10 +305,6 @@ void cli_audit(Cli *cli, const char *action, const char *fmt, ...) {
         if (inventory_audit(inv, action, detail) < 0)
                 fprintf(stderr, "flota: warning: could not record '%s' in the audit log: %s\n", action,
                         store_last_error(inv));
-}
-
-int cli_client(Cli *cli) {
-        return client(cli);
 }
 
 char *cli_inventory_path(const Cli *cli) {

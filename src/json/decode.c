@@ -133,9 +133,10 @@ static int get_time(const Ctx *c, const cJSON *o, const char *key, usec_t *ret) 
                 *ret = 0;
                 return 0;
         }
-        if (parse_timestamp(text, &t) < 0 || t == 0)
+        if (parse_timestamp(text, &t) < 0)
                 return fail(c, "\"%s\" is not a time", key);
-        *ret = t;
+        /* 0 is written as null: a time written as the epoch was within its first second */
+        *ret = t ? t : 1;
         return 0;
 }
 
@@ -386,6 +387,60 @@ static int channel_from(const cJSON *o, ChannelInfo *ret, char *err) {
         return 0;
 }
 
+static int product_from(const cJSON *o, ProductInfo *ret, char *err) {
+        Ctx c = { "product", err };
+        ProductInfo p = {};
+        int platform = 0, r;
+
+        if (need_object(&c, o) < 0)
+                return -EBADMSG;
+        if ((r = get_int(&c, o, "id", false, 0, 1, INT64_MAX, &p.id)) < 0 ||
+            (r = get_text(&c, o, "name", false, p.name, sizeof(p.name))) < 0 ||
+            (r = get_bool(&c, o, "has_key", &p.has_key)) < 0 ||
+            (r = get_word(&c, o, "platform", true, _PLATFORM_INVALID, platform_word, &platform)) < 0 ||
+            (r = get_time(&c, o, "created", &p.created)) < 0)
+                return r;
+        if (!p.name[0])
+                return fail(&c, "\"name\" is empty");
+        p.platform = (Platform) platform;
+        *ret = p;
+        return 0;
+}
+
+static int change_from(const cJSON *o, ChannelChangeRecord *ret, char *err) {
+        Ctx c = { "channel change", err };
+        ChannelChangeRecord ch = {};
+        int kind = 0, r;
+
+        if (need_object(&c, o) < 0)
+                return -EBADMSG;
+        if ((r = get_int(&c, o, "id", false, 0, 1, INT64_MAX, &ch.id)) < 0 ||
+            (r = get_text(&c, o, "product", false, ch.product, sizeof(ch.product))) < 0 ||
+            (r = get_text(&c, o, "name", false, ch.name, sizeof(ch.name))) < 0 ||
+            (r = get_word(&c, o, "kind", false, 0, kind_word, &kind)) < 0 ||
+            (r = get_int(&c, o, "release", false, 0, 0, INT64_MAX, &ch.release)) < 0 ||
+            (r = get_int(&c, o, "previous_release", true, 0, 1, INT64_MAX, &ch.previous_release)) < 0 ||
+            (r = get_text(&c, o, "actor", true, ch.actor, sizeof(ch.actor))) < 0 ||
+            (r = get_time(&c, o, "at", &ch.at)) < 0)
+                return r;
+        ch.kind = (ImageKind) kind;
+        *ret = ch;
+        return 0;
+}
+
+ChannelChange channel_change_record_view(const ChannelChangeRecord *r) {
+        return (ChannelChange) {
+                .id = r->id,
+                .product = r->product,
+                .name = r->name,
+                .kind = image_kind_to_string(r->kind),
+                .release_id = r->release,
+                .previous_release_id = r->previous_release,
+                .actor = r->actor,
+                .at = r->at,
+        };
+}
+
 /* Decodes each element of o[key] with from() into a new array of elsize-byte items. */
 static int decode_array(const Ctx *c, const cJSON *o, const char *key, size_t elsize,
                         int (*from)(const cJSON *e, void *ret, char *err), void (*done)(void *item), void **ret,
@@ -410,6 +465,14 @@ static int decode_array(const Ctx *c, const cJSON *o, const char *key, size_t el
         *ret = items;
         *ret_n = n;
         return 0;
+}
+
+static int product_item(const cJSON *e, void *ret, char *err) {
+        return product_from(e, ret, err);
+}
+
+static int change_item(const cJSON *e, void *ret, char *err) {
+        return change_from(e, ret, err);
 }
 
 static int device_item(const cJSON *e, void *ret, char *err) {
@@ -488,13 +551,17 @@ int json_decode_device_list(const char *text, size_t len, DeviceRecordList *ret,
         void *items;
         int r = parse(&c, text, len, &j);
 
-        if (r < 0 || (r = need_object(&c, j)) < 0 ||
-            (r = get_text(&c, j, "next", true, l.next, sizeof(l.next))) < 0)
+        if (r < 0 || (r = need_object(&c, j)) < 0)
                 return r;
         r = decode_array(&c, j, "devices", sizeof(DeviceRecord), device_item, device_item_done, &items, &l.n);
         if (r < 0)
                 return r;
         l.items = items;
+        r = get_text(&c, j, "next", true, l.next, sizeof(l.next));
+        if (r < 0) {
+                device_record_list_done(&l);
+                return r;
+        }
         *ret = l;
         return 0;
 }
@@ -514,13 +581,17 @@ int json_decode_checkin_list(const char *text, size_t len, CheckinList *ret, cha
         void *items;
         int r = parse(&c, text, len, &j);
 
-        if (r < 0 || (r = need_object(&c, j)) < 0 ||
-            (r = get_int(&c, j, "next", false, 0, 0, INT64_MAX, &l.next)) < 0)
+        if (r < 0 || (r = need_object(&c, j)) < 0)
                 return r;
         r = decode_array(&c, j, "checkins", sizeof(Checkin), checkin_item, NULL, &items, &l.n);
         if (r < 0)
                 return r;
         l.items = items;
+        r = get_int(&c, j, "next", false, 0, 0, INT64_MAX, &l.next);
+        if (r < 0) {
+                checkin_list_done(&l);
+                return r;
+        }
         *ret = l;
         return 0;
 }
@@ -571,6 +642,48 @@ int json_decode_channel_list(const char *text, size_t len, ChannelInfoList *ret,
         if (r < 0)
                 return r;
         *ret = (ChannelInfoList) { .items = items, .n = n };
+        return 0;
+}
+
+int json_decode_product(const char *text, size_t len, ProductInfo *ret, char err[static JSON_DECODE_ERROR_MAX]) {
+        Ctx c = { "product", err };
+        _cleanup_(cJSON_Deletep) cJSON *j = NULL;
+        int r = parse(&c, text, len, &j);
+
+        return r < 0 ? r : product_from(j, ret, err);
+}
+
+int json_decode_product_list(const char *text, size_t len, ProductInfoList *ret,
+                             char err[static JSON_DECODE_ERROR_MAX]) {
+        Ctx c = { "product list", err };
+        _cleanup_(cJSON_Deletep) cJSON *j = NULL;
+        void *items;
+        size_t n;
+        int r = parse(&c, text, len, &j);
+
+        if (r < 0 || (r = need_object(&c, j)) < 0)
+                return r;
+        r = decode_array(&c, j, "products", sizeof(ProductInfo), product_item, NULL, &items, &n);
+        if (r < 0)
+                return r;
+        *ret = (ProductInfoList) { .items = items, .n = n };
+        return 0;
+}
+
+int json_decode_channel_history(const char *text, size_t len, ChannelChangeList *ret,
+                                char err[static JSON_DECODE_ERROR_MAX]) {
+        Ctx c = { "channel history", err };
+        _cleanup_(cJSON_Deletep) cJSON *j = NULL;
+        void *items;
+        size_t n;
+        int r = parse(&c, text, len, &j);
+
+        if (r < 0 || (r = need_object(&c, j)) < 0)
+                return r;
+        r = decode_array(&c, j, "history", sizeof(ChannelChangeRecord), change_item, NULL, &items, &n);
+        if (r < 0)
+                return r;
+        *ret = (ChannelChangeList) { .items = items, .n = n };
         return 0;
 }
 
@@ -627,4 +740,18 @@ void channel_info_list_done(ChannelInfoList *l) {
                 return;
         free(l->items);
         *l = (ChannelInfoList) {};
+}
+
+void product_info_list_done(ProductInfoList *l) {
+        if (!l)
+                return;
+        free(l->items);
+        *l = (ProductInfoList) {};
+}
+
+void channel_change_list_done(ChannelChangeList *l) {
+        if (!l)
+                return;
+        free(l->items);
+        *l = (ChannelChangeList) {};
 }

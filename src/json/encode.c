@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "flota/alloc.h"
+#include "flota/json-scan.h"
 #include "flota/json-writer.h"
 #include "flota/strutil.h"
 
@@ -194,6 +195,16 @@ cJSON *device_to_json(const Device *d) {
         if (!o)
                 abort();
         return o;
+}
+
+void device_print_json(FILE *out, const Device *d, unsigned depth) {
+        _cleanup_(json_writer_done) JsonWriter w = {};
+
+        device_write_json(&w, d);
+        JsonScan s = json_scan_init(w.buf, w.len);
+        /* our own compact text: the layout cannot fail */
+        if (json_scan_value(&s, depth, out) < 0)
+                abort();
 }
 
 cJSON *checkin_to_json(const Checkin *c) {

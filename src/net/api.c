@@ -529,6 +529,37 @@ int api_release_upload(ApiClient *c, const ApiReleaseUpload *up, int fd, uint64_
         return 0;
 }
 
+int api_products_list(ApiClient *c, ProductInfoList *ret, char err[static API_CLIENT_ERROR_MAX]) {
+        _cleanup_(url_done) Url u = url_path("products", 0);
+        _cleanup_(api_response_done) ApiResponse resp = {};
+        char why[JSON_DECODE_ERROR_MAX];
+
+        int r = call(c, "GET", u.text, NULL, &resp, err);
+        if (r == 0)
+                r = decoded(c, json_decode_product_list(resp.body, resp.len, ret, why), why, err);
+        return r;
+}
+
+int api_channel_history(ApiClient *c, const char *product, const char *channel, size_t limit,
+                        ChannelChangeList *ret, char err[static API_CLIENT_ERROR_MAX]) {
+        _cleanup_(url_done) Url u = url_path("channels/history", 0);
+        _cleanup_(api_response_done) ApiResponse resp = {};
+        char why[JSON_DECODE_ERROR_MAX];
+
+        if (limit > 1000) {
+                say(err, "channel history: at most 1000 changes a call, not %zu", limit);
+                return -EINVAL;
+        }
+        url_arg(&u, "product", product);
+        url_arg(&u, "channel", channel);
+        if (limit > 0)
+                url_arg_int(&u, "limit", (int64_t) limit);
+        int r = call(c, "GET", u.text, NULL, &resp, err);
+        if (r == 0)
+                r = decoded(c, json_decode_channel_history(resp.body, resp.len, ret, why), why, err);
+        return r;
+}
+
 int api_product_create(ApiClient *c, const char *name, const char *platform, const char *key,
                        char err[static API_CLIENT_ERROR_MAX]) {
         _cleanup_(json_writer_done) JsonWriter w = {};

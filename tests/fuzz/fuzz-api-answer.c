@@ -86,6 +86,18 @@ static void decode(unsigned which, const char *text, size_t len) {
                 (void) json_decode_assign_result(text, len, &a, err);
                 break;
         }
+        case 7: {
+                ProductInfoList l;
+                if (json_decode_product_list(text, len, &l, err) == 0)
+                        product_info_list_done(&l);
+                break;
+        }
+        case 8: {
+                ChannelChangeList l;
+                if (json_decode_channel_history(text, len, &l, err) == 0)
+                        channel_change_list_done(&l);
+                break;
+        }
         default:
                 (void) json_decode_error_body(text, len, msg, sizeof(msg));
                 break;
@@ -99,7 +111,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         size_t len = size - 1;
         char *text = xmalloc(len ? len : 1);
         memcpy(text, data + 1, len);
-        decode(data[0] % 8, text, len);
+        decode(data[0] % 10, text, len);
         free(text);
         return 0;
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Fuzzes the JSON scanner that flota devices --json passes flotad's pages through: any input
+ * Fuzzes the JSON scanner that lays out flota devices --json a device at a time: any input
  * is read within its bounds; what it accepts, cJSON accepts too, and laying its own output out
  * again changes nothing.
  */

@@ -210,6 +210,22 @@ static void test_channels_checkins_and_errors(void **state) {
         assert_int_equal(api_channels_list(c, &cl, err), 0);
         assert_int_equal(cl.n, 2);
         api_channel_list_done(&cl);
+        ChannelChangeList hl;
+        assert_int_equal(api_channel_history(c, "door", "stable", 10, &hl, err), 0);
+        assert_int_equal(hl.n, 1);
+        assert_string_equal(hl.items[0].name, "stable");
+        assert_int_equal(hl.items[0].release, rel.id);
+        assert_int_equal(hl.items[0].previous_release, 0);
+        channel_change_list_done(&hl);
+        assert_int_equal(api_channel_history(c, NULL, NULL, 0, &hl, err), 0);
+        assert_int_equal(hl.n, 2);
+        channel_change_list_done(&hl);
+        ProductInfoList pl;
+        assert_int_equal(api_products_list(c, &pl, err), 0);
+        assert_int_equal(pl.n, 1);
+        assert_string_equal(pl.items[0].name, "door");
+        assert_false(pl.items[0].has_key);
+        product_info_list_done(&pl);
 
         /* roles and tokens */
         assert_int_equal(api_channel_put(reader, "door", "beta", rel.id, err), -EACCES);

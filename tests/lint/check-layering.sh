@@ -94,6 +94,7 @@ check_no_json_parsing() {
 }
 
 out=$(
+    check_no_json_parsing
     for f in $(find src -name '*.[ch]' | sort); do
         layer=$(echo "$f" | cut -d/ -f2)
         check_file "$f" "$layer"

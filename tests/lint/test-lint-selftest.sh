@@ -38,6 +38,10 @@ make_tree header-without-layer
 printf '#pragma once\n' > "$tmp/header-without-layer/include/flota/stray.h"
 expect_reject header-without-layer "no 'Layer: NAME'"
 
+make_tree json-parse-in-cli
+echo 'static void *p = cJSON_Parse;' >> "$tmp/json-parse-in-cli/src/cli/main.c"
+expect_reject json-parse-in-cli "parses JSON itself"
+
 make_tree store-in-json
 echo '#include "flota/store.h"' >> "$tmp/store-in-json/src/json/encode.c"
 expect_reject store-in-json "a layer above it"

@@ -104,6 +104,15 @@ static void test_device_empty_fields(void **state) {
         strscpy(d.channel, sizeof(d.channel), DEFAULT_CHANNEL);
         assert_same_device(&d, &back);
         device_record_done(&back);
+
+        /* a time within the epoch's first second is written as the epoch, and must read back so */
+        d.first_seen = 1;
+        _cleanup_free_ char *epoch = device_text(&d);
+        assert_non_null(strstr(epoch, "\"first_seen\":\"1970-01-01T00:00:00Z\""));
+        assert_int_equal(json_decode_device(epoch, strlen(epoch), &back, err), 0);
+        _cleanup_free_ char *again = device_text(&back);
+        assert_string_equal(epoch, again);
+        device_record_done(&back);
         device_record_done(&d);
 }
 
@@ -383,6 +392,54 @@ static void test_device_list_and_detail(void **state) {
         device_record_done(&d[1]);
 }
 
+static void test_product_and_history_round_trip(void **state) {
+        char err[JSON_DECODE_ERROR_MAX];
+        Product p = { .id = 3, .name = (char *) "lamp", .platform = PLATFORM_ESP32, .created = T0 };
+        ProductInfoList pl;
+        ChannelChangeList hl;
+
+        strscpy(p.key_sha256, sizeof(p.key_sha256), "4e2d0c385e646d8fa5656fe95649ab46ec9e250b99a299deddfcf033eaa32c7e");
+        cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "products");
+        cJSON_AddItemToArray(arr, product_to_json(&p));
+        _cleanup_free_ char *text = json_print(o);
+        cJSON_Delete(o);
+        assert_int_equal(json_decode_product_list(text, strlen(text), &pl, err), 0);
+        assert_int_equal(pl.n, 1);
+        assert_int_equal(pl.items[0].id, 3);
+        assert_string_equal(pl.items[0].name, "lamp");
+        assert_true(pl.items[0].has_key);
+        assert_int_equal(pl.items[0].platform, PLATFORM_ESP32);
+        assert_int_equal(pl.items[0].created, T0);
+        product_info_list_done(&pl);
+
+        ChannelChange changes[2] = {
+                { .id = 2, .product = "door", .name = "stable", .kind = "sketch", .release_id = 5,
+                  .previous_release_id = 4, .actor = "ci", .at = T0 },
+                { .id = 1, .product = "door", .name = "stable", .kind = "filesystem", .release_id = 4, .actor = "",
+                  .at = T0 - USEC_PER_SEC },
+        };
+        o = cJSON_CreateObject();
+        arr = cJSON_AddArrayToObject(o, "history");
+        for (int i = 0; i < 2; i++)
+                cJSON_AddItemToArray(arr, channel_change_to_json(&changes[i]));
+        _cleanup_free_ char *history = json_print(o);
+        cJSON_Delete(o);
+        assert_int_equal(json_decode_channel_history(history, strlen(history), &hl, err), 0);
+        assert_int_equal(hl.n, 2);
+        for (int i = 0; i < 2; i++) {
+                ChannelChange v = channel_change_record_view(&hl.items[i]);
+                cJSON *a = channel_change_to_json(&changes[i]), *b = channel_change_to_json(&v);
+                _cleanup_free_ char *ta = json_print(a), *tb = json_print(b);
+                assert_string_equal(ta, tb);
+                cJSON_Delete(a);
+                cJSON_Delete(b);
+        }
+        channel_change_list_done(&hl);
+        const char *bad[] = { "{\"history\":[{\"id\":1}]}", "{\"products\":[]}", "[]" };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                assert_int_equal(json_decode_channel_history(bad[i], strlen(bad[i]), &hl, err), -EBADMSG);
+}
+
 static void test_assign_and_error(void **state) {
         char err[JSON_DECODE_ERROR_MAX], msg[64];
         AssignResult a;
@@ -502,7 +559,8 @@ int main(void) {
                 cmocka_unit_test(test_device_polls),       cmocka_unit_test(test_checkin_round_trip),
                 cmocka_unit_test(test_checkin_list),       cmocka_unit_test(test_release_round_trip),
                 cmocka_unit_test(test_channel_round_trip), cmocka_unit_test(test_device_list_and_detail),
-                cmocka_unit_test(test_assign_and_error),   cmocka_unit_test(test_device_wrong_shapes),
+                cmocka_unit_test(test_assign_and_error),   cmocka_unit_test(test_product_and_history_round_trip),
+                cmocka_unit_test(test_device_wrong_shapes),
                 cmocka_unit_test(test_list_wrong_shapes),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
