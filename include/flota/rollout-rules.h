@@ -149,3 +149,28 @@ usec_t rollout_window_next(const RolloutWindow *w, size_t n, usec_t now);
 uint64_t rollout_rate_allowance(uint32_t rate, uint64_t offers_last_minute);
 /* The rate after 'passed' waves passed with ramp factor f (capped at 1,000,000/min). */
 uint32_t rollout_rate_ramped(uint32_t rate, double ramp, size_t passed);
+
+/* ---- gated promotion between channels (ROLLOUTS.md §6) ---- */
+
+#define PROMOTE_CHANNEL_MAX 64
+
+typedef struct PromoteGate {
+        char from[PROMOTE_CHANNEL_MAX + 1]; /* the channel the release must have run on */
+        usec_t soak;                    /* how long at least */
+        uint32_t healthy;               /* basis points of the devices offered it there that run it */
+        uint32_t min;                   /* devices on the channel that report it, at least */
+} PromoteGate;
+
+/* "from=beta,soak=7d,healthy=98%,min=20" (from is required; the rest default to 0). 0 or -EINVAL with err. */
+int promote_gate_parse(const char *s, PromoteGate *ret, char err[static ROLLOUT_SPEC_ERROR_MAX]);
+
+/* What the source channel shows of the release. */
+typedef struct PromoteEvidence {
+        bool on_channel;                /* the source channel serves the release now */
+        usec_t since;                   /* since when */
+        uint64_t offered;               /* devices on the channel that polled since then and could take it */
+        uint64_t running;               /* of those, the ones that report it */
+} PromoteEvidence;
+
+/* GATE_PASS, or GATE_WAIT with the condition that holds it in why (160 bytes). */
+GateVerdict promote_gate_check(const PromoteGate *g, const PromoteEvidence *ev, usec_t now, char why[static 160]);

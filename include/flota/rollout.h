@@ -127,6 +127,13 @@ int rollout_feed_ingest(RolloutEngine *e, uint64_t *ret, char err[static ROLLOUT
 int rollout_summary(Store *inventory, const Rollout *r, usec_t now, char buf[static 256]);
 
 /*
+ * Whether release may be promoted on product by gate g (ROLLOUTS.md §6): 0 when it passes, 1
+ * when a condition holds it (named in why), -errno with err when flotad could not tell.
+ */
+int rollout_promote_gate(RolloutEngine *e, const char *product, int64_t release, const PromoteGate *g,
+                         char why[static 160], char err[static ROLLOUT_ERROR_MAX]);
+
+/*
  * Takes the rollout lock beside the inventory (path + ".lock"), waiting at most wait_sec.
  * Returns the lock's fd, or -EWOULDBLOCK when another process holds it that long.
  */

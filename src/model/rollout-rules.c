@@ -342,3 +342,72 @@ uint32_t rollout_rate_ramped(uint32_t rate, double ramp, size_t passed) {
         double r = (double) rate * pow(ramp, (double) passed);
         return r > 1e6 ? 1000000u : (uint32_t) llround(r);
 }
+
+/* ---- gated promotion ---- */
+
+static int gate_term(PromoteGate *g, const char *key, const char *value) {
+        uint32_t n;
+
+        if (streq(key, "from"))
+                return name_is_valid(value) && strscpy(g->from, sizeof(g->from), value) ? 0 : -EINVAL;
+        if (streq(key, "soak"))
+                return parse_duration(value, &g->soak);
+        if (streq(key, "healthy"))
+                return ratio_parse(value, &g->healthy);
+        if (streq(key, "min"))
+                return parse_u32(value, &n) < 0 ? -EINVAL : (g->min = n, 0);
+        return -EINVAL;
+}
+
+int promote_gate_parse(const char *s, PromoteGate *ret, char err[static ROLLOUT_SPEC_ERROR_MAX]) {
+        PromoteGate g = {};
+        char copy[256], *save = NULL;
+
+        if (!s || !strscpy(copy, sizeof(copy), s)) {
+                snprintf(err, ROLLOUT_SPEC_ERROR_MAX, "--gate: too long");
+                return -EINVAL;
+        }
+        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                char *eq = strchr(t, '=');
+                if (eq)
+                        *eq = 0;
+                if (!eq || gate_term(&g, t, eq + 1) < 0) {
+                        snprintf(err, ROLLOUT_SPEC_ERROR_MAX,
+                                 "--gate: '%.40s' is not one of from=CHANNEL, soak=DURATION, healthy=PERCENT, min=N", t);
+                        return -EINVAL;
+                }
+        }
+        if (!g.from[0]) {
+                snprintf(err, ROLLOUT_SPEC_ERROR_MAX, "--gate: from=CHANNEL is required");
+                return -EINVAL;
+        }
+        *ret = g;
+        return 0;
+}
+
+GateVerdict promote_gate_check(const PromoteGate *g, const PromoteEvidence *ev, usec_t now, char why[static 160]) {
+        char a[16], b[16], d[32], e[32];
+
+        if (!ev->on_channel) {
+                snprintf(why, 160, "the release is not on %s", g->from);
+                return GATE_WAIT;
+        }
+        usec_t ran = now > ev->since ? now - ev->since : 0;
+        if (ran < g->soak) {
+                snprintf(why, 160, "soak: on %s for %s of %s", g->from, format_duration(d, ran), format_duration(e, g->soak));
+                return GATE_WAIT;
+        }
+        if (ev->running < g->min) {
+                snprintf(why, 160, "min: %" PRIu64 " devices on %s report it, %u needed", ev->running, g->from, g->min);
+                return GATE_WAIT;
+        }
+        if (ev->offered > 0 && ev->running * BASIS_POINTS < (uint64_t) g->healthy * ev->offered) {
+                snprintf(why, 160, "healthy: %s of %" PRIu64 " devices offered it on %s run it, %s needed",
+                         ratio_format(a, (uint32_t) bp_of(ev->running, ev->offered)), ev->offered, g->from,
+                         ratio_format(b, g->healthy));
+                return GATE_WAIT;
+        }
+        snprintf(why, 160, "on %s for %s, %" PRIu64 " of %" PRIu64 " devices run it", g->from, format_duration(d, ran),
+                 ev->running, ev->offered);
+        return GATE_PASS;
+}

@@ -69,7 +69,7 @@ api() {
 # release PRODUCT VERSION [PLATFORM]: uploads an image made by flota-sim; prints nothing
 release() {
     "$FLOTA_SIM" mkimage --version "$2" --platform "${3:-esp8266}" -o "$work/$1-$2.bin"
-    "$FLOTA" release upload "$work/$1-$2.bin" --product "$1" --version "$2" >/dev/null ||
+    fl release upload "$work/$1-$2.bin" --product "$1" --version "$2" >/dev/null ||
         fail "upload of $1 $2 refused"
 }
 
