@@ -125,9 +125,11 @@ int json_decode_device_detail(const char *text, size_t len, DeviceDetail *ret,
 int json_decode_device_list(const char *text, size_t len, DeviceRecordList *ret,
                             char err[static JSON_DECODE_ERROR_MAX]);
 int json_decode_checkin(const char *text, size_t len, Checkin *ret, char err[static JSON_DECODE_ERROR_MAX]);
-int json_decode_checkin_list(const char *text, size_t len, CheckinList *ret, char err[static JSON_DECODE_ERROR_MAX]);
+int json_decode_checkin_list(const char *text, size_t len, CheckinList *ret,
+                             char err[static JSON_DECODE_ERROR_MAX]);
 int json_decode_release(const char *text, size_t len, Release *ret, char err[static JSON_DECODE_ERROR_MAX]);
-int json_decode_release_list(const char *text, size_t len, ReleaseList *ret, char err[static JSON_DECODE_ERROR_MAX]);
+int json_decode_release_list(const char *text, size_t len, ReleaseList *ret,
+                             char err[static JSON_DECODE_ERROR_MAX]);
 int json_decode_channel(const char *text, size_t len, ChannelInfo *ret, char err[static JSON_DECODE_ERROR_MAX]);
 int json_decode_channel_list(const char *text, size_t len, ChannelInfoList *ret,
                              char err[static JSON_DECODE_ERROR_MAX]);

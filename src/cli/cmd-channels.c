@@ -27,7 +27,8 @@ static void print_channels(const ApiChannelList *l, bool json) {
                 snprintf(id, sizeof(id), "%" PRId64, c->release);
                 if (c->updated)
                         format_rfc3339(updated, c->updated);
-                const char *cells[] = { c->product, c->name, image_kind_to_string(c->kind), id, c->version, updated };
+                const char *cells[] = { c->product, c->name,    image_kind_to_string(c->kind),
+                                        id,         c->version, updated };
                 table_add(t, cells);
         }
         table_print(t);
@@ -129,6 +130,7 @@ int verb_promote(Cli *cli, int argc, char **argv) {
                 print_json(j);
                 cJSON_Delete(j);
         } else
-                printf("%s/%s now serves release %" PRId64 " (%s)\n", ch.product, ch.name, ch.release, ch.version);
+                printf("%s/%s now serves release %" PRId64 " (%s)\n", ch.product, ch.name, ch.release,
+                       ch.version);
         return 0;
 }

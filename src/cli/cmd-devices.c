@@ -270,7 +270,8 @@ int verb_label(Cli *cli, int argc, char **argv) {
                 return cli_usage("label: '%s' is not a MAC address or device id", argv[1]);
         for (int i = 2; i < argc; i++)
                 if (!label_is_valid(argv[i]))
-                        return cli_usage("label: '%s' is not a label (1-64 letters, digits or ._:=/-)", argv[i]);
+                        return cli_usage("label: '%s' is not a label (1-64 letters, digits or ._:=/-)",
+                                         argv[i]);
         if (cli_client(cli, "label", &api) < 0)
                 return -1;
         int r = api_device_labels(api, id, (const char *const *) argv + 2, (size_t) (argc - 2), NULL, err);
@@ -362,7 +363,8 @@ int verb_assign(Cli *cli, int argc, char **argv) {
         int r = api_assign_count(api, (int64_t) rel, (const char *const *) list.ids, list.n, &count, err);
         if (r < 0)
                 return cli_api_error(cli, "assign", r, err);
-        cli_audit(cli, "assign", "%llu devices -> release %llu", (unsigned long long) count, (unsigned long long) rel);
+        cli_audit(cli, "assign", "%llu devices -> release %llu", (unsigned long long) count,
+                  (unsigned long long) rel);
         if (cli->json) {
                 cJSON *o = cJSON_CreateObject();
                 json_add_id(o, "release", (int64_t) rel);

@@ -574,7 +574,8 @@ int json_decode_checkin(const char *text, size_t len, Checkin *ret, char err[sta
         return r < 0 ? r : checkin_from(j, ret, err);
 }
 
-int json_decode_checkin_list(const char *text, size_t len, CheckinList *ret, char err[static JSON_DECODE_ERROR_MAX]) {
+int json_decode_checkin_list(const char *text, size_t len, CheckinList *ret,
+                             char err[static JSON_DECODE_ERROR_MAX]) {
         Ctx c = { "check-in list", err };
         _cleanup_(cJSON_Deletep) cJSON *j = NULL;
         CheckinList l = {};
@@ -604,7 +605,8 @@ int json_decode_release(const char *text, size_t len, Release *ret, char err[sta
         return r < 0 ? r : release_from(j, ret, err);
 }
 
-int json_decode_release_list(const char *text, size_t len, ReleaseList *ret, char err[static JSON_DECODE_ERROR_MAX]) {
+int json_decode_release_list(const char *text, size_t len, ReleaseList *ret,
+                             char err[static JSON_DECODE_ERROR_MAX]) {
         Ctx c = { "release list", err };
         _cleanup_(cJSON_Deletep) cJSON *j = NULL;
         void *items;
