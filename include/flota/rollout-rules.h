@@ -99,6 +99,12 @@ typedef struct RolloutTarget {
  */
 bool device_progress_observe(DeviceProgress *p, const Checkin *c, const RolloutTarget *t, uint32_t stuck_polls);
 
+/*
+ * Another source (an mDNS announcement, a poll log) saw the device run 'version' at 'at':
+ * the target after the offer makes it updated, as a check-in would. Returns true when p changed.
+ */
+bool device_progress_seen(DeviceProgress *p, const char *version, usec_t at, const RolloutTarget *t);
+
 /* A device offered but not heard from for K x its interval is silent. Returns true when p changed. */
 bool device_progress_check_silent(DeviceProgress *p, usec_t interval, uint32_t k, usec_t now);
 

@@ -129,9 +129,17 @@ int poll_writer_record(PollWriter *w, const char *device_id, usec_t at, int64_t 
 /* Sets a device's poll count and times from flotad's own record of it (exact when the feed skips polls). */
 int fleet_device_set_polls(Store *s, const char *device_id, uint64_t polls, usec_t first, usec_t last);
 
+/* What the inventory knows of a device in a rollout, from every source (feed, logs, mDNS). */
+typedef struct DeviceFacts {
+        usec_t interval;                /* poll_interval() of its polls */
+        const char *version;            /* the version the inventory holds */
+        usec_t last_seen;               /* by any source */
+} DeviceFacts;
+
 /*
- * The rollout's offered and downloading devices with the poll interval the inventory learned
- * for each (poll_interval() of its polls): the candidates for silent.
+ * The rollout's devices still waiting for a verdict or open to a late success (offered,
+ * downloading, failed, silent) with what the inventory knows of each: the candidates for
+ * silent, and for an update another source saw (an mDNS re-announce with the new version).
  */
 int rollout_devices_waiting(Store *s, int64_t rollout_id,
-                            int (*cb)(const RolloutDevice *d, usec_t interval, void *userdata), void *userdata);
+                            int (*cb)(const RolloutDevice *d, const DeviceFacts *f, void *userdata), void *userdata);

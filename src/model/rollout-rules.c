@@ -219,6 +219,18 @@ bool device_progress_observe(DeviceProgress *p, const Checkin *c, const RolloutT
         return observe_other(p, c, t, n) || changed;
 }
 
+bool device_progress_seen(DeviceProgress *p, const char *version, usec_t at, const RolloutTarget *t) {
+        if (t->rolling_back || p->state == DR_UPDATED || p->state == DR_PENDING || p->state == DR_EXCLUDED ||
+            p->state == DR_ROLLED_BACK || at + USEC_PER_SEC <= p->offered_at)
+                return false;
+        if (isempty(version) || isempty(t->version) || !streq(version, t->version))
+                return false;
+        p->saw_target = true;
+        if (at > p->last_seen)
+                p->last_seen = at;
+        return set_state(p, DR_UPDATED, at, "");
+}
+
 bool device_progress_check_silent(DeviceProgress *p, usec_t interval, uint32_t k, usec_t now) {
         if (p->state != DR_OFFERED && p->state != DR_DOWNLOADING)
                 return false;

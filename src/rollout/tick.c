@@ -22,18 +22,34 @@ typedef struct Waiting {
         size_t n, allocated, allocated_intervals;
         uint32_t k;
         usec_t now;
+        const Rollout *r;
+        size_t seen;                    /* updated by what another source saw */
 } Waiting;
 
-static int collect_silent(const RolloutDevice *d, usec_t interval, void *userdata) {
-        Waiting *w = userdata;
-        DeviceProgress p = d->p;
-
-        if (!device_progress_check_silent(&p, interval, w->k, w->now))
-                return 0;
+static void keep(Waiting *w, const RolloutDevice *d, usec_t interval) {
         w->items = xgrow(w->items, &w->allocated, w->n + 1, sizeof(RolloutDevice));
         w->intervals = xgrow(w->intervals, &w->allocated_intervals, w->n + 1, sizeof(usec_t));
         w->intervals[w->n] = interval;
         w->items[w->n++] = *d;
+}
+
+static int collect_silent(const RolloutDevice *d, const DeviceFacts *f, void *userdata) {
+        Waiting *w = userdata;
+        DeviceProgress p = d->p;
+        RolloutTarget t = { .release_id = w->r->release_id, .version = w->r->version, .md5 = w->r->md5,
+                            .rolling_back = d->from_release > 0 };
+
+        /* the inventory merges mDNS and logs: a device seen on the target after the offer is updated */
+        if (device_progress_seen(&p, f->version, f->last_seen, &t)) {
+                RolloutDevice x = *d;
+                x.p = p;
+                keep(w, &x, 0);
+                w->seen++;
+                return 0;
+        }
+        if (!device_progress_check_silent(&p, f->interval, w->k, w->now))
+                return 0;
+        keep(w, d, f->interval);
         return 0;
 }
 
@@ -58,12 +74,16 @@ static int confirm_silent(RolloutEngine *e, RolloutDevice *d, usec_t interval, u
 }
 
 static int mark_silent(RolloutEngine *e, const Rollout *r, const RolloutSpec *spec, size_t *ret_n) {
-        Waiting w = { .k = spec->silent_after, .now = e->now };
+        Waiting w = { .k = spec->silent_after, .now = e->now, .r = r };
         int q = rollout_devices_waiting(e->inventory, r->id, collect_silent, &w);
         size_t n = 0;
 
         for (size_t i = 0; q >= 0 && i < w.n; i++) {
                 RolloutDevice *d = &w.items[i];
+                if (d->p.state == DR_UPDATED) {
+                        q = e->dry_run ? 0 : rollout_device_save(e->inventory, r->id, d);
+                        continue;
+                }
                 DeviceProgress before = d->p;
                 q = confirm_silent(e, d, w.intervals[i], spec->silent_after);
                 if (q < 0)

@@ -578,15 +578,15 @@ int fleet_device_set_polls(Store *s, const char *device_id, uint64_t polls, usec
 }
 
 int rollout_devices_waiting(Store *s, int64_t rollout_id,
-                            int (*cb)(const RolloutDevice *d, usec_t interval, void *userdata), void *userdata) {
+                            int (*cb)(const RolloutDevice *d, const DeviceFacts *f, void *userdata), void *userdata) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r = store_prepare(s,
                               "SELECT rd.device_id, rd.hash, rd.wave, rd.state, rd.reason, rd.from_version,"
                               " rd.from_release, rd.offered_at, rd.served_at, rd.decided_at, rd.last_seen, rd.stuck,"
                               " rd.aborts, rd.saw_target, coalesce(d.polls, 0), coalesce(d.first_poll, 0),"
-                              " coalesce(d.last_poll, 0)"
+                              " coalesce(d.last_poll, 0), coalesce(d.version, ''), coalesce(d.last_seen, 0)"
                               " FROM rollout_devices rd LEFT JOIN devices d ON d.id = rd.device_id"
-                              " WHERE rd.rollout_id = ? AND rd.state IN (1, 2)",
+                              " WHERE rd.rollout_id = ? AND rd.state IN (1, 2, 4, 5)",
                               &st);
         if (r < 0)
                 return r;
@@ -594,10 +594,14 @@ int rollout_devices_waiting(Store *s, int64_t rollout_id,
         while ((r = sqlite3_step(st)) == SQLITE_ROW) {
                 RolloutDevice d;
                 read_device(st, 0, &d);
-                usec_t interval = poll_interval((uint64_t) sqlite3_column_int64(st, 14),
-                                                (usec_t) sqlite3_column_int64(st, 15),
-                                                (usec_t) sqlite3_column_int64(st, 16));
-                int k = cb(&d, interval, userdata);
+                DeviceFacts f = {
+                        .interval = poll_interval((uint64_t) sqlite3_column_int64(st, 14),
+                                                  (usec_t) sqlite3_column_int64(st, 15),
+                                                  (usec_t) sqlite3_column_int64(st, 16)),
+                        .version = store_column_text(st, 17),
+                        .last_seen = (usec_t) sqlite3_column_int64(st, 18),
+                };
+                int k = cb(&d, &f, userdata);
                 if (k < 0)
                         return k;
         }

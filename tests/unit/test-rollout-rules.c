@@ -213,6 +213,22 @@ static void test_progress_rollback(void **state) {
         assert_int_equal(p.state, DR_ROLLED_BACK);
 }
 
+static void test_progress_seen_by_another_source(void **state) {
+        DeviceProgress p = offered(100 * SEC);
+
+        /* an mDNS announcement of the old version, or of the target before the offer, says nothing */
+        assert_false(device_progress_seen(&p, "1.0.0", 200 * SEC, &target));
+        assert_false(device_progress_seen(&p, "1.1.0", 50 * SEC, &target));
+        assert_true(device_progress_seen(&p, "1.1.0", 200 * SEC, &target));
+        assert_int_equal(p.state, DR_UPDATED);
+        /* a silent device that shows up on the target is a late success */
+        p = offered(100 * SEC);
+        p.state = DR_SILENT;
+        assert_true(device_progress_seen(&p, "1.1.0", 900 * SEC, &target));
+        assert_int_equal(p.state, DR_UPDATED);
+        assert_false(device_progress_seen(&p, "1.1.0", 950 * SEC, &target));
+}
+
 static void test_silent(void **state) {
         DeviceProgress p = offered(100 * SEC);
 
@@ -333,6 +349,7 @@ int main(void) {
                 cmocka_unit_test(test_progress_stuck_and_aborted_fail),
                 cmocka_unit_test(test_progress_boot_loop_pin_and_ineligible),
                 cmocka_unit_test(test_progress_rollback),
+                cmocka_unit_test(test_progress_seen_by_another_source),
                 cmocka_unit_test(test_silent),
                 cmocka_unit_test(test_gate),
                 cmocka_unit_test(test_windows),
