@@ -53,7 +53,7 @@ static void help(void) {
                "  -t, --token TOKEN    API token (FLOTA_TOKEN, token= in the config)\n"
                "  -c, --config FILE    configuration file (default $XDG_CONFIG_HOME/flota/config)\n"
                "      --timeout SECS   give up on the server after this long (default 10)\n"
-               "      --db FILE        the inventory (default $XDG_STATE_HOME/flota/flota.db)\n"
+               "      --db FILE        the inventory (db= in the config; default $XDG_STATE_HOME/flota/flota.db)\n"
                "  -j, --json           machine-readable output\n"
                "      --color=WHEN     colour: auto (on a terminal, unless NO_COLOR is set), always, never\n"
                "  -h, --help           show this help\n"
@@ -107,6 +107,8 @@ static int on_ini(void *user, const char *section, const char *name, const char 
                 set(&cf->cli->server, value);
         else if (streq(name, "token"))
                 set(&cf->cli->token, value);
+        else if (streq(name, "db"))
+                set(&cf->cli->db, value);
         else if (streq(name, "timeout")) {
                 if (parse_u32(value, &t) < 0 || t == 0 || t > 3600) {
                         snprintf(cf->error, sizeof(cf->error), "timeout: expected seconds from 1 to 3600");
@@ -165,7 +167,7 @@ int main(int argc, char **argv) {
                 {},
         };
         Cli cli = { .timeout = 10 };
-        const char *config = NULL, *server = NULL, *token = NULL;
+        const char *config = NULL, *server = NULL, *token = NULL, *db = NULL;
         uint32_t timeout = 0;
         int c, r;
 
@@ -179,7 +181,7 @@ int main(int argc, char **argv) {
                 case ARG_VERSION: printf("flota " FLOTA_VERSION "\n"); return 0;
                 case ARG_LIST_VERBS: list_verbs(); return 0;
                 case ARG_LIST_OPTIONS: list_options(options); return 0;
-                case ARG_DB: set(&cli.db, optarg); break;
+                case ARG_DB: db = optarg; break;
                 case ARG_COLOR: {
                         ColorMode mode = color_mode_from_string(optarg);
                         if (mode < 0) {
@@ -217,6 +219,8 @@ int main(int argc, char **argv) {
                 set(&cli.server, server);
         if (token)
                 set(&cli.token, token);
+        if (db)
+                set(&cli.db, db);
         if (timeout)
                 cli.timeout = timeout;
 
