@@ -37,6 +37,7 @@ typedef struct Rollout {
         usec_t created;
         usec_t started;
         usec_t updated;
+        size_t step_offers;             /* not stored: offers the last step made (or would make, dry) */
 } Rollout;
 
 void rollout_done(Rollout *r);

@@ -394,6 +394,7 @@ static int step_locked(RolloutEngine *e, Rollout *r, const RolloutSpec *spec, ch
                 k = advance(e, r, spec, n_waves, err);
         if (k >= 0 && (r->state == ROLLOUT_RUNNING || r->state == ROLLOUT_SCHEDULED))
                 k = make_offers(e, r, spec, &offered);
+        r->step_offers = offered;
         if (k >= 0 && offered > 0 && r->state == ROLLOUT_RUNNING) {
                 /* the hold said "offering": say what the gate waits for now */
                 bool pending;
@@ -502,8 +503,13 @@ int rollout_tick(RolloutEngine *e, void (*line)(const Rollout *r, const char *te
                 res.rollouts++;
                 res.halted += r->state == ROLLOUT_HALTED;
                 char text[256];
-                if (line && rollout_summary(e->inventory, r, e->now, text) >= 0)
+                if (line && rollout_summary(e->inventory, r, e->now, text) >= 0) {
+                        if (e->dry_run) {
+                                size_t len = strlen(text);
+                                snprintf(text + len, sizeof(text) - len, " (dry run: would offer %zu)", r->step_offers);
+                        }
                         line(r, text, userdata);
+                }
         }
         for (size_t i = 0; i < l.n; i++)
                 rollout_done(&l.items[i]);
