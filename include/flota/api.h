@@ -116,6 +116,13 @@ int api_checkins_page(ApiClient *c, int64_t after, size_t limit, ApiCheckinPage 
 int api_assign(ApiClient *c, int64_t release_id, const char *const *ids, size_t n,
                char err[static API_CLIENT_ERROR_MAX]);
 
+/*
+ * One page of the ids of the devices assigned release_id, in id order, after 'after' (NULL:
+ * from the start), at most limit (0: 10,000; at most 100,000). What rollouts reconcile against.
+ */
+int api_assignments_page(ApiClient *c, int64_t release_id, const char *after, size_t limit, AssignmentPage *ret,
+                         char err[static API_CLIENT_ERROR_MAX]);
+
 int api_release_get(ApiClient *c, int64_t id, Release *ret, char err[static API_CLIENT_ERROR_MAX]);
 /* Releases, of one product when product is not NULL. */
 int api_releases_list(ApiClient *c, const char *product, ApiReleaseList *ret, char err[static API_CLIENT_ERROR_MAX]);

@@ -136,6 +136,18 @@ int json_decode_channel_list(const char *text, size_t len, ChannelInfoList *ret,
 int json_decode_product(const char *text, size_t len, ProductInfo *ret, char err[static JSON_DECODE_ERROR_MAX]);
 int json_decode_product_list(const char *text, size_t len, ProductInfoList *ret,
                              char err[static JSON_DECODE_ERROR_MAX]);
+/* {"release": N, "devices": [id...], "next": id|null}: GET /api/v1/assignments. */
+typedef struct AssignmentPage {
+        int64_t release;
+        char (*ids)[DEVICE_ID_MAX + 1];
+        size_t n;
+        char next[DEVICE_ID_MAX + 1];         /* "" on the last page */
+} AssignmentPage;
+
+void assignment_page_done(AssignmentPage *p);
+int json_decode_assignment_page(const char *text, size_t len, AssignmentPage *ret,
+                                char err[static JSON_DECODE_ERROR_MAX]);
+
 /* {"history": [change...]} */
 int json_decode_channel_history(const char *text, size_t len, ChannelChangeList *ret,
                                 char err[static JSON_DECODE_ERROR_MAX]);

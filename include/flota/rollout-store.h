@@ -71,6 +71,11 @@ int rollout_device_get(Store *s, int64_t rollout_id, const char *device_id, Roll
 /* Devices of a rollout in the given state (any: _DR_INVALID), wave <= max_wave, in hash order, at most limit. */
 int rollout_devices_each(Store *s, int64_t rollout_id, DeviceRolloutState state, uint32_t max_wave, size_t limit,
                          int (*cb)(const RolloutDevice *d, void *userdata), void *userdata);
+/*
+ * Offers the next pending devices of waves <= max_wave, in wave then hash order, at most limit:
+ * they become offered at 'at'. Returns how many, or -errno.
+ */
+int64_t rollout_offer_next(Store *s, int64_t rollout_id, uint32_t max_wave, uint64_t limit, usec_t at);
 /* How many devices of the rollout have a hash below h (a late joiner's place in the order). */
 int64_t rollout_devices_before(Store *s, int64_t rollout_id, uint64_t hash);
 /* True when the device is in the rollout. */
@@ -118,6 +123,8 @@ typedef struct FleetDevice {
 
 /* Every inventory device (borrowed for the call), in id order. */
 int fleet_devices_each(Store *s, int (*cb)(const FleetDevice *d, void *userdata), void *userdata);
+/* The devices any source saw at or after since, in id order. */
+int fleet_devices_seen_since(Store *s, usec_t since, int (*cb)(const FleetDevice *d, void *userdata), void *userdata);
 /* One device; -ENOENT when unknown. */
 int fleet_device_get(Store *s, const char *id, int (*cb)(const FleetDevice *d, void *userdata), void *userdata);
 

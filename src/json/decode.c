@@ -721,6 +721,46 @@ void device_detail_done(DeviceDetail *d) {
         *d = (DeviceDetail) {};
 }
 
+void assignment_page_done(AssignmentPage *p) {
+        if (!p)
+                return;
+        free(p->ids);
+        *p = (AssignmentPage) {};
+}
+
+int json_decode_assignment_page(const char *text, size_t len, AssignmentPage *ret,
+                                char err[static JSON_DECODE_ERROR_MAX]) {
+        Ctx c = { "assignment list", err };
+        _cleanup_(cJSON_Deletep) cJSON *j = NULL;
+        AssignmentPage p = {};
+        const cJSON *arr, *e;
+        int r = parse(&c, text, len, &j);
+
+        if (r < 0 || (r = need_object(&c, j)) < 0)
+                return r;
+        r = get_int(&c, j, "release", false, 0, 1, INT64_MAX, &p.release);
+        if (r >= 0)
+                r = get_array(&c, j, "devices", &arr, &p.n);
+        if (r < 0)
+                return r;
+        p.ids = p.n ? xcalloc(p.n, sizeof(*p.ids)) : NULL;
+        size_t i = 0;
+        cJSON_ArrayForEach(e, arr) {
+                if (!cJSON_IsString(e) || !strscpy(p.ids[i], sizeof(p.ids[i]), e->valuestring) || !p.ids[i][0]) {
+                        assignment_page_done(&p);
+                        return fail(&c, "\"devices\"[%zu] is not a device id", i);
+                }
+                i++;
+        }
+        r = get_text(&c, j, "next", true, p.next, sizeof(p.next));
+        if (r < 0) {
+                assignment_page_done(&p);
+                return r;
+        }
+        *ret = p;
+        return 0;
+}
+
 void checkin_list_done(CheckinList *l) {
         if (!l)
                 return;

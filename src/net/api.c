@@ -250,6 +250,34 @@ int api_device_records_page(ApiClient *c, const ApiDeviceQuery *q, DeviceRecordL
         return 0;
 }
 
+int api_assignments_page(ApiClient *c, int64_t release_id, const char *after, size_t limit, AssignmentPage *ret,
+                         char err[static API_CLIENT_ERROR_MAX]) {
+        _cleanup_(url_done) Url u = url_path("assignments", 0);
+        _cleanup_(api_response_done) ApiResponse resp = {};
+        char why[JSON_DECODE_ERROR_MAX];
+        AssignmentPage p = {};
+
+        if (release_id <= 0 || limit > 100000) {
+                snprintf(err, API_CLIENT_ERROR_MAX, "assignments: release must be an id and limit at most 100000");
+                return -EINVAL;
+        }
+        url_arg_int(&u, "release", release_id);
+        if (limit > 0)
+                url_arg_int(&u, "limit", (int64_t) limit);
+        url_arg(&u, "after", after);
+        int r = call(c, "GET", u.text, NULL, &resp, err);
+        if (r == 0)
+                r = decoded(c, json_decode_assignment_page(resp.body, resp.len, &p, why), why, err);
+        if (r < 0)
+                return r;
+        if (p.release != release_id || (p.next[0] && after && strcmp(p.next, after) <= 0)) {
+                assignment_page_done(&p);
+                return bad_answer(c, -EBADMSG, "assignment list: another release, or \"next\" does not advance", err);
+        }
+        *ret = p;
+        return 0;
+}
+
 int api_devices_page(ApiClient *c, const ApiDeviceQuery *q, ApiDevicePage *ret,
                      char err[static API_CLIENT_ERROR_MAX]) {
         DeviceRecordList l = {};

@@ -102,21 +102,21 @@ static int fetch_actual(ApiClient *api, int64_t release, IdSet *ret, char err[st
         char after[DEVICE_ID_MAX + 1] = "";
 
         for (;;) {
-                ApiDevicePage page = {};
-                ApiDeviceQuery q = { .assigned = release, .after = after[0] ? after : NULL, .limit = 10000 };
+                AssignmentPage page = {};
                 char msg[API_CLIENT_ERROR_MAX];
-                int r = api_devices_page(api, &q, &page, msg);
+                int r = api_assignments_page(api, release, after[0] ? after : NULL, 100000, &page, msg);
                 if (r < 0) {
                         snprintf(err, ROLLOUT_ERROR_MAX, "%s", msg);
                         return r;
                 }
                 for (size_t i = 0; i < page.n; i++)
-                        id_set_add(ret, page.items[i].id);
+                        id_set_add(ret, page.ids[i]);
                 strscpy(after, sizeof(after), page.next);
-                api_device_page_done(&page);
+                assignment_page_done(&page);
                 if (!after[0])
                         break;
         }
+        /* flotad sends them in id order already; sorting keeps bsearch's promise whatever it sends */
         qsort_safe(ret->ids, ret->n, sizeof(*ret->ids), id_cmp);
         return 0;
 }

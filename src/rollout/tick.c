@@ -146,7 +146,10 @@ static int add_late_joiners(RolloutEngine *e, const Rollout *r, const RolloutSpe
         if (selection_parse(spec->select, e->now, &sel, msg) < 0 || n == 0)
                 return -EINVAL;
         Joiners j = { .e = e, .r = r, .sel = sel, .targets = targets, .n_waves = n };
-        int k = fleet_devices_each(e->inventory, maybe_join, &j);
+        /* a device joins when a source sees it: look at those seen since the last step (with
+         * ten minutes' slack for clocks that differ), not at the whole fleet every tick */
+        usec_t slack = 10 * 60 * USEC_PER_SEC, since = r->updated > slack ? r->updated - slack : 0;
+        int k = fleet_devices_seen_since(e->inventory, since, maybe_join, &j);
         *ret_n = j.joined;
         return k;
 }
@@ -245,22 +248,6 @@ static int advance(RolloutEngine *e, Rollout *r, const RolloutSpec *spec, size_t
 
 /* ---- offers ---- */
 
-typedef struct Offers {
-        RolloutEngine *e;
-        int64_t rollout_id;
-        size_t n;
-} Offers;
-
-static int offer_one(const RolloutDevice *d, void *userdata) {
-        Offers *o = userdata;
-        RolloutDevice x = *d;
-
-        x.p.state = DR_OFFERED;
-        x.p.offered_at = o->e->now;
-        o->n++;
-        return o->e->dry_run ? 0 : rollout_device_save(o->e->inventory, o->rollout_id, &x);
-}
-
 static void format_local(char buf[static 32], usec_t t) {
         time_t s = (time_t) (t / USEC_PER_SEC);
         struct tm tm;
@@ -286,16 +273,15 @@ static int make_offers(RolloutEngine *e, Rollout *r, const RolloutSpec *spec, si
                 snprintf(r->hold, sizeof(r->hold), "rate limit (%u/min)", rate);
                 return 0;
         }
-        Offers o = { .e = e, .rollout_id = r->id };
-        int k = rollout_devices_each(e->inventory, r->id, DR_PENDING, r->wave,
-                                     allowance > SIZE_MAX ? SIZE_MAX : (size_t) allowance, offer_one, &o);
-        if (k < 0)
-                return k;
-        if (o.n > 0) {
+        /* a dry run makes the offers too: the caller rolls the transaction back */
+        int64_t n = rollout_offer_next(e->inventory, r->id, r->wave, allowance, e->now);
+        if (n < 0)
+                return (int) n;
+        if (n > 0) {
                 r->state = ROLLOUT_RUNNING;
-                (void) rollout_note(e, r, "offered", "wave %u: offered %zu devices", r->wave + 1, o.n);
+                (void) rollout_note(e, r, "offered", "wave %u: offered %" PRId64 " devices", r->wave + 1, n);
         }
-        *ret_n = o.n;
+        *ret_n = (size_t) n;
         return 0;
 }
 

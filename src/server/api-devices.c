@@ -266,3 +266,54 @@ enum MHD_Result api_checkins_list(ApiCall *call) {
         cJSON_AddNumberToObject(o, "next", (double) cursor);
         return respond_json(call->conn, MHD_HTTP_OK, o);
 }
+
+#define ASSIGNMENTS_PAGE_DEFAULT 10000
+#define ASSIGNMENTS_PAGE_MAX 100000
+
+static int add_assigned_id(const Device *d, void *userdata) {
+        DeviceList *l = userdata;
+        json_write_string(&l->w, d->id);
+        strscpy(l->last, sizeof(l->last), d->id);
+        return 0;
+}
+
+/*
+ * GET /assignments?release=ID[&after=][&limit=]: the ids of the devices assigned a release, in
+ * id order, paged: {"release": ID, "devices": [id...], "next": id|null}. What rollouts
+ * reconcile against, so it carries only ids.
+ */
+enum MHD_Result api_assignments_list(ApiCall *call) {
+        Server *srv = call->srv;
+        const char *release = api_arg(call, "release"), *limit = api_arg(call, "limit");
+        DeviceFilter f = { .after = api_arg(call, "after"), .limit = ASSIGNMENTS_PAGE_DEFAULT };
+        _cleanup_(device_list_done) DeviceList l = {};
+        uint64_t n;
+
+        if (!release || parse_u64(release, &n) < 0 || n == 0 || n > INT64_MAX)
+                return api_bad_body(call, "release must be a release id");
+        f.assigned = (int64_t) n;
+        if (limit) {
+                if (parse_u64(limit, &n) < 0 || n == 0 || n > ASSIGNMENTS_PAGE_MAX)
+                        return api_bad_body(call, "limit must be 1-100000");
+                f.limit = n;
+        }
+        json_write_open(&l.w, '{');
+        json_write_key(&l.w, "release");
+        json_write_int(&l.w, f.assigned);
+        json_write_key(&l.w, "devices");
+        json_write_open(&l.w, '[');
+        pthread_mutex_lock(&srv->api_lock);
+        int r = store_devices_list(srv->api_store, &f, add_assigned_id, &l);
+        pthread_mutex_unlock(&srv->api_lock);
+        if (r < 0)
+                return api_store_error(call, r, "assignments");
+        json_write_close(&l.w, ']');
+        json_write_key(&l.w, "next");
+        json_write_string_or_null(&l.w, (size_t) r == f.limit ? l.last : NULL);
+        json_write_close(&l.w, '}');
+        size_t len;
+        char *text = json_writer_steal(&l.w, &len);
+        text = xrealloc(text, len + 2);
+        memcpy(text + len, "\n", 2);
+        return respond_json_text(call->conn, MHD_HTTP_OK, text, len + 1);
+}

@@ -29,6 +29,7 @@ static const Route routes[] = {
         { "PUT", "devices/*/channel", api_device_channel_put, false },
         { "POST", "assignments", api_assignments_post, false },
         { "DELETE", "assignments", api_assignments_delete, false },
+        { "GET", "assignments", api_assignments_list, false },
         { "GET", "checkins", api_checkins_list, false },
 };
 

@@ -76,4 +76,5 @@ enum MHD_Result api_device_labels_put(ApiCall *call);
 enum MHD_Result api_device_channel_put(ApiCall *call);
 enum MHD_Result api_assignments_post(ApiCall *call);
 enum MHD_Result api_assignments_delete(ApiCall *call);
+enum MHD_Result api_assignments_list(ApiCall *call);
 enum MHD_Result api_checkins_list(ApiCall *call);

@@ -271,6 +271,24 @@ int rollout_devices_each(Store *s, int64_t rollout_id, DeviceRolloutState state,
         return r == SQLITE_DONE ? 0 : store_errno(r);
 }
 
+int64_t rollout_offer_next(Store *s, int64_t rollout_id, uint32_t max_wave, uint64_t limit, usec_t at) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        /* one statement for the whole batch: a 25 % wave of a large fleet is a quarter million rows */
+        int r = store_prepare(s,
+                              "UPDATE rollout_devices SET state = 1, offered_at = ?1"
+                              " WHERE rollout_id = ?2 AND device_id IN (SELECT device_id FROM rollout_devices"
+                              "   WHERE rollout_id = ?2 AND state = 0 AND wave <= ?3 ORDER BY wave, hash LIMIT ?4)",
+                              &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, (sqlite3_int64) at);
+        sqlite3_bind_int64(st, 2, rollout_id);
+        sqlite3_bind_int64(st, 3, max_wave);
+        sqlite3_bind_int64(st, 4, limit > INT64_MAX ? INT64_MAX : (sqlite3_int64) limit);
+        r = store_step_done(st);
+        return r < 0 ? r : sqlite3_changes(sqlite3_db_handle(st));
+}
+
 static int64_t count_query(Store *s, const char *sql, int64_t a, int64_t b) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r = store_prepare(s, sql, &st);
@@ -510,6 +528,18 @@ int fleet_devices_each(Store *s, int (*cb)(const FleetDevice *d, void *userdata)
 
         if (r < 0)
                 return r;
+        r = run_fleet(st, cb, userdata);
+        return r < 0 ? r : 0;
+}
+
+int fleet_devices_seen_since(Store *s, usec_t since, int (*cb)(const FleetDevice *d, void *userdata),
+                             void *userdata) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = store_prepare(s, FLEET_SQL " WHERE d.last_seen >= ? ORDER BY d.id", &st);
+
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, (sqlite3_int64) since);
         r = run_fleet(st, cb, userdata);
         return r < 0 ? r : 0;
 }

@@ -163,6 +163,25 @@ static void test_devices_and_assignments(void **state) {
         expect(f, "GET", "/api/v1/devices?seen_since=yesterday", NULL, 400, "seen_since");
         expect(f, "GET", "/api/v1/devices?limit=0", NULL, 400, "limit");
         expect(f, "DELETE", "/api/v1/assignments", "{\"devices\":[\"18:FE:AA:00:00:07\"]}", 200, "\"release\":null");
+
+        /* the ids assigned a release, and the device list's filter: the one unassigned is gone from both */
+        _cleanup_free_ char *ids = xasprintf("/api/v1/assignments?release=%ld&limit=4000", id);
+        expect(f, "GET", ids, NULL, 200, "\"next\":\"18:FE:AA:00:0F:A0\"");
+        _cleanup_free_ char *rest = xasprintf("/api/v1/assignments?release=%ld&after=18:FE:AA:00:0F:A0", id);
+        HttpResponse r;
+        assert_int_equal(api(f, "GET", rest, NULL, &r), 200);
+        int n_rest = 0;
+        for (const char *p = r.body; (p = strstr(p, "\"18:FE:AA:")); p++)
+                n_rest++;
+        assert_int_equal(n_rest, 999);
+        assert_non_null(strstr(r.body, "\"next\":null"));
+        http_response_done(&r);
+        _cleanup_free_ char *filtered = xasprintf("/api/v1/devices?assigned=%ld&after=18:FE:AA:00:00:06&limit=1", id);
+        expect(f, "GET", filtered, NULL, 200, "18:FE:AA:00:00:08");
+        expect(f, "GET", "/api/v1/assignments", NULL, 400, "release");
+        expect(f, "GET", "/api/v1/assignments?release=0", NULL, 400, "release");
+        expect(f, "GET", "/api/v1/assignments?release=1&limit=100001", NULL, 400, "limit");
+        expect(f, "GET", "/api/v1/devices?assigned=x", NULL, 400, "assigned");
 }
 
 static void test_checkin_feed(void **state) {

@@ -196,6 +196,29 @@ static void assert_same_checkin(const Checkin *a, const Checkin *b) {
         assert_int_equal(a->source, b->source);
 }
 
+static void test_assignment_page(void **state) {
+        char err[JSON_DECODE_ERROR_MAX];
+        AssignmentPage p;
+        const char *ok = "{\"release\":3,\"devices\":[\"18:FE:AA:00:00:01\",\"18:FE:AA:00:00:02\"],\"next\":null}";
+        static const char *const bad[] = {
+                "{\"devices\":[],\"next\":null}",
+                "{\"release\":3,\"devices\":[1],\"next\":null}",
+                "{\"release\":3,\"devices\":[\"\"],\"next\":null}",
+                "{\"release\":3,\"devices\":{},\"next\":null}",
+                "{\"release\":3,\"devices\":[]}",
+                "[]",
+        };
+
+        assert_int_equal(json_decode_assignment_page(ok, strlen(ok), &p, err), 0);
+        assert_int_equal(p.release, 3);
+        assert_int_equal(p.n, 2);
+        assert_string_equal(p.ids[1], "18:FE:AA:00:00:02");
+        assert_string_equal(p.next, "");
+        assignment_page_done(&p);
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                assert_int_equal(json_decode_assignment_page(bad[i], strlen(bad[i]), &p, err), -EBADMSG);
+}
+
 static void test_checkin_round_trip(void **state) {
         char err[JSON_DECODE_ERROR_MAX];
 
@@ -557,6 +580,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_device_round_trip),  cmocka_unit_test(test_device_empty_fields),
                 cmocka_unit_test(test_device_polls),       cmocka_unit_test(test_checkin_round_trip),
+                cmocka_unit_test(test_assignment_page),
                 cmocka_unit_test(test_checkin_list),       cmocka_unit_test(test_release_round_trip),
                 cmocka_unit_test(test_channel_round_trip), cmocka_unit_test(test_device_list_and_detail),
                 cmocka_unit_test(test_assign_and_error),   cmocka_unit_test(test_product_and_history_round_trip),
