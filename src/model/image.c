@@ -11,8 +11,9 @@
 #include "flota/strutil.h"
 
 #define ESP8266_APP_OFFSET 4096
-#define ESP8266_CRC_LEN_OFFSET (4096 + 16)
-#define ESP8266_CRC_VAL_OFFSET (4096 + 20)
+/* where Arduino's elf2bin puts the image length and CRC words: core 3.x, and 2.7.x */
+#define ESP8266_CRC_OFFSET_3X (4096 + 16)
+#define ESP8266_CRC_OFFSET_27X (4096 - 8)
 #define ESP32_HEADER_LEN 24
 #define ESP8266_HEADER_LEN 8
 #define SEGMENT_HEADER_LEN 8
@@ -117,14 +118,66 @@ static int walk_segments(const uint8_t *d, size_t size, size_t off, size_t heade
         return 0;
 }
 
-uint32_t esp8266_image_crc(const uint8_t *d, size_t len) {
+/* CRC over the first len bytes with the eight bytes at off (length and CRC words) taken as zero. */
+static uint32_t crc_without_words(const uint8_t *d, size_t len, size_t off) {
         static const uint8_t zero[8] = {};
         uint32_t crc;
 
-        /* computed over the whole image with its own length and CRC words zeroed */
-        crc = crc8266_update(0xffffffffu, d, ESP8266_CRC_LEN_OFFSET);
+        crc = crc8266_update(0xffffffffu, d, off);
         crc = crc8266_update(crc, zero, sizeof(zero));
-        return crc8266_update(crc, d + ESP8266_CRC_VAL_OFFSET + 4, len - ESP8266_CRC_VAL_OFFSET - 4);
+        return crc8266_update(crc, d + off + 8, len - off - 8);
+}
+
+uint32_t esp8266_image_crc(const uint8_t *d, size_t len) {
+        return crc_without_words(d, len, ESP8266_CRC_OFFSET_3X);
+}
+
+uint32_t esp8266_image_crc_27x(const uint8_t *d, size_t len) {
+        return crc_without_words(d, len, ESP8266_CRC_OFFSET_27X);
+}
+
+/* True when the words at off say the image is len bytes long with a matching CRC. */
+static bool crc_words_match(const uint8_t *d, size_t len, size_t off) {
+        return le32(d + off) == len && crc_without_words(d, len, off) == le32(d + off + 4);
+}
+
+static bool is_boot_padding(const uint8_t *p, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (p[i] != 0xaa)
+                        return false;
+        return true;
+}
+
+/*
+ * Tells which Arduino core layout an eboot + app image (boot_end: end of eboot, end: end of
+ * the app) has, verifying the CRC where the layout keeps one:
+ *  - 3.x: length and CRC words at 4112/4116, inside the app's first segment;
+ *  - 2.7.x: the same words at 4088/4092, the last 8 bytes of eboot's 0xAA padding;
+ *  - up to 2.6: no CRC; eboot's padding is intact and the app checksum is all there is.
+ */
+static int esp8266_layout(const uint8_t *d, size_t boot_end, size_t end, Esp8266Layout *ret, char *err) {
+        if (crc_words_match(d, end, ESP8266_CRC_OFFSET_3X)) {
+                *ret = ESP8266_LAYOUT_CORE_3X;
+                return 0;
+        }
+        if (boot_end <= ESP8266_CRC_OFFSET_27X && !is_boot_padding(d + ESP8266_CRC_OFFSET_27X, 8)) {
+                uint32_t len = le32(d + ESP8266_CRC_OFFSET_27X);
+                if (len != end)
+                        return fail(err, "image says it is %u bytes long but holds %zu (truncated?)", len, end);
+                if (!crc_words_match(d, end, ESP8266_CRC_OFFSET_27X))
+                        return fail(err, "image CRC mismatch (corrupt image)");
+                *ret = ESP8266_LAYOUT_CORE_27X;
+                return 0;
+        }
+        if (le32(d + ESP8266_CRC_OFFSET_3X) == end)
+                return fail(err, "image CRC mismatch (corrupt image)");
+        /* no CRC: the app image's own checksum must hold */
+        size_t app_end;
+        int r = walk_segments(d, end, ESP8266_APP_OFFSET, ESP8266_HEADER_LEN, true, &app_end, err);
+        if (r < 0)
+                return r;
+        *ret = ESP8266_LAYOUT_CORE_26;
+        return 0;
 }
 
 /* Decides whether the bytes after data_len are an ESP8266 signature trailer. */
@@ -146,29 +199,30 @@ static int check_trailer(const uint8_t *d, size_t size, size_t data_len, ImageIn
 }
 
 static int inspect_esp8266(const uint8_t *d, size_t size, ImageInfo *info, char *err) {
-        size_t end;
+        Esp8266Layout layout = ESP8266_LAYOUT_PLAIN;
+        size_t boot_end, end;
         int r;
 
-        r = walk_segments(d, size, 0, ESP8266_HEADER_LEN, true, &end, err);
+        r = walk_segments(d, size, 0, ESP8266_HEADER_LEN, true, &boot_end, err);
         if (r < 0)
                 return r;
-        if (size > ESP8266_CRC_VAL_OFFSET + 4 && d[ESP8266_APP_OFFSET] == IMAGE_HEADER_MAGIC) {
+        end = boot_end;
+        if (size > ESP8266_CRC_OFFSET_3X + 8 && d[ESP8266_APP_OFFSET] == IMAGE_HEADER_MAGIC) {
+                if (boot_end > ESP8266_APP_OFFSET)
+                        return fail(err, "boot loader image runs into the app image at 4096 (corrupt image)");
+                /* checksum not verified here: core 3.x writes its CRC words into the app's first segment */
                 r = walk_segments(d, size, ESP8266_APP_OFFSET, ESP8266_HEADER_LEN, false, &end, err);
                 if (r < 0)
                         return r;
-                uint32_t crc_len = le32(d + ESP8266_CRC_LEN_OFFSET);
-                if (crc_len != 0) {
-                        if (crc_len != end)
-                                return fail(err, "image says it is %u bytes long but holds %zu (truncated?)",
-                                            crc_len, end);
-                        if (esp8266_image_crc(d, end) != le32(d + ESP8266_CRC_VAL_OFFSET))
-                                return fail(err, "image CRC mismatch (corrupt image)");
-                }
+                r = esp8266_layout(d, boot_end, end, &layout, err);
+                if (r < 0)
+                        return r;
         }
         r = check_trailer(d, size, end, info, err);
         if (r < 0)
                 return r;
         info->platform = PLATFORM_ESP8266;
+        info->layout = layout;
         strscpy(info->chip, sizeof(info->chip), "esp8266");
         info->min_flash_size = esp8266_flash_size(d[3] >> 4);
         return 0;

@@ -91,6 +91,57 @@ static void test_corrupt(void **state) {
         free(img);
 }
 
+/* Each Arduino core's elf2bin layout is accepted, and a corrupted byte in the sketch is caught. */
+static void test_esp8266_core_layouts(void **state) {
+        static const struct {
+                Esp8266Layout layout;
+                const char *detects;
+        } cases[] = {
+                { ESP8266_LAYOUT_CORE_26, "checksum" },
+                { ESP8266_LAYOUT_CORE_27X, "CRC" },
+                { ESP8266_LAYOUT_CORE_3X, "CRC" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                uint8_t *img;
+                size_t n;
+                ImageInfo info;
+                char err[IMAGE_ERROR_MAX] = "";
+
+                image_build_esp8266_core(cases[i].layout, "2.7-layout", 120000, 11, &img, &n);
+                if (image_inspect(img, n, &info, err) < 0)
+                        fail_msg("layout %d refused: %s", cases[i].layout, err);
+                assert_int_equal(info.layout, cases[i].layout);
+                assert_int_equal(info.platform, PLATFORM_ESP8266);
+                assert_int_equal(info.payload_size, n);
+                img[60000] ^= 0x10;
+                expect_bad(img, n, cases[i].detects);
+                img[60000] ^= 0x10;
+                /* a signed image of each layout */
+                img = xrealloc(img, n + 260);
+                memset(img + n, 0x5a, 256);
+                memcpy(img + n + 256, (uint8_t[]) { 0, 1, 0, 0 }, 4);
+                assert_int_equal(image_inspect(img, n + 260, &info, err), 0);
+                assert_true(info.is_signed);
+                assert_int_equal(info.layout, cases[i].layout);
+                free(img);
+        }
+}
+
+/* The 2.7.x words at 4088/4092 are checked: a wrong length or CRC is refused. */
+static void test_esp8266_core_27x_words(void **state) {
+        uint8_t *img;
+        size_t n;
+
+        image_build_esp8266_core(ESP8266_LAYOUT_CORE_27X, "1.0", 50000, 3, &img, &n);
+        img[4088] ^= 1;
+        expect_bad(img, n, "bytes long");
+        img[4088] ^= 1;
+        img[4094] ^= 1;
+        expect_bad(img, n, "CRC");
+        free(img);
+}
+
 static void test_wrong_magic(void **state) {
         uint8_t junk[4096];
 
@@ -168,6 +219,8 @@ int main(void) {
                 cmocka_unit_test(test_truncated),     cmocka_unit_test(test_corrupt),
                 cmocka_unit_test(test_wrong_magic),   cmocka_unit_test(test_signed),
                 cmocka_unit_test(test_gzip),
+                cmocka_unit_test(test_esp8266_core_layouts),
+                cmocka_unit_test(test_esp8266_core_27x_words),
                 cmocka_unit_test(test_gzip_stored),          cmocka_unit_test(test_crc_reference),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
