@@ -9,7 +9,9 @@
  *    2.7.x at 4088/4092 (both verified), up to 2.6 none (the app checksum is verified).
  *  - ESP8266 plain: a single 0xE9 image without eboot (checksum verified).
  *  - ESP8266 signed: any of the above followed by SIGNATURE || uint32_le(len).
- *  - ESP8266 gzip (0x1F 0x8B), optionally signed.
+ *  - ESP8266 gzip (0x1F 0x8B), optionally signed: inflated whole (zlib checks its CRC-32
+ *    and length) and the inflated bytes must be one of the ESP8266 images above. The ESP32
+ *    cores do not take gzip, so a gzipped ESP32 image is refused.
  *  - ESP32 family: 0xE9 header + extended header (chip id), segments, checksum and,
  *    when flagged, the appended SHA-256; the app descriptor gives version and project.
  */
@@ -41,6 +43,8 @@ typedef struct ImageInfo {
         bool is_signed;            /* ESP8266 signature trailer present */
         size_t payload_size;       /* bytes the device keeps: size without the signature trailer */
         uint64_t min_flash_size;   /* flash size the ESP8266 header asks for; 0 when unknown */
+        size_t inflated_size;      /* gzip: the image the bootloader writes; 0 when not compressed */
+        char inflated_md5[33];     /* gzip: its MD5, what the device reports once it runs it */
         char version[33];          /* ESP32 app descriptor version; "" when the image has none */
         char project[33];          /* ESP32 app descriptor project name */
 } ImageInfo;

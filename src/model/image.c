@@ -5,8 +5,11 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
+#include "flota/alloc.h"
 #include "flota/hash.h"
 #include "flota/strutil.h"
 
@@ -19,6 +22,8 @@
 #define SEGMENT_HEADER_LEN 8
 #define MAX_SEGMENTS 16
 #define MAX_SIGNATURE_LEN 1024
+/* the largest sketch an ESP8266 can hold (16 MiB flash) */
+#define MAX_INFLATED_SIZE (16u << 20)
 
 static uint32_t le32(const uint8_t *p) {
         return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
@@ -259,23 +264,85 @@ static int inspect_esp32(const uint8_t *d, size_t size, ImageInfo *info, const c
         return 0;
 }
 
-static int inspect_gzip(const uint8_t *d, size_t size, ImageInfo *info, char *err) {
-        size_t data_len = size;
+/*
+ * Inflates the gzip member at the start of d into *ret (at most MAX_INFLATED_SIZE bytes);
+ * zlib checks the member's CRC-32 and length. *ret_used is the compressed length.
+ */
+static int gunzip(const uint8_t *d, size_t size, uint8_t **ret, size_t *ret_size, size_t *ret_used, char *err) {
+        z_stream zs = {};
+        size_t cap = 256u << 10, n = 0;
+        uint8_t *out;
+        int z;
 
-        if (size < 18 + 4 || d[2] != 8)
-                return fail(err, "gzip image is too short or not deflate-compressed");
-        uint32_t tail = le32(d + size - 4);
-        if (tail <= MAX_SIGNATURE_LEN && size > tail + 4 + 18 + 4) {
-                info->is_signed = true;
-                data_len = size - tail - 4;
+        if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)
+                return -ENOMEM;
+        out = xmalloc(cap);
+        zs.next_in = (Bytef *) d;
+        zs.avail_in = (uInt) (size < UINT32_MAX ? size : UINT32_MAX);
+        for (;;) {
+                if (n == cap) {
+                        if (cap > MAX_INFLATED_SIZE) {
+                                z = Z_MEM_ERROR;
+                                break;
+                        }
+                        cap *= 2;
+                        out = xrealloc(out, cap);
+                }
+                zs.next_out = out + n;
+                zs.avail_out = (uInt) (cap - n);
+                z = inflate(&zs, Z_NO_FLUSH);
+                n = cap - zs.avail_out;
+                if (z != Z_OK)
+                        break;
         }
-        uint32_t isize = le32(d + data_len - 4);
-        if (isize < 4096 || isize > 16u << 20)
-                return fail(err, "gzip trailer says %u bytes uncompressed: truncated or not a firmware image",
-                            isize);
-        info->payload_size = data_len;
+        size_t used = size - zs.avail_in;
+        const char *msg = zs.msg;
+        inflateEnd(&zs);
+        if (z == Z_STREAM_END && n <= MAX_INFLATED_SIZE) {
+                *ret = out;
+                *ret_size = n;
+                *ret_used = used;
+                return 0;
+        }
+        free(out);
+        if (z == Z_MEM_ERROR || n > MAX_INFLATED_SIZE)
+                return fail(err, "gzip image inflates to more than %u bytes: not a firmware image",
+                            MAX_INFLATED_SIZE);
+        if (z == Z_BUF_ERROR)
+                return fail(err, "gzip stream ends early (truncated upload?)");
+        return fail(err, "gzip stream is corrupt: %s", msg ? msg : "inflate failed");
+}
+
+static int inspect_gzip(const uint8_t *d, size_t size, ImageInfo *info, char *err) {
+        _cleanup_free_ uint8_t *raw = NULL;
+        ImageInfo inner = { .platform = _PLATFORM_INVALID };
+        size_t raw_size, used;
+        int r;
+
+        r = gunzip(d, size, &raw, &raw_size, &used, err);
+        if (r < 0)
+                return r;
+        /* after the member: nothing, or a signature trailer over the .gz (PROTOCOLS.md 6) */
+        r = check_trailer(d, size, used, info, err);
+        if (r < 0)
+                return r;
+        if (raw_size >= 2 && raw[0] == 0x1f && raw[1] == 0x8b)
+                return fail(err, "gzip image holds another gzip file, which no bootloader inflates");
+        r = image_inspect(raw, raw_size, &inner, err);
+        if (r < 0) {
+                char why[IMAGE_ERROR_MAX];
+                memcpy(why, err, IMAGE_ERROR_MAX);
+                return fail(err, "inflated gzip image: %.120s", why);
+        }
+        if (inner.platform != PLATFORM_ESP8266)
+                return fail(err, "gzip image holds an %s image: the ESP32 cores do not install gzip images, "
+                            "upload the .bin", inner.chip);
         info->compressed = true;
         info->platform = PLATFORM_ESP8266;
+        info->layout = inner.layout;
+        info->min_flash_size = inner.min_flash_size;
+        info->inflated_size = raw_size;
+        md5_hex(raw, raw_size, info->inflated_md5);
         strscpy(info->chip, sizeof(info->chip), "esp8266");
         return 0;
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "flota/alloc.h"
 #include "flota/image.h"
@@ -79,9 +80,56 @@ static void test_arduino_core_layouts_accepted(void **state) {
         assert_int_equal(count_files(f), 3);
 }
 
+static void gzip_deflate(const void *data, size_t n, uint8_t **ret, size_t *ret_size) {
+        z_stream zs = {};
+        size_t cap = n + n / 100 + 1024;
+        uint8_t *out = xmalloc(cap);
+
+        assert_int_equal(deflateInit2(&zs, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+        zs.next_in = (Bytef *) data;
+        zs.avail_in = (uInt) n;
+        zs.next_out = out;
+        zs.avail_out = (uInt) cap;
+        assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
+        *ret_size = cap - zs.avail_out;
+        deflateEnd(&zs);
+        *ret = out;
+}
+
+/* gzip uploads are inflated and checked: text, a broken CRC-32 and gzipped ESP32 images are refused. */
+static void test_gzip_checked_at_upload(void **state) {
+        Flotad *f = *state;
+        _cleanup_free_ char *text = xmalloc(600000);
+        size_t tn = 0, n, gn;
+        uint8_t *img, *gz;
+
+        for (int i = 1; i <= 100000; i++)
+                tn += (size_t) sprintf(text + tn, "%d\n", i);
+        gzip_deflate(text, tn, &gz, &gn);
+        expect_upload(f, "product=door&version=seq", gz, gn, 422, "inflated gzip image");
+        free(gz);
+
+        image_build_esp8266_core(ESP8266_LAYOUT_CORE_27X, "1", 300000, 1, &img, &n);
+        gzip_deflate(img, n, &gz, &gn);
+        gz[gn - 6] ^= 0x40; /* CRC-32 */
+        expect_upload(f, "product=door&version=badcrc", gz, gn, 422, "corrupt");
+        gz[gn - 6] ^= 0x40;
+        expect_upload(f, "product=door&version=gz", gz, gn, 201, "\"compressed\":true");
+        free(gz);
+        free(img);
+
+        image_build(PLATFORM_ESP32, "3.0.0", 100000, 1, &img, &n);
+        gzip_deflate(img, n, &gz, &gn);
+        expect_upload(f, "product=lamp", gz, gn, 422, "ESP32 cores do not install gzip");
+        free(gz);
+        free(img);
+        assert_int_equal(count_files(f), 1);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_arduino_core_layouts_accepted, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_gzip_checked_at_upload, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
