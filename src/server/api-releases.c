@@ -148,6 +148,10 @@ static int commit_blob(Server *srv, Upload *u, const char *sha256) {
         r = mkdir_p(dir, 0755);
         if (r < 0)
                 return r;
+        /* the images/XX/ directory itself must survive a crash before a row refers to it */
+        r = fsync_dir(srv->images_dir);
+        if (r < 0)
+                return r;
         if (stat(path, &st) == 0 && (uint64_t) st.st_size == u->size) {
                 /* same content already stored */
                 (void) close(u->fd);
@@ -162,6 +166,15 @@ static int commit_blob(Server *srv, Upload *u, const char *sha256) {
                 u->tmp_path = NULL;
         }
         return r;
+}
+
+/* Removes a stored image that no release refers to (after a refused insert). */
+static void forget_blob(Server *srv, const char *sha256) {
+        if (store_blob_in_use(srv->api_store, sha256) == 0) {
+                _cleanup_free_ char *path = server_image_path(srv, sha256);
+                if (unlink(path) < 0 && errno != ENOENT)
+                        log_error("removing unused image %s: %m", path);
+        }
 }
 
 static enum MHD_Result create_release(ApiCall *call, const ReleaseInput *in, const ImageInfo *info,
@@ -194,6 +207,8 @@ static enum MHD_Result create_release(ApiCall *call, const ReleaseInput *in, con
                               "storage", "cannot store the image: %s", strerror(-r));
         }
         r = store_release_insert(srv->api_store, &rel);
+        if (r < 0)
+                forget_blob(srv, rel.sha256);
         if (r == -EEXIST)
                 return reject(call, MHD_HTTP_CONFLICT, "conflict", "%s already has a %s release %s",
                               in->product->name, image_kind_to_string(in->kind), in->version);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* flotad lifecycle: open the store, listen, serve, drain. */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -167,6 +168,55 @@ static void remove_stale_uploads(const char *dir) {
                 log_info("removed %d interrupted upload%s from %s", n, n == 1 ? "" : "s", dir);
 }
 
+/* Removes the image files in one images/XX/ directory that no release refers to. */
+static int remove_unreferenced_in(Server *srv, int dfd, const char *sub) {
+        struct dirent *e;
+        DIR *d;
+        int fd, n = 0;
+
+        fd = openat(dfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return 0;
+        d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return 0;
+        }
+        while ((e = readdir(d))) {
+                if (strlen(e->d_name) != SHA256_HEX_LEN || !startswith(e->d_name, sub))
+                        continue;
+                /* only when the database says so for sure: an error keeps the file */
+                if (store_blob_in_use(srv->api_store, e->d_name) != 0)
+                        continue;
+                if (unlinkat(dirfd(d), e->d_name, 0) == 0) {
+                        log_info("removed image %s/%s: no release refers to it", sub, e->d_name);
+                        n++;
+                }
+        }
+        closedir(d);
+        return n;
+}
+
+/*
+ * Removes image files that no release refers to: a crash between storing an image and
+ * recording its release, or an upload refused after its image was stored, leaves them.
+ */
+static void remove_unreferenced_images(Server *srv) {
+        DIR *d = opendir(srv->images_dir);
+        struct dirent *e;
+        int n = 0;
+
+        if (!d)
+                return;
+        while ((e = readdir(d)))
+                if (strlen(e->d_name) == 2 && isxdigit((unsigned char) e->d_name[0]) &&
+                    isxdigit((unsigned char) e->d_name[1]))
+                        n += remove_unreferenced_in(srv, dirfd(d), e->d_name);
+        closedir(d);
+        if (n > 0)
+                log_info("removed %d unreferenced image%s from %s", n, n == 1 ? "" : "s", srv->images_dir);
+}
+
 static void raise_fd_limit(void) {
         struct rlimit rl;
 
@@ -217,6 +267,7 @@ int server_start(Server *srv, Config *config) {
                 store_free(writer);
                 return r;
         }
+        remove_unreferenced_images(srv);
         r = server_reload_catalog(srv);
         if (r < 0) {
                 store_free(writer);

@@ -7,9 +7,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "flota/alloc.h"
@@ -126,10 +129,59 @@ static void test_gzip_checked_at_upload(void **state) {
         assert_int_equal(count_files(f), 1);
 }
 
+/* A 409 (other bytes under an existing version) leaves no image file behind; shared content stays. */
+static void test_conflict_leaves_no_file(void **state) {
+        Flotad *f = *state;
+        uint8_t *a, *b;
+        size_t an, bn;
+
+        image_build_esp8266_core(ESP8266_LAYOUT_CORE_3X, "a", 100000, 1, &a, &an);
+        image_build_esp8266_core(ESP8266_LAYOUT_CORE_3X, "b", 100000, 2, &b, &bn);
+        expect_upload(f, "product=door&version=1.0", a, an, 201, "\"id\":");
+        expect_upload(f, "product=door&version=1.0", b, bn, 409, "already has");
+        assert_int_equal(count_files(f), 1);
+        /* the same bytes again under the same version: the stored file is still needed */
+        expect_upload(f, "product=door&version=1.0", a, an, 409, "already has");
+        assert_int_equal(count_files(f), 1);
+        free(a);
+        free(b);
+}
+
+/* Image files that no release refers to (a crash between file and row) are removed at start-up. */
+static void test_startup_removes_unreferenced_images(void **state) {
+        Flotad *f = *state;
+        static const char sha[] = "ab00000000000000000000000000000000000000000000000000000000000000";
+        uint8_t *a;
+        size_t an;
+        HttpResponse r;
+
+        image_build_esp8266_core(ESP8266_LAYOUT_CORE_3X, "a", 100000, 1, &a, &an);
+        expect_upload(f, "product=door&version=1.0", a, an, 201, "\"id\":");
+        free(a);
+        assert_int_equal(flotad_stop(f, SIGTERM), 0);
+        _cleanup_free_ char *dir = xasprintf("%s/images/ab", f->data_dir);
+        _cleanup_free_ char *path = xasprintf("%s/%s", dir, sha);
+        (void) mkdir(dir, 0755);
+        FILE *o = fopen(path, "w");
+        assert_non_null(o);
+        fputs("left over", o);
+        fclose(o);
+        assert_int_equal(count_files(f), 2);
+
+        assert_int_equal(flotad_start(f, NULL), 0);
+        assert_int_equal(count_files(f), 1);
+        assert_int_equal(access(path, F_OK), -1);
+        /* the release's own image is still there and listed */
+        assert_int_equal(api(f, "GET", "/api/v1/releases/1", NULL, &r), 200);
+        http_response_done(&r);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_arduino_core_layouts_accepted, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_gzip_checked_at_upload, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_conflict_leaves_no_file, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_startup_removes_unreferenced_images, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
