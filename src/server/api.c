@@ -222,10 +222,26 @@ void api_feed(ApiCall *call, const char *data, size_t size) {
         call->body[call->body_len] = 0;
 }
 
+/* True when a JSON text holds a NUL, raw or as \u0000, which would cut a string short. */
+static bool json_has_nul(const char *s, size_t n) {
+        if (memchr(s, 0, n))
+                return true;
+        for (size_t i = 0; i + 1 < n; i++)
+                if (s[i] == '\\') {
+                        if (s[i + 1] == 'u' && i + 5 < n && memcmp(s + i + 2, "0000", 4) == 0)
+                                return true;
+                        i++; /* the escaped character */
+                }
+        return false;
+}
+
 enum MHD_Result api_finish(ApiCall *call) {
         if (call->body_too_large)
                 return respond_error(call->conn, MHD_HTTP_CONTENT_TOO_LARGE, "too-large",
                                      "request body is larger than the JSON limit");
+        if (call->body && json_has_nul(call->body, call->body_len))
+                return respond_error(call->conn, MHD_HTTP_BAD_REQUEST, "bad-request",
+                                     "a NUL character (\\u0000) in a JSON string is not allowed");
         enum MHD_Result r = call->route->handler(call);
         return r;
 }

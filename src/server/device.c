@@ -4,6 +4,7 @@
  * Hot path: no database access and no allocation for 304 and 200 answers; the decision
  * reads the served catalog and the check-in is queued for the batch writer.
  */
+#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,6 +80,26 @@ static char *presented_key(struct MHD_Connection *conn, bool *ret_from_basic) {
         return pass;
 }
 
+/* True when the Basic credentials decode to bytes with a NUL: the password would be cut short. */
+static bool basic_auth_has_nul(struct MHD_Connection *conn) {
+        const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+        const char *b64 = h ? startswith_no_case(h, "Basic ") : NULL;
+
+        if (!b64)
+                return false;
+        b64 += strspn(b64, " ");
+        size_t n = strlen(b64), pad = 0;
+        if (n == 0 || n % 4 != 0 || n > INT32_MAX)
+                return false;
+        _cleanup_free_ uint8_t *out = xmalloc(n / 4 * 3 + 1);
+        int k = EVP_DecodeBlock(out, (const unsigned char *) b64, (int) n);
+        if (k <= 0)
+                return false;
+        while (pad < 2 && b64[n - 1 - pad] == '=')
+                pad++;
+        return memchr(out, 0, (size_t) k - pad) != NULL;
+}
+
 static void free_key(char *key, bool from_basic) {
         if (from_basic)
                 MHD_free(key);
@@ -117,6 +138,8 @@ enum MHD_Result device_handle(Server *srv, struct MHD_Connection *conn, const ch
                 return reject(srv, conn, MHD_HTTP_BAD_REQUEST, "query form needs k=<product key>\n");
         if (product_name && !name_is_valid(product_name))
                 return reject(srv, conn, MHD_HTTP_NOT_FOUND, "no such product\n");
+        if (product_name && basic_auth_has_nul(conn))
+                return reject(srv, conn, MHD_HTTP_BAD_REQUEST, "a NUL byte in the Basic credentials is not allowed\n");
 
         connection_peer(conn, ip, sizeof(ip));
         char *key = product_name ? presented_key(conn, &from_basic) : NULL;

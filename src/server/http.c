@@ -85,6 +85,21 @@ static bool is_device_path(Server *srv, const char *url, const char **ret_produc
         return false;
 }
 
+static RequestKind refused_uri = REQUEST_REFUSED;
+
+/* True when s has "%00", which unescaping would turn into a NUL that cuts the value short. */
+static bool has_escaped_nul(const char *s) {
+        for (const char *p = strchr(s, '%'); p; p = strchr(p + 1, '%'))
+                if (p[1] == '0' && p[2] == '0')
+                        return true;
+        return false;
+}
+
+void *http_on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
+        /* the raw URI, before libmicrohttpd unescapes path and query */
+        return uri && has_escaped_nul(uri) ? &refused_uri : NULL;
+}
+
 enum MHD_Result http_on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                 const char *version, const char *upload_data, size_t *upload_data_size,
                                 void **con_cls) {
@@ -92,6 +107,11 @@ enum MHD_Result http_on_request(void *cls, struct MHD_Connection *conn, const ch
         ApiCall *call = *con_cls;
         const char *product;
 
+        if (*con_cls == &refused_uri) {
+                *con_cls = NULL;
+                return respond_error(conn, MHD_HTTP_BAD_REQUEST, "bad-request",
+                                     "a NUL byte (%%00) in the path or query is not allowed");
+        }
         /* only API calls come back here with a state: an image answer was queued on the first call */
         if (call) {
                 if (*upload_data_size) {
@@ -119,8 +139,10 @@ enum MHD_Result http_on_request(void *cls, struct MHD_Connection *conn, const ch
 void http_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe) {
         RequestKind *kind = *con_cls;
 
-        if (!kind)
+        if (!kind || *kind == REQUEST_REFUSED) {
+                *con_cls = NULL;
                 return;
+        }
         if (*kind == REQUEST_IMAGE)
                 image_transfer_done(cls, *con_cls, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
         else

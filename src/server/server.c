@@ -299,7 +299,8 @@ int server_start(Server *srv, Config *config) {
                 NULL, NULL, http_on_request, srv, MHD_OPTION_LISTEN_SOCKET, srv->listen_fd,
                 MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, config->connection_limit,
                 MHD_OPTION_CONNECTION_TIMEOUT, config->timeout_sec, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                (size_t) CONNECTION_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, http_on_completed, srv, MHD_OPTION_EXTERNAL_LOGGER,
+                (size_t) CONNECTION_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, http_on_completed, srv, MHD_OPTION_URI_LOG_CALLBACK, http_on_uri, srv,
+                MHD_OPTION_EXTERNAL_LOGGER,
                 http_log, srv, MHD_OPTION_END);
         if (!srv->daemon)
                 return log_error_errno(EIO, "cannot start the HTTP server on %s", config->listen);

@@ -78,6 +78,7 @@ char *server_image_path(Server *srv, const char *sha256);
 typedef enum RequestKind {
         REQUEST_API,      /* ApiCall (api.h) */
         REQUEST_IMAGE,    /* ImageTransfer: a 200 answer whose check-in waits for the transfer's end */
+        REQUEST_REFUSED,  /* a static marker: the raw URI is refused before routing (%00) */
 } RequestKind;
 
 typedef struct ImageTransfer {
