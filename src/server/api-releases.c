@@ -224,6 +224,18 @@ static enum MHD_Result create_release(ApiCall *call, const ReleaseInput *in, con
         return respond_json(call->conn, MHD_HTTP_CREATED, body);
 }
 
+/* Why an upload without version= cannot take its version from the image. */
+static const char *why_no_version(const ReleaseInput *in, const ImageInfo *info) {
+        if (in->kind != IMAGE_KIND_SKETCH)
+                return "filesystem images do not carry a version";
+        if (info->compressed)
+                return "a gzip image is an ESP8266 image, and those do not carry their version";
+        if (info->platform == PLATFORM_ESP32)
+                return info->version[0] ? "the image's app descriptor version is not a valid version string"
+                                        : "this ESP32 image has no app descriptor to take the version from";
+        return "ESP8266 images do not carry their version";
+}
+
 static enum MHD_Result check_and_create(ApiCall *call, const Catalog *cat, const Mapped *m) {
         ReleaseInput in = { .platform = _PLATFORM_INVALID, .kind = IMAGE_KIND_SKETCH };
         ImageInfo info = { .platform = _PLATFORM_INVALID };
@@ -263,8 +275,7 @@ static enum MHD_Result check_and_create(ApiCall *call, const Catalog *cat, const
         if (in.platform < 0)
                 return reject(call, 400, "bad-request", "platform= is required for filesystem images");
         if (!version)
-                return reject(call, 400, "bad-request",
-                              "version= is required (ESP8266 images do not carry their version)");
+                return reject(call, 400, "bad-request", "version= is required (%s)", why_no_version(&in, &info));
         Platform fixed = product_platform(cat, in.product);
         if (fixed >= 0 && fixed != in.platform)
                 return reject(call, 422, "platform-mismatch", "product %s is for %s; this image is for %s",

@@ -16,6 +16,7 @@
 #include <zlib.h>
 
 #include "flota/alloc.h"
+#include "flota/hash.h"
 #include "flota/image.h"
 #include "flotad-harness.h"
 
@@ -176,11 +177,36 @@ static void test_startup_removes_unreferenced_images(void **state) {
         http_response_done(&r);
 }
 
+/* An upload without version= that the image cannot supply is refused with the real reason. */
+static void test_missing_version_reason(void **state) {
+        Flotad *f = *state;
+        uint8_t *img, *gz;
+        size_t n, gn;
+
+        image_build(PLATFORM_ESP32, "1.0.0", 100000, 1, &img, &n);
+        /* no app descriptor: flip two magic bytes alike (the XOR checksum holds), redo the SHA-256 */
+        img[32] ^= 0x11;
+        img[33] ^= 0x11;
+        sha256_raw(img, n - 32, img + n - 32);
+        expect_upload(f, "product=lamp", img, n, 400, "this ESP32 image has no app descriptor");
+        free(img);
+
+        image_build_esp8266_core(ESP8266_LAYOUT_CORE_3X, "1", 100000, 1, &img, &n);
+        expect_upload(f, "product=door", img, n, 400, "ESP8266 images do not carry their version");
+        gzip_deflate(img, n, &gz, &gn);
+        expect_upload(f, "product=door", gz, gn, 400, "a gzip image is an ESP8266 image");
+        expect_upload(f, "product=door&kind=filesystem&platform=esp8266", img, n, 400,
+                      "filesystem images do not carry a version");
+        free(gz);
+        free(img);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_arduino_core_layouts_accepted, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_gzip_checked_at_upload, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_conflict_leaves_no_file, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_missing_version_reason, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_startup_removes_unreferenced_images, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
