@@ -26,5 +26,11 @@ void md5_hex(const void *data, size_t n, char out[MD5_HEX_LEN + 1]);
 void sha256_hex(const void *data, size_t n, char out[SHA256_HEX_LEN + 1]);
 void sha256_raw(const void *data, size_t n, uint8_t out[32]);
 
+/*
+ * Decodes standard base64 (length a multiple of 4, '=' padding) into *ret (caller frees),
+ * which may hold NUL bytes. 0, or -EINVAL when s is not base64.
+ */
+int base64_decode(const char *s, uint8_t **ret, size_t *ret_size);
+
 /* Fills buf with n cryptographically random bytes. 0 or -EIO. */
 int random_bytes(void *buf, size_t n);

@@ -90,3 +90,21 @@ void sha256_raw(const void *data, size_t n, uint8_t out[32]) {
 int random_bytes(void *buf, size_t n) {
         return RAND_bytes(buf, (int) n) == 1 ? 0 : -EIO;
 }
+
+int base64_decode(const char *s, uint8_t **ret, size_t *ret_size) {
+        size_t n = strlen(s), pad = 0;
+
+        if (n % 4 != 0 || n > INT32_MAX)
+                return -EINVAL;
+        uint8_t *out = xmalloc(n / 4 * 3 + 1);
+        int k = n ? EVP_DecodeBlock(out, (const unsigned char *) s, (int) n) : 0;
+        if (k < 0) {
+                free(out);
+                return -EINVAL;
+        }
+        while (pad < 2 && n > pad && s[n - 1 - pad] == '=')
+                pad++;
+        *ret = out;
+        *ret_size = (size_t) k - pad;
+        return 0;
+}
