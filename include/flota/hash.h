@@ -32,5 +32,15 @@ void sha256_raw(const void *data, size_t n, uint8_t out[32]);
  */
 int base64_decode(const char *s, uint8_t **ret, size_t *ret_size);
 
+/* 0 when pem is a PEM public key (RSA or EC, "-----BEGIN PUBLIC KEY-----"), else -EINVAL. */
+int public_key_check(const char *pem);
+
+/*
+ * Verifies sig over data with the PEM public key, the way `openssl dgst -sha256 -sign`
+ * signs (RSASSA-PKCS1-v1_5 or ECDSA over SHA-256). 0 when it verifies, -EBADMSG when it
+ * does not, -EINVAL when pem is not a public key.
+ */
+int signature_verify_sha256(const char *pem, const void *data, size_t n, const uint8_t *sig, size_t siglen);
+
 /* Fills buf with n cryptographically random bytes. 0 or -EIO. */
 int random_bytes(void *buf, size_t n);

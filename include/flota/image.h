@@ -55,6 +55,15 @@ typedef struct ImageInfo {
  */
 int image_inspect(const uint8_t *data, size_t size, ImageInfo *ret, char reterr[static IMAGE_ERROR_MAX]);
 
+/*
+ * Checks an ESP8266 signed image (PROTOCOLS.md 6): data is PAYLOAD || SIGNATURE ||
+ * uint32_le(len(SIGNATURE)), and SIGNATURE must verify over PAYLOAD with the PEM public
+ * key as the core's Updater verifies it (SHA-256, RSA PKCS#1 v1.5 or ECDSA). Works for
+ * sketch, gzip and filesystem images alike. 0, or -EBADMSG with a sentence in reterr.
+ */
+int image_verify_signature(const uint8_t *data, size_t size, const char *public_key_pem,
+                           char reterr[static IMAGE_ERROR_MAX]);
+
 /* CRC-32/MPEG-2 as used by the ESP8266 Arduino eboot (poly 0x04C11DB7, init ~0, no reflection). */
 uint32_t crc8266(const uint8_t *data, size_t n);
 uint32_t crc8266_update(uint32_t crc, const uint8_t *data, size_t n);

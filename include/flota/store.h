@@ -20,7 +20,7 @@
 typedef struct Store Store;
 
 /* The schema version this program writes. */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 /* Opens (creating and migrating) the database at path. */
 int store_open(const char *path, Store **ret);
@@ -46,6 +46,9 @@ int store_catalog_load(Store *s, Catalog **ret);
 
 /* key_sha256 may be NULL (devices need no key); platform may be _PLATFORM_INVALID (any). */
 int store_product_create(Store *s, const char *name, const char *key_sha256, Platform platform, int64_t *ret_id);
+
+/* Sets (pem) or clears (NULL) the public key the product's releases must be signed for. */
+int store_product_set_signing_key(Store *s, int64_t product_id, const char *pem);
 
 /* Inserts r (id and created are set on success). -EEXIST for a duplicate product+kind+version. */
 int store_release_insert(Store *s, Release *r);

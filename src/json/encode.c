@@ -52,6 +52,7 @@ cJSON *product_to_json(const Product *p) {
         cJSON_AddNumberToObject(o, "id", (double) p->id);
         cJSON_AddStringToObject(o, "name", p->name);
         cJSON_AddBoolToObject(o, "has_key", p->key_sha256[0] != 0);
+        cJSON_AddBoolToObject(o, "requires_signature", p->signing_key != NULL);
         json_add_string_or_null(o, "platform", platform_to_string(p->platform));
         json_add_time(o, "created", p->created);
         return o;

@@ -376,3 +376,22 @@ int image_inspect(const uint8_t *d, size_t size, ImageInfo *ret, char reterr[sta
         *ret = info;
         return 0;
 }
+
+int image_verify_signature(const uint8_t *d, size_t size, const char *public_key_pem,
+                           char reterr[static IMAGE_ERROR_MAX]) {
+        uint32_t siglen;
+        int r;
+
+        if (size < 4 + 64)
+                return fail(reterr, "image is not signed: it is too short for a signature trailer");
+        siglen = le32(d + size - 4);
+        if (siglen < 64 || siglen > MAX_SIGNATURE_LEN || siglen > size - 4)
+                return fail(reterr, "image is not signed (no signature trailer), and this product requires signed "
+                            "images");
+        r = signature_verify_sha256(public_key_pem, d, size - 4 - siglen, d + size - 4 - siglen, siglen);
+        if (r == -EINVAL)
+                return fail(reterr, "the product's public key cannot be read");
+        if (r < 0)
+                return fail(reterr, "the image's signature does not verify with the product's public key");
+        return 0;
+}

@@ -285,6 +285,8 @@ static enum MHD_Result check_and_create(ApiCall *call, const Catalog *cat, const
         if (in.kind == IMAGE_KIND_SKETCH && chip && info.chip[0] && !streq(chip, info.chip))
                 return reject(call, 422, "chip-mismatch", "product %s runs on %s; this image is for %s",
                               in.product->name, chip, info.chip);
+        if (in.product->signing_key && image_verify_signature(m->data, m->size, in.product->signing_key, err) < 0)
+                return reject(call, 422, "signature", "%s", err);
         in.version = version;
         return create_release(call, &in, &info, m);
 }

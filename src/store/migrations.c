@@ -102,6 +102,8 @@ const char *const store_migrations[] = {
         /* 1 -> 2: the devices assigned to a release, in id order, for rollouts that reconcile them */
         "CREATE INDEX devices_assigned ON devices(assigned_release_id, id)"
         "  WHERE assigned_release_id IS NOT NULL;",
+        /* 2 -> 3: a product's public key (PEM); its releases must carry a signature that verifies */
+        "ALTER TABLE products ADD COLUMN signing_key TEXT;",
 };
 
 const size_t store_n_migrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

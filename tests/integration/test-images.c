@@ -13,6 +13,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <zlib.h>
 
 #include "flota/alloc.h"
@@ -201,12 +204,118 @@ static void test_missing_version_reason(void **state) {
         free(img);
 }
 
+/* A fresh RSA-2048 key, as signing.py expects, and its public half as PEM. */
+static EVP_PKEY *new_key(char **ret_pem) {
+        EVP_PKEY *key = EVP_RSA_gen(2048);
+        BIO *bio = BIO_new(BIO_s_mem());
+        char *p;
+
+        assert_non_null(key);
+        assert_int_equal(PEM_write_bio_PUBKEY(bio, key), 1);
+        long n = BIO_get_mem_data(bio, &p);
+        *ret_pem = xstrndup(p, (size_t) n);
+        BIO_free(bio);
+        return key;
+}
+
+/* data || SIGNATURE || uint32_le(len): what signing.py --mode sign writes (openssl dgst -sha256 -sign). */
+static uint8_t *sign_image(EVP_PKEY *key, const uint8_t *data, size_t n, size_t *ret_size) {
+        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+        size_t siglen = 0;
+        uint8_t *out;
+
+        assert_int_equal(EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, key), 1);
+        assert_int_equal(EVP_DigestSign(ctx, NULL, &siglen, data, n), 1);
+        out = xmalloc(n + siglen + 4);
+        memcpy(out, data, n);
+        assert_int_equal(EVP_DigestSign(ctx, out + n, &siglen, data, n), 1);
+        EVP_MD_CTX_free(ctx);
+        out[n + siglen] = (uint8_t) siglen;
+        out[n + siglen + 1] = (uint8_t) (siglen >> 8);
+        out[n + siglen + 2] = 0;
+        out[n + siglen + 3] = 0;
+        *ret_size = n + siglen + 4;
+        return out;
+}
+
+/* JSON string body for a PEM text (newlines escaped). */
+static char *product_with_key(const char *name, const char *pem) {
+        _cleanup_free_ char *esc = xmalloc(strlen(pem) * 2 + 1);
+        char *q = esc;
+
+        for (const char *p = pem; *p; p++) {
+                if (*p == '\n') {
+                        *q++ = '\\';
+                        *q++ = 'n';
+                } else
+                        *q++ = *p;
+        }
+        *q = 0;
+        return xasprintf("{\"name\":\"%s\",\"signing_key\":\"%s\"}", name, esc);
+}
+
+/* A product with a public key takes only images whose signature verifies with it. */
+static void test_signature_verified(void **state) {
+        Flotad *f = *state;
+        _cleanup_free_ char *pem = NULL, *other_pem = NULL;
+        EVP_PKEY *key = new_key(&pem), *other = new_key(&other_pem);
+        uint8_t *img, *img2, *s, *gz;
+        size_t n, n2, sn, gn;
+        HttpResponse r;
+
+        _cleanup_free_ char *body = product_with_key("vault", pem);
+        assert_int_equal(api(f, "POST", "/api/v1/products", body, &r), 201);
+        assert_non_null(strstr(r.body, "\"requires_signature\":true"));
+        http_response_done(&r);
+        assert_int_equal(api(f, "POST", "/api/v1/products", "{\"name\":\"bad\",\"signing_key\":\"nope\"}", &r),
+                         400);
+        http_response_done(&r);
+
+        image_build_esp8266_core(ESP8266_LAYOUT_CORE_3X, "a", 100000, 1, &img, &n);
+        image_build_esp8266_core(ESP8266_LAYOUT_CORE_3X, "b", 100000, 2, &img2, &n2);
+        expect_upload(f, "product=vault&version=unsigned", img, n, 422, "not signed");
+
+        s = sign_image(other, img, n, &sn);
+        expect_upload(f, "product=vault&version=other-key", s, sn, 422, "does not verify");
+        free(s);
+
+        /* image b's signature after image a */
+        uint8_t *sb = sign_image(key, img2, n2, &sn);
+        s = xmalloc(n + 260);
+        memcpy(s, img, n);
+        memcpy(s + n, sb + n2, 260);
+        expect_upload(f, "product=vault&version=swapped", s, n + 260, 422, "does not verify");
+        free(s);
+        free(sb);
+
+        s = sign_image(key, img, n, &sn);
+        expect_upload(f, "product=vault&version=1.0", s, sn, 201, "\"signed\":true");
+        free(s);
+        /* a signed .gz: the signature is over the compressed file */
+        gzip_deflate(img2, n2, &gz, &gn);
+        s = sign_image(key, gz, gn, &sn);
+        expect_upload(f, "product=vault&version=1.1", s, sn, 201, "\"compressed\":true");
+        free(s);
+        free(gz);
+        /* filesystem images are signed the same way */
+        expect_upload(f, "product=vault&version=fs&kind=filesystem&platform=esp8266", img, n, 422, "not signed");
+        s = sign_image(key, img, n, &sn);
+        expect_upload(f, "product=vault&version=fs&kind=filesystem&platform=esp8266", s, sn, 201, "\"id\":");
+        free(s);
+
+        free(img);
+        free(img2);
+        EVP_PKEY_free(key);
+        EVP_PKEY_free(other);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_arduino_core_layouts_accepted, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_gzip_checked_at_upload, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_conflict_leaves_no_file, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_missing_version_reason, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_signature_verified, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_startup_removes_unreferenced_images, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
