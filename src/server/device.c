@@ -99,6 +99,26 @@ static void free_key(char *key, bool from_basic) {
                 free(key);
 }
 
+#define REFUSED_LOG_PER_MINUTE 10
+
+/*
+ * A refused poll (unknown product, wrong or missing key) is counted in the metrics and
+ * logged, at most REFUSED_LOG_PER_MINUTE a minute; it changes no device, since what it
+ * claims (version, MD5, product) comes from someone who did not prove who they are.
+ */
+static void log_refused(Server *srv, const DeviceRequest *req, const char *ip, const char *product, Reason reason) {
+        uint64_t minute = now_usec(CLOCK_MONOTONIC) / (60 * USEC_PER_SEC);
+        uint64_t seen = atomic_load(&srv->metrics.refused_log_minute);
+
+        if (seen != minute && atomic_compare_exchange_strong(&srv->metrics.refused_log_minute, &seen, minute))
+                atomic_store(&srv->metrics.refused_logged, 0);
+        uint64_t n = atomic_fetch_add(&srv->metrics.refused_logged, 1);
+        if (n < REFUSED_LOG_PER_MINUTE)
+                log_info("poll refused (%s) from %s: device %s, product '%.64s'%s", reason_to_string(reason), ip,
+                         req->device_id, product,
+                         n + 1 == REFUSED_LOG_PER_MINUTE ? "; more this minute are only counted" : "");
+}
+
 void image_transfer_done(Server *srv, ImageTransfer *t, bool completed) {
         if (completed)
                 atomic_fetch_add(&srv->metrics.bytes_served, t->size);
@@ -193,6 +213,11 @@ enum MHD_Result device_handle(Server *srv, struct MHD_Connection *conn, const ch
                 free_key(key, from_basic);
 
         metrics_count_poll(&srv->metrics, (unsigned) reason_http_status(reason));
+        if (reason == REASON_UNKNOWN_PRODUCT || reason == REASON_UNAUTHORIZED) {
+                atomic_fetch_add(&srv->metrics.reasons[reason], 1);
+                log_refused(srv, &req, ip, product_name ? product_name : "(by key)", reason);
+                return ret;
+        }
         if (transfer) {
                 /* recorded when the image has been sent, or the transfer broke off */
                 *con_cls = transfer;

@@ -41,6 +41,9 @@ typedef struct Metrics {
         atomic_uint_fast64_t api_errors_4xx;
         atomic_uint_fast64_t api_errors_5xx;
         atomic_uint_fast64_t releases_uploaded;
+        /* refused polls (401, 404): counted, logged a few a minute, never recorded on a device */
+        atomic_uint_fast64_t refused_log_minute;
+        atomic_uint_fast64_t refused_logged;
 } Metrics;
 
 typedef struct Server {

@@ -325,6 +325,55 @@ static void test_rejections(void **state) {
         http_response_done(&r);
 }
 
+/* A poll refused with 401 or 404 changes no device and creates none; it is counted. */
+static void test_refused_polls_change_no_device(void **state) {
+        World *w = *state;
+        HttpResponse r;
+
+        assert_int_equal(api(&w->f, "POST", "/api/v1/products", "{\"name\":\"safe\",\"key\":\"safe-secret-1\"}", &r),
+                         201);
+        http_response_done(&r);
+        assert_int_equal(poll8266(w, "/update/safe?k=safe-secret-1", "1.0", w->md5, 1 << 20, NULL, &r), 304);
+        http_response_done(&r);
+        assert_int_equal(wait_checkins(&w->f, 1), 1);
+
+        /* forged: wrong key, claims another version and MD5 */
+        assert_int_equal(poll8266(w, "/update/safe?k=wrong-key-99", "6.6.6-forged", "66666666666666666666666666666666",
+                                  1 << 20, NULL, &r),
+                         401);
+        http_response_done(&r);
+        /* an unknown product would move the device */
+        assert_int_equal(poll8266(w, "/update/elsewhere", "6.6.6-forged", NULL, 1 << 20, NULL, &r), 404);
+        http_response_done(&r);
+        /* made-up products with made-up devices */
+        for (int i = 0; i < 20; i++) {
+                _cleanup_free_ char *mac = xasprintf("02:00:00:00:00:%02X", i);
+                _cleanup_free_ char *path = xasprintf("/update/madeup%d", i);
+                _cleanup_free_ char *req = esp8266_poll(path, w->f.port, mac, "1", NULL, 1 << 20, NULL);
+                assert_int_equal(http_raw(w->f.port, req, strlen(req), &r), 0);
+                assert_int_equal(r.status, 404);
+                http_response_done(&r);
+        }
+        /* an authorised poll after them: once it is written, everything queued before it is too */
+        _cleanup_free_ char *req = esp8266_poll("/update/door", w->f.port, "02:00:00:00:01:00", "1", NULL, 1 << 20, NULL);
+        assert_int_equal(http_raw(w->f.port, req, strlen(req), &r), 0);
+        http_response_done(&r);
+        assert_int_equal(wait_checkins(&w->f, 2), 2);
+
+        assert_int_equal(api(&w->f, "GET", "/api/v1/devices/" MAC, NULL, &r), 200);
+        assert_non_null(strstr(r.body, "\"version\":\"1.0\""));
+        assert_non_null(strstr(r.body, "\"product\":\"safe\""));
+        assert_null(strstr(r.body, "forged"));
+        assert_null(strstr(r.body, "6666"));
+        http_response_done(&r);
+        assert_int_equal(db_count(&w->f, "SELECT count(*) FROM devices"), 2);
+        assert_int_equal(db_count(&w->f, "SELECT count(*) FROM checkins"), 2);
+        assert_int_equal(api(&w->f, "GET", "/metrics", NULL, &r), 200);
+        assert_non_null(strstr(r.body, "flotad_poll_reasons_total{reason=\"unauthorized\"} 1\n"));
+        assert_non_null(strstr(r.body, "flotad_poll_reasons_total{reason=\"unknown-product\"} 21\n"));
+        http_response_done(&r);
+}
+
 /* Sends a poll and reads only the first bytes of the answer, then hangs up. */
 static void poll_and_hang_up(World *w, const char *req) {
         struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t) w->f.port) };
@@ -400,6 +449,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_pin_and_assignment, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_query_form_and_keys, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_rejections, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_refused_polls_change_no_device, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_http10_and_keepalive, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_interrupted_download, setup, teardown),
         };
