@@ -197,7 +197,10 @@ static enum MHD_Result create_release(ApiCall *call, const ReleaseInput *in, con
         int r;
 
         hasher_final(u->hasher, rel.md5, rel.sha256);
-        if (info->is_signed)
+        /* what the device runs, and reports as its sketch MD5, once installed */
+        if (info->compressed)
+                strscpy(rel.payload_md5, sizeof(rel.payload_md5), info->inflated_md5);
+        else if (info->is_signed)
                 md5_hex(m->data, info->payload_size, rel.payload_md5);
 
         r = commit_blob(srv, u, rel.sha256);

@@ -15,6 +15,7 @@
 
 #include "flota/alloc.h"
 #include "flota/hash.h"
+#include "flota/image.h"
 #include "flotad-harness.h"
 
 #define MAC "DE:BA:7A:B1:E0:42"
@@ -374,6 +375,38 @@ static void test_refused_polls_change_no_device(void **state) {
         http_response_done(&r);
 }
 
+/*
+ * After a gzip update the device reports the MD5 of the inflated image (the bootloader
+ * inflates it): that is the release it runs, so it is not sent the image again.
+ */
+static void test_gzip_update_no_reflash_loop(void **state) {
+        World *w = *state;
+        HttpResponse r;
+        uint8_t *img;
+        size_t n, gn;
+        char md5[MD5_HEX_LEN + 1];
+
+        image_build_esp8266_core(ESP8266_LAYOUT_CORE_3X, "2.0.0", 200000, 4, &img, &n);
+        md5_hex(img, n, md5);
+        _cleanup_free_ char *tmp = xasprintf("%s/img.bin", w->f.dir);
+        FILE *o = fopen(tmp, "w");
+        assert_int_equal(fwrite(img, 1, n, o), n);
+        fclose(o);
+        _cleanup_free_ char *cmd = xasprintf("gzip -9 -k -f '%s'", tmp);
+        assert_int_equal(system(cmd), 0);
+        _cleanup_free_ char *gzpath = xasprintf("%s.gz", tmp);
+        _cleanup_free_ char *gz = slurp(gzpath, &gn);
+        long id = upload(w, "door", "version=2.0.0", gz, gn);
+        promote(w, "door", "stable", id);
+
+        /* update(client, url) without a version: only the MD5 says what runs */
+        assert_int_equal(poll8266(w, "/update/door", NULL, w->md5, 1 << 20, NULL, &r), 200);
+        http_response_done(&r);
+        assert_int_equal(poll8266(w, "/update/door", NULL, md5, 1 << 20, NULL, &r), 304);
+        http_response_done(&r);
+        free(img);
+}
+
 /* Sends a poll and reads only the first bytes of the answer, then hangs up. */
 static void poll_and_hang_up(World *w, const char *req) {
         struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t) w->f.port) };
@@ -450,6 +483,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_query_form_and_keys, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_rejections, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_refused_polls_change_no_device, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_gzip_update_no_reflash_loop, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_http10_and_keepalive, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_interrupted_download, setup, teardown),
         };
