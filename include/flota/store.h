@@ -20,7 +20,7 @@
 typedef struct Store Store;
 
 /* The schema version this program writes. */
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 /* Opens (creating and migrating) the database at path. */
 int store_open(const char *path, Store **ret);
@@ -31,6 +31,15 @@ int store_open(const char *path, Store **ret);
  * and a larger page cache for the random device-row updates. 0 or -errno.
  */
 int store_tune_for_checkins(Store *s);
+/*
+ * A poll that changes nothing about its device (version, MD5/SHA-256, answer, reason,
+ * release, address, free space, mode, product) only updates the device's last_seen and
+ * polls counter; a check-in row is still written when the device's last one is older
+ * than the heartbeat, and for every 200 answer. 0 writes a row for every poll.
+ */
+#define STORE_CHECKIN_HEARTBEAT_DEFAULT (15 * 60 * USEC_PER_SEC)
+void store_set_checkin_heartbeat(Store *s, usec_t heartbeat);
+
 Store *store_free(Store *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Store *, store_free);
 /* Text of the last SQLite error on this connection; borrowed until the next call. */
@@ -95,6 +104,7 @@ typedef struct Device {
         int last_status;
         const char *last_reason;
         int64_t last_checkin_id;
+        int64_t polls;                /* authorised polls since first_seen */
 } Device;
 
 typedef struct DeviceFilter {

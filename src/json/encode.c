@@ -173,6 +173,8 @@ void device_write_json(JsonWriter *w, const Device *d) {
         else
                 json_write_null(w);
         write_string_or_null(w, "last_reason", d->last_reason);
+        json_write_key(w, "polls");
+        json_write_int(w, d->polls);
         json_write_close(w, '}');
 }
 
@@ -190,7 +192,11 @@ cJSON *device_to_json(const Device *d) {
 cJSON *checkin_to_json(const Checkin *c) {
         cJSON *o = new_object();
 
-        cJSON_AddNumberToObject(o, "id", (double) c->id);
+        /* 0: a poll that changed nothing and got no row of its own (flotad's JSON-lines log) */
+        if (c->id > 0)
+                cJSON_AddNumberToObject(o, "id", (double) c->id);
+        else
+                cJSON_AddNullToObject(o, "id");
         json_add_time(o, "at", c->at);
         cJSON_AddStringToObject(o, "device", c->device_id);
         json_add_string_or_null(o, "mac", c->mac);

@@ -30,7 +30,12 @@ static void write_batch(CheckinQueue *q, Checkin *items, size_t n) {
                 int r = store_checkins_write(q->store, items, n);
                 if (r == 0) {
                         atomic_fetch_add(&q->written, n);
-                        atomic_store(&q->last_id, (uint_fast64_t) items[n - 1].id);
+                        /* polls that changed nothing got no row (id 0) */
+                        for (size_t i = n; i > 0; i--)
+                                if (items[i - 1].id > 0) {
+                                        atomic_store(&q->last_id, (uint_fast64_t) items[i - 1].id);
+                                        break;
+                                }
                         if (q->log && (r = checkin_log_write(q->log, items, n)) < 0)
                                 log_error("writing %zu check-ins to the check-in log failed: %s", n, strerror(-r));
                         return;

@@ -9,6 +9,7 @@
 
 #include "flota/alloc.h"
 #include "flota/log.h"
+#include "flota/store.h"
 #include "flota/strutil.h"
 #include "flota/time-util.h"
 
@@ -21,6 +22,7 @@ void config_init(Config *c) {
                 .connection_limit = 4096,
                 .timeout_sec = 30,
                 .checkin_retention = FLOTAD_DEFAULT_RETENTION_DAYS * 86400 * USEC_PER_SEC,
+                .checkin_heartbeat = STORE_CHECKIN_HEARTBEAT_DEFAULT,
         };
 }
 
@@ -107,6 +109,15 @@ int config_set(Config *c, const char *key, const char *value, char *err, size_t 
                         return -EINVAL;
                 } else
                         c->checkin_retention = d;
+        } else if (streq(key, "checkin-heartbeat")) {
+                usec_t d;
+                if (streq(value ? value : "", "0"))
+                        c->checkin_heartbeat = 0;
+                else if (parse_duration(value, &d) < 0 || d == 0) {
+                        snprintf(err, errlen, "checkin-heartbeat: expected a duration such as 15m, or 0");
+                        return -EINVAL;
+                } else
+                        c->checkin_heartbeat = d;
         } else {
                 snprintf(err, errlen, "unknown setting '%s'", key);
                 return -EINVAL;

@@ -23,6 +23,7 @@ typedef struct Config {
         unsigned connection_limit;
         unsigned timeout_sec;
         uint64_t checkin_retention; /* usec; 0 keeps check-ins forever */
+        uint64_t checkin_heartbeat; /* usec; an unchanged device gets a row this often; 0: every poll */
 } Config;
 
 void config_init(Config *c);

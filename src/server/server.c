@@ -236,6 +236,7 @@ static int open_stores(Server *srv, Store **ret_writer) {
         r = store_open(srv->db_path, ret_writer);
         if (r < 0)
                 return log_error_errno(r, "cannot open database %s: %s", srv->db_path, strerror(-r));
+        store_set_checkin_heartbeat(*ret_writer, srv->config->checkin_heartbeat);
         r = store_tune_for_checkins(*ret_writer);
         if (r < 0)
                 return log_error_errno(r, "cannot set up the check-in writer: %s", store_last_error(*ret_writer));

@@ -205,7 +205,15 @@ int store_open_schema(const char *path, const char *const *migrations, size_t n_
 }
 
 int store_open(const char *path, Store **ret) {
-        return store_open_schema(path, store_migrations, store_n_migrations, 0, ret);
+        int r = store_open_schema(path, store_migrations, store_n_migrations, 0, ret);
+
+        if (r == 0)
+                (*ret)->checkin_heartbeat = STORE_CHECKIN_HEARTBEAT_DEFAULT;
+        return r;
+}
+
+void store_set_checkin_heartbeat(Store *s, usec_t heartbeat) {
+        s->checkin_heartbeat = heartbeat;
 }
 
 int store_tune_for_checkins(Store *s) {
@@ -218,6 +226,7 @@ Store *store_free(Store *s) {
         sqlite3_finalize(s->insert_checkin);
         sqlite3_finalize(s->upsert_device);
         sqlite3_finalize(s->last_checkin);
+        sqlite3_finalize(s->touch_device);
         sqlite3_close_v2(s->db);
         free(s);
         return NULL;

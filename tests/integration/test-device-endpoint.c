@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "flota/alloc.h"
 #include "flota/hash.h"
@@ -407,6 +408,46 @@ static void test_gzip_update_no_reflash_loop(void **state) {
         free(img);
 }
 
+/* The device's "polls" in GET /devices/<id>, once it reaches n (bounded wait), else what it is. */
+static long wait_polls(World *w, const char *id, long n) {
+        _cleanup_free_ char *path = xasprintf("/api/v1/devices/%s", id);
+        long polls = -1;
+
+        for (int i = 0; i < 200 && polls < n; i++) {
+                HttpResponse r;
+                if (api(&w->f, "GET", path, NULL, &r) == 200)
+                        polls = json_int(r.body, "polls");
+                http_response_done(&r);
+                if (polls < n) {
+                        struct timespec ts = { .tv_nsec = 50 * 1000000L };
+                        nanosleep(&ts, NULL);
+                }
+        }
+        return polls;
+}
+
+/* Unchanged polls are counted on the device ("polls") and add no check-in; a change does. */
+static void test_unchanged_polls_counted(void **state) {
+        World *w = *state;
+        HttpResponse r;
+
+        for (int i = 0; i < 5; i++) {
+                assert_int_equal(poll8266(w, "/update/door", "1.0", w->md5, 1 << 20, NULL, &r), 304);
+                http_response_done(&r);
+        }
+        assert_int_equal(wait_polls(w, MAC, 5), 5);
+        assert_int_equal(db_count(&w->f, "SELECT count(*) FROM checkins"), 1);
+        /* a new version is a change: in the feed */
+        assert_int_equal(poll8266(w, "/update/door", "1.1", w->md5, 1 << 20, NULL, &r), 304);
+        http_response_done(&r);
+        assert_int_equal(wait_polls(w, MAC, 6), 6);
+        assert_int_equal(wait_checkins(&w->f, 2), 2);
+        /* the list has the counter too */
+        assert_int_equal(api(&w->f, "GET", "/api/v1/devices", NULL, &r), 200);
+        assert_non_null(strstr(r.body, "\"polls\":6"));
+        http_response_done(&r);
+}
+
 /* Sends a poll and reads only the first bytes of the answer, then hangs up. */
 static void poll_and_hang_up(World *w, const char *req) {
         struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t) w->f.port) };
@@ -484,6 +525,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_rejections, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_refused_polls_change_no_device, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_gzip_update_no_reflash_loop, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_unchanged_polls_counted, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_http10_and_keepalive, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_interrupted_download, setup, teardown),
         };
