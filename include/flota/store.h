@@ -40,6 +40,15 @@ int store_tune_for_checkins(Store *s);
 #define STORE_CHECKIN_HEARTBEAT_DEFAULT (15 * 60 * USEC_PER_SEC)
 void store_set_checkin_heartbeat(Store *s, usec_t heartbeat);
 
+/* How long a write waits for another writer's lock before -EBUSY (default 10 s). */
+void store_set_busy_timeout(Store *s, unsigned ms);
+
+/*
+ * Runs SQLite's quick_check over the whole database. 0 when it is sound; -EBADMSG with the
+ * first problem reported in *ret_problem (caller frees) when it is corrupt; other -errno.
+ */
+int store_quick_check(Store *s, char **ret_problem);
+
 Store *store_free(Store *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Store *, store_free);
 /* Text of the last SQLite error on this connection; borrowed until the next call. */

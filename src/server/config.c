@@ -23,6 +23,7 @@ void config_init(Config *c) {
                 .timeout_sec = 30,
                 .checkin_retention = FLOTAD_DEFAULT_RETENTION_DAYS * 86400 * USEC_PER_SEC,
                 .checkin_heartbeat = STORE_CHECKIN_HEARTBEAT_DEFAULT,
+                .checkin_queue_size = 24000,
         };
 }
 
@@ -109,6 +110,11 @@ int config_set(Config *c, const char *key, const char *value, char *err, size_t 
                         return -EINVAL;
                 } else
                         c->checkin_retention = d;
+        } else if (streq(key, "checkin-queue-size")) {
+                if (set_unsigned(&c->checkin_queue_size, value, 16, 10000000) < 0) {
+                        snprintf(err, errlen, "checkin-queue-size: expected a number from 16 to 10000000");
+                        return -EINVAL;
+                }
         } else if (streq(key, "checkin-heartbeat")) {
                 usec_t d;
                 if (streq(value ? value : "", "0"))

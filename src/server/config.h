@@ -24,6 +24,7 @@ typedef struct Config {
         unsigned timeout_sec;
         uint64_t checkin_retention; /* usec; 0 keeps check-ins forever */
         uint64_t checkin_heartbeat; /* usec; an unchanged device gets a row this often; 0: every poll */
+        unsigned checkin_queue_size; /* check-ins that may wait for the writer; more are dropped and counted */
 } Config;
 
 void config_init(Config *c);

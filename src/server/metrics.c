@@ -75,9 +75,12 @@ enum MHD_Result metrics_handle(Server *srv, struct MHD_Connection *conn) {
                 "flotad_checkin_write_failures_total %lu\n"
                 "# HELP flotad_checkins_pending Check-ins waiting for the writer.\n"
                 "# TYPE flotad_checkins_pending gauge\n"
-                "flotad_checkins_pending %zu\n",
+                "flotad_checkins_pending %zu\n"
+                "# HELP flotad_checkins_dropped_total Check-ins lost: the queue was full or the server stopped.\n"
+                "# TYPE flotad_checkins_dropped_total counter\n"
+                "flotad_checkins_dropped_total %lu\n",
             (unsigned long) atomic_load(&srv->checkins.written), (unsigned long) atomic_load(&srv->checkins.failures),
-            checkin_queue_pending(&srv->checkins));
+            checkin_queue_pending(&srv->checkins), (unsigned long) atomic_load(&srv->checkins.dropped));
         put(&t, "# HELP flotad_releases_uploaded_total Releases accepted since start.\n"
                 "# TYPE flotad_releases_uploaded_total counter\n"
                 "flotad_releases_uploaded_total %lu\n",
@@ -93,9 +96,15 @@ enum MHD_Result metrics_handle(Server *srv, struct MHD_Connection *conn) {
 enum MHD_Result healthz_handle(Server *srv, struct MHD_Connection *conn) {
         cJSON *o = cJSON_CreateObject();
 
-        cJSON_AddStringToObject(o, "status", "ok");
+        bool stuck = checkin_queue_is_stuck(&srv->checkins);
+
+        /* polls are answered either way; "degraded" says check-ins are not being stored */
+        cJSON_AddStringToObject(o, "status", stuck ? "degraded" : "ok");
         cJSON_AddNumberToObject(o, "uptime_seconds", (double) ((now_usec(CLOCK_MONOTONIC) - srv->started) / USEC_PER_SEC));
+        cJSON_AddStringToObject(o, "writer", stuck ? "failing" : "ok");
         cJSON_AddNumberToObject(o, "checkins_pending", (double) checkin_queue_pending(&srv->checkins));
         cJSON_AddNumberToObject(o, "checkins_written", (double) atomic_load(&srv->checkins.written));
+        cJSON_AddNumberToObject(o, "checkins_dropped", (double) atomic_load(&srv->checkins.dropped));
+        cJSON_AddStringToObject(o, "database_check", "ok");
         return respond_json(conn, MHD_HTTP_OK, o);
 }

@@ -27,6 +27,9 @@
  */
 #define CONNECTION_MEMORY 8192
 
+/* How long an API write waits for the database's write lock before answering 503. */
+#define API_BUSY_TIMEOUT_MS 2000
+
 char *server_image_path(Server *srv, const char *sha256) {
         return xasprintf("%s/%.2s/%s", srv->images_dir, sha256, sha256);
 }
@@ -226,13 +229,39 @@ static void raise_fd_limit(void) {
         }
 }
 
+/* Refuses a corrupt database at start-up, saying how to recover, rather than serving from it. */
+static int check_database(Server *srv) {
+        _cleanup_free_ char *problem = NULL;
+        int r = store_quick_check(srv->api_store, &problem);
+
+        if (r == -EBADMSG)
+                return log_error_errno(r,
+                                       "database %s is corrupt (quick_check: %s); not starting. Stop flotad, keep "
+                                       "a copy, then restore a backup or rebuild it with "
+                                       "'sqlite3 %s .recover | sqlite3 recovered.db' and move recovered.db in its place",
+                                       srv->db_path, problem, srv->db_path);
+        if (r < 0)
+                return log_error_errno(r, "cannot check database %s: %s", srv->db_path, strerror(-r));
+        return 0;
+}
+
 static int open_stores(Server *srv, Store **ret_writer) {
         int r = store_open(srv->db_path, &srv->api_store);
 
         if (r == -EPROTO)
                 return log_error_errno(r, "%s was written by a newer flotad; refusing to touch it", srv->db_path);
+        if (r == -EBADMSG)
+                return log_error_errno(r, "database %s is corrupt; not starting. Stop flotad, keep a copy, then "
+                                       "restore a backup or rebuild it with "
+                                       "'sqlite3 %s .recover | sqlite3 recovered.db' and move recovered.db in its place",
+                                       srv->db_path, srv->db_path);
         if (r < 0)
                 return log_error_errno(r, "cannot open database %s: %s", srv->db_path, strerror(-r));
+        r = check_database(srv);
+        if (r < 0)
+                return r;
+        /* an API write that cannot get the database answers 503 soon instead of holding its caller */
+        store_set_busy_timeout(srv->api_store, API_BUSY_TIMEOUT_MS);
         r = store_open(srv->db_path, ret_writer);
         if (r < 0)
                 return log_error_errno(r, "cannot open database %s: %s", srv->db_path, strerror(-r));
@@ -283,7 +312,7 @@ int server_start(Server *srv, Config *config) {
                                                strerror(-r));
                 }
         }
-        r = checkin_queue_start(&srv->checkins, writer, config->checkin_retention,
+        r = checkin_queue_start(&srv->checkins, writer, config->checkin_retention, config->checkin_queue_size,
                                 srv->checkin_log.fd >= 0 ? &srv->checkin_log : NULL);
         if (r < 0) {
                 store_free(writer);

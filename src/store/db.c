@@ -212,6 +212,28 @@ int store_open(const char *path, Store **ret) {
         return r;
 }
 
+void store_set_busy_timeout(Store *s, unsigned ms) {
+        sqlite3_busy_timeout(s->db, (int) ms);
+}
+
+int store_quick_check(Store *s, char **ret_problem) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = store_prepare(s, "PRAGMA quick_check(1)", &st);
+
+        if (r == -EBADMSG)
+                *ret_problem = xstrdup(sqlite3_errmsg(s->db));
+        if (r < 0)
+                return r;
+        r = sqlite3_step(st);
+        if (r == SQLITE_ROW && streq(store_column_text(st, 0), "ok"))
+                return 0;
+        if (r == SQLITE_ROW || (r & 0xff) == SQLITE_CORRUPT || (r & 0xff) == SQLITE_NOTADB) {
+                *ret_problem = xstrdup(r == SQLITE_ROW ? store_column_text(st, 0) : sqlite3_errmsg(s->db));
+                return -EBADMSG;
+        }
+        return store_errno(r);
+}
+
 void store_set_checkin_heartbeat(Store *s, usec_t heartbeat) {
         s->checkin_heartbeat = heartbeat;
 }
