@@ -156,7 +156,16 @@ enum MHD_Result api_begin(Server *srv, struct MHD_Connection *conn, const char *
         int r;
 
         *ret_call = NULL;
+        char ip[IP_STR_MAX];
+        unsigned retry_after;
+        connection_peer(conn, ip, sizeof(ip));
+        if (auth_limit_blocked(&srv->auth_limit, ip, &retry_after)) {
+                api_call_count(srv, MHD_HTTP_TOO_MANY_REQUESTS);
+                return respond_too_many(conn, retry_after, true);
+        }
         r = authenticate(srv, conn, &auth);
+        if (r == -EACCES)
+                auth_limit_failed(&srv->auth_limit, ip);
         if (r == -ENOKEY)
                 return early_error(srv, conn, MHD_HTTP_UNAUTHORIZED, "unauthorized",
                                    "missing 'Authorization: Bearer <token>' (create one with 'flotad token create')");

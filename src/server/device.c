@@ -92,6 +92,15 @@ static bool basic_auth_has_nul(struct MHD_Connection *conn) {
         return memchr(plain, 0, n) != NULL;
 }
 
+/* True when the product exists and its devices must present a key. */
+static bool product_requires_key(Server *srv, const char *name) {
+        pthread_rwlock_rdlock(&srv->catalog_lock);
+        const Product *p = catalog_product(srv->served->catalog, name);
+        bool r = p && p->key_sha256[0];
+        pthread_rwlock_unlock(&srv->catalog_lock);
+        return r;
+}
+
 static void free_key(char *key, bool from_basic) {
         if (from_basic)
                 MHD_free(key);
@@ -154,6 +163,12 @@ enum MHD_Result device_handle(Server *srv, struct MHD_Connection *conn, const ch
                 return reject(srv, conn, MHD_HTTP_BAD_REQUEST, "a NUL byte in the Basic credentials is not allowed\n");
 
         connection_peer(conn, ip, sizeof(ip));
+        unsigned retry_after;
+        if ((!product_name || product_requires_key(srv, product_name)) &&
+            auth_limit_blocked(&srv->auth_limit, ip, &retry_after)) {
+                metrics_count_poll(&srv->metrics, MHD_HTTP_TOO_MANY_REQUESTS);
+                return respond_too_many(conn, retry_after, false);
+        }
         char *key = product_name ? presented_key(conn, &from_basic) : NULL;
 
         pthread_rwlock_rdlock(&srv->catalog_lock);
@@ -214,6 +229,8 @@ enum MHD_Result device_handle(Server *srv, struct MHD_Connection *conn, const ch
 
         metrics_count_poll(&srv->metrics, (unsigned) reason_http_status(reason));
         if (reason == REASON_UNKNOWN_PRODUCT || reason == REASON_UNAUTHORIZED) {
+                if (reason == REASON_UNAUTHORIZED)
+                        auth_limit_failed(&srv->auth_limit, ip);
                 atomic_fetch_add(&srv->metrics.reasons[reason], 1);
                 log_refused(srv, &req, ip, product_name ? product_name : "(by key)", reason);
                 return ret;

@@ -44,6 +44,31 @@ enum MHD_Result respond_error(struct MHD_Connection *conn, unsigned status, cons
         return respond_json(conn, status, body);
 }
 
+enum MHD_Result respond_too_many(struct MHD_Connection *conn, unsigned retry_after, bool json) {
+        const char *msg = "too many failed authentications from this address; try again later";
+        struct MHD_Response *resp;
+        char secs[16];
+
+        if (json) {
+                cJSON *body = cJSON_CreateObject();
+                cJSON *e = cJSON_AddObjectToObject(body, "error");
+                cJSON_AddStringToObject(e, "code", "too-many-requests");
+                cJSON_AddStringToObject(e, "message", msg);
+                char *text = json_print(body);
+                cJSON_Delete(body);
+                resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+        } else {
+                resp = MHD_create_response_from_buffer(strlen(msg), (void *) msg, MHD_RESPMEM_PERSISTENT);
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+        }
+        snprintf(secs, sizeof(secs), "%u", retry_after);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+        enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_TOO_MANY_REQUESTS, resp);
+        MHD_destroy_response(resp);
+        return ret;
+}
+
 enum MHD_Result respond_text(struct MHD_Connection *conn, unsigned status, const char *text) {
         struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(text), (void *) text, MHD_RESPMEM_MUST_COPY);
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");

@@ -81,6 +81,14 @@ enum MHD_Result metrics_handle(Server *srv, struct MHD_Connection *conn) {
                 "flotad_checkins_dropped_total %lu\n",
             (unsigned long) atomic_load(&srv->checkins.written), (unsigned long) atomic_load(&srv->checkins.failures),
             checkin_queue_pending(&srv->checkins), (unsigned long) atomic_load(&srv->checkins.dropped));
+        put(&t, "# HELP flotad_auth_failures_total Wrong product keys and API tokens presented.\n"
+                "# TYPE flotad_auth_failures_total counter\n"
+                "flotad_auth_failures_total %lu\n"
+                "# HELP flotad_auth_throttled_total Requests answered 429: too many failed authentications from the address.\n"
+                "# TYPE flotad_auth_throttled_total counter\n"
+                "flotad_auth_throttled_total %lu\n",
+            (unsigned long) atomic_load(&srv->auth_limit.failures),
+            (unsigned long) atomic_load(&srv->auth_limit.throttled));
         put(&t, "# HELP flotad_releases_uploaded_total Releases accepted since start.\n"
                 "# TYPE flotad_releases_uploaded_total counter\n"
                 "flotad_releases_uploaded_total %lu\n",

@@ -286,6 +286,7 @@ int server_start(Server *srv, Config *config) {
         };
         pthread_rwlock_init(&srv->catalog_lock, NULL);
         pthread_mutex_init(&srv->api_lock, NULL);
+        auth_limit_init(&srv->auth_limit);
         srv->db_path = xasprintf("%s/flotad.db", config->data_dir);
         srv->images_dir = xasprintf("%s/images", config->data_dir);
         r = mkdir_p(srv->images_dir, 0750);
@@ -381,4 +382,5 @@ void server_stop(Server *srv) {
         free(srv->images_dir);
         pthread_rwlock_destroy(&srv->catalog_lock);
         pthread_mutex_destroy(&srv->api_lock);
+        auth_limit_done(&srv->auth_limit);
 }

@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "auth-limit.h"
 #include "checkin-queue.h"
 #include "config.h"
 #include "flota/catalog.h"
@@ -63,6 +64,7 @@ typedef struct Server {
         CheckinQueue checkins;
         CheckinLog checkin_log;   /* fd -1 when not configured */
         Metrics metrics;
+        AuthLimit auth_limit;     /* failed product keys and API tokens, per client address */
         usec_t started;
 
         struct MHD_Response *not_modified;
@@ -100,6 +102,8 @@ enum MHD_Result respond_json_text(struct MHD_Connection *conn, unsigned status, 
 enum MHD_Result respond_error(struct MHD_Connection *conn, unsigned status, const char *code, const char *fmt, ...)
         _printf_(4, 5);
 enum MHD_Result respond_text(struct MHD_Connection *conn, unsigned status, const char *text);
+/* 429 with Retry-After, as a JSON error (API) or plain text (device endpoint). */
+enum MHD_Result respond_too_many(struct MHD_Connection *conn, unsigned retry_after, bool json);
 
 /* Peer address as text. */
 void connection_peer(struct MHD_Connection *conn, char *buf, size_t size);

@@ -286,6 +286,52 @@ static void test_nul_refused(void **state) {
         http_response_done(&r);
 }
 
+/* Guessing API tokens from one address: after 30 failures in a minute it gets 429, counted. */
+static void test_token_guessing_limited(void **state) {
+        Flotad *f = *state;
+        HttpResponse r;
+
+        for (int i = 0; i < 30; i++) {
+                _cleanup_free_ char *token = xasprintf("guess-%d", i);
+                assert_int_equal(api_call(f, "GET", "/api/v1/products", token, NULL, 0, &r), 0);
+                assert_int_equal(r.status, 401);
+                http_response_done(&r);
+        }
+        assert_int_equal(api_call(f, "GET", "/api/v1/products", "guess-30", NULL, 0, &r), 0);
+        assert_int_equal(r.status, 429);
+        assert_non_null(http_header(&r, "Retry-After"));
+        http_response_done(&r);
+        /* the address is locked out for the rest of the window, whatever it presents */
+        assert_int_equal(api(f, "GET", "/api/v1/products", NULL, &r), 429);
+        http_response_done(&r);
+        assert_int_equal(api_call(f, "GET", "/metrics", NULL, NULL, 0, &r), 0);
+        assert_non_null(strstr(r.body, "flotad_auth_failures_total 30\n"));
+        assert_non_null(strstr(r.body, "flotad_auth_throttled_total 2\n"));
+        http_response_done(&r);
+}
+
+/* Guessing a product key by polling: the same limit, on the device endpoint. */
+static void test_key_guessing_limited(void **state) {
+        Flotad *f = *state;
+        HttpResponse r;
+
+        assert_int_equal(api(f, "POST", "/api/v1/products", "{\"name\":\"keyed\",\"key\":\"secretkey1\"}", &r),
+                         201);
+        http_response_done(&r);
+        for (int i = 0; i <= 30; i++) {
+                _cleanup_free_ char *path = xasprintf("/update/keyed?k=guess-%d", i);
+                _cleanup_free_ char *req = esp8266_poll(path, f->port, "AA:BB:CC:00:00:01", "1.0", NULL, 900000, NULL);
+                assert_int_equal(http_raw(f->port, req, strlen(req), &r), 0);
+                assert_int_equal(r.status, i < 30 ? 401 : 429);
+                http_response_done(&r);
+        }
+        /* unkeyed products are still answered */
+        _cleanup_free_ char *req = esp8266_poll("/update/door", f->port, "AA:BB:CC:00:00:02", "1.0", NULL, 900000, NULL);
+        assert_int_equal(http_raw(f->port, req, strlen(req), &r), 0);
+        assert_int_equal(r.status, 304);
+        http_response_done(&r);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_malformed_http, setup, teardown),
@@ -295,6 +341,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_invalid_json, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_path_tricks, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_nul_refused, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_token_guessing_limited, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_key_guessing_limited, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
