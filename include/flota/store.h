@@ -4,8 +4,10 @@
  * batched check-ins and the catalog snapshot. A Store is one connection and is not
  * thread-safe: callers serialise access (flotad uses one Store per thread role).
  *
- * Returns: 0 on success, -ENOENT not found, -EEXIST uniqueness conflict, -EBUSY
- * locked or in use, -ENOSPC disk full, -EPROTO database newer than this program,
+ * Returns: 0 on success, -ENOENT not found, -EEXIST uniqueness conflict, -ENOLINK a
+ * reference to a row that does not exist (or a row still referred to), -EINVAL a
+ * missing (NOT NULL) or out-of-range (CHECK) value, -EBUSY locked or in use, -ENOSPC
+ * disk full, -EBADMSG corrupt database, -EPROTO database newer than this program,
  * -EIO anything else (text in store_last_error()).
  */
 #pragma once

@@ -279,6 +279,12 @@ enum MHD_Result api_store_error(ApiCall *call, int r, const char *what) {
                 return respond_error(call->conn, MHD_HTTP_NOT_FOUND, "not-found", "%s not found", what);
         case -EEXIST:
                 return respond_error(call->conn, MHD_HTTP_CONFLICT, "conflict", "%s already exists", what);
+        case -ENOLINK:
+                return respond_error(call->conn, MHD_HTTP_CONFLICT, "reference",
+                                     "%s refers to something that does not exist, or is still referred to", what);
+        case -EINVAL:
+                return respond_error(call->conn, MHD_HTTP_BAD_REQUEST, "invalid",
+                                     "%s: a required value is missing or out of range", what);
         case -EBUSY:
                 return respond_error(call->conn, MHD_HTTP_SERVICE_UNAVAILABLE, "busy",
                                      "database is busy, try again");

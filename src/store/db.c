@@ -11,6 +11,16 @@
 #include "flota/strutil.h"
 
 int store_errno(int rc) {
+        switch (rc) {
+        case SQLITE_CONSTRAINT_FOREIGNKEY:
+                return -ENOLINK;
+        case SQLITE_CONSTRAINT_NOTNULL:
+        case SQLITE_CONSTRAINT_CHECK:
+        case SQLITE_CONSTRAINT_DATATYPE:
+                return -EINVAL;
+        default:
+                break;
+        }
         switch (rc & 0xff) {
         case SQLITE_OK:
         case SQLITE_DONE:

@@ -360,6 +360,25 @@ static void test_checkin_ids_never_reused(void **state) {
         assert_true(c[0].id > last);
 }
 
+/* Constraint failures are told apart: duplicate, missing reference, missing value. */
+static void test_constraint_errors_distinct(void **state) {
+        Fixture *f = *state;
+        int64_t id;
+        Release r = {
+                .product_id = 4242,
+                .version = (char *) "1",
+                .platform = PLATFORM_ESP8266,
+                .kind = IMAGE_KIND_SKETCH,
+                .size = 1,
+        };
+
+        assert_int_equal(store_product_create(f->store, "door", NULL, _PLATFORM_INVALID, &id), 0);
+        assert_int_equal(store_product_create(f->store, "door", NULL, _PLATFORM_INVALID, &id), -EEXIST);
+        assert_int_equal(store_product_create(f->store, NULL, NULL, _PLATFORM_INVALID, &id), -EINVAL);
+        /* a release of a product that does not exist */
+        assert_int_equal(store_release_insert(f->store, &r), -ENOLINK);
+}
+
 static void test_tokens(void **state) {
         Fixture *f = *state;
 
@@ -398,6 +417,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_device_history_chain, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unchanged_polls_counted_not_stored, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_checkin_ids_never_reused, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_constraint_errors_distinct, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
