@@ -32,6 +32,8 @@ static const Route routes[] = {
         { "GET", "checkins", api_checkins_list, false },
 };
 
+_Static_assert(ELEMENTSOF(routes) <= API_ROUTES_MAX, "raise API_ROUTES_MAX");
+
 static bool pattern_matches(const char *pattern, char *const *segments, size_t n) {
         size_t i = 0;
         const char *p = pattern;
@@ -119,17 +121,34 @@ static int authenticate(Server *srv, struct MHD_Connection *conn, AuthState *a) 
         return a->found ? 0 : -EACCES;
 }
 
-static void api_call_count(Server *srv, unsigned status) {
+const char *api_route_name(size_t i, char *buf, size_t size) {
+        if (i >= ELEMENTSOF(routes))
+                return "none";
+        snprintf(buf, size, "%s /%s", routes[i].method, routes[i].pattern);
+        return buf;
+}
+
+size_t api_n_routes(void) {
+        return ELEMENTSOF(routes);
+}
+
+/* Counts an API call by route (NULL: none matched) and by the class of its status. */
+static void api_call_count(Server *srv, const Route *route, unsigned status) {
+        size_t i = route ? (size_t) (route - routes) : ELEMENTSOF(routes);
+        unsigned class = status >= 200 && status < 600 ? status / 100 - 2 : 3;
+
         atomic_fetch_add(&srv->metrics.api_requests, 1);
         if (status >= 500)
                 atomic_fetch_add(&srv->metrics.api_errors_5xx, 1);
         else if (status >= 400)
                 atomic_fetch_add(&srv->metrics.api_errors_4xx, 1);
+        if (i <= API_ROUTES_MAX)
+                atomic_fetch_add(&srv->metrics.api_calls[i][class], 1);
 }
 
-static enum MHD_Result early_error(Server *srv, struct MHD_Connection *conn, unsigned status, const char *code,
-                                   const char *message) {
-        api_call_count(srv, status);
+static enum MHD_Result early_error(Server *srv, struct MHD_Connection *conn, const Route *route, unsigned status,
+                                   const char *code, const char *message) {
+        api_call_count(srv, route, status);
         if (status == MHD_HTTP_UNAUTHORIZED) {
                 cJSON *body = cJSON_CreateObject();
                 cJSON *e = cJSON_AddObjectToObject(body, "error");
@@ -160,22 +179,22 @@ enum MHD_Result api_begin(Server *srv, struct MHD_Connection *conn, const char *
         unsigned retry_after;
         connection_peer(conn, ip, sizeof(ip));
         if (auth_limit_blocked(&srv->auth_limit, ip, &retry_after)) {
-                api_call_count(srv, MHD_HTTP_TOO_MANY_REQUESTS);
+                api_call_count(srv, NULL, MHD_HTTP_TOO_MANY_REQUESTS);
                 return respond_too_many(conn, retry_after, true);
         }
         r = authenticate(srv, conn, &auth);
         if (r == -EACCES)
                 auth_limit_failed(&srv->auth_limit, ip);
         if (r == -ENOKEY)
-                return early_error(srv, conn, MHD_HTTP_UNAUTHORIZED, "unauthorized",
+                return early_error(srv, conn, NULL, MHD_HTTP_UNAUTHORIZED, "unauthorized",
                                    "missing 'Authorization: Bearer <token>' (create one with 'flotad token create')");
         if (r == -EACCES)
-                return early_error(srv, conn, MHD_HTTP_UNAUTHORIZED, "unauthorized", "unknown or revoked API token");
+                return early_error(srv, conn, NULL, MHD_HTTP_UNAUTHORIZED, "unauthorized", "unknown or revoked API token");
         if (r < 0)
-                return early_error(srv, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "token lookup failed");
+                return early_error(srv, conn, NULL, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "token lookup failed");
 
         if (split_path(url + strlen(API_PREFIX), call->segments, &call->n_segments) < 0)
-                return early_error(srv, conn, MHD_HTTP_NOT_FOUND, "not-found", "no such API resource");
+                return early_error(srv, conn, NULL, MHD_HTTP_NOT_FOUND, "not-found", "no such API resource");
         call->kind = REQUEST_API;
         call->srv = srv;
         call->conn = conn;
@@ -184,16 +203,17 @@ enum MHD_Result api_begin(Server *srv, struct MHD_Connection *conn, const char *
         strscpy(call->actor, sizeof(call->actor), auth.name);
         call->route = find_route(method, call->segments, call->n_segments, &path_known);
 
-        if (!call->route) {
+        const Route *route = call->route;
+        if (!route) {
                 api_call_free(TAKE_PTR(call));
                 if (path_known)
-                        return early_error(srv, conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method-not-allowed",
+                        return early_error(srv, conn, NULL, MHD_HTTP_METHOD_NOT_ALLOWED, "method-not-allowed",
                                            "this resource does not support that method");
-                return early_error(srv, conn, MHD_HTTP_NOT_FOUND, "not-found", "no such API resource");
+                return early_error(srv, conn, NULL, MHD_HTTP_NOT_FOUND, "not-found", "no such API resource");
         }
         if (call->role != TOKEN_ROLE_ADMIN && !streq(method, "GET")) {
                 api_call_free(TAKE_PTR(call));
-                return early_error(srv, conn, MHD_HTTP_FORBIDDEN, "forbidden", "this token may only read (role read)");
+                return early_error(srv, conn, route, MHD_HTTP_FORBIDDEN, "forbidden", "this token may only read (role read)");
         }
         if (call->route->streams_body) {
                 char err[200];
@@ -201,14 +221,14 @@ enum MHD_Result api_begin(Server *srv, struct MHD_Connection *conn, const char *
                 r = upload_begin(call, err, sizeof(err), &status);
                 if (r < 0) {
                         api_call_free(TAKE_PTR(call));
-                        return early_error(srv, conn, status, status == 413 ? "too-large" : "bad-request", err);
+                        return early_error(srv, conn, route, status, status == 413 ? "too-large" : "bad-request", err);
                 }
         } else {
                 const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
                 uint64_t len;
                 if (cl && parse_u64(cl, &len) == 0 && len > srv->config->max_json_size) {
                         api_call_free(TAKE_PTR(call));
-                        return early_error(srv, conn, MHD_HTTP_CONTENT_TOO_LARGE, "too-large",
+                        return early_error(srv, conn, route, MHD_HTTP_CONTENT_TOO_LARGE, "too-large",
                                            "request body is larger than the JSON limit");
                 }
         }
@@ -244,14 +264,20 @@ static bool json_has_nul(const char *s, size_t n) {
         return false;
 }
 
-enum MHD_Result api_finish(ApiCall *call) {
+static enum MHD_Result run_handler(ApiCall *call) {
         if (call->body_too_large)
                 return respond_error(call->conn, MHD_HTTP_CONTENT_TOO_LARGE, "too-large",
                                      "request body is larger than the JSON limit");
         if (call->body && json_has_nul(call->body, call->body_len))
                 return respond_error(call->conn, MHD_HTTP_BAD_REQUEST, "bad-request",
                                      "a NUL character (\\u0000) in a JSON string is not allowed");
-        enum MHD_Result r = call->route->handler(call);
+        return call->route->handler(call);
+}
+
+enum MHD_Result api_finish(ApiCall *call) {
+        http_status_reset();
+        enum MHD_Result r = run_handler(call);
+        api_call_count(call->srv, call->route, http_status_last());
         return r;
 }
 

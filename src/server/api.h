@@ -37,6 +37,10 @@ typedef struct Route {
         bool streams_body;        /* the body is an image streamed to disk */
 } Route;
 
+/* The name of route i ("GET /devices/*"), or "none" past the table; buf holds it. */
+const char *api_route_name(size_t i, char *buf, size_t size);
+size_t api_n_routes(void);
+
 /* First call for an /api/v1 request: authenticates, routes, prepares the body. */
 enum MHD_Result api_begin(Server *srv, struct MHD_Connection *conn, const char *url, const char *method,
                           ApiCall **ret_call);

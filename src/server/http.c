@@ -11,6 +11,16 @@
 #include "flota/strutil.h"
 #include "http.h"
 
+static _Thread_local unsigned last_status;
+
+void http_status_reset(void) {
+        last_status = 0;
+}
+
+unsigned http_status_last(void) {
+        return last_status;
+}
+
 enum MHD_Result respond_json(struct MHD_Connection *conn, unsigned status, cJSON *body) {
         char *text = json_print(body);
         size_t len = strlen(text);
@@ -24,6 +34,7 @@ enum MHD_Result respond_json(struct MHD_Connection *conn, unsigned status, cJSON
 
 enum MHD_Result respond_json_text(struct MHD_Connection *conn, unsigned status, char *text, size_t len) {
         struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+        last_status = status;
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
         enum MHD_Result ret = MHD_queue_response(conn, status, resp);
         MHD_destroy_response(resp);
@@ -62,6 +73,7 @@ enum MHD_Result respond_too_many(struct MHD_Connection *conn, unsigned retry_aft
                 resp = MHD_create_response_from_buffer(strlen(msg), (void *) msg, MHD_RESPMEM_PERSISTENT);
                 MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
         }
+        last_status = MHD_HTTP_TOO_MANY_REQUESTS;
         snprintf(secs, sizeof(secs), "%u", retry_after);
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, secs);
         enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_TOO_MANY_REQUESTS, resp);
@@ -71,6 +83,7 @@ enum MHD_Result respond_too_many(struct MHD_Connection *conn, unsigned retry_aft
 
 enum MHD_Result respond_text(struct MHD_Connection *conn, unsigned status, const char *text) {
         struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(text), (void *) text, MHD_RESPMEM_MUST_COPY);
+        last_status = status;
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
         enum MHD_Result ret = MHD_queue_response(conn, status, resp);
         MHD_destroy_response(resp);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api.h"
 #include "flota/alloc.h"
 #include "server.h"
 
@@ -67,6 +68,15 @@ enum MHD_Result metrics_handle(Server *srv, struct MHD_Connection *conn) {
                 "flotad_api_errors_total{class=\"5xx\"} %lu\n",
             (unsigned long) atomic_load(&m->api_requests), (unsigned long) atomic_load(&m->api_errors_4xx),
             (unsigned long) atomic_load(&m->api_errors_5xx));
+        put(&t, "# HELP flotad_api_calls_total Management API calls, by route and status class.\n"
+                "# TYPE flotad_api_calls_total counter\n");
+        for (size_t i = 0; i <= api_n_routes(); i++)
+                for (unsigned k = 0; k < 4; k++) {
+                        char name[64];
+                        put(&t, "flotad_api_calls_total{route=\"%s\",class=\"%uxx\"} %lu\n",
+                            api_route_name(i, name, sizeof(name)), k + 2,
+                            (unsigned long) atomic_load(&m->api_calls[i][k]));
+                }
         put(&t, "# HELP flotad_checkins_written_total Check-ins committed to the database.\n"
                 "# TYPE flotad_checkins_written_total counter\n"
                 "flotad_checkins_written_total %lu\n"

@@ -33,6 +33,9 @@ typedef struct Served {
 /* Builds the 200 answer for release r from its open image descriptor. NULL on failure. */
 struct MHD_Response *image_response(const Release *r, int fd);
 
+/* Room for the API route table's rows in the metrics (plus one for "no route"). */
+#define API_ROUTES_MAX 32
+
 typedef struct Metrics {
         atomic_uint_fast64_t polls_by_status[6];   /* 200, 304, 400, 401, 403, 404 ... see metrics.c */
         atomic_uint_fast64_t polls_other;
@@ -42,6 +45,7 @@ typedef struct Metrics {
         atomic_uint_fast64_t api_errors_4xx;
         atomic_uint_fast64_t api_errors_5xx;
         atomic_uint_fast64_t releases_uploaded;
+        atomic_uint_fast64_t api_calls[API_ROUTES_MAX + 1][4];   /* by route, by status class 2xx..5xx */
         /* refused polls (401, 404): counted, logged a few a minute, never recorded on a device */
         atomic_uint_fast64_t refused_log_minute;
         atomic_uint_fast64_t refused_logged;
@@ -102,6 +106,13 @@ enum MHD_Result respond_json_text(struct MHD_Connection *conn, unsigned status, 
 enum MHD_Result respond_error(struct MHD_Connection *conn, unsigned status, const char *code, const char *fmt, ...)
         _printf_(4, 5);
 enum MHD_Result respond_text(struct MHD_Connection *conn, unsigned status, const char *text);
+/*
+ * The status of the last response this thread queued through the respond_*() helpers,
+ * so the API can count every call by its status. Reset before handling a call.
+ */
+void http_status_reset(void);
+unsigned http_status_last(void);
+
 /* 429 with Retry-After, as a JSON error (API) or plain text (device endpoint). */
 enum MHD_Result respond_too_many(struct MHD_Connection *conn, unsigned retry_after, bool json);
 
