@@ -21,6 +21,8 @@ void config_init(Config *c) {
                 .max_json_size = FLOTAD_DEFAULT_MAX_JSON,
                 .connection_limit = 4096,
                 .timeout_sec = 30,
+                .head_timeout_sec = 10,
+                .per_address_limit = 256,
                 .checkin_retention = FLOTAD_DEFAULT_RETENTION_DAYS * 86400 * USEC_PER_SEC,
                 .checkin_heartbeat = STORE_CHECKIN_HEARTBEAT_DEFAULT,
                 .checkin_queue_size = 24000,
@@ -99,6 +101,16 @@ int config_set(Config *c, const char *key, const char *value, char *err, size_t 
         } else if (streq(key, "timeout")) {
                 if (set_unsigned(&c->timeout_sec, value, 1, 3600) < 0) {
                         snprintf(err, errlen, "timeout: expected seconds from 1 to 3600");
+                        return -EINVAL;
+                }
+        } else if (streq(key, "request-head-timeout")) {
+                if (set_unsigned(&c->head_timeout_sec, value, 1, 3600) < 0) {
+                        snprintf(err, errlen, "request-head-timeout: expected seconds from 1 to 3600");
+                        return -EINVAL;
+                }
+        } else if (streq(key, "per-address-connection-limit")) {
+                if (set_unsigned(&c->per_address_limit, value, 0, 1000000) < 0) {
+                        snprintf(err, errlen, "per-address-connection-limit: expected a number, 0 for none");
                         return -EINVAL;
                 }
         } else if (streq(key, "checkin-retention")) {

@@ -145,6 +145,8 @@ enum MHD_Result http_on_request(void *cls, struct MHD_Connection *conn, const ch
         ApiCall *call = *con_cls;
         const char *product;
 
+        if (!call)
+                conn_guard_head_done(conn);
         if (*con_cls == &refused_uri) {
                 *con_cls = NULL;
                 return respond_error(conn, MHD_HTTP_BAD_REQUEST, "bad-request",

@@ -91,6 +91,17 @@ enum MHD_Result metrics_handle(Server *srv, struct MHD_Connection *conn) {
                 "flotad_checkins_dropped_total %lu\n",
             (unsigned long) atomic_load(&srv->checkins.written), (unsigned long) atomic_load(&srv->checkins.failures),
             checkin_queue_pending(&srv->checkins), (unsigned long) atomic_load(&srv->checkins.dropped));
+        put(&t, "# HELP flotad_connections_open Connections open now.\n"
+                "# TYPE flotad_connections_open gauge\n"
+                "flotad_connections_open %u\n"
+                "# HELP flotad_connections_refused_total Connections closed at accept: over connection-limit.\n"
+                "# TYPE flotad_connections_refused_total counter\n"
+                "flotad_connections_refused_total %lu\n"
+                "# HELP flotad_request_head_timeouts_total Connections closed: request head not complete in time.\n"
+                "# TYPE flotad_request_head_timeouts_total counter\n"
+                "flotad_request_head_timeouts_total %lu\n",
+            atomic_load(&srv->guard.active), (unsigned long) atomic_load(&srv->guard.refused),
+            (unsigned long) atomic_load(&srv->guard.head_timeouts));
         put(&t, "# HELP flotad_auth_failures_total Wrong product keys and API tokens presented.\n"
                 "# TYPE flotad_auth_failures_total counter\n"
                 "flotad_auth_failures_total %lu\n"

@@ -27,6 +27,9 @@
  */
 #define CONNECTION_MEMORY 8192
 
+/* Connections libmicrohttpd may hold above connection-limit, so that the guard is the one that refuses. */
+#define CONNECTION_LIMIT_HEADROOM 64
+
 /* How long an API write waits for the database's write lock before answering 503. */
 #define API_BUSY_TIMEOUT_MS 2000
 
@@ -325,10 +328,19 @@ int server_start(Server *srv, Config *config) {
                 return log_error_errno(srv->listen_fd, "cannot listen on %s: %s", config->listen,
                                        srv->listen_fd == -EINVAL ? "expected ADDR:PORT" : strerror(-srv->listen_fd));
         raise_fd_limit();
+        r = conn_guard_start(&srv->guard, config->connection_limit, config->head_timeout_sec * USEC_PER_SEC);
+        if (r < 0)
+                return log_error_errno(r, "cannot start the connection guard: %s", strerror(-r));
+        /*
+         * libmicrohttpd gets room above connection-limit: at its own limit it stops accepting and
+         * leaves clients hanging, where the guard's accept policy closes them as documented.
+         */
         srv->daemon = MHD_start_daemon(
                 MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0,
-                NULL, NULL, http_on_request, srv, MHD_OPTION_LISTEN_SOCKET, srv->listen_fd,
-                MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, config->connection_limit,
+                conn_guard_accept, &srv->guard, http_on_request, srv, MHD_OPTION_LISTEN_SOCKET, srv->listen_fd,
+                MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,
+                config->connection_limit + CONNECTION_LIMIT_HEADROOM, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                config->per_address_limit, MHD_OPTION_NOTIFY_CONNECTION, conn_guard_notify, &srv->guard,
                 MHD_OPTION_CONNECTION_TIMEOUT, config->timeout_sec, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
                 (size_t) CONNECTION_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, http_on_completed, srv, MHD_OPTION_URI_LOG_CALLBACK, http_on_uri, srv,
                 MHD_OPTION_EXTERNAL_LOGGER,
@@ -367,6 +379,7 @@ void server_stop(Server *srv) {
                         close(fd);
                 srv->listen_fd = -1;
         }
+        conn_guard_stop(&srv->guard);
         if (srv->listen_fd >= 0)
                 close(srv->listen_fd);
         if (srv->checkins.store) {

@@ -14,6 +14,7 @@
 
 #include "auth-limit.h"
 #include "checkin-queue.h"
+#include "conn-guard.h"
 #include "config.h"
 #include "flota/catalog.h"
 #include "flota/json-encode.h"
@@ -69,6 +70,7 @@ typedef struct Server {
         CheckinLog checkin_log;   /* fd -1 when not configured */
         Metrics metrics;
         AuthLimit auth_limit;     /* failed product keys and API tokens, per client address */
+        ConnGuard guard;          /* connection limit and request-head deadline */
         usec_t started;
 
         struct MHD_Response *not_modified;
