@@ -161,6 +161,19 @@ void device_write_json(JsonWriter *w, const Device *d) {
         write_string_or_null(w, "platform", d->platform);
         write_string_or_null(w, "version", d->version);
         write_string_or_null(w, "sketch_md5", d->sketch_md5);
+        /*
+         * Only for devices that polled in filesystem mode, so that flota's documented --json
+         * schema (flota(1)) is unchanged for the others; sketch_updated and ap_mac are stored
+         * but wait for flota(1) to document them.
+         */
+        if (!isempty(d->fs_version) || !isempty(d->fs_md5) || d->fs_updated) {
+                json_write_key(w, "filesystem");
+                json_write_open(w, '{');
+                write_string_or_null(w, "version", d->fs_version);
+                write_string_or_null(w, "md5", d->fs_md5);
+                write_time(w, "updated", d->fs_updated);
+                json_write_close(w, '}');
+        }
         write_size(w, "free_space", d->free_space);
         write_size(w, "chip_size", d->chip_size);
         write_string_or_null(w, "sdk", d->sdk);

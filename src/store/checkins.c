@@ -26,15 +26,30 @@ static const char insert_checkin_sql[] =
         " sketch_sha256, free_space, sketch_size, chip_size, sdk, mode, user_agent, status, reason, release_id,"
         " source, prev_id, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
+/*
+ * ?15: the poll is in filesystem mode: its version is the filesystem image's, not the
+ * sketch's (its sketch MD5 is still the running sketch's). ?16: the AP MAC. ?17: an image
+ * was sent in full (reason update), ?18 the release sent.
+ */
 static const char upsert_device_sql[] =
         "INSERT INTO devices (id, product, mac, first_seen, last_seen, ip, platform, version, sketch_md5,"
-        " free_space, chip_size, sdk, last_status, last_reason, last_checkin_id, polls)"
-        " VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 1)"
+        " free_space, chip_size, sdk, last_status, last_reason, last_checkin_id, polls, ap_mac, fs_version, fs_md5,"
+        " sketch_updated, fs_updated)"
+        " VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, CASE WHEN ?15 THEN '' ELSE ?7 END, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 1,"
+        " ?16, CASE WHEN ?15 THEN ?7 ELSE '' END,"
+        " CASE WHEN ?15 AND ?17 THEN coalesce((SELECT md5 FROM releases WHERE id = ?18), '') ELSE '' END,"
+        " CASE WHEN ?17 AND NOT ?15 THEN ?4 ELSE 0 END, CASE WHEN ?17 AND ?15 THEN ?4 ELSE 0 END)"
         " ON CONFLICT (id) DO UPDATE SET product = excluded.product,"
         " mac = CASE WHEN excluded.mac <> '' THEN excluded.mac ELSE devices.mac END,"
+        " ap_mac = CASE WHEN excluded.ap_mac <> '' THEN excluded.ap_mac ELSE devices.ap_mac END,"
         " first_seen = CASE WHEN devices.first_seen = 0 THEN excluded.first_seen ELSE devices.first_seen END,"
         " last_seen = excluded.last_seen, ip = excluded.ip, platform = excluded.platform,"
-        " version = excluded.version, sketch_md5 = excluded.sketch_md5, free_space = excluded.free_space,"
+        " version = CASE WHEN ?15 THEN devices.version ELSE excluded.version END,"
+        " fs_version = CASE WHEN ?15 THEN excluded.fs_version ELSE devices.fs_version END,"
+        " fs_md5 = CASE WHEN ?15 AND ?17 THEN excluded.fs_md5 ELSE devices.fs_md5 END,"
+        " sketch_updated = CASE WHEN ?17 AND NOT ?15 THEN excluded.last_seen ELSE devices.sketch_updated END,"
+        " fs_updated = CASE WHEN ?17 AND ?15 THEN excluded.last_seen ELSE devices.fs_updated END,"
+        " sketch_md5 = excluded.sketch_md5, free_space = excluded.free_space,"
         " chip_size = excluded.chip_size, sdk = excluded.sdk, last_status = excluded.last_status,"
         " last_reason = excluded.last_reason, last_checkin_id = excluded.last_checkin_id,"
         " polls = devices.polls + 1";
@@ -101,6 +116,10 @@ static void bind_device(sqlite3_stmt *st, const Checkin *c) {
         sqlite3_bind_int(st, 12, c->status);
         store_bind_text(st, 13, reason_to_string(c->reason));
         sqlite3_bind_int64(st, 14, c->id);
+        sqlite3_bind_int(st, 15, update_mode_image_kind(c->mode) == IMAGE_KIND_FILESYSTEM);
+        store_bind_text(st, 16, c->ap_mac);
+        sqlite3_bind_int(st, 17, c->reason == REASON_UPDATE);
+        sqlite3_bind_int64(st, 18, c->release_id);
 }
 
 static int prepare_cached(Store *s, sqlite3_stmt **slot, const char *sql) {

@@ -115,6 +115,15 @@ const char *const store_migrations[] = {
         "  WHERE c.device_id = devices.id;"
         "CREATE TABLE sequences (name TEXT PRIMARY KEY, next INTEGER NOT NULL);"
         "INSERT INTO sequences (name, next) VALUES ('checkins', (SELECT coalesce(max(id), 0) + 1 FROM checkins));",
+        /*
+         * 4 -> 5: sketch and filesystem image apart (a filesystem-mode poll carries the
+         * filesystem's version), when each was last sent, and the AP MAC.
+         */
+        "ALTER TABLE devices ADD COLUMN ap_mac TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE devices ADD COLUMN fs_version TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE devices ADD COLUMN fs_md5 TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE devices ADD COLUMN sketch_updated INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE devices ADD COLUMN fs_updated INTEGER NOT NULL DEFAULT 0;",
 };
 
 const size_t store_n_migrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

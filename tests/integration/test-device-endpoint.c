@@ -448,6 +448,45 @@ static void test_unchanged_polls_counted(void **state) {
         http_response_done(&r);
 }
 
+static char *device_json(World *w) {
+        HttpResponse r;
+        assert_int_equal(api(&w->f, "GET", "/api/v1/devices/" MAC, NULL, &r), 200);
+        char *body = xstrdup(r.body);
+        http_response_done(&r);
+        return body;
+}
+
+/* A filesystem-mode poll's version is the filesystem's: the sketch's version stays, the filesystem's is apart. */
+static void test_sketch_and_filesystem_apart(void **state) {
+        World *w = *state;
+        HttpResponse r;
+
+        assert_int_equal(poll8266(w, "/update/door", "1.0", w->md5, 1 << 20, NULL, &r), 304);
+        http_response_done(&r);
+        assert_int_equal(poll8266(w, "/update/door", "fs-7", w->md5, 1 << 20, "spiffs", &r), 304);
+        http_response_done(&r);
+        assert_int_equal(wait_polls(w, MAC, 2), 2);
+        _cleanup_free_ char *d = device_json(w);
+        if (!strstr(d, "\"version\":\"1.0\"") ||
+            !strstr(d, "\"filesystem\":{\"version\":\"fs-7\",\"md5\":null,\"updated\":null}"))
+                fail_msg("device after a sketch and a filesystem poll: %s", d);
+
+        /* a filesystem image sent in full: its MD5 and the time */
+        char fs_md5[MD5_HEX_LEN + 1], fs[65536];
+        for (size_t i = 0; i < sizeof(fs); i++)
+                fs[i] = (char) (i * 7 + 3);
+        long id = upload(w, "door", "kind=filesystem&platform=esp8266&version=fs-8", fs, sizeof(fs));
+        promote(w, "door", "stable", id);
+        md5_hex(fs, sizeof(fs), fs_md5);
+        assert_int_equal(poll8266(w, "/update/door", "fs-7", w->md5, 1 << 20, "spiffs", &r), 200);
+        http_response_done(&r);
+        assert_int_equal(wait_polls(w, MAC, 3), 3);
+        _cleanup_free_ char *after = device_json(w);
+        _cleanup_free_ char *want = xasprintf("\"filesystem\":{\"version\":\"fs-7\",\"md5\":\"%s\",\"updated\":\"", fs_md5);
+        if (!strstr(after, want) || !strstr(after, "\"version\":\"1.0\""))
+                fail_msg("device after a filesystem update: %s", after);
+}
+
 /* Sends a poll and reads only the first bytes of the answer, then hangs up. */
 static void poll_and_hang_up(World *w, const char *req) {
         struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t) w->f.port) };
@@ -526,6 +565,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_refused_polls_change_no_device, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_gzip_update_no_reflash_loop, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unchanged_polls_counted, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_sketch_and_filesystem_apart, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_http10_and_keepalive, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_interrupted_download, setup, teardown),
         };
