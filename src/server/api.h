@@ -37,7 +37,7 @@ typedef struct Route {
         bool streams_body;        /* the body is an image streamed to disk */
 } Route;
 
-/* The name of route i ("GET /devices/*"), or "none" past the table; buf holds it. */
+/* The name of route i: its method and pattern (a star for any segment); "none" past the table. In buf. */
 const char *api_route_name(size_t i, char *buf, size_t size);
 size_t api_n_routes(void);
 
