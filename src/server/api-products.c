@@ -58,8 +58,9 @@ enum MHD_Result api_products_create(ApiCall *call) {
                 ret = respond_error(call->conn, MHD_HTTP_CONFLICT, "conflict", "product '%s' already exists", b.name);
         else if (r < 0)
                 ret = api_store_error(call, r, "product");
+        else if (server_catalog_changed(srv) < 0)
+                ret = api_catalog_stale(call, NULL);
         else {
-                (void) server_reload_catalog(srv);
                 const Product *p = catalog_product(srv->served->catalog, b.name);
                 log_info("product %s created by %s", b.name, call->actor);
                 ret = respond_json(call->conn, MHD_HTTP_CREATED, p ? product_to_json(p) : cJSON_CreateObject());
@@ -119,9 +120,10 @@ enum MHD_Result api_channel_put(ApiCall *call) {
                 int k = store_channel_set(srv->api_store, product_id, name, kind, release_id, call->actor);
                 if (k < 0)
                         ret = api_store_error(call, k, "channel");
+                /* p and r belong to the catalog the reload replaces */
+                else if (server_catalog_changed(srv) < 0)
+                        ret = api_catalog_stale(call, NULL);
                 else {
-                        /* p and r belong to the catalog the reload replaces */
-                        (void) server_reload_catalog(srv);
                         cat = srv->served->catalog;
                         log_info("channel %s/%s (%s) now serves release %" PRId64 " (set by %s)", product, name,
                                  image_kind_to_string(kind), release_id, call->actor);

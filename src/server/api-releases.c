@@ -223,7 +223,8 @@ static enum MHD_Result create_release(ApiCall *call, const ReleaseInput *in, con
                  call->actor);
         /* rel borrows from the catalog that the reload replaces: encode first */
         cJSON *body = release_to_json(&rel);
-        (void) server_reload_catalog(srv);
+        if (server_catalog_changed(srv) < 0)
+                return api_catalog_stale(call, body);
         return respond_json(call->conn, MHD_HTTP_CREATED, body);
 }
 
@@ -390,9 +391,12 @@ enum MHD_Result api_release_delete(ApiCall *call) {
                         _cleanup_free_ char *path = server_image_path(srv, sha);
                         (void) unlink(path);
                 }
-                (void) server_reload_catalog(srv);
-                log_info("release %" PRId64 " deleted by %s", id, call->actor);
-                ret = respond_json(call->conn, MHD_HTTP_OK, cJSON_CreateObject());
+                if (server_catalog_changed(srv) < 0)
+                        ret = api_catalog_stale(call, NULL);
+                else {
+                        log_info("release %" PRId64 " deleted by %s", id, call->actor);
+                        ret = respond_json(call->conn, MHD_HTTP_OK, cJSON_CreateObject());
+                }
         }
         pthread_mutex_unlock(&srv->api_lock);
         return ret;

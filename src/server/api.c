@@ -274,7 +274,19 @@ static enum MHD_Result run_handler(ApiCall *call) {
         return call->route->handler(call);
 }
 
+enum MHD_Result api_catalog_stale(ApiCall *call, cJSON *body) {
+        cJSON_Delete(body);
+        return respond_error(call->conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "catalog",
+                             "the change was saved but is not served yet: reloading the catalog failed (see the "
+                             "server log); it is retried before every API call");
+}
+
 enum MHD_Result api_finish(ApiCall *call) {
+        if (atomic_load(&call->srv->catalog_stale)) {
+                pthread_mutex_lock(&call->srv->api_lock);
+                server_catalog_retry(call->srv);
+                pthread_mutex_unlock(&call->srv->api_lock);
+        }
         http_status_reset();
         enum MHD_Result r = run_handler(call);
         api_call_count(call->srv, call->route, http_status_last());

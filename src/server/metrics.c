@@ -126,14 +126,17 @@ enum MHD_Result healthz_handle(Server *srv, struct MHD_Connection *conn) {
         cJSON *o = cJSON_CreateObject();
 
         bool stuck = checkin_queue_is_stuck(&srv->checkins);
+        bool stale = atomic_load(&srv->catalog_stale);
 
         /* polls are answered either way; "degraded" says check-ins are not being stored */
-        cJSON_AddStringToObject(o, "status", stuck ? "degraded" : "ok");
+        cJSON_AddStringToObject(o, "status", stuck || stale ? "degraded" : "ok");
         cJSON_AddNumberToObject(o, "uptime_seconds", (double) ((now_usec(CLOCK_MONOTONIC) - srv->started) / USEC_PER_SEC));
         cJSON_AddStringToObject(o, "writer", stuck ? "failing" : "ok");
         cJSON_AddNumberToObject(o, "checkins_pending", (double) checkin_queue_pending(&srv->checkins));
         cJSON_AddNumberToObject(o, "checkins_written", (double) atomic_load(&srv->checkins.written));
         cJSON_AddNumberToObject(o, "checkins_dropped", (double) atomic_load(&srv->checkins.dropped));
         cJSON_AddStringToObject(o, "database_check", "ok");
+        /* stale: a saved change is not served because reloading the catalog failed */
+        cJSON_AddStringToObject(o, "catalog", stale ? "stale" : "ok");
         return respond_json(conn, MHD_HTTP_OK, o);
 }

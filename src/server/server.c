@@ -109,6 +109,28 @@ int server_reload_catalog(Server *srv) {
         return 0;
 }
 
+int server_catalog_changed(Server *srv) {
+        int r = server_reload_catalog(srv);
+
+        if (r < 0) {
+                atomic_store(&srv->catalog_stale, true);
+                log_error("a change was saved but is not served: reloading the catalog failed; retried before "
+                          "every API call");
+                return r;
+        }
+        atomic_store(&srv->catalog_stale, false);
+        return 0;
+}
+
+void server_catalog_retry(Server *srv) {
+        if (!atomic_load(&srv->catalog_stale))
+                return;
+        if (server_reload_catalog(srv) == 0) {
+                atomic_store(&srv->catalog_stale, false);
+                log_info("catalog reloaded: every saved change is served again");
+        }
+}
+
 /* Parses "ADDR:PORT", "[V6]:PORT", ":PORT" or "PORT" and returns a listening socket. */
 static int open_listener(const char *listen_spec, char *url, size_t url_size) {
         _cleanup_free_ char *spec = xstrdup(listen_spec);

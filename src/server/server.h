@@ -66,6 +66,8 @@ typedef struct Server {
         pthread_mutex_t api_lock;
         Store *api_store;
 
+        atomic_bool catalog_stale;  /* an API write committed but the reload after it failed */
+
         CheckinQueue checkins;
         CheckinLog checkin_log;   /* fd -1 when not configured */
         Metrics metrics;
@@ -78,6 +80,16 @@ typedef struct Server {
 
 /* Loads the catalog from api_store and swaps it in. Caller holds api_lock. 0 or -errno. */
 int server_reload_catalog(Server *srv);
+
+/*
+ * After an API write has committed: reloads the catalog so that polls see the change. When
+ * that fails the catalog is marked stale (reloaded again before every later API call,
+ * reported by /healthz) and -errno is returned, so that the caller does not answer 2xx for
+ * a change that is not served. Caller holds api_lock.
+ */
+int server_catalog_changed(Server *srv);
+/* Reloads a catalog marked stale; a no-op otherwise. Caller holds api_lock. */
+void server_catalog_retry(Server *srv);
 
 /* Path of the stored image with this SHA-256 (malloc'ed). */
 char *server_image_path(Server *srv, const char *sha256);

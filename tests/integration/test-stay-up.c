@@ -166,10 +166,45 @@ static void test_corrupt_database_refused(void **state) {
         assert_int_equal(flotad_start(f, NULL), 0);
 }
 
+/* A write whose catalog reload fails is not answered 2xx; the reload is retried and then served. */
+static void test_catalog_reload_failure_reported(void **state) {
+        Flotad *f = *state;
+        _cleanup_free_ char *path = xasprintf("%s/flotad.db", f->data_dir);
+        sqlite3 *db;
+        HttpResponse r;
+
+        /* a damaged schema: the catalog cannot be loaded, a product can still be inserted */
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, "ALTER TABLE channels RENAME TO channels_moved", NULL, NULL, NULL),
+                         SQLITE_OK);
+        assert_int_equal(api(f, "POST", "/api/v1/products", "{\"name\":\"lamp\"}", &r), 500);
+        assert_non_null(strstr(r.body, "\"code\":\"catalog\""));
+        assert_non_null(strstr(r.body, "saved"));
+        http_response_done(&r);
+        _cleanup_free_ char *h = wait_health(f, "\"catalog\":\"stale\"");
+        if (!strstr(h, "\"status\":\"degraded\"") || !strstr(h, "\"catalog\":\"stale\""))
+                fail_msg("healthz with a stale catalog: %s", h);
+
+        /* repaired: the next API call reloads, and the saved product is served */
+        assert_int_equal(sqlite3_exec(db, "ALTER TABLE channels_moved RENAME TO channels", NULL, NULL, NULL),
+                         SQLITE_OK);
+        sqlite3_close(db);
+        assert_int_equal(api(f, "GET", "/api/v1/products", NULL, &r), 200);
+        assert_non_null(strstr(r.body, "\"name\":\"lamp\""));
+        http_response_done(&r);
+        free(wait_health(f, "\"catalog\":\"ok\""));
+        _cleanup_free_ char *req = esp8266_poll("/update/lamp", f->port, "02:00:00:00:00:01", "1.0", NULL, 1 << 20,
+                                                NULL);
+        assert_int_equal(http_raw(f->port, req, strlen(req), &r), 0);
+        assert_int_equal(r.status, 304);
+        http_response_done(&r);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_locked_database, setup_small_queue, teardown),
                 cmocka_unit_test_setup_teardown(test_corrupt_database_refused, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_catalog_reload_failure_reported, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
