@@ -39,9 +39,13 @@ static AuthSlot *current(AuthLimit *l, const char *addr, usec_t now) {
 }
 
 bool auth_limit_blocked(AuthLimit *l, const char *addr, unsigned *ret_retry_after) {
-        usec_t now = now_usec(CLOCK_MONOTONIC);
+        usec_t now;
         bool blocked = false;
 
+        /* the common case, a server nobody guesses at, takes no lock */
+        if (atomic_load(&l->failures) == 0)
+                return false;
+        now = now_usec(CLOCK_MONOTONIC);
         pthread_mutex_lock(&l->lock);
         AuthSlot *s = current(l, addr, now);
         if (s && s->failures >= AUTH_LIMIT_FAILURES) {
