@@ -20,6 +20,7 @@ typedef struct ProductBody {
         char *name;
         char *key;            /* NULL: devices need no key */
         int platform;         /* Platform, or -EINVAL when not given */
+        char *signing_key;    /* PEM public key releases must be signed for; NULL: none */
 } ProductBody;
 
 typedef struct LabelsBody {
@@ -33,7 +34,7 @@ typedef struct AssignBody {
         size_t n;
 } AssignBody;
 
-/* {"name": "...", "key": "..."?, "platform": "esp8266|esp32"?} */
+/* {"name": "...", "key": "..."?, "platform": "esp8266|esp32"?, "signing_key": "<PEM>"?} */
 int api_parse_product(const char *body, size_t len, ProductBody *ret, char err[static API_ERROR_MAX]);
 void product_body_done(ProductBody *b);
 

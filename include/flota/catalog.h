@@ -20,6 +20,7 @@ typedef struct Product {
         char *name;
         char key_sha256[SHA256_HEX_LEN + 1]; /* "" when devices need no key */
         Platform platform;                   /* _PLATFORM_INVALID: not declared */
+        char *signing_key;                   /* PEM public key releases must be signed for; NULL: none */
         usec_t created;
 } Product;
 

@@ -16,6 +16,7 @@ typedef struct Checkin {
         char product[PRODUCT_NAME_MAX + 1];
         char device_id[DEVICE_ID_MAX + 1];
         char mac[MAC_STR_LEN + 1];
+        char ap_mac[MAC_STR_LEN + 1];        /* "" when the poll did not say */
         bool has_chip_id;
         uint32_t chip_id;
         Platform platform;                   /* _PLATFORM_INVALID when the poll did not say */

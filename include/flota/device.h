@@ -30,14 +30,20 @@ typedef struct Device {
         usec_t last_seen;
         const char *ip;
         const char *platform;
-        const char *version;
+        const char *version;          /* the sketch's, as its last sketch-mode poll said */
         const char *sketch_md5;
+        const char *ap_mac;           /* "" when unknown */
+        const char *fs_version;       /* the filesystem image's, as its last filesystem-mode poll said */
+        const char *fs_md5;           /* MD5 of the filesystem image last sent in full; "" when none */
+        usec_t sketch_updated;        /* when a sketch image was last sent in full; 0: never */
+        usec_t fs_updated;            /* when a filesystem image was last sent in full; 0: never */
         int64_t free_space;
         int64_t chip_size;
         const char *sdk;
         int last_status;
         const char *last_reason;
         int64_t last_checkin_id;
+        int64_t polls;                /* authorised polls since first_seen */
 } Device;
 
 /* A device with its own copies of every field: "" for an absent text, -1 for an unknown size. */

@@ -57,7 +57,10 @@ typedef struct Release {
         uint64_t size;
         char md5[MD5_HEX_LEN + 1];
         char sha256[SHA256_HEX_LEN + 1];
-        /* MD5 of what the device keeps in flash when that differs from the file (signed images). */
+        /*
+         * MD5 of what the device runs when that differs from the file: the image without its
+         * signature (signed images), the inflated image (gzip; the bootloader inflates it).
+         */
         char payload_md5[MD5_HEX_LEN + 1];
         uint64_t min_flash_size; /* 0: unknown */
         bool is_signed;

@@ -26,5 +26,21 @@ void md5_hex(const void *data, size_t n, char out[MD5_HEX_LEN + 1]);
 void sha256_hex(const void *data, size_t n, char out[SHA256_HEX_LEN + 1]);
 void sha256_raw(const void *data, size_t n, uint8_t out[32]);
 
+/*
+ * Decodes standard base64 (length a multiple of 4, '=' padding) into *ret (caller frees),
+ * which may hold NUL bytes. 0, or -EINVAL when s is not base64.
+ */
+int base64_decode(const char *s, uint8_t **ret, size_t *ret_size);
+
+/* 0 when pem is a PEM public key (RSA or EC, "-----BEGIN PUBLIC KEY-----"), else -EINVAL. */
+int public_key_check(const char *pem);
+
+/*
+ * Verifies sig over data with the PEM public key, the way `openssl dgst -sha256 -sign`
+ * signs (RSASSA-PKCS1-v1_5 or ECDSA over SHA-256). 0 when it verifies, -EBADMSG when it
+ * does not, -EINVAL when pem is not a public key.
+ */
+int signature_verify_sha256(const char *pem, const void *data, size_t n, const uint8_t *sig, size_t siglen);
+
 /* Fills buf with n cryptographically random bytes. 0 or -EIO. */
 int random_bytes(void *buf, size_t n);

@@ -4,10 +4,14 @@
  * device could boot it. Pure functions over a byte buffer; no I/O.
  *
  * Recognised sketch images:
- *  - ESP8266 Arduino: a 0xE9 image at 0 (eboot, checksum verified) and, in the Arduino
- *    layout, the app image at 4096 whose length/CRC words at 4112/4116 are verified.
+ *  - ESP8266 Arduino: a 0xE9 image at 0 (eboot, checksum verified) and the app image at
+ *    4096, in the layout of each core's elf2bin: 3.x keeps length/CRC words at 4112/4116,
+ *    2.7.x at 4088/4092 (both verified), up to 2.6 none (the app checksum is verified).
+ *  - ESP8266 plain: a single 0xE9 image without eboot (checksum verified).
  *  - ESP8266 signed: any of the above followed by SIGNATURE || uint32_le(len).
- *  - ESP8266 gzip (0x1F 0x8B), optionally signed.
+ *  - ESP8266 gzip (0x1F 0x8B), optionally signed: inflated whole (zlib checks its CRC-32
+ *    and length) and the inflated bytes must be one of the ESP8266 images above. The ESP32
+ *    cores do not take gzip, so a gzipped ESP32 image is refused.
  *  - ESP32 family: 0xE9 header + extended header (chip id), segments, checksum and,
  *    when flagged, the appended SHA-256; the app descriptor gives version and project.
  */
@@ -22,13 +26,25 @@
 #define IMAGE_HEADER_MAGIC 0xE9
 #define ESP_APP_DESC_MAGIC 0xABCD5432u
 
+/* How an ESP8266 image is laid out; the Arduino core version that builds it that way. */
+typedef enum Esp8266Layout {
+        ESP8266_LAYOUT_PLAIN,      /* one image, no eboot (or not ESP8266) */
+        ESP8266_LAYOUT_CORE_26,    /* eboot + app, no CRC: core <= 2.6 */
+        ESP8266_LAYOUT_CORE_27X,   /* eboot + app, length/CRC at 4088/4092: core 2.7.x */
+        ESP8266_LAYOUT_CORE_3X,    /* eboot + app, length/CRC at 4112/4116: core 3.x */
+        _ESP8266_LAYOUT_MAX,
+} Esp8266Layout;
+
 typedef struct ImageInfo {
         Platform platform;
+        Esp8266Layout layout;
         char chip[16];             /* "esp8266", "esp32", "esp32-s3", ... */
         bool compressed;           /* gzip */
         bool is_signed;            /* ESP8266 signature trailer present */
         size_t payload_size;       /* bytes the device keeps: size without the signature trailer */
         uint64_t min_flash_size;   /* flash size the ESP8266 header asks for; 0 when unknown */
+        size_t inflated_size;      /* gzip: the image the bootloader writes; 0 when not compressed */
+        char inflated_md5[33];     /* gzip: its MD5, what the device reports once it runs it */
         char version[33];          /* ESP32 app descriptor version; "" when the image has none */
         char project[33];          /* ESP32 app descriptor project name */
 } ImageInfo;
@@ -39,12 +55,23 @@ typedef struct ImageInfo {
  */
 int image_inspect(const uint8_t *data, size_t size, ImageInfo *ret, char reterr[static IMAGE_ERROR_MAX]);
 
+/*
+ * Checks an ESP8266 signed image (PROTOCOLS.md 6): data is PAYLOAD || SIGNATURE ||
+ * uint32_le(len(SIGNATURE)), and SIGNATURE must verify over PAYLOAD with the PEM public
+ * key as the core's Updater verifies it (SHA-256, RSA PKCS#1 v1.5 or ECDSA). Works for
+ * sketch, gzip and filesystem images alike. 0, or -EBADMSG with a sentence in reterr.
+ */
+int image_verify_signature(const uint8_t *data, size_t size, const char *public_key_pem,
+                           char reterr[static IMAGE_ERROR_MAX]);
+
 /* CRC-32/MPEG-2 as used by the ESP8266 Arduino eboot (poly 0x04C11DB7, init ~0, no reflection). */
 uint32_t crc8266(const uint8_t *data, size_t n);
 uint32_t crc8266_update(uint32_t crc, const uint8_t *data, size_t n);
 
-/* The CRC an ESP8266 Arduino image of len bytes must carry at offset 4116 (len > 4120). */
+/* The CRC an ESP8266 Arduino core 3.x image of len bytes must carry at offset 4116 (len > 4120). */
 uint32_t esp8266_image_crc(const uint8_t *data, size_t len);
+/* The CRC an ESP8266 Arduino core 2.7.x image of len bytes must carry at offset 4092. */
+uint32_t esp8266_image_crc_27x(const uint8_t *data, size_t len);
 
 /* Flash size in bytes for an ESP8266 header size nibble (byte 3 >> 4); 0 when unknown. */
 uint64_t esp8266_flash_size(unsigned nibble);
@@ -67,6 +94,15 @@ void image_gzip_stored(const uint8_t *data, size_t size, uint8_t **ret, size_t *
 
 /* CRC-32 as gzip and zlib use it (reflected, polynomial 0xEDB88320). */
 uint32_t crc32_gzip(uint32_t crc, const uint8_t *data, size_t n);
+
+/*
+ * Builds an ESP8266 image the way the given Arduino core's elf2bin lays it out from an
+ * eboot and a sketch ELF (eboot .text[, .rodata] padded with 0xAA to 4096; the app's
+ * .irom0.text, .text, .text1, .data, .rodata; add_crc where that core has it), with
+ * pseudo-random section contents. About size bytes. Caller frees *ret.
+ */
+void image_build_esp8266_core(Esp8266Layout layout, const char *version, size_t size, uint32_t seed, uint8_t **ret,
+                              size_t *ret_size);
 
 /* Marker before the version string that image_build() embeds (ESP8266 images carry no version). */
 #define IMAGE_VERSION_MARKER "\xa5" "flota-version="

@@ -4,8 +4,10 @@
  * batched check-ins and the catalog snapshot. A Store is one connection and is not
  * thread-safe: callers serialise access (flotad uses one Store per thread role).
  *
- * Returns: 0 on success, -ENOENT not found, -EEXIST uniqueness conflict, -EBUSY
- * locked or in use, -ENOSPC disk full, -EPROTO database newer than this program,
+ * Returns: 0 on success, -ENOENT not found, -EEXIST uniqueness conflict, -ENOLINK a
+ * reference to a row that does not exist (or a row still referred to), -EINVAL a
+ * missing (NOT NULL) or out-of-range (CHECK) value, -EBUSY locked or in use, -ENOSPC
+ * disk full, -EBADMSG corrupt database, -EPROTO database newer than this program,
  * -EIO anything else (text in store_last_error()).
  */
 #pragma once
@@ -22,7 +24,7 @@
 typedef struct Store Store;
 
 /* The schema version this program writes. */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 5
 
 /* Opens (creating and migrating) the database at path. */
 int store_open(const char *path, Store **ret);
@@ -33,6 +35,24 @@ int store_open(const char *path, Store **ret);
  * and a larger page cache for the random device-row updates. 0 or -errno.
  */
 int store_tune_for_checkins(Store *s);
+/*
+ * A poll that changes nothing about its device (version, MD5/SHA-256, answer, reason,
+ * release, address, free space, mode, product) only updates the device's last_seen and
+ * polls counter; a check-in row is still written when the device's last one is older
+ * than the heartbeat, and for every 200 answer. 0 writes a row for every poll.
+ */
+#define STORE_CHECKIN_HEARTBEAT_DEFAULT (15 * 60 * USEC_PER_SEC)
+void store_set_checkin_heartbeat(Store *s, usec_t heartbeat);
+
+/* How long a write waits for another writer's lock before -EBUSY (default 10 s). */
+void store_set_busy_timeout(Store *s, unsigned ms);
+
+/*
+ * Runs SQLite's quick_check over the whole database. 0 when it is sound; -EBADMSG with the
+ * first problem reported in *ret_problem (caller frees) when it is corrupt; other -errno.
+ */
+int store_quick_check(Store *s, char **ret_problem);
+
 Store *store_free(Store *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Store *, store_free);
 /* Text of the last SQLite error on this connection; borrowed until the next call. */
@@ -50,6 +70,9 @@ int store_catalog_load(Store *s, Catalog **ret);
 
 /* key_sha256 may be NULL (devices need no key); platform may be _PLATFORM_INVALID (any). */
 int store_product_create(Store *s, const char *name, const char *key_sha256, Platform platform, int64_t *ret_id);
+
+/* Sets (pem) or clears (NULL) the public key the product's releases must be signed for. */
+int store_product_set_signing_key(Store *s, int64_t product_id, const char *pem);
 
 /* Inserts r (id and created are set on success). -EEXIST for a duplicate product+kind+version. */
 int store_release_insert(Store *s, Release *r);

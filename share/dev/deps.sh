@@ -11,7 +11,7 @@ set -eu
 packages="gcc meson ninja-build pkg-config
 libsqlite3-dev libssl-dev libcjson-dev libmicrohttpd-dev libinih-dev
 libcurl4-openssl-dev libavahi-client-dev libncurses-dev libcmocka-dev
-scdoc curl sqlite3 systemd
+zlib1g-dev scdoc curl sqlite3 systemd
 avahi-daemon avahi-utils dbus iproute2"
 
 missing=""

@@ -85,10 +85,14 @@ int api_parse_product(const char *body, size_t len, ProductBody *ret, char err[s
                 if (platform < 0)
                         return bad(err, "\"platform\" must be \"esp8266\" or \"esp32\"");
         }
+        const cJSON *sk = cJSON_GetObjectItemCaseSensitive(j, "signing_key");
+        if (sk && !cJSON_IsNull(sk) && (!cJSON_IsString(sk) || strlen(sk->valuestring) > 8192))
+                return bad(err, "\"signing_key\" must be a PEM public key (at most 8192 characters)");
         *ret = (ProductBody) {
                 .platform = platform,
                 .name = xstrdup(name->valuestring),
                 .key = cJSON_IsString(key) ? xstrdup(key->valuestring) : NULL,
+                .signing_key = cJSON_IsString(sk) ? xstrdup(sk->valuestring) : NULL,
         };
         return 0;
 }
@@ -96,6 +100,7 @@ int api_parse_product(const char *body, size_t len, ProductBody *ret, char err[s
 void product_body_done(ProductBody *b) {
         free(b->name);
         free(b->key);
+        free(b->signing_key);
         *b = (ProductBody) {};
 }
 

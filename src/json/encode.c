@@ -53,6 +53,7 @@ cJSON *product_to_json(const Product *p) {
         cJSON_AddNumberToObject(o, "id", (double) p->id);
         cJSON_AddStringToObject(o, "name", p->name);
         cJSON_AddBoolToObject(o, "has_key", p->key_sha256[0] != 0);
+        cJSON_AddBoolToObject(o, "requires_signature", p->signing_key != NULL);
         json_add_string_or_null(o, "platform", platform_to_string(p->platform));
         json_add_time(o, "created", p->created);
         return o;
@@ -171,6 +172,19 @@ void device_write_json(JsonWriter *w, const Device *d) {
         write_string_or_null(w, "platform", d->platform);
         write_string_or_null(w, "version", d->version);
         write_string_or_null(w, "sketch_md5", d->sketch_md5);
+        /*
+         * Only for devices that polled in filesystem mode, so that flota's documented --json
+         * schema (flota(1)) is unchanged for the others; sketch_updated and ap_mac are stored
+         * but wait for flota(1) to document them.
+         */
+        if (!isempty(d->fs_version) || !isempty(d->fs_md5) || d->fs_updated) {
+                json_write_key(w, "filesystem");
+                json_write_open(w, '{');
+                write_string_or_null(w, "version", d->fs_version);
+                write_string_or_null(w, "md5", d->fs_md5);
+                write_time(w, "updated", d->fs_updated);
+                json_write_close(w, '}');
+        }
         write_size(w, "free_space", d->free_space);
         write_size(w, "chip_size", d->chip_size);
         write_string_or_null(w, "sdk", d->sdk);
@@ -183,6 +197,8 @@ void device_write_json(JsonWriter *w, const Device *d) {
         else
                 json_write_null(w);
         write_string_or_null(w, "last_reason", d->last_reason);
+        json_write_key(w, "polls");
+        json_write_int(w, d->polls);
         json_write_close(w, '}');
 }
 
@@ -210,7 +226,11 @@ void device_print_json(FILE *out, const Device *d, unsigned depth) {
 cJSON *checkin_to_json(const Checkin *c) {
         cJSON *o = new_object();
 
-        cJSON_AddNumberToObject(o, "id", (double) c->id);
+        /* 0: a poll that changed nothing and got no row of its own (flotad's JSON-lines log) */
+        if (c->id > 0)
+                cJSON_AddNumberToObject(o, "id", (double) c->id);
+        else
+                cJSON_AddNullToObject(o, "id");
         json_add_time(o, "at", c->at);
         cJSON_AddStringToObject(o, "device", c->device_id);
         json_add_string_or_null(o, "mac", c->mac);

@@ -31,8 +31,10 @@ void catalog_seal(Catalog *c) {
 Catalog *catalog_free(Catalog *c) {
         if (!c)
                 return NULL;
-        for (size_t i = 0; i < c->n_products; i++)
+        for (size_t i = 0; i < c->n_products; i++) {
                 free(c->products[i].name);
+                free(c->products[i].signing_key);
+        }
         for (size_t i = 0; i < c->n_releases; i++)
                 release_done(&c->releases[i]);
         for (size_t i = 0; i < c->n_channels; i++)

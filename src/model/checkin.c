@@ -24,6 +24,7 @@ void checkin_fill(Checkin *c, const DeviceRequest *req, const char *product, con
         strscpy(c->product, sizeof(c->product), product);
         strscpy(c->device_id, sizeof(c->device_id), req->device_id);
         strscpy(c->mac, sizeof(c->mac), req->sta_mac[0] ? req->sta_mac : req->base_mac);
+        strscpy(c->ap_mac, sizeof(c->ap_mac), req->ap_mac);
         strscpy(c->version, sizeof(c->version), req->version);
         strscpy(c->sketch_md5, sizeof(c->sketch_md5), req->sketch_md5);
         strscpy(c->sketch_sha256, sizeof(c->sketch_sha256), req->sketch_sha256);

@@ -94,6 +94,89 @@ static void build_esp8266(const char *version, size_t size, uint32_t *rng, uint8
         *ret_size = end;
 }
 
+/* Fills n bytes with pseudo-random section contents. */
+static void fill_random(uint8_t *p, size_t n, uint32_t *rng) {
+        for (size_t i = 0; i < n; i++)
+                p[i] = (uint8_t) next_random(rng);
+}
+
+/*
+ * Appends one image the way elf2bin's write_bin does: 8-byte header, each section as
+ * address + length + contents, zero padding so that the checksum byte ends a 16-byte
+ * block, the checksum; then 0xAA up to to_addr when it is not 0. secs[i].len bytes of
+ * contents are taken from data (consecutively). Returns the new end offset.
+ */
+static size_t write_bin(uint8_t *buf, size_t off, uint32_t entry, const Segment *secs, size_t n,
+                        const uint8_t *data, size_t to_addr) {
+        uint8_t sum = 0xef;
+        size_t p = off + 8;
+
+        buf[off] = IMAGE_HEADER_MAGIC;
+        buf[off + 1] = (uint8_t) n;
+        buf[off + 2] = 3;            /* dout */
+        buf[off + 3] = 0 + 16 * 4;   /* 40 MHz, 4M */
+        put32(buf + off + 4, entry);
+        for (size_t i = 0; i < n; i++) {
+                put32(buf + p, secs[i].addr);
+                put32(buf + p + 4, (uint32_t) secs[i].len);
+                p += 8;
+                memcpy(buf + p, data, secs[i].len);
+                for (size_t k = 0; k < secs[i].len; k++)
+                        sum ^= data[k];
+                data += secs[i].len;
+                p += secs[i].len;
+        }
+        while ((p - off + 1) & 15)
+                buf[p++] = 0;
+        buf[p++] = sum;
+        if (to_addr)
+                while (p < to_addr)
+                        buf[p++] = 0xaa;
+        return p;
+}
+
+void image_build_esp8266_core(Esp8266Layout layout, const char *version, size_t size, uint32_t seed, uint8_t **ret,
+                              size_t *ret_size) {
+        uint32_t rng = seed_from(seed, version);
+        size_t irom_len = size > 16384 ? (size - 4096 - 4096) & ~(size_t) 3 : 8192;
+        /* eboot: .text and .rodata (core <= 2.6: .text only) */
+        Segment boot[2] = { { 0x4010f000, 1380 }, { 0x3fffa000, 44 } };
+        size_t n_boot = layout == ESP8266_LAYOUT_CORE_26 ? 1 : 2;
+        /* sketch: .irom0.text, .text, .text1, .data, .rodata */
+        Segment app[5] = { { 0x40201010, irom_len }, { 0x40100000, 2048 }, { 0x40100800, 612 },
+                           { 0x3ffe8000, 1256 }, { 0x3ffe84e8, 752 } };
+        size_t data_len = 1380 + 44 + irom_len + 2048 + 612 + 1256 + 752;
+        uint8_t *data = xmalloc(data_len);
+        uint8_t *buf = xcalloc(1, 4096 + data_len + 256);
+        size_t end, crc_off;
+
+        fill_random(data, data_len, &rng);
+        uint8_t *irom = data + 1380 + 44;
+        if (layout == ESP8266_LAYOUT_CORE_3X)
+                memset(irom, 0, 8); /* the linker script reserves __crc_len and __crc_val here */
+        if (irom_len >= 16 + sizeof(IMAGE_VERSION_MARKER) + VERSION_MAX + 1) {
+                char *at = (char *) irom + 16;
+                size_t vl = strnlen(version, VERSION_MAX);
+                memcpy(at, IMAGE_VERSION_MARKER, sizeof(IMAGE_VERSION_MARKER) - 1);
+                memcpy(at + sizeof(IMAGE_VERSION_MARKER) - 1, version, vl);
+                at[sizeof(IMAGE_VERSION_MARKER) - 1 + vl] = 0;
+        }
+        end = write_bin(buf, 0, 0x4010f000, boot, n_boot, data, 4096);
+        end = write_bin(buf, end, 0x40100004, app, 5, data + 1380 + 44, 0);
+        free(data);
+
+        /* add_crc: the words zeroed, the CRC over the whole file, then length and CRC stored */
+        crc_off = layout == ESP8266_LAYOUT_CORE_3X ? 4096 + 16 : layout == ESP8266_LAYOUT_CORE_27X ? 4096 - 8 : 0;
+        if (crc_off) {
+                memset(buf + crc_off, 0, 8);
+                uint32_t crc = crc8266(buf, end);
+                put32(buf + crc_off, (uint32_t) end);
+                put32(buf + crc_off + 4, crc);
+        }
+        *ret = buf;
+        *ret_size = end;
+}
+
 static void build_esp32(const char *version, size_t size, uint32_t *rng, uint8_t **ret, size_t *ret_size) {
         size_t code_len = size > 8192 ? size - 24 - 8 - 256 - 8 - 16 - 32 : 4096;
         uint8_t *buf = xcalloc(1, 24 + 8 + 256 + 8 + code_len + 64);

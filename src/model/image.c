@@ -5,19 +5,25 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
+#include "flota/alloc.h"
 #include "flota/hash.h"
 #include "flota/strutil.h"
 
 #define ESP8266_APP_OFFSET 4096
-#define ESP8266_CRC_LEN_OFFSET (4096 + 16)
-#define ESP8266_CRC_VAL_OFFSET (4096 + 20)
+/* where Arduino's elf2bin puts the image length and CRC words: core 3.x, and 2.7.x */
+#define ESP8266_CRC_OFFSET_3X (4096 + 16)
+#define ESP8266_CRC_OFFSET_27X (4096 - 8)
 #define ESP32_HEADER_LEN 24
 #define ESP8266_HEADER_LEN 8
 #define SEGMENT_HEADER_LEN 8
 #define MAX_SEGMENTS 16
 #define MAX_SIGNATURE_LEN 1024
+/* the largest sketch an ESP8266 can hold (16 MiB flash) */
+#define MAX_INFLATED_SIZE (16u << 20)
 
 static uint32_t le32(const uint8_t *p) {
         return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
@@ -117,14 +123,66 @@ static int walk_segments(const uint8_t *d, size_t size, size_t off, size_t heade
         return 0;
 }
 
-uint32_t esp8266_image_crc(const uint8_t *d, size_t len) {
+/* CRC over the first len bytes with the eight bytes at off (length and CRC words) taken as zero. */
+static uint32_t crc_without_words(const uint8_t *d, size_t len, size_t off) {
         static const uint8_t zero[8] = {};
         uint32_t crc;
 
-        /* computed over the whole image with its own length and CRC words zeroed */
-        crc = crc8266_update(0xffffffffu, d, ESP8266_CRC_LEN_OFFSET);
+        crc = crc8266_update(0xffffffffu, d, off);
         crc = crc8266_update(crc, zero, sizeof(zero));
-        return crc8266_update(crc, d + ESP8266_CRC_VAL_OFFSET + 4, len - ESP8266_CRC_VAL_OFFSET - 4);
+        return crc8266_update(crc, d + off + 8, len - off - 8);
+}
+
+uint32_t esp8266_image_crc(const uint8_t *d, size_t len) {
+        return crc_without_words(d, len, ESP8266_CRC_OFFSET_3X);
+}
+
+uint32_t esp8266_image_crc_27x(const uint8_t *d, size_t len) {
+        return crc_without_words(d, len, ESP8266_CRC_OFFSET_27X);
+}
+
+/* True when the words at off say the image is len bytes long with a matching CRC. */
+static bool crc_words_match(const uint8_t *d, size_t len, size_t off) {
+        return le32(d + off) == len && crc_without_words(d, len, off) == le32(d + off + 4);
+}
+
+static bool is_boot_padding(const uint8_t *p, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (p[i] != 0xaa)
+                        return false;
+        return true;
+}
+
+/*
+ * Tells which Arduino core layout an eboot + app image (boot_end: end of eboot, end: end of
+ * the app) has, verifying the CRC where the layout keeps one:
+ *  - 3.x: length and CRC words at 4112/4116, inside the app's first segment;
+ *  - 2.7.x: the same words at 4088/4092, the last 8 bytes of eboot's 0xAA padding;
+ *  - up to 2.6: no CRC; eboot's padding is intact and the app checksum is all there is.
+ */
+static int esp8266_layout(const uint8_t *d, size_t boot_end, size_t end, Esp8266Layout *ret, char *err) {
+        if (crc_words_match(d, end, ESP8266_CRC_OFFSET_3X)) {
+                *ret = ESP8266_LAYOUT_CORE_3X;
+                return 0;
+        }
+        if (boot_end <= ESP8266_CRC_OFFSET_27X && !is_boot_padding(d + ESP8266_CRC_OFFSET_27X, 8)) {
+                uint32_t len = le32(d + ESP8266_CRC_OFFSET_27X);
+                if (len != end)
+                        return fail(err, "image says it is %u bytes long but holds %zu (truncated?)", len, end);
+                if (!crc_words_match(d, end, ESP8266_CRC_OFFSET_27X))
+                        return fail(err, "image CRC mismatch (corrupt image)");
+                *ret = ESP8266_LAYOUT_CORE_27X;
+                return 0;
+        }
+        if (le32(d + ESP8266_CRC_OFFSET_3X) == end)
+                return fail(err, "image CRC mismatch (corrupt image)");
+        /* no CRC: the app image's own checksum must hold */
+        size_t app_end;
+        int r = walk_segments(d, end, ESP8266_APP_OFFSET, ESP8266_HEADER_LEN, true, &app_end, err);
+        if (r < 0)
+                return r;
+        *ret = ESP8266_LAYOUT_CORE_26;
+        return 0;
 }
 
 /* Decides whether the bytes after data_len are an ESP8266 signature trailer. */
@@ -146,29 +204,30 @@ static int check_trailer(const uint8_t *d, size_t size, size_t data_len, ImageIn
 }
 
 static int inspect_esp8266(const uint8_t *d, size_t size, ImageInfo *info, char *err) {
-        size_t end;
+        Esp8266Layout layout = ESP8266_LAYOUT_PLAIN;
+        size_t boot_end, end;
         int r;
 
-        r = walk_segments(d, size, 0, ESP8266_HEADER_LEN, true, &end, err);
+        r = walk_segments(d, size, 0, ESP8266_HEADER_LEN, true, &boot_end, err);
         if (r < 0)
                 return r;
-        if (size > ESP8266_CRC_VAL_OFFSET + 4 && d[ESP8266_APP_OFFSET] == IMAGE_HEADER_MAGIC) {
+        end = boot_end;
+        if (size > ESP8266_CRC_OFFSET_3X + 8 && d[ESP8266_APP_OFFSET] == IMAGE_HEADER_MAGIC) {
+                if (boot_end > ESP8266_APP_OFFSET)
+                        return fail(err, "boot loader image runs into the app image at 4096 (corrupt image)");
+                /* checksum not verified here: core 3.x writes its CRC words into the app's first segment */
                 r = walk_segments(d, size, ESP8266_APP_OFFSET, ESP8266_HEADER_LEN, false, &end, err);
                 if (r < 0)
                         return r;
-                uint32_t crc_len = le32(d + ESP8266_CRC_LEN_OFFSET);
-                if (crc_len != 0) {
-                        if (crc_len != end)
-                                return fail(err, "image says it is %u bytes long but holds %zu (truncated?)",
-                                            crc_len, end);
-                        if (esp8266_image_crc(d, end) != le32(d + ESP8266_CRC_VAL_OFFSET))
-                                return fail(err, "image CRC mismatch (corrupt image)");
-                }
+                r = esp8266_layout(d, boot_end, end, &layout, err);
+                if (r < 0)
+                        return r;
         }
         r = check_trailer(d, size, end, info, err);
         if (r < 0)
                 return r;
         info->platform = PLATFORM_ESP8266;
+        info->layout = layout;
         strscpy(info->chip, sizeof(info->chip), "esp8266");
         info->min_flash_size = esp8266_flash_size(d[3] >> 4);
         return 0;
@@ -205,23 +264,85 @@ static int inspect_esp32(const uint8_t *d, size_t size, ImageInfo *info, const c
         return 0;
 }
 
-static int inspect_gzip(const uint8_t *d, size_t size, ImageInfo *info, char *err) {
-        size_t data_len = size;
+/*
+ * Inflates the gzip member at the start of d into *ret (at most MAX_INFLATED_SIZE bytes);
+ * zlib checks the member's CRC-32 and length. *ret_used is the compressed length.
+ */
+static int gunzip(const uint8_t *d, size_t size, uint8_t **ret, size_t *ret_size, size_t *ret_used, char *err) {
+        z_stream zs = {};
+        size_t cap = 256u << 10, n = 0;
+        uint8_t *out;
+        int z;
 
-        if (size < 18 + 4 || d[2] != 8)
-                return fail(err, "gzip image is too short or not deflate-compressed");
-        uint32_t tail = le32(d + size - 4);
-        if (tail <= MAX_SIGNATURE_LEN && size > tail + 4 + 18 + 4) {
-                info->is_signed = true;
-                data_len = size - tail - 4;
+        if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)
+                return -ENOMEM;
+        out = xmalloc(cap);
+        zs.next_in = (Bytef *) d;
+        zs.avail_in = (uInt) (size < UINT32_MAX ? size : UINT32_MAX);
+        for (;;) {
+                if (n == cap) {
+                        if (cap > MAX_INFLATED_SIZE) {
+                                z = Z_MEM_ERROR;
+                                break;
+                        }
+                        cap *= 2;
+                        out = xrealloc(out, cap);
+                }
+                zs.next_out = out + n;
+                zs.avail_out = (uInt) (cap - n);
+                z = inflate(&zs, Z_NO_FLUSH);
+                n = cap - zs.avail_out;
+                if (z != Z_OK)
+                        break;
         }
-        uint32_t isize = le32(d + data_len - 4);
-        if (isize < 4096 || isize > 16u << 20)
-                return fail(err, "gzip trailer says %u bytes uncompressed: truncated or not a firmware image",
-                            isize);
-        info->payload_size = data_len;
+        size_t used = size - zs.avail_in;
+        const char *msg = zs.msg;
+        inflateEnd(&zs);
+        if (z == Z_STREAM_END && n <= MAX_INFLATED_SIZE) {
+                *ret = out;
+                *ret_size = n;
+                *ret_used = used;
+                return 0;
+        }
+        free(out);
+        if (z == Z_MEM_ERROR || n > MAX_INFLATED_SIZE)
+                return fail(err, "gzip image inflates to more than %u bytes: not a firmware image",
+                            MAX_INFLATED_SIZE);
+        if (z == Z_BUF_ERROR)
+                return fail(err, "gzip stream ends early (truncated upload?)");
+        return fail(err, "gzip stream is corrupt: %s", msg ? msg : "inflate failed");
+}
+
+static int inspect_gzip(const uint8_t *d, size_t size, ImageInfo *info, char *err) {
+        _cleanup_free_ uint8_t *raw = NULL;
+        ImageInfo inner = { .platform = _PLATFORM_INVALID };
+        size_t raw_size = 0, used = 0;
+        int r;
+
+        r = gunzip(d, size, &raw, &raw_size, &used, err);
+        if (r < 0)
+                return r;
+        /* after the member: nothing, or a signature trailer over the .gz (PROTOCOLS.md 6) */
+        r = check_trailer(d, size, used, info, err);
+        if (r < 0)
+                return r;
+        if (raw_size >= 2 && raw[0] == 0x1f && raw[1] == 0x8b)
+                return fail(err, "gzip image holds another gzip file, which no bootloader inflates");
+        r = image_inspect(raw, raw_size, &inner, err);
+        if (r < 0) {
+                char why[IMAGE_ERROR_MAX];
+                memcpy(why, err, IMAGE_ERROR_MAX);
+                return fail(err, "inflated gzip image: %.120s", why);
+        }
+        if (inner.platform != PLATFORM_ESP8266)
+                return fail(err, "gzip image holds an %s image: the ESP32 cores do not install gzip images, "
+                            "upload the .bin", inner.chip);
         info->compressed = true;
         info->platform = PLATFORM_ESP8266;
+        info->layout = inner.layout;
+        info->min_flash_size = inner.min_flash_size;
+        info->inflated_size = raw_size;
+        md5_hex(raw, raw_size, info->inflated_md5);
         strscpy(info->chip, sizeof(info->chip), "esp8266");
         return 0;
 }
@@ -253,5 +374,24 @@ int image_inspect(const uint8_t *d, size_t size, ImageInfo *ret, char reterr[sta
         if (r < 0)
                 return r;
         *ret = info;
+        return 0;
+}
+
+int image_verify_signature(const uint8_t *d, size_t size, const char *public_key_pem,
+                           char reterr[static IMAGE_ERROR_MAX]) {
+        uint32_t siglen;
+        int r;
+
+        if (size < 4 + 64)
+                return fail(reterr, "image is not signed: it is too short for a signature trailer");
+        siglen = le32(d + size - 4);
+        if (siglen < 64 || siglen > MAX_SIGNATURE_LEN || siglen > size - 4)
+                return fail(reterr, "image is not signed (no signature trailer), and this product requires signed "
+                            "images");
+        r = signature_verify_sha256(public_key_pem, d, size - 4 - siglen, d + size - 4 - siglen, siglen);
+        if (r == -EINVAL)
+                return fail(reterr, "the product's public key cannot be read");
+        if (r < 0)
+                return fail(reterr, "the image's signature does not verify with the product's public key");
         return 0;
 }

@@ -127,7 +127,8 @@ static enum MHD_Result device_write_done(ApiCall *call, const char *id, int r, c
         cJSON *o = NULL;
 
         if (r == 0) {
-                (void) server_reload_catalog(srv);
+                if (server_catalog_changed(srv) < 0)
+                        return api_catalog_stale(call, NULL);
                 r = store_device_get(srv->api_store, id, set_device, &o);
                 log_info("device %s: %s by %s", id, what, call->actor);
         }
@@ -215,8 +216,9 @@ static enum MHD_Result assign(ApiCall *call, bool set) {
                 int r = store_assign(srv->api_store, set ? b.release_id : 0, b.devices, b.n);
                 if (r < 0)
                         ret = api_store_error(call, r, "assignment");
+                else if (server_catalog_changed(srv) < 0)
+                        ret = api_catalog_stale(call, NULL);
                 else {
-                        (void) server_reload_catalog(srv);
                         log_info("%s %zu devices (release %" PRId64 ") by %s", set ? "assigned" : "unassigned",
                                  b.n, b.release_id, call->actor);
                         cJSON *o = cJSON_CreateObject();

@@ -5,6 +5,7 @@
 
 #include "api.h"
 #include "flota/api-body.h"
+#include "flota/hash.h"
 #include "flota/log.h"
 #include "flota/strutil.h"
 
@@ -22,6 +23,22 @@ enum MHD_Result api_products_list(ApiCall *call) {
         return respond_json(call->conn, MHD_HTTP_OK, o);
 }
 
+/* Creates the product and sets its signing key in one transaction: never a product half made. */
+static int create_product(Store *store, const ProductBody *b, const char *key_sha, int64_t *ret_id) {
+        int r = store_begin(store);
+
+        if (r < 0)
+                return r;
+        r = store_product_create(store, b->name, key_sha, b->platform, ret_id);
+        if (r == 0 && b->signing_key)
+                r = store_product_set_signing_key(store, *ret_id, b->signing_key);
+        if (r == 0)
+                r = store_commit(store);
+        if (r < 0)
+                store_rollback(store);
+        return r;
+}
+
 enum MHD_Result api_products_create(ApiCall *call) {
         Server *srv = call->srv;
         _cleanup_(product_body_done) ProductBody b = {};
@@ -33,14 +50,17 @@ enum MHD_Result api_products_create(ApiCall *call) {
                 return api_bad_body(call, err);
         if (b.key)
                 sha256_hex(b.key, strlen(b.key), key_sha);
+        if (b.signing_key && public_key_check(b.signing_key) < 0)
+                return api_bad_body(call, "\"signing_key\" is not a PEM public key (-----BEGIN PUBLIC KEY-----)");
         pthread_mutex_lock(&srv->api_lock);
-        int r = store_product_create(srv->api_store, b.name, b.key ? key_sha : NULL, b.platform, &id);
+        int r = create_product(srv->api_store, &b, b.key ? key_sha : NULL, &id);
         if (r == -EEXIST)
                 ret = respond_error(call->conn, MHD_HTTP_CONFLICT, "conflict", "product '%s' already exists", b.name);
         else if (r < 0)
                 ret = api_store_error(call, r, "product");
+        else if (server_catalog_changed(srv) < 0)
+                ret = api_catalog_stale(call, NULL);
         else {
-                (void) server_reload_catalog(srv);
                 const Product *p = catalog_product(srv->served->catalog, b.name);
                 log_info("product %s created by %s", b.name, call->actor);
                 ret = respond_json(call->conn, MHD_HTTP_CREATED, p ? product_to_json(p) : cJSON_CreateObject());
@@ -100,9 +120,10 @@ enum MHD_Result api_channel_put(ApiCall *call) {
                 int k = store_channel_set(srv->api_store, product_id, name, kind, release_id, call->actor);
                 if (k < 0)
                         ret = api_store_error(call, k, "channel");
+                /* p and r belong to the catalog the reload replaces */
+                else if (server_catalog_changed(srv) < 0)
+                        ret = api_catalog_stale(call, NULL);
                 else {
-                        /* p and r belong to the catalog the reload replaces */
-                        (void) server_reload_catalog(srv);
                         cat = srv->served->catalog;
                         log_info("channel %s/%s (%s) now serves release %" PRId64 " (set by %s)", product, name,
                                  image_kind_to_string(kind), release_id, call->actor);

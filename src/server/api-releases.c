@@ -148,6 +148,10 @@ static int commit_blob(Server *srv, Upload *u, const char *sha256) {
         r = mkdir_p(dir, 0755);
         if (r < 0)
                 return r;
+        /* the images/XX/ directory itself must survive a crash before a row refers to it */
+        r = fsync_dir(srv->images_dir);
+        if (r < 0)
+                return r;
         if (stat(path, &st) == 0 && (uint64_t) st.st_size == u->size) {
                 /* same content already stored */
                 (void) close(u->fd);
@@ -162,6 +166,15 @@ static int commit_blob(Server *srv, Upload *u, const char *sha256) {
                 u->tmp_path = NULL;
         }
         return r;
+}
+
+/* Removes a stored image that no release refers to (after a refused insert). */
+static void forget_blob(Server *srv, const char *sha256) {
+        if (store_blob_in_use(srv->api_store, sha256) == 0) {
+                _cleanup_free_ char *path = server_image_path(srv, sha256);
+                if (unlink(path) < 0 && errno != ENOENT)
+                        log_error("removing unused image %s: %m", path);
+        }
 }
 
 static enum MHD_Result create_release(ApiCall *call, const ReleaseInput *in, const ImageInfo *info,
@@ -184,7 +197,10 @@ static enum MHD_Result create_release(ApiCall *call, const ReleaseInput *in, con
         int r;
 
         hasher_final(u->hasher, rel.md5, rel.sha256);
-        if (info->is_signed)
+        /* what the device runs, and reports as its sketch MD5, once installed */
+        if (info->compressed)
+                strscpy(rel.payload_md5, sizeof(rel.payload_md5), info->inflated_md5);
+        else if (info->is_signed)
                 md5_hex(m->data, info->payload_size, rel.payload_md5);
 
         r = commit_blob(srv, u, rel.sha256);
@@ -194,6 +210,8 @@ static enum MHD_Result create_release(ApiCall *call, const ReleaseInput *in, con
                               "storage", "cannot store the image: %s", strerror(-r));
         }
         r = store_release_insert(srv->api_store, &rel);
+        if (r < 0)
+                forget_blob(srv, rel.sha256);
         if (r == -EEXIST)
                 return reject(call, MHD_HTTP_CONFLICT, "conflict", "%s already has a %s release %s",
                               in->product->name, image_kind_to_string(in->kind), in->version);
@@ -205,8 +223,21 @@ static enum MHD_Result create_release(ApiCall *call, const ReleaseInput *in, con
                  call->actor);
         /* rel borrows from the catalog that the reload replaces: encode first */
         cJSON *body = release_to_json(&rel);
-        (void) server_reload_catalog(srv);
+        if (server_catalog_changed(srv) < 0)
+                return api_catalog_stale(call, body);
         return respond_json(call->conn, MHD_HTTP_CREATED, body);
+}
+
+/* Why an upload without version= cannot take its version from the image. */
+static const char *why_no_version(const ReleaseInput *in, const ImageInfo *info) {
+        if (in->kind != IMAGE_KIND_SKETCH)
+                return "filesystem images do not carry a version";
+        if (info->compressed)
+                return "a gzip image is an ESP8266 image, and those do not carry their version";
+        if (info->platform == PLATFORM_ESP32)
+                return info->version[0] ? "the image's app descriptor version is not a valid version string"
+                                        : "this ESP32 image has no app descriptor to take the version from";
+        return "ESP8266 images do not carry their version";
 }
 
 static enum MHD_Result check_and_create(ApiCall *call, const Catalog *cat, const Mapped *m) {
@@ -248,8 +279,7 @@ static enum MHD_Result check_and_create(ApiCall *call, const Catalog *cat, const
         if (in.platform < 0)
                 return reject(call, 400, "bad-request", "platform= is required for filesystem images");
         if (!version)
-                return reject(call, 400, "bad-request",
-                              "version= is required (ESP8266 images do not carry their version)");
+                return reject(call, 400, "bad-request", "version= is required (%s)", why_no_version(&in, &info));
         Platform fixed = product_platform(cat, in.product);
         if (fixed >= 0 && fixed != in.platform)
                 return reject(call, 422, "platform-mismatch", "product %s is for %s; this image is for %s",
@@ -259,6 +289,8 @@ static enum MHD_Result check_and_create(ApiCall *call, const Catalog *cat, const
         if (in.kind == IMAGE_KIND_SKETCH && chip && info.chip[0] && !streq(chip, info.chip))
                 return reject(call, 422, "chip-mismatch", "product %s runs on %s; this image is for %s",
                               in.product->name, chip, info.chip);
+        if (in.product->signing_key && image_verify_signature(m->data, m->size, in.product->signing_key, err) < 0)
+                return reject(call, 422, "signature", "%s", err);
         in.version = version;
         return create_release(call, &in, &info, m);
 }
@@ -359,9 +391,12 @@ enum MHD_Result api_release_delete(ApiCall *call) {
                         _cleanup_free_ char *path = server_image_path(srv, sha);
                         (void) unlink(path);
                 }
-                (void) server_reload_catalog(srv);
-                log_info("release %" PRId64 " deleted by %s", id, call->actor);
-                ret = respond_json(call->conn, MHD_HTTP_OK, cJSON_CreateObject());
+                if (server_catalog_changed(srv) < 0)
+                        ret = api_catalog_stale(call, NULL);
+                else {
+                        log_info("release %" PRId64 " deleted by %s", id, call->actor);
+                        ret = respond_json(call->conn, MHD_HTTP_OK, cJSON_CreateObject());
+                }
         }
         pthread_mutex_unlock(&srv->api_lock);
         return ret;

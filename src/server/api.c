@@ -33,6 +33,8 @@ static const Route routes[] = {
         { "GET", "checkins", api_checkins_list, false },
 };
 
+_Static_assert(ELEMENTSOF(routes) <= API_ROUTES_MAX, "raise API_ROUTES_MAX");
+
 static bool pattern_matches(const char *pattern, char *const *segments, size_t n) {
         size_t i = 0;
         const char *p = pattern;
@@ -120,17 +122,34 @@ static int authenticate(Server *srv, struct MHD_Connection *conn, AuthState *a) 
         return a->found ? 0 : -EACCES;
 }
 
-static void api_call_count(Server *srv, unsigned status) {
+const char *api_route_name(size_t i, char *buf, size_t size) {
+        if (i >= ELEMENTSOF(routes))
+                return "none";
+        snprintf(buf, size, "%s /%s", routes[i].method, routes[i].pattern);
+        return buf;
+}
+
+size_t api_n_routes(void) {
+        return ELEMENTSOF(routes);
+}
+
+/* Counts an API call by route (NULL: none matched) and by the class of its status. */
+static void api_call_count(Server *srv, const Route *route, unsigned status) {
+        size_t i = route ? (size_t) (route - routes) : ELEMENTSOF(routes);
+        unsigned class = status >= 200 && status < 600 ? status / 100 - 2 : 3;
+
         atomic_fetch_add(&srv->metrics.api_requests, 1);
         if (status >= 500)
                 atomic_fetch_add(&srv->metrics.api_errors_5xx, 1);
         else if (status >= 400)
                 atomic_fetch_add(&srv->metrics.api_errors_4xx, 1);
+        if (i <= API_ROUTES_MAX)
+                atomic_fetch_add(&srv->metrics.api_calls[i][class], 1);
 }
 
-static enum MHD_Result early_error(Server *srv, struct MHD_Connection *conn, unsigned status, const char *code,
-                                   const char *message) {
-        api_call_count(srv, status);
+static enum MHD_Result early_error(Server *srv, struct MHD_Connection *conn, const Route *route, unsigned status,
+                                   const char *code, const char *message) {
+        api_call_count(srv, route, status);
         if (status == MHD_HTTP_UNAUTHORIZED) {
                 cJSON *body = cJSON_CreateObject();
                 cJSON *e = cJSON_AddObjectToObject(body, "error");
@@ -157,17 +176,26 @@ enum MHD_Result api_begin(Server *srv, struct MHD_Connection *conn, const char *
         int r;
 
         *ret_call = NULL;
+        char ip[IP_STR_MAX];
+        unsigned retry_after;
+        connection_peer(conn, ip, sizeof(ip));
+        if (auth_limit_blocked(&srv->auth_limit, ip, &retry_after)) {
+                api_call_count(srv, NULL, MHD_HTTP_TOO_MANY_REQUESTS);
+                return respond_too_many(conn, retry_after, true);
+        }
         r = authenticate(srv, conn, &auth);
+        if (r == -EACCES)
+                auth_limit_failed(&srv->auth_limit, ip);
         if (r == -ENOKEY)
-                return early_error(srv, conn, MHD_HTTP_UNAUTHORIZED, "unauthorized",
+                return early_error(srv, conn, NULL, MHD_HTTP_UNAUTHORIZED, "unauthorized",
                                    "missing 'Authorization: Bearer <token>' (create one with 'flotad token create')");
         if (r == -EACCES)
-                return early_error(srv, conn, MHD_HTTP_UNAUTHORIZED, "unauthorized", "unknown or revoked API token");
+                return early_error(srv, conn, NULL, MHD_HTTP_UNAUTHORIZED, "unauthorized", "unknown or revoked API token");
         if (r < 0)
-                return early_error(srv, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "token lookup failed");
+                return early_error(srv, conn, NULL, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "token lookup failed");
 
         if (split_path(url + strlen(API_PREFIX), call->segments, &call->n_segments) < 0)
-                return early_error(srv, conn, MHD_HTTP_NOT_FOUND, "not-found", "no such API resource");
+                return early_error(srv, conn, NULL, MHD_HTTP_NOT_FOUND, "not-found", "no such API resource");
         call->kind = REQUEST_API;
         call->srv = srv;
         call->conn = conn;
@@ -176,16 +204,17 @@ enum MHD_Result api_begin(Server *srv, struct MHD_Connection *conn, const char *
         strscpy(call->actor, sizeof(call->actor), auth.name);
         call->route = find_route(method, call->segments, call->n_segments, &path_known);
 
-        if (!call->route) {
+        const Route *route = call->route;
+        if (!route) {
                 api_call_free(TAKE_PTR(call));
                 if (path_known)
-                        return early_error(srv, conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method-not-allowed",
+                        return early_error(srv, conn, NULL, MHD_HTTP_METHOD_NOT_ALLOWED, "method-not-allowed",
                                            "this resource does not support that method");
-                return early_error(srv, conn, MHD_HTTP_NOT_FOUND, "not-found", "no such API resource");
+                return early_error(srv, conn, NULL, MHD_HTTP_NOT_FOUND, "not-found", "no such API resource");
         }
         if (call->role != TOKEN_ROLE_ADMIN && !streq(method, "GET")) {
                 api_call_free(TAKE_PTR(call));
-                return early_error(srv, conn, MHD_HTTP_FORBIDDEN, "forbidden", "this token may only read (role read)");
+                return early_error(srv, conn, route, MHD_HTTP_FORBIDDEN, "forbidden", "this token may only read (role read)");
         }
         if (call->route->streams_body) {
                 char err[200];
@@ -193,14 +222,14 @@ enum MHD_Result api_begin(Server *srv, struct MHD_Connection *conn, const char *
                 r = upload_begin(call, err, sizeof(err), &status);
                 if (r < 0) {
                         api_call_free(TAKE_PTR(call));
-                        return early_error(srv, conn, status, status == 413 ? "too-large" : "bad-request", err);
+                        return early_error(srv, conn, route, status, status == 413 ? "too-large" : "bad-request", err);
                 }
         } else {
                 const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
                 uint64_t len;
                 if (cl && parse_u64(cl, &len) == 0 && len > srv->config->max_json_size) {
                         api_call_free(TAKE_PTR(call));
-                        return early_error(srv, conn, MHD_HTTP_CONTENT_TOO_LARGE, "too-large",
+                        return early_error(srv, conn, route, MHD_HTTP_CONTENT_TOO_LARGE, "too-large",
                                            "request body is larger than the JSON limit");
                 }
         }
@@ -223,11 +252,45 @@ void api_feed(ApiCall *call, const char *data, size_t size) {
         call->body[call->body_len] = 0;
 }
 
-enum MHD_Result api_finish(ApiCall *call) {
+/* True when a JSON text holds a NUL, raw or as \u0000, which would cut a string short. */
+static bool json_has_nul(const char *s, size_t n) {
+        if (memchr(s, 0, n))
+                return true;
+        for (size_t i = 0; i + 1 < n; i++)
+                if (s[i] == '\\') {
+                        if (s[i + 1] == 'u' && i + 5 < n && memcmp(s + i + 2, "0000", 4) == 0)
+                                return true;
+                        i++; /* the escaped character */
+                }
+        return false;
+}
+
+static enum MHD_Result run_handler(ApiCall *call) {
         if (call->body_too_large)
                 return respond_error(call->conn, MHD_HTTP_CONTENT_TOO_LARGE, "too-large",
                                      "request body is larger than the JSON limit");
-        enum MHD_Result r = call->route->handler(call);
+        if (call->body && json_has_nul(call->body, call->body_len))
+                return respond_error(call->conn, MHD_HTTP_BAD_REQUEST, "bad-request",
+                                     "a NUL character (\\u0000) in a JSON string is not allowed");
+        return call->route->handler(call);
+}
+
+enum MHD_Result api_catalog_stale(ApiCall *call, cJSON *body) {
+        cJSON_Delete(body);
+        return respond_error(call->conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "catalog",
+                             "the change was saved but is not served yet: reloading the catalog failed (see the "
+                             "server log); it is retried before every API call");
+}
+
+enum MHD_Result api_finish(ApiCall *call) {
+        if (atomic_load(&call->srv->catalog_stale)) {
+                pthread_mutex_lock(&call->srv->api_lock);
+                server_catalog_retry(call->srv);
+                pthread_mutex_unlock(&call->srv->api_lock);
+        }
+        http_status_reset();
+        enum MHD_Result r = run_handler(call);
+        api_call_count(call->srv, call->route, http_status_last());
         return r;
 }
 
@@ -255,6 +318,12 @@ enum MHD_Result api_store_error(ApiCall *call, int r, const char *what) {
                 return respond_error(call->conn, MHD_HTTP_NOT_FOUND, "not-found", "%s not found", what);
         case -EEXIST:
                 return respond_error(call->conn, MHD_HTTP_CONFLICT, "conflict", "%s already exists", what);
+        case -ENOLINK:
+                return respond_error(call->conn, MHD_HTTP_CONFLICT, "reference",
+                                     "%s refers to something that does not exist, or is still referred to", what);
+        case -EINVAL:
+                return respond_error(call->conn, MHD_HTTP_BAD_REQUEST, "invalid",
+                                     "%s: a required value is missing or out of range", what);
         case -EBUSY:
                 return respond_error(call->conn, MHD_HTTP_SERVICE_UNAVAILABLE, "busy",
                                      "database is busy, try again");

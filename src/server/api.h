@@ -37,6 +37,16 @@ typedef struct Route {
         bool streams_body;        /* the body is an image streamed to disk */
 } Route;
 
+/*
+ * Answers 500 "catalog" for a write that was saved but whose catalog reload failed
+ * (server_catalog_changed()); frees body (the answer the write would have had), may be NULL.
+ */
+enum MHD_Result api_catalog_stale(ApiCall *call, cJSON *body);
+
+/* The name of route i: its method and pattern (a star for any segment); "none" past the table. In buf. */
+const char *api_route_name(size_t i, char *buf, size_t size);
+size_t api_n_routes(void);
+
 /* First call for an /api/v1 request: authenticates, routes, prepares the body. */
 enum MHD_Result api_begin(Server *srv, struct MHD_Connection *conn, const char *url, const char *method,
                           ApiCall **ret_call);

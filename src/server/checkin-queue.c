@@ -19,30 +19,44 @@ static void deadline_in(struct timespec *ts, unsigned ms) {
 }
 
 /*
- * Writes one batch, retrying with back-off while the database refuses (locked, disk full).
- * Gives up after about three minutes, or ten seconds once the server is stopping, so a
- * broken disk cannot hold shutdown forever; what is given up is logged with its count.
+ * Writes one batch, retrying with back-off while the database refuses (locked, disk full):
+ * the batch is held until it commits, and meanwhile new check-ins wait in the queue (up to
+ * max_pending, then they are dropped and counted). Once the server is stopping, it gives
+ * up after about ten seconds, so a broken disk cannot hold shutdown forever; what is given
+ * up is counted as dropped and logged.
  */
 static void write_batch(CheckinQueue *q, Checkin *items, size_t n) {
         unsigned delay_ms = 50, waited_ms = 0;
 
+        atomic_store(&q->batch_started, now_usec(CLOCK_MONOTONIC));
         for (unsigned attempt = 0;; attempt++) {
                 int r = store_checkins_write(q->store, items, n);
                 if (r == 0) {
+                        atomic_store(&q->failing, false);
+                        atomic_store(&q->batch_started, 0);
                         atomic_fetch_add(&q->written, n);
-                        atomic_store(&q->last_id, (uint_fast64_t) items[n - 1].id);
+                        /* polls that changed nothing got no row (id 0) */
+                        for (size_t i = n; i > 0; i--)
+                                if (items[i - 1].id > 0) {
+                                        atomic_store(&q->last_id, (uint_fast64_t) items[i - 1].id);
+                                        break;
+                                }
                         if (q->log && (r = checkin_log_write(q->log, items, n)) < 0)
                                 log_error("writing %zu check-ins to the check-in log failed: %s", n, strerror(-r));
                         return;
                 }
+                atomic_store(&q->failing, true);
                 atomic_fetch_add(&q->failures, 1);
-                log_error("writing %zu check-ins failed (attempt %u): %s", n, attempt + 1,
-                          store_last_error(q->store));
+                if (attempt < 3 || attempt % 30 == 0)
+                        log_error("writing %zu check-ins failed (attempt %u): %s", n, attempt + 1,
+                                  store_last_error(q->store));
                 pthread_mutex_lock(&q->lock);
                 bool stopping = q->stopping;
                 pthread_mutex_unlock(&q->lock);
-                if (waited_ms >= (stopping ? 10000u : 180000u)) {
-                        log_error("giving up on %zu check-ins after %u attempts", n, attempt + 1);
+                if (stopping && waited_ms >= 10000u) {
+                        atomic_fetch_add(&q->dropped, n);
+                        atomic_store(&q->batch_started, 0);
+                        log_error("stopping: dropped %zu check-ins after %u failed attempts", n, attempt + 1);
                         return;
                 }
                 waited_ms += delay_ms;
@@ -51,6 +65,12 @@ static void write_batch(CheckinQueue *q, Checkin *items, size_t n) {
                 if (delay_ms < 2000)
                         delay_ms *= 2;
         }
+}
+
+bool checkin_queue_is_stuck(CheckinQueue *q) {
+        uint64_t started = atomic_load(&q->batch_started);
+
+        return atomic_load(&q->failing) || (started > 0 && now_usec(CLOCK_MONOTONIC) - started > 5 * USEC_PER_SEC);
 }
 
 #define PRUNE_ROWS 5000
@@ -125,7 +145,7 @@ static void *writer_main(void *userdata) {
         return NULL;
 }
 
-int checkin_queue_start(CheckinQueue *q, Store *store, usec_t retention, CheckinLog *log) {
+int checkin_queue_start(CheckinQueue *q, Store *store, usec_t retention, size_t max_pending, CheckinLog *log) {
         pthread_condattr_t attr;
 
         *q = (CheckinQueue) {
@@ -134,7 +154,7 @@ int checkin_queue_start(CheckinQueue *q, Store *store, usec_t retention, Checkin
                 .retention = retention,
                 /* bigger batches touch each device page once for more polls: less I/O per poll */
                 .batch = 8000,
-                .max_pending = 24000,
+                .max_pending = max_pending,
                 .interval_ms = 250,
         };
         pthread_mutex_init(&q->lock, NULL);
@@ -149,8 +169,15 @@ int checkin_queue_start(CheckinQueue *q, Store *store, usec_t retention, Checkin
 
 void checkin_queue_push(CheckinQueue *q, const Checkin *c) {
         pthread_mutex_lock(&q->lock);
-        while (q->n >= q->max_pending && !q->stopping)
-                pthread_cond_wait(&q->space, &q->lock);
+        if (q->n >= q->max_pending) {
+                pthread_mutex_unlock(&q->lock);
+                /* never make a request thread wait for the database */
+                if (atomic_fetch_add(&q->dropped, 1) % 10000 == 0)
+                        log_error("check-in queue full (%zu waiting, the database is not taking writes): "
+                                  "dropping check-ins, counted in flotad_checkins_dropped_total",
+                                  q->max_pending);
+                return;
+        }
         q->items = xgrow(q->items, &q->allocated, q->n + 1, sizeof(Checkin));
         q->items[q->n++] = *c;
         if (q->n == q->batch)

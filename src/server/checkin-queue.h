@@ -2,8 +2,10 @@
 /*
  * The check-in queue: request threads push, one writer thread drains in batches
  * (one transaction per batch), so heavy polling does not cost one fsync per poll.
- * Nothing is dropped: when the writer falls behind, pushers wait; when a batch fails
- * to commit it is retried.
+ * A push never waits: polls are answered from memory whatever the database does. A batch
+ * that fails to commit (locked database, full disk) is retried until it commits; while
+ * it is retried, new check-ins queue up to max_pending, and beyond that they are dropped
+ * and counted (dropped, flotad_checkins_dropped_total), never silently.
  */
 #pragma once
 
@@ -24,7 +26,7 @@ typedef struct CheckinQueue {
         Checkin *spare;
         size_t spare_allocated;
         size_t batch;              /* flush at this many pending */
-        size_t max_pending;        /* pushers wait above this */
+        size_t max_pending;        /* pushes beyond this are dropped and counted */
         unsigned interval_ms;      /* or after this long */
         bool stopping;
         pthread_t thread;
@@ -35,15 +37,22 @@ typedef struct CheckinQueue {
         atomic_uint_fast64_t written;
         atomic_uint_fast64_t failures;
         atomic_uint_fast64_t last_id;
+        atomic_uint_fast64_t dropped;          /* check-ins that could not be queued or written */
+        atomic_uint_fast64_t batch_started;    /* monotonic usec the batch being written started; 0: idle */
+        atomic_bool failing;                   /* the last write attempt failed */
 } CheckinQueue;
 
 /*
- * Starts the writer thread on store (which the queue now owns). With retention > 0 the
+ * Starts the writer thread on store (which the queue now owns); at most max_pending
+ * check-ins wait for it. With retention > 0 the
  * writer also deletes older check-ins, a few thousand rows per short transaction. With log, each
  * committed batch is also appended to it. 0 or -errno.
  */
-int checkin_queue_start(CheckinQueue *q, Store *store, usec_t retention, CheckinLog *log);
+int checkin_queue_start(CheckinQueue *q, Store *store, usec_t retention, size_t max_pending, CheckinLog *log);
+/* Queues c without ever waiting; when max_pending are already queued, drops it and counts it. */
 void checkin_queue_push(CheckinQueue *q, const Checkin *c);
+/* True when the writer's last attempt failed or its current batch has been at it for over 5 s. */
+bool checkin_queue_is_stuck(CheckinQueue *q);
 size_t checkin_queue_pending(CheckinQueue *q);
 /* Writes everything still queued, stops the thread and frees the store. */
 void checkin_queue_stop(CheckinQueue *q);

@@ -9,6 +9,7 @@
 
 #include "flota/alloc.h"
 #include "flota/log.h"
+#include "flota/store.h"
 #include "flota/strutil.h"
 #include "flota/time-util.h"
 
@@ -20,7 +21,11 @@ void config_init(Config *c) {
                 .max_json_size = FLOTAD_DEFAULT_MAX_JSON,
                 .connection_limit = 4096,
                 .timeout_sec = 30,
+                .head_timeout_sec = 10,
+                .per_address_limit = 256,
                 .checkin_retention = FLOTAD_DEFAULT_RETENTION_DAYS * 86400 * USEC_PER_SEC,
+                .checkin_heartbeat = STORE_CHECKIN_HEARTBEAT_DEFAULT,
+                .checkin_queue_size = 24000,
         };
 }
 
@@ -98,6 +103,16 @@ int config_set(Config *c, const char *key, const char *value, char *err, size_t 
                         snprintf(err, errlen, "timeout: expected seconds from 1 to 3600");
                         return -EINVAL;
                 }
+        } else if (streq(key, "request-head-timeout")) {
+                if (set_unsigned(&c->head_timeout_sec, value, 1, 3600) < 0) {
+                        snprintf(err, errlen, "request-head-timeout: expected seconds from 1 to 3600");
+                        return -EINVAL;
+                }
+        } else if (streq(key, "per-address-connection-limit")) {
+                if (set_unsigned(&c->per_address_limit, value, 0, 1000000) < 0) {
+                        snprintf(err, errlen, "per-address-connection-limit: expected a number, 0 for none");
+                        return -EINVAL;
+                }
         } else if (streq(key, "checkin-retention")) {
                 usec_t d;
                 if (streq(value ? value : "", "forever"))
@@ -107,6 +122,20 @@ int config_set(Config *c, const char *key, const char *value, char *err, size_t 
                         return -EINVAL;
                 } else
                         c->checkin_retention = d;
+        } else if (streq(key, "checkin-queue-size")) {
+                if (set_unsigned(&c->checkin_queue_size, value, 16, 10000000) < 0) {
+                        snprintf(err, errlen, "checkin-queue-size: expected a number from 16 to 10000000");
+                        return -EINVAL;
+                }
+        } else if (streq(key, "checkin-heartbeat")) {
+                usec_t d;
+                if (streq(value ? value : "", "0"))
+                        c->checkin_heartbeat = 0;
+                else if (parse_duration(value, &d) < 0 || d == 0) {
+                        snprintf(err, errlen, "checkin-heartbeat: expected a duration such as 15m, or 0");
+                        return -EINVAL;
+                } else
+                        c->checkin_heartbeat = d;
         } else {
                 snprintf(err, errlen, "unknown setting '%s'", key);
                 return -EINVAL;

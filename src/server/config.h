@@ -22,7 +22,11 @@ typedef struct Config {
         unsigned threads;         /* 0: one per CPU */
         unsigned connection_limit;
         unsigned timeout_sec;
+        unsigned head_timeout_sec;   /* the first request head on a connection must be complete in this time */
+        unsigned per_address_limit;  /* connections open at once from one client address; 0: no limit */
         uint64_t checkin_retention; /* usec; 0 keeps check-ins forever */
+        uint64_t checkin_heartbeat; /* usec; an unchanged device gets a row this often; 0: every poll */
+        unsigned checkin_queue_size; /* check-ins that may wait for the writer; more are dropped and counted */
 } Config;
 
 void config_init(Config *c);

@@ -10,6 +10,7 @@
 #include "flota/alloc.h"
 
 #include "flota/decision.h"
+#include "flota/hash.h"
 #include "flota/log.h"
 #include "flota/strutil.h"
 #include "server.h"
@@ -79,11 +80,52 @@ static char *presented_key(struct MHD_Connection *conn, bool *ret_from_basic) {
         return pass;
 }
 
+/* True when the Basic credentials decode to bytes with a NUL: the password would be cut short. */
+static bool basic_auth_has_nul(struct MHD_Connection *conn) {
+        const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+        const char *b64 = h ? startswith_no_case(h, "Basic ") : NULL;
+        _cleanup_free_ uint8_t *plain = NULL;
+        size_t n;
+
+        if (!b64 || base64_decode(b64 + strspn(b64, " "), &plain, &n) < 0)
+                return false;
+        return memchr(plain, 0, n) != NULL;
+}
+
+/* True when the product exists and its devices must present a key. */
+static bool product_requires_key(Server *srv, const char *name) {
+        pthread_rwlock_rdlock(&srv->catalog_lock);
+        const Product *p = catalog_product(srv->served->catalog, name);
+        bool r = p && p->key_sha256[0];
+        pthread_rwlock_unlock(&srv->catalog_lock);
+        return r;
+}
+
 static void free_key(char *key, bool from_basic) {
         if (from_basic)
                 MHD_free(key);
         else
                 free(key);
+}
+
+#define REFUSED_LOG_PER_MINUTE 10
+
+/*
+ * A refused poll (unknown product, wrong or missing key) is counted in the metrics and
+ * logged, at most REFUSED_LOG_PER_MINUTE a minute; it changes no device, since what it
+ * claims (version, MD5, product) comes from someone who did not prove who they are.
+ */
+static void log_refused(Server *srv, const DeviceRequest *req, const char *ip, const char *product, Reason reason) {
+        uint64_t minute = now_usec(CLOCK_MONOTONIC) / (60 * USEC_PER_SEC);
+        uint64_t seen = atomic_load(&srv->metrics.refused_log_minute);
+
+        if (seen != minute && atomic_compare_exchange_strong(&srv->metrics.refused_log_minute, &seen, minute))
+                atomic_store(&srv->metrics.refused_logged, 0);
+        uint64_t n = atomic_fetch_add(&srv->metrics.refused_logged, 1);
+        if (n < REFUSED_LOG_PER_MINUTE)
+                log_info("poll refused (%s) from %s: device %s, product '%.64s'%s", reason_to_string(reason), ip,
+                         req->device_id, product,
+                         n + 1 == REFUSED_LOG_PER_MINUTE ? "; more this minute are only counted" : "");
 }
 
 void image_transfer_done(Server *srv, ImageTransfer *t, bool completed) {
@@ -117,8 +159,16 @@ enum MHD_Result device_handle(Server *srv, struct MHD_Connection *conn, const ch
                 return reject(srv, conn, MHD_HTTP_BAD_REQUEST, "query form needs k=<product key>\n");
         if (product_name && !name_is_valid(product_name))
                 return reject(srv, conn, MHD_HTTP_NOT_FOUND, "no such product\n");
+        if (product_name && basic_auth_has_nul(conn))
+                return reject(srv, conn, MHD_HTTP_BAD_REQUEST, "a NUL byte in the Basic credentials is not allowed\n");
 
         connection_peer(conn, ip, sizeof(ip));
+        unsigned retry_after;
+        if ((!product_name || product_requires_key(srv, product_name)) &&
+            auth_limit_blocked(&srv->auth_limit, ip, &retry_after)) {
+                metrics_count_poll(&srv->metrics, MHD_HTTP_TOO_MANY_REQUESTS);
+                return respond_too_many(conn, retry_after, false);
+        }
         char *key = product_name ? presented_key(conn, &from_basic) : NULL;
 
         pthread_rwlock_rdlock(&srv->catalog_lock);
@@ -178,6 +228,13 @@ enum MHD_Result device_handle(Server *srv, struct MHD_Connection *conn, const ch
                 free_key(key, from_basic);
 
         metrics_count_poll(&srv->metrics, (unsigned) reason_http_status(reason));
+        if (reason == REASON_UNKNOWN_PRODUCT || reason == REASON_UNAUTHORIZED) {
+                if (reason == REASON_UNAUTHORIZED)
+                        auth_limit_failed(&srv->auth_limit, ip);
+                atomic_fetch_add(&srv->metrics.reasons[reason], 1);
+                log_refused(srv, &req, ip, product_name ? product_name : "(by key)", reason);
+                return ret;
+        }
         if (transfer) {
                 /* recorded when the image has been sent, or the transfer broke off */
                 *con_cls = transfer;

@@ -11,6 +11,16 @@
 #include "flota/strutil.h"
 #include "http.h"
 
+static _Thread_local unsigned last_status;
+
+void http_status_reset(void) {
+        last_status = 0;
+}
+
+unsigned http_status_last(void) {
+        return last_status;
+}
+
 enum MHD_Result respond_json(struct MHD_Connection *conn, unsigned status, cJSON *body) {
         char *text = json_print(body);
         size_t len = strlen(text);
@@ -24,6 +34,7 @@ enum MHD_Result respond_json(struct MHD_Connection *conn, unsigned status, cJSON
 
 enum MHD_Result respond_json_text(struct MHD_Connection *conn, unsigned status, char *text, size_t len) {
         struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+        last_status = status;
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
         enum MHD_Result ret = MHD_queue_response(conn, status, resp);
         MHD_destroy_response(resp);
@@ -44,8 +55,35 @@ enum MHD_Result respond_error(struct MHD_Connection *conn, unsigned status, cons
         return respond_json(conn, status, body);
 }
 
+enum MHD_Result respond_too_many(struct MHD_Connection *conn, unsigned retry_after, bool json) {
+        const char *msg = "too many failed authentications from this address; try again later";
+        struct MHD_Response *resp;
+        char secs[16];
+
+        if (json) {
+                cJSON *body = cJSON_CreateObject();
+                cJSON *e = cJSON_AddObjectToObject(body, "error");
+                cJSON_AddStringToObject(e, "code", "too-many-requests");
+                cJSON_AddStringToObject(e, "message", msg);
+                char *text = json_print(body);
+                cJSON_Delete(body);
+                resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+        } else {
+                resp = MHD_create_response_from_buffer(strlen(msg), (void *) msg, MHD_RESPMEM_PERSISTENT);
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+        }
+        last_status = MHD_HTTP_TOO_MANY_REQUESTS;
+        snprintf(secs, sizeof(secs), "%u", retry_after);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+        enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_TOO_MANY_REQUESTS, resp);
+        MHD_destroy_response(resp);
+        return ret;
+}
+
 enum MHD_Result respond_text(struct MHD_Connection *conn, unsigned status, const char *text) {
         struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(text), (void *) text, MHD_RESPMEM_MUST_COPY);
+        last_status = status;
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
         enum MHD_Result ret = MHD_queue_response(conn, status, resp);
         MHD_destroy_response(resp);
@@ -85,6 +123,21 @@ static bool is_device_path(Server *srv, const char *url, const char **ret_produc
         return false;
 }
 
+static RequestKind refused_uri = REQUEST_REFUSED;
+
+/* True when s has "%00", which unescaping would turn into a NUL that cuts the value short. */
+static bool has_escaped_nul(const char *s) {
+        for (const char *p = strchr(s, '%'); p; p = strchr(p + 1, '%'))
+                if (p[1] == '0' && p[2] == '0')
+                        return true;
+        return false;
+}
+
+void *http_on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
+        /* the raw URI, before libmicrohttpd unescapes path and query */
+        return uri && has_escaped_nul(uri) ? &refused_uri : NULL;
+}
+
 enum MHD_Result http_on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                 const char *version, const char *upload_data, size_t *upload_data_size,
                                 void **con_cls) {
@@ -92,6 +145,13 @@ enum MHD_Result http_on_request(void *cls, struct MHD_Connection *conn, const ch
         ApiCall *call = *con_cls;
         const char *product;
 
+        if (!call)
+                conn_guard_head_done(conn);
+        if (*con_cls == &refused_uri) {
+                *con_cls = NULL;
+                return respond_error(conn, MHD_HTTP_BAD_REQUEST, "bad-request",
+                                     "a NUL byte (%%00) in the path or query is not allowed");
+        }
         /* only API calls come back here with a state: an image answer was queued on the first call */
         if (call) {
                 if (*upload_data_size) {
@@ -119,8 +179,10 @@ enum MHD_Result http_on_request(void *cls, struct MHD_Connection *conn, const ch
 void http_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe) {
         RequestKind *kind = *con_cls;
 
-        if (!kind)
+        if (!kind || *kind == REQUEST_REFUSED) {
+                *con_cls = NULL;
                 return;
+        }
         if (*kind == REQUEST_IMAGE)
                 image_transfer_done(cls, *con_cls, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
         else

@@ -38,6 +38,8 @@ static void help(void) {
                "      --update-path PATH     device endpoint prefix (default /update)\n"
                "      --checkin-retention D  keep check-ins this long, e.g. 30d (default), or forever\n"
                "      --checkin-log FILE     also append every check-in to FILE as a JSON line\n"
+               "      --checkin-heartbeat D  a row for an unchanged device at least this often (15m; 0: every poll)\n"
+               "      --checkin-queue-size N check-ins that may wait for the database (24000); more are dropped\n"
                "  -h, --help                 show this help\n"
                "      --version              show the version\n"
                "\n"
@@ -54,7 +56,7 @@ typedef struct Args {
 
 static int parse_argv(int argc, char **argv, Args *a) {
         enum { ARG_LOG_FILE = 0x100, ARG_LOG_LEVEL, ARG_MAX_IMAGE, ARG_THREADS, ARG_UPDATE_PATH, ARG_VERSION,
-               ARG_RETENTION, ARG_CHECKIN_LOG };
+               ARG_RETENTION, ARG_CHECKIN_LOG, ARG_HEARTBEAT, ARG_QUEUE_SIZE };
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },
                 { "data-dir", required_argument, NULL, 'd' },
@@ -66,6 +68,8 @@ static int parse_argv(int argc, char **argv, Args *a) {
                 { "update-path", required_argument, NULL, ARG_UPDATE_PATH },
                 { "checkin-retention", required_argument, NULL, ARG_RETENTION },
                 { "checkin-log", required_argument, NULL, ARG_CHECKIN_LOG },
+                { "checkin-heartbeat", required_argument, NULL, ARG_HEARTBEAT },
+                { "checkin-queue-size", required_argument, NULL, ARG_QUEUE_SIZE },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 {},

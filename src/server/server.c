@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* flotad lifecycle: open the store, listen, serve, drain. */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +26,12 @@
  * open one connection per poll).
  */
 #define CONNECTION_MEMORY 8192
+
+/* Connections libmicrohttpd may hold above connection-limit, so that the guard is the one that refuses. */
+#define CONNECTION_LIMIT_HEADROOM 64
+
+/* How long an API write waits for the database's write lock before answering 503. */
+#define API_BUSY_TIMEOUT_MS 2000
 
 char *server_image_path(Server *srv, const char *sha256) {
         return xasprintf("%s/%.2s/%s", srv->images_dir, sha256, sha256);
@@ -102,6 +109,28 @@ int server_reload_catalog(Server *srv) {
         return 0;
 }
 
+int server_catalog_changed(Server *srv) {
+        int r = server_reload_catalog(srv);
+
+        if (r < 0) {
+                atomic_store(&srv->catalog_stale, true);
+                log_error("a change was saved but is not served: reloading the catalog failed; retried before "
+                          "every API call");
+                return r;
+        }
+        atomic_store(&srv->catalog_stale, false);
+        return 0;
+}
+
+void server_catalog_retry(Server *srv) {
+        if (!atomic_load(&srv->catalog_stale))
+                return;
+        if (server_reload_catalog(srv) == 0) {
+                atomic_store(&srv->catalog_stale, false);
+                log_info("catalog reloaded: every saved change is served again");
+        }
+}
+
 /* Parses "ADDR:PORT", "[V6]:PORT", ":PORT" or "PORT" and returns a listening socket. */
 static int open_listener(const char *listen_spec, char *url, size_t url_size) {
         _cleanup_free_ char *spec = xstrdup(listen_spec);
@@ -167,6 +196,55 @@ static void remove_stale_uploads(const char *dir) {
                 log_info("removed %d interrupted upload%s from %s", n, n == 1 ? "" : "s", dir);
 }
 
+/* Removes the image files in one images/XX/ directory that no release refers to. */
+static int remove_unreferenced_in(Server *srv, int dfd, const char *sub) {
+        struct dirent *e;
+        DIR *d;
+        int fd, n = 0;
+
+        fd = openat(dfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return 0;
+        d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return 0;
+        }
+        while ((e = readdir(d))) {
+                if (strlen(e->d_name) != SHA256_HEX_LEN || !startswith(e->d_name, sub))
+                        continue;
+                /* only when the database says so for sure: an error keeps the file */
+                if (store_blob_in_use(srv->api_store, e->d_name) != 0)
+                        continue;
+                if (unlinkat(dirfd(d), e->d_name, 0) == 0) {
+                        log_info("removed image %s/%s: no release refers to it", sub, e->d_name);
+                        n++;
+                }
+        }
+        closedir(d);
+        return n;
+}
+
+/*
+ * Removes image files that no release refers to: a crash between storing an image and
+ * recording its release, or an upload refused after its image was stored, leaves them.
+ */
+static void remove_unreferenced_images(Server *srv) {
+        DIR *d = opendir(srv->images_dir);
+        struct dirent *e;
+        int n = 0;
+
+        if (!d)
+                return;
+        while ((e = readdir(d)))
+                if (strlen(e->d_name) == 2 && isxdigit((unsigned char) e->d_name[0]) &&
+                    isxdigit((unsigned char) e->d_name[1]))
+                        n += remove_unreferenced_in(srv, dirfd(d), e->d_name);
+        closedir(d);
+        if (n > 0)
+                log_info("removed %d unreferenced image%s from %s", n, n == 1 ? "" : "s", srv->images_dir);
+}
+
 static void raise_fd_limit(void) {
         struct rlimit rl;
 
@@ -176,16 +254,43 @@ static void raise_fd_limit(void) {
         }
 }
 
+/* Refuses a corrupt database at start-up, saying how to recover, rather than serving from it. */
+static int check_database(Server *srv) {
+        _cleanup_free_ char *problem = NULL;
+        int r = store_quick_check(srv->api_store, &problem);
+
+        if (r == -EBADMSG)
+                return log_error_errno(r,
+                                       "database %s is corrupt (quick_check: %s); not starting. Stop flotad, keep "
+                                       "a copy, then restore a backup or rebuild it with "
+                                       "'sqlite3 %s .recover | sqlite3 recovered.db' and move recovered.db in its place",
+                                       srv->db_path, problem, srv->db_path);
+        if (r < 0)
+                return log_error_errno(r, "cannot check database %s: %s", srv->db_path, strerror(-r));
+        return 0;
+}
+
 static int open_stores(Server *srv, Store **ret_writer) {
         int r = store_open(srv->db_path, &srv->api_store);
 
         if (r == -EPROTO)
                 return log_error_errno(r, "%s was written by a newer flotad; refusing to touch it", srv->db_path);
+        if (r == -EBADMSG)
+                return log_error_errno(r, "database %s is corrupt; not starting. Stop flotad, keep a copy, then "
+                                       "restore a backup or rebuild it with "
+                                       "'sqlite3 %s .recover | sqlite3 recovered.db' and move recovered.db in its place",
+                                       srv->db_path, srv->db_path);
         if (r < 0)
                 return log_error_errno(r, "cannot open database %s: %s", srv->db_path, strerror(-r));
+        r = check_database(srv);
+        if (r < 0)
+                return r;
+        /* an API write that cannot get the database answers 503 soon instead of holding its caller */
+        store_set_busy_timeout(srv->api_store, API_BUSY_TIMEOUT_MS);
         r = store_open(srv->db_path, ret_writer);
         if (r < 0)
                 return log_error_errno(r, "cannot open database %s: %s", srv->db_path, strerror(-r));
+        store_set_checkin_heartbeat(*ret_writer, srv->config->checkin_heartbeat);
         r = store_tune_for_checkins(*ret_writer);
         if (r < 0)
                 return log_error_errno(r, "cannot set up the check-in writer: %s", store_last_error(*ret_writer));
@@ -206,6 +311,7 @@ int server_start(Server *srv, Config *config) {
         };
         pthread_rwlock_init(&srv->catalog_lock, NULL);
         pthread_mutex_init(&srv->api_lock, NULL);
+        auth_limit_init(&srv->auth_limit);
         srv->db_path = xasprintf("%s/flotad.db", config->data_dir);
         srv->images_dir = xasprintf("%s/images", config->data_dir);
         r = mkdir_p(srv->images_dir, 0750);
@@ -217,6 +323,7 @@ int server_start(Server *srv, Config *config) {
                 store_free(writer);
                 return r;
         }
+        remove_unreferenced_images(srv);
         r = server_reload_catalog(srv);
         if (r < 0) {
                 store_free(writer);
@@ -231,7 +338,7 @@ int server_start(Server *srv, Config *config) {
                                                strerror(-r));
                 }
         }
-        r = checkin_queue_start(&srv->checkins, writer, config->checkin_retention,
+        r = checkin_queue_start(&srv->checkins, writer, config->checkin_retention, config->checkin_queue_size,
                                 srv->checkin_log.fd >= 0 ? &srv->checkin_log : NULL);
         if (r < 0) {
                 store_free(writer);
@@ -243,12 +350,22 @@ int server_start(Server *srv, Config *config) {
                 return log_error_errno(srv->listen_fd, "cannot listen on %s: %s", config->listen,
                                        srv->listen_fd == -EINVAL ? "expected ADDR:PORT" : strerror(-srv->listen_fd));
         raise_fd_limit();
+        r = conn_guard_start(&srv->guard, config->connection_limit, config->head_timeout_sec * USEC_PER_SEC);
+        if (r < 0)
+                return log_error_errno(r, "cannot start the connection guard: %s", strerror(-r));
+        /*
+         * libmicrohttpd gets room above connection-limit: at its own limit it stops accepting and
+         * leaves clients hanging, where the guard's accept policy closes them as documented.
+         */
         srv->daemon = MHD_start_daemon(
                 MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0,
-                NULL, NULL, http_on_request, srv, MHD_OPTION_LISTEN_SOCKET, srv->listen_fd,
-                MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, config->connection_limit,
+                conn_guard_accept, &srv->guard, http_on_request, srv, MHD_OPTION_LISTEN_SOCKET, srv->listen_fd,
+                MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,
+                config->connection_limit + CONNECTION_LIMIT_HEADROOM, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                config->per_address_limit, MHD_OPTION_NOTIFY_CONNECTION, conn_guard_notify, &srv->guard,
                 MHD_OPTION_CONNECTION_TIMEOUT, config->timeout_sec, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                (size_t) CONNECTION_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, http_on_completed, srv, MHD_OPTION_EXTERNAL_LOGGER,
+                (size_t) CONNECTION_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, http_on_completed, srv, MHD_OPTION_URI_LOG_CALLBACK, http_on_uri, srv,
+                MHD_OPTION_EXTERNAL_LOGGER,
                 http_log, srv, MHD_OPTION_END);
         if (!srv->daemon)
                 return log_error_errno(EIO, "cannot start the HTTP server on %s", config->listen);
@@ -284,6 +401,7 @@ void server_stop(Server *srv) {
                         close(fd);
                 srv->listen_fd = -1;
         }
+        conn_guard_stop(&srv->guard);
         if (srv->listen_fd >= 0)
                 close(srv->listen_fd);
         if (srv->checkins.store) {
@@ -299,4 +417,5 @@ void server_stop(Server *srv) {
         free(srv->images_dir);
         pthread_rwlock_destroy(&srv->catalog_lock);
         pthread_mutex_destroy(&srv->api_lock);
+        auth_limit_done(&srv->auth_limit);
 }

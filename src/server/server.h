@@ -12,7 +12,9 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "auth-limit.h"
 #include "checkin-queue.h"
+#include "conn-guard.h"
 #include "config.h"
 #include "flota/catalog.h"
 #include "flota/json-encode.h"
@@ -32,6 +34,9 @@ typedef struct Served {
 /* Builds the 200 answer for release r from its open image descriptor. NULL on failure. */
 struct MHD_Response *image_response(const Release *r, int fd);
 
+/* Room for the API route table's rows in the metrics (plus one for "no route"). */
+#define API_ROUTES_MAX 32
+
 typedef struct Metrics {
         atomic_uint_fast64_t polls_by_status[6];   /* 200, 304, 400, 401, 403, 404 ... see metrics.c */
         atomic_uint_fast64_t polls_other;
@@ -41,6 +46,10 @@ typedef struct Metrics {
         atomic_uint_fast64_t api_errors_4xx;
         atomic_uint_fast64_t api_errors_5xx;
         atomic_uint_fast64_t releases_uploaded;
+        atomic_uint_fast64_t api_calls[API_ROUTES_MAX + 1][4];   /* by route, by status class 2xx..5xx */
+        /* refused polls (401, 404): counted, logged a few a minute, never recorded on a device */
+        atomic_uint_fast64_t refused_log_minute;
+        atomic_uint_fast64_t refused_logged;
 } Metrics;
 
 typedef struct Server {
@@ -57,9 +66,13 @@ typedef struct Server {
         pthread_mutex_t api_lock;
         Store *api_store;
 
+        atomic_bool catalog_stale;  /* an API write committed but the reload after it failed */
+
         CheckinQueue checkins;
         CheckinLog checkin_log;   /* fd -1 when not configured */
         Metrics metrics;
+        AuthLimit auth_limit;     /* failed product keys and API tokens, per client address */
+        ConnGuard guard;          /* connection limit and request-head deadline */
         usec_t started;
 
         struct MHD_Response *not_modified;
@@ -67,6 +80,16 @@ typedef struct Server {
 
 /* Loads the catalog from api_store and swaps it in. Caller holds api_lock. 0 or -errno. */
 int server_reload_catalog(Server *srv);
+
+/*
+ * After an API write has committed: reloads the catalog so that polls see the change. When
+ * that fails the catalog is marked stale (reloaded again before every later API call,
+ * reported by /healthz) and -errno is returned, so that the caller does not answer 2xx for
+ * a change that is not served. Caller holds api_lock.
+ */
+int server_catalog_changed(Server *srv);
+/* Reloads a catalog marked stale; a no-op otherwise. Caller holds api_lock. */
+void server_catalog_retry(Server *srv);
 
 /* Path of the stored image with this SHA-256 (malloc'ed). */
 char *server_image_path(Server *srv, const char *sha256);
@@ -78,6 +101,7 @@ char *server_image_path(Server *srv, const char *sha256);
 typedef enum RequestKind {
         REQUEST_API,      /* ApiCall (api.h) */
         REQUEST_IMAGE,    /* ImageTransfer: a 200 answer whose check-in waits for the transfer's end */
+        REQUEST_REFUSED,  /* a static marker: the raw URI is refused before routing (%00) */
 } RequestKind;
 
 typedef struct ImageTransfer {
@@ -96,6 +120,15 @@ enum MHD_Result respond_json_text(struct MHD_Connection *conn, unsigned status, 
 enum MHD_Result respond_error(struct MHD_Connection *conn, unsigned status, const char *code, const char *fmt, ...)
         _printf_(4, 5);
 enum MHD_Result respond_text(struct MHD_Connection *conn, unsigned status, const char *text);
+/*
+ * The status of the last response this thread queued through the respond_*() helpers,
+ * so the API can count every call by its status. Reset before handling a call.
+ */
+void http_status_reset(void);
+unsigned http_status_last(void);
+
+/* 429 with Retry-After, as a JSON error (API) or plain text (device endpoint). */
+enum MHD_Result respond_too_many(struct MHD_Connection *conn, unsigned retry_after, bool json);
 
 /* Peer address as text. */
 void connection_peer(struct MHD_Connection *conn, char *buf, size_t size);

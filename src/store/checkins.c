@@ -6,6 +6,15 @@
  * check-in (prev_id) and the device row the id of its last one. Walking the chain costs a
  * few primary-key lookups, where an index on (device_id, id) would cost a random B-tree
  * insert on every poll.
+ *
+ * Storage grows with changes, not with polls: a poll that repeats the device's last row
+ * (same answer, version, MD5, address, ...) within the heartbeat only bumps the device's
+ * last_seen and polls; every change, every 200 answer and one row per heartbeat go in.
+ *
+ * Ids: the next id lives in the sequences row, read and written in the same transaction as
+ * the rows, so an id is never reused (retention may empty the table) and writers take ids
+ * in commit order: on a server database the read must lock the row (SELECT ... FOR UPDATE)
+ * so that a feed follower never sees id N+1 committed before N.
  */
 #include <errno.h>
 
@@ -17,20 +26,45 @@ static const char insert_checkin_sql[] =
         " sketch_sha256, free_space, sketch_size, chip_size, sdk, mode, user_agent, status, reason, release_id,"
         " source, prev_id, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
+/*
+ * ?15: the poll is in filesystem mode: its version is the filesystem image's, not the
+ * sketch's (its sketch MD5 is still the running sketch's). ?16: the AP MAC. ?17: an image
+ * was sent in full (reason update), ?18 the release sent.
+ */
 static const char upsert_device_sql[] =
         "INSERT INTO devices (id, product, mac, first_seen, last_seen, ip, platform, version, sketch_md5,"
-        " free_space, chip_size, sdk, last_status, last_reason, last_checkin_id)"
-        " VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+        " free_space, chip_size, sdk, last_status, last_reason, last_checkin_id, polls, ap_mac, fs_version, fs_md5,"
+        " sketch_updated, fs_updated)"
+        " VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, CASE WHEN ?15 THEN '' ELSE ?7 END, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 1,"
+        " ?16, CASE WHEN ?15 THEN ?7 ELSE '' END,"
+        " CASE WHEN ?15 AND ?17 THEN coalesce((SELECT md5 FROM releases WHERE id = ?18), '') ELSE '' END,"
+        " CASE WHEN ?17 AND NOT ?15 THEN ?4 ELSE 0 END, CASE WHEN ?17 AND ?15 THEN ?4 ELSE 0 END)"
         " ON CONFLICT (id) DO UPDATE SET product = excluded.product,"
         " mac = CASE WHEN excluded.mac <> '' THEN excluded.mac ELSE devices.mac END,"
+        " ap_mac = CASE WHEN excluded.ap_mac <> '' THEN excluded.ap_mac ELSE devices.ap_mac END,"
         " first_seen = CASE WHEN devices.first_seen = 0 THEN excluded.first_seen ELSE devices.first_seen END,"
         " last_seen = excluded.last_seen, ip = excluded.ip, platform = excluded.platform,"
-        " version = excluded.version, sketch_md5 = excluded.sketch_md5, free_space = excluded.free_space,"
+        " version = CASE WHEN ?15 THEN devices.version ELSE excluded.version END,"
+        " fs_version = CASE WHEN ?15 THEN excluded.fs_version ELSE devices.fs_version END,"
+        " fs_md5 = CASE WHEN ?15 AND ?17 THEN excluded.fs_md5 ELSE devices.fs_md5 END,"
+        " sketch_updated = CASE WHEN ?17 AND NOT ?15 THEN excluded.last_seen ELSE devices.sketch_updated END,"
+        " fs_updated = CASE WHEN ?17 AND ?15 THEN excluded.last_seen ELSE devices.fs_updated END,"
+        " sketch_md5 = excluded.sketch_md5, free_space = excluded.free_space,"
         " chip_size = excluded.chip_size, sdk = excluded.sdk, last_status = excluded.last_status,"
-        " last_reason = excluded.last_reason, last_checkin_id = excluded.last_checkin_id";
+        " last_reason = excluded.last_reason, last_checkin_id = excluded.last_checkin_id,"
+        " polls = devices.polls + 1";
 
-/* Read before the upsert (which then finds the row's page cached); RETURNING would cost a temporary table. */
-static const char last_checkin_sql[] = "SELECT last_checkin_id FROM devices WHERE id = ?";
+/* A poll that changed nothing: the device was seen, once more. */
+static const char touch_device_sql[] = "UPDATE devices SET last_seen = ?2, polls = polls + 1 WHERE id = ?1";
+
+/*
+ * The device's last check-in row, to tell whether a poll changes anything. Read before the
+ * upsert (which then finds the row's page cached); RETURNING would cost a temporary table.
+ */
+static const char last_checkin_sql[] =
+        "SELECT d.last_checkin_id, c.at, c.product, c.mac, c.platform, c.version, c.sketch_md5, c.sketch_sha256,"
+        " c.free_space, c.chip_size, c.sdk, c.mode, c.status, c.reason, c.release_id, c.ip, c.source"
+        " FROM devices AS d LEFT JOIN checkins AS c ON c.id = d.last_checkin_id WHERE d.id = ?";
 
 static const char *platform_text(Platform p) {
         const char *s = platform_to_string(p);
@@ -82,6 +116,10 @@ static void bind_device(sqlite3_stmt *st, const Checkin *c) {
         sqlite3_bind_int(st, 12, c->status);
         store_bind_text(st, 13, reason_to_string(c->reason));
         sqlite3_bind_int64(st, 14, c->id);
+        sqlite3_bind_int(st, 15, update_mode_image_kind(c->mode) == IMAGE_KIND_FILESYSTEM);
+        store_bind_text(st, 16, c->ap_mac);
+        sqlite3_bind_int(st, 17, c->reason == REASON_UPDATE);
+        sqlite3_bind_int64(st, 18, c->release_id);
 }
 
 static int prepare_cached(Store *s, sqlite3_stmt **slot, const char *sql) {
@@ -90,38 +128,93 @@ static int prepare_cached(Store *s, sqlite3_stmt **slot, const char *sql) {
         return store_prepare(s, sql, slot);
 }
 
-static int next_checkin_id(Store *s, int64_t *ret) {
+static int sequence_get(Store *s, int64_t *ret) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = store_prepare(s, "SELECT coalesce(max(id), 0) + 1 FROM checkins", &st);
+        int r = store_prepare(s, "SELECT next FROM sequences WHERE name = 'checkins'", &st);
 
         if (r < 0)
                 return r;
         r = sqlite3_step(st);
+        if (r == SQLITE_DONE)
+                return -EIO;
         if (r != SQLITE_ROW)
                 return store_errno(r);
         *ret = sqlite3_column_int64(st, 0);
         return 0;
 }
 
-/* Updates the device of c and returns (in *ret_prev) the id of its previous check-in (0: none). */
-static int upsert_device(Store *s, const Checkin *c, int64_t *ret_prev) {
+static int sequence_set(Store *s, int64_t next) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = store_prepare(s, "UPDATE sequences SET next = ? WHERE name = 'checkins'", &st);
+
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, next);
+        return store_step_done(st);
+}
+
+static bool text_is(sqlite3_stmt *st, int col, const char *s) {
+        return streq(store_column_text(st, col), s ? s : "");
+}
+
+/* True when c says nothing its device's last row (the current result of last_checkin) did not. */
+static bool repeats_last_row(Store *s, const Checkin *c) {
+        sqlite3_stmt *st = s->last_checkin;
+
+        if (s->checkin_heartbeat == 0 || sqlite3_column_type(st, 1) == SQLITE_NULL)
+                return false;
+        if (c->status == 200 || c->at < (usec_t) sqlite3_column_int64(st, 1) ||
+            c->at - (usec_t) sqlite3_column_int64(st, 1) >= s->checkin_heartbeat)
+                return false;
+        return text_is(st, 2, c->product) && text_is(st, 3, c->mac) && text_is(st, 4, platform_text(c->platform)) &&
+               text_is(st, 5, c->version) && text_is(st, 6, c->sketch_md5) && text_is(st, 7, c->sketch_sha256) &&
+               sqlite3_column_int64(st, 8) == c->free_space && sqlite3_column_int64(st, 9) == c->chip_size &&
+               text_is(st, 10, c->sdk) && text_is(st, 11, update_mode_to_string(c->mode)) &&
+               sqlite3_column_int(st, 12) == c->status && text_is(st, 13, reason_to_string(c->reason)) &&
+               sqlite3_column_int64(st, 14) == (c->release_id > 0 ? c->release_id : 0) && text_is(st, 15, c->ip) &&
+               text_is(st, 16, target_source_to_string(c->source));
+}
+
+/*
+ * Records c: either a new check-in row with the next id (upserting its device), or, when it
+ * repeats the device's last row within the heartbeat, only last_seen and polls (c->id = 0).
+ */
+static int record(Store *s, Checkin *c, int64_t *next_id) {
+        int64_t prev = 0;
+        bool repeat = false;
+        int r;
+
         sqlite3_reset(s->last_checkin);
         store_bind_text(s->last_checkin, 1, c->device_id);
-        int r = sqlite3_step(s->last_checkin);
-        if (r == SQLITE_ROW)
-                *ret_prev = sqlite3_column_int64(s->last_checkin, 0);
-        else if (r == SQLITE_DONE)
-                *ret_prev = 0;
-        else
+        r = sqlite3_step(s->last_checkin);
+        if (r == SQLITE_ROW) {
+                prev = sqlite3_column_int64(s->last_checkin, 0);
+                repeat = repeats_last_row(s, c);
+        } else if (r != SQLITE_DONE)
                 return store_errno(r);
         sqlite3_reset(s->last_checkin);
+
+        if (repeat) {
+                c->id = 0;
+                sqlite3_reset(s->touch_device);
+                store_bind_text(s->touch_device, 1, c->device_id);
+                sqlite3_bind_int64(s->touch_device, 2, (sqlite3_int64) c->at);
+                return store_step_done(s->touch_device);
+        }
+        c->id = (*next_id)++;
         sqlite3_reset(s->upsert_device);
         bind_device(s->upsert_device, c);
-        return store_step_done(s->upsert_device);
+        r = store_step_done(s->upsert_device);
+        if (r < 0)
+                return r;
+        sqlite3_reset(s->insert_checkin);
+        bind_checkin(s->insert_checkin, c);
+        sqlite3_bind_int64(s->insert_checkin, 21, prev);
+        return store_step_done(s->insert_checkin);
 }
 
 int store_checkins_write(Store *s, Checkin *c, size_t n) {
-        int64_t id = 0, prev = 0;
+        int64_t next = 0;
         int r;
 
         r = prepare_cached(s, &s->insert_checkin, insert_checkin_sql);
@@ -129,25 +222,22 @@ int store_checkins_write(Store *s, Checkin *c, size_t n) {
                 r = prepare_cached(s, &s->upsert_device, upsert_device_sql);
         if (r == 0)
                 r = prepare_cached(s, &s->last_checkin, last_checkin_sql);
+        if (r == 0)
+                r = prepare_cached(s, &s->touch_device, touch_device_sql);
         if (r < 0)
                 return r;
         r = store_begin(s);
         if (r < 0)
                 return r;
         /* ids are taken in arrival order inside the write transaction, so the feed stays gap-free */
-        r = next_checkin_id(s, &id);
-        for (size_t i = 0; r == 0 && i < n; i++) {
-                c[i].id = id++;
-                r = upsert_device(s, &c[i], &prev);
-                if (r < 0)
-                        break;
-                sqlite3_reset(s->insert_checkin);
-                bind_checkin(s->insert_checkin, &c[i]);
-                sqlite3_bind_int64(s->insert_checkin, 21, prev);
-                r = store_step_done(s->insert_checkin);
-        }
+        r = sequence_get(s, &next);
+        for (size_t i = 0; r == 0 && i < n; i++)
+                r = record(s, &c[i], &next);
+        if (r == 0)
+                r = sequence_set(s, next);
         sqlite3_reset(s->insert_checkin);
         sqlite3_reset(s->upsert_device);
+        sqlite3_reset(s->touch_device);
         return store_end(s, r);
 }
 

@@ -11,6 +11,16 @@
 #include "flota/strutil.h"
 
 int store_errno(int rc) {
+        switch (rc) {
+        case SQLITE_CONSTRAINT_FOREIGNKEY:
+                return -ENOLINK;
+        case SQLITE_CONSTRAINT_NOTNULL:
+        case SQLITE_CONSTRAINT_CHECK:
+        case SQLITE_CONSTRAINT_DATATYPE:
+                return -EINVAL;
+        default:
+                break;
+        }
         switch (rc & 0xff) {
         case SQLITE_OK:
         case SQLITE_DONE:
@@ -205,7 +215,37 @@ int store_open_schema(const char *path, const char *const *migrations, size_t n_
 }
 
 int store_open(const char *path, Store **ret) {
-        return store_open_schema(path, store_migrations, store_n_migrations, 0, ret);
+        int r = store_open_schema(path, store_migrations, store_n_migrations, 0, ret);
+
+        if (r == 0)
+                (*ret)->checkin_heartbeat = STORE_CHECKIN_HEARTBEAT_DEFAULT;
+        return r;
+}
+
+void store_set_busy_timeout(Store *s, unsigned ms) {
+        sqlite3_busy_timeout(s->db, (int) ms);
+}
+
+int store_quick_check(Store *s, char **ret_problem) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = store_prepare(s, "PRAGMA quick_check(1)", &st);
+
+        if (r == -EBADMSG)
+                *ret_problem = xstrdup(sqlite3_errmsg(s->db));
+        if (r < 0)
+                return r;
+        r = sqlite3_step(st);
+        if (r == SQLITE_ROW && streq(store_column_text(st, 0), "ok"))
+                return 0;
+        if (r == SQLITE_ROW || (r & 0xff) == SQLITE_CORRUPT || (r & 0xff) == SQLITE_NOTADB) {
+                *ret_problem = xstrdup(r == SQLITE_ROW ? store_column_text(st, 0) : sqlite3_errmsg(s->db));
+                return -EBADMSG;
+        }
+        return store_errno(r);
+}
+
+void store_set_checkin_heartbeat(Store *s, usec_t heartbeat) {
+        s->checkin_heartbeat = heartbeat;
 }
 
 int store_tune_for_checkins(Store *s) {
@@ -218,6 +258,7 @@ Store *store_free(Store *s) {
         sqlite3_finalize(s->insert_checkin);
         sqlite3_finalize(s->upsert_device);
         sqlite3_finalize(s->last_checkin);
+        sqlite3_finalize(s->touch_device);
         sqlite3_close_v2(s->db);
         free(s);
         return NULL;

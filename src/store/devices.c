@@ -10,7 +10,8 @@
         " (SELECT coalesce(group_concat(label, ','), '') FROM"                                             \
         "   (SELECT label FROM device_labels l WHERE l.device_id = d.id ORDER BY label)),"                 \
         " d.first_seen, d.last_seen, d.ip, d.platform, d.version, d.sketch_md5, d.free_space, d.chip_size," \
-        " d.sdk, d.last_status, d.last_reason, d.last_checkin_id"
+        " d.sdk, d.last_status, d.last_reason, d.last_checkin_id, d.polls, d.ap_mac, d.fs_version, d.fs_md5,"   \
+        " d.sketch_updated, d.fs_updated"
 
 static void device_from_row(sqlite3_stmt *st, Device *d) {
         *d = (Device) {
@@ -33,6 +34,12 @@ static void device_from_row(sqlite3_stmt *st, Device *d) {
                 .last_status = sqlite3_column_int(st, 16),
                 .last_reason = store_column_text(st, 17),
                 .last_checkin_id = sqlite3_column_int64(st, 18),
+                .polls = sqlite3_column_int64(st, 19),
+                .ap_mac = store_column_text(st, 20),
+                .fs_version = store_column_text(st, 21),
+                .fs_md5 = store_column_text(st, 22),
+                .sketch_updated = (usec_t) sqlite3_column_int64(st, 23),
+                .fs_updated = (usec_t) sqlite3_column_int64(st, 24),
         };
 }
 

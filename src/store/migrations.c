@@ -102,6 +102,28 @@ const char *const store_migrations[] = {
         /* 1 -> 2: the devices assigned to a release, in id order, for rollouts that reconcile them */
         "CREATE INDEX devices_assigned ON devices(assigned_release_id, id)"
         "  WHERE assigned_release_id IS NOT NULL;",
+        /* 2 -> 3: a product's public key (PEM); its releases must carry a signature that verifies */
+        "ALTER TABLE products ADD COLUMN signing_key TEXT;",
+        /*
+         * 3 -> 4: unchanged polls count on the device instead of adding check-in rows, and
+         * check-in ids come from a sequence row written in the same transaction as the rows
+         * (never reused when retention empties the table; writers take ids in commit order).
+         */
+        "ALTER TABLE devices ADD COLUMN polls INTEGER NOT NULL DEFAULT 0;"
+        "UPDATE devices SET polls = c.n FROM"
+        "  (SELECT device_id, count(*) AS n FROM checkins GROUP BY device_id) AS c"
+        "  WHERE c.device_id = devices.id;"
+        "CREATE TABLE sequences (name TEXT PRIMARY KEY, next INTEGER NOT NULL);"
+        "INSERT INTO sequences (name, next) VALUES ('checkins', (SELECT coalesce(max(id), 0) + 1 FROM checkins));",
+        /*
+         * 4 -> 5: sketch and filesystem image apart (a filesystem-mode poll carries the
+         * filesystem's version), when each was last sent, and the AP MAC.
+         */
+        "ALTER TABLE devices ADD COLUMN ap_mac TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE devices ADD COLUMN fs_version TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE devices ADD COLUMN fs_md5 TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE devices ADD COLUMN sketch_updated INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE devices ADD COLUMN fs_updated INTEGER NOT NULL DEFAULT 0;",
 };
 
 const size_t store_n_migrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

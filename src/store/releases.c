@@ -26,6 +26,20 @@ int store_product_create(Store *s, const char *name, const char *key_sha256, Pla
         return 0;
 }
 
+int store_product_set_signing_key(Store *s, int64_t product_id, const char *pem) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = store_prepare(s, "UPDATE products SET signing_key = ? WHERE id = ?", &st);
+
+        if (r < 0)
+                return r;
+        store_bind_text(st, 1, pem);
+        sqlite3_bind_int64(st, 2, product_id);
+        r = store_step_done(st);
+        if (r < 0)
+                return r;
+        return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
+}
+
 int store_release_insert(Store *s, Release *rel) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         usec_t now = now_usec(CLOCK_REALTIME);
@@ -196,7 +210,7 @@ int store_channel_history(Store *s, const char *product, const char *name, size_
 static int load_products(Store *s, Catalog *c) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         size_t allocated = 0;
-        int r = store_prepare(s, "SELECT id, name, key_sha256, created, platform FROM products", &st);
+        int r = store_prepare(s, "SELECT id, name, key_sha256, created, platform, signing_key FROM products", &st);
 
         if (r < 0)
                 return r;
@@ -208,6 +222,9 @@ static int load_products(Store *s, Catalog *c) {
                         .name = xstrdup(store_column_text(st, 1)),
                         .created = (usec_t) sqlite3_column_int64(st, 3),
                         .platform = platform_from_string((const char *) sqlite3_column_text(st, 4)),
+                        .signing_key = sqlite3_column_type(st, 5) == SQLITE_NULL
+                                               ? NULL
+                                               : xstrdup(store_column_text(st, 5)),
                 };
                 strscpy(p->key_sha256, sizeof(p->key_sha256), store_column_text(st, 2));
         }

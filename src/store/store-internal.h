@@ -11,6 +11,8 @@ struct Store {
         sqlite3_stmt *insert_checkin;
         sqlite3_stmt *upsert_device;
         sqlite3_stmt *last_checkin;
+        sqlite3_stmt *touch_device;
+        usec_t checkin_heartbeat;     /* store_set_checkin_heartbeat() */
 };
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3_stmt *, sqlite3_finalize);

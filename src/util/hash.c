@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* Digest helpers over OpenSSL EVP. */
+/* Digest, base64 and signature helpers over OpenSSL EVP. */
 #include "flota/hash.h"
 
 #include <errno.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 
 #include "flota/alloc.h"
@@ -89,4 +91,60 @@ void sha256_raw(const void *data, size_t n, uint8_t out[32]) {
 
 int random_bytes(void *buf, size_t n) {
         return RAND_bytes(buf, (int) n) == 1 ? 0 : -EIO;
+}
+
+int base64_decode(const char *s, uint8_t **ret, size_t *ret_size) {
+        size_t n = strlen(s), pad = 0;
+
+        if (n % 4 != 0 || n > INT32_MAX)
+                return -EINVAL;
+        uint8_t *out = xmalloc(n / 4 * 3 + 1);
+        int k = n ? EVP_DecodeBlock(out, (const unsigned char *) s, (int) n) : 0;
+        if (k < 0) {
+                free(out);
+                return -EINVAL;
+        }
+        while (pad < 2 && n > pad && s[n - 1 - pad] == '=')
+                pad++;
+        *ret = out;
+        *ret_size = (size_t) k - pad;
+        return 0;
+}
+
+static EVP_PKEY *read_public_key(const char *pem) {
+        BIO *bio = BIO_new_mem_buf(pem, -1);
+        EVP_PKEY *key;
+
+        if (!bio)
+                return NULL;
+        key = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+        BIO_free(bio);
+        ERR_clear_error();
+        return key;
+}
+
+int public_key_check(const char *pem) {
+        EVP_PKEY *key = read_public_key(pem);
+
+        if (!key)
+                return -EINVAL;
+        EVP_PKEY_free(key);
+        return 0;
+}
+
+int signature_verify_sha256(const char *pem, const void *data, size_t n, const uint8_t *sig, size_t siglen) {
+        EVP_PKEY *key = read_public_key(pem);
+        EVP_MD_CTX *ctx;
+        int r = -EBADMSG;
+
+        if (!key)
+                return -EINVAL;
+        ctx = EVP_MD_CTX_new();
+        if (ctx && EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, key) == 1 &&
+            EVP_DigestVerify(ctx, sig, siglen, data, n) == 1)
+                r = 0;
+        EVP_MD_CTX_free(ctx);
+        EVP_PKEY_free(key);
+        ERR_clear_error();
+        return r;
 }

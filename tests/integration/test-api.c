@@ -254,9 +254,39 @@ static void test_tokens_and_roles(void **state) {
         http_response_done(&r);
 }
 
+/* /metrics counts every API call by route and status class, not only early rejections. */
+static void test_metrics_count_every_call(void **state) {
+        Flotad *f = *state;
+        HttpResponse r;
+
+        expect(f, "GET", "/api/v1/products", NULL, 200, NULL);
+        expect(f, "GET", "/api/v1/products", NULL, 200, NULL);
+        expect(f, "POST", "/api/v1/products", "{\"name\":\"door\"}", 201, NULL);
+        expect(f, "POST", "/api/v1/products", "{\"name\":\"door\"}", 409, NULL);
+        expect(f, "POST", "/api/v1/products", "{\"name\":", 400, NULL);
+        expect(f, "GET", "/api/v1/releases/77", NULL, 404, NULL);
+        expect(f, "GET", "/api/v1/nothing", NULL, 404, NULL);
+        assert_int_equal(api_call(f, "GET", "/metrics", NULL, NULL, 0, &r), 0);
+        static const char *const want[] = {
+                "flotad_api_calls_total{route=\"GET /products\",class=\"2xx\"} 2\n",
+                "flotad_api_calls_total{route=\"POST /products\",class=\"2xx\"} 1\n",
+                "flotad_api_calls_total{route=\"POST /products\",class=\"4xx\"} 2\n",
+                "flotad_api_calls_total{route=\"GET /releases/*\",class=\"4xx\"} 1\n",
+                "flotad_api_calls_total{route=\"none\",class=\"4xx\"} 1\n",
+                "flotad_api_requests_total 7\n",
+                "flotad_api_errors_total{class=\"4xx\"} 4\n",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(want); i++)
+                if (!strstr(r.body, want[i]))
+                        fail_msg("no '%s' in:\n%s", want[i], r.body);
+        http_response_done(&r);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_products, flotad_fixture_setup, flotad_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_metrics_count_every_call, flotad_fixture_setup,
+                                                flotad_fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_releases, flotad_fixture_setup, flotad_fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_devices_and_assignments, flotad_fixture_setup, flotad_fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_esp32_chip_family, flotad_fixture_setup, flotad_fixture_teardown),

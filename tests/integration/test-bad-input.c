@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <dirent.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,6 +226,112 @@ static void test_path_tricks(void **state) {
         http_response_done(&r);
 }
 
+/* A request with Basic credentials user:password (password may hold a NUL: pass its length). */
+static char *poll_with_basic(int port, const char *password, size_t password_len) {
+        _cleanup_free_ char *plain = xmalloc(5 + password_len);
+        _cleanup_free_ char *b64 = xmalloc(4 * ((5 + password_len + 2) / 3) + 1);
+        _cleanup_free_ char *poll = esp8266_poll("/update/keyed", port, "AA:BB:CC:00:00:01", "1.0", NULL, 900000, NULL);
+        const char *ua = "User-Agent: ESP8266-http-Update\r\n";
+        char *at = strstr(poll, ua) + strlen(ua);
+
+        memcpy(plain, "user:", 5);
+        memcpy(plain + 5, password, password_len);
+        EVP_EncodeBlock((unsigned char *) b64, (const unsigned char *) plain, (int) (5 + password_len));
+        return xasprintf("%.*sAuthorization: Basic %s\r\n%s", (int) (at - poll), poll, b64, at);
+}
+
+/* A NUL in a JSON string, in a path or query (%00) or in a Basic password is refused with 400. */
+static void test_nul_refused(void **state) {
+        Flotad *f = *state;
+        HttpResponse r;
+
+        assert_int_equal(api(f, "POST", "/api/v1/products", "{\"name\":\"keyed\",\"key\":\"secretkey1\"}", &r),
+                         201);
+        http_response_done(&r);
+
+        /* JSON: the name would be cut to "lamp" */
+        assert_int_equal(api(f, "POST", "/api/v1/products", "{\"name\":\"lamp\\u0000x\"}", &r), 400);
+        assert_non_null(strstr(r.body, "NUL"));
+        http_response_done(&r);
+        /* an escaped backslash followed by u0000 is just text (and then an invalid name) */
+        assert_int_equal(api(f, "POST", "/api/v1/products", "{\"name\":\"lamp\\\\u0000\"}", &r), 400);
+        assert_null(strstr(r.body, "NUL"));
+        http_response_done(&r);
+        assert_int_equal(api(f, "GET", "/api/v1/products", NULL, &r), 200);
+        assert_null(strstr(r.body, "lamp"));
+        http_response_done(&r);
+
+        /* path and query */
+        assert_int_equal(api(f, "PUT", "/api/v1/devices/AA:BB:CC:DD:EE:01%00x/labels", "{\"labels\":[\"a\"]}", &r),
+                         400);
+        http_response_done(&r);
+        assert_int_equal(api(f, "GET", "/api/v1/devices/AA:BB:CC:DD:EE:01", NULL, &r), 404);
+        http_response_done(&r);
+        assert_int_equal(api(f, "GET", "/api/v1/releases?product=door%00x", NULL, &r), 400);
+        http_response_done(&r);
+
+        /* device endpoint: query form key and Basic password */
+        _cleanup_free_ char *q = esp8266_poll("/update?k=secretkey1%00junk", f->port, "AA:BB:CC:00:00:01", "1.0", NULL,
+                                              900000, NULL);
+        assert_int_equal(http_raw(f->port, q, strlen(q), &r), 0);
+        assert_int_equal(r.status, 400);
+        http_response_done(&r);
+        _cleanup_free_ char *good = poll_with_basic(f->port, "secretkey1", 10);
+        assert_int_equal(http_raw(f->port, good, strlen(good), &r), 0);
+        assert_int_equal(r.status, 304);
+        http_response_done(&r);
+        _cleanup_free_ char *bad = poll_with_basic(f->port, "secretkey1\0junk", 15);
+        assert_int_equal(http_raw(f->port, bad, strlen(bad), &r), 0);
+        assert_int_equal(r.status, 400);
+        http_response_done(&r);
+}
+
+/* Guessing API tokens from one address: after 30 failures in a minute it gets 429, counted. */
+static void test_token_guessing_limited(void **state) {
+        Flotad *f = *state;
+        HttpResponse r;
+
+        for (int i = 0; i < 30; i++) {
+                _cleanup_free_ char *token = xasprintf("guess-%d", i);
+                assert_int_equal(api_call(f, "GET", "/api/v1/products", token, NULL, 0, &r), 0);
+                assert_int_equal(r.status, 401);
+                http_response_done(&r);
+        }
+        assert_int_equal(api_call(f, "GET", "/api/v1/products", "guess-30", NULL, 0, &r), 0);
+        assert_int_equal(r.status, 429);
+        assert_non_null(http_header(&r, "Retry-After"));
+        http_response_done(&r);
+        /* the address is locked out for the rest of the window, whatever it presents */
+        assert_int_equal(api(f, "GET", "/api/v1/products", NULL, &r), 429);
+        http_response_done(&r);
+        assert_int_equal(api_call(f, "GET", "/metrics", NULL, NULL, 0, &r), 0);
+        assert_non_null(strstr(r.body, "flotad_auth_failures_total 30\n"));
+        assert_non_null(strstr(r.body, "flotad_auth_throttled_total 2\n"));
+        http_response_done(&r);
+}
+
+/* Guessing a product key by polling: the same limit, on the device endpoint. */
+static void test_key_guessing_limited(void **state) {
+        Flotad *f = *state;
+        HttpResponse r;
+
+        assert_int_equal(api(f, "POST", "/api/v1/products", "{\"name\":\"keyed\",\"key\":\"secretkey1\"}", &r),
+                         201);
+        http_response_done(&r);
+        for (int i = 0; i <= 30; i++) {
+                _cleanup_free_ char *path = xasprintf("/update/keyed?k=guess-%d", i);
+                _cleanup_free_ char *req = esp8266_poll(path, f->port, "AA:BB:CC:00:00:01", "1.0", NULL, 900000, NULL);
+                assert_int_equal(http_raw(f->port, req, strlen(req), &r), 0);
+                assert_int_equal(r.status, i < 30 ? 401 : 429);
+                http_response_done(&r);
+        }
+        /* unkeyed products are still answered */
+        _cleanup_free_ char *req = esp8266_poll("/update/door", f->port, "AA:BB:CC:00:00:02", "1.0", NULL, 900000, NULL);
+        assert_int_equal(http_raw(f->port, req, strlen(req), &r), 0);
+        assert_int_equal(r.status, 304);
+        http_response_done(&r);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_malformed_http, setup, teardown),
@@ -233,6 +340,9 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_broken_images, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_invalid_json, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_path_tricks, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_nul_refused, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_token_guessing_limited, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_key_guessing_limited, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

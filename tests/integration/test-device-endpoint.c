@@ -12,9 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "flota/alloc.h"
 #include "flota/hash.h"
+#include "flota/image.h"
 #include "flotad-harness.h"
 
 #define MAC "DE:BA:7A:B1:E0:42"
@@ -325,6 +327,166 @@ static void test_rejections(void **state) {
         http_response_done(&r);
 }
 
+/* A poll refused with 401 or 404 changes no device and creates none; it is counted. */
+static void test_refused_polls_change_no_device(void **state) {
+        World *w = *state;
+        HttpResponse r;
+
+        assert_int_equal(api(&w->f, "POST", "/api/v1/products", "{\"name\":\"safe\",\"key\":\"safe-secret-1\"}", &r),
+                         201);
+        http_response_done(&r);
+        assert_int_equal(poll8266(w, "/update/safe?k=safe-secret-1", "1.0", w->md5, 1 << 20, NULL, &r), 304);
+        http_response_done(&r);
+        assert_int_equal(wait_checkins(&w->f, 1), 1);
+
+        /* forged: wrong key, claims another version and MD5 */
+        assert_int_equal(poll8266(w, "/update/safe?k=wrong-key-99", "6.6.6-forged", "66666666666666666666666666666666",
+                                  1 << 20, NULL, &r),
+                         401);
+        http_response_done(&r);
+        /* an unknown product would move the device */
+        assert_int_equal(poll8266(w, "/update/elsewhere", "6.6.6-forged", NULL, 1 << 20, NULL, &r), 404);
+        http_response_done(&r);
+        /* made-up products with made-up devices */
+        for (int i = 0; i < 20; i++) {
+                _cleanup_free_ char *mac = xasprintf("02:00:00:00:00:%02X", i);
+                _cleanup_free_ char *path = xasprintf("/update/madeup%d", i);
+                _cleanup_free_ char *req = esp8266_poll(path, w->f.port, mac, "1", NULL, 1 << 20, NULL);
+                assert_int_equal(http_raw(w->f.port, req, strlen(req), &r), 0);
+                assert_int_equal(r.status, 404);
+                http_response_done(&r);
+        }
+        /* an authorised poll after them: once it is written, everything queued before it is too */
+        _cleanup_free_ char *req = esp8266_poll("/update/door", w->f.port, "02:00:00:00:01:00", "1", NULL, 1 << 20, NULL);
+        assert_int_equal(http_raw(w->f.port, req, strlen(req), &r), 0);
+        http_response_done(&r);
+        assert_int_equal(wait_checkins(&w->f, 2), 2);
+
+        assert_int_equal(api(&w->f, "GET", "/api/v1/devices/" MAC, NULL, &r), 200);
+        assert_non_null(strstr(r.body, "\"version\":\"1.0\""));
+        assert_non_null(strstr(r.body, "\"product\":\"safe\""));
+        assert_null(strstr(r.body, "forged"));
+        assert_null(strstr(r.body, "6666"));
+        http_response_done(&r);
+        assert_int_equal(db_count(&w->f, "SELECT count(*) FROM devices"), 2);
+        assert_int_equal(db_count(&w->f, "SELECT count(*) FROM checkins"), 2);
+        assert_int_equal(api(&w->f, "GET", "/metrics", NULL, &r), 200);
+        assert_non_null(strstr(r.body, "flotad_poll_reasons_total{reason=\"unauthorized\"} 1\n"));
+        assert_non_null(strstr(r.body, "flotad_poll_reasons_total{reason=\"unknown-product\"} 21\n"));
+        http_response_done(&r);
+}
+
+/*
+ * After a gzip update the device reports the MD5 of the inflated image (the bootloader
+ * inflates it): that is the release it runs, so it is not sent the image again.
+ */
+static void test_gzip_update_no_reflash_loop(void **state) {
+        World *w = *state;
+        HttpResponse r;
+        uint8_t *img;
+        size_t n, gn;
+        char md5[MD5_HEX_LEN + 1];
+
+        image_build_esp8266_core(ESP8266_LAYOUT_CORE_3X, "2.0.0", 200000, 4, &img, &n);
+        md5_hex(img, n, md5);
+        _cleanup_free_ char *tmp = xasprintf("%s/img.bin", w->f.dir);
+        FILE *o = fopen(tmp, "w");
+        assert_int_equal(fwrite(img, 1, n, o), n);
+        fclose(o);
+        _cleanup_free_ char *cmd = xasprintf("gzip -9 -k -f '%s'", tmp);
+        assert_int_equal(system(cmd), 0);
+        _cleanup_free_ char *gzpath = xasprintf("%s.gz", tmp);
+        _cleanup_free_ char *gz = slurp(gzpath, &gn);
+        long id = upload(w, "door", "version=2.0.0", gz, gn);
+        promote(w, "door", "stable", id);
+
+        /* update(client, url) without a version: only the MD5 says what runs */
+        assert_int_equal(poll8266(w, "/update/door", NULL, w->md5, 1 << 20, NULL, &r), 200);
+        http_response_done(&r);
+        assert_int_equal(poll8266(w, "/update/door", NULL, md5, 1 << 20, NULL, &r), 304);
+        http_response_done(&r);
+        free(img);
+}
+
+/* The device's "polls" in GET /devices/<id>, once it reaches n (bounded wait), else what it is. */
+static long wait_polls(World *w, const char *id, long n) {
+        _cleanup_free_ char *path = xasprintf("/api/v1/devices/%s", id);
+        long polls = -1;
+
+        for (int i = 0; i < 200 && polls < n; i++) {
+                HttpResponse r;
+                if (api(&w->f, "GET", path, NULL, &r) == 200)
+                        polls = json_int(r.body, "polls");
+                http_response_done(&r);
+                if (polls < n) {
+                        struct timespec ts = { .tv_nsec = 50 * 1000000L };
+                        nanosleep(&ts, NULL);
+                }
+        }
+        return polls;
+}
+
+/* Unchanged polls are counted on the device ("polls") and add no check-in; a change does. */
+static void test_unchanged_polls_counted(void **state) {
+        World *w = *state;
+        HttpResponse r;
+
+        for (int i = 0; i < 5; i++) {
+                assert_int_equal(poll8266(w, "/update/door", "1.0", w->md5, 1 << 20, NULL, &r), 304);
+                http_response_done(&r);
+        }
+        assert_int_equal(wait_polls(w, MAC, 5), 5);
+        assert_int_equal(db_count(&w->f, "SELECT count(*) FROM checkins"), 1);
+        /* a new version is a change: in the feed */
+        assert_int_equal(poll8266(w, "/update/door", "1.1", w->md5, 1 << 20, NULL, &r), 304);
+        http_response_done(&r);
+        assert_int_equal(wait_polls(w, MAC, 6), 6);
+        assert_int_equal(wait_checkins(&w->f, 2), 2);
+        /* the list has the counter too */
+        assert_int_equal(api(&w->f, "GET", "/api/v1/devices", NULL, &r), 200);
+        assert_non_null(strstr(r.body, "\"polls\":6"));
+        http_response_done(&r);
+}
+
+static char *device_json(World *w) {
+        HttpResponse r;
+        assert_int_equal(api(&w->f, "GET", "/api/v1/devices/" MAC, NULL, &r), 200);
+        char *body = xstrdup(r.body);
+        http_response_done(&r);
+        return body;
+}
+
+/* A filesystem-mode poll's version is the filesystem's: the sketch's version stays, the filesystem's is apart. */
+static void test_sketch_and_filesystem_apart(void **state) {
+        World *w = *state;
+        HttpResponse r;
+
+        assert_int_equal(poll8266(w, "/update/door", "1.0", w->md5, 1 << 20, NULL, &r), 304);
+        http_response_done(&r);
+        assert_int_equal(poll8266(w, "/update/door", "fs-7", w->md5, 1 << 20, "spiffs", &r), 304);
+        http_response_done(&r);
+        assert_int_equal(wait_polls(w, MAC, 2), 2);
+        _cleanup_free_ char *d = device_json(w);
+        if (!strstr(d, "\"version\":\"1.0\"") ||
+            !strstr(d, "\"filesystem\":{\"version\":\"fs-7\",\"md5\":null,\"updated\":null}"))
+                fail_msg("device after a sketch and a filesystem poll: %s", d);
+
+        /* a filesystem image sent in full: its MD5 and the time */
+        char fs_md5[MD5_HEX_LEN + 1], fs[65536];
+        for (size_t i = 0; i < sizeof(fs); i++)
+                fs[i] = (char) (i * 7 + 3);
+        long id = upload(w, "door", "kind=filesystem&platform=esp8266&version=fs-8", fs, sizeof(fs));
+        promote(w, "door", "stable", id);
+        md5_hex(fs, sizeof(fs), fs_md5);
+        assert_int_equal(poll8266(w, "/update/door", "fs-7", w->md5, 1 << 20, "spiffs", &r), 200);
+        http_response_done(&r);
+        assert_int_equal(wait_polls(w, MAC, 3), 3);
+        _cleanup_free_ char *after = device_json(w);
+        _cleanup_free_ char *want = xasprintf("\"filesystem\":{\"version\":\"fs-7\",\"md5\":\"%s\",\"updated\":\"", fs_md5);
+        if (!strstr(after, want) || !strstr(after, "\"version\":\"1.0\""))
+                fail_msg("device after a filesystem update: %s", after);
+}
+
 /* Sends a poll and reads only the first bytes of the answer, then hangs up. */
 static void poll_and_hang_up(World *w, const char *req) {
         struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t) w->f.port) };
@@ -400,6 +562,10 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_pin_and_assignment, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_query_form_and_keys, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_rejections, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_refused_polls_change_no_device, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_gzip_update_no_reflash_loop, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_unchanged_polls_counted, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_sketch_and_filesystem_apart, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_http10_and_keepalive, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_interrupted_download, setup, teardown),
         };

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A full disk: flotad's data directory on a small tmpfs. An upload that does not fit is
- * refused with 507 and leaves nothing behind; the server keeps answering polls.
+ * refused with 507 and leaves nothing behind; the server keeps answering polls, says that
+ * its check-in writer is failing, and writes what was queued once there is space again.
  * Needs root (to mount); exits 77, which meson reports as skipped, otherwise.
  */
 #include <setjmp.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -55,6 +57,57 @@ static void test_upload_on_full_disk(void **state) {
         http_response_done(&r);
 }
 
+/* /healthz's body once it contains needle (bounded wait, 20 s), else the last body seen. */
+static char *wait_health(Flotad *f, const char *needle) {
+        char *body = NULL;
+
+        for (int i = 0; i < 200; i++) {
+                HttpResponse r;
+                assert_int_equal(api_call(f, "GET", "/healthz", NULL, NULL, 0, &r), 0);
+                assert_int_equal(r.status, 200);
+                free(body);
+                body = xstrdup(r.body);
+                http_response_done(&r);
+                if (strstr(body, needle))
+                        break;
+                struct timespec ts = { .tv_nsec = 100 * 1000000L };
+                nanosleep(&ts, NULL);
+        }
+        return body;
+}
+
+/* With the disk full, polls are still answered; the writer says it is failing, then catches up. */
+static void test_polls_on_full_disk(void **state) {
+        Flotad *f = *state;
+        HttpResponse r;
+
+        /* the rest of the tmpfs, taken */
+        _cleanup_free_ char *filler = xasprintf("%s/filler", f->data_dir);
+        FILE *o = fopen(filler, "w");
+        assert_non_null(o);
+        static char chunk[65536];
+        for (int i = 0; i < 1024 && fwrite(chunk, 1, sizeof(chunk), o) == sizeof(chunk) && fflush(o) == 0; i++)
+                ;
+        fclose(o);
+
+        for (int i = 0; i < 300; i++) {
+                _cleanup_free_ char *mac = xasprintf("02:00:00:00:%02X:%02X", i / 256, i % 256);
+                _cleanup_free_ char *req = esp8266_poll("/update/door", f->port, mac, "1", NULL, 1 << 20, NULL);
+                assert_int_equal(http_raw(f->port, req, strlen(req), &r), 0);
+                assert_int_equal(r.status, 304);
+                http_response_done(&r);
+        }
+        _cleanup_free_ char *h = wait_health(f, "\"writer\":\"failing\"");
+        if (!strstr(h, "\"status\":\"degraded\""))
+                fail_msg("healthz with a full disk: %s", h);
+
+        /* space again: everything queued is written, nothing was lost */
+        assert_int_equal(unlink(filler), 0);
+        free(wait_health(f, "\"writer\":\"ok\""));
+        assert_true(wait_checkins(f, 301) >= 301);
+        assert_int_equal(db_count(f, "SELECT count(*) FROM devices"), 301);
+}
+
 int main(void) {
         Flotad f;
 
@@ -77,6 +130,7 @@ int main(void) {
 
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_prestate(test_upload_on_full_disk, &f),
+                cmocka_unit_test_prestate(test_polls_on_full_disk, &f),
         };
         if (rc == 0)
                 rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -418,7 +418,8 @@ static void test_flotad_log(void **state) {
         assert_int_equal(run_program((char *const *) sim, false, &out), 0);
         free(out);
         usleep(400000);
-        long checkins = db_count(&f, "SELECT count(*) FROM checkins");
+        /* the log has every poll; the database counts the unchanged ones on their device */
+        long checkins = db_count(&f, "SELECT sum(polls) FROM devices");
 
         _cleanup_free_ char *db = xasprintf("%s/flota.db", f.dir);
         const char *log_args[] = { "--log", jsonl, "--json", NULL };

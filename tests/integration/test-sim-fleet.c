@@ -78,9 +78,10 @@ static void test_mixed_fleet_update(void **state) {
                 fail_msg("only %ld polls answered: %s", answered, out);
         free(out);
 
-        /* every poll the devices saw answered is a check-in */
+        /* every poll the devices saw answered is counted on its device (a row only when it changed something) */
         assert_int_equal(flotad_stop(f, SIGTERM), 0);
-        assert_int_equal(db_count(f, "SELECT count(*) FROM checkins"), answered);
+        assert_int_equal(db_count(f, "SELECT sum(polls) FROM devices"), answered);
+        assert_true(db_count(f, "SELECT count(*) FROM checkins") <= answered);
 }
 
 static void test_injected_faults(void **state) {

@@ -287,6 +287,98 @@ static void test_device_history_chain(void **state) {
         assert_int_equal(store_device_checkins(f->store, "NOBODY", 10, collect_versions, seen), -ENOENT);
 }
 
+static void fill_poll(Checkin *c, const char *device, const char *version, usec_t at, Reason reason) {
+        DeviceRequest req;
+
+        device_request_init(&req);
+        req.platform = PLATFORM_ESP8266;
+        strscpy(req.device_id, sizeof(req.device_id), device);
+        strscpy(req.version, sizeof(req.version), version);
+        checkin_fill(c, &req, "door", "127.0.0.1", at, reason, NULL, TARGET_NONE);
+}
+
+static int get_polls(const Device *d, void *userdata) {
+        *(int64_t *) userdata = d->polls;
+        return 0;
+}
+
+/* Unchanged polls count on the device; changes, 200 answers and heartbeats get rows. */
+static void test_unchanged_polls_counted_not_stored(void **state) {
+        Fixture *f = *state;
+        Checkin c[12];
+        int64_t polls = -1;
+        usec_t t = 1000 * USEC_PER_SEC;
+
+        for (int i = 0; i < 10; i++)
+                fill_poll(&c[i], "DEV", "1.0", t + (usec_t) i * 60 * USEC_PER_SEC, REASON_UP_TO_DATE);
+        assert_int_equal(store_checkins_write(f->store, c, 5), 0);
+        assert_int_equal(store_checkins_write(f->store, c + 5, 5), 0);
+        assert_int_equal(store_checkins_count(f->store), 1);
+        assert_true(c[0].id > 0);
+        assert_int_equal(c[1].id, 0);
+        assert_int_equal(store_device_get(f->store, "DEV", get_polls, &polls), 0);
+        assert_int_equal(polls, 10);
+
+        /* a new version, then a 200 answer twice: each is a row */
+        fill_poll(&c[0], "DEV", "1.1", t + 11 * 60 * USEC_PER_SEC, REASON_UP_TO_DATE);
+        fill_poll(&c[1], "DEV", "1.1", t + 12 * 60 * USEC_PER_SEC, REASON_UPDATE);
+        fill_poll(&c[2], "DEV", "1.1", t + 13 * 60 * USEC_PER_SEC, REASON_UPDATE);
+        /* unchanged, but the last row is a heartbeat (15 minutes) old */
+        fill_poll(&c[3], "DEV", "1.1", t + 14 * 60 * USEC_PER_SEC, REASON_UPDATE);
+        fill_poll(&c[4], "DEV", "1.1", t + 14 * 60 * USEC_PER_SEC, REASON_UP_TO_DATE);
+        fill_poll(&c[5], "DEV", "1.1", t + 20 * 60 * USEC_PER_SEC, REASON_UP_TO_DATE);
+        fill_poll(&c[6], "DEV", "1.1", t + 29 * 60 * USEC_PER_SEC + 1, REASON_UP_TO_DATE);
+        assert_int_equal(store_checkins_write(f->store, c, 7), 0);
+        assert_true(c[0].id > 0 && c[1].id > 0 && c[2].id > 0 && c[3].id > 0 && c[4].id > 0);
+        assert_int_equal(c[5].id, 0);
+        assert_true(c[6].id > c[4].id);
+        assert_int_equal(store_checkins_count(f->store), 7);
+        assert_int_equal(store_device_get(f->store, "DEV", get_polls, &polls), 0);
+        assert_int_equal(polls, 17);
+
+        /* heartbeat 0: a row for every poll */
+        store_set_checkin_heartbeat(f->store, 0);
+        fill_poll(&c[0], "DEV", "1.1", t + 30 * 60 * USEC_PER_SEC, REASON_UP_TO_DATE);
+        fill_poll(&c[1], "DEV", "1.1", t + 30 * 60 * USEC_PER_SEC, REASON_UP_TO_DATE);
+        assert_int_equal(store_checkins_write(f->store, c, 2), 0);
+        assert_int_equal(store_checkins_count(f->store), 9);
+}
+
+/* After retention deletes every row, new check-ins still get ids above every old one. */
+static void test_checkin_ids_never_reused(void **state) {
+        Fixture *f = *state;
+        Checkin c[3];
+
+        for (int i = 0; i < 3; i++)
+                fill_poll(&c[i], i == 0 ? "A" : i == 1 ? "B" : "C", "1", 1000 + (usec_t) i, REASON_NO_RELEASE);
+        assert_int_equal(store_checkins_write(f->store, c, 3), 0);
+        int64_t last = c[2].id;
+        assert_int_equal(store_checkins_prune(f->store, 1000000, 100), 3);
+        assert_int_equal(store_checkins_count(f->store), 0);
+        fill_poll(&c[0], "D", "1", 2000, REASON_NO_RELEASE);
+        assert_int_equal(store_checkins_write(f->store, c, 1), 0);
+        assert_true(c[0].id > last);
+}
+
+/* Constraint failures are told apart: duplicate, missing reference, missing value. */
+static void test_constraint_errors_distinct(void **state) {
+        Fixture *f = *state;
+        int64_t id;
+        Release r = {
+                .product_id = 4242,
+                .version = (char *) "1",
+                .platform = PLATFORM_ESP8266,
+                .kind = IMAGE_KIND_SKETCH,
+                .size = 1,
+        };
+
+        assert_int_equal(store_product_create(f->store, "door", NULL, _PLATFORM_INVALID, &id), 0);
+        assert_int_equal(store_product_create(f->store, "door", NULL, _PLATFORM_INVALID, &id), -EEXIST);
+        assert_int_equal(store_product_create(f->store, NULL, NULL, _PLATFORM_INVALID, &id), -EINVAL);
+        /* a release of a product that does not exist */
+        assert_int_equal(store_release_insert(f->store, &r), -ENOLINK);
+}
+
 static void test_tokens(void **state) {
         Fixture *f = *state;
 
@@ -323,6 +415,9 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_checkins_prune, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_device_history_chain, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_unchanged_polls_counted_not_stored, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_checkin_ids_never_reused, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_constraint_errors_distinct, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
