@@ -67,6 +67,10 @@ typedef struct DeviceRecord {
         uint64_t polls;                       /* 0 when not known */
         int last_status;
         char last_reason[REASON_STR_MAX + 1];
+        /* the "filesystem" object, for devices that polled in filesystem mode; "" and 0 otherwise */
+        char fs_version[DEVICE_VERSION_MAX + 1];
+        char fs_md5[MD5_HEX_LEN + 1];
+        usec_t fs_updated;
 } DeviceRecord;
 
 void device_record_done(DeviceRecord *d);

@@ -275,6 +275,16 @@ static int device_from(const cJSON *o, DeviceRecord *ret, char *err) {
         if (cJSON_GetObjectItemCaseSensitive(o, "polls") &&
             (r = get_int(&c, o, "polls", true, 0, 0, INT64_MAX, &polls)) < 0)
                 return r;
+        /* optional: the filesystem image, for devices that polled in filesystem mode */
+        const cJSON *fs = cJSON_GetObjectItemCaseSensitive(o, "filesystem");
+        if (fs) {
+                Ctx f = { "device's filesystem", err };
+                if (need_object(&f, fs) < 0 ||
+                    (r = get_text(&f, fs, "version", true, d.fs_version, sizeof(d.fs_version))) < 0 ||
+                    (r = get_text(&f, fs, "md5", true, d.fs_md5, sizeof(d.fs_md5))) < 0 ||
+                    (r = get_time(&f, fs, "updated", &d.fs_updated)) < 0)
+                        return -EBADMSG;
+        }
         if ((r = get_labels(&c, o, &d.labels)) < 0)
                 return r;
         d.platform = (Platform) platform;

@@ -29,5 +29,9 @@ Device device_record_view(const DeviceRecord *d) {
                 .sdk = d->sdk,
                 .last_status = d->last_status,
                 .last_reason = d->last_reason,
+                .polls = (int64_t) d->polls,
+                .fs_version = d->fs_version,
+                .fs_md5 = d->fs_md5,
+                .fs_updated = d->fs_updated,
         };
 }

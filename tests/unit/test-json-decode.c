@@ -119,17 +119,48 @@ static void test_device_empty_fields(void **state) {
 static void test_device_polls(void **state) {
         DeviceRecord d = sample_device(0), back;
         char err[JSON_DECODE_ERROR_MAX];
-        _cleanup_free_ char *text = device_text(&d);
 
-        /* a flotad that counts polls adds a member: read, not required */
-        text[strlen(text) - 1] = 0;
-        _cleanup_free_ char *with = xasprintf("%s,\"polls\":42}", text);
-        assert_int_equal(json_decode_device(with, strlen(with), &back, err), 0);
+        /* flotad counts polls and says so */
+        d.polls = 42;
+        _cleanup_free_ char *text = device_text(&d);
+        assert_non_null(strstr(text, "\"polls\":42"));
+        assert_int_equal(json_decode_device(text, strlen(text), &back, err), 0);
         assert_int_equal(back.polls, 42);
         device_record_done(&back);
+        /* an older flotad that does not: read as 0, not refused */
+        char *p = strstr(text, ",\"polls\":42");
+        memmove(p, p + strlen(",\"polls\":42"), strlen(p + strlen(",\"polls\":42")) + 1);
+        assert_int_equal(json_decode_device(text, strlen(text), &back, err), 0);
+        assert_int_equal(back.polls, 0);
+        device_record_done(&back);
+        /* of the wrong type: refused, naming it */
+        text[strlen(text) - 1] = 0;
         _cleanup_free_ char *bad = xasprintf("%s,\"polls\":\"many\"}", text);
         assert_int_equal(json_decode_device(bad, strlen(bad), &back, err), -EBADMSG);
         assert_non_null(strstr(err, "polls"));
+        device_record_done(&d);
+}
+
+static void test_device_filesystem(void **state) {
+        DeviceRecord d = sample_device(0), back;
+        char err[JSON_DECODE_ERROR_MAX];
+
+        strcpy(d.fs_version, "fs-7");
+        strcpy(d.fs_md5, "11c4e2a0aaaaaaaaaaaaaaaaaaaaaaaa");
+        d.fs_updated = T0;
+        _cleanup_free_ char *text = device_text(&d);
+        assert_non_null(strstr(text, "\"filesystem\":{"));
+        assert_int_equal(json_decode_device(text, strlen(text), &back, err), 0);
+        assert_string_equal(back.fs_version, "fs-7");
+        assert_string_equal(back.fs_md5, d.fs_md5);
+        assert_true(back.fs_updated == T0);
+        device_record_done(&back);
+        /* the same device with a filesystem member that is not an object */
+        char *fs = strstr(text, "\"filesystem\":{");
+        char *end = strchr(fs, '}');
+        _cleanup_free_ char *bad = xasprintf("%.*s\"filesystem\":[]%s", (int) (fs - text), text, end + 1);
+        assert_int_equal(json_decode_device(bad, strlen(bad), &back, err), -EBADMSG);
+        assert_non_null(strstr(err, "filesystem"));
         device_record_done(&d);
 }
 
@@ -581,6 +612,7 @@ int main(void) {
                 cmocka_unit_test(test_device_round_trip),  cmocka_unit_test(test_device_empty_fields),
                 cmocka_unit_test(test_device_polls),       cmocka_unit_test(test_checkin_round_trip),
                 cmocka_unit_test(test_assignment_page),
+                cmocka_unit_test(test_device_filesystem),
                 cmocka_unit_test(test_checkin_list),       cmocka_unit_test(test_release_round_trip),
                 cmocka_unit_test(test_channel_round_trip), cmocka_unit_test(test_device_list_and_detail),
                 cmocka_unit_test(test_assign_and_error),   cmocka_unit_test(test_product_and_history_round_trip),
