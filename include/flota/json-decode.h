@@ -136,10 +136,18 @@ int json_decode_channel_list(const char *text, size_t len, ChannelInfoList *ret,
 int json_decode_product(const char *text, size_t len, ProductInfo *ret, char err[static JSON_DECODE_ERROR_MAX]);
 int json_decode_product_list(const char *text, size_t len, ProductInfoList *ret,
                              char err[static JSON_DECODE_ERROR_MAX]);
-/* {"release": N, "devices": [id...], "next": id|null}: GET /api/v1/assignments. */
+/* One device of GET /api/v1/assignments. */
+typedef struct AssignedDevice {
+        char id[DEVICE_ID_MAX + 1];
+        uint64_t polls;                       /* polls since first_seen */
+        usec_t first_seen;
+        usec_t last_seen;
+} AssignedDevice;
+
+/* {"release": N, "devices": [{"id", "polls", "first_seen", "last_seen"}...], "next": id|null}. */
 typedef struct AssignmentPage {
         int64_t release;
-        char (*ids)[DEVICE_ID_MAX + 1];
+        AssignedDevice *items;
         size_t n;
         char next[DEVICE_ID_MAX + 1];         /* "" on the last page */
 } AssignmentPage;

@@ -734,8 +734,26 @@ void device_detail_done(DeviceDetail *d) {
 void assignment_page_done(AssignmentPage *p) {
         if (!p)
                 return;
-        free(p->ids);
+        free(p->items);
         *p = (AssignmentPage) {};
+}
+
+static int assigned_item(const cJSON *e, void *ret, char *err) {
+        Ctx c = { "assigned device", err };
+        AssignedDevice *d = ret;
+        int64_t polls;
+        int r;
+
+        if (need_object(&c, e) < 0)
+                return -EBADMSG;
+        if ((r = get_text(&c, e, "id", false, d->id, sizeof(d->id))) < 0 || !d->id[0])
+                return r < 0 ? r : fail(&c, "\"id\" is empty");
+        if ((r = get_int(&c, e, "polls", false, 0, 0, INT64_MAX, &polls)) < 0 ||
+            (r = get_time(&c, e, "first_seen", &d->first_seen)) < 0 ||
+            (r = get_time(&c, e, "last_seen", &d->last_seen)) < 0)
+                return r;
+        d->polls = (uint64_t) polls;
+        return 0;
 }
 
 int json_decode_assignment_page(const char *text, size_t len, AssignmentPage *ret,
@@ -743,25 +761,17 @@ int json_decode_assignment_page(const char *text, size_t len, AssignmentPage *re
         Ctx c = { "assignment list", err };
         _cleanup_(cJSON_Deletep) cJSON *j = NULL;
         AssignmentPage p = {};
-        const cJSON *arr, *e;
+        void *items;
         int r = parse(&c, text, len, &j);
 
         if (r < 0 || (r = need_object(&c, j)) < 0)
                 return r;
         r = get_int(&c, j, "release", false, 0, 1, INT64_MAX, &p.release);
         if (r >= 0)
-                r = get_array(&c, j, "devices", &arr, &p.n);
+                r = decode_array(&c, j, "devices", sizeof(AssignedDevice), assigned_item, NULL, &items, &p.n);
         if (r < 0)
                 return r;
-        p.ids = p.n ? xcalloc(p.n, sizeof(*p.ids)) : NULL;
-        size_t i = 0;
-        cJSON_ArrayForEach(e, arr) {
-                if (!cJSON_IsString(e) || !strscpy(p.ids[i], sizeof(p.ids[i]), e->valuestring) || !p.ids[i][0]) {
-                        assignment_page_done(&p);
-                        return fail(&c, "\"devices\"[%zu] is not a device id", i);
-                }
-                i++;
-        }
+        p.items = items;
         r = get_text(&c, j, "next", true, p.next, sizeof(p.next));
         if (r < 0) {
                 assignment_page_done(&p);

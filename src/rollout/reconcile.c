@@ -97,27 +97,20 @@ static void desired_done(Desired *d) {
         free(d->releases);
 }
 
-/* Every device flotad has assigned release, sorted. */
-static int fetch_actual(ApiClient *api, int64_t release, IdSet *ret, char err[static ROLLOUT_ERROR_MAX]) {
-        char after[DEVICE_ID_MAX + 1] = "";
+/* Every device flotad has assigned release, sorted: from held when given, else asked. */
+static int fetch_actual(ApiClient *api, int64_t release, const AssignedSet *held, IdSet *ret,
+                        char err[static ROLLOUT_ERROR_MAX]) {
+        AssignedSet fetched = {};
 
-        for (;;) {
-                AssignmentPage page = {};
-                char msg[API_CLIENT_ERROR_MAX];
-                int r = api_assignments_page(api, release, after[0] ? after : NULL, 100000, &page, msg);
-                if (r < 0) {
-                        snprintf(err, ROLLOUT_ERROR_MAX, "%s", msg);
+        if (!held) {
+                int r = assigned_fetch(api, release, &fetched, err);
+                if (r < 0)
                         return r;
-                }
-                for (size_t i = 0; i < page.n; i++)
-                        id_set_add(ret, page.ids[i]);
-                strscpy(after, sizeof(after), page.next);
-                assignment_page_done(&page);
-                if (!after[0])
-                        break;
+                held = &fetched;
         }
-        /* flotad sends them in id order already; sorting keeps bsearch's promise whatever it sends */
-        qsort_safe(ret->ids, ret->n, sizeof(*ret->ids), id_cmp);
+        for (size_t i = 0; i < held->n; i++)
+                id_set_add(ret, held->items[i].id);
+        assigned_set_done(&fetched);
         return 0;
 }
 
@@ -143,9 +136,10 @@ typedef struct Diff {
         IdSet *add;                     /* parallel to Desired.releases */
 } Diff;
 
-static int diff_release(ApiClient *api, const Desired *d, size_t i, Diff *diff, char err[static ROLLOUT_ERROR_MAX]) {
+static int diff_release(ApiClient *api, const Desired *d, size_t i, const AssignedSet *held, Diff *diff,
+                        char err[static ROLLOUT_ERROR_MAX]) {
         IdSet actual = {};
-        int r = fetch_actual(api, d->releases[i], &actual, err);
+        int r = fetch_actual(api, d->releases[i], held, &actual, err);
 
         if (r < 0)
                 return r;
@@ -161,7 +155,7 @@ static int diff_release(ApiClient *api, const Desired *d, size_t i, Diff *diff, 
         return 0;
 }
 
-int rollout_reconcile(RolloutEngine *e, const Rollout *r, const int64_t *extra, size_t n_extra, ReconcileResult *ret,
+int rollout_reconcile(RolloutEngine *e, const Rollout *r, const AssignedSet *held, ReconcileResult *ret,
                       char err[static ROLLOUT_ERROR_MAX]) {
         Desired d = {
                 .rollout = r,
@@ -172,8 +166,6 @@ int rollout_reconcile(RolloutEngine *e, const Rollout *r, const int64_t *extra, 
         int k;
 
         (void) desired_set(&d, r->release_id);
-        for (size_t i = 0; i < n_extra; i++)
-                (void) desired_set(&d, extra[i]);
         k = rollout_devices_each(e->inventory, r->id, _DR_INVALID, UINT32_MAX, SIZE_MAX, collect_desired, &d);
         if (k < 0) {
                 snprintf(err, ROLLOUT_ERROR_MAX, "reading the rollout failed: %s", store_last_error(e->inventory));
@@ -184,7 +176,7 @@ int rollout_reconcile(RolloutEngine *e, const Rollout *r, const int64_t *extra, 
         diff.add = xcalloc(d.n_releases, sizeof(IdSet));
         for (size_t i = 0; k >= 0 && i < d.n_releases; i++) {
                 qsort_safe(d.by_release[i].ids, d.by_release[i].n, sizeof(*d.by_release[i].ids), id_cmp);
-                k = diff_release(e->api, &d, i, &diff, err);
+                k = diff_release(e->api, &d, i, d.releases[i] == r->release_id ? held : NULL, &diff, err);
         }
         ReconcileResult res = { .removed = diff.remove.n };
         if (k >= 0 && !e->dry_run)

@@ -4,17 +4,28 @@
 
 #include "flota/rollout.h"
 
+/* The devices flotad holds assigned a release, sorted by id. */
+typedef struct AssignedSet {
+        AssignedDevice *items;
+        size_t n, allocated;
+} AssignedSet;
+
+int assigned_fetch(ApiClient *api, int64_t release, AssignedSet *ret, char err[static ROLLOUT_ERROR_MAX]);
+const AssignedDevice *assigned_find(const AssignedSet *s, const char *id);
+void assigned_set_done(AssignedSet *s);
+
 typedef struct ReconcileResult {
         size_t added;
         size_t removed;
 } ReconcileResult;
 
 /*
- * Makes flotad hold exactly the assignments the rollout wants for its devices: its release,
- * and extra releases (rollback targets). Devices outside the rollout are never touched. With
+ * Makes flotad hold exactly the assignments the rollout wants for its devices: its release
+ * (held: what flotad holds of it, when the caller read it already; NULL: read here), and the
+ * releases devices roll back to. Devices outside the rollout are never touched. With
  * e->dry_run only counts. 0 or -errno with err.
  */
-int rollout_reconcile(RolloutEngine *e, const Rollout *r, const int64_t *extra, size_t n_extra, ReconcileResult *ret,
+int rollout_reconcile(RolloutEngine *e, const Rollout *r, const AssignedSet *held, ReconcileResult *ret,
                       char err[static ROLLOUT_ERROR_MAX]);
 
 /* The rollout's settings back from their stored text. */

@@ -17,84 +17,59 @@
 /* ---- silent devices ---- */
 
 typedef struct Waiting {
-        RolloutDevice *items;
-        usec_t *intervals;
-        size_t n, allocated, allocated_intervals;
+        RolloutDevice *items;           /* the devices whose progress changed */
+        size_t n, allocated;
         uint32_t k;
         usec_t now;
         const Rollout *r;
-        size_t seen;                    /* updated by what another source saw */
+        const AssignedSet *held;        /* flotad's record of the devices it holds the release for */
+        size_t seen, silent;
 } Waiting;
 
-static void keep(Waiting *w, const RolloutDevice *d, usec_t interval) {
+static void keep(Waiting *w, const RolloutDevice *d) {
         w->items = xgrow(w->items, &w->allocated, w->n + 1, sizeof(RolloutDevice));
-        w->intervals = xgrow(w->intervals, &w->allocated_intervals, w->n + 1, sizeof(usec_t));
-        w->intervals[w->n] = interval;
         w->items[w->n++] = *d;
 }
 
-static int collect_silent(const RolloutDevice *d, const DeviceFacts *f, void *userdata) {
+/*
+ * Another source saw the device on the target: updated. Otherwise flotad's own record of
+ * it (exact even when its feed skips polls that change nothing) says when it last polled
+ * and how often it polls; without one, what the inventory learned from the feed.
+ */
+static int check_waiting(const RolloutDevice *d, const DeviceFacts *f, void *userdata) {
         Waiting *w = userdata;
-        DeviceProgress p = d->p;
+        RolloutDevice x = *d;
         RolloutTarget t = { .release_id = w->r->release_id, .version = w->r->version, .md5 = w->r->md5,
                             .rolling_back = d->from_release > 0 };
+        usec_t interval = f->interval;
 
-        /* the inventory merges mDNS and logs: a device seen on the target after the offer is updated */
-        if (device_progress_seen(&p, f->version, f->last_seen, &t)) {
-                RolloutDevice x = *d;
-                x.p = p;
-                keep(w, &x, 0);
+        if (device_progress_seen(&x.p, f->version, f->last_seen, &t)) {
+                keep(w, &x);
                 w->seen++;
                 return 0;
         }
-        if (!device_progress_check_silent(&p, f->interval, w->k, w->now))
-                return 0;
-        keep(w, d, f->interval);
-        return 0;
-}
-
-/*
- * Before a device is called silent, flotad's own record of it is asked: its last poll is exact
- * even when the feed carries only polls that change something.
- */
-static int confirm_silent(RolloutEngine *e, RolloutDevice *d, usec_t interval, uint32_t k) {
-        ApiDevice dev = {};
-        char msg[API_CLIENT_ERROR_MAX];
-        int q = e->api ? api_device_get(e->api, d->device_id, &dev, msg) : -ENOENT;
-
-        if (q < 0 && q != -ENOENT)
-                return q;
-        if (q == 0 && dev.last_seen > d->p.last_seen && dev.last_seen >= d->p.offered_at)
-                d->p.last_seen = dev.last_seen;
-        if (q == 0 && dev.polls > 1)
-                interval = poll_interval(dev.polls, dev.first_seen, dev.last_seen);
-        api_device_done(&dev);
-        (void) device_progress_check_silent(&d->p, interval, k, e->now);
-        return 0;
-}
-
-static int mark_silent(RolloutEngine *e, const Rollout *r, const RolloutSpec *spec, size_t *ret_n) {
-        Waiting w = { .k = spec->silent_after, .now = e->now, .r = r };
-        int q = rollout_devices_waiting(e->inventory, r->id, collect_silent, &w);
-        size_t n = 0;
-
-        for (size_t i = 0; q >= 0 && i < w.n; i++) {
-                RolloutDevice *d = &w.items[i];
-                if (d->p.state == DR_UPDATED) {
-                        q = e->dry_run ? 0 : rollout_device_save(e->inventory, r->id, d);
-                        continue;
-                }
-                DeviceProgress before = d->p;
-                q = confirm_silent(e, d, w.intervals[i], spec->silent_after);
-                if (q < 0)
-                        break;
-                if (memcmp(&before, &d->p, sizeof(before)) != 0 && !e->dry_run)
-                        q = rollout_device_save(e->inventory, r->id, d);
-                n += d->p.state == DR_SILENT;
+        const AssignedDevice *a = assigned_find(w->held, d->device_id);
+        if (a) {
+                if (a->polls >= 2)
+                        interval = poll_interval(a->polls, a->first_seen, a->last_seen);
+                if (a->last_seen > x.p.last_seen && a->last_seen + USEC_PER_SEC > x.p.offered_at)
+                        x.p.last_seen = a->last_seen;
         }
+        bool silent = device_progress_check_silent(&x.p, interval, w->k, w->now);
+        if (silent || x.p.last_seen != d->p.last_seen)
+                keep(w, &x);
+        w->silent += silent;
+        return 0;
+}
+
+static int mark_silent(RolloutEngine *e, const Rollout *r, const RolloutSpec *spec, const AssignedSet *held) {
+        Waiting w = { .k = spec->silent_after, .now = e->now, .r = r, .held = held };
+        int q = rollout_devices_waiting(e->inventory, r->id, check_waiting, &w);
+
+        /* written after the read: the rows are not changed under a running query */
+        for (size_t i = 0; q >= 0 && !e->dry_run && i < w.n; i++)
+                q = rollout_device_save(e->inventory, r->id, &w.items[i]);
         free(w.items);
-        free(w.intervals);
-        *ret_n = n;
         return q < 0 ? q : 0;
 }
 
@@ -396,32 +371,35 @@ static int step_locked(RolloutEngine *e, Rollout *r, const RolloutSpec *spec, ch
 
 int rollout_step(RolloutEngine *e, Rollout *r, char err[static ROLLOUT_ERROR_MAX]) {
         RolloutSpec spec;
-        size_t silent = 0;
+        AssignedSet held = {};
+        bool have_held = false, moving = r->state == ROLLOUT_RUNNING || r->state == ROLLOUT_SCHEDULED;
         int k = rollout_load_spec(r, &spec, err);
 
-        if (k < 0)
-                return k;
-        if (r->state == ROLLOUT_RUNNING || r->state == ROLLOUT_SCHEDULED) {
-                k = mark_silent(e, r, &spec, &silent);
-                if (k < 0 && err[0] == 0)
-                        snprintf(err, ROLLOUT_ERROR_MAX, "checking silent devices failed");
+        /* what flotad holds, read once: silence is learned from it and reconciled against it */
+        if (k >= 0 && e->api && r->state != ROLLOUT_DRAFT) {
+                k = assigned_fetch(e->api, r->release_id, &held, err);
+                have_held = k >= 0;
         }
         if (k >= 0)
                 k = store_begin(e->inventory);
-        if (k >= 0 && (r->state == ROLLOUT_RUNNING || r->state == ROLLOUT_SCHEDULED)) {
-                k = step_locked(e, r, &spec, err);
-                if (k < 0 && err[0] == 0)
-                        snprintf(err, ROLLOUT_ERROR_MAX, "stepping %s failed: %s", r->name,
-                                 store_last_error(e->inventory));
+        if (k >= 0) {
+                if (moving) {
+                        k = mark_silent(e, r, &spec, have_held ? &held : NULL);
+                        if (k >= 0)
+                                k = step_locked(e, r, &spec, err);
+                        if (k < 0 && err[0] == 0)
+                                snprintf(err, ROLLOUT_ERROR_MAX, "stepping %s failed: %s", r->name,
+                                         store_last_error(e->inventory));
+                }
                 if (e->dry_run) {
                         store_rollback(e->inventory);
                         k = k < 0 ? k : 0;
                 } else
                         k = store_end(e->inventory, k);
-        } else if (k >= 0)
-                k = store_end(e->inventory, 0);
+        }
         if (k >= 0 && e->api && r->state != ROLLOUT_DRAFT)
-                k = rollout_reconcile(e, r, NULL, 0, NULL, err);
+                k = rollout_reconcile(e, r, have_held ? &held : NULL, NULL, err);
+        assigned_set_done(&held);
         rollout_spec_done(&spec);
         return k;
 }

@@ -272,17 +272,27 @@ enum MHD_Result api_checkins_list(ApiCall *call) {
 #define ASSIGNMENTS_PAGE_DEFAULT 10000
 #define ASSIGNMENTS_PAGE_MAX 100000
 
-static int add_assigned_id(const Device *d, void *userdata) {
+/* An assigned device as rollouts need it: who, and how it polls (to learn when it went silent). */
+static int add_assigned(const Device *d, void *userdata) {
         DeviceList *l = userdata;
+        json_write_open(&l->w, '{');
+        json_write_key(&l->w, "id");
         json_write_string(&l->w, d->id);
+        json_write_key(&l->w, "polls");
+        json_write_int(&l->w, d->polls);
+        json_write_key(&l->w, "first_seen");
+        json_write_time(&l->w, d->first_seen);
+        json_write_key(&l->w, "last_seen");
+        json_write_time(&l->w, d->last_seen);
+        json_write_close(&l->w, '}');
         strscpy(l->last, sizeof(l->last), d->id);
         return 0;
 }
 
 /*
- * GET /assignments?release=ID[&after=][&limit=]: the ids of the devices assigned a release, in
- * id order, paged: {"release": ID, "devices": [id...], "next": id|null}. What rollouts
- * reconcile against, so it carries only ids.
+ * GET /assignments?release=ID[&after=][&limit=]: the devices assigned a release, in id order,
+ * paged: {"release": ID, "devices": [{"id", "polls", "first_seen", "last_seen"}...], "next":
+ * id|null}. What rollouts reconcile against and learn silence from, so it carries only that.
  */
 enum MHD_Result api_assignments_list(ApiCall *call) {
         Server *srv = call->srv;
@@ -305,7 +315,7 @@ enum MHD_Result api_assignments_list(ApiCall *call) {
         json_write_key(&l.w, "devices");
         json_write_open(&l.w, '[');
         pthread_mutex_lock(&srv->api_lock);
-        int r = store_devices_list(srv->api_store, &f, add_assigned_id, &l);
+        int r = store_devices_list(srv->api_store, &f, add_assigned, &l);
         pthread_mutex_unlock(&srv->api_lock);
         if (r < 0)
                 return api_store_error(call, r, "assignments");

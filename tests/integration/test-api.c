@@ -171,9 +171,10 @@ static void test_devices_and_assignments(void **state) {
         HttpResponse r;
         assert_int_equal(api(f, "GET", rest, NULL, &r), 200);
         int n_rest = 0;
-        for (const char *p = r.body; (p = strstr(p, "\"18:FE:AA:")); p++)
+        for (const char *p = r.body; (p = strstr(p, "\"id\":\"18:FE:AA:")); p++)
                 n_rest++;
         assert_int_equal(n_rest, 999);
+        assert_non_null(strstr(r.body, "\"polls\":0,\"first_seen\":null"));
         assert_non_null(strstr(r.body, "\"next\":null"));
         http_response_done(&r);
         _cleanup_free_ char *filtered = xasprintf("/api/v1/devices?assigned=%ld&after=18:FE:AA:00:00:06&limit=1", id);

@@ -230,11 +230,19 @@ static void assert_same_checkin(const Checkin *a, const Checkin *b) {
 static void test_assignment_page(void **state) {
         char err[JSON_DECODE_ERROR_MAX];
         AssignmentPage p;
-        const char *ok = "{\"release\":3,\"devices\":[\"18:FE:AA:00:00:01\",\"18:FE:AA:00:00:02\"],\"next\":null}";
+        const char *ok = "{\"release\":3,\"devices\":[{\"id\":\"18:FE:AA:00:00:01\",\"polls\":11,"
+                         "\"first_seen\":\"2026-11-23T10:00:00Z\",\"last_seen\":\"2026-11-23T10:10:00Z\"},"
+                         "{\"id\":\"18:FE:AA:00:00:02\",\"polls\":0,\"first_seen\":null,\"last_seen\":null}],"
+                         "\"next\":null}";
         static const char *const bad[] = {
                 "{\"devices\":[],\"next\":null}",
-                "{\"release\":3,\"devices\":[1],\"next\":null}",
-                "{\"release\":3,\"devices\":[\"\"],\"next\":null}",
+                "{\"release\":3,\"devices\":[\"18:FE:AA:00:00:01\"],\"next\":null}",
+                "{\"release\":3,\"devices\":[{\"id\":\"\",\"polls\":1,\"first_seen\":null,\"last_seen\":null}],"
+                "\"next\":null}",
+                "{\"release\":3,\"devices\":[{\"id\":\"x\",\"polls\":-1,\"first_seen\":null,\"last_seen\":null}],"
+                "\"next\":null}",
+                "{\"release\":3,\"devices\":[{\"id\":\"x\",\"polls\":1,\"first_seen\":\"soon\",\"last_seen\":null}],"
+                "\"next\":null}",
                 "{\"release\":3,\"devices\":{},\"next\":null}",
                 "{\"release\":3,\"devices\":[]}",
                 "[]",
@@ -243,7 +251,10 @@ static void test_assignment_page(void **state) {
         assert_int_equal(json_decode_assignment_page(ok, strlen(ok), &p, err), 0);
         assert_int_equal(p.release, 3);
         assert_int_equal(p.n, 2);
-        assert_string_equal(p.ids[1], "18:FE:AA:00:00:02");
+        assert_string_equal(p.items[0].id, "18:FE:AA:00:00:01");
+        assert_int_equal(p.items[0].polls, 11);
+        assert_true(p.items[0].last_seen - p.items[0].first_seen == 600 * USEC_PER_SEC);
+        assert_int_equal(p.items[1].last_seen, 0);
         assert_string_equal(p.next, "");
         assignment_page_done(&p);
         for (size_t i = 0; i < ELEMENTSOF(bad); i++)
