@@ -112,7 +112,7 @@ int api_checkins_page(ApiClient *c, int64_t after, size_t limit, ApiCheckinPage 
  * Assigns release_id to every listed device (release_id 0: removes their assignments), in one
  * atomic request; callers split lists longer than API_ASSIGN_MAX.
  */
-#define API_ASSIGN_MAX 10000
+#define API_ASSIGN_MAX 100000
 int api_assign(ApiClient *c, int64_t release_id, const char *const *ids, size_t n,
                char err[static API_CLIENT_ERROR_MAX]);
 

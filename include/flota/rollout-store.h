@@ -34,6 +34,7 @@ typedef struct Rollout {
         uint32_t passed;                /* waves whose gate passed (for the rate's ramp) */
         char targets[ROLLOUT_WAVES_MAX * 21]; /* the cumulative counts fixed at start, "1,3,10,40" */
         char hold[ROLLOUT_HOLD_MAX];    /* why it waits or stopped */
+        usec_t last_offer;              /* the newest offer (the soak counts from it) */
         usec_t created;
         usec_t started;
         usec_t updated;
@@ -46,7 +47,7 @@ void rollout_done(Rollout *r);
 int rollout_insert(Store *s, Rollout *r);
 /* -ENOENT when there is no rollout of that name. */
 int rollout_get(Store *s, const char *name, Rollout *ret);
-/* Writes the mutable fields: state, wave, approved, passed, targets, hold, started, updated. */
+/* Writes the mutable fields: state, wave, approved, passed, targets, hold, last_offer, started, updated. */
 int rollout_save(Store *s, const Rollout *r);
 /* Every rollout, oldest first; cb's Rollout is borrowed for the call. */
 int rollout_list(Store *s, int (*cb)(const Rollout *r, void *userdata), void *userdata);
@@ -62,12 +63,25 @@ typedef struct RolloutDevice {
         DeviceProgress p;
 } RolloutDevice;
 
-/* Adds devices to a rollout (existing rows are left as they are). */
-int rollout_devices_add(Store *s, int64_t rollout_id, const RolloutDevice *d, size_t n);
+/* A device joining a rollout: strings are borrowed. */
+typedef struct RolloutMember {
+        const char *device_id;
+        uint64_t hash;
+        uint32_t wave;
+        DeviceRolloutState state;       /* DR_PENDING, or DR_EXCLUDED with a reason */
+        const char *reason;
+        const char *from_version;
+} RolloutMember;
+
+/* Adds devices to a rollout (existing rows are left as they are); fastest in device id order. */
+int rollout_devices_add(Store *s, int64_t rollout_id, const RolloutMember *m, size_t n);
 /* Writes a device's progress (state, times, counters, reason, from_release). */
 int rollout_device_save(Store *s, int64_t rollout_id, const RolloutDevice *d);
 /* -ENOENT when the device is not in the rollout. */
 int rollout_device_get(Store *s, int64_t rollout_id, const char *device_id, RolloutDevice *ret);
+/* Every device of a rollout, in id order. */
+int rollout_devices_by_id(Store *s, int64_t rollout_id, int (*cb)(const RolloutDevice *d, void *userdata),
+                          void *userdata);
 /* Devices of a rollout in the given state (any: _DR_INVALID), wave <= max_wave, in hash order, at most limit. */
 int rollout_devices_each(Store *s, int64_t rollout_id, DeviceRolloutState state, uint32_t max_wave, size_t limit,
                          int (*cb)(const RolloutDevice *d, void *userdata), void *userdata);
@@ -78,15 +92,13 @@ int rollout_devices_each(Store *s, int64_t rollout_id, DeviceRolloutState state,
 int64_t rollout_offer_next(Store *s, int64_t rollout_id, uint32_t max_wave, uint64_t limit, usec_t at);
 /* How many devices of the rollout have a hash below h (a late joiner's place in the order). */
 int64_t rollout_devices_before(Store *s, int64_t rollout_id, uint64_t hash);
-/* True when the device is in the rollout. */
-bool rollout_has_device(Store *s, int64_t rollout_id, const char *device_id);
 
 /* Counts over the whole rollout, and per wave when per_wave is not NULL (n_waves entries). */
 int rollout_count(Store *s, int64_t rollout_id, RolloutCounts *ret, RolloutCounts *per_wave, size_t n_waves);
 /* Offers made at or after since. */
 int64_t rollout_offers_since(Store *s, int64_t rollout_id, usec_t since);
-/* The newest offer among waves <= wave (0: none) and whether any of them is still pending. */
-int rollout_wave_offers(Store *s, int64_t rollout_id, uint32_t wave, usec_t *ret_last_offer, bool *ret_pending);
+/* Whether a device of a wave <= wave is still pending (not yet offered). */
+int rollout_wave_pending(Store *s, int64_t rollout_id, uint32_t wave, bool *ret_pending);
 
 /* The rollouts (id) a device is in whose state is running, paused or halted: for the feed. */
 typedef struct RolloutLookup RolloutLookup;
@@ -123,8 +135,9 @@ typedef struct FleetDevice {
 
 /* Every inventory device (borrowed for the call), in id order. */
 int fleet_devices_each(Store *s, int (*cb)(const FleetDevice *d, void *userdata), void *userdata);
-/* The devices any source saw at or after since, in id order. */
-int fleet_devices_seen_since(Store *s, usec_t since, int (*cb)(const FleetDevice *d, void *userdata), void *userdata);
+/* The devices any source saw at or after since that are not (yet) in the rollout, in id order. */
+int fleet_devices_outside(Store *s, int64_t rollout_id, usec_t since, int (*cb)(const FleetDevice *d, void *userdata),
+                          void *userdata);
 /* One device; -ENOENT when unknown. */
 int fleet_device_get(Store *s, const char *id, int (*cb)(const FleetDevice *d, void *userdata), void *userdata);
 

@@ -29,6 +29,9 @@ typedef struct Store Store;
 /* Opens (creating and migrating) the database at path. */
 int store_open(const char *path, Store **ret);
 
+/* Sets the page cache of this connection to kib KiB (work over a whole large fleet wants more). */
+int store_cache_size(Store *s, size_t kib);
+
 /*
  * Tunes a connection used only for batched check-in writes: synchronous=NORMAL (in WAL mode
  * a commit survives a crash of the process, only a power loss can take the last batches)

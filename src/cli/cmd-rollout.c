@@ -149,6 +149,8 @@ static int open_session(Cli *cli, const RolloutArgs *a, bool need_server, bool l
                 if (fd < 0)
                         return cli_error("rollout: cannot lock %s.lock: %s", path, strerror(-fd));
                 ret->lock_fd = fd;
+                /* a step reads and writes every device of a large fleet: 64 MiB of cache, not 8 */
+                (void) store_cache_size(inv, 65536);
         }
         ret->e = (RolloutEngine) {
                 .inventory = inv,

@@ -185,23 +185,28 @@ int rollout_create(RolloutEngine *e, const char *name, const RolloutSpec *spec, 
 
 /* ---- start ---- */
 
+static int member_id_cmp(const void *a, const void *b) {
+        return strcmp(((const RolloutMember *) a)->device_id, ((const RolloutMember *) b)->device_id);
+}
+
 static int add_plan(RolloutEngine *e, const Rollout *r, const RolloutPlan *plan) {
-        RolloutDevice *rows = xcalloc(plan->n ? plan->n : 1, sizeof(RolloutDevice));
+        RolloutMember *m = xcalloc(plan->n ? plan->n : 1, sizeof(RolloutMember));
 
         for (size_t i = 0; i < plan->n; i++) {
                 const PlanDevice *pd = &plan->devices[i];
-                RolloutDevice *d = &rows[i];
-                d->hash = pd->hash;
-                d->wave = pd->wave;
-                strscpy(d->device_id, sizeof(d->device_id), pd->id);
-                strscpy(d->from_version, sizeof(d->from_version), pd->version);
-                if (pd->excluded != EXCLUDE_NONE) {
-                        d->p.state = DR_EXCLUDED;
-                        strscpy(d->p.reason, sizeof(d->p.reason), exclude_reason_to_string(pd->excluded));
-                }
+                m[i] = (RolloutMember) {
+                        .device_id = pd->id,
+                        .hash = pd->hash,
+                        .wave = pd->wave,
+                        .state = pd->excluded != EXCLUDE_NONE ? DR_EXCLUDED : DR_PENDING,
+                        .reason = pd->excluded != EXCLUDE_NONE ? exclude_reason_to_string(pd->excluded) : "",
+                        .from_version = pd->version,
+                };
         }
-        int k = rollout_devices_add(e->inventory, r->id, rows, plan->n);
-        free(rows);
+        /* in key order: the table and its device index then grow at their ends */
+        qsort_safe(m, plan->n, sizeof(RolloutMember), member_id_cmp);
+        int k = rollout_devices_add(e->inventory, r->id, m, plan->n);
+        free(m);
         return k;
 }
 

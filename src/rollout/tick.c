@@ -98,14 +98,13 @@ static int maybe_join(const FleetDevice *d, void *userdata) {
                 return 0;
         if (d->free_space >= 0 && (uint64_t) d->free_space < j->r->size)
                 return 0;
-        if (!selection_matches(j->sel, &sd) || rollout_has_device(j->e->inventory, j->r->id, d->id))
+        if (!selection_matches(j->sel, &sd))
                 return 0;
-        RolloutDevice rd = { .hash = rollout_device_hash(j->r->name, d->id) };
-        int64_t before = rollout_devices_before(j->e->inventory, j->r->id, rd.hash);
-        rd.wave = (uint32_t) rollout_wave_of(j->targets, j->n_waves, before < 0 ? 0 : (uint64_t) before);
-        strscpy(rd.device_id, sizeof(rd.device_id), d->id);
-        strscpy(rd.from_version, sizeof(rd.from_version), d->version);
-        int k = rollout_devices_add(j->e->inventory, j->r->id, &rd, 1);
+        RolloutMember m = { .device_id = d->id, .hash = rollout_device_hash(j->r->name, d->id),
+                            .from_version = d->version };
+        int64_t before = rollout_devices_before(j->e->inventory, j->r->id, m.hash);
+        m.wave = (uint32_t) rollout_wave_of(j->targets, j->n_waves, before < 0 ? 0 : (uint64_t) before);
+        int k = rollout_devices_add(j->e->inventory, j->r->id, &m, 1);
         if (k < 0)
                 return k;
         j->joined++;
@@ -124,7 +123,7 @@ static int add_late_joiners(RolloutEngine *e, const Rollout *r, const RolloutSpe
         /* a device joins when a source sees it: look at those seen since the last step (with
          * ten minutes' slack for clocks that differ), not at the whole fleet every tick */
         usec_t slack = 10 * 60 * USEC_PER_SEC, since = r->updated > slack ? r->updated - slack : 0;
-        int k = fleet_devices_seen_since(e->inventory, since, maybe_join, &j);
+        int k = fleet_devices_outside(e->inventory, r->id, since, maybe_join, &j);
         *ret_n = j.joined;
         return k;
 }
@@ -184,7 +183,8 @@ static int advance(RolloutEngine *e, Rollout *r, const RolloutSpec *spec, size_t
                 char why[128];
                 int k = rollout_count(e->inventory, r->id, &c, NULL, 0);
                 if (k >= 0)
-                        k = rollout_wave_offers(e->inventory, r->id, r->wave, &in.wave_last_offer, &pending);
+                        k = rollout_wave_pending(e->inventory, r->id, r->wave, &pending);
+                in.wave_last_offer = r->last_offer;
                 if (k < 0)
                         return k;
                 if (c.eligible == 0)
@@ -254,6 +254,7 @@ static int make_offers(RolloutEngine *e, Rollout *r, const RolloutSpec *spec, si
                 return (int) n;
         if (n > 0) {
                 r->state = ROLLOUT_RUNNING;
+                r->last_offer = e->now;
                 (void) rollout_note(e, r, "offered", "wave %u: offered %" PRId64 " devices", r->wave + 1, n);
         }
         *ret_n = (size_t) n;
@@ -359,8 +360,7 @@ static int step_locked(RolloutEngine *e, Rollout *r, const RolloutSpec *spec, ch
         if (k >= 0 && offered > 0 && r->state == ROLLOUT_RUNNING) {
                 /* the hold said "offering": say what the gate waits for now */
                 bool pending;
-                usec_t last;
-                if (rollout_wave_offers(e->inventory, r->id, r->wave, &last, &pending) >= 0 && !pending)
+                if (rollout_wave_pending(e->inventory, r->id, r->wave, &pending) >= 0 && !pending)
                         snprintf(r->hold, sizeof(r->hold), "wave %u offered", r->wave + 1);
         }
         r->updated = e->now;

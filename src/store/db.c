@@ -263,3 +263,8 @@ Store *store_free(Store *s) {
         free(s);
         return NULL;
 }
+
+int store_cache_size(Store *s, size_t kib) {
+        _cleanup_free_ char *sql = xasprintf("PRAGMA cache_size = -%zu", kib);
+        return store_exec(s, sql);
+}

@@ -85,6 +85,7 @@ static const char *const inventory_migrations[] = {
         "  passed INTEGER NOT NULL DEFAULT 0,"
         "  targets TEXT NOT NULL DEFAULT '',"
         "  hold TEXT NOT NULL DEFAULT '',"
+        "  last_offer INTEGER NOT NULL DEFAULT 0,"
         "  created INTEGER NOT NULL,"
         "  started INTEGER NOT NULL DEFAULT 0,"
         "  updated INTEGER NOT NULL);"

@@ -19,7 +19,7 @@ void rollout_done(Rollout *r) {
 
 #define ROLLOUT_COLUMNS                                                                                         \
         "id, name, server, spec, release_id, product, platform, version, md5, size, state, wave, approved,"    \
-        " passed, targets, hold, created, started, updated"
+        " passed, targets, hold, created, started, updated, last_offer"
 
 static void read_rollout(sqlite3_stmt *st, Rollout *r) {
         *r = (Rollout) {
@@ -35,6 +35,7 @@ static void read_rollout(sqlite3_stmt *st, Rollout *r) {
                 .created = (usec_t) sqlite3_column_int64(st, 16),
                 .started = (usec_t) sqlite3_column_int64(st, 17),
                 .updated = (usec_t) sqlite3_column_int64(st, 18),
+                .last_offer = (usec_t) sqlite3_column_int64(st, 19),
         };
         strscpy(r->name, sizeof(r->name), store_column_text(st, 1));
         strscpy(r->product, sizeof(r->product), store_column_text(st, 5));
@@ -99,7 +100,7 @@ int rollout_save(Store *s, const Rollout *r) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int k = store_prepare(s,
                               "UPDATE rollouts SET state = ?, wave = ?, approved = ?, passed = ?, targets = ?,"
-                              " hold = ?, started = ?, updated = ? WHERE id = ?",
+                              " hold = ?, started = ?, updated = ?, last_offer = ? WHERE id = ?",
                               &st);
         if (k < 0)
                 return k;
@@ -111,7 +112,8 @@ int rollout_save(Store *s, const Rollout *r) {
         store_bind_text(st, 6, r->hold);
         sqlite3_bind_int64(st, 7, (sqlite3_int64) r->started);
         sqlite3_bind_int64(st, 8, (sqlite3_int64) r->updated);
-        sqlite3_bind_int64(st, 9, r->id);
+        sqlite3_bind_int64(st, 9, (sqlite3_int64) r->last_offer);
+        sqlite3_bind_int64(st, 10, r->id);
         return store_step_done(st);
 }
 
@@ -144,25 +146,24 @@ int rollout_delete(Store *s, int64_t id) {
 
 /* ---- devices ---- */
 
-int rollout_devices_add(Store *s, int64_t rollout_id, const RolloutDevice *d, size_t n) {
+int rollout_devices_add(Store *s, int64_t rollout_id, const RolloutMember *m, size_t n) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r = store_prepare(s,
                               "INSERT INTO rollout_devices (rollout_id, device_id, hash, wave, state, reason,"
-                              " from_version, from_release) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                              " from_version) VALUES (?, ?, ?, ?, ?, ?, ?)"
                               " ON CONFLICT (rollout_id, device_id) DO NOTHING",
                               &st);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++) {
                 sqlite3_bind_int64(st, 1, rollout_id);
-                store_bind_text(st, 2, d[i].device_id);
+                store_bind_text(st, 2, m[i].device_id);
                 /* stored as the signed reinterpretation; ordering is on the signed value, stable all the same */
-                sqlite3_bind_int64(st, 3, (sqlite3_int64) d[i].hash);
-                sqlite3_bind_int64(st, 4, d[i].wave);
-                sqlite3_bind_int(st, 5, d[i].p.state);
-                store_bind_text(st, 6, d[i].p.reason);
-                store_bind_text(st, 7, d[i].from_version);
-                sqlite3_bind_int64(st, 8, d[i].from_release);
+                sqlite3_bind_int64(st, 3, (sqlite3_int64) m[i].hash);
+                sqlite3_bind_int64(st, 4, m[i].wave);
+                sqlite3_bind_int(st, 5, m[i].state);
+                store_bind_text(st, 6, m[i].reason ? m[i].reason : "");
+                store_bind_text(st, 7, m[i].from_version ? m[i].from_version : "");
                 r = store_step_done(st);
                 if (r < 0)
                         return r;
@@ -243,9 +244,22 @@ int rollout_device_get(Store *s, int64_t rollout_id, const char *device_id, Roll
         return 0;
 }
 
-bool rollout_has_device(Store *s, int64_t rollout_id, const char *device_id) {
-        RolloutDevice d;
-        return rollout_device_get(s, rollout_id, device_id, &d) == 0;
+int rollout_devices_by_id(Store *s, int64_t rollout_id, int (*cb)(const RolloutDevice *d, void *userdata),
+                          void *userdata) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = store_prepare(s, "SELECT " DEVICE_COLUMNS " FROM rollout_devices WHERE rollout_id = ? ORDER BY device_id",
+                              &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, rollout_id);
+        while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+                RolloutDevice d;
+                read_device(st, 0, &d);
+                int k = cb(&d, userdata);
+                if (k < 0)
+                        return k;
+        }
+        return r == SQLITE_DONE ? 0 : store_errno(r);
 }
 
 int rollout_devices_each(Store *s, int64_t rollout_id, DeviceRolloutState state, uint32_t max_wave, size_t limit,
@@ -349,7 +363,7 @@ int rollout_count(Store *s, int64_t rollout_id, RolloutCounts *ret, RolloutCount
         RolloutCounts all = {};
         int r = store_prepare(s,
                               "SELECT wave, state, count(*) FROM rollout_devices WHERE rollout_id = ?"
-                              " GROUP BY wave, state",
+                              " GROUP BY state, wave",
                               &st);
         if (r < 0)
                 return r;
@@ -369,11 +383,12 @@ int rollout_count(Store *s, int64_t rollout_id, RolloutCounts *ret, RolloutCount
         return 0;
 }
 
-int rollout_wave_offers(Store *s, int64_t rollout_id, uint32_t wave, usec_t *ret_last_offer, bool *ret_pending) {
+int rollout_wave_pending(Store *s, int64_t rollout_id, uint32_t wave, bool *ret_pending) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        /* the (rollout_id, state, wave, hash) index answers this without reading the other rows */
         int r = store_prepare(s,
-                              "SELECT max(offered_at), sum(state = 0) FROM rollout_devices"
-                              " WHERE rollout_id = ? AND wave <= ?",
+                              "SELECT EXISTS (SELECT 1 FROM rollout_devices WHERE rollout_id = ? AND state = 0"
+                              " AND wave <= ?)",
                               &st);
         if (r < 0)
                 return r;
@@ -382,8 +397,7 @@ int rollout_wave_offers(Store *s, int64_t rollout_id, uint32_t wave, usec_t *ret
         r = sqlite3_step(st);
         if (r != SQLITE_ROW)
                 return store_errno(r);
-        *ret_last_offer = (usec_t) sqlite3_column_int64(st, 0);
-        *ret_pending = sqlite3_column_int64(st, 1) > 0;
+        *ret_pending = sqlite3_column_int(st, 0) != 0;
         return 0;
 }
 
@@ -532,14 +546,17 @@ int fleet_devices_each(Store *s, int (*cb)(const FleetDevice *d, void *userdata)
         return r < 0 ? r : 0;
 }
 
-int fleet_devices_seen_since(Store *s, usec_t since, int (*cb)(const FleetDevice *d, void *userdata),
-                             void *userdata) {
+int fleet_devices_outside(Store *s, int64_t rollout_id, usec_t since, int (*cb)(const FleetDevice *d, void *userdata),
+                          void *userdata) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = store_prepare(s, FLEET_SQL " WHERE d.last_seen >= ? ORDER BY d.id", &st);
-
+        int r = store_prepare(s,
+                              FLEET_SQL " WHERE d.last_seen >= ?1 AND NOT EXISTS (SELECT 1 FROM rollout_devices rd"
+                              " WHERE rd.rollout_id = ?2 AND rd.device_id = d.id) ORDER BY d.id",
+                              &st);
         if (r < 0)
                 return r;
         sqlite3_bind_int64(st, 1, (sqlite3_int64) since);
+        sqlite3_bind_int64(st, 2, rollout_id);
         r = run_fleet(st, cb, userdata);
         return r < 0 ? r : 0;
 }
