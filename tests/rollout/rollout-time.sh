@@ -59,6 +59,13 @@ fl rollout tick --now ${day}T05:10:00Z >/dev/null || fail "tick after the window
 [ "$(count_of w1 offered)" -eq 20 ] || fail "offers after the window closed"
 fl rollout show w1 --json --now ${day}T05:10:00Z >"$work/show-w1.json"
 check_golden show-w1.json
+fl rollout list --json >"$work/list.json"
+check_golden list.json
+fl rollout history w1 --json >"$work/history-w1.json"
+check_golden history-w1.json
+# the feed may still bring the fleet's last polls: the count of check-ins read is not compared
+fl rollout tick --json --now ${day}T05:20:00Z | sed 's/"checkins":	[0-9]*/"checkins":	<n>/' >"$work/tick.json"
+check_golden tick.json
 echo "ok: window and rate"
 
 # ---- the lock ----
