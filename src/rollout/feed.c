@@ -103,10 +103,19 @@ static int record_checkin(PageWriters *w, FeedState *f, const Checkin *c) {
 
         if (isempty(c->device_id))
                 return 0;
+        /*
+         * A filesystem-mode poll carries the filesystem image's version, not the sketch's: it
+         * says the device was seen, but neither its version nor anything about a rollout of
+         * sketches.
+         */
+        if (c->mode == UPDATE_MODE_FILESYSTEM) {
+                x.version = "";
+                x.sketch_md5 = "";
+        }
         r = inventory_writer_record(w->inv, &x);
         if (r >= 0)
                 r = poll_writer_record(w->polls, c->device_id, c->at, c->free_space, c->source == TARGET_PIN);
-        if (r >= 0 && f->n_active > 0) {
+        if (r >= 0 && f->n_active > 0 && c->mode != UPDATE_MODE_FILESYSTEM) {
                 f->checkin = c;
                 r = rollout_lookup_device(w->lookup, c->device_id, observe, f);
         }
