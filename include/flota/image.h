@@ -64,6 +64,13 @@ int image_inspect(const uint8_t *data, size_t size, ImageInfo *ret, char reterr[
 int image_verify_signature(const uint8_t *data, size_t size, const char *public_key_pem,
                            char reterr[static IMAGE_ERROR_MAX]);
 
+/*
+ * Inflates a gzip image (one member, as the ESP8266 bootloader takes it) into a new buffer, as
+ * the bootloader writes it to flash. 0, or -EBADMSG with a sentence in reterr.
+ */
+int image_gunzip(const uint8_t *data, size_t size, uint8_t **ret, size_t *ret_size,
+                 char reterr[static IMAGE_ERROR_MAX]);
+
 /* CRC-32/MPEG-2 as used by the ESP8266 Arduino eboot (poly 0x04C11DB7, init ~0, no reflection). */
 uint32_t crc8266(const uint8_t *data, size_t n);
 uint32_t crc8266_update(uint32_t crc, const uint8_t *data, size_t n);

@@ -313,6 +313,12 @@ static int gunzip(const uint8_t *d, size_t size, uint8_t **ret, size_t *ret_size
         return fail(err, "gzip stream is corrupt: %s", msg ? msg : "inflate failed");
 }
 
+int image_gunzip(const uint8_t *data, size_t size, uint8_t **ret, size_t *ret_size,
+                 char reterr[static IMAGE_ERROR_MAX]) {
+        size_t used;
+        return gunzip(data, size, ret, ret_size, &used, reterr);
+}
+
 static int inspect_gzip(const uint8_t *d, size_t size, ImageInfo *info, char *err) {
         _cleanup_free_ uint8_t *raw = NULL;
         ImageInfo inner = { .platform = _PLATFORM_INVALID };

@@ -41,6 +41,8 @@ struct Conn {
         Hasher *hasher;
         uint8_t first[FIRST_MAX];
         size_t first_len;
+        uint8_t *gz;                            /* a gzip image, kept whole to inflate as eboot does */
+        size_t gz_len;
         uint64_t received;
         usec_t started, deadline;
         bool sends_target;                      /* the request reports --until-version */
@@ -65,6 +67,7 @@ static void finish(Conn *c, int outcome) {
         SimDevice *d = c->dev;
         if (c->sends_target && c->h.status > 0)
                 d->reported = true;
+        free(c->gz);
         free(c);
         d->busy = false;
         s->in_flight--;
@@ -173,14 +176,29 @@ static void complete(Conn *c) {
                 finish(c, r);
                 return;
         }
-        if (image_embedded_version(c->first, c->first_len, version) < 0)
+        uint64_t size = c->received;
+        _cleanup_free_ uint8_t *raw = NULL;
+        if (c->gz) {
+                /* eboot inflates a gzip image as it writes it: the device then runs, and reports,
+                 * the inflated image (its MD5 and its size), as the ESP8266 core does */
+                char why[IMAGE_ERROR_MAX];
+                size_t raw_size;
+                if (image_gunzip(c->gz, c->gz_len, &raw, &raw_size, why) < 0) {
+                        finish(c, ESP_ERR_BIN_VERIFY_HEADER_FAILED);
+                        return;
+                }
+                md5_hex(raw, raw_size, md5);
+                size = raw_size;
+        }
+        size_t head = raw ? (size < FIRST_MAX ? (size_t) size : FIRST_MAX) : c->first_len;
+        if (image_embedded_version(raw ? raw : c->first, head, version) < 0)
                 snprintf(version, sizeof(version), "unknown-%.8s", md5);
         SimDevice *d = c->dev;
         if (d->fault == FAULT_BOOTLOOP) {
                 /* the new image crashes at boot and the bootloader falls back: same version, same MD5 */
                 c->sim->stats.bootloops++;
         } else {
-                esp_device_run(&d->esp, version, md5, d->platform == PLATFORM_ESP32 ? sha : "", c->received);
+                esp_device_run(&d->esp, version, md5, d->platform == PLATFORM_ESP32 ? sha : "", size);
                 c->sim->stats.updates_applied++;
                 if (d->fault == FAULT_BRICK) {
                         d->bricked = true;
@@ -194,6 +212,15 @@ static void complete(Conn *c) {
 static bool feed_body(Conn *c, const uint8_t *data, size_t n) {
         if (c->received + n > c->h.length)
                 n = (size_t) (c->h.length - c->received);
+        /* a gzip image is kept whole (it is at most the device's free space, which the server checked) */
+        bool gzip = (c->first_len >= 2 && c->first[0] == 0x1f && c->first[1] == 0x8b) ||
+                    (c->first_len == 0 && n >= 2 && data[0] == 0x1f && data[1] == 0x8b);
+        if (gzip) {
+                if (!c->gz)
+                        c->gz = xmalloc(c->h.length ? (size_t) c->h.length : 1);
+                memcpy(c->gz + c->gz_len, data, n);
+                c->gz_len += n;
+        }
         if (c->first_len < FIRST_MAX) {
                 size_t k = n < FIRST_MAX - c->first_len ? n : FIRST_MAX - c->first_len;
                 bool had_magic = c->first_len >= 4;

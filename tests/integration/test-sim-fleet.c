@@ -193,6 +193,11 @@ static void test_gzip_release(void **state) {
         assert_int_equal(run_sim(args, &out), 0);
         assert_int_equal(json_int(out, "updates_applied"), 30);
         free(out);
+
+        /* the bootloader inflates the image: the devices then report the inflated image's MD5, as the core does */
+        assert_int_equal(flotad_stop(f, SIGTERM), 0);
+        assert_int_equal(db_count(f, "SELECT count(*) FROM devices d JOIN releases r ON r.id = 1"
+                                     " WHERE d.sketch_md5 = r.payload_md5 AND r.payload_md5 <> r.md5"), 30);
 }
 
 static void test_offline_devices(void **state) {
