@@ -50,6 +50,7 @@ typedef struct Device {
 typedef struct DeviceRecord {
         char id[DEVICE_ID_MAX + 1];
         char mac[MAC_STR_LEN + 1];
+        char ap_mac[MAC_STR_LEN + 1];         /* the soft-AP MAC its polls send; "" when unknown */
         char product[PRODUCT_NAME_MAX + 1];
         char channel[CHANNEL_NAME_MAX + 1];
         int64_t pin;                          /* release id, 0: none */

@@ -271,6 +271,10 @@ static int device_from(const cJSON *o, DeviceRecord *ret, char *err) {
             (r = get_int(&c, o, "last_status", true, 0, 100, 599, &status)) < 0 ||
             (r = get_text(&c, o, "last_reason", true, d.last_reason, sizeof(d.last_reason))) < 0)
                 return r;
+        /* optional: a flotad that shows the soft-AP MAC */
+        if (cJSON_GetObjectItemCaseSensitive(o, "ap_mac") &&
+            (r = get_text(&c, o, "ap_mac", true, d.ap_mac, sizeof(d.ap_mac))) < 0)
+                return r;
         /* optional: a flotad that counts polls says how many */
         if (cJSON_GetObjectItemCaseSensitive(o, "polls") &&
             (r = get_int(&c, o, "polls", true, 0, 0, INT64_MAX, &polls)) < 0)

@@ -162,6 +162,7 @@ void device_write_json(JsonWriter *w, const Device *d) {
         json_write_key(w, "id");
         json_write_string(w, d->id);
         write_string_or_null(w, "mac", d->mac);
+        write_string_or_null(w, "ap_mac", d->ap_mac);
         write_string_or_null(w, "product", d->product);
         json_write_key(w, "channel");
         json_write_string(w, d->channel ? d->channel : DEFAULT_CHANNEL);
@@ -174,8 +175,7 @@ void device_write_json(JsonWriter *w, const Device *d) {
         write_string_or_null(w, "sketch_md5", d->sketch_md5);
         /*
          * Only for devices that polled in filesystem mode, so that flota's documented --json
-         * schema (flota(1)) is unchanged for the others; sketch_updated and ap_mac are stored
-         * but wait for flota(1) to document them.
+         * schema (flota(1)) is unchanged for the others; sketch_updated is stored but not shown.
          */
         if (!isempty(d->fs_version) || !isempty(d->fs_md5) || d->fs_updated) {
                 json_write_key(w, "filesystem");

@@ -14,6 +14,7 @@ Device device_record_view(const DeviceRecord *d) {
                 .id = d->id,
                 .product = d->product,
                 .mac = d->mac,
+                .ap_mac = d->ap_mac,
                 .channel = d->channel[0] ? d->channel : NULL,
                 .pin_release_id = d->pin,
                 .assigned_release_id = d->assigned,

@@ -141,16 +141,19 @@ static void test_device_polls(void **state) {
         device_record_done(&d);
 }
 
+/* the AP MAC and the filesystem image travel through flota's --json as flotad wrote them */
 static void test_device_filesystem(void **state) {
         DeviceRecord d = sample_device(0), back;
         char err[JSON_DECODE_ERROR_MAX];
 
+        strcpy(d.ap_mac, "1A:FE:34:D7:1F:55");
         strcpy(d.fs_version, "fs-7");
         strcpy(d.fs_md5, "11c4e2a0aaaaaaaaaaaaaaaaaaaaaaaa");
         d.fs_updated = T0;
         _cleanup_free_ char *text = device_text(&d);
         assert_non_null(strstr(text, "\"filesystem\":{"));
         assert_int_equal(json_decode_device(text, strlen(text), &back, err), 0);
+        assert_string_equal(back.ap_mac, "1A:FE:34:D7:1F:55");
         assert_string_equal(back.fs_version, "fs-7");
         assert_string_equal(back.fs_md5, d.fs_md5);
         assert_true(back.fs_updated == T0);
