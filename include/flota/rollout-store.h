@@ -147,6 +147,8 @@ int poll_writer_new(Store *s, PollWriter **ret);
 PollWriter *poll_writer_free(PollWriter *w);
 DEFINE_TRIVIAL_CLEANUP_FUNC(PollWriter *, poll_writer_free);
 int poll_writer_record(PollWriter *w, const char *device_id, usec_t at, int64_t free_space, bool pinned);
+/* A filesystem-mode poll: the filesystem image's version, kept apart from the sketch's. */
+int poll_writer_filesystem(PollWriter *w, const char *device_id, const char *version);
 /* Sets a device's poll count and times from flotad's own record of it (exact when the feed skips polls). */
 int fleet_device_set_polls(Store *s, const char *device_id, uint64_t polls, usec_t first, usec_t last);
 

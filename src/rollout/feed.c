@@ -115,6 +115,8 @@ static int record_checkin(PageWriters *w, FeedState *f, const Checkin *c) {
         r = inventory_writer_record(w->inv, &x);
         if (r >= 0)
                 r = poll_writer_record(w->polls, c->device_id, c->at, c->free_space, c->source == TARGET_PIN);
+        if (r >= 0 && c->mode == UPDATE_MODE_FILESYSTEM && !isempty(c->version))
+                r = poll_writer_filesystem(w->polls, c->device_id, c->version);
         if (r >= 0 && f->n_active > 0 && c->mode != UPDATE_MODE_FILESYSTEM) {
                 f->checkin = c;
                 r = rollout_lookup_device(w->lookup, c->device_id, observe, f);

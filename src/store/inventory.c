@@ -68,6 +68,7 @@ static const char *const inventory_migrations[] = {
         "ALTER TABLE devices ADD COLUMN polls INTEGER NOT NULL DEFAULT 0;"
         "ALTER TABLE devices ADD COLUMN first_poll INTEGER NOT NULL DEFAULT 0;"
         "ALTER TABLE devices ADD COLUMN last_poll INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE devices ADD COLUMN fs_version TEXT NOT NULL DEFAULT '';"
         "CREATE TABLE rollouts ("
         "  id INTEGER PRIMARY KEY,"
         "  name TEXT NOT NULL UNIQUE,"

@@ -574,6 +574,7 @@ int fleet_device_get(Store *s, const char *id, int (*cb)(const FleetDevice *d, v
 
 struct PollWriter {
         sqlite3_stmt *update;
+        sqlite3_stmt *filesystem;
 };
 
 int poll_writer_new(Store *s, PollWriter **ret) {
@@ -586,8 +587,10 @@ int poll_writer_new(Store *s, PollWriter **ret) {
                               " pinned = CASE WHEN ?2 >= last_poll THEN ?4 ELSE pinned END"
                               " WHERE id = ?1",
                               &w->update);
+        if (r == 0)
+                r = store_prepare(s, "UPDATE devices SET fs_version = ?2 WHERE id = ?1", &w->filesystem);
         if (r < 0) {
-                free(w);
+                poll_writer_free(w);
                 return r;
         }
         *ret = w;
@@ -598,6 +601,7 @@ PollWriter *poll_writer_free(PollWriter *w) {
         if (!w)
                 return NULL;
         sqlite3_finalize(w->update);
+        sqlite3_finalize(w->filesystem);
         free(w);
         return NULL;
 }
@@ -609,6 +613,13 @@ int poll_writer_record(PollWriter *w, const char *device_id, usec_t at, int64_t 
         sqlite3_bind_int64(w->update, 3, free_space);
         sqlite3_bind_int(w->update, 4, pinned);
         return store_step_done(w->update);
+}
+
+int poll_writer_filesystem(PollWriter *w, const char *device_id, const char *version) {
+        sqlite3_reset(w->filesystem);
+        store_bind_text(w->filesystem, 1, device_id);
+        store_bind_text(w->filesystem, 2, version);
+        return store_step_done(w->filesystem);
 }
 
 int fleet_device_set_polls(Store *s, const char *device_id, uint64_t polls, usec_t first, usec_t last) {

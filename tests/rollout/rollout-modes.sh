@@ -1,8 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # A device's filesystem-mode polls (updateFS(): x-ESP8266-mode: spiffs, carrying the
-# filesystem image's version) neither change the version the inventory holds for it nor count
-# against a rollout of sketches; its sketch-mode poll on the new version makes it updated.
+# filesystem image's version) are kept as its filesystem version, apart from the sketch version
+# the inventory holds for it, and do not count against a rollout of sketches; its sketch-mode poll on the new version makes it updated.
 # The polls carry the stock ESP8266 client's headers (PROTOCOLS.md section 1).
 . "$(dirname "$0")/common.sh"
 
@@ -46,6 +46,8 @@ fs_seen() {
 }
 wait_for 30 fs_seen || fail "the filesystem polls did not reach the inventory"
 [ "$(inv_version)" = 1.0.0 ] || fail "a filesystem poll changed the sketch version to $(inv_version)"
+fs=$(sqlite3 "$work/inventory.db" "SELECT fs_version FROM devices WHERE id = 'DE:BA:7A:B1:E0:42'")
+[ "$fs" = fs-10 ] || fail "the inventory keeps '$fs' as the filesystem version, not fs-10"
 [ "$(count_of m1 failed)" -eq 0 ] || fail "filesystem polls failed the device: $(fl rollout show m1)"
 
 code=$(poll sketch 1.1.0)
