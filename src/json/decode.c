@@ -611,6 +611,19 @@ int json_decode_checkin_list(const char *text, size_t len, CheckinList *ret,
         return 0;
 }
 
+/* A {"KEY": [item...]} answer: each item decoded with from() into a new array. */
+static int decode_list(const char *what, const char *text, size_t len, const char *key, size_t elsize,
+                       int (*from)(const cJSON *e, void *ret, char *err), void (*done)(void *item), void **ret,
+                       size_t *ret_n, char *err) {
+        Ctx c = { what, err };
+        _cleanup_(cJSON_Deletep) cJSON *j = NULL;
+        int r = parse(&c, text, len, &j);
+
+        if (r < 0 || (r = need_object(&c, j)) < 0)
+                return r;
+        return decode_array(&c, j, key, elsize, from, done, ret, ret_n);
+}
+
 int json_decode_release(const char *text, size_t len, Release *ret, char err[static JSON_DECODE_ERROR_MAX]) {
         Ctx c = { "release", err };
         _cleanup_(cJSON_Deletep) cJSON *j = NULL;
@@ -619,17 +632,11 @@ int json_decode_release(const char *text, size_t len, Release *ret, char err[sta
         return r < 0 ? r : release_from(j, ret, err);
 }
 
-int json_decode_release_list(const char *text, size_t len, ReleaseList *ret,
-                             char err[static JSON_DECODE_ERROR_MAX]) {
-        Ctx c = { "release list", err };
-        _cleanup_(cJSON_Deletep) cJSON *j = NULL;
+int json_decode_release_list(const char *text, size_t len, ReleaseList *ret, char err[static JSON_DECODE_ERROR_MAX]) {
         void *items;
         size_t n;
-        int r = parse(&c, text, len, &j);
+        int r = decode_list("release list", text, len, "releases", sizeof(Release), release_item, release_item_done, &items, &n, err);
 
-        if (r < 0 || (r = need_object(&c, j)) < 0)
-                return r;
-        r = decode_array(&c, j, "releases", sizeof(Release), release_item, release_item_done, &items, &n);
         if (r < 0)
                 return r;
         *ret = (ReleaseList) { .items = items, .n = n };
@@ -644,17 +651,11 @@ int json_decode_channel(const char *text, size_t len, ChannelInfo *ret, char err
         return r < 0 ? r : channel_from(j, ret, err);
 }
 
-int json_decode_channel_list(const char *text, size_t len, ChannelInfoList *ret,
-                             char err[static JSON_DECODE_ERROR_MAX]) {
-        Ctx c = { "channel list", err };
-        _cleanup_(cJSON_Deletep) cJSON *j = NULL;
+int json_decode_channel_list(const char *text, size_t len, ChannelInfoList *ret, char err[static JSON_DECODE_ERROR_MAX]) {
         void *items;
         size_t n;
-        int r = parse(&c, text, len, &j);
+        int r = decode_list("channel list", text, len, "channels", sizeof(ChannelInfo), channel_item, NULL, &items, &n, err);
 
-        if (r < 0 || (r = need_object(&c, j)) < 0)
-                return r;
-        r = decode_array(&c, j, "channels", sizeof(ChannelInfo), channel_item, NULL, &items, &n);
         if (r < 0)
                 return r;
         *ret = (ChannelInfoList) { .items = items, .n = n };
@@ -669,17 +670,11 @@ int json_decode_product(const char *text, size_t len, ProductInfo *ret, char err
         return r < 0 ? r : product_from(j, ret, err);
 }
 
-int json_decode_product_list(const char *text, size_t len, ProductInfoList *ret,
-                             char err[static JSON_DECODE_ERROR_MAX]) {
-        Ctx c = { "product list", err };
-        _cleanup_(cJSON_Deletep) cJSON *j = NULL;
+int json_decode_product_list(const char *text, size_t len, ProductInfoList *ret, char err[static JSON_DECODE_ERROR_MAX]) {
         void *items;
         size_t n;
-        int r = parse(&c, text, len, &j);
+        int r = decode_list("product list", text, len, "products", sizeof(ProductInfo), product_item, NULL, &items, &n, err);
 
-        if (r < 0 || (r = need_object(&c, j)) < 0)
-                return r;
-        r = decode_array(&c, j, "products", sizeof(ProductInfo), product_item, NULL, &items, &n);
         if (r < 0)
                 return r;
         *ret = (ProductInfoList) { .items = items, .n = n };
@@ -688,15 +683,11 @@ int json_decode_product_list(const char *text, size_t len, ProductInfoList *ret,
 
 int json_decode_channel_history(const char *text, size_t len, ChannelChangeList *ret,
                                 char err[static JSON_DECODE_ERROR_MAX]) {
-        Ctx c = { "channel history", err };
-        _cleanup_(cJSON_Deletep) cJSON *j = NULL;
         void *items;
         size_t n;
-        int r = parse(&c, text, len, &j);
+        int r = decode_list("channel history", text, len, "history", sizeof(ChannelChangeRecord), change_item, NULL,
+                            &items, &n, err);
 
-        if (r < 0 || (r = need_object(&c, j)) < 0)
-                return r;
-        r = decode_array(&c, j, "history", sizeof(ChannelChangeRecord), change_item, NULL, &items, &n);
         if (r < 0)
                 return r;
         *ret = (ChannelChangeList) { .items = items, .n = n };

@@ -24,6 +24,30 @@ static void device_list_done(DeviceList *l) {
         json_writer_done(&l->w);
 }
 
+/*
+ * Lists the devices f selects into the writer's open "devices" array, each with add(), and
+ * answers the page: a full page may have more after it, so "next" is its last id.
+ */
+static enum MHD_Result respond_device_page(ApiCall *call, DeviceList *l, DeviceFilter *f,
+                                           int (*add)(const Device *d, void *userdata), const char *what) {
+        Server *srv = call->srv;
+
+        pthread_mutex_lock(&srv->api_lock);
+        int r = store_devices_list(srv->api_store, f, add, l);
+        pthread_mutex_unlock(&srv->api_lock);
+        if (r < 0)
+                return api_store_error(call, r, what);
+        json_write_close(&l->w, ']');
+        json_write_key(&l->w, "next");
+        json_write_string_or_null(&l->w, (size_t) r == f->limit ? l->last : NULL);
+        json_write_close(&l->w, '}');
+        size_t len;
+        char *text = json_writer_steal(&l->w, &len);
+        text = xrealloc(text, len + 2);
+        memcpy(text + len, "\n", 2);
+        return respond_json_text(call->conn, MHD_HTTP_OK, text, len + 1);
+}
+
 static int add_device(const Device *d, void *userdata) {
         DeviceList *l = userdata;
         device_write_json(&l->w, d);
@@ -32,7 +56,6 @@ static int add_device(const Device *d, void *userdata) {
 }
 
 enum MHD_Result api_devices_list(ApiCall *call) {
-        Server *srv = call->srv;
         DeviceFilter f = {
                 .product = api_arg(call, "product"),
                 .version = api_arg(call, "version"),
@@ -61,21 +84,7 @@ enum MHD_Result api_devices_list(ApiCall *call) {
         json_write_open(&l.w, '{');
         json_write_key(&l.w, "devices");
         json_write_open(&l.w, '[');
-        pthread_mutex_lock(&srv->api_lock);
-        int r = store_devices_list(srv->api_store, &f, add_device, &l);
-        pthread_mutex_unlock(&srv->api_lock);
-        if (r < 0)
-                return api_store_error(call, r, "devices");
-        json_write_close(&l.w, ']');
-        /* a full page may have more after it */
-        json_write_key(&l.w, "next");
-        json_write_string_or_null(&l.w, (size_t) r == f.limit ? l.last : NULL);
-        json_write_close(&l.w, '}');
-        size_t len;
-        char *text = json_writer_steal(&l.w, &len);
-        text = xrealloc(text, len + 2);
-        memcpy(text + len, "\n", 2);
-        return respond_json_text(call->conn, MHD_HTTP_OK, text, len + 1);
+        return respond_device_page(call, &l, &f, add_device, "devices");
 }
 
 static int set_device(const Device *d, void *userdata) {
@@ -295,7 +304,6 @@ static int add_assigned(const Device *d, void *userdata) {
  * id|null}. What rollouts reconcile against and learn silence from, so it carries only that.
  */
 enum MHD_Result api_assignments_list(ApiCall *call) {
-        Server *srv = call->srv;
         const char *release = api_arg(call, "release"), *limit = api_arg(call, "limit");
         DeviceFilter f = { .after = api_arg(call, "after"), .limit = ASSIGNMENTS_PAGE_DEFAULT };
         _cleanup_(device_list_done) DeviceList l = {};
@@ -314,18 +322,5 @@ enum MHD_Result api_assignments_list(ApiCall *call) {
         json_write_int(&l.w, f.assigned);
         json_write_key(&l.w, "devices");
         json_write_open(&l.w, '[');
-        pthread_mutex_lock(&srv->api_lock);
-        int r = store_devices_list(srv->api_store, &f, add_assigned, &l);
-        pthread_mutex_unlock(&srv->api_lock);
-        if (r < 0)
-                return api_store_error(call, r, "assignments");
-        json_write_close(&l.w, ']');
-        json_write_key(&l.w, "next");
-        json_write_string_or_null(&l.w, (size_t) r == f.limit ? l.last : NULL);
-        json_write_close(&l.w, '}');
-        size_t len;
-        char *text = json_writer_steal(&l.w, &len);
-        text = xrealloc(text, len + 2);
-        memcpy(text + len, "\n", 2);
-        return respond_json_text(call->conn, MHD_HTTP_OK, text, len + 1);
+        return respond_device_page(call, &l, &f, add_assigned, "assignments");
 }
