@@ -269,7 +269,9 @@ static void plan_print(const Rollout *r, const RolloutSpec *spec, const RolloutP
                style_off(), r->product, r->version, r->release_id, p->n_eligible, p->n);
         uint64_t prev = 0;
         for (size_t w = 0; w < p->n_waves; w++) {
-                printf("wave %zu: %" PRIu64 " devices (%" PRIu64 " in all)\n", w + 1, p->targets[w] - prev, p->targets[w]);
+                uint64_t n = p->targets[w] - prev;
+                printf("wave %zu: %" PRIu64 " device%s (%" PRIu64 " in all)\n", w + 1, n, n == 1 ? "" : "s",
+                       p->targets[w]);
                 print_ids(p, 0, p->n_eligible, all, in_wave, w);
                 prev = p->targets[w];
         }
@@ -698,5 +700,5 @@ int verb_rollout(Cli *cli, int argc, char **argv) {
         for (size_t i = 0; i < ELEMENTSOF(actions); i++)
                 if (streq(sub, actions[i].name))
                         return rollout_action_cmd(cli, &a, sub, actions[i].action);
-        return cli_usage("rollout: unknown subcommand '%s' (see flota rollout --help)", sub);
+        return cli_usage("rollout: unknown subcommand '%s'", sub);
 }

@@ -255,7 +255,8 @@ static int make_offers(RolloutEngine *e, Rollout *r, const RolloutSpec *spec, si
         if (n > 0) {
                 r->state = ROLLOUT_RUNNING;
                 r->last_offer = e->now;
-                (void) rollout_note(e, r, "offered", "wave %u: offered %" PRId64 " devices", r->wave + 1, n);
+                (void) rollout_note(e, r, "offered", "wave %u: offered %" PRId64 " device%s", r->wave + 1, n,
+                                    n == 1 ? "" : "s");
         }
         *ret_n = (size_t) n;
         return 0;
@@ -351,7 +352,7 @@ static int step_locked(RolloutEngine *e, Rollout *r, const RolloutSpec *spec, ch
         int k = add_late_joiners(e, r, spec, &joined);
 
         if (k >= 0 && joined > 0)
-                (void) rollout_note(e, r, "joined", "%zu devices joined late", joined);
+                (void) rollout_note(e, r, "joined", "%zu device%s joined late", joined, joined == 1 ? "" : "s");
         if (k >= 0)
                 k = advance(e, r, spec, n_waves, err);
         if (k >= 0 && (r->state == ROLLOUT_RUNNING || r->state == ROLLOUT_SCHEDULED))
