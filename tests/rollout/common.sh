@@ -54,6 +54,7 @@ start_flotad() {
     TOKEN=$("$FLOTAD" --data-dir "$work/$name" token create ops --role admin 2>"$work/$name-token.log")
     "$FLOTAD" --data-dir "$work/$name" --listen 127.0.0.1:0 >"$work/$name.log" 2>&1 &
     pids="$pids $!"
+    flotad_pid=$!
     flotad_log=$work/$name.log
     wait_for 20 grep -q 'listening on http://' "$flotad_log" || fail "flotad did not come up"
     SERVER=$(sed -n 's|.*listening on \(http://[0-9.:]*\).*|\1|p' "$flotad_log" | head -n 1)

@@ -137,3 +137,18 @@ while [ "$round" -le 20 ]; do
 done
 [ "$landed" -gt 0 ] || fail "no kill landed while a tick ran: the kill moments need to be earlier"
 echo "ok: 20 rounds, $landed ticks killed mid-way, no offer lost or duplicated"
+
+# ---- an unreachable server: the tick fails (exit 1) and changes nothing ----
+before=$(sqlite3 "$work/inventory.db" "SELECT group_concat(device_id || state || offered_at) FROM rollout_devices")
+kill "$flotad_pid"
+wait "$flotad_pid" 2>/dev/null || true
+set +e
+out=$(fl rollout tick --now "$((base + 40 * 60))" 2>&1)
+code=$?
+set -e
+[ "$code" -eq 1 ] || fail "a tick without its server exits $code"
+echo "$out" | grep -q "^flota: rollout tick: " || fail "no one-line error without a server: $out"
+[ "$(echo "$out" | wc -l)" -eq 1 ] || fail "more than one line without a server: $out"
+after=$(sqlite3 "$work/inventory.db" "SELECT group_concat(device_id || state || offered_at) FROM rollout_devices")
+[ "$before" = "$after" ] || fail "a tick without its server changed the rollouts"
+echo "ok: an unreachable server changes nothing"
