@@ -78,14 +78,18 @@ timed() {
     printf '%-28s %6.2f s   %6.1f MB RSS\n' "$name" "$secs" "$(echo "$kb / 1024" | bc -l)"
 }
 
-fl rollout create bench --release 2 --select product=door --waves 25%,100% --soak 30m >/dev/null
+# wave 1 is one device; wave 2 (25 %) starts when the soak is over. The fleet here never polls,
+# so the gate is told to pass on time alone (--min-success 0%, --max-silent 100%).
+fl rollout create bench --release 2 --select product=door --waves 1,25%,100% --soak 30m --min-sample 1 \
+    --min-success 0% --max-silent 100% --max-failure 100% >/dev/null
 timed "rollout plan" "$flota" --db "$work/inventory.db" rollout plan bench
 timed "rollout plan --json" "$flota" --db "$work/inventory.db" rollout plan bench --json
-timed "rollout start (25% wave)" "$flota" --db "$work/inventory.db" rollout start bench
-offered=$(sqlite3 "$work/inventory.db" "SELECT count(*) FROM rollout_devices WHERE state = 1")
+timed "rollout start (1 device)" "$flota" --db "$work/inventory.db" rollout start bench --now "$now"
+timed "tick: the 25% wave" "$flota" --db "$work/inventory.db" rollout tick --now "$((now + 31 * 60))"
+offered=$(sqlite3 "$work/inventory.db" "SELECT count(*) FROM rollout_devices WHERE state IN (1, 5)")
 held=$(sqlite3 "$work/d/flotad.db" "SELECT count(*) FROM devices WHERE assigned_release_id = 2")
 echo "offered $offered, flotad holds $held assignments"
 [ "$offered" -eq "$held" ] || { echo "bench-rollout: offers and assignments differ" >&2; exit 1; }
-timed "rollout tick (nothing to do)" "$flota" --db "$work/inventory.db" rollout tick
-timed "rollout tick (again)" "$flota" --db "$work/inventory.db" rollout tick
+timed "tick: nothing to do" "$flota" --db "$work/inventory.db" rollout tick --now "$((now + 32 * 60))"
+timed "tick: nothing to do (again)" "$flota" --db "$work/inventory.db" rollout tick --now "$((now + 33 * 60))"
 timed "rollout show --json" "$flota" --db "$work/inventory.db" rollout show bench --json
