@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Fuzzes the decoders of flotad's answers (the first byte picks one): any input is read within
+ * Fuzzes the decoders of flotad's answers (the first byte picks one; 9 is the error body): any input is read within
  * its bounds and either refused or decoded whole; what is decoded encodes and decodes again to
  * the same values (the devices' text is compared).
  */
@@ -98,6 +98,12 @@ static void decode(unsigned which, const char *text, size_t len) {
                         channel_change_list_done(&l);
                 break;
         }
+        case 10: {
+                AssignmentPage p;
+                if (json_decode_assignment_page(text, len, &p, err) == 0)
+                        assignment_page_done(&p);
+                break;
+        }
         default:
                 (void) json_decode_error_body(text, len, msg, sizeof(msg));
                 break;
@@ -111,7 +117,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         size_t len = size - 1;
         char *text = xmalloc(len ? len : 1);
         memcpy(text, data + 1, len);
-        decode(data[0] % 10, text, len);
+        decode(data[0] % 11, text, len);
         free(text);
         return 0;
 }

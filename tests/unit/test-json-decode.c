@@ -262,6 +262,24 @@ static void test_assignment_page(void **state) {
         assignment_page_done(&p);
         for (size_t i = 0; i < ELEMENTSOF(bad); i++)
                 assert_int_equal(json_decode_assignment_page(bad[i], strlen(bad[i]), &p, err), -EBADMSG);
+
+        /* flotad's layout is read in place; any other layout of the same page reads the same */
+        const char *other = "{ \"next\": null, \"devices\": [ { \"polls\": 11, \"last_seen\": "
+                            "\"2026-11-23T10:10:00Z\", \"id\": \"18:FE:AA:00:00:01\", \"first_seen\": "
+                            "\"2026-11-23T10:00:00Z\" } ], \"release\": 3 }";
+        AssignmentPage q;
+        assert_int_equal(json_decode_assignment_page(ok, strlen(ok), &p, err), 0);
+        assert_int_equal(json_decode_assignment_page(other, strlen(other), &q, err), 0);
+        assert_string_equal(q.items[0].id, p.items[0].id);
+        assert_true(q.items[0].polls == p.items[0].polls && q.items[0].first_seen == p.items[0].first_seen &&
+                    q.items[0].last_seen == p.items[0].last_seen && q.release == p.release);
+        assignment_page_done(&p);
+        assignment_page_done(&q);
+        /* a number the fast path does not take (a fraction) is refused by the general decoder all the same */
+        const char *frac = "{\"release\":3,\"devices\":[{\"id\":\"x\",\"polls\":1.5,\"first_seen\":null,"
+                           "\"last_seen\":null}],\"next\":null}";
+        assert_int_equal(json_decode_assignment_page(frac, strlen(frac), &p, err), -EBADMSG);
+        assert_non_null(strstr(err, "polls"));
 }
 
 static void test_checkin_round_trip(void **state) {
