@@ -79,9 +79,14 @@ int rollout_devices_add(Store *s, int64_t rollout_id, const RolloutMember *m, si
 int rollout_device_save(Store *s, int64_t rollout_id, const RolloutDevice *d);
 /* -ENOENT when the device is not in the rollout. */
 int rollout_device_get(Store *s, int64_t rollout_id, const char *device_id, RolloutDevice *ret);
-/* Every device of a rollout, in id order. */
-int rollout_devices_by_id(Store *s, int64_t rollout_id, int (*cb)(const RolloutDevice *d, void *userdata),
-                          void *userdata);
+/*
+ * The devices of a rollout that may want an assignment (offered or later, or rolling back), in
+ * id order: the pending and excluded, most of a large rollout early on, are not read.
+ */
+int rollout_devices_holding(Store *s, int64_t rollout_id, int (*cb)(const RolloutDevice *d, void *userdata),
+                            void *userdata);
+/* Sets member[i] to whether ids[i] is a device of the rollout. */
+int rollout_members(Store *s, int64_t rollout_id, const char *const *ids, size_t n, bool *member);
 /* Devices of a rollout in the given state (any: _DR_INVALID), wave <= max_wave, in hash order, at most limit. */
 int rollout_devices_each(Store *s, int64_t rollout_id, DeviceRolloutState state, uint32_t max_wave, size_t limit,
                          int (*cb)(const RolloutDevice *d, void *userdata), void *userdata);

@@ -63,7 +63,6 @@ static void id_set_done(IdSet *s) {
 
 /* What the rollout wants: per device, the release it should be assigned (0: none). */
 typedef struct Desired {
-        IdSet members;                  /* every device of the rollout, sorted */
         IdSet *by_release;              /* parallel to releases */
         int64_t *releases;
         size_t n_releases, allocated;
@@ -108,14 +107,12 @@ static int collect_desired(const RolloutDevice *rd, void *userdata) {
         Desired *d = userdata;
         int64_t want = wanted_release(d, rd);
 
-        id_set_add(&d->members, rd->device_id);
         if (want > 0)
                 id_set_add(desired_set(d, want), rd->device_id);
         return 0;
 }
 
 static void desired_done(Desired *d) {
-        id_set_done(&d->members);
         for (size_t i = 0; i < d->n_releases; i++)
                 id_set_done(&d->by_release[i]);
         free(d->by_release);
@@ -161,10 +158,25 @@ typedef struct Diff {
         IdSet *add;                     /* parallel to Desired.releases */
 } Diff;
 
-static int diff_release(ApiClient *api, const Desired *d, size_t i, const AssignedSet *held, Diff *diff,
+/* Of ids, those that are devices of the rollout go to out. */
+static int keep_members(Store *s, int64_t rollout_id, const IdSet *ids, IdSet *out) {
+        if (ids->n == 0)
+                return 0;
+        _cleanup_free_ const char **list = xmalloc(ids->n * sizeof(char *));
+        _cleanup_free_ bool *member = xmalloc(ids->n * sizeof(bool));
+        for (size_t k = 0; k < ids->n; k++)
+                list[k] = id_at(ids, k);
+        int r = rollout_members(s, rollout_id, list, ids->n, member);
+        for (size_t k = 0; r >= 0 && k < ids->n; k++)
+                if (member[k])
+                        id_set_add(out, list[k]);
+        return r;
+}
+
+static int diff_release(RolloutEngine *e, const Desired *d, size_t i, const AssignedSet *held, Diff *diff,
                         char err[static ROLLOUT_ERROR_MAX]) {
-        IdSet actual = {};
-        int r = fetch_actual(api, d->releases[i], held, &actual, err);
+        IdSet actual = {}, unwanted = {};
+        int r = fetch_actual(e->api, d->releases[i], held, &actual, err);
 
         if (r < 0)
                 return r;
@@ -174,10 +186,14 @@ static int diff_release(ApiClient *api, const Desired *d, size_t i, const Assign
                         id_set_add(&diff->add[i], id_at(want, k));
         /* what flotad holds for this release that the rollout does not want; other devices are not ours */
         for (size_t k = 0; k < actual.n; k++)
-                if (!id_set_has(want, id_at(&actual, k)) && id_set_has(&d->members, id_at(&actual, k)))
-                        id_set_add(&diff->remove, id_at(&actual, k));
+                if (!id_set_has(want, id_at(&actual, k)))
+                        id_set_add(&unwanted, id_at(&actual, k));
+        r = keep_members(e->inventory, d->rollout->id, &unwanted, &diff->remove);
+        if (r < 0)
+                snprintf(err, ROLLOUT_ERROR_MAX, "reading the rollout failed: %s", store_last_error(e->inventory));
+        id_set_done(&unwanted);
         id_set_done(&actual);
-        return 0;
+        return r;
 }
 
 int rollout_reconcile(RolloutEngine *e, const Rollout *r, const AssignedSet *held, ReconcileResult *ret,
@@ -191,8 +207,8 @@ int rollout_reconcile(RolloutEngine *e, const Rollout *r, const AssignedSet *hel
         int k;
 
         (void) desired_set(&d, r->release_id);
-        /* in id order: the sets are built sorted, and bsearch needs no sort first */
-        k = rollout_devices_by_id(e->inventory, r->id, collect_desired, &d);
+        /* in id order: the sets are built sorted, and searching them needs no sort first */
+        k = rollout_devices_holding(e->inventory, r->id, collect_desired, &d);
         if (k < 0) {
                 snprintf(err, ROLLOUT_ERROR_MAX, "reading the rollout failed: %s", store_last_error(e->inventory));
                 desired_done(&d);
@@ -200,7 +216,7 @@ int rollout_reconcile(RolloutEngine *e, const Rollout *r, const AssignedSet *hel
         }
         diff.add = xcalloc(d.n_releases, sizeof(IdSet));
         for (size_t i = 0; k >= 0 && i < d.n_releases; i++) {
-                k = diff_release(e->api, &d, i, d.releases[i] == r->release_id ? held : NULL, &diff, err);
+                k = diff_release(e, &d, i, d.releases[i] == r->release_id ? held : NULL, &diff, err);
         }
         ReconcileResult res = { .removed = diff.remove.n };
         if (k >= 0 && !e->dry_run)

@@ -244,10 +244,12 @@ int rollout_device_get(Store *s, int64_t rollout_id, const char *device_id, Roll
         return 0;
 }
 
-int rollout_devices_by_id(Store *s, int64_t rollout_id, int (*cb)(const RolloutDevice *d, void *userdata),
-                          void *userdata) {
+int rollout_devices_holding(Store *s, int64_t rollout_id, int (*cb)(const RolloutDevice *d, void *userdata),
+                            void *userdata) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = store_prepare(s, "SELECT " DEVICE_COLUMNS " FROM rollout_devices WHERE rollout_id = ? ORDER BY device_id",
+        int r = store_prepare(s,
+                              "SELECT " DEVICE_COLUMNS " FROM rollout_devices WHERE rollout_id = ?"
+                              " AND (state NOT IN (0, 6) OR from_release > 0) ORDER BY device_id",
                               &st);
         if (r < 0)
                 return r;
@@ -260,6 +262,24 @@ int rollout_devices_by_id(Store *s, int64_t rollout_id, int (*cb)(const RolloutD
                         return k;
         }
         return r == SQLITE_DONE ? 0 : store_errno(r);
+}
+
+int rollout_members(Store *s, int64_t rollout_id, const char *const *ids, size_t n, bool *member) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = store_prepare(s, "SELECT 1 FROM rollout_devices WHERE rollout_id = ? AND device_id = ?", &st);
+
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                sqlite3_reset(st);
+                sqlite3_bind_int64(st, 1, rollout_id);
+                store_bind_text(st, 2, ids[i]);
+                r = sqlite3_step(st);
+                if (r != SQLITE_ROW && r != SQLITE_DONE)
+                        return store_errno(r);
+                member[i] = r == SQLITE_ROW;
+        }
+        return 0;
 }
 
 int rollout_devices_each(Store *s, int64_t rollout_id, DeviceRolloutState state, uint32_t max_wave, size_t limit,
