@@ -16,6 +16,7 @@
 #include "flota/api-client.h"
 #include "flota/api.h"
 #include "flota/rollout-store.h"
+#include "flota/selection.h"
 
 #define ROLLOUT_ERROR_MAX 512
 
@@ -72,6 +73,15 @@ typedef struct RolloutRelease {
         char md5[MD5_HEX_LEN + 1];
         uint64_t size;
 } RolloutRelease;
+
+/* The release a rollout row moves to. */
+RolloutRelease rollout_release_of(const Rollout *r);
+
+/* Why an inventory device may not take the release (EXCLUDE_NONE: it may). */
+ExcludeReason rollout_exclusion(const FleetDevice *d, const RolloutRelease *r);
+
+/* What a selection sees of an inventory device: online when announced, or seen within three of its poll intervals. */
+SelectDevice fleet_select_view(const FleetDevice *d, usec_t now);
 
 /* Who the spec selects from the inventory, in which wave, and who is excluded and why. */
 int rollout_plan_build(Store *inventory, const RolloutSpec *spec, const RolloutRelease *release, const char *rollout,

@@ -317,11 +317,7 @@ static int rollout_plan_cmd(Cli *cli, RolloutArgs *a) {
                 rollout_done(&r);
                 return cli_error("rollout plan: %s", err);
         }
-        RolloutRelease rel = { .id = r.release_id, .size = r.size };
-        strscpy(rel.product, sizeof(rel.product), r.product);
-        strscpy(rel.platform, sizeof(rel.platform), r.platform);
-        strscpy(rel.version, sizeof(rel.version), r.version);
-        strscpy(rel.md5, sizeof(rel.md5), r.md5);
+        RolloutRelease rel = rollout_release_of(&r);
         k = rollout_plan_build(s.e.inventory, &spec, &rel, r.name, a->now, &plan, err);
         if (k >= 0) {
                 bool open = rollout_window_open(spec.windows, spec.n_windows, a->now);

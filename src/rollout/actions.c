@@ -228,11 +228,7 @@ int rollout_start(RolloutEngine *e, const char *name, char err[static ROLLOUT_ER
         }
         k = rollout_load_spec(&r, &spec, err);
         if (k >= 0) {
-                RolloutRelease rel = { .id = r.release_id, .size = r.size };
-                strscpy(rel.product, sizeof(rel.product), r.product);
-                strscpy(rel.platform, sizeof(rel.platform), r.platform);
-                strscpy(rel.version, sizeof(rel.version), r.version);
-                strscpy(rel.md5, sizeof(rel.md5), r.md5);
+                RolloutRelease rel = rollout_release_of(&r);
                 k = rollout_plan_build(e->inventory, &spec, &rel, r.name, e->now, &plan, err);
         }
         if (k >= 0)

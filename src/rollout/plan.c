@@ -39,7 +39,17 @@ typedef struct PlanBuild {
         size_t allocated;
 } PlanBuild;
 
-static ExcludeReason exclusion(const FleetDevice *d, const RolloutRelease *r) {
+RolloutRelease rollout_release_of(const Rollout *r) {
+        RolloutRelease rel = { .id = r->release_id, .size = r->size };
+
+        strscpy(rel.product, sizeof(rel.product), r->product);
+        strscpy(rel.platform, sizeof(rel.platform), r->platform);
+        strscpy(rel.version, sizeof(rel.version), r->version);
+        strscpy(rel.md5, sizeof(rel.md5), r->md5);
+        return rel;
+}
+
+ExcludeReason rollout_exclusion(const FleetDevice *d, const RolloutRelease *r) {
         if (!streq(d->product, r->product))
                 return EXCLUDE_WRONG_PRODUCT;
         if (!isempty(d->platform) && !isempty(r->platform) && !streq(d->platform, r->platform))
@@ -53,24 +63,23 @@ static ExcludeReason exclusion(const FleetDevice *d, const RolloutRelease *r) {
         return EXCLUDE_NONE;
 }
 
-/* Seen within three of its poll intervals, or announced by mDNS now. */
-static bool is_online(const FleetDevice *d, usec_t now) {
+SelectDevice fleet_select_view(const FleetDevice *d, usec_t now) {
         usec_t interval = poll_interval(d->polls, d->first_poll, d->last_poll);
-        return d->announced || (d->last_seen + 3 * interval >= now);
-}
 
-static int add_device(const FleetDevice *d, void *userdata) {
-        PlanBuild *b = userdata;
-        bool online = is_online(d, b->now);
-        SelectDevice sd = {
+        return (SelectDevice) {
                 .id = d->id,
                 .product = d->product,
                 .platform = d->platform,
                 .version = d->version,
                 .labels = d->labels,
                 .last_seen = d->last_seen,
-                .online = online,
+                .online = d->announced || d->last_seen + 3 * interval >= now,
         };
+}
+
+static int add_device(const FleetDevice *d, void *userdata) {
+        PlanBuild *b = userdata;
+        SelectDevice sd = fleet_select_view(d, b->now);
 
         if (!selection_matches(b->sel, &sd))
                 return 0;
@@ -79,8 +88,8 @@ static int add_device(const FleetDevice *d, void *userdata) {
         PlanDevice *pd = &p->devices[p->n++];
         *pd = (PlanDevice) {
                 .hash = rollout_device_hash(b->rollout, d->id),
-                .excluded = exclusion(d, b->release),
-                .online = online,
+                .excluded = rollout_exclusion(d, b->release),
+                .online = sd.online,
                 .version = xstrdup(d->version),
         };
         strscpy(pd->id, sizeof(pd->id), d->id);

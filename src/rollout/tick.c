@@ -23,7 +23,6 @@ typedef struct Waiting {
         usec_t now;
         const Rollout *r;
         const AssignedSet *held;        /* flotad's record of the devices it holds the release for */
-        size_t seen, silent;
 } Waiting;
 
 static void keep(Waiting *w, const RolloutDevice *d) {
@@ -45,7 +44,6 @@ static int check_waiting(const RolloutDevice *d, const DeviceFacts *f, void *use
 
         if (device_progress_seen(&x.p, f->version, f->last_seen, &t)) {
                 keep(w, &x);
-                w->seen++;
                 return 0;
         }
         const AssignedDevice *a = assigned_find(w->held, d->device_id);
@@ -58,7 +56,6 @@ static int check_waiting(const RolloutDevice *d, const DeviceFacts *f, void *use
         bool silent = device_progress_check_silent(&x.p, interval, w->k, w->now);
         if (silent || x.p.last_seen != d->p.last_seen)
                 keep(w, &x);
-        w->silent += silent;
         return 0;
 }
 
@@ -78,27 +75,19 @@ static int mark_silent(RolloutEngine *e, const Rollout *r, const RolloutSpec *sp
 typedef struct Joiners {
         RolloutEngine *e;
         const Rollout *r;
+        RolloutRelease release;
         const Selection *sel;
         const uint64_t *targets;
         size_t n_waves;
         size_t joined;
-        int error;
 } Joiners;
 
+/* A device seen lately that is not in the rollout joins it when it matches and may take the release. */
 static int maybe_join(const FleetDevice *d, void *userdata) {
         Joiners *j = userdata;
-        SelectDevice sd = {
-                .id = d->id, .product = d->product, .platform = d->platform, .version = d->version,
-                .labels = d->labels, .last_seen = d->last_seen, .online = d->announced,
-        };
+        SelectDevice sd = fleet_select_view(d, j->e->now);
 
-        if (!streq(d->product, j->r->product) || streq(d->version, j->r->version) || d->pinned)
-                return 0;
-        if (!isempty(d->platform) && !streq(d->platform, j->r->platform))
-                return 0;
-        if (d->free_space >= 0 && (uint64_t) d->free_space < j->r->size)
-                return 0;
-        if (!selection_matches(j->sel, &sd))
+        if (rollout_exclusion(d, &j->release) != EXCLUDE_NONE || !selection_matches(j->sel, &sd))
                 return 0;
         RolloutMember m = { .device_id = d->id, .hash = rollout_device_hash(j->r->name, d->id),
                             .from_version = d->version };
@@ -119,7 +108,7 @@ static int add_late_joiners(RolloutEngine *e, const Rollout *r, const RolloutSpe
 
         if (selection_parse(spec->select, e->now, &sel, msg) < 0 || n == 0)
                 return -EINVAL;
-        Joiners j = { .e = e, .r = r, .sel = sel, .targets = targets, .n_waves = n };
+        Joiners j = { .e = e, .r = r, .release = rollout_release_of(r), .sel = sel, .targets = targets, .n_waves = n };
         /* a device joins when a source sees it: look at those seen since the last step (with
          * ten minutes' slack for clocks that differ), not at the whole fleet every tick */
         usec_t slack = 10 * 60 * USEC_PER_SEC, since = r->updated > slack ? r->updated - slack : 0;
