@@ -198,13 +198,19 @@ static int diff_release(RolloutEngine *e, const Desired *d, size_t i, const Assi
 
 int rollout_reconcile(RolloutEngine *e, const Rollout *r, const AssignedSet *held, ReconcileResult *ret,
                       char err[static ROLLOUT_ERROR_MAX]) {
+        RolloutSpec spec;
+        int k = rollout_load_spec(r, &spec, err);
+
+        if (k < 0)
+                return k;
         Desired d = {
                 .rollout = r,
                 .keep_updated_only = r->state == ROLLOUT_ABORTED,
-                .clear_all = r->state == ROLLOUT_COMPLETED && strstr(r->hold, "promoted") != NULL,
+                /* a completed rollout that promoted its channel leaves the devices to the channel */
+                .clear_all = r->state == ROLLOUT_COMPLETED && spec.promote,
         };
+        rollout_spec_done(&spec);
         Diff diff = {};
-        int k;
 
         (void) desired_set(&d, r->release_id);
         /* in id order: the sets are built sorted, and searching them needs no sort first */

@@ -145,7 +145,8 @@ static int complete_rollout(RolloutEngine *e, Rollout *r, const RolloutSpec *spe
                 char msg[API_CLIENT_ERROR_MAX];
                 int k = api_channel_put(e->api, r->product, spec->promote, r->release_id, msg);
                 if (k < 0) {
-                        snprintf(err, ROLLOUT_ERROR_MAX, "promoting %.64s/%.64s failed: %.300s", r->product, spec->promote, msg);
+                        snprintf(err, ROLLOUT_ERROR_MAX, "promoting %.64s/%.64s failed: %.300s", r->product,
+                                 spec->promote, msg);
                         return k;
                 }
         }
