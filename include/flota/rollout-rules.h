@@ -88,7 +88,7 @@ typedef struct RolloutTarget {
         int64_t release_id;
         const char *version;
         const char *md5;
-        const char *from_version;       /* the device's version before (for rollback: what it goes back to) */
+        const char *from_version; /* the device's version before (for rollback: what it goes back to) */
         bool rolling_back;              /* the device was given from_version back: watch for that instead */
 } RolloutTarget;
 
@@ -97,7 +97,8 @@ typedef struct RolloutTarget {
  * the offer's second (check-in times have whole seconds), and devices not yet offered, change
  * nothing. Returns true when p changed.
  */
-bool device_progress_observe(DeviceProgress *p, const Checkin *c, const RolloutTarget *t, uint32_t stuck_polls);
+bool device_progress_observe(DeviceProgress *p, const Checkin *c, const RolloutTarget *t,
+                             uint32_t stuck_polls);
 
 /*
  * Another source (an mDNS announcement, a poll log) saw the device run 'version' at 'at':
@@ -179,4 +180,5 @@ typedef struct PromoteEvidence {
 } PromoteEvidence;
 
 /* GATE_PASS, or GATE_WAIT with the condition that holds it in why (160 bytes). */
-GateVerdict promote_gate_check(const PromoteGate *g, const PromoteEvidence *ev, usec_t now, char why[static 160]);
+GateVerdict promote_gate_check(const PromoteGate *g, const PromoteEvidence *ev, usec_t now,
+                               char why[static 160]);

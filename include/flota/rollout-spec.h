@@ -89,7 +89,8 @@ void rollout_spec_done(RolloutSpec *s);
  * "on-failure", "promote", "approve", "transport", "silent-after", "stuck-polls").
  * 0, or -EINVAL with a sentence in err naming the key and what it accepts; s is unchanged then.
  */
-int rollout_spec_set(RolloutSpec *s, const char *key, const char *value, char err[static ROLLOUT_SPEC_ERROR_MAX]);
+int rollout_spec_set(RolloutSpec *s, const char *key, const char *value,
+                     char err[static ROLLOUT_SPEC_ERROR_MAX]);
 
 /* Checks what no single key can: a release is set. 0 or -EINVAL with err. */
 int rollout_spec_check(const RolloutSpec *s, char err[static ROLLOUT_SPEC_ERROR_MAX]);

@@ -88,8 +88,8 @@ int rollout_devices_holding(Store *s, int64_t rollout_id, int (*cb)(const Rollou
 /* Sets member[i] to whether ids[i] is a device of the rollout. */
 int rollout_members(Store *s, int64_t rollout_id, const char *const *ids, size_t n, bool *member);
 /* Devices of a rollout in the given state (any: _DR_INVALID), wave <= max_wave, in hash order, at most limit. */
-int rollout_devices_each(Store *s, int64_t rollout_id, DeviceRolloutState state, uint32_t max_wave, size_t limit,
-                         int (*cb)(const RolloutDevice *d, void *userdata), void *userdata);
+int rollout_devices_each(Store *s, int64_t rollout_id, DeviceRolloutState state, uint32_t max_wave,
+                         size_t limit, int (*cb)(const RolloutDevice *d, void *userdata), void *userdata);
 /*
  * Offers the next pending devices of waves <= max_wave, in wave then hash order, at most limit:
  * they become offered at 'at'. Returns how many, or -errno.
@@ -114,10 +114,12 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(RolloutLookup *, rollout_lookup_free);
 int rollout_lookup_device(RolloutLookup *l, const char *device_id,
                           int (*cb)(int64_t rollout_id, RolloutDevice *d, void *userdata), void *userdata);
 
-int rollout_event(Store *s, int64_t rollout_id, usec_t at, uint32_t wave, const char *event, const char *detail);
+int rollout_event(Store *s, int64_t rollout_id, usec_t at, uint32_t wave, const char *event,
+                  const char *detail);
 /* Events newest first, at most limit. */
 int rollout_events_list(Store *s, int64_t rollout_id, size_t limit,
-                        int (*cb)(usec_t at, uint32_t wave, const char *event, const char *detail, void *userdata),
+                        int (*cb)(usec_t at, uint32_t wave, const char *event, const char *detail,
+                                  void *userdata),
                         void *userdata);
 
 /* ---- the inventory's devices as rollouts see them ---- */
@@ -141,10 +143,11 @@ typedef struct FleetDevice {
 /* Every inventory device (borrowed for the call), in id order. */
 int fleet_devices_each(Store *s, int (*cb)(const FleetDevice *d, void *userdata), void *userdata);
 /* The devices any source saw at or after since that are not (yet) in the rollout, in id order. */
-int fleet_devices_outside(Store *s, int64_t rollout_id, usec_t since, int (*cb)(const FleetDevice *d, void *userdata),
-                          void *userdata);
+int fleet_devices_outside(Store *s, int64_t rollout_id, usec_t since,
+                          int (*cb)(const FleetDevice *d, void *userdata), void *userdata);
 /* One device; -ENOENT when unknown. */
-int fleet_device_get(Store *s, const char *id, int (*cb)(const FleetDevice *d, void *userdata), void *userdata);
+int fleet_device_get(Store *s, const char *id, int (*cb)(const FleetDevice *d, void *userdata),
+                     void *userdata);
 
 /* What one of flotad's check-ins says of the device's polls: counts it and keeps free space and pin. */
 typedef struct PollWriter PollWriter;
@@ -170,4 +173,5 @@ typedef struct DeviceFacts {
  * silent, and for an update another source saw (an mDNS re-announce with the new version).
  */
 int rollout_devices_waiting(Store *s, int64_t rollout_id,
-                            int (*cb)(const RolloutDevice *d, const DeviceFacts *f, void *userdata), void *userdata);
+                            int (*cb)(const RolloutDevice *d, const DeviceFacts *f, void *userdata),
+                            void *userdata);

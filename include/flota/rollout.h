@@ -84,8 +84,9 @@ ExcludeReason rollout_exclusion(const FleetDevice *d, const RolloutRelease *r);
 SelectDevice fleet_select_view(const FleetDevice *d, usec_t now);
 
 /* Who the spec selects from the inventory, in which wave, and who is excluded and why. */
-int rollout_plan_build(Store *inventory, const RolloutSpec *spec, const RolloutRelease *release, const char *rollout,
-                       usec_t now, RolloutPlan *ret, char err[static ROLLOUT_ERROR_MAX]);
+int rollout_plan_build(Store *inventory, const RolloutSpec *spec, const RolloutRelease *release,
+                       const char *rollout, usec_t now, RolloutPlan *ret,
+                       char err[static ROLLOUT_ERROR_MAX]);
 
 /* ---- life cycle ---- */
 
@@ -124,8 +125,8 @@ typedef struct TickResult {
  * One pass: ingests the feed, then steps every running rollout as far as its gates allow and
  * reconciles flotad. line(rollout, text) is called with one line per rollout (may be NULL).
  */
-int rollout_tick(RolloutEngine *e, void (*line)(const Rollout *r, const char *text, void *userdata), void *userdata,
-                 TickResult *ret, char err[static ROLLOUT_ERROR_MAX]);
+int rollout_tick(RolloutEngine *e, void (*line)(const Rollout *r, const char *text, void *userdata),
+                 void *userdata, TickResult *ret, char err[static ROLLOUT_ERROR_MAX]);
 
 /* One rollout's step (silent devices, late joiners, gate, offers) and reconciliation; r is updated. */
 int rollout_step(RolloutEngine *e, Rollout *r, char err[static ROLLOUT_ERROR_MAX]);

@@ -105,7 +105,8 @@ static uint64_t siphash24(uint64_t k0, uint64_t k1, const uint8_t *in, size_t le
 
 uint64_t rollout_device_hash(const char *rollout, const char *device_id) {
         /* the key is the rollout name's own SipHash under fixed words ("flota wv", "rollouts") */
-        uint64_t k0 = siphash24(0x666c6f7461207776ULL, 0x726f6c6c6f757473ULL, (const uint8_t *) rollout, strlen(rollout));
+        uint64_t k0 = siphash24(0x666c6f7461207776ULL, 0x726f6c6c6f757473ULL, (const uint8_t *) rollout,
+                                strlen(rollout));
         return siphash24(k0, ~k0, (const uint8_t *) device_id, strlen(device_id));
 }
 
@@ -204,7 +205,8 @@ bool device_progress_observe(DeviceProgress *p, const Checkin *c, const RolloutT
                 changed = true;
         }
         if (t->rolling_back) {
-                if (p->state != DR_ROLLED_BACK && !isempty(t->from_version) && streq(c->version, t->from_version))
+                if (p->state != DR_ROLLED_BACK && !isempty(t->from_version) &&
+                    streq(c->version, t->from_version))
                         return set_state(p, DR_ROLLED_BACK, c->at, "back on the previous release");
                 return changed;
         }
@@ -265,13 +267,15 @@ GateVerdict rollout_gate(const RolloutSpec *spec, const GateInput *in, usec_t no
         if (decided >= sample && decided > 0) {
                 /* a ratio over its limit fails at once; the exact comparison avoids rounding a failure away */
                 if (c->failed * BASIS_POINTS > (uint64_t) spec->max_failure * decided) {
-                        snprintf(why, 128, "failure ratio %s over the %s limit (%" PRIu64 " of %" PRIu64 " decided)",
+                        snprintf(why, 128,
+                                 "failure ratio %s over the %s limit (%" PRIu64 " of %" PRIu64 " decided)",
                                  ratio_format(a, (uint32_t) bp_of(c->failed, decided)),
                                  ratio_format(b, spec->max_failure), c->failed, decided);
                         return GATE_FAIL;
                 }
                 if (c->silent * BASIS_POINTS > (uint64_t) spec->max_silent * c->offered) {
-                        snprintf(why, 128, "silent ratio %s over the %s limit (%" PRIu64 " of %" PRIu64 " offered)",
+                        snprintf(why, 128,
+                                 "silent ratio %s over the %s limit (%" PRIu64 " of %" PRIu64 " offered)",
                                  ratio_format(a, (uint32_t) bp_of(c->silent, c->offered)),
                                  ratio_format(b, spec->max_silent), c->silent, c->offered);
                         return GATE_FAIL;
@@ -282,11 +286,13 @@ GateVerdict rollout_gate(const RolloutSpec *spec, const GateInput *in, usec_t no
                 return GATE_WAIT;
         }
         if (decided < sample || decided == 0) {
-                snprintf(why, 128, "sample: %" PRIu64 " of %" PRIu64 " devices decided", decided, sample ? sample : 1);
+                snprintf(why, 128, "sample: %" PRIu64 " of %" PRIu64 " devices decided", decided,
+                         sample ? sample : 1);
                 return GATE_WAIT;
         }
         if (c->updated * BASIS_POINTS < (uint64_t) spec->min_success * decided) {
-                snprintf(why, 128, "success %s below %s", ratio_format(a, (uint32_t) bp_of(c->updated, decided)),
+                snprintf(why, 128, "success %s below %s",
+                         ratio_format(a, (uint32_t) bp_of(c->updated, decided)),
                          ratio_format(b, spec->min_success));
                 return GATE_WAIT;
         }
@@ -385,7 +391,9 @@ int promote_gate_parse(const char *s, PromoteGate *ret, char err[static ROLLOUT_
                         *eq = 0;
                 if (!eq || gate_term(&g, t, eq + 1) < 0) {
                         snprintf(err, ROLLOUT_SPEC_ERROR_MAX,
-                                 "--gate: '%.40s' is not one of from=CHANNEL, soak=DURATION, healthy=PERCENT, min=N", t);
+                                 "--gate: '%.40s' is not one of from=CHANNEL, soak=DURATION, "
+                                 "healthy=PERCENT, min=N",
+                                 t);
                         return -EINVAL;
                 }
         }
@@ -397,7 +405,8 @@ int promote_gate_parse(const char *s, PromoteGate *ret, char err[static ROLLOUT_
         return 0;
 }
 
-GateVerdict promote_gate_check(const PromoteGate *g, const PromoteEvidence *ev, usec_t now, char why[static 160]) {
+GateVerdict promote_gate_check(const PromoteGate *g, const PromoteEvidence *ev, usec_t now,
+                               char why[static 160]) {
         char a[16], b[16], d[32], e[32];
 
         if (!ev->on_channel) {
@@ -406,11 +415,13 @@ GateVerdict promote_gate_check(const PromoteGate *g, const PromoteEvidence *ev, 
         }
         usec_t ran = now > ev->since ? now - ev->since : 0;
         if (ran < g->soak) {
-                snprintf(why, 160, "soak: on %s for %s of %s", g->from, format_duration(d, ran), format_duration(e, g->soak));
+                snprintf(why, 160, "soak: on %s for %s of %s", g->from, format_duration(d, ran),
+                         format_duration(e, g->soak));
                 return GATE_WAIT;
         }
         if (ev->running < g->min) {
-                snprintf(why, 160, "min: %" PRIu64 " devices on %s report it, %u needed", ev->running, g->from, g->min);
+                snprintf(why, 160, "min: %" PRIu64 " devices on %s report it, %u needed", ev->running,
+                         g->from, g->min);
                 return GATE_WAIT;
         }
         if (ev->offered > 0 && ev->running * BASIS_POINTS < (uint64_t) g->healthy * ev->offered) {
@@ -419,7 +430,7 @@ GateVerdict promote_gate_check(const PromoteGate *g, const PromoteEvidence *ev, 
                          ratio_format(b, g->healthy));
                 return GATE_WAIT;
         }
-        snprintf(why, 160, "on %s for %s, %" PRIu64 " of %" PRIu64 " devices run it", g->from, format_duration(d, ran),
-                 ev->running, ev->offered);
+        snprintf(why, 160, "on %s for %s, %" PRIu64 " of %" PRIu64 " devices run it", g->from,
+                 format_duration(d, ran), ev->running, ev->offered);
         return GATE_PASS;
 }

@@ -368,7 +368,8 @@ static const struct {
         { "stuck-polls", set_stuck_polls, "a number of polls, 1-1000" },
 };
 
-int rollout_spec_set(RolloutSpec *s, const char *key, const char *value, char err[static ROLLOUT_SPEC_ERROR_MAX]) {
+int rollout_spec_set(RolloutSpec *s, const char *key, const char *value,
+                     char err[static ROLLOUT_SPEC_ERROR_MAX]) {
         for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
                 if (!streq(keys[i].key, key))
                         continue;
@@ -377,7 +378,8 @@ int rollout_spec_set(RolloutSpec *s, const char *key, const char *value, char er
                         /* setters change nothing on failure, except the arrays they fill in place */
                         memcpy(s->waves, copy.waves, sizeof(copy.waves));
                         s->n_waves = copy.n_waves;
-                        snprintf(err, ROLLOUT_SPEC_ERROR_MAX, "%s: '%.40s' is not %s", key, value, keys[i].accepts);
+                        snprintf(err, ROLLOUT_SPEC_ERROR_MAX, "%s: '%.40s' is not %s", key, value,
+                                 keys[i].accepts);
                         return -EINVAL;
                 }
                 return 0;

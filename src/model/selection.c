@@ -148,8 +148,10 @@ static int term_parse(const char *text, usec_t now, Term *term, char err[static 
         int f;
 
         if (split_term(text, &key, &op, &value) < 0 || (f = field_lookup(key)) < 0) {
-                snprintf(err, SELECTION_ERROR_MAX,
-                         "'%.40s' is not a term (product, platform, label, version, seen-since, online, mac)", text);
+                snprintf(
+                        err, SELECTION_ERROR_MAX,
+                        "'%.40s' is not a term (product, platform, label, version, seen-since, online, mac)",
+                        text);
                 return -EINVAL;
         }
         *term = (Term) { .field = f, .op = op };
@@ -289,7 +291,8 @@ const char *selection_product(const Selection *s) {
 /* ---- versions ---- */
 
 /* The semantic-version view of s: "v" prefix skipped, core up to '-' or '+', pre-release after '-'. */
-static bool semver_split(const char *s, const char **core, size_t *core_len, const char **pre, size_t *pre_len) {
+static bool semver_split(const char *s, const char **core, size_t *core_len, const char **pre,
+                         size_t *pre_len) {
         if (*s == 'v' || *s == 'V')
                 s++;
         if (!isdigit((unsigned char) *s))

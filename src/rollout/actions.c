@@ -93,7 +93,8 @@ int rollout_lock(const char *inventory_path, unsigned wait_sec) {
 
 /* ---- create ---- */
 
-static int fetch_release(RolloutEngine *e, int64_t id, RolloutRelease *ret, char err[static ROLLOUT_ERROR_MAX]) {
+static int fetch_release(RolloutEngine *e, int64_t id, RolloutRelease *ret,
+                         char err[static ROLLOUT_ERROR_MAX]) {
         Release rel = {};
         char msg[API_CLIENT_ERROR_MAX];
         int k = api_release_get(e->api, id, &rel, msg);
@@ -107,7 +108,8 @@ static int fetch_release(RolloutEngine *e, int64_t id, RolloutRelease *ret, char
                 return k;
         }
         if (rel.kind != IMAGE_KIND_SKETCH) {
-                snprintf(err, ROLLOUT_ERROR_MAX, "release %" PRId64 " is a filesystem image; rollouts move sketches", id);
+                snprintf(err, ROLLOUT_ERROR_MAX,
+                         "release %" PRId64 " is a filesystem image; rollouts move sketches", id);
                 release_done(&rel);
                 return -EINVAL;
         }
@@ -123,12 +125,14 @@ static int fetch_release(RolloutEngine *e, int64_t id, RolloutRelease *ret, char
 int rollout_create(RolloutEngine *e, const char *name, const RolloutSpec *spec, Rollout *ret,
                    char err[static ROLLOUT_ERROR_MAX]) {
         _cleanup_(selection_freep) Selection *sel = NULL;
-        char msg[ROLLOUT_SPEC_ERROR_MAX > SELECTION_ERROR_MAX ? ROLLOUT_SPEC_ERROR_MAX : SELECTION_ERROR_MAX];
+        char msg[ROLLOUT_SPEC_ERROR_MAX > SELECTION_ERROR_MAX ? ROLLOUT_SPEC_ERROR_MAX
+                                                              : SELECTION_ERROR_MAX];
         RolloutRelease rel;
         Rollout existing;
 
         if (!rollout_name_is_valid(name)) {
-                snprintf(err, ROLLOUT_ERROR_MAX, "'%.64s' is not a rollout name (1-64 of A-Z a-z 0-9 . _ -)", name);
+                snprintf(err, ROLLOUT_ERROR_MAX, "'%.64s' is not a rollout name (1-64 of A-Z a-z 0-9 . _ -)",
+                         name);
                 return -EINVAL;
         }
         if (rollout_spec_check(spec, msg) < 0 || selection_parse(spec->select, e->now, &sel, msg) < 0) {
@@ -145,8 +149,9 @@ int rollout_create(RolloutEngine *e, const char *name, const RolloutSpec *spec, 
                 return k;
         const char *product = selection_product(sel);
         if (product && !streq(product, rel.product)) {
-                snprintf(err, ROLLOUT_ERROR_MAX, "release %" PRId64 " is for product %s, the selection names %s",
-                         rel.id, rel.product, product);
+                snprintf(err, ROLLOUT_ERROR_MAX,
+                         "release %" PRId64 " is for product %s, the selection names %s", rel.id,
+                         rel.product, product);
                 return -EINVAL;
         }
         Rollout r = {
@@ -172,10 +177,12 @@ int rollout_create(RolloutEngine *e, const char *name, const RolloutSpec *spec, 
         if (k >= 0)
                 k = rollout_insert(e->inventory, &r);
         if (k >= 0)
-                k = rollout_note(e, &r, "created", "release %" PRId64 " (%s %s)", r.release_id, r.product, r.version);
+                k = rollout_note(e, &r, "created", "release %" PRId64 " (%s %s)", r.release_id, r.product,
+                                 r.version);
         k = store_end(e->inventory, k);
         if (k < 0) {
-                snprintf(err, ROLLOUT_ERROR_MAX, "saving the rollout failed: %s", store_last_error(e->inventory));
+                snprintf(err, ROLLOUT_ERROR_MAX, "saving the rollout failed: %s",
+                         store_last_error(e->inventory));
                 rollout_done(&r);
                 return k;
         }
@@ -217,7 +224,8 @@ int rollout_start(RolloutEngine *e, const char *name, char err[static ROLLOUT_ER
         int k = rollout_get(e->inventory, name, &r);
 
         if (k < 0) {
-                snprintf(err, ROLLOUT_ERROR_MAX, k == -ENOENT ? "no rollout named %s" : "reading rollout %s failed", name);
+                snprintf(err, ROLLOUT_ERROR_MAX,
+                         k == -ENOENT ? "no rollout named %s" : "reading rollout %s failed", name);
                 return k;
         }
         if (r.state != ROLLOUT_DRAFT) {
@@ -242,11 +250,12 @@ int rollout_start(RolloutEngine *e, const char *name, char err[static ROLLOUT_ER
                 if (k >= 0)
                         k = rollout_save(e->inventory, &r);
                 if (k >= 0)
-                        k = rollout_note(e, &r, "started", "%zu eligible, %zu excluded, waves %s", plan.n_eligible,
-                                         plan.n - plan.n_eligible, r.targets);
+                        k = rollout_note(e, &r, "started", "%zu eligible, %zu excluded, waves %s",
+                                         plan.n_eligible, plan.n - plan.n_eligible, r.targets);
                 k = store_end(e->inventory, k);
                 if (k < 0 && !err[0])
-                        snprintf(err, ROLLOUT_ERROR_MAX, "starting failed: %s", store_last_error(e->inventory));
+                        snprintf(err, ROLLOUT_ERROR_MAX, "starting failed: %s",
+                                 store_last_error(e->inventory));
         }
         rollout_plan_done(&plan);
         if (k >= 0)
@@ -301,7 +310,8 @@ static int act_locked(RolloutEngine *e, Rollout *r, RolloutAction a, char err[st
                 if (!active && s != ROLLOUT_HALTED)
                         goto refuse;
                 void *ctx[2] = { e, r };
-                int k = rollout_devices_each(e->inventory, r->id, _DR_INVALID, UINT32_MAX, SIZE_MAX, reset_failed, ctx);
+                int k = rollout_devices_each(e->inventory, r->id, _DR_INVALID, UINT32_MAX, SIZE_MAX,
+                                             reset_failed, ctx);
                 if (k < 0)
                         return k;
                 if (s == ROLLOUT_HALTED)
@@ -318,8 +328,8 @@ static int act_locked(RolloutEngine *e, Rollout *r, RolloutAction a, char err[st
         return rollout_note(e, r, rollout_action_to_string(a), "%s by the operator in wave %u",
                             rollout_action_to_string(a), r->wave + 1);
 refuse:
-        snprintf(err, ROLLOUT_ERROR_MAX, "rollout %s is %s: it cannot %s", r->name, rollout_state_to_string(s),
-                 rollout_action_to_string(a));
+        snprintf(err, ROLLOUT_ERROR_MAX, "rollout %s is %s: it cannot %s", r->name,
+                 rollout_state_to_string(s), rollout_action_to_string(a));
         return -EBUSY;
 }
 
@@ -328,7 +338,8 @@ int rollout_act(RolloutEngine *e, const char *name, RolloutAction a, char err[st
         int k = rollout_get(e->inventory, name, &r);
 
         if (k < 0) {
-                snprintf(err, ROLLOUT_ERROR_MAX, k == -ENOENT ? "no rollout named %s" : "reading rollout %s failed", name);
+                snprintf(err, ROLLOUT_ERROR_MAX,
+                         k == -ENOENT ? "no rollout named %s" : "reading rollout %s failed", name);
                 return k;
         }
         err[0] = 0;

@@ -28,7 +28,8 @@ int assigned_fetch(ApiClient *api, int64_t release, AssignedSet *ret, char err[s
         for (;;) {
                 AssignmentPage page = {};
                 char msg[API_CLIENT_ERROR_MAX];
-                int r = api_assignments_page(api, release, after[0] ? after : NULL, ASSIGNED_PAGE, &page, msg);
+                int r = api_assignments_page(api, release, after[0] ? after : NULL, ASSIGNED_PAGE, &page,
+                                             msg);
                 if (r < 0) {
                         snprintf(err, ROLLOUT_ERROR_MAX, "%s", msg);
                         assigned_set_done(&s);

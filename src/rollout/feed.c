@@ -114,7 +114,8 @@ static int record_checkin(PageWriters *w, FeedState *f, const Checkin *c) {
         }
         r = inventory_writer_record(w->inv, &x);
         if (r >= 0)
-                r = poll_writer_record(w->polls, c->device_id, c->at, c->free_space, c->source == TARGET_PIN);
+                r = poll_writer_record(w->polls, c->device_id, c->at, c->free_space,
+                                       c->source == TARGET_PIN);
         if (r >= 0 && c->mode == UPDATE_MODE_FILESYSTEM && !isempty(c->version))
                 r = poll_writer_filesystem(w->polls, c->device_id, c->version);
         if (r >= 0 && f->n_active > 0 && c->mode != UPDATE_MODE_FILESYSTEM) {
@@ -130,7 +131,8 @@ static int read_cursor(Store *inv, const char *source, int64_t *ret);
  * One page in one transaction with its cursor. -EAGAIN when another process moved the cursor
  * since 'after' was read: the page is not written, and the caller reads on from the new cursor.
  */
-static int record_page(Store *inv, FeedState *f, const char *source, int64_t after, const ApiCheckinPage *page) {
+static int record_page(Store *inv, FeedState *f, const char *source, int64_t after,
+                       const ApiCheckinPage *page) {
         _cleanup_(page_writers_done) PageWriters w = {};
         char cursor[24];
         int64_t now_at;
@@ -194,8 +196,9 @@ int rollout_feed_ingest(RolloutEngine *e, uint64_t *ret, char err[static ROLLOUT
                         break;
                 }
                 if (page.n > 0 && page.next <= cursor) {
-                        snprintf(err, ROLLOUT_ERROR_MAX, "%s repeats check-ins: its cursor went from %" PRId64
-                                 " to %" PRId64, e->server, cursor, page.next);
+                        snprintf(err, ROLLOUT_ERROR_MAX,
+                                 "%s repeats check-ins: its cursor went from %" PRId64 " to %" PRId64,
+                                 e->server, cursor, page.next);
                         api_checkin_page_done(&page);
                         r = -EBADMSG;
                         break;

@@ -107,8 +107,9 @@ static int plan_order(const void *a, const void *b) {
         return strcmp(x->id, y->id);
 }
 
-int rollout_plan_build(Store *inventory, const RolloutSpec *spec, const RolloutRelease *release, const char *rollout,
-                       usec_t now, RolloutPlan *ret, char err[static ROLLOUT_ERROR_MAX]) {
+int rollout_plan_build(Store *inventory, const RolloutSpec *spec, const RolloutRelease *release,
+                       const char *rollout, usec_t now, RolloutPlan *ret,
+                       char err[static ROLLOUT_ERROR_MAX]) {
         _cleanup_(selection_freep) Selection *sel = NULL;
         char msg[SELECTION_ERROR_MAX];
         RolloutPlan plan = {};
@@ -122,7 +123,8 @@ int rollout_plan_build(Store *inventory, const RolloutSpec *spec, const RolloutR
         int r = fleet_devices_each(inventory, add_device, &b);
         if (r < 0) {
                 rollout_plan_done(&plan);
-                snprintf(err, ROLLOUT_ERROR_MAX, "reading the inventory failed: %s", store_last_error(inventory));
+                snprintf(err, ROLLOUT_ERROR_MAX, "reading the inventory failed: %s",
+                         store_last_error(inventory));
                 return r;
         }
         qsort_safe(plan.devices, plan.n, sizeof(PlanDevice), plan_order);

@@ -20,7 +20,8 @@ static int channel_evidence(RolloutEngine *e, const char *product, const Promote
 
         if (k >= 0) {
                 for (size_t i = 0; i < channels.n; i++)
-                        if (streq(channels.items[i].product, product) && streq(channels.items[i].name, g->from) &&
+                        if (streq(channels.items[i].product, product) &&
+                            streq(channels.items[i].name, g->from) &&
                             channels.items[i].kind == IMAGE_KIND_SKETCH)
                                 ev->on_channel = channels.items[i].release == release;
                 api_channel_list_done(&channels);
@@ -41,8 +42,8 @@ static int channel_evidence(RolloutEngine *e, const char *product, const Promote
 }
 
 static bool is_ineligible(const char *reason) {
-        return streq(reason, "too-large") || streq(reason, "wrong-platform") || streq(reason, "flash-too-small") ||
-               streq(reason, "wrong-mode");
+        return streq(reason, "too-large") || streq(reason, "wrong-platform") ||
+               streq(reason, "flash-too-small") || streq(reason, "wrong-mode");
 }
 
 /* The devices on the channel that polled since the promotion (and could take it), and those that run it. */
@@ -62,8 +63,8 @@ static int device_evidence(RolloutEngine *e, const char *product, const PromoteG
                 for (size_t i = 0; i < page.n; i++) {
                         const ApiDevice *d = &page.items[i];
                         const char *channel = d->channel[0] ? d->channel : DEFAULT_CHANNEL;
-                        if (!streq(channel, g->from) || d->pin != 0 || d->assigned != 0 || d->last_seen < ev->since ||
-                            is_ineligible(d->last_reason))
+                        if (!streq(channel, g->from) || d->pin != 0 || d->assigned != 0 ||
+                            d->last_seen < ev->since || is_ineligible(d->last_reason))
                                 continue;
                         ev->offered++;
                         ev->running += streq(d->version, version);
@@ -87,8 +88,8 @@ int rollout_promote_gate(RolloutEngine *e, const char *product, int64_t release,
                 return k;
         }
         if (!streq(rel.product, product)) {
-                snprintf(err, ROLLOUT_ERROR_MAX, "release %" PRId64 " is for product %s, not %s", release, rel.product,
-                         product);
+                snprintf(err, ROLLOUT_ERROR_MAX, "release %" PRId64 " is for product %s, not %s", release,
+                         rel.product, product);
                 release_done(&rel);
                 return -EINVAL;
         }

@@ -137,7 +137,8 @@ static int fetch_actual(ApiClient *api, int64_t release, const AssignedSet *held
 }
 
 /* Sends ids in chunks: release 0 removes. */
-static int send_chunks(ApiClient *api, int64_t release, const IdSet *ids, char err[static ROLLOUT_ERROR_MAX]) {
+static int send_chunks(ApiClient *api, int64_t release, const IdSet *ids,
+                       char err[static ROLLOUT_ERROR_MAX]) {
         for (size_t i = 0; i < ids->n; i += API_ASSIGN_MAX) {
                 size_t n = ids->n - i < API_ASSIGN_MAX ? ids->n - i : API_ASSIGN_MAX;
                 _cleanup_free_ const char **list = xmalloc(n * sizeof(char *));
@@ -190,7 +191,8 @@ static int diff_release(RolloutEngine *e, const Desired *d, size_t i, const Assi
                         id_set_add(&unwanted, id_at(&actual, k));
         r = keep_members(e->inventory, d->rollout->id, &unwanted, &diff->remove);
         if (r < 0)
-                snprintf(err, ROLLOUT_ERROR_MAX, "reading the rollout failed: %s", store_last_error(e->inventory));
+                snprintf(err, ROLLOUT_ERROR_MAX, "reading the rollout failed: %s",
+                         store_last_error(e->inventory));
         id_set_done(&unwanted);
         id_set_done(&actual);
         return r;
@@ -216,7 +218,8 @@ int rollout_reconcile(RolloutEngine *e, const Rollout *r, const AssignedSet *hel
         /* in id order: the sets are built sorted, and searching them needs no sort first */
         k = rollout_devices_holding(e->inventory, r->id, collect_desired, &d);
         if (k < 0) {
-                snprintf(err, ROLLOUT_ERROR_MAX, "reading the rollout failed: %s", store_last_error(e->inventory));
+                snprintf(err, ROLLOUT_ERROR_MAX, "reading the rollout failed: %s",
+                         store_last_error(e->inventory));
                 desired_done(&d);
                 return k;
         }

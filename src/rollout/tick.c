@@ -59,7 +59,8 @@ static int check_waiting(const RolloutDevice *d, const DeviceFacts *f, void *use
         return 0;
 }
 
-static int mark_silent(RolloutEngine *e, const Rollout *r, const RolloutSpec *spec, const AssignedSet *held) {
+static int mark_silent(RolloutEngine *e, const Rollout *r, const RolloutSpec *spec,
+                       const AssignedSet *held) {
         Waiting w = { .k = spec->silent_after, .now = e->now, .r = r, .held = held };
         int q = rollout_devices_waiting(e->inventory, r->id, check_waiting, &w);
 
@@ -108,7 +109,12 @@ static int add_late_joiners(RolloutEngine *e, const Rollout *r, const RolloutSpe
 
         if (selection_parse(spec->select, e->now, &sel, msg) < 0 || n == 0)
                 return -EINVAL;
-        Joiners j = { .e = e, .r = r, .release = rollout_release_of(r), .sel = sel, .targets = targets, .n_waves = n };
+        Joiners j = { .e = e,
+                      .r = r,
+                      .release = rollout_release_of(r),
+                      .sel = sel,
+                      .targets = targets,
+                      .n_waves = n };
         /* a device joins when a source sees it: look at those seen since the last step (with
          * ten minutes' slack for clocks that differ), not at the whole fleet every tick */
         usec_t slack = 10 * 60 * USEC_PER_SEC, since = r->updated > slack ? r->updated - slack : 0;
@@ -131,16 +137,18 @@ static int fail_rollout(RolloutEngine *e, Rollout *r, const RolloutSpec *spec, c
                         return k;
                 snprintf(r->hold, sizeof(r->hold), "rolled back %zu devices: %s", n, why);
                 if (missing > 0)
-                        (void) rollout_note(e, r, "rollback-missing",
-                                            "%zu devices ran a version flotad has no release for; they keep %s",
-                                            missing, r->version);
+                        (void) rollout_note(
+                                e, r, "rollback-missing",
+                                "%zu devices ran a version flotad has no release for; they keep %s", missing,
+                                r->version);
         } else
                 snprintf(r->hold, sizeof(r->hold), "halted: %s", why);
-        return rollout_note(e, r, spec->on_failure == ON_FAILURE_ROLLBACK ? "rolled-back" : "halted", "wave %u: %s",
-                            r->wave + 1, why);
+        return rollout_note(e, r, spec->on_failure == ON_FAILURE_ROLLBACK ? "rolled-back" : "halted",
+                            "wave %u: %s", r->wave + 1, why);
 }
 
-static int complete_rollout(RolloutEngine *e, Rollout *r, const RolloutSpec *spec, char err[static ROLLOUT_ERROR_MAX]) {
+static int complete_rollout(RolloutEngine *e, Rollout *r, const RolloutSpec *spec,
+                            char err[static ROLLOUT_ERROR_MAX]) {
         if (spec->promote && !e->dry_run) {
                 char msg[API_CLIENT_ERROR_MAX];
                 int k = api_channel_put(e->api, r->product, spec->promote, r->release_id, msg);
@@ -192,18 +200,20 @@ static int advance(RolloutEngine *e, Rollout *r, const RolloutSpec *spec, size_t
                         /* the last wave ends when every device offered has a verdict, not before */
                         uint64_t undecided = c.offered - rollout_counts_decided(&c);
                         if (undecided > 0) {
-                                snprintf(r->hold, sizeof(r->hold), "waiting for %" PRIu64 " devices to report",
-                                         undecided);
+                                snprintf(r->hold, sizeof(r->hold),
+                                         "waiting for %" PRIu64 " devices to report", undecided);
                                 return 0;
                         }
                         return complete_rollout(e, r, spec, err);
                 }
                 if (needs_approval(spec, r->wave + 1) && r->approved < r->wave + 1) {
-                        snprintf(r->hold, sizeof(r->hold), "wave %u waits for approval (flota rollout approve %s)",
-                                 r->wave + 2, r->name);
+                        snprintf(r->hold, sizeof(r->hold),
+                                 "wave %u waits for approval (flota rollout approve %s)", r->wave + 2,
+                                 r->name);
                         return 0;
                 }
-                (void) rollout_note(e, r, "wave-passed", "wave %u passed: %" PRIu64 " updated of %" PRIu64 " offered",
+                (void) rollout_note(e, r, "wave-passed",
+                                    "wave %u passed: %" PRIu64 " updated of %" PRIu64 " offered",
                                     r->wave + 1, c.updated, c.offered);
                 r->wave++;
                 r->passed++;
@@ -230,7 +240,8 @@ static int make_offers(RolloutEngine *e, Rollout *r, const RolloutSpec *spec, si
                 return 0;
         }
         uint32_t rate = rollout_rate_ramped(spec->rate, spec->ramp, r->passed);
-        int64_t recent = rollout_offers_since(e->inventory, r->id, e->now > 60 * USEC_PER_SEC ? e->now - 60 * USEC_PER_SEC + 1 : 1);
+        int64_t recent = rollout_offers_since(
+                e->inventory, r->id, e->now > 60 * USEC_PER_SEC ? e->now - 60 * USEC_PER_SEC + 1 : 1);
         if (recent < 0)
                 return (int) recent;
         uint64_t allowance = rollout_rate_allowance(rate, (uint64_t) recent);
@@ -265,8 +276,8 @@ static int64_t release_for(const Rollback *b, const char *version) {
         for (size_t i = 0; i < b->releases->n; i++) {
                 const Release *x = &b->releases->items[i];
                 const char *platform = platform_to_string(x->platform);
-                if (streq(x->version, version) && streq(x->product, b->r->product) && x->kind == IMAGE_KIND_SKETCH &&
-                    (!platform || streq(platform, b->r->platform)))
+                if (streq(x->version, version) && streq(x->product, b->r->product) &&
+                    x->kind == IMAGE_KIND_SKETCH && (!platform || streq(platform, b->r->platform)))
                         return x->id;
         }
         return 0;
@@ -309,9 +320,11 @@ int rollout_act_remote(RolloutEngine *e, Rollout *r, RolloutAction a, char err[s
         if (k < 0)
                 return k;
         if (a == ROLLOUT_ACTION_PROMOTE && !spec.promote) {
-                snprintf(err, ROLLOUT_ERROR_MAX, "rollout %s has no --promote CHANNEL; use flota promote", r->name);
+                snprintf(err, ROLLOUT_ERROR_MAX, "rollout %s has no --promote CHANNEL; use flota promote",
+                         r->name);
                 k = -EINVAL;
-        } else if (r->state == ROLLOUT_DRAFT || r->state == ROLLOUT_ABORTED || r->state == ROLLOUT_COMPLETED) {
+        } else if (r->state == ROLLOUT_DRAFT || r->state == ROLLOUT_ABORTED ||
+                   r->state == ROLLOUT_COMPLETED) {
                 snprintf(err, ROLLOUT_ERROR_MAX, "rollout %s is %s: it cannot %s", r->name,
                          rollout_state_to_string(r->state), rollout_action_to_string(a));
                 k = -EBUSY;
@@ -336,13 +349,15 @@ int rollout_act_remote(RolloutEngine *e, Rollout *r, RolloutAction a, char err[s
 
 /* ---- one rollout ---- */
 
-static int step_locked(RolloutEngine *e, Rollout *r, const RolloutSpec *spec, char err[static ROLLOUT_ERROR_MAX]) {
+static int step_locked(RolloutEngine *e, Rollout *r, const RolloutSpec *spec,
+                       char err[static ROLLOUT_ERROR_MAX]) {
         uint64_t targets[ROLLOUT_WAVES_MAX];
         size_t n_waves = rollout_targets_parse(r->targets, targets), joined = 0, offered = 0;
         int k = add_late_joiners(e, r, spec, &joined);
 
         if (k >= 0 && joined > 0)
-                (void) rollout_note(e, r, "joined", "%zu device%s joined late", joined, joined == 1 ? "" : "s");
+                (void) rollout_note(e, r, "joined", "%zu device%s joined late", joined,
+                                    joined == 1 ? "" : "s");
         if (k >= 0)
                 k = advance(e, r, spec, n_waves, err);
         if (k >= 0 && (r->state == ROLLOUT_RUNNING || r->state == ROLLOUT_SCHEDULED))
@@ -409,10 +424,11 @@ int rollout_summary(Store *inventory, const Rollout *r, usec_t now, char buf[sta
                 snprintf(buf, 256, "%s draft: not started", r->name);
                 return 0;
         }
-        snprintf(buf, 256, "%s wave %u/%zu %s: %" PRIu64 " updated, %" PRIu64 " failed, %" PRIu64 " silent of %" PRIu64
+        snprintf(buf, 256,
+                 "%s wave %u/%zu %s: %" PRIu64 " updated, %" PRIu64 " failed, %" PRIu64 " silent of %" PRIu64
                  " offered; %.100s",
-                 r->name, r->wave + 1, n_waves ? n_waves : 1, rollout_state_to_string(r->state), c.updated, c.failed,
-                 c.silent, c.offered, r->hold[0] ? r->hold : "-");
+                 r->name, r->wave + 1, n_waves ? n_waves : 1, rollout_state_to_string(r->state), c.updated,
+                 c.failed, c.silent, c.offered, r->hold[0] ? r->hold : "-");
         return 0;
 }
 
@@ -437,8 +453,8 @@ static int collect_rollout(const Rollout *r, void *userdata) {
         return 0;
 }
 
-int rollout_tick(RolloutEngine *e, void (*line)(const Rollout *r, const char *text, void *userdata), void *userdata,
-                 TickResult *ret, char err[static ROLLOUT_ERROR_MAX]) {
+int rollout_tick(RolloutEngine *e, void (*line)(const Rollout *r, const char *text, void *userdata),
+                 void *userdata, TickResult *ret, char err[static ROLLOUT_ERROR_MAX]) {
         TickList l = {};
         TickResult res = {};
         int k = 0;
@@ -461,7 +477,8 @@ int rollout_tick(RolloutEngine *e, void (*line)(const Rollout *r, const char *te
                 if (line && rollout_summary(e->inventory, r, e->now, text) >= 0) {
                         if (e->dry_run) {
                                 size_t len = strlen(text);
-                                snprintf(text + len, sizeof(text) - len, " (dry run: would offer %zu)", r->step_offers);
+                                snprintf(text + len, sizeof(text) - len, " (dry run: would offer %zu)",
+                                         r->step_offers);
                         }
                         line(r, text, userdata);
                 }

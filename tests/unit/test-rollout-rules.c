@@ -46,12 +46,27 @@ static void test_spec_refuses(void **state) {
         RolloutSpec s;
         char err[ROLLOUT_SPEC_ERROR_MAX];
         static const char *const bad[][2] = {
-                { "waves", "5%,1" },       { "waves", "10,5" },    { "waves", "0" },      { "waves", "" },
-                { "waves", "101%" },       { "soak", "soon" },     { "min-success", "95" }, { "max-failure", "2.555%" },
-                { "window", "25:00-01:00" }, { "window", "01:00-01:00" }, { "window", "01:00-05:00,funday" },
-                { "rate", "200" },         { "rate", "0/min" },    { "ramp", "0.5" },     { "on-failure", "explode" },
-                { "approve", "sometimes" }, { "transport", "espota" }, { "release", "-1" }, { "nonsense", "1" },
-                { "silent-after", "0" },   { "promote", "bad name!" },
+                { "waves", "5%,1" },
+                { "waves", "10,5" },
+                { "waves", "0" },
+                { "waves", "" },
+                { "waves", "101%" },
+                { "soak", "soon" },
+                { "min-success", "95" },
+                { "max-failure", "2.555%" },
+                { "window", "25:00-01:00" },
+                { "window", "01:00-01:00" },
+                { "window", "01:00-05:00,funday" },
+                { "rate", "200" },
+                { "rate", "0/min" },
+                { "ramp", "0.5" },
+                { "on-failure", "explode" },
+                { "approve", "sometimes" },
+                { "transport", "espota" },
+                { "release", "-1" },
+                { "nonsense", "1" },
+                { "silent-after", "0" },
+                { "promote", "bad name!" },
         };
 
         rollout_spec_init(&s);
@@ -124,13 +139,16 @@ static void test_hash_is_stable(void **state) {
 
 /* ---- a device's state ---- */
 
-static Checkin checkin(usec_t at, const char *version, int status, Reason reason, int64_t release, TargetSource src) {
+static Checkin checkin(usec_t at, const char *version, int status, Reason reason, int64_t release,
+                       TargetSource src) {
         Checkin c = { .at = at, .status = status, .reason = reason, .release_id = release, .source = src };
         strscpy(c.version, sizeof(c.version), version);
         return c;
 }
 
-static const RolloutTarget target = { .release_id = 2, .version = "1.1.0", .md5 = "abc", .from_version = "1.0.0" };
+static const RolloutTarget target = {
+        .release_id = 2, .version = "1.1.0", .md5 = "abc", .from_version = "1.0.0"
+};
 
 static DeviceProgress offered(usec_t at) {
         return (DeviceProgress) { .state = DR_OFFERED, .offered_at = at };
