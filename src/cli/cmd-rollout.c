@@ -591,6 +591,47 @@ static int rollout_action_cmd(Cli *cli, RolloutArgs *a, const char *verb, int ac
         return k < 0 ? cli_error("rollout %s: %s", verb, err[0] ? err : strerror(-k)) : k;
 }
 
+/* ---- delete ---- */
+
+/* Removes a rollout that no longer acts: a draft, or one that completed, halted or was aborted. */
+static int rollout_delete_cmd(Cli *cli, RolloutArgs *a) {
+        Session s;
+        Rollout r;
+
+        if (!a->name)
+                return cli_usage("rollout delete: give a NAME");
+        if (open_session(cli, a, false, true, &s) < 0)
+                return -1;
+        int k = rollout_get(s.e.inventory, a->name, &r);
+        if (k < 0) {
+                session_done(&s);
+                return cli_error("rollout delete: %s", k == -ENOENT ? "no rollout of that name" : "cannot read it");
+        }
+        if (r.state != ROLLOUT_DRAFT && !rollout_state_is_final(r.state)) {
+                int ret = cli_error("rollout delete: %s is %s; pause does not end it: abort it first", r.name,
+                                    rollout_state_to_string(r.state));
+                rollout_done(&r);
+                session_done(&s);
+                return ret;
+        }
+        k = store_begin(s.e.inventory);
+        if (k >= 0)
+                k = rollout_delete(s.e.inventory, r.id);
+        if (k >= 0) {
+                _cleanup_free_ char *detail = xasprintf("%s deleted (%s, release %" PRId64 ")", r.name,
+                                                        rollout_state_to_string(r.state), r.release_id);
+                k = inventory_audit(s.e.inventory, "rollout", detail);
+        }
+        k = store_end(s.e.inventory, k);
+        rollout_done(&r);
+        session_done(&s);
+        if (k < 0)
+                return cli_error("rollout delete: %s", store_last_error(s.e.inventory));
+        if (!cli->json)
+                printf("deleted rollout %s\n", a->name);
+        return 0;
+}
+
 /* ---- tick ---- */
 
 static void tick_line(const Rollout *r, const char *text, void *userdata) {
@@ -645,6 +686,7 @@ static void usage(void) {
                "  start NAME                                       fix the population and start offering\n"
                "  pause|resume|approve|abort|retry-failed|rollback|promote NAME\n"
                "  list | show NAME | history NAME                  (each with --json)\n"
+               "  delete NAME                                      a draft, or a rollout that ended\n"
                "  tick [--dry-run]                                 step every running rollout (the cron job)\n"
                "\n"
                "Settings (also keys of an INI file's [rollout] section, with name=):\n"
@@ -693,6 +735,8 @@ int verb_rollout(Cli *cli, int argc, char **argv) {
                 return rollout_history_cmd(cli, &a);
         if (streq(sub, "tick"))
                 return rollout_tick_cmd(cli, &a);
+        if (streq(sub, "delete"))
+                return rollout_delete_cmd(cli, &a);
         for (size_t i = 0; i < ELEMENTSOF(actions); i++)
                 if (streq(sub, actions[i].name))
                         return rollout_action_cmd(cli, &a, sub, actions[i].action);

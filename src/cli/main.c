@@ -33,7 +33,7 @@ static const Verb verbs[] = {
         { "channels", "", "list channels and the release each serves", verb_channels },
         { "promote", "PRODUCT CHANNEL RELEASE [--gate from=CH,soak=D,healthy=P%,min=N]",
           "point a channel at a release, with a gate on how it ran elsewhere", verb_promote },
-        { "rollout", "create|plan|start|pause|resume|approve|abort|retry-failed|rollback|promote|list|show|history|tick ...",
+        { "rollout", "create|plan|start|pause|resume|approve|abort|retry-failed|rollback|promote|list|show|history|delete|tick ...",
           "staged rollouts in waves with health gates; 'rollout tick' is the cron job", verb_rollout },
         { "pin", "MAC RELEASE", "pin a device to a release", verb_pin },
         { "unpin", "MAC", "remove a device's pin", verb_unpin },

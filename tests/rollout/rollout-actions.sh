@@ -88,4 +88,18 @@ fl rollout resume a1 >/dev/null 2>&1
 code=$?
 set -e
 [ "$code" -eq 1 ] || fail "an aborted rollout resumes (exit $code)"
-echo "ok: file, approval, pause/resume, late joiners, retry-failed and abort"
+# an ended rollout can be deleted; a running one cannot
+fl rollout create a2 --release 2 --waves 100% >/dev/null || fail "create a2"
+fl rollout start a2 >/dev/null || fail "start a2"
+set +e
+out=$(fl rollout delete a2 2>&1)
+code=$?
+set -e
+[ "$code" -eq 1 ] || fail "deleting a running rollout exits $code"
+echo "$out" | grep -q 'abort it first' || fail "no word of how to end it: $out"
+fl rollout delete a1 >/dev/null || fail "delete a1"
+[ "$(sqlite3 "$work/inventory.db" "SELECT count(*) FROM rollout_devices d JOIN rollouts r ON r.id = d.rollout_id
+    WHERE r.name = 'a1'")" -eq 0 ] || fail "a1's devices are left"
+fl rollout list | grep -q '^a1 ' && fail "a1 is still listed"
+fl audit | grep -q 'a1 deleted' || fail "the deletion is not in the audit log"
+echo "ok: file, approval, pause/resume, late joiners, retry-failed, abort and delete"
