@@ -25,13 +25,14 @@
 #include "flota/fileio.h"
 #include "flota/image.h"
 #include "flota/inventory.h"
+#include "flota/rollout.h"
 #include "flota/strutil.h"
 
 #define DEMO_PORT_DEFAULT 8070
 #define DEMO_DEVICES_DEFAULT 50
 #define DEMO_UNATTENDED_DURATION (30 * USEC_PER_SEC) /* no terminal and no --duration */
 #define DEMO_TICK (2 * USEC_PER_SEC)                  /* a frame, and the devices' poll interval */
-#define DEMO_PROMOTE_AFTER (10 * USEC_PER_SEC)
+#define DEMO_PROMOTE_AFTER (10 * USEC_PER_SEC)     /* when the staged rollouts start */
 #define DEMO_START_TIMEOUT (10 * USEC_PER_SEC)
 #define DEMO_STOP_TIMEOUT (5 * USEC_PER_SEC)
 #define DEMO_IMAGE_SIZE (256 << 10)
@@ -68,8 +69,8 @@ typedef struct Demo {
         char *token;
         int64_t new_release[ELEMENTSOF(products)];
         usec_t started;           /* when the fleet started */
-        usec_t promote_at;
-        bool promoted;
+        usec_t promote_at;        /* when the rollouts start (monotonic) */
+        bool promoted;            /* the rollouts started */
         bool over;                /* the last frame */
 } Demo;
 
@@ -435,13 +436,72 @@ static int set_up_catalog(Demo *d) {
         return 0;
 }
 
-static int promote_new(Demo *d) {
-        for (size_t i = 0; i < ELEMENTSOF(products); i++)
-                if (promote(d, &products[i], d->new_release[i]) < 0)
-                        return -1;
-        d->promoted = true;
-        note(d, DEMO_NEW " promoted to stable: the fleet updates on its next polls");
+/* A rollout engine on the demo's inventory and server, at the present time. */
+static RolloutEngine demo_engine(Demo *d, ApiClient *api, Store *inv) {
+        return (RolloutEngine) { .inventory = inv, .api = api, .server = d->cli->server,
+                                 .now = now_usec(CLOCK_REALTIME) };
+}
+
+/*
+ * Runs f with the rollout engine under the rollout lock, as 'flota rollout' does: the demo's
+ * inventory is its own, but an operator may point flota at it from another shell.
+ */
+static int with_engine(Demo *d, int (*f)(Demo *d, RolloutEngine *e, char *err), const char *what) {
+        char err[ROLLOUT_ERROR_MAX] = "";
+        ApiClient *api;
+        Store *inv;
+
+        if (cli_client(d->cli, "demo", &api) < 0 || cli_inventory(d->cli, &inv) < 0)
+                return -1;
+        _cleanup_free_ char *path = cli_inventory_path(d->cli);
+        _cleanup_close_ int lock = rollout_lock(path, 10);
+        if (lock < 0)
+                return cli_error("demo: %s: the rollout lock: %s", what, strerror(-lock));
+        RolloutEngine e = demo_engine(d, api, inv);
+        int r = f(d, &e, err);
+        return r < 0 ? cli_error("demo: %s: %s", what, err[0] ? err : strerror(-r)) : 0;
+}
+
+/* A staged rollout of the new release per product: a canary, 10 %, half, all; stable at the end. */
+static int create_rollouts(Demo *d, RolloutEngine *e, char *err) {
+        for (size_t i = 0; i < ELEMENTSOF(products); i++) {
+                _cleanup_free_ char *name = xasprintf("%s-" DEMO_NEW, products[i].name);
+                _cleanup_free_ char *select = xasprintf("product=%s", products[i].name);
+                _cleanup_free_ char *release = xasprintf("%" PRId64, d->new_release[i]);
+                char msg[ROLLOUT_SPEC_ERROR_MAX];
+                RolloutSpec spec;
+                Rollout r;
+                rollout_spec_init(&spec);
+                int k = 0;
+                const char *const settings[][2] = {
+                        { "release", release }, { "select", select }, { "waves", "1,10%,50%,100%" },
+                        { "soak", "6s" },       { "min-sample", "1" }, { "promote", "stable" },
+                };
+                for (size_t j = 0; k >= 0 && j < ELEMENTSOF(settings); j++)
+                        k = rollout_spec_set(&spec, settings[j][0], settings[j][1], msg);
+                if (k >= 0)
+                        k = rollout_create(e, name, &spec, &r, err);
+                if (k >= 0) {
+                        rollout_done(&r);
+                        k = rollout_start(e, name, err);
+                }
+                rollout_spec_done(&spec);
+                if (k < 0)
+                        return k;
+        }
         return 0;
+}
+
+static int start_rollouts(Demo *d) {
+        if (with_engine(d, create_rollouts, "starting the rollouts") < 0)
+                return -1;
+        d->promoted = true;
+        note(d, "staged rollouts of " DEMO_NEW " started for door and meter: a canary, 10 %%, half, all");
+        return 0;
+}
+
+static int tick(Demo *d, RolloutEngine *e, char *err) {
+        return rollout_tick(e, NULL, NULL, NULL, err);
 }
 
 /* ---- the fleet ---- */
@@ -495,15 +555,35 @@ static char *self_command(void) {
         return xstrdup(strstr(self, "/bin/flota") ? "flota" : self);
 }
 
+typedef struct StageLines {
+        Store *inv;
+        FILE *f;
+} StageLines;
+
+static int print_rollout(const Rollout *r, void *userdata) {
+        StageLines *s = userdata;
+        char line[256];
+
+        if (rollout_summary(s->inv, r, 0, line) < 0)
+                return 0;
+        _cleanup_free_ char *safe = term_escape(line);
+        fprintf(s->f, "rollout      %s\n", safe);
+        return 0;
+}
+
 static void print_stage(const Demo *d, FILE *f, usec_t now) {
-        if (!d->promoted)
-                fprintf(f, "stable       " DEMO_OLD " for door and meter; " DEMO_NEW
-                           " is promoted in %llu s\n",
+        Store *inv;
+
+        if (!d->promoted) {
+                fprintf(f, "stable       " DEMO_OLD " for door and meter; staged rollouts of " DEMO_NEW
+                           " start in %llu s\n",
                         (unsigned long long) ((d->promote_at - now + USEC_PER_SEC - 1) / USEC_PER_SEC));
-        else
-                fprintf(f, "stable       " DEMO_NEW " for door and meter (promoted %llu s ago), " DEMO_OLD
-                           " before\n",
-                        (unsigned long long) ((now - d->promote_at) / USEC_PER_SEC));
+                return;
+        }
+        if (cli_inventory(d->cli, &inv) < 0)
+                return;
+        StageLines s = { inv, f };
+        (void) rollout_list(inv, print_rollout, &s);
 }
 
 static void print_frame(const Demo *d, const cJSON *status, FILE *f) {
@@ -551,7 +631,10 @@ static int refresh(Demo *d, cJSON **ret_status) {
         uint64_t n;
         cJSON *status;
 
-        if (cli_ingest_server(d->cli, &n) < 0 || cli_status_build(d->cli, &status) < 0)
+        /* the tick reads the feed too, and steps the rollouts */
+        if (d->promoted ? with_engine(d, tick, "the rollout tick") < 0 : cli_ingest_server(d->cli, &n) < 0)
+                return -1;
+        if (cli_status_build(d->cli, &status) < 0)
                 return -1;
         if (d->frames) {
                 char *text = NULL;
@@ -571,7 +654,7 @@ static int refresh(Demo *d, cJSON **ret_status) {
 
 static int run_fleet(Demo *d) {
         d->started = now_usec(CLOCK_MONOTONIC);
-        /* a short demo promotes sooner, so its fleet still updates before the end */
+        /* a short demo starts its rollouts sooner, so its fleet still updates before the end */
         usec_t after = DEMO_PROMOTE_AFTER;
         if (d->duration && d->duration / 3 < after)
                 after = d->duration / 3;
@@ -584,7 +667,7 @@ static int run_fleet(Demo *d) {
                         return 0;
                 if (check_child(d, &d->flotad, "flotad") < 0 || check_child(d, &d->sim, "flota-sim") < 0)
                         return -1;
-                if (!d->promoted && now >= d->promote_at && promote_new(d) < 0)
+                if (!d->promoted && now >= d->promote_at && start_rollouts(d) < 0)
                         return -1;
                 if (refresh(d, NULL) < 0)
                         return -1;

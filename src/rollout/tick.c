@@ -160,10 +160,10 @@ static int complete_rollout(RolloutEngine *e, Rollout *r, const RolloutSpec *spe
         }
         r->state = ROLLOUT_COMPLETED;
         if (spec->promote)
-                snprintf(r->hold, sizeof(r->hold), "completed; %.24s/%.24s promoted to %.40s", r->product,
-                         spec->promote, r->version);
+                snprintf(r->hold, sizeof(r->hold), "%.24s/%.24s promoted to %.40s", r->product, spec->promote,
+                         r->version);
         else
-                snprintf(r->hold, sizeof(r->hold), "completed");
+                snprintf(r->hold, sizeof(r->hold), "every device offered has a verdict");
         return rollout_note(e, r, "completed", "%s", r->hold);
 }
 
