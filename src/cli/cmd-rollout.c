@@ -192,9 +192,11 @@ static int rollout_create_cmd(Cli *cli, RolloutArgs *a) {
                 print_json(o);
                 cJSON_Delete(o);
         } else {
+                /* the product and version are flotad's words: escaped for the terminal */
+                _cleanup_free_ char *product = term_escape(r.product), *version = term_escape(r.version);
                 printf("created rollout %s: %s %s (release %" PRId64 "), a draft; 'flota rollout plan %s' shows it, "
                        "'flota rollout start %s' starts it\n",
-                       r.name, r.product, r.version, r.release_id, r.name, r.name);
+                       r.name, product, version, r.release_id, r.name, r.name);
         }
         rollout_done(&r);
         return 0;
@@ -265,8 +267,9 @@ static bool excluded_for(const PlanDevice *d, size_t reason) {
 
 static void plan_print(const Rollout *r, const RolloutSpec *spec, const RolloutPlan *p, bool all, bool window_open,
                        uint64_t first_offers) {
+        _cleanup_free_ char *product = term_escape(r->product), *version = term_escape(r->version);
         printf("%s%s%s: %s %s (release %" PRId64 "), %zu eligible of %zu selected\n", style_on(STYLE_HEADER), r->name,
-               style_off(), r->product, r->version, r->release_id, p->n_eligible, p->n);
+               style_off(), product, version, r->release_id, p->n_eligible, p->n);
         uint64_t prev = 0;
         for (size_t w = 0; w < p->n_waves; w++) {
                 uint64_t n = p->targets[w] - prev;
