@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -266,7 +267,7 @@ static bool excluded_for(const PlanDevice *d, size_t reason) {
 }
 
 static void plan_print(const Rollout *r, const RolloutSpec *spec, const RolloutPlan *p, bool all, bool window_open,
-                       uint64_t first_offers) {
+                       uint64_t first_offers, usec_t now) {
         _cleanup_free_ char *product = term_escape(r->product), *version = term_escape(r->version);
         printf("%s%s%s: %s %s (release %" PRId64 "), %zu eligible of %zu selected\n", style_on(STYLE_HEADER), r->name,
                style_off(), product, version, r->release_id, p->n_eligible, p->n);
@@ -288,8 +289,15 @@ static void plan_print(const Rollout *r, const RolloutSpec *spec, const RolloutP
                 printf("offline (not seen within 3 poll intervals): %" PRIu64 "\n", p->offline);
                 print_ids(p, 0, p->n_eligible, all, is_offline, 0);
         }
-        if (!window_open)
-                printf("first tick: outside its windows, no offers until one opens\n");
+        if (!window_open) {
+                usec_t at = rollout_window_next(spec->windows, spec->n_windows, now);
+                time_t t = (time_t) (at / USEC_PER_SEC);
+                char when[32] = "never";
+                struct tm tm;
+                if (at != USEC_INFINITY && localtime_r(&t, &tm))
+                        strftime(when, sizeof(when), "%a %H:%M", &tm);
+                printf("first tick: outside its windows, no offers until the next opens (%s)\n", when);
+        }
         else
                 printf("first tick: offers %" PRIu64 " device%s (wave 1%s)\n", first_offers, first_offers == 1 ? "" : "s",
                        spec->rate ? ", rate-limited" : "");
@@ -334,7 +342,7 @@ static int rollout_plan_cmd(Cli *cli, RolloutArgs *a) {
                         print_json(o);
                         cJSON_Delete(o);
                 } else
-                        plan_print(&r, &spec, &plan, a->all, open, first);
+                        plan_print(&r, &spec, &plan, a->all, open, first, a->now);
         }
         rollout_plan_done(&plan);
         rollout_spec_done(&spec);

@@ -39,6 +39,8 @@ fl rollout create w1 --release 2 --waves 100% --window 01:00-05:00 --rate 10/min
     fail "create w1"
 fl rollout plan w1 --json --now ${day}T00:00:00Z >"$work/plan-w1.json" || fail "plan w1"
 check_golden plan-w1.json
+fl --color=never rollout plan w1 --now ${day}T00:00:00Z >"$work/plan-w1.txt" || fail "plan w1 (text)"
+check_golden plan-w1.txt
 fl rollout start w1 --now ${day}T00:00:00Z >/dev/null || fail "start w1"
 [ "$(count_of w1 offered)" -eq 0 ] || fail "offers outside the window"
 show_json w1 | grep -q '"hold":	"outside its windows; next opens Tue 01:00"' || fail "no word of the window: $(fl rollout show w1)"
