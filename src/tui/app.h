@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The dashboard's state shared by its views (tig's view_ops): each view draws from the App
+ * and handles actions, returning what changed; only the loop in tui.c redraws.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "flota/loop.h"
+#include "flota/rollout.h"
+#include "keymap.h"
+#include "layout.h"
+#include "snapshot.h"
+#include "term.h"
+#include "worker.h"
+
+#define APP_FILTER_MAX 256
+#define APP_STATUS_MAX 512
+
+/* what a handler changed */
+enum {
+        CHANGE_NONE = 0,
+        CHANGE_REDRAW = 1 << 0,
+        CHANGE_VIEW = 1 << 1,           /* the fleet's index must be rebuilt (filter, sort, snapshot) */
+};
+
+typedef struct DetailLine {
+        Role role;
+        char *label;                    /* owned; "" for a continuation line */
+        char *text;                     /* owned, raw */
+} DetailLine;
+
+typedef struct App {
+        Loop *loop;
+        Worker *worker;
+        Store *store;                   /* the UI's own read handle, for the device detail */
+        const char *server;
+        bool tick;
+
+        Snapshot *snap;
+        usec_t snap_build_usec;
+        View view, back_view;
+        Layout layout;
+
+        /* Fleet */
+        size_t *idx;
+        size_t n_idx;
+        size_t cursor, top;
+        FleetColumn sort;
+        bool reverse;
+        char filter[APP_FILTER_MAX];
+        bool editing;                   /* the filter prompt is open */
+        char edit[APP_FILTER_MAX];
+
+        /* Device */
+        char device[DEVICE_ID_MAX + 1];
+        DetailLine *detail;
+        size_t n_detail, detail_top;
+
+        /* Rollouts */
+        size_t rollout_cursor;
+
+        /* Events */
+        size_t events_top;
+        bool follow;
+
+        /* Help */
+        size_t help_top;
+
+        /* the status line: flotad's health, messages, the confirmation prompt */
+        bool have_pass, server_ok;
+        usec_t last_pass;               /* monotonic */
+        char server_msg[WORKER_MESSAGE_MAX];
+        char status[APP_STATUS_MAX];
+        Role status_role;
+        bool confirming;
+        char confirm_text[APP_STATUS_MAX];
+        char confirm_rollout[ROLLOUT_NAME_MAX + 1];
+        RolloutAction confirm_action;
+
+        bool quit;
+        usec_t started;                 /* monotonic, for the first paint's time */
+        usec_t first_paint_usec;
+        usec_t last_draw_usec;
+} App;
+
+typedef struct ViewOps {
+        void (*draw)(App *a);
+        /* returns CHANGE_* bits; CHANGE_NONE also for actions the view does not handle */
+        int (*act)(App *a, Action action);
+} ViewOps;
+
+extern const ViewOps view_fleet_ops;
+extern const ViewOps view_device_ops;
+extern const ViewOps view_rollouts_ops;
+extern const ViewOps view_events_ops;
+extern const ViewOps view_help_ops;
+
+/* shared by the views (tui.c) */
+void app_status(App *a, Role role, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void app_draw_title(App *a);
+void app_draw_bar(App *a);
+void app_rebuild_fleet(App *a, const char *keep);
+void app_open_device(App *a, const char *id);
+void app_set_view(App *a, View v);
+/* Moves a cursor over n rows by the action; returns true when it handled the action. */
+bool app_move(Action action, size_t *cursor, size_t n, size_t page);
+
+/* the device detail's lines (view-device.c) */
+void device_detail_load(App *a);
+void device_detail_clear(App *a);
+/* "3m", "2h05m", "-" for a device last seen at t */
+const char *format_age(char buf[static 32], usec_t now, usec_t t);
+Role device_state_role(int state);
+Role rollout_state_role(RolloutState s);

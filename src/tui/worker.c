@@ -1,0 +1,303 @@
+/* SPDX-License-Identifier: MIT */
+/* The dashboard's worker thread: flotad's feed, the tick, rollout actions, snapshots. */
+#include "worker.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "flota/alloc.h"
+#include "flota/inventory.h"
+#include "flota/strutil.h"
+
+/* how long an action waits for the rollout lock that a cron tick holds */
+#define ACTION_LOCK_WAIT_SEC 10
+
+struct Worker {
+        char *path, *server, *token;
+        unsigned timeout_sec;
+        usec_t interval;
+        bool tick;
+
+        pthread_t thread;
+        bool started;
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        bool quit, wake;
+        bool has_action;
+        char action_rollout[ROLLOUT_NAME_MAX + 1];
+        RolloutAction action;
+
+        int efd;
+        WorkerEvent **events;           /* the queue to the UI */
+        size_t n_events, events_allocated;
+};
+
+WorkerEvent *worker_event_free(WorkerEvent *e) {
+        if (!e)
+                return NULL;
+        snapshot_free(e->snapshot);
+        free(e);
+        return NULL;
+}
+
+static void post(Worker *w, WorkerEvent *e) {
+        uint64_t one = 1;
+
+        pthread_mutex_lock(&w->lock);
+        w->events = xgrow(w->events, &w->events_allocated, w->n_events + 1, sizeof(WorkerEvent *));
+        w->events[w->n_events++] = e;
+        pthread_mutex_unlock(&w->lock);
+        if (write(w->efd, &one, sizeof(one)) < 0) {
+                /* the counter cannot overflow in practice; the UI drains the queue anyway */
+        }
+}
+
+static WorkerEvent *event_new(WorkerEventKind kind) {
+        WorkerEvent *e = xcalloc(1, sizeof(WorkerEvent));
+        e->kind = kind;
+        return e;
+}
+
+static void post_snapshot(Worker *w, Store *s) {
+        usec_t t0 = now_usec(CLOCK_MONOTONIC);
+        Snapshot *snap = NULL;
+        int r = snapshot_build(s, now_usec(CLOCK_REALTIME), &snap);
+        WorkerEvent *e = event_new(WORKER_SNAPSHOT);
+
+        e->build_usec = now_usec(CLOCK_MONOTONIC) - t0;
+        e->ok = r >= 0;
+        e->snapshot = snap;
+        if (r < 0)
+                snprintf(e->message, sizeof(e->message), "cannot read the inventory: %s", strerror(-r));
+        post(w, e);
+}
+
+static RolloutEngine engine(Worker *w, Store *s, ApiClient *api) {
+        return (RolloutEngine) {
+                .inventory = s,
+                .api = api,
+                .server = w->server ? w->server : "",
+                .now = now_usec(CLOCK_REALTIME),
+        };
+}
+
+/* One pass over flotad: the feed, and the tick when asked for. Skipped while another flota holds the lock. */
+static void pass(Worker *w, Store *s, ApiClient *api) {
+        WorkerEvent *e = event_new(WORKER_PASS);
+        char err[ROLLOUT_ERROR_MAX] = "";
+        TickResult res = {};
+        int r;
+
+        int fd = rollout_lock(w->path, 0);
+        if (fd < 0) {
+                e->ok = true;
+                snprintf(e->message, sizeof(e->message), "%s",
+                         fd == -EWOULDBLOCK ? "another flota holds the rollout lock" : "cannot take the rollout lock");
+                post(w, e);
+                return;
+        }
+        RolloutEngine eng = engine(w, s, api);
+        if (w->tick)
+                r = rollout_tick(&eng, NULL, NULL, &res, err);
+        else
+                r = rollout_feed_ingest(&eng, &res.checkins, err);
+        close(fd);
+        e->ok = r >= 0;
+        e->checkins = res.checkins;
+        if (r < 0)
+                snprintf(e->message, sizeof(e->message), "%s", err[0] ? err : strerror(-r));
+        post(w, e);
+}
+
+static void act(Worker *w, Store *s, ApiClient *api, const char *name, RolloutAction a) {
+        WorkerEvent *e = event_new(WORKER_ACTION);
+        char err[ROLLOUT_ERROR_MAX] = "";
+        int r;
+
+        if (!api) {
+                snprintf(e->message, sizeof(e->message), "%s %s: no flotad configured (--server)",
+                         rollout_action_to_string(a), name);
+                post(w, e);
+                return;
+        }
+        int fd = rollout_lock(w->path, ACTION_LOCK_WAIT_SEC);
+        if (fd < 0) {
+                snprintf(e->message, sizeof(e->message), "%s %s: %s", rollout_action_to_string(a), name,
+                         fd == -EWOULDBLOCK ? "another flota holds the rollout lock" : strerror(-fd));
+                post(w, e);
+                return;
+        }
+        RolloutEngine eng = engine(w, s, api);
+        r = rollout_act(&eng, name, a, err);
+        close(fd);
+        e->ok = r >= 0;
+        if (r < 0)
+                snprintf(e->message, sizeof(e->message), "%s %s: %s", rollout_action_to_string(a), name,
+                         err[0] ? err : strerror(-r));
+        else
+                snprintf(e->message, sizeof(e->message), "%s %s: done", rollout_action_to_string(a), name);
+        post(w, e);
+}
+
+static struct timespec deadline_after(usec_t d) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        usec_t t = (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000 + d;
+        return (struct timespec) { .tv_sec = (time_t) (t / USEC_PER_SEC), .tv_nsec = (long) (t % USEC_PER_SEC) * 1000 };
+}
+
+static void *run(void *userdata) {
+        Worker *w = userdata;
+        _cleanup_(store_freep) Store *s = NULL;
+        _cleanup_(api_client_freep) ApiClient *api = NULL;
+        char err[API_CLIENT_ERROR_MAX];
+
+        int r = inventory_open(w->path, &s);
+        if (r < 0) {
+                WorkerEvent *e = event_new(WORKER_SNAPSHOT);
+                snprintf(e->message, sizeof(e->message), "cannot open the inventory: %s", strerror(-r));
+                post(w, e);
+                return NULL;
+        }
+        if (w->server && api_client_new(w->server, w->token, w->timeout_sec, &api, err) < 0) {
+                WorkerEvent *e = event_new(WORKER_PASS);
+                snprintf(e->message, sizeof(e->message), "%s", err);
+                post(w, e);
+        }
+        /* paint from the inventory at once, then the first pass over flotad without waiting */
+        post_snapshot(w, s);
+        for (bool first = true;; first = false) {
+                bool do_action = false;
+                char name[ROLLOUT_NAME_MAX + 1];
+                RolloutAction a = 0;
+
+                pthread_mutex_lock(&w->lock);
+                struct timespec until = deadline_after(w->interval);
+                while (!first && !w->quit && !w->wake && !w->has_action)
+                        if (pthread_cond_timedwait(&w->cond, &w->lock, &until) == ETIMEDOUT)
+                                break;
+                bool quit = w->quit, wake = w->wake;
+                if (w->has_action) {
+                        do_action = true;
+                        memcpy(name, w->action_rollout, sizeof(name));
+                        a = w->action;
+                }
+                w->wake = false;
+                pthread_mutex_unlock(&w->lock);
+                if (quit)
+                        break;
+                if (do_action) {
+                        act(w, s, api, name, a);
+                        pthread_mutex_lock(&w->lock);
+                        w->has_action = false;
+                        pthread_mutex_unlock(&w->lock);
+                } else if (!wake && api)
+                        pass(w, s, api);
+                post_snapshot(w, s);
+        }
+        return NULL;
+}
+
+int worker_start(const WorkerOptions *o, Worker **ret) {
+        Worker *w = xcalloc(1, sizeof(Worker));
+        pthread_condattr_t ca;
+
+        w->path = xstrdup(o->inventory_path);
+        w->server = o->server ? xstrdup(o->server) : NULL;
+        w->token = o->token ? xstrdup(o->token) : NULL;
+        w->timeout_sec = o->timeout_sec;
+        w->interval = o->interval;
+        w->tick = o->tick;
+        pthread_mutex_init(&w->lock, NULL);
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&w->cond, &ca);
+        pthread_condattr_destroy(&ca);
+        w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (w->efd < 0) {
+                int r = -errno;
+                worker_stop(w);
+                return r;
+        }
+        int r = pthread_create(&w->thread, NULL, run, w);
+        if (r != 0) {
+                worker_stop(w);
+                return -r;
+        }
+        w->started = true;
+        *ret = w;
+        return 0;
+}
+
+Worker *worker_stop(Worker *w) {
+        if (!w)
+                return NULL;
+        if (w->started) {
+                pthread_mutex_lock(&w->lock);
+                w->quit = true;
+                pthread_cond_signal(&w->cond);
+                pthread_mutex_unlock(&w->lock);
+                pthread_join(w->thread, NULL);
+        }
+        for (size_t i = 0; i < w->n_events; i++)
+                worker_event_free(w->events[i]);
+        free(w->events);
+        if (w->efd >= 0)
+                close(w->efd);
+        pthread_cond_destroy(&w->cond);
+        pthread_mutex_destroy(&w->lock);
+        free(w->path);
+        free(w->server);
+        free(w->token);
+        free(w);
+        return NULL;
+}
+
+int worker_fd(Worker *w) {
+        return w->efd;
+}
+
+WorkerEvent *worker_next(Worker *w) {
+        WorkerEvent *e = NULL;
+        uint64_t n;
+
+        pthread_mutex_lock(&w->lock);
+        if (w->n_events > 0) {
+                e = w->events[0];
+                memmove(w->events, w->events + 1, (w->n_events - 1) * sizeof(WorkerEvent *));
+                w->n_events--;
+        }
+        if (w->n_events == 0 && read(w->efd, &n, sizeof(n)) < 0) {
+                /* EAGAIN: already drained */
+        }
+        pthread_mutex_unlock(&w->lock);
+        return e;
+}
+
+int worker_act(Worker *w, const char *rollout, RolloutAction a) {
+        int r = 0;
+
+        pthread_mutex_lock(&w->lock);
+        if (w->has_action)
+                r = -EBUSY;
+        else {
+                w->has_action = true;
+                (void) strscpy(w->action_rollout, sizeof(w->action_rollout), rollout);
+                w->action = a;
+                pthread_cond_signal(&w->cond);
+        }
+        pthread_mutex_unlock(&w->lock);
+        return r;
+}
+
+void worker_refresh(Worker *w) {
+        pthread_mutex_lock(&w->lock);
+        w->wake = true;
+        pthread_cond_signal(&w->cond);
+        pthread_mutex_unlock(&w->lock);
+}

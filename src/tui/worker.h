@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The dashboard's worker thread: everything that waits on flotad or on the rollout lock. It
+ * has its own inventory handle (the same file; SQLite WAL lets the UI read meanwhile) and its
+ * own API client. Every few seconds it follows flotad's feed and ticks the rollouts (under
+ * rollout_lock(), so a cron tick and the dashboard never act at once), then reads a fresh
+ * Snapshot; operators' actions go through rollout_act() under the same lock. Results come
+ * back as WorkerEvents; worker_fd() turns readable when one is waiting, for the UI's loop.
+ *
+ * Threading: every function here is called from the UI thread only.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include "flota/rollout.h"
+#include "snapshot.h"
+
+typedef struct WorkerOptions {
+        const char *inventory_path;
+        const char *server;             /* NULL: no flotad, the inventory only */
+        const char *token;
+        unsigned timeout_sec;           /* for each request to flotad */
+        usec_t interval;                /* between passes over the feed */
+        bool tick;                      /* step running rollouts on each pass (not only the feed) */
+} WorkerOptions;
+
+typedef enum WorkerEventKind {
+        WORKER_SNAPSHOT,                /* snapshot is set */
+        WORKER_PASS,                    /* a pass over flotad ended: ok, message */
+        WORKER_ACTION,                  /* an action ended: ok, message */
+} WorkerEventKind;
+
+#define WORKER_MESSAGE_MAX (ROLLOUT_ERROR_MAX + 128)
+
+typedef struct WorkerEvent {
+        WorkerEventKind kind;
+        Snapshot *snapshot;             /* owned */
+        usec_t build_usec;              /* how long reading the snapshot took */
+        bool ok;
+        uint64_t checkins;              /* read from the feed in this pass */
+        char message[WORKER_MESSAGE_MAX];
+} WorkerEvent;
+
+WorkerEvent *worker_event_free(WorkerEvent *e);
+DEFINE_TRIVIAL_CLEANUP_FUNC(WorkerEvent *, worker_event_free);
+
+typedef struct Worker Worker;
+
+/* Starts the thread (which makes a first snapshot at once). The options are copied. 0 or -errno. */
+int worker_start(const WorkerOptions *o, Worker **ret);
+/* Asks the thread to stop, waits for it (at most one request's timeout) and frees everything. */
+Worker *worker_stop(Worker *w);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Worker *, worker_stop);
+
+int worker_fd(Worker *w);
+/* The next event, or NULL when none is waiting (clears worker_fd()'s readiness when empty). */
+WorkerEvent *worker_next(Worker *w);
+
+/* Queues an action on a rollout (one at a time: -EBUSY while one is queued or running). */
+int worker_act(Worker *w, const char *rollout, RolloutAction a);
+/* Asks for a new snapshot now (after a change in the UI's own inventory handle, e.g.). */
+void worker_refresh(Worker *w);
