@@ -1,0 +1,54 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# The Fleet view on a 40-device fleet with a running rollout: meters and table, a filter in the
+# selection syntax, a sort, the Device view, the help screen, resizes to 80x24 and below.
+. "$(dirname "$0")/common.sh"
+
+fleet_with_rollout
+tui_start 120 36
+wait_screen "● up"
+wait_screen "1/28 updated"
+golden fleet
+
+# '/' filter: the prompt, then the rows it selects and the filter on the status line
+keys / 'product=meter version<1.0'
+wait_screen "filter: product=meter version<1.0"
+keys Enter
+wait_screen "2 rows"
+golden fleet-filter
+keys Escape
+wait_screen "40 rows"
+
+# sort by the next column (PRODUCT), reversed: meter first
+keys '>' I
+wait_screen "PRODUCT▲"
+golden fleet-sort-product
+keys '<' I
+wait_screen "ID▼"
+
+# Enter: the device under the cursor (Home: the first row; the cursor followed its device through the sorts)
+keys Home Enter
+wait_screen "◀ Fleet / 18:FE:34:0A:E2:F3"
+wait_screen "History"
+golden device
+keys Escape
+wait_screen "40 rows"
+
+# the help screen comes from the key table
+keys '?'
+wait_screen "Keys (Esc or F1 returns)"
+golden help
+keys Escape
+wait_screen "40 rows"
+
+# 80x24: the table keeps its rows, LABELS, SOURCES and TARGET go
+tmx resize-window -t tui -x 80 -y 24
+wait_gone "SOURCES"
+golden fleet-80x24
+tmx resize-window -t tui -x 79 -y 24
+wait_screen "flota needs at least 80x24; this terminal is 79x24"
+golden too-small
+tmx resize-window -t tui -x 120 -y 36
+wait_screen "SOURCES"
+tui_quit
+echo "ok: fleet, filter, sort, device, help, 80x24, too small"

@@ -1,0 +1,47 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# The Rollouts view with a running rollout: waves as progress bars and why it holds; Space asks
+# before pausing (naming what changes), n cancels, y pauses through the engine (the CLI sees
+# it), the Fleet meter and the Events view follow; Space y resumes.
+. "$(dirname "$0")/common.sh"
+
+fleet_with_rollout
+tui_start 120 36
+wait_screen "● up"
+keys F4
+wait_screen "ROLLOUT      RELEASE"
+wait_screen "1 updated, 0 offered"
+golden rollouts
+
+# Space: the question names the rollout and what stays as it is; n changes nothing
+keys Space
+wait_screen "Pause r1: no new offers until resumed"
+golden rollouts-confirm-pause
+keys n
+wait_screen "cancelled: nothing changed"
+[ "$(state_of r1)" = running ] || fail "r1 is $(state_of r1) after a cancelled pause"
+
+keys Space
+wait_screen "[y/N]"
+keys y
+wait_screen "pause r1: done"
+wait_screen "paused by the operator"
+[ "$(state_of r1)" = paused ] || fail "r1 is $(state_of r1) after the dashboard paused it"
+golden rollouts-paused
+fl audit | grep -q 'r1 pause' || fail "the pause is not in the audit log: $(fl audit)"
+
+keys F2
+wait_screen "⏸  r1"
+keys F5
+wait_screen "r1 wave 1: pause"
+
+# resume: the same key, the other question
+keys F4
+wait_screen "ROLLOUT      RELEASE"
+keys Space
+wait_screen "Resume r1 at wave 1/3"
+keys y
+wait_screen "resume r1: done"
+[ "$(state_of r1)" = running ] || fail "r1 is $(state_of r1) after the dashboard resumed it"
+tui_quit
+echo "ok: rollouts, pause asked, cancelled, done, resumed"
