@@ -8,7 +8,9 @@
 . "$(dirname "$0")/../rollout/common.sh"
 
 golden_dir=$(cd "$(dirname "$0")" && pwd)/golden
-tmux_sock=flota-tui-$$
+# each tui_start gets a tmux server of its own: a new session on a server that is exiting fails
+tmux_phase=0
+tmux_sock=flota-tui-$$-0
 export TZ=UTC
 
 command -v tmux >/dev/null 2>&1 || { echo "SKIP: tmux is not installed (share/dev/deps.sh installs it)"; exit 77; }
@@ -56,6 +58,8 @@ tui_start() {
     done
     [ $# -eq 0 ] || shift
     rm -f "$work/tui.rc"
+    tmux_phase=$((tmux_phase + 1))
+    tmux_sock=flota-tui-$$-$tmux_phase
     tmx new-session -d -s tui -x "$cols" -y "$lines" \
         "env $envs FLOTA_SERVER='$SERVER' FLOTA_TOKEN='$TOKEN' '$FLOTA' --db '$work/inventory.db' tui $* \
          2>'$work/tui.stderr'; echo \$? >'$work/tui.rc'; sleep 600" ||
@@ -110,9 +114,10 @@ golden() {
     diff -u "$golden_dir/$1.screen" "$work/$1.screen" >&2 || fail "screen $1 differs from golden/$1.screen"
 }
 
-# tui_quit: q, and flota exits 0 with the terminal restored
+# tui_quit: q, and flota exits 0; its tmux server goes away
 tui_quit() {
     keys q
     wait_for 20 test -s "$work/tui.rc" || fail "flota tui did not exit on q"
     [ "$(cat "$work/tui.rc")" = 0 ] || fail "flota tui exited $(cat "$work/tui.rc"): $(cat "$work/tui.stderr")"
+    tmx kill-server 2>/dev/null || true
 }

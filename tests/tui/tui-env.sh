@@ -16,7 +16,6 @@ tui_start 120 36
 wait_screen "● up"
 has_colour || fail "no colour on a colour terminal"
 tui_quit
-tmx kill-server
 
 tui_start 120 36 NO_COLOR=1
 wait_screen "● up"
@@ -25,7 +24,6 @@ has_colour && fail "colours under NO_COLOR"
 raw_screen -e | grep -q "$(printf '\033')\[[0-9;]*7m" || fail "no reverse video for the cursor under NO_COLOR"
 golden fleet-no-color
 tui_quit
-tmx kill-server
 
 tui_start 120 36 LANG=C LC_ALL=C
 wait_screen "* up"
@@ -35,7 +33,6 @@ keys F4
 wait_screen "ROLLOUT      RELEASE"
 golden rollouts-ascii
 tui_quit
-tmx kill-server
 
 # flotad goes away: 'down' with the reason, and the keys still work; it comes back: 'up'
 port=${SERVER##*:}
