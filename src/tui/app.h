@@ -84,6 +84,10 @@ typedef struct App {
         usec_t started;                 /* monotonic, for the first paint's time */
         usec_t first_paint_usec;
         usec_t last_draw_usec;
+        usec_t max_draw_usec, sum_draw_usec;
+        uint64_t n_draws;
+        usec_t max_input_usec, sum_input_usec;  /* keys read to screen drawn */
+        uint64_t n_inputs;
 } App;
 
 typedef struct ViewOps {

@@ -356,8 +356,12 @@ static int cmp_u64(uint64_t a, uint64_t b) {
         return a < b ? -1 : a > b;
 }
 
+/* the order of fleet_row_sources()'s texts: "log" < "mdns" < "poll" < "poll mdns" */
+static int sources_rank(const FleetRow *r) {
+        return (r->polls > 0) * 2 + r->announced;
+}
+
 static int compare_column(const FleetRow *a, const FleetRow *b, FleetColumn c) {
-        char x[32], y[32];
 
         switch (c) {
         case FLEET_COL_ID: return strcmp(a->id, b->id);
@@ -366,7 +370,7 @@ static int compare_column(const FleetRow *a, const FleetRow *b, FleetColumn c) {
         case FLEET_COL_VERSION: return version_compare(a->version, b->version);
         case FLEET_COL_TARGET: return version_compare(a->target ? a->target : "", b->target ? b->target : "");
         case FLEET_COL_STATE: return a->state < b->state ? -1 : a->state > b->state;
-        case FLEET_COL_SOURCES: return strcmp(fleet_row_sources(a, x), fleet_row_sources(b, y));
+        case FLEET_COL_SOURCES: return sources_rank(a) - sources_rank(b);
         /* newest first reads as "smallest age first" */
         case FLEET_COL_SEEN: return -cmp_u64(a->last_seen, b->last_seen);
         case FLEET_COL_LABELS: return strcmp(a->labels, b->labels);

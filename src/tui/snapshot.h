@@ -20,16 +20,16 @@
 #define SNAPSHOT_EVENTS_MAX 500
 #define SNAPSHOT_TOP_VERSIONS 3
 
-/* The Fleet table's columns: id, header, width, drop order when narrow (0: never dropped). */
+/* The Fleet table's columns: id, header, width (room for the sort arrow), drop order when narrow (0: never). */
 #define FLEET_COLUMNS(X)                                    \
         X(ID, "ID", 17, 0)                                  \
         X(PRODUCT, "PRODUCT", 10, 0)                        \
-        X(PLATFORM, "PLATFORM", 8, 4)                       \
+        X(PLATFORM, "PLATFORM", 9, 4)                       \
         X(VERSION, "VERSION", 12, 0)                        \
         X(TARGET, "TARGET", 10, 3)                          \
         X(STATE, "STATE", 11, 0)                            \
         X(SOURCES, "SOURCES", 9, 2)                         \
-        X(SEEN, "LAST SEEN", 9, 0)                          \
+        X(SEEN, "LAST SEEN", 10, 0)                         \
         X(LABELS, "LABELS", 16, 1)
 
 typedef enum FleetColumn {

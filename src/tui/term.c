@@ -169,7 +169,7 @@ static void theme_init(void) {
 }
 
 int term_role_attr(Role r) {
-        return (unsigned) r < _ROLE_MAX ? term.attrs[r] : A_NORMAL;
+        return (unsigned) r < _ROLE_MAX ? term.attrs[r] : (int) A_NORMAL;
 }
 
 bool term_is_utf8(void) {

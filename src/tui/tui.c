@@ -220,6 +220,12 @@ static void draw(App *a) {
         refresh();
         usec_t t1 = now_usec(CLOCK_MONOTONIC);
         a->last_draw_usec = t1 - t0;
+        if (a->snap) {
+                a->n_draws++;
+                a->sum_draw_usec += t1 - t0;
+                if (t1 - t0 > a->max_draw_usec)
+                        a->max_draw_usec = t1 - t0;
+        }
         if (a->snap && a->first_paint_usec == 0)
                 a->first_paint_usec = t1 - a->started;
 }
@@ -334,6 +340,7 @@ static void apply(App *a, int changes) {
 static void on_input(Loop *l, int fd, short revents, void *userdata) {
         App *a = userdata;
         int changes = 0, key;
+        usec_t t0 = now_usec(CLOCK_MONOTONIC);
 
         if (revents & (POLLHUP | POLLERR)) {
                 a->quit = true;
@@ -350,6 +357,11 @@ static void on_input(Loop *l, int fd, short revents, void *userdata) {
                         return;
         }
         apply(a, changes);
+        usec_t d = now_usec(CLOCK_MONOTONIC) - t0;
+        a->n_inputs++;
+        a->sum_input_usec += d;
+        if (d > a->max_input_usec)
+                a->max_input_usec = d;
 }
 
 static void on_signal(Loop *l, int fd, short revents, void *userdata) {
@@ -419,6 +431,21 @@ static void on_clock(Loop *l, void *userdata) {
 
 /* ---- entry ---- */
 
+/* The process's peak resident set in KiB (VmHWM), or 0 when /proc does not say. */
+static unsigned long peak_rss_kib(void) {
+        char line[256];
+        unsigned long kib = 0;
+        FILE *f = fopen("/proc/self/status", "re");
+
+        if (!f)
+                return 0;
+        while (fgets(line, sizeof(line), f))
+                if (sscanf(line, "VmHWM: %lu kB", &kib) == 1)
+                        break;
+        fclose(f);
+        return kib;
+}
+
 static void app_done(App *a) {
         worker_stop(a->worker);
         device_detail_clear(a);
@@ -473,9 +500,15 @@ int tui_run(const TuiOptions *o, char err[static 256]) {
         r = loop_run(a.loop);
         term_done();
         if (o->stats)
-                fprintf(stderr, "flota tui: first paint %.1f ms, last redraw %.2f ms, snapshot of %zu devices %.1f ms\n",
-                        (double) a.first_paint_usec / 1000.0, (double) a.last_draw_usec / 1000.0,
-                        a.snap ? a.snap->n_rows : 0, (double) a.snap_build_usec / 1000.0);
+                fprintf(stderr, "flota tui: first paint %.1f ms; %" PRIu64 " redraws, mean %.2f ms, max %.2f ms; "
+                        "keys to screen: %" PRIu64 " times, mean %.1f ms, max %.1f ms; snapshot of %zu devices read in %.1f ms; "
+                        "peak RSS %lu MiB\n",
+                        (double) a.first_paint_usec / 1000.0, a.n_draws,
+                        a.n_draws ? (double) a.sum_draw_usec / (double) a.n_draws / 1000.0 : 0.0,
+                        (double) a.max_draw_usec / 1000.0, a.n_inputs,
+                        a.n_inputs ? (double) a.sum_input_usec / (double) a.n_inputs / 1000.0 : 0.0,
+                        (double) a.max_input_usec / 1000.0, a.snap ? a.snap->n_rows : 0,
+                        (double) a.snap_build_usec / 1000.0, peak_rss_kib() / 1024);
         app_done(&a);
         if (r < 0) {
                 snprintf(err, 256, "the event loop failed: %s", strerror(-r));
