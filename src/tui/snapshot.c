@@ -254,6 +254,55 @@ static void join_members(Builder *b) {
         free(b->members);
 }
 
+typedef struct VersionRank {
+        const char *version;
+        uint32_t rank;
+} VersionRank;
+
+static int cmp_rank_text(const void *a, const void *b) {
+        return strcmp(((const VersionRank *) a)->version, ((const VersionRank *) b)->version);
+}
+
+static int cmp_rank_version(const void *a, const void *b) {
+        return version_compare(((const VersionRank *) a)->version, ((const VersionRank *) b)->version);
+}
+
+static uint32_t rank_of(const VersionRank *v, size_t n, const char *version) {
+        VersionRank key = { .version = version };
+        const VersionRank *hit = bsearch(&key, v, n, sizeof(VersionRank), cmp_rank_text);
+        return hit ? hit->rank : 0;
+}
+
+/*
+ * Gives every row the rank of its version and target among the snapshot's distinct ones, so
+ * sorting by version compares integers instead of parsing versions 100,000 x log times.
+ */
+static void rank_versions(Snapshot *s) {
+        VersionRank *v = xmalloc((2 * s->n_rows + 1) * sizeof(VersionRank));
+        size_t n = 0, d = 0;
+
+        v[n++] = (VersionRank) { .version = "" };
+        for (size_t i = 0; i < s->n_rows; i++) {
+                v[n++] = (VersionRank) { .version = s->rows[i].version };
+                if (s->rows[i].target)
+                        v[n++] = (VersionRank) { .version = s->rows[i].target };
+        }
+        qsort(v, n, sizeof(VersionRank), cmp_rank_text);
+        for (size_t i = 0; i < n; i++)
+                if (d == 0 || !streq(v[d - 1].version, v[i].version))
+                        v[d++] = v[i];
+        qsort(v, d, sizeof(VersionRank), cmp_rank_version);
+        for (size_t i = 0; i < d; i++)
+                v[i].rank = i == 0 ? 0 : v[i - 1].rank + (cmp_rank_version(&v[i - 1], &v[i]) != 0);
+        qsort(v, d, sizeof(VersionRank), cmp_rank_text);
+        for (size_t i = 0; i < s->n_rows; i++) {
+                FleetRow *r = &s->rows[i];
+                r->version_rank = rank_of(v, d, r->version);
+                r->target_rank = rank_of(v, d, r->target ? r->target : "");
+        }
+        free(v);
+}
+
 static int cmp_row_id(const void *a, const void *b) {
         return strcmp(((const FleetRow *) a)->id, ((const FleetRow *) b)->id);
 }
@@ -274,6 +323,7 @@ int snapshot_build(Store *st, usec_t now, Snapshot **ret) {
         join_members(&b);
         if (r < 0)
                 return r;
+        rank_versions(s);
         r = inventory_audit_list(st, 200, add_audit, &b);
         if (r < 0)
                 return r;
@@ -367,8 +417,8 @@ static int compare_column(const FleetRow *a, const FleetRow *b, FleetColumn c) {
         case FLEET_COL_ID: return strcmp(a->id, b->id);
         case FLEET_COL_PRODUCT: return strcmp(a->product, b->product);
         case FLEET_COL_PLATFORM: return strcmp(a->platform, b->platform);
-        case FLEET_COL_VERSION: return version_compare(a->version, b->version);
-        case FLEET_COL_TARGET: return version_compare(a->target ? a->target : "", b->target ? b->target : "");
+        case FLEET_COL_VERSION: return cmp_u64(a->version_rank, b->version_rank);
+        case FLEET_COL_TARGET: return cmp_u64(a->target_rank, b->target_rank);
         case FLEET_COL_STATE: return a->state < b->state ? -1 : a->state > b->state;
         case FLEET_COL_SOURCES: return sources_rank(a) - sources_rank(b);
         /* newest first reads as "smallest age first" */

@@ -49,6 +49,8 @@ typedef struct FleetRow {
         char *labels;
         const char *target;             /* borrowed from the snapshot's rollouts; NULL: none */
         int state;                      /* DeviceRolloutState in an active rollout, or -1 */
+        uint32_t version_rank;          /* the version's place among the snapshot's, by version_compare() */
+        uint32_t target_rank;           /* the same for the target ("" when none) */
         usec_t last_seen;
         uint64_t polls;
         bool announced;
