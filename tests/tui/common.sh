@@ -48,6 +48,8 @@ fleet_with_rollout() {
 }
 
 # tui_start COLS LINES [VAR=VALUE...] [-- TUI ARGS...]: flota tui in a new tmux session
+# (tui_verb= runs 'flota' with no verb instead, which opens the dashboard on a terminal)
+tui_verb=tui
 tui_start() {
     cols=$1 lines=$2
     shift 2
@@ -61,7 +63,7 @@ tui_start() {
     tmux_phase=$((tmux_phase + 1))
     tmux_sock=flota-tui-$$-$tmux_phase
     tmx new-session -d -s tui -x "$cols" -y "$lines" \
-        "env $envs FLOTA_SERVER='$SERVER' FLOTA_TOKEN='$TOKEN' '$FLOTA' --db '$work/inventory.db' tui $* \
+        "env $envs FLOTA_SERVER='$SERVER' FLOTA_TOKEN='$TOKEN' '$FLOTA' --db '$work/inventory.db' $tui_verb $* \
          2>'$work/tui.stderr'; echo \$? >'$work/tui.rc'; sleep 600" ||
         fail "tmux did not start"
 }

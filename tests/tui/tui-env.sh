@@ -1,8 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # The dashboard's environment: colours by role on a colour terminal and none under NO_COLOR
-# (mono attributes only), ASCII line art under LANG=C, and a flotad that goes away (the
-# screen says so and keeps answering keys) and comes back.
+# (mono attributes only), ASCII line art under LANG=C, 'flota' with no verb on a terminal, and
+# a flotad that goes away (the screen says so and keeps answering keys) and comes back.
 . "$(dirname "$0")/common.sh"
 
 # SGR colour parameters (30-37, 40-47, 38;5/48;5) in a capture-pane -e dump
@@ -34,6 +34,19 @@ wait_screen "ROLLOUT      RELEASE"
 golden rollouts-ascii
 tui_quit
 
+# 'flota' with no verb on a terminal is the dashboard; without a terminal, the help
+tui_verb=''
+tui_start 120 36
+tui_verb=tui
+wait_screen "● up"
+wait_screen "40 rows"
+tui_quit
+set +e
+"$FLOTA" --db "$work/inventory.db" </dev/null >"$work/no-verb.out" 2>&1
+rc=$?
+set -e
+[ "$rc" = 2 ] && grep -q '^Usage: flota' "$work/no-verb.out" || fail "flota with no verb off a terminal: exit $rc"
+
 # flotad goes away: 'down' with the reason, and the keys still work; it comes back: 'up'
 port=${SERVER##*:}
 tui_start 120 36 -- --interval 1
@@ -54,4 +67,4 @@ wait_screen "40 rows"
 pids="$pids $!"
 wait_screen "● up" 30
 tui_quit
-echo "ok: colour, NO_COLOR, LANG=C, flotad down and back"
+echo "ok: colour, NO_COLOR, LANG=C, no verb, flotad down and back"
