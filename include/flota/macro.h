@@ -50,3 +50,9 @@ static inline void closep(int *fd) {
 static inline int negative_errno(int e) {
         return e > 0 ? -e : -1;
 }
+
+/* qsort() that accepts an empty array (qsort's base must not be NULL even when n is 0). */
+static inline void qsort_safe(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *)) {
+        if (n > 1)
+                qsort(base, n, size, cmp);
+}

@@ -116,7 +116,7 @@ int rollout_plan_build(Store *inventory, const RolloutSpec *spec, const RolloutR
                 snprintf(err, ROLLOUT_ERROR_MAX, "reading the inventory failed: %s", store_last_error(inventory));
                 return r;
         }
-        qsort(plan.devices, plan.n, sizeof(PlanDevice), plan_order);
+        qsort_safe(plan.devices, plan.n, sizeof(PlanDevice), plan_order);
         for (size_t i = 0; i < plan.n; i++) {
                 plan.excluded[plan.devices[i].excluded]++;
                 if (plan.devices[i].excluded == EXCLUDE_NONE)

@@ -117,7 +117,7 @@ static int fetch_actual(ApiClient *api, int64_t release, IdSet *ret, char err[st
                 if (!after[0])
                         break;
         }
-        qsort(ret->ids, ret->n, sizeof(*ret->ids), id_cmp);
+        qsort_safe(ret->ids, ret->n, sizeof(*ret->ids), id_cmp);
         return 0;
 }
 
@@ -180,10 +180,10 @@ int rollout_reconcile(RolloutEngine *e, const Rollout *r, const int64_t *extra, 
                 desired_done(&d);
                 return k;
         }
-        qsort(d.members.ids, d.members.n, sizeof(*d.members.ids), id_cmp);
+        qsort_safe(d.members.ids, d.members.n, sizeof(*d.members.ids), id_cmp);
         diff.add = xcalloc(d.n_releases, sizeof(IdSet));
         for (size_t i = 0; k >= 0 && i < d.n_releases; i++) {
-                qsort(d.by_release[i].ids, d.by_release[i].n, sizeof(*d.by_release[i].ids), id_cmp);
+                qsort_safe(d.by_release[i].ids, d.by_release[i].n, sizeof(*d.by_release[i].ids), id_cmp);
                 k = diff_release(e->api, &d, i, &diff, err);
         }
         ReconcileResult res = { .removed = diff.remove.n };
