@@ -204,6 +204,7 @@ int main(int argc, char **argv) {
                 static char *no_verb[] = { (char *) "tui", NULL };
                 if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
                         help();
+                        free(cli.db);
                         return EXIT_USAGE;
                 }
                 argv = no_verb;

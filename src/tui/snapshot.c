@@ -120,7 +120,7 @@ static void build_products(Builder *b) {
                         }
                         counts[k].n++;
                 }
-                qsort(counts, n, sizeof(VersionCount), cmp_version_count);
+                qsort_safe(counts, n, sizeof(VersionCount), cmp_version_count);
                 for (size_t k = 0; k < n; k++) {
                         if (k < SNAPSHOT_TOP_VERSIONS)
                                 m->top[m->n_top++] = (VersionCount) { xstrdup(counts[k].version), counts[k].n };
@@ -129,7 +129,7 @@ static void build_products(Builder *b) {
                 }
         }
         free(counts);
-        qsort(s->products, s->n_products, sizeof(ProductMeter), cmp_product);
+        qsort_safe(s->products, s->n_products, sizeof(ProductMeter), cmp_product);
 }
 
 static size_t parse_targets(const char *text, uint64_t ret[static ROLLOUT_WAVES_MAX]) {
@@ -236,7 +236,7 @@ static int read_rollouts(Builder *b, Store *st) {
 static void join_members(Builder *b) {
         Snapshot *s = b->s;
 
-        qsort(b->members, b->n_members, sizeof(Member), cmp_member);
+        qsort_safe(b->members, b->n_members, sizeof(Member), cmp_member);
         for (size_t i = 0, j = 0; i < s->n_rows && j < b->n_members;) {
                 int c = strcmp(s->rows[i].id, b->members[j].id);
                 if (c < 0)
@@ -287,14 +287,14 @@ static void rank_versions(Snapshot *s) {
                 if (s->rows[i].target)
                         v[n++] = (VersionRank) { .version = s->rows[i].target };
         }
-        qsort(v, n, sizeof(VersionRank), cmp_rank_text);
+        qsort_safe(v, n, sizeof(VersionRank), cmp_rank_text);
         for (size_t i = 0; i < n; i++)
                 if (d == 0 || !streq(v[d - 1].version, v[i].version))
                         v[d++] = v[i];
-        qsort(v, d, sizeof(VersionRank), cmp_rank_version);
+        qsort_safe(v, d, sizeof(VersionRank), cmp_rank_version);
         for (size_t i = 0; i < d; i++)
                 v[i].rank = i == 0 ? 0 : v[i - 1].rank + (cmp_rank_version(&v[i - 1], &v[i]) != 0);
-        qsort(v, d, sizeof(VersionRank), cmp_rank_text);
+        qsort_safe(v, d, sizeof(VersionRank), cmp_rank_text);
         for (size_t i = 0; i < s->n_rows; i++) {
                 FleetRow *r = &s->rows[i];
                 r->version_rank = rank_of(v, d, r->version);
@@ -317,7 +317,7 @@ int snapshot_build(Store *st, usec_t now, Snapshot **ret) {
         if (r < 0)
                 return r;
         /* the store says id order; make sure of strcmp's, which the joins rely on */
-        qsort(s->rows, s->n_rows, sizeof(FleetRow), cmp_row_id);
+        qsort_safe(s->rows, s->n_rows, sizeof(FleetRow), cmp_row_id);
         build_products(&b);
         r = read_rollouts(&b, st);
         join_members(&b);
@@ -327,7 +327,7 @@ int snapshot_build(Store *st, usec_t now, Snapshot **ret) {
         r = inventory_audit_list(st, 200, add_audit, &b);
         if (r < 0)
                 return r;
-        qsort(s->events, s->n_events, sizeof(EventRow), cmp_event);
+        qsort_safe(s->events, s->n_events, sizeof(EventRow), cmp_event);
         if (s->n_events > SNAPSHOT_EVENTS_MAX) {
                 size_t drop = s->n_events - SNAPSHOT_EVENTS_MAX;
                 for (size_t i = 0; i < drop; i++) {
@@ -371,6 +371,8 @@ Snapshot *snapshot_free(Snapshot *s) {
 
 FleetRow *snapshot_find(const Snapshot *s, const char *id) {
         FleetRow key = { .id = (char *) id };
+        if (s->n_rows == 0)
+                return NULL;
         return bsearch(&key, s->rows, s->n_rows, sizeof(FleetRow), cmp_row_id);
 }
 
@@ -439,6 +441,8 @@ static int compare_rows(const void *a, const void *b, void *userdata) {
 
 void fleet_sort(const Snapshot *s, size_t *idx, size_t n, FleetColumn sort, bool reverse) {
         SortKey k = { s, sort, reverse };
+        if (n < 2)
+                return;
         qsort_r(idx, n, sizeof(size_t), compare_rows, &k);
 }
 
