@@ -40,7 +40,7 @@ const char *format_age(char buf[static 32], usec_t now, usec_t t) {
         return format_duration(buf, now > t ? now - t : 0);
 }
 
-static void draw_product(App *a, const ProductMeter *p, int y) {
+static void draw_product(const ProductMeter *p, int y) {
         static const Role roles[] = { ROLE_OK, ROLE_BUSY, ROLE_WARN, ROLE_DIM };
         static const Glyph glyphs[] = { GLYPH_FULL, GLYPH_HALF, GLYPH_FULL, GLYPH_EMPTY };
         uint64_t parts[SNAPSHOT_TOP_VERSIONS + 1];
@@ -50,8 +50,9 @@ static void draw_product(App *a, const ProductMeter *p, int y) {
         for (size_t i = 0; i < p->n_top; i++)
                 parts[n++] = p->top[i].n;
         parts[n++] = p->other;
-        int x = 1 + term_print(y, 1, 11, ROLE_TITLE, p->product);
-        x = 13;
+        int x = 13;
+
+        term_print(y, 1, 11, ROLE_TITLE, p->product);
         term_bar(y, x, bar, parts, roles, glyphs, n, p->total);
         x += bar + 1;
         for (size_t i = 0; i < p->n_top && x < COLS; i++) {
@@ -74,14 +75,12 @@ static void draw_rollout_line(const RolloutInfo *r, int y) {
         uint64_t parts[] = { c->updated, c->failed, c->silent, in_flight };
         Glyph g = r->state == ROLLOUT_PAUSED ? GLYPH_PAUSED : r->state == ROLLOUT_HALTED ? GLYPH_DASH : GLYPH_RUNNING;
 
-        int x = 1 + term_printf(y, 1, 3, rollout_state_role(r->state), "%s", term_glyph(g));
-        x = 4;
-        term_print(y, x, 12, ROLE_TITLE, r->name);
-        x = 17;
-        x += term_printf(y, x, 12, ROLE_NORMAL, "wave %u/%zu", r->wave + 1, r->n_waves ? r->n_waves : 1);
-        x = 29;
-        term_bar(y, x, 10, parts, roles, glyphs, ELEMENTSOF(parts), c->eligible);
-        x += 11;
+        int x = 40;
+
+        term_print(y, 1, 3, rollout_state_role(r->state), term_glyph(g));
+        term_print(y, 4, 12, ROLE_TITLE, r->name);
+        term_printf(y, 17, 12, ROLE_NORMAL, "wave %u/%zu", r->wave + 1, r->n_waves ? r->n_waves : 1);
+        term_bar(y, 29, 10, parts, roles, glyphs, ELEMENTSOF(parts), c->eligible);
         x += term_printf(y, x, COLS - x, ROLE_NORMAL, "%" PRIu64 "/%" PRIu64 " updated", c->updated, c->eligible);
         x += term_printf(y, x, COLS - x, c->failed ? ROLE_BAD : ROLE_NORMAL, " %s %" PRIu64 " failed",
                          term_is_utf8() ? "\u00b7" : "-", c->failed);
@@ -134,8 +133,7 @@ static void draw_row(App *a, const FleetRow *r, int y, bool is_cursor) {
                 term_print(y, 0, 1, is_cursor ? ROLE_ACCENT : ROLE_WARN, term_glyph(GLYPH_MARK));
         for (int c = 0; c < _FLEET_COL_MAX; c++)
                 if (l->shown[c])
-                        term_print(y, l->col_x[c], l->col_w[c] - (c == _FLEET_COL_MAX - 1 ? 0 : 0), role,
-                                   cell(r, c, a->snap->taken, buf));
+                        term_print(y, l->col_x[c], l->col_w[c], role, cell(r, c, a->snap->taken, buf));
 }
 
 static void draw(App *a) {
@@ -144,7 +142,7 @@ static void draw(App *a) {
         int y = l->products_y;
 
         for (int i = 0; i < l->n_products; i++)
-                draw_product(a, &s->products[i], y++);
+                draw_product(&s->products[i], y++);
         y = l->rollouts_y;
         for (size_t i = 0; i < s->n_rollouts && y < l->rollouts_y + l->n_rollouts; i++)
                 if (rollout_info_is_active(&s->rollouts[i]))
