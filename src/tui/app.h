@@ -58,6 +58,8 @@ typedef struct App {
         char device[DEVICE_ID_MAX + 1];
         DetailLine *detail;
         size_t n_detail, detail_top;
+        DeviceDetail *record;           /* flotad's record with recent check-ins (the worker's), or NULL */
+        char record_msg[WORKER_MESSAGE_MAX]; /* why there is none */
 
         /* Rollouts */
         size_t rollout_cursor;
@@ -115,6 +117,9 @@ bool app_move(Action action, size_t *cursor, size_t n, size_t page);
 /* the device detail's lines (view-device.c) */
 void device_detail_load(App *a);
 void device_detail_clear(App *a);
+/* Takes flotad's record of the device from a WORKER_DEVICE event (when it is still the one shown). */
+void device_record_take(App *a, WorkerEvent *e);
+void device_record_clear(App *a);
 /* "3m", "2h05m", "-" for a device last seen at t */
 const char *format_age(char buf[static 32], usec_t now, usec_t t);
 Role device_state_role(int state);

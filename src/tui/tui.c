@@ -51,6 +51,10 @@ bool app_move(Action action, size_t *cursor, size_t n, size_t page) {
 }
 
 void app_set_view(App *a, View v) {
+        if (v != VIEW_DEVICE && v != VIEW_HELP && a->view == VIEW_DEVICE) {
+                worker_watch_device(a->worker, NULL);
+                device_record_clear(a);
+        }
         if (v != VIEW_HELP && v != VIEW_DEVICE)
                 a->back_view = v;
         if (v == VIEW_HELP && a->view != VIEW_HELP) {
@@ -415,6 +419,7 @@ static void on_worker(Loop *l, int fd, short revents, void *userdata) {
                 case WORKER_ACTION:
                         app_status(a, e->ok ? ROLE_OK : ROLE_BAD, "%s", e->message);
                         break;
+                case WORKER_DEVICE: device_record_take(a, e); break;
                 }
                 worker_event_free(e);
         }
@@ -449,6 +454,7 @@ static unsigned long peak_rss_kib(void) {
 static void app_done(App *a) {
         worker_stop(a->worker);
         device_detail_clear(a);
+        device_record_clear(a);
         snapshot_free(a->snap);
         free(a->idx);
         store_free(a->store);

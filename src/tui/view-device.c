@@ -9,8 +9,12 @@
 
 #include "app.h"
 #include "flota/alloc.h"
+#include "flota/decision.h"
 #include "flota/inventory.h"
 #include "flota/strutil.h"
+
+/* the newest check-ins the Device view lists */
+#define DEVICE_CHECKINS_SHOWN 5
 
 typedef struct DetailBuilder {
         App *a;
@@ -135,11 +139,69 @@ void device_detail_load(App *a) {
                 line(&b, ROLE_DIM, "History", "none recorded");
 }
 
+void device_record_clear(App *a) {
+        if (a->record) {
+                device_detail_done(a->record);
+                free(a->record);
+                a->record = NULL;
+        }
+        a->record_msg[0] = 0;
+}
+
+void device_record_take(App *a, WorkerEvent *e) {
+        if (a->view != VIEW_DEVICE && a->view != VIEW_HELP)
+                return;
+        if (!streq(e->device, a->device))
+                return;
+        device_record_clear(a);
+        a->record = TAKE_PTR(e->detail);
+        (void) strscpy(a->record_msg, sizeof(a->record_msg), e->message);
+}
+
 void app_open_device(App *a, const char *id) {
         (void) strscpy(a->device, sizeof(a->device), id);
         a->detail_top = 0;
+        device_record_clear(a);
+        if (a->server)
+                snprintf(a->record_msg, sizeof(a->record_msg), "asking flotad...");
         app_set_view(a, VIEW_DEVICE);
         device_detail_load(a);
+        worker_watch_device(a->worker, id);
+}
+
+/* flotad's recent check-ins of the device, newest first: what it answered and why */
+static int draw_checkins(App *a, int y, int last) {
+        char t[32], st[16];
+
+        if (y > last)
+                return y;
+        term_print(y, 1, 10, ROLE_TITLE, "Check-ins");
+        if (!a->record) {
+                term_print(y, 12, COLS - 12, ROLE_DIM, a->server ? a->record_msg : "no flotad configured");
+                return y + 1;
+        }
+        if (a->record->n_checkins == 0) {
+                term_print(y, 12, COLS - 12, ROLE_DIM, "none on flotad");
+                return y + 1;
+        }
+        term_print(y++, 12, COLS - 12, ROLE_DIM, "TIME      ANSWER  REASON                VERSION       IP               FREE");
+        for (size_t i = 0; i < a->record->n_checkins && i < DEVICE_CHECKINS_SHOWN && y <= last; i++, y++) {
+                const Checkin *c = &a->record->checkins[i];
+                time_t sec = (time_t) (c->at / USEC_PER_SEC);
+                struct tm tm;
+                if (!localtime_r(&sec, &tm) || strftime(t, sizeof(t), "%H:%M:%S", &tm) == 0)
+                        strcpy(t, "--:--:--");
+                snprintf(st, sizeof(st), "%d", c->status);
+                Role role = c->status == 200 ? ROLE_BUSY : c->status >= 400 ? ROLE_BAD : ROLE_NORMAL;
+                term_print(y, 12, 8, ROLE_DIM, t);
+                term_print(y, 22, 6, role, st);
+                term_print(y, 30, 21, role, reason_to_string(c->reason) ? reason_to_string(c->reason) : "-");
+                term_print(y, 52, 13, ROLE_NORMAL, c->version[0] ? c->version : "-");
+                term_print(y, 66, 16, ROLE_NORMAL, c->ip[0] ? c->ip : "-");
+                if (c->free_space >= 0)
+                        term_printf(y, 83, COLS - 83, ROLE_NORMAL, "%" PRId64, c->free_space);
+        }
+        return y;
 }
 
 static void draw(App *a) {
@@ -165,6 +227,7 @@ static void draw(App *a) {
                 term_print(y, 1, 10, ROLE_TITLE, a->detail[i].label);
                 term_print(y, 12, COLS - 12, a->detail[i].role, a->detail[i].text);
         }
+        (void) draw_checkins(a, y, LINES - 3);
 }
 
 static int act(App *a, Action action) {

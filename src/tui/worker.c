@@ -31,6 +31,8 @@ struct Worker {
         bool has_action;
         char action_rollout[ROLLOUT_NAME_MAX + 1];
         RolloutAction action;
+        char device[DEVICE_ID_MAX + 1]; /* the watched device, "" for none */
+        bool device_now;                /* fetch it without waiting for the next pass */
 
         int efd;
         WorkerEvent **events;           /* the queue to the UI */
@@ -41,6 +43,10 @@ WorkerEvent *worker_event_free(WorkerEvent *e) {
         if (!e)
                 return NULL;
         snapshot_free(e->snapshot);
+        if (e->detail) {
+                device_detail_done(e->detail);
+                free(e->detail);
+        }
         free(e);
         return NULL;
 }
@@ -144,6 +150,31 @@ static void act(Worker *w, Store *s, ApiClient *api, const char *name, RolloutAc
         post(w, e);
 }
 
+/* flotad's record of the watched device, if any */
+static void fetch_device(Worker *w, ApiClient *api) {
+        char id[DEVICE_ID_MAX + 1], err[API_CLIENT_ERROR_MAX] = "";
+
+        pthread_mutex_lock(&w->lock);
+        memcpy(id, w->device, sizeof(id));
+        w->device_now = false;
+        pthread_mutex_unlock(&w->lock);
+        if (!id[0] || !api)
+                return;
+        WorkerEvent *e = event_new(WORKER_DEVICE);
+        memcpy(e->device, id, sizeof(id));
+        DeviceDetail *d = xcalloc(1, sizeof(DeviceDetail));
+        int r = api_device_detail(api, id, d, err);
+        if (r < 0) {
+                free(d);
+                snprintf(e->message, sizeof(e->message), "%s",
+                         r == -ENOENT ? "flotad has no record of this device" : err[0] ? err : strerror(-r));
+        } else {
+                e->ok = true;
+                e->detail = d;
+        }
+        post(w, e);
+}
+
 static struct timespec deadline_after(usec_t d) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -178,10 +209,10 @@ static void *run(void *userdata) {
 
                 pthread_mutex_lock(&w->lock);
                 struct timespec until = deadline_after(w->interval);
-                while (!first && !w->quit && !w->wake && !w->has_action)
+                while (!first && !w->quit && !w->wake && !w->has_action && !w->device_now)
                         if (pthread_cond_timedwait(&w->cond, &w->lock, &until) == ETIMEDOUT)
                                 break;
-                bool quit = w->quit, wake = w->wake;
+                bool quit = w->quit, wake = w->wake || w->device_now;
                 if (w->has_action) {
                         do_action = true;
                         memcpy(name, w->action_rollout, sizeof(name));
@@ -198,6 +229,7 @@ static void *run(void *userdata) {
                         pthread_mutex_unlock(&w->lock);
                 } else if (!wake && api)
                         pass(w, s, api);
+                fetch_device(w, api);
                 post_snapshot(w, s);
         }
         return NULL;
@@ -293,6 +325,14 @@ int worker_act(Worker *w, const char *rollout, RolloutAction a) {
         }
         pthread_mutex_unlock(&w->lock);
         return r;
+}
+
+void worker_watch_device(Worker *w, const char *id) {
+        pthread_mutex_lock(&w->lock);
+        (void) strscpy(w->device, sizeof(w->device), id ? id : "");
+        w->device_now = id != NULL;
+        pthread_cond_signal(&w->cond);
+        pthread_mutex_unlock(&w->lock);
 }
 
 void worker_refresh(Worker *w) {

@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 
+#include "flota/json-decode.h"
 #include "flota/rollout.h"
 #include "snapshot.h"
 
@@ -29,6 +30,7 @@ typedef enum WorkerEventKind {
         WORKER_SNAPSHOT,                /* snapshot is set */
         WORKER_PASS,                    /* a pass over flotad ended: ok, message */
         WORKER_ACTION,                  /* an action ended: ok, message */
+        WORKER_DEVICE,                  /* flotad's record of the watched device: device, detail or message */
 } WorkerEventKind;
 
 #define WORKER_MESSAGE_MAX (ROLLOUT_ERROR_MAX + 128)
@@ -40,6 +42,8 @@ typedef struct WorkerEvent {
         bool ok;
         uint64_t checkins;              /* read from the feed in this pass */
         char message[WORKER_MESSAGE_MAX];
+        char device[DEVICE_ID_MAX + 1];
+        DeviceDetail *detail;           /* owned; NULL when flotad could not say (message) */
 } WorkerEvent;
 
 WorkerEvent *worker_event_free(WorkerEvent *e);
@@ -59,5 +63,10 @@ WorkerEvent *worker_next(Worker *w);
 
 /* Queues an action on a rollout (one at a time: -EBUSY while one is queued or running). */
 int worker_act(Worker *w, const char *rollout, RolloutAction a);
+/*
+ * Follows one device's record on flotad (its recent check-ins): fetched at once and after
+ * every pass, as WORKER_DEVICE events. NULL stops.
+ */
+void worker_watch_device(Worker *w, const char *id);
 /* Asks for a new snapshot now (after a change in the UI's own inventory handle, e.g.). */
 void worker_refresh(Worker *w);

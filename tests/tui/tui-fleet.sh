@@ -26,10 +26,18 @@ golden fleet-sort-product
 keys '<' I
 wait_screen "ID▼"
 
+# the Device view lists flotad's newest 5 check-ins: wait until flotad has them
+five_checkins() {
+    [ "$(api GET /devices/18:FE:34:0A:E2:F3 | grep -o '"reason"' | wc -l)" -ge 5 ]
+}
+wait_for 30 five_checkins || fail "18:FE:34:0A:E2:F3 did not poll 5 times"
+
 # Enter: the device under the cursor (Home: the first row; the cursor followed its device through the sorts)
 keys Home Enter
 wait_screen "◀ Fleet / 18:FE:34:0A:E2:F3"
 wait_screen "History"
+# flotad's answers to its last polls, and why (the worker asks flotad)
+wait_screen "ANSWER  REASON"
 golden device
 keys Escape
 wait_screen "40 rows"
