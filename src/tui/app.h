@@ -82,6 +82,13 @@ typedef struct App {
         char confirm_rollout[ROLLOUT_NAME_MAX + 1];
         RolloutAction confirm_action;
 
+        /* where the bottom bar put each key, for clicks (htop's FunctionBar_synthesizeEvent) */
+        struct {
+                int x0, x1;             /* columns [x0, x1) */
+                Action action;
+        } bar_hits[24];
+        size_t n_bar_hits;
+
         bool quit;
         usec_t started;                 /* monotonic, for the first paint's time */
         usec_t first_paint_usec;
@@ -96,6 +103,8 @@ typedef struct ViewOps {
         void (*draw)(App *a);
         /* returns CHANGE_* bits; CHANGE_NONE also for actions the view does not handle */
         int (*act)(App *a, Action action);
+        /* a click at (y, x) in the view's area (may be NULL); returns CHANGE_* bits */
+        int (*click)(App *a, int y, int x);
 } ViewOps;
 
 extern const ViewOps view_fleet_ops;

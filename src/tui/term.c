@@ -207,6 +207,9 @@ int term_init(const TermOptions *o) {
         nodelay(stdscr, TRUE);
         set_escdelay(25);
         curs_set(0);
+        /* clicks and the wheel; a press and its release come as one click */
+        (void) mousemask(BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON4_PRESSED | BUTTON5_PRESSED, NULL);
+        (void) mouseinterval(0);
         term.color = o->color && has_colors() && start_color() == OK;
         if (term.color)
                 (void) use_default_colors();

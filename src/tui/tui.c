@@ -157,14 +157,18 @@ void app_draw_bar(App *a) {
                 snprintf(right, sizeof(right), " %s rows", group_digits(n1, a->n_idx));
         }
         int limit = COLS - (int) strlen(right);
+        a->n_bar_hits = 0;
         for (size_t i = 0; i < n; i++) {
                 if (!t[i].bar || !(t[i].views & (1u << a->view)))
                         continue;
                 int need = (int) strlen(t[i].name) + (int) strlen(t[i].bar) + 1;
                 if (x + need > limit)
                         break;
+                int x0 = x;
                 x += term_printf(y, x, limit - x, ROLE_NORMAL, "%s%s", x ? " " : "", t[i].name);
                 x += term_print(y, x, limit - x, ROLE_ACCENT, t[i].bar);
+                if (a->n_bar_hits < ELEMENTSOF(a->bar_hits))
+                        a->bar_hits[a->n_bar_hits++] = (typeof(a->bar_hits[0])) { x0, x, t[i].action };
         }
         if (right[0])
                 term_print(y, COLS - (int) strlen(right), (int) strlen(right), ROLE_DIM, right);
@@ -312,9 +316,47 @@ static int global_action(App *a, Action action) {
         }
 }
 
+static int dispatch(App *a, Action action) {
+        int c = global_action(a, action);
+        if (c >= 0)
+                return c;
+        if (!a->snap)
+                return CHANGE_NONE;
+        return views[a->view]->act(a, action);
+}
+
+/* Clicks become actions: the bar's keys, the wheel, and what the view makes of a click. */
+static int handle_mouse(App *a) {
+        MEVENT ev;
+        int c = CHANGE_NONE;
+
+        if (getmouse(&ev) != OK || a->layout.too_small || a->confirming || a->editing)
+                return CHANGE_NONE;
+        if (ev.bstate & (BUTTON4_PRESSED | BUTTON5_PRESSED)) {
+                for (int i = 0; i < 3; i++)
+                        c |= dispatch(a, ev.bstate & BUTTON4_PRESSED ? ACTION_UP : ACTION_DOWN);
+                return c;
+        }
+        if (!(ev.bstate & (BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON1_RELEASED)))
+                return CHANGE_NONE;
+        if (ev.bstate & BUTTON1_RELEASED && !(ev.bstate & BUTTON1_CLICKED))
+                return CHANGE_NONE;
+        if (ev.y == LINES - 1) {
+                for (size_t i = 0; i < a->n_bar_hits; i++)
+                        if (ev.x >= a->bar_hits[i].x0 && ev.x < a->bar_hits[i].x1)
+                                return dispatch(a, a->bar_hits[i].action);
+                return CHANGE_NONE;
+        }
+        if (a->snap && views[a->view]->click)
+                return views[a->view]->click(a, ev.y, ev.x);
+        return CHANGE_NONE;
+}
+
 static int handle_key(App *a, int key) {
         if (key == KEY_RESIZE)
                 return CHANGE_REDRAW;
+        if (key == KEY_MOUSE)
+                return handle_mouse(a);
         if (a->confirming) {
                 confirm_key(a, key);
                 return CHANGE_REDRAW;
@@ -326,12 +368,7 @@ static int handle_key(App *a, int key) {
         const KeyBinding *b = keymap_lookup(key, a->view);
         if (!b)
                 return CHANGE_NONE;
-        int c = global_action(a, b->action);
-        if (c >= 0)
-                return c;
-        if (!a->snap)
-                return CHANGE_NONE;
-        return views[a->view]->act(a, b->action);
+        return dispatch(a, b->action);
 }
 
 static void apply(App *a, int changes) {

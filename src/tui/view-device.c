@@ -240,4 +240,4 @@ static int act(App *a, Action action) {
         return CHANGE_NONE;
 }
 
-const ViewOps view_device_ops = { draw, act };
+const ViewOps view_device_ops = { draw, act, NULL };

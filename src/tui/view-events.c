@@ -49,7 +49,7 @@ static int act_events(App *a, Action action) {
         return CHANGE_NONE;
 }
 
-const ViewOps view_events_ops = { draw_events, act_events };
+const ViewOps view_events_ops = { draw_events, act_events, NULL };
 
 /* ---- help: generated from the key table ---- */
 
@@ -92,4 +92,4 @@ static int act_help(App *a, Action action) {
         return CHANGE_NONE;
 }
 
-const ViewOps view_help_ops = { draw_help, act_help };
+const ViewOps view_help_ops = { draw_help, act_help, NULL };

@@ -201,4 +201,29 @@ static int act(App *a, Action action) {
         }
 }
 
-const ViewOps view_fleet_ops = { draw, act };
+/* A click on a row moves the cursor there (on the cursor's row: opens it); on a title, sorts by it. */
+static int click(App *a, int y, int x) {
+        const Layout *l = &a->layout;
+
+        if (y == l->header_y) {
+                for (int c = 0; c < _FLEET_COL_MAX; c++)
+                        if (l->shown[c] && x >= l->col_x[c] && x < l->col_x[c] + l->col_w[c]) {
+                                if (a->sort == (FleetColumn) c)
+                                        a->reverse = !a->reverse;
+                                a->sort = (FleetColumn) c;
+                                return CHANGE_VIEW;
+                        }
+                return CHANGE_NONE;
+        }
+        if (y < l->table_y || y >= l->table_y + l->table_rows)
+                return CHANGE_NONE;
+        size_t k = a->top + (size_t) (y - l->table_y);
+        if (k >= a->n_idx)
+                return CHANGE_NONE;
+        if (k == a->cursor)
+                return act(a, ACTION_DETAIL);
+        a->cursor = k;
+        return CHANGE_REDRAW;
+}
+
+const ViewOps view_fleet_ops = { draw, act, click };

@@ -172,4 +172,15 @@ static int act(App *a, Action action) {
         }
 }
 
-const ViewOps view_rollouts_ops = { draw, act };
+/* A click on a rollout's row selects it. */
+static int click(App *a, int y, int x) {
+        size_t rows = a->snap->n_rollouts < 6 ? a->snap->n_rollouts : 6;
+        size_t top = layout_scroll(0, a->rollout_cursor, rows, a->snap->n_rollouts);
+
+        if (y < 2 || (size_t) (y - 2) >= rows || top + (size_t) (y - 2) >= a->snap->n_rollouts)
+                return CHANGE_NONE;
+        a->rollout_cursor = top + (size_t) (y - 2);
+        return CHANGE_REDRAW;
+}
+
+const ViewOps view_rollouts_ops = { draw, act, click };

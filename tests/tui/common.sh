@@ -123,3 +123,17 @@ tui_quit() {
     [ "$(cat "$work/tui.rc")" = 0 ] || fail "flota tui exited $(cat "$work/tui.rc"): $(cat "$work/tui.stderr")"
     tmx kill-server 2>/dev/null || true
 }
+
+# click X Y: a left click at column X, line Y (0-based), as an xterm reports it (X10 encoding)
+click() {
+    cx=$(printf '%x' $(($1 + 33))) cy=$(printf '%x' $(($2 + 33)))
+    keys -H 1b 5b 4d 20 "$cx" "$cy"
+    keys -H 1b 5b 4d 23 "$cx" "$cy"
+}
+
+# wheel up|down X Y
+wheel() {
+    b=60
+    [ "$1" = up ] || b=61
+    keys -H 1b 5b 4d "$b" "$(printf '%x' $(($2 + 33)))" "$(printf '%x' $(($3 + 33)))"
+}

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # The Fleet view on a 40-device fleet with a running rollout: meters and table, a filter in the
-# selection syntax, a sort, the Device view, the help screen, resizes to 80x24 and below.
+# selection syntax, a sort, the Device view, the help screen, the mouse, resizes to 80x24 and below.
 . "$(dirname "$0")/common.sh"
 
 fleet_with_rollout
@@ -49,6 +49,28 @@ golden help
 keys Escape
 wait_screen "40 rows"
 
+# the mouse: a click on a title sorts by it, on a row moves the cursor there and, again,
+# opens it; the wheel scrolls; a click on the bar's F4 is F4
+click 43 5
+wait_screen "VERSION▼"
+click 5 8
+click 5 8
+wait_screen "◀ Fleet / "
+keys Escape
+wait_screen "40 rows"
+click 3 5
+wait_screen "ID▼"
+keys Home
+wheel down 5 10
+keys Enter
+wait_screen "◀ Fleet / 18:FE:34:14:FC:7F"
+keys Escape
+x=$(raw_screen | tail -n 1 | grep -o '^.*F4Rollouts' | wc -c)
+click $((x - 5)) 35
+wait_screen "ROLLOUT      RELEASE"
+keys F2
+wait_screen "40 rows"
+
 # 80x24: the table keeps its rows, LABELS, SOURCES and TARGET go
 tmx resize-window -t tui -x 80 -y 24
 wait_gone "SOURCES"
@@ -59,4 +81,4 @@ golden too-small
 tmx resize-window -t tui -x 120 -y 36
 wait_screen "SOURCES"
 tui_quit
-echo "ok: fleet, filter, sort, device, help, 80x24, too small"
+echo "ok: fleet, filter, sort, device, help, mouse, 80x24, too small"
