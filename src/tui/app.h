@@ -17,7 +17,7 @@
 #include "worker.h"
 
 #define APP_FILTER_MAX 256
-#define APP_STATUS_MAX 512
+#define APP_STATUS_MAX 1024
 
 /* what a handler changed */
 enum {
@@ -51,7 +51,8 @@ typedef struct App {
         FleetColumn sort;
         bool reverse;
         char filter[APP_FILTER_MAX];
-        bool editing;                   /* the filter prompt is open */
+        bool editing;                   /* a prompt is open on the status line */
+        bool editing_channel;           /* it asks for the channel of a promotion, not for the filter */
         char edit[APP_FILTER_MAX];
 
         /* Device */
@@ -60,6 +61,11 @@ typedef struct App {
         size_t n_detail, detail_top;
         DeviceDetail *record;           /* flotad's record with recent check-ins (the worker's), or NULL */
         char record_msg[WORKER_MESSAGE_MAX]; /* why there is none */
+
+        /* Releases: flotad's, from the worker */
+        ApiReleaseList *releases;
+        ApiChannelList *channels;
+        size_t release_cursor;
 
         /* Rollouts */
         size_t rollout_cursor;
@@ -81,6 +87,10 @@ typedef struct App {
         char confirm_text[APP_STATUS_MAX];
         char confirm_rollout[ROLLOUT_NAME_MAX + 1];
         RolloutAction confirm_action;
+        bool confirm_promote;           /* the question is a promotion's (the fields below) */
+        char promote_product[PRODUCT_NAME_MAX + 1];
+        char promote_channel[CHANNEL_NAME_MAX + 1];
+        int64_t promote_release;
 
         /* where the bottom bar put each key, for clicks (htop's FunctionBar_synthesizeEvent) */
         struct {
@@ -109,6 +119,7 @@ typedef struct ViewOps {
 
 extern const ViewOps view_fleet_ops;
 extern const ViewOps view_device_ops;
+extern const ViewOps view_releases_ops;
 extern const ViewOps view_rollouts_ops;
 extern const ViewOps view_events_ops;
 extern const ViewOps view_help_ops;
@@ -132,4 +143,9 @@ void device_record_clear(App *a);
 /* "3m", "2h05m", "-" for a device last seen at t */
 const char *format_age(char buf[static 32], usec_t now, usec_t t);
 Role device_state_role(int state);
+/* the Releases view (view-releases.c) */
+void releases_take(App *a, WorkerEvent *e);
+void releases_clear(App *a);
+/* The channel prompt ended with Enter: ask whether to promote the selected release there. */
+void releases_channel_entered(App *a, const char *channel);
 Role rollout_state_role(RolloutState s);

@@ -11,6 +11,7 @@
         X(KEY_F(1), "F1", V_ALL, ACTION_HELP, "Help", "show this help (Esc returns)")                   \
         X('?', "?", V_ALL & ~V_HELP, ACTION_HELP, NULL, "show this help")                                   \
         X(KEY_F(2), "F2", V_ALL, ACTION_VIEW_FLEET, "Fleet", "the fleet: meters and every device")          \
+        X(KEY_F(3), "F3", V_ALL, ACTION_VIEW_RELEASES, "Releases", "releases per product and the channels")  \
         X(KEY_F(4), "F4", V_ALL, ACTION_VIEW_ROLLOUTS, "Rollouts", "rollouts: waves, gates, actions")        \
         X(KEY_F(5), "F5", V_ALL, ACTION_VIEW_EVENTS, "Events", "rollout steps and the audit log")           \
         X('\t', "Tab", V_ALL, ACTION_NEXT_VIEW, NULL, "the next view")                                      \
@@ -37,6 +38,7 @@
         X('F', "F", V_ROLLOUTS, ACTION_RETRY_FAILED, "retry", "offer the failed devices again")             \
         X('R', "R", V_ROLLOUTS, ACTION_ROLLBACK, "rollback", "give every updated device its old release back (asks first)") \
         X('P', "P", V_ROLLOUTS, ACTION_PROMOTE, "promote", "point the channel at the release (asks first)") \
+        X('P', "P", V_RELEASES, ACTION_PROMOTE, "promote", "point a channel at the release (asks which, then asks first)") \
         X('f', "f", V_EVENTS, ACTION_FOLLOW, "follow", "follow new events, or stop following")             \
         X(CTRL('l'), "^L", V_ALL, ACTION_REFRESH, NULL, "redraw the screen")                                \
         X(KEY_F(10), "F10", V_ALL, ACTION_QUIT, "Quit", "quit")                                             \
@@ -49,7 +51,7 @@ static const KeyBinding table[] = {
 };
 
 static const char *const view_names[_VIEW_MAX] = {
-        [VIEW_FLEET] = "fleet", [VIEW_DEVICE] = "device", [VIEW_ROLLOUTS] = "rollouts",
+        [VIEW_FLEET] = "fleet", [VIEW_DEVICE] = "device", [VIEW_RELEASES] = "releases", [VIEW_ROLLOUTS] = "rollouts",
         [VIEW_EVENTS] = "events", [VIEW_HELP] = "help",
 };
 
@@ -58,7 +60,7 @@ const char *view_to_string(View v) {
 }
 
 static const char *const action_names[_ACTION_MAX] = {
-        [ACTION_HELP] = "help", [ACTION_VIEW_FLEET] = "view-fleet", [ACTION_VIEW_ROLLOUTS] = "view-rollouts",
+        [ACTION_HELP] = "help", [ACTION_VIEW_FLEET] = "view-fleet", [ACTION_VIEW_RELEASES] = "view-releases", [ACTION_VIEW_ROLLOUTS] = "view-rollouts",
         [ACTION_VIEW_EVENTS] = "view-events", [ACTION_NEXT_VIEW] = "next-view", [ACTION_QUIT] = "quit",
         [ACTION_UP] = "up", [ACTION_DOWN] = "down", [ACTION_PAGE_UP] = "page-up", [ACTION_PAGE_DOWN] = "page-down",
         [ACTION_HOME] = "home", [ACTION_END] = "end", [ACTION_FILTER] = "filter", [ACTION_BACK] = "back",

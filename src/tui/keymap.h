@@ -12,6 +12,7 @@
 typedef enum View {
         VIEW_FLEET,
         VIEW_DEVICE,
+        VIEW_RELEASES,
         VIEW_ROLLOUTS,
         VIEW_EVENTS,
         VIEW_HELP,
@@ -20,17 +21,19 @@ typedef enum View {
 
 #define V_FLEET (1u << VIEW_FLEET)
 #define V_DEVICE (1u << VIEW_DEVICE)
+#define V_RELEASES (1u << VIEW_RELEASES)
 #define V_ROLLOUTS (1u << VIEW_ROLLOUTS)
 #define V_EVENTS (1u << VIEW_EVENTS)
 #define V_HELP (1u << VIEW_HELP)
-#define V_ALL (V_FLEET | V_DEVICE | V_ROLLOUTS | V_EVENTS | V_HELP)
-#define V_LISTS (V_FLEET | V_ROLLOUTS | V_EVENTS | V_HELP | V_DEVICE)
+#define V_ALL (V_FLEET | V_DEVICE | V_RELEASES | V_ROLLOUTS | V_EVENTS | V_HELP)
+#define V_LISTS V_ALL
 
 const char *view_to_string(View v);
 
 typedef enum Action {
         ACTION_HELP,
         ACTION_VIEW_FLEET,
+        ACTION_VIEW_RELEASES,
         ACTION_VIEW_ROLLOUTS,
         ACTION_VIEW_EVENTS,
         ACTION_NEXT_VIEW,

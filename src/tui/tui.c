@@ -22,6 +22,7 @@
 static const ViewOps *const views[_VIEW_MAX] = {
         [VIEW_FLEET] = &view_fleet_ops,
         [VIEW_DEVICE] = &view_device_ops,
+        [VIEW_RELEASES] = &view_releases_ops,
         [VIEW_ROLLOUTS] = &view_rollouts_ops,
         [VIEW_EVENTS] = &view_events_ops,
         [VIEW_HELP] = &view_help_ops,
@@ -181,7 +182,7 @@ static void draw_status(App *a) {
         if (a->confirming)
                 term_print(y, 1, COLS - 1, ROLE_WARN, a->confirm_text);
         else if (a->editing) {
-                int x = 1 + term_print(y, 1, COLS - 1, ROLE_ACCENT, "filter: ");
+                int x = 1 + term_print(y, 1, COLS - 1, ROLE_ACCENT, a->editing_channel ? "promote to channel: " : "filter: ");
                 x += term_print(y, x, COLS - x - 1, ROLE_NORMAL, a->edit);
                 term_print(y, x, 1, ROLE_ACCENT, " ");
         } else if (a->status[0])
@@ -253,6 +254,14 @@ static void confirm_key(App *a, int key) {
                 app_status(a, ROLE_DIM, "cancelled: nothing changed");
                 return;
         }
+        if (a->confirm_promote) {
+                int r = worker_promote(a->worker, a->promote_product, a->promote_channel, a->promote_release);
+                if (r == -EBUSY)
+                        app_status(a, ROLE_WARN, "an action is still running; try again when it is done");
+                else
+                        app_status(a, ROLE_BUSY, "promote %s/%s: working...", a->promote_product, a->promote_channel);
+                return;
+        }
         int r = worker_act(a->worker, a->confirm_rollout, a->confirm_action);
         if (r == -EBUSY)
                 app_status(a, ROLE_WARN, "an action is still running; try again when it is done");
@@ -271,6 +280,10 @@ static int edit_key(App *a, int key) {
         case '\r':
         case KEY_ENTER:
                 a->editing = false;
+                if (a->editing_channel) {
+                        releases_channel_entered(a, a->edit);
+                        return CHANGE_REDRAW;
+                }
                 (void) strscpy(a->filter, sizeof(a->filter), a->edit);
                 a->cursor = a->top = 0;
                 a->status[0] = 0;
@@ -294,7 +307,7 @@ static int edit_key(App *a, int key) {
 }
 
 static int global_action(App *a, Action action) {
-        static const View order[] = { VIEW_FLEET, VIEW_ROLLOUTS, VIEW_EVENTS };
+        static const View order[] = { VIEW_FLEET, VIEW_RELEASES, VIEW_ROLLOUTS, VIEW_EVENTS };
 
         switch (action) {
         case ACTION_QUIT: a->quit = true; loop_quit(a->loop); return CHANGE_REDRAW;
@@ -302,6 +315,7 @@ static int global_action(App *a, Action action) {
                 app_set_view(a, a->view == VIEW_HELP ? a->back_view : VIEW_HELP);
                 return CHANGE_REDRAW;
         case ACTION_VIEW_FLEET: app_set_view(a, VIEW_FLEET); return CHANGE_REDRAW;
+        case ACTION_VIEW_RELEASES: app_set_view(a, VIEW_RELEASES); return CHANGE_REDRAW;
         case ACTION_VIEW_ROLLOUTS: app_set_view(a, VIEW_ROLLOUTS); return CHANGE_REDRAW;
         case ACTION_VIEW_EVENTS: app_set_view(a, VIEW_EVENTS); return CHANGE_REDRAW;
         case ACTION_NEXT_VIEW: {
@@ -457,6 +471,7 @@ static void on_worker(Loop *l, int fd, short revents, void *userdata) {
                         app_status(a, e->ok ? ROLE_OK : ROLE_BAD, "%s", e->message);
                         break;
                 case WORKER_DEVICE: device_record_take(a, e); break;
+                case WORKER_RELEASES: releases_take(a, e); break;
                 }
                 worker_event_free(e);
         }
@@ -492,6 +507,7 @@ static void app_done(App *a) {
         worker_stop(a->worker);
         device_detail_clear(a);
         device_record_clear(a);
+        releases_clear(a);
         snapshot_free(a->snap);
         free(a->idx);
         store_free(a->store);
@@ -565,7 +581,8 @@ void tui_print_keys(FILE *f) {
         const KeyBinding *t = keymap_table(&n);
 
         for (size_t i = 0; i < n; i++) {
-                if (i > 0 && t[i - 1].action == t[i].action && streq(t[i - 1].name, t[i].name))
+                if (i > 0 && t[i - 1].action == t[i].action && streq(t[i - 1].name, t[i].name) &&
+                    streq(t[i - 1].help, t[i].help))
                         continue;
                 fprintf(f, "*%s*", t[i].name);
                 bool first = true;

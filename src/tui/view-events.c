@@ -61,7 +61,8 @@ static void draw_help(App *a) {
         term_print(y++, 1, COLS - 1, ROLE_TITLE, "Keys (Esc or F1 returns)");
         size_t skip = a->help_top;
         for (size_t i = 0; i < n && y < LINES - 2; i++) {
-                if (i > 0 && t[i - 1].action == t[i].action && streq(t[i - 1].name, t[i].name))
+                if (i > 0 && t[i - 1].action == t[i].action && streq(t[i - 1].name, t[i].name) &&
+                    streq(t[i - 1].help, t[i].help))
                         continue;
                 if (skip > 0) {
                         skip--;
@@ -74,8 +75,8 @@ static void draw_help(App *a) {
                                         snprintf(where + strlen(where), sizeof(where) - strlen(where), "%s%s",
                                                  where[0] ? "," : "", view_to_string(v));
                 term_print(y, 2, 7, ROLE_ACCENT, t[i].name);
-                term_print(y, 10, 30, ROLE_DIM, where[0] ? where : "everywhere");
-                term_print(y, 41, COLS - 41, ROLE_NORMAL, t[i].help);
+                term_print(y, 10, 38, ROLE_DIM, where[0] ? where : "everywhere");
+                term_print(y, 49, COLS - 49, ROLE_NORMAL, t[i].help);
                 y++;
         }
 }

@@ -168,6 +168,7 @@ static int act(App *a, Action action) {
         switch (action) {
         case ACTION_FILTER:
                 a->editing = true;
+                a->editing_channel = false;
                 (void) strscpy(a->edit, sizeof(a->edit), a->filter);
                 return CHANGE_REDRAW;
         case ACTION_BACK:

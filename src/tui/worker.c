@@ -3,6 +3,7 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,10 @@ struct Worker {
         bool has_action;
         char action_rollout[ROLLOUT_NAME_MAX + 1];
         RolloutAction action;
+        bool action_promote;            /* the queued action is a promotion, not a rollout's */
+        char promote_product[PRODUCT_NAME_MAX + 1];
+        char promote_channel[CHANNEL_NAME_MAX + 1];
+        int64_t promote_release;
         char device[DEVICE_ID_MAX + 1]; /* the watched device, "" for none */
         bool device_now;                /* fetch it without waiting for the next pass */
 
@@ -46,6 +51,14 @@ WorkerEvent *worker_event_free(WorkerEvent *e) {
         if (e->detail) {
                 device_detail_done(e->detail);
                 free(e->detail);
+        }
+        if (e->releases) {
+                api_release_list_done(e->releases);
+                free(e->releases);
+        }
+        if (e->channels) {
+                api_channel_list_done(e->channels);
+                free(e->channels);
         }
         free(e);
         return NULL;
@@ -150,6 +163,44 @@ static void act(Worker *w, Store *s, ApiClient *api, const char *name, RolloutAc
         post(w, e);
 }
 
+/* flotad's releases and channels, for the Releases view */
+static void fetch_releases(Worker *w, ApiClient *api) {
+        char err[API_CLIENT_ERROR_MAX] = "";
+        ApiReleaseList *rl = xcalloc(1, sizeof(ApiReleaseList));
+        ApiChannelList *cl = xcalloc(1, sizeof(ApiChannelList));
+
+        if (!api || api_releases_list(api, NULL, rl, err) < 0 || api_channels_list(api, cl, err) < 0) {
+                api_release_list_done(rl);
+                free(rl);
+                free(cl);
+                return;
+        }
+        WorkerEvent *e = event_new(WORKER_RELEASES);
+        e->ok = true;
+        e->releases = rl;
+        e->channels = cl;
+        post(w, e);
+}
+
+static void promote(Worker *w, Store *s, ApiClient *api, const char *product, const char *channel, int64_t release) {
+        WorkerEvent *e = event_new(WORKER_ACTION);
+        char err[API_CLIENT_ERROR_MAX] = "";
+
+        int r = api ? api_channel_put(api, product, channel, release, err) : -ENOTCONN;
+        e->ok = r >= 0;
+        if (r < 0)
+                snprintf(e->message, sizeof(e->message), "promote %s/%s: %s", product, channel,
+                         !api ? "no flotad configured (--server)" : err[0] ? err : strerror(-r));
+        else {
+                snprintf(e->message, sizeof(e->message), "promote %s/%s: release %" PRId64 ", done", product, channel,
+                         release);
+                _cleanup_free_ char *detail = xasprintf("%s/%s -> release %" PRId64 " on %s", product, channel,
+                                                         release, w->server ? w->server : "-");
+                (void) inventory_audit(s, "promote", detail);
+        }
+        post(w, e);
+}
+
 /* flotad's record of the watched device, if any */
 static void fetch_device(Worker *w, ApiClient *api) {
         char id[DEVICE_ID_MAX + 1], err[API_CLIENT_ERROR_MAX] = "";
@@ -203,9 +254,10 @@ static void *run(void *userdata) {
         /* paint from the inventory at once, then the first pass over flotad without waiting */
         post_snapshot(w, s);
         for (bool first = true;; first = false) {
-                bool do_action = false;
-                char name[ROLLOUT_NAME_MAX + 1];
+                bool do_action = false, do_promote = false;
+                char name[ROLLOUT_NAME_MAX + 1], product[PRODUCT_NAME_MAX + 1], channel[CHANNEL_NAME_MAX + 1];
                 RolloutAction a = 0;
+                int64_t release = 0;
 
                 pthread_mutex_lock(&w->lock);
                 struct timespec until = deadline_after(w->interval);
@@ -215,21 +267,30 @@ static void *run(void *userdata) {
                 bool quit = w->quit, wake = w->wake || w->device_now;
                 if (w->has_action) {
                         do_action = true;
+                        do_promote = w->action_promote;
                         memcpy(name, w->action_rollout, sizeof(name));
                         a = w->action;
+                        memcpy(product, w->promote_product, sizeof(product));
+                        memcpy(channel, w->promote_channel, sizeof(channel));
+                        release = w->promote_release;
                 }
                 w->wake = false;
                 pthread_mutex_unlock(&w->lock);
                 if (quit)
                         break;
                 if (do_action) {
-                        act(w, s, api, name, a);
+                        if (do_promote)
+                                promote(w, s, api, product, channel, release);
+                        else
+                                act(w, s, api, name, a);
                         pthread_mutex_lock(&w->lock);
                         w->has_action = false;
                         pthread_mutex_unlock(&w->lock);
                 } else if (!wake && api)
                         pass(w, s, api);
                 fetch_device(w, api);
+                if (!wake)
+                        fetch_releases(w, api);
                 post_snapshot(w, s);
         }
         return NULL;
@@ -319,8 +380,27 @@ int worker_act(Worker *w, const char *rollout, RolloutAction a) {
                 r = -EBUSY;
         else {
                 w->has_action = true;
+                w->action_promote = false;
                 (void) strscpy(w->action_rollout, sizeof(w->action_rollout), rollout);
                 w->action = a;
+                pthread_cond_signal(&w->cond);
+        }
+        pthread_mutex_unlock(&w->lock);
+        return r;
+}
+
+int worker_promote(Worker *w, const char *product, const char *channel, int64_t release_id) {
+        int r = 0;
+
+        pthread_mutex_lock(&w->lock);
+        if (w->has_action)
+                r = -EBUSY;
+        else {
+                w->has_action = true;
+                w->action_promote = true;
+                (void) strscpy(w->promote_product, sizeof(w->promote_product), product);
+                (void) strscpy(w->promote_channel, sizeof(w->promote_channel), channel);
+                w->promote_release = release_id;
                 pthread_cond_signal(&w->cond);
         }
         pthread_mutex_unlock(&w->lock);

@@ -31,6 +31,7 @@ typedef enum WorkerEventKind {
         WORKER_PASS,                    /* a pass over flotad ended: ok, message */
         WORKER_ACTION,                  /* an action ended: ok, message */
         WORKER_DEVICE,                  /* flotad's record of the watched device: device, detail or message */
+        WORKER_RELEASES,                /* flotad's releases and channels: releases, channels */
 } WorkerEventKind;
 
 #define WORKER_MESSAGE_MAX (ROLLOUT_ERROR_MAX + 128)
@@ -44,6 +45,8 @@ typedef struct WorkerEvent {
         char message[WORKER_MESSAGE_MAX];
         char device[DEVICE_ID_MAX + 1];
         DeviceDetail *detail;           /* owned; NULL when flotad could not say (message) */
+        ApiReleaseList *releases;       /* owned */
+        ApiChannelList *channels;       /* owned */
 } WorkerEvent;
 
 WorkerEvent *worker_event_free(WorkerEvent *e);
@@ -63,6 +66,11 @@ WorkerEvent *worker_next(Worker *w);
 
 /* Queues an action on a rollout (one at a time: -EBUSY while one is queued or running). */
 int worker_act(Worker *w, const char *rollout, RolloutAction a);
+/*
+ * Queues a promotion: product's channel to release_id (api_channel_put(), audited as 'flota
+ * promote' is). Ends as a WORKER_ACTION event. -EBUSY while another action is queued or running.
+ */
+int worker_promote(Worker *w, const char *product, const char *channel, int64_t release_id);
 /*
  * Follows one device's record on flotad (its recent check-ins): fetched at once and after
  * every pass, as WORKER_DEVICE events. NULL stops.

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # The Rollouts view with a running rollout: waves as progress bars and why it holds; Space asks
 # before pausing (naming what changes), n cancels, y pauses through the engine (the CLI sees
-# it), the Fleet meter and the Events view follow; Space y resumes.
+# it), the Fleet meter and the Events view follow; Space y resumes. Releases (F3) and a
+# promotion to a channel asked for, confirmed and done.
 . "$(dirname "$0")/common.sh"
 
 fleet_with_rollout
@@ -43,5 +44,22 @@ wait_screen "Resume r1 at wave 1/3"
 keys y
 wait_screen "resume r1: done"
 [ "$(state_of r1)" = running ] || fail "r1 is $(state_of r1) after the dashboard resumed it"
+
+# Releases (F3): flotad's releases with the devices running each; P asks for the channel
+# (stable offered), then asks again naming the change; y promotes through flotad's API
+keys F3
+wait_screen "no channels yet"
+golden releases
+keys P
+wait_screen "promote to channel: stable"
+keys C-u beta Enter
+wait_screen "Point door/beta at 1.1.0 (release 2; now none)"
+golden releases-confirm-promote
+keys y
+wait_screen "promote door/beta: release 2, done"
+wait_screen "door/beta"
+api GET /channels | tr -d '\n\t ' | grep -q '"product":"door","name":"beta","kind":"sketch","release":2' ||
+    fail "door/beta was not promoted: $(api GET /channels)"
+fl audit | grep -q 'door/beta -> release 2' || fail "the promotion is not in the audit log: $(fl audit)"
 tui_quit
-echo "ok: rollouts, pause asked, cancelled, done, resumed"
+echo "ok: rollouts, pause asked, cancelled, done, resumed; releases, promotion"
