@@ -26,6 +26,20 @@ enum {
         CHANGE_VIEW = 1 << 1,           /* the fleet's index must be rebuilt (filter, sort, snapshot) */
 };
 
+/* what the status line's prompt asks for */
+typedef enum EditFor {
+        EDIT_FILTER,
+        EDIT_CHANNEL,                   /* the channel of a promotion */
+        EDIT_LABELS,                    /* labels for the bulk change */
+        EDIT_RELEASE,                   /* the release to pin or assign */
+} EditFor;
+
+typedef enum ConfirmFor {
+        CONFIRM_ROLLOUT,                /* confirm_rollout, confirm_action */
+        CONFIRM_PROMOTE,                /* promote_* */
+        CONFIRM_BULK,                   /* bulk_* */
+} ConfirmFor;
+
 typedef struct DetailLine {
         Role role;
         char *label;                    /* owned; "" for a continuation line */
@@ -52,7 +66,7 @@ typedef struct App {
         bool reverse;
         char filter[APP_FILTER_MAX];
         bool editing;                   /* a prompt is open on the status line */
-        bool editing_channel;           /* it asks for the channel of a promotion, not for the filter */
+        EditFor edit_for;               /* what it asks for */
         char edit[APP_FILTER_MAX];
 
         /* Device */
@@ -87,10 +101,15 @@ typedef struct App {
         char confirm_text[APP_STATUS_MAX];
         char confirm_rollout[ROLLOUT_NAME_MAX + 1];
         RolloutAction confirm_action;
-        bool confirm_promote;           /* the question is a promotion's (the fields below) */
+        ConfirmFor confirm_for;
         char promote_product[PRODUCT_NAME_MAX + 1];
         char promote_channel[CHANNEL_NAME_MAX + 1];
         int64_t promote_release;
+        BulkKind bulk_kind;             /* a bulk change being asked for */
+        char **bulk_ids;                /* owned: the devices it changes */
+        size_t n_bulk_ids;
+        char bulk_labels[APP_FILTER_MAX];
+        int64_t bulk_release;
 
         /* where the bottom bar put each key, for clicks (htop's FunctionBar_synthesizeEvent) */
         struct {
@@ -143,6 +162,10 @@ void device_record_clear(App *a);
 /* "3m", "2h05m", "-" for a device last seen at t */
 const char *format_age(char buf[static 32], usec_t now, usec_t t);
 Role device_state_role(int state);
+/* bulk changes to the marked devices (or the one under the cursor or shown), view-fleet.c */
+int bulk_start(App *a, BulkKind kind);
+void bulk_entered(App *a, const char *text);
+void bulk_clear(App *a);
 /* the Releases view (view-releases.c) */
 void releases_take(App *a, WorkerEvent *e);
 void releases_clear(App *a);

@@ -29,6 +29,10 @@
         X(' ', "Space", V_FLEET, ACTION_MARK, "mark", "mark or unmark the device")                          \
         X('\n', "Enter", V_FLEET, ACTION_DETAIL, "detail", "the device's detail")                           \
         X(KEY_ENTER, "Enter", V_FLEET, ACTION_DETAIL, NULL, "the device's detail")                          \
+        X('l', "l", V_FLEET | V_DEVICE, ACTION_LABEL, NULL, "set the labels of the marked devices (or this one)") \
+        X('p', "p", V_FLEET | V_DEVICE, ACTION_PIN, NULL, "pin the marked devices (or this one) to a release")    \
+        X('u', "u", V_FLEET | V_DEVICE, ACTION_UNPIN, NULL, "remove the pins of the marked devices (or this one)") \
+        X('a', "a", V_FLEET | V_DEVICE, ACTION_ASSIGN, NULL, "assign a release to the marked devices (or this one)") \
         X('>', ">", V_FLEET, ACTION_SORT_NEXT, "sort", "sort by the next column")                           \
         X('<', "<", V_FLEET, ACTION_SORT_PREV, NULL, "sort by the previous column")                         \
         X('I', "I", V_FLEET, ACTION_SORT_REVERSE, NULL, "reverse the sort order")                           \
@@ -68,7 +72,8 @@ static const char *const action_names[_ACTION_MAX] = {
         [ACTION_SORT_PREV] = "sort-prev", [ACTION_SORT_REVERSE] = "sort-reverse",
         [ACTION_PAUSE_RESUME] = "pause-resume", [ACTION_APPROVE] = "approve", [ACTION_ABORT] = "abort",
         [ACTION_RETRY_FAILED] = "retry-failed", [ACTION_ROLLBACK] = "rollback", [ACTION_PROMOTE] = "promote",
-        [ACTION_REFRESH] = "refresh", [ACTION_FOLLOW] = "follow",
+        [ACTION_REFRESH] = "refresh", [ACTION_FOLLOW] = "follow", [ACTION_LABEL] = "label", [ACTION_PIN] = "pin",
+        [ACTION_UNPIN] = "unpin", [ACTION_ASSIGN] = "assign",
 };
 
 const char *action_to_string(Action a) {

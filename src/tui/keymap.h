@@ -59,6 +59,10 @@ typedef enum Action {
         ACTION_PROMOTE,
         ACTION_REFRESH,
         ACTION_FOLLOW,
+        ACTION_LABEL,
+        ACTION_PIN,
+        ACTION_UNPIN,
+        ACTION_ASSIGN,
         _ACTION_MAX,
         _ACTION_INVALID = -1,
 } Action;

@@ -182,7 +182,11 @@ static void draw_status(App *a) {
         if (a->confirming)
                 term_print(y, 1, COLS - 1, ROLE_WARN, a->confirm_text);
         else if (a->editing) {
-                int x = 1 + term_print(y, 1, COLS - 1, ROLE_ACCENT, a->editing_channel ? "promote to channel: " : "filter: ");
+                int x = 1 + term_print(y, 1, COLS - 1, ROLE_ACCENT, 
+                                       a->edit_for == EDIT_CHANNEL  ? "promote to channel: "
+                                       : a->edit_for == EDIT_LABELS ? "labels (space-separated, none clears): "
+                                       : a->edit_for == EDIT_RELEASE ? "release id: "
+                                                                     : "filter: ");
                 x += term_print(y, x, COLS - x - 1, ROLE_NORMAL, a->edit);
                 term_print(y, x, 1, ROLE_ACCENT, " ");
         } else if (a->status[0])
@@ -252,9 +256,25 @@ static void confirm_key(App *a, int key) {
         a->confirming = false;
         if (key != 'y' && key != 'Y') {
                 app_status(a, ROLE_DIM, "cancelled: nothing changed");
+                bulk_clear(a);
                 return;
         }
-        if (a->confirm_promote) {
+        if (a->confirm_for == CONFIRM_BULK) {
+                char *labels[64];
+                size_t n = 0;
+                _cleanup_free_ char *copy = xstrdup(a->bulk_labels);
+                for (char *save = NULL, *t = strtok_r(copy, " ,", &save); t && n < ELEMENTSOF(labels);
+                     t = strtok_r(NULL, " ,", &save))
+                        labels[n++] = t;
+                int r = worker_bulk(a->worker, a->bulk_kind, a->bulk_ids, a->n_bulk_ids, a->bulk_release, labels, n);
+                if (r == -EBUSY)
+                        app_status(a, ROLE_WARN, "an action is still running; try again when it is done");
+                else
+                        app_status(a, ROLE_BUSY, "%s: working...", bulk_kind_to_string(a->bulk_kind));
+                bulk_clear(a);
+                return;
+        }
+        if (a->confirm_for == CONFIRM_PROMOTE) {
                 int r = worker_promote(a->worker, a->promote_product, a->promote_channel, a->promote_release);
                 if (r == -EBUSY)
                         app_status(a, ROLE_WARN, "an action is still running; try again when it is done");
@@ -275,13 +295,18 @@ static int edit_key(App *a, int key) {
         switch (key) {
         case 27:
                 a->editing = false;
+                bulk_clear(a);
                 return CHANGE_REDRAW;
         case '\n':
         case '\r':
         case KEY_ENTER:
                 a->editing = false;
-                if (a->editing_channel) {
+                if (a->edit_for == EDIT_CHANNEL) {
                         releases_channel_entered(a, a->edit);
+                        return CHANGE_REDRAW;
+                }
+                if (a->edit_for == EDIT_LABELS || a->edit_for == EDIT_RELEASE) {
+                        bulk_entered(a, a->edit);
                         return CHANGE_REDRAW;
                 }
                 (void) strscpy(a->filter, sizeof(a->filter), a->edit);
@@ -508,6 +533,7 @@ static void app_done(App *a) {
         device_detail_clear(a);
         device_record_clear(a);
         releases_clear(a);
+        bulk_clear(a);
         snapshot_free(a->snap);
         free(a->idx);
         store_free(a->store);

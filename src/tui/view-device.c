@@ -233,11 +233,14 @@ static void draw(App *a) {
 static int act(App *a, Action action) {
         if (app_move(action, &a->detail_top, a->n_detail, (size_t) (LINES > 6 ? LINES - 6 : 1)))
                 return CHANGE_REDRAW;
-        if (action == ACTION_BACK) {
-                app_set_view(a, VIEW_FLEET);
-                return CHANGE_REDRAW;
+        switch (action) {
+        case ACTION_BACK: app_set_view(a, VIEW_FLEET); return CHANGE_REDRAW;
+        case ACTION_LABEL: return bulk_start(a, BULK_LABEL);
+        case ACTION_PIN: return bulk_start(a, BULK_PIN);
+        case ACTION_UNPIN: return bulk_start(a, BULK_UNPIN);
+        case ACTION_ASSIGN: return bulk_start(a, BULK_ASSIGN);
+        default: return CHANGE_NONE;
         }
-        return CHANGE_NONE;
 }
 
 const ViewOps view_device_ops = { draw, act, NULL };

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "flota/alloc.h"
 #include "flota/strutil.h"
 
 Role device_state_role(int state) {
@@ -162,13 +163,138 @@ static void draw(App *a) {
         }
 }
 
+/* ---- bulk changes ---- */
+
+void bulk_clear(App *a) {
+        for (size_t i = 0; i < a->n_bulk_ids; i++)
+                free(a->bulk_ids[i]);
+        free(a->bulk_ids);
+        a->bulk_ids = NULL;
+        a->n_bulk_ids = 0;
+}
+
+/* The devices a bulk change is for: the shown one in the Device view, else the marked ones, else the cursor's. */
+static void bulk_collect(App *a) {
+        size_t allocated = 0;
+
+        bulk_clear(a);
+        if (a->view == VIEW_DEVICE) {
+                a->bulk_ids = xcalloc(1, sizeof(char *));
+                a->bulk_ids[a->n_bulk_ids++] = xstrdup(a->device);
+                return;
+        }
+        for (size_t i = 0; i < a->snap->n_rows; i++)
+                if (a->snap->rows[i].marked) {
+                        a->bulk_ids = xgrow(a->bulk_ids, &allocated, a->n_bulk_ids + 1, sizeof(char *));
+                        a->bulk_ids[a->n_bulk_ids++] = xstrdup(a->snap->rows[i].id);
+                }
+        if (a->n_bulk_ids == 0 && a->cursor < a->n_idx) {
+                a->bulk_ids = xcalloc(1, sizeof(char *));
+                a->bulk_ids[a->n_bulk_ids++] = xstrdup(a->snap->rows[a->idx[a->cursor]].id);
+        }
+}
+
+static const char *devices_text(const App *a, char buf[static 96]) {
+        if (a->n_bulk_ids == 1)
+                snprintf(buf, 96, "%s", a->bulk_ids[0]);
+        else
+                snprintf(buf, 96, "%zu marked devices", a->n_bulk_ids);
+        return buf;
+}
+
+static void bulk_confirm(App *a) {
+        char who[96];
+
+        devices_text(a, who);
+        switch (a->bulk_kind) {
+        case BULK_LABEL:
+                if (a->bulk_labels[0])
+                        snprintf(a->confirm_text, sizeof(a->confirm_text), "Set the labels of %s to '%s' (replacing theirs)? [y/N]",
+                                 who, a->bulk_labels);
+                else
+                        snprintf(a->confirm_text, sizeof(a->confirm_text), "Clear the labels of %s? [y/N]", who);
+                break;
+        case BULK_PIN:
+                snprintf(a->confirm_text, sizeof(a->confirm_text),
+                         "Pin %s to release %" PRId64 " (each takes it on its next poll, whatever its channel or rollout)? [y/N]",
+                         who, a->bulk_release);
+                break;
+        case BULK_UNPIN:
+                snprintf(a->confirm_text, sizeof(a->confirm_text),
+                         "Unpin %s (each goes back to its rollout or channel)? [y/N]", who);
+                break;
+        case BULK_ASSIGN:
+                snprintf(a->confirm_text, sizeof(a->confirm_text),
+                         "Assign release %" PRId64 " to %s (each takes it on its next poll unless pinned)? [y/N]",
+                         a->bulk_release, who);
+                break;
+        default: return;
+        }
+        a->confirm_for = CONFIRM_BULK;
+        a->confirming = true;
+}
+
+int bulk_start(App *a, BulkKind kind) {
+        bulk_collect(a);
+        if (a->n_bulk_ids == 0)
+                return CHANGE_NONE;
+        if (!a->server) {
+                bulk_clear(a);
+                app_status(a, ROLE_WARN, "no flotad configured: %s needs --server (or FLOTA_SERVER)",
+                           bulk_kind_to_string(kind));
+                return CHANGE_REDRAW;
+        }
+        a->bulk_kind = kind;
+        a->bulk_labels[0] = 0;
+        a->bulk_release = 0;
+        if (kind == BULK_UNPIN) {
+                bulk_confirm(a);
+                return CHANGE_REDRAW;
+        }
+        a->editing = true;
+        a->edit_for = kind == BULK_LABEL ? EDIT_LABELS : EDIT_RELEASE;
+        a->edit[0] = 0;
+        if (kind == BULK_LABEL && a->n_bulk_ids == 1) {
+                const FleetRow *r = snapshot_find(a->snap, a->bulk_ids[0]);
+                if (r)
+                        (void) strscpy(a->edit, sizeof(a->edit), r->labels);
+                for (char *p = a->edit; *p; p++)
+                        if (*p == ',')
+                                *p = ' ';
+        }
+        return CHANGE_REDRAW;
+}
+
+void bulk_entered(App *a, const char *text) {
+        if (a->edit_for == EDIT_RELEASE) {
+                int64_t id;
+                if (parse_i64(text, &id) < 0 || id <= 0) {
+                        app_status(a, ROLE_BAD, "a release is its number (F3 lists them)");
+                        bulk_clear(a);
+                        return;
+                }
+                a->bulk_release = id;
+        } else {
+                _cleanup_free_ char *copy = xstrdup(text);
+                size_t n = 0;
+                for (char *save = NULL, *t = strtok_r(copy, " ,", &save); t; t = strtok_r(NULL, " ,", &save), n++)
+                        if (!label_is_valid(t) || n >= 64) {
+                                app_status(a, ROLE_BAD, "'%s' is not a label (1-64 letters, digits or ._:=/-)", t);
+                                bulk_clear(a);
+                                return;
+                        }
+                (void) strscpy(a->bulk_labels, sizeof(a->bulk_labels), text);
+        }
+        bulk_confirm(a);
+}
+
 static int act(App *a, Action action) {
         if (app_move(action, &a->cursor, a->n_idx, (size_t) a->layout.table_rows))
                 return CHANGE_REDRAW;
         switch (action) {
         case ACTION_FILTER:
                 a->editing = true;
-                a->editing_channel = false;
+                a->edit_for = EDIT_FILTER;
                 (void) strscpy(a->edit, sizeof(a->edit), a->filter);
                 return CHANGE_REDRAW;
         case ACTION_BACK:
@@ -198,6 +324,10 @@ static int act(App *a, Action action) {
         case ACTION_SORT_REVERSE:
                 a->reverse = !a->reverse;
                 return CHANGE_VIEW;
+        case ACTION_LABEL: return bulk_start(a, BULK_LABEL);
+        case ACTION_PIN: return bulk_start(a, BULK_PIN);
+        case ACTION_UNPIN: return bulk_start(a, BULK_UNPIN);
+        case ACTION_ASSIGN: return bulk_start(a, BULK_ASSIGN);
         default: return CHANGE_NONE;
         }
 }

@@ -171,7 +171,7 @@ void releases_channel_entered(App *a, const char *channel) {
                  "Point %s/%s at %s (release %" PRId64 "; now %s)? Its devices without a pin or rollout take it "
                  "on their next poll [y/N]",
                  r->product, channel, r->version, r->id, now);
-        a->confirm_promote = true;
+        a->confirm_for = CONFIRM_PROMOTE;
         a->confirming = true;
 }
 
@@ -181,7 +181,7 @@ static int act(App *a, Action action) {
         if (action != ACTION_PROMOTE || !selected(a))
                 return CHANGE_NONE;
         a->editing = true;
-        a->editing_channel = true;
+        a->edit_for = EDIT_CHANNEL;
         (void) strscpy(a->edit, sizeof(a->edit), "stable");
         return CHANGE_REDRAW;
 }

@@ -149,7 +149,7 @@ static int ask(App *a, RolloutAction act) {
         describe(r, act, a->confirm_text, sizeof(a->confirm_text));
         (void) strscpy(a->confirm_rollout, sizeof(a->confirm_rollout), r->name);
         a->confirm_action = act;
-        a->confirm_promote = false;
+        a->confirm_for = CONFIRM_ROLLOUT;
         a->confirming = true;
         return CHANGE_REDRAW;
 }

@@ -36,6 +36,11 @@ struct Worker {
         char promote_product[PRODUCT_NAME_MAX + 1];
         char promote_channel[CHANNEL_NAME_MAX + 1];
         int64_t promote_release;
+        bool action_bulk;               /* the queued action is a bulk change (the fields below) */
+        BulkKind bulk_kind;
+        char **bulk_ids, **bulk_labels; /* owned while queued */
+        size_t n_bulk_ids, n_bulk_labels;
+        int64_t bulk_release;
         char device[DEVICE_ID_MAX + 1]; /* the watched device, "" for none */
         bool device_now;                /* fetch it without waiting for the next pass */
 
@@ -201,6 +206,105 @@ static void promote(Worker *w, Store *s, ApiClient *api, const char *product, co
         post(w, e);
 }
 
+static const char *const bulk_names[_BULK_MAX] = {
+        [BULK_LABEL] = "label", [BULK_PIN] = "pin", [BULK_UNPIN] = "unpin", [BULK_ASSIGN] = "assign",
+};
+
+const char *bulk_kind_to_string(BulkKind k) {
+        return (unsigned) k < _BULK_MAX ? bulk_names[k] : NULL;
+}
+
+static void strv_free(char **v, size_t n) {
+        for (size_t i = 0; v && i < n; i++)
+                free(v[i]);
+        free(v);
+}
+
+static char **strv_copy(char *const *v, size_t n) {
+        char **c = xcalloc(n ? n : 1, sizeof(char *));
+        for (size_t i = 0; i < n; i++)
+                c[i] = xstrdup(v[i]);
+        return c;
+}
+
+static void audit(Worker *w, Store *s, const char *action, const char *what) {
+        _cleanup_free_ char *detail = xasprintf("%s on %s", what, w->server ? w->server : "-");
+        (void) inventory_audit(s, action, detail);
+}
+
+/* One device's label, pin or unpin; 0 or -errno with err set. */
+static int bulk_one(Worker *w, Store *s, ApiClient *api, BulkKind k, const char *id, int64_t release, char **labels,
+                    size_t n_labels, char err[static API_CLIENT_ERROR_MAX]) {
+        _cleanup_free_ char *what = NULL;
+        int r;
+
+        switch (k) {
+        case BULK_LABEL: {
+                _cleanup_free_ char *joined = NULL;
+                r = api_device_labels(api, id, (const char *const *) labels, n_labels, NULL, err);
+                if (r < 0)
+                        return r;
+                (void) inventory_set_labels(s, id, labels, n_labels);
+                (void) inventory_labels(s, id, &joined);
+                what = xasprintf("%s: %s", id, n_labels ? joined ? joined : "" : "(none)");
+                break;
+        }
+        case BULK_PIN:
+        case BULK_UNPIN:
+                r = api_device_pin(api, id, k == BULK_PIN ? release : 0, NULL, err);
+                if (r < 0)
+                        return r;
+                what = k == BULK_PIN ? xasprintf("%s -> release %" PRId64, id, release) : xstrdup(id);
+                break;
+        default: return -EINVAL;
+        }
+        audit(w, s, bulk_kind_to_string(k), what);
+        return 0;
+}
+
+static void bulk(Worker *w, Store *s, ApiClient *api, BulkKind k, char **ids, size_t n, int64_t release,
+                 char **labels, size_t n_labels) {
+        WorkerEvent *e = event_new(WORKER_ACTION);
+        char err[API_CLIENT_ERROR_MAX] = "";
+        size_t done = 0;
+        int r = 0;
+
+        if (!api) {
+                snprintf(e->message, sizeof(e->message), "%s: no flotad configured (--server)", bulk_kind_to_string(k));
+                post(w, e);
+                return;
+        }
+        if (k == BULK_ASSIGN) {
+                uint64_t changed = 0;
+                for (size_t at = 0; at < n && r >= 0; at += API_ASSIGN_MAX) {
+                        size_t chunk = n - at < API_ASSIGN_MAX ? n - at : API_ASSIGN_MAX;
+                        uint64_t c = 0;
+                        r = api_assign_count(api, release, (const char *const *) ids + at, chunk, &c, err);
+                        if (r >= 0) {
+                                done += chunk;
+                                changed += c;
+                        }
+                }
+                if (done > 0) {
+                        _cleanup_free_ char *what = xasprintf("%" PRIu64 " devices -> release %" PRId64, changed, release);
+                        audit(w, s, "assign", what);
+                }
+        } else
+                for (size_t i = 0; i < n && r >= 0; i++) {
+                        r = bulk_one(w, s, api, k, ids[i], release, labels, n_labels, err);
+                        if (r >= 0)
+                                done++;
+                }
+        e->ok = r >= 0;
+        if (r < 0)
+                snprintf(e->message, sizeof(e->message), "%s: %zu of %zu devices done, then: %s", bulk_kind_to_string(k),
+                         done, n, err[0] ? err : strerror(-r));
+        else
+                snprintf(e->message, sizeof(e->message), "%s: %zu device%s done", bulk_kind_to_string(k), n,
+                         n == 1 ? "" : "s");
+        post(w, e);
+}
+
 /* flotad's record of the watched device, if any */
 static void fetch_device(Worker *w, ApiClient *api) {
         char id[DEVICE_ID_MAX + 1], err[API_CLIENT_ERROR_MAX] = "";
@@ -254,7 +358,10 @@ static void *run(void *userdata) {
         /* paint from the inventory at once, then the first pass over flotad without waiting */
         post_snapshot(w, s);
         for (bool first = true;; first = false) {
-                bool do_action = false, do_promote = false;
+                bool do_action = false, do_promote = false, do_bulk = false;
+                BulkKind bk = 0;
+                char **ids = NULL, **labels = NULL;
+                size_t n_ids = 0, n_labels = 0;
                 char name[ROLLOUT_NAME_MAX + 1], product[PRODUCT_NAME_MAX + 1], channel[CHANNEL_NAME_MAX + 1];
                 RolloutAction a = 0;
                 int64_t release = 0;
@@ -273,13 +380,26 @@ static void *run(void *userdata) {
                         memcpy(product, w->promote_product, sizeof(product));
                         memcpy(channel, w->promote_channel, sizeof(channel));
                         release = w->promote_release;
+                        if (w->action_bulk) {
+                                do_bulk = true;
+                                bk = w->bulk_kind;
+                                ids = TAKE_PTR(w->bulk_ids);
+                                labels = TAKE_PTR(w->bulk_labels);
+                                n_ids = w->n_bulk_ids;
+                                n_labels = w->n_bulk_labels;
+                                release = w->bulk_release;
+                        }
                 }
                 w->wake = false;
                 pthread_mutex_unlock(&w->lock);
                 if (quit)
                         break;
                 if (do_action) {
-                        if (do_promote)
+                        if (do_bulk) {
+                                bulk(w, s, api, bk, ids, n_ids, release, labels, n_labels);
+                                strv_free(ids, n_ids);
+                                strv_free(labels, n_labels);
+                        } else if (do_promote)
                                 promote(w, s, api, product, channel, release);
                         else
                                 act(w, s, api, name, a);
@@ -339,6 +459,8 @@ Worker *worker_stop(Worker *w) {
         }
         for (size_t i = 0; i < w->n_events; i++)
                 worker_event_free(w->events[i]);
+        strv_free(w->bulk_ids, w->n_bulk_ids);
+        strv_free(w->bulk_labels, w->n_bulk_labels);
         free(w->events);
         if (w->efd >= 0)
                 close(w->efd);
@@ -381,6 +503,7 @@ int worker_act(Worker *w, const char *rollout, RolloutAction a) {
         else {
                 w->has_action = true;
                 w->action_promote = false;
+                w->action_bulk = false;
                 (void) strscpy(w->action_rollout, sizeof(w->action_rollout), rollout);
                 w->action = a;
                 pthread_cond_signal(&w->cond);
@@ -398,9 +521,33 @@ int worker_promote(Worker *w, const char *product, const char *channel, int64_t 
         else {
                 w->has_action = true;
                 w->action_promote = true;
+                w->action_bulk = false;
                 (void) strscpy(w->promote_product, sizeof(w->promote_product), product);
                 (void) strscpy(w->promote_channel, sizeof(w->promote_channel), channel);
                 w->promote_release = release_id;
+                pthread_cond_signal(&w->cond);
+        }
+        pthread_mutex_unlock(&w->lock);
+        return r;
+}
+
+int worker_bulk(Worker *w, BulkKind kind, char *const *ids, size_t n, int64_t release_id, char *const *labels,
+                size_t n_labels) {
+        int r = 0;
+
+        pthread_mutex_lock(&w->lock);
+        if (w->has_action)
+                r = -EBUSY;
+        else {
+                w->has_action = true;
+                w->action_promote = false;
+                w->action_bulk = true;
+                w->bulk_kind = kind;
+                w->bulk_ids = strv_copy(ids, n);
+                w->n_bulk_ids = n;
+                w->bulk_labels = strv_copy(labels, n_labels);
+                w->n_bulk_labels = n_labels;
+                w->bulk_release = release_id;
                 pthread_cond_signal(&w->cond);
         }
         pthread_mutex_unlock(&w->lock);

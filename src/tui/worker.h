@@ -71,6 +71,24 @@ int worker_act(Worker *w, const char *rollout, RolloutAction a);
  * promote' is). Ends as a WORKER_ACTION event. -EBUSY while another action is queued or running.
  */
 int worker_promote(Worker *w, const char *product, const char *channel, int64_t release_id);
+
+typedef enum BulkKind {
+        BULK_LABEL,                     /* replace the devices' labels (on flotad and in the inventory) */
+        BULK_PIN,                       /* pin them to a release */
+        BULK_UNPIN,
+        BULK_ASSIGN,                    /* assign them a release */
+        _BULK_MAX,
+} BulkKind;
+
+const char *bulk_kind_to_string(BulkKind k);
+
+/*
+ * Queues a change to many devices (the Fleet view's marked rows), audited as the CLI's verbs
+ * are. ids (n) and labels (n_labels, for BULK_LABEL) are copied. Ends as a WORKER_ACTION
+ * event saying how many devices changed. -EBUSY while another action is queued or running.
+ */
+int worker_bulk(Worker *w, BulkKind kind, char *const *ids, size_t n, int64_t release_id, char *const *labels,
+                size_t n_labels);
 /*
  * Follows one device's record on flotad (its recent check-ins): fetched at once and after
  * every pass, as WORKER_DEVICE events. NULL stops.

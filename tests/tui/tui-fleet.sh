@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # The Fleet view on a 40-device fleet with a running rollout: meters and table, a filter in the
-# selection syntax, a sort, the Device view, the help screen, the mouse, resizes to 80x24 and below.
+# selection syntax, a sort, the Device view, the help screen, the mouse, resizes to 80x24 and
+# below, marks with a bulk label, and a pin from the Device view.
 . "$(dirname "$0")/common.sh"
 
 fleet_with_rollout
@@ -80,5 +81,35 @@ wait_screen "flota needs at least 80x24; this terminal is 79x24"
 golden too-small
 tmx resize-window -t tui -x 120 -y 36
 wait_screen "SOURCES"
+
+# marks and a bulk change: Space marks two devices, l asks for labels, then asks again
+# naming the change; y sets them on flotad and in the inventory; the filter finds them
+keys Home Space Space
+keys l
+wait_screen "labels (space-separated, none clears):"
+keys 'garage attic' Enter
+wait_screen "Set the labels of 2 marked devices to 'garage attic' (replacing theirs)? [y/N]"
+golden fleet-confirm-label
+keys y
+wait_screen "label: 2 devices done"
+keys / 'label=garage' Enter
+wait_screen "2 rows"
+wait_screen "attic,garage"
+keys Escape
+api GET /devices/18:FE:34:0E:5F:A9 | tr -d '\n\t ' | grep -q '"labels":\["attic","garage"\]' ||
+    fail "flotad does not have the labels: $(api GET /devices/18:FE:34:0E:5F:A9)"
+[ "$(fl audit | grep -c 'label')" -ge 2 ] || fail "the labels are not in the audit log: $(fl audit)"
+
+# p in the Device view pins that device, after asking
+keys Home Enter
+wait_screen "◀ Fleet / 18:FE:34:0A:E2:F3"
+keys p
+wait_screen "release id:"
+keys 1 Enter
+wait_screen "Pin 18:FE:34:0A:E2:F3 to release 1"
+keys y
+wait_screen "pin: 1 device done"
+fl audit | grep -q '18:FE:34:0A:E2:F3 -> release 1' || fail "the pin is not in the audit log: $(fl audit)"
+keys Escape
 tui_quit
-echo "ok: fleet, filter, sort, device, help, mouse, 80x24, too small"
+echo "ok: fleet, filter, sort, device, help, mouse, 80x24, too small, bulk label, pin"
