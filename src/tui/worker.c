@@ -330,6 +330,13 @@ static void fetch_device(Worker *w, ApiClient *api) {
         post(w, e);
 }
 
+static bool stopping(Worker *w) {
+        pthread_mutex_lock(&w->lock);
+        bool q = w->quit;
+        pthread_mutex_unlock(&w->lock);
+        return q;
+}
+
 static struct timespec deadline_after(usec_t d) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -408,10 +415,13 @@ static void *run(void *userdata) {
                         pthread_mutex_unlock(&w->lock);
                 } else if (!wake && api)
                         pass(w, s, api);
-                fetch_device(w, api);
-                if (!wake)
+                /* a quit asked for meanwhile does not wait for more requests to a slow flotad */
+                if (!stopping(w))
+                        fetch_device(w, api);
+                if (!wake && !stopping(w))
                         fetch_releases(w, api);
-                post_snapshot(w, s);
+                if (!stopping(w))
+                        post_snapshot(w, s);
         }
         return NULL;
 }

@@ -56,7 +56,10 @@ typedef struct Worker Worker;
 
 /* Starts the thread (which makes a first snapshot at once). The options are copied. 0 or -errno. */
 int worker_start(const WorkerOptions *o, Worker **ret);
-/* Asks the thread to stop, waits for it (at most one request's timeout) and frees everything. */
+/*
+ * Asks the thread to stop and waits for it: for the step it is in (a pass over the feed or an
+ * action, whose requests each give up after timeout_sec), not for more requests. Frees everything.
+ */
 Worker *worker_stop(Worker *w);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Worker *, worker_stop);
 
