@@ -93,6 +93,7 @@ typedef struct App {
 
         /* the status line: flotad's health, messages, the confirmation prompt */
         bool have_pass, server_ok;
+        bool read_only;                 /* flotad refused the token a change: admin actions are shown unavailable */
         usec_t last_pass;               /* monotonic */
         char server_msg[WORKER_MESSAGE_MAX];
         char status[APP_STATUS_MAX];

@@ -64,17 +64,20 @@ const char *view_to_string(View v) {
 }
 
 static const char *const action_names[_ACTION_MAX] = {
-        [ACTION_HELP] = "help", [ACTION_VIEW_FLEET] = "view-fleet", [ACTION_VIEW_RELEASES] = "view-releases", [ACTION_VIEW_ROLLOUTS] = "view-rollouts",
-        [ACTION_VIEW_EVENTS] = "view-events", [ACTION_NEXT_VIEW] = "next-view", [ACTION_QUIT] = "quit",
-        [ACTION_UP] = "up", [ACTION_DOWN] = "down", [ACTION_PAGE_UP] = "page-up", [ACTION_PAGE_DOWN] = "page-down",
-        [ACTION_HOME] = "home", [ACTION_END] = "end", [ACTION_FILTER] = "filter", [ACTION_BACK] = "back",
-        [ACTION_MARK] = "mark", [ACTION_DETAIL] = "detail", [ACTION_SORT_NEXT] = "sort-next",
-        [ACTION_SORT_PREV] = "sort-prev", [ACTION_SORT_REVERSE] = "sort-reverse",
-        [ACTION_PAUSE_RESUME] = "pause-resume", [ACTION_APPROVE] = "approve", [ACTION_ABORT] = "abort",
-        [ACTION_RETRY_FAILED] = "retry-failed", [ACTION_ROLLBACK] = "rollback", [ACTION_PROMOTE] = "promote",
-        [ACTION_REFRESH] = "refresh", [ACTION_FOLLOW] = "follow", [ACTION_LABEL] = "label", [ACTION_PIN] = "pin",
-        [ACTION_UNPIN] = "unpin", [ACTION_ASSIGN] = "assign",
+#define X(id, name, admin) [ACTION_##id] = name,
+        ACTIONS(X)
+#undef X
 };
+
+static const bool action_admin[_ACTION_MAX] = {
+#define X(id, name, admin) [ACTION_##id] = admin,
+        ACTIONS(X)
+#undef X
+};
+
+bool action_needs_admin(Action a) {
+        return (unsigned) a < _ACTION_MAX && action_admin[a];
+}
 
 const char *action_to_string(Action a) {
         return (unsigned) a < _ACTION_MAX ? action_names[a] : NULL;

@@ -30,44 +30,52 @@ typedef enum View {
 
 const char *view_to_string(View v);
 
+/* Every action: id, name, whether flotad must take it from an admin token (a read-only one is refused). */
+#define ACTIONS(X)                                      \
+        X(HELP, "help", false)                          \
+        X(VIEW_FLEET, "view-fleet", false)              \
+        X(VIEW_RELEASES, "view-releases", false)        \
+        X(VIEW_ROLLOUTS, "view-rollouts", false)        \
+        X(VIEW_EVENTS, "view-events", false)            \
+        X(NEXT_VIEW, "next-view", false)                \
+        X(QUIT, "quit", false)                          \
+        X(UP, "up", false)                              \
+        X(DOWN, "down", false)                          \
+        X(PAGE_UP, "page-up", false)                    \
+        X(PAGE_DOWN, "page-down", false)                \
+        X(HOME, "home", false)                          \
+        X(END, "end", false)                            \
+        X(FILTER, "filter", false)                      \
+        X(BACK, "back", false)                          \
+        X(MARK, "mark", false)                          \
+        X(DETAIL, "detail", false)                      \
+        X(SORT_NEXT, "sort-next", false)                \
+        X(SORT_PREV, "sort-prev", false)                \
+        X(SORT_REVERSE, "sort-reverse", false)          \
+        X(PAUSE_RESUME, "pause-resume", true)           \
+        X(APPROVE, "approve", true)                     \
+        X(ABORT, "abort", true)                         \
+        X(RETRY_FAILED, "retry-failed", true)           \
+        X(ROLLBACK, "rollback", true)                   \
+        X(PROMOTE, "promote", true)                     \
+        X(REFRESH, "refresh", false)                    \
+        X(FOLLOW, "follow", false)                      \
+        X(LABEL, "label", true)                         \
+        X(PIN, "pin", true)                             \
+        X(UNPIN, "unpin", true)                         \
+        X(ASSIGN, "assign", true)
+
 typedef enum Action {
-        ACTION_HELP,
-        ACTION_VIEW_FLEET,
-        ACTION_VIEW_RELEASES,
-        ACTION_VIEW_ROLLOUTS,
-        ACTION_VIEW_EVENTS,
-        ACTION_NEXT_VIEW,
-        ACTION_QUIT,
-        ACTION_UP,
-        ACTION_DOWN,
-        ACTION_PAGE_UP,
-        ACTION_PAGE_DOWN,
-        ACTION_HOME,
-        ACTION_END,
-        ACTION_FILTER,
-        ACTION_BACK,
-        ACTION_MARK,
-        ACTION_DETAIL,
-        ACTION_SORT_NEXT,
-        ACTION_SORT_PREV,
-        ACTION_SORT_REVERSE,
-        ACTION_PAUSE_RESUME,
-        ACTION_APPROVE,
-        ACTION_ABORT,
-        ACTION_RETRY_FAILED,
-        ACTION_ROLLBACK,
-        ACTION_PROMOTE,
-        ACTION_REFRESH,
-        ACTION_FOLLOW,
-        ACTION_LABEL,
-        ACTION_PIN,
-        ACTION_UNPIN,
-        ACTION_ASSIGN,
+#define X(id, name, admin) ACTION_##id,
+        ACTIONS(X)
+#undef X
         _ACTION_MAX,
         _ACTION_INVALID = -1,
 } Action;
 
 const char *action_to_string(Action a);
+/* Whether flotad takes the action only from an admin token. */
+bool action_needs_admin(Action a);
 
 typedef struct KeyBinding {
         int key;                        /* a curses key code or a character */

@@ -167,7 +167,8 @@ void app_draw_bar(App *a) {
                         break;
                 int x0 = x;
                 x += term_printf(y, x, limit - x, ROLE_NORMAL, "%s%s", x ? " " : "", t[i].name);
-                x += term_print(y, x, limit - x, ROLE_ACCENT, t[i].bar);
+                x += term_print(y, x, limit - x,
+                                a->read_only && action_needs_admin(t[i].action) ? ROLE_DIM : ROLE_ACCENT, t[i].bar);
                 if (a->n_bar_hits < ELEMENTSOF(a->bar_hits))
                         a->bar_hits[a->n_bar_hits++] = (typeof(a->bar_hits[0])) { x0, x, t[i].action };
         }
@@ -361,6 +362,11 @@ static int dispatch(App *a, Action action) {
                 return c;
         if (!a->snap)
                 return CHANGE_NONE;
+        if (a->read_only && action_needs_admin(action)) {
+                app_status(a, ROLE_WARN, "%s: unavailable, flotad refused this token a change (it is read-only; "
+                           "an admin token can)", action_to_string(action));
+                return CHANGE_REDRAW;
+        }
         return views[a->view]->act(a, action);
 }
 
@@ -487,12 +493,14 @@ static void on_worker(Loop *l, int fd, short revents, void *userdata) {
                 switch (e->kind) {
                 case WORKER_SNAPSHOT: take_snapshot(a, e); break;
                 case WORKER_PASS:
+                        a->read_only |= e->denied;
                         a->have_pass = true;
                         a->server_ok = e->ok;
                         a->last_pass = now_usec(CLOCK_MONOTONIC);
                         (void) strscpy(a->server_msg, sizeof(a->server_msg), e->message);
                         break;
                 case WORKER_ACTION:
+                        a->read_only |= e->denied;
                         app_status(a, e->ok ? ROLE_OK : ROLE_BAD, "%s", e->message);
                         break;
                 case WORKER_DEVICE: device_record_take(a, e); break;

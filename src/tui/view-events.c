@@ -76,7 +76,10 @@ static void draw_help(App *a) {
                                                  where[0] ? "," : "", view_to_string(v));
                 term_print(y, 2, 7, ROLE_ACCENT, t[i].name);
                 term_print(y, 10, 38, ROLE_DIM, where[0] ? where : "everywhere");
-                term_print(y, 49, COLS - 49, ROLE_NORMAL, t[i].help);
+                if (a->read_only && action_needs_admin(t[i].action))
+                        term_printf(y, 49, COLS - 49, ROLE_DIM, "%s (unavailable: read-only token)", t[i].help);
+                else
+                        term_print(y, 49, COLS - 49, ROLE_NORMAL, t[i].help);
                 y++;
         }
 }

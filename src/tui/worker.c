@@ -131,7 +131,9 @@ static void pass(Worker *w, Store *s, ApiClient *api) {
         else
                 r = rollout_feed_ingest(&eng, &res.checkins, err);
         close(fd);
-        e->ok = r >= 0;
+        /* a read-only token reads the feed but may not reconcile: flotad is up all the same */
+        e->ok = r >= 0 || r == -EACCES;
+        e->denied = r == -EACCES;
         e->checkins = res.checkins;
         if (r < 0)
                 snprintf(e->message, sizeof(e->message), "%s", err[0] ? err : strerror(-r));
@@ -160,6 +162,7 @@ static void act(Worker *w, Store *s, ApiClient *api, const char *name, RolloutAc
         r = rollout_act(&eng, name, a, err);
         close(fd);
         e->ok = r >= 0;
+        e->denied = r == -EACCES;
         if (r < 0)
                 snprintf(e->message, sizeof(e->message), "%s %s: %s", rollout_action_to_string(a), name,
                          err[0] ? err : strerror(-r));
@@ -193,6 +196,7 @@ static void promote(Worker *w, Store *s, ApiClient *api, const char *product, co
 
         int r = api ? api_channel_put(api, product, channel, release, err) : -ENOTCONN;
         e->ok = r >= 0;
+        e->denied = r == -EACCES;
         if (r < 0)
                 snprintf(e->message, sizeof(e->message), "promote %s/%s: %s", product, channel,
                          !api ? "no flotad configured (--server)" : err[0] ? err : strerror(-r));
@@ -296,6 +300,7 @@ static void bulk(Worker *w, Store *s, ApiClient *api, BulkKind k, char **ids, si
                                 done++;
                 }
         e->ok = r >= 0;
+        e->denied = r == -EACCES;
         if (r < 0)
                 snprintf(e->message, sizeof(e->message), "%s: %zu of %zu devices done, then: %s", bulk_kind_to_string(k),
                          done, n, err[0] ? err : strerror(-r));

@@ -41,6 +41,7 @@ typedef struct WorkerEvent {
         Snapshot *snapshot;             /* owned */
         usec_t build_usec;              /* how long reading the snapshot took */
         bool ok;
+        bool denied;                    /* flotad refused the token (read-only): -EACCES */
         uint64_t checkins;              /* read from the feed in this pass */
         char message[WORKER_MESSAGE_MAX];
         char device[DEVICE_ID_MAX + 1];

@@ -1,8 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # The dashboard's environment: colours by role on a colour terminal and none under NO_COLOR
-# (mono attributes only), ASCII line art under LANG=C, 'flota' with no verb on a terminal, and
-# a flotad that goes away (the screen says so and keeps answering keys) and comes back.
+# (mono attributes only), ASCII line art under LANG=C, 'flota' with no verb on a terminal, a
+# read-only token (admin actions unavailable once flotad refuses one), and a flotad that goes
+# away (the screen says so and keeps answering keys) and comes back.
 . "$(dirname "$0")/common.sh"
 
 # SGR colour parameters (30-37, 40-47, 38;5/48;5) in a capture-pane -e dump
@@ -47,6 +48,28 @@ rc=$?
 set -e
 [ "$rc" = 2 ] && grep -q '^Usage: flota' "$work/no-verb.out" || fail "flota with no verb off a terminal: exit $rc"
 
+# a read-only token: flotad refuses the promotion; from then on admin actions say why they
+# are unavailable instead of asking
+viewer=$("$FLOTAD" --data-dir "$work/flotad" token create viewer --role read 2>/dev/null)
+admin_token=$TOKEN
+TOKEN=$viewer
+tui_start 120 36
+wait_screen "● up"
+keys F3
+wait_screen "no channels yet"
+keys P Enter
+wait_screen "Point door/stable at 1.1.0"
+keys y
+wait_screen "promote door/stable:"
+keys P
+wait_screen "promote: unavailable, flotad refused this token a change"
+keys F4
+wait_screen "ROLLOUT      RELEASE"
+keys Space
+wait_screen "pause-resume: unavailable"
+tui_quit
+TOKEN=$admin_token
+
 # flotad goes away: 'down' with the reason, and the keys still work; it comes back: 'up'
 port=${SERVER##*:}
 tui_start 120 36 -- --interval 1
@@ -67,4 +90,4 @@ wait_screen "40 rows"
 pids="$pids $!"
 wait_screen "● up" 30
 tui_quit
-echo "ok: colour, NO_COLOR, LANG=C, no verb, flotad down and back"
+echo "ok: colour, NO_COLOR, LANG=C, no verb, read-only token, flotad down and back"
