@@ -32,6 +32,7 @@ typedef enum EditFor {
         EDIT_CHANNEL,                   /* the channel of a promotion */
         EDIT_LABELS,                    /* labels for the bulk change */
         EDIT_RELEASE,                   /* the release to pin or assign */
+        EDIT_EVENTS,                    /* the Events view's filter */
 } EditFor;
 
 typedef enum ConfirmFor {
@@ -84,9 +85,14 @@ typedef struct App {
         /* Rollouts */
         size_t rollout_cursor;
 
-        /* Events */
+        /* Events: the snapshot's (rollouts, audit) and flotad's check-ins, merged by time */
+        EventRow *live;                 /* owned: the newest check-ins, oldest first */
+        size_t n_live;
+        const EventRow **merged;        /* owned array, borrowed rows */
+        size_t n_merged;
         size_t events_top;
         bool follow;
+        char events_filter[APP_FILTER_MAX];
 
         /* Help */
         size_t help_top;
@@ -167,6 +173,11 @@ Role device_state_role(int state);
 int bulk_start(App *a, BulkKind kind);
 void bulk_entered(App *a, const char *text);
 void bulk_clear(App *a);
+/* the Events view (view-events.c) */
+void events_take_checkins(App *a, WorkerEvent *e);
+/* Merges the snapshot's events and the live check-ins again (after either changed). */
+void events_merge(App *a);
+void events_clear(App *a);
 /* the Releases view (view-releases.c) */
 void releases_take(App *a, WorkerEvent *e);
 void releases_clear(App *a);

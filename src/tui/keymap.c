@@ -24,7 +24,8 @@
         X(KEY_HOME, "Home", V_LISTS, ACTION_HOME, NULL, "the first row")                                    \
         X(KEY_END, "End", V_LISTS, ACTION_END, NULL, "the last row")                                        \
         X('/', "/", V_FLEET, ACTION_FILTER, "filter", "filter devices (product=door version<2.1 label=x online)") \
-        X(27, "Esc", V_FLEET | V_DEVICE | V_HELP, ACTION_BACK, NULL, "clear the filter; back from a detail") \
+        X('/', "/", V_EVENTS, ACTION_FILTER, "filter", "show only events containing a text ('check-in', a device, 'r1 wave')") \
+        X(27, "Esc", V_FLEET | V_DEVICE | V_EVENTS | V_HELP, ACTION_BACK, NULL, "clear the filter; back from a detail") \
         X(KEY_LEFT, "Left", V_DEVICE, ACTION_BACK, NULL, "back to the fleet")                               \
         X(' ', "Space", V_FLEET, ACTION_MARK, "mark", "mark or unmark the device")                          \
         X('\n', "Enter", V_FLEET, ACTION_DETAIL, "detail", "the device's detail")                           \

@@ -187,6 +187,7 @@ static void draw_status(App *a) {
                                        a->edit_for == EDIT_CHANNEL  ? "promote to channel: "
                                        : a->edit_for == EDIT_LABELS ? "labels (space-separated, none clears): "
                                        : a->edit_for == EDIT_RELEASE ? "release id: "
+                                       : a->edit_for == EDIT_EVENTS ? "events containing: "
                                                                      : "filter: ");
                 x += term_print(y, x, COLS - x - 1, ROLE_NORMAL, a->edit);
                 term_print(y, x, 1, ROLE_ACCENT, " ");
@@ -196,6 +197,8 @@ static void draw_status(App *a) {
                 term_printf(y, 1, COLS - 1, ROLE_BAD, "flotad: %s", a->server_msg);
         else if (a->view == VIEW_FLEET && a->filter[0])
                 term_printf(y, 1, COLS - 1, ROLE_BUSY, "filter: %s   (Esc clears)", a->filter);
+        else if (a->view == VIEW_EVENTS && a->events_filter[0])
+                term_printf(y, 1, COLS - 1, ROLE_BUSY, "events containing: %s   (Esc clears)", a->events_filter);
 }
 
 static void draw_too_small(void) {
@@ -304,6 +307,11 @@ static int edit_key(App *a, int key) {
                 a->editing = false;
                 if (a->edit_for == EDIT_CHANNEL) {
                         releases_channel_entered(a, a->edit);
+                        return CHANGE_REDRAW;
+                }
+                if (a->edit_for == EDIT_EVENTS) {
+                        (void) strscpy(a->events_filter, sizeof(a->events_filter), a->edit);
+                        events_merge(a);
                         return CHANGE_REDRAW;
                 }
                 if (a->edit_for == EDIT_LABELS || a->edit_for == EDIT_RELEASE) {
@@ -481,6 +489,7 @@ static void take_snapshot(App *a, WorkerEvent *e) {
         a->snap = TAKE_PTR(e->snapshot);
         a->snap_build_usec = e->build_usec;
         app_rebuild_fleet(a, kept);
+        events_merge(a);
         if (a->view == VIEW_DEVICE)
                 device_detail_load(a);
 }
@@ -505,6 +514,7 @@ static void on_worker(Loop *l, int fd, short revents, void *userdata) {
                         break;
                 case WORKER_DEVICE: device_record_take(a, e); break;
                 case WORKER_RELEASES: releases_take(a, e); break;
+                case WORKER_CHECKINS: events_take_checkins(a, e); break;
                 }
                 worker_event_free(e);
         }
@@ -542,6 +552,7 @@ static void app_done(App *a) {
         device_record_clear(a);
         releases_clear(a);
         bulk_clear(a);
+        events_clear(a);
         snapshot_free(a->snap);
         free(a->idx);
         store_free(a->store);

@@ -44,6 +44,8 @@ struct Worker {
         char device[DEVICE_ID_MAX + 1]; /* the watched device, "" for none */
         bool device_now;                /* fetch it without waiting for the next pass */
 
+        int64_t last_checkin;           /* the newest check-in handed to the UI */
+
         int efd;
         WorkerEvent **events;           /* the queue to the UI */
         size_t n_events, events_allocated;
@@ -64,6 +66,10 @@ WorkerEvent *worker_event_free(WorkerEvent *e) {
         if (e->channels) {
                 api_channel_list_done(e->channels);
                 free(e->channels);
+        }
+        if (e->recent) {
+                api_checkin_page_done(e->recent);
+                free(e->recent);
         }
         free(e);
         return NULL;
@@ -168,6 +174,37 @@ static void act(Worker *w, Store *s, ApiClient *api, const char *name, RolloutAc
                          err[0] ? err : strerror(-r));
         else
                 snprintf(e->message, sizeof(e->message), "%s %s: done", rollout_action_to_string(a), name);
+        post(w, e);
+}
+
+/*
+ * The newest check-ins the pass just read (the feed's cursor is the last id), for the Events
+ * view's live stream: at most RECENT_CHECKINS, and none handed over before.
+ */
+#define RECENT_CHECKINS 100
+static void fetch_checkins(Worker *w, Store *s, ApiClient *api) {
+        _cleanup_free_ char *source = xasprintf("flotad:%s", w->server ? w->server : "");
+        _cleanup_free_ char *text = NULL;
+        char err[API_CLIENT_ERROR_MAX];
+        int64_t cursor;
+
+        if (!api || inventory_cursor(s, source, &text) < 0 || parse_i64(text, &cursor) < 0 || cursor <= w->last_checkin)
+                return;
+        int64_t after = cursor - RECENT_CHECKINS > w->last_checkin ? cursor - RECENT_CHECKINS : w->last_checkin;
+        ApiCheckinPage *page = xcalloc(1, sizeof(ApiCheckinPage));
+        if (api_checkins_page(api, after, RECENT_CHECKINS, page, err) < 0) {
+                free(page);
+                return;
+        }
+        w->last_checkin = cursor;
+        if (page->n == 0) {
+                api_checkin_page_done(page);
+                free(page);
+                return;
+        }
+        WorkerEvent *e = event_new(WORKER_CHECKINS);
+        e->ok = true;
+        e->recent = page;
         post(w, e);
 }
 
@@ -418,8 +455,11 @@ static void *run(void *userdata) {
                         pthread_mutex_lock(&w->lock);
                         w->has_action = false;
                         pthread_mutex_unlock(&w->lock);
-                } else if (!wake && api)
+                } else if (!wake && api) {
                         pass(w, s, api);
+                        if (!stopping(w))
+                                fetch_checkins(w, s, api);
+                }
                 /* a quit asked for meanwhile does not wait for more requests to a slow flotad */
                 if (!stopping(w))
                         fetch_device(w, api);

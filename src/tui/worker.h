@@ -32,6 +32,7 @@ typedef enum WorkerEventKind {
         WORKER_ACTION,                  /* an action ended: ok, message */
         WORKER_DEVICE,                  /* flotad's record of the watched device: device, detail or message */
         WORKER_RELEASES,                /* flotad's releases and channels: releases, channels */
+        WORKER_CHECKINS,                /* check-ins new since the last such event (at most 100): recent */
 } WorkerEventKind;
 
 #define WORKER_MESSAGE_MAX (ROLLOUT_ERROR_MAX + 128)
@@ -48,6 +49,7 @@ typedef struct WorkerEvent {
         DeviceDetail *detail;           /* owned; NULL when flotad could not say (message) */
         ApiReleaseList *releases;       /* owned */
         ApiChannelList *channels;       /* owned */
+        ApiCheckinPage *recent;         /* owned, oldest first */
 } WorkerEvent;
 
 WorkerEvent *worker_event_free(WorkerEvent *e);

@@ -33,8 +33,15 @@ fl audit | grep -q 'r1 pause' || fail "the pause is not in the audit log: $(fl a
 
 keys F2
 wait_screen "⏸  r1"
+# Events: flotad's check-ins stream in; '/' keeps the rollout's own
 keys F5
+wait_screen "check-in 18:FE:34:"
+keys / 'r1 wave' Enter
+wait_screen "events containing: r1 wave"
 wait_screen "r1 wave 1: pause"
+wait_gone "check-in 18:FE:34:"
+keys Escape
+wait_screen "check-in 18:FE:34:"
 
 # resume: the same key, the other question
 keys F4
