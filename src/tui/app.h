@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "flota/loop.h"
 #include "flota/rollout.h"
@@ -33,6 +34,7 @@ typedef enum EditFor {
         EDIT_LABELS,                    /* labels for the bulk change */
         EDIT_RELEASE,                   /* the release to pin or assign */
         EDIT_EVENTS,                    /* the Events view's filter */
+        EDIT_COMMAND,                   /* a flota verb to run */
 } EditFor;
 
 typedef enum ConfirmFor {
@@ -51,7 +53,9 @@ typedef struct App {
         Loop *loop;
         Worker *worker;
         Store *store;                   /* the UI's own read handle, for the device detail */
+        const char *inventory_path;
         const char *server;
+        const char *token;
         bool tick;
 
         Snapshot *snap;
@@ -96,6 +100,16 @@ typedef struct App {
 
         /* Help */
         size_t help_top;
+
+        /* Output: a ':' command (command.c) */
+        pid_t cmd_pid;                  /* 0: none running */
+        int cmd_fd;                     /* its output, -1 when closed */
+        char *cmd_line;
+        int cmd_status;
+        char **out;                     /* its lines, escaped when drawn */
+        size_t n_out, out_allocated, out_top;
+        bool out_cut;
+        char *partial;                  /* a line still without its newline */
 
         /* the status line: flotad's health, messages, the confirmation prompt */
         bool have_pass, server_ok;
@@ -148,6 +162,7 @@ extern const ViewOps view_device_ops;
 extern const ViewOps view_releases_ops;
 extern const ViewOps view_rollouts_ops;
 extern const ViewOps view_events_ops;
+extern const ViewOps view_output_ops;
 extern const ViewOps view_help_ops;
 
 /* shared by the views (tui.c) */
@@ -173,6 +188,12 @@ Role device_state_role(int state);
 int bulk_start(App *a, BulkKind kind);
 void bulk_entered(App *a, const char *text);
 void bulk_clear(App *a);
+/* Draws the screen now (for callbacks outside the key path). */
+void app_redraw(App *a);
+/* ':' commands (command.c): runs "flota LINE" and opens the Output view; stop kills it. */
+int command_start(App *a, const char *line);
+void command_stop(App *a);
+void command_clear(App *a);
 /* the Events view (view-events.c) */
 void events_take_checkins(App *a, WorkerEvent *e);
 /* Merges the snapshot's events and the live check-ins again (after either changed). */

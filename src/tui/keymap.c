@@ -25,7 +25,9 @@
         X(KEY_END, "End", V_LISTS, ACTION_END, NULL, "the last row")                                        \
         X('/', "/", V_FLEET, ACTION_FILTER, "filter", "filter devices (product=door version<2.1 label=x online)") \
         X('/', "/", V_EVENTS, ACTION_FILTER, "filter", "show only events containing a text ('check-in', a device, 'r1 wave')") \
-        X(27, "Esc", V_FLEET | V_DEVICE | V_EVENTS | V_HELP, ACTION_BACK, NULL, "clear the filter; back from a detail") \
+        X(27, "Esc", V_FLEET | V_DEVICE | V_EVENTS | V_OUTPUT | V_HELP, ACTION_BACK, NULL,                    \
+          "clear the filter; back from a detail; stop a command")                                             \
+        X(':', ":", V_ALL & ~V_HELP, ACTION_COMMAND, "command", "run a flota verb (:devices --product door), output in a pane") \
         X(KEY_LEFT, "Left", V_DEVICE, ACTION_BACK, NULL, "back to the fleet")                               \
         X(' ', "Space", V_FLEET, ACTION_MARK, "mark", "mark or unmark the device")                          \
         X('\n', "Enter", V_FLEET, ACTION_DETAIL, "detail", "the device's detail")                           \
@@ -37,7 +39,7 @@
         X('>', ">", V_FLEET, ACTION_SORT_NEXT, "sort", "sort by the next column")                           \
         X('<', "<", V_FLEET, ACTION_SORT_PREV, NULL, "sort by the previous column")                         \
         X('I', "I", V_FLEET, ACTION_SORT_REVERSE, NULL, "reverse the sort order")                           \
-        X(' ', "Space", V_ROLLOUTS, ACTION_PAUSE_RESUME, "pause/resume", "pause or resume the rollout")     \
+        X(' ', "Space", V_ROLLOUTS, ACTION_PAUSE_RESUME, "pause", "pause or resume the rollout")     \
         X('A', "A", V_ROLLOUTS, ACTION_APPROVE, "approve", "approve the next wave")                         \
         X('X', "X", V_ROLLOUTS, ACTION_ABORT, "abort", "abort the rollout (asks first)")                    \
         X('F', "F", V_ROLLOUTS, ACTION_RETRY_FAILED, "retry", "offer the failed devices again")             \
@@ -57,7 +59,7 @@ static const KeyBinding table[] = {
 
 static const char *const view_names[_VIEW_MAX] = {
         [VIEW_FLEET] = "fleet", [VIEW_DEVICE] = "device", [VIEW_RELEASES] = "releases", [VIEW_ROLLOUTS] = "rollouts",
-        [VIEW_EVENTS] = "events", [VIEW_HELP] = "help",
+        [VIEW_EVENTS] = "events", [VIEW_OUTPUT] = "output", [VIEW_HELP] = "help",
 };
 
 const char *view_to_string(View v) {

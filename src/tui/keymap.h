@@ -15,6 +15,7 @@ typedef enum View {
         VIEW_RELEASES,
         VIEW_ROLLOUTS,
         VIEW_EVENTS,
+        VIEW_OUTPUT,                    /* a ':' command's output */
         VIEW_HELP,
         _VIEW_MAX,
 } View;
@@ -24,8 +25,9 @@ typedef enum View {
 #define V_RELEASES (1u << VIEW_RELEASES)
 #define V_ROLLOUTS (1u << VIEW_ROLLOUTS)
 #define V_EVENTS (1u << VIEW_EVENTS)
+#define V_OUTPUT (1u << VIEW_OUTPUT)
 #define V_HELP (1u << VIEW_HELP)
-#define V_ALL (V_FLEET | V_DEVICE | V_RELEASES | V_ROLLOUTS | V_EVENTS | V_HELP)
+#define V_ALL (V_FLEET | V_DEVICE | V_RELEASES | V_ROLLOUTS | V_EVENTS | V_OUTPUT | V_HELP)
 #define V_LISTS V_ALL
 
 const char *view_to_string(View v);
@@ -63,7 +65,8 @@ const char *view_to_string(View v);
         X(LABEL, "label", true)                         \
         X(PIN, "pin", true)                             \
         X(UNPIN, "unpin", true)                         \
-        X(ASSIGN, "assign", true)
+        X(ASSIGN, "assign", true)                       \
+        X(COMMAND, "command", false)
 
 typedef enum Action {
 #define X(id, name, admin) ACTION_##id,

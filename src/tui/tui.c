@@ -25,6 +25,7 @@ static const ViewOps *const views[_VIEW_MAX] = {
         [VIEW_RELEASES] = &view_releases_ops,
         [VIEW_ROLLOUTS] = &view_rollouts_ops,
         [VIEW_EVENTS] = &view_events_ops,
+        [VIEW_OUTPUT] = &view_output_ops,
         [VIEW_HELP] = &view_help_ops,
 };
 
@@ -56,7 +57,7 @@ void app_set_view(App *a, View v) {
                 worker_watch_device(a->worker, NULL);
                 device_record_clear(a);
         }
-        if (v != VIEW_HELP && v != VIEW_DEVICE)
+        if (v != VIEW_HELP && v != VIEW_DEVICE && v != VIEW_OUTPUT)
                 a->back_view = v;
         if (v == VIEW_HELP && a->view != VIEW_HELP) {
                 a->back_view = a->view;
@@ -145,10 +146,21 @@ void app_draw_title(App *a) {
         }
 }
 
-/* The F-key bar: every binding of the view with a label, key names plain and labels in accent. */
+/* Draws one key of the bar at x (name plain, label in accent, dim when the token cannot); returns the new x. */
+static int bar_key(App *a, int y, int x, int limit, const KeyBinding *b) {
+        int x0 = x;
+
+        x += term_printf(y, x, limit - x, ROLE_NORMAL, "%s%s", x ? " " : "", b->name);
+        x += term_print(y, x, limit - x, a->read_only && action_needs_admin(b->action) ? ROLE_DIM : ROLE_ACCENT, b->bar);
+        if (a->n_bar_hits < ELEMENTSOF(a->bar_hits))
+                a->bar_hits[a->n_bar_hits++] = (typeof(a->bar_hits[0])) { x0, x, b->action };
+        return x;
+}
+
+/* The F-key bar: every binding of the view with a label, as many as fit; Quit always last. */
 void app_draw_bar(App *a) {
         size_t n;
-        const KeyBinding *t = keymap_table(&n);
+        const KeyBinding *t = keymap_table(&n), *quit = keymap_key_for(ACTION_QUIT, a->view);
         int x = 0, y = LINES - 1;
         char right[96] = "";
 
@@ -158,20 +170,18 @@ void app_draw_bar(App *a) {
                 snprintf(right, sizeof(right), " %s rows", group_digits(n1, a->n_idx));
         }
         int limit = COLS - (int) strlen(right);
+        int quit_w = quit && quit->bar ? (int) (strlen(quit->name) + strlen(quit->bar)) + 1 : 0;
         a->n_bar_hits = 0;
         for (size_t i = 0; i < n; i++) {
-                if (!t[i].bar || !(t[i].views & (1u << a->view)))
+                if (!t[i].bar || !(t[i].views & (1u << a->view)) || &t[i] == quit)
                         continue;
                 int need = (int) strlen(t[i].name) + (int) strlen(t[i].bar) + 1;
-                if (x + need > limit)
+                if (x + need > limit - quit_w)
                         break;
-                int x0 = x;
-                x += term_printf(y, x, limit - x, ROLE_NORMAL, "%s%s", x ? " " : "", t[i].name);
-                x += term_print(y, x, limit - x,
-                                a->read_only && action_needs_admin(t[i].action) ? ROLE_DIM : ROLE_ACCENT, t[i].bar);
-                if (a->n_bar_hits < ELEMENTSOF(a->bar_hits))
-                        a->bar_hits[a->n_bar_hits++] = (typeof(a->bar_hits[0])) { x0, x, t[i].action };
+                x = bar_key(a, y, x, limit, &t[i]);
         }
+        if (quit_w)
+                (void) bar_key(a, y, x, limit, quit);
         if (right[0])
                 term_print(y, COLS - (int) strlen(right), (int) strlen(right), ROLE_DIM, right);
 }
@@ -188,6 +198,7 @@ static void draw_status(App *a) {
                                        : a->edit_for == EDIT_LABELS ? "labels (space-separated, none clears): "
                                        : a->edit_for == EDIT_RELEASE ? "release id: "
                                        : a->edit_for == EDIT_EVENTS ? "events containing: "
+                                       : a->edit_for == EDIT_COMMAND ? ":flota "
                                                                      : "filter: ");
                 x += term_print(y, x, COLS - x - 1, ROLE_NORMAL, a->edit);
                 term_print(y, x, 1, ROLE_ACCENT, " ");
@@ -309,6 +320,8 @@ static int edit_key(App *a, int key) {
                         releases_channel_entered(a, a->edit);
                         return CHANGE_REDRAW;
                 }
+                if (a->edit_for == EDIT_COMMAND)
+                        return command_start(a, a->edit);
                 if (a->edit_for == EDIT_EVENTS) {
                         (void) strscpy(a->events_filter, sizeof(a->events_filter), a->edit);
                         events_merge(a);
@@ -360,6 +373,11 @@ static int global_action(App *a, Action action) {
                 return CHANGE_REDRAW;
         }
         case ACTION_REFRESH: clearok(curscr, TRUE); worker_refresh(a->worker); return CHANGE_REDRAW;
+        case ACTION_COMMAND:
+                a->editing = true;
+                a->edit_for = EDIT_COMMAND;
+                a->edit[0] = 0;
+                return CHANGE_REDRAW;
         default: return -1;
         }
 }
@@ -429,6 +447,10 @@ static void apply(App *a, int changes) {
                 app_rebuild_fleet(a, cursor_device(a));
         if (changes && !a->quit)
                 draw(a);
+}
+
+void app_redraw(App *a) {
+        apply(a, CHANGE_REDRAW);
 }
 
 static void on_input(Loop *l, int fd, short revents, void *userdata) {
@@ -547,6 +569,8 @@ static unsigned long peak_rss_kib(void) {
 }
 
 static void app_done(App *a) {
+        command_clear(a);
+        free(a->cmd_line);
         worker_stop(a->worker);
         device_detail_clear(a);
         device_record_clear(a);
@@ -561,7 +585,10 @@ static void app_done(App *a) {
 
 int tui_run(const TuiOptions *o, char err[static 256]) {
         App a = {
+                .inventory_path = o->inventory_path,
                 .server = o->server,
+                .token = o->token,
+                .cmd_fd = -1,
                 .tick = o->tick,
                 .sort = FLEET_COL_ID,
                 .follow = true,

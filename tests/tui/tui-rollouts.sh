@@ -52,6 +52,14 @@ keys y
 wait_screen "resume r1: done"
 [ "$(state_of r1)" = running ] || fail "r1 is $(state_of r1) after the dashboard resumed it"
 
+# ':' runs a flota verb on the same inventory and server; its output in a pane, Esc returns
+keys : 'rollout list' Enter
+wait_screen "$ flota rollout list"
+wait_screen "flota rollout list: exit status 0"
+raw_screen | grep -q '^ r1 ' || fail "no r1 in ':rollout list': $(raw_screen)"
+keys Escape
+wait_screen "ROLLOUT      RELEASE"
+
 # Releases (F3): flotad's releases with the devices running each; P asks for the channel
 # (stable offered), then asks again naming the change; y promotes through flotad's API
 keys F3
