@@ -15,8 +15,19 @@
 #include "flota/inventory.h"
 #include "flota/strutil.h"
 
+/* a snapshot is read again when the inventory changed, and at least this often (ages, online) */
+#define SNAPSHOT_MAX_AGE (30 * USEC_PER_SEC)
+
 /* how long an action waits for the rollout lock that a cron tick holds */
 #define ACTION_LOCK_WAIT_SEC 10
+
+/* What tells, cheaply, that the inventory changed since the last snapshot. */
+typedef struct Fingerprint {
+        int64_t devices;
+        usec_t last_seen;
+        size_t rollouts;
+        usec_t rollouts_updated;
+} Fingerprint;
 
 struct Worker {
         char *path, *server, *token;
@@ -45,6 +56,8 @@ struct Worker {
         bool device_now;                /* fetch it without waiting for the next pass */
 
         int64_t last_checkin;           /* the newest check-in handed to the UI */
+        Fingerprint seen;               /* the inventory as the last snapshot read it */
+        usec_t last_snapshot;           /* monotonic */
 
         int efd;
         WorkerEvent **events;           /* the queue to the UI */
@@ -105,6 +118,48 @@ static void post_snapshot(Worker *w, Store *s) {
         if (r < 0)
                 snprintf(e->message, sizeof(e->message), "cannot read the inventory: %s", strerror(-r));
         post(w, e);
+}
+
+static int newest_rollout(const Rollout *r, void *userdata) {
+        Fingerprint *f = userdata;
+        f->rollouts++;
+        if (r->updated > f->rollouts_updated)
+                f->rollouts_updated = r->updated;
+        return 0;
+}
+
+static int fingerprint(Store *s, Fingerprint *ret) {
+        InventorySummary sum;
+        Fingerprint f = {};
+        int r = inventory_summary(s, 0, &sum);
+
+        if (r >= 0)
+                r = rollout_list(s, newest_rollout, &f);
+        if (r < 0)
+                return r;
+        f.devices = sum.devices;
+        f.last_seen = sum.last_seen;
+        *ret = f;
+        return 0;
+}
+
+/*
+ * Reads and posts a snapshot when asked to (an action, a refresh), when the inventory changed
+ * (devices, sightings, rollouts), or when the last one is SNAPSHOT_MAX_AGE old: an idle
+ * 100,000-device inventory is not read again every pass.
+ */
+static void maybe_snapshot(Worker *w, Store *s, bool force) {
+        usec_t now = now_usec(CLOCK_MONOTONIC);
+        Fingerprint f;
+        bool same = fingerprint(s, &f) >= 0 && f.devices == w->seen.devices && f.last_seen == w->seen.last_seen &&
+                    f.rollouts == w->seen.rollouts && f.rollouts_updated == w->seen.rollouts_updated;
+
+        if (!force && same && now < w->last_snapshot + SNAPSHOT_MAX_AGE)
+                return;
+        if (!same)
+                w->seen = f;
+        w->last_snapshot = now;
+        post_snapshot(w, s);
 }
 
 static RolloutEngine engine(Worker *w, Store *s, ApiClient *api) {
@@ -405,7 +460,7 @@ static void *run(void *userdata) {
                 post(w, e);
         }
         /* paint from the inventory at once, then the first pass over flotad without waiting */
-        post_snapshot(w, s);
+        maybe_snapshot(w, s, true);
         for (bool first = true;; first = false) {
                 bool do_action = false, do_promote = false, do_bulk = false;
                 BulkKind bk = 0;
@@ -466,7 +521,7 @@ static void *run(void *userdata) {
                 if (!wake && !stopping(w))
                         fetch_releases(w, api);
                 if (!stopping(w))
-                        post_snapshot(w, s);
+                        maybe_snapshot(w, s, do_action || wake);
         }
         return NULL;
 }
