@@ -5,13 +5,14 @@
 set -eu
 
 # systemd is for systemd-analyze, which checks the shipped units (tests/lint/check-units.sh).
+# tmux is for the dashboard's golden-screen tests (tests/tui).
 # avahi-daemon, avahi-utils, dbus and iproute2 are for the mDNS tests (tests/mdns), which run
 # private avahi-daemons in network namespaces; on a machine with systemd, installing
 # avahi-daemon also enables the system's own mDNS responder.
 packages="gcc meson ninja-build pkg-config
 libsqlite3-dev libssl-dev libcjson-dev libmicrohttpd-dev libinih-dev
 libcurl4-openssl-dev libavahi-client-dev libncurses-dev libcmocka-dev
-zlib1g-dev scdoc curl sqlite3 systemd
+zlib1g-dev scdoc curl sqlite3 systemd tmux
 avahi-daemon avahi-utils dbus iproute2"
 
 missing=""

@@ -143,3 +143,4 @@ int verb_label(Cli *cli, int argc, char **argv);
 int verb_discover(Cli *cli, int argc, char **argv);
 int verb_demo(Cli *cli, int argc, char **argv);
 int verb_rollout(Cli *cli, int argc, char **argv);
+int verb_tui(Cli *cli, int argc, char **argv);

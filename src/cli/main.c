@@ -41,6 +41,8 @@ static const Verb verbs[] = {
         { "assign", "RELEASE --devices FILE|-", "assign a release to the listed devices", verb_assign },
         { "demo", "[--devices N] [--port P] [--duration S] [--keep]",
           "a private flotad and a simulated fleet, its status live until Ctrl-C", verb_demo },
+        { "tui", "[--interval SECS] [--no-tick] [--stats]",
+          "the dashboard (also 'flota' with no verb on a terminal)", verb_tui },
 };
 
 static void help(void) {
@@ -201,8 +203,16 @@ int main(int argc, char **argv) {
                 }
         }
         if (optind >= argc) {
-                help();
-                return EXIT_USAGE;
+                /* no verb: the dashboard on a terminal, the help elsewhere */
+                static char *no_verb[] = { (char *) "tui", NULL };
+                if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+                        help();
+                        free(cli.db);
+                        return EXIT_USAGE;
+                }
+                argv = no_verb;
+                argc = 1;
+                optind = 0;
         }
         /* precedence: flags, then the environment, then the config file */
         if (load_config(&cli, config, config != NULL) < 0) {

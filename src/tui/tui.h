@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Layer: tui. The dashboard's entry point for the flota binary (src/cli/cmd-tui.c): takes the
+ * terminal, runs the views on one poll(2) loop and gives the terminal back.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "flota/time-util.h"
+
+typedef struct TuiOptions {
+        const char *inventory_path;     /* required */
+        const char *server;             /* NULL: the inventory only, no actions */
+        const char *token;
+        unsigned timeout_sec;           /* per request to flotad */
+        usec_t interval;                /* between passes over flotad's feed; 0: 3 s */
+        bool color;                     /* false: mono attributes (NO_COLOR, --color=never) */
+        bool tick;                      /* step running rollouts on each pass, as 'rollout tick' */
+        bool stats;                     /* print first-paint and redraw times on exit */
+} TuiOptions;
+
+/*
+ * Runs the dashboard until the operator quits. 0, or -errno with a sentence in err (256
+ * bytes): -ENOTTY when stdin or stdout is not a terminal.
+ */
+int tui_run(const TuiOptions *o, char err[static 256]);
+
+/* The key table as the man page's DASHBOARD section lists it (scdoc). */
+void tui_print_keys(FILE *f);
