@@ -14,7 +14,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -27,6 +26,7 @@
 #include "flota/inventory.h"
 #include "flota/rollout.h"
 #include "flota/strutil.h"
+#include "tui.h"
 
 #define DEMO_PORT_DEFAULT 8070
 #define DEMO_DEVICES_DEFAULT 50
@@ -59,7 +59,7 @@ typedef struct Demo {
         uint32_t port;
         usec_t duration;          /* 0: until stopped */
         bool keep;
-        bool frames;              /* a terminal, no --json: live frames; else notes on stderr, one report */
+        bool dashboard;           /* a terminal, no --json: the dashboard; else notes on stderr, one report */
         /* state */
         char *flotad_path;
         char *sim_path;
@@ -95,11 +95,11 @@ static bool pause_unless_stopped(usec_t t) {
         return !stop_requested;
 }
 
-/* Notes on stderr; they would scroll the frames away, so with frames only before the first one. */
+/* Notes on stderr; under the dashboard they would spoil its screen, so only before it opens. */
 static _printf_(2, 3) void note(const Demo *d, const char *fmt, ...) {
         va_list ap;
 
-        if (d->frames && d->started)
+        if (d->dashboard && d->started)
                 return;
         va_start(ap, fmt);
         fputs("demo: ", stderr);
@@ -337,7 +337,9 @@ static int start_flotad(Demo *d) {
         if (create_token(d) < 0)
                 return -1;
         snprintf(listen, sizeof(listen), "127.0.0.1:%u", (unsigned) d->port);
-        char *argv[] = { d->flotad_path, (char *) "--data-dir", data, (char *) "--listen", listen, NULL };
+        /* a check-in row for every poll: the demo's fleet is small, and its devices' last-seen stays live */
+        char *argv[] = { d->flotad_path, (char *) "--data-dir", data, (char *) "--listen", listen,
+                         (char *) "--checkin-heartbeat", (char *) "0", NULL };
         pid_t pid = spawn(argv, log, log);
         if (pid < 0)
                 return cli_error("demo: cannot start %s: %s", d->flotad_path, strerror(-pid));
@@ -542,19 +544,6 @@ static int check_child(Demo *d, pid_t *pid, const char *name) {
 /* ---- the screen ---- */
 
 /* How to run this flota again from the user's shell: relative to the working directory, or by name. */
-static char *self_command(void) {
-        char self[PATH_MAX], cwd[PATH_MAX];
-        ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-        const char *rel;
-
-        if (n <= 0)
-                return xstrdup("flota");
-        self[n] = 0;
-        if (getcwd(cwd, sizeof(cwd)) && (rel = startswith(self, cwd)) && rel[0] == '/')
-                return xasprintf(".%s", rel);
-        return xstrdup(strstr(self, "/bin/flota") ? "flota" : self);
-}
-
 typedef struct StageLines {
         Store *inv;
         FILE *f;
@@ -586,46 +575,6 @@ static void print_stage(const Demo *d, FILE *f, usec_t now) {
         (void) rollout_list(inv, print_rollout, &s);
 }
 
-static void print_frame(const Demo *d, const cJSON *status, FILE *f) {
-        usec_t now = now_usec(CLOCK_MONOTONIC);
-        _cleanup_free_ char *self = self_command();
-
-        fprintf(f, "flota demo: a private flotad and %u simulated ESP8266/ESP32 devices\n\n",
-                (unsigned) d->devices);
-        cli_status_print(status, f);
-        print_stage(d, f, now);
-        if (d->over) {
-                fprintf(f, "\nThe demo is over.\n");
-                return;
-        }
-        fprintf(f, "\nTry it from another shell while the demo runs:\n"
-                   "  export FLOTA_SERVER=%s\n"
-                   "  export FLOTA_TOKEN=%s\n"
-                   "  %s devices --product meter\n"
-                   "  %s channels\n\n",
-                d->cli->server, d->token, self, self);
-        if (d->duration)
-                fprintf(f, "Ctrl-C stops the demo (it stops by itself in %llu s)\n",
-                        (unsigned long long) ((d->started + d->duration - now) / USEC_PER_SEC));
-        else
-                fprintf(f, "Ctrl-C stops the demo\n");
-}
-
-/* Draws text over the previous frame: each line cut to the terminal's width, the rest cleared. */
-static void draw(const char *text) {
-        struct winsize ws;
-        size_t cols = ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col ? ws.ws_col : 80;
-
-        fputs("\033[H", stdout);
-        for (const char *l = text; *l;) {
-                size_t len = strcspn(l, "\n");
-                fprintf(stdout, "%.*s\033[K\n", (int) (len < cols ? len : cols), l);
-                l += len + (l[len] == '\n');
-        }
-        fputs("\033[J", stdout);
-        fflush(stdout);
-}
-
 /* One refresh: the feed into the inventory, then the status; on a terminal, a frame. */
 static int refresh(Demo *d, cJSON **ret_status) {
         uint64_t n;
@@ -636,15 +585,6 @@ static int refresh(Demo *d, cJSON **ret_status) {
                 return -1;
         if (cli_status_build(d->cli, &status) < 0)
                 return -1;
-        if (d->frames) {
-                char *text = NULL;
-                size_t len;
-                FILE *f = open_memstream(&text, &len);
-                print_frame(d, status, f);
-                fclose(f);
-                draw(text);
-                free(text);
-        }
         if (ret_status)
                 *ret_status = status;
         else
@@ -659,8 +599,6 @@ static int run_fleet(Demo *d) {
         if (d->duration && d->duration / 3 < after)
                 after = d->duration / 3;
         d->promote_at = d->started + after;
-        if (d->frames)
-                fputs("\033[H\033[2J", stdout);
         for (;;) {
                 usec_t now = now_usec(CLOCK_MONOTONIC);
                 if (stop_requested || (d->duration && now >= d->started + d->duration))
@@ -690,8 +628,10 @@ static int report(Demo *d) {
                 return -1;
         if (d->cli->json)
                 print_json(status);
-        else if (!d->frames)
+        else {
                 cli_status_print(status, stdout);
+                print_stage(d, stdout, now_usec(CLOCK_MONOTONIC));
+        }
         cJSON_Delete(status);
         return 0;
 }
@@ -721,11 +661,12 @@ static int tear_down(Demo *d) {
                                                                           : flotad ? "stopped flotad; " : "";
         int r = stop_child(d, &d->sim, "flota-sim");
 
+        /* flotad drains open connections before it stops: ours (kept alive) goes first */
+        d->cli->client = api_client_free(d->cli->client);
         if (stop_child(d, &d->flotad, "flotad") < 0)
                 r = -1;
         /* the inventory lives in the directory: close it first */
         d->cli->inventory = store_free(d->cli->inventory);
-        d->cli->client = api_client_free(d->cli->client);
         if (!d->dir)
                 return r;
         if (d->keep) {
@@ -740,9 +681,56 @@ static int tear_down(Demo *d) {
         return r;
 }
 
+/* Follows the feed until the inventory knows the whole fleet (or a few seconds went by). */
+static int wait_for_fleet(Demo *d) {
+        usec_t deadline = now_usec(CLOCK_MONOTONIC) + 5 * DEMO_TICK;
+        InventorySummary sum = {};
+        Store *inv;
+        uint64_t n;
+
+        if (cli_inventory(d->cli, &inv) < 0)
+                return -1;
+        while (!stop_requested && now_usec(CLOCK_MONOTONIC) < deadline) {
+                if (cli_ingest_server(d->cli, &n) < 0 || check_child(d, &d->sim, "flota-sim") < 0)
+                        return -1;
+                if (inventory_summary(inv, 0, &sum) >= 0 && sum.devices >= (int64_t) d->devices)
+                        break;
+                (void) pause_unless_stopped(DEMO_TICK / 4);
+        }
+        return 0;
+}
+
+/*
+ * On a terminal: the dashboard on the demo's inventory, server and token, stepping the
+ * rollouts as the cron tick would; the rollouts start as it opens (their first wave is one
+ * device, so the fleet is seen on its old versions first).
+ */
+static int run_dashboard(Demo *d) {
+        char err[256];
+
+        if (wait_for_fleet(d) < 0 || stop_requested || start_rollouts(d) < 0)
+                return stop_requested ? 0 : -1;
+        _cleanup_free_ char *path = cli_inventory_path(d->cli);
+        TuiOptions o = {
+                .inventory_path = path,
+                .server = d->cli->server,
+                .token = d->token,
+                .timeout_sec = d->cli->timeout,
+                .interval = DEMO_TICK,
+                .tick = true,
+                .color = style_on(STYLE_GOOD)[0] != 0,
+                .duration = d->duration,
+        };
+        if (tui_run(&o, err) < 0)
+                return cli_error("demo: %s", err);
+        return 0;
+}
+
 static int demo_run(Demo *d) {
         if (make_dir(d) < 0 || start_flotad(d) < 0 || set_up_catalog(d) < 0 || start_sim(d) < 0)
                 return stop_requested ? 0 : -1;
+        if (d->dashboard)
+                return run_dashboard(d);
         if (run_fleet(d) < 0)
                 return -1;
         return report(d);
@@ -794,7 +782,7 @@ int verb_demo(Cli *cli, int argc, char **argv) {
         if (parse_argv(&d, argc, argv) < 0)
                 return -2;
         bool tty = isatty(STDOUT_FILENO);
-        d.frames = tty && !cli->json;
+        d.dashboard = tty && !cli->json;
         /* a script never waits forever */
         if (!tty && !d.duration)
                 d.duration = DEMO_UNATTENDED_DURATION;

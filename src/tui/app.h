@@ -141,6 +141,7 @@ typedef struct App {
 
         bool quit;
         usec_t started;                 /* monotonic, for the first paint's time */
+        usec_t quit_at;                 /* monotonic; 0: only when the operator quits */
         usec_t first_paint_usec;
         usec_t last_draw_usec;
         usec_t max_draw_usec, sum_draw_usec;

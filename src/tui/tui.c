@@ -547,6 +547,11 @@ static void on_worker(Loop *l, int fd, short revents, void *userdata) {
 static void on_clock(Loop *l, void *userdata) {
         App *a = userdata;
 
+        if (a->quit_at && loop_now(l) >= a->quit_at) {
+                a->quit = true;
+                loop_quit(l);
+                return;
+        }
         apply(a, CHANGE_REDRAW);
         loop_timer(l, loop_now(l) + CLOCK_TICK, on_clock, a);
 }
@@ -616,6 +621,7 @@ int tui_run(const TuiOptions *o, char err[static 256]) {
                 return r;
         }
         a.loop = loop_new();
+        a.quit_at = o->duration ? a.started + o->duration : 0;
         r = worker_start(&wo, &a.worker);
         if (r < 0) {
                 term_done();

@@ -19,6 +19,7 @@ typedef struct TuiOptions {
         bool color;                     /* false: mono attributes (NO_COLOR, --color=never) */
         bool tick;                      /* step running rollouts on each pass, as 'rollout tick' */
         bool stats;                     /* print first-paint and redraw times on exit */
+        usec_t duration;                /* > 0: quit by itself after this long (flota demo --duration) */
 } TuiOptions;
 
 /*

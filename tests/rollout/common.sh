@@ -48,15 +48,16 @@ wait_for() {
     done
 }
 
-# start_flotad NAME: a flotad with its own data directory; sets SERVER and TOKEN
+# start_flotad NAME: a flotad with its own data directory (FLOTAD_ARGS: more options); sets SERVER and TOKEN
 start_flotad() {
     name=$1
     TOKEN=$("$FLOTAD" --data-dir "$work/$name" token create ops --role admin 2>"$work/$name-token.log")
-    "$FLOTAD" --data-dir "$work/$name" --listen 127.0.0.1:0 >"$work/$name.log" 2>&1 &
+    # shellcheck disable=SC2086
+    "$FLOTAD" --data-dir "$work/$name" --listen 127.0.0.1:0 ${FLOTAD_ARGS:-} >"$work/$name.log" 2>&1 &
     pids="$pids $!"
     flotad_pid=$!
     flotad_log=$work/$name.log
-    wait_for 20 grep -q 'listening on http://' "$flotad_log" || fail "flotad did not come up"
+    wait_for 20 grep -qs 'listening on http://' "$flotad_log" || fail "flotad did not come up"
     SERVER=$(sed -n 's|.*listening on \(http://[0-9.:]*\).*|\1|p' "$flotad_log" | head -n 1)
     export FLOTA_SERVER=$SERVER FLOTA_TOKEN=$TOKEN
 }

@@ -5,6 +5,8 @@
 # and ages become placeholders) and compared with golden/*.screen. Every wait is a bounded
 # loop on the screen's content, never a fixed sleep.
 # FLOTA_UPDATE_GOLDEN=1 rewrites the golden files instead of comparing.
+# the Device view shows flotad's last check-in rows: a row for every poll, not one per change
+FLOTAD_ARGS="--checkin-heartbeat 0"
 . "$(dirname "$0")/../rollout/common.sh"
 
 golden_dir=$(cd "$(dirname "$0")" && pwd)/golden
