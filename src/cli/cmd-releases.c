@@ -150,9 +150,12 @@ static int release_upload(Cli *cli, int argc, char **argv) {
                 cJSON *j = release_to_json(&rel);
                 print_json(j);
                 cJSON_Delete(j);
-        } else
-                printf("release %" PRId64 ": %s %s (%s, %" PRIu64 " bytes, md5 %s)\n", rel.id, rel.product,
-                       rel.version, rel.chip ? rel.chip : "", rel.size, rel.md5);
+        } else {
+                _cleanup_free_ char *product = term_escape(rel.product), *version = term_escape(rel.version),
+                                    *chip = term_escape(rel.chip), *md5 = term_escape(rel.md5);
+                printf("release %" PRId64 ": %s %s (%s, %" PRIu64 " bytes, md5 %s)\n", rel.id, product, version, chip,
+                       rel.size, md5);
+        }
         release_done(&rel);
         return 0;
 }

@@ -162,11 +162,6 @@ static int open_session(Cli *cli, const RolloutArgs *a, bool need_server, bool l
         return 0;
 }
 
-static void print_escaped(const char *prefix, const char *s, const char *suffix) {
-        _cleanup_free_ char *safe = term_escape(s);
-        printf("%s%s%s", prefix, safe, suffix);
-}
-
 /* ---- create ---- */
 
 static int rollout_create_cmd(Cli *cli, RolloutArgs *a) {
