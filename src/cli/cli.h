@@ -7,12 +7,29 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "flota/api.h"
 #include "flota/json-encode.h"
 #include "flota/store.h"
 
 #define EXIT_USAGE 2
+
+/*
+ * What a verb (and any helper of one) returns for a usage error. It lies below every -errno
+ * (the kernel's are 1..4095), so an error from the core, -ENOENT (-2) included, can never be
+ * taken for a usage error.
+ */
+#define CLI_USAGE (-4096)
+
+/*
+ * flota's exit status for what a verb returned: CLI_USAGE -> 2, any other negative value (an
+ * error already reported, or a -errno) -> 1, otherwise the value itself (0, or a documented
+ * status: 3 when a rollout halted or a gate holds).
+ */
+static inline int cli_exit_status(int r) {
+        return r == CLI_USAGE ? EXIT_USAGE : r < 0 ? EXIT_FAILURE : r;
+}
 
 typedef struct Cli {
         char *server;
@@ -36,7 +53,7 @@ typedef struct Verb {
  * may quote outside text (server answers, file names): its control characters are escaped.
  */
 int cli_error(const char *fmt, ...) _printf_(1, 2);
-/* A usage error: message, then -2 (exit status 2). */
+/* A usage error: message, then CLI_USAGE (exit status 2). */
 int cli_usage(const char *fmt, ...) _printf_(1, 2);
 
 /*

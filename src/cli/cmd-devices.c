@@ -131,7 +131,7 @@ int verb_devices(Cli *cli, int argc, char **argv) {
                                 goto bad;
                         break;
                 default:
-                        return -2;
+                        return CLI_USAGE;
                 }
         }
         if (optind < argc)
@@ -195,7 +195,7 @@ int verb_device(Cli *cli, int argc, char **argv) {
         if (argc != 2)
                 return cli_usage("device: expected MAC");
         if (device_arg("device", argv[1], id) < 0)
-                return -2;
+                return CLI_USAGE;
         if (cli_client(cli, "device", &api) < 0)
                 return -1;
         int r = api_device_detail(api, id, &dd, err);
@@ -224,7 +224,7 @@ static int set_pin(Cli *cli, const char *verb, const char *device, const char *r
         DeviceRecord d;
 
         if (device_arg(verb, device, id) < 0)
-                return -2;
+                return CLI_USAGE;
         if (release && (parse_u64(release, &rel) < 0 || rel == 0 || rel > INT64_MAX))
                 return cli_usage("%s: '%s' is not a release id", verb, release);
         if (cli_client(cli, verb, &api) < 0)
@@ -353,7 +353,7 @@ int verb_assign(Cli *cli, int argc, char **argv) {
                 if (c == 'd')
                         file = optarg;
                 else
-                        return -2;
+                        return CLI_USAGE;
         if (argc - optind != 1 || !file)
                 return cli_usage("assign: expected RELEASE --devices FILE|-");
         if (parse_u64(argv[optind], &rel) < 0 || rel == 0 || rel > INT64_MAX)

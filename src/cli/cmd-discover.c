@@ -208,7 +208,7 @@ int verb_discover(Cli *cli, int argc, char **argv) {
                 else if (c == 'T')
                         types = optarg;
                 else
-                        return -2;
+                        return CLI_USAGE;
         }
         if (optind < argc)
                 return cli_usage("discover: unexpected argument '%s'", argv[optind]);

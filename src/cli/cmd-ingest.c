@@ -241,7 +241,7 @@ int verb_ingest(Cli *cli, int argc, char **argv) {
                         list_formats();
                         return 0;
                 default:
-                        return -2;
+                        return CLI_USAGE;
                 }
         }
         if (optind < argc)

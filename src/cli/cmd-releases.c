@@ -52,7 +52,7 @@ int verb_releases(Cli *cli, int argc, char **argv) {
                 if (c == 'p')
                         product = optarg;
                 else
-                        return -2;
+                        return CLI_USAGE;
         if (optind < argc)
                 return cli_usage("releases: unexpected argument '%s'", argv[optind]);
         if (product && !name_is_valid(product))
@@ -130,7 +130,7 @@ static int release_upload(Cli *cli, int argc, char **argv) {
                 case 'v': u.version = optarg; break;
                 case 'P': u.platform = optarg; break;
                 case 'k': u.kind = optarg; break;
-                default: return -2;
+                default: return CLI_USAGE;
                 }
         if (argc - optind != 1)
                 return cli_usage("release upload: expected FILE");

@@ -102,8 +102,9 @@ static int parse_args(int argc, char **argv, RolloutArgs *a) {
                 else
                         return cli_usage("rollout: --%s needs a value", key);
                 if (streq(key, "file")) {
-                        if (load_file(a, value) < 0)
-                                return -2;
+                        int k = load_file(a, value);
+                        if (k < 0)
+                                return k;       /* an unreadable file is an error, a bad one a usage error */
                         a->file = value;
                 } else if (streq(key, "now")) {
                         if (parse_timestamp(value, &a->now) < 0)
@@ -672,7 +673,7 @@ int verb_rollout(Cli *cli, int argc, char **argv) {
 
         if (argc < 2 || streq(argv[1], "--help") || streq(argv[1], "-h")) {
                 usage();
-                return argc < 2 ? -2 : 0;
+                return argc < 2 ? CLI_USAGE : 0;
         }
         const char *sub = argv[1];
         int k = parse_args(argc - 2, argv + 2, &a);

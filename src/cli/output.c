@@ -41,7 +41,7 @@ int cli_usage(const char *fmt, ...) {
         va_start(ap, fmt);
         report(fmt, ap, " (see flota --help)\n");
         va_end(ap);
-        return -2;
+        return CLI_USAGE;
 }
 
 void print_fields(const cJSON *o, const char *const *keys, size_t n) {

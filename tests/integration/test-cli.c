@@ -94,6 +94,15 @@ static void test_device_verbs(void **state) {
         expect(f, (const char *[]) { "devices", "--version", "9.9", NULL }, 0, NULL);
         expect(f, (const char *[]) { "device", "18feaa000001", NULL }, 0, "recent check-ins:");
         expect(f, (const char *[]) { "device", "not a mac", NULL }, 2, "not a MAC address");
+        /* global options after the verb's arguments, as --json always was */
+        expect(f, (const char *[]) { "device", "18feaa000001", "--color=never", NULL }, 0, "recent check-ins:");
+        expect(f, (const char *[]) { "device", "18feaa000001", "--color", "never", "--json", NULL }, 0,
+               "\"checkins\":");
+        expect(f, (const char *[]) { "devices", "--product", "door", "--color=always", NULL }, 0, "\033[1mDEVICE");
+        expect(f, (const char *[]) { "device", "18feaa000001", "--color=sometimes", NULL }, 2, "--color expects");
+        expect(f, (const char *[]) { "device", "18feaa000001", "--colour", NULL }, 2, "expected MAC");
+        /* a device flotad does not know is an error (exit 1), not a usage error */
+        expect(f, (const char *[]) { "device", "18feaa0000ff", NULL }, 1, "not found");
         expect(f, (const char *[]) { "pin", "18:FE:AA:00:00:01", "1", NULL }, 0, "pinned to release 1");
         expect(f, (const char *[]) { "unpin", "18:FE:AA:00:00:01", NULL }, 0, "unpinned");
         expect(f, (const char *[]) { "pin", "18:FE:AA:00:00:01", "77", NULL }, 1, "not found");
