@@ -450,21 +450,38 @@ int inventory_labels(Store *s, const char *device, char **ret) {
         return r;
 }
 
-/* "esp8266-1a2b3c" -> the one MAC ending in 1A:2B:3C, when there is exactly one. */
+/*
+ * The MAC suffix ("1A:2B:3C") an id of a default host name names: exactly "esp8266-" (ArduinoOTA's
+ * ESP8266 default) or "tasmota-" (the partial ids partial_ids() absorbs) and six lowercase hex
+ * digits, as mdns_device_id() writes them. Any other host name names no MAC: false.
+ */
+static bool partial_suffix(const char *id, char ret[static 9]) {
+        const char *hex = startswith(id, "esp8266-");
+
+        if (!hex)
+                hex = startswith(id, "tasmota-");
+        if (!hex || strlen(hex) != 6 || strspn(hex, "0123456789abcdef") != 6)
+                return false;
+        snprintf(ret, 9, "%.2s:%.2s:%.2s", hex, hex + 2, hex + 4);
+        ascii_strupper(ret);
+        return true;
+}
+
+/* "esp8266-1a2b3c" -> the one MAC ending in 1A:2B:3C, when there is exactly one (compared exactly). */
 static int resolve_partial(Store *s, const char *id, char ret[static DEVICE_ID_MAX + 1]) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        const char *dash = strchr(id, '-');
-        char pattern[32];
+        char suffix[9];
         int r, found = 0;
 
-        if (!dash || strlen(dash + 1) != 6)
+        if (!partial_suffix(id, suffix))
                 return 0;
-        snprintf(pattern, sizeof(pattern), "__:__:__:%.2s:%.2s:%.2s", dash + 1, dash + 3, dash + 5);
-        ascii_strupper(pattern);
-        r = store_prepare(s, "SELECT id FROM devices WHERE id LIKE ? LIMIT 2", &st);
+        r = store_prepare(s,
+                          "SELECT id FROM devices WHERE length(id) = 17 AND substr(id, 10) = ?"
+                          " AND id GLOB '[0-9A-F][0-9A-F]:[0-9A-F][0-9A-F]:[0-9A-F][0-9A-F]:*' LIMIT 2",
+                          &st);
         if (r < 0)
                 return r;
-        store_bind_text(st, 1, pattern);
+        store_bind_text(st, 1, suffix);
         while ((r = sqlite3_step(st)) == SQLITE_ROW)
                 if (found++ == 0)
                         (void) strscpy(ret, DEVICE_ID_MAX + 1, store_column_text(st, 0));
@@ -512,8 +529,7 @@ int inventory_mdns_seen(Store *s, const MdnsSighting *x, char ret_id[static DEVI
         if (r < 0)
                 return r;
         (void) strscpy(ret_id, DEVICE_ID_MAX + 1, x->device);
-        if (strchr(x->device, '-') && !strchr(x->device, ':'))
-                r = resolve_partial(s, x->device, ret_id);
+        r = resolve_partial(s, x->device, ret_id);
         if (r >= 0)
                 r = mdns_upsert(s, x, ret_id);
         if (r >= 0 && strlen(ret_id) == 17 && has_partials(s))
