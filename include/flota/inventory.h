@@ -10,7 +10,7 @@
 #include "flota/device-request.h"
 #include "flota/store.h"
 
-#define INVENTORY_SCHEMA_VERSION 4
+#define INVENTORY_SCHEMA_VERSION 5
 
 int inventory_open(const char *path, Store **ret);
 
@@ -39,6 +39,9 @@ int inventory_writer_record(InventoryWriter *w, const Sighting *x);
 /*
  * The two halves, for callers that track versions themselves: the device row, a history row.
  * Merging a MAC also absorbs a row mDNS made for the MAC's last bytes ("esp8266-1a2b3c").
+ * The history records changes in time order whatever order sightings come in: a history row
+ * is added only when the device ran another version at x->at, and a later row that repeats
+ * x->version then goes (the change happened at x->at). inventory_writer_record() does the same.
  */
 int inventory_writer_merge(InventoryWriter *w, const Sighting *x);
 int inventory_writer_history(InventoryWriter *w, const Sighting *x);
