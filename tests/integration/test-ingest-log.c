@@ -350,6 +350,40 @@ static void test_damaged_gzip(void **state) {
         assert_true(sqlite_count(c->db, POLLS) > 0);
 }
 
+/* Devices in an access log get the product their request names: by default flotad's /update/<product>. */
+static void test_product_from_request(void **state) {
+        Case *c = *state;
+        static const char *const lines[] = {
+                "10.0.0.1 - - [31/Oct/2026:08:00:00 +0000] \"GET /update/door HTTP/1.1\" 304 0 \"-\" "
+                "\"ESP8266-http-Update\" \"18:FE:AA:00:00:01\" \"1.0\"\n",
+                "10.0.0.2 - - [31/Oct/2026:08:00:01 +0000] \"GET /update/lamp?s=18-fe-aa-00-00-02&v=1.0 HTTP/1.1\" 304 0 "
+                "\"-\" \"ESP8266-http-Update\" \"-\" \"-\"\n",
+                "10.0.0.3 - - [31/Oct/2026:08:00:02 +0000] \"GET /update HTTP/1.1\" 304 0 \"-\" "
+                "\"ESP8266-http-Update\" \"18:FE:AA:00:00:03\" \"1.0\"\n",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(lines); i++)
+                append_to(c->log, lines[i]);
+        ingest_ok(c, (const char *[]) { "--log", c->log, "--format", "nginx-esp", NULL }, "3 polls");
+        _cleanup_free_ char *products = text(c->db, "SELECT group_concat(id || '=' || product, ',') FROM "
+                                                    "(SELECT * FROM devices ORDER BY id)");
+        assert_string_equal(products, "18:FE:AA:00:00:01=door,18:FE:AA:00:00:02=lamp,18:FE:AA:00:00:03=");
+
+        /* a server of another layout, named by --product-pattern; a bad pattern is a usage error */
+        _cleanup_free_ char *other = xasprintf("%s/other.log", c->dir);
+        append_to(other, "10.0.0.4 - - [31/Oct/2026:08:00:03 +0000] \"GET /fw/pump/latest.bin HTTP/1.1\" 304 0 \"-\" "
+                         "\"ESP8266-http-Update\" \"18:FE:AA:00:00:04\" \"1.0\"\n");
+        ingest_ok(c,
+                  (const char *[]) { "--log", other, "--format", "nginx-esp", "--product-pattern", "/fw/{product}/latest.bin",
+                                     NULL },
+                  "1 polls");
+        assert_int_equal(sqlite_count(c->db, "SELECT count(*) FROM devices WHERE id = '18:FE:AA:00:00:04' AND product = 'pump'"),
+                         1);
+        char *out = NULL;
+        assert_int_equal(flota_ingest(c->db, (const char *[]) { "--log", other, "--product-pattern", "/fw/", NULL }, &out), 2);
+        assert_non_null(strstr(out, "--product-pattern"));
+        free(out);
+}
+
 static pid_t spawn(char *const *argv) {
         pid_t pid;
         posix_spawn_file_actions_t fa;
@@ -549,6 +583,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_rotated_away, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_bad_lines, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_damaged_gzip, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_product_from_request, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_killed, setup, teardown),
                 cmocka_unit_test(test_flotad_log),
                 cmocka_unit_test_setup_teardown(test_feed_and_log_history, setup, teardown),
