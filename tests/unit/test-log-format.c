@@ -360,8 +360,7 @@ static void test_shipped_snippets(void **state) {
         const char *root = getenv("FLOTA_SOURCE_ROOT");
         size_t checked = 0;
 
-        if (!root)
-                skip();
+        assert_non_null(root);          /* main() checked */
         for (const LogPreset *p = log_format_presets(); p->name; p++) {
                 if (strcmp(p->name, "flotad") == 0)
                         continue;
@@ -374,7 +373,16 @@ static void test_shipped_snippets(void **state) {
         assert_int_equal(checked, 4);
 }
 
+/* The exit status meson reports as SKIP. */
+#define EXIT_SKIP 77
+
 int main(void) {
+        /* meson test sets it; run by hand without it, the snippets cannot be found: a skip, not a pass */
+        if (!getenv("FLOTA_SOURCE_ROOT")) {
+                fprintf(stderr, "FLOTA_SOURCE_ROOT is not set (meson test sets it): the shipped snippets cannot be "
+                                "checked\n");
+                return EXIT_SKIP;
+        }
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_nginx_esp),       cmocka_unit_test(test_not_a_poll),
                 cmocka_unit_test(test_bad_lines),       cmocka_unit_test(test_nginx_flota_esp32),
