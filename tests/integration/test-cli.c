@@ -179,10 +179,12 @@ static void test_ingest_and_status(void **state) {
         expect(f, (const char *[]) { "promote", "door", "stable", "1", NULL }, 0, NULL);
         snprintf(server, sizeof(server), "http://127.0.0.1:%d", f->port);
         const char *sim[] = { getenv("FLOTA_SIM"), "--server", server, "--devices", "300", "--product", "door",
-                              "--interval", "0.2", "--until-version", "2.0.0", "--duration", "30", NULL };
+                              "--interval", "0.2", "--until-version", "2.0.0", "--duration", "30", "--json", NULL };
         assert_int_equal(run_program((char *const *) sim, false, &out), 0);
+        long polls = json_int(out, "polls");
         free(out);
-        usleep(400000); /* the last batch of check-ins */
+        /* the last batch of check-ins: every poll the fleet made is counted on its device */
+        assert_int_equal(wait_db_count(f, "SELECT coalesce(sum(polls), 0) FROM devices", polls), polls);
         long total = db_count(f, "SELECT count(*) FROM checkins");
         assert_true(total >= 600);
 

@@ -448,12 +448,14 @@ static void test_flotad_log(void **state) {
         http_response_done(&r);
         snprintf(server, sizeof(server), "http://127.0.0.1:%d", f.port);
         const char *sim[] = { getenv("FLOTA_SIM"), "--server", server, "--devices", "40", "--product", "door",
-                              "--interval", "0.1", "--duration", "1.5", NULL };
+                              "--interval", "0.1", "--duration", "1.5", "--json", NULL };
         assert_int_equal(run_program((char *const *) sim, false, &out), 0);
+        long polls = json_int(out, "polls");
         free(out);
-        usleep(400000);
-        /* the log has every poll; the database counts the unchanged ones on their device */
-        long checkins = db_count(&f, "SELECT sum(polls) FROM devices");
+        /* the log has every poll; the database counts the unchanged ones on their device (bounded wait
+         * for the last batch) */
+        long checkins = wait_db_count(&f, "SELECT coalesce(sum(polls), 0) FROM devices", polls);
+        assert_int_equal(checkins, polls);
 
         _cleanup_free_ char *db = xasprintf("%s/flota.db", f.dir);
         const char *log_args[] = { "--log", jsonl, "--json", NULL };
