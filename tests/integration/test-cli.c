@@ -422,6 +422,54 @@ static void test_devices_pages(void **state) {
         cJSON_Delete(none);
 }
 
+/* --seen-since keeps the devices seen at or after the time, in flota (table and --json) and in flotad's API. */
+static void test_devices_seen_since(void **state) {
+        Flotad *f = *state;
+        _cleanup_free_ char *path = xasprintf("%s/flotad.db", f->data_dir);
+        HttpResponse r;
+        sqlite3 *db;
+
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        sqlite3_busy_timeout(db, 5000);
+        /* seen on 2026-01-01 and on 2026-06-01 */
+        assert_int_equal(sqlite3_exec(db,
+                                      "INSERT INTO devices (id, product, version, last_seen) VALUES"
+                                      " ('02:00:00:00:00:01', 'door', '1.0', 1767225600000000),"
+                                      " ('02:00:00:00:00:02', 'door', '1.0', 1780272000000000)",
+                                      NULL, NULL, NULL),
+                         SQLITE_OK);
+        sqlite3_close(db);
+
+        cJSON *all = devices_json(f, (const char *[]) { NULL });
+        assert_int_equal(cJSON_GetArraySize(all), 2);
+        cJSON_Delete(all);
+        cJSON *late = devices_json(f, (const char *[]) { "--seen-since", "2026-03-01T00:00:00Z", NULL });
+        assert_int_equal(cJSON_GetArraySize(late), 1);
+        assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(late, 0), "id")),
+                            "02:00:00:00:00:02");
+        cJSON_Delete(late);
+        /* the same time as Unix seconds; and the table */
+        cJSON *secs = devices_json(f, (const char *[]) { "--seen-since", "1772323200", NULL });
+        assert_int_equal(cJSON_GetArraySize(secs), 1);
+        cJSON_Delete(secs);
+        char *out = NULL;
+        assert_int_equal(flota(f, f->read_token, (const char *[]) { "devices", "--seen-since", "2026-03-01T00:00:00Z", NULL },
+                               &out),
+                         0);
+        assert_non_null(strstr(out, "02:00:00:00:00:02"));
+        assert_null(strstr(out, "02:00:00:00:00:01"));
+        free(out);
+        cJSON *none = devices_json(f, (const char *[]) { "--seen-since", "2026-07-01T00:00:00Z", NULL });
+        assert_int_equal(cJSON_GetArraySize(none), 0);
+        cJSON_Delete(none);
+
+        /* flotad's filter itself */
+        assert_int_equal(api(f, "GET", "/api/v1/devices?seen_since=2026-03-01T00:00:00Z", NULL, &r), 200);
+        assert_non_null(strstr(r.body, "02:00:00:00:00:02"));
+        assert_null(strstr(r.body, "02:00:00:00:00:01"));
+        http_response_done(&r);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_release_and_channel_verbs, flotad_fixture_setup,
@@ -431,6 +479,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_ingest_and_status, flotad_fixture_setup, flotad_fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_audit, flotad_fixture_setup, flotad_fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_devices_pages, flotad_fixture_setup, flotad_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_devices_seen_since, flotad_fixture_setup, flotad_fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_outside_text_escaped, flotad_fixture_setup,
                                                 flotad_fixture_teardown),
         };

@@ -119,7 +119,9 @@ static void ingest_ok(Case *c, const char *const *args, const char *needle) {
 }
 
 #define POLLS "SELECT coalesce(sum(ingested), 0) FROM sources"
-#define HISTORY "SELECT count(*) || ':' || sum(length(version)) FROM version_history"
+/* the whole history, row by row in time order (sources differ: one file against another) */
+#define HISTORY "SELECT count(*) || ':' || coalesce(group_concat(device_id || ' ' || version || ' ' || at, ','), '') " \
+                "FROM (SELECT * FROM version_history ORDER BY device_id, at, id)"
 
 static char *text(const char *db, const char *sql) {
         sqlite3 *h;
