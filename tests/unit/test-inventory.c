@@ -149,9 +149,58 @@ static void test_mdns_merge_exact(void **state) {
         store_free(s);
 }
 
+/* An inventory of schema 4 (the history indexed by row id) upgrades to 5 and keeps its history. */
+static void test_upgrade_from_4(void **state) {
+        _cleanup_free_ char *path = xasprintf("%s/flota.db", (char *) *state);
+        char text[256] = "";
+        sqlite3 *db;
+        Store *s;
+
+        /* a schema-4 database: today's, with 4 -> 5 undone */
+        assert_int_equal(inventory_open(path, &s), 0);
+        Sighting a = { .device = "18:FE:34:00:00:01", .version = "1.0", .at = 100, .source = "flotad" };
+        assert_int_equal(inventory_record(s, &a), 0);
+        a.version = "1.1";
+        a.at = 200;
+        assert_int_equal(inventory_record(s, &a), 0);
+        store_free(s);
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db,
+                                      "DROP INDEX version_history_time;"
+                                      "CREATE INDEX version_history_device ON version_history(device_id, id);"
+                                      "PRAGMA user_version = 4;",
+                                      NULL, NULL, NULL),
+                         SQLITE_OK);
+        sqlite3_close(db);
+
+        assert_int_equal(inventory_open(path, &s), 0);
+        assert_int_equal(store_schema_version(s), 5);
+        assert_int_equal(inventory_history(s, "18:FE:34:00:00:01", collect, text), 0);
+        assert_string_equal(text, "1.1@flotad 1.0@flotad ");
+        /* an older sighting read later still lands in time order */
+        Sighting old = { .device = "18:FE:34:00:00:01", .version = "0.9", .at = 50, .source = "log:x" };
+        assert_int_equal(inventory_record(s, &old), 0);
+        text[0] = 0;
+        assert_int_equal(inventory_history(s, "18:FE:34:00:00:01", collect, text), 0);
+        assert_string_equal(text, "1.1@flotad 1.0@flotad 0.9@log:x ");
+        store_free(s);
+
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        sqlite3_stmt *st;
+        assert_int_equal(sqlite3_prepare_v2(db, "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master"
+                                                " WHERE type = 'index' AND name LIKE 'version_history%' ORDER BY name)",
+                                            -1, &st, NULL),
+                         SQLITE_OK);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        assert_string_equal((const char *) sqlite3_column_text(st, 0), "version_history_time");
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_mdns_merge_exact, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_upgrade_from_4, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_merge_and_history, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_cursors, setup, teardown),
         };
