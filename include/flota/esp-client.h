@@ -36,6 +36,18 @@ typedef struct EspDevice {
 void esp_device_init(EspDevice *d, uint32_t seed, uint32_t index, Platform platform, const char *version);
 
 /*
+ * MACs. esp_device_init() gives device index of a fleet esp_device_mac(platform, seed, index,
+ * 0, 0); the hash can repeat, so a fleet that needs its MACs unique (flota-sim) takes another
+ * attempt, or another of the ESP_MAC_OUIS Espressif OUIs of the platform, for a device whose
+ * MAC is taken, and sets it with esp_device_set_mac() (STA, AP and base MAC, chip id).
+ * esp_mac_space() is how many MACs one OUI holds for the platform.
+ */
+#define ESP_MAC_OUIS 3
+uint64_t esp_device_mac(Platform platform, uint32_t seed, uint32_t index, uint32_t attempt, unsigned oui);
+void esp_device_set_mac(EspDevice *d, uint64_t mac);
+uint64_t esp_mac_space(Platform platform);
+
+/*
  * How ArduinoOTA advertises the device over mDNS (PROTOCOLS.md 3.1), with the default host
  * name: "esp8266-%06x" of the chip id, "esp32-%012x" of the MAC (lowercase), which is also
  * the _arduino._tcp instance name; the OTA port (8266, 3232) and the TXT "board" value

@@ -56,6 +56,14 @@ typedef struct ImageInfo {
 int image_inspect(const uint8_t *data, size_t size, ImageInfo *ret, char reterr[static IMAGE_ERROR_MAX]);
 
 /*
+ * The ESP32 app descriptor's version and project, found where the image header says: at the
+ * start of the first segment (ESP-IDF's esp_app_desc_t), which must be long enough to hold it.
+ * Needs only the image's first bytes (a download still arriving). 0, or -ENOENT when data
+ * is not an ESP32 family image with a descriptor.
+ */
+int image_app_descriptor(const uint8_t *data, size_t size, char version[static 33], char project[static 33]);
+
+/*
  * Checks an ESP8266 signed image (PROTOCOLS.md 6): data is PAYLOAD || SIGNATURE ||
  * uint32_le(len(SIGNATURE)), and SIGNATURE must verify over PAYLOAD with the PEM public
  * key as the core's Updater verifies it (SHA-256, RSA PKCS#1 v1.5 or ECDSA). Works for
@@ -116,7 +124,8 @@ void image_build_esp8266_core(Esp8266Layout layout, const char *version, size_t 
 
 /*
  * The version a device runs after flashing data: the ESP32 app descriptor's, else the one
- * image_build() embedded after IMAGE_VERSION_MARKER. Returns 0, or -ENOENT when the image
- * does not say (a real ESP8266 build).
+ * image_build() embedded after IMAGE_VERSION_MARKER. data may be only the image's first bytes
+ * (see image_app_descriptor()). Returns 0, or -ENOENT when the image does not say (a real
+ * ESP8266 build).
  */
 int image_embedded_version(const uint8_t *data, size_t size, char ret[static VERSION_MAX + 1]);

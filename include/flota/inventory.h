@@ -10,7 +10,7 @@
 #include "flota/device-request.h"
 #include "flota/store.h"
 
-#define INVENTORY_SCHEMA_VERSION 4
+#define INVENTORY_SCHEMA_VERSION 5
 
 int inventory_open(const char *path, Store **ret);
 
@@ -39,6 +39,9 @@ int inventory_writer_record(InventoryWriter *w, const Sighting *x);
 /*
  * The two halves, for callers that track versions themselves: the device row, a history row.
  * Merging a MAC also absorbs a row mDNS made for the MAC's last bytes ("esp8266-1a2b3c").
+ * The history records changes in time order whatever order sightings come in: a history row
+ * is added only when the device ran another version at x->at, and a later row that repeats
+ * x->version then goes (the change happened at x->at). inventory_writer_record() does the same.
  */
 int inventory_writer_merge(InventoryWriter *w, const Sighting *x);
 int inventory_writer_history(InventoryWriter *w, const Sighting *x);
@@ -85,10 +88,12 @@ typedef struct MdnsSighting {
 } MdnsSighting;
 
 /*
- * Merges an announcement and marks the device announced. An id of only the MAC's last bytes
- * ("esp8266-1a2b3c") is merged into the one device whose MAC ends in them when there is
- * exactly one; otherwise it stays a row of its own until that MAC is seen (see
- * inventory_writer_merge()). ret_id gets the id the row has. Runs in its own transaction.
+ * Merges an announcement and marks the device announced. An id of only the MAC's last bytes,
+ * exactly "esp8266-" or "tasmota-" and six lowercase hex digits ("esp8266-1a2b3c"), is merged
+ * into the one device whose MAC ends in them (1A:2B:3C, compared exactly) when there is exactly
+ * one; otherwise it stays a row of its own until that MAC is seen (see inventory_writer_merge()).
+ * Any other host name ("lamp-1a2b3c", "a_b_c_-d_e_f_") is a row of its own. ret_id gets the id
+ * the row has. Runs in its own transaction.
  */
 int inventory_mdns_seen(Store *s, const MdnsSighting *x, char ret_id[static DEVICE_ID_MAX + 1]);
 /* A goodbye, or an announcement that expired: the device is no longer announced. */

@@ -32,7 +32,7 @@ typedef struct LogRecord {
         LogSlice version;
         LogSlice sketch_md5;
         LogSlice addr;
-        LogSlice product;                /* only flotad's log names the product */
+        LogSlice product;                /* flotad's log, or the request target (see log_format_set_product()) */
         Platform platform;               /* _PLATFORM_INVALID when the line does not say */
         usec_t at;                       /* 0 when the format carries no time */
         int status;                      /* HTTP status, 0 when absent */
@@ -49,6 +49,19 @@ typedef struct LogRecord {
  */
 int log_format_compile(const char *spec, LogFormat **ret, char err[static LOG_FORMAT_ERROR_MAX]);
 LogFormat *log_format_free(LogFormat *f);
+
+/* The pattern access logs name the product with by default: flotad's own device endpoint. */
+#define LOG_PRODUCT_PATTERN_DEFAULT "/update/{product}"
+
+/*
+ * Where an access log's request line ($request, $request_uri, %r, %U%q) names the product: a
+ * request target pattern with one "{product}", either as a path segment ("/update/{product}",
+ * the default: "GET /update/door" and the query form "GET /update/door?s=...&v=..." both give
+ * "door") or as a query value ("/update?product={product}"). The product is 1..64 bytes of
+ * [A-Za-z0-9._-]; a target that does not match gives none. -EINVAL with a message in err for
+ * a pattern without exactly one "{product}". No effect on flotad's JSON log, which names it.
+ */
+int log_format_set_product(LogFormat *f, const char *pattern, char err[static LOG_FORMAT_ERROR_MAX]);
 DEFINE_TRIVIAL_CLEANUP_FUNC(LogFormat *, log_format_free);
 
 /* The presets, NULL-terminated: name, then what it reads ("nginx-esp", "apache-esp", "flotad"). */

@@ -9,7 +9,8 @@ set -eu
 # avahi-daemon, avahi-utils, dbus and iproute2 are for the mDNS tests (tests/mdns), which run
 # private avahi-daemons in network namespaces; on a machine with systemd, installing
 # avahi-daemon also enables the system's own mDNS responder.
-packages="gcc meson ninja-build pkg-config
+# bsdutils is for script(1), the pseudo-terminal of tests/cli/test-cli-color.c.
+packages="gcc meson ninja-build pkg-config bsdutils
 libsqlite3-dev libssl-dev libcjson-dev libmicrohttpd-dev libinih-dev
 libcurl4-openssl-dev libavahi-client-dev libncurses-dev libcmocka-dev
 zlib1g-dev scdoc curl sqlite3 systemd tmux

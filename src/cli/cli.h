@@ -7,12 +7,29 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "flota/api.h"
 #include "flota/json-encode.h"
 #include "flota/store.h"
 
 #define EXIT_USAGE 2
+
+/*
+ * What a verb (and any helper of one) returns for a usage error. It lies below every -errno
+ * (the kernel's are 1..4095), so an error from the core, -ENOENT (-2) included, can never be
+ * taken for a usage error.
+ */
+#define CLI_USAGE (-4096)
+
+/*
+ * flota's exit status for what a verb returned: CLI_USAGE -> 2, any other negative value (an
+ * error already reported, or a -errno) -> 1, otherwise the value itself (0, or a documented
+ * status: 3 when a rollout halted or a gate holds).
+ */
+static inline int cli_exit_status(int r) {
+        return r == CLI_USAGE ? EXIT_USAGE : r < 0 ? EXIT_FAILURE : r;
+}
 
 typedef struct Cli {
         char *server;
@@ -31,9 +48,12 @@ typedef struct Verb {
         int (*run)(Cli *cli, int argc, char **argv);
 } Verb;
 
-/* Reports an error the way every verb does ("flota: VERB: message") and returns -1. */
+/*
+ * Reports an error the way every verb does ("flota: VERB: message") and returns -1. The message
+ * may quote outside text (server answers, file names): its control characters are escaped.
+ */
 int cli_error(const char *fmt, ...) _printf_(1, 2);
-/* A usage error: message, then -2 (exit status 2). */
+/* A usage error: message, then CLI_USAGE (exit status 2). */
 int cli_usage(const char *fmt, ...) _printf_(1, 2);
 
 /*
@@ -55,7 +75,7 @@ void (*cli_upload_progress(void))(uint64_t sent, uint64_t total, void *userdata)
 cJSON *cli_channel_json(const ApiChannel *c);
 cJSON *cli_device_json(const DeviceRecord *d);
 
-/* Prints the named fields of o as "key  value" lines (JSON for non-strings). */
+/* Prints the named fields of o as "key  value" lines (JSON for non-strings), control characters escaped. */
 void print_fields(const cJSON *o, const char *const *keys, size_t n);
 
 /* Opens (once) the inventory database, creating its directory. Reports and returns -1 on failure. */
@@ -87,6 +107,9 @@ int cli_ingest_server(Cli *cli, uint64_t *ret_total);
  */
 void cli_audit(Cli *cli, const char *action, const char *fmt, ...) _printf_(3, 4);
 
+/* Prints s on stdout between prefix and suffix, with s's control characters escaped (term_escape()). */
+void print_escaped(const char *prefix, const char *s, const char *suffix);
+
 /* Prints j as indented JSON on stdout. */
 void print_json(const cJSON *j);
 
@@ -115,7 +138,11 @@ typedef enum Style {
 const char *style_on(Style s);
 const char *style_off(void);
 
-/* A table: columns are added once, then rows of as many strings; printed to fit the terminal. */
+/*
+ * A table: columns are added once, then rows of as many strings; printed to fit the terminal.
+ * Cells are outside text: table_add() stores them with term_escape(), so no cell reaches the
+ * terminal with a control character.
+ */
 typedef struct Table Table;
 Table *table_new(const char *const *headers, size_t n);
 void table_add(Table *t, const char *const *cells);

@@ -43,7 +43,7 @@ int verb_audit(Cli *cli, int argc, char **argv) {
 
         while ((c = getopt_long(argc, argv, "n:", options, NULL)) >= 0)
                 if (c != 'n' || parse_u32(optarg, &limit) < 0 || limit == 0)
-                        return c == 'n' ? cli_usage("audit: --limit expects a positive number") : -2;
+                        return c == 'n' ? cli_usage("audit: --limit expects a positive number") : CLI_USAGE;
         if (optind < argc)
                 return cli_usage("audit: unexpected argument '%s'", argv[optind]);
         if (cli_inventory_existing(cli, &inv) < 0)

@@ -129,8 +129,10 @@ int verb_promote(Cli *cli, int argc, char **argv) {
                 cJSON *j = cli_channel_json(&ch);
                 print_json(j);
                 cJSON_Delete(j);
-        } else
-                printf("%s/%s now serves release %" PRId64 " (%s)\n", ch.product, ch.name, ch.release,
-                       ch.version);
+        } else {
+                _cleanup_free_ char *product = term_escape(ch.product), *name = term_escape(ch.name),
+                                    *version = term_escape(ch.version);
+                printf("%s/%s now serves release %" PRId64 " (%s)\n", product, name, ch.release, version);
+        }
         return 0;
 }

@@ -766,7 +766,7 @@ static int parse_argv(Demo *d, int argc, char **argv) {
                                 return cli_usage("demo: --port expects 0 to 65535 (0: any free port)");
                         break;
                 default:
-                        return -2;
+                        return CLI_USAGE;
                 }
         if (optind < argc)
                 return cli_usage("demo: unexpected argument '%s'", argv[optind]);
@@ -779,8 +779,9 @@ int verb_demo(Cli *cli, int argc, char **argv) {
         static const int signals[] = { SIGINT, SIGTERM, SIGHUP };
         int r;
 
-        if (parse_argv(&d, argc, argv) < 0)
-                return -2;
+        r = parse_argv(&d, argc, argv);
+        if (r < 0)
+                return r;
         bool tty = isatty(STDOUT_FILENO);
         d.dashboard = tty && !cli->json;
         /* a script never waits forever */

@@ -131,7 +131,7 @@ int verb_devices(Cli *cli, int argc, char **argv) {
                                 goto bad;
                         break;
                 default:
-                        return -2;
+                        return CLI_USAGE;
                 }
         }
         if (optind < argc)
@@ -173,14 +173,16 @@ static void print_device(const cJSON *j, const DeviceDetail *dd) {
 
         print_fields(j, keys, ELEMENTSOF(keys));
         printf("\n%sversion history (inventory):%s\n", style_on(STYLE_HEADER), style_off());
-        cJSON_ArrayForEach(c, cJSON_GetObjectItem(j, "history"))
-                printf("  %s  %-12s seen by %s\n", jstr(c, "at"), jstr(c, "version"), jstr(c, "source"));
+        cJSON_ArrayForEach(c, cJSON_GetObjectItem(j, "history")) {
+                _cleanup_free_ char *version = term_escape(jstr(c, "version")), *source = term_escape(jstr(c, "source"));
+                printf("  %s  %-12s seen by %s\n", jstr(c, "at"), version, source);
+        }
         printf("\n%srecent check-ins:%s\n", style_on(STYLE_HEADER), style_off());
         for (size_t i = 0; i < dd->n_checkins; i++) {
                 const Checkin *k = &dd->checkins[i];
                 const char *reason = reason_to_string(k->reason);
-                printf("  %s  %-12s %3d %s\n", time_or_empty(when, k->at), k->version, k->status,
-                       reason ? reason : "");
+                _cleanup_free_ char *version = term_escape(k->version);
+                printf("  %s  %-12s %3d %s\n", time_or_empty(when, k->at), version, k->status, reason ? reason : "");
         }
 }
 
@@ -193,7 +195,7 @@ int verb_device(Cli *cli, int argc, char **argv) {
         if (argc != 2)
                 return cli_usage("device: expected MAC");
         if (device_arg("device", argv[1], id) < 0)
-                return -2;
+                return CLI_USAGE;
         if (cli_client(cli, "device", &api) < 0)
                 return -1;
         int r = api_device_detail(api, id, &dd, err);
@@ -222,7 +224,7 @@ static int set_pin(Cli *cli, const char *verb, const char *device, const char *r
         DeviceRecord d;
 
         if (device_arg(verb, device, id) < 0)
-                return -2;
+                return CLI_USAGE;
         if (release && (parse_u64(release, &rel) < 0 || rel == 0 || rel > INT64_MAX))
                 return cli_usage("%s: '%s' is not a release id", verb, release);
         if (cli_client(cli, verb, &api) < 0)
@@ -290,9 +292,11 @@ int verb_label(Cli *cli, int argc, char **argv) {
                         cJSON_AddItemToArray(l, cJSON_CreateString(argv[i]));
                 print_json(o);
                 cJSON_Delete(o);
-        } else if (argc > 2)
-                printf("%s labels: %s\n", id, joined ? joined : "");
-        else
+        } else if (argc > 2) {
+                /* the inventory's labels: set by any writer of it */
+                printf("%s", id);
+                print_escaped(" labels: ", joined, "\n");
+        } else
                 printf("%s has no labels\n", id);
         return 0;
 }
@@ -349,7 +353,7 @@ int verb_assign(Cli *cli, int argc, char **argv) {
                 if (c == 'd')
                         file = optarg;
                 else
-                        return -2;
+                        return CLI_USAGE;
         if (argc - optind != 1 || !file)
                 return cli_usage("assign: expected RELEASE --devices FILE|-");
         if (parse_u64(argv[optind], &rel) < 0 || rel == 0 || rel > INT64_MAX)

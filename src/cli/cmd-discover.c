@@ -97,9 +97,13 @@ static void print_event(Run *run, DiscoveryEvent ev, const DiscoveryService *s, 
                 printf("%s\n", line);
                 free(line);
                 cJSON_Delete(o);
-        } else
-                printf("%c %-17s %-11s %-24s %s:%u\n", marks[ev], id, mdns_kind_to_string(s->device.kind),
-                       s->device.name, s->address, s->port);
+        } else {
+                /* names come from the network (mDNS TXT, instance names) */
+                _cleanup_free_ char *name = term_escape(s->device.name), *address = term_escape(s->address),
+                                    *safe_id = term_escape(id);
+                printf("%c %-17s %-11s %-24s %s:%u\n", marks[ev], safe_id, mdns_kind_to_string(s->device.kind),
+                       name, address, s->port);
+        }
         fflush(stdout);
 }
 
@@ -110,8 +114,7 @@ static void on_event(Discovery *d, DiscoveryEvent ev, const DiscoveryService *s,
         if (ev == DISCOVERY_DAEMON_DOWN || ev == DISCOVERY_DAEMON_UP) {
                 if (!run->watch)
                         return;         /* one-shot: said once at the end */
-                fprintf(stderr, "flota: discover: %s\n",
-                        ev == DISCOVERY_DAEMON_UP ? "avahi-daemon is back" : discovery_error(d));
+                cli_error("discover: %s", ev == DISCOVERY_DAEMON_UP ? "avahi-daemon is back" : discovery_error(d));
                 if (run->watch && run->cli->json)
                         printf("{\"event\":\"%s\"}\n", discovery_event_to_string(ev));
                 fflush(stdout);
@@ -205,7 +208,7 @@ int verb_discover(Cli *cli, int argc, char **argv) {
                 else if (c == 'T')
                         types = optarg;
                 else
-                        return -2;
+                        return CLI_USAGE;
         }
         if (optind < argc)
                 return cli_usage("discover: unexpected argument '%s'", argv[optind]);

@@ -73,7 +73,7 @@ static void on_bad_line(const char *path, uint64_t line, const char *why, const 
 }
 
 /* The format named by --format, or the preset that reads the file's first lines. */
-static int resolve_format(const char *path, const char *spec, LogFormat **ret) {
+static int guess_format(const char *path, const char *spec, LogFormat **ret) {
         char err[LOG_FORMAT_ERROR_MAX];
         const LogPreset *preset;
 
@@ -95,6 +95,21 @@ static int resolve_format(const char *path, const char *spec, LogFormat **ret) {
                                  "(a preset: flota ingest --list-formats, or your server's log_format string)", path);
         r = log_format_compile(preset->name, ret, err);
         return r < 0 ? cli_error("ingest: %s", err) : 0;
+}
+
+/* The format (see guess_format()), reading the product from requests by pattern (NULL: the default). */
+static int resolve_format(const char *path, const char *spec, const char *product_pattern, LogFormat **ret) {
+        char err[LOG_FORMAT_ERROR_MAX];
+        int r = guess_format(path, spec, ret);
+
+        if (r < 0 || !product_pattern)
+                return r;
+        r = log_format_set_product(*ret, product_pattern, err);
+        if (r < 0) {
+                *ret = log_format_free(*ret);
+                return cli_usage("ingest: --product-pattern: %s", err);
+        }
+        return 0;
 }
 
 static void log_notes(const char *path, const LogIngestStats *st) {
@@ -129,14 +144,14 @@ static cJSON *log_stats_json(const char *path, const LogIngestStats *st, BadLine
         return o;
 }
 
-static int ingest_log(Cli *cli, Store *inv, const char *path, const char *spec, bool backfill, uint64_t commit_bytes,
-                      cJSON *out) {
+static int ingest_log(Cli *cli, Store *inv, const char *path, const char *spec, const char *product_pattern,
+                      bool backfill, uint64_t commit_bytes, cJSON *out) {
         _cleanup_(log_format_freep) LogFormat *format = NULL;
         BadLines bad = { .json = cli->json, .shown = cJSON_CreateArray() };
         LogIngestStats st;
         int r;
 
-        r = resolve_format(path, spec, &format);
+        r = resolve_format(path, spec, product_pattern, &format);
         if (r < 0) {
                 cJSON_Delete(bad.shown);
                 return r;
@@ -200,6 +215,7 @@ int verb_ingest(Cli *cli, int argc, char **argv) {
                 { "batch", required_argument, NULL, 'b' },
                 { "log", required_argument, NULL, 'l' },
                 { "format", required_argument, NULL, 'f' },
+                { "product-pattern", required_argument, NULL, 'P' },
                 { "backfill", no_argument, NULL, 'B' },
                 { "commit-every", required_argument, NULL, 'c' },
                 { "list-formats", no_argument, NULL, 'L' },
@@ -207,7 +223,7 @@ int verb_ingest(Cli *cli, int argc, char **argv) {
         };
         _cleanup_free_ char **logs = NULL;
         size_t n_logs = 0, alloc_logs = 0;
-        const char *format = "auto";
+        const char *format = "auto", *product_pattern = NULL;
         bool from_server = false, backfill = false;
         uint64_t commit_bytes = 0;
         uint32_t page = PAGE_DEFAULT;
@@ -230,6 +246,9 @@ int verb_ingest(Cli *cli, int argc, char **argv) {
                 case 'f':
                         format = optarg;
                         break;
+                case 'P':
+                        product_pattern = optarg;
+                        break;
                 case 'B':
                         backfill = true;
                         break;
@@ -241,7 +260,7 @@ int verb_ingest(Cli *cli, int argc, char **argv) {
                         list_formats();
                         return 0;
                 default:
-                        return -2;
+                        return CLI_USAGE;
                 }
         }
         if (optind < argc)
@@ -254,7 +273,7 @@ int verb_ingest(Cli *cli, int argc, char **argv) {
         if (from_server)
                 r = ingest_server(cli, inv, page, out);
         for (size_t i = 0; i < n_logs && r == 0; i++)
-                r = ingest_log(cli, inv, logs[i], format, backfill, commit_bytes, log_list);
+                r = ingest_log(cli, inv, logs[i], format, product_pattern, backfill, commit_bytes, log_list);
         if (r == 0 && cli->json)
                 print_json(out);
         cJSON_Delete(out);

@@ -52,7 +52,7 @@ int verb_releases(Cli *cli, int argc, char **argv) {
                 if (c == 'p')
                         product = optarg;
                 else
-                        return -2;
+                        return CLI_USAGE;
         if (optind < argc)
                 return cli_usage("releases: unexpected argument '%s'", argv[optind]);
         if (product && !name_is_valid(product))
@@ -130,7 +130,7 @@ static int release_upload(Cli *cli, int argc, char **argv) {
                 case 'v': u.version = optarg; break;
                 case 'P': u.platform = optarg; break;
                 case 'k': u.kind = optarg; break;
-                default: return -2;
+                default: return CLI_USAGE;
                 }
         if (argc - optind != 1)
                 return cli_usage("release upload: expected FILE");
@@ -150,9 +150,12 @@ static int release_upload(Cli *cli, int argc, char **argv) {
                 cJSON *j = release_to_json(&rel);
                 print_json(j);
                 cJSON_Delete(j);
-        } else
-                printf("release %" PRId64 ": %s %s (%s, %" PRIu64 " bytes, md5 %s)\n", rel.id, rel.product,
-                       rel.version, rel.chip ? rel.chip : "", rel.size, rel.md5);
+        } else {
+                _cleanup_free_ char *product = term_escape(rel.product), *version = term_escape(rel.version),
+                                    *chip = term_escape(rel.chip), *md5 = term_escape(rel.md5);
+                printf("release %" PRId64 ": %s %s (%s, %" PRIu64 " bytes, md5 %s)\n", rel.id, product, version, chip,
+                       rel.size, md5);
+        }
         release_done(&rel);
         return 0;
 }

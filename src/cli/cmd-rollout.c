@@ -103,8 +103,9 @@ static int parse_args(int argc, char **argv, RolloutArgs *a) {
                 else
                         return cli_usage("rollout: --%s needs a value", key);
                 if (streq(key, "file")) {
-                        if (load_file(a, value) < 0)
-                                return -2;
+                        int k = load_file(a, value);
+                        if (k < 0)
+                                return k;       /* an unreadable file is an error, a bad one a usage error */
                         a->file = value;
                 } else if (streq(key, "now")) {
                         if (parse_timestamp(value, &a->now) < 0)
@@ -161,11 +162,6 @@ static int open_session(Cli *cli, const RolloutArgs *a, bool need_server, bool l
                 .dry_run = a->dry_run,
         };
         return 0;
-}
-
-static void print_escaped(const char *prefix, const char *s, const char *suffix) {
-        _cleanup_free_ char *safe = term_escape(s);
-        printf("%s%s%s", prefix, safe, suffix);
 }
 
 /* ---- create ---- */
@@ -728,7 +724,7 @@ int verb_rollout(Cli *cli, int argc, char **argv) {
 
         if (argc < 2 || streq(argv[1], "--help") || streq(argv[1], "-h")) {
                 usage();
-                return argc < 2 ? -2 : 0;
+                return argc < 2 ? CLI_USAGE : 0;
         }
         const char *sub = argv[1];
         int k = parse_args(argc - 2, argv + 2, &a);

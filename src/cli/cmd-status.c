@@ -19,8 +19,11 @@ static int add_count(const char *key, int64_t n, void *userdata) {
 static void print_counts(FILE *f, const char *title, const cJSON *o) {
         const cJSON *v;
         fprintf(f, "%-12s", title);
-        cJSON_ArrayForEach(v, o)
-                fprintf(f, " %s %.0f%s", v->string, v->valuedouble, v->next ? "," : "");
+        cJSON_ArrayForEach(v, o) {
+                /* products and versions as logs and devices named them */
+                _cleanup_free_ char *name = term_escape(v->string);
+                fprintf(f, " %s %.0f%s", name, v->valuedouble, v->next ? "," : "");
+        }
         fputc('\n', f);
 }
 
@@ -70,17 +73,19 @@ void cli_status_print(const cJSON *status, FILE *f) {
         const char *url = jstr(server, "url"), *last = jstr(status, "last_seen");
 
         if (*url) {
+                _cleanup_free_ char *safe_url = term_escape(url), *why = term_escape(jstr(server, "error"));
                 bool up = cJSON_IsTrue(cJSON_GetObjectItem(server, "reachable"));
                 /* colour only where style_on() judged the output: stdout */
                 const char *on = f == stdout ? style_on(up ? STYLE_GOOD : STYLE_BAD) : "";
                 const char *off = f == stdout ? style_off() : "";
-                fprintf(f, "%-12s %s %s%s%s%s\n", "server", url, on, up ? "answers" : "does not answer: ",
-                        up ? "" : jstr(server, "error"), off);
+                fprintf(f, "%-12s %s %s%s%s%s\n", "server", safe_url, on, up ? "answers" : "does not answer: ",
+                        up ? "" : why, off);
         } else
                 fprintf(f, "%-12s none configured\n", "server");
         fprintf(f, "%-12s %.0f (%.0f seen in the last 10 minutes)\n", "devices", jnum(status, "devices"),
                 jnum(status, "online"));
-        fprintf(f, "%-12s %s\n", "last seen", *last ? last : "never");
+        _cleanup_free_ char *safe_last = term_escape(*last ? last : "never");
+        fprintf(f, "%-12s %s\n", "last seen", safe_last);
         print_counts(f, "products", cJSON_GetObjectItem(status, "by_product"));
         print_counts(f, "versions", cJSON_GetObjectItem(status, "by_version"));
         print_counts(f, "platforms", cJSON_GetObjectItem(status, "by_platform"));

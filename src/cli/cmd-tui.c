@@ -49,7 +49,7 @@ int verb_tui(Cli *cli, int argc, char **argv) {
                 case ARG_NO_TICK: o.tick = false; break;
                 case ARG_STATS: o.stats = true; break;
                 case ARG_LIST_KEYS: tui_print_keys(stdout); return 0;
-                default: return -2;
+                default: return CLI_USAGE;
                 }
         }
         if (optind < argc)

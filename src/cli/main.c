@@ -152,6 +152,43 @@ static int load_config(Cli *cli, const char *path, bool named) {
         return 0;
 }
 
+/*
+ * The global options that may also follow the verb, anywhere before "--" ("flota devices --json",
+ * "flota device MAC --color=never"), are taken out of argv; the rest go to the verb in vargv.
+ * 0, or CLI_USAGE after reporting.
+ */
+static int verb_args(Cli *cli, int argc, char **argv, char **vargv, int *ret_vargc) {
+        bool options = true;
+        int n = 0;
+
+        for (int i = 0; i < argc; i++) {
+                const char *a = argv[i], *color = NULL;
+                if (options && streq(a, "--"))
+                        options = false;
+                if (options && (streq(a, "--json") || streq(a, "-j"))) {
+                        cli->json = true;
+                        continue;
+                }
+                if (options && startswith(a, "--color="))
+                        color = a + strlen("--color=");
+                else if (options && streq(a, "--color")) {
+                        if (i + 1 >= argc)
+                                return cli_usage("--color expects auto, always or never");
+                        color = argv[++i];
+                }
+                if (color) {
+                        ColorMode mode = color_mode_from_string(color);
+                        if (mode < 0)
+                                return cli_usage("--color expects auto, always or never");
+                        cli_set_color(mode);
+                        continue;
+                }
+                vargv[n++] = argv[i];
+        }
+        *ret_vargc = n;
+        return 0;
+}
+
 int main(int argc, char **argv) {
         enum { ARG_TIMEOUT = 0x100, ARG_VERSION, ARG_DB, ARG_COLOR, ARG_LIST_VERBS, ARG_LIST_OPTIONS };
         static const struct option options[] = {
@@ -239,21 +276,16 @@ int main(int argc, char **argv) {
                 if (streq(argv[optind], verbs[i].name))
                         verb = &verbs[i];
         if (!verb) {
-                cli_usage("unknown verb '%s'", argv[optind]);
-                r = -2;
+                r = cli_usage("unknown verb '%s'", argv[optind]);
         } else {
-                /* --json is accepted after the verb too ("flota devices --json") */
                 char **vargv = xcalloc((size_t) (argc - optind) + 1, sizeof(char *));
                 int vargc = 0;
-                for (int i = optind; i < argc; i++) {
-                        if (streq(argv[i], "--json") || streq(argv[i], "-j"))
-                                cli.json = true;
-                        else
-                                vargv[vargc++] = argv[i];
+                r = verb_args(&cli, argc - optind, argv + optind, vargv, &vargc);
+                if (r == 0) {
+                        /* 0, not 1: glibc then resets its scanning mode for the verb's own options */
+                        optind = 0;
+                        r = verb->run(&cli, vargc, vargv);
                 }
-                /* 0, not 1: glibc then resets its scanning mode for the verb's own options */
-                optind = 0;
-                r = verb->run(&cli, vargc, vargv);
                 free(vargv);
         }
         api_client_free(cli.client);
@@ -261,6 +293,5 @@ int main(int argc, char **argv) {
         free(cli.server);
         free(cli.token);
         free(cli.db);
-        /* a verb returns -2 for a usage error, -1 for an error, 0, or a documented exit status (3) */
-        return r == -2 ? EXIT_USAGE : r < 0 ? EXIT_FAILURE : r;
+        return cli_exit_status(r);
 }

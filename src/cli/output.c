@@ -16,10 +16,14 @@
 #include "flota/inventory.h"
 #include "flota/strutil.h"
 
+/* Messages quote servers, files and devices: control characters in them are escaped (term_escape()). */
 static _printf_(1, 0) void report(const char *fmt, va_list ap, const char *suffix) {
-        fputs("flota: ", stderr);
-        vfprintf(stderr, fmt, ap);
-        fputs(suffix, stderr);
+        _cleanup_free_ char *msg = NULL;
+
+        if (vasprintf(&msg, fmt, ap) < 0)
+                msg = NULL;
+        _cleanup_free_ char *safe = term_escape(msg ? msg : "(out of memory)");
+        fprintf(stderr, "flota: %s%s", safe, suffix);
 }
 
 int cli_error(const char *fmt, ...) {
@@ -37,15 +41,15 @@ int cli_usage(const char *fmt, ...) {
         va_start(ap, fmt);
         report(fmt, ap, " (see flota --help)\n");
         va_end(ap);
-        return -2;
+        return CLI_USAGE;
 }
 
 void print_fields(const cJSON *o, const char *const *keys, size_t n) {
         for (size_t i = 0; i < n; i++) {
                 const cJSON *v = cJSON_GetObjectItem(o, keys[i]);
-                char *text = cJSON_IsString(v) ? xstrdup(v->valuestring) : cJSON_PrintUnformatted(v);
-                printf("%-11s %s\n", keys[i], text ? text : "");
-                free(text);
+                _cleanup_free_ char *text = cJSON_IsString(v) ? xstrdup(v->valuestring) : cJSON_PrintUnformatted(v);
+                _cleanup_free_ char *safe = term_escape(text);
+                printf("%-11s %s\n", keys[i], safe);
         }
 }
 
@@ -163,6 +167,11 @@ bool cli_ping(Cli *cli, char err[static API_CLIENT_ERROR_MAX]) {
         return api_healthz(cli->client, err) == 0;
 }
 
+void print_escaped(const char *prefix, const char *s, const char *suffix) {
+        _cleanup_free_ char *safe = term_escape(s);
+        printf("%s%s%s", prefix, safe, suffix);
+}
+
 void print_json(const cJSON *j) {
         char *text = cJSON_Print(j);
         if (!text)
@@ -242,8 +251,9 @@ Table *table_new(const char *const *headers, size_t n) {
 void table_add(Table *t, const char *const *cells) {
         t->cells = xrealloc(t->cells, (t->rows + 1) * t->n * sizeof(char *));
         for (size_t i = 0; i < t->n; i++) {
-                const char *c = cells[i] ? cells[i] : "";
-                t->cells[t->rows * t->n + i] = xstrdup(c);
+                /* cells come from servers, logs and devices: control characters are shown escaped */
+                char *c = term_escape(cells[i]);
+                t->cells[t->rows * t->n + i] = c;
                 size_t w = strlen(c);
                 if (w > t->width[i])
                         t->width[i] = w;

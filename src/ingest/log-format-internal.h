@@ -31,8 +31,20 @@ typedef struct LogField {
         size_t lit_len;
 } LogField;
 
+/*
+ * Where the product is in a request target, from a pattern with one "{product}": in the path
+ * ("/update/{product}": path is "/update/", after is what follows the product up to '?' or the
+ * end) or as a query value ("/update?p={product}": path is "/update", key is "p").
+ */
+typedef struct ProductPattern {
+        char *path;
+        char *after;
+        char *key;              /* NULL: the product is in the path */
+} ProductPattern;
+
 struct LogFormat {
         bool json;              /* flotad's JSON lines; no fields */
+        ProductPattern product;
         char *prefix;           /* literal text before the first field */
         size_t prefix_len;
         LogField fields[LOG_FIELDS_MAX];

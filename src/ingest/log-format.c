@@ -313,13 +313,54 @@ int log_format_compile(const char *spec, LogFormat **ret, char err[static LOG_FO
             !has_var(f, LOG_VAR_URI))
                 return fail(err, "the format logs no device identity: add the x-ESP8266-STA-MAC (and x-ESP32-*) "
                             "request headers, e.g. \"$http_x_esp8266_sta_mac\"");
+        r = log_format_set_product(f, LOG_PRODUCT_PATTERN_DEFAULT, err);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(f);
+        return 0;
+}
+
+static void product_pattern_done(ProductPattern *pp) {
+        free(pp->path);
+        free(pp->after);
+        free(pp->key);
+        *pp = (ProductPattern) {};
+}
+
+int log_format_set_product(LogFormat *f, const char *pattern, char err[static LOG_FORMAT_ERROR_MAX]) {
+        static const char var[] = "{product}";
+        const char *at = strstr(pattern, var), *q = strchr(pattern, '?');
+        ProductPattern pp = {};
+
+        err[0] = 0;
+        if (!at || strstr(at + strlen(var), var) || pattern[0] != '/')
+                return fail(err, "product pattern '%.60s': expected a path with one {product}, such as %s", pattern,
+                            LOG_PRODUCT_PATTERN_DEFAULT);
+        if (q && q < at) {
+                /* "/update?p={product}": a query value, the whole value */
+                const char *key = q + 1;
+                size_t key_len = at[-1] == '=' ? (size_t) (at - 1 - key) : 0;
+                if (key_len == 0 || at[strlen(var)] != 0 || memchr(key, '&', key_len))
+                        return fail(err, "product pattern '%.60s': a query pattern is PATH?KEY={product}", pattern);
+                pp.path = xstrndup(pattern, (size_t) (q - pattern));
+                pp.key = xstrndup(key, key_len);
+                pp.after = xstrdup("");
+        } else {
+                if (q)
+                        return fail(err, "product pattern '%.60s': nothing may follow {product}'s path but the query",
+                                    pattern);
+                pp.path = xstrndup(pattern, (size_t) (at - pattern));
+                pp.after = xstrdup(at + strlen(var));
+        }
+        product_pattern_done(&f->product);
+        f->product = pp;
         return 0;
 }
 
 LogFormat *log_format_free(LogFormat *f) {
         if (!f)
                 return NULL;
+        product_pattern_done(&f->product);
         free(f->prefix);
         for (size_t i = 0; i < f->n_fields; i++)
                 free(f->fields[i].lit);

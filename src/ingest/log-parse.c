@@ -29,6 +29,7 @@ LogParser *log_parser_free(LogParser *p) {
 typedef struct Fields {
         LogSlice mac[_PLATFORM_MAX], base_mac, version[_PLATFORM_MAX], md5[_PLATFORM_MAX];
         LogSlice query_id, query_version;
+        LogSlice product;               /* from the request target (LogFormat.product) */
         Platform ua_platform;
 } Fields;
 
@@ -302,6 +303,73 @@ static void query_fields(LogParser *p, const char *s, size_t n, Fields *f) {
         }
 }
 
+/* A product name: 1..64 bytes of [A-Za-z0-9._-]. */
+static bool product_ok(const char *s, size_t n) {
+        if (n == 0 || n > 64)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", s[i]) || !s[i])
+                        return false;
+        return true;
+}
+
+/* The value of query parameter key in [q, end) (q just after '?'), or an empty slice. */
+static LogSlice query_value(const char *q, const char *end, const char *key) {
+        size_t key_len = strlen(key);
+
+        for (const char *k = q; k < end;) {
+                const char *amp = memchr(k, '&', (size_t) (end - k));
+                const char *stop = amp ? amp : end;
+                if ((size_t) (stop - k) > key_len && memcmp(k, key, key_len) == 0 && k[key_len] == '=')
+                        return (LogSlice) { .p = k + key_len + 1, .n = (size_t) (stop - k - key_len - 1) };
+                k = stop + 1;
+        }
+        return (LogSlice) {};
+}
+
+/* The product a request target ("/update/door?s=...") names by the format's pattern, into f->product. */
+static void product_from_target(const ProductPattern *pp, const char *s, size_t n, Fields *f) {
+        const char *end = s + n, *q = memchr(s, '?', n);
+        const char *path_end = q ? q : end;
+        size_t path_len = (size_t) (path_end - s), prefix = pp->path ? strlen(pp->path) : 0;
+        LogSlice v = {};
+
+        if (!pp->path)
+                return;
+        if (pp->key) {
+                if (path_len != prefix || memcmp(s, pp->path, prefix) != 0 || !q)
+                        return;
+                v = query_value(q + 1, end, pp->key);
+        } else {
+                if (path_len < prefix || memcmp(s, pp->path, prefix) != 0)
+                        return;
+                const char *name = s + prefix, *slash = memchr(name, '/', (size_t) (path_end - name));
+                const char *name_end = slash ? slash : path_end;
+                size_t after = strlen(pp->after);
+                if ((size_t) (path_end - name_end) != after || memcmp(name_end, pp->after, after) != 0)
+                        return;
+                v = (LogSlice) { .p = name, .n = (size_t) (name_end - name) };
+        }
+        if (product_ok(v.p, v.n))
+                f->product = v;
+}
+
+/* The target of a request line ("GET /update/door HTTP/1.1" -> "/update/door"), or of a URI field. */
+static void product_from(const LogParser *p, LogVar var, const char *s, size_t n, Fields *f) {
+        const char *end = s + n;
+
+        if (var == LOG_VAR_REQUEST) {
+                const char *sp = memchr(s, ' ', n);
+                if (!sp)
+                        return;
+                s = sp + 1;
+                const char *sp2 = memchr(s, ' ', (size_t) (end - s));
+                if (sp2)
+                        end = sp2;
+        }
+        product_from_target(&p->f->product, s, (size_t) (end - s), f);
+}
+
 static int take_field(LogParser *p, const LogField *field, const char *s, size_t n, Fields *f, LogRecord *ret,
                       const char **why) {
         LogSlice v = value(s, n);
@@ -323,6 +391,7 @@ static int take_field(LogParser *p, const LogField *field, const char *s, size_t
         case LOG_VAR_REQUEST:
         case LOG_VAR_URI:
                 query_fields(p, s, n, f);
+                product_from(p, field->var, s, n, f);
                 break;
         case LOG_VAR_USER_AGENT:
                 if (n >= 6 && memcmp(s, "ESP32-", 6) == 0)
@@ -372,6 +441,7 @@ static int finish_record(const Fields *f, LogRecord *ret, const char **why) {
         if (log_device_from(id, mac_only, ret) < 0)
                 return bad(why, "malformed device MAC or id");
         ret->platform = pl;
+        ret->product = f->product;
         if (pl >= 0) {
                 ret->version = f->version[pl];
                 ret->sketch_md5 = f->md5[pl];

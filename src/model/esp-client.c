@@ -20,25 +20,52 @@ static uint32_t mix32(uint32_t x) {
         return x;
 }
 
+/* Espressif OUIs, the first of each the one every fleet starts in. */
+static const uint64_t ouis_esp8266[ESP_MAC_OUIS] = { 0x18fe34, 0x5ccf7f, 0x600194 };
+static const uint64_t ouis_esp32[ESP_MAC_OUIS] = { 0x240ac4, 0x30aea4, 0x246f28 };
+
+uint64_t esp_mac_space(Platform platform) {
+        /* an ESP32's base MAC is even: its AP MAC is the next one */
+        return platform == PLATFORM_ESP32 ? 1u << 23 : 1u << 24;
+}
+
+uint64_t esp_device_mac(Platform platform, uint32_t seed, uint32_t index, uint32_t attempt, unsigned oui) {
+        uint32_t h = mix32(seed * 0x9e3779b9u ^ mix32(index + 1));
+
+        if (attempt > 0)
+                h = mix32(h + attempt * 0x85ebca6bu);
+        oui %= ESP_MAC_OUIS;
+        if (platform == PLATFORM_ESP32)
+                return ouis_esp32[oui] << 24 | (h & 0xfffffe);
+        return ouis_esp8266[oui] << 24 | (h & 0xffffff);
+}
+
+void esp_device_set_mac(EspDevice *d, uint64_t mac) {
+        if (d->platform == PLATFORM_ESP32) {
+                /* the STA MAC is the base MAC, the AP MAC the next one */
+                d->base_mac = mac;
+                d->sta_mac = mac;
+                d->ap_mac = mac + 1;
+        } else {
+                /* the AP MAC is the locally administered twin; chip id = low 24 bits */
+                d->sta_mac = mac;
+                d->ap_mac = mac | 0x020000000000ull;
+                d->chip_id = (uint32_t) (mac & 0xffffff);
+        }
+}
+
 void esp_device_init(EspDevice *d, uint32_t seed, uint32_t index, Platform platform, const char *version) {
         uint32_t h = mix32(seed * 0x9e3779b9u ^ mix32(index + 1));
         char md5[MD5_HEX_LEN + 1], sha[SHA256_HEX_LEN + 1], tag[96];
 
         *d = (EspDevice) { .platform = platform };
+        esp_device_set_mac(d, esp_device_mac(platform, seed, index, 0, 0));
         if (platform == PLATFORM_ESP32) {
-                /* Espressif OUI 24:0A:C4; the STA MAC is the base MAC, the AP MAC the next one */
-                d->base_mac = 0x240ac4000000ull | (h & 0xfffffe);
-                d->sta_mac = d->base_mac;
-                d->ap_mac = d->base_mac + 1;
                 d->chip_size = 4u << 20;
                 d->free_space = 1966080;
                 d->sketch_size = 900000 + (h >> 24) * 256;
                 strscpy(d->sdk, sizeof(d->sdk), "v4.4.7");
         } else {
-                /* Espressif OUI 18:FE:34; the AP MAC is the locally administered twin; chip id = low 24 bits */
-                d->sta_mac = 0x18fe34000000ull | (h & 0xffffff);
-                d->ap_mac = d->sta_mac | 0x020000000000ull;
-                d->chip_id = h & 0xffffff;
                 /* 4 MB boards (NodeMCU, D1 mini): 1 MB sketch area */
                 d->chip_size = 4u << 20;
                 d->free_space = 2076672;

@@ -250,6 +250,12 @@ int image_embedded_version(const uint8_t *data, size_t size, char ret[static VER
         char err[IMAGE_ERROR_MAX];
         const size_t ml = sizeof(IMAGE_VERSION_MARKER) - 1;
 
+        char version[33], project[33];
+
+        if (image_app_descriptor(data, size, version, project) == 0 && version[0]) {
+                strscpy(ret, VERSION_MAX + 1, version);
+                return 0;
+        }
         if (image_inspect(data, size, &info, err) == 0 && info.version[0]) {
                 strscpy(ret, VERSION_MAX + 1, info.version);
                 return 0;

@@ -233,6 +233,22 @@ static int inspect_esp8266(const uint8_t *d, size_t size, ImageInfo *info, char 
         return 0;
 }
 
+int image_app_descriptor(const uint8_t *d, size_t size, char version[static 33], char project[static 33]) {
+        /* the header: magic, segment count, the extended header's chip id; then the first segment's header */
+        const size_t desc = ESP32_HEADER_LEN + SEGMENT_HEADER_LEN;
+
+        if (size < desc + 80 || d[0] != IMAGE_HEADER_MAGIC || d[1] == 0 || !esp32_chip_name(le16(d + 12)))
+                return -ENOENT;
+        /* ESP-IDF places the descriptor at the start of the first segment, which must hold it */
+        if (le32(d + ESP32_HEADER_LEN + 4) < 80 || le32(d + desc) != ESP_APP_DESC_MAGIC)
+                return -ENOENT;
+        memcpy(version, d + desc + 16, 32);
+        version[32] = 0;
+        memcpy(project, d + desc + 48, 32);
+        project[32] = 0;
+        return 0;
+}
+
 static int inspect_esp32(const uint8_t *d, size_t size, ImageInfo *info, const char *chip, char *err) {
         size_t end;
         int r;
@@ -253,14 +269,8 @@ static int inspect_esp32(const uint8_t *d, size_t size, ImageInfo *info, const c
         info->payload_size = size;
         info->platform = PLATFORM_ESP32;
         strscpy(info->chip, sizeof(info->chip), chip);
-        if (size >= ESP32_HEADER_LEN + SEGMENT_HEADER_LEN + 80 &&
-            le32(d + ESP32_HEADER_LEN + SEGMENT_HEADER_LEN) == ESP_APP_DESC_MAGIC) {
-                const uint8_t *desc = d + ESP32_HEADER_LEN + SEGMENT_HEADER_LEN;
-                memcpy(info->version, desc + 16, 32);
-                info->version[32] = 0;
-                memcpy(info->project, desc + 48, 32);
-                info->project[32] = 0;
-        }
+        if (image_app_descriptor(d, size, info->version, info->project) < 0)
+                info->version[0] = info->project[0] = 0;
         return 0;
 }
 

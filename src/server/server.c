@@ -381,8 +381,10 @@ void server_reopen_logs(Server *srv) {
                 else
                         log_info("log file reopened");
         }
-        if (srv->checkin_log.fd >= 0)
+        if (srv->checkin_log.fd >= 0) {
                 checkin_log_request_reopen(&srv->checkin_log);
+                log_info("check-in log: reopened with its next write");
+        }
 }
 
 void server_stop(Server *srv) {

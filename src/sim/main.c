@@ -409,12 +409,64 @@ static size_t pick(const unsigned *weights, size_t n, uint32_t h) {
         return 0;
 }
 
+/* The MACs a fleet has given out: open addressing over a power-of-two table at most half full. */
+typedef struct MacSet {
+        uint64_t *slots;                /* 0: empty (no Espressif MAC is 0) */
+        size_t mask;
+        uint64_t used[_PLATFORM_MAX][ESP_MAC_OUIS];
+} MacSet;
+
+static void mac_set_init(MacSet *m, uint32_t n) {
+        size_t size = 16;
+        while (size < 2 * (size_t) n)
+                size *= 2;
+        *m = (MacSet) { .slots = xcalloc(size, sizeof(uint64_t)), .mask = size - 1 };
+}
+
+/* Adds mac; false when the fleet has it already. */
+static bool mac_set_add(MacSet *m, uint64_t mac) {
+        size_t i = (size_t) ((mac * 0x9e3779b97f4a7c15ull) >> 17) & m->mask;
+        while (m->slots[i]) {
+                if (m->slots[i] == mac)
+                        return false;
+                i = (i + 1) & m->mask;
+        }
+        m->slots[i] = mac;
+        return true;
+}
+
+/*
+ * Device i's MAC, unique in the fleet: the hash's own first (what every earlier fleet had),
+ * else further attempts in an OUI less than half full (a few tries at most), else the next OUI.
+ * ESP_MAC_OUIS OUIs hold any fleet flota-sim takes (10,000,000 devices of one platform).
+ */
+static void unique_mac(MacSet *m, const SimOptions *o, SimDevice *d) {
+        Platform p = d->platform;
+        uint64_t half = esp_mac_space(p) / 2;
+
+        for (unsigned oui = 0; oui < ESP_MAC_OUIS; oui++) {
+                if (m->used[p][oui] >= half && oui + 1 < ESP_MAC_OUIS)
+                        continue;
+                for (uint32_t attempt = 0;; attempt++) {
+                        uint64_t mac = esp_device_mac(p, o->seed, d->index, attempt, oui);
+                        if (mac_set_add(m, mac)) {
+                                m->used[p][oui]++;
+                                if (mac != d->esp.sta_mac)
+                                        esp_device_set_mac(&d->esp, mac);
+                                return;
+                        }
+                }
+        }
+}
+
 static void build_fleet(Sim *s) {
         const SimOptions *o = s->o;
+        MacSet macs;
 
         s->n_devices = o->devices;
         s->devices = xcalloc(o->devices, sizeof(SimDevice));
         s->ready = xcalloc(o->devices, sizeof(uint32_t));
+        mac_set_init(&macs, o->devices);
         for (uint32_t i = 0; i < o->devices; i++) {
                 SimDevice *d = &s->devices[i];
                 d->sim = s;
@@ -422,6 +474,7 @@ static void build_fleet(Sim *s) {
                 d->platform = (Platform) pick(o->mix, _PLATFORM_MAX, hash2(o->seed, i));
                 const char *version = o->versions[pick(o->weights, o->n_versions, hash2(o->seed + 1, i))];
                 esp_device_init(&d->esp, o->seed, i, d->platform, version);
+                unique_mac(&macs, o, d);
                 double x = hash2(o->seed + 3, i) / 4294967296.0;
                 d->fault = x < o->fail_download                         ? FAULT_FAIL_DOWNLOAD
                            : x < o->fail_download + o->brick             ? FAULT_BRICK
@@ -438,6 +491,7 @@ static void build_fleet(Sim *s) {
                 if (!stuck || (o->until_version && streq(version, o->until_version)))
                         s->can_reach++;
         }
+        free(macs.slots);
 }
 
 /* After loading a state file: who already runs the target, who can still reach it. */

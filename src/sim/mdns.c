@@ -332,8 +332,10 @@ static void rename_duplicates(SimMdns *m, uint32_t n) {
                         return;
                 for (uint32_t i = 0; i < n; i++)
                         if (taken[i]) {
-                                log_info("--mdns: device %u shares the name %s; renaming", i,
-                                         m->devices[i].name);
+                                /* said only where names are published: --list just shows them */
+                                if (m->sim->o->mdns)
+                                        log_info("--mdns: device %u shares the name %s; renaming", i,
+                                                 m->devices[i].name);
                                 (void) rename_device(&m->devices[i]);
                                 taken[i] = false;
                         }

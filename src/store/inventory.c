@@ -117,6 +117,9 @@ static const char *const inventory_migrations[] = {
         "  event TEXT NOT NULL,"
         "  detail TEXT NOT NULL);"
         "CREATE INDEX rollout_events_rollout ON rollout_events(rollout_id, id);",
+        /* 4 -> 5: the history is kept and read in time order, whatever order sources come in */
+        "CREATE INDEX version_history_time ON version_history(device_id, at, id);"
+        "DROP INDEX version_history_device;",
 };
 
 int inventory_open(const char *path, Store **ret) {
@@ -129,6 +132,7 @@ int inventory_open(const char *path, Store **ret) {
 struct InventoryWriter {
         Store *store;
         sqlite3_stmt *merge, *history, *version;
+        sqlite3_stmt *before, *after, *drop;    /* the history around a time */
         char **partials;                /* ids of rows named by a MAC's last bytes, sorted: merges look here */
         size_t n_partials;
 };
@@ -251,7 +255,19 @@ int inventory_writer_new(Store *s, InventoryWriter **ret) {
                                   " VALUES (?, ?, ?, ?, ?)",
                                   &w->history);
         if (r == 0)
-                r = store_prepare(s, "SELECT version FROM devices WHERE id = ?", &w->version);
+                r = store_prepare(s, "SELECT version, last_seen FROM devices WHERE id = ?", &w->version);
+        if (r == 0)
+                r = store_prepare(s,
+                                  "SELECT version FROM version_history WHERE device_id = ?1 AND at <= ?2"
+                                  " ORDER BY at DESC, id DESC LIMIT 1",
+                                  &w->before);
+        if (r == 0)
+                r = store_prepare(s,
+                                  "SELECT id, version FROM version_history WHERE device_id = ?1 AND at > ?2"
+                                  " ORDER BY at, id LIMIT 1",
+                                  &w->after);
+        if (r == 0)
+                r = store_prepare(s, "DELETE FROM version_history WHERE id = ?", &w->drop);
         if (r < 0) {
                 inventory_writer_free(w);
                 return r;
@@ -271,6 +287,9 @@ InventoryWriter *inventory_writer_free(InventoryWriter *w) {
         sqlite3_finalize(w->merge);
         sqlite3_finalize(w->history);
         sqlite3_finalize(w->version);
+        sqlite3_finalize(w->before);
+        sqlite3_finalize(w->after);
+        sqlite3_finalize(w->drop);
         for (size_t i = 0; i < w->n_partials; i++)
                 free(w->partials[i]);
         free(w->partials);
@@ -308,20 +327,70 @@ int inventory_writer_merge(InventoryWriter *w, const Sighting *x) {
         return 0;
 }
 
+/* 1 when the history says the device ran version at time at (its last change at or before at), else 0. */
+static int history_runs(InventoryWriter *w, const char *device, usec_t at, const char *version) {
+        sqlite3_stmt *st = w->before;
+        int r;
+
+        sqlite3_reset(st);
+        store_bind_text(st, 1, device);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64) at);
+        r = sqlite3_step(st);
+        if (r == SQLITE_DONE)
+                return 0;
+        if (r != SQLITE_ROW)
+                return store_errno(r);
+        return streq(store_column_text(st, 0), version);
+}
+
+/* After a change to version at time at: the next change, when it is to the same version, is not one. */
+static int drop_repeat_after(InventoryWriter *w, const char *device, usec_t at, const char *version) {
+        sqlite3_stmt *st = w->after;
+        int64_t id;
+        int r;
+
+        sqlite3_reset(st);
+        store_bind_text(st, 1, device);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64) at);
+        r = sqlite3_step(st);
+        if (r == SQLITE_DONE)
+                return 0;
+        if (r != SQLITE_ROW)
+                return store_errno(r);
+        if (!streq(store_column_text(st, 1), version))
+                return 0;
+        id = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+        sqlite3_reset(w->drop);
+        sqlite3_bind_int64(w->drop, 1, id);
+        return store_step_done(w->drop);
+}
+
 int inventory_writer_history(InventoryWriter *w, const Sighting *x) {
         sqlite3_stmt *st = w->history;
+        int r;
 
+        /* a change only where it is one in time order, whatever order the sources come in */
+        r = history_runs(w, x->device, x->at, x->version);
+        if (r != 0)
+                return r < 0 ? r : 0;
         sqlite3_reset(st);
         store_bind_text(st, 1, x->device);
         store_bind_text(st, 2, x->version);
         store_bind_text(st, 3, or_empty(x->sketch_md5));
         sqlite3_bind_int64(st, 4, (sqlite3_int64) x->at);
         store_bind_text(st, 5, x->source);
-        return store_step_done(st);
+        r = store_step_done(st);
+        if (r < 0)
+                return r;
+        return drop_repeat_after(w, x->device, x->at, x->version);
 }
 
-/* The version the inventory holds for a device: 1 and *ret borrowed until the next call, or 0 when unknown. */
-static int writer_known_version(InventoryWriter *w, const char *device, const char **ret) {
+/*
+ * The version the inventory holds for a device and when it was last seen: 1 and *ret borrowed
+ * until the next call, or 0 when unknown.
+ */
+static int writer_known_version(InventoryWriter *w, const char *device, const char **ret, usec_t *ret_seen) {
         sqlite3_stmt *st = w->version;
         int r;
 
@@ -333,17 +402,21 @@ static int writer_known_version(InventoryWriter *w, const char *device, const ch
         if (r != SQLITE_ROW)
                 return store_errno(r);
         *ret = store_column_text(st, 0);
+        *ret_seen = (usec_t) sqlite3_column_int64(st, 1);
         return 1;
 }
 
 int inventory_writer_record(InventoryWriter *w, const Sighting *x) {
         const char *known = NULL;
+        usec_t seen = 0;
         int r;
 
-        r = writer_known_version(w, x->device, &known);
+        r = writer_known_version(w, x->device, &known, &seen);
         if (r < 0)
                 return r;
-        if (!isempty(x->version) && (r == 0 || !streq(known, x->version))) {
+        /* in time order (the common case) a change is a version other than the row's; a sighting
+         * older than the row's (another source read later) is placed by the history itself */
+        if (!isempty(x->version) && (r == 0 || x->at < seen || !streq(known, x->version))) {
                 r = inventory_writer_history(w, x);
                 if (r < 0)
                         return r;
@@ -451,21 +524,38 @@ int inventory_labels(Store *s, const char *device, char **ret) {
         return r;
 }
 
-/* "esp8266-1a2b3c" -> the one MAC ending in 1A:2B:3C, when there is exactly one. */
+/*
+ * The MAC suffix ("1A:2B:3C") an id of a default host name names: exactly "esp8266-" (ArduinoOTA's
+ * ESP8266 default) or "tasmota-" (the partial ids partial_ids() absorbs) and six lowercase hex
+ * digits, as mdns_device_id() writes them. Any other host name names no MAC: false.
+ */
+static bool partial_suffix(const char *id, char ret[static 9]) {
+        const char *hex = startswith(id, "esp8266-");
+
+        if (!hex)
+                hex = startswith(id, "tasmota-");
+        if (!hex || strlen(hex) != 6 || strspn(hex, "0123456789abcdef") != 6)
+                return false;
+        snprintf(ret, 9, "%.2s:%.2s:%.2s", hex, hex + 2, hex + 4);
+        ascii_strupper(ret);
+        return true;
+}
+
+/* "esp8266-1a2b3c" -> the one MAC ending in 1A:2B:3C, when there is exactly one (compared exactly). */
 static int resolve_partial(Store *s, const char *id, char ret[static DEVICE_ID_MAX + 1]) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        const char *dash = strchr(id, '-');
-        char pattern[32];
+        char suffix[9];
         int r, found = 0;
 
-        if (!dash || strlen(dash + 1) != 6)
+        if (!partial_suffix(id, suffix))
                 return 0;
-        snprintf(pattern, sizeof(pattern), "__:__:__:%.2s:%.2s:%.2s", dash + 1, dash + 3, dash + 5);
-        ascii_strupper(pattern);
-        r = store_prepare(s, "SELECT id FROM devices WHERE id LIKE ? LIMIT 2", &st);
+        r = store_prepare(s,
+                          "SELECT id FROM devices WHERE length(id) = 17 AND substr(id, 10) = ?"
+                          " AND id GLOB '[0-9A-F][0-9A-F]:[0-9A-F][0-9A-F]:[0-9A-F][0-9A-F]:*' LIMIT 2",
+                          &st);
         if (r < 0)
                 return r;
-        store_bind_text(st, 1, pattern);
+        store_bind_text(st, 1, suffix);
         while ((r = sqlite3_step(st)) == SQLITE_ROW)
                 if (found++ == 0)
                         (void) strscpy(ret, DEVICE_ID_MAX + 1, store_column_text(st, 0));
@@ -513,8 +603,7 @@ int inventory_mdns_seen(Store *s, const MdnsSighting *x, char ret_id[static DEVI
         if (r < 0)
                 return r;
         (void) strscpy(ret_id, DEVICE_ID_MAX + 1, x->device);
-        if (strchr(x->device, '-') && !strchr(x->device, ':'))
-                r = resolve_partial(s, x->device, ret_id);
+        r = resolve_partial(s, x->device, ret_id);
         if (r >= 0)
                 r = mdns_upsert(s, x, ret_id);
         if (r >= 0 && strlen(ret_id) == 17 && has_partials(s))
@@ -642,7 +731,7 @@ int inventory_count_by(Store *s, const char *column, int (*cb)(const char *key, 
 int inventory_history(Store *s, const char *device,
                       int (*cb)(const char *version, usec_t at, const char *source, void *userdata), void *userdata) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = store_prepare(s, "SELECT version, at, source FROM version_history WHERE device_id = ? ORDER BY id DESC",
+        int r = store_prepare(s, "SELECT version, at, source FROM version_history WHERE device_id = ? ORDER BY at DESC, id DESC",
                               &st);
 
         if (r < 0)

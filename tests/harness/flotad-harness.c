@@ -444,6 +444,18 @@ long json_int(const char *json, const char *name) {
         return p ? strtol(p + strlen(key), NULL, 10) : -1;
 }
 
+long wait_db_count(const Flotad *f, const char *sql, long want) {
+        long count = -1;
+
+        for (int i = 0; i < 200; i++) {
+                count = db_count(f, sql);
+                if (count >= want)
+                        break;
+                sleep_ms(50);
+        }
+        return count;
+}
+
 int wait_checkins(const Flotad *f, int n) {
         int count = 0;
 

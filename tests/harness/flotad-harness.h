@@ -51,6 +51,8 @@ int run_program(char *const *argv, bool with_stderr, char **ret_output);
 
 /* The integer the SQL (one row, one column) gives on flotad's database, or -1. */
 long db_count(const Flotad *f, const char *sql);
+/* Waits (bounded, 10 s) until db_count(f, sql) reaches at least want; returns the last count. */
+long wait_db_count(const Flotad *f, const char *sql, long want);
 /* The same on any SQLite file (flota's inventory). */
 long sqlite_count(const char *path, const char *sql);
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "flota/alloc.h"
 #include "flota/hash.h"
@@ -85,8 +86,19 @@ static void test_releases(void **state) {
         long id2 = upload_file(f, "product=door&version=1.1.0", c, 201, NULL);
         _cleanup_free_ char *body2 = xasprintf("{\"release\":%ld}", id2);
         expect(f, "PUT", "/api/v1/channels/door/stable", body2, 200, "\"version\":\"1.1.0\"");
+        /* the image file, content-addressed by its SHA-256 */
+        HttpResponse r;
+        assert_int_equal(api(f, "GET", one, NULL, &r), 200);
+        const char *sha = strstr(r.body, "\"sha256\":\"");
+        assert_non_null(sha);
+        sha += strlen("\"sha256\":\"");
+        _cleanup_free_ char *file = xasprintf("%s/images/%.2s/%.64s", f->data_dir, sha, sha);
+        http_response_done(&r);
+        assert_int_equal(access(file, F_OK), 0);
         expect(f, "DELETE", one, NULL, 200, NULL);
         expect(f, "GET", one, NULL, 404, NULL);
+        if (access(file, F_OK) == 0)
+                fail_msg("the deleted release's image %s is still there", file);
         /* promotion history, newest first */
         expect(f, "GET", "/api/v1/channels/history?product=door", NULL, 200, "\"previous_release\":");
         expect(f, "GET", "/api/v1/channels", NULL, 200, "\"name\":\"stable\"");

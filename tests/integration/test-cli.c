@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sqlite3.h>
@@ -93,6 +94,15 @@ static void test_device_verbs(void **state) {
         expect(f, (const char *[]) { "devices", "--version", "9.9", NULL }, 0, NULL);
         expect(f, (const char *[]) { "device", "18feaa000001", NULL }, 0, "recent check-ins:");
         expect(f, (const char *[]) { "device", "not a mac", NULL }, 2, "not a MAC address");
+        /* global options after the verb's arguments, as --json always was */
+        expect(f, (const char *[]) { "device", "18feaa000001", "--color=never", NULL }, 0, "recent check-ins:");
+        expect(f, (const char *[]) { "device", "18feaa000001", "--color", "never", "--json", NULL }, 0,
+               "\"checkins\":");
+        expect(f, (const char *[]) { "devices", "--product", "door", "--color=always", NULL }, 0, "\033[1mDEVICE");
+        expect(f, (const char *[]) { "device", "18feaa000001", "--color=sometimes", NULL }, 2, "--color expects");
+        expect(f, (const char *[]) { "device", "18feaa000001", "--colour", NULL }, 2, "expected MAC");
+        /* a device flotad does not know is an error (exit 1), not a usage error */
+        expect(f, (const char *[]) { "device", "18feaa0000ff", NULL }, 1, "not found");
         expect(f, (const char *[]) { "pin", "18:FE:AA:00:00:01", "1", NULL }, 0, "pinned to release 1");
         expect(f, (const char *[]) { "unpin", "18:FE:AA:00:00:01", NULL }, 0, "unpinned");
         expect(f, (const char *[]) { "pin", "18:FE:AA:00:00:01", "77", NULL }, 1, "not found");
@@ -169,10 +179,12 @@ static void test_ingest_and_status(void **state) {
         expect(f, (const char *[]) { "promote", "door", "stable", "1", NULL }, 0, NULL);
         snprintf(server, sizeof(server), "http://127.0.0.1:%d", f->port);
         const char *sim[] = { getenv("FLOTA_SIM"), "--server", server, "--devices", "300", "--product", "door",
-                              "--interval", "0.2", "--until-version", "2.0.0", "--duration", "30", NULL };
+                              "--interval", "0.2", "--until-version", "2.0.0", "--duration", "30", "--json", NULL };
         assert_int_equal(run_program((char *const *) sim, false, &out), 0);
+        long polls = json_int(out, "polls");
         free(out);
-        usleep(400000); /* the last batch of check-ins */
+        /* the last batch of check-ins: every poll the fleet made is counted on its device */
+        assert_int_equal(wait_db_count(f, "SELECT coalesce(sum(polls), 0) FROM devices", polls), polls);
         long total = db_count(f, "SELECT count(*) FROM checkins");
         assert_true(total >= 600);
 
@@ -265,6 +277,88 @@ static void test_audit(void **state) {
         expect(f, (const char *[]) { "audit", "--limit", "0", NULL }, 2, "--limit");
 }
 
+/*
+ * Fails when out holds a byte a terminal acts on: ESC, BEL, CR, or (with c1) a C1 control in
+ * UTF-8. JSON escapes C0 controls only: U+0080..U+009F are valid JSON text as they are.
+ */
+static void assert_no_controls(const char *what, const char *out, bool c1_too) {
+        for (const unsigned char *p = (const unsigned char *) out; *p; p++) {
+                bool c1 = c1_too && p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f;
+                if (*p == 0x1b || *p == 0x07 || *p == '\r' || c1)
+                        fail_msg("%s: a raw control byte 0x%02x reached the output at offset %zu: %s", what,
+                                 c1 ? p[1] : *p, (size_t) (p - (const unsigned char *) out), out);
+        }
+}
+
+/* Runs flota args (stdout and stderr) and checks its exit status, that no control byte came through and needle did. */
+static void expect_escaped(const Flotad *f, const char *const *args, int status, const char *needle) {
+        char *out = NULL;
+        int rc = flota(f, f->admin_token, args, &out);
+        if (rc != status || (needle && !strstr(out, needle)))
+                fail_msg("flota %s %s: exit %d (want %d), output: %s", args[0], args[1] ? args[1] : "", rc, status,
+                         out);
+        assert_no_controls(args[0], out, true);
+        free(out);
+}
+
+/*
+ * Text from outside (release notes, device rows, file names, server errors) with ESC, OSC, BEL, CR
+ * and C1 controls, through a real flotad: the terminal output shows them escaped, --json as JSON does.
+ */
+static void test_outside_text_escaped(void **state) {
+        Flotad *f = *state;
+        HttpResponse r;
+        size_t len;
+        char *out = NULL;
+
+        assert_int_equal(api(f, "POST", "/api/v1/products", "{\"name\":\"door\"}", &r), 201);
+        http_response_done(&r);
+        _cleanup_free_ char *img = make_image(f, "esp8266", "1.0.0", "20K");
+        _cleanup_free_ char *data = slurp(img, &len);
+        /* notes: OSC "set title" ended by BEL, then CR, then CSI as a C1 control (U+009B) */
+        assert_int_equal(api_call(f, "POST", "/api/v1/releases?product=door&version=1.0.0&notes=%1B%5D0%3Bpwned%07%0D%C2%9B2J",
+                                  f->admin_token, data, len, &r),
+                         0);
+        assert_int_equal(r.status, 201);
+        http_response_done(&r);
+
+        expect_escaped(f, (const char *[]) { "release", "show", "1", NULL }, 0, "\\x1b]0;pwned\\x07\\x0d\\x9b2J");
+        assert_int_equal(flota(f, f->admin_token, (const char *[]) { "release", "show", "1", "--json", NULL }, &out), 0);
+        assert_no_controls("release show --json", out, false);
+        assert_non_null(strstr(out, "\\u001b]0;pwned\\u0007\\r"));
+        free(out);
+
+        /* a file name with an escape: in the upload's line, the audit table and an error that quotes it */
+        _cleanup_free_ char *evil = xasprintf("%s/new\x1b]0;pwned\x07.bin", f->dir);
+        assert_int_equal(rename(img, evil), 0);
+        expect_escaped(f, (const char *[]) { "release", "upload", evil, "--product", "door", "--version", "2.0.0", NULL },
+                       0, "release 2: door 2.0.0");
+        expect_escaped(f, (const char *[]) { "audit", NULL }, 0, "new\\x1b]0;pwned\\x07.bin");
+        expect_escaped(f, (const char *[]) { "release", "upload", img, "--product", "door", "--version", "3.0.0", NULL },
+                       1, "cannot read");
+        _cleanup_free_ char *missing = xasprintf("%s/gone\x1b[2J.bin", f->dir);
+        expect_escaped(f, (const char *[]) { "release", "upload", missing, "--product", "door", NULL }, 1,
+                       "gone\\x1b[2J.bin");
+
+        /* a device row with control characters in what its poll carried (a flotad before header checks) */
+        _cleanup_free_ char *path = xasprintf("%s/flotad.db", f->data_dir);
+        sqlite3 *db;
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        sqlite3_busy_timeout(db, 5000);
+        assert_int_equal(sqlite3_exec(db,
+                                      "INSERT INTO devices (id, product, version, last_seen)"
+                                      " VALUES ('02:00:00:00:00:01', 'door', '1.0' || char(27) || ']0;pwned' || char(7), 1)",
+                                      NULL, NULL, NULL),
+                         SQLITE_OK);
+        sqlite3_close(db);
+        expect_escaped(f, (const char *[]) { "devices", NULL }, 0, "1.0\\x1b]0;pwned\\x07");
+        expect_escaped(f, (const char *[]) { "device", "02:00:00:00:00:01", NULL }, 0, "1.0\\x1b]0;pwned\\x07");
+        assert_int_equal(flota(f, f->admin_token, (const char *[]) { "devices", "--json", NULL }, &out), 0);
+        assert_no_controls("devices --json", out, false);
+        assert_non_null(strstr(out, "1.0\\u001b]0;pwned\\u0007"));
+        free(out);
+}
+
 /* Runs flota devices --json (with more args) and checks its layout is print_json()'s; returns the list. */
 static cJSON *devices_json(const Flotad *f, const char *const *more) {
         const char *args[8] = { "devices", "--json" };
@@ -328,6 +422,54 @@ static void test_devices_pages(void **state) {
         cJSON_Delete(none);
 }
 
+/* --seen-since keeps the devices seen at or after the time, in flota (table and --json) and in flotad's API. */
+static void test_devices_seen_since(void **state) {
+        Flotad *f = *state;
+        _cleanup_free_ char *path = xasprintf("%s/flotad.db", f->data_dir);
+        HttpResponse r;
+        sqlite3 *db;
+
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        sqlite3_busy_timeout(db, 5000);
+        /* seen on 2026-01-01 and on 2026-06-01 */
+        assert_int_equal(sqlite3_exec(db,
+                                      "INSERT INTO devices (id, product, version, last_seen) VALUES"
+                                      " ('02:00:00:00:00:01', 'door', '1.0', 1767225600000000),"
+                                      " ('02:00:00:00:00:02', 'door', '1.0', 1780272000000000)",
+                                      NULL, NULL, NULL),
+                         SQLITE_OK);
+        sqlite3_close(db);
+
+        cJSON *all = devices_json(f, (const char *[]) { NULL });
+        assert_int_equal(cJSON_GetArraySize(all), 2);
+        cJSON_Delete(all);
+        cJSON *late = devices_json(f, (const char *[]) { "--seen-since", "2026-03-01T00:00:00Z", NULL });
+        assert_int_equal(cJSON_GetArraySize(late), 1);
+        assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(late, 0), "id")),
+                            "02:00:00:00:00:02");
+        cJSON_Delete(late);
+        /* the same time as Unix seconds; and the table */
+        cJSON *secs = devices_json(f, (const char *[]) { "--seen-since", "1772323200", NULL });
+        assert_int_equal(cJSON_GetArraySize(secs), 1);
+        cJSON_Delete(secs);
+        char *out = NULL;
+        assert_int_equal(flota(f, f->read_token, (const char *[]) { "devices", "--seen-since", "2026-03-01T00:00:00Z", NULL },
+                               &out),
+                         0);
+        assert_non_null(strstr(out, "02:00:00:00:00:02"));
+        assert_null(strstr(out, "02:00:00:00:00:01"));
+        free(out);
+        cJSON *none = devices_json(f, (const char *[]) { "--seen-since", "2026-07-01T00:00:00Z", NULL });
+        assert_int_equal(cJSON_GetArraySize(none), 0);
+        cJSON_Delete(none);
+
+        /* flotad's filter itself */
+        assert_int_equal(api(f, "GET", "/api/v1/devices?seen_since=2026-03-01T00:00:00Z", NULL, &r), 200);
+        assert_non_null(strstr(r.body, "02:00:00:00:00:02"));
+        assert_null(strstr(r.body, "02:00:00:00:00:01"));
+        http_response_done(&r);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_release_and_channel_verbs, flotad_fixture_setup,
@@ -337,6 +479,9 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_ingest_and_status, flotad_fixture_setup, flotad_fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_audit, flotad_fixture_setup, flotad_fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_devices_pages, flotad_fixture_setup, flotad_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_devices_seen_since, flotad_fixture_setup, flotad_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_outside_text_escaped, flotad_fixture_setup,
+                                                flotad_fixture_teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -544,15 +544,28 @@ static void test_interrupted_download(void **state) {
 static void test_http10_and_keepalive(void **state) {
         World *w = *state;
         HttpResponse r;
+#define POLL_HEADERS "User-Agent: ESP8266-http-Update\r\nx-ESP8266-STA-MAC: DE:BA:7A:B1:E0:43\r\n" \
+                     "x-ESP8266-free-space: 100\r\nx-ESP8266-sketch-size: 1\r\nx-ESP8266-chip-size: 1\r\n" \
+                     "x-ESP8266-sdk-version: 1\r\nx-ESP8266-mode: sketch\r\n"
 
-        /* HTTP/1.1 keep-alive client: still one complete answer with Content-Length */
-        const char *q = "GET /update/door HTTP/1.1\r\nHost: x\r\nUser-Agent: ESP8266-http-Update\r\n"
-                        "x-ESP8266-STA-MAC: DE:BA:7A:B1:E0:43\r\nx-ESP8266-free-space: 100\r\n"
-                        "x-ESP8266-sketch-size: 1\r\nx-ESP8266-chip-size: 1\r\nx-ESP8266-sdk-version: 1\r\n"
-                        "x-ESP8266-mode: sketch\r\nConnection: close\r\n\r\n";
-        assert_int_equal(http_raw(w->f.port, q, strlen(q), &r), 0);
+        /* HTTP/1.0, no Host: one answer, then the server closes (http_raw reads until it does) */
+        const char *q10 = "GET /update/door HTTP/1.0\r\n" POLL_HEADERS "\r\n";
+        assert_int_equal(http_raw(w->f.port, q10, strlen(q10), &r), 0);
         assert_int_equal(r.status, 304);
+        assert_int_equal(r.body_len, 0);
         http_response_done(&r);
+
+        /* HTTP/1.1 without "Connection: close" (keep-alive by default): one complete answer, not chunked,
+         * and flotad says it closes (a poll is one request a connection), so the client never waits on it */
+        const char *q11 = "GET /update/door HTTP/1.1\r\nHost: x\r\n" POLL_HEADERS "\r\n";
+        assert_int_equal(http_raw(w->f.port, q11, strlen(q11), &r), 0);
+        assert_int_equal(r.status, 304);
+        assert_null(strcasestr(r.head, "Transfer-Encoding"));
+        if (!strcasestr(r.head, "Connection: close"))
+                fail_msg("a keep-alive poll's answer does not say the connection closes: %s", r.head);
+        assert_int_equal(r.body_len, 0);
+        http_response_done(&r);
+#undef POLL_HEADERS
 }
 
 int main(void) {

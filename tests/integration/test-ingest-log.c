@@ -119,7 +119,9 @@ static void ingest_ok(Case *c, const char *const *args, const char *needle) {
 }
 
 #define POLLS "SELECT coalesce(sum(ingested), 0) FROM sources"
-#define HISTORY "SELECT count(*) || ':' || sum(length(version)) FROM version_history"
+/* the whole history, row by row in time order (sources differ: one file against another) */
+#define HISTORY "SELECT count(*) || ':' || coalesce(group_concat(device_id || ' ' || version || ' ' || at, ','), '') " \
+                "FROM (SELECT * FROM version_history ORDER BY device_id, at, id)"
 
 static char *text(const char *db, const char *sql) {
         sqlite3 *h;
@@ -350,6 +352,40 @@ static void test_damaged_gzip(void **state) {
         assert_true(sqlite_count(c->db, POLLS) > 0);
 }
 
+/* Devices in an access log get the product their request names: by default flotad's /update/<product>. */
+static void test_product_from_request(void **state) {
+        Case *c = *state;
+        static const char *const lines[] = {
+                "10.0.0.1 - - [31/Oct/2026:08:00:00 +0000] \"GET /update/door HTTP/1.1\" 304 0 \"-\" "
+                "\"ESP8266-http-Update\" \"18:FE:AA:00:00:01\" \"1.0\"\n",
+                "10.0.0.2 - - [31/Oct/2026:08:00:01 +0000] \"GET /update/lamp?s=18-fe-aa-00-00-02&v=1.0 HTTP/1.1\" 304 0 "
+                "\"-\" \"ESP8266-http-Update\" \"-\" \"-\"\n",
+                "10.0.0.3 - - [31/Oct/2026:08:00:02 +0000] \"GET /update HTTP/1.1\" 304 0 \"-\" "
+                "\"ESP8266-http-Update\" \"18:FE:AA:00:00:03\" \"1.0\"\n",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(lines); i++)
+                append_to(c->log, lines[i]);
+        ingest_ok(c, (const char *[]) { "--log", c->log, "--format", "nginx-esp", NULL }, "3 polls");
+        _cleanup_free_ char *products = text(c->db, "SELECT group_concat(id || '=' || product, ',') FROM "
+                                                    "(SELECT * FROM devices ORDER BY id)");
+        assert_string_equal(products, "18:FE:AA:00:00:01=door,18:FE:AA:00:00:02=lamp,18:FE:AA:00:00:03=");
+
+        /* a server of another layout, named by --product-pattern; a bad pattern is a usage error */
+        _cleanup_free_ char *other = xasprintf("%s/other.log", c->dir);
+        append_to(other, "10.0.0.4 - - [31/Oct/2026:08:00:03 +0000] \"GET /fw/pump/latest.bin HTTP/1.1\" 304 0 \"-\" "
+                         "\"ESP8266-http-Update\" \"18:FE:AA:00:00:04\" \"1.0\"\n");
+        ingest_ok(c,
+                  (const char *[]) { "--log", other, "--format", "nginx-esp", "--product-pattern", "/fw/{product}/latest.bin",
+                                     NULL },
+                  "1 polls");
+        assert_int_equal(sqlite_count(c->db, "SELECT count(*) FROM devices WHERE id = '18:FE:AA:00:00:04' AND product = 'pump'"),
+                         1);
+        char *out = NULL;
+        assert_int_equal(flota_ingest(c->db, (const char *[]) { "--log", other, "--product-pattern", "/fw/", NULL }, &out), 2);
+        assert_non_null(strstr(out, "--product-pattern"));
+        free(out);
+}
+
 static pid_t spawn(char *const *argv) {
         pid_t pid;
         posix_spawn_file_actions_t fa;
@@ -414,12 +450,14 @@ static void test_flotad_log(void **state) {
         http_response_done(&r);
         snprintf(server, sizeof(server), "http://127.0.0.1:%d", f.port);
         const char *sim[] = { getenv("FLOTA_SIM"), "--server", server, "--devices", "40", "--product", "door",
-                              "--interval", "0.1", "--duration", "1.5", NULL };
+                              "--interval", "0.1", "--duration", "1.5", "--json", NULL };
         assert_int_equal(run_program((char *const *) sim, false, &out), 0);
+        long polls = json_int(out, "polls");
         free(out);
-        usleep(400000);
-        /* the log has every poll; the database counts the unchanged ones on their device */
-        long checkins = db_count(&f, "SELECT sum(polls) FROM devices");
+        /* the log has every poll; the database counts the unchanged ones on their device (bounded wait
+         * for the last batch) */
+        long checkins = wait_db_count(&f, "SELECT coalesce(sum(polls), 0) FROM devices", polls);
+        assert_int_equal(checkins, polls);
 
         _cleanup_free_ char *db = xasprintf("%s/flota.db", f.dir);
         const char *log_args[] = { "--log", jsonl, "--json", NULL };
@@ -439,6 +477,106 @@ static void test_flotad_log(void **state) {
         flotad_cleanup(&f);
 }
 
+#define HISTORY_ROWS "SELECT group_concat(device_id || ' ' || version || ' ' || source, ',') FROM " \
+                     "(SELECT * FROM version_history ORDER BY device_id, at, id)"
+
+/* flota ingest (args) into the inventory db against flotad f; fails the test unless it exits 0. */
+static void ingest_into(const Flotad *f, const char *db, const char *const *args) {
+        char server[64], *out = NULL;
+        const char *argv[16] = { getenv("FLOTA"), "--server", server, "--token", f->admin_token, "--db", db, "ingest" };
+        size_t n = 8;
+
+        snprintf(server, sizeof(server), "http://127.0.0.1:%d", f->port);
+        for (size_t i = 0; args[i] && n < 15; i++)
+                argv[n++] = args[i];
+        argv[n] = NULL;
+        int rc = run_program((char *const *) argv, true, &out);
+        if (rc != 0)
+                fail_msg("flota ingest: exit %d, output: %s", rc, out);
+        free(out);
+}
+
+/*
+ * A fleet polled a real flotad on 1.1.0; a poll log of another server saw the same devices an
+ * hour later on 1.2.0. Read in either order, the history holds each change once, in time
+ * order: 1.1.0 seen by flotad, then 1.2.0 seen in the log, never one row per stale poll.
+ */
+static void test_feed_and_log_history(void **state) {
+        enum { FLEET = 10, LOG_POLLS = 5 };
+        Case *c = *state;
+        Flotad f;
+        char server[64], *out = NULL;
+        HttpResponse r;
+
+        flotad_init(&f);
+        /* a feed row for every poll, as the fleet had: many stale check-ins a device */
+        const char *extra[] = { "--checkin-heartbeat", "0", NULL };
+        assert_int_equal(flotad_start(&f, extra), 0);
+        assert_int_equal(api(&f, "POST", "/api/v1/products", "{\"name\":\"door\"}", &r), 201);
+        http_response_done(&r);
+        snprintf(server, sizeof(server), "http://127.0.0.1:%d", f.port);
+        const char *sim[] = { getenv("FLOTA_SIM"), "--server", server, "--devices", "10", "--product", "door",
+                              "--versions", "1.1.0=100", "--interval", "0.1", "--duration", "1", "--json", NULL };
+        assert_int_equal(run_program((char *const *) sim, false, &out), 0);
+        long polls = json_int(out, "polls");
+        free(out);
+        assert_true(polls >= 3 * FLEET);
+        /* every poll a row of flotad's feed (check-ins are written in batches) */
+        assert_int_equal(wait_db_count(&f, "SELECT count(*) FROM checkins", polls), polls);
+
+        /* the same MACs in an nginx log, an hour after the fleet's polls, on 1.2.0 */
+        const char *list[] = { getenv("FLOTA_SIM"), "--list", "--devices", "10", "--product", "door", NULL };
+        assert_int_equal(run_program((char *const *) list, false, &out), 0);
+        FILE *log = fopen(c->log, "w");
+        assert_non_null(log);
+        time_t t0 = time(NULL) + 3600;
+        char *line = out;
+        for (int i = 0; i < FLEET; i++) {
+                char mac[18];
+                assert_int_equal(sscanf(line, "%*d\t%*s\t%17s", mac), 1);
+                line = strchr(line, '\n') + 1;
+                for (int k = 0; k < LOG_POLLS; k++) {
+                        time_t t = t0 + k * 60 + i;
+                        struct tm tm;
+                        char stamp[64];
+                        gmtime_r(&t, &tm);
+                        strftime(stamp, sizeof(stamp), "%d/%b/%Y:%H:%M:%S +0000", &tm);
+                        fprintf(log, "10.0.0.%d - - [%s] \"GET /update HTTP/1.1\" 304 0 \"-\" \"ESP8266-http-Update\" "
+                                     "\"%s\" \"1.2.0\"\n",
+                                i, stamp, mac);
+                }
+        }
+        assert_int_equal(fclose(log), 0);
+        free(out);
+
+        _cleanup_free_ char *log_first = xasprintf("%s/log-first.db", c->dir), *feed_first = xasprintf("%s/feed-first.db", c->dir);
+        const char *from_log[] = { "--log", c->log, "--format", "nginx-esp", NULL }, *from_feed[] = { NULL };
+        ingest_into(&f, log_first, from_log);
+        ingest_into(&f, log_first, from_feed);
+        ingest_into(&f, feed_first, from_feed);
+        ingest_into(&f, feed_first, from_log);
+
+        /* two rows a device: no row for each stale poll */
+        assert_int_equal(sqlite_count(log_first, "SELECT count(*) FROM devices"), FLEET);
+        assert_int_equal(sqlite_count(log_first, "SELECT count(*) FROM version_history"), 2 * FLEET);
+        assert_int_equal(sqlite_count(log_first, "SELECT count(*) FROM version_history WHERE version = '1.1.0' AND source = 'flotad'"),
+                         FLEET);
+        /* in time order: 1.1.0 before 1.2.0 on every device */
+        assert_int_equal(sqlite_count(log_first, "SELECT count(*) FROM version_history a JOIN version_history b ON "
+                                                 "a.device_id = b.device_id AND a.version = '1.1.0' AND b.version = '1.2.0'"
+                                                 " AND a.at < b.at"),
+                         FLEET);
+        assert_int_equal(sqlite_count(log_first, "SELECT count(*) FROM devices WHERE version = '1.2.0'"), FLEET);
+        /* and the same history whichever source was read first */
+        _cleanup_free_ char *a = text(log_first, HISTORY_ROWS), *b = text(feed_first, HISTORY_ROWS);
+        assert_string_equal(a, b);
+        _cleanup_free_ char *ta = text(log_first, "SELECT group_concat(at, ',') FROM (SELECT at FROM version_history ORDER BY device_id, at)");
+        _cleanup_free_ char *tb = text(feed_first, "SELECT group_concat(at, ',') FROM (SELECT at FROM version_history ORDER BY device_id, at)");
+        assert_string_equal(ta, tb);
+        assert_int_equal(flotad_finish(&f), 0);
+        flotad_cleanup(&f);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_incremental, setup, teardown),
@@ -449,8 +587,10 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_rotated_away, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_bad_lines, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_damaged_gzip, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_product_from_request, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_killed, setup, teardown),
                 cmocka_unit_test(test_flotad_log),
+                cmocka_unit_test_setup_teardown(test_feed_and_log_history, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -118,6 +119,23 @@ static void test_kill9_loses_no_acknowledged_write(void **state) {
         }
 }
 
+/* Bytes in the temporary files of uploads under flotad's images directory (its .tmp-* files). */
+static long upload_bytes(const Flotad *f) {
+        _cleanup_free_ char *dir = xasprintf("%s/images", f->data_dir);
+        DIR *d = opendir(dir);
+        long total = 0;
+
+        if (!d)
+                return 0;
+        for (struct dirent *e; (e = readdir(d));) {
+                struct stat st;
+                if (strncmp(e->d_name, ".tmp-", 5) == 0 && fstatat(dirfd(d), e->d_name, &st, 0) == 0)
+                        total += (long) st.st_size;
+        }
+        closedir(d);
+        return total;
+}
+
 static void test_kill9_during_upload(void **state) {
         Flotad *f = *state;
         HttpResponse r;
@@ -138,8 +156,16 @@ static void test_kill9_during_upload(void **state) {
                 (void) http_raw(f->port, req, strlen(head) + 200000, &r);
                 _exit(0);
         }
-        struct timespec ts = { 0, 300 * 1000000L };
-        nanosleep(&ts, NULL);
+        /* the upload has started: part of the image is in flotad's temporary file (bounded wait) */
+        long received = 0;
+        for (int i = 0; i < 500 && received == 0; i++) {
+                struct timespec ts = { 0, 20 * 1000000L };
+                received = upload_bytes(f);
+                if (received == 0)
+                        nanosleep(&ts, NULL);
+        }
+        if (received == 0)
+                fail_msg("the upload never started: no bytes in a temporary file under %s/images", f->data_dir);
         flotad_stop(f, SIGKILL);
         kill(child, SIGKILL);
         waitpid(child, NULL, 0);
@@ -331,11 +357,22 @@ static void test_checkin_log(void **state) {
         http_response_done(&r);
         poll_n(f, 3, 0);
         assert_int_equal(wait_checkins(f, 3), 3);
-        /* the log line follows the commit the feed shows by microseconds */
-        usleep(50000);
+        /* the log line follows the commit the feed shows by microseconds: wait for all three */
+        for (int i = 0; i < 200 && count_lines_with(log, "\"reason\":\"no-release\"") < 3; i++)
+                usleep(10000);
+        assert_int_equal(count_lines_with(log, "\"reason\":\"no-release\""), 3);
         assert_int_equal(rename(log, rotated), 0);
         kill(f->pid, SIGHUP);
-        usleep(100000);
+        /* flotad took the signal: the next write goes to a new file at the log's path */
+        bool reopened = false;
+        for (int i = 0; i < 200 && !reopened; i++) {
+                size_t n;
+                _cleanup_free_ char *said = slurp(f->log_path, &n);
+                reopened = strstr(said, "check-in log: reopened with its next write") != NULL;
+                if (!reopened)
+                        usleep(10000);
+        }
+        assert_true(reopened);
         poll_n(f, 2, 3);
         assert_int_equal(flotad_stop(f, SIGTERM), 0);
 

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,6 +233,57 @@ static void test_unreachable_server(void **state) {
         (void) state;
 }
 
+static int cmp_u64(const void *a, const void *b) {
+        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+        return x < y ? -1 : x > y;
+}
+
+/*
+ * flota-sim --list of 1,000,000 devices (one platform, then half and half): every MAC once, and
+ * nothing on stderr (mDNS renaming notes belong to --mdns runs only).
+ */
+static void test_identities_unique(void **state) {
+        enum { N = 1000000 };
+        static const char *const mixes[] = { "esp8266=100", "esp8266=50,esp32=50" };
+        Flotad *f = *state;             /* for its directory */
+
+        for (size_t k = 0; k < ELEMENTSOF(mixes); k++) {
+                char *out = NULL;
+                /* stdout to the test, stderr to a file */
+                _cleanup_free_ char *err = xasprintf("%s/flota-sim-list.err", f->dir);
+                _cleanup_free_ char *cmd = xasprintf("'%s' --list --devices 1000000 --mix %s 2>'%s'", getenv("FLOTA_SIM"),
+                                                     mixes[k], err);
+                const char *sh[] = { "/bin/sh", "-c", cmd, NULL };
+                assert_int_equal(run_program((char *const *) sh, false, &out), 0);
+                uint64_t *macs = xcalloc(N, sizeof(uint64_t));
+                size_t n = 0;
+                for (char *line = out; *line && n < N;) {
+                        unsigned b[6];
+                        /* one line at a time: sscanf() measures the whole string it is given */
+                        char *nl = strchr(line, '\n');
+                        if (nl)
+                                *nl = 0;
+                        if (sscanf(line, "%*u\t%*s\t%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) != 6)
+                                fail_msg("line %zu: %.60s", n, line);
+                        macs[n++] = (uint64_t) b[0] << 40 | (uint64_t) b[1] << 32 | (uint64_t) b[2] << 24 |
+                                    (uint64_t) b[3] << 16 | (uint64_t) b[4] << 8 | b[5];
+                        line = nl ? nl + 1 : line + strlen(line);
+                }
+                free(out);
+                assert_int_equal(n, N);
+                qsort(macs, n, sizeof(uint64_t), cmp_u64);
+                for (size_t i = 1; i < n; i++)
+                        if (macs[i] == macs[i - 1])
+                                fail_msg("%s: MAC %012llx twice", mixes[k], (unsigned long long) macs[i]);
+                free(macs);
+
+                size_t len;
+                _cleanup_free_ char *said = slurp(err, &len);
+                if (len)
+                        fail_msg("flota-sim --list wrote to stderr: %.200s", said);
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_mixed_fleet_update, flotad_fixture_setup, flotad_fixture_teardown),
@@ -241,6 +293,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_keys_and_auth, flotad_fixture_setup, flotad_fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_gzip_release, flotad_fixture_setup, flotad_fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_offline_devices, flotad_fixture_setup, flotad_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_identities_unique, flotad_fixture_setup, flotad_fixture_teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,12 +5,17 @@
 # - a file may include flota/ headers of its own layer or below (each public header names its
 #   layer in a "Layer: NAME" comment);
 # - outside libraries belong to one layer each (libmicrohttpd: server; ncurses: tui; sqlite: store; ...);
+# - a quoted include of a private header ("store-internal.h") stays in its layer's directory:
+#   "../store/store-internal.h" from another layer is refused;
+# - every file under src/ is in a layer's directory: an unknown directory or a file directly
+#   in src/ is refused;
 # - the front ends that talk to flotad (cli, tui) read its answers through the typed client
 #   (flota/api.h), never by parsing JSON themselves: no cJSON_Parse* and no JSON scanner there.
 # Usage: check-layering.sh [SOURCE_ROOT]   (exit 0 clean, 1 violations)
 set -eu
 root=${1:-$(cd "$(dirname "$0")/../.." && pwd)}
 cd "$root"
+root_abs=$(pwd -P)
 
 rank() {
     case $1 in
@@ -37,22 +42,49 @@ allowed_for() {
 }
 
 fail=0
-report() {
-    echo "layering: $1" >&2
-    fail=1
-}
-
 header_layer() {
     sed -n 's/.*Layer: \([a-z]*\).*/\1/p' "include/flota/$1" | head -n 1
 }
 
+# A quoted include that names a file next to the including one, or through ../: the layer
+# directory it lands in (src/LAYER/...), "include" for include/flota, "" when it is not in the tree.
+local_target() {
+    file=$1 inc=$2
+    dir=$(dirname "$file")
+    [ -f "$dir/$inc" ] || { echo ""; return; }
+    target=$(cd "$dir/$(dirname "$inc")" && pwd -P)
+    case $target/ in
+    "$root_abs"/src/*) rest=${target#"$root_abs"/src/}; echo "${rest%%/*}" ;;
+    "$root_abs"/include/*) echo include ;;
+    *) echo "" ;;
+    esac
+}
+
+# Every message goes to stderr with an "x" on stdout: the caller runs this in a subshell
+# (a pipeline), where a variable it set would be lost.
 check_file() {
     file=$1 layer=$2
     own=$(rank "$layer")
-    [ -n "$own" ] || { report "$file: unknown layer '$layer'"; return; }
+    if [ -z "$own" ]; then
+        echo "layering: $file: unknown layer '$layer' (not a directory of DESIGN.md section 2)" >&2; echo x
+        return
+    fi
     grep -E '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"]' "$file" |
-        sed -E 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"]([^>"]*)[>"].*/\1/' |
-        while read -r inc; do
+        sed -E 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*(["<])([^>"]*)[>"].*/\1\2/' |
+        while read -r quoted; do
+            inc=${quoted#?}
+            if [ "${quoted%"$inc"}" = '"' ] && [ "${inc#flota/}" = "$inc" ]; then
+                # a private header: only its own layer's, never through ../ into another
+                target=$(local_target "$file" "$inc")
+                if [ "$target" = include ]; then
+                    echo "layering: $file ($layer) includes \"$inc\" by its path: write \"flota/$(basename "$inc")\"" >&2; echo x
+                elif [ -n "$target" ] && [ "$target" != "$layer" ]; then
+                    echo "layering: $file ($layer) includes \"$inc\", a private header of $target" >&2; echo x
+                elif [ -z "$target" ] && [ "${inc#*..}" != "$inc" ]; then
+                    echo "layering: $file ($layer) includes \"$inc\" from outside the tree" >&2; echo x
+                fi
+                [ -n "$target" ] && continue
+            fi
             case $inc in
             flota/*)
                 h=${inc#flota/}

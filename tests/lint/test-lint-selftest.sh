@@ -46,4 +46,29 @@ make_tree store-in-json
 echo '#include "flota/store.h"' >> "$tmp/store-in-json/src/json/encode.c"
 expect_reject store-in-json "a layer above it"
 
+# a directory DESIGN.md does not name, and a file outside every layer
+make_tree unknown-layer
+mkdir -p "$tmp/unknown-layer/src/web"
+echo '#include "flota/store.h"' > "$tmp/unknown-layer/src/web/page.c"
+expect_reject unknown-layer "unknown layer 'web'"
+
+make_tree top-level-file
+echo 'int stray;' > "$tmp/top-level-file/src/stray.c"
+expect_reject top-level-file "unknown layer 'stray.c'"
+
+# a private header of a higher layer reached by a relative path
+make_tree relative-private-include
+echo '#include "../store/store-internal.h"' >> "$tmp/relative-private-include/src/model/mac.c"
+expect_reject relative-private-include "a private header of store"
+
+# ... and of a lower one: private is private
+make_tree relative-private-include-below
+echo '#include "../ingest/log-format-internal.h"' >> "$tmp/relative-private-include-below/src/store/db.c"
+expect_reject relative-private-include-below "a private header of ingest"
+
+# a public header by its path instead of flota/NAME (the rank check would not see it)
+make_tree relative-public-include
+echo '#include "../../include/flota/store.h"' >> "$tmp/relative-public-include/src/model/mac.c"
+expect_reject relative-public-include "by its path"
+
 sh "$here/check-layering.sh" "$root"

@@ -48,6 +48,34 @@ unpublish() { kill "$(cat "$dir/$1")" 2>/dev/null || true; }
 
 discover() { manager "$flota" --db "$db" discover --timeout 3 "$@"; }
 
+# Runs COMMAND every 0.2 s until it succeeds, for at most SECONDS; 1 when it never did.
+wait_until() { # SECONDS COMMAND...
+    end=$(($(date +%s) + $1))
+    shift
+    until "$@"; do
+        [ "$(date +%s)" -lt "$end" ] || return 1
+        sleep 0.2
+    done
+}
+# True when the manager's daemon has resolved a service of each instance NAME.
+resolved() { # NAME...
+    browse=$(manager timeout 5 avahi-browse -arpt 2>/dev/null | grep '^=') || return 1
+    for name in "$@"; do
+        case $browse in *";$name;"*) ;; *) return 1 ;; esac
+    done
+}
+# True when FILE holds every TEXT.
+holds() { # FILE TEXT...
+    file=$1
+    shift
+    text=$(cat "$file" 2>/dev/null) || return 1
+    for t in "$@"; do
+        case $text in *"$t"*) ;; *) return 1 ;; esac
+    done
+}
+# True when the process whose pid is in FILE is gone.
+gone() { ! kill -0 "$(cat "$1")" 2>/dev/null; }
+
 # --- what each firmware announces -------------------------------------------------------
 publish esp8266-1a2b3c esp8266-1a2b3c.local _arduino._tcp 8266 tcp_check=no ssh_upload=no board=generic auth_upload=yes
 address esp8266-1a2b3c esp8266-1a2b3c.local 169.254.77.50
@@ -63,7 +91,8 @@ publish printer - _http._tcp 631 path=/
 # key (the first counts), a control byte
 big=$(printf '%0230d' 0)
 publish noisy - _esphomelib._tcp 6053 "friendly_name=$big" mac=00aabb112233 mac=ffffffffffff 'board=\001x'
-sleep 2
+wait_until 20 resolved esp8266-1a2b3c esp32-24a160112233 hall wled-strip plug printer noisy ||
+    fail "the announcements were not resolved on the manager's side"
 
 out=$(discover --json) || fail "discover exit $?"
 for want in '"id":	"esp8266-1a2b3c"' '"id":	"24:A1:60:11:22:33"' '"id":	"A4:CF:12:AB:34:CD"' \
@@ -85,28 +114,38 @@ case $status in *'"devices":	6'*) ;; *) fail "status: $status" ;; esac
 # --- a watch: goodbye, a moved address, a changed TXT ----------------------------------
 manager sh -c '"$0" --db "$1" --json discover --watch >"$2" 2>&1 & echo $! >"$3"' "$flota" "$db" "$dir/watch.out" \
     "$dir/watch.pid"
-sleep 2
+# the watch has seen the fleet before anything changes
+wait_until 20 holds "$dir/watch.out" '"id":"EC:FA:BC:0A:0B:0C"' '"id":"24:A1:60:11:22:33"' '"id":"A4:CF:12:AB:34:CD"' ||
+    fail "the watch did not list the fleet: $(cat "$dir/watch.out")"
 unpublish pub.wled-strip                                       # goodbye
 unpublish addr.esp32-24a160112233                              # the ESP32 moves to another address
 address esp32-24a160112233 esp32-24a160112233.local 169.254.77.61
 unpublish pub.hall                                             # ESPHome comes back with a new version
 publish hall - _esphomelib._tcp 6053 "friendly_name=Hall sensor" mac=a4cf12ab34cd platform=ESP8266 project_version=1.5.0
-sleep 4
+wait_until 30 holds "$dir/watch.out" '"event":"removed","device":{"id":"EC:FA:BC:0A:0B:0C"' \
+    '"address":"169.254.77.61"' '"version":"1.5.0"' || true   # said below, one failure each
 manager sh -c 'kill -INT "$(cat "$0")"' "$dir/watch.pid"
-sleep 1
+wait_until 10 gone "$dir/watch.pid" || fail "discover --watch did not stop on SIGINT"
 w=$(cat "$dir/watch.out")
 case $w in *'"event":"removed","device":{"id":"EC:FA:BC:0A:0B:0C"'*) ;; *) fail "no goodbye for WLED: $w" ;; esac
 case $w in *'"address":"169.254.77.61"'*) ;; *) fail "the ESP32's new address was not seen: $w" ;; esac
 case $w in *'"version":"1.5.0"'*) ;; *) fail "the new ESPHome version was not seen: $w" ;; esac
-ip=$(manager "$flota" --db "$db" --json status >/dev/null; sqlite3 "$db" "SELECT ip FROM devices WHERE id = '24:A1:60:11:22:33'" 2>/dev/null || echo "?")
-[ "$ip" = 169.254.77.61 ] || [ "$ip" = "?" ] || fail "inventory ip of the ESP32: $ip"
+# sqlite3 is installed by share/dev/deps.sh: no answer is a failure, not a pass
+ip=$(sqlite3 "$db" "SELECT ip FROM devices WHERE id = '24:A1:60:11:22:33'") || fail "sqlite3 on the inventory: exit $?"
+[ "$ip" = 169.254.77.61 ] || fail "inventory ip of the ESP32: $ip"
 
 # --- a name conflict: the manager's host announces a service of the same name; avahi on one
 # side renames its own ("twin #2"); both are seen ----------------------------------------
 publish twin - _arduino._tcp 8266 board=generic
 manager sh -c 'avahi-publish-service twin _arduino._tcp 8267 board=generic >/dev/null 2>&1 & echo $! >"$0"' \
     "$dir/pub.twin2"
-sleep 3
+# both twins resolved: the devices' on 8266, the manager's own on 8267 (one of them renamed)
+twins() {
+    b=$(manager timeout 5 avahi-browse -rpt _arduino._tcp 2>/dev/null | grep '^=;.*;twin') || return 1
+    case $b in *";8266;"*) ;; *) return 1 ;; esac
+    case $b in *";8267;"*) ;; *) return 1 ;; esac
+}
+wait_until 20 twins || fail "the twins were not both resolved on the manager's side"
 out=$(discover --json --types _arduino._tcp) || fail "discover after the conflict: exit $?"
 case $out in *'"port":	8267'*'"port":	8266'* | *'"port":	8266'*'"port":	8267'*) ;;
 *) fail "both twins were not seen: $out" ;; esac
@@ -115,11 +154,12 @@ case $out in *'"instance":	"twin #2"'*) ;; *) fail "no twin was renamed: $out" ;
 # --- the manager's daemon restarts under a watch ----------------------------------------
 manager sh -c '"$0" --db "$1" discover --watch >"$2" 2>&1 & echo $! >"$3"' "$flota" "$db" "$dir/watch2.out" \
     "$dir/watch2.pid"
-sleep 2
+wait_until 20 holds "$dir/watch2.out" "+ esp8266-1a2b3c" || fail "the second watch did not list the fleet"
 sh "$env_sh" restart-manager "$dir" >/dev/null
-sleep 5
+back() { case $(cat "$dir/watch2.out") in *"avahi-daemon went away"*"avahi-daemon is back"*"+ esp8266-1a2b3c"*) ;; *) return 1 ;; esac; }
+wait_until 30 back || true   # said below
 manager sh -c 'kill -INT "$(cat "$0")"' "$dir/watch2.pid"
-sleep 1
+wait_until 10 gone "$dir/watch2.pid" || fail "the second watch did not stop on SIGINT"
 w=$(cat "$dir/watch2.out")
 case $w in *"avahi-daemon went away"*"avahi-daemon is back"*"+ esp8266-1a2b3c"*) ;;
 *) fail "no reconnect after the daemon restart: $w" ;; esac

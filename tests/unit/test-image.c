@@ -51,6 +51,44 @@ static void test_esp32_valid(void **state) {
         free(img);
 }
 
+/*
+ * A real ESP32 build carries no flota marker, only its app descriptor: the version comes from
+ * the descriptor where the header puts it, also when only the first 8 KiB (a download still
+ * arriving, as flota-sim keeps) are at hand.
+ */
+static void test_esp32_descriptor_from_header(void **state) {
+        uint8_t *img;
+        size_t n;
+        char v[VERSION_MAX + 1], version[33], project[33];
+
+        build(PLATFORM_ESP32, "5.4.3", 1 << 20, &img, &n);
+        /* like a real build: no flota marker anywhere */
+        for (uint8_t *m; (m = memmem(img, n, IMAGE_VERSION_MARKER, strlen(IMAGE_VERSION_MARKER)));)
+                memset(m, 0, strlen(IMAGE_VERSION_MARKER));
+        assert_int_equal(image_embedded_version(img, 8192, v), 0);
+        assert_string_equal(v, "5.4.3");
+        assert_int_equal(image_app_descriptor(img, 8192, version, project), 0);
+        assert_string_equal(project, "flota-sim");
+        /* the whole image too */
+        assert_int_equal(image_embedded_version(img, n, v), 0);
+        assert_string_equal(v, "5.4.3");
+
+        /* a first segment too short for a descriptor: the bytes after it are not one */
+        uint8_t *short_seg = xmalloc(8192);
+        memcpy(short_seg, img, 8192);
+        short_seg[28] = 16;
+        short_seg[29] = short_seg[30] = short_seg[31] = 0;
+        assert_int_equal(image_app_descriptor(short_seg, 8192, version, project), -ENOENT);
+        free(short_seg);
+        /* an ESP8266 image has none */
+        uint8_t *e;
+        size_t en;
+        build(PLATFORM_ESP8266, "1.0.0", 64 << 10, &e, &en);
+        assert_int_equal(image_app_descriptor(e, en, version, project), -ENOENT);
+        free(e);
+        free(img);
+}
+
 static void expect_bad(const uint8_t *img, size_t n, const char *needle) {
         ImageInfo info;
         char err[IMAGE_ERROR_MAX] = "";
@@ -297,6 +335,7 @@ static void test_crc_reference(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_esp32_descriptor_from_header),
                 cmocka_unit_test(test_esp8266_valid), cmocka_unit_test(test_esp32_valid),
                 cmocka_unit_test(test_truncated),     cmocka_unit_test(test_corrupt),
                 cmocka_unit_test(test_wrong_magic),   cmocka_unit_test(test_signed),

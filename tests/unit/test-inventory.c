@@ -6,11 +6,13 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <stdio.h>
+#include <sqlite3.h>
 #include <string.h>
 
 #include "../harness/tmpdir.h"
 #include "flota/alloc.h"
 #include "flota/inventory.h"
+#include "flota/strutil.h"
 
 static int setup(void **state) {
         char *dir = tmpdir_new();
@@ -90,8 +92,115 @@ static void test_cursors(void **state) {
         store_free(s);
 }
 
+/* The sources the row of id has in the inventory at path, or "" when there is no such row. */
+static void sources_of(const char *path, const char *id, char *buf, size_t n) {
+        sqlite3 *db;
+        sqlite3_stmt *st;
+
+        buf[0] = 0;
+        assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(db, "SELECT sources FROM devices WHERE id = ?", -1, &st, NULL), SQLITE_OK);
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW)
+                snprintf(buf, n, "%s", (const char *) sqlite3_column_text(st, 0));
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+}
+
+/*
+ * Only the default host names ArduinoOTA (and Tasmota) give, exactly, merge into the MAC they
+ * name; a host name that merely looks like one, or holds '_' or '%', is a device of its own.
+ */
+static void test_mdns_merge_exact(void **state) {
+        _cleanup_free_ char *path = xasprintf("%s/flota.db", (char *) *state);
+        char id[DEVICE_ID_MAX + 1], text[64];
+        Store *s;
+
+        assert_int_equal(inventory_open(path, &s), 0);
+        static const char *const macs[] = { "18:FE:34:1A:2B:3C", "18:FE:34:D1:E2:F3", "18:FE:34:AB:CD:EF" };
+        for (size_t i = 0; i < ELEMENTSOF(macs); i++) {
+                Sighting a = { .device = macs[i], .product = "door", .version = "1.0", .at = 100, .source = "flotad" };
+                assert_int_equal(inventory_record(s, &a), 0);
+        }
+        static const struct {
+                const char *device, *want;
+        } cases[] = {
+                { "lamp-1a2b3c", "lamp-1a2b3c" },               /* not a default name */
+                { "shelf-d_e_f_", "shelf-d_e_f_" },             /* '_' is no wildcard */
+                { "esp8266-d%", "esp8266-d%" },                 /* nor '%' */
+                { "esp8266-ab_def", "esp8266-ab_def" },
+                { "esp8266-1a2b3c4", "esp8266-1a2b3c4" },       /* too long */
+                { "xesp8266-abcdef", "xesp8266-abcdef" },
+                { "esp8266-1a2b3c", "18:FE:34:1A:2B:3C" },      /* ArduinoOTA's ESP8266 default */
+                { "tasmota-d1e2f3", "18:FE:34:D1:E2:F3" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                MdnsSighting m = { .device = cases[i].device, .kind = "arduino-ota", .host = cases[i].device,
+                                   .ip = "127.0.0.1", .port = 8266, .at = 200 };
+                assert_int_equal(inventory_mdns_seen(s, &m, id), 0);
+                if (!streq(id, cases[i].want))
+                        fail_msg("%s merged into %s, want %s", cases[i].device, id, cases[i].want);
+                sources_of(path, cases[i].want, text, sizeof(text));
+                assert_non_null(strstr(text, "mdns"));
+        }
+        /* the devices the look-alikes did not join were not touched by mDNS */
+        sources_of(path, "18:FE:34:AB:CD:EF", text, sizeof(text));
+        assert_string_equal(text, "flotad");
+        store_free(s);
+}
+
+/* An inventory of schema 4 (the history indexed by row id) upgrades to 5 and keeps its history. */
+static void test_upgrade_from_4(void **state) {
+        _cleanup_free_ char *path = xasprintf("%s/flota.db", (char *) *state);
+        char text[256] = "";
+        sqlite3 *db;
+        Store *s;
+
+        /* a schema-4 database: today's, with 4 -> 5 undone */
+        assert_int_equal(inventory_open(path, &s), 0);
+        Sighting a = { .device = "18:FE:34:00:00:01", .version = "1.0", .at = 100, .source = "flotad" };
+        assert_int_equal(inventory_record(s, &a), 0);
+        a.version = "1.1";
+        a.at = 200;
+        assert_int_equal(inventory_record(s, &a), 0);
+        store_free(s);
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db,
+                                      "DROP INDEX version_history_time;"
+                                      "CREATE INDEX version_history_device ON version_history(device_id, id);"
+                                      "PRAGMA user_version = 4;",
+                                      NULL, NULL, NULL),
+                         SQLITE_OK);
+        sqlite3_close(db);
+
+        assert_int_equal(inventory_open(path, &s), 0);
+        assert_int_equal(store_schema_version(s), 5);
+        assert_int_equal(inventory_history(s, "18:FE:34:00:00:01", collect, text), 0);
+        assert_string_equal(text, "1.1@flotad 1.0@flotad ");
+        /* an older sighting read later still lands in time order */
+        Sighting old = { .device = "18:FE:34:00:00:01", .version = "0.9", .at = 50, .source = "log:x" };
+        assert_int_equal(inventory_record(s, &old), 0);
+        text[0] = 0;
+        assert_int_equal(inventory_history(s, "18:FE:34:00:00:01", collect, text), 0);
+        assert_string_equal(text, "1.1@flotad 1.0@flotad 0.9@log:x ");
+        store_free(s);
+
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        sqlite3_stmt *st;
+        assert_int_equal(sqlite3_prepare_v2(db, "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master"
+                                                " WHERE type = 'index' AND name LIKE 'version_history%' ORDER BY name)",
+                                            -1, &st, NULL),
+                         SQLITE_OK);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        assert_string_equal((const char *) sqlite3_column_text(st, 0), "version_history_time");
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_mdns_merge_exact, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_upgrade_from_4, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_merge_and_history, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_cursors, setup, teardown),
         };
