@@ -438,12 +438,6 @@ static int set_up_catalog(Demo *d) {
         return 0;
 }
 
-/* A rollout engine on the demo's inventory and server, at the present time. */
-static RolloutEngine demo_engine(Demo *d, ApiClient *api, Store *inv) {
-        return (RolloutEngine) { .inventory = inv, .api = api, .server = d->cli->server,
-                                 .now = now_usec(CLOCK_REALTIME) };
-}
-
 /*
  * Runs f with the rollout engine under the rollout lock, as 'flota rollout' does: the demo's
  * inventory is its own, but an operator may point flota at it from another shell.
@@ -459,7 +453,7 @@ static int with_engine(Demo *d, int (*f)(Demo *d, RolloutEngine *e, char *err), 
         _cleanup_close_ int lock = rollout_lock(path, 10);
         if (lock < 0)
                 return cli_error("demo: %s: the rollout lock: %s", what, strerror(-lock));
-        RolloutEngine e = demo_engine(d, api, inv);
+        RolloutEngine e = { .inventory = inv, .api = api, .server = d->cli->server, .now = now_usec(CLOCK_REALTIME) };
         int r = f(d, &e, err);
         return r < 0 ? cli_error("demo: %s: %s", what, err[0] ? err : strerror(-r)) : 0;
 }

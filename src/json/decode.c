@@ -12,11 +12,10 @@
 
 #include "flota/alloc.h"
 #include "flota/json-encode.h"
-#include "flota/json-scan.h"
 #include "flota/strutil.h"
+#include "decode-internal.h"
 
 /* Answers are lists of at most flotad's largest page; more is not an answer of flotad. */
-#define LIST_MAX 100000
 
 /* What is being read, for the messages: "device", "release"... */
 typedef struct Ctx {
@@ -710,30 +709,6 @@ int json_decode_assign_result(const char *text, size_t len, AssignResult *ret,
         return 0;
 }
 
-void device_record_list_done(DeviceRecordList *l) {
-        for (size_t i = 0; l && i < l->n; i++)
-                device_record_done(&l->items[i]);
-        if (l) {
-                free(l->items);
-                *l = (DeviceRecordList) {};
-        }
-}
-
-void device_detail_done(DeviceDetail *d) {
-        if (!d)
-                return;
-        device_record_done(&d->device);
-        free(d->checkins);
-        *d = (DeviceDetail) {};
-}
-
-void assignment_page_done(AssignmentPage *p) {
-        if (!p)
-                return;
-        free(p->items);
-        *p = (AssignmentPage) {};
-}
-
 static int assigned_item(const cJSON *e, void *ret, char *err) {
         Ctx c = { "assigned device", err };
         AssignedDevice *d = ret;
@@ -752,112 +727,9 @@ static int assigned_item(const cJSON *e, void *ret, char *err) {
         return 0;
 }
 
-/*
- * The fast path for the page as flotad writes it (members in its order, no escapes in ids):
- * read in place, no tree. Anything else returns -EBADMSG and the caller decodes the page
- * the general way, which also says what is wrong with it. A rollout reads a quarter of a
- * million of these devices every tick.
- */
-static bool scan_key(JsonScan *s, const char *key) {
-        const char *k;
-        size_t n;
-        return json_scan_string(s, &k, &n) == 0 && n == strlen(key) && memcmp(k, key, n) == 0 &&
-               json_scan_char(s, ':');
-}
-
-static bool scan_int(JsonScan *s, int64_t min, int64_t *ret) {
-        char buf[24];
-        size_t n = 0;
-
-        while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
-                s->p++;
-        /* digits only: a sign, a fraction or an exponent leaves it to the general decoder */
-        while (s->p < s->end && n < sizeof(buf) - 1 && *s->p >= '0' && *s->p <= '9')
-                buf[n++] = *s->p++;
-        buf[n] = 0;
-        int64_t v;
-        if (n == 0 || parse_i64(buf, &v) < 0 || v < min)
-                return false;
-        *ret = v;
-        return true;
-}
-
-static bool scan_text(JsonScan *s, char *buf, size_t size, bool nullable) {
-        const char *t;
-        size_t n;
-
-        if (nullable && json_scan_literal(s, "null")) {
-                buf[0] = 0;
-                return true;
-        }
-        if (json_scan_string(s, &t, &n) < 0 || n >= size || memchr(t, '\\', n))
-                return false;
-        memcpy(buf, t, n);
-        buf[n] = 0;
-        return true;
-}
-
-static bool scan_time(JsonScan *s, usec_t *ret) {
-        char buf[RFC3339_MAX + 16];
-        usec_t t;
-
-        if (!scan_text(s, buf, sizeof(buf), true))
-                return false;
-        if (!buf[0]) {
-                *ret = 0;
-                return true;
-        }
-        if (parse_timestamp(buf, &t) < 0)
-                return false;
-        *ret = t ? t : 1;
-        return true;
-}
-
-static bool scan_assigned(JsonScan *s, AssignedDevice *d) {
-        int64_t polls;
-
-        if (!json_scan_char(s, '{') || !scan_key(s, "id") || !scan_text(s, d->id, sizeof(d->id), false) || !d->id[0] ||
-            !json_scan_char(s, ',') || !scan_key(s, "polls") || !scan_int(s, 0, &polls) || !json_scan_char(s, ',') ||
-            !scan_key(s, "first_seen") || !scan_time(s, &d->first_seen) || !json_scan_char(s, ',') ||
-            !scan_key(s, "last_seen") || !scan_time(s, &d->last_seen) || !json_scan_char(s, '}'))
-                return false;
-        d->polls = (uint64_t) polls;
-        return true;
-}
-
-static int scan_assignment_page(const char *text, size_t len, AssignmentPage *ret) {
-        JsonScan s = json_scan_init(text, len);
-        AssignmentPage p = {};
-        size_t allocated = 0;
-
-        if (!json_scan_char(&s, '{') || !scan_key(&s, "release") || !scan_int(&s, 1, &p.release) ||
-            !json_scan_char(&s, ',') || !scan_key(&s, "devices") || !json_scan_char(&s, '['))
-                return -EBADMSG;
-        if (!json_scan_char(&s, ']')) {
-                do {
-                        if (p.n == LIST_MAX)
-                                goto bad;
-                        p.items = xgrow(p.items, &allocated, p.n + 1, sizeof(AssignedDevice));
-                        if (!scan_assigned(&s, &p.items[p.n]))
-                                goto bad;
-                        p.n++;
-                } while (json_scan_char(&s, ','));
-                if (!json_scan_char(&s, ']'))
-                        goto bad;
-        }
-        if (!json_scan_char(&s, ',') || !scan_key(&s, "next") || !scan_text(&s, p.next, sizeof(p.next), true) ||
-            !json_scan_char(&s, '}') || !json_scan_at_end(&s))
-                goto bad;
-        *ret = p;
-        return 0;
-bad:
-        assignment_page_done(&p);
-        return -EBADMSG;
-}
-
 int json_decode_assignment_page(const char *text, size_t len, AssignmentPage *ret,
                                 char err[static JSON_DECODE_ERROR_MAX]) {
-        if (scan_assignment_page(text, len, ret) == 0)
+        if (json_scan_assignment_page(text, len, ret) == 0)
                 return 0;
 
         Ctx c = { "assignment list", err };
@@ -883,39 +755,3 @@ int json_decode_assignment_page(const char *text, size_t len, AssignmentPage *re
         return 0;
 }
 
-void checkin_list_done(CheckinList *l) {
-        if (!l)
-                return;
-        free(l->items);
-        *l = (CheckinList) {};
-}
-
-void release_list_done(ReleaseList *l) {
-        for (size_t i = 0; l && i < l->n; i++)
-                release_done(&l->items[i]);
-        if (l) {
-                free(l->items);
-                *l = (ReleaseList) {};
-        }
-}
-
-void channel_info_list_done(ChannelInfoList *l) {
-        if (!l)
-                return;
-        free(l->items);
-        *l = (ChannelInfoList) {};
-}
-
-void product_info_list_done(ProductInfoList *l) {
-        if (!l)
-                return;
-        free(l->items);
-        *l = (ProductInfoList) {};
-}
-
-void channel_change_list_done(ChannelChangeList *l) {
-        if (!l)
-                return;
-        free(l->items);
-        *l = (ChannelChangeList) {};
-}
