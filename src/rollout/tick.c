@@ -240,10 +240,14 @@ static int make_offers(RolloutEngine *e, Rollout *r, const RolloutSpec *spec, si
                 return 0;
         }
         uint32_t rate = rollout_rate_ramped(spec->rate, spec->ramp, r->passed);
-        int64_t recent = rollout_offers_since(
-                e->inventory, r->id, e->now > 60 * USEC_PER_SEC ? e->now - 60 * USEC_PER_SEC + 1 : 1);
-        if (recent < 0)
-                return (int) recent;
+        /* the sliding minute's offers are counted only when a rate limits them */
+        int64_t recent = 0;
+        if (rate > 0) {
+                recent = rollout_offers_since(e->inventory, r->id,
+                                              e->now > 60 * USEC_PER_SEC ? e->now - 60 * USEC_PER_SEC + 1 : 1);
+                if (recent < 0)
+                        return (int) recent;
+        }
         uint64_t allowance = rollout_rate_allowance(rate, (uint64_t) recent);
         if (allowance == 0) {
                 snprintf(r->hold, sizeof(r->hold), "rate limit (%u/min)", rate);
