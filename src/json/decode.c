@@ -513,6 +513,16 @@ static int channel_item(const cJSON *e, void *ret, char *err) {
         return channel_from(e, ret, err);
 }
 
+/* One object answer, decoded with from(). */
+static int decode_one(const char *what, const char *text, size_t len, int (*from)(const cJSON *e, void *ret, char *err),
+                      void *ret, char *err) {
+        Ctx c = { what, err };
+        _cleanup_(cJSON_Deletep) cJSON *j = NULL;
+        int r = parse(&c, text, len, &j);
+
+        return r < 0 ? r : from(j, ret, err);
+}
+
 int json_decode_error_body(const char *text, size_t len, char *msg, size_t size) {
         char ignored[JSON_DECODE_ERROR_MAX];
         Ctx c = { "error", ignored };
@@ -530,11 +540,7 @@ int json_decode_error_body(const char *text, size_t len, char *msg, size_t size)
 }
 
 int json_decode_device(const char *text, size_t len, DeviceRecord *ret, char err[static JSON_DECODE_ERROR_MAX]) {
-        Ctx c = { "device", err };
-        _cleanup_(cJSON_Deletep) cJSON *j = NULL;
-        int r = parse(&c, text, len, &j);
-
-        return r < 0 ? r : device_from(j, ret, err);
+        return decode_one("device", text, len, device_item, ret, err);
 }
 
 int json_decode_device_detail(const char *text, size_t len, DeviceDetail *ret,
@@ -581,11 +587,7 @@ int json_decode_device_list(const char *text, size_t len, DeviceRecordList *ret,
 }
 
 int json_decode_checkin(const char *text, size_t len, Checkin *ret, char err[static JSON_DECODE_ERROR_MAX]) {
-        Ctx c = { "check-in", err };
-        _cleanup_(cJSON_Deletep) cJSON *j = NULL;
-        int r = parse(&c, text, len, &j);
-
-        return r < 0 ? r : checkin_from(j, ret, err);
+        return decode_one("check-in", text, len, checkin_item, ret, err);
 }
 
 int json_decode_checkin_list(const char *text, size_t len, CheckinList *ret,
@@ -625,17 +627,15 @@ static int decode_list(const char *what, const char *text, size_t len, const cha
 }
 
 int json_decode_release(const char *text, size_t len, Release *ret, char err[static JSON_DECODE_ERROR_MAX]) {
-        Ctx c = { "release", err };
-        _cleanup_(cJSON_Deletep) cJSON *j = NULL;
-        int r = parse(&c, text, len, &j);
-
-        return r < 0 ? r : release_from(j, ret, err);
+        return decode_one("release", text, len, release_item, ret, err);
 }
 
-int json_decode_release_list(const char *text, size_t len, ReleaseList *ret, char err[static JSON_DECODE_ERROR_MAX]) {
+int json_decode_release_list(const char *text, size_t len, ReleaseList *ret,
+                             char err[static JSON_DECODE_ERROR_MAX]) {
         void *items;
         size_t n;
-        int r = decode_list("release list", text, len, "releases", sizeof(Release), release_item, release_item_done, &items, &n, err);
+        int r = decode_list("release list", text, len, "releases", sizeof(Release), release_item, release_item_done,
+                            &items, &n, err);
 
         if (r < 0)
                 return r;
@@ -644,17 +644,15 @@ int json_decode_release_list(const char *text, size_t len, ReleaseList *ret, cha
 }
 
 int json_decode_channel(const char *text, size_t len, ChannelInfo *ret, char err[static JSON_DECODE_ERROR_MAX]) {
-        Ctx c = { "channel", err };
-        _cleanup_(cJSON_Deletep) cJSON *j = NULL;
-        int r = parse(&c, text, len, &j);
-
-        return r < 0 ? r : channel_from(j, ret, err);
+        return decode_one("channel", text, len, channel_item, ret, err);
 }
 
-int json_decode_channel_list(const char *text, size_t len, ChannelInfoList *ret, char err[static JSON_DECODE_ERROR_MAX]) {
+int json_decode_channel_list(const char *text, size_t len, ChannelInfoList *ret,
+                             char err[static JSON_DECODE_ERROR_MAX]) {
         void *items;
         size_t n;
-        int r = decode_list("channel list", text, len, "channels", sizeof(ChannelInfo), channel_item, NULL, &items, &n, err);
+        int r = decode_list("channel list", text, len, "channels", sizeof(ChannelInfo), channel_item, NULL, &items, &n,
+                            err);
 
         if (r < 0)
                 return r;
@@ -663,17 +661,15 @@ int json_decode_channel_list(const char *text, size_t len, ChannelInfoList *ret,
 }
 
 int json_decode_product(const char *text, size_t len, ProductInfo *ret, char err[static JSON_DECODE_ERROR_MAX]) {
-        Ctx c = { "product", err };
-        _cleanup_(cJSON_Deletep) cJSON *j = NULL;
-        int r = parse(&c, text, len, &j);
-
-        return r < 0 ? r : product_from(j, ret, err);
+        return decode_one("product", text, len, product_item, ret, err);
 }
 
-int json_decode_product_list(const char *text, size_t len, ProductInfoList *ret, char err[static JSON_DECODE_ERROR_MAX]) {
+int json_decode_product_list(const char *text, size_t len, ProductInfoList *ret,
+                             char err[static JSON_DECODE_ERROR_MAX]) {
         void *items;
         size_t n;
-        int r = decode_list("product list", text, len, "products", sizeof(ProductInfo), product_item, NULL, &items, &n, err);
+        int r = decode_list("product list", text, len, "products", sizeof(ProductInfo), product_item, NULL, &items, &n,
+                            err);
 
         if (r < 0)
                 return r;

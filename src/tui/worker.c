@@ -604,16 +604,20 @@ WorkerEvent *worker_next(Worker *w) {
         return e;
 }
 
-int worker_act(Worker *w, const char *rollout, RolloutAction a) {
-        int r = 0;
-
-        pthread_mutex_lock(&w->lock);
+/* Takes the worker's single action slot for a new action (-EBUSY while one is pending); call with the lock held. */
+static int claim_action(Worker *w, bool promote, bool bulk) {
         if (w->has_action)
-                r = -EBUSY;
-        else {
-                w->has_action = true;
-                w->action_promote = false;
-                w->action_bulk = false;
+                return -EBUSY;
+        w->has_action = true;
+        w->action_promote = promote;
+        w->action_bulk = bulk;
+        return 0;
+}
+
+int worker_act(Worker *w, const char *rollout, RolloutAction a) {
+        pthread_mutex_lock(&w->lock);
+        int r = claim_action(w, false, false);
+        if (r == 0) {
                 (void) strscpy(w->action_rollout, sizeof(w->action_rollout), rollout);
                 w->action = a;
                 pthread_cond_signal(&w->cond);
@@ -623,15 +627,9 @@ int worker_act(Worker *w, const char *rollout, RolloutAction a) {
 }
 
 int worker_promote(Worker *w, const char *product, const char *channel, int64_t release_id) {
-        int r = 0;
-
         pthread_mutex_lock(&w->lock);
-        if (w->has_action)
-                r = -EBUSY;
-        else {
-                w->has_action = true;
-                w->action_promote = true;
-                w->action_bulk = false;
+        int r = claim_action(w, true, false);
+        if (r == 0) {
                 (void) strscpy(w->promote_product, sizeof(w->promote_product), product);
                 (void) strscpy(w->promote_channel, sizeof(w->promote_channel), channel);
                 w->promote_release = release_id;
@@ -643,15 +641,9 @@ int worker_promote(Worker *w, const char *product, const char *channel, int64_t 
 
 int worker_bulk(Worker *w, BulkKind kind, char *const *ids, size_t n, int64_t release_id, char *const *labels,
                 size_t n_labels) {
-        int r = 0;
-
         pthread_mutex_lock(&w->lock);
-        if (w->has_action)
-                r = -EBUSY;
-        else {
-                w->has_action = true;
-                w->action_promote = false;
-                w->action_bulk = true;
+        int r = claim_action(w, false, true);
+        if (r == 0) {
                 w->bulk_kind = kind;
                 w->bulk_ids = strv_copy(ids, n);
                 w->n_bulk_ids = n;
