@@ -205,7 +205,9 @@ int term_init(const TermOptions *o) {
         nonl();
         keypad(stdscr, TRUE);
         nodelay(stdscr, TRUE);
-        set_escdelay(25);
+        /* long enough that a slow moment (ssh, a loaded machine) does not split a key's escape
+         * sequence into Esc and letters; short enough that Esc alone still feels immediate */
+        set_escdelay(100);
         curs_set(0);
         /* clicks and the wheel; a press and its release come as one click */
         (void) mousemask(BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON4_PRESSED | BUTTON5_PRESSED, NULL);
