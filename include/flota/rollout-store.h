@@ -138,6 +138,10 @@ typedef struct FleetDevice {
         uint64_t polls;
         usec_t first_poll;
         usec_t last_poll;
+        const char *name;               /* the name mDNS announced ("" when none) */
+        const char *host;               /* the mDNS host name ("" when none) */
+        const char *ip;                 /* the last address any source saw */
+        const char *sources;            /* the sources that saw it, comma-separated ("flotad,log:PATH,mdns") */
 } FleetDevice;
 
 /* Every inventory device (borrowed for the call), in id order. */

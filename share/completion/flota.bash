@@ -15,6 +15,7 @@ _flota_values() {
     --color) echo "auto always never" ;;
     --platform) echo "esp8266 esp32" ;;
     --kind) echo "sketch filesystem" ;;
+    --sort) echo "id name product platform version target state sources online last-seen labels" ;; # flota devices
     --format) "$flota" ingest --list-formats 2>/dev/null | cut -d' ' -f1 | tr '\n' ' ' ;; # flota ingest's presets
     --config | -c | --db | --log) echo FILE ;;
     esac

@@ -99,6 +99,13 @@ void cli_status_print(const cJSON *status, FILE *f);
  * 'flota ingest --from-server' does. Returns 0 with the number of check-ins read, or -1 after reporting.
  */
 int cli_ingest_server(Cli *cli, uint64_t *ret_total);
+/* The same without reporting: -errno with a sentence in err (for verbs that go on without it). */
+int cli_ingest_server_quiet(Cli *cli, uint64_t *ret_total, char err[static API_CLIENT_ERROR_MAX]);
+/*
+ * flotad's own list of devices (flota devices --from-server), a page at a time, as a table or
+ * --json. 0, or -1 after reporting.
+ */
+int cli_devices_from_server(Cli *cli, const ApiDeviceQuery *filters, uint64_t limit);
 
 /*
  * Records an action flota took (a promotion, a pin, an upload...) in the inventory's audit log,

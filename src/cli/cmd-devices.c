@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * flota devices [filters], flota device ID, flota pin ID RELEASE, flota unpin ID, flota label ID
+ * flota devices --from-server [filters], flota device ID, flota pin ID RELEASE, flota unpin ID, flota label ID
  * [LABEL...], flota assign RELEASE --devices FILE|-: flotad's devices through the typed client.
  */
 #include <errno.h>
@@ -62,7 +62,7 @@ static void sink_page(DeviceSink *k, const DeviceRecordList *l, uint64_t limit) 
  * on the first page prints nothing; one on a later page leaves --json cut short (and the exit
  * status 1); a table is printed only whole.
  */
-static int list_devices(Cli *cli, const ApiDeviceQuery *filters, uint64_t limit) {
+int cli_devices_from_server(Cli *cli, const ApiDeviceQuery *filters, uint64_t limit) {
         char err[API_CLIENT_ERROR_MAX], after[DEVICE_ID_MAX + 1] = "";
         DeviceSink k = {};
         ApiClient *api;
@@ -90,55 +90,6 @@ static int list_devices(Cli *cli, const ApiDeviceQuery *filters, uint64_t limit)
                 fputs("]\n}\n", stdout);
         table_free(k.table);
         return r < 0 ? cli_api_error(cli, "devices", r, err) : 0;
-}
-
-int verb_devices(Cli *cli, int argc, char **argv) {
-        static const struct option options[] = {
-                { "product", required_argument, NULL, 'p' },
-                { "version", required_argument, NULL, 'v' },
-                { "label", required_argument, NULL, 'l' },
-                { "seen-since", required_argument, NULL, 's' },
-                { "limit", required_argument, NULL, 'n' },
-                {},
-        };
-        ApiDeviceQuery q = {};
-        uint64_t limit = UINT64_MAX;
-        int c;
-
-        while ((c = getopt_long(argc, argv, "p:v:l:s:n:", options, NULL)) >= 0) {
-                switch (c) {
-                case 'p':
-                        if (!name_is_valid(optarg))
-                                goto bad;
-                        q.product = optarg;
-                        break;
-                case 'v':
-                        if (!version_is_valid(optarg))
-                                goto bad;
-                        q.version = optarg;
-                        break;
-                case 'l':
-                        if (!label_is_valid(optarg))
-                                goto bad;
-                        q.label = optarg;
-                        break;
-                case 's':
-                        if (parse_timestamp(optarg, &q.seen_since) < 0 || q.seen_since == 0)
-                                goto bad;
-                        break;
-                case 'n':
-                        if (parse_u64(optarg, &limit) < 0 || limit == 0)
-                                goto bad;
-                        break;
-                default:
-                        return CLI_USAGE;
-                }
-        }
-        if (optind < argc)
-                return cli_usage("devices: unexpected argument '%s'", argv[optind]);
-        return list_devices(cli, &q, limit);
-bad:
-        return cli_usage("devices: bad value '%s'", optarg);
 }
 
 /* A device id from the command line, normalised, or a usage error. */

@@ -26,12 +26,8 @@
  * flotad's feed goes through the rollout engine's reader, so that the check-ins that move a
  * rollout's devices are seen by it whoever reads the feed first.
  */
-static int ingest_from_server(Cli *cli, Store *inv, size_t page, uint64_t *ret_total) {
-        char err[ROLLOUT_ERROR_MAX];
-        ApiClient *api;
-
-        if (cli_client(cli, "ingest", &api) < 0)
-                return -1;
+static int feed_ingest(Cli *cli, Store *inv, ApiClient *api, size_t page, uint64_t *ret_total,
+                       char err[static ROLLOUT_ERROR_MAX]) {
         RolloutEngine e = {
                 .inventory = inv,
                 .api = api,
@@ -39,7 +35,16 @@ static int ingest_from_server(Cli *cli, Store *inv, size_t page, uint64_t *ret_t
                 .now = now_usec(CLOCK_REALTIME),
                 .feed_page = page,
         };
-        if (rollout_feed_ingest(&e, ret_total, err) < 0)
+        return rollout_feed_ingest(&e, ret_total, err);
+}
+
+static int ingest_from_server(Cli *cli, Store *inv, size_t page, uint64_t *ret_total) {
+        char err[ROLLOUT_ERROR_MAX];
+        ApiClient *api;
+
+        if (cli_client(cli, "ingest", &api) < 0)
+                return -1;
+        if (feed_ingest(cli, inv, api, page, ret_total, err) < 0)
                 return cli_error("ingest: %s", err);
         return 0;
 }
@@ -286,4 +291,29 @@ int cli_ingest_server(Cli *cli, uint64_t *ret_total) {
         if (cli_inventory(cli, &inv) < 0)
                 return -1;
         return ingest_from_server(cli, inv, PAGE_DEFAULT, ret_total);
+}
+
+int cli_ingest_server_quiet(Cli *cli, uint64_t *ret_total, char err[static API_CLIENT_ERROR_MAX]) {
+        char why[ROLLOUT_ERROR_MAX];
+        Store *inv;
+        int r;
+
+        if (!cli->server) {
+                snprintf(err, API_CLIENT_ERROR_MAX, "no server configured");
+                return -EINVAL;
+        }
+        if (!cli->client) {
+                r = api_client_new(cli->server, cli->token, cli->timeout, &cli->client, err);
+                if (r < 0)
+                        return r;
+        }
+        /* an inventory that cannot be opened is the caller's error, reported when it opens it */
+        if (cli_inventory_existing(cli, &inv) < 0 || (!inv && cli_inventory(cli, &inv) < 0)) {
+                snprintf(err, API_CLIENT_ERROR_MAX, "the inventory cannot be opened");
+                return -EIO;
+        }
+        r = feed_ingest(cli, inv, cli->client, PAGE_DEFAULT, ret_total, why);
+        if (r < 0)
+                snprintf(err, API_CLIENT_ERROR_MAX, "%s", why);
+        return r;
 }

@@ -24,8 +24,10 @@ static const Verb verbs[] = {
         { "ingest", "[--from-server] [--batch N] [--log FILE] [--format F] [--backfill] [--commit-every SIZE] "
                     "[--list-formats]",
           "feed the inventory from flotad's check-ins and poll logs", verb_ingest },
-        { "devices", "[--product P] [--version V] [--label L] [--seen-since T] [--limit N]",
-          "list the devices flotad knows", verb_devices },
+        { "devices",
+          "[--product P] [--version V] [--label L] [--seen-since T] [--where EXPR] [--sort COL] [--reverse] "
+          "[--limit N] [--no-refresh] [--from-server]",
+          "list every device flota knows (flotad, logs, mDNS)", verb_devices },
         { "device", "MAC", "one device with its recent check-ins", verb_device },
         { "releases", "[--product P]", "list releases", verb_releases },
         { "release", "show ID | upload FILE --product P [--version V] [--platform X] [--kind K]",

@@ -527,7 +527,8 @@ int rollout_events_list(Store *s, int64_t rollout_id, size_t limit,
 #define FLEET_SQL                                                                                        \
         "SELECT d.id, d.product, d.platform, d.version, d.sketch_md5,"                                   \
         " (SELECT coalesce(group_concat(label, ','), '') FROM device_labels l WHERE l.device_id = d.id),"  \
-        " d.last_seen, d.announced, d.pinned, d.free_space, d.polls, d.first_poll, d.last_poll FROM devices d"
+        " d.last_seen, d.announced, d.pinned, d.free_space, d.polls, d.first_poll, d.last_poll,"                 \
+        " d.name, d.mdns_host, d.ip, d.sources FROM devices d"
 
 static int run_fleet(sqlite3_stmt *st, int (*cb)(const FleetDevice *d, void *userdata), void *userdata) {
         int r, n = 0;
@@ -547,6 +548,10 @@ static int run_fleet(sqlite3_stmt *st, int (*cb)(const FleetDevice *d, void *use
                         .polls = (uint64_t) sqlite3_column_int64(st, 10),
                         .first_poll = (usec_t) sqlite3_column_int64(st, 11),
                         .last_poll = (usec_t) sqlite3_column_int64(st, 12),
+                        .name = store_column_text(st, 13),
+                        .host = store_column_text(st, 14),
+                        .ip = store_column_text(st, 15),
+                        .sources = store_column_text(st, 16),
                 };
                 int k = cb(&d, userdata);
                 if (k < 0)

@@ -13,7 +13,7 @@
 #include "flota/rollout.h"
 #include "keymap.h"
 #include "layout.h"
-#include "snapshot.h"
+#include "flota/fleet-snapshot.h"
 #include "term.h"
 #include "worker.h"
 
@@ -182,8 +182,6 @@ void device_detail_clear(App *a);
 /* Takes flotad's record of the device from a WORKER_DEVICE event (when it is still the one shown). */
 void device_record_take(App *a, WorkerEvent *e);
 void device_record_clear(App *a);
-/* "3m", "2h05m", "-" for a device last seen at t */
-const char *format_age(char buf[static 32], usec_t now, usec_t t);
 Role device_state_role(int state);
 /* bulk changes to the marked devices (or the one under the cursor or shown), view-fleet.c */
 int bulk_start(App *a, BulkKind kind);

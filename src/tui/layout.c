@@ -3,13 +3,13 @@
 #include "layout.h"
 
 static const int column_width[_FLEET_COL_MAX] = {
-#define X(id, title, width, drop) [FLEET_COL_##id] = width,
+#define X(id, title, name, width, drop) [FLEET_COL_##id] = width,
         FLEET_COLUMNS(X)
 #undef X
 };
 
 static const int column_drop[_FLEET_COL_MAX] = {
-#define X(id, title, width, drop) [FLEET_COL_##id] = drop,
+#define X(id, title, name, width, drop) [FLEET_COL_##id] = drop,
         FLEET_COLUMNS(X)
 #undef X
 };

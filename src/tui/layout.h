@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "snapshot.h"
+#include "flota/fleet-snapshot.h"
 
 #define LAYOUT_MIN_LINES 24
 #define LAYOUT_MIN_COLS 80

@@ -142,7 +142,7 @@ void app_draw_title(App *a) {
                 x += term_print(0, x, w - x, ROLE_DIM, term_glyph(GLYPH_VSEP));
                 x += term_printf(0, x, w - x, a->server_ok ? ROLE_OK : ROLE_WARN, "feed %s %s ago",
                                  term_glyph(GLYPH_DOT),
-                                 format_age(age, now_usec(CLOCK_MONOTONIC), a->last_pass));
+                                 fleet_format_age(age, now_usec(CLOCK_MONOTONIC), a->last_pass));
         }
 }
 

@@ -67,10 +67,10 @@ static int on_device(const FleetDevice *d, void *userdata) {
              isempty(d->sketch_md5) ? "-" : d->sketch_md5,
              d->free_space < 0 ? "unknown" : (snprintf(t1, sizeof(t1), "%" PRId64, d->free_space), t1));
         line(b, d->last_seen + SNAPSHOT_ONLINE_WINDOW >= b->now || d->announced ? ROLE_OK : ROLE_DIM, "Seen",
-             "last %s ago", format_age(t2, b->now, d->last_seen));
+             "last %s ago", fleet_format_age(t2, b->now, d->last_seen));
         if (d->polls > 0)
                 line(b, ROLE_NORMAL, "Sources", "poll: %" PRIu64 " polls, the last %s ago", d->polls,
-                     format_age(t1, b->now, d->last_poll));
+                     fleet_format_age(t1, b->now, d->last_poll));
         else
                 line(b, ROLE_DIM, "Sources", "poll: none through flotad's feed");
         line(b, d->announced ? ROLE_OK : ROLE_DIM, "", "mDNS: %s", d->announced ? "announced" : "not announced");
@@ -96,10 +96,10 @@ static void rollout_lines(DetailBuilder *b) {
                         continue;
                 char when[96] = "";
                 if (d.p.offered_at)
-                        snprintf(when, sizeof(when), ", offered %s ago", format_age(t1, b->now, d.p.offered_at));
+                        snprintf(when, sizeof(when), ", offered %s ago", fleet_format_age(t1, b->now, d.p.offered_at));
                 if (d.p.served_at)
                         snprintf(when + strlen(when), sizeof(when) - strlen(when), ", served %s ago",
-                                 format_age(t2, b->now, d.p.served_at));
+                                 fleet_format_age(t2, b->now, d.p.served_at));
                 line(b, device_state_role((int) d.p.state), any ? "" : "Rollout", "%s (%s %s) wave %u: %s%s",
                      ri->name, ri->product, ri->version, d.wave + 1, device_rollout_state_to_string(d.p.state), when);
                 if (d.p.reason[0])

@@ -35,12 +35,6 @@ Role rollout_state_role(RolloutState s) {
         }
 }
 
-const char *format_age(char buf[static 32], usec_t now, usec_t t) {
-        if (t == 0)
-                return strcpy(buf, "-");
-        return format_duration(buf, now > t ? now - t : 0);
-}
-
 static void draw_product(const ProductMeter *p, int y) {
         static const Role roles[] = { ROLE_OK, ROLE_BUSY, ROLE_WARN, ROLE_DIM };
         static const Glyph glyphs[] = { GLYPH_FULL, GLYPH_HALF, GLYPH_FULL, GLYPH_EMPTY };
@@ -107,22 +101,6 @@ static void draw_header(App *a) {
         }
 }
 
-static const char *cell(const FleetRow *r, FleetColumn c, usec_t now, char buf[static 32]) {
-        switch (c) {
-        case FLEET_COL_ID: return r->id;
-        case FLEET_COL_PRODUCT: return r->product[0] ? r->product : term_glyph(GLYPH_DASH);
-        case FLEET_COL_PLATFORM: return r->platform[0] ? r->platform : term_glyph(GLYPH_DASH);
-        case FLEET_COL_VERSION: return r->version[0] ? r->version : term_glyph(GLYPH_DASH);
-        case FLEET_COL_TARGET: return r->target ? r->target : term_glyph(GLYPH_DASH);
-        case FLEET_COL_STATE:
-                return r->state >= 0 ? device_rollout_state_to_string(r->state) : term_glyph(GLYPH_DASH);
-        case FLEET_COL_SOURCES: return fleet_row_sources(r, buf);
-        case FLEET_COL_SEEN: return format_age(buf, now, r->last_seen);
-        case FLEET_COL_LABELS: return r->labels;
-        default: return "";
-        }
-}
-
 static void draw_row(App *a, const FleetRow *r, int y, bool is_cursor) {
         const Layout *l = &a->layout;
         Role role = is_cursor ? ROLE_ACCENT : r->state >= 0 ? device_state_role(r->state) : r->online ? ROLE_NORMAL : ROLE_DIM;
@@ -134,7 +112,7 @@ static void draw_row(App *a, const FleetRow *r, int y, bool is_cursor) {
                 term_print(y, 0, 1, is_cursor ? ROLE_ACCENT : ROLE_WARN, term_glyph(GLYPH_MARK));
         for (int c = 0; c < _FLEET_COL_MAX; c++)
                 if (l->shown[c])
-                        term_print(y, l->col_x[c], l->col_w[c], role, cell(r, c, a->snap->taken, buf));
+                        term_print(y, l->col_x[c], l->col_w[c], role, fleet_cell(r, c, a->snap->taken, term_glyph(GLYPH_DASH), buf));
 }
 
 static void draw(App *a) {
@@ -288,6 +266,16 @@ void bulk_entered(App *a, const char *text) {
         bulk_confirm(a);
 }
 
+/* The next column on the screen from c, stepping by step (1: right, _FLEET_COL_MAX - 1: left). */
+static FleetColumn next_shown_column(const App *a, FleetColumn c, int step) {
+        for (int i = 0; i < _FLEET_COL_MAX; i++) {
+                c = (FleetColumn) (((int) c + step) % _FLEET_COL_MAX);
+                if (a->layout.shown[c])
+                        break;
+        }
+        return c;
+}
+
 static int act(App *a, Action action) {
         if (app_move(action, &a->cursor, a->n_idx, (size_t) a->layout.table_rows))
                 return CHANGE_REDRAW;
@@ -316,10 +304,10 @@ static int act(App *a, Action action) {
                 app_open_device(a, a->snap->rows[a->idx[a->cursor]].id);
                 return CHANGE_REDRAW;
         case ACTION_SORT_NEXT:
-                a->sort = (a->sort + 1) % _FLEET_COL_MAX;
+                a->sort = next_shown_column(a, a->sort, 1);
                 return CHANGE_VIEW;
         case ACTION_SORT_PREV:
-                a->sort = (a->sort + _FLEET_COL_MAX - 1) % _FLEET_COL_MAX;
+                a->sort = next_shown_column(a, a->sort, _FLEET_COL_MAX - 1);
                 return CHANGE_VIEW;
         case ACTION_SORT_REVERSE:
                 a->reverse = !a->reverse;

@@ -15,7 +15,7 @@
 
 #include "flota/json-decode.h"
 #include "flota/rollout.h"
-#include "snapshot.h"
+#include "flota/fleet-snapshot.h"
 
 typedef struct WorkerOptions {
         const char *inventory_path;

@@ -12,7 +12,7 @@
 
 #include "flota/alloc.h"
 #include "flota/inventory.h"
-#include "snapshot.h"
+#include "flota/fleet-snapshot.h"
 
 static double ms_since(usec_t t0) {
         return (double) (now_usec(CLOCK_MONOTONIC) - t0) / 1000.0;

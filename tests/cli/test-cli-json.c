@@ -107,8 +107,9 @@ static void build_scenario(Scenario *s) {
         poll32(s, "24:0A:C4:00:00:02", "1.1.0");
         assert_int_equal(wait_checkins(&s->f, 5), 5);
 
-        api_ok(s, "PUT", "/api/v1/devices/18:FE:AA:00:00:01/labels", "{\"labels\":[\"wave-1\",\"attic\"]}", 200);
-        api_ok(s, "PUT", "/api/v1/devices/18:FE:AA:00:00:02/labels", "{\"labels\":[\"wave-1\"]}", 200);
+        /* through flota: labels go to flotad and into the inventory */
+        free(flota_ok(s, (const char *[]) { "label", "18:FE:AA:00:00:01", "wave-1", "attic", NULL }));
+        free(flota_ok(s, (const char *[]) { "label", "18:FE:AA:00:00:02", "wave-1", NULL }));
         api_ok(s, "PUT", "/api/v1/devices/24:0A:C4:00:00:02/channel", "{\"channel\":\"beta\"}", 200);
         free(flota_ok(s, (const char *[]) { "pin", "18:FE:AA:00:00:03", "1", NULL }));
         _cleanup_free_ char *list = xasprintf("%s/wave.txt", s->f.dir);
@@ -282,12 +283,38 @@ GOLDEN(devices_label, "devices", "--label", "wave-1")
 GOLDEN(devices_seen_since, "devices", "--seen-since", "2100-01-01T00:00:00Z")
 GOLDEN(devices_limit, "devices", "--limit", "2")
 GOLDEN(devices_none, "devices", "--product", "nothing")
+GOLDEN(devices_where, "devices", "--where", "platform=esp32 version>=1.1")
+GOLDEN(devices_sort, "devices", "--sort", "version", "--reverse")
+GOLDEN(devices_server, "devices", "--from-server")
+GOLDEN(devices_server_label, "devices", "--from-server", "--label", "wave-1")
+GOLDEN(devices_server_limit, "devices", "--from-server", "--limit", "2")
 GOLDEN(device, "device", "18feaa000002")
 GOLDEN(device_esp32, "device", "24:0A:C4:00:00:02")
 GOLDEN(releases, "releases")
 GOLDEN(releases_product, "releases", "--product", "door")
 GOLDEN(release_show, "release", "show", "2")
 GOLDEN(channels, "channels")
+
+/*
+ * One table from every source: a poll log adds a device only it saw and an older sighting
+ * of a device that polls flotad; the newer version stays, and the sources say who saw each.
+ */
+static void test_devices_merged(void **state) {
+        Scenario *s = *state;
+        _cleanup_free_ char *log = xasprintf("%s/access.log", s->f.dir);
+        FILE *f = fopen(log, "we");
+
+        assert_non_null(f);
+        fputs("10.0.0.3 - - [31/Oct/2026:08:00:00 +0000] \"GET /update/door HTTP/1.1\" 304 0 \"-\" "
+              "\"ESP8266-http-Update\" \"18:FE:AA:00:00:03\" \"0.8.0\"\n"
+              "10.0.0.9 - - [31/Oct/2026:08:00:01 +0000] \"GET /update/door HTTP/1.1\" 304 0 \"-\" "
+              "\"ESP8266-http-Update\" \"18:FE:AA:00:00:09\" \"0.8.0\"\n",
+              f);
+        fclose(f);
+        free(flota_ok(s, (const char *[]) { "ingest", "--log", log, "--format", "nginx-esp", NULL }));
+        golden(state, "devices_merged",
+               (const char *[]) { "devices", "--where", "mac=18:FE:AA:00:00:03,18:FE:AA:00:00:09", NULL });
+}
 
 /* Scripts tell outcomes by the exit status: 0 ok, 1 error, 2 usage; a failure prints no half JSON. */
 static void expect_exit(const Scenario *s, const char *const *args, int status) {
@@ -328,6 +355,12 @@ int main(int argc, char **argv) {
                 cmocka_unit_test(test_devices_seen_since),
                 cmocka_unit_test(test_devices_limit),
                 cmocka_unit_test(test_devices_none),
+                cmocka_unit_test(test_devices_where),
+                cmocka_unit_test(test_devices_sort),
+                cmocka_unit_test(test_devices_server),
+                cmocka_unit_test(test_devices_server_label),
+                cmocka_unit_test(test_devices_server_limit),
+                cmocka_unit_test(test_devices_merged),
                 cmocka_unit_test(test_device),
                 cmocka_unit_test(test_device_esp32),
                 cmocka_unit_test(test_releases),

@@ -89,7 +89,9 @@ static void test_device_verbs(void **state) {
         expect(f, (const char *[]) { "release", "upload", img, "--product", "door", "--version", "2.0.0", NULL }, 0,
                NULL);
 
-        expect(f, (const char *[]) { "devices", NULL }, 0, "18:FE:AA:00:00:02  door");
+        /* the inventory's table, after reading flotad's feed; and flotad's own list */
+        expect(f, (const char *[]) { "devices", NULL }, 0, "18:FE:AA:00:00:02  -     door");
+        expect(f, (const char *[]) { "devices", "--from-server", NULL }, 0, "18:FE:AA:00:00:02  door");
         expect(f, (const char *[]) { "devices", "--json", "--limit", "2", NULL }, 0, "\"id\":\t\"18:FE:AA:00:00:01\"");
         expect(f, (const char *[]) { "devices", "--version", "9.9", NULL }, 0, NULL);
         expect(f, (const char *[]) { "device", "18feaa000001", NULL }, 0, "recent check-ins:");
@@ -257,7 +259,7 @@ static void test_audit(void **state) {
         expect(f, (const char *[]) { "assign", "1", "--devices", list, NULL }, 0, NULL);
         expect(f, (const char *[]) { "label", "aabbcc000001", "site=north", "floor:2", NULL }, 0,
                "AA:BB:CC:00:00:01 labels: floor:2,site=north");
-        expect(f, (const char *[]) { "devices", "--label", "site=north", NULL }, 0, "AA:BB:CC:00:00:01");
+        expect(f, (const char *[]) { "devices", "--from-server", "--label", "site=north", NULL }, 0, "AA:BB:CC:00:00:01");
         expect(f, (const char *[]) { "label", "aabbcc000001", "bad label", NULL }, 2, "is not a label");
         /* a refused action is not recorded */
         expect(f, (const char *[]) { "promote", "door", "stable", "99", NULL }, 1, NULL);
@@ -351,21 +353,39 @@ static void test_outside_text_escaped(void **state) {
                                       NULL, NULL, NULL),
                          SQLITE_OK);
         sqlite3_close(db);
-        expect_escaped(f, (const char *[]) { "devices", NULL }, 0, "1.0\\x1b]0;pwned\\x07");
+        expect_escaped(f, (const char *[]) { "devices", "--from-server", NULL }, 0, "1.0\\x1b]0;pwned\\x07");
         expect_escaped(f, (const char *[]) { "device", "02:00:00:00:00:01", NULL }, 0, "1.0\\x1b]0;pwned\\x07");
-        assert_int_equal(flota(f, f->admin_token, (const char *[]) { "devices", "--json", NULL }, &out), 0);
+        assert_int_equal(flota(f, f->admin_token, (const char *[]) { "devices", "--from-server", "--json", NULL }, &out), 0);
         assert_no_controls("devices --json", out, false);
         assert_non_null(strstr(out, "1.0\\u001b]0;pwned\\u0007"));
+        free(out);
+
+        /* the inventory's list: what mDNS or a log put there (a name with a title sequence) */
+        _cleanup_free_ char *inv = xasprintf("%s/default-inventory.db", f->dir);
+        expect(f, (const char *[]) { "devices", NULL }, 0, NULL); /* creates the inventory */
+        assert_int_equal(sqlite3_open(inv, &db), SQLITE_OK);
+        sqlite3_busy_timeout(db, 5000);
+        assert_int_equal(sqlite3_exec(db,
+                                      "INSERT INTO devices (id, name, first_seen, last_seen, sources)"
+                                      " VALUES ('02:00:00:00:00:09', 'lamp' || char(27) || ']0;pwned' || char(7), 1, 1,"
+                                      " 'mdns')",
+                                      NULL, NULL, NULL),
+                         SQLITE_OK);
+        sqlite3_close(db);
+        expect_escaped(f, (const char *[]) { "devices", NULL }, 0, "lamp\\x1b]0;pwned\\x07");
+        assert_int_equal(flota(f, f->admin_token, (const char *[]) { "devices", "--json", NULL }, &out), 0);
+        assert_no_controls("devices --json", out, false);
+        assert_non_null(strstr(out, "lamp\\u001b]0;pwned\\u0007"));
         free(out);
 }
 
 /* Runs flota devices --json (with more args) and checks its layout is print_json()'s; returns the list. */
 static cJSON *devices_json(const Flotad *f, const char *const *more) {
-        const char *args[8] = { "devices", "--json" };
+        const char *args[9] = { "devices", "--from-server", "--json" };
         char *out = NULL;
 
         for (size_t i = 0; more[i] && i < 5; i++)
-                args[i + 2] = more[i];
+                args[i + 3] = more[i];
         assert_int_equal(flota(f, f->read_token, args, &out), 0);
         cJSON *j = cJSON_Parse(out);
         assert_non_null(j);
@@ -453,7 +473,7 @@ static void test_devices_seen_since(void **state) {
         assert_int_equal(cJSON_GetArraySize(secs), 1);
         cJSON_Delete(secs);
         char *out = NULL;
-        assert_int_equal(flota(f, f->read_token, (const char *[]) { "devices", "--seen-since", "2026-03-01T00:00:00Z", NULL },
+        assert_int_equal(flota(f, f->read_token, (const char *[]) { "devices", "--from-server", "--seen-since", "2026-03-01T00:00:00Z", NULL },
                                &out),
                          0);
         assert_non_null(strstr(out, "02:00:00:00:00:02"));

@@ -4,7 +4,7 @@
 # fixed size, keys sent with send-keys, and screens read with capture-pane, normalized (times
 # and ages become placeholders) and compared with golden/*.screen. Every wait is a bounded
 # loop on the screen's content, never a fixed sleep.
-# FLOTA_UPDATE_GOLDEN=1 rewrites the golden files instead of comparing.
+# FLOTA_GOLDEN_UPDATE=1 rewrites the golden files instead of comparing.
 # the Device view shows flotad's last check-in rows: a row for every poll, not one per change
 FLOTAD_ARGS="--checkin-heartbeat 0"
 . "$(dirname "$0")/../rollout/common.sh"
@@ -111,7 +111,7 @@ wait_gone() {
 # golden NAME: the normalized screen must equal golden/NAME.screen
 golden() {
     screen >"$work/$1.screen"
-    if [ -n "${FLOTA_UPDATE_GOLDEN:-}" ]; then
+    if [ -n "${FLOTA_GOLDEN_UPDATE:-}" ]; then
         cp "$work/$1.screen" "$golden_dir/$1.screen"
         return 0
     fi

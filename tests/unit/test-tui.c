@@ -13,7 +13,7 @@
 #include "flota/inventory.h"
 #include "keymap.h"
 #include "layout.h"
-#include "snapshot.h"
+#include "flota/fleet-snapshot.h"
 
 #define NOW (1000000 * USEC_PER_SEC)
 
@@ -97,10 +97,10 @@ static void test_filter_and_sort(void **state) {
         assert_int_equal(n, 1);
         free(idx);
 
-        /* version descending; ties by id */
+        /* version descending; ties by id, ascending whichever way the column goes */
         assert_int_equal(fleet_view_build(s, "product=door", NOW, FLEET_COL_VERSION, true, &idx, &n, err), 0);
         ids(s, idx, n, text, sizeof(text));
-        assert_string_equal(text, "02 01 03 04");
+        assert_string_equal(text, "01 02 03 04");
         free(idx);
 
         /* last seen: the most recent first */
@@ -135,8 +135,9 @@ static void test_layout(void **state) {
         assert_int_equal(l.rule_y, 5);
         assert_int_equal(l.table_y, 7);
         assert_int_equal(l.table_rows, 36 - 2 - 7);
+        /* 120 columns: all but the two first to go (online, name) */
         for (int c = 0; c < _FLEET_COL_MAX; c++)
-                assert_true(l.shown[c]);
+                assert_true(l.shown[c] == (c != FLEET_COL_ONLINE && c != FLEET_COL_NAME));
         assert_int_equal(l.col_x[FLEET_COL_ID], 2);
         assert_int_equal(l.col_x[FLEET_COL_LABELS] + l.col_w[FLEET_COL_LABELS], 120);
 
@@ -151,6 +152,12 @@ static void test_layout(void **state) {
         assert_true(l.shown[FLEET_COL_STATE]);
         assert_true(l.shown[FLEET_COL_SEEN]);
         assert_true(l.col_x[FLEET_COL_SEEN] + l.col_w[FLEET_COL_SEEN] <= 80);
+
+        /* wide enough for every column */
+        layout_compute(36, 160, 2, 2, &l);
+        for (int c = 0; c < _FLEET_COL_MAX; c++)
+                assert_true(l.shown[c]);
+        assert_int_equal(l.col_x[FLEET_COL_LABELS] + l.col_w[FLEET_COL_LABELS], 160);
 
         layout_compute(23, 80, 1, 0, &l);
         assert_true(l.too_small);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The dashboard's snapshot of the inventory, and the Fleet table's filter and sort over it. */
-#include "snapshot.h"
+/* One snapshot of the inventory, and the fleet table's cells, filter and sort over it. */
+#include "flota/fleet-snapshot.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -10,13 +10,30 @@
 #include "flota/strutil.h"
 
 static const char *const column_titles[_FLEET_COL_MAX] = {
-#define X(id, title, width, drop) [FLEET_COL_##id] = title,
+#define X(id, title, name, width, drop) [FLEET_COL_##id] = title,
+        FLEET_COLUMNS(X)
+#undef X
+};
+
+static const char *const column_names[_FLEET_COL_MAX] = {
+#define X(id, title, name, width, drop) [FLEET_COL_##id] = name,
         FLEET_COLUMNS(X)
 #undef X
 };
 
 const char *fleet_column_title(FleetColumn c) {
         return c < _FLEET_COL_MAX ? column_titles[c] : NULL;
+}
+
+const char *fleet_column_name(FleetColumn c) {
+        return c < _FLEET_COL_MAX ? column_names[c] : NULL;
+}
+
+int fleet_column_from_name(const char *name) {
+        for (int c = 0; c < _FLEET_COL_MAX; c++)
+                if (streq(column_names[c], name))
+                        return c;
+        return -EINVAL;
 }
 
 bool rollout_info_is_active(const RolloutInfo *r) {
@@ -45,6 +62,26 @@ static char *dup_or_empty(const char *s) {
         return xstrdup(s ? s : "");
 }
 
+/* The inventory's list of sources ("flotad,log:/var/log/nginx/access.log,mdns") as FleetSource bits. */
+static unsigned sources_of(const FleetDevice *d) {
+        unsigned bits = d->polls > 0 ? FLEET_SOURCE_POLL : 0;
+        const char *p = d->sources ? d->sources : "";
+
+        while (*p) {
+                size_t n = strcspn(p, ",");
+                if (n == 6 && memcmp(p, "flotad", 6) == 0)
+                        bits |= FLEET_SOURCE_POLL;
+                else if (n == 4 && memcmp(p, "mdns", 4) == 0)
+                        bits |= FLEET_SOURCE_MDNS;
+                else if (n >= 4 && memcmp(p, "log:", 4) == 0)
+                        bits |= FLEET_SOURCE_LOG;
+                p += n + (p[n] == ',');
+        }
+        if (d->announced)
+                bits |= FLEET_SOURCE_MDNS;
+        return bits;
+}
+
 static int add_row(const FleetDevice *d, void *userdata) {
         Builder *b = userdata;
         Snapshot *s = b->s;
@@ -53,6 +90,8 @@ static int add_row(const FleetDevice *d, void *userdata) {
         FleetRow *r = &s->rows[s->n_rows++];
         *r = (FleetRow) {
                 .id = dup_or_empty(d->id),
+                .name = dup_or_empty(!isempty(d->name) ? d->name : d->host),
+                .ip = dup_or_empty(d->ip),
                 .product = dup_or_empty(d->product),
                 .platform = dup_or_empty(d->platform),
                 .version = dup_or_empty(d->version),
@@ -60,6 +99,7 @@ static int add_row(const FleetDevice *d, void *userdata) {
                 .state = -1,
                 .last_seen = d->last_seen,
                 .polls = d->polls,
+                .sources = sources_of(d),
                 .announced = d->announced,
                 .pinned = d->pinned,
                 .online = d->announced || (d->last_seen > 0 && d->last_seen + SNAPSHOT_ONLINE_WINDOW >= b->now),
@@ -245,6 +285,7 @@ static void join_members(Builder *b) {
                         j++;
                 else {
                         s->rows[i].target = s->rollouts[b->members[j].rollout].version;
+                        s->rows[i].rollout = s->rollouts[b->members[j].rollout].name;
                         s->rows[i].state = b->members[j].state;
                         j++;
                 }
@@ -347,6 +388,8 @@ Snapshot *snapshot_free(Snapshot *s) {
         for (size_t i = 0; i < s->n_rows; i++) {
                 FleetRow *r = &s->rows[i];
                 free(r->id);
+                free(r->name);
+                free(r->ip);
                 free(r->product);
                 free(r->platform);
                 free(r->version);
@@ -391,11 +434,40 @@ void snapshot_carry_marks(Snapshot *s, const Snapshot *old) {
 /* ---- the view: filter and sort ---- */
 
 const char *fleet_row_sources(const FleetRow *r, char buf[static 32]) {
-        snprintf(buf, 32, "%s%s%s", r->polls > 0 ? "poll" : "", r->polls > 0 && r->announced ? " " : "",
-                 r->announced ? "mdns" : "");
-        if (!buf[0])
-                snprintf(buf, 32, "log");
+        static const struct {
+                FleetSource bit;
+                const char *name;
+        } names[] = { { FLEET_SOURCE_POLL, "poll" }, { FLEET_SOURCE_LOG, "log" }, { FLEET_SOURCE_MDNS, "mdns" } };
+        size_t n = 0;
+
+        buf[0] = 0;
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (r->sources & names[i].bit)
+                        n += (size_t) snprintf(buf + n, 32 - n, "%s%s", n ? " " : "", names[i].name);
         return buf;
+}
+
+const char *fleet_format_age(char buf[static 32], usec_t now, usec_t t) {
+        if (t == 0)
+                return strcpy(buf, "-");
+        return format_duration(buf, now > t ? now - t : 0);
+}
+
+const char *fleet_cell(const FleetRow *r, FleetColumn c, usec_t now, const char *dash, char buf[static 32]) {
+        switch (c) {
+        case FLEET_COL_ID: return r->id;
+        case FLEET_COL_NAME: return r->name[0] ? r->name : dash;
+        case FLEET_COL_PRODUCT: return r->product[0] ? r->product : dash;
+        case FLEET_COL_PLATFORM: return r->platform[0] ? r->platform : dash;
+        case FLEET_COL_VERSION: return r->version[0] ? r->version : dash;
+        case FLEET_COL_TARGET: return r->target ? r->target : dash;
+        case FLEET_COL_STATE: return r->state >= 0 ? device_rollout_state_to_string(r->state) : dash;
+        case FLEET_COL_SOURCES: return fleet_row_sources(r, buf);
+        case FLEET_COL_ONLINE: return r->online ? "yes" : "no";
+        case FLEET_COL_SEEN: return fleet_format_age(buf, now, r->last_seen);
+        case FLEET_COL_LABELS: return r->labels;
+        default: return "";
+        }
 }
 
 typedef struct SortKey {
@@ -408,10 +480,6 @@ static int cmp_u64(uint64_t a, uint64_t b) {
         return a < b ? -1 : a > b;
 }
 
-/* the order of fleet_row_sources()'s texts: "log" < "mdns" < "poll" < "poll mdns" */
-static int sources_rank(const FleetRow *r) {
-        return (r->polls > 0) * 2 + r->announced;
-}
 
 static int compare_column(const FleetRow *a, const FleetRow *b, FleetColumn c) {
 
@@ -422,7 +490,9 @@ static int compare_column(const FleetRow *a, const FleetRow *b, FleetColumn c) {
         case FLEET_COL_VERSION: return cmp_u64(a->version_rank, b->version_rank);
         case FLEET_COL_TARGET: return cmp_u64(a->target_rank, b->target_rank);
         case FLEET_COL_STATE: return a->state < b->state ? -1 : a->state > b->state;
-        case FLEET_COL_SOURCES: return sources_rank(a) - sources_rank(b);
+        case FLEET_COL_NAME: return strcmp(a->name, b->name);
+        case FLEET_COL_SOURCES: return (int) a->sources - (int) b->sources;
+        case FLEET_COL_ONLINE: return (int) b->online - (int) a->online;
         /* newest first reads as "smallest age first" */
         case FLEET_COL_SEEN: return -cmp_u64(a->last_seen, b->last_seen);
         case FLEET_COL_LABELS: return strcmp(a->labels, b->labels);
@@ -434,9 +504,10 @@ static int compare_rows(const void *a, const void *b, void *userdata) {
         const SortKey *k = userdata;
         const FleetRow *x = &k->s->rows[*(const size_t *) a], *y = &k->s->rows[*(const size_t *) b];
         int c = compare_column(x, y, k->column);
-        if (c == 0)
-                c = strcmp(x->id, y->id);
-        return k->reverse ? -c : c;
+        /* ties by id, in the same order whichever way the column goes */
+        if (c != 0)
+                return k->reverse ? -c : c;
+        return strcmp(x->id, y->id);
 }
 
 void fleet_sort(const Snapshot *s, size_t *idx, size_t n, FleetColumn sort, bool reverse) {

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The dashboard's model: one snapshot of the inventory (every device with its rollout target
- * and state, per-product version counts, the rollouts with per-wave counts, recent events),
- * built off the UI thread and then owned by the UI. Sorting and filtering work on an index
- * over the rows, so the rows themselves never move. No curses here: unit-testable.
+ * Layer: rollout. One snapshot of the inventory (every device with its rollout target and
+ * state, per-product version counts, the rollouts with per-wave counts, recent events), and
+ * the fleet table over it. Two renderers show the same rows: the dashboard's Fleet view
+ * (built off its UI thread, then owned by the UI) and `flota devices`. Sorting and filtering
+ * work on an index over the rows, so the rows themselves never move.
  */
 #pragma once
 
@@ -20,39 +21,58 @@
 #define SNAPSHOT_EVENTS_MAX 500
 #define SNAPSHOT_TOP_VERSIONS 3
 
-/* The Fleet table's columns: id, header, width (room for the sort arrow), drop order when narrow (0: never). */
+/*
+ * The fleet table's columns: id, header, name (for --sort and JSON), the dashboard's width
+ * (room for the sort arrow) and drop order when narrow (0: never; 1 goes first).
+ */
 #define FLEET_COLUMNS(X)                                    \
-        X(ID, "ID", 17, 0)                                  \
-        X(PRODUCT, "PRODUCT", 10, 0)                        \
-        X(PLATFORM, "PLATFORM", 9, 4)                       \
-        X(VERSION, "VERSION", 12, 0)                        \
-        X(TARGET, "TARGET", 10, 3)                          \
-        X(STATE, "STATE", 11, 0)                            \
-        X(SOURCES, "SOURCES", 9, 2)                         \
-        X(SEEN, "LAST SEEN", 10, 0)                         \
-        X(LABELS, "LABELS", 16, 1)
+        X(ID, "ID", "id", 17, 0)                            \
+        X(NAME, "NAME", "name", 14, 2)                      \
+        X(PRODUCT, "PRODUCT", "product", 10, 0)             \
+        X(PLATFORM, "PLATFORM", "platform", 9, 6)           \
+        X(VERSION, "VERSION", "version", 12, 0)             \
+        X(TARGET, "TARGET", "target", 10, 5)                \
+        X(STATE, "STATE", "state", 11, 0)                   \
+        X(SOURCES, "SOURCES", "sources", 9, 4)              \
+        X(ONLINE, "ONLINE", "online", 6, 1)                 \
+        X(SEEN, "LAST SEEN", "last-seen", 10, 0)            \
+        X(LABELS, "LABELS", "labels", 16, 3)
 
 typedef enum FleetColumn {
-#define X(id, title, width, drop) FLEET_COL_##id,
+#define X(id, title, name, width, drop) FLEET_COL_##id,
         FLEET_COLUMNS(X)
 #undef X
         _FLEET_COL_MAX,
 } FleetColumn;
 
 const char *fleet_column_title(FleetColumn c);
+/* A column by its name ("last-seen"), or -EINVAL. */
+int fleet_column_from_name(const char *name);
+const char *fleet_column_name(FleetColumn c);
+
+/* The sources that saw a device. */
+typedef enum FleetSource {
+        FLEET_SOURCE_POLL = 1 << 0,     /* polled flotad (its check-in feed) */
+        FLEET_SOURCE_LOG = 1 << 1,      /* in a poll log */
+        FLEET_SOURCE_MDNS = 1 << 2,     /* announced by mDNS, now or before */
+} FleetSource;
 
 typedef struct FleetRow {
         char *id;                       /* owned, raw (escape before drawing) */
+        char *name;                     /* the announced name, else the mDNS host name, else "" */
+        char *ip;
         char *product;
         char *platform;
         char *version;
         char *labels;
         const char *target;             /* borrowed from the snapshot's rollouts; NULL: none */
+        const char *rollout;            /* the name of that rollout; NULL: none */
         int state;                      /* DeviceRolloutState in an active rollout, or -1 */
         uint32_t version_rank;          /* the version's place among the snapshot's, by version_compare() */
         uint32_t target_rank;           /* the same for the target ("" when none) */
         usec_t last_seen;
         uint64_t polls;
+        unsigned sources;               /* FleetSource bits */
         bool announced;
         bool pinned;
         bool online;
@@ -119,7 +139,7 @@ bool rollout_info_is_active(const RolloutInfo *r);
 
 /*
  * The rows of s matching expr (selection.h syntax; NULL or "" matches every row) as an index
- * into s->rows, sorted by column (ties by id), descending when reverse. *ret_idx is owned.
+ * into s->rows, sorted by column, descending when reverse (ties by id, ascending either way). *ret_idx is owned.
  * -EINVAL with a sentence in err for a bad expression (ret_* untouched).
  */
 int fleet_view_build(const Snapshot *s, const char *expr, usec_t now, FleetColumn sort, bool reverse,
@@ -127,5 +147,15 @@ int fleet_view_build(const Snapshot *s, const char *expr, usec_t now, FleetColum
 /* Sorts an index over s->rows in place. */
 void fleet_sort(const Snapshot *s, size_t *idx, size_t n, FleetColumn sort, bool reverse);
 
-/* Sources of a row as text ("poll mdns"), into buf of 32 bytes. */
+/* Sources of a row as text ("poll log mdns"), into buf of 32 bytes. */
 const char *fleet_row_sources(const FleetRow *r, char buf[static 32]);
+
+/*
+ * A cell of the table as text: raw outside text for the string columns (escape it before it
+ * reaches a terminal), formatted values for the others (the age for LAST SEEN); dash stands
+ * for a missing value. buf is 32 bytes for formatted values.
+ */
+const char *fleet_cell(const FleetRow *r, FleetColumn c, usec_t now, const char *dash, char buf[static 32]);
+
+/* An age as "42s", "5m", "3h", "2d"; "-" for never (t == 0). */
+const char *fleet_format_age(char buf[static 32], usec_t now, usec_t t);
