@@ -76,6 +76,8 @@ typedef struct RolloutRelease {
 
 /* The release a rollout row moves to. */
 RolloutRelease rollout_release_of(const Rollout *r);
+/* The same for one of flotad's releases (its payload MD5: what a device runs after it). */
+RolloutRelease rollout_release_from(const Release *rel);
 
 /* Why an inventory device may not take the release (EXCLUDE_NONE: it may). */
 ExcludeReason rollout_exclusion(const FleetDevice *d, const RolloutRelease *r);

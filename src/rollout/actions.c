@@ -113,11 +113,7 @@ static int fetch_release(RolloutEngine *e, int64_t id, RolloutRelease *ret,
                 release_done(&rel);
                 return -EINVAL;
         }
-        *ret = (RolloutRelease) { .id = rel.id, .size = rel.size };
-        strscpy(ret->product, sizeof(ret->product), rel.product);
-        strscpy(ret->platform, sizeof(ret->platform), platform_to_string(rel.platform) ?: "");
-        strscpy(ret->version, sizeof(ret->version), rel.version);
-        strscpy(ret->md5, sizeof(ret->md5), isempty(rel.payload_md5) ? rel.md5 : rel.payload_md5);
+        *ret = rollout_release_from(&rel);
         release_done(&rel);
         return 0;
 }

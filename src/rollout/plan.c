@@ -49,6 +49,16 @@ RolloutRelease rollout_release_of(const Rollout *r) {
         return rel;
 }
 
+RolloutRelease rollout_release_from(const Release *rel) {
+        RolloutRelease r = { .id = rel->id, .size = rel->size };
+
+        strscpy(r.product, sizeof(r.product), rel->product);
+        strscpy(r.platform, sizeof(r.platform), platform_to_string(rel->platform) ?: "");
+        strscpy(r.version, sizeof(r.version), rel->version);
+        strscpy(r.md5, sizeof(r.md5), isempty(rel->payload_md5) ? rel->md5 : rel->payload_md5);
+        return r;
+}
+
 ExcludeReason rollout_exclusion(const FleetDevice *d, const RolloutRelease *r) {
         if (!streq(d->product, r->product))
                 return EXCLUDE_WRONG_PRODUCT;

@@ -41,7 +41,11 @@ typedef enum ConfirmFor {
         CONFIRM_ROLLOUT,                /* confirm_rollout, confirm_action */
         CONFIRM_PROMOTE,                /* promote_* */
         CONFIRM_BULK,                   /* bulk_* */
+        CONFIRM_CREATE,                 /* the New rollout form */
+        CONFIRM_START,                  /* confirm_rollout: start the draft */
 } ConfirmFor;
+
+typedef struct CreateForm CreateForm;
 
 typedef struct DetailLine {
         Role role;
@@ -88,6 +92,8 @@ typedef struct App {
 
         /* Rollouts */
         size_t rollout_cursor;
+        char rollout_pick[ROLLOUT_NAME_MAX + 1]; /* a rollout to put the cursor on once a snapshot has it */
+        CreateForm *form;               /* the New rollout form, kept while the operator looks elsewhere */
 
         /* Events: the snapshot's (rollouts, audit) and flotad's check-ins, merged by time */
         EventRow *live;                 /* owned: the newest check-ins, oldest first */
@@ -163,6 +169,7 @@ extern const ViewOps view_device_ops;
 extern const ViewOps view_releases_ops;
 extern const ViewOps view_rollouts_ops;
 extern const ViewOps view_events_ops;
+extern const ViewOps view_create_ops;
 extern const ViewOps view_output_ops;
 extern const ViewOps view_help_ops;
 
@@ -193,6 +200,15 @@ void app_redraw(App *a);
 int command_start(App *a, const char *line);
 void command_stop(App *a);
 void command_clear(App *a);
+/* the New rollout form (view-create.c) */
+int create_form_open(App *a);
+CreateForm *create_form_free(CreateForm *f);
+/* A key typed into the form's current field: CHANGE_* bits, or -1 when the key is not text (the key table has it). */
+int create_form_key(App *a, int key);
+void create_form_take_plan(App *a, WorkerEvent *e);
+/* After a WORKER_ACTION: a rollout the form asked for was created; the form closes. */
+void create_form_done(App *a, WorkerEvent *e);
+void create_form_confirmed(App *a);
 /* the Events view (view-events.c) */
 void events_take_checkins(App *a, WorkerEvent *e);
 /* Merges the snapshot's events and the live check-ins again (after either changed). */

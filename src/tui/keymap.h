@@ -15,6 +15,7 @@ typedef enum View {
         VIEW_RELEASES,
         VIEW_ROLLOUTS,
         VIEW_EVENTS,
+        VIEW_CREATE,                    /* the New rollout form */
         VIEW_OUTPUT,                    /* a ':' command's output */
         VIEW_HELP,
         _VIEW_MAX,
@@ -25,9 +26,10 @@ typedef enum View {
 #define V_RELEASES (1u << VIEW_RELEASES)
 #define V_ROLLOUTS (1u << VIEW_ROLLOUTS)
 #define V_EVENTS (1u << VIEW_EVENTS)
+#define V_CREATE (1u << VIEW_CREATE)
 #define V_OUTPUT (1u << VIEW_OUTPUT)
 #define V_HELP (1u << VIEW_HELP)
-#define V_ALL (V_FLEET | V_DEVICE | V_RELEASES | V_ROLLOUTS | V_EVENTS | V_OUTPUT | V_HELP)
+#define V_ALL (V_FLEET | V_DEVICE | V_RELEASES | V_ROLLOUTS | V_EVENTS | V_CREATE | V_OUTPUT | V_HELP)
 #define V_LISTS V_ALL
 
 const char *view_to_string(View v);
@@ -66,7 +68,12 @@ const char *view_to_string(View v);
         X(PIN, "pin", true)                             \
         X(UNPIN, "unpin", true)                         \
         X(ASSIGN, "assign", true)                       \
-        X(COMMAND, "command", false)
+        X(COMMAND, "command", false)                    \
+        X(NEW_ROLLOUT, "new-rollout", true)             \
+        X(START, "start", true)                         \
+        X(SUBMIT, "submit", false)                      \
+        X(CHOICE_NEXT, "choice-next", false)            \
+        X(CHOICE_PREV, "choice-prev", false)
 
 typedef enum Action {
 #define X(id, name, admin) ACTION_##id,

@@ -25,6 +25,7 @@ static const ViewOps *const views[_VIEW_MAX] = {
         [VIEW_RELEASES] = &view_releases_ops,
         [VIEW_ROLLOUTS] = &view_rollouts_ops,
         [VIEW_EVENTS] = &view_events_ops,
+        [VIEW_CREATE] = &view_create_ops,
         [VIEW_OUTPUT] = &view_output_ops,
         [VIEW_HELP] = &view_help_ops,
 };
@@ -289,6 +290,18 @@ static void confirm_key(App *a, int key) {
                 bulk_clear(a);
                 return;
         }
+        if (a->confirm_for == CONFIRM_CREATE) {
+                create_form_confirmed(a);
+                return;
+        }
+        if (a->confirm_for == CONFIRM_START) {
+                int r = worker_start_rollout(a->worker, a->confirm_rollout);
+                if (r == -EBUSY)
+                        app_status(a, ROLE_WARN, "an action is still running; try again when it is done");
+                else
+                        app_status(a, ROLE_BUSY, "start %s: working...", a->confirm_rollout);
+                return;
+        }
         if (a->confirm_for == CONFIRM_PROMOTE) {
                 int r = worker_promote(a->worker, a->promote_product, a->promote_channel, a->promote_release);
                 if (r == -EBUSY)
@@ -436,6 +449,11 @@ static int handle_key(App *a, int key) {
                 return edit_key(a, key);
         if (a->layout.too_small)
                 return key == 'q' ? global_action(a, ACTION_QUIT) : CHANGE_NONE;
+        if (a->view == VIEW_CREATE && a->form) {
+                int changes = create_form_key(a, key);
+                if (changes >= 0)
+                        return changes;
+        }
         const KeyBinding *b = keymap_lookup(key, a->view);
         if (!b)
                 return CHANGE_NONE;
@@ -532,8 +550,10 @@ static void on_worker(Loop *l, int fd, short revents, void *userdata) {
                         break;
                 case WORKER_ACTION:
                         a->read_only |= e->denied;
+                        create_form_done(a, e);
                         app_status(a, e->ok ? ROLE_OK : ROLE_BAD, "%s", e->message);
                         break;
+                case WORKER_PLAN: create_form_take_plan(a, e); break;
                 case WORKER_DEVICE: device_record_take(a, e); break;
                 case WORKER_RELEASES: releases_take(a, e); break;
                 case WORKER_CHECKINS: events_take_checkins(a, e); break;
@@ -582,6 +602,7 @@ static void app_done(App *a) {
         releases_clear(a);
         bulk_clear(a);
         events_clear(a);
+        create_form_free(a->form);
         snapshot_free(a->snap);
         free(a->idx);
         store_free(a->store);

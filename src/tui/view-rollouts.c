@@ -20,6 +20,11 @@ static void progress(int y, int x, int w, const RolloutCounts *c, uint64_t total
 static const RolloutInfo *selected(App *a) {
         if (a->snap->n_rollouts == 0)
                 return NULL;
+        for (size_t i = 0; a->rollout_pick[0] && i < a->snap->n_rollouts; i++)
+                if (streq(a->snap->rollouts[i].name, a->rollout_pick)) {
+                        a->rollout_cursor = i;
+                        a->rollout_pick[0] = 0;
+                }
         if (a->rollout_cursor >= a->snap->n_rollouts)
                 a->rollout_cursor = a->snap->n_rollouts - 1;
         return &a->snap->rollouts[a->rollout_cursor];
@@ -90,11 +95,11 @@ static void draw(App *a) {
         int rows = a->snap->n_rollouts < 6 ? (int) a->snap->n_rollouts : 6;
 
         if (a->snap->n_rollouts == 0) {
-                term_print(3, 2, COLS - 2, ROLE_DIM, "no rollouts (flota rollout create NAME --release ID ...)");
+                term_print(3, 2, COLS - 2, ROLE_DIM, "no rollouts: n opens the New rollout form");
                 return;
         }
-        draw_table(a, 1, rows);
         const RolloutInfo *r = selected(a);
+        draw_table(a, 1, rows);
         if (r)
                 draw_waves(r, 2 + rows + 1, LINES - 3);
 }
@@ -154,6 +159,28 @@ static int ask(App *a, RolloutAction act) {
         return CHANGE_REDRAW;
 }
 
+static int ask_start(App *a) {
+        const RolloutInfo *r = selected(a);
+
+        if (!r)
+                return CHANGE_NONE;
+        if (r->state != ROLLOUT_DRAFT) {
+                app_status(a, ROLE_WARN, "%s is %s: only a draft starts", r->name, rollout_state_to_string(r->state));
+                return CHANGE_REDRAW;
+        }
+        if (!a->server) {
+                app_status(a, ROLE_WARN, "no flotad configured: actions need --server (or FLOTA_SERVER)");
+                return CHANGE_REDRAW;
+        }
+        snprintf(a->confirm_text, sizeof(a->confirm_text),
+                 "Start %s: fix its devices now and offer %s %s to the first wave? [y/N]", r->name, r->product,
+                 r->version);
+        (void) strscpy(a->confirm_rollout, sizeof(a->confirm_rollout), r->name);
+        a->confirm_for = CONFIRM_START;
+        a->confirming = true;
+        return CHANGE_REDRAW;
+}
+
 static int act(App *a, Action action) {
         if (app_move(action, &a->rollout_cursor, a->snap->n_rollouts, 5))
                 return CHANGE_REDRAW;
@@ -169,6 +196,8 @@ static int act(App *a, Action action) {
         case ACTION_RETRY_FAILED: return ask(a, ROLLOUT_ACTION_RETRY_FAILED);
         case ACTION_ROLLBACK: return ask(a, ROLLOUT_ACTION_ROLLBACK);
         case ACTION_PROMOTE: return ask(a, ROLLOUT_ACTION_PROMOTE);
+        case ACTION_NEW_ROLLOUT: return create_form_open(a);
+        case ACTION_START: return ask_start(a);
         default: return CHANGE_NONE;
         }
 }

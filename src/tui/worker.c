@@ -21,6 +21,14 @@
 /* how long an action waits for the rollout lock that a cron tick holds */
 #define ACTION_LOCK_WAIT_SEC 10
 
+typedef enum ActionKind {
+        ACT_ROLLOUT,                    /* rollout_act() */
+        ACT_PROMOTE,
+        ACT_BULK,
+        ACT_CREATE,
+        ACT_START,
+} ActionKind;
+
 /* What tells, cheaply, that the inventory changed since the last snapshot. */
 typedef struct Fingerprint {
         int64_t devices;
@@ -41,18 +49,24 @@ struct Worker {
         pthread_cond_t cond;
         bool quit, wake;
         bool has_action;
+        ActionKind kind;                /* what the queued action is */
         char action_rollout[ROLLOUT_NAME_MAX + 1];
         RolloutAction action;
-        bool action_promote;            /* the queued action is a promotion, not a rollout's */
+        char *create_spec;              /* ACT_CREATE: the spec's text, owned while queued */
+        bool create_start;
         char promote_product[PRODUCT_NAME_MAX + 1];
         char promote_channel[CHANNEL_NAME_MAX + 1];
         int64_t promote_release;
-        bool action_bulk;               /* the queued action is a bulk change (the fields below) */
         BulkKind bulk_kind;
         char **bulk_ids, **bulk_labels; /* owned while queued */
         size_t n_bulk_ids, n_bulk_labels;
         int64_t bulk_release;
         char device[DEVICE_ID_MAX + 1]; /* the watched device, "" for none */
+        bool has_plan;                  /* a plan preview is asked for (the fields below) */
+        uint64_t plan_seq;
+        char plan_name[ROLLOUT_NAME_MAX + 1];
+        char *plan_spec;
+        RolloutRelease plan_release;
         bool device_now;                /* fetch it without waiting for the next pass */
 
         int64_t last_checkin;           /* the newest check-in handed to the UI */
@@ -402,6 +416,120 @@ static void bulk(Worker *w, Store *s, ApiClient *api, BulkKind k, char **ids, si
         post(w, e);
 }
 
+/* Creates a rollout from the form, and starts it when asked to. */
+static void create(Worker *w, Store *s, ApiClient *api, const char *name, const char *spec_text, bool start) {
+        WorkerEvent *e = event_new(WORKER_ACTION);
+        char err[ROLLOUT_ERROR_MAX] = "", msg[ROLLOUT_SPEC_ERROR_MAX];
+        RolloutSpec spec;
+        Rollout r = {};
+        int k;
+
+        (void) strscpy(e->rollout, sizeof(e->rollout), name);
+        if (!api) {
+                snprintf(e->message, sizeof(e->message), "create %s: no flotad configured (--server)", name);
+                post(w, e);
+                return;
+        }
+        if (rollout_spec_parse(spec_text, &spec, msg) < 0) {
+                snprintf(e->message, sizeof(e->message), "create %s: %s", name, msg);
+                post(w, e);
+                return;
+        }
+        int fd = rollout_lock(w->path, ACTION_LOCK_WAIT_SEC);
+        if (fd < 0) {
+                snprintf(e->message, sizeof(e->message), "create %s: %s", name,
+                         fd == -EWOULDBLOCK ? "another flota holds the rollout lock" : strerror(-fd));
+                rollout_spec_done(&spec);
+                post(w, e);
+                return;
+        }
+        RolloutEngine eng = engine(w, s, api);
+        k = rollout_create(&eng, name, &spec, &r, err);
+        if (k >= 0)
+                rollout_done(&r);
+        if (k >= 0 && start)
+                k = rollout_start(&eng, name, err);
+        close(fd);
+        rollout_spec_done(&spec);
+        e->ok = k >= 0;
+        e->denied = k == -EACCES;
+        if (k < 0)
+                snprintf(e->message, sizeof(e->message), "create %s: %s", name, err[0] ? err : strerror(-k));
+        else
+                snprintf(e->message, sizeof(e->message), "%s %s: done", start ? "create and start" : "create", name);
+        post(w, e);
+}
+
+static void start_rollout(Worker *w, Store *s, ApiClient *api, const char *name) {
+        WorkerEvent *e = event_new(WORKER_ACTION);
+        char err[ROLLOUT_ERROR_MAX] = "";
+
+        (void) strscpy(e->rollout, sizeof(e->rollout), name);
+        int fd = api ? rollout_lock(w->path, ACTION_LOCK_WAIT_SEC) : -ENOTCONN;
+        if (fd < 0) {
+                snprintf(e->message, sizeof(e->message), "start %s: %s", name,
+                         !api                 ? "no flotad configured (--server)"
+                         : fd == -EWOULDBLOCK ? "another flota holds the rollout lock"
+                                              : strerror(-fd));
+                post(w, e);
+                return;
+        }
+        RolloutEngine eng = engine(w, s, api);
+        int k = rollout_start(&eng, name, err);
+        close(fd);
+        e->ok = k >= 0;
+        e->denied = k == -EACCES;
+        if (k < 0)
+                snprintf(e->message, sizeof(e->message), "start %s: %s", name, err[0] ? err : strerror(-k));
+        else
+                snprintf(e->message, sizeof(e->message), "start %s: done", name);
+        post(w, e);
+}
+
+/* The plan preview asked for last (nothing when none is waiting). Reads the inventory only. */
+static void preview(Worker *w, Store *s) {
+        char name[ROLLOUT_NAME_MAX + 1], msg[ROLLOUT_SPEC_ERROR_MAX], err[ROLLOUT_ERROR_MAX] = "";
+        RolloutRelease release;
+        RolloutSpec spec;
+        RolloutPlan plan;
+
+        pthread_mutex_lock(&w->lock);
+        if (!w->has_plan) {
+                pthread_mutex_unlock(&w->lock);
+                return;
+        }
+        w->has_plan = false;
+        _cleanup_free_ char *text = TAKE_PTR(w->plan_spec);
+        uint64_t seq = w->plan_seq;
+        memcpy(name, w->plan_name, sizeof(name));
+        release = w->plan_release;
+        pthread_mutex_unlock(&w->lock);
+
+        WorkerEvent *e = event_new(WORKER_PLAN);
+        e->preview.seq = seq;
+        if (rollout_spec_parse(text, &spec, msg) < 0) {
+                snprintf(e->message, sizeof(e->message), "%s", msg);
+                post(w, e);
+                return;
+        }
+        int k = rollout_plan_build(s, &spec, &release, name, now_usec(CLOCK_REALTIME), &plan, err);
+        rollout_spec_done(&spec);
+        if (k < 0) {
+                snprintf(e->message, sizeof(e->message), "%s", err[0] ? err : strerror(-k));
+                post(w, e);
+                return;
+        }
+        e->ok = true;
+        e->preview.selected = plan.n;
+        e->preview.eligible = plan.n_eligible;
+        e->preview.offline = plan.offline;
+        memcpy(e->preview.excluded, plan.excluded, sizeof(plan.excluded));
+        memcpy(e->preview.targets, plan.targets, sizeof(plan.targets));
+        e->preview.n_waves = plan.n_waves;
+        rollout_plan_done(&plan);
+        post(w, e);
+}
+
 /* flotad's record of the watched device, if any */
 static void fetch_device(Worker *w, ApiClient *api) {
         char id[DEVICE_ID_MAX + 1], err[API_CLIENT_ERROR_MAX] = "";
@@ -462,9 +590,10 @@ static void *run(void *userdata) {
         /* paint from the inventory at once, then the first pass over flotad without waiting */
         maybe_snapshot(w, s, true);
         for (bool first = true;; first = false) {
-                bool do_action = false, do_promote = false, do_bulk = false;
+                bool do_action = false, create_start = false;
+                ActionKind kind = ACT_ROLLOUT;
                 BulkKind bk = 0;
-                char **ids = NULL, **labels = NULL;
+                char **ids = NULL, **labels = NULL, *spec = NULL;
                 size_t n_ids = 0, n_labels = 0;
                 char name[ROLLOUT_NAME_MAX + 1], product[PRODUCT_NAME_MAX + 1], channel[CHANNEL_NAME_MAX + 1];
                 RolloutAction a = 0;
@@ -472,20 +601,23 @@ static void *run(void *userdata) {
 
                 pthread_mutex_lock(&w->lock);
                 struct timespec until = deadline_after(w->interval);
-                while (!first && !w->quit && !w->wake && !w->has_action && !w->device_now)
+                while (!first && !w->quit && !w->wake && !w->has_action && !w->device_now && !w->has_plan)
                         if (pthread_cond_timedwait(&w->cond, &w->lock, &until) == ETIMEDOUT)
                                 break;
                 bool quit = w->quit, wake = w->wake || w->device_now;
+                /* woken for a plan preview only: the preview, and back to waiting */
+                bool plan_only = w->has_plan && !wake && !w->has_action;
                 if (w->has_action) {
                         do_action = true;
-                        do_promote = w->action_promote;
+                        kind = w->kind;
                         memcpy(name, w->action_rollout, sizeof(name));
                         a = w->action;
                         memcpy(product, w->promote_product, sizeof(product));
                         memcpy(channel, w->promote_channel, sizeof(channel));
                         release = w->promote_release;
-                        if (w->action_bulk) {
-                                do_bulk = true;
+                        spec = TAKE_PTR(w->create_spec);
+                        create_start = w->create_start;
+                        if (kind == ACT_BULK) {
                                 bk = w->bulk_kind;
                                 ids = TAKE_PTR(w->bulk_ids);
                                 labels = TAKE_PTR(w->bulk_labels);
@@ -498,15 +630,22 @@ static void *run(void *userdata) {
                 pthread_mutex_unlock(&w->lock);
                 if (quit)
                         break;
+                preview(w, s);
+                if (plan_only)
+                        continue;
                 if (do_action) {
-                        if (do_bulk) {
+                        switch (kind) {
+                        case ACT_BULK:
                                 bulk(w, s, api, bk, ids, n_ids, release, labels, n_labels);
                                 strv_free(ids, n_ids);
                                 strv_free(labels, n_labels);
-                        } else if (do_promote)
-                                promote(w, s, api, product, channel, release);
-                        else
-                                act(w, s, api, name, a);
+                                break;
+                        case ACT_PROMOTE: promote(w, s, api, product, channel, release); break;
+                        case ACT_CREATE: create(w, s, api, name, spec, create_start); break;
+                        case ACT_START: start_rollout(w, s, api, name); break;
+                        default: act(w, s, api, name, a);
+                        }
+                        free(spec);
                         pthread_mutex_lock(&w->lock);
                         w->has_action = false;
                         pthread_mutex_unlock(&w->lock);
@@ -571,6 +710,8 @@ Worker *worker_stop(Worker *w) {
                 worker_event_free(w->events[i]);
         strv_free(w->bulk_ids, w->n_bulk_ids);
         strv_free(w->bulk_labels, w->n_bulk_labels);
+        free(w->create_spec);
+        free(w->plan_spec);
         free(w->events);
         if (w->efd >= 0)
                 close(w->efd);
@@ -605,18 +746,17 @@ WorkerEvent *worker_next(Worker *w) {
 }
 
 /* Takes the worker's single action slot for a new action (-EBUSY while one is pending); call with the lock held. */
-static int claim_action(Worker *w, bool promote, bool bulk) {
+static int claim_action(Worker *w, ActionKind kind) {
         if (w->has_action)
                 return -EBUSY;
         w->has_action = true;
-        w->action_promote = promote;
-        w->action_bulk = bulk;
+        w->kind = kind;
         return 0;
 }
 
 int worker_act(Worker *w, const char *rollout, RolloutAction a) {
         pthread_mutex_lock(&w->lock);
-        int r = claim_action(w, false, false);
+        int r = claim_action(w, ACT_ROLLOUT);
         if (r == 0) {
                 (void) strscpy(w->action_rollout, sizeof(w->action_rollout), rollout);
                 w->action = a;
@@ -628,7 +768,7 @@ int worker_act(Worker *w, const char *rollout, RolloutAction a) {
 
 int worker_promote(Worker *w, const char *product, const char *channel, int64_t release_id) {
         pthread_mutex_lock(&w->lock);
-        int r = claim_action(w, true, false);
+        int r = claim_action(w, ACT_PROMOTE);
         if (r == 0) {
                 (void) strscpy(w->promote_product, sizeof(w->promote_product), product);
                 (void) strscpy(w->promote_channel, sizeof(w->promote_channel), channel);
@@ -642,7 +782,7 @@ int worker_promote(Worker *w, const char *product, const char *channel, int64_t 
 int worker_bulk(Worker *w, BulkKind kind, char *const *ids, size_t n, int64_t release_id, char *const *labels,
                 size_t n_labels) {
         pthread_mutex_lock(&w->lock);
-        int r = claim_action(w, false, true);
+        int r = claim_action(w, ACT_BULK);
         if (r == 0) {
                 w->bulk_kind = kind;
                 w->bulk_ids = strv_copy(ids, n);
@@ -654,6 +794,43 @@ int worker_bulk(Worker *w, BulkKind kind, char *const *ids, size_t n, int64_t re
         }
         pthread_mutex_unlock(&w->lock);
         return r;
+}
+
+int worker_create(Worker *w, const char *name, const char *spec_text, bool start) {
+        pthread_mutex_lock(&w->lock);
+        int r = claim_action(w, ACT_CREATE);
+        if (r == 0) {
+                (void) strscpy(w->action_rollout, sizeof(w->action_rollout), name);
+                free(w->create_spec);
+                w->create_spec = xstrdup(spec_text);
+                w->create_start = start;
+                pthread_cond_signal(&w->cond);
+        }
+        pthread_mutex_unlock(&w->lock);
+        return r;
+}
+
+int worker_start_rollout(Worker *w, const char *name) {
+        pthread_mutex_lock(&w->lock);
+        int r = claim_action(w, ACT_START);
+        if (r == 0) {
+                (void) strscpy(w->action_rollout, sizeof(w->action_rollout), name);
+                pthread_cond_signal(&w->cond);
+        }
+        pthread_mutex_unlock(&w->lock);
+        return r;
+}
+
+void worker_plan(Worker *w, uint64_t seq, const char *name, const char *spec_text, const RolloutRelease *release) {
+        pthread_mutex_lock(&w->lock);
+        free(w->plan_spec);
+        w->plan_spec = xstrdup(spec_text);
+        w->plan_seq = seq;
+        (void) strscpy(w->plan_name, sizeof(w->plan_name), name);
+        w->plan_release = *release;
+        w->has_plan = true;
+        pthread_cond_signal(&w->cond);
+        pthread_mutex_unlock(&w->lock);
 }
 
 void worker_watch_device(Worker *w, const char *id) {

@@ -33,7 +33,19 @@ typedef enum WorkerEventKind {
         WORKER_DEVICE,                  /* flotad's record of the watched device: device, detail or message */
         WORKER_RELEASES,                /* flotad's releases and channels: releases, channels */
         WORKER_CHECKINS,                /* check-ins new since the last such event (at most 100): recent */
+        WORKER_PLAN,                    /* a rollout plan preview: preview, or message when it could not be made */
 } WorkerEventKind;
+
+/* What a new rollout would do (rollout_plan_build()'s counts), for the create form's live preview. */
+typedef struct PlanPreview {
+        uint64_t seq;                   /* the request's, so a late answer to an old form is told apart */
+        uint64_t selected;              /* devices the selection matches */
+        uint64_t eligible;
+        uint64_t offline;               /* eligible but not seen lately */
+        uint64_t excluded[_EXCLUDE_MAX];
+        uint64_t targets[ROLLOUT_WAVES_MAX]; /* cumulative devices after each wave */
+        size_t n_waves;
+} PlanPreview;
 
 #define WORKER_MESSAGE_MAX (ROLLOUT_ERROR_MAX + 128)
 
@@ -50,6 +62,8 @@ typedef struct WorkerEvent {
         ApiReleaseList *releases;       /* owned */
         ApiChannelList *channels;       /* owned */
         ApiCheckinPage *recent;         /* owned, oldest first */
+        PlanPreview preview;
+        char rollout[ROLLOUT_NAME_MAX + 1]; /* WORKER_ACTION of a create or start: the rollout */
 } WorkerEvent;
 
 WorkerEvent *worker_event_free(WorkerEvent *e);
@@ -100,5 +114,18 @@ int worker_bulk(Worker *w, BulkKind kind, char *const *ids, size_t n, int64_t re
  * every pass, as WORKER_DEVICE events. NULL stops.
  */
 void worker_watch_device(Worker *w, const char *id);
+/*
+ * Asks for a plan preview of a rollout that does not exist yet: spec_text in rollout_spec_parse()'s
+ * form, over the worker's inventory. Only the latest request is kept; it ends as a WORKER_PLAN
+ * event with the same seq. The strings are copied.
+ */
+void worker_plan(Worker *w, uint64_t seq, const char *name, const char *spec_text, const RolloutRelease *release);
+/*
+ * Queues the creation of a rollout (rollout_create()) and, when start, its start; ends as a
+ * WORKER_ACTION event naming the rollout. -EBUSY while another action is queued or running.
+ */
+int worker_create(Worker *w, const char *name, const char *spec_text, bool start);
+/* Queues the start of a draft rollout (rollout_start()). -EBUSY as above. */
+int worker_start_rollout(Worker *w, const char *name);
 /* Asks for a new snapshot now (after a change in the UI's own inventory handle, e.g.). */
 void worker_refresh(Worker *w);

@@ -173,6 +173,37 @@ static void test_scroll(void **state) {
         assert_int_equal(layout_scroll(7, 3, 10, 5), 0);
 }
 
+/* The cells both renderers show: sources from the inventory's list, a dash for what no source said. */
+static void test_fleet_cells(void **state) {
+        FleetRow r = { .id = "18:FE:34:00:00:01", .name = "", .ip = "", .product = "door", .platform = "",
+                       .version = "1.0.0", .labels = "attic", .state = -1, .online = true };
+        char buf[32];
+
+        assert_string_equal(fleet_cell(&r, FLEET_COL_NAME, NOW, "-", buf), "-");
+        assert_string_equal(fleet_cell(&r, FLEET_COL_PLATFORM, NOW, "-", buf), "-");
+        assert_string_equal(fleet_cell(&r, FLEET_COL_TARGET, NOW, "-", buf), "-");
+        assert_string_equal(fleet_cell(&r, FLEET_COL_ONLINE, NOW, "-", buf), "yes");
+        assert_string_equal(fleet_cell(&r, FLEET_COL_SEEN, NOW, "-", buf), "-");
+        r.last_seen = NOW - 90 * USEC_PER_SEC;
+        assert_string_equal(fleet_cell(&r, FLEET_COL_SEEN, NOW, "-", buf), "90s");
+        assert_string_equal(fleet_cell(&r, FLEET_COL_SOURCES, NOW, "-", buf), "");
+        r.sources = FLEET_SOURCE_POLL | FLEET_SOURCE_LOG | FLEET_SOURCE_MDNS;
+        assert_string_equal(fleet_cell(&r, FLEET_COL_SOURCES, NOW, "-", buf), "poll log mdns");
+        r.sources = FLEET_SOURCE_MDNS;
+        assert_string_equal(fleet_cell(&r, FLEET_COL_SOURCES, NOW, "-", buf), "mdns");
+        r.state = DR_OFFERED;
+        r.target = "1.1.0";
+        assert_string_equal(fleet_cell(&r, FLEET_COL_STATE, NOW, "-", buf), "offered");
+        assert_string_equal(fleet_cell(&r, FLEET_COL_TARGET, NOW, "-", buf), "1.1.0");
+
+        /* columns by name, for --sort */
+        assert_int_equal(fleet_column_from_name("last-seen"), FLEET_COL_SEEN);
+        assert_int_equal(fleet_column_from_name("name"), FLEET_COL_NAME);
+        assert_int_equal(fleet_column_from_name("LAST SEEN"), -EINVAL);
+        for (int c = 0; c < _FLEET_COL_MAX; c++)
+                assert_int_equal(fleet_column_from_name(fleet_column_name(c)), c);
+}
+
 static void test_keymap(void **state) {
         size_t n;
         const KeyBinding *t = keymap_table(&n);
@@ -204,6 +235,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_marks_carry, setup, teardown),
                 cmocka_unit_test(test_layout),
                 cmocka_unit_test(test_scroll),
+                cmocka_unit_test(test_fleet_cells),
                 cmocka_unit_test(test_keymap),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
