@@ -35,6 +35,9 @@ typedef enum EditFor {
         EDIT_RELEASE,                   /* the release to pin or assign */
         EDIT_EVENTS,                    /* the Events view's filter */
         EDIT_COMMAND,                   /* a flota verb to run */
+        EDIT_UPLOAD_PATH,               /* the image file to upload (Tab completes) */
+        EDIT_UPLOAD_PRODUCT,
+        EDIT_UPLOAD_VERSION,
 } EditFor;
 
 typedef enum ConfirmFor {
@@ -43,6 +46,7 @@ typedef enum ConfirmFor {
         CONFIRM_BULK,                   /* bulk_* */
         CONFIRM_CREATE,                 /* the New rollout form */
         CONFIRM_START,                  /* confirm_rollout: start the draft */
+        CONFIRM_UPLOAD,                 /* upload_* */
 } ConfirmFor;
 
 typedef struct CreateForm CreateForm;
@@ -89,6 +93,9 @@ typedef struct App {
         ApiReleaseList *releases;
         ApiChannelList *channels;
         size_t release_cursor;
+        char upload_path[APP_FILTER_MAX];
+        char upload_product[PRODUCT_NAME_MAX + 1];
+        char upload_version[DEVICE_VERSION_MAX + 1];
 
         /* Rollouts */
         size_t rollout_cursor;
@@ -174,6 +181,8 @@ extern const ViewOps view_output_ops;
 extern const ViewOps view_help_ops;
 
 /* shared by the views (tui.c) */
+/* n with thousands separators: "100,000" */
+const char *group_digits(char buf[static 32], uint64_t n);
 void app_status(App *a, Role role, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void app_draw_title(App *a);
 void app_draw_bar(App *a);
@@ -200,6 +209,10 @@ void app_redraw(App *a);
 int command_start(App *a, const char *line);
 void command_stop(App *a);
 void command_clear(App *a);
+/* the Releases view's upload prompts (view-releases.c): each step's text entered */
+void releases_upload_entered(App *a, EditFor step, const char *text);
+/* Tab in the file prompt: completes a->edit as far as the matches agree, and names them. */
+void releases_upload_complete(App *a);
 /* the New rollout form (view-create.c) */
 int create_form_open(App *a);
 CreateForm *create_form_free(CreateForm *f);

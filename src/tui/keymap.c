@@ -53,6 +53,7 @@
         X(KEY_RIGHT, "Right", V_CREATE, ACTION_CHOICE_NEXT, NULL, "the next choice (release, approve, on failure, start)") \
         X(KEY_LEFT, "Left", V_CREATE, ACTION_CHOICE_PREV, NULL, "the previous choice")                        \
         X('P', "P", V_ROLLOUTS, ACTION_PROMOTE, "promote", "point the channel at the release (asks first)") \
+        X('U', "U", V_RELEASES, ACTION_UPLOAD, "upload", "upload an image as a release (asks for the file, Tab completes)") \
         X('P', "P", V_RELEASES, ACTION_PROMOTE, "promote", "point a channel at the release (asks which, then asks first)") \
         X('f', "f", V_EVENTS, ACTION_FOLLOW, "follow", "follow new events, or stop following")             \
         X(CTRL('l'), "^L", V_ALL, ACTION_REFRESH, NULL, "redraw the screen")                                \

@@ -73,7 +73,8 @@ const char *view_to_string(View v);
         X(START, "start", true)                         \
         X(SUBMIT, "submit", false)                      \
         X(CHOICE_NEXT, "choice-next", false)            \
-        X(CHOICE_PREV, "choice-prev", false)
+        X(CHOICE_PREV, "choice-prev", false)            \
+        X(UPLOAD, "upload", true)
 
 typedef enum Action {
 #define X(id, name, admin) ACTION_##id,

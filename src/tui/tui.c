@@ -103,7 +103,7 @@ void app_rebuild_fleet(App *a, const char *keep) {
 
 /* ---- the lines every view shares ---- */
 
-static const char *group_digits(char buf[static 32], uint64_t n) {
+const char *group_digits(char buf[static 32], uint64_t n) {
         char raw[24];
         int len = snprintf(raw, sizeof(raw), "%" PRIu64, n), o = 0;
 
@@ -200,6 +200,9 @@ static void draw_status(App *a) {
                                        : a->edit_for == EDIT_RELEASE ? "release id: "
                                        : a->edit_for == EDIT_EVENTS ? "events containing: "
                                        : a->edit_for == EDIT_COMMAND ? ":flota "
+                                       : a->edit_for == EDIT_UPLOAD_PATH ? "upload image (Tab completes): "
+                                       : a->edit_for == EDIT_UPLOAD_PRODUCT ? "product: "
+                                       : a->edit_for == EDIT_UPLOAD_VERSION ? "version (empty: an ESP32 image's own): "
                                                                      : "filter: ");
                 x += term_print(y, x, COLS - x - 1, ROLE_NORMAL, a->edit);
                 term_print(y, x, 1, ROLE_ACCENT, " ");
@@ -294,6 +297,14 @@ static void confirm_key(App *a, int key) {
                 create_form_confirmed(a);
                 return;
         }
+        if (a->confirm_for == CONFIRM_UPLOAD) {
+                int r = worker_upload(a->worker, a->upload_path, a->upload_product, a->upload_version);
+                if (r == -EBUSY)
+                        app_status(a, ROLE_WARN, "an action is still running; try again when it is done");
+                else
+                        app_status(a, ROLE_BUSY, "upload %s: working...", a->upload_path);
+                return;
+        }
         if (a->confirm_for == CONFIRM_START) {
                 int r = worker_start_rollout(a->worker, a->confirm_rollout);
                 if (r == -EBUSY)
@@ -335,6 +346,11 @@ static int edit_key(App *a, int key) {
                 }
                 if (a->edit_for == EDIT_COMMAND)
                         return command_start(a, a->edit);
+                if (a->edit_for == EDIT_UPLOAD_PATH || a->edit_for == EDIT_UPLOAD_PRODUCT ||
+                    a->edit_for == EDIT_UPLOAD_VERSION) {
+                        releases_upload_entered(a, a->edit_for, a->edit);
+                        return CHANGE_REDRAW;
+                }
                 if (a->edit_for == EDIT_EVENTS) {
                         (void) strscpy(a->events_filter, sizeof(a->events_filter), a->edit);
                         events_merge(a);
@@ -356,6 +372,10 @@ static int edit_key(App *a, int key) {
                 return CHANGE_REDRAW;
         case 21: /* ^U */
                 a->edit[0] = 0;
+                return CHANGE_REDRAW;
+        case '\t':
+                if (a->edit_for == EDIT_UPLOAD_PATH)
+                        releases_upload_complete(a);
                 return CHANGE_REDRAW;
         default:
                 if (key >= 32 && key < 127 && len + 1 < sizeof(a->edit)) {

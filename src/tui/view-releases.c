@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* The Releases view: flotad's releases per product with how many devices run each, the channels, and promotion. */
 #include <curses.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "app.h"
+#include "complete.h"
 #include "flota/firmware.h"
 #include "flota/strutil.h"
 
@@ -175,9 +178,93 @@ void releases_channel_entered(App *a, const char *channel) {
         a->confirming = true;
 }
 
+/* ---- upload: file (Tab completes), product, version, then a question ---- */
+
+static void prompt(App *a, EditFor step, const char *text) {
+        a->editing = true;
+        a->edit_for = step;
+        (void) strscpy(a->edit, sizeof(a->edit), text);
+}
+
+void releases_upload_complete(App *a) {
+        PathMatches m = {};
+        char done[APP_FILTER_MAX];
+        int r = path_complete(a->edit, done, sizeof(done), &m);
+
+        if (r < 0) {
+                app_status(a, ROLE_WARN, "%s", r == -ENOENT ? "no file matches" : strerror(-r));
+                return;
+        }
+        (void) strscpy(a->edit, sizeof(a->edit), done);
+        if (m.n > 1) {
+                char list[APP_STATUS_MAX];
+                size_t n = 0;
+                for (size_t i = 0; i < m.n && n + 1 < sizeof(list); i++)
+                        n += (size_t) snprintf(list + n, sizeof(list) - n, "%s%s", i ? "  " : "", m.names[i]);
+                app_status(a, ROLE_DIM, "%s", list);
+        } else
+                a->status[0] = 0;
+        path_matches_free(&m);
+}
+
+void releases_upload_entered(App *a, EditFor step, const char *text) {
+        const Release *cur = selected(a);
+        struct stat st;
+
+        switch (step) {
+        case EDIT_UPLOAD_PATH:
+                if (stat(text, &st) < 0) {
+                        app_status(a, ROLE_BAD, "%s: %s", text, strerror(errno));
+                        return;
+                }
+                if (!S_ISREG(st.st_mode)) {
+                        app_status(a, ROLE_BAD, "%s: not a regular file", text);
+                        return;
+                }
+                (void) strscpy(a->upload_path, sizeof(a->upload_path), text);
+                prompt(a, EDIT_UPLOAD_PRODUCT, cur && cur->product ? cur->product : "");
+                return;
+        case EDIT_UPLOAD_PRODUCT:
+                if (!name_is_valid(text)) {
+                        app_status(a, ROLE_BAD, "'%s' is not a product name", text);
+                        return;
+                }
+                (void) strscpy(a->upload_product, sizeof(a->upload_product), text);
+                prompt(a, EDIT_UPLOAD_VERSION, "");
+                return;
+        case EDIT_UPLOAD_VERSION:
+                if (!isempty(text) && !version_is_valid(text)) {
+                        app_status(a, ROLE_BAD, "'%s' is not a version", text);
+                        return;
+                }
+                (void) strscpy(a->upload_version, sizeof(a->upload_version), text);
+                if (stat(a->upload_path, &st) < 0) {
+                        app_status(a, ROLE_BAD, "%s: %s", a->upload_path, strerror(errno));
+                        return;
+                }
+                char size[32];
+                const char *base = strrchr(a->upload_path, '/');
+                snprintf(a->confirm_text, sizeof(a->confirm_text), "Upload %s (%s bytes) as %s %s? [y/N]",
+                         base ? base + 1 : a->upload_path, group_digits(size, (uint64_t) st.st_size),
+                         a->upload_product, isempty(text) ? "(its version from the image)" : text);
+                a->confirm_for = CONFIRM_UPLOAD;
+                a->confirming = true;
+                return;
+        default: return;
+        }
+}
+
 static int act(App *a, Action action) {
         if (a->releases && app_move(action, &a->release_cursor, a->releases->n, 10))
                 return CHANGE_REDRAW;
+        if (action == ACTION_UPLOAD) {
+                if (!a->server) {
+                        app_status(a, ROLE_WARN, "no flotad configured: releases live on flotad (--server)");
+                        return CHANGE_REDRAW;
+                }
+                prompt(a, EDIT_UPLOAD_PATH, "");
+                return CHANGE_REDRAW;
+        }
         if (action != ACTION_PROMOTE || !selected(a))
                 return CHANGE_NONE;
         a->editing = true;

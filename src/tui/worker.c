@@ -7,7 +7,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +29,7 @@ typedef enum ActionKind {
         ACT_BULK,
         ACT_CREATE,
         ACT_START,
+        ACT_UPLOAD,
 } ActionKind;
 
 /* What tells, cheaply, that the inventory changed since the last snapshot. */
@@ -53,6 +56,8 @@ struct Worker {
         char action_rollout[ROLLOUT_NAME_MAX + 1];
         RolloutAction action;
         char *create_spec;              /* ACT_CREATE: the spec's text, owned while queued */
+        char *upload_path;              /* ACT_UPLOAD: owned while queued (product in promote_product, */
+        char *upload_version;           /* version may be "") */
         bool create_start;
         char promote_product[PRODUCT_NAME_MAX + 1];
         char promote_channel[CHANNEL_NAME_MAX + 1];
@@ -486,6 +491,41 @@ static void start_rollout(Worker *w, Store *s, ApiClient *api, const char *name)
         post(w, e);
 }
 
+static void upload(Worker *w, Store *s, ApiClient *api, const char *path, const char *product, const char *version) {
+        WorkerEvent *e = event_new(WORKER_ACTION);
+        char err[API_CLIENT_ERROR_MAX] = "";
+        ApiReleaseUpload u = { .product = product, .version = isempty(version) ? NULL : version };
+        Release rel = {};
+        struct stat st;
+        int r;
+
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || fstat(fd, &st) < 0) {
+                r = -errno;
+                snprintf(err, sizeof(err), "cannot read %s: %s", path, strerror(-r));
+        } else if (!S_ISREG(st.st_mode)) {
+                r = -EINVAL;
+                snprintf(err, sizeof(err), "%s is not a regular file", path);
+        } else if (!api) {
+                r = -ENOTCONN;
+                snprintf(err, sizeof(err), "no flotad configured (--server)");
+        } else
+                r = api_release_upload(api, &u, fd, (uint64_t) st.st_size, NULL, NULL, &rel, err);
+        e->ok = r >= 0;
+        e->denied = r == -EACCES;
+        if (r < 0)
+                snprintf(e->message, sizeof(e->message), "upload %s: %s", path, err[0] ? err : strerror(-r));
+        else {
+                snprintf(e->message, sizeof(e->message), "upload: release %" PRId64 ", %s %s, done", rel.id,
+                         rel.product, rel.version);
+                _cleanup_free_ char *what = xasprintf("release %" PRId64 ": %s %s from %s", rel.id, rel.product,
+                                                       rel.version, path);
+                audit(w, s, "release upload", what);
+                release_done(&rel);
+        }
+        post(w, e);
+}
+
 /* The plan preview asked for last (nothing when none is waiting). Reads the inventory only. */
 static void preview(Worker *w, Store *s) {
         char name[ROLLOUT_NAME_MAX + 1], msg[ROLLOUT_SPEC_ERROR_MAX], err[ROLLOUT_ERROR_MAX] = "";
@@ -593,7 +633,7 @@ static void *run(void *userdata) {
                 bool do_action = false, create_start = false;
                 ActionKind kind = ACT_ROLLOUT;
                 BulkKind bk = 0;
-                char **ids = NULL, **labels = NULL, *spec = NULL;
+                char **ids = NULL, **labels = NULL, *spec = NULL, *upload_path = NULL, *upload_version = NULL;
                 size_t n_ids = 0, n_labels = 0;
                 char name[ROLLOUT_NAME_MAX + 1], product[PRODUCT_NAME_MAX + 1], channel[CHANNEL_NAME_MAX + 1];
                 RolloutAction a = 0;
@@ -616,6 +656,8 @@ static void *run(void *userdata) {
                         memcpy(channel, w->promote_channel, sizeof(channel));
                         release = w->promote_release;
                         spec = TAKE_PTR(w->create_spec);
+                        upload_path = TAKE_PTR(w->upload_path);
+                        upload_version = TAKE_PTR(w->upload_version);
                         create_start = w->create_start;
                         if (kind == ACT_BULK) {
                                 bk = w->bulk_kind;
@@ -643,9 +685,12 @@ static void *run(void *userdata) {
                         case ACT_PROMOTE: promote(w, s, api, product, channel, release); break;
                         case ACT_CREATE: create(w, s, api, name, spec, create_start); break;
                         case ACT_START: start_rollout(w, s, api, name); break;
+                        case ACT_UPLOAD: upload(w, s, api, upload_path, product, upload_version); break;
                         default: act(w, s, api, name, a);
                         }
                         free(spec);
+                        free(upload_path);
+                        free(upload_version);
                         pthread_mutex_lock(&w->lock);
                         w->has_action = false;
                         pthread_mutex_unlock(&w->lock);
@@ -711,6 +756,8 @@ Worker *worker_stop(Worker *w) {
         strv_free(w->bulk_ids, w->n_bulk_ids);
         strv_free(w->bulk_labels, w->n_bulk_labels);
         free(w->create_spec);
+        free(w->upload_path);
+        free(w->upload_version);
         free(w->plan_spec);
         free(w->events);
         if (w->efd >= 0)
@@ -804,6 +851,21 @@ int worker_create(Worker *w, const char *name, const char *spec_text, bool start
                 free(w->create_spec);
                 w->create_spec = xstrdup(spec_text);
                 w->create_start = start;
+                pthread_cond_signal(&w->cond);
+        }
+        pthread_mutex_unlock(&w->lock);
+        return r;
+}
+
+int worker_upload(Worker *w, const char *path, const char *product, const char *version) {
+        pthread_mutex_lock(&w->lock);
+        int r = claim_action(w, ACT_UPLOAD);
+        if (r == 0) {
+                free(w->upload_path);
+                free(w->upload_version);
+                w->upload_path = xstrdup(path);
+                w->upload_version = xstrdup(version ? version : "");
+                (void) strscpy(w->promote_product, sizeof(w->promote_product), product);
                 pthread_cond_signal(&w->cond);
         }
         pthread_mutex_unlock(&w->lock);

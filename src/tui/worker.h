@@ -125,6 +125,11 @@ void worker_plan(Worker *w, uint64_t seq, const char *name, const char *spec_tex
  * WORKER_ACTION event naming the rollout. -EBUSY while another action is queued or running.
  */
 int worker_create(Worker *w, const char *name, const char *spec_text, bool start);
+/*
+ * Queues the upload of an image file as a new release of product (version NULL or "": the
+ * image's own), audited as 'flota release upload' is. Ends as a WORKER_ACTION event. -EBUSY as above.
+ */
+int worker_upload(Worker *w, const char *path, const char *product, const char *version);
 /* Queues the start of a draft rollout (rollout_start()). -EBUSY as above. */
 int worker_start_rollout(Worker *w, const char *name);
 /* Asks for a new snapshot now (after a change in the UI's own inventory handle, e.g.). */

@@ -80,8 +80,24 @@ fl audit | grep -q 'door/beta -> release 2' || fail "the promotion is not in the
 # n: the New rollout form. Every field is checked as it is typed (a bad one in red, and no
 # preview until it is fixed); the plan preview follows the fields; Enter on the last asks,
 # naming what it reaches, and y creates and starts the rollout through the engine.
-release meter 1.1.0 esp32
+# U: an upload from the dashboard. The file prompt completes with Tab; a missing file is refused
+# there; the product defaults to the selected release's; an ESP32 image carries its version.
+"$FLOTA_SIM" mkimage --version 1.1.0 --platform esp32 -o "$work/meter-1.1.0.bin" >/dev/null
+keys U "$work/nothing-here.bin" Enter
+wait_screen "nothing-here.bin: No such file or directory"
+keys U "$work/meter-1." Tab
+wait_screen "upload image (Tab completes): $work/meter-1.1.0.bin"
+keys Enter
+wait_screen "product: door"
+keys C-u meter Enter
+wait_screen "version (empty: an ESP32 image's own):"
+keys Enter
+wait_screen "Upload meter-1.1.0.bin (262,144 bytes) as meter (its version from the image)? [y/N]"
+keys y
+wait_screen "upload: release 3, meter 1.1.0, done"
 wait_screen "meter      3"
+fl audit | grep -q "release 3: meter 1.1.0 from $work/meter-1.1.0.bin" ||
+    fail "the upload is not in the audit log: $(fl audit)"
 keys F4
 wait_screen "ROLLOUT      RELEASE"
 keys n

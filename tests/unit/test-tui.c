@@ -7,10 +7,12 @@
 #include <curses.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../harness/tmpdir.h"
 #include "flota/alloc.h"
 #include "flota/inventory.h"
+#include "complete.h"
 #include "keymap.h"
 #include "layout.h"
 #include "flota/fleet-snapshot.h"
@@ -204,6 +206,55 @@ static void test_fleet_cells(void **state) {
                 assert_int_equal(fleet_column_from_name(fleet_column_name(c)), c);
 }
 
+static void touch(const char *dir, const char *name) {
+        _cleanup_free_ char *p = xasprintf("%s/%s", dir, name);
+        FILE *f = fopen(p, "w");
+        assert_non_null(f);
+        fclose(f);
+}
+
+/* Tab in the upload prompt: as far as the matches agree, directories with a '/', dot files only when asked. */
+static void test_path_complete(void **state) {
+        char *dir = tmpdir_new(), out[256];
+        PathMatches m = {};
+
+        assert_non_null(dir);
+        touch(dir, "door-1.0.bin");
+        touch(dir, "door-1.1.bin");
+        touch(dir, ".hidden.bin");
+        _cleanup_free_ char *sub = xasprintf("%s/dist", dir);
+        assert_int_equal(mkdir(sub, 0700), 0);
+
+        _cleanup_free_ char *typed = xasprintf("%s/do", dir);
+        assert_int_equal(path_complete(typed, out, sizeof(out), &m), 0);
+        _cleanup_free_ char *want = xasprintf("%s/door-1.", dir);
+        assert_string_equal(out, want);
+        assert_int_equal(m.n, 2);
+        assert_string_equal(m.names[0], "door-1.0.bin");
+        path_matches_free(&m);
+
+        _cleanup_free_ char *typed2 = xasprintf("%s/di", dir), *want2 = xasprintf("%s/dist/", dir);
+        assert_int_equal(path_complete(typed2, out, sizeof(out), NULL), 0);
+        assert_string_equal(out, want2);
+
+        /* everything but the dot file; then the dot file when the name starts with '.' */
+        _cleanup_free_ char *typed3 = xasprintf("%s/", dir), *typed4 = xasprintf("%s/.h", dir);
+        assert_int_equal(path_complete(typed3, out, sizeof(out), &m), 0);
+        assert_int_equal(m.n, 3);
+        path_matches_free(&m);
+        assert_int_equal(path_complete(typed4, out, sizeof(out), &m), 0);
+        assert_int_equal(m.n, 1);
+        path_matches_free(&m);
+
+        _cleanup_free_ char *typed5 = xasprintf("%s/zzz", dir), *typed6 = xasprintf("%s/none/x", dir);
+        assert_int_equal(path_complete(typed5, out, sizeof(out), NULL), -ENOENT);
+        assert_int_equal(path_complete(typed6, out, sizeof(out), NULL), -ENOENT);
+        /* a result that does not fit */
+        assert_int_equal(path_complete(typed, out, 8, NULL), -ENAMETOOLONG);
+
+        tmpdir_remove(dir);
+}
+
 static void test_keymap(void **state) {
         size_t n;
         const KeyBinding *t = keymap_table(&n);
@@ -236,6 +287,7 @@ int main(void) {
                 cmocka_unit_test(test_layout),
                 cmocka_unit_test(test_scroll),
                 cmocka_unit_test(test_fleet_cells),
+                cmocka_unit_test(test_path_complete),
                 cmocka_unit_test(test_keymap),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
