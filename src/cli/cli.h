@@ -11,6 +11,7 @@
 
 #include "flota/api.h"
 #include "flota/json-encode.h"
+#include "flota/log-format.h"
 #include "flota/store.h"
 
 #define EXIT_USAGE 2
@@ -99,6 +100,13 @@ void cli_status_print(const cJSON *status, FILE *f);
  * 'flota ingest --from-server' does. Returns 0 with the number of check-ins read, or -1 after reporting.
  */
 int cli_ingest_server(Cli *cli, uint64_t *ret_total);
+/*
+ * A poll log's format: spec is a preset's name, a log_format string, or "auto" (the preset
+ * that reads the file's first lines); product_pattern (NULL: the default) says where requests
+ * name the product. 0, or -1 / CLI_USAGE after reporting as "flota: VERB: ...".
+ */
+int cli_log_format(const char *verb, const char *path, const char *spec, const char *product_pattern,
+                   LogFormat **ret);
 /* The same without reporting: -errno with a sentence in err (for verbs that go on without it). */
 int cli_ingest_server_quiet(Cli *cli, uint64_t *ret_total, char err[static API_CLIENT_ERROR_MAX]);
 /*

@@ -78,41 +78,42 @@ static void on_bad_line(const char *path, uint64_t line, const char *why, const 
 }
 
 /* The format named by --format, or the preset that reads the file's first lines. */
-static int guess_format(const char *path, const char *spec, LogFormat **ret) {
+static int guess_format(const char *verb, const char *path, const char *spec, LogFormat **ret) {
         char err[LOG_FORMAT_ERROR_MAX];
         const LogPreset *preset;
 
         if (!streq(spec, "auto")) {
                 if (log_format_compile(spec, ret, err) < 0)
-                        return cli_usage("ingest: --format: %s", err);
+                        return cli_usage("%s: --format: %s", verb, err);
                 return 0;
         }
         _cleanup_(log_reader_freep) LogReader *rd = NULL;
         LogBlock b = {};
         int r = log_reader_open(path, &rd);
         if (r < 0)
-                return cli_error("ingest: cannot read %s: %s", path, strerror(-r));
+                return cli_error("%s: cannot read %s: %s", verb, path, strerror(-r));
         r = log_reader_next(rd, &b);
         if (r < 0)
-                return cli_error("ingest: cannot read %s: %s", path, strerror(-r));
+                return cli_error("%s: cannot read %s: %s", verb, path, strerror(-r));
         if (r == 0 || log_format_guess(b.data, b.len, &preset) < 0)
-                return cli_error("ingest: cannot tell the format of %s from its first lines; give --format "
-                                 "(a preset: flota ingest --list-formats, or your server's log_format string)", path);
+                return cli_error("%s: cannot tell the format of %s from its first lines; give --format "
+                                 "(a preset: flota ingest --list-formats, or your server's log_format string)",
+                                 verb, path);
         r = log_format_compile(preset->name, ret, err);
-        return r < 0 ? cli_error("ingest: %s", err) : 0;
+        return r < 0 ? cli_error("%s: %s", verb, err) : 0;
 }
 
-/* The format (see guess_format()), reading the product from requests by pattern (NULL: the default). */
-static int resolve_format(const char *path, const char *spec, const char *product_pattern, LogFormat **ret) {
+int cli_log_format(const char *verb, const char *path, const char *spec, const char *product_pattern,
+                   LogFormat **ret) {
         char err[LOG_FORMAT_ERROR_MAX];
-        int r = guess_format(path, spec, ret);
+        int r = guess_format(verb, path, spec, ret);
 
         if (r < 0 || !product_pattern)
                 return r;
         r = log_format_set_product(*ret, product_pattern, err);
         if (r < 0) {
                 *ret = log_format_free(*ret);
-                return cli_usage("ingest: --product-pattern: %s", err);
+                return cli_usage("%s: --product-pattern: %s", verb, err);
         }
         return 0;
 }
@@ -156,7 +157,7 @@ static int ingest_log(Cli *cli, Store *inv, const char *path, const char *spec, 
         LogIngestStats st;
         int r;
 
-        r = resolve_format(path, spec, product_pattern, &format);
+        r = cli_log_format("ingest", path, spec, product_pattern, &format);
         if (r < 0) {
                 cJSON_Delete(bad.shown);
                 return r;

@@ -9,8 +9,18 @@
 #include "flota/strutil.h"
 #include "tui.h"
 
+typedef struct LogFormats {
+        LogFormat *v[TUI_LOGS_MAX];
+        size_t n;
+} LogFormats;
+
+static void log_formats_done(LogFormats *f) {
+        for (size_t i = 0; i < f->n; i++)
+                log_format_free(f->v[i]);
+}
+
 static void usage(void) {
-        printf("Usage: flota tui [--interval SECS] [--no-tick] [--stats]\n"
+        printf("Usage: flota tui [--interval SECS] [--no-tick] [--log FILE]... [--format F] [--stats]\n"
                "\n"
                "The dashboard: the fleet, each device, rollouts and events, live. It follows\n"
                "flotad's check-in feed every few seconds and, unless --no-tick, steps running\n"
@@ -18,21 +28,30 @@ static void usage(void) {
                "\n"
                "  --interval SECS   time between passes over flotad's feed (default 3)\n"
                "  --no-tick         follow the feed only; leave the rollouts' steps to cron\n"
+               "  --log FILE        also follow a poll log (nginx, Apache, flotad's JSON lines) as\n"
+               "                    it grows, into the inventory as 'flota ingest --log' does\n"
+               "                    (repeatable)\n"
+               "  --format F        the logs' format: a preset or a log_format string (default auto)\n"
                "  --stats           on exit, print the first paint's and the last redraw's times\n"
                "  --list-keys       print the key table (as flota(1) lists it) and exit\n");
 }
 
 int verb_tui(Cli *cli, int argc, char **argv) {
-        enum { ARG_INTERVAL = 0x100, ARG_NO_TICK, ARG_STATS, ARG_LIST_KEYS };
+        enum { ARG_INTERVAL = 0x100, ARG_NO_TICK, ARG_STATS, ARG_LIST_KEYS, ARG_LOG, ARG_FORMAT };
         static const struct option options[] = {
                 { "interval", required_argument, NULL, ARG_INTERVAL },
                 { "no-tick", no_argument, NULL, ARG_NO_TICK },
                 { "stats", no_argument, NULL, ARG_STATS },
                 { "list-keys", no_argument, NULL, ARG_LIST_KEYS },
+                { "log", required_argument, NULL, ARG_LOG },
+                { "format", required_argument, NULL, ARG_FORMAT },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
         TuiOptions o = { .tick = true, .timeout_sec = cli->timeout };
+        _cleanup_(log_formats_done) LogFormats formats = {};
+        const char *logs[TUI_LOGS_MAX], *spec = "auto";
+        size_t n_logs = 0;
         char err[256];
         uint32_t secs;
         Store *inv;
@@ -49,11 +68,27 @@ int verb_tui(Cli *cli, int argc, char **argv) {
                 case ARG_NO_TICK: o.tick = false; break;
                 case ARG_STATS: o.stats = true; break;
                 case ARG_LIST_KEYS: tui_print_keys(stdout); return 0;
+                case ARG_LOG:
+                        if (n_logs == TUI_LOGS_MAX)
+                                return cli_usage("tui: at most %d --log files", TUI_LOGS_MAX);
+                        logs[n_logs++] = optarg;
+                        break;
+                case ARG_FORMAT: spec = optarg; break;
                 default: return CLI_USAGE;
                 }
         }
         if (optind < argc)
                 return cli_usage("tui: unexpected argument '%s'", argv[optind]);
+        /* the logs' formats are known before the screen is taken: a wrong one is an error here */
+        for (size_t i = 0; i < n_logs; i++) {
+                int r = cli_log_format("tui", logs[i], spec, NULL, &formats.v[i]);
+                if (r < 0)
+                        return r;
+                formats.n = i + 1;
+        }
+        o.logs = logs;
+        o.log_formats = (const LogFormat *const *) formats.v;
+        o.n_logs = n_logs;
         /* creates the inventory (and its directory) when there is none yet */
         if (cli_inventory(cli, &inv) < 0)
                 return -1;

@@ -14,9 +14,7 @@
         X(KEY_F(3), "F3", V_ALL, ACTION_VIEW_RELEASES, "Releases", "releases per product and the channels")  \
         X(KEY_F(4), "F4", V_ALL, ACTION_VIEW_ROLLOUTS, "Rollouts", "rollouts: waves, gates, actions")        \
         X(KEY_F(5), "F5", V_ALL, ACTION_VIEW_EVENTS, "Events", "rollout steps and the audit log")           \
-        X('\t', "Tab", V_CREATE, ACTION_DOWN, NULL, "the next field of the form")                          \
-        X(KEY_BTAB, "S-Tab", V_CREATE, ACTION_UP, NULL, "the previous field of the form")                   \
-        X('\t', "Tab", V_ALL & ~V_CREATE, ACTION_NEXT_VIEW, NULL, "the next view")                         \
+        X('\t', "Tab", V_ALL, ACTION_NEXT_VIEW, NULL, "the next view (in a form: the next field)")          \
         X(KEY_UP, "Up", V_LISTS, ACTION_UP, NULL, "move up")                                                \
         X('k', "k", V_LISTS, ACTION_UP, NULL, "move up")                                                    \
         X(KEY_DOWN, "Down", V_LISTS, ACTION_DOWN, NULL, "move down")                                        \
@@ -28,7 +26,7 @@
         X('/', "/", V_FLEET, ACTION_FILTER, "filter", "filter devices (product=door version<2.1 label=x online)") \
         X('/', "/", V_EVENTS, ACTION_FILTER, "filter", "show only events containing a text ('check-in', a device, 'r1 wave')") \
         X(27, "Esc", V_FLEET | V_DEVICE | V_EVENTS | V_CREATE | V_OUTPUT | V_HELP, ACTION_BACK, NULL,         \
-          "clear the filter; back from a detail or the form (kept as typed); stop a command")                 \
+          "clear the filter; back from a detail or a form; stop a command")                 \
         X(':', ":", V_ALL & ~(V_HELP | V_CREATE), ACTION_COMMAND, "command", "run a flota verb (:devices --product door), output in a pane") \
         X(KEY_LEFT, "Left", V_DEVICE, ACTION_BACK, NULL, "back to the fleet")                               \
         X(' ', "Space", V_FLEET, ACTION_MARK, "mark", "mark or unmark the device")                          \
@@ -46,13 +44,13 @@
         X('X', "X", V_ROLLOUTS, ACTION_ABORT, "abort", "abort the rollout (asks first)")                    \
         X('F', "F", V_ROLLOUTS, ACTION_RETRY_FAILED, "retry", "offer the failed devices again")             \
         X('R', "R", V_ROLLOUTS, ACTION_ROLLBACK, "rollback", "give every updated device its old release back (asks first)") \
-        X('n', "n", V_ROLLOUTS, ACTION_NEW_ROLLOUT, "new", "a new rollout: a form with a live plan preview") \
-        X('s', "s", V_ROLLOUTS, ACTION_START, "start", "start the draft rollout (asks first)")               \
         X('\n', "Enter", V_CREATE, ACTION_SUBMIT, "next", "the next field; on the last, create the rollout (asks first)") \
         X(KEY_ENTER, "Enter", V_CREATE, ACTION_SUBMIT, NULL, "the next field; on the last, create the rollout") \
         X(KEY_RIGHT, "Right", V_CREATE, ACTION_CHOICE_NEXT, NULL, "the next choice (release, approve, on failure, start)") \
         X(KEY_LEFT, "Left", V_CREATE, ACTION_CHOICE_PREV, NULL, "the previous choice")                        \
         X('P', "P", V_ROLLOUTS, ACTION_PROMOTE, "promote", "point the channel at the release (asks first)") \
+        X('n', "n", V_ROLLOUTS, ACTION_NEW_ROLLOUT, "new", "a new rollout: a form with a live plan preview") \
+        X('s', "s", V_ROLLOUTS, ACTION_START, "start", "start the draft rollout (asks first)")               \
         X('U', "U", V_RELEASES, ACTION_UPLOAD, "upload", "upload an image as a release (asks for the file, Tab completes)") \
         X('P', "P", V_RELEASES, ACTION_PROMOTE, "promote", "point a channel at the release (asks which, then asks first)") \
         X('f', "f", V_EVENTS, ACTION_FOLLOW, "follow", "follow new events, or stop following")             \

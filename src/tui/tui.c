@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "log-watch.h"
 #include "flota/alloc.h"
 #include "flota/inventory.h"
 #include "flota/strutil.h"
@@ -574,6 +575,10 @@ static void on_worker(Loop *l, int fd, short revents, void *userdata) {
                         app_status(a, e->ok ? ROLE_OK : ROLE_BAD, "%s", e->message);
                         break;
                 case WORKER_PLAN: create_form_take_plan(a, e); break;
+                case WORKER_LOG:
+                        if (!e->ok || e->checkins == 0)
+                                app_status(a, ROLE_BAD, "log %s", e->message);
+                        break;
                 case WORKER_DEVICE: device_record_take(a, e); break;
                 case WORKER_RELEASES: releases_take(a, e); break;
                 case WORKER_CHECKINS: events_take_checkins(a, e); break;
@@ -581,6 +586,10 @@ static void on_worker(Loop *l, int fd, short revents, void *userdata) {
                 worker_event_free(e);
         }
         apply(a, CHANGE_REDRAW);
+}
+
+static void on_logs_changed(void *userdata) {
+        worker_logs_changed(userdata);
 }
 
 /* Once a second: ages and the feed's lag move on the screen. */
@@ -647,7 +656,11 @@ int tui_run(const TuiOptions *o, char err[static 256]) {
                 .timeout_sec = o->timeout_sec ? o->timeout_sec : 10,
                 .interval = o->interval ? o->interval : DEFAULT_INTERVAL,
                 .tick = o->tick,
+                .logs = o->logs,
+                .log_formats = o->log_formats,
+                .n_logs = o->n_logs,
         };
+        LogWatch *logs = NULL;
         int r;
 
         r = inventory_open(o->inventory_path, &a.store);
@@ -673,9 +686,13 @@ int tui_run(const TuiOptions *o, char err[static 256]) {
         (void) loop_watch(a.loop, STDIN_FILENO, POLLIN, on_input, &a);
         (void) loop_watch(a.loop, term_signal_fd(), POLLIN, on_signal, &a);
         (void) loop_watch(a.loop, worker_fd(a.worker), POLLIN, on_worker, &a);
+        /* without inotify the logs are still read on every pass */
+        if (o->n_logs > 0)
+                (void) log_watch_new(a.loop, o->logs, o->n_logs, on_logs_changed, a.worker, &logs);
         loop_timer(a.loop, now_usec(CLOCK_MONOTONIC) + CLOCK_TICK, on_clock, &a);
         draw(&a);
         r = loop_run(a.loop);
+        log_watch_free(logs);
         term_done();
         if (o->stats)
                 fprintf(stderr, "flota tui: first paint %.1f ms; %" PRIu64 " redraws, mean %.2f ms, max %.2f ms; "

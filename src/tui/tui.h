@@ -8,7 +8,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "flota/log-format.h"
 #include "flota/time-util.h"
+
+#define TUI_LOGS_MAX 16
 
 typedef struct TuiOptions {
         const char *inventory_path;     /* required */
@@ -20,6 +23,9 @@ typedef struct TuiOptions {
         bool tick;                      /* step running rollouts on each pass, as 'rollout tick' */
         bool stats;                     /* print first-paint and redraw times on exit */
         usec_t duration;                /* > 0: quit by itself after this long (flota demo --duration) */
+        const char *const *logs;        /* poll logs followed into the inventory as they grow */
+        const LogFormat *const *log_formats; /* each log's format (borrowed for the run) */
+        size_t n_logs;                  /* at most TUI_LOGS_MAX */
 } TuiOptions;
 
 /*

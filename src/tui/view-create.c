@@ -248,7 +248,9 @@ static void draw(App *a) {
 
         if (!f)
                 return;
-        term_print(y++, 1, COLS - 1, ROLE_TITLE, "New rollout");
+        term_print(y, 1, COLS - 1, ROLE_TITLE, "New rollout");
+        term_print(y++, 14, COLS - 14, ROLE_DIM,
+                   "Up/Down, Tab: field   Left/Right: choice   Enter: next, on the last: create   Esc: back (kept)");
         for (size_t i = 0; i < _FORM_MAX && y < LINES - 8; i++, y++) {
                 bool cur = i == f->field;
                 const char *v = f->value[i];
@@ -354,6 +356,12 @@ int create_form_key(App *a, int key) {
         char *v = f->value[f->field];
         size_t len = strlen(v);
 
+        /* Tab moves between the fields here, not between views */
+        if (key == '\t' || key == KEY_BTAB) {
+                f->field = key == '\t' ? (f->field + 1) % _FORM_MAX : f->field ? f->field - 1 : _FORM_MAX - 1;
+                f->fresh = true;
+                return CHANGE_REDRAW;
+        }
         /* printable keys are the form's: 'q' or 'j' type, they do not quit or move */
         if (is_choice((FormField) f->field))
                 return key >= 32 && key < 127 ? CHANGE_NONE : -1;

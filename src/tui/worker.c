@@ -15,6 +15,7 @@
 
 #include "flota/alloc.h"
 #include "flota/inventory.h"
+#include "flota/log-ingest.h"
 #include "flota/strutil.h"
 
 /* a snapshot is read again when the inventory changed, and at least this often (ages, online) */
@@ -45,6 +46,10 @@ struct Worker {
         unsigned timeout_sec;
         usec_t interval;
         bool tick;
+        char **logs;
+        const LogFormat *const *log_formats;
+        size_t n_logs;
+        bool logs_now;                  /* a log changed: read the logs without waiting for the next pass */
 
         pthread_t thread;
         bool started;
@@ -180,6 +185,8 @@ static void maybe_snapshot(Worker *w, Store *s, bool force) {
         w->last_snapshot = now;
         post_snapshot(w, s);
 }
+
+static bool stopping(Worker *w);
 
 static RolloutEngine engine(Worker *w, Store *s, ApiClient *api) {
         return (RolloutEngine) {
@@ -421,6 +428,40 @@ static void bulk(Worker *w, Store *s, ApiClient *api, BulkKind k, char **ids, si
         post(w, e);
 }
 
+/*
+ * What is new in each followed log, into the inventory (log_ingest(): resumable, rotation-aware).
+ * Under the rollout lock, as the feed is, so a cron 'flota ingest --log' and the dashboard do
+ * not read the same lines at once; skipped while another flota holds it.
+ */
+static void ingest_logs(Worker *w, Store *s) {
+        if (w->n_logs == 0)
+                return;
+        int fd = rollout_lock(w->path, 0);
+        if (fd < 0)
+                return;
+        for (size_t i = 0; i < w->n_logs && !stopping(w); i++) {
+                LogIngestOptions o = { .path = w->logs[i], .format = w->log_formats[i] };
+                LogIngestStats st;
+                int r = log_ingest(s, &o, &st);
+                if (r >= 0 && st.polls == 0 && !st.truncated && !st.rotated_lost)
+                        continue;
+                WorkerEvent *e = event_new(WORKER_LOG);
+                e->ok = r >= 0;
+                e->checkins = st.polls;
+                if (r < 0)
+                        snprintf(e->message, sizeof(e->message), "%s: %s", w->logs[i], strerror(-r));
+                else if (st.rotated_lost)
+                        snprintf(e->message, sizeof(e->message), "%s was rotated and its predecessor is gone: what it "
+                                 "logged meanwhile is lost", w->logs[i]);
+                else if (st.truncated)
+                        snprintf(e->message, sizeof(e->message), "%s was truncated: read again from the start", w->logs[i]);
+                else
+                        snprintf(e->message, sizeof(e->message), "%s", w->logs[i]);
+                post(w, e);
+        }
+        close(fd);
+}
+
 /* Creates a rollout from the form, and starts it when asked to. */
 static void create(Worker *w, Store *s, ApiClient *api, const char *name, const char *spec_text, bool start) {
         WorkerEvent *e = event_new(WORKER_ACTION);
@@ -641,12 +682,15 @@ static void *run(void *userdata) {
 
                 pthread_mutex_lock(&w->lock);
                 struct timespec until = deadline_after(w->interval);
-                while (!first && !w->quit && !w->wake && !w->has_action && !w->device_now && !w->has_plan)
+                while (!first && !w->quit && !w->wake && !w->has_action && !w->device_now && !w->has_plan &&
+                       !w->logs_now)
                         if (pthread_cond_timedwait(&w->cond, &w->lock, &until) == ETIMEDOUT)
                                 break;
                 bool quit = w->quit, wake = w->wake || w->device_now;
-                /* woken for a plan preview only: the preview, and back to waiting */
-                bool plan_only = w->has_plan && !wake && !w->has_action;
+                /* woken for a plan preview or a changed log only: that, and back to waiting */
+                bool logs_now = w->logs_now;
+                bool plan_only = (w->has_plan || logs_now) && !wake && !w->has_action;
+                w->logs_now = false;
                 if (w->has_action) {
                         do_action = true;
                         kind = w->kind;
@@ -673,6 +717,11 @@ static void *run(void *userdata) {
                 if (quit)
                         break;
                 preview(w, s);
+                if (logs_now) {
+                        ingest_logs(w, s);
+                        if (!stopping(w))
+                                maybe_snapshot(w, s, false);
+                }
                 if (plan_only)
                         continue;
                 if (do_action) {
@@ -694,10 +743,14 @@ static void *run(void *userdata) {
                         pthread_mutex_lock(&w->lock);
                         w->has_action = false;
                         pthread_mutex_unlock(&w->lock);
-                } else if (!wake && api) {
-                        pass(w, s, api);
+                } else if (!wake) {
+                        if (api) {
+                                pass(w, s, api);
+                                if (!stopping(w))
+                                        fetch_checkins(w, s, api);
+                        }
                         if (!stopping(w))
-                                fetch_checkins(w, s, api);
+                                ingest_logs(w, s);
                 }
                 /* a quit asked for meanwhile does not wait for more requests to a slow flotad */
                 if (!stopping(w))
@@ -720,6 +773,9 @@ int worker_start(const WorkerOptions *o, Worker **ret) {
         w->timeout_sec = o->timeout_sec;
         w->interval = o->interval;
         w->tick = o->tick;
+        w->logs = strv_copy((char *const *) o->logs, o->n_logs);
+        w->log_formats = o->log_formats;
+        w->n_logs = o->n_logs;
         pthread_mutex_init(&w->lock, NULL);
         pthread_condattr_init(&ca);
         pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -755,6 +811,7 @@ Worker *worker_stop(Worker *w) {
                 worker_event_free(w->events[i]);
         strv_free(w->bulk_ids, w->n_bulk_ids);
         strv_free(w->bulk_labels, w->n_bulk_labels);
+        strv_free(w->logs, w->n_logs);
         free(w->create_spec);
         free(w->upload_path);
         free(w->upload_version);
@@ -899,6 +956,13 @@ void worker_watch_device(Worker *w, const char *id) {
         pthread_mutex_lock(&w->lock);
         (void) strscpy(w->device, sizeof(w->device), id ? id : "");
         w->device_now = id != NULL;
+        pthread_cond_signal(&w->cond);
+        pthread_mutex_unlock(&w->lock);
+}
+
+void worker_logs_changed(Worker *w) {
+        pthread_mutex_lock(&w->lock);
+        w->logs_now = true;
         pthread_cond_signal(&w->cond);
         pthread_mutex_unlock(&w->lock);
 }

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 
 #include "flota/json-decode.h"
+#include "flota/log-format.h"
 #include "flota/rollout.h"
 #include "flota/fleet-snapshot.h"
 
@@ -24,6 +25,9 @@ typedef struct WorkerOptions {
         unsigned timeout_sec;           /* for each request to flotad */
         usec_t interval;                /* between passes over the feed */
         bool tick;                      /* step running rollouts on each pass (not only the feed) */
+        const char *const *logs;        /* poll logs read into the inventory on each pass and when they change */
+        const LogFormat *const *log_formats; /* borrowed: they outlive the worker */
+        size_t n_logs;
 } WorkerOptions;
 
 typedef enum WorkerEventKind {
@@ -34,6 +38,7 @@ typedef enum WorkerEventKind {
         WORKER_RELEASES,                /* flotad's releases and channels: releases, channels */
         WORKER_CHECKINS,                /* check-ins new since the last such event (at most 100): recent */
         WORKER_PLAN,                    /* a rollout plan preview: preview, or message when it could not be made */
+        WORKER_LOG,                     /* a log was read: ok, checkins (its new polls), message (its path, or why not) */
 } WorkerEventKind;
 
 /* What a new rollout would do (rollout_plan_build()'s counts), for the create form's live preview. */
@@ -132,5 +137,7 @@ int worker_create(Worker *w, const char *name, const char *spec_text, bool start
 int worker_upload(Worker *w, const char *path, const char *product, const char *version);
 /* Queues the start of a draft rollout (rollout_start()). -EBUSY as above. */
 int worker_start_rollout(Worker *w, const char *name);
+/* Asks for the logs to be read now (one of them changed: the UI watches them with inotify). */
+void worker_logs_changed(Worker *w);
 /* Asks for a new snapshot now (after a change in the UI's own inventory handle, e.g.). */
 void worker_refresh(Worker *w);

@@ -85,6 +85,7 @@ screen() {
         -e 's/(^|[ (])[0-9]{2}:[0-9]{2}:[0-9]{2}([ )]|$)/\1<time>\2/g' \
         -e 's|http://127\.0\.0\.1:[0-9]+|http://127.0.0.1:<port>|g' \
         -e 's/poll: [0-9]+ polls/poll: <n> polls/g' \
+        -e 's/[0-9]+ of them offline now/<n> of them offline now/' \
         -e 's/\b[0-9]+[smhd]([0-9]+[smh])?\b */<t> /g' \
         -e 's/ +$//'
 }

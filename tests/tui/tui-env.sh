@@ -90,4 +90,30 @@ wait_screen "40 rows"
 pids="$pids $!"
 wait_screen "● up" 30
 tui_quit
-echo "ok: colour, NO_COLOR, LANG=C, no verb, read-only token, flotad down and back"
+
+# --log: a poll log followed as it grows (inotify wakes the worker): a device only the log
+# knows appears with its source, and a newer version it logs replaces the old one
+# log_line MAC VERSION SECONDS-AGO
+log_line() {
+    printf '10.0.0.77 - - [%s] "GET /update/door HTTP/1.1" 304 0 "-" "ESP8266-http-Update" "%s" "%s"\n' \
+        "$(date -u -d "@$(($(date +%s) - $3))" +%d/%b/%Y:%H:%M:%S) +0000" "$1" "$2" >>"$work/access.log"
+}
+log_line 18:FE:AA:00:00:76 0.9.0 20
+tui_start 120 36 -- --interval 600 --log "$work/access.log" --format nginx-esp
+wait_screen "● up"
+keys / 'mac=18:FE:AA:00:00:77' Enter
+wait_screen "no device matches the filter"
+log_line 18:FE:AA:00:00:77 0.9.0 10
+wait_screen "18:FE:AA:00:00:77 door       esp8266   0.9.0"
+raw_screen | grep '18:FE:AA:00:00:77' | grep -q ' log ' || fail "the log's device has no 'log' source: $(raw_screen)"
+log_line 18:FE:AA:00:00:77 1.0.0 0
+wait_screen "18:FE:AA:00:00:77 door       esp8266   1.0.0"
+tui_quit
+# a log whose format cannot be told is refused before the screen is taken
+: >"$work/empty.log"
+if fl --server "$SERVER" tui --log "$work/empty.log" 2>"$work/tui-log.err" </dev/null; then
+    fail "flota tui took a log of unknown format"
+fi
+grep -q "cannot tell the format of $work/empty.log" "$work/tui-log.err" ||
+    fail "no clear error for a log of unknown format: $(cat "$work/tui-log.err")"
+echo "ok: colour, NO_COLOR, LANG=C, no verb, read-only token, flotad down and back, a followed log"
