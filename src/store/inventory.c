@@ -10,7 +10,7 @@
 #include "flota/strutil.h"
 #include "store-internal.h"
 
-static const char *const inventory_migrations[] = {
+const char *const inventory_migrations[] = {
         /* 0 -> 1 */
         "CREATE TABLE devices ("
         "  id TEXT PRIMARY KEY,"
@@ -122,10 +122,12 @@ static const char *const inventory_migrations[] = {
         "DROP INDEX version_history_device;",
 };
 
+const size_t inventory_n_migrations = ELEMENTSOF(inventory_migrations);
+
 int inventory_open(const char *path, Store **ret) {
         /* 16 KiB pages: an ingest rewrites the rows of every device it saw in one commit, and
          * bigger pages make that a quarter of the writes */
-        return store_open_schema(path, inventory_migrations, ELEMENTSOF(inventory_migrations), 16384, ret);
+        return store_open_schema(path, inventory_migrations, inventory_n_migrations, 16384, ret);
 }
 
 

@@ -49,3 +49,6 @@ int store_open_schema(const char *path, const char *const *migrations, size_t n_
 /* Migration steps, index i brings the schema from version i to i+1. */
 extern const char *const store_migrations[];
 extern const size_t store_n_migrations;
+/* The same for flota's inventory (inventory.c). */
+extern const char *const inventory_migrations[];
+extern const size_t inventory_n_migrations;
