@@ -134,8 +134,9 @@ int store_schema_version(Store *s) {
 
         if (r < 0)
                 return r;
-        if (sqlite3_step(st) != SQLITE_ROW)
-                return -EIO;
+        r = sqlite3_step(st);
+        if (r != SQLITE_ROW)
+                return r == SQLITE_DONE ? -EIO : store_errno(r);
         return sqlite3_column_int(st, 0);
 }
 
