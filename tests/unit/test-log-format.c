@@ -174,6 +174,16 @@ static void test_json(void **state) {
         assert_int_equal(p.r, 0);
         assert_string_equal(p.rec.device, "chip-42");
 
+        /* escapes in keys and values are decoded (json_scan_unescape()), a non-ASCII product is no name */
+        p = parse("flotad", "{\"\\u0064evice\":\"chip-43\",\"product\":\"d\\u006f\\u006fr\",\"version\":\"3\\/1\"}");
+        assert_int_equal(p.r, 0);
+        assert_string_equal(p.rec.device, "chip-43");
+        assert_string_equal(p.product, "door");
+        assert_string_equal(p.version, "3/1");
+        p = parse("flotad", "{\"device\":\"chip-44\",\"product\":\"caf\\u00e9\",\"version\":\"1\"}");
+        assert_int_equal(p.r, 0);
+        assert_string_equal(p.product, "");
+
         static const char *const bad[] = { "{\"device\":", "[1,2]", "{\"device\":\"x\",\"n\":{\"a\":1}}",
                                            "{\"device\":\"AA:BB\\q\"}", "{} trailing" };
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
