@@ -61,24 +61,8 @@ static const char *find_lit(const char *p, const char *end, const char *lit, siz
 
 /* ---- time ---- */
 
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-        y -= m <= 2;
-        int64_t era = (y >= 0 ? y : y - 399) / 400;
-        unsigned yoe = (unsigned) (y - era * 400);
-        unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-        unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        return era * 146097 + (int64_t) doe - 719468;
-}
-
 static bool digits(const char *s, size_t n, unsigned *ret) {
-        unsigned v = 0;
-        for (size_t i = 0; i < n; i++) {
-                if (s[i] < '0' || s[i] > '9')
-                        return false;
-                v = v * 10 + (unsigned) (s[i] - '0');
-        }
-        *ret = v;
-        return true;
+        return parse_dec_n(s, n, ret) == 0;
 }
 
 static int month_from_name(const char *s) {
@@ -91,41 +75,29 @@ static int month_from_name(const char *s) {
 
 /* "10/Oct/2000:13:55:36 -0700" */
 static int parse_time_local(const char *s, size_t n, usec_t *ret) {
-        unsigned d, y, hh, mm, ss, oh, om;
+        CivilTime c = {};
         int mon;
 
-        if (n != 26 || s[2] != '/' || s[6] != '/' || s[11] != ':' || s[14] != ':' || s[17] != ':' || s[20] != ' ' ||
-            (s[21] != '+' && s[21] != '-'))
+        if (n != 26 || s[2] != '/' || s[6] != '/' || s[11] != ':' || s[14] != ':' || s[17] != ':' || s[20] != ' ')
                 return -EINVAL;
         mon = month_from_name(s + 3);
-        if (mon < 0 || !digits(s, 2, &d) || !digits(s + 7, 4, &y) || !digits(s + 12, 2, &hh) ||
-            !digits(s + 15, 2, &mm) || !digits(s + 18, 2, &ss) || !digits(s + 22, 2, &oh) || !digits(s + 24, 2, &om))
+        if (mon < 0 || !digits(s, 2, &c.day) || !digits(s + 7, 4, &c.year) || !digits(s + 12, 2, &c.hour) ||
+            !digits(s + 15, 2, &c.minute) || !digits(s + 18, 2, &c.second) || parse_utc_offset(s + 21, 5, &c.utc_offset) < 0)
                 return -EINVAL;
-        if (d < 1 || d > 31 || y < 1970 || hh > 23 || mm > 59 || ss > 60 || oh > 23 || om > 59)
-                return -EINVAL;
-        int64_t t = days_from_civil(y, (unsigned) mon, d) * 86400 + hh * 3600 + mm * 60 + ss;
-        int64_t offset = (int64_t) (oh * 3600 + om * 60);
-        t += s[21] == '+' ? -offset : offset;
-        if (t < 0)
-                return -EINVAL;
-        *ret = (usec_t) t * USEC_PER_SEC;
-        return 0;
+        c.month = (unsigned) mon;
+        return time_from_civil(&c, ret) < 0 ? -EINVAL : 0;
 }
 
 /* "1700000000.123" */
 static int parse_msec(const char *s, size_t n, usec_t *ret) {
-        usec_t sec = 0, frac = 0, scale = USEC_PER_SEC;
+        usec_t sec = 0, frac = 0;
         size_t i = 0;
 
         for (; i < n && s[i] >= '0' && s[i] <= '9' && i < 12; i++)
                 sec = sec * 10 + (usec_t) (s[i] - '0');
         if (i == 0)
                 return -EINVAL;
-        if (i < n && s[i] == '.')
-                for (i++; i < n && s[i] >= '0' && s[i] <= '9' && scale > 1; i++) {
-                        scale /= 10;
-                        frac += (usec_t) (s[i] - '0') * scale;
-                }
+        i += parse_fraction(s + i, n - i, &frac);
         if (i != n)
                 return -EINVAL;
         *ret = sec * USEC_PER_SEC + frac;
@@ -133,24 +105,20 @@ static int parse_msec(const char *s, size_t n, usec_t *ret) {
 }
 
 int log_parse_time(LogParser *p, int var, const char *s, size_t n, usec_t *ret) {
-        char buf[sizeof(p->time_raw)];
         int r;
 
         if (n == p->time_len && memcmp(s, p->time_raw, n) == 0) {
                 *ret = p->time_value;
                 return 0;
         }
-        if (n >= sizeof(buf))
+        if (n > sizeof(p->time_raw))
                 return -EINVAL;
         if (var == LOG_VAR_TIME_LOCAL)
                 r = parse_time_local(s, n, ret);
         else if (var == LOG_VAR_MSEC)
                 r = parse_msec(s, n, ret);
-        else {
-                memcpy(buf, s, n);
-                buf[n] = 0;
-                r = parse_timestamp(buf, ret);
-        }
+        else
+                r = parse_timestamp_n(s, n, ret);
         if (r < 0)
                 return r;
         memcpy(p->time_raw, s, n);

@@ -75,6 +75,16 @@ static void test_bad_lines(void **state) {
                 { "10.0.0.1 - - [31/Foo/2026:08:00:00 +0000] \"GET / HTTP/1.1\" 304 0 \"-\" \"u\" \"18:FE:AA:00:01:02\" "
                   "\"1.0\"",
                   "malformed time" },
+                /* no 31 November, no 29 February in 2026, no hour 24 (time_from_civil()) */
+                { "10.0.0.1 - - [31/Nov/2026:08:00:00 +0000] \"GET / HTTP/1.1\" 304 0 \"-\" \"u\" \"18:FE:AA:00:01:02\" "
+                  "\"1.0\"",
+                  "malformed time" },
+                { "10.0.0.1 - - [29/Feb/2026:08:00:00 +0000] \"GET / HTTP/1.1\" 304 0 \"-\" \"u\" \"18:FE:AA:00:01:02\" "
+                  "\"1.0\"",
+                  "malformed time" },
+                { "10.0.0.1 - - [30/Oct/2026:24:00:00 +0000] \"GET / HTTP/1.1\" 304 0 \"-\" \"u\" \"18:FE:AA:00:01:02\" "
+                  "\"1.0\"",
+                  "malformed time" },
                 { "10.0.0.1 - - [31/Oct/2026:08:00:00 +0000] \"GET / HTTP/1.1\" 304 0 \"-\" \"u\" \"18:FE:AA:00:01\" "
                   "\"1.0\"",
                   "malformed device MAC or id" },
