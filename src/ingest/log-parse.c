@@ -130,52 +130,25 @@ int log_parse_time(LogParser *p, int var, const char *s, size_t n, usec_t *ret) 
 /* ---- identity and values ---- */
 
 /*
- * The canonical form the cores send ("AA:BB:CC:DD:EE:FF") is taken as is; anything else is
- * normalised. A MAC header must hold a MAC; flotad's device ids and the query's s= may also
- * be chip ids.
+ * A MAC in any form mac_parse_n() reads is written in the canonical one ("AA:BB:CC:DD:EE:FF",
+ * as the cores send it); anything else is a device id, normalised. A MAC header must hold a
+ * MAC; flotad's device ids and the query's s= may also be chip ids.
  */
-/* "AA:BB:CC:DD:EE:FF" exactly, as the cores send it: 0 and the value, or -EINVAL. */
-static int canonical_mac(const char *s, uint64_t *ret) {
-        static const int8_t upper_hex[256] = {
-                ['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,  ['6'] = 7,  ['7'] = 8,
-                ['8'] = 9,  ['9'] = 10, ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
-        };      /* value + 1; 0: not an uppercase hex digit */
-        uint64_t mac = 0;
-
-        for (int g = 0; g < 6; g++) {
-                const unsigned char *p = (const unsigned char *) s + 3 * g;
-                int hi = upper_hex[p[0]], lo = upper_hex[p[1]];
-                if (!hi || !lo || (g < 5 && p[2] != ':'))
-                        return -EINVAL;
-                mac = mac << 8 | (uint64_t) ((hi - 1) << 4 | (lo - 1));
-        }
-        *ret = mac;
-        return 0;
-}
-
 int log_device_from(const LogSlice *s, bool mac_only, LogRecord *ret) {
         char buf[DEVICE_ID_MAX + 1];
-        uint64_t mac = 0;
-        bool canonical = s->n == MAC_STR_LEN && canonical_mac(s->p, &mac) == 0;
+        uint64_t mac;
 
-        if (canonical) {
-                memcpy(ret->device, s->p, MAC_STR_LEN);
-                ret->device[MAC_STR_LEN] = 0;
-                ret->mac = mac;
-                ret->has_mac = true;
-                return 0;
-        }
-        if (s->n > DEVICE_ID_MAX)
-                return -EINVAL;
-        memcpy(buf, s->p, s->n);
-        buf[s->n] = 0;
-        if (mac_parse(buf, &mac) == 0) {
+        if (mac_parse_n(s->p, s->n, &mac) == 0) {
                 mac_format(mac, ret->device);
                 ret->mac = mac;
                 ret->has_mac = true;
                 return 0;
         }
-        return mac_only ? -EINVAL : device_id_normalize(buf, ret->device);
+        if (mac_only || s->n > DEVICE_ID_MAX)
+                return -EINVAL;
+        memcpy(buf, s->p, s->n);
+        buf[s->n] = 0;
+        return device_id_normalize(buf, ret->device);
 }
 
 /* Byte classes: what may stand in a version, and in an address. */
