@@ -555,9 +555,8 @@ static void schedule(Sim *s, SimDevice *d, usec_t when) {
         loop_timer(s->loop, when, on_due, d);
 }
 
-/* Called by conn.c when a device's poll is over. */
-void sim_device_done(Sim *s, SimDevice *d);
-void sim_device_done(Sim *s, SimDevice *d) {
+/* Sim.device_done: conn.c calls it when a device's poll is over. */
+static void device_done(Sim *s, SimDevice *d) {
         if (d->reported && s->o->until_version) {
                 /* a device counts once the server has heard it report the version */
                 uint32_t n = 0;
@@ -632,7 +631,7 @@ static int resolve(Sim *s) {
 }
 
 int sim_run(Sim *s, SimOptions *o) {
-        *s = (Sim) { .o = o };
+        *s = (Sim) { .o = o, .device_done = device_done };
         if (resolve(s) < 0)
                 return -EADDRNOTAVAIL;
         s->loop = loop_new();
