@@ -67,7 +67,11 @@ int inventory_log_file(Store *s, const char *fingerprint, LogFileState *ret);
 int inventory_log_file_save(Store *s, const char *fingerprint, const char *source, const char *path,
                             const LogFileState *state);
 
-/* Replaces a device's labels (n == 0 clears them). Runs in its own transaction. */
+/*
+ * Replaces a device's labels (n == 0 clears them). Runs in its own transaction. A device not in
+ * the inventory gets its row, never seen (first_seen and last_seen 0, until a sighting), as
+ * store_device_set_labels() does on flotad: the same writer (src/store/labels.c).
+ */
 int inventory_set_labels(Store *s, const char *device, char *const *labels, size_t n);
 /* A device's labels joined with ',' ("" when none); *ret is malloc'ed. */
 int inventory_labels(Store *s, const char *device, char **ret);

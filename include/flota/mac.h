@@ -3,6 +3,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* "AA:BB:CC:DD:EE:FF" plus NUL. */
@@ -13,6 +14,8 @@
  * Returns 0 and the 48-bit value, or -EINVAL.
  */
 int mac_parse(const char *s, uint64_t *ret);
+/* The same for the n bytes at s (no NUL needed): the one MAC parser, log ingest's included. */
+int mac_parse_n(const char *s, size_t n, uint64_t *ret);
 
 /* Canonical form: uppercase, colon-separated (what the ESP cores send). Returns buf. */
 char *mac_format(uint64_t mac, char buf[static MAC_STR_LEN + 1]);

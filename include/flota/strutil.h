@@ -43,6 +43,8 @@ bool is_hex(const char *s, size_t len);
 int unhexchar(char c);
 /* Reads exactly n hex digits at s (n <= 16; what follows is not looked at). 0 or -EINVAL. */
 int parse_hex_n(const char *s, size_t n, uint64_t *ret);
+/* Reads exactly n decimal digits at s (n <= 9). 0 or -EINVAL. */
+int parse_dec_n(const char *s, size_t n, unsigned *ret);
 
 /* Copies at most size-1 bytes and NUL-terminates; returns true when s fit whole. */
 bool strscpy(char *dst, size_t size, const char *src);

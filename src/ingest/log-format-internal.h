@@ -64,8 +64,11 @@ struct LogParser {
 
 /* flotad's JSON lines (log-json.c). */
 int log_parse_json(LogParser *p, const char *line, size_t len, LogRecord *ret, const char **why);
-/* Shared with log-json.c: picks the device id out of a field. 0 or -EINVAL. */
+
+/* Field values, for both line readers (log-values.c). */
+/* Picks the device id out of a field. 0 or -EINVAL. */
 int log_device_from(const LogSlice *s, bool mac_only, LogRecord *ret);
 bool log_version_ok(const LogSlice *s);
+/* A time in the form of var (LOG_VAR_TIME_*, LOG_VAR_MSEC); the previous line's is cached in p. */
 int log_parse_time(LogParser *p, int var, const char *s, size_t n, usec_t *ret);
 bool log_addr_ok(const LogSlice *s);

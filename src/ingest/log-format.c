@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "flota/alloc.h"
+#include "flota/esp-header.h"
 #include "flota/strutil.h"
 #include "log-format-internal.h"
 
@@ -44,34 +45,22 @@ const LogPreset *log_format_presets(void) {
         return presets;
 }
 
-/* What a request header tells, by the name the cores give it (after "x-ESP8266-" / "x-ESP32-"). */
+/* What a request header tells: User-Agent, or one of the cores' headers (esp-header.h). */
 static LogVar header_var(const char *name, size_t n, Platform *platform) {
-        static const struct {
-                const char *suffix;
-                LogVar var;
-        } esp_headers[] = {
-                { "sta-mac", LOG_VAR_MAC },
-                { "base-mac", LOG_VAR_BASE_MAC },
-                { "version", LOG_VAR_VERSION },
-                { "sketch-md5", LOG_VAR_SKETCH_MD5 },
-        };
-        size_t skip;
-
         if (n == 10 && strncasecmp(name, "user-agent", n) == 0)
                 return LOG_VAR_USER_AGENT;
-        if (n > 9 && strncasecmp(name, "x-esp8266-", 10) == 0) {
-                *platform = PLATFORM_ESP8266;
-                skip = 10;
-        } else if (n > 7 && strncasecmp(name, "x-esp32-", 8) == 0) {
-                *platform = PLATFORM_ESP32;
-                skip = 8;
-        } else
+        switch (esp_header_from_name(name, n, platform)) {
+        case ESP_HEADER_STA_MAC:
+                return LOG_VAR_MAC;
+        case ESP_HEADER_BASE_MAC:
+                return LOG_VAR_BASE_MAC;
+        case ESP_HEADER_VERSION:
+                return LOG_VAR_VERSION;
+        case ESP_HEADER_SKETCH_MD5:
+                return LOG_VAR_SKETCH_MD5;
+        default:
                 return LOG_VAR_SKIP;
-        for (size_t i = 0; i < ELEMENTSOF(esp_headers); i++)
-                if (n - skip == strlen(esp_headers[i].suffix) &&
-                    strncasecmp(name + skip, esp_headers[i].suffix, n - skip) == 0)
-                        return esp_headers[i].var;
-        return LOG_VAR_SKIP;
+        }
 }
 
 /* nginx variables: $http_<name with _ for -> is a request header. */

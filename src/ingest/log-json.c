@@ -1,95 +1,34 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * flotad's JSON-lines check-in log: one flat object per line (see checkin_to_json()). A small
- * scanner rather than a JSON library: the ingest layer sits below json, and a line needs only
- * a few string members, found without building a tree.
+ * flotad's JSON-lines check-in log: one object per line (see checkin_to_json()), read with the
+ * in-place JSON scanner (flota/json-scan.h): a line needs only a few string members, found
+ * without building a tree.
  */
 #include <errno.h>
 #include <string.h>
 
+#include "flota/json-scan.h"
 #include "flota/strutil.h"
 #include "log-format-internal.h"
 
-typedef struct Scan {
-        const char *p, *end;
-} Scan;
+/* A string at the next non-blank byte; one with escapes is decoded into the parser's scratch. */
+static int string(LogParser *lp, JsonScan *s, LogSlice *ret) {
+        const char *text;
+        size_t len, n;
+        int r = json_scan_string(s, &text, &len);
 
-static void skip_ws(Scan *s) {
-        while (s->p < s->end && (*s->p == ' ' || *s->p == '\t'))
-                s->p++;
-}
-
-static bool eat(Scan *s, char c) {
-        skip_ws(s);
-        if (s->p < s->end && *s->p == c) {
-                s->p++;
-                return true;
-        }
-        return false;
-}
-
-/* A string at s->p (after the opening quote was seen). Escaped strings are decoded into scratch. */
-static int string(LogParser *lp, Scan *s, LogSlice *ret) {
-        const char *start = s->p;
-        const char *q = start;
-
-        while (q < s->end && *q != '"' && *q != '\\')
-                q++;
-        if (q < s->end && *q == '"') {
-                *ret = (LogSlice) { .p = start, .n = (size_t) (q - start) };
-                s->p = q + 1;
+        if (r < 0)
+                return r;
+        if (!memchr(text, '\\', len)) {
+                *ret = (LogSlice) { .p = text, .n = len };
                 return 0;
         }
         char *out = lp->scratch + lp->scratch_len;
-        size_t k = 0, room = LOG_SCRATCH_MAX - lp->scratch_len;
-        for (q = start; q < s->end && *q != '"'; q++) {
-                char c = *q;
-                if ((unsigned char) c < 0x20)
-                        return -EINVAL;
-                if (c == '\\') {
-                        if (++q >= s->end)
-                                return -EINVAL;
-                        switch (*q) {
-                        case '"': case '\\': case '/': c = *q; break;
-                        case 'b': c = '\b'; break;
-                        case 'f': c = '\f'; break;
-                        case 'n': c = '\n'; break;
-                        case 'r': c = '\r'; break;
-                        case 't': c = '\t'; break;
-                        case 'u': {
-                                uint64_t u;
-                                if (s->end - q <= 4 || parse_hex_n(q + 1, 4, &u) < 0)
-                                        return -EINVAL;
-                                c = u < 0x80 ? (char) u : '?';     /* the fields read here are ASCII */
-                                q += 4;
-                                break;
-                        }
-                        default:
-                                return -EINVAL;
-                        }
-                }
-                if (k == room)
-                        return -E2BIG;
-                out[k++] = c;
-        }
-        if (q >= s->end)
-                return -EINVAL;
-        lp->scratch_len += k;
-        *ret = (LogSlice) { .p = out, .n = k };
-        s->p = q + 1;
-        return 0;
-}
-
-/* A number, true, false or null: kept as its text. Nested values are not part of a check-in. */
-static int scalar(Scan *s, LogSlice *ret) {
-        const char *start = s->p;
-
-        while (s->p < s->end && (strchr("+-.eE", *s->p) || (*s->p >= '0' && *s->p <= '9') ||
-                                 (*s->p >= 'a' && *s->p <= 'z')))
-                s->p++;
-        if (s->p == start)
-                return -EINVAL;
-        *ret = (LogSlice) { .p = start, .n = (size_t) (s->p - start) };
+        r = json_scan_unescape(text, len, out, LOG_SCRATCH_MAX - lp->scratch_len, &n);
+        if (r < 0)
+                return r;
+        lp->scratch_len += n;
+        *ret = (LogSlice) { .p = out, .n = n };
         return 0;
 }
 
@@ -138,37 +77,32 @@ static void keep(Members *m, const LogSlice *key, const LogSlice *v, bool is_str
                 }
 }
 
-static int member_list(LogParser *lp, Scan *s, Members *m);
-
-static int members(LogParser *lp, Scan *s, Members *m) {
-        if (!eat(s, '{'))
+/* {"key": value, ...} of flat members: strings, numbers and literals, kept as text. */
+static int members(LogParser *lp, JsonScan *s, Members *m) {
+        if (!json_scan_char(s, '{'))
                 return -EINVAL;
-        if (!eat(s, '}')) {
-                int r = member_list(lp, s, m);
-                if (r < 0)
-                        return r;
+        if (!json_scan_char(s, '}')) {
+                do {
+                        LogSlice key, v;
+                        bool is_string;
+                        if (string(lp, s, &key) < 0 || !json_scan_char(s, ':'))
+                                return -EINVAL;
+                        JsonScan peek = *s;
+                        is_string = json_scan_char(&peek, '"');
+                        if (json_scan_char(&peek, '{') || json_scan_char(&peek, '['))
+                                return -EINVAL;         /* nested values are not part of a check-in */
+                        if (is_string ? string(lp, s, &v) < 0 : json_scan_skip(s, &v.p, &v.n) < 0)
+                                return -EINVAL;
+                        keep(m, &key, &v, is_string);
+                } while (json_scan_char(s, ','));
+                if (!json_scan_char(s, '}'))
+                        return -EINVAL;
         }
-        skip_ws(s);
-        return s->p == s->end ? 0 : -EINVAL;
-}
-
-static int member_list(LogParser *lp, Scan *s, Members *m) {
-        do {
-                LogSlice key, v;
-                bool is_string;
-                if (!eat(s, '"') || string(lp, s, &key) < 0 || !eat(s, ':'))
-                        return -EINVAL;
-                skip_ws(s);
-                is_string = eat(s, '"');
-                if ((is_string ? string(lp, s, &v) : scalar(s, &v)) < 0)
-                        return -EINVAL;
-                keep(m, &key, &v, is_string);
-        } while (eat(s, ','));
-        return eat(s, '}') ? 0 : -EINVAL;
+        return json_scan_at_end(s) ? 0 : -EINVAL;
 }
 
 int log_parse_json(LogParser *p, const char *line, size_t len, LogRecord *ret, const char **why) {
-        Scan s = { .p = line, .end = line + len };
+        JsonScan s = json_scan_init(line, len);
         Members m = {};
 
         if (members(p, &s, &m) < 0) {

@@ -84,6 +84,102 @@ int json_scan_string(JsonScan *s, const char **ret, size_t *ret_len) {
         return 0;
 }
 
+static size_t utf8_put(uint32_t c, char out[static 4]) {
+        if (c < 0x80) {
+                out[0] = (char) c;
+                return 1;
+        }
+        if (c < 0x800) {
+                out[0] = (char) (0xc0 | (c >> 6));
+                out[1] = (char) (0x80 | (c & 0x3f));
+                return 2;
+        }
+        if (c < 0x10000) {
+                out[0] = (char) (0xe0 | (c >> 12));
+                out[1] = (char) (0x80 | ((c >> 6) & 0x3f));
+                out[2] = (char) (0x80 | (c & 0x3f));
+                return 3;
+        }
+        out[0] = (char) (0xf0 | (c >> 18));
+        out[1] = (char) (0x80 | ((c >> 12) & 0x3f));
+        out[2] = (char) (0x80 | ((c >> 6) & 0x3f));
+        out[3] = (char) (0x80 | (c & 0x3f));
+        return 4;
+}
+
+/* The character of \uXXXX at p (p at the 'u'), joined with a low surrogate after it; its escape's length. */
+static size_t unicode_escape(const char *p, const char *end, uint32_t *ret) {
+        uint64_t hi, lo;
+
+        if (end - p < 5 || parse_hex_n(p + 1, 4, &hi) < 0)
+                return 0;
+        *ret = (uint32_t) hi;
+        if (hi >= 0xdc00 && hi <= 0xdfff)
+                *ret = 0xfffd;
+        else if (hi >= 0xd800 && hi <= 0xdbff) {
+                if (end - p >= 11 && p[5] == '\\' && p[6] == 'u' && parse_hex_n(p + 7, 4, &lo) == 0 && lo >= 0xdc00 &&
+                    lo <= 0xdfff) {
+                        *ret = 0x10000 + (uint32_t) (((hi - 0xd800) << 10) | (lo - 0xdc00));
+                        return 11;
+                }
+                *ret = 0xfffd;
+        }
+        return 5;
+}
+
+int json_scan_unescape(const char *text, size_t len, char *buf, size_t size, size_t *ret_len) {
+        const char *p = text, *end = text + len;
+        size_t k = 0;
+
+        while (p < end) {
+                char one[4];
+                size_t n = 1, used = 1;
+                one[0] = *p;
+                if (*p == '\\') {
+                        if (end - p < 2)
+                                return -EBADMSG;
+                        switch (p[1]) {
+                        case '"': case '\\': case '/': one[0] = p[1]; break;
+                        case 'b': one[0] = '\b'; break;
+                        case 'f': one[0] = '\f'; break;
+                        case 'n': one[0] = '\n'; break;
+                        case 'r': one[0] = '\r'; break;
+                        case 't': one[0] = '\t'; break;
+                        case 'u': {
+                                uint32_t c;
+                                used = unicode_escape(p + 1, end, &c);
+                                if (used == 0)
+                                        return -EBADMSG;
+                                n = utf8_put(c, one);
+                                break;
+                        }
+                        default:
+                                return -EBADMSG;
+                        }
+                        used++;
+                }
+                if (size - k < n)
+                        return -E2BIG;
+                memcpy(buf + k, one, n);
+                k += n;
+                p += used;
+        }
+        *ret_len = k;
+        return 0;
+}
+
+int json_scan_skip(JsonScan *s, const char **ret, size_t *ret_len) {
+        skip_blank(s);
+        const char *start = s->p;
+        int r = json_scan_value(s, 0, NULL);
+
+        if (r < 0)
+                return r;
+        *ret = start;
+        *ret_len = (size_t) (s->p - start);
+        return 0;
+}
+
 static int copy_string(JsonScan *s, FILE *out) {
         const char *text;
         size_t len;

@@ -7,37 +7,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "flota/esp-header.h"
 #include "flota/strutil.h"
 
 #define DEVICE_ID_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-"
 
-typedef enum Field {
-        F_STA_MAC,
-        F_AP_MAC,
-        F_BASE_MAC,
-        F_CHIP_ID,
-        F_FREE_SPACE,
-        F_SKETCH_SIZE,
-        F_SKETCH_MD5,
-        F_SKETCH_SHA256,
-        F_CHIP_SIZE,
-        F_SDK,
-        F_MODE,
-        F_VERSION,
-        _F_MAX,
-} Field;
-
-static const char *const field_names[_F_MAX] = {
-        [F_STA_MAC] = "STA-MAC",         [F_AP_MAC] = "AP-MAC",       [F_BASE_MAC] = "BASE-MAC",
-        [F_CHIP_ID] = "Chip-ID",         [F_FREE_SPACE] = "free-space", [F_SKETCH_SIZE] = "sketch-size",
-        [F_SKETCH_MD5] = "sketch-md5",   [F_SKETCH_SHA256] = "sketch-sha256",
-        [F_CHIP_SIZE] = "chip-size",     [F_SDK] = "sdk-version",     [F_MODE] = "mode",
-        [F_VERSION] = "version",
-};
-
 /* Fields each core always sends; a poll without them is not from the stock client. */
 #define REQUIRED_COMMON                                                                                   \
-        (1u << F_FREE_SPACE | 1u << F_SKETCH_SIZE | 1u << F_CHIP_SIZE | 1u << F_SDK | 1u << F_MODE)
+        (1u << ESP_HEADER_FREE_SPACE | 1u << ESP_HEADER_SKETCH_SIZE | 1u << ESP_HEADER_CHIP_SIZE |     \
+         1u << ESP_HEADER_SDK | 1u << ESP_HEADER_MODE)
 
 static _printf_(3, 4) int reject(RequestError *err, int status, const char *fmt, ...) {
         va_list ap;
@@ -66,68 +44,68 @@ static bool is_printable(const char *s) {
         return true;
 }
 
-static int set_mac(char *dst, const char *prefix, Field f, const char *value, RequestError *err) {
+static int set_mac(char *dst, const char *prefix, EspHeader f, const char *value, RequestError *err) {
         if (mac_canonicalize(value, dst) < 0)
-                return reject(err, 400, "%s%s: '%.40s' is not a MAC address", prefix, field_names[f], value);
+                return reject(err, 400, "%s%s: '%.40s' is not a MAC address", prefix, esp_header_to_string(f), value);
         return 0;
 }
 
-static int set_number(int64_t *dst, const char *prefix, Field f, const char *value, RequestError *err) {
+static int set_number(int64_t *dst, const char *prefix, EspHeader f, const char *value, RequestError *err) {
         int64_t v;
 
         if (parse_i64(value, &v) < 0 || v < 0)
-                return reject(err, 400, "%s%s: '%.40s' is not a byte count", prefix, field_names[f], value);
+                return reject(err, 400, "%s%s: '%.40s' is not a byte count", prefix, esp_header_to_string(f), value);
         *dst = v;
         return 0;
 }
 
-static int set_hex(char *dst, size_t len, const char *prefix, Field f, const char *value, RequestError *err) {
+static int set_hex(char *dst, size_t len, const char *prefix, EspHeader f, const char *value, RequestError *err) {
         if (*value == 0) /* the ESP8266 core sends an empty MD5 when it cannot read its flash */
                 return 0;
         if (!is_hex(value, len))
-                return reject(err, 400, "%s%s: expected %zu hex digits", prefix, field_names[f], len);
+                return reject(err, 400, "%s%s: expected %zu hex digits", prefix, esp_header_to_string(f), len);
         memcpy(dst, value, len + 1);
         ascii_strlower(dst);
         return 0;
 }
 
-static int set_field(DeviceRequest *r, Field f, const char *prefix, const char *value, RequestError *err) {
+static int set_field(DeviceRequest *r, EspHeader f, const char *prefix, const char *value, RequestError *err) {
         uint32_t chip;
 
         if (!is_printable(value))
-                return reject(err, 400, "%s%s: control characters in value", prefix, field_names[f]);
+                return reject(err, 400, "%s%s: control characters in value", prefix, esp_header_to_string(f));
         switch (f) {
-        case F_STA_MAC:
+        case ESP_HEADER_STA_MAC:
                 return set_mac(r->sta_mac, prefix, f, value, err);
-        case F_AP_MAC:
+        case ESP_HEADER_AP_MAC:
                 return set_mac(r->ap_mac, prefix, f, value, err);
-        case F_BASE_MAC:
+        case ESP_HEADER_BASE_MAC:
                 return set_mac(r->base_mac, prefix, f, value, err);
-        case F_CHIP_ID:
+        case ESP_HEADER_CHIP_ID:
                 if (parse_u32(value, &chip) < 0)
                         return reject(err, 400, "%sChip-ID: '%.40s' is not a number", prefix, value);
                 r->chip_id = chip;
                 r->has_chip_id = true;
                 return 0;
-        case F_FREE_SPACE:
+        case ESP_HEADER_FREE_SPACE:
                 return set_number(&r->free_space, prefix, f, value, err);
-        case F_SKETCH_SIZE:
+        case ESP_HEADER_SKETCH_SIZE:
                 return set_number(&r->sketch_size, prefix, f, value, err);
-        case F_CHIP_SIZE:
+        case ESP_HEADER_CHIP_SIZE:
                 return set_number(&r->chip_size, prefix, f, value, err);
-        case F_SKETCH_MD5:
+        case ESP_HEADER_SKETCH_MD5:
                 return set_hex(r->sketch_md5, MD5_HEX_LEN, prefix, f, value, err);
-        case F_SKETCH_SHA256:
+        case ESP_HEADER_SKETCH_SHA256:
                 return set_hex(r->sketch_sha256, SHA256_HEX_LEN, prefix, f, value, err);
-        case F_SDK:
+        case ESP_HEADER_SDK:
                 strscpy(r->sdk, sizeof(r->sdk), value);
                 return 0;
-        case F_MODE:
+        case ESP_HEADER_MODE:
                 r->mode = update_mode_from_string(value);
                 if (r->mode < 0)
                         return reject(err, 400, "%smode: unknown mode '%.40s'", prefix, value);
                 return 0;
-        case F_VERSION:
+        case ESP_HEADER_VERSION:
                 if (!strscpy(r->version, sizeof(r->version), value))
                         return reject(err, 400, "%sversion: longer than %d bytes", prefix, DEVICE_VERSION_MAX);
                 return 0;
@@ -137,8 +115,6 @@ static int set_field(DeviceRequest *r, Field f, const char *prefix, const char *
 }
 
 int device_request_add_header(DeviceRequest *r, const char *name, const char *value, RequestError *err) {
-        const char *suffix, *prefix;
-
         /* most headers are the updater's or not interesting: test the first letter before anything else */
         if ((name[0] | 0x20) != 'x' && (name[0] | 0x20) != 'u')
                 return 0;
@@ -150,24 +126,18 @@ int device_request_add_header(DeviceRequest *r, const char *name, const char *va
                         r->platform = PLATFORM_ESP32;
                 return 0;
         }
-        if ((suffix = startswith_no_case(name, "x-ESP8266-"))) {
-                prefix = "x-ESP8266-";
+        Platform platform;
+        EspHeader f = esp_header_from_name(name, strlen(name), &platform);
+        if (platform == PLATFORM_ESP8266)
                 r->esp8266_headers = true;
-        } else if ((suffix = startswith_no_case(name, "x-ESP32-"))) {
-                prefix = "x-ESP32-";
+        else if (platform == PLATFORM_ESP32)
                 r->esp32_headers = true;
-        } else
+        if (f < 0)
                 return 0;
-
-        size_t len = strlen(suffix);
-        for (int f = 0; f < _F_MAX; f++)
-                if (strlen(field_names[f]) == len && strcaseeq(suffix, field_names[f])) {
-                        int k = set_field(r, (Field) f, prefix, value, err);
-                        if (k < 0)
-                                return k;
-                        r->seen |= 1u << f;
-                        return 0;
-                }
+        int k = set_field(r, f, esp_header_prefix(platform), value, err);
+        if (k < 0)
+                return k;
+        r->seen |= 1u << f;
         return 0;
 }
 
@@ -188,7 +158,7 @@ int device_request_add_query(DeviceRequest *r, const char *key, const char *valu
 }
 
 static int finish_headers(DeviceRequest *r, RequestError *err) {
-        const char *prefix = r->platform == PLATFORM_ESP32 ? "x-ESP32-" : "x-ESP8266-";
+        const char *prefix = esp_header_prefix(r->platform == PLATFORM_ESP32 ? PLATFORM_ESP32 : PLATFORM_ESP8266);
         bool right_headers = r->platform == PLATFORM_ESP32 ? r->esp32_headers : r->esp8266_headers;
         unsigned missing;
 
@@ -198,11 +168,11 @@ static int finish_headers(DeviceRequest *r, RequestError *err) {
         if (!right_headers)
                 return reject(err, 403, "missing the %s* headers of the update client", prefix);
         missing = REQUIRED_COMMON & ~r->seen;
-        if (!(r->seen & (1u << F_STA_MAC | 1u << F_BASE_MAC)))
-                missing |= 1u << F_STA_MAC;
-        for (int f = 0; f < _F_MAX; f++)
+        if (!(r->seen & (1u << ESP_HEADER_STA_MAC | 1u << ESP_HEADER_BASE_MAC)))
+                missing |= 1u << ESP_HEADER_STA_MAC;
+        for (int f = 0; f < _ESP_HEADER_MAX; f++)
                 if (missing & (1u << f))
-                        return reject(err, 403, "missing header %s%s", prefix, field_names[f]);
+                        return reject(err, 403, "missing header %s%s", prefix, esp_header_to_string(f));
         strscpy(r->device_id, sizeof(r->device_id), r->base_mac[0] ? r->base_mac : r->sta_mac);
         return 0;
 }

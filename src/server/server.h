@@ -16,6 +16,7 @@
 #include "checkin-queue.h"
 #include "conn-guard.h"
 #include "config.h"
+#include "respond.h"
 #include "flota/catalog.h"
 #include "flota/json-encode.h"
 #include "flota/store.h"
@@ -112,26 +113,6 @@ typedef struct ImageTransfer {
 
 /* Records the check-in of a finished image transfer: "update" when it completed, "update-aborted" if not. */
 void image_transfer_done(Server *srv, ImageTransfer *t, bool completed);
-
-/* Response helpers: each queues and releases the response. */
-enum MHD_Result respond_json(struct MHD_Connection *conn, unsigned status, cJSON *body);
-/* The same for JSON already written out: takes text (malloc'ed, len bytes, ending in a newline). */
-enum MHD_Result respond_json_text(struct MHD_Connection *conn, unsigned status, char *text, size_t len);
-enum MHD_Result respond_error(struct MHD_Connection *conn, unsigned status, const char *code, const char *fmt, ...)
-        _printf_(4, 5);
-enum MHD_Result respond_text(struct MHD_Connection *conn, unsigned status, const char *text);
-/*
- * The status of the last response this thread queued through the respond_*() helpers,
- * so the API can count every call by its status. Reset before handling a call.
- */
-void http_status_reset(void);
-unsigned http_status_last(void);
-
-/* 429 with Retry-After, as a JSON error (API) or plain text (device endpoint). */
-enum MHD_Result respond_too_many(struct MHD_Connection *conn, unsigned retry_after, bool json);
-
-/* Peer address as text. */
-void connection_peer(struct MHD_Connection *conn, char *buf, size_t size);
 
 /*
  * The device endpoint. product is NULL for the query form. For a 200 with an image it sets

@@ -49,8 +49,6 @@ struct Conn {
         Conn *prev, *next;
 };
 
-void sim_device_done(Sim *s, SimDevice *d);
-
 static void finish(Conn *c, int outcome) {
         Sim *s = c->sim;
 
@@ -71,7 +69,7 @@ static void finish(Conn *c, int outcome) {
         free(c);
         d->busy = false;
         s->in_flight--;
-        sim_device_done(s, d);
+        s->device_done(s, d);
 }
 
 static void build_path(const Sim *s, const SimDevice *d, char *buf, size_t size) {

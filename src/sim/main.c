@@ -26,6 +26,73 @@ static void on_signal(int sig) {
         stop_requested = 1;
 }
 
+enum {
+        A_SERVER = 0x100,
+        A_PATH,
+        A_DEVICES,
+        A_PRODUCT,
+        A_SEED,
+        A_INTERVAL,
+        A_JITTER,
+        A_MIX,
+        A_VERSIONS,
+        A_CONCURRENCY,
+        A_RATE,
+        A_DURATION,
+        A_UNTIL,
+        A_KEY,
+        A_AUTH,
+        A_JSON,
+        A_FAIL_DOWNLOAD,
+        A_BRICK,
+        A_BOOTLOOP,
+        A_SLOW_LINK,
+        A_STATE,
+        A_OFFLINE,
+        A_MDNS,
+        A_MDNS_ADDR_BASE,
+        A_LIST,
+};
+
+/* flota-sim's options, in --help's order: the one table getopt_long() and --help are made from. */
+static const struct SimOption {
+        const char *name;
+        int id;                 /* getopt's value: A_* or a short option's letter */
+        const char *arg;        /* the argument's placeholder in --help; NULL: a flag */
+        const char *help;       /* a "\n" starts a line indented under the first */
+} sim_options[] = {
+        { "server", A_SERVER, "URL", "http://HOST[:PORT] of the update server (required)" },
+        { "path", A_PATH, "PATH", "endpoint prefix (default /update)" },
+        { "devices", A_DEVICES, "N", "fleet size (default 10)" },
+        { "product", A_PRODUCT, "P", "product polled: one name, or esp8266=P1,esp32=P2 (default: demo)" },
+        { "seed", A_SEED, "S", "identities and versions derive from it (default 1)" },
+        { "interval", A_INTERVAL, "SECONDS", "time between a device's polls (default 60)" },
+        { "jitter", A_JITTER, NULL, "spread each interval by +-25%" },
+        { "mix", A_MIX, "esp8266=W,esp32=W", "platform weights (default esp8266=100)" },
+        { "versions", A_VERSIONS, "V=W,...", "versions the fleet starts on, with weights (default 1.0.0=100)" },
+        { "concurrency", A_CONCURRENCY, "N", "polls in flight at most (default 64)" },
+        { "rate", A_RATE, "max", "closed loop: poll again as soon as a poll ends" },
+        { "duration", A_DURATION, "SECONDS", "stop after this long (default: run until stopped)" },
+        { "until-version", A_UNTIL, "V",
+          "stop once every device has reported V to the server (exit 3 if the\nduration ends first)" },
+        { "key", A_KEY, "K", "use the query form ?k=K&s=ID&v=VERSION instead of PATH/PRODUCT" },
+        { "auth", A_AUTH, "USER:PASS", "send HTTP Basic credentials (setAuthorization)" },
+        { "fail-download", A_FAIL_DOWNLOAD, "F", "fraction of devices whose link drops in every download" },
+        { "brick", A_BRICK, "F", "fraction that take an update and never poll again" },
+        { "bootloop", A_BOOTLOOP, "F", "fraction that take an update and come back on the old version" },
+        { "slow-link", A_SLOW_LINK, "RATE", "read downloads at RATE bytes per second (K/M suffixes)" },
+        { "offline", A_OFFLINE, "F", "fraction of devices that now and then miss 2 to 5 polls" },
+        { "state", A_STATE, "FILE", "load the fleet's firmware from FILE and save it there at the end" },
+        { "mdns", A_MDNS, NULL, "publish every device over mDNS as ArduinoOTA does (avahi-daemon)" },
+        { "mdns-addr-base", A_MDNS_ADDR_BASE, "ADDR",
+          "IPv4 address of device 0's A record; device i gets ADDR+i\n(default 169.254.78.1)" },
+        { "list", A_LIST, NULL, "print each device's index, chip, MAC, mDNS name, host and address" },
+        { "json", A_JSON, NULL, "print the final statistics as JSON" },
+        { "help", 'h', NULL, "show this help" },
+};
+
+#define HELP_COLUMN 24
+
 static void help(void) {
         printf("Usage: flota-sim --server URL --devices N [OPTIONS]\n"
                "       flota-sim --list --devices N [OPTIONS]\n"
@@ -35,35 +102,21 @@ static void help(void) {
                "requests of the stock Arduino update clients, flash what they are sent (checking\n"
                "size, magic byte, MD5 and SHA-256 as the cores do) and report the new version.\n"
                "\n"
-               "Options:\n"
-               "  --server URL          http://HOST[:PORT] of the update server (required)\n"
-               "  --path PATH           endpoint prefix (default /update)\n"
-               "  --devices N           fleet size (default 10)\n"
-               "  --product P           product polled: one name, or esp8266=P1,esp32=P2 (default: demo)\n"
-               "  --seed S              identities and versions derive from it (default 1)\n"
-               "  --interval SECONDS    time between a device's polls (default 60)\n"
-               "  --jitter              spread each interval by +-25%%\n"
-               "  --mix esp8266=W,esp32=W  platform weights (default esp8266=100)\n"
-               "  --versions V=W,...    versions the fleet starts on, with weights (default 1.0.0=100)\n"
-               "  --concurrency N       polls in flight at most (default 64)\n"
-               "  --rate max            closed loop: poll again as soon as a poll ends\n"
-               "  --duration SECONDS    stop after this long (default: run until stopped)\n"
-               "  --until-version V     stop once every device has reported V to the server (exit 3 if the\n"
-               "                        duration ends first)\n"
-               "  --key K               use the query form ?k=K&s=ID&v=VERSION instead of PATH/PRODUCT\n"
-               "  --auth USER:PASS      send HTTP Basic credentials (setAuthorization)\n"
-               "  --fail-download F     fraction of devices whose link drops in every download\n"
-               "  --brick F             fraction that take an update and never poll again\n"
-               "  --bootloop F          fraction that take an update and come back on the old version\n"
-               "  --slow-link RATE      read downloads at RATE bytes per second (K/M suffixes)\n"
-               "  --offline F           fraction of devices that now and then miss 2 to 5 polls\n"
-               "  --state FILE          load the fleet's firmware from FILE and save it there at the end\n"
-               "  --mdns                publish every device over mDNS as ArduinoOTA does (avahi-daemon)\n"
-               "  --mdns-addr-base ADDR  IPv4 address of device 0's A record; device i gets ADDR+i\n"
-               "                        (default 169.254.78.1)\n"
-               "  --list                print each device's index, chip, MAC, mDNS name, host and address\n"
-               "  --json                print the final statistics as JSON\n"
-               "  -h, --help            show this help\n");
+               "Options:\n");
+        for (size_t i = 0; i < ELEMENTSOF(sim_options); i++) {
+                const struct SimOption *opt = &sim_options[i];
+                int n = opt->id < 0x100 ? printf("  -%c, --%s", opt->id, opt->name) : printf("  --%s", opt->name);
+                if (opt->arg)
+                        n += printf(" %s", opt->arg);
+                printf("%*s", n < HELP_COLUMN - 1 ? HELP_COLUMN - n : 2, "");
+                for (const char *line = opt->help; line;) {
+                        const char *nl = strchr(line, '\n');
+                        printf("%.*s\n", nl ? (int) (nl - line) : (int) strlen(line), line);
+                        line = nl ? nl + 1 : NULL;
+                        if (line)
+                                printf("%*s", HELP_COLUMN, "");
+                }
+        }
 }
 
 static int parse_url(const char *url, SimOptions *o) {
@@ -184,38 +237,10 @@ static int fail_usage(const char *what, const char *arg) {
 }
 
 int sim_parse_argv(int argc, char **argv, SimOptions *o) {
-        enum { A_SERVER = 0x100, A_PATH, A_DEVICES, A_PRODUCT, A_SEED, A_INTERVAL, A_JITTER, A_MIX, A_VERSIONS,
-               A_CONCURRENCY, A_RATE, A_DURATION, A_UNTIL, A_KEY, A_AUTH, A_JSON, A_FAIL_DOWNLOAD, A_BRICK,
-               A_BOOTLOOP, A_SLOW_LINK, A_STATE, A_OFFLINE, A_MDNS, A_MDNS_ADDR_BASE, A_LIST };
-        static const struct option options[] = {
-                { "server", required_argument, NULL, A_SERVER },
-                { "path", required_argument, NULL, A_PATH },
-                { "devices", required_argument, NULL, A_DEVICES },
-                { "product", required_argument, NULL, A_PRODUCT },
-                { "seed", required_argument, NULL, A_SEED },
-                { "interval", required_argument, NULL, A_INTERVAL },
-                { "jitter", no_argument, NULL, A_JITTER },
-                { "mix", required_argument, NULL, A_MIX },
-                { "versions", required_argument, NULL, A_VERSIONS },
-                { "concurrency", required_argument, NULL, A_CONCURRENCY },
-                { "rate", required_argument, NULL, A_RATE },
-                { "duration", required_argument, NULL, A_DURATION },
-                { "until-version", required_argument, NULL, A_UNTIL },
-                { "key", required_argument, NULL, A_KEY },
-                { "auth", required_argument, NULL, A_AUTH },
-                { "json", no_argument, NULL, A_JSON },
-                { "fail-download", required_argument, NULL, A_FAIL_DOWNLOAD },
-                { "brick", required_argument, NULL, A_BRICK },
-                { "bootloop", required_argument, NULL, A_BOOTLOOP },
-                { "slow-link", required_argument, NULL, A_SLOW_LINK },
-                { "state", required_argument, NULL, A_STATE },
-                { "offline", required_argument, NULL, A_OFFLINE },
-                { "mdns", no_argument, NULL, A_MDNS },
-                { "mdns-addr-base", required_argument, NULL, A_MDNS_ADDR_BASE },
-                { "list", no_argument, NULL, A_LIST },
-                { "help", no_argument, NULL, 'h' },
-                {},
-        };
+        struct option options[ELEMENTSOF(sim_options) + 1] = {};
+        for (size_t i = 0; i < ELEMENTSOF(sim_options); i++)
+                options[i] = (struct option) { sim_options[i].name, sim_options[i].arg ? required_argument : no_argument,
+                                               NULL, sim_options[i].id };
         bool have_server = false;
         uint32_t v;
         int c;
@@ -555,9 +580,8 @@ static void schedule(Sim *s, SimDevice *d, usec_t when) {
         loop_timer(s->loop, when, on_due, d);
 }
 
-/* Called by conn.c when a device's poll is over. */
-void sim_device_done(Sim *s, SimDevice *d);
-void sim_device_done(Sim *s, SimDevice *d) {
+/* Sim.device_done: conn.c calls it when a device's poll is over. */
+static void device_done(Sim *s, SimDevice *d) {
         if (d->reported && s->o->until_version) {
                 /* a device counts once the server has heard it report the version */
                 uint32_t n = 0;
@@ -632,7 +656,7 @@ static int resolve(Sim *s) {
 }
 
 int sim_run(Sim *s, SimOptions *o) {
-        *s = (Sim) { .o = o };
+        *s = (Sim) { .o = o, .device_done = device_done };
         if (resolve(s) < 0)
                 return -EADDRNOTAVAIL;
         s->loop = loop_new();

@@ -105,6 +105,9 @@ struct Sim {
         SimStats stats;
         Conn *conns;                            /* live connections, for the timeout sweep */
         SimMdns *mdns;                          /* --mdns */
+        /* called by conn.c when a device's poll is over: the scheduler's (main.c), so that conn.c
+         * calls nothing of main.c's */
+        void (*device_done)(Sim *s, SimDevice *d);
 };
 
 /* Parses the command line into o. <0 error (message printed), 0 exit (help shown), >0 run. */

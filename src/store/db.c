@@ -134,12 +134,14 @@ int store_schema_version(Store *s) {
 
         if (r < 0)
                 return r;
-        if (sqlite3_step(st) != SQLITE_ROW)
-                return -EIO;
+        r = sqlite3_step(st);
+        if (r != SQLITE_ROW)
+                return r == SQLITE_DONE ? -EIO : store_errno(r);
         return sqlite3_column_int(st, 0);
 }
 
-static int migrate(Store *s, const char *const *migrations, size_t n_migrations) {
+/* Reads the schema version and refuses a newer one, before anything writes to the file. */
+static int check_version(Store *s, size_t n_migrations, size_t *ret) {
         int version = store_schema_version(s);
 
         if (version < 0)
@@ -148,11 +150,25 @@ static int migrate(Store *s, const char *const *migrations, size_t n_migrations)
                 log_debug("database schema %d is newer than this program's %zu", version, n_migrations);
                 return -EPROTO;
         }
-        for (size_t v = (size_t) version; v < n_migrations; v++) {
+        *ret = (size_t) version;
+        return 0;
+}
+
+/*
+ * One step per transaction, the version stamped inside it. The version is read again under the
+ * write lock, so two programs opening the same old database do not both run a step.
+ */
+static int migrate(Store *s, const char *const *migrations, size_t n_migrations) {
+        for (;;) {
                 char stamp[64];
+                size_t v;
                 int r = store_begin(s);
+
                 if (r < 0)
                         return r;
+                r = check_version(s, n_migrations, &v);
+                if (r < 0 || v == n_migrations)
+                        return store_end(s, r);
                 snprintf(stamp, sizeof(stamp), "PRAGMA user_version = %zu", v + 1);
                 r = store_exec(s, migrations[v]);
                 if (r == 0)
@@ -161,7 +177,6 @@ static int migrate(Store *s, const char *const *migrations, size_t n_migrations)
                 if (r < 0)
                         return r;
         }
-        return 0;
 }
 
 static int setup(Store *s, const char *const *migrations, size_t n_migrations, size_t page_size) {
@@ -170,10 +185,15 @@ static int setup(Store *s, const char *const *migrations, size_t n_migrations, s
                                       "PRAGMA cache_size = -8192;"
                                       "PRAGMA temp_store = MEMORY;";
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        size_t version;
         int r;
 
         sqlite3_busy_timeout(s->db, 10000);
         sqlite3_extended_result_codes(s->db, 1);
+        /* first, so that a newer program's database is left as it was: not even switched to WAL */
+        r = check_version(s, n_migrations, &version);
+        if (r < 0)
+                return r;
         if (page_size) {
                 /* only takes on a new database: before the first table and before WAL */
                 _cleanup_free_ char *sql = xasprintf("PRAGMA page_size = %zu", page_size);
@@ -190,7 +210,7 @@ static int setup(Store *s, const char *const *migrations, size_t n_migrations, s
                 return -EIO;
         sqlite3_reset(st);
         r = store_exec(s, pragmas);
-        if (r < 0)
+        if (r < 0 || version == n_migrations)
                 return r;
         return migrate(s, migrations, n_migrations);
 }

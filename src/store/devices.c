@@ -134,28 +134,7 @@ int store_device_set_channel(Store *s, const char *id, const char *channel) {
 }
 
 int store_device_set_labels(Store *s, const char *id, char *const *labels, size_t n) {
-        _cleanup_stmt_ sqlite3_stmt *del = NULL, *ins = NULL;
-        int r;
-
-        r = store_prepare(s, "DELETE FROM device_labels WHERE device_id = ?", &del);
-        if (r == 0)
-                r = store_prepare(s, "INSERT OR IGNORE INTO device_labels (device_id, label) VALUES (?, ?)", &ins);
-        if (r < 0)
-                return r;
-        r = store_begin(s);
-        if (r < 0)
-                return r;
-        r = ensure_device(s, id);
-        store_bind_text(del, 1, id);
-        if (r == 0)
-                r = store_step_done(del);
-        for (size_t i = 0; r == 0 && i < n; i++) {
-                sqlite3_reset(ins);
-                store_bind_text(ins, 1, id);
-                store_bind_text(ins, 2, labels[i]);
-                r = store_step_done(ins);
-        }
-        return store_end(s, r);
+        return store_labels_replace(s, "INSERT INTO devices (id) VALUES (?) ON CONFLICT (id) DO NOTHING", id, labels, n);
 }
 
 int store_assign(Store *s, int64_t release_id, char *const *ids, size_t n) {

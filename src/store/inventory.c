@@ -10,7 +10,7 @@
 #include "flota/strutil.h"
 #include "store-internal.h"
 
-static const char *const inventory_migrations[] = {
+const char *const inventory_migrations[] = {
         /* 0 -> 1 */
         "CREATE TABLE devices ("
         "  id TEXT PRIMARY KEY,"
@@ -122,10 +122,12 @@ static const char *const inventory_migrations[] = {
         "DROP INDEX version_history_device;",
 };
 
+const size_t inventory_n_migrations = ELEMENTSOF(inventory_migrations);
+
 int inventory_open(const char *path, Store **ret) {
         /* 16 KiB pages: an ingest rewrites the rows of every device it saw in one commit, and
          * bigger pages make that a quarter of the writes */
-        return store_open_schema(path, inventory_migrations, ELEMENTSOF(inventory_migrations), 16384, ret);
+        return store_open_schema(path, inventory_migrations, inventory_n_migrations, 16384, ret);
 }
 
 
@@ -184,7 +186,9 @@ static int absorb(Store *s, const char *full, const char *partial) {
                 " platform = CASE WHEN d.platform = '' THEN p.platform ELSE d.platform END,"
                 " board = CASE WHEN d.board = '' THEN p.board ELSE d.board END,"
                 " mdns_kind = p.mdns_kind, mdns_host = p.mdns_host, mdns_port = p.mdns_port, mdns_txt = p.mdns_txt,"
-                " announced = p.announced, first_seen = min(d.first_seen, p.first_seen),"
+                " announced = p.announced,"
+                " first_seen = CASE WHEN d.first_seen = 0 THEN p.first_seen WHEN p.first_seen = 0 THEN d.first_seen"
+                "   ELSE min(d.first_seen, p.first_seen) END,"
                 " last_seen = max(d.last_seen, p.last_seen),"
                 " sources = CASE WHEN instr(',' || d.sources || ',', ',' || p.sources || ',') > 0 THEN d.sources"
                 "   ELSE d.sources || ',' || p.sources END"
@@ -245,7 +249,8 @@ int inventory_writer_new(Store *s, InventoryWriter **ret) {
                           " sketch_md5 = CASE WHEN ?5 <> '' AND (?7 >= last_seen OR sketch_md5 = '') THEN ?5"
                           "   ELSE sketch_md5 END,"
                           " ip = CASE WHEN ?6 <> '' AND (?7 >= last_seen OR ip = '') THEN ?6 ELSE ip END,"
-                          " first_seen = min(first_seen, ?9), last_seen = max(last_seen, ?7),"
+                          " first_seen = CASE WHEN first_seen = 0 THEN ?9 ELSE min(first_seen, ?9) END,"
+                          " last_seen = max(last_seen, ?7),"
                           " sources = CASE WHEN instr(',' || sources || ',', ',' || ?8 || ',') > 0 THEN sources"
                           "   WHEN sources = '' THEN ?8 ELSE sources || ',' || ?8 END",
                           &w->merge);
@@ -495,25 +500,11 @@ int inventory_log_file_save(Store *s, const char *fingerprint, const char *sourc
 }
 
 int inventory_set_labels(Store *s, const char *device, char *const *labels, size_t n) {
-        _cleanup_stmt_ sqlite3_stmt *del = NULL, *ins = NULL;
-        int r = store_begin(s);
-
-        if (r < 0)
-                return r;
-        r = store_prepare(s, "DELETE FROM device_labels WHERE device_id = ?", &del);
-        if (r == 0) {
-                store_bind_text(del, 1, device);
-                r = store_step_done(del);
-        }
-        if (r == 0)
-                r = store_prepare(s, "INSERT OR IGNORE INTO device_labels (device_id, label) VALUES (?, ?)", &ins);
-        for (size_t i = 0; r == 0 && i < n; i++) {
-                sqlite3_reset(ins);
-                store_bind_text(ins, 1, device);
-                store_bind_text(ins, 2, labels[i]);
-                r = store_step_done(ins);
-        }
-        return store_end(s, r);
+        /* a row never seen: first_seen and last_seen 0, which the first sighting replaces */
+        return store_labels_replace(s,
+                                    "INSERT INTO devices (id, first_seen, last_seen) VALUES (?, 0, 0)"
+                                    " ON CONFLICT (id) DO NOTHING",
+                                    device, labels, n);
 }
 
 int inventory_labels(Store *s, const char *device, char **ret) {
@@ -575,7 +566,8 @@ static int mdns_upsert(Store *s, const MdnsSighting *x, const char *id) {
                               " platform = CASE WHEN platform = '' THEN ?3 ELSE platform END,"
                               " version = CASE WHEN version = '' THEN ?4 ELSE version END,"
                               " ip = CASE WHEN ?5 <> '' THEN ?5 ELSE ip END,"
-                              " first_seen = min(first_seen, ?6), last_seen = max(last_seen, ?6),"
+                              " first_seen = CASE WHEN first_seen = 0 THEN ?6 ELSE min(first_seen, ?6) END,"
+                              " last_seen = max(last_seen, ?6),"
                               " sources = CASE WHEN instr(',' || sources || ',', ',mdns,') > 0 THEN sources"
                               "   WHEN sources = '' THEN 'mdns' ELSE sources || ',mdns' END,"
                               " mdns_kind = ?7, mdns_host = ?8, mdns_port = ?9, mdns_txt = ?10,"

@@ -46,6 +46,15 @@ const char *store_column_text(sqlite3_stmt *st, int col);
 int store_open_schema(const char *path, const char *const *migrations, size_t n_migrations, size_t page_size,
                       Store **ret);
 
+/*
+ * Replaces a device's labels (n 0: none) in one transaction (labels.c), creating the device's
+ * row first with ensure_device (one parameter, the id; nothing when the row exists). 0 or -errno.
+ */
+int store_labels_replace(Store *s, const char *ensure_device, const char *id, char *const *labels, size_t n);
+
 /* Migration steps, index i brings the schema from version i to i+1. */
 extern const char *const store_migrations[];
 extern const size_t store_n_migrations;
+/* The same for flota's inventory (inventory.c). */
+extern const char *const inventory_migrations[];
+extern const size_t inventory_n_migrations;

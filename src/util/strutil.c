@@ -130,6 +130,20 @@ int parse_hex_n(const char *s, size_t n, uint64_t *ret) {
         return 0;
 }
 
+int parse_dec_n(const char *s, size_t n, unsigned *ret) {
+        unsigned v = 0;
+
+        if (n > 9)
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++) {
+                if (s[i] < '0' || s[i] > '9')
+                        return -EINVAL;
+                v = v * 10 + (unsigned) (s[i] - '0');
+        }
+        *ret = v;
+        return 0;
+}
+
 bool is_hex(const char *s, size_t len) {
         if (strlen(s) != len)
                 return false;

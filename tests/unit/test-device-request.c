@@ -5,9 +5,11 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "flota/device-request.h"
+#include "flota/esp-header.h"
 
 typedef struct H {
         const char *name, *value;
@@ -187,6 +189,40 @@ static void test_query_form(void **state) {
         assert_int_equal(device_request_finish(&r, &err), -EINVAL);
 }
 
+static EspHeader header(const char *name, Platform *platform) {
+        return esp_header_from_name(name, strlen(name), platform);
+}
+
+/* The one list of the cores' header names, as both flotad and the log formats read them. */
+static void test_header_names(void **state) {
+        Platform p;
+
+        for (EspHeader h = 0; h < _ESP_HEADER_MAX; h++) {
+                char name[64];
+                snprintf(name, sizeof(name), "x-ESP32-%s", esp_header_to_string(h));
+                assert_int_equal(header(name, &p), h);
+                assert_int_equal(p, PLATFORM_ESP32);
+                snprintf(name, sizeof(name), "X-esp8266-%s", esp_header_to_string(h));
+                assert_int_equal(header(name, &p), h);
+                assert_int_equal(p, PLATFORM_ESP8266);
+        }
+        assert_int_equal(header("x-esp8266-sta-mac", &p), ESP_HEADER_STA_MAC);
+        /* the prefix is the core's even when the field is unknown; anything else is no core's */
+        assert_int_equal(header("x-ESP8266-colour", &p), _ESP_HEADER_INVALID);
+        assert_int_equal(p, PLATFORM_ESP8266);
+        assert_int_equal(header("x-ESP32-", &p), _ESP_HEADER_INVALID);
+        assert_int_equal(p, PLATFORM_ESP32);
+        assert_int_equal(header("x-ESP8266", &p), _ESP_HEADER_INVALID);
+        assert_int_equal(p, _PLATFORM_INVALID);
+        assert_int_equal(header("x-STA-MAC", &p), _ESP_HEADER_INVALID);
+        assert_int_equal(header("x-ESP32-STA-MACX", &p), _ESP_HEADER_INVALID);
+        /* n bytes of a longer text */
+        assert_int_equal(esp_header_from_name("x-ESP32-mode: sketch", 12, &p), ESP_HEADER_MODE);
+        assert_null(esp_header_to_string(_ESP_HEADER_MAX));
+        assert_string_equal(esp_header_prefix(PLATFORM_ESP32), "x-ESP32-");
+        assert_null(esp_header_prefix(_PLATFORM_INVALID));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_esp8266),
@@ -196,6 +232,7 @@ int main(void) {
                 cmocka_unit_test(test_malformed_values_400),
                 cmocka_unit_test(test_empty_md5_allowed),
                 cmocka_unit_test(test_query_form),
+                cmocka_unit_test(test_header_names),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include "../harness/tmpdir.h"
 #include "flota/alloc.h"
 #include "flota/inventory.h"
+#include "flota/store.h"
 #include "flota/strutil.h"
 
 static int setup(void **state) {
@@ -197,10 +198,78 @@ static void test_upgrade_from_4(void **state) {
         sqlite3_close(db);
 }
 
+static char *query(const char *path, const char *sql) {
+        sqlite3 *db;
+        sqlite3_stmt *st;
+        char *text = NULL;
+
+        assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+        if (sqlite3_step(st) == SQLITE_ROW)
+                text = xstrdup(sqlite3_column_text(st, 0) ? (const char *) sqlite3_column_text(st, 0) : "NULL");
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+        return text ? text : xstrdup("");
+}
+
+/*
+ * Labels on a device never seen: flotad's database and the inventory behave alike (one writer,
+ * src/store/labels.c). The row is created, never seen (0), listed with its labels; replacing
+ * them with none keeps the row; the first sighting gives the row its times.
+ */
+static void test_labels_create_the_row(void **state) {
+        static const char *const dbs[] = { "flotad", "inventory" };
+        char *labels[] = { (char *) "b", (char *) "a", (char *) "a" };
+
+        for (size_t i = 0; i < 2; i++) {
+                _cleanup_free_ char *path = xasprintf("%s/%s.db", (char *) *state, dbs[i]);
+                bool inv = i == 1;
+                Store *s;
+
+                assert_int_equal(inv ? inventory_open(path, &s) : store_open(path, &s), 0);
+                assert_int_equal(inv ? inventory_set_labels(s, "18:FE:34:00:00:09", labels, 3)
+                                     : store_device_set_labels(s, "18:FE:34:00:00:09", labels, 3),
+                                 0);
+                store_free(s);
+                _cleanup_free_ char *row = query(path, "SELECT id || ' ' || first_seen || ' ' || last_seen FROM devices");
+                assert_string_equal(row, "18:FE:34:00:00:09 0 0");
+                _cleanup_free_ char *set = query(path, "SELECT group_concat(label, ',') FROM"
+                                                       " (SELECT label FROM device_labels ORDER BY label)");
+                assert_string_equal(set, "a,b");
+
+                assert_int_equal(inv ? inventory_open(path, &s) : store_open(path, &s), 0);
+                assert_int_equal(inv ? inventory_set_labels(s, "18:FE:34:00:00:09", NULL, 0)
+                                     : store_device_set_labels(s, "18:FE:34:00:00:09", NULL, 0),
+                                 0);
+                store_free(s);
+                _cleanup_free_ char *none = query(path, "SELECT count(*) FROM device_labels");
+                assert_string_equal(none, "0");
+                _cleanup_free_ char *kept = query(path, "SELECT count(*) FROM devices");
+                assert_string_equal(kept, "1");
+        }
+
+        /* the inventory's first sighting (and an mDNS one) replaces "never seen" */
+        _cleanup_free_ char *path = xasprintf("%s/inventory.db", (char *) *state);
+        Store *s;
+        assert_int_equal(inventory_open(path, &s), 0);
+        assert_int_equal(inventory_set_labels(s, "18:FE:34:00:00:0A", labels, 1), 0);
+        Sighting a = { .device = "18:FE:34:00:00:09", .version = "1.0", .at = 100 * USEC_PER_SEC, .source = "flotad" };
+        assert_int_equal(inventory_record(s, &a), 0);
+        store_free(s);
+        _cleanup_free_ char *seen = query(path, "SELECT first_seen || ' ' || last_seen || ' ' || version FROM devices"
+                                                " WHERE id = '18:FE:34:00:00:09'");
+        _cleanup_free_ char *want = xasprintf("%llu %llu 1.0", (unsigned long long) (100 * USEC_PER_SEC),
+                                              (unsigned long long) (100 * USEC_PER_SEC));
+        assert_string_equal(seen, want);
+        _cleanup_free_ char *other = query(path, "SELECT first_seen FROM devices WHERE id = '18:FE:34:00:00:0A'");
+        assert_string_equal(other, "0");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_mdns_merge_exact, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_upgrade_from_4, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_labels_create_the_row, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_merge_and_history, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_cursors, setup, teardown),
         };

@@ -121,6 +121,60 @@ static void test_pieces(void **state) {
         assert_int_equal(json_scan_string(&s, &key, &len), -EBADMSG);
 }
 
+static int unescape(const char *text, char *buf, size_t size, size_t *ret_len) {
+        return json_scan_unescape(text, strlen(text), buf, size, ret_len);
+}
+
+static void test_unescape(void **state) {
+        char buf[64];
+        size_t n;
+
+        assert_int_equal(unescape("plain", buf, sizeof(buf), &n), 0);
+        assert_memory_equal(buf, "plain", n);
+        assert_int_equal(unescape("a\\\"\\\\\\/\\b\\f\\n\\r\\t", buf, sizeof(buf), &n), 0);
+        assert_int_equal(n, 9);
+        assert_memory_equal(buf, "a\"\\/\b\f\n\r\t", 9);
+        /* \u as UTF-8: one, two and three bytes, a surrogate pair as four, a lone surrogate as U+FFFD */
+        assert_int_equal(unescape("\\u0041\\u00e9\\u20ac\\ud83d\\ude00\\udc00\\ud800x", buf, sizeof(buf), &n), 0);
+        assert_int_equal(n, 1 + 2 + 3 + 4 + 3 + 3 + 1);
+        assert_memory_equal(buf, "A\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xef\xbf\xbd\xef\xbf\xbdx", n);
+        /* bad escapes, and a buffer too small */
+        assert_int_equal(unescape("\\q", buf, sizeof(buf), &n), -EBADMSG);
+        assert_int_equal(unescape("\\u12", buf, sizeof(buf), &n), -EBADMSG);
+        assert_int_equal(unescape("\\u12zz", buf, sizeof(buf), &n), -EBADMSG);
+        assert_int_equal(unescape("x\\", buf, sizeof(buf), &n), -EBADMSG);
+        assert_int_equal(unescape("abcd", buf, 3, &n), -E2BIG);
+        assert_int_equal(unescape("\\u20ac", buf, 2, &n), -E2BIG);
+}
+
+static void test_skip(void **state) {
+        const char *text = " 304 , -1.5e3,true, \"s\\\"\" ,{\"a\":[1,{}]} ]";
+        JsonScan s = json_scan_init(text, strlen(text));
+        const char *v;
+        size_t n;
+
+        assert_int_equal(json_scan_skip(&s, &v, &n), 0);
+        assert_memory_equal(v, "304", n);
+        assert_true(json_scan_char(&s, ','));
+        assert_int_equal(json_scan_skip(&s, &v, &n), 0);
+        assert_memory_equal(v, "-1.5e3", n);
+        assert_true(json_scan_char(&s, ','));
+        assert_int_equal(json_scan_skip(&s, &v, &n), 0);
+        assert_memory_equal(v, "true", n);
+        assert_true(json_scan_char(&s, ','));
+        assert_int_equal(json_scan_skip(&s, &v, &n), 0);
+        assert_int_equal(n, 5);
+        assert_memory_equal(v, "\"s\\\"\"", n);
+        assert_true(json_scan_char(&s, ','));
+        assert_int_equal(json_scan_skip(&s, &v, &n), 0);
+        assert_memory_equal(v, "{\"a\":[1,{}]}", n);
+        assert_int_equal(json_scan_skip(&s, &v, &n), -EBADMSG);     /* a ']' is no value */
+        s = json_scan_init("01", 2);
+        assert_int_equal(json_scan_skip(&s, &v, &n), -EBADMSG);     /* no leading zeros */
+        s = json_scan_init("[1,", 3);
+        assert_int_equal(json_scan_skip(&s, &v, &n), -EBADMSG);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_layout_is_cjsons),
@@ -128,6 +182,8 @@ int main(void) {
                 cmocka_unit_test(test_bad_syntax),
                 cmocka_unit_test(test_depth_limit),
                 cmocka_unit_test(test_pieces),
+                cmocka_unit_test(test_unescape),
+                cmocka_unit_test(test_skip),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

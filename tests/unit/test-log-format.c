@@ -75,6 +75,16 @@ static void test_bad_lines(void **state) {
                 { "10.0.0.1 - - [31/Foo/2026:08:00:00 +0000] \"GET / HTTP/1.1\" 304 0 \"-\" \"u\" \"18:FE:AA:00:01:02\" "
                   "\"1.0\"",
                   "malformed time" },
+                /* no 31 November, no 29 February in 2026, no hour 24 (time_from_civil()) */
+                { "10.0.0.1 - - [31/Nov/2026:08:00:00 +0000] \"GET / HTTP/1.1\" 304 0 \"-\" \"u\" \"18:FE:AA:00:01:02\" "
+                  "\"1.0\"",
+                  "malformed time" },
+                { "10.0.0.1 - - [29/Feb/2026:08:00:00 +0000] \"GET / HTTP/1.1\" 304 0 \"-\" \"u\" \"18:FE:AA:00:01:02\" "
+                  "\"1.0\"",
+                  "malformed time" },
+                { "10.0.0.1 - - [30/Oct/2026:24:00:00 +0000] \"GET / HTTP/1.1\" 304 0 \"-\" \"u\" \"18:FE:AA:00:01:02\" "
+                  "\"1.0\"",
+                  "malformed time" },
                 { "10.0.0.1 - - [31/Oct/2026:08:00:00 +0000] \"GET / HTTP/1.1\" 304 0 \"-\" \"u\" \"18:FE:AA:00:01\" "
                   "\"1.0\"",
                   "malformed device MAC or id" },
@@ -173,6 +183,16 @@ static void test_json(void **state) {
         p = parse("flotad", "{\"device\": \"chip-42\", \"version\": \"2.0\"}");
         assert_int_equal(p.r, 0);
         assert_string_equal(p.rec.device, "chip-42");
+
+        /* escapes in keys and values are decoded (json_scan_unescape()), a non-ASCII product is no name */
+        p = parse("flotad", "{\"\\u0064evice\":\"chip-43\",\"product\":\"d\\u006f\\u006fr\",\"version\":\"3\\/1\"}");
+        assert_int_equal(p.r, 0);
+        assert_string_equal(p.rec.device, "chip-43");
+        assert_string_equal(p.product, "door");
+        assert_string_equal(p.version, "3/1");
+        p = parse("flotad", "{\"device\":\"chip-44\",\"product\":\"caf\\u00e9\",\"version\":\"1\"}");
+        assert_int_equal(p.r, 0);
+        assert_string_equal(p.product, "");
 
         static const char *const bad[] = { "{\"device\":", "[1,2]", "{\"device\":\"x\",\"n\":{\"a\":1}}",
                                            "{\"device\":\"AA:BB\\q\"}", "{} trailing" };

@@ -28,6 +28,21 @@ static void test_rejects(void **state) {
         assert_int_equal(mac_parse("DE:BA:7A:B1:E0:42:", &v), -EINVAL);
         assert_int_equal(mac_parse("", &v), -EINVAL);
         assert_int_equal(mac_parse(NULL, &v), -EINVAL);
+        assert_int_equal(mac_parse("DE:BA:7A:B1:E0-42", &v), -EINVAL);
+        assert_int_equal(mac_parse("DE BA 7A B1 E0 42", &v), -EINVAL);
+        assert_int_equal(mac_parse("deba7ab1e04", &v), -EINVAL);
+}
+
+/* n bytes, no NUL needed: the form log ingest reads, mixed case too */
+static void test_parse_n(void **state) {
+        uint64_t v = 0;
+
+        assert_int_equal(mac_parse_n("De:bA:7a:B1:e0:42 and more", MAC_STR_LEN, &v), 0);
+        assert_true(v == 0xdeba7ab1e042);
+        assert_int_equal(mac_parse_n("deba7ab1e042\"", 12, &v), 0);
+        assert_true(v == 0xdeba7ab1e042);
+        assert_int_equal(mac_parse_n("DE:BA:7A:B1:E0:42", 16, &v), -EINVAL);
+        assert_int_equal(mac_parse_n("DE:BA:7A:B1:E0\0002", MAC_STR_LEN, &v), -EINVAL);
 }
 
 static void test_device_ids(void **state) {
@@ -47,6 +62,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_forms),
                 cmocka_unit_test(test_rejects),
+                cmocka_unit_test(test_parse_n),
                 cmocka_unit_test(test_device_ids),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -127,6 +127,21 @@ static void test_timestamps(void **state) {
         assert_int_equal(t, (usec_t) (1700000000 + 1800) * USEC_PER_SEC + 250000);
         assert_int_equal(parse_timestamp("2023-11-14T22:13:20+1:00", &t), -EINVAL);
         assert_int_equal(parse_timestamp("2023-11-14T22:13:20+01:00x", &t), -EINVAL);
+        /* dates that do not exist, loose forms, before the epoch */
+        assert_int_equal(parse_timestamp("2023-02-29T00:00:00Z", &t), -EINVAL);
+        assert_int_equal(parse_timestamp("2024-02-29T00:00:00Z", &t), 0);
+        assert_int_equal(t, (usec_t) 1709164800 * USEC_PER_SEC);
+        assert_int_equal(parse_timestamp("2023-04-31T00:00:00Z", &t), -EINVAL);
+        assert_int_equal(parse_timestamp("2023-11-14T24:00:00Z", &t), -EINVAL);
+        assert_int_equal(parse_timestamp("2023-1-14T22:13:20Z", &t), -EINVAL);
+        assert_int_equal(parse_timestamp("2023-11-14T22:13:20.Z", &t), -EINVAL);
+        assert_int_equal(parse_timestamp("2023-11-14T22:13:20", &t), -EINVAL);
+        assert_int_equal(parse_timestamp("1969-12-31T23:59:59Z", &t), -ERANGE);
+        assert_int_equal(parse_timestamp("99999999999999999999", &t), -ERANGE);
+        assert_int_equal(parse_timestamp("", &t), -EINVAL);
+        /* n bytes, no NUL needed */
+        assert_int_equal(parse_timestamp_n("2023-11-14T22:13:20Zjunk", 20, &t), 0);
+        assert_true(t == 1700000000 * USEC_PER_SEC);
 }
 
 static void test_durations(void **state) {
