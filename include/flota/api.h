@@ -190,5 +190,8 @@ int api_channel_history(ApiClient *c, const char *product, const char *channel, 
 int api_product_create(ApiClient *c, const char *name, const char *platform, const char *key,
                        char err[static API_CLIENT_ERROR_MAX]);
 
+/* The token the client sends: its name and role (GET /api/v1/token). */
+int api_token_info(ApiClient *c, TokenInfo *ret, char err[static API_CLIENT_ERROR_MAX]);
+
 /* 0 when flotad answers GET /healthz with 200; -EIO (err says the status) or a transport error. */
 int api_healthz(ApiClient *c, char err[static API_CLIENT_ERROR_MAX]);

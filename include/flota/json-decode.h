@@ -113,6 +113,12 @@ typedef struct AssignResult {
         uint64_t devices;
 } AssignResult;
 
+/* {"name": "...", "role": "admin"|"read"}: the token a request came with (GET /token). */
+typedef struct TokenInfo {
+        char name[65];
+        bool admin;                           /* role admin; false: read */
+} TokenInfo;
+
 /*
  * An error body {"error": {"code": "...", "message": "..."}}: 0 with the message copied into
  * msg (cut to size), or -EBADMSG when text is not one.
@@ -161,3 +167,4 @@ int json_decode_channel_history(const char *text, size_t len, ChannelChangeList 
                                 char err[static JSON_DECODE_ERROR_MAX]);
 int json_decode_assign_result(const char *text, size_t len, AssignResult *ret,
                               char err[static JSON_DECODE_ERROR_MAX]);
+int json_decode_token_info(const char *text, size_t len, TokenInfo *ret, char err[static JSON_DECODE_ERROR_MAX]);

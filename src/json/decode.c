@@ -705,6 +705,23 @@ int json_decode_assign_result(const char *text, size_t len, AssignResult *ret,
         return 0;
 }
 
+int json_decode_token_info(const char *text, size_t len, TokenInfo *ret, char err[static JSON_DECODE_ERROR_MAX]) {
+        Ctx c = { "token", err };
+        _cleanup_(cJSON_Deletep) cJSON *j = NULL;
+        char role[16];
+        TokenInfo t = {};
+        int r = parse(&c, text, len, &j);
+
+        if (r < 0 || (r = need_object(&c, j)) < 0 || (r = get_text(&c, j, "name", false, t.name, sizeof(t.name))) < 0 ||
+            (r = get_text(&c, j, "role", false, role, sizeof(role))) < 0)
+                return r;
+        if (!streq(role, "admin") && !streq(role, "read"))
+                return fail(&c, "\"role\" is neither admin nor read");
+        t.admin = streq(role, "admin");
+        *ret = t;
+        return 0;
+}
+
 static int assigned_item(const cJSON *e, void *ret, char *err) {
         Ctx c = { "assigned device", err };
         AssignedDevice *d = ret;

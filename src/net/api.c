@@ -613,6 +613,17 @@ int api_product_create(ApiClient *c, const char *name, const char *platform, con
         return 0;
 }
 
+int api_token_info(ApiClient *c, TokenInfo *ret, char err[static API_CLIENT_ERROR_MAX]) {
+        _cleanup_(url_done) Url u = url_path("token", 0);
+        _cleanup_(api_response_done) ApiResponse resp = {};
+        char why[JSON_DECODE_ERROR_MAX];
+        int r = call(c, "GET", u.text, NULL, &resp, err);
+
+        if (r == 0)
+                r = decoded(c, json_decode_token_info(resp.body, resp.len, ret, why), why, err);
+        return r;
+}
+
 int api_healthz(ApiClient *c, char err[static API_CLIENT_ERROR_MAX]) {
         ApiResponse resp = {};
         int r = api_client_request(c, "GET", "/healthz", NULL, 0, &resp, err);

@@ -11,6 +11,15 @@
 #include "flota/log.h"
 #include "flota/strutil.h"
 
+/* The token the call came with: its name and role, so a client knows up front what it may do. */
+static enum MHD_Result api_token_get(ApiCall *call) {
+        cJSON *o = cJSON_CreateObject();
+
+        cJSON_AddStringToObject(o, "name", call->actor);
+        cJSON_AddStringToObject(o, "role", token_role_to_string(call->role));
+        return respond_json(call->conn, MHD_HTTP_OK, o);
+}
+
 static const Route routes[] = {
         { "GET", "products", api_products_list, false },
         { "POST", "products", api_products_create, false },
@@ -31,6 +40,7 @@ static const Route routes[] = {
         { "DELETE", "assignments", api_assignments_delete, false },
         { "GET", "assignments", api_assignments_list, false },
         { "GET", "checkins", api_checkins_list, false },
+        { "GET", "token", api_token_get, false },
 };
 
 _Static_assert(ELEMENTSOF(routes) <= API_ROUTES_MAX, "raise API_ROUTES_MAX");

@@ -44,7 +44,7 @@ typedef enum ConfirmFor {
         CONFIRM_ROLLOUT,                /* confirm_rollout, confirm_action */
         CONFIRM_PROMOTE,                /* promote_* */
         CONFIRM_BULK,                   /* bulk_* */
-        CONFIRM_CREATE,                 /* the New rollout form */
+        CONFIRM_VIEW,                   /* the current view's own question: its confirmed() hook */
         CONFIRM_START,                  /* confirm_rollout: start the draft */
         CONFIRM_UPLOAD,                 /* upload_* */
 } ConfirmFor;
@@ -169,6 +169,15 @@ typedef struct ViewOps {
         int (*act)(App *a, Action action);
         /* a click at (y, x) in the view's area (may be NULL); returns CHANGE_* bits */
         int (*click)(App *a, int y, int x);
+        /* the hooks of a view with state of its own (may be NULL): */
+        /* a key before the key table sees it (text typed into a form): CHANGE_* bits, or -1 for the table */
+        int (*key)(App *a, int key);
+        /* every worker event, after the loop took it */
+        void (*event)(App *a, WorkerEvent *e);
+        /* the operator said y to the view's own question (CONFIRM_VIEW) */
+        void (*confirmed)(App *a);
+        /* the dashboard ends: free what the view holds */
+        void (*done)(App *a);
 } ViewOps;
 
 extern const ViewOps view_fleet_ops;
@@ -213,15 +222,8 @@ void command_clear(App *a);
 void releases_upload_entered(App *a, EditFor step, const char *text);
 /* Tab in the file prompt: completes a->edit as far as the matches agree, and names them. */
 void releases_upload_complete(App *a);
-/* the New rollout form (view-create.c) */
+/* the New rollout form (view-create.c; the rest through view_create_ops' hooks) */
 int create_form_open(App *a);
-CreateForm *create_form_free(CreateForm *f);
-/* A key typed into the form's current field: CHANGE_* bits, or -1 when the key is not text (the key table has it). */
-int create_form_key(App *a, int key);
-void create_form_take_plan(App *a, WorkerEvent *e);
-/* After a WORKER_ACTION: a rollout the form asked for was created; the form closes. */
-void create_form_done(App *a, WorkerEvent *e);
-void create_form_confirmed(App *a);
 /* the Events view (view-events.c) */
 void events_take_checkins(App *a, WorkerEvent *e);
 /* Merges the snapshot's events and the live check-ins again (after either changed). */

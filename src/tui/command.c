@@ -266,4 +266,4 @@ static int act(App *a, Action action) {
         return CHANGE_NONE;
 }
 
-const ViewOps view_output_ops = { draw, act, NULL };
+const ViewOps view_output_ops = { .draw = draw, .act = act };

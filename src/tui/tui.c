@@ -294,8 +294,9 @@ static void confirm_key(App *a, int key) {
                 bulk_clear(a);
                 return;
         }
-        if (a->confirm_for == CONFIRM_CREATE) {
-                create_form_confirmed(a);
+        if (a->confirm_for == CONFIRM_VIEW) {
+                if (views[a->view]->confirmed)
+                        views[a->view]->confirmed(a);
                 return;
         }
         if (a->confirm_for == CONFIRM_UPLOAD) {
@@ -423,8 +424,8 @@ static int dispatch(App *a, Action action) {
         if (!a->snap)
                 return CHANGE_NONE;
         if (a->read_only && action_needs_admin(action)) {
-                app_status(a, ROLE_WARN, "%s: unavailable, flotad refused this token a change (it is read-only; "
-                           "an admin token can)", action_to_string(action));
+                app_status(a, ROLE_WARN, "%s: unavailable, this token may only read (an admin token can)",
+                           action_to_string(action));
                 return CHANGE_REDRAW;
         }
         return views[a->view]->act(a, action);
@@ -470,8 +471,8 @@ static int handle_key(App *a, int key) {
                 return edit_key(a, key);
         if (a->layout.too_small)
                 return key == 'q' ? global_action(a, ACTION_QUIT) : CHANGE_NONE;
-        if (a->view == VIEW_CREATE && a->form) {
-                int changes = create_form_key(a, key);
+        if (views[a->view]->key) {
+                int changes = views[a->view]->key(a, key);
                 if (changes >= 0)
                         return changes;
         }
@@ -571,10 +572,14 @@ static void on_worker(Loop *l, int fd, short revents, void *userdata) {
                         break;
                 case WORKER_ACTION:
                         a->read_only |= e->denied;
-                        create_form_done(a, e);
                         app_status(a, e->ok ? ROLE_OK : ROLE_BAD, "%s", e->message);
                         break;
-                case WORKER_PLAN: create_form_take_plan(a, e); break;
+                case WORKER_PLAN: break;
+                case WORKER_TOKEN:
+                        a->read_only |= e->denied;
+                        if (e->denied)
+                                app_status(a, ROLE_WARN, "%s", e->message);
+                        break;
                 case WORKER_LOG:
                         if (!e->ok || e->checkins == 0)
                                 app_status(a, ROLE_BAD, "log %s", e->message);
@@ -583,6 +588,10 @@ static void on_worker(Loop *l, int fd, short revents, void *userdata) {
                 case WORKER_RELEASES: releases_take(a, e); break;
                 case WORKER_CHECKINS: events_take_checkins(a, e); break;
                 }
+                /* then every view with state of its own sees it (the New rollout form: its preview, its rollout made) */
+                for (View v = 0; v < _VIEW_MAX; v++)
+                        if (views[v]->event)
+                                views[v]->event(a, e);
                 worker_event_free(e);
         }
         apply(a, CHANGE_REDRAW);
@@ -631,7 +640,9 @@ static void app_done(App *a) {
         releases_clear(a);
         bulk_clear(a);
         events_clear(a);
-        create_form_free(a->form);
+        for (View v = 0; v < _VIEW_MAX; v++)
+                if (views[v]->done)
+                        views[v]->done(a);
         snapshot_free(a->snap);
         free(a->idx);
         store_free(a->store);

@@ -75,10 +75,6 @@ struct CreateForm {
         char preview_error[WORKER_MESSAGE_MAX];
 };
 
-CreateForm *create_form_free(CreateForm *f) {
-        free(f);
-        return NULL;
-}
 
 /* The releases a rollout can move to: flotad's sketch releases, newest first as the Releases view keeps them. */
 static const Release *release_at(const App *a, size_t i) {
@@ -187,7 +183,7 @@ int create_form_open(App *a) {
         return CHANGE_REDRAW;
 }
 
-void create_form_take_plan(App *a, WorkerEvent *e) {
+static void take_plan(App *a, WorkerEvent *e) {
         CreateForm *f = a->form;
 
         if (!f || e->preview.seq != f->seq)
@@ -197,11 +193,13 @@ void create_form_take_plan(App *a, WorkerEvent *e) {
         (void) strscpy(f->preview_error, sizeof(f->preview_error), e->ok ? "" : e->message);
 }
 
-void create_form_done(App *a, WorkerEvent *e) {
+/* After a WORKER_ACTION: a rollout the form asked for was created; the form closes. */
+static void created(App *a, WorkerEvent *e) {
         if (!a->form || !e->ok || !streq(e->rollout, a->form->value[FORM_NAME]))
                 return;
         (void) strscpy(a->rollout_pick, sizeof(a->rollout_pick), e->rollout);
-        a->form = create_form_free(a->form);
+        free(a->form);
+        a->form = NULL;
         if (a->view == VIEW_CREATE)
                 app_set_view(a, VIEW_ROLLOUTS);
 }
@@ -332,12 +330,12 @@ static int ask(App *a) {
         else
                 snprintf(a->confirm_text, sizeof(a->confirm_text), "%s rollout %s: %s? [y/N]",
                          start ? "Create and start" : "Create the draft", f->value[FORM_NAME], rel);
-        a->confirm_for = CONFIRM_CREATE;
+        a->confirm_for = CONFIRM_VIEW;
         a->confirming = true;
         return CHANGE_REDRAW;
 }
 
-void create_form_confirmed(App *a) {
+static void confirmed(App *a) {
         CreateForm *f = a->form;
         _cleanup_free_ char *text = NULL;
 
@@ -351,8 +349,12 @@ void create_form_confirmed(App *a) {
                 app_status(a, ROLE_BUSY, "%s %s: working...", start ? "create and start" : "create", f->value[FORM_NAME]);
 }
 
-int create_form_key(App *a, int key) {
+/* A key typed into the form's current field: CHANGE_* bits, or -1 when it is the key table's. */
+static int key(App *a, int key) {
         CreateForm *f = a->form;
+
+        if (!f)
+                return -1;
         char *v = f->value[f->field];
         size_t len = strlen(v);
 
@@ -432,4 +434,18 @@ static int click(App *a, int y, int x) {
         return CHANGE_REDRAW;
 }
 
-const ViewOps view_create_ops = { draw, act, click };
+static void event(App *a, WorkerEvent *e) {
+        if (e->kind == WORKER_PLAN)
+                take_plan(a, e);
+        else if (e->kind == WORKER_ACTION)
+                created(a, e);
+}
+
+static void done(App *a) {
+        free(a->form);
+        a->form = NULL;
+}
+
+const ViewOps view_create_ops = {
+        .draw = draw, .act = act, .click = click, .key = key, .event = event, .confirmed = confirmed, .done = done,
+};

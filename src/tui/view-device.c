@@ -243,4 +243,4 @@ static int act(App *a, Action action) {
         }
 }
 
-const ViewOps view_device_ops = { draw, act, NULL };
+const ViewOps view_device_ops = { .draw = draw, .act = act };

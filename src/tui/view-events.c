@@ -137,7 +137,7 @@ static int act_events(App *a, Action action) {
         return CHANGE_NONE;
 }
 
-const ViewOps view_events_ops = { draw_events, act_events, NULL };
+const ViewOps view_events_ops = { .draw = draw_events, .act = act_events };
 
 /* ---- help: generated from the key table ---- */
 
@@ -184,4 +184,4 @@ static int act_help(App *a, Action action) {
         return CHANGE_NONE;
 }
 
-const ViewOps view_help_ops = { draw_help, act_help, NULL };
+const ViewOps view_help_ops = { .draw = draw_help, .act = act_help };

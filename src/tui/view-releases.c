@@ -285,4 +285,4 @@ static int click(App *a, int y, int x) {
         return CHANGE_REDRAW;
 }
 
-const ViewOps view_releases_ops = { draw, act, click };
+const ViewOps view_releases_ops = { .draw = draw, .act = act, .click = click };

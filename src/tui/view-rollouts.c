@@ -213,4 +213,4 @@ static int click(App *a, int y, int x) {
         return CHANGE_REDRAW;
 }
 
-const ViewOps view_rollouts_ops = { draw, act, click };
+const ViewOps view_rollouts_ops = { .draw = draw, .act = act, .click = click };

@@ -668,6 +668,15 @@ static void *run(void *userdata) {
                 snprintf(e->message, sizeof(e->message), "%s", err);
                 post(w, e);
         }
+        /* what the token may do, up front: a read-only one shows admin actions as unavailable */
+        TokenInfo token;
+        if (api && api_token_info(api, &token, err) == 0) {
+                WorkerEvent *e = event_new(WORKER_TOKEN);
+                e->ok = true;
+                e->denied = !token.admin;
+                snprintf(e->message, sizeof(e->message), "token %s may only read: actions are unavailable", token.name);
+                post(w, e);
+        }
         /* paint from the inventory at once, then the first pass over flotad without waiting */
         maybe_snapshot(w, s, true);
         for (bool first = true;; first = false) {

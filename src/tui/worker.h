@@ -38,6 +38,7 @@ typedef enum WorkerEventKind {
         WORKER_RELEASES,                /* flotad's releases and channels: releases, channels */
         WORKER_CHECKINS,                /* check-ins new since the last such event (at most 100): recent */
         WORKER_PLAN,                    /* a rollout plan preview: preview, or message when it could not be made */
+        WORKER_TOKEN,                   /* flotad said what the token may do: denied (read-only), message */
         WORKER_LOG,                     /* a log was read: ok, checkins (its new polls), message (its path, or why not) */
 } WorkerEventKind;
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Fuzzes the decoders of flotad's answers (the first byte picks one; 9 is the error body): any input is read within
+ * Fuzzes the decoders of flotad's answers (the first byte picks one; 9 is the error body, 11 the token): any input is read within
  * its bounds and either refused or decoded whole; what is decoded encodes and decodes again to
  * the same values (the devices' text is compared).
  */
@@ -104,6 +104,13 @@ static void decode(unsigned which, const char *text, size_t len) {
                         assignment_page_done(&p);
                 break;
         }
+        case 11: {
+                TokenInfo t;
+                /* a decoded name is NUL-terminated within its buffer */
+                if (json_decode_token_info(text, len, &t, err) == 0 && strnlen(t.name, sizeof(t.name)) == sizeof(t.name))
+                        abort();
+                break;
+        }
         default:
                 (void) json_decode_error_body(text, len, msg, sizeof(msg));
                 break;
@@ -117,7 +124,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         size_t len = size - 1;
         char *text = xmalloc(len ? len : 1);
         memcpy(text, data + 1, len);
-        decode(data[0] % 11, text, len);
+        decode(data[0] % 12, text, len);
         free(text);
         return 0;
 }

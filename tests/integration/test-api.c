@@ -252,6 +252,15 @@ static void test_tokens_and_roles(void **state) {
         assert_int_equal(r.status, 403);
         http_response_done(&r);
         expect(f, "GET", "/api/v1/products", NULL, 200, "\"products\":[]");
+        /* what a token may do, asked up front (the dashboard's read-only mode) */
+        assert_int_equal(api_call(f, "GET", "/api/v1/token", f->read_token, NULL, 0, &r), 0);
+        assert_int_equal(r.status, 200);
+        assert_non_null(strstr(r.body, "\"role\":\"read\""));
+        http_response_done(&r);
+        expect(f, "GET", "/api/v1/token", NULL, 200, "\"role\":\"admin\"");
+        assert_int_equal(api_call(f, "GET", "/api/v1/token", NULL, NULL, 0, &r), 0);
+        assert_int_equal(r.status, 401);
+        http_response_done(&r);
         /* routing */
         expect(f, "GET", "/api/v1/nothing", NULL, 404, "\"code\":\"not-found\"");
         expect(f, "PATCH", "/api/v1/products", NULL, 405, "method-not-allowed");

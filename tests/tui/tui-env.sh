@@ -48,25 +48,24 @@ rc=$?
 set -e
 [ "$rc" = 2 ] && grep -q '^Usage: flota' "$work/no-verb.out" || fail "flota with no verb off a terminal: exit $rc"
 
-# a read-only token: flotad refuses the promotion; from then on admin actions say why they
-# are unavailable instead of asking
+# a read-only token: flotad says so up front (GET /token), and admin actions say why they are
+# unavailable instead of asking; the Help view marks them
 viewer=$("$FLOTAD" --data-dir "$work/flotad" token create viewer --role read 2>/dev/null)
 admin_token=$TOKEN
 TOKEN=$viewer
 tui_start 120 36
 wait_screen "● up"
+wait_screen "token viewer may only read: actions are unavailable"
 keys F3
 wait_screen "no channels yet"
-keys P Enter
-wait_screen "Point door/stable at 1.1.0"
-keys y
-wait_screen "promote door/stable:"
 keys P
-wait_screen "promote: unavailable, flotad refused this token a change"
+wait_screen "promote: unavailable, this token may only read"
 keys F4
 wait_screen "ROLLOUT      RELEASE"
 keys Space
 wait_screen "pause-resume: unavailable"
+keys F2 '?'
+wait_screen "(unavailable: read-only token)"
 tui_quit
 TOKEN=$admin_token
 
