@@ -561,6 +561,11 @@ static void on_worker(Loop *l, int fd, short revents, void *userdata) {
         WorkerEvent *e;
 
         while ((e = worker_next(a->worker))) {
+                /* first every view with state of its own sees it (the New rollout form: its preview,
+                 * its rollout made, which may change the view before the status line says so) */
+                for (View v = 0; v < _VIEW_MAX; v++)
+                        if (views[v]->event)
+                                views[v]->event(a, e);
                 switch (e->kind) {
                 case WORKER_SNAPSHOT: take_snapshot(a, e); break;
                 case WORKER_PASS:
@@ -588,10 +593,6 @@ static void on_worker(Loop *l, int fd, short revents, void *userdata) {
                 case WORKER_RELEASES: releases_take(a, e); break;
                 case WORKER_CHECKINS: events_take_checkins(a, e); break;
                 }
-                /* then every view with state of its own sees it (the New rollout form: its preview, its rollout made) */
-                for (View v = 0; v < _VIEW_MAX; v++)
-                        if (views[v]->event)
-                                views[v]->event(a, e);
                 worker_event_free(e);
         }
         apply(a, CHANGE_REDRAW);
