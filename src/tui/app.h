@@ -19,6 +19,7 @@
 
 #define APP_FILTER_MAX 256
 #define APP_STATUS_MAX 1024
+#define APP_INPUT_SAMPLES 4096
 
 /* what a handler changed */
 enum {
@@ -161,6 +162,7 @@ typedef struct App {
         uint64_t n_draws;
         usec_t max_input_usec, sum_input_usec;  /* keys read to screen drawn */
         uint64_t n_inputs;
+        usec_t input_usec[APP_INPUT_SAMPLES];   /* the first keys' times, for --stats' p99 */
 } App;
 
 typedef struct ViewOps {

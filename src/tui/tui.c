@@ -514,6 +514,8 @@ static void on_input(Loop *l, int fd, short revents, void *userdata) {
         }
         apply(a, changes);
         usec_t d = now_usec(CLOCK_MONOTONIC) - t0;
+        if (a->n_inputs < APP_INPUT_SAMPLES)
+                a->input_usec[a->n_inputs] = d;
         a->n_inputs++;
         a->sum_input_usec += d;
         if (d > a->max_input_usec)
@@ -650,6 +652,21 @@ static void app_done(App *a) {
         loop_free(a->loop);
 }
 
+static int cmp_usec(const void *x, const void *y) {
+        usec_t a = *(const usec_t *) x, b = *(const usec_t *) y;
+        return a < b ? -1 : a > b;
+}
+
+/* The 99th percentile of the keys' times (of the first APP_INPUT_SAMPLES keys). */
+static usec_t input_p99(App *a) {
+        size_t n = a->n_inputs < APP_INPUT_SAMPLES ? (size_t) a->n_inputs : APP_INPUT_SAMPLES;
+
+        if (n == 0)
+                return 0;
+        qsort_safe(a->input_usec, n, sizeof(usec_t), cmp_usec);
+        return a->input_usec[(n * 99 + 99) / 100 - 1];
+}
+
 int tui_run(const TuiOptions *o, char err[static 256]) {
         App a = {
                 .inventory_path = o->inventory_path,
@@ -708,14 +725,14 @@ int tui_run(const TuiOptions *o, char err[static 256]) {
         term_done();
         if (o->stats)
                 fprintf(stderr, "flota tui: first paint %.1f ms; %" PRIu64 " redraws, mean %.2f ms, max %.2f ms; "
-                        "keys to screen: %" PRIu64 " times, mean %.1f ms, max %.1f ms; snapshot of %zu devices read in %.1f ms; "
-                        "peak RSS %lu MiB\n",
+                        "keys to screen: %" PRIu64 " times, mean %.1f ms, p99 %.1f ms, max %.1f ms; snapshot of %zu "
+                        "devices read in %.1f ms; peak RSS %lu MiB\n",
                         (double) a.first_paint_usec / 1000.0, a.n_draws,
                         a.n_draws ? (double) a.sum_draw_usec / (double) a.n_draws / 1000.0 : 0.0,
                         (double) a.max_draw_usec / 1000.0, a.n_inputs,
                         a.n_inputs ? (double) a.sum_input_usec / (double) a.n_inputs / 1000.0 : 0.0,
-                        (double) a.max_input_usec / 1000.0, a.snap ? a.snap->n_rows : 0,
-                        (double) a.snap_build_usec / 1000.0, peak_rss_kib() / 1024);
+                        (double) input_p99(&a) / 1000.0, (double) a.max_input_usec / 1000.0,
+                        a.snap ? a.snap->n_rows : 0, (double) a.snap_build_usec / 1000.0, peak_rss_kib() / 1024);
         app_done(&a);
         if (r < 0) {
                 snprintf(err, 256, "the event loop failed: %s", strerror(-r));
