@@ -149,6 +149,12 @@ int fleet_devices_each(Store *s, int (*cb)(const FleetDevice *d, void *userdata)
 /* The devices any source saw at or after since that are not (yet) in the rollout, in id order. */
 int fleet_devices_outside(Store *s, int64_t rollout_id, usec_t since,
                           int (*cb)(const FleetDevice *d, void *userdata), void *userdata);
+/* The rollout's excluded devices that a source saw at or after since, in id order. */
+int fleet_devices_excluded(Store *s, int64_t rollout_id, usec_t since,
+                           int (*cb)(const FleetDevice *d, void *userdata), void *userdata);
+/* Takes an excluded device back into the rollout: pending in wave, moving from from_version. */
+int rollout_device_readmit(Store *s, int64_t rollout_id, const char *device_id, uint32_t wave,
+                           const char *from_version);
 /* One device; -ENOENT when unknown. */
 int fleet_device_get(Store *s, const char *id, int (*cb)(const FleetDevice *d, void *userdata),
                      void *userdata);

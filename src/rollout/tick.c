@@ -101,6 +101,26 @@ static int maybe_join(const FleetDevice *d, void *userdata) {
         return 0;
 }
 
+/*
+ * An excluded device whose reason went away (unpinned, its version dropped back, room freed)
+ * joins as a late joiner would, in the wave its hash puts it in.
+ */
+static int maybe_readmit(const FleetDevice *d, void *userdata) {
+        Joiners *j = userdata;
+        SelectDevice sd = fleet_select_view(d, j->e->now);
+
+        if (rollout_exclusion(d, &j->release) != EXCLUDE_NONE || !selection_matches(j->sel, &sd))
+                return 0;
+        uint64_t hash = rollout_device_hash(j->r->name, d->id);
+        int64_t before = rollout_devices_before(j->e->inventory, j->r->id, hash);
+        uint32_t wave = (uint32_t) rollout_wave_of(j->targets, j->n_waves, before < 0 ? 0 : (uint64_t) before);
+        int k = rollout_device_readmit(j->e->inventory, j->r->id, d->id, wave, d->version);
+        if (k < 0)
+                return k;
+        j->joined++;
+        return 0;
+}
+
 static int add_late_joiners(RolloutEngine *e, const Rollout *r, const RolloutSpec *spec, size_t *ret_n) {
         _cleanup_(selection_freep) Selection *sel = NULL;
         char msg[SELECTION_ERROR_MAX];
@@ -119,6 +139,8 @@ static int add_late_joiners(RolloutEngine *e, const Rollout *r, const RolloutSpe
          * ten minutes' slack for clocks that differ), not at the whole fleet every tick */
         usec_t slack = 10 * 60 * USEC_PER_SEC, since = r->updated > slack ? r->updated - slack : 0;
         int k = fleet_devices_outside(e->inventory, r->id, since, maybe_join, &j);
+        if (k >= 0)
+                k = fleet_devices_excluded(e->inventory, r->id, since, maybe_readmit, &j);
         *ret_n = j.joined;
         return k;
 }

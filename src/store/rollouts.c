@@ -586,6 +586,40 @@ int fleet_devices_outside(Store *s, int64_t rollout_id, usec_t since, int (*cb)(
         return r < 0 ? r : 0;
 }
 
+int fleet_devices_excluded(Store *s, int64_t rollout_id, usec_t since,
+                           int (*cb)(const FleetDevice *d, void *userdata), void *userdata) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = store_prepare(s,
+                              FLEET_SQL " WHERE d.last_seen >= ?1 AND EXISTS (SELECT 1 FROM rollout_devices rd"
+                              " WHERE rd.rollout_id = ?2 AND rd.device_id = d.id AND rd.state = ?3) ORDER BY d.id",
+                              &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, (sqlite3_int64) since);
+        sqlite3_bind_int64(st, 2, rollout_id);
+        sqlite3_bind_int(st, 3, DR_EXCLUDED);
+        r = run_fleet(st, cb, userdata);
+        return r < 0 ? r : 0;
+}
+
+int rollout_device_readmit(Store *s, int64_t rollout_id, const char *device_id, uint32_t wave,
+                           const char *from_version) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = store_prepare(s,
+                              "UPDATE rollout_devices SET state = ?1, reason = '', wave = ?2, from_version = ?3"
+                              " WHERE rollout_id = ?4 AND device_id = ?5 AND state = ?6",
+                              &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int(st, 1, DR_PENDING);
+        sqlite3_bind_int64(st, 2, wave);
+        store_bind_text(st, 3, from_version);
+        sqlite3_bind_int64(st, 4, rollout_id);
+        store_bind_text(st, 5, device_id);
+        sqlite3_bind_int(st, 6, DR_EXCLUDED);
+        return store_step_done(st);
+}
+
 int fleet_device_get(Store *s, const char *id, int (*cb)(const FleetDevice *d, void *userdata), void *userdata) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r = store_prepare(s, FLEET_SQL " WHERE d.id = ?", &st);
