@@ -103,6 +103,19 @@ int inventory_mdns_seen(Store *s, const MdnsSighting *x, char ret_id[static DEVI
 /* A goodbye, or an announcement that expired: the device is no longer announced. */
 int inventory_mdns_gone(Store *s, const char *device);
 
+/* What mDNS last said of a device (strings borrowed for the call). */
+typedef struct MdnsRecord {
+        const char *kind;
+        const char *host;
+        const char *board;
+        const char *txt;              /* key=value lines */
+        unsigned port;
+        bool announced;               /* now */
+} MdnsRecord;
+/* cb with the device's mDNS record; -ENOENT when it never announced itself. */
+int inventory_mdns_record(Store *s, const char *device, int (*cb)(const MdnsRecord *m, void *userdata),
+                          void *userdata);
+
 /* A source's resume point. -ENOENT when it has none yet; *ret is malloc'ed. */
 int inventory_cursor(Store *s, const char *source, char **ret);
 /* Sets the resume point and adds n to the source's count of ingested records. */

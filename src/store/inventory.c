@@ -613,6 +613,31 @@ int inventory_mdns_gone(Store *s, const char *device) {
         return store_step_done(st);
 }
 
+int inventory_mdns_record(Store *s, const char *device, int (*cb)(const MdnsRecord *m, void *userdata),
+                          void *userdata) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = store_prepare(s,
+                              "SELECT mdns_kind, mdns_host, board, mdns_txt, mdns_port, announced FROM devices"
+                              " WHERE id = ? AND mdns_kind <> ''",
+                              &st);
+
+        if (r < 0)
+                return r;
+        store_bind_text(st, 1, device);
+        r = sqlite3_step(st);
+        if (r != SQLITE_ROW)
+                return r == SQLITE_DONE ? -ENOENT : store_errno(r);
+        MdnsRecord m = {
+                .kind = store_column_text(st, 0),
+                .host = store_column_text(st, 1),
+                .board = store_column_text(st, 2),
+                .txt = store_column_text(st, 3),
+                .port = (unsigned) sqlite3_column_int(st, 4),
+                .announced = sqlite3_column_int(st, 5) != 0,
+        };
+        return cb(&m, userdata);
+}
+
 int inventory_cursor(Store *s, const char *source, char **ret) {
         return store_get_text(s, "SELECT cursor FROM sources WHERE name = ?", source, ret);
 }

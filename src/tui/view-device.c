@@ -56,6 +56,22 @@ static const char *format_time(char buf[static 32], usec_t t) {
         return buf;
 }
 
+/* What mDNS said of it: the service, and its TXT record a line a key (escaped when drawn). */
+static int on_mdns(const MdnsRecord *m, void *userdata) {
+        DetailBuilder *b = userdata;
+
+        line(b, m->announced ? ROLE_OK : ROLE_DIM, "", "mDNS: %s, %s %s:%u%s%s", m->announced ? "announced" : "gone",
+             m->kind, isempty(m->host) ? "-" : m->host, m->port, isempty(m->board) ? "" : ", board ",
+             isempty(m->board) ? "" : m->board);
+        for (const char *p = m->txt ? m->txt : ""; *p;) {
+                size_t n = strcspn(p, "\n");
+                if (n > 0)
+                        line(b, ROLE_DIM, "", "  TXT %.*s", (int) n, p);
+                p += n + (p[n] == '\n');
+        }
+        return 0;
+}
+
 static int on_device(const FleetDevice *d, void *userdata) {
         DetailBuilder *b = userdata;
         char t1[32], t2[32];
@@ -63,6 +79,9 @@ static int on_device(const FleetDevice *d, void *userdata) {
         b->found = true;
         line(b, ROLE_NORMAL, "Identity", "%s  product %s  platform %s", d->id, isempty(d->product) ? "-" : d->product,
              isempty(d->platform) ? "-" : d->platform);
+        if (!isempty(d->name) || !isempty(d->host) || !isempty(d->ip))
+                line(b, ROLE_NORMAL, "", "name %s  host %s  address %s", isempty(d->name) ? "-" : d->name,
+                     isempty(d->host) ? "-" : d->host, isempty(d->ip) ? "-" : d->ip);
         line(b, ROLE_NORMAL, "Sketch", "%s  md5 %.12s  free %s", isempty(d->version) ? "-" : d->version,
              isempty(d->sketch_md5) ? "-" : d->sketch_md5,
              d->free_space < 0 ? "unknown" : (snprintf(t1, sizeof(t1), "%" PRId64, d->free_space), t1));
@@ -73,7 +92,20 @@ static int on_device(const FleetDevice *d, void *userdata) {
                      fleet_format_age(t1, b->now, d->last_poll));
         else
                 line(b, ROLE_DIM, "Sources", "poll: none through flotad's feed");
-        line(b, d->announced ? ROLE_OK : ROLE_DIM, "", "mDNS: %s", d->announced ? "announced" : "not announced");
+        /* the logs that saw it, by name ("log:/var/log/nginx/access.log") */
+        bool any_log = false;
+        for (const char *p = d->sources ? d->sources : ""; *p;) {
+                size_t n = strcspn(p, ",");
+                if (n > 4 && strncmp(p, "log:", 4) == 0) {
+                        line(b, ROLE_NORMAL, "", "log: %.*s", (int) (n - 4), p + 4);
+                        any_log = true;
+                }
+                p += n + (p[n] == ',');
+        }
+        if (!any_log)
+                line(b, ROLE_DIM, "", "log: in no poll log read");
+        if (inventory_mdns_record(b->a->store, d->id, on_mdns, b) < 0)
+                line(b, ROLE_DIM, "", "mDNS: never announced");
         line(b, d->pinned ? ROLE_WARN : ROLE_NORMAL, "Pin", "%s", d->pinned ? "pinned on flotad" : "-");
         line(b, ROLE_NORMAL, "Labels", "%s", isempty(d->labels) ? "-" : d->labels);
         return 0;

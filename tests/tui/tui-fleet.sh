@@ -111,5 +111,19 @@ keys y
 wait_screen "pin: 1 device done"
 fl audit | grep -q '18:FE:34:0A:E2:F3 -> release 1' || fail "the pin is not in the audit log: $(fl audit)"
 keys Escape
+
+# what mDNS said of a device (an ESPHome node: kind, host, port, its TXT a line a key) and the
+# poll log that saw it; text from the network is shown escaped, never sent to the terminal
+wait_screen "40 rows"
+sqlite3 "$work/inventory.db" "UPDATE devices SET mdns_kind = 'esphome', mdns_host = 'door-hall.local',
+    mdns_port = 6053, announced = 1, mdns_txt = 'version=2024.6.1' || char(10) || 'friendly_name=Hall' ||
+    char(27) || '[2J', sources = sources || ',log:/var/log/nginx/access.log,mdns'
+    WHERE id = '18:FE:34:0A:E2:F3'" || fail "the inventory update"
+keys Home Enter
+wait_screen "mDNS: announced, esphome door-hall.local:6053"
+wait_screen "TXT version=2024.6.1"
+wait_screen 'TXT friendly_name=Hall\x1b[2J'
+wait_screen "log: /var/log/nginx/access.log"
+keys Escape
 tui_quit
-echo "ok: fleet, filter, sort, device, help, mouse, 80x24, too small, bulk label, pin"
+echo "ok: fleet, filter, sort, device, help, mouse, 80x24, too small, bulk label, pin, mDNS and log in the detail"
