@@ -150,6 +150,35 @@ static void test_mdns_merge_exact(void **state) {
         store_free(s);
 }
 
+static int copy_record(const MdnsRecord *m, void *userdata) {
+        char *buf = userdata;
+        snprintf(buf, 256, "%s %s:%u %s %s [%s]", m->kind, m->host, m->port, m->board, m->announced ? "up" : "gone",
+                 m->txt);
+        return 0;
+}
+
+/* What mDNS said of a device reads back as written; a goodbye keeps it, marked gone; none: -ENOENT. */
+static void test_mdns_record(void **state) {
+        _cleanup_free_ char *path = xasprintf("%s/flota.db", (char *) *state);
+        char id[DEVICE_ID_MAX + 1], text[256];
+        Store *s;
+
+        assert_int_equal(inventory_open(path, &s), 0);
+        Sighting a = { .device = "18:FE:34:00:00:01", .version = "1.0", .at = 100, .source = "flotad" };
+        assert_int_equal(inventory_record(s, &a), 0);
+        assert_int_equal(inventory_mdns_record(s, "18:FE:34:00:00:01", copy_record, text), -ENOENT);
+        MdnsSighting m = { .device = "hall", .kind = "esphome", .host = "hall.local", .board = "esp01_1m",
+                           .txt = "version=2024.6.1\nfriendly_name=Hall", .ip = "10.0.0.9", .port = 6053, .at = 200 };
+        assert_int_equal(inventory_mdns_seen(s, &m, id), 0);
+        assert_int_equal(inventory_mdns_record(s, id, copy_record, text), 0);
+        assert_string_equal(text, "esphome hall.local:6053 esp01_1m up [version=2024.6.1\nfriendly_name=Hall]");
+        assert_int_equal(inventory_mdns_gone(s, id), 0);
+        assert_int_equal(inventory_mdns_record(s, id, copy_record, text), 0);
+        assert_non_null(strstr(text, " gone "));
+        assert_int_equal(inventory_mdns_record(s, "nobody", copy_record, text), -ENOENT);
+        store_free(s);
+}
+
 /* An inventory of schema 4 (the history indexed by row id) upgrades to 5 and keeps its history. */
 static void test_upgrade_from_4(void **state) {
         _cleanup_free_ char *path = xasprintf("%s/flota.db", (char *) *state);
@@ -267,6 +296,7 @@ static void test_labels_create_the_row(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_mdns_record, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_mdns_merge_exact, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_upgrade_from_4, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_labels_create_the_row, setup, teardown),
