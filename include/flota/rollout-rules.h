@@ -139,6 +139,7 @@ typedef enum GateVerdict {
 typedef struct GateInput {
         RolloutCounts counts;           /* over the rollout so far, all waves */
         bool wave_fully_offered;        /* every device of this and earlier waves has been offered */
+        bool last_wave;                 /* no wave after this one: a pass completes the rollout */
         usec_t wave_last_offer;
 } GateInput;
 

@@ -299,7 +299,8 @@ GateVerdict rollout_gate(const RolloutSpec *spec, const GateInput *in, usec_t no
         usec_t soaked = now > in->wave_last_offer ? now - in->wave_last_offer : 0;
         if (soaked < spec->soak) {
                 char left[32];
-                snprintf(why, 128, "next wave after soak (%s)", format_duration(left, spec->soak - soaked));
+                snprintf(why, 128, "%s after soak (%s)", in->last_wave ? "completes" : "next wave",
+                         format_duration(left, spec->soak - soaked));
                 return GATE_WAIT;
         }
         snprintf(why, 128, "gate passed");

@@ -211,6 +211,7 @@ static int advance(RolloutEngine *e, Rollout *r, const RolloutSpec *spec, size_t
                         return complete_rollout(e, r, spec, err);
                 in.counts = c;
                 in.wave_fully_offered = !pending;
+                in.last_wave = r->wave + 1 >= n_waves;
                 GateVerdict v = rollout_gate(spec, &in, e->now, why);
                 if (v == GATE_FAIL)
                         return fail_rollout(e, r, spec, why);

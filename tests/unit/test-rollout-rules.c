@@ -282,7 +282,12 @@ static void test_gate(void **state) {
         /* enough, healthy, soak not over */
         in.counts = (RolloutCounts) { .offered = 20, .updated = 20 };
         assert_int_equal(rollout_gate(&s, &in, 5 * MIN, why), GATE_WAIT);
-        assert_non_null(strstr(why, "soak (5m)"));
+        assert_non_null(strstr(why, "next wave after soak (5m)"));
+        /* on the last wave the soak ends the rollout, and the sentence says so */
+        in.last_wave = true;
+        assert_int_equal(rollout_gate(&s, &in, 5 * MIN, why), GATE_WAIT);
+        assert_non_null(strstr(why, "completes after soak (5m)"));
+        in.last_wave = false;
         assert_int_equal(rollout_gate(&s, &in, 10 * MIN, why), GATE_PASS);
         /* failures fail at once, soak or not */
         in.counts = (RolloutCounts) { .offered = 20, .updated = 18, .failed = 1 };
