@@ -55,42 +55,26 @@ static void add_list(cJSON *o, const char *key, const char *text, char sep) {
         }
 }
 
-static void add_time(cJSON *o, const char *key, usec_t t) {
-        char when[RFC3339_MAX];
-
-        if (t)
-                cJSON_AddStringToObject(o, key, format_rfc3339(when, t));
-        else
-                cJSON_AddNullToObject(o, key);
-}
-
-static void add_string_or_null(cJSON *o, const char *key, const char *s) {
-        if (s && *s)
-                cJSON_AddStringToObject(o, key, s);
-        else
-                cJSON_AddNullToObject(o, key);
-}
-
 /* A row as 'flota devices --json' writes it. */
 static cJSON *row_json(const FleetRow *r) {
         cJSON *o = cJSON_CreateObject();
         char buf[32];
 
         cJSON_AddStringToObject(o, "id", r->id);
-        add_string_or_null(o, "name", r->name);
-        add_string_or_null(o, "ip", r->ip);
+        json_add_string_or_null(o, "name", r->name);
+        json_add_string_or_null(o, "ip", r->ip);
         cJSON_AddStringToObject(o, "product", r->product);
         cJSON_AddStringToObject(o, "platform", r->platform);
         cJSON_AddStringToObject(o, "version", r->version);
-        add_string_or_null(o, "target", r->target);
-        add_string_or_null(o, "rollout", r->rollout);
-        add_string_or_null(o, "state", r->state >= 0 ? device_rollout_state_to_string(r->state) : NULL);
+        json_add_string_or_null(o, "target", r->target);
+        json_add_string_or_null(o, "rollout", r->rollout);
+        json_add_string_or_null(o, "state", r->state >= 0 ? device_rollout_state_to_string(r->state) : NULL);
         add_list(o, "sources", fleet_row_sources(r, buf), ' ');
         cJSON_AddBoolToObject(o, "online", r->online);
         cJSON_AddBoolToObject(o, "announced", r->announced);
         cJSON_AddBoolToObject(o, "pinned", r->pinned);
         cJSON_AddNumberToObject(o, "polls", (double) r->polls);
-        add_time(o, "last_seen", r->last_seen);
+        json_add_time(o, "last_seen", r->last_seen);
         add_list(o, "labels", r->labels, ',');
         return o;
 }

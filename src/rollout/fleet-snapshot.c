@@ -8,6 +8,7 @@
 
 #include "flota/alloc.h"
 #include "flota/strutil.h"
+#include "reconcile.h"
 
 static const char *const column_titles[_FLEET_COL_MAX] = {
 #define X(id, title, name, width, drop) [FLEET_COL_##id] = title,
@@ -172,18 +173,6 @@ static void build_products(Builder *b) {
         qsort_safe(s->products, s->n_products, sizeof(ProductMeter), cmp_product);
 }
 
-static size_t parse_targets(const char *text, uint64_t ret[static ROLLOUT_WAVES_MAX]) {
-        size_t n = 0;
-        const char *p = text;
-
-        while (p && *p && n < ROLLOUT_WAVES_MAX) {
-                char *end;
-                ret[n++] = strtoull(p, &end, 10);
-                p = *end == ',' ? end + 1 : NULL;
-        }
-        return n;
-}
-
 static int add_rollout(const Rollout *r, void *userdata) {
         Builder *b = userdata;
         Snapshot *s = b->s;
@@ -199,7 +188,7 @@ static int add_rollout(const Rollout *r, void *userdata) {
         (void) strscpy(x->product, sizeof(x->product), r->product);
         (void) strscpy(x->version, sizeof(x->version), r->version);
         (void) strscpy(x->hold, sizeof(x->hold), r->hold);
-        x->n_waves = parse_targets(r->targets, x->targets);
+        x->n_waves = rollout_targets_parse(r->targets, x->targets);
         return 0;
 }
 
