@@ -112,6 +112,9 @@ typedef struct EventRow {
         char *detail;
 } EventRow;
 
+/* Keeps the newest max of n rows (oldest first), freeing the others. */
+void event_rows_keep_newest(EventRow *rows, size_t *n, size_t max);
+
 typedef struct Snapshot {
         usec_t taken;                   /* realtime */
         FleetRow *rows;                 /* in id order */

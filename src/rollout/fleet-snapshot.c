@@ -358,17 +358,21 @@ int snapshot_build(Store *st, usec_t now, Snapshot **ret) {
         if (r < 0)
                 return r;
         qsort_safe(s->events, s->n_events, sizeof(EventRow), cmp_event);
-        if (s->n_events > SNAPSHOT_EVENTS_MAX) {
-                size_t drop = s->n_events - SNAPSHOT_EVENTS_MAX;
-                for (size_t i = 0; i < drop; i++) {
-                        free(s->events[i].what);
-                        free(s->events[i].detail);
-                }
-                memmove(s->events, s->events + drop, SNAPSHOT_EVENTS_MAX * sizeof(EventRow));
-                s->n_events = SNAPSHOT_EVENTS_MAX;
-        }
+        event_rows_keep_newest(s->events, &s->n_events, SNAPSHOT_EVENTS_MAX);
         *ret = TAKE_PTR(s);
         return 0;
+}
+
+void event_rows_keep_newest(EventRow *rows, size_t *n, size_t max) {
+        if (*n <= max)
+                return;
+        size_t drop = *n - max;
+        for (size_t i = 0; i < drop; i++) {
+                free(rows[i].what);
+                free(rows[i].detail);
+        }
+        memmove(rows, rows + drop, max * sizeof(EventRow));
+        *n = max;
 }
 
 Snapshot *snapshot_free(Snapshot *s) {

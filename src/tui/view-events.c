@@ -62,15 +62,7 @@ void events_take_checkins(App *a, WorkerEvent *e) {
                                             c->version[0] ? c->version : "-", c->ip[0] ? c->ip : "-"),
                 };
         }
-        if (a->n_live > LIVE_MAX) {
-                size_t drop = a->n_live - LIVE_MAX;
-                for (size_t i = 0; i < drop; i++) {
-                        free(a->live[i].what);
-                        free(a->live[i].detail);
-                }
-                memmove(a->live, a->live + drop, LIVE_MAX * sizeof(EventRow));
-                a->n_live = LIVE_MAX;
-        }
+        event_rows_keep_newest(a->live, &a->n_live, LIVE_MAX);
         events_merge(a);
 }
 
