@@ -14,6 +14,8 @@ typedef uint64_t usec_t;
 #define USEC_INFINITY ((usec_t) UINT64_MAX)
 
 usec_t now_usec(clockid_t clock);
+/* Sleeps t (nanosleep: a signal may end it early). */
+void sleep_usec(usec_t t);
 
 /* RFC 3339 UTC with seconds: "2026-11-23T12:00:00Z". buf holds at least 21 bytes. */
 #define RFC3339_MAX 32

@@ -16,6 +16,12 @@ usec_t now_usec(clockid_t clock) {
         return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
 }
 
+void sleep_usec(usec_t t) {
+        struct timespec ts = { (time_t) (t / USEC_PER_SEC), (long) (t % USEC_PER_SEC) * 1000 };
+
+        (void) nanosleep(&ts, NULL);
+}
+
 char *format_rfc3339(char buf[static RFC3339_MAX], usec_t t) {
         time_t sec = (time_t) (t / USEC_PER_SEC);
         struct tm tm;
