@@ -100,7 +100,8 @@ int pg_query(Store *s, const char *sql, const PgParams *p, PGresult **ret) {
                 if (r < 0)
                         return r;
         }
-        PGresult *res = PQexecParams(pg->conn, sql, p ? p->n : 0, NULL, p ? p->values : NULL, NULL, NULL, 0);
+        /* without parameters, the simple protocol: it also runs several statements (migrations) */
+        PGresult *res = p ? PQexecParams(pg->conn, sql, p->n, NULL, p->values, NULL, NULL, 0) : PQexec(pg->conn, sql);
         ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
         if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
                 if (ret)
@@ -186,10 +187,14 @@ static const char *pg_last_error(Store *s) {
 }
 
 static int pg_schema_version(Store *s) {
-        _cleanup_pgresult_ PGresult *res = NULL;
-        int r = pg_query(s, "SELECT CASE WHEN to_regclass('meta') IS NULL THEN 0 ELSE"
-                            " (SELECT schema_version FROM meta) END", NULL, &res);
+        _cleanup_pgresult_ PGresult *exists = NULL, *res = NULL;
+        int r = pg_query(s, "SELECT to_regclass('meta') IS NOT NULL", NULL, &exists);
 
+        if (r < 0)
+                return r;
+        if (!pg_bool(exists, 0, 0))
+                return 0; /* an empty database */
+        r = pg_query(s, "SELECT schema_version FROM meta", NULL, &res);
         if (r < 0)
                 return r;
         return PQntuples(res) == 1 ? (int) pg_int(res, 0, 0) : -EIO;
