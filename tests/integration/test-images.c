@@ -159,6 +159,9 @@ static void test_startup_removes_unreferenced_images(void **state) {
         size_t an;
         HttpResponse r;
 
+        /* an image directory that replicas share keeps young files: another replica's upload in flight */
+        if (getenv("FLOTA_TEST_PG"))
+                skip();
         image_build_esp8266_core(ESP8266_LAYOUT_CORE_3X, "a", 100000, 1, &a, &an);
         expect_upload(f, "product=door&version=1.0", a, an, 201, "\"id\":");
         free(a);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The store's contract, run against each backend: FLOTA_TEST_STORE=sqlite (a file in a
- * temporary directory) or postgresql (a fresh database per test on the cluster that
- * tests/pg/with-postgres.sh started: FLOTA_TEST_PG). Both must give the same answers, the
+ * The store's contract, run against each backend: SQLite (a file in a temporary directory),
+ * or, under tests/pg/with-postgres.sh (FLOTA_TEST_PG set), PostgreSQL: a fresh database per
+ * test on the cluster that script started. Both must give the same answers, the
  * same errors, and a check-in feed that several writers cannot make a follower skip.
  */
 #include <setjmp.h>
@@ -649,13 +649,7 @@ static void test_feed_two_writers_one_follower(void **state) {
 }
 
 int main(void) {
-        const char *backend = getenv("FLOTA_TEST_STORE");
-
-        on_postgresql = backend && streq(backend, "postgresql");
-        if (on_postgresql && !getenv("FLOTA_TEST_PG")) {
-                fprintf(stderr, "SKIP: no PostgreSQL cluster (run under tests/pg/with-postgres.sh)\n");
-                return 77;
-        }
+        on_postgresql = getenv("FLOTA_TEST_PG") != NULL;
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_schema_and_newer_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, teardown),
