@@ -7,6 +7,8 @@
 #   FLOTA_TEST_PG          a libpq URL of the cluster's "postgres" database (user flota, superuser)
 #   PGHOST PGPORT PGUSER   the same, for psql/createdb
 #   FLOTA_TEST_PG_BINDIR   where initdb, psql, createdb... are
+#   FLOTA_TEST_PG_CTL      a command prefix that runs pg_ctl on the cluster (append "stop -m fast"
+#                          or "-w -t 30 start"), for tests of flotad while the database is down
 # Exit status: CMD's; 77 (skipped) when the PostgreSQL server programs are not installed.
 # Usage: with-postgres.sh CMD [ARGS...]
 set -eu
@@ -54,10 +56,18 @@ $as "$bindir/initdb" -D "$dir/data" -A trust -U flota --no-sync --locale=C -E UT
 }
 # fsync off: a throw-away cluster, the tests are about behaviour, not durability; autovacuum off:
 # its transactions would hold the check-in feed's horizon for a moment at random, and the tests
-# that read the feed right after a write want it exact
-if ! $as "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
-    -o "-c listen_addresses='' -c unix_socket_directories='$dir' -c port=$port -c fsync=off -c autovacuum=off -c max_connections=60" \
-    start >/dev/null; then
+# that read the feed right after a write want it exact. In postgresql.conf, so that a test that
+# stops and starts the server gets the same settings.
+cat >>"$dir/data/postgresql.conf" <<EOF
+listen_addresses = ''
+unix_socket_directories = '$dir'
+port = $port
+fsync = off
+autovacuum = off
+max_connections = 60
+EOF
+ctl="$as $bindir/pg_ctl -D $dir/data -l $dir/server.log"
+if ! $ctl -w -t 30 start >/dev/null; then
     echo "with-postgres: the server did not start:" >&2
     cat "$dir/server.log" >&2
     exit 1
@@ -67,6 +77,7 @@ export FLOTA_TEST_PG="postgresql:///postgres?host=$dir&port=$port&user=flota"
 export PGHOST="$dir" PGPORT="$port" PGUSER=flota PGDATABASE=postgres
 export FLOTA_TEST_PG_BINDIR="$bindir"
 export FLOTA_TEST_PG_DIR="$dir"
+export FLOTA_TEST_PG_CTL="$ctl"
 status=0
 "$@" || status=$?
 exit "$status"

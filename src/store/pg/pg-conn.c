@@ -91,19 +91,38 @@ static int ensure_connected(Store *s) {
         return -EBUSY;
 }
 
+static PGresult *exec(PgStore *pg, const char *sql, const PgParams *p) {
+        /* without parameters, the simple protocol: it also runs several statements (migrations) */
+        return p ? PQexecParams(pg->conn, sql, p->n, NULL, p->values, NULL, NULL, 0) : PQexec(pg->conn, sql);
+}
+
+static bool succeeded(const PGresult *res) {
+        ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+        return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+}
+
 int pg_query(Store *s, const char *sql, const PgParams *p, PGresult **ret) {
         PgStore *pg = s->pg;
+        bool idle = PQtransactionStatus(pg->conn) == PQTRANS_IDLE || PQtransactionStatus(pg->conn) == PQTRANS_UNKNOWN;
         int r;
 
-        if (PQtransactionStatus(pg->conn) == PQTRANS_IDLE || PQtransactionStatus(pg->conn) == PQTRANS_UNKNOWN) {
+        if (idle) {
                 r = ensure_connected(s);
                 if (r < 0)
                         return r;
         }
-        /* without parameters, the simple protocol: it also runs several statements (migrations) */
-        PGresult *res = p ? PQexecParams(pg->conn, sql, p->n, NULL, p->values, NULL, NULL, 0) : PQexec(pg->conn, sql);
-        ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+        PGresult *res = exec(pg, sql, p);
+        /*
+         * The server went away since the last statement (restarted, failed over): outside a
+         * transaction nothing is lost by running the statement again on a new connection.
+         */
+        if (!succeeded(res) && idle && PQstatus(pg->conn) == CONNECTION_BAD) {
+                PQclear(res);
+                res = NULL;
+                if (ensure_connected(s) == 0)
+                        res = exec(pg, sql, p);
+        }
+        if (succeeded(res)) {
                 if (ret)
                         *ret = res;
                 else
