@@ -103,7 +103,8 @@ static int parse_argv(int argc, char **argv, Args *a) {
         return 1;
 }
 
-static int load_config(const Args *a, Config *config) {
+/* serving: the server needs somewhere for its images too; the token commands only the database */
+static int load_config(const Args *a, Config *config, bool serving) {
         char err[512];
         int r;
 
@@ -120,9 +121,11 @@ static int load_config(const Args *a, Config *config) {
                 if (r < 0)
                         return log_error_errno(r, "--%s", err);
         }
-        r = config_check(config, err, sizeof(err));
-        if (r < 0)
-                return log_error_errno(r, "%s", err);
+        if (serving || !store_url_is_postgresql(config->database)) {
+                r = config_check(config, err, sizeof(err));
+                if (r < 0)
+                        return log_error_errno(r, "%s", err);
+        }
         if (config->log_level)
                 log_set_level(log_level_from_string(config->log_level));
         return 0;
@@ -137,11 +140,16 @@ static int open_store(const Config *config, Store **ret) {
                 if (r < 0)
                         return log_error_errno(r, "cannot create %s: %s", config->data_dir, strerror(-r));
         }
+        /* a URL is not shown: it may hold a password */
+        const char *name = store_url_is_postgresql(db) ? "the PostgreSQL database" : db;
         r = store_open_url(db, ret);
         if (r == -EPROTO)
-                return log_error_errno(r, "%s was written by a newer flotad", db);
+                return log_error_errno(r, "%s was written by a newer flotad", name);
+        if (r == -ECONNREFUSED)
+                return log_error_errno(r, "cannot open %s: cannot connect to the server (see --database; "
+                                       "--log-level debug shows its answer)", name);
         if (r < 0)
-                return log_error_errno(r, "cannot open %s: %s", db, strerror(-r));
+                return log_error_errno(r, "cannot open %s: %s", name, strerror(-r));
         return 0;
 }
 
@@ -256,7 +264,7 @@ int main(int argc, char **argv) {
         r = parse_argv(argc, argv, &args);
         if (r <= 0)
                 return r < 0 ? EXIT_USAGE : 0;
-        r = load_config(&args, &config);
+        r = load_config(&args, &config, !(optind < argc));
         if (r < 0) {
                 config_done(&config);
                 return EXIT_USAGE;

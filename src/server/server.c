@@ -337,7 +337,8 @@ static int open_stores(Server *srv, Store **ret_writer) {
                                        srv->db_path, srv->db_path);
         if (r < 0)
                 return log_error_errno(r, "cannot open %s: %s", db_name(srv),
-                                       r == -ECONNREFUSED ? "cannot connect to the server (see --database)"
+                                       r == -ECONNREFUSED ? "cannot connect to the server (see --database; "
+                                                            "--log-level debug shows its answer)"
                                                           : strerror(-r));
         r = check_database(srv);
         if (r < 0)

@@ -261,6 +261,46 @@ static void test_acknowledged_write_survives_kill(void **state) {
         assert_int_equal(poll_once(&r->a, "18:FE:CC:00:00:01", "0.9", NULL), 200);
 }
 
+/* Bad databases get one clear line and no start: a server that is not there, a newer schema. */
+static void test_database_refused_clearly(void **state) {
+        Flotad f;
+        char *out = NULL;
+
+        flotad_init(&f);
+        char *bad[] = { (char *) "flotad", (char *) "--database", (char *) "postgresql://u:secret@/x?host=/nonexistent",
+                        (char *) "token", (char *) "list", NULL };
+        assert_int_equal(flotad_run(bad, &out), 1);
+        assert_non_null(strstr(out, "cannot open the PostgreSQL database: cannot connect to the server"));
+        assert_null(strstr(out, "secret"));
+        free(out);
+        char *bad_scheme[] = { (char *) "flotad", (char *) "--database", (char *) "mysql://x", (char *) "token",
+                               (char *) "list", NULL };
+        assert_int_equal(flotad_run(bad_scheme, &out), 2);
+        assert_non_null(strstr(out, "--database: expected postgresql://... or sqlite:PATH"));
+        free(out);
+        /* serving needs an image directory too */
+        char *no_images[] = { (char *) "flotad", (char *) "--database", f.database, NULL };
+        assert_int_equal(flotad_run(no_images, &out), 2);
+        assert_non_null(strstr(out, "--image-dir is set"));
+        free(out);
+
+        /* a schema written by a newer flotad: refused, untouched */
+        _cleanup_free_ char *url = xstrdup(f.database);
+        url[strcspn(url, "?")] = 0;
+        _cleanup_free_ char *psql = xasprintf("'%s/psql' -q -d '%s' -c 'UPDATE meta SET schema_version = 99'",
+                                              getenv("FLOTA_TEST_PG_BINDIR"), strrchr(url, '/') + 1);
+        assert_int_equal(system(psql), 0);
+        char *list[] = { (char *) "flotad", (char *) "--database", f.database, (char *) "token", (char *) "list", NULL };
+        assert_int_equal(flotad_run(list, &out), 1);
+        assert_non_null(strstr(out, "the PostgreSQL database was written by a newer flotad"));
+        free(out);
+        assert_true(flotad_start(&f, NULL) < 0);
+        size_t log_len;
+        _cleanup_free_ char *log = slurp(f.log_path, &log_len);
+        assert_non_null(strstr(log, "written by a newer flotad; refusing to touch it"));
+        flotad_cleanup(&f);
+}
+
 int main(void) {
         if (!getenv("FLOTA_TEST_PG")) {
                 fprintf(stderr, "SKIP: needs a PostgreSQL cluster (run under tests/pg/with-postgres.sh)\n");
@@ -270,6 +310,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_catalog_change_reaches_other_replica, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_database_down_polls_answered_feed_complete, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_acknowledged_write_survives_kill, setup, teardown),
+                cmocka_unit_test(test_database_refused_clearly),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

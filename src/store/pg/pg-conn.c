@@ -316,7 +316,8 @@ int store_pg_open(const char *url, Store **ret) {
         s->pg->url = xstrdup(url);
         s->pg->conn = PQconnectdb(url);
         if (!s->pg->conn || PQstatus(s->pg->conn) != CONNECTION_OK) {
-                log_debug("database %s: %s", url, s->pg->conn ? PQerrorMessage(s->pg->conn) : "out of memory");
+                /* not the URL: it may hold a password */
+                log_debug("database: %s", s->pg->conn ? PQerrorMessage(s->pg->conn) : "out of memory");
                 r = s->pg->conn && strstr(PQerrorMessage(s->pg->conn), "invalid") ? -EINVAL : -ECONNREFUSED;
                 pg_free(s);
                 return r;
@@ -327,7 +328,7 @@ int store_pg_open(const char *url, Store **ret) {
         if (r >= 0)
                 r = migrate(s);
         if (r < 0) {
-                log_debug("database %s: %s", url, s->pg->error);
+                log_debug("database: %s", s->pg->error);
                 pg_free(s);
                 return r;
         }
