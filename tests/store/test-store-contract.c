@@ -427,6 +427,30 @@ static void test_schema_and_newer_refused(void **state) {
         assert_null(s);
 }
 
+/*
+ * A logical dump and restore starts PostgreSQL's transaction ids again from low numbers: the
+ * next open raises the position base so that new check-ins still come after every stored
+ * one (a follower's cursor stays valid). On SQLite ids come from the sequence row.
+ */
+static void test_positions_survive_lower_xids(void **state) {
+        Fixture *f = *state;
+        Checkin c[2];
+
+        fill_poll(&c[0], "A", "1", 1000, REASON_NO_RELEASE);
+        assert_int_equal(store_checkins_write(f->store, c, 1), 0);
+        int64_t last = c[0].id;
+        f->store = store_free(f->store);
+        /* what a restore looks like from here: the base no longer puts new positions above the old */
+        run_sql(f, "SELECT 1", "UPDATE meta SET xid_base = xid_base - 1000000000");
+        assert_int_equal(store_open_url(f->url, &f->store), 0);
+        fill_poll(&c[1], "B", "1", 2000, REASON_NO_RELEASE);
+        assert_int_equal(store_checkins_write(f->store, c + 1, 1), 0);
+        assert_true(c[1].id > last);
+        int64_t seen = last;
+        assert_int_equal(store_checkins_after(f->store, last, 10, collect_ids, &seen), 1);
+        assert_true(seen == c[1].id);
+}
+
 static void test_reopen_keeps_data(void **state) {
         Fixture *f = *state;
         int64_t id;
@@ -664,6 +688,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_checkin_ids_never_reused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_constraint_errors_distinct, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_rollback_discards, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_positions_survive_lower_xids, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_catalog_version_across_connections, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_feed_two_writers_one_follower, setup, teardown),
         };

@@ -314,7 +314,15 @@ int store_pg_open(const char *url, Store **ret) {
         s->ops = &store_pg_ops;
         s->pg = xcalloc(1, sizeof(PgStore));
         s->pg->url = xstrdup(url);
-        s->pg->conn = PQconnectdb(url);
+        /*
+         * Defaults the URL may override (its own values come later and win): a server that
+         * does not answer must not hold a writer or an API call for long, and a dead peer
+         * is noticed on an idle connection.
+         */
+        static const char *const keys[] = { "connect_timeout", "keepalives_idle", "application_name", "dbname",
+                                             NULL };
+        const char *values[] = { "5", "30", "flotad", url, NULL };
+        s->pg->conn = PQconnectdbParams(keys, values, 1);
         if (!s->pg->conn || PQstatus(s->pg->conn) != CONNECTION_OK) {
                 /* not the URL: it may hold a password */
                 log_debug("database: %s", s->pg->conn ? PQerrorMessage(s->pg->conn) : "out of memory");
