@@ -191,6 +191,9 @@ enum MHD_Result api_begin(Server *srv, struct MHD_Connection *conn, const char *
                                    "missing 'Authorization: Bearer <token>' (create one with 'flotad token create')");
         if (r == -EACCES)
                 return early_error(srv, conn, NULL, MHD_HTTP_UNAUTHORIZED, "unauthorized", "unknown or revoked API token");
+        /* a database that is locked or down (a replica's server restarting): try again */
+        if (r == -EBUSY)
+                return early_error(srv, conn, NULL, MHD_HTTP_SERVICE_UNAVAILABLE, "busy", "database is busy, try again");
         if (r < 0)
                 return early_error(srv, conn, NULL, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "token lookup failed");
 

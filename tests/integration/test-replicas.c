@@ -238,6 +238,21 @@ static void test_database_down_polls_answered_feed_complete(void **state) {
         }
         fprintf(stderr, "database down: 40 polls answered, slowest %lu us\n", (unsigned long) worst);
         assert_true(worst < 500 * USEC_PER_MSEC);
+        /* API writes answer 503 (busy) meanwhile, and the writer that cannot write says so */
+        HttpResponse h;
+        assert_int_equal(api(&r->a, "POST", "/api/v1/products", "{\"name\":\"lamp\"}", &h), 503);
+        assert_non_null(strstr(h.body, "\"busy\""));
+        http_response_done(&h);
+        bool degraded = false;
+        for (int i = 0; i < 100 && !degraded; i++) {
+                _cleanup_free_ char *req = xstrdup("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+                assert_int_equal(http_raw(r->b.port, req, strlen(req), &h), 0);
+                degraded = strstr(h.body, "degraded") != NULL;
+                http_response_done(&h);
+                if (!degraded)
+                        sleep_ms(50);
+        }
+        assert_true(degraded);
         pg_ctl("-w -t 30 start");
 
         /* the queued check-ins arrive, once each, in one ascending feed read through either replica */
