@@ -17,8 +17,14 @@
  * Storage grows with changes, as on SQLite: a poll that repeats its device's last row
  * within the heartbeat only bumps last_seen and polls.
  */
+#include <assert.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "flota/alloc.h"
 #include "flota/strutil.h"
 #include "pg-internal.h"
 
@@ -33,32 +39,6 @@ static const char *platform_text(Platform p) {
         const char *s = platform_to_string(p);
         return s ? s : "";
 }
-
-static bool text_is(const PGresult *res, int col, const char *s) {
-        return streq(pg_text(res, 0, col), s ? s : "");
-}
-
-/* True when c says nothing that its device's last row (res, from last_row_sql) did not. */
-static bool repeats_last_row(Store *s, const PGresult *res, const Checkin *c) {
-        if (s->checkin_heartbeat == 0 || PQgetisnull(res, 0, 1))
-                return false;
-        usec_t last = (usec_t) pg_int(res, 0, 1);
-        if (c->status == 200 || c->at < last || c->at - last >= s->checkin_heartbeat)
-                return false;
-        return text_is(res, 2, c->product) && text_is(res, 3, c->mac) && text_is(res, 4, platform_text(c->platform)) &&
-               text_is(res, 5, c->version) && text_is(res, 6, c->sketch_md5) && text_is(res, 7, c->sketch_sha256) &&
-               pg_int(res, 0, 8) == c->free_space && pg_int(res, 0, 9) == c->chip_size && text_is(res, 10, c->sdk) &&
-               text_is(res, 11, update_mode_to_string(c->mode)) && pg_int(res, 0, 12) == c->status &&
-               text_is(res, 13, reason_to_string(c->reason)) &&
-               pg_int(res, 0, 14) == (c->release_id > 0 ? c->release_id : 0) && text_is(res, 15, c->ip) &&
-               text_is(res, 16, target_source_to_string(c->source));
-}
-
-/* The device's last check-in, its row locked so that two replicas writing one device keep its chain. */
-static const char last_row_sql[] =
-        "SELECT d.last_checkin_id, c.at, c.product, c.mac, c.platform, c.version, c.sketch_md5, c.sketch_sha256,"
-        " c.free_space, c.chip_size, c.sdk, c.mode, c.status, c.reason, c.release_id, c.ip, c.source"
-        " FROM devices d LEFT JOIN checkins c ON c.id = d.last_checkin_id WHERE d.id = $1 FOR UPDATE OF d";
 
 /*
  * $15: a filesystem-mode poll (its version is the filesystem image's); $16 the AP MAC; $17 an
@@ -152,37 +132,183 @@ static int insert_checkin(Store *s, const Checkin *c, int64_t prev) {
         return r < 0 ? r : 0;
 }
 
-static int record(Store *s, Checkin *c, int64_t base, int64_t *index) {
-        _cleanup_pgresult_ PGresult *last = NULL;
-        PgParams p = {};
-        int64_t prev = 0;
-        int r;
+/*
+ * What a batch knows of one of its devices: its last check-in, as the database had it (read
+ * once for the whole batch) or as an earlier poll of the batch left it, and the polls that
+ * only touch it. The enum fields compare in their stored text form, as the rows hold them.
+ */
+typedef struct LastRow {
+        const char *device_id;   /* borrowed from the batch */
+        bool has_row;            /* a last check-in that retention kept */
+        int64_t last_id;         /* the device's last_checkin_id; 0: none */
+        Checkin last;
+        char platform[16], mode[16], reason[32], source[16];
+        usec_t touch_at;         /* the latest poll that only touches the device */
+        int64_t touches;
+} LastRow;
 
-        pg_param_text(&p, c->device_id);
-        r = pg_query(s, last_row_sql, &p, &last);
-        if (r < 0)
-                return r;
-        if (PQntuples(last) == 1) {
-                prev = pg_int(last, 0, 0);
-                if (repeats_last_row(s, last, c)) {
-                        PgParams q = {};
-                        c->id = 0;
-                        pg_param_text(&q, c->device_id);
-                        pg_param_int(&q, (int64_t) c->at);
-                        r = pg_command(s, "UPDATE devices SET last_seen = $2, polls = polls + 1 WHERE id = $1", &q);
-                        return r < 0 ? r : 0;
-                }
-        }
-        c->id = base * BATCH_MAX + (*index)++;
-        r = upsert_device(s, c);
-        if (r == 0)
-                r = insert_checkin(s, c, prev);
-        return r;
+static const char *nn(const char *s) {
+        return s ? s : "";
 }
 
-/* Writes one transaction's worth (n <= BATCH_MAX). */
+static int cmp_row(const void *a, const void *b) {
+        return strcmp(((const LastRow *) a)->device_id, ((const LastRow *) b)->device_id);
+}
+
+static LastRow *find_row(LastRow *rows, size_t n, const char *id) {
+        LastRow key = { .device_id = id };
+        return bsearch(&key, rows, n, sizeof(LastRow), cmp_row);
+}
+
+static void remember(LastRow *e, const Checkin *c) {
+        e->has_row = true;
+        e->last_id = c->id;
+        e->last = *c;
+        strscpy(e->platform, sizeof(e->platform), platform_text(c->platform));
+        strscpy(e->mode, sizeof(e->mode), nn(update_mode_to_string(c->mode)));
+        strscpy(e->reason, sizeof(e->reason), nn(reason_to_string(c->reason)));
+        strscpy(e->source, sizeof(e->source), nn(target_source_to_string(c->source)));
+}
+
+/* True when c says nothing that its device's last check-in did not. */
+static bool repeats_last_row(const Store *s, const LastRow *e, const Checkin *c) {
+        const Checkin *l = &e->last;
+
+        if (s->checkin_heartbeat == 0 || !e->has_row)
+                return false;
+        if (c->status == 200 || c->at < l->at || c->at - l->at >= s->checkin_heartbeat)
+                return false;
+        return streq(l->product, c->product) && streq(l->mac, c->mac) && streq(e->platform, platform_text(c->platform)) &&
+               streq(l->version, c->version) && streq(l->sketch_md5, c->sketch_md5) &&
+               streq(l->sketch_sha256, c->sketch_sha256) && l->free_space == c->free_space &&
+               l->chip_size == c->chip_size && streq(l->sdk, c->sdk) && streq(e->mode, nn(update_mode_to_string(c->mode))) &&
+               l->status == c->status && streq(e->reason, nn(reason_to_string(c->reason))) &&
+               l->release_id == (c->release_id > 0 ? c->release_id : 0) && streq(l->ip, c->ip) &&
+               streq(e->source, nn(target_source_to_string(c->source)));
+}
+
+/* Appends s to an array literal being written to f ('{' already written), quoted. */
+static void array_add_text(FILE *f, bool first, const char *s) {
+        fputs(first ? "\"" : ",\"", f);
+        for (; *s; s++) {
+                if (*s == '"' || *s == '\\')
+                        fputc('\\', f);
+                fputc(*s, f);
+        }
+        fputc('"', f);
+}
+
+/* The batch's distinct devices, sorted by id, each with its last check-in from the database. */
+static int load_last_rows(Store *s, const Checkin *c, size_t n, LastRow **ret, size_t *ret_n) {
+        _cleanup_pgresult_ PGresult *res = NULL;
+        _cleanup_free_ char *ids = NULL;
+        size_t ids_len = 0, k = 0;
+        LastRow *rows = xcalloc(n ? n : 1, sizeof(LastRow));
+        PgParams p = {};
+        int r;
+
+        for (size_t i = 0; i < n; i++)
+                rows[i].device_id = c[i].device_id;
+        qsort(rows, n, sizeof(LastRow), cmp_row);
+        for (size_t i = 0; i < n; i++)
+                if (k == 0 || !streq(rows[k - 1].device_id, rows[i].device_id))
+                        rows[k++] = rows[i];
+        FILE *f = open_memstream(&ids, &ids_len);
+        fputc('{', f);
+        for (size_t i = 0; i < k; i++)
+                array_add_text(f, i == 0, rows[i].device_id);
+        fputc('}', f);
+        fclose(f);
+
+        /* locked in id order, so that replicas writing the same devices take the locks alike */
+        pg_param_text(&p, ids);
+        r = pg_query(s,
+                     "SELECT d.id, d.last_checkin_id, c.at, c.product, c.mac, c.platform, c.version, c.sketch_md5,"
+                     " c.sketch_sha256, c.free_space, c.chip_size, c.sdk, c.mode, c.status, c.reason, c.release_id,"
+                     " c.ip, c.source FROM devices d LEFT JOIN checkins c ON c.id = d.last_checkin_id"
+                     " WHERE d.id = ANY ($1::text[]) ORDER BY d.id FOR UPDATE OF d",
+                     &p, &res);
+        if (r < 0) {
+                free(rows);
+                return r;
+        }
+        for (int i = 0; i < PQntuples(res); i++) {
+                LastRow *e = find_row(rows, k, pg_text(res, i, 0));
+                if (!e)
+                        continue;
+                e->last_id = pg_int(res, i, 1);
+                e->has_row = !PQgetisnull(res, i, 2);
+                if (!e->has_row)
+                        continue;
+                Checkin *l = &e->last;
+                l->at = (usec_t) pg_int(res, i, 2);
+                strscpy(l->product, sizeof(l->product), pg_text(res, i, 3));
+                strscpy(l->mac, sizeof(l->mac), pg_text(res, i, 4));
+                strscpy(e->platform, sizeof(e->platform), pg_text(res, i, 5));
+                strscpy(l->version, sizeof(l->version), pg_text(res, i, 6));
+                strscpy(l->sketch_md5, sizeof(l->sketch_md5), pg_text(res, i, 7));
+                strscpy(l->sketch_sha256, sizeof(l->sketch_sha256), pg_text(res, i, 8));
+                l->free_space = pg_int(res, i, 9);
+                l->chip_size = pg_int(res, i, 10);
+                strscpy(l->sdk, sizeof(l->sdk), pg_text(res, i, 11));
+                strscpy(e->mode, sizeof(e->mode), pg_text(res, i, 12));
+                l->status = (int) pg_int(res, i, 13);
+                strscpy(e->reason, sizeof(e->reason), pg_text(res, i, 14));
+                l->release_id = pg_int(res, i, 15);
+                strscpy(l->ip, sizeof(l->ip), pg_text(res, i, 16));
+                strscpy(e->source, sizeof(e->source), pg_text(res, i, 17));
+        }
+        *ret = rows;
+        *ret_n = k;
+        return 0;
+}
+
+/* The polls that changed nothing, one statement for the batch: last_seen and polls. */
+static int touch_devices(Store *s, const LastRow *rows, size_t n) {
+        _cleanup_free_ char *ids = NULL, *ats = NULL, *counts = NULL;
+        size_t l1 = 0, l2 = 0, l3 = 0;
+        FILE *fi = open_memstream(&ids, &l1), *fa = open_memstream(&ats, &l2), *fc = open_memstream(&counts, &l3);
+        bool first = true;
+        PgParams p = {};
+
+        fputc('{', fi);
+        fputc('{', fa);
+        fputc('{', fc);
+        for (size_t i = 0; i < n; i++) {
+                if (rows[i].touches == 0)
+                        continue;
+                array_add_text(fi, first, rows[i].device_id);
+                fprintf(fa, "%s%" PRIu64, first ? "" : ",", (uint64_t) rows[i].touch_at);
+                fprintf(fc, "%s%" PRId64, first ? "" : ",", rows[i].touches);
+                first = false;
+        }
+        fputc('}', fi);
+        fputc('}', fa);
+        fputc('}', fc);
+        fclose(fi);
+        fclose(fa);
+        fclose(fc);
+        if (first)
+                return 0;
+        pg_param_text(&p, ids);
+        pg_param_text(&p, ats);
+        pg_param_text(&p, counts);
+        int r = pg_command(s,
+                           "UPDATE devices AS d SET last_seen = greatest(d.last_seen, t.at), polls = d.polls + t.n"
+                           " FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS t (id, at, n) WHERE d.id = t.id",
+                           &p);
+        return r < 0 ? r : 0;
+}
+
+/*
+ * Writes one transaction's worth (n <= BATCH_MAX): the devices' last check-ins are read in one
+ * statement, a poll that repeats its device's last one only counts (one statement for all of
+ * them at the end), every other poll gets its row and its device's upsert, in arrival order.
+ */
 static int write_chunk(Store *s, Checkin *c, size_t n) {
         _cleanup_pgresult_ PGresult *res = NULL;
+        _cleanup_free_ LastRow *rows = NULL;
+        size_t n_rows = 0;
         int64_t index = 0, base;
         int r;
 
@@ -194,8 +320,27 @@ static int write_chunk(Store *s, Checkin *c, size_t n) {
         if (r >= 0 && PQntuples(res) != 1)
                 r = -EIO;
         base = r >= 0 ? pg_int(res, 0, 0) : 0;
-        for (size_t i = 0; r >= 0 && i < n; i++)
-                r = record(s, &c[i], base, &index);
+        if (r >= 0)
+                r = load_last_rows(s, c, n, &rows, &n_rows);
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                LastRow *e = find_row(rows, n_rows, c[i].device_id);
+                assert(e);
+                if (repeats_last_row(s, e, &c[i])) {
+                        c[i].id = 0;
+                        e->touches++;
+                        if (c[i].at > e->touch_at)
+                                e->touch_at = c[i].at;
+                        continue;
+                }
+                c[i].id = base * BATCH_MAX + index++;
+                r = upsert_device(s, &c[i]);
+                if (r >= 0)
+                        r = insert_checkin(s, &c[i], e->last_id);
+                if (r >= 0)
+                        remember(e, &c[i]);
+        }
+        if (r >= 0)
+                r = touch_devices(s, rows, n_rows);
         return pg_tx_end(s, 1, r < 0 ? r : 0);
 }
 
