@@ -290,6 +290,11 @@ enum MHD_Result api_finish(ApiCall *call) {
                 pthread_mutex_lock(&call->srv->api_lock);
                 server_catalog_retry(call->srv);
                 pthread_mutex_unlock(&call->srv->api_lock);
+        } else if (call->srv->shared_database) {
+                /* what another replica changed a moment ago counts for this call (read your writes) */
+                pthread_mutex_lock(&call->srv->api_lock);
+                server_catalog_sync(call->srv);
+                pthread_mutex_unlock(&call->srv->api_lock);
         }
         http_status_reset();
         enum MHD_Result r = run_handler(call);

@@ -157,6 +157,18 @@ int server_catalog_changed(Server *srv) {
         return 0;
 }
 
+void server_catalog_sync(Server *srv) {
+        int64_t version, served;
+
+        if (store_catalog_version(srv->api_store, &version) < 0)
+                return; /* the call itself will meet the database's trouble and say so */
+        pthread_rwlock_rdlock(&srv->catalog_lock);
+        served = srv->served_version;
+        pthread_rwlock_unlock(&srv->catalog_lock);
+        if (version != served)
+                (void) server_reload_catalog(srv);
+}
+
 void server_catalog_retry(Server *srv) {
         if (!atomic_load(&srv->catalog_stale))
                 return;

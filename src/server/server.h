@@ -122,6 +122,11 @@ void catalog_watch_stop(Server *srv);
  * a change that is not served. Caller holds api_lock.
  */
 int server_catalog_changed(Server *srv);
+/*
+ * With a shared database: reloads when the database's catalog version is not the one served
+ * (another replica changed it since the catalog watch last looked). Caller holds api_lock.
+ */
+void server_catalog_sync(Server *srv);
 /* Reloads a catalog marked stale; a no-op otherwise. Caller holds api_lock. */
 void server_catalog_retry(Server *srv);
 
