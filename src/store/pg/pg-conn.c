@@ -148,7 +148,8 @@ int pg_command(Store *s, const char *sql, const PgParams *p) {
 }
 
 static int pg_begin(Store *s) {
-        return pg_command(s, "BEGIN", NULL) < 0 ? -EBUSY : 0;
+        int r = pg_command(s, "BEGIN", NULL);
+        return r < 0 ? r : 0;
 }
 
 static int pg_commit(Store *s) {
