@@ -49,6 +49,12 @@ const char *store_backend_name(Store *s);
  * that polls it knows when to reload. Always 0 on SQLite (one server per file). 0 or -errno.
  */
 int store_catalog_version(Store *s, int64_t *ret);
+/*
+ * Waits up to timeout_ms for a hint that the catalog changed (PostgreSQL: a NOTIFY that every
+ * catalog write sends; the version stays the truth, a hint only comes sooner). 1 hinted, 0
+ * timed out, -EBUSY the connection is down, -EOPNOTSUPP on SQLite.
+ */
+int store_catalog_wait(Store *s, unsigned timeout_ms);
 
 /* Sets the page cache of this connection to kib KiB (work over a whole large fleet wants more). */
 int store_cache_size(Store *s, size_t kib);

@@ -51,6 +51,16 @@ static void check_once(Server *srv, bool *failing) {
         }
 }
 
+/* Sleeps up to ms unless stopped; true when stopping. Called with w->lock held. */
+static bool sleep_or_stop(CatalogWatch *w, unsigned ms) {
+        struct timespec ts;
+
+        deadline_in(&ts, ms);
+        while (!w->stopping && pthread_cond_timedwait(&w->wake, &w->lock, &ts) != ETIMEDOUT)
+                ;
+        return w->stopping;
+}
+
 static void *watch_main(void *userdata) {
         Server *srv = userdata;
         CatalogWatch *w = &srv->watch;
@@ -58,10 +68,12 @@ static void *watch_main(void *userdata) {
 
         pthread_mutex_lock(&w->lock);
         while (!w->stopping) {
-                struct timespec ts;
-                deadline_in(&ts, w->interval_ms);
-                while (!w->stopping && pthread_cond_timedwait(&w->wake, &w->lock, &ts) != ETIMEDOUT)
-                        ;
+                pthread_mutex_unlock(&w->lock);
+                /* a NOTIFY from the replica that changed the catalog cuts the wait short */
+                int r = store_catalog_wait(w->store, w->interval_ms);
+                pthread_mutex_lock(&w->lock);
+                if (r < 0 && sleep_or_stop(w, w->interval_ms))
+                        break;
                 if (w->stopping)
                         break;
                 pthread_mutex_unlock(&w->lock);

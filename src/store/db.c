@@ -261,6 +261,10 @@ static int lite_catalog_version(Store *s, int64_t *ret) {
         return 0;
 }
 
+static int lite_catalog_wait(Store *s, unsigned timeout_ms) {
+        return -EOPNOTSUPP;
+}
+
 const StoreOps store_lite_ops = {
         .name = "sqlite",
         .free = lite_free,
@@ -274,6 +278,7 @@ const StoreOps store_lite_ops = {
         .set_busy_timeout = lite_set_busy_timeout,
         .catalog_load = lite_catalog_load,
         .catalog_version = lite_catalog_version,
+        .catalog_wait = lite_catalog_wait,
         .product_create = lite_product_create,
         .product_set_signing_key = lite_product_set_signing_key,
         .release_insert = lite_release_insert,

@@ -24,6 +24,7 @@ typedef struct StoreOps {
 
         int (*catalog_load)(Store *s, Catalog **ret);
         int (*catalog_version)(Store *s, int64_t *ret);
+        int (*catalog_wait)(Store *s, unsigned timeout_ms);
         int (*product_create)(Store *s, const char *name, const char *key_sha256, Platform platform,
                               int64_t *ret_id);
         int (*product_set_signing_key)(Store *s, int64_t product_id, const char *pem);

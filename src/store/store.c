@@ -83,6 +83,10 @@ int store_catalog_version(Store *s, int64_t *ret) {
         return s->ops->catalog_version(s, ret);
 }
 
+int store_catalog_wait(Store *s, unsigned timeout_ms) {
+        return s->ops->catalog_wait(s, timeout_ms);
+}
+
 int store_product_create(Store *s, const char *name, const char *key_sha256, Platform platform, int64_t *ret_id) {
         return s->ops->product_create(s, name, key_sha256, platform, ret_id);
 }

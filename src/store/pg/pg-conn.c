@@ -3,6 +3,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +84,7 @@ static int ensure_connected(Store *s) {
         if (PQstatus(pg->conn) == CONNECTION_OK)
                 return 0;
         PQreset(pg->conn);
+        pg->listening = false;
         if (PQstatus(pg->conn) == CONNECTION_OK) {
                 log_info("database connection re-established");
                 return 0;
@@ -186,8 +188,48 @@ int pg_tx_end(Store *s, int owned, int r) {
 }
 
 int pg_catalog_bump(Store *s) {
-        int r = pg_command(s, "UPDATE meta SET catalog_version = catalog_version + 1", NULL);
+        /* the NOTIFY is delivered at commit, to replicas waiting in pg_catalog_wait(): a hint only */
+        int r = pg_command(s, "UPDATE meta SET catalog_version = catalog_version + 1; NOTIFY flota_catalog", NULL);
         return r < 0 ? r : 0;
+}
+
+/* Takes the notifications libpq has read; true when there was one. */
+static bool drain_notifies(PGconn *conn) {
+        bool any = false;
+        PGnotify *n;
+
+        while ((n = PQnotifies(conn))) {
+                any = true;
+                PQfreemem(n);
+        }
+        return any;
+}
+
+int pg_catalog_wait(Store *s, unsigned timeout_ms) {
+        PgStore *pg = s->pg;
+        int r;
+
+        if (!pg->listening) {
+                r = pg_command(s, "LISTEN flota_catalog", NULL);
+                if (r < 0)
+                        return r;
+                pg->listening = true;
+        }
+        if (drain_notifies(pg->conn))
+                return 1;
+        struct pollfd pfd = { .fd = PQsocket(pg->conn), .events = POLLIN };
+        if (pfd.fd < 0)
+                return -EBUSY;
+        r = poll(&pfd, 1, (int) timeout_ms);
+        if (r < 0)
+                return errno == EINTR ? 0 : -errno;
+        if (r == 0)
+                return 0;
+        if (!PQconsumeInput(pg->conn)) {
+                set_error(pg, PQerrorMessage(pg->conn));
+                return -EBUSY;
+        }
+        return drain_notifies(pg->conn) ? 1 : 0;
 }
 
 int pg_catalog_version(Store *s, int64_t *ret) {
@@ -358,6 +400,7 @@ const StoreOps store_pg_ops = {
         .set_busy_timeout = pg_set_busy_timeout,
         .catalog_load = pg_catalog_load,
         .catalog_version = pg_catalog_version,
+        .catalog_wait = pg_catalog_wait,
         .product_create = pg_product_create,
         .product_set_signing_key = pg_product_set_signing_key,
         .release_insert = pg_release_insert,
