@@ -45,7 +45,14 @@ static void check_once(Server *srv, bool *failing) {
         pthread_rwlock_unlock(&srv->catalog_lock);
         if (version == served)
                 return;
-        if (server_reload_catalog_from(srv, w->store) == 0) {
+        /*
+         * The API handlers read the served catalog under api_lock alone (they are the only ones
+         * that swap it on SQLite): a swap from here takes api_lock too.
+         */
+        pthread_mutex_lock(&srv->api_lock);
+        r = server_reload_catalog_from(srv, w->store);
+        pthread_mutex_unlock(&srv->api_lock);
+        if (r == 0) {
                 atomic_fetch_add(&w->reloads, 1);
                 log_debug("catalog watch: reloaded for version %" PRId64 " (served %" PRId64 ")", version, served);
         }

@@ -107,7 +107,8 @@ struct Server {
 int server_reload_catalog(Server *srv);
 /*
  * Loads the catalog from store and swaps it in, unless a newer one is already served (another
- * thread's reload). 0 or -errno.
+ * thread's reload). Caller holds api_lock: API handlers read srv->served under it alone.
+ * 0 or -errno.
  */
 int server_reload_catalog_from(Server *srv, Store *store);
 

@@ -171,8 +171,9 @@ static void test_catalog_change_reaches_other_replica(void **state) {
         _cleanup_free_ char *url = xstrdup(r->a.database);
         url[strcspn(url, "?")] = 0;
         _cleanup_free_ char *sql = xasprintf(
-                "'%s/psql' -q -d '%s' -c \"INSERT INTO devices (id) VALUES ('18:FE:AA:00:00:03');"
-                " INSERT INTO device_overrides (device_id, pin_release_id) VALUES ('18:FE:AA:00:00:03', %ld);"
+                "'%s/psql' -q -d '%s' -c \"INSERT INTO devices (id) VALUES ('18:FE:AA:00:00:03') ON CONFLICT DO NOTHING;"
+                " INSERT INTO device_overrides (device_id, pin_release_id) VALUES ('18:FE:AA:00:00:03', %ld)"
+                " ON CONFLICT (device_id) DO UPDATE SET pin_release_id = excluded.pin_release_id;"
                 " UPDATE meta SET catalog_version = catalog_version + 1\"",
                 getenv("FLOTA_TEST_PG_BINDIR"), strrchr(url, '/') + 1, v2);
         assert_int_equal(poll_once(&r->a, "18:FE:AA:00:00:03", "1.0", NULL), 304);

@@ -120,9 +120,9 @@ api -X PUT -d "{\"release\":$v2}" "http://127.0.0.1:$a_port/api/v1/channels/door
 # some devices update, then B acknowledges a write and is killed
 updated() { [ "$(api "http://127.0.0.1:$a_port/api/v1/devices?version=2.0.0&limit=1000" | grep -o '"id":' | wc -l)" -ge 100 ]; }
 wait_for 30 updated || fail "no device updated"
-code=$(curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" -X PUT -d "{\"release\":$v1}" \
-    "http://127.0.0.1:$b_port/api/v1/devices/02:00:00:00:99:99/pin")
-[ "$code" = 200 ] || fail "pin through B: $code"
+code=$(curl -sS -o "$work/pin.json" -w '%{http_code}' -H "Authorization: Bearer $token" -X PUT \
+    -d "{\"release\":$v1}" "http://127.0.0.1:$b_port/api/v1/devices/02:00:00:00:99:99/pin")
+[ "$code" = 200 ] || fail "pin through B (release '$v1'): $code $(cat "$work/pin.json")"
 kill -9 "$b_pid"
 wait "$b_pid" 2>/dev/null || true
 
