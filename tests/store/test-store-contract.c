@@ -451,6 +451,57 @@ static void test_positions_survive_lower_xids(void **state) {
         assert_true(seen == c[1].id);
 }
 
+/*
+ * Retention is a cluster-wide job: while another replica holds the prune lock, this one
+ * skips its round (0 deleted) instead of deleting the same rows at the same time.
+ */
+static void test_prune_one_replica_at_a_time(void **state) {
+        Fixture *f = *state;
+        Checkin c[4];
+
+        if (!on_postgresql)
+                skip();
+        for (int i = 0; i < 4; i++) {
+                char dev[8];
+                snprintf(dev, sizeof(dev), "P%d", i);
+                fill_poll(&c[i], dev, "1", 1000 + (usec_t) i, REASON_NO_RELEASE);
+        }
+        assert_int_equal(store_checkins_write(f->store, c, 4), 0);
+        /* "another replica": a session that holds the lock until it is terminated */
+        const char *bin = getenv("FLOTA_TEST_PG_BINDIR");
+        assert_int_equal(shell("'%s/psql' -q -d '%s' -c 'SELECT pg_advisory_lock(%lld), pg_sleep(60)' "
+                               ">/dev/null 2>&1 &",
+                               bin, f->dbname, (long long) 0x666c6f7461000002LL),
+                         0);
+        int held = 1;
+        for (int i = 0; i < 200 && held != 0; i++) {
+                held = shell("'%s/psql' -Atq -d '%s' -c \"SELECT 1 FROM pg_locks WHERE locktype = 'advisory'"
+                             " AND granted\" | grep -q 1",
+                             bin, f->dbname);
+                if (held != 0) {
+                        struct timespec ts = { 0, 50 * 1000000L };
+                        nanosleep(&ts, NULL);
+                }
+        }
+        assert_int_equal(held, 0);
+        assert_int_equal(store_checkins_prune(f->store, 1000000, 100), 0);
+        assert_int_equal(store_checkins_count(f->store), 4);
+        assert_int_equal(shell("'%s/psql' -q -d '%s' -c \"SELECT pg_terminate_backend(pid) FROM pg_locks"
+                               " WHERE locktype = 'advisory'\" >/dev/null",
+                               bin, f->dbname),
+                         0);
+        int deleted = 0;
+        for (int i = 0; i < 200 && deleted == 0; i++) {
+                deleted = store_checkins_prune(f->store, 1000000, 100);
+                assert_true(deleted >= 0);
+                if (deleted == 0) {
+                        struct timespec ts = { 0, 50 * 1000000L };
+                        nanosleep(&ts, NULL);
+                }
+        }
+        assert_int_equal(deleted, 4);
+}
+
 static void test_reopen_keeps_data(void **state) {
         Fixture *f = *state;
         int64_t id;
@@ -689,6 +740,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_constraint_errors_distinct, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_rollback_discards, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_positions_survive_lower_xids, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_prune_one_replica_at_a_time, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_catalog_version_across_connections, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_feed_two_writers_one_follower, setup, teardown),
         };
