@@ -124,6 +124,26 @@ static void test_option_table(void **state) {
                 free(flag);
         }
         free(text);
+
+        /* and flotad(8) documents every one of them */
+        const char *root = getenv("FLOTA_SOURCE_ROOT");
+        if (!root)
+                return;
+        char *path = xasprintf("%s/share/man/flotad.8.scd", root);
+        FILE *f = fopen(path, "r");
+        assert_non_null(f);
+        char *man = xcalloc(1, 1 << 20);
+        size_t n = fread(man, 1, (1 << 20) - 1, f);
+        fclose(f);
+        man[n] = 0;
+        for (size_t i = 0; i < config_n_options; i++) {
+                char *flag = xasprintf("*--%s*", config_options[i].name);
+                if (!strstr(man, flag))
+                        fail_msg("flotad(8) does not document %s", flag);
+                free(flag);
+        }
+        free(man);
+        free(path);
 }
 
 static void test_missing_file(void **state) {
