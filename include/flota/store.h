@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Layer: store. flotad's SQLite database: schema migrations, management writes,
- * batched check-ins and the catalog snapshot. A Store is one connection and is not
- * thread-safe: callers serialise access (flotad uses one Store per thread role).
+ * Layer: store. flotad's database: schema migrations, management writes, batched
+ * check-ins and the catalog snapshot. A Store is one connection and is not thread-safe:
+ * callers serialise access (flotad uses one Store per thread role). Two backends behind
+ * one contract: SQLite (a file; the default, and the only one for flota's own inventory)
+ * and PostgreSQL (a postgresql:// URL, for several flotad replicas on one database). The
+ * SQLite-only calls (store_cache_size, store_open_schema users) never see a server store.
  *
  * Returns: 0 on success, -ENOENT not found, -EEXIST uniqueness conflict, -ENOLINK a
  * reference to a row that does not exist (or a row still referred to), -EINVAL a
@@ -26,8 +29,32 @@ typedef struct Store Store;
 /* The schema version this program writes. */
 #define STORE_SCHEMA_VERSION 5
 
-/* Opens (creating and migrating) the database at path. */
+/* Opens (creating and migrating) the SQLite database at path. */
 int store_open(const char *path, Store **ret);
+
+/*
+ * Opens flotad's database by its address: "postgresql://..." or "postgres://..." (libpq
+ * URL) on a PostgreSQL server, where the schema is migrated under an advisory lock; anything
+ * else, optionally prefixed "sqlite:", is a SQLite file path. -EPROTO when the schema is
+ * newer than this program's, -ECONNREFUSED when the server cannot be reached.
+ */
+int store_open_url(const char *url, Store **ret);
+bool store_url_is_postgresql(const char *url);
+/* "sqlite" or "postgresql". */
+const char *store_backend_name(Store *s);
+
+/*
+ * The catalog's version: it grows with every committed catalog write (products, releases,
+ * channels, device pins, channels and assignments) through any connection, so a replica
+ * that polls it knows when to reload. Always 0 on SQLite (one server per file). 0 or -errno.
+ */
+int store_catalog_version(Store *s, int64_t *ret);
+/*
+ * Waits up to timeout_ms for a hint that the catalog changed (PostgreSQL: a NOTIFY that every
+ * catalog write sends; the version stays the truth, a hint only comes sooner). 1 hinted, 0
+ * timed out, -EBUSY the connection is down, -EOPNOTSUPP on SQLite.
+ */
+int store_catalog_wait(Store *s, unsigned timeout_ms);
 
 /* Sets the page cache of this connection to kib KiB (work over a whole large fleet wants more). */
 int store_cache_size(Store *s, size_t kib);
@@ -117,7 +144,12 @@ int store_assign(Store *s, int64_t release_id, char *const *ids, size_t n);
 
 /* Writes a batch of check-ins and updates their devices, in one transaction; sets c[i].id. */
 int store_checkins_write(Store *s, Checkin *c, size_t n);
-/* Check-ins with id > after, ascending, at most limit. Returns the count or -errno. */
+/*
+ * Check-ins with id > after, ascending, at most limit. Returns the count or -errno. Ids are
+ * the feed's positions: with several writers (PostgreSQL) a row is returned only once every
+ * transaction that could still commit a lower id has ended, so a follower that keeps the
+ * last id it saw misses nothing and sees nothing twice.
+ */
 int store_checkins_after(Store *s, int64_t after, size_t limit, CheckinCallback cb, void *userdata);
 int64_t store_checkins_count(Store *s);
 /* Deletes up to max_rows check-ins older than before, oldest first. Returns the number deleted or -errno. */

@@ -10,11 +10,16 @@ set -eu
 # private avahi-daemons in network namespaces; on a machine with systemd, installing
 # avahi-daemon also enables the system's own mDNS responder.
 # bsdutils is for script(1), the pseudo-terminal of tests/cli/test-cli-color.c.
+# postgresql (the server, for the throw-away clusters of tests/pg/with-postgres.sh) and libpq-dev
+# (flotad's PostgreSQL backend, src/store/pg) are for running several flotad on one database.
+# nginx is for the image-delivery test (flotad --image-delivery x-accel behind a real nginx).
 packages="gcc meson ninja-build pkg-config bsdutils
 libsqlite3-dev libssl-dev libcjson-dev libmicrohttpd-dev libinih-dev
 libcurl4-openssl-dev libavahi-client-dev libncurses-dev libcmocka-dev
 zlib1g-dev scdoc curl sqlite3 systemd tmux
-avahi-daemon avahi-utils dbus iproute2"
+avahi-daemon avahi-utils dbus iproute2
+postgresql libpq-dev
+nginx"
 
 missing=""
 for p in $packages; do

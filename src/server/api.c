@@ -201,6 +201,9 @@ enum MHD_Result api_begin(Server *srv, struct MHD_Connection *conn, const char *
                                    "missing 'Authorization: Bearer <token>' (create one with 'flotad token create')");
         if (r == -EACCES)
                 return early_error(srv, conn, NULL, MHD_HTTP_UNAUTHORIZED, "unauthorized", "unknown or revoked API token");
+        /* a database that is locked or down (a replica's server restarting): try again */
+        if (r == -EBUSY)
+                return early_error(srv, conn, NULL, MHD_HTTP_SERVICE_UNAVAILABLE, "busy", "database is busy, try again");
         if (r < 0)
                 return early_error(srv, conn, NULL, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "token lookup failed");
 
@@ -296,6 +299,11 @@ enum MHD_Result api_finish(ApiCall *call) {
         if (atomic_load(&call->srv->catalog_stale)) {
                 pthread_mutex_lock(&call->srv->api_lock);
                 server_catalog_retry(call->srv);
+                pthread_mutex_unlock(&call->srv->api_lock);
+        } else if (call->srv->shared_database) {
+                /* what another replica changed a moment ago counts for this call (read your writes) */
+                pthread_mutex_lock(&call->srv->api_lock);
+                server_catalog_sync(call->srv);
                 pthread_mutex_unlock(&call->srv->api_lock);
         }
         http_status_reset();

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* flotad settings: one table of keys shared by the INI file and the command line. */
+/* flotad settings: one table of options, shared by the command line, the INI file and --help. */
 #include "config.h"
 
 #include <errno.h>
 #include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "flota/alloc.h"
 #include "flota/log.h"
@@ -26,11 +27,14 @@ void config_init(Config *c) {
                 .checkin_retention = FLOTAD_DEFAULT_RETENTION_DAYS * 86400 * USEC_PER_SEC,
                 .checkin_heartbeat = STORE_CHECKIN_HEARTBEAT_DEFAULT,
                 .checkin_queue_size = 24000,
+                .image_delivery = IMAGE_DELIVERY_SENDFILE,
         };
 }
 
 void config_done(Config *c) {
         free(c->data_dir);
+        free(c->database);
+        free(c->image_dir);
         free(c->listen);
         free(c->log_file);
         free(c->log_level);
@@ -39,108 +43,223 @@ void config_done(Config *c) {
         *c = (Config) {};
 }
 
+static const char *const delivery_names[_IMAGE_DELIVERY_MAX] = {
+        [IMAGE_DELIVERY_SENDFILE] = "sendfile",
+        [IMAGE_DELIVERY_X_ACCEL] = "x-accel",
+};
+
+const char *image_delivery_to_string(ImageDelivery d) {
+        return d >= 0 && d < _IMAGE_DELIVERY_MAX ? delivery_names[d] : NULL;
+}
+
+ImageDelivery image_delivery_from_string(const char *s) {
+        for (int i = 0; s && i < _IMAGE_DELIVERY_MAX; i++)
+                if (streq(s, delivery_names[i]))
+                        return (ImageDelivery) i;
+        return _IMAGE_DELIVERY_INVALID;
+}
+
+char *config_database(const Config *c) {
+        if (c->database)
+                return xstrdup(c->database);
+        return xasprintf("%s/flotad.db", c->data_dir);
+}
+
+char *config_image_dir(const Config *c) {
+        if (c->image_dir)
+                return xstrdup(c->image_dir);
+        return xasprintf("%s/images", c->data_dir);
+}
+
+int config_check(const Config *c, char *err, size_t errlen) {
+        if (c->data_dir)
+                return 0;
+        if (store_url_is_postgresql(c->database) && c->image_dir)
+                return 0;
+        snprintf(err, errlen, "--data-dir is required (or data-dir= in the config file), unless --database is a "
+                              "postgresql:// URL and --image-dir is set");
+        return -EINVAL;
+}
+
 static void set_string(char **dst, const char *value) {
         free(*dst);
         *dst = isempty(value) ? NULL : xstrdup(value);
 }
 
-static int set_unsigned(unsigned *dst, const char *value, unsigned min, unsigned max) {
-        uint32_t v;
-        if (parse_u32(value, &v) < 0 || v < min || v > max)
+static int parse_log_level(Config *c, const char *value) {
+        if (log_level_from_string(value) < 0)
                 return -EINVAL;
-        *dst = v;
+        set_string(&c->log_level, value);
         return 0;
 }
 
-int config_set(Config *c, const char *key, const char *value, char *err, size_t errlen) {
-        uint64_t size;
-
-        if ((streq(key, "data-dir") || streq(key, "listen")) && isempty(value)) {
-                snprintf(err, errlen, "%s: a value is required", key);
+static int parse_update_path(Config *c, const char *value) {
+        if (!value || value[0] != '/' || strlen(value) < 2 || strlen(value) > 64 || value[strlen(value) - 1] == '/' ||
+            startswith(value, "/api/") || streq(value, "/healthz") || streq(value, "/metrics") || strpbrk(value, "?# "))
                 return -EINVAL;
+        set_string(&c->update_path, value);
+        return 0;
+}
+
+static int parse_max_image_size(Config *c, const char *value) {
+        uint64_t size;
+        if (parse_size(value, &size) < 0 || size < 4096 || size > (1u << 30))
+                return -EINVAL;
+        c->max_image_size = size;
+        return 0;
+}
+
+static int parse_retention(Config *c, const char *value) {
+        usec_t d;
+        if (streq(value ? value : "", "forever")) {
+                c->checkin_retention = 0;
+                return 0;
         }
-        if (streq(key, "data-dir"))
-                set_string(&c->data_dir, value);
-        else if (streq(key, "listen"))
-                set_string(&c->listen, value);
-        else if (streq(key, "log-file"))
-                set_string(&c->log_file, value);
-        else if (streq(key, "checkin-log"))
-                set_string(&c->checkin_log, value);
-        else if (streq(key, "log-level")) {
-                if (log_level_from_string(value) < 0) {
-                        snprintf(err, errlen, "log-level: expected error, warning, info or debug");
-                        return -EINVAL;
-                }
-                set_string(&c->log_level, value);
-        } else if (streq(key, "update-path")) {
-                if (!value || value[0] != '/' || strlen(value) < 2 || strlen(value) > 64 ||
-                    value[strlen(value) - 1] == '/' || startswith(value, "/api/") || streq(value, "/healthz") ||
-                    streq(value, "/metrics") || strpbrk(value, "?# ")) {
-                        snprintf(err, errlen, "update-path: expected a path such as /update (not /api/..., "
-                                              "/healthz or /metrics)");
-                        return -EINVAL;
-                }
-                set_string(&c->update_path, value);
-        } else if (streq(key, "max-image-size")) {
-                if (parse_size(value, &size) < 0 || size < 4096 || size > (1u << 30)) {
-                        snprintf(err, errlen, "max-image-size: expected a size between 4K and 1G");
-                        return -EINVAL;
-                }
-                c->max_image_size = size;
-        } else if (streq(key, "threads")) {
-                if (set_unsigned(&c->threads, value, 0, 256) < 0) {
-                        snprintf(err, errlen, "threads: expected 0 (one per CPU) to 256");
-                        return -EINVAL;
-                }
-        } else if (streq(key, "connection-limit")) {
-                if (set_unsigned(&c->connection_limit, value, 1, 1000000) < 0) {
-                        snprintf(err, errlen, "connection-limit: expected a number from 1");
-                        return -EINVAL;
-                }
-        } else if (streq(key, "timeout")) {
-                if (set_unsigned(&c->timeout_sec, value, 1, 3600) < 0) {
-                        snprintf(err, errlen, "timeout: expected seconds from 1 to 3600");
-                        return -EINVAL;
-                }
-        } else if (streq(key, "request-head-timeout")) {
-                if (set_unsigned(&c->head_timeout_sec, value, 1, 3600) < 0) {
-                        snprintf(err, errlen, "request-head-timeout: expected seconds from 1 to 3600");
-                        return -EINVAL;
-                }
-        } else if (streq(key, "per-address-connection-limit")) {
-                if (set_unsigned(&c->per_address_limit, value, 0, 1000000) < 0) {
-                        snprintf(err, errlen, "per-address-connection-limit: expected a number, 0 for none");
-                        return -EINVAL;
-                }
-        } else if (streq(key, "checkin-retention")) {
-                usec_t d;
-                if (streq(value ? value : "", "forever"))
-                        c->checkin_retention = 0;
-                else if (parse_duration(value, &d) < 0 || d == 0) {
-                        snprintf(err, errlen, "checkin-retention: expected a duration such as 30d or 12h, or forever");
-                        return -EINVAL;
-                } else
-                        c->checkin_retention = d;
-        } else if (streq(key, "checkin-queue-size")) {
-                if (set_unsigned(&c->checkin_queue_size, value, 16, 10000000) < 0) {
-                        snprintf(err, errlen, "checkin-queue-size: expected a number from 16 to 10000000");
-                        return -EINVAL;
-                }
-        } else if (streq(key, "checkin-heartbeat")) {
-                usec_t d;
-                if (streq(value ? value : "", "0"))
-                        c->checkin_heartbeat = 0;
-                else if (parse_duration(value, &d) < 0 || d == 0) {
-                        snprintf(err, errlen, "checkin-heartbeat: expected a duration such as 15m, or 0");
-                        return -EINVAL;
-                } else
-                        c->checkin_heartbeat = d;
-        } else {
+        if (parse_duration(value, &d) < 0 || d == 0)
+                return -EINVAL;
+        c->checkin_retention = d;
+        return 0;
+}
+
+static int parse_heartbeat(Config *c, const char *value) {
+        usec_t d;
+        if (streq(value ? value : "", "0")) {
+                c->checkin_heartbeat = 0;
+                return 0;
+        }
+        if (parse_duration(value, &d) < 0 || d == 0)
+                return -EINVAL;
+        c->checkin_heartbeat = d;
+        return 0;
+}
+
+static int parse_database(Config *c, const char *value) {
+        if (isempty(value))
+                return -EINVAL;
+        if (!store_url_is_postgresql(value) && !(startswith(value, "sqlite:") && value[strlen("sqlite:")]))
+                return -EINVAL;
+        set_string(&c->database, value);
+        return 0;
+}
+
+static int parse_image_delivery(Config *c, const char *value) {
+        ImageDelivery d = image_delivery_from_string(value);
+        if (d < 0)
+                return -EINVAL;
+        c->image_delivery = d;
+        return 0;
+}
+
+/* One row each; designated initializers leave the rest zero. */
+#define COMMAND_LINE(n, s, m, h) { .name = n, .short_name = s, .metavar = m, .help = h, .type = OPTION_COMMAND_LINE }
+#define TEXT(n, s, m, h, t, f) { .name = n, .short_name = s, .metavar = m, .help = h, .type = t, .offset = offsetof(Config, f) }
+#define NUMBER(n, m, h, f, lo, hi, e)                                                                       \
+        { .name = n, .metavar = m, .help = h, .type = OPTION_UNSIGNED, .offset = offsetof(Config, f), .min = lo, \
+          .max = hi, .expected = e }
+#define CUSTOM(n, m, h, p, e) { .name = n, .metavar = m, .help = h, .type = OPTION_CUSTOM, .parse = p, .expected = e }
+
+/* In --help order. */
+const ConfigOption config_options[] = {
+        COMMAND_LINE("config", 'c', "FILE", "read settings from an INI file ([flotad] section)"),
+        TEXT("data-dir", 'd', "DIR", "database and image store (required, but see --database)", OPTION_REQUIRED,
+             data_dir),
+        TEXT("listen", 'l', "ADDR:PORT", "address to serve on (default " FLOTAD_DEFAULT_LISTEN ")", OPTION_REQUIRED,
+             listen),
+        CUSTOM("database", "URL", "postgresql://... shared by replicas (default DATA_DIR/flotad.db)", parse_database,
+               "expected postgresql://... or sqlite:PATH"),
+        TEXT("image-dir", 0, "DIR", "image store, shared by replicas (default DATA_DIR/images)", OPTION_STRING,
+             image_dir),
+        CUSTOM("image-delivery", "HOW", "sendfile (default) or x-accel (nginx sends the image)",
+               parse_image_delivery, "expected sendfile or x-accel"),
+        TEXT("log-file", 0, "FILE", "log here instead of stderr (reopened on SIGHUP)", OPTION_STRING, log_file),
+        CUSTOM("log-level", "LEVEL", "error, warning, info (default) or debug", parse_log_level,
+               "expected error, warning, info or debug"),
+        CUSTOM("max-image-size", "SIZE", "largest accepted image, e.g. 16M (default)", parse_max_image_size,
+               "expected a size between 4K and 1G"),
+        NUMBER("threads", "N", "HTTP worker threads (default: one per CPU)", threads, 0, 256,
+               "expected 0 (one per CPU) to 256"),
+        CUSTOM("update-path", "PATH", "device endpoint prefix (default /update)", parse_update_path,
+               "expected a path such as /update (not /api/..., /healthz or /metrics)"),
+        CUSTOM("checkin-retention", "D", "keep check-ins this long, e.g. 30d (default), or forever", parse_retention,
+               "expected a duration such as 30d or 12h, or forever"),
+        TEXT("checkin-log", 0, "FILE", "also append every check-in to FILE as a JSON line", OPTION_STRING,
+             checkin_log),
+        CUSTOM("checkin-heartbeat", "D", "a row for an unchanged device at least this often (15m; 0: every poll)",
+               parse_heartbeat, "expected a duration such as 15m, or 0"),
+        NUMBER("checkin-queue-size", "N", "check-ins that may wait for the database (24000); more are dropped",
+               checkin_queue_size, 16, 10000000, "expected a number from 16 to 10000000"),
+        NUMBER("connection-limit", "N", "connections open at once (4096)", connection_limit, 1, 1000000,
+               "expected a number from 1"),
+        NUMBER("per-address-connection-limit", "N", "connections from one client address (256; 0: no limit)",
+               per_address_limit, 0, 1000000, "expected a number, 0 for none"),
+        NUMBER("timeout", "SEC", "seconds an idle connection is kept (30)", timeout_sec, 1, 3600,
+               "expected seconds from 1 to 3600"),
+        NUMBER("request-head-timeout", "SEC", "seconds for a request head to arrive whole (10)", head_timeout_sec, 1,
+               3600, "expected seconds from 1 to 3600"),
+        COMMAND_LINE("help", 'h', NULL, "show this help"),
+        COMMAND_LINE("version", 0, NULL, "show the version"),
+};
+
+const size_t config_n_options = ELEMENTSOF(config_options);
+
+const ConfigOption *config_option_find(const char *name) {
+        for (size_t i = 0; name && i < config_n_options; i++)
+                if (streq(config_options[i].name, name))
+                        return &config_options[i];
+        return NULL;
+}
+
+void config_print_help(FILE *f) {
+        for (size_t i = 0; i < config_n_options; i++) {
+                const ConfigOption *o = &config_options[i];
+                char head[64];
+                int n;
+
+                snprintf(head, sizeof(head), "--%s%s%s", o->name, o->metavar ? " " : "", o->metavar ? o->metavar : "");
+                n = fprintf(f, "  %c%c%c %s", o->short_name ? '-' : ' ', o->short_name ? o->short_name : ' ',
+                            o->short_name ? ',' : ' ', head);
+                /* the help text in its column, on a line of its own below a long option */
+                if (n >= 29)
+                        fprintf(f, "\n%29s%s\n", "", o->help);
+                else
+                        fprintf(f, "%*s%s\n", 29 - n, "", o->help);
+        }
+}
+
+int config_set(Config *c, const char *key, const char *value, char *err, size_t errlen) {
+        const ConfigOption *o = config_option_find(key);
+        uint32_t v;
+        int r = 0;
+
+        if (!o || o->type == OPTION_COMMAND_LINE) {
                 snprintf(err, errlen, "unknown setting '%s'", key);
                 return -EINVAL;
         }
-        return 0;
+        switch (o->type) {
+        case OPTION_REQUIRED:
+                if (isempty(value)) {
+                        snprintf(err, errlen, "%s: a value is required", key);
+                        return -EINVAL;
+                }
+                __attribute__((fallthrough));
+        case OPTION_STRING:
+                set_string((char **) ((uint8_t *) c + o->offset), value);
+                break;
+        case OPTION_UNSIGNED:
+                if (parse_u32(value, &v) < 0 || v < o->min || v > o->max)
+                        r = -EINVAL;
+                else
+                        *(unsigned *) ((uint8_t *) c + o->offset) = v;
+                break;
+        case OPTION_CUSTOM:
+                r = o->parse(c, value);
+                break;
+        default:
+                r = -EINVAL;
+        }
+        if (r < 0)
+                snprintf(err, errlen, "%s: %s", key, o->expected ? o->expected : "bad value");
+        return r;
 }
 
 typedef struct LoadState {

@@ -193,7 +193,7 @@ enum MHD_Result device_handle(Server *srv, struct MHD_Connection *conn, const ch
 
         switch (reason) {
         case REASON_UPDATE: {
-                struct MHD_Response *image = image_response(target, served->image_fds[target - cat->releases]);
+                struct MHD_Response *image = image_response(srv, target, served->image_fds[target - cat->releases]);
                 if (image) {
                         ret = MHD_queue_response(conn, MHD_HTTP_OK, image);
                         MHD_destroy_response(image);

@@ -23,89 +23,88 @@ static void help(void) {
                "       flotad --data-dir DIR token create NAME [--role admin|read]\n"
                "       flotad --data-dir DIR token list\n"
                "       flotad --data-dir DIR token revoke NAME\n"
+               "       (or --database postgresql://... instead of --data-dir for the token commands)\n"
                "\n"
                "The flota update server: ESP8266/ESP32 devices poll it with the stock Arduino\n"
                "update clients; operators and 'flota' manage it through a JSON API.\n"
                "\n"
-               "Options:\n"
-               "  -c, --config FILE          read settings from an INI file ([flotad] section)\n"
-               "  -d, --data-dir DIR         database and image store (required)\n"
-               "  -l, --listen ADDR:PORT     address to serve on (default " FLOTAD_DEFAULT_LISTEN ")\n"
-               "      --log-file FILE        log here instead of stderr (reopened on SIGHUP)\n"
-               "      --log-level LEVEL      error, warning, info (default) or debug\n"
-               "      --max-image-size SIZE  largest accepted image, e.g. 16M (default)\n"
-               "      --threads N            HTTP worker threads (default: one per CPU)\n"
-               "      --update-path PATH     device endpoint prefix (default /update)\n"
-               "      --checkin-retention D  keep check-ins this long, e.g. 30d (default), or forever\n"
-               "      --checkin-log FILE     also append every check-in to FILE as a JSON line\n"
-               "      --checkin-heartbeat D  a row for an unchanged device at least this often (15m; 0: every poll)\n"
-               "      --checkin-queue-size N check-ins that may wait for the database (24000); more are dropped\n"
-               "  -h, --help                 show this help\n"
-               "      --version              show the version\n"
-               "\n"
+               "Options (each also a key of the config file, but --config, --help and --version):\n");
+        config_print_help(stdout);
+        printf("\n"
                "Command-line options override the config file. See flotad(8).\n");
 }
 
 typedef struct Args {
         const char *config_file;
         /* options given on the command line, applied after the file */
-        const char *keys[16];
-        const char *values[16];
+        const char *keys[64];
+        const char *values[64];
         size_t n;
 } Args;
 
+/* getopt's tables, from config_options[]: each option's index in the table is its value + 0x100. */
+static void build_getopt(struct option *longopts, char *shortopts) {
+        size_t k = 0;
+
+        *shortopts++ = '+';
+        for (size_t i = 0; i < config_n_options; i++) {
+                const ConfigOption *o = &config_options[i];
+                longopts[i] = (struct option) { o->name, o->metavar ? required_argument : no_argument, NULL,
+                                                0x100 + (int) i };
+                if (o->short_name) {
+                        shortopts[k++] = o->short_name;
+                        if (o->metavar)
+                                shortopts[k++] = ':';
+                }
+        }
+        longopts[config_n_options] = (struct option) {};
+        shortopts[k] = 0;
+}
+
+/* The table row of what getopt_long returned (a short letter or 0x100 + index), or NULL. */
+static const ConfigOption *option_of(int c) {
+        if (c >= 0x100 && (size_t) (c - 0x100) < config_n_options)
+                return &config_options[c - 0x100];
+        for (size_t i = 0; i < config_n_options; i++)
+                if (config_options[i].short_name && config_options[i].short_name == c)
+                        return &config_options[i];
+        return NULL;
+}
+
 static int parse_argv(int argc, char **argv, Args *a) {
-        enum { ARG_LOG_FILE = 0x100, ARG_LOG_LEVEL, ARG_MAX_IMAGE, ARG_THREADS, ARG_UPDATE_PATH, ARG_VERSION,
-               ARG_RETENTION, ARG_CHECKIN_LOG, ARG_HEARTBEAT, ARG_QUEUE_SIZE };
-        static const struct option options[] = {
-                { "config", required_argument, NULL, 'c' },
-                { "data-dir", required_argument, NULL, 'd' },
-                { "listen", required_argument, NULL, 'l' },
-                { "log-file", required_argument, NULL, ARG_LOG_FILE },
-                { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
-                { "max-image-size", required_argument, NULL, ARG_MAX_IMAGE },
-                { "threads", required_argument, NULL, ARG_THREADS },
-                { "update-path", required_argument, NULL, ARG_UPDATE_PATH },
-                { "checkin-retention", required_argument, NULL, ARG_RETENTION },
-                { "checkin-log", required_argument, NULL, ARG_CHECKIN_LOG },
-                { "checkin-heartbeat", required_argument, NULL, ARG_HEARTBEAT },
-                { "checkin-queue-size", required_argument, NULL, ARG_QUEUE_SIZE },
-                { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, ARG_VERSION },
-                {},
-        };
+        struct option longopts[config_n_options + 1];
+        char shortopts[2 * config_n_options + 2];
         int c, index;
 
-        while ((c = getopt_long(argc, argv, "+c:d:l:h", options, &index)) >= 0) {
-                switch (c) {
-                case 'h':
+        build_getopt(longopts, shortopts);
+        while ((c = getopt_long(argc, argv, shortopts, longopts, &index)) >= 0) {
+                const ConfigOption *o = option_of(c);
+                if (!o)
+                        return -EINVAL;
+                if (streq(o->name, "help")) {
                         help();
                         return 0;
-                case ARG_VERSION:
+                }
+                if (streq(o->name, "version")) {
                         printf("flotad " FLOTA_VERSION "\n");
                         return 0;
-                case 'c':
-                        a->config_file = optarg;
-                        break;
-                case '?':
-                        return -EINVAL;
-                default:
-                        if (a->n >= ELEMENTSOF(a->keys)) {
-                                log_error("too many options");
-                                return -E2BIG;
-                        }
-                        for (const struct option *o = options; o->name; o++)
-                                if (o->val == c) {
-                                        a->keys[a->n] = o->name;
-                                        a->values[a->n++] = optarg;
-                                }
-                        break;
                 }
+                if (streq(o->name, "config")) {
+                        a->config_file = optarg;
+                        continue;
+                }
+                if (a->n >= ELEMENTSOF(a->keys)) {
+                        log_error("too many options");
+                        return -E2BIG;
+                }
+                a->keys[a->n] = o->name;
+                a->values[a->n++] = optarg;
         }
         return 1;
 }
 
-static int load_config(const Args *a, Config *config) {
+/* serving: the server needs somewhere for its images too; the token commands only the database */
+static int load_config(const Args *a, Config *config, bool serving) {
         char err[512];
         int r;
 
@@ -122,24 +121,35 @@ static int load_config(const Args *a, Config *config) {
                 if (r < 0)
                         return log_error_errno(r, "--%s", err);
         }
-        if (!config->data_dir)
-                return log_error_errno(EINVAL, "--data-dir is required (or data-dir= in the config file)");
+        if (serving || !store_url_is_postgresql(config->database)) {
+                r = config_check(config, err, sizeof(err));
+                if (r < 0)
+                        return log_error_errno(r, "%s", err);
+        }
         if (config->log_level)
                 log_set_level(log_level_from_string(config->log_level));
         return 0;
 }
 
 static int open_store(const Config *config, Store **ret) {
-        _cleanup_free_ char *path = xasprintf("%s/flotad.db", config->data_dir);
-        int r = mkdir_p(config->data_dir, 0750);
+        _cleanup_free_ char *db = config_database(config);
+        int r;
 
-        if (r < 0)
-                return log_error_errno(r, "cannot create %s: %s", config->data_dir, strerror(-r));
-        r = store_open(path, ret);
+        if (!store_url_is_postgresql(db) && config->data_dir) {
+                r = mkdir_p(config->data_dir, 0750);
+                if (r < 0)
+                        return log_error_errno(r, "cannot create %s: %s", config->data_dir, strerror(-r));
+        }
+        /* a URL is not shown: it may hold a password */
+        const char *name = store_url_is_postgresql(db) ? "the PostgreSQL database" : db;
+        r = store_open_url(db, ret);
         if (r == -EPROTO)
-                return log_error_errno(r, "%s was written by a newer flotad", path);
+                return log_error_errno(r, "%s was written by a newer flotad", name);
+        if (r == -ECONNREFUSED)
+                return log_error_errno(r, "cannot open %s: cannot connect to the server (see --database; "
+                                       "--log-level debug shows its answer)", name);
         if (r < 0)
-                return log_error_errno(r, "cannot open %s: %s", path, strerror(-r));
+                return log_error_errno(r, "cannot open %s: %s", name, strerror(-r));
         return 0;
 }
 
@@ -192,8 +202,8 @@ static int token_main(const Config *config, int argc, char **argv) {
 
         if (argc < 1)
                 return log_error_errno(EINVAL, "token: expected create, list or revoke");
-        if (!streq(argv[0], "create")) {
-                _cleanup_free_ char *path = xasprintf("%s/flotad.db", config->data_dir);
+        if (!streq(argv[0], "create") && !config->database) {
+                _cleanup_free_ char *path = config_database(config);
                 if (access(path, F_OK) < 0)
                         return log_error_errno(ENOENT, "token: no flotad database in %s", config->data_dir);
         }
@@ -254,7 +264,7 @@ int main(int argc, char **argv) {
         r = parse_argv(argc, argv, &args);
         if (r <= 0)
                 return r < 0 ? EXIT_USAGE : 0;
-        r = load_config(&args, &config);
+        r = load_config(&args, &config, !(optind < argc));
         if (r < 0) {
                 config_done(&config);
                 return EXIT_USAGE;

@@ -52,11 +52,32 @@ static int open_image(Server *srv, const Release *r) {
         return fd;
 }
 
-struct MHD_Response *image_response(const Release *r, int fd) {
+/* The X-Accel-Redirect answer: flotad's headers, no body; nginx sends the file. */
+static struct MHD_Response *accel_response(const Release *r) {
+        char disposition[200], location[sizeof(FLOTAD_X_ACCEL_PREFIX) + 3 + SHA256_HEX_LEN + 1];
+        struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *) "", MHD_RESPMEM_PERSISTENT);
+
+        if (!resp)
+                return NULL;
+        snprintf(location, sizeof(location), "%s%.2s/%s", FLOTAD_X_ACCEL_PREFIX, r->sha256, r->sha256);
+        snprintf(disposition, sizeof(disposition), "attachment; filename=%s-%s.bin", r->product, r->version);
+        MHD_add_response_header(resp, "X-Accel-Redirect", location);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/octet-stream");
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION, disposition);
+        /* nginx drops these on the redirect; the shipped snippet adds them back from here */
+        MHD_add_response_header(resp, "x-MD5", r->md5);
+        if (r->platform == PLATFORM_ESP32)
+                MHD_add_response_header(resp, "x-SHA256", r->sha256);
+        return resp;
+}
+
+struct MHD_Response *image_response(Server *srv, const Release *r, int fd) {
         char disposition[200];
 
         if (fd < 0)
                 return NULL;
+        if (srv->config->image_delivery == IMAGE_DELIVERY_X_ACCEL)
+                return accel_response(r);
         int copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
         if (copy < 0)
                 return NULL;
@@ -87,12 +108,17 @@ static Served *served_free(Served *s) {
         return NULL;
 }
 
-int server_reload_catalog(Server *srv) {
+int server_reload_catalog_from(Server *srv, Store *store) {
+        int64_t version = 0;
         Catalog *c;
-        int r = store_catalog_load(srv->api_store, &c);
+        int r;
 
+        /* the version first: a change that lands during the load is loaded again next time */
+        r = store_catalog_version(store, &version);
+        if (r == 0)
+                r = store_catalog_load(store, &c);
         if (r < 0) {
-                log_error("loading the catalog failed: %s", store_last_error(srv->api_store));
+                log_error("loading the catalog failed: %s", store_last_error(store));
                 return r;
         }
         Served *s = xcalloc(1, sizeof(Served));
@@ -102,11 +128,20 @@ int server_reload_catalog(Server *srv) {
                 s->image_fds[i] = open_image(srv, &c->releases[i]);
 
         pthread_rwlock_wrlock(&srv->catalog_lock);
-        Served *old = srv->served;
-        srv->served = s;
+        Served *old = NULL;
+        if (!srv->served || version >= srv->served_version) {
+                old = srv->served;
+                srv->served = s;
+                srv->served_version = version;
+        } else
+                old = s; /* another thread swapped in a newer one meanwhile */
         pthread_rwlock_unlock(&srv->catalog_lock);
         served_free(old);
         return 0;
+}
+
+int server_reload_catalog(Server *srv) {
+        return server_reload_catalog_from(srv, srv->api_store);
 }
 
 int server_catalog_changed(Server *srv) {
@@ -120,6 +155,18 @@ int server_catalog_changed(Server *srv) {
         }
         atomic_store(&srv->catalog_stale, false);
         return 0;
+}
+
+void server_catalog_sync(Server *srv) {
+        int64_t version, served;
+
+        if (store_catalog_version(srv->api_store, &version) < 0)
+                return; /* the call itself will meet the database's trouble and say so */
+        pthread_rwlock_rdlock(&srv->catalog_lock);
+        served = srv->served_version;
+        pthread_rwlock_unlock(&srv->catalog_lock);
+        if (version != served)
+                (void) server_reload_catalog(srv);
 }
 
 void server_catalog_retry(Server *srv) {
@@ -180,8 +227,22 @@ static int open_listener(const char *listen_spec, char *url, size_t url_size) {
         return fd;
 }
 
+/*
+ * With an image directory that several replicas share, a file may belong to an upload that
+ * another replica has in flight: only files older than this are taken for left-overs.
+ */
+#define SHARED_LEFTOVER_AGE_SEC 3600
+
+static bool old_enough(Server *srv, int dfd, const char *name) {
+        struct stat st;
+
+        if (!srv->shared_database)
+                return true;
+        return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && time(NULL) - st.st_mtime > SHARED_LEFTOVER_AGE_SEC;
+}
+
 /* Removes uploads that a crash interrupted: they were never committed, so nothing refers to them. */
-static void remove_stale_uploads(const char *dir) {
+static void remove_stale_uploads(Server *srv, const char *dir) {
         DIR *d = opendir(dir);
         struct dirent *e;
         int n = 0;
@@ -189,7 +250,8 @@ static void remove_stale_uploads(const char *dir) {
         if (!d)
                 return;
         while ((e = readdir(d)))
-                if (startswith(e->d_name, ".tmp-") && unlinkat(dirfd(d), e->d_name, 0) == 0)
+                if (startswith(e->d_name, ".tmp-") && old_enough(srv, dirfd(d), e->d_name) &&
+                    unlinkat(dirfd(d), e->d_name, 0) == 0)
                         n++;
         closedir(d);
         if (n > 0)
@@ -214,7 +276,7 @@ static int remove_unreferenced_in(Server *srv, int dfd, const char *sub) {
                 if (strlen(e->d_name) != SHA256_HEX_LEN || !startswith(e->d_name, sub))
                         continue;
                 /* only when the database says so for sure: an error keeps the file */
-                if (store_blob_in_use(srv->api_store, e->d_name) != 0)
+                if (!old_enough(srv, dirfd(d), e->d_name) || store_blob_in_use(srv->api_store, e->d_name) != 0)
                         continue;
                 if (unlinkat(dirfd(d), e->d_name, 0) == 0) {
                         log_info("removed image %s/%s: no release refers to it", sub, e->d_name);
@@ -270,26 +332,34 @@ static int check_database(Server *srv) {
         return 0;
 }
 
+/* The database's name for messages: a URL without its password. */
+static const char *db_name(Server *srv) {
+        return srv->shared_database ? "the PostgreSQL database" : srv->db_path;
+}
+
 static int open_stores(Server *srv, Store **ret_writer) {
-        int r = store_open(srv->db_path, &srv->api_store);
+        int r = store_open_url(srv->db_path, &srv->api_store);
 
         if (r == -EPROTO)
-                return log_error_errno(r, "%s was written by a newer flotad; refusing to touch it", srv->db_path);
+                return log_error_errno(r, "%s was written by a newer flotad; refusing to touch it", db_name(srv));
         if (r == -EBADMSG)
                 return log_error_errno(r, "database %s is corrupt; not starting. Stop flotad, keep a copy, then "
                                        "restore a backup or rebuild it with "
                                        "'sqlite3 %s .recover | sqlite3 recovered.db' and move recovered.db in its place",
                                        srv->db_path, srv->db_path);
         if (r < 0)
-                return log_error_errno(r, "cannot open database %s: %s", srv->db_path, strerror(-r));
+                return log_error_errno(r, "cannot open %s: %s", db_name(srv),
+                                       r == -ECONNREFUSED ? "cannot connect to the server (see --database; "
+                                                            "--log-level debug shows its answer)"
+                                                          : strerror(-r));
         r = check_database(srv);
         if (r < 0)
                 return r;
         /* an API write that cannot get the database answers 503 soon instead of holding its caller */
         store_set_busy_timeout(srv->api_store, API_BUSY_TIMEOUT_MS);
-        r = store_open(srv->db_path, ret_writer);
+        r = store_open_url(srv->db_path, ret_writer);
         if (r < 0)
-                return log_error_errno(r, "cannot open database %s: %s", srv->db_path, strerror(-r));
+                return log_error_errno(r, "cannot open %s: %s", db_name(srv), strerror(-r));
         store_set_checkin_heartbeat(*ret_writer, srv->config->checkin_heartbeat);
         r = store_tune_for_checkins(*ret_writer);
         if (r < 0)
@@ -312,12 +382,13 @@ int server_start(Server *srv, Config *config) {
         pthread_rwlock_init(&srv->catalog_lock, NULL);
         pthread_mutex_init(&srv->api_lock, NULL);
         auth_limit_init(&srv->auth_limit);
-        srv->db_path = xasprintf("%s/flotad.db", config->data_dir);
-        srv->images_dir = xasprintf("%s/images", config->data_dir);
+        srv->db_path = config_database(config);
+        srv->images_dir = config_image_dir(config);
+        srv->shared_database = store_url_is_postgresql(srv->db_path);
         r = mkdir_p(srv->images_dir, 0750);
         if (r < 0)
                 return log_error_errno(r, "cannot create %s: %s", srv->images_dir, strerror(-r));
-        remove_stale_uploads(srv->images_dir);
+        remove_stale_uploads(srv, srv->images_dir);
         r = open_stores(srv, &writer);
         if (r < 0) {
                 store_free(writer);
@@ -345,6 +416,12 @@ int server_start(Server *srv, Config *config) {
                 return log_error_errno(r, "cannot start the check-in writer");
         }
 
+        if (srv->shared_database) {
+                r = catalog_watch_start(srv);
+                if (r < 0)
+                        return log_error_errno(r, "cannot start the catalog watch: %s", strerror(-r));
+        }
+
         srv->listen_fd = open_listener(config->listen, srv->listen_url, sizeof(srv->listen_url));
         if (srv->listen_fd < 0)
                 return log_error_errno(srv->listen_fd, "cannot listen on %s: %s", config->listen,
@@ -369,7 +446,9 @@ int server_start(Server *srv, Config *config) {
                 http_log, srv, MHD_OPTION_END);
         if (!srv->daemon)
                 return log_error_errno(EIO, "cannot start the HTTP server on %s", config->listen);
-        log_info("listening on %s (data %s, %u threads)", srv->listen_url, config->data_dir, threads);
+        log_info("listening on %s (database %s, images %s, %u threads%s)", srv->listen_url,
+                 srv->shared_database ? "postgresql" : srv->db_path, srv->images_dir, threads,
+                 config->image_delivery == IMAGE_DELIVERY_X_ACCEL ? ", images sent by nginx" : "");
         return 0;
 }
 
@@ -404,6 +483,7 @@ void server_stop(Server *srv) {
                 srv->listen_fd = -1;
         }
         conn_guard_stop(&srv->guard);
+        catalog_watch_stop(srv);
         if (srv->listen_fd >= 0)
                 close(srv->listen_fd);
         if (srv->checkins.store) {

@@ -32,8 +32,14 @@ typedef struct Served {
         int *image_fds;
 } Served;
 
-/* Builds the 200 answer for release r from its open image descriptor. NULL on failure. */
-struct MHD_Response *image_response(const Release *r, int fd);
+typedef struct Server Server;
+
+/*
+ * Builds the 200 answer for release r from its open image descriptor. NULL on failure. With
+ * --image-delivery x-accel the answer carries the same headers but no body, and an
+ * X-Accel-Redirect to the image under FLOTAD_X_ACCEL_PREFIX for nginx to send.
+ */
+struct MHD_Response *image_response(Server *srv, const Release *r, int fd);
 
 /* Room for the API route table's rows in the metrics (plus one for "no route"). */
 #define API_ROUTES_MAX 32
@@ -53,9 +59,25 @@ typedef struct Metrics {
         atomic_uint_fast64_t refused_logged;
 } Metrics;
 
-typedef struct Server {
+/*
+ * With a database that several replicas share, a thread of its own watches the catalog
+ * version (on its own connection, so a slow database never holds the API lock) and reloads
+ * when another replica changed the catalog.
+ */
+typedef struct CatalogWatch {
+        pthread_t thread;
+        bool running;
+        bool stopping;
+        pthread_mutex_t lock;
+        pthread_cond_t wake;
+        Store *store;
+        unsigned interval_ms;
+        atomic_uint_fast64_t reloads;     /* reloads for a change made elsewhere */
+} CatalogWatch;
+
+struct Server {
         Config *config;
-        char *db_path;
+        char *db_path;            /* the database: a SQLite path or a postgresql:// URL */
         char *images_dir;
         struct MHD_Daemon *daemon;
         int listen_fd;
@@ -63,6 +85,9 @@ typedef struct Server {
 
         pthread_rwlock_t catalog_lock;
         Served *served;
+        int64_t served_version;   /* the catalog version served (under catalog_lock) */
+        bool shared_database;     /* several replicas may use the database: PostgreSQL */
+        CatalogWatch watch;
 
         pthread_mutex_t api_lock;
         Store *api_store;
@@ -77,10 +102,20 @@ typedef struct Server {
         usec_t started;
 
         struct MHD_Response *not_modified;
-} Server;
+};
 
 /* Loads the catalog from api_store and swaps it in. Caller holds api_lock. 0 or -errno. */
 int server_reload_catalog(Server *srv);
+/*
+ * Loads the catalog from store and swaps it in, unless a newer one is already served (another
+ * thread's reload). Caller holds api_lock: API handlers read srv->served under it alone.
+ * 0 or -errno.
+ */
+int server_reload_catalog_from(Server *srv, Store *store);
+
+/* The catalog watch (catalog-watch.c): started only for a shared database. */
+int catalog_watch_start(Server *srv);
+void catalog_watch_stop(Server *srv);
 
 /*
  * After an API write has committed: reloads the catalog so that polls see the change. When
@@ -89,6 +124,11 @@ int server_reload_catalog(Server *srv);
  * a change that is not served. Caller holds api_lock.
  */
 int server_catalog_changed(Server *srv);
+/*
+ * With a shared database: reloads when the database's catalog version is not the one served
+ * (another replica changed it since the catalog watch last looked). Caller holds api_lock.
+ */
+void server_catalog_sync(Server *srv);
 /* Reloads a catalog marked stale; a no-op otherwise. Caller holds api_lock. */
 void server_catalog_retry(Server *srv);
 

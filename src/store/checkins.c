@@ -213,7 +213,7 @@ static int record(Store *s, Checkin *c, int64_t *next_id) {
         return store_step_done(s->insert_checkin);
 }
 
-int store_checkins_write(Store *s, Checkin *c, size_t n) {
+int lite_checkins_write(Store *s, Checkin *c, size_t n) {
         int64_t next = 0;
         int r;
 
@@ -226,7 +226,7 @@ int store_checkins_write(Store *s, Checkin *c, size_t n) {
                 r = prepare_cached(s, &s->touch_device, touch_device_sql);
         if (r < 0)
                 return r;
-        r = store_begin(s);
+        r = lite_begin(s);
         if (r < 0)
                 return r;
         /* ids are taken in arrival order inside the write transaction, so the feed stays gap-free */
@@ -290,7 +290,7 @@ static int run_checkin_query(sqlite3_stmt *st, CheckinCallback cb, void *userdat
         return r == SQLITE_DONE ? n : store_errno(r);
 }
 
-int store_checkins_after(Store *s, int64_t after, size_t limit, CheckinCallback cb, void *userdata) {
+int lite_checkins_after(Store *s, int64_t after, size_t limit, CheckinCallback cb, void *userdata) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r = store_prepare(s, "SELECT " CHECKIN_COLUMNS " FROM checkins WHERE id > ? ORDER BY id LIMIT ?", &st);
 
@@ -301,7 +301,7 @@ int store_checkins_after(Store *s, int64_t after, size_t limit, CheckinCallback 
         return run_checkin_query(st, cb, userdata);
 }
 
-int store_device_checkins(Store *s, const char *id, size_t limit, CheckinCallback cb, void *userdata) {
+int lite_device_checkins(Store *s, const char *id, size_t limit, CheckinCallback cb, void *userdata) {
         _cleanup_stmt_ sqlite3_stmt *last = NULL, *one = NULL;
         int64_t next = 0;
         int r, n = 0;
@@ -339,7 +339,7 @@ int store_device_checkins(Store *s, const char *id, size_t limit, CheckinCallbac
         return n;
 }
 
-int store_checkins_prune(Store *s, usec_t before, size_t max_rows) {
+int lite_checkins_prune(Store *s, usec_t before, size_t max_rows) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         /* ids grow with time, so the oldest rows are the lowest ids: a range delete on the primary key */
         int r = store_prepare(s,
@@ -355,7 +355,7 @@ int store_checkins_prune(Store *s, usec_t before, size_t max_rows) {
         return r < 0 ? r : sqlite3_changes(s->db);
 }
 
-int64_t store_checkins_count(Store *s) {
+int64_t lite_checkins_count(Store *s) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r = store_prepare(s, "SELECT count(*) FROM checkins", &st);
 

@@ -103,32 +103,24 @@ const char *store_column_text(sqlite3_stmt *st, int col) {
         return t ? (const char *) t : "";
 }
 
-const char *store_last_error(Store *s) {
+const char *lite_last_error(Store *s) {
         return sqlite3_errmsg(s->db);
 }
 
-int store_begin(Store *s) {
+int lite_begin(Store *s) {
         return store_exec(s, "BEGIN IMMEDIATE");
 }
 
-int store_commit(Store *s) {
+int lite_commit(Store *s) {
         return store_exec(s, "COMMIT");
 }
 
-int store_end(Store *s, int r) {
-        if (r >= 0)
-                r = store_commit(s);
-        if (r < 0)
-                store_rollback(s);
-        return r;
-}
-
-void store_rollback(Store *s) {
+void lite_rollback(Store *s) {
         if (!sqlite3_get_autocommit(s->db))
                 (void) store_exec(s, "ROLLBACK");
 }
 
-int store_schema_version(Store *s) {
+int lite_schema_version(Store *s) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r = store_prepare(s, "PRAGMA user_version", &st);
 
@@ -142,7 +134,7 @@ int store_schema_version(Store *s) {
 
 /* Reads the schema version and refuses a newer one, before anything writes to the file. */
 static int check_version(Store *s, size_t n_migrations, size_t *ret) {
-        int version = store_schema_version(s);
+        int version = lite_schema_version(s);
 
         if (version < 0)
                 return version;
@@ -162,7 +154,7 @@ static int migrate(Store *s, const char *const *migrations, size_t n_migrations)
         for (;;) {
                 char stamp[64];
                 size_t v;
-                int r = store_begin(s);
+                int r = lite_begin(s);
 
                 if (r < 0)
                         return r;
@@ -218,6 +210,7 @@ static int setup(Store *s, const char *const *migrations, size_t n_migrations, s
 int store_open_schema(const char *path, const char *const *migrations, size_t n_migrations, size_t page_size,
                       Store **ret) {
         Store *s = xcalloc(1, sizeof(*s));
+        s->ops = &store_lite_ops;
         int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                                  NULL);
         int r = store_errno(rc);
@@ -227,7 +220,7 @@ int store_open_schema(const char *path, const char *const *migrations, size_t n_
         if (r < 0) {
                 if (s->db)
                         log_debug("store %s: %s", path, sqlite3_errmsg(s->db));
-                store_free(s);
+                lite_free(s);
                 return r;
         }
         *ret = s;
@@ -242,11 +235,11 @@ int store_open(const char *path, Store **ret) {
         return r;
 }
 
-void store_set_busy_timeout(Store *s, unsigned ms) {
+void lite_set_busy_timeout(Store *s, unsigned ms) {
         sqlite3_busy_timeout(s->db, (int) ms);
 }
 
-int store_quick_check(Store *s, char **ret_problem) {
+int lite_quick_check(Store *s, char **ret_problem) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r = store_prepare(s, "PRAGMA quick_check(1)", &st);
 
@@ -264,27 +257,67 @@ int store_quick_check(Store *s, char **ret_problem) {
         return store_errno(r);
 }
 
-void store_set_checkin_heartbeat(Store *s, usec_t heartbeat) {
-        s->checkin_heartbeat = heartbeat;
-}
-
-int store_tune_for_checkins(Store *s) {
+int lite_tune_for_checkins(Store *s) {
         return store_exec(s, "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16384;");
 }
 
-Store *store_free(Store *s) {
-        if (!s)
-                return NULL;
+void lite_free(Store *s) {
         sqlite3_finalize(s->insert_checkin);
         sqlite3_finalize(s->upsert_device);
         sqlite3_finalize(s->last_checkin);
         sqlite3_finalize(s->touch_device);
         sqlite3_close_v2(s->db);
         free(s);
-        return NULL;
 }
 
 int store_cache_size(Store *s, size_t kib) {
         _cleanup_free_ char *sql = xasprintf("PRAGMA cache_size = -%zu", kib);
         return store_exec(s, sql);
 }
+
+static int lite_catalog_version(Store *s, int64_t *ret) {
+        /* one flotad per SQLite file: its catalog changes only through its own API */
+        *ret = 0;
+        return 0;
+}
+
+static int lite_catalog_wait(Store *s, unsigned timeout_ms) {
+        return -EOPNOTSUPP;
+}
+
+const StoreOps store_lite_ops = {
+        .name = "sqlite",
+        .free = lite_free,
+        .last_error = lite_last_error,
+        .schema_version = lite_schema_version,
+        .begin = lite_begin,
+        .commit = lite_commit,
+        .rollback = lite_rollback,
+        .quick_check = lite_quick_check,
+        .tune_for_checkins = lite_tune_for_checkins,
+        .set_busy_timeout = lite_set_busy_timeout,
+        .catalog_load = lite_catalog_load,
+        .catalog_version = lite_catalog_version,
+        .catalog_wait = lite_catalog_wait,
+        .product_create = lite_product_create,
+        .product_set_signing_key = lite_product_set_signing_key,
+        .release_insert = lite_release_insert,
+        .release_delete = lite_release_delete,
+        .blob_in_use = lite_blob_in_use,
+        .channel_set = lite_channel_set,
+        .channel_history = lite_channel_history,
+        .devices_list = lite_devices_list,
+        .device_get = lite_device_get,
+        .device_checkins = lite_device_checkins,
+        .device_set_pin = lite_device_set_pin,
+        .device_set_channel = lite_device_set_channel,
+        .device_set_labels = lite_device_set_labels,
+        .assign = lite_assign,
+        .checkins_write = lite_checkins_write,
+        .checkins_after = lite_checkins_after,
+        .checkins_count = lite_checkins_count,
+        .checkins_prune = lite_checkins_prune,
+        .token_create = lite_token_create,
+        .token_delete = lite_token_delete,
+        .tokens_list = lite_tokens_list,
+};

@@ -57,7 +57,7 @@ static int run_device_query(sqlite3_stmt *st, DeviceCallback cb, void *userdata)
         return r == SQLITE_DONE ? n : store_errno(r);
 }
 
-int store_devices_list(Store *s, const DeviceFilter *f, DeviceCallback cb, void *userdata) {
+int lite_devices_list(Store *s, const DeviceFilter *f, DeviceCallback cb, void *userdata) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r = store_prepare(s,
                               "SELECT " DEVICE_COLUMNS " FROM devices d"
@@ -82,7 +82,7 @@ int store_devices_list(Store *s, const DeviceFilter *f, DeviceCallback cb, void 
         return run_device_query(st, cb, userdata);
 }
 
-int store_device_get(Store *s, const char *id, DeviceCallback cb, void *userdata) {
+int lite_device_get(Store *s, const char *id, DeviceCallback cb, void *userdata) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r = store_prepare(s, "SELECT " DEVICE_COLUMNS " FROM devices d WHERE d.id = ?", &st);
 
@@ -110,7 +110,7 @@ static int update_device(Store *s, const char *id, const char *sql, int64_t ival
 
         if (r < 0)
                 return r;
-        r = store_begin(s);
+        r = lite_begin(s);
         if (r < 0)
                 return r;
         r = ensure_device(s, id);
@@ -125,19 +125,19 @@ static int update_device(Store *s, const char *id, const char *sql, int64_t ival
         return store_end(s, r);
 }
 
-int store_device_set_pin(Store *s, const char *id, int64_t release_id) {
+int lite_device_set_pin(Store *s, const char *id, int64_t release_id) {
         return update_device(s, id, "UPDATE devices SET pin_release_id = ?2 WHERE id = ?1", release_id, NULL);
 }
 
-int store_device_set_channel(Store *s, const char *id, const char *channel) {
+int lite_device_set_channel(Store *s, const char *id, const char *channel) {
         return update_device(s, id, "UPDATE devices SET channel = ?2 WHERE id = ?1", 0, channel);
 }
 
-int store_device_set_labels(Store *s, const char *id, char *const *labels, size_t n) {
+int lite_device_set_labels(Store *s, const char *id, char *const *labels, size_t n) {
         return store_labels_replace(s, "INSERT INTO devices (id) VALUES (?) ON CONFLICT (id) DO NOTHING", id, labels, n);
 }
 
-int store_assign(Store *s, int64_t release_id, char *const *ids, size_t n) {
+int lite_assign(Store *s, int64_t release_id, char *const *ids, size_t n) {
         _cleanup_stmt_ sqlite3_stmt *ens = NULL, *set = NULL;
         int r;
 
@@ -146,7 +146,7 @@ int store_assign(Store *s, int64_t release_id, char *const *ids, size_t n) {
                 r = store_prepare(s, "UPDATE devices SET assigned_release_id = ?2 WHERE id = ?1", &set);
         if (r < 0)
                 return r;
-        r = store_begin(s);
+        r = lite_begin(s);
         if (r < 0)
                 return r;
         for (size_t i = 0; r == 0 && i < n; i++) {

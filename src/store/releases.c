@@ -7,7 +7,7 @@
 #include "flota/strutil.h"
 #include "store-internal.h"
 
-int store_product_create(Store *s, const char *name, const char *key_sha256, Platform platform, int64_t *ret_id) {
+int lite_product_create(Store *s, const char *name, const char *key_sha256, Platform platform, int64_t *ret_id) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r = store_prepare(s, "INSERT INTO products (name, key_sha256, platform, created) VALUES (?, ?, ?, ?)",
                               &st);
@@ -26,7 +26,7 @@ int store_product_create(Store *s, const char *name, const char *key_sha256, Pla
         return 0;
 }
 
-int store_product_set_signing_key(Store *s, int64_t product_id, const char *pem) {
+int lite_product_set_signing_key(Store *s, int64_t product_id, const char *pem) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r = store_prepare(s, "UPDATE products SET signing_key = ? WHERE id = ?", &st);
 
@@ -40,7 +40,7 @@ int store_product_set_signing_key(Store *s, int64_t product_id, const char *pem)
         return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
 }
 
-int store_release_insert(Store *s, Release *rel) {
+int lite_release_insert(Store *s, Release *rel) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         usec_t now = now_usec(CLOCK_REALTIME);
         int r = store_prepare(s,
@@ -86,7 +86,7 @@ static int count_of(Store *s, const char *sql, int64_t id, int64_t *ret) {
         return 0;
 }
 
-int store_release_delete(Store *s, int64_t id, const char **reterr_user) {
+int lite_release_delete(Store *s, int64_t id, const char **reterr_user) {
         static const struct {
                 const char *sql;
                 const char *what;
@@ -118,7 +118,7 @@ int store_release_delete(Store *s, int64_t id, const char **reterr_user) {
         return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
 }
 
-int store_blob_in_use(Store *s, const char *sha256) {
+int lite_blob_in_use(Store *s, const char *sha256) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r = store_prepare(s, "SELECT 1 FROM releases WHERE sha256 = ? LIMIT 1", &st);
 
@@ -131,7 +131,7 @@ int store_blob_in_use(Store *s, const char *sha256) {
         return r == SQLITE_DONE ? 0 : store_errno(r);
 }
 
-int store_channel_set(Store *s, int64_t product_id, const char *name, ImageKind kind, int64_t release_id,
+int lite_channel_set(Store *s, int64_t product_id, const char *name, ImageKind kind, int64_t release_id,
                       const char *actor) {
         _cleanup_stmt_ sqlite3_stmt *hist = NULL, *set = NULL;
         usec_t now = now_usec(CLOCK_REALTIME);
@@ -165,7 +165,7 @@ int store_channel_set(Store *s, int64_t product_id, const char *name, ImageKind 
         sqlite3_bind_int64(set, 4, release_id);
         sqlite3_bind_int64(set, 5, (sqlite3_int64) now);
 
-        r = store_begin(s);
+        r = lite_begin(s);
         if (r < 0)
                 return r;
         r = store_step_done(hist);
@@ -174,7 +174,7 @@ int store_channel_set(Store *s, int64_t product_id, const char *name, ImageKind 
         return store_end(s, r);
 }
 
-int store_channel_history(Store *s, const char *product, const char *name, size_t limit,
+int lite_channel_history(Store *s, const char *product, const char *name, size_t limit,
                           int (*cb)(const ChannelChange *c, void *userdata), void *userdata) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r = store_prepare(s,
@@ -312,7 +312,7 @@ static int load_overrides(Store *s, Catalog *c) {
         return r == SQLITE_DONE ? 0 : store_errno(r);
 }
 
-int store_catalog_load(Store *s, Catalog **ret) {
+int lite_catalog_load(Store *s, Catalog **ret) {
         _cleanup_(catalog_freep) Catalog *c = xcalloc(1, sizeof(Catalog));
         int r;
 

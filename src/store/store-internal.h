@@ -1,19 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* Private to src/store: the connection, statement helpers and error mapping. */
+/* Private to src/store: the SQLite backend's connection, statement helpers and error mapping. */
 #pragma once
 
 #include <sqlite3.h>
 
 #include "flota/store.h"
-
-struct Store {
-        sqlite3 *db;
-        sqlite3_stmt *insert_checkin;
-        sqlite3_stmt *upsert_device;
-        sqlite3_stmt *last_checkin;
-        sqlite3_stmt *touch_device;
-        usec_t checkin_heartbeat;     /* store_set_checkin_heartbeat() */
-};
+#include "store-ops.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3_stmt *, sqlite3_finalize);
 #define _cleanup_stmt_ _cleanup_(sqlite3_finalizep)
@@ -58,3 +50,38 @@ extern const size_t store_n_migrations;
 /* The same for flota's inventory (inventory.c). */
 extern const char *const inventory_migrations[];
 extern const size_t inventory_n_migrations;
+
+/* The SQLite backend's operations (store_lite_ops, db.c): the implementations behind flota/store.h. */
+void lite_free(Store *s);
+const char *lite_last_error(Store *s);
+int lite_schema_version(Store *s);
+int lite_begin(Store *s);
+int lite_commit(Store *s);
+void lite_rollback(Store *s);
+int lite_quick_check(Store *s, char **ret_problem);
+int lite_tune_for_checkins(Store *s);
+void lite_set_busy_timeout(Store *s, unsigned ms);
+int lite_catalog_load(Store *s, Catalog **ret);
+int lite_product_create(Store *s, const char *name, const char *key_sha256, Platform platform, int64_t *ret_id);
+int lite_product_set_signing_key(Store *s, int64_t product_id, const char *pem);
+int lite_release_insert(Store *s, Release *r);
+int lite_release_delete(Store *s, int64_t id, const char **reterr_user);
+int lite_blob_in_use(Store *s, const char *sha256);
+int lite_channel_set(Store *s, int64_t product_id, const char *name, ImageKind kind, int64_t release_id,
+                     const char *actor);
+int lite_channel_history(Store *s, const char *product, const char *name, size_t limit,
+                         int (*cb)(const ChannelChange *c, void *userdata), void *userdata);
+int lite_devices_list(Store *s, const DeviceFilter *f, DeviceCallback cb, void *userdata);
+int lite_device_get(Store *s, const char *id, DeviceCallback cb, void *userdata);
+int lite_device_checkins(Store *s, const char *id, size_t limit, CheckinCallback cb, void *userdata);
+int lite_device_set_pin(Store *s, const char *id, int64_t release_id);
+int lite_device_set_channel(Store *s, const char *id, const char *channel);
+int lite_device_set_labels(Store *s, const char *id, char *const *labels, size_t n);
+int lite_assign(Store *s, int64_t release_id, char *const *ids, size_t n);
+int lite_checkins_write(Store *s, Checkin *c, size_t n);
+int lite_checkins_after(Store *s, int64_t after, size_t limit, CheckinCallback cb, void *userdata);
+int64_t lite_checkins_count(Store *s);
+int lite_checkins_prune(Store *s, usec_t before, size_t max_rows);
+int lite_token_create(Store *s, const char *name, TokenRole role, const char *sha256);
+int lite_token_delete(Store *s, const char *name);
+int lite_tokens_list(Store *s, int (*cb)(const Token *t, void *userdata), void *userdata);

@@ -21,7 +21,7 @@ TokenRole token_role_from_string(const char *s) {
         return _TOKEN_ROLE_INVALID;
 }
 
-int store_token_create(Store *s, const char *name, TokenRole role, const char *sha256) {
+int lite_token_create(Store *s, const char *name, TokenRole role, const char *sha256) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r = store_prepare(s, "INSERT INTO tokens (name, role, sha256, created) VALUES (?, ?, ?, ?)", &st);
 
@@ -34,7 +34,7 @@ int store_token_create(Store *s, const char *name, TokenRole role, const char *s
         return store_step_done(st);
 }
 
-int store_token_delete(Store *s, const char *name) {
+int lite_token_delete(Store *s, const char *name) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r = store_prepare(s, "DELETE FROM tokens WHERE name = ?", &st);
 
@@ -47,7 +47,7 @@ int store_token_delete(Store *s, const char *name) {
         return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
 }
 
-int store_tokens_list(Store *s, int (*cb)(const Token *t, void *userdata), void *userdata) {
+int lite_tokens_list(Store *s, int (*cb)(const Token *t, void *userdata), void *userdata) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r = store_prepare(s, "SELECT id, name, role, sha256, created FROM tokens ORDER BY name", &st);
 

@@ -78,9 +78,34 @@ int run_program(char *const *argv, bool with_stderr, char **ret_output) {
         return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+char *pg_test_database(void) {
+        static unsigned counter;
+        const char *base = getenv("FLOTA_TEST_PG"), *bindir = getenv("FLOTA_TEST_PG_BINDIR");
+
+        if (!base || !bindir || !strchr(base, '?'))
+                return NULL;
+        char *name = xasprintf("flotad_%d_%u", (int) getpid(), counter++);
+        char *createdb = xasprintf("%s/createdb", bindir);
+        char *argv[] = { createdb, name, NULL };
+        if (run_program(argv, true, NULL) != 0) {
+                fprintf(stderr, "createdb %s failed\n", name);
+                abort();
+        }
+        char *url = xasprintf("postgresql:///%s%s", name, strchr(base, '?'));
+        free(createdb);
+        free(name);
+        return url;
+}
+
 static void create_token(Flotad *f, const char *name, const char *role, char *out, size_t size) {
         char *args[] = { (char *) flotad_path(), (char *) "--data-dir", f->data_dir, (char *) "token",
-                         (char *) "create", (char *) name, (char *) "--role", (char *) role, NULL };
+                         (char *) "create", (char *) name, (char *) "--role", (char *) role, NULL, NULL, NULL };
+        if (f->database) {
+                /* options before the command */
+                memmove(args + 5, args + 3, 6 * sizeof(char *));
+                args[3] = (char *) "--database";
+                args[4] = f->database;
+        }
         char *output = NULL;
 
         if (flotad_run(args, &output) != 0) {
@@ -103,6 +128,7 @@ void flotad_init(Flotad *f) {
                 abort();
         f->data_dir = xasprintf("%s/data", f->dir);
         f->log_path = xasprintf("%s/flotad.log", f->dir);
+        f->database = pg_test_database();
         create_token(f, "test-admin", "admin", f->admin_token, sizeof(f->admin_token));
         create_token(f, "test-read", "read", f->read_token, sizeof(f->read_token));
 }
@@ -132,6 +158,10 @@ int flotad_start(Flotad *f, const char *const *extra_args) {
         const char *argv[32] = { flotad_path(), "--data-dir", f->data_dir, "--listen", "127.0.0.1:0" };
         size_t n = 5;
 
+        if (f->database) {
+                argv[n++] = "--database";
+                argv[n++] = f->database;
+        }
         for (size_t i = 0; extra_args && extra_args[i] && n < 30; i++)
                 argv[n++] = extra_args[i];
         argv[n] = NULL;
@@ -222,6 +252,8 @@ void flotad_cleanup(Flotad *f) {
         f->dir = NULL;
         free(f->data_dir);
         free(f->log_path);
+        free(f->database);
+        f->database = NULL;
 }
 
 int http_raw(int port, const char *request, size_t len, HttpResponse *ret) {

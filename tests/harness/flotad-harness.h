@@ -14,6 +14,7 @@ typedef struct Flotad {
         char *dir;          /* test directory (data dir is dir/data) */
         char *data_dir;
         char *log_path;
+        char *database;     /* a postgresql:// URL of its own database, or NULL (SQLite in data_dir) */
         pid_t pid;
         int port;
         char admin_token[128];
@@ -27,8 +28,15 @@ typedef struct HttpResponse {
         size_t body_len;
 } HttpResponse;
 
-/* Creates a fresh directory with an admin and a read token. Aborts the test on failure. */
+/*
+ * Creates a fresh directory with an admin and a read token. Aborts the test on failure. Under
+ * tests/pg/with-postgres.sh (FLOTA_TEST_PG set) flotad runs on a fresh PostgreSQL database of
+ * its own instead of SQLite (--database), so a test runs unchanged against both backends.
+ */
 void flotad_init(Flotad *f);
+/* Creates a fresh database on the test cluster and returns its URL (malloc'ed); NULL without a cluster. */
+char *pg_test_database(void);
+
 /* Starts flotad with extra arguments (NULL-terminated list, may be empty); waits until it listens. */
 int flotad_start(Flotad *f, const char *const *extra_args);
 /* Sends sig and waits (bounded) for exit; returns the exit status, 128+signal when killed, -1 on timeout. */

@@ -210,14 +210,20 @@ static void test_checkin_feed(void **state) {
                 http_response_done(&r);
         }
         assert_int_equal(wait_checkins(f, 250), 250);
-        /* follow the feed in pages of 40: ids strictly increasing, none missing */
+        /*
+         * follow the feed in pages of 40: ids strictly increasing, none missing (consecutive on
+         * SQLite; on PostgreSQL ids are feed positions, which leave gaps between transactions)
+         */
         long cursor = 0, seen = 0, last = 0;
         for (int i = 0; i < 20; i++) {
                 _cleanup_free_ char *path = xasprintf("/api/v1/checkins?after=%ld&limit=40", cursor);
                 assert_int_equal(api(f, "GET", path, NULL, &r), 200);
                 for (const char *p = r.body; (p = strstr(p, "{\"id\":")); p++) {
                         long id = strtol(p + 6, NULL, 10);
-                        assert_int_equal(id, last + 1);
+                        if (getenv("FLOTA_TEST_PG"))
+                                assert_true(id > last);
+                        else
+                                assert_int_equal(id, last + 1);
                         last = id;
                         seen++;
                 }

@@ -9,6 +9,8 @@
 #   "../store/store-internal.h" from another layer is refused;
 # - every file under src/ is in a layer's directory: an unknown directory or a file directly
 #   in src/ is refused;
+# - libpq (libpq-fe.h, libpq/*) is used only in src/store/pg/, the PostgreSQL backend: the rest of
+#   the store reaches it through the backend table (src/store/store-ops.h);
 # - the front ends that talk to flotad (cli, tui) read its answers through the typed client
 #   (flota/api.h), never by parsing JSON themselves: no cJSON_Parse* and no JSON scanner there.
 # Usage: check-layering.sh [SOURCE_ROOT]   (exit 0 clean, 1 violations)
@@ -101,6 +103,12 @@ check_file() {
                 elif [ "$hr" -eq "$own" ] && [ "$hl" != "$layer" ]; then
                     echo "layering: $file ($layer) includes $inc of sibling layer $hl" >&2; echo x
                 fi
+                ;;
+            libpq-fe.h | libpq/* | libpq-events.h)
+                case $file in
+                src/store/pg/*) ;;
+                *) echo "layering: $file includes <$inc>: only src/store/pg/ may use libpq" >&2; echo x ;;
+                esac
                 ;;
             *)
                 ok=$(allowed_for "$inc")

@@ -30,6 +30,15 @@ make_tree curses-in-server
 echo '#include <ncurses.h>' >> "$tmp/curses-in-server/src/server/http.c"
 expect_reject curses-in-server "only tui may use"
 
+# libpq: the PostgreSQL backend's directory only, not the rest of the store layer
+make_tree libpq-in-store
+echo '#include <libpq-fe.h>' >> "$tmp/libpq-in-store/src/store/checkins.c"
+expect_reject libpq-in-store "only src/store/pg/ may use libpq"
+
+make_tree libpq-in-server
+echo '#include <libpq-fe.h>' >> "$tmp/libpq-in-server/src/server/server.c"
+expect_reject libpq-in-server "only src/store/pg/ may use libpq"
+
 make_tree upward-include
 echo '#include "flota/store.h"' >> "$tmp/upward-include/src/model/mac.c"
 expect_reject upward-include "a layer above it"
