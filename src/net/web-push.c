@@ -55,13 +55,13 @@ PushOutcome web_push_classify(long status, const char *body, size_t n, char msg[
                 return PUSH_AUTH_FAILED;
         }
         if (status == 404 || status == 405 || status == 501) {
-                snprintf(msg, PUSH_MESSAGE_MAX + 1, "HTTP %ld: no web updater at this path%s%s", status,
+                snprintf(msg, PUSH_MESSAGE_MAX + 1, "HTTP %ld: no web updater at this path%s%.180s", status,
                          *text ? ": " : "", text);
                 return PUSH_REFUSED;
         }
         if (status != 200) {
                 /* ElegantOTA-style pages say 400/500 with the Updater's words */
-                snprintf(msg, PUSH_MESSAGE_MAX + 1, "HTTP %ld%s%s", status, *text ? ": " : "", text);
+                snprintf(msg, PUSH_MESSAGE_MAX + 1, "HTTP %ld%s%.200s", status, *text ? ": " : "", text);
                 return PUSH_UPLOAD_FAILED;
         }
         /* the stock ESP8266HTTPUpdateServer / ESP32 HTTPUpdateServer: 200 either way */
@@ -83,7 +83,7 @@ PushOutcome web_push_classify(long status, const char *body, size_t n, char msg[
                 return PUSH_OK;
         }
         /* a page flota does not know: never taken for a success */
-        snprintf(msg, PUSH_MESSAGE_MAX + 1, "unrecognised answer: %s", *text ? text : "(empty)");
+        snprintf(msg, PUSH_MESSAGE_MAX + 1, "unrecognised answer: %.200s", *text ? text : "(empty)");
         return PUSH_UPLOAD_FAILED;
 }
 

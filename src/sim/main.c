@@ -61,6 +61,20 @@ static void help(void) {
                "  --mdns                publish every device over mDNS as ArduinoOTA does (avahi-daemon)\n"
                "  --mdns-addr-base ADDR  IPv4 address of device 0's A record; device i gets ADDR+i\n"
                "                        (default 169.254.78.1)\n"
+               "  --ota espota|web      every device answers pushes on its own address: ArduinoOTA's espota,\n"
+               "                        or a web updater (then --server is optional)\n"
+               "  --ota-addr-base ADDR  device i listens on ADDR+i (default 127.0.0.1; also the mDNS A record)\n"
+               "  --ota-port P          the port (default: the core's, 8266 ESP8266 / 3232 ESP32; web 80)\n"
+               "  --ota-password PW     the OTA password (espota auth, web updater Basic credentials)\n"
+               "  --ota-user NAME       the web updater's user (default admin)\n"
+               "  --ota-auth md5|sha256 espota challenge: classic MD5, or the ESP32 core 3.3.1+ SHA-256 one\n"
+               "  --ota-updater stock|example  web pages: the stock HTTPUpdateServer, or the ESP32\n"
+               "                        WebServer+Update example (\"OK\"/\"FAIL\")\n"
+               "  --ota-reboot SECONDS  how long a device is away while it reboots after a push (default 0.5)\n"
+               "  --ota-mute F, --ota-refuse F, --ota-corrupt F, --ota-drop F, --ota-stall F, --ota-never-back F\n"
+               "                        push faults, fractions of the fleet given to the lowest indexes in this\n"
+               "                        order: answer nothing, refuse (no space), a byte flips on the way, the\n"
+               "                        link drops half way, reading stops half way, never comes back\n"
                "  --list                print each device's index, chip, MAC, mDNS name, host and address\n"
                "  --json                print the final statistics as JSON\n"
                "  -h, --help            show this help\n");
@@ -186,7 +200,7 @@ static int fail_usage(const char *what, const char *arg) {
 int sim_parse_argv(int argc, char **argv, SimOptions *o) {
         enum { A_SERVER = 0x100, A_PATH, A_DEVICES, A_PRODUCT, A_SEED, A_INTERVAL, A_JITTER, A_MIX, A_VERSIONS,
                A_CONCURRENCY, A_RATE, A_DURATION, A_UNTIL, A_KEY, A_AUTH, A_JSON, A_FAIL_DOWNLOAD, A_BRICK,
-               A_BOOTLOOP, A_SLOW_LINK, A_STATE, A_OFFLINE, A_MDNS, A_MDNS_ADDR_BASE, A_LIST };
+               A_BOOTLOOP, A_SLOW_LINK, A_STATE, A_OFFLINE, A_MDNS, A_MDNS_ADDR_BASE, A_LIST, A_OTA };
         static const struct option options[] = {
                 { "server", required_argument, NULL, A_SERVER },
                 { "path", required_argument, NULL, A_PATH },
@@ -213,12 +227,26 @@ int sim_parse_argv(int argc, char **argv, SimOptions *o) {
                 { "mdns", no_argument, NULL, A_MDNS },
                 { "mdns-addr-base", required_argument, NULL, A_MDNS_ADDR_BASE },
                 { "list", no_argument, NULL, A_LIST },
+                { "ota", required_argument, NULL, A_OTA },
+                { "ota-addr-base", required_argument, NULL, A_OTA },
+                { "ota-port", required_argument, NULL, A_OTA },
+                { "ota-password", required_argument, NULL, A_OTA },
+                { "ota-user", required_argument, NULL, A_OTA },
+                { "ota-auth", required_argument, NULL, A_OTA },
+                { "ota-updater", required_argument, NULL, A_OTA },
+                { "ota-reboot", required_argument, NULL, A_OTA },
+                { "ota-mute", required_argument, NULL, A_OTA },
+                { "ota-refuse", required_argument, NULL, A_OTA },
+                { "ota-corrupt", required_argument, NULL, A_OTA },
+                { "ota-drop", required_argument, NULL, A_OTA },
+                { "ota-stall", required_argument, NULL, A_OTA },
+                { "ota-never-back", required_argument, NULL, A_OTA },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
-        bool have_server = false;
+        bool have_server = false, have_mdns_base = false;
         uint32_t v;
-        int c;
+        int c, idx;
 
         *o = (SimOptions) { .devices = 10, .seed = 1, .interval = 60, .concurrency = 64,
                             .mdns_addr_base = MDNS_ADDR_BASE };
@@ -227,8 +255,10 @@ int sim_parse_argv(int argc, char **argv, SimOptions *o) {
         for (int p = 0; p < _PLATFORM_MAX; p++)
                 o->product[p] = xstrdup("demo");
         o->progress = isatty(STDERR_FILENO);
+        o->ota_addr_base = 0x7f000001u;         /* 127.0.0.1 */
+        o->ota_reboot = 0.5;
 
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "h", options, &idx)) >= 0) {
                 switch (c) {
                 case 'h':
                         help();
@@ -343,6 +373,14 @@ int sim_parse_argv(int argc, char **argv, SimOptions *o) {
                 case A_MDNS_ADDR_BASE:
                         if (parse_ipv4(optarg, &o->mdns_addr_base) < 0)
                                 return fail_usage("--mdns-addr-base expects an IPv4 address", optarg);
+                        have_mdns_base = true;
+                        break;
+                case A_OTA:
+                        if (sim_ota_parse(o, options[idx].name, optarg) < 0) {
+                                fprintf(stderr, "flota-sim: --%s: '%s' is not valid here (see --help)\n",
+                                        options[idx].name, optarg);
+                                return -EINVAL;
+                        }
                         break;
                 case A_LIST:
                         o->list = true;
@@ -361,7 +399,20 @@ int sim_parse_argv(int argc, char **argv, SimOptions *o) {
                 fprintf(stderr, "flota-sim: --mdns-addr-base: %u devices do not fit above it\n", o->devices);
                 return -EINVAL;
         }
-        if (!have_server && !o->list) {
+        if (o->ota && !have_mdns_base)
+                o->mdns_addr_base = o->ota_addr_base;     /* announce the address that answers */
+        if (o->ota && o->ota_addr_base > UINT32_MAX - (o->devices - 1)) {
+                fprintf(stderr, "flota-sim: --ota-addr-base: %u devices do not fit above it\n", o->devices);
+                return -EINVAL;
+        }
+        double faults = 0;
+        for (int i = 0; i < SIM_OTA_FAULTS; i++)
+                faults += o->ota_faults[i];
+        if (faults > 1) {
+                fprintf(stderr, "flota-sim: the --ota-* faults add up to more than 1\n");
+                return -EINVAL;
+        }
+        if (!have_server && !o->list && !o->ota) {
                 fprintf(stderr, "flota-sim: --server is required (see --help)\n");
                 return -EINVAL;
         }
@@ -386,6 +437,8 @@ void sim_options_done(SimOptions *o) {
         free(o->key);
         free(o->auth);
         free(o->state);
+        free(o->ota_password);
+        free(o->ota_user);
 }
 
 static uint32_t hash2(uint32_t a, uint32_t b) {
@@ -597,6 +650,30 @@ void sim_device_done(Sim *s, SimDevice *d) {
                 sim_mdns_device_changed(s, d);
 }
 
+static void on_boot(Loop *l, void *userdata) {
+        SimDevice *d = userdata;
+        Sim *s = d->sim;
+
+        (void) l;
+        d->offline = false;
+        sim_mdns_device_changed(s, d);
+        /* a sketch that checks for updates checks at boot: the server hears the new version now */
+        if (s->o->port && !d->busy)
+                start_or_queue(s, d);
+}
+
+void sim_device_reboot(Sim *s, SimDevice *d, bool never_back) {
+        d->offline = true;
+        if (never_back) {
+                d->bricked = true;
+                s->stats.bricked++;
+        }
+        /* restarting: its announcement goes, and comes back with the new image */
+        sim_mdns_device_changed(s, d);
+        if (!never_back)
+                loop_timer(s->loop, loop_now(s->loop) + (usec_t) (s->o->ota_reboot * 1e6), on_boot, d);
+}
+
 static void on_sweep(Loop *l, void *userdata) {
         Sim *s = userdata;
         usec_t now = loop_now(l);
@@ -633,7 +710,8 @@ static int resolve(Sim *s) {
 
 int sim_run(Sim *s, SimOptions *o) {
         *s = (Sim) { .o = o };
-        if (resolve(s) < 0)
+        bool polls = o->port != 0;
+        if (polls && resolve(s) < 0)
                 return -EADDRNOTAVAIL;
         s->loop = loop_new();
         s->started = loop_now(s->loop);
@@ -647,7 +725,11 @@ int sim_run(Sim *s, SimOptions *o) {
         if (o->until_version && s->on_target >= s->can_reach)
                 return 0;
 
-        if (o->rate_max) {
+        if (o->ota && sim_ota_start(s) < 0)
+                return -EADDRNOTAVAIL;
+        if (!polls) {
+                /* --ota without --server: the devices only answer pushes */
+        } else if (o->rate_max) {
                 for (uint32_t i = 0, started = 0; i < o->devices && started < o->concurrency; i++) {
                         s->next_device = (i + 1) % o->devices;
                         if (s->devices[i].bricked)
@@ -670,11 +752,13 @@ int sim_run(Sim *s, SimOptions *o) {
         int r = loop_run(s->loop);
         /* goodbyes go out now, not when the statistics are printed */
         sim_mdns_stop(s);
+        sim_ota_stop(s);
         return r;
 }
 
 void sim_done(Sim *s) {
         sim_mdns_stop(s);
+        sim_ota_stop(s);
         loop_free(s->loop);
         free(s->devices);
         free(s->ready);
