@@ -657,6 +657,7 @@ static void on_boot(Loop *l, void *userdata) {
         (void) l;
         d->offline = false;
         sim_mdns_device_changed(s, d);
+        sim_ota_device_changed(s, d);
         /* a sketch that checks for updates checks at boot: the server hears the new version now */
         if (s->o->port && !d->busy)
                 start_or_queue(s, d);
@@ -670,6 +671,7 @@ void sim_device_reboot(Sim *s, SimDevice *d, bool never_back) {
         }
         /* restarting: its announcement goes, and comes back with the new image */
         sim_mdns_device_changed(s, d);
+        sim_ota_device_changed(s, d);
         if (!never_back)
                 loop_timer(s->loop, loop_now(s->loop) + (usec_t) (s->o->ota_reboot * 1e6), on_boot, d);
 }

@@ -561,10 +561,8 @@ static void on_web_conn(Loop *l, int fd, short revents, void *userdata) {
                 return;
         }
         if (!o->req)
-                o->req = xmalloc(HEAD_MAX + 1);
-        if (o->head_len)
-                ;
-        else if (o->req_len + (size_t) n > HEAD_MAX) {
+                o->req = xmalloc(HEAD_MAX + sizeof(buf) + 1);
+        if (!o->head_len && o->req_len >= HEAD_MAX) {
                 web_answer(o, 400, "text/plain", NULL, "header too large");
                 reset(o);
                 return;
@@ -590,8 +588,8 @@ static void on_web_conn(Loop *l, int fd, short revents, void *userdata) {
                         }
                 }
                 o->content_length = v;
-                char *grown = xrealloc(o->req, o->head_len + v + 1);
-                o->req = grown;
+                size_t need = o->head_len + (size_t) v > o->req_len ? o->head_len + (size_t) v : o->req_len;
+                o->req = xrealloc(o->req, need + 1);
         }
         uint64_t body = o->req_len - o->head_len;
         if (o->content_length && body > o->content_length / 2) {
@@ -688,6 +686,22 @@ int sim_ota_start(Sim *s) {
                 }
         }
         return 0;
+}
+
+void sim_ota_device_changed(Sim *s, SimDevice *d) {
+        if (!s->ota || s->o->ota != SIM_OTA_WEB || d->ota_fault == OTA_FAULT_MUTE)
+                return;
+        OtaDev *o = &s->ota->devs[d->index];
+        if (!is_up(o) && o->lsn >= 0) {
+                /* restarting: nothing listens, connections are refused */
+                loop_unwatch(s->loop, o->lsn);
+                close(o->lsn);
+                o->lsn = -1;
+        } else if (is_up(o) && o->lsn < 0) {
+                o->lsn = open_socket(o, SOCK_STREAM, listen_port(s, d));
+                if (o->lsn >= 0)
+                        (void) loop_watch(s->loop, o->lsn, POLLIN, on_web_accept, o);
+        }
 }
 
 void sim_ota_stop(Sim *s) {

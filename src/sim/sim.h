@@ -158,6 +158,8 @@ void sim_mdns_list(Sim *s);
 int sim_ota_parse(SimOptions *o, const char *name, const char *arg);
 int sim_ota_start(Sim *s);
 void sim_ota_stop(Sim *s);
+/* After a device went away or came back: its web updater stops or starts listening. */
+void sim_ota_device_changed(Sim *s, SimDevice *d);
 const char *sim_ota_fault_name(int fault);
 /* main.c: the device goes away for --ota-reboot seconds, then runs version (and polls at once). */
 void sim_device_reboot(Sim *s, SimDevice *d, bool never_back);
