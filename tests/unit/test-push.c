@@ -22,7 +22,7 @@ static void test_invitation(void **state) {
                          (int) strlen("0 43633 12288 9cec0000000000000000000000473a00\n"));
         assert_string_equal(buf, "0 43633 12288 9cec0000000000000000000000473a00\n");
         assert_int_equal(espota_invitation(ESPOTA_CMD_FS, 1, 2, "00000000000000000000000000000000", buf, sizeof(buf)),
-                         37);
+                         41);
         assert_true(strncmp(buf, "100 1 2 ", 8) == 0);
         assert_int_equal(espota_invitation(0, 1, 2, "00000000000000000000000000000000", buf, 10), -ENOBUFS);
 }
