@@ -146,7 +146,7 @@ static int numeric(const char *host, char out[static INET6_ADDRSTRLEN]) {
 static const char *password_for(Cli *cli, const char *from, const Job *j, const InventoryTarget *t) {
         if (from)
                 return cli_push_setting(cli, from);
-        const char *keys[] = { j->id, t ? t->host : NULL, j->device, j->product };
+        const char *keys[] = { j->id, t ? t->host : NULL, j->device, j->host, j->product };
         for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
                 if (isempty(keys[i]))
                         continue;
