@@ -302,19 +302,33 @@ static void verify_tick(Loop *l, void *userdata) {
         char err[API_CLIENT_ERROR_MAX];
         DeviceDetail d = {};
 
-        /* a quick GET on flotad: how the device polled since its OK */
+        /* a quick GET on flotad: how the device polled since its OK (flotad's times are whole
+         * seconds; identical polls are recorded as check-ins only now and then, but each moves the
+         * device's last_seen). The new version settles it; another one counts from two seconds
+         * after the OK on (a poll under way at the OK may still carry the old one) */
+        size_t after = 0;
+        bool updated = false;
         if (api_device_detail(run->api, j->id, &d, err) == 0) {
-                for (size_t i = 0; i < d.n_checkins; i++) {
+                for (size_t i = 0; i < d.n_checkins && !updated; i++) {
                         const Checkin *c = &d.checkins[i];
-                        if (c->at + USEC_PER_SEC < j->ok_wall)
-                                continue;
-                        strscpy(j->seen_version, sizeof(j->seen_version), c->version);
-                        j->verified = streq(c->version, run->version) ? VERIFIED_UPDATED : VERIFIED_FAILED;
-                        break;
+                        if (c->at + USEC_PER_SEC <= j->ok_wall)
+                                break;
+                        updated = streq(c->version, run->version);
                 }
+                if (!updated && d.device.last_seen >= j->ok_wall + 2 * USEC_PER_SEC) {
+                        updated = streq(d.device.version, run->version);
+                        after = !updated;
+                }
+                if (updated || after)
+                        strscpy(j->seen_version, sizeof(j->seen_version), updated ? run->version : d.device.version);
                 device_detail_done(&d);
         }
-        if (j->verified == VERIFIED_NONE && loop_now(l) >= j->verify_until)
+        bool over = loop_now(l) >= j->verify_until;
+        if (updated)
+                j->verified = VERIFIED_UPDATED;
+        else if (after > 0)
+                j->verified = VERIFIED_FAILED;
+        else if (over)
                 j->verified = VERIFIED_SILENT;
         if (j->verified != VERIFIED_NONE) {
                 job_finished(run, j);

@@ -596,6 +596,10 @@ static void start_or_queue(Sim *s, SimDevice *d) {
 static void on_due(Loop *l, void *userdata) {
         SimDevice *d = userdata;
 
+        if (d->bricked)
+                return;
+        if (d->rebooting)
+                return;                 /* restarting after a push: it polls once it has booted */
         if (d->offline) {
                 /* back on the network */
                 d->offline = false;
@@ -656,6 +660,7 @@ static void on_boot(Loop *l, void *userdata) {
 
         (void) l;
         d->offline = false;
+        d->rebooting = false;
         sim_mdns_device_changed(s, d);
         sim_ota_device_changed(s, d);
         /* a sketch that checks for updates checks at boot: the server hears the new version now */
@@ -665,6 +670,7 @@ static void on_boot(Loop *l, void *userdata) {
 
 void sim_device_reboot(Sim *s, SimDevice *d, bool never_back) {
         d->offline = true;
+        d->rebooting = !never_back;
         if (never_back) {
                 d->bricked = true;
                 s->stats.bricked++;

@@ -171,7 +171,11 @@ static void apply(OtaDev *o, const char *md5, uint64_t size, bool fs) {
 
         if (fs)
                 s->stats.ota_filesystem++;
-        else {
+        else if (d->fault == FAULT_BOOTLOOP) {
+                /* the new image crashes at boot and the bootloader falls back: the old version */
+                s->stats.ota_sketch++;
+                s->stats.bootloops++;
+        } else {
                 char version[VERSION_MAX + 1];
                 if (image_embedded_version(o->first, o->first_len, version) < 0)
                         snprintf(version, sizeof(version), "unknown-%.8s", md5);

@@ -83,6 +83,7 @@ typedef struct SimDevice {
         bool goes_offline;                      /* --offline: sometimes misses 2 to 5 polls */
         bool offline;                           /* in such a window now: off the network */
         int ota_fault;                          /* --ota-*: what goes wrong with a push (ota.c) */
+        bool rebooting;                         /* after a push, until it boots the new image */
 } SimDevice;
 
 typedef struct SimStats {
