@@ -7,7 +7,6 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -60,8 +59,7 @@ int espota_auth_response(const char *password, const char *nonce, const char *cn
         uint8_t key[32];
         sha256_hex(password, strlen(password), ph);
         _cleanup_free_ char *salt = xasprintf("%s:%s", nonce, cnonce);
-        if (PKCS5_PBKDF2_HMAC(ph, (int) strlen(ph), (const unsigned char *) salt, (int) strlen(salt), PBKDF2_ROUNDS,
-                              EVP_sha256(), sizeof(key), key) != 1)
+        if (pbkdf2_sha256(ph, strlen(ph), salt, strlen(salt), PBKDF2_ROUNDS, key, sizeof(key)) < 0)
                 return -EIO;
         hex_lower(key, sizeof(key), keyhex);
         _cleanup_free_ char *s = xasprintf("%s:%s:%s", keyhex, nonce, cnonce);
