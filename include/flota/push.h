@@ -56,6 +56,7 @@ typedef struct PushRequest {
         uint16_t port;
         const uint8_t *image;        /* borrowed until the done callback ran */
         size_t size;
+        const char *md5;             /* the image's MD5 (32 lowercase hex), NULL: computed per push */
         bool filesystem;             /* command 100 / form field "filesystem" */
         const char *password;        /* NULL or "": none */
         const char *user;            /* web: Basic user (NULL: "admin") */

@@ -11,11 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "flota/alloc.h"
 #include "flota/fileio.h"
+#include "flota/hash.h"
 #include "flota/image.h"
 #include "flota/inventory.h"
 #include "flota/json-decode.h"
@@ -67,9 +69,14 @@ typedef struct PushRun {
         size_t size;
         bool filesystem;
         char version[VERSION_MAX + 1];   /* what the image carries, "" when it does not say */
+        char md5[MD5_HEX_LEN + 1];
         usec_t phase, deadline, verify;
         bool progress;
         ApiClient *api;
+        bool stats;                      /* --stats: how responsive the loop stayed */
+        LoopTimerHandle beat;
+        usec_t beat_due, worst_turn;
+        uint64_t beats;
 } PushRun;
 
 static void help(void) {
@@ -93,6 +100,7 @@ static void help(void) {
                "  --deadline SECS         give a whole push this long (default 300)\n"
                "  --verify-timeout SECS   wait this long for the device to report the new version through\n"
                "                          flotad (default 120; 0: do not wait)\n"
+               "  --stats                 print on stderr how late the loop ran a 5 ms timer at worst\n"
                "  -j, --json              the results as JSON\n"
                "\n"
                "Outcomes: ok, auth-failed, refused, no-answer, upload-failed, timeout; after ok, verified is\n"
@@ -337,6 +345,20 @@ static void verify_tick(Loop *l, void *userdata) {
         loop_timer_start(l, loop_now(l) + VERIFY_EVERY, verify_tick, j, &j->verify_timer);
 }
 
+/* --stats: a 5 ms heartbeat; how late it fires is how long the loop's turns are */
+static void on_beat(Loop *l, void *userdata) {
+        PushRun *run = userdata;
+        usec_t late = loop_now(l) - run->beat_due;
+
+        if (late > run->worst_turn)
+                run->worst_turn = late;
+        run->beats++;
+        if (run->finished == run->n)
+                return;
+        run->beat_due = loop_now(l) + 5 * USEC_PER_MSEC;
+        loop_timer_start(l, run->beat_due, on_beat, run, &run->beat);
+}
+
 static void on_push_progress(Push *p, uint64_t sent, uint64_t total, void *userdata) {
         Job *j = userdata;
 
@@ -378,6 +400,7 @@ static void start_next(PushRun *run) {
                         .port = j->port,
                         .image = run->image,
                         .size = run->size,
+                        .md5 = run->md5,
                         .filesystem = run->filesystem,
                         .password = j->password,
                         .user = cli_push_setting(run->cli, "web-user"),
@@ -467,6 +490,7 @@ static int load_image(const char *file, bool filesystem, PushRun *run) {
         if (!filesystem && !(run->image[0] == 0xE9 || (n >= 2 && run->image[0] == 0x1f && run->image[1] == 0x8b)))
                 return cli_error("push: %s is not a firmware image (its first byte is not 0xE9, nor is it gzip); "
                                  "--filesystem for a filesystem image", file);
+        md5_hex(run->image, n, run->md5);
         if (!filesystem && image_embedded_version(run->image, n < 65536 ? n : 65536, run->version) < 0)
                 run->version[0] = 0;
         return 0;
@@ -474,7 +498,7 @@ static int load_image(const char *file, bool filesystem, PushRun *run) {
 
 int verb_push(Cli *cli, int argc, char **argv) {
         enum { A_TRANSPORT = 0x100, A_PASSWORD_FROM, A_FILESYSTEM, A_DEVICES, A_PARALLEL, A_PORT, A_PATH, A_PHASE,
-               A_DEADLINE, A_VERIFY };
+               A_DEADLINE, A_VERIFY, A_STATS };
         static const struct option options[] = {
                 { "deadline", required_argument, NULL, A_DEADLINE },
                 { "devices", required_argument, NULL, A_DEVICES },
@@ -485,6 +509,7 @@ int verb_push(Cli *cli, int argc, char **argv) {
                 { "path", required_argument, NULL, A_PATH },
                 { "phase-timeout", required_argument, NULL, A_PHASE },
                 { "port", required_argument, NULL, A_PORT },
+                { "stats", no_argument, NULL, A_STATS },
                 { "transport", required_argument, NULL, A_TRANSPORT },
                 { "verify-timeout", required_argument, NULL, A_VERIFY },
                 {},
@@ -507,6 +532,7 @@ int verb_push(Cli *cli, int argc, char **argv) {
                         break;
                 case A_PASSWORD_FROM: jo.password_from = optarg; break;
                 case A_FILESYSTEM: run.filesystem = true; break;
+                case A_STATS: run.stats = true; break;
                 case A_DEVICES: devices = optarg; break;
                 case A_PARALLEL:
                         if (parse_u32(optarg, &v) < 0 || v == 0 || v > 256)
@@ -559,9 +585,35 @@ int verb_push(Cli *cli, int argc, char **argv) {
                 run.loop = loop_new();
                 run.pusher = pusher_new(run.loop);
                 run.progress = !cli->json && isatty(STDERR_FILENO);
+                usec_t began = now_usec(CLOCK_MONOTONIC);
+                struct rusage ru0, ru1;
+                (void) getrusage(RUSAGE_SELF, &ru0);
+                if (run.stats) {
+                        run.beat_due = loop_now(run.loop) + 5 * USEC_PER_MSEC;
+                        loop_timer_start(run.loop, run.beat_due, on_beat, &run, &run.beat);
+                }
                 start_next(&run);
                 if (run.finished < run.n)
                         (void) loop_run(run.loop);
+                loop_timer_cancel(run.loop, &run.beat);
+                (void) getrusage(RUSAGE_SELF, &ru1);
+                if (run.stats) {
+                        double wall = (double) (now_usec(CLOCK_MONOTONIC) - began) / 1e6;
+                        double cpu = (double) (ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec + ru1.ru_stime.tv_sec -
+                                               ru0.ru_stime.tv_sec) +
+                                     (double) (ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec + ru1.ru_stime.tv_usec -
+                                               ru0.ru_stime.tv_usec) / 1e6;
+                        size_t ok = 0;
+                        for (size_t i = 0; i < run.n; i++)
+                                ok += run.jobs[i].result.outcome == PUSH_OK;
+                        fprintf(stderr,
+                                "push stats: %zu pushes (%zu ok) of %zu bytes in %.2f s: %.1f pushes/s, %.2f ms CPU "
+                                "per push, %.1f MiB/s; the loop's longest turn %.2f ms (%llu heartbeats)\n",
+                                run.n, ok, run.size, wall, wall > 0 ? (double) run.n / wall : 0,
+                                run.n ? cpu * 1000 / (double) run.n : 0,
+                                wall > 0 ? (double) ok * (double) run.size / wall / 1048576.0 : 0,
+                                (double) run.worst_turn / 1000.0, (unsigned long long) run.beats);
+                }
                 if (run.progress)
                         fputc('\n', stderr);
                 print_results(&run, cli->json);

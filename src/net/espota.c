@@ -145,7 +145,10 @@ int espota_begin(Push *p) {
         socklen_t len = sizeof(local);
         char port[8];
 
-        md5_hex(p->req.image, p->req.size, p->md5);
+        if (p->req.md5 && strlen(p->req.md5) == MD5_HEX_LEN && is_hex(p->req.md5, MD5_HEX_LEN))
+                memcpy(p->md5, p->req.md5, sizeof(p->md5));
+        else
+                md5_hex(p->req.image, p->req.size, p->md5);
         snprintf(port, sizeof(port), "%u", p->req.port);
         if (getaddrinfo(p->req.host, port, &hints, &ai) != 0)
                 return -EINVAL;

@@ -251,6 +251,7 @@ int push_start(Pusher *pr, const PushRequest *req, PushDoneFn done, PushProgress
         p->pr = pr;
         p->req = *req;
         p->req.host = xstrdup(req->host);
+        p->req.md5 = NULL;                      /* espota copies it before it returns */
         p->req.password = isempty(req->password) ? NULL : xstrdup(req->password);
         p->req.user = xstrdup(req->user ? req->user : "admin");
         p->req.path = xstrdup(req->path ? req->path : PUSH_DEFAULT_WEB_PATH);
@@ -272,7 +273,9 @@ int push_start(Pusher *pr, const PushRequest *req, PushDoneFn done, PushProgress
                 p->next->prev = p;
         pr->pushes = p;
         pr->n++;
+        p->req.md5 = req->md5;
         int r = req->transport == PUSH_TRANSPORT_ESPOTA ? espota_begin(p) : web_push_begin(p);
+        p->req.md5 = NULL;
         if (r < 0) {
                 push_release(p);
                 return r;
