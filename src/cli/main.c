@@ -44,7 +44,7 @@ static const Verb verbs[] = {
           "a private flotad and a simulated fleet, its status live until Ctrl-C", verb_demo },
         { "push", "DEVICE FILE | --devices FILE|- FILE [--transport espota|web] [--password-from KEY] "
                   "[--filesystem] [--parallel N] [--port P] [--path PATH] [--phase-timeout SECS] [--deadline SECS] "
-                  "[--verify-timeout SECS]",
+                  "[--verify-timeout SECS] [--stats]",
           "upload an image to devices that do not poll: ArduinoOTA (espota) or their web updater", verb_push },
         { "tui", "[--interval SECS] [--no-tick] [--stats]",
           "the dashboard (also 'flota' with no verb on a terminal)", verb_tui },
