@@ -16,6 +16,7 @@
 
 #include "cli.h"
 #include "flota/alloc.h"
+#include "flota/discovery.h"
 #include "flota/fileio.h"
 #include "flota/hash.h"
 #include "flota/image.h"
@@ -56,6 +57,10 @@ typedef struct Job {
         usec_t verify_until;
         LoopTimerHandle verify_timer;
         uint64_t sent;
+        usec_t ok_mono;              /* loop time of the OK */
+        bool announced;              /* the inventory knows it from mDNS */
+        bool went_away, back;        /* mDNS: its service went after the OK, and came back */
+        char announced_version[VERSION_MAX + 1];
 } Job;
 
 typedef struct PushRun {
@@ -73,6 +78,7 @@ typedef struct PushRun {
         usec_t phase, deadline, verify;
         bool progress;
         ApiClient *api;
+        Discovery *mdns;                 /* watching the devices come back (NULL: no avahi) */
         bool stats;                      /* --stats: how responsive the loop stayed */
         LoopTimerHandle beat;
         usec_t beat_due, worst_turn;
@@ -201,6 +207,7 @@ static int resolve_job(Cli *cli, const JobOptions *o, const char *name, Job *j) 
         if (known && !j->host[0])
                 strscpy(j->host, sizeof(j->host), t.ip);
         j->id = xstrdup(known ? t.id : "");
+        j->announced = known && t.kind[0];
         j->product = xstrdup(known ? t.product : "");
         if (o->transport >= 0)
                 j->transport = (PushTransport) o->transport;
@@ -298,8 +305,14 @@ static void job_finished(PushRun *run, Job *j) {
                 loop_quit(run->loop);
 }
 
+/* Through flotad: it knows the device by its MAC, and the image says its version. */
+static bool can_verify_flotad(const PushRun *run, const Job *j) {
+        return run->api && !isempty(j->id) && run->version[0] && !run->filesystem;
+}
+
 static bool can_verify(const PushRun *run, const Job *j) {
-        return run->api && run->verify > 0 && !isempty(j->id) && run->version[0] && !run->filesystem;
+        return run->verify > 0 &&
+               (can_verify_flotad(run, j) || (j->announced && run->mdns && discovery_running(run->mdns)));
 }
 
 static PushRun *the_run;         /* one run per process: the timer callbacks find it here */
@@ -316,7 +329,19 @@ static void verify_tick(Loop *l, void *userdata) {
          * after the OK on (a poll under way at the OK may still carry the old one) */
         size_t after = 0;
         bool updated = false;
-        if (api_device_detail(run->api, j->id, &d, err) == 0) {
+        if (!can_verify_flotad(run, j)) {
+                /* mDNS only: a version it announces (ESPHome) settles it; without one, coming
+                 * back is all that can be said */
+                if (j->back && j->announced_version[0] && run->version[0]) {
+                        updated = streq(j->announced_version, run->version);
+                        after = !updated;
+                        strscpy(j->seen_version, sizeof(j->seen_version), j->announced_version);
+                } else if (j->back) {
+                        j->verified = VERIFIED_UNVERIFIED;
+                        job_finished(run, j);
+                        return;
+                }
+        } else if (api_device_detail(run->api, j->id, &d, err) == 0) {
                 for (size_t i = 0; i < d.n_checkins && !updated; i++) {
                         const Checkin *c = &d.checkins[i];
                         if (c->at + USEC_PER_SEC <= j->ok_wall)
@@ -359,6 +384,31 @@ static void on_beat(Loop *l, void *userdata) {
         loop_timer_start(l, run->beat_due, on_beat, run, &run->beat);
 }
 
+/* mDNS: a service at a pushed device's address goes after its OK, or comes back. */
+static void on_mdns(Discovery *d, DiscoveryEvent event, const DiscoveryService *svc, void *userdata) {
+        PushRun *run = userdata;
+
+        (void) d;
+        if (!svc || (event != DISCOVERY_ADDED && event != DISCOVERY_UPDATED && event != DISCOVERY_REMOVED))
+                return;
+        for (size_t i = 0; i < run->n; i++) {
+                Job *j = &run->jobs[i];
+                if (j->ok_mono == 0 || j->done || !streq(svc->address, j->host))
+                        continue;
+                if (event == DISCOVERY_REMOVED) {
+                        j->went_away = true;
+                        continue;
+                }
+                /* an announcement from before the reboot may still be resolving: only one after
+                 * a goodbye, or a second and more after the OK, counts */
+                if (!j->went_away && loop_now(run->loop) < j->ok_mono + USEC_PER_SEC)
+                        continue;
+                j->back = true;
+                if (svc->is_device && svc->device.version[0])
+                        strscpy(j->announced_version, sizeof(j->announced_version), svc->device.version);
+        }
+}
+
 static void on_push_progress(Push *p, uint64_t sent, uint64_t total, void *userdata) {
         Job *j = userdata;
 
@@ -379,6 +429,7 @@ static void on_push_done(Push *p, const PushResult *r, void *userdata) {
                 j->sent = run->size;
                 if (can_verify(run, j)) {
                         j->ok_wall = now_usec(CLOCK_REALTIME);
+                        j->ok_mono = loop_now(run->loop);
                         j->verify_until = loop_now(run->loop) + run->verify;
                         loop_timer_start(run->loop, loop_now(run->loop) + VERIFY_EVERY, verify_tick, j,
                                          &j->verify_timer);
@@ -442,6 +493,8 @@ static cJSON *job_json(const PushRun *run, const Job *j) {
         else
                 cJSON_AddNullToObject(o, "verified");
         cJSON_AddStringToObject(o, "version", run->version);
+        if (j->ok_mono)
+                cJSON_AddBoolToObject(o, "announced_again", j->back);
         if (j->seen_version[0])
                 cJSON_AddStringToObject(o, "version_seen", j->seen_version);
         return o;
@@ -593,9 +646,17 @@ int verb_push(Cli *cli, int argc, char **argv) {
                         run.beat_due = loop_now(run.loop) + 5 * USEC_PER_MSEC;
                         loop_timer_start(run.loop, run.beat_due, on_beat, &run, &run.beat);
                 }
+                /* a device's reboot shows on mDNS: its service goes and comes back (avahi-daemon
+                 * answering or not, the pushes go on) */
+                bool announced = false;
+                for (size_t i = 0; i < run.n; i++)
+                        announced |= run.jobs[i].announced;
+                if (run.verify > 0 && announced && discovery_new(run.loop, DISCOVERY_TYPES_DEFAULT, on_mdns, &run, &run.mdns) < 0)
+                        run.mdns = NULL;
                 start_next(&run);
                 if (run.finished < run.n)
                         (void) loop_run(run.loop);
+                run.mdns = discovery_free(run.mdns);
                 loop_timer_cancel(run.loop, &run.beat);
                 (void) getrusage(RUSAGE_SELF, &ru1);
                 if (run.stats) {
