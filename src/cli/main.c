@@ -50,6 +50,17 @@ static const Verb verbs[] = {
           "the dashboard (also 'flota' with no verb on a terminal)", verb_tui },
 };
 
+static void push_settings_free(Cli *cli) {
+        for (size_t i = 0; i < cli->n_push; i++) {
+                free(cli->push_keys[i]);
+                free(cli->push_values[i]);
+        }
+        free(cli->push_keys);
+        free(cli->push_values);
+        cli->push_keys = cli->push_values = NULL;
+        cli->n_push = 0;
+}
+
 const char *cli_push_setting(const Cli *cli, const char *key) {
         for (size_t i = cli->n_push; i > 0; i--)
                 if (streq(cli->push_keys[i - 1], key))
@@ -289,6 +300,7 @@ int main(int argc, char **argv) {
                 free(cli.server);
                 free(cli.token);
                 free(cli.db);
+                push_settings_free(&cli);
                 return EXIT_USAGE;
         }
         if (getenv("FLOTA_SERVER"))
@@ -323,12 +335,7 @@ int main(int argc, char **argv) {
         }
         api_client_free(cli.client);
         store_free(cli.inventory);
-        for (size_t i = 0; i < cli.n_push; i++) {
-                free(cli.push_keys[i]);
-                free(cli.push_values[i]);
-        }
-        free(cli.push_keys);
-        free(cli.push_values);
+        push_settings_free(&cli);
         free(cli.server);
         free(cli.token);
         free(cli.db);
