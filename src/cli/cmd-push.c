@@ -92,7 +92,8 @@ static void help(void) {
                "Uploads FILE to devices that do not poll: ArduinoOTA's network port (espota) or the\n"
                "device's web updater. DEVICE is a MAC or host name from the inventory, or an address\n"
                "(10.0.0.5, 10.0.0.5:8080, [fe80::1]:3232). Passwords come from the config file's [push]\n"
-               "section: password.<MAC>, password.<host>, password.<product>, then password.\n"
+               "section: password.<MAC> (no colons: 18FE34B9ACF5), password.<host>, password.<product>,\n"
+               "then password.\n"
                "\n"
                "Options:\n"
                "  --transport espota|web  how to upload (default: espota, web for a device mDNS knows as http)\n"
@@ -493,7 +494,7 @@ static cJSON *job_json(const PushRun *run, const Job *j) {
         else
                 cJSON_AddNullToObject(o, "verified");
         cJSON_AddStringToObject(o, "version", run->version);
-        if (j->ok_mono)
+        if (j->ok_mono && j->announced)
                 cJSON_AddBoolToObject(o, "announced_again", j->back);
         if (j->seen_version[0])
                 cJSON_AddStringToObject(o, "version_seen", j->seen_version);

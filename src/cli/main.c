@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "flota/alloc.h"
+#include "flota/mac.h"
 #include "flota/strutil.h"
 
 /*
@@ -135,6 +136,12 @@ static int on_ini(void *user, const char *section, const char *name, const char 
                 if (startswith(name, "password"))
                         cf->has_password = true;
                 Cli *cli = cf->cli;
+                /* a colon ends an INI key: a MAC is written 18FE34B9ACF5 or 18-FE-34-B9-AC-F5,
+                 * and kept in its canonical form, as the inventory has it */
+                char mac[MAC_STR_LEN + 1];
+                _cleanup_free_ char *key = NULL;
+                if (startswith(name, "password.") && mac_canonicalize(name + strlen("password."), mac) == 0)
+                        name = key = xasprintf("password.%s", mac);
                 cli->push_keys = xrealloc(cli->push_keys, (cli->n_push + 1) * sizeof(char *));
                 cli->push_values = xrealloc(cli->push_values, (cli->n_push + 1) * sizeof(char *));
                 cli->push_keys[cli->n_push] = xstrdup(name);

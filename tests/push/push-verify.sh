@@ -23,6 +23,14 @@ mac() {
 }
 never=$(mac 2 3 0) good=$(mac 2 3 1) loop=$(mac 1 4 0)
 
+# password.<MAC> comes before password.<product>
+# (a colon ends an INI key: the MAC without them)
+config '[push]' 'password.demo = sekrit' "password.$(echo "$good" | tr -d :) = wrong"
+set +e
+push "$good" "$work/app.bin" --port "$PORT" --json >"$work/wrong.json"
+set -e
+[ "$(outcome_of "$work/wrong.json" "$good")" = auth-failed ] || fail "password.<MAC>: $(cat "$work/wrong.json")"
+config '[push]' 'password.demo = sekrit'
 push "$good" "$work/app.bin" --port "$PORT" --verify-timeout 20 --json >"$work/good.json" ||
     fail "push to $good: $(cat "$work/good.json")"
 [ "$(verified_of "$work/good.json" "$good")" = updated ] || { cat "$work/good.json"; fl device "$good"; fail "not verified"; }

@@ -41,6 +41,13 @@ set +e
 push "127.0.0.5:$PORT" "$work/app.bin" --transport web --path /nowhere --json >"$work/path.json"
 set -e
 [ "$(outcome_of "$work/path.json" "127.0.0.5:$PORT")" = refused ] || fail "wrong path: $(cat "$work/path.json")"
+# the path from the config: web-path
+config '[push]' 'password = sekrit' 'web-user = ops' 'web-path = /elsewhere'
+set +e
+push "127.0.0.5:$PORT" "$work/app.bin" --transport web --json >"$work/path2.json"
+set -e
+[ "$(outcome_of "$work/path2.json" "127.0.0.5:$PORT")" = refused ] || fail "web-path: $(cat "$work/path2.json")"
+grep -q 'HTTP 404' "$work/path2.json" || fail "web-path: $(cat "$work/path2.json")"
 # the filesystem form field
 config '[push]' 'password = sekrit' 'web-user = ops'
 push "127.0.0.6:$PORT" --filesystem "$work/app.bin" --transport web >/dev/null || fail "fs push failed"
