@@ -77,6 +77,7 @@ typedef struct PushRun {
         char md5[MD5_HEX_LEN + 1];
         usec_t phase, deadline, verify;
         bool progress;
+        usec_t drawn;                    /* when the progress bar was last drawn */
         ApiClient *api;
         Discovery *mdns;                 /* watching the devices come back (NULL: no avahi) */
         bool stats;                      /* --stats: how responsive the loop stayed */
@@ -204,6 +205,10 @@ static int resolve_job(Cli *cli, const JobOptions *o, const char *name, Job *j) 
         known = r == 0;
         if (known && isempty(t.ip))
                 return cli_error("push: %s: the inventory knows no address for it", name);
+        char mac[MAC_STR_LEN + 1];
+        if (!known && mac_canonicalize(name, mac) == 0)
+                return cli_error("push: no device %s in the inventory (flota ingest or discover first, or give its address)",
+                                 mac);
         if (!known && split_address(name, host, sizeof(host), &port) < 0)
                 return cli_error("push: '%s' is neither a device in the inventory nor an address[:port]", name);
         if (!known && inv && numeric(host, j->host) == 0 && inventory_push_target(inv, j->host, &t) == 0)
@@ -293,6 +298,11 @@ static void draw_progress(PushRun *run) {
 
         if (!run->progress)
                 return;
+        /* ten times a second at most, and always at the end */
+        usec_t now = loop_now(run->loop);
+        if (run->finished < run->n && now < run->drawn + 100 * USEC_PER_MSEC)
+                return;
+        run->drawn = now;
         for (size_t i = 0; i < run->n; i++)
                 sent += run->jobs[i].done ? run->size : run->jobs[i].sent;
         unsigned pct = total ? (unsigned) (sent * 100 / total) : 100;

@@ -211,19 +211,13 @@ void web_push_done(Push *p, CURLcode code) {
         case CURLE_COULDNT_RESOLVE_HOST:
                 push_finish(p, PUSH_NO_ANSWER, "%s", why);
                 return;
-        case CURLE_OPERATION_TIMEDOUT:
+        case CURLE_OPERATION_TIMEDOUT: {
                 /* no connection at all within the phase: nothing answered */
-                if (curl_easy_getinfo(p->easy, CURLINFO_CONNECT_TIME_T, &(curl_off_t) { 0 }) == CURLE_OK &&
-                    p->result.sent == 0 && status == 0) {
-                        curl_off_t t = 0;
-                        (void) curl_easy_getinfo(p->easy, CURLINFO_CONNECT_TIME_T, &t);
-                        if (t == 0) {
-                                push_finish(p, PUSH_NO_ANSWER, "%s", why);
-                                return;
-                        }
-                }
-                push_finish(p, PUSH_TIMEOUT, "%s", why);
+                curl_off_t connected = 0;
+                (void) curl_easy_getinfo(p->easy, CURLINFO_CONNECT_TIME_T, &connected);
+                push_finish(p, connected == 0 && status == 0 ? PUSH_NO_ANSWER : PUSH_TIMEOUT, "%s", why);
                 return;
+        }
         default:
                 push_finish(p, PUSH_UPLOAD_FAILED, "%s after %llu of %zu bytes", why,
                             (unsigned long long) p->result.sent, p->req.size);

@@ -76,6 +76,17 @@ set -e
 stop_sim sha
 echo "ok: ESP32 3.3.1+ authentication"
 
+# on a terminal: a progress bar on stderr, the table on stdout (script(1) gives it a pty)
+config '[push]' 'password = sekrit'
+ota tty --ota espota --devices 1 --ota-password sekrit --ota-addr-base 127.0.0.30
+wait_udp 127.0.0.30
+script -qec "$FLOTA --db $work/inventory.db -c $work/config push 127.0.0.30:$PORT $work/app.bin" /dev/null \
+    >"$work/tty.out" 2>&1 || fail "push on a terminal: $(cat "$work/tty.out")"
+grep -q '\[####################\] 100%' "$work/tty.out" || fail "no progress bar: $(cat "$work/tty.out")"
+grep -q 'OUTCOME' "$work/tty.out" || fail "no table: $(cat "$work/tty.out")"
+stop_sim tty
+echo "ok: progress bar on a terminal"
+
 # every push is in the audit log
 n=$("$FLOTA" --db "$work/inventory.db" audit --limit 100 | grep -c 'push' || true)
 [ "$n" -ge 10 ] || fail "the audit log holds $n pushes"
