@@ -70,6 +70,7 @@ typedef struct PushRun {
         Job *jobs;
         size_t n, next, running, finished;
         unsigned parallel;
+        const char *file;                /* the image's name, for the audit log */
         uint8_t *image;
         size_t size;
         bool filesystem;
@@ -314,6 +315,11 @@ static void draw_progress(PushRun *run) {
 }
 
 static void job_finished(PushRun *run, Job *j) {
+        /* one audit entry per push, as it ends: a run cut short still left its trace */
+        cli_audit(run->cli, "push", "%s %s:%u %s %s %s -> %s%s%s", j->device, j->host, j->port,
+                  push_transport_to_string(j->transport), run->filesystem ? "filesystem" : "sketch", run->file,
+                  push_outcome_to_string(j->result.outcome), j->verified ? ", " : "",
+                  j->verified ? verified_names[j->verified] : "");
         j->done = true;
         run->finished++;
         draw_progress(run);
@@ -565,6 +571,68 @@ static int load_image(const char *file, bool filesystem, PushRun *run) {
         return 0;
 }
 
+static void print_stats(const PushRun *run, usec_t began, const struct rusage *ru0) {
+        struct rusage ru1;
+        size_t ok = 0;
+
+        (void) getrusage(RUSAGE_SELF, &ru1);
+        double wall = (double) (now_usec(CLOCK_MONOTONIC) - began) / 1e6;
+        double cpu = (double) (ru1.ru_utime.tv_sec - ru0->ru_utime.tv_sec + ru1.ru_stime.tv_sec - ru0->ru_stime.tv_sec) +
+                     (double) (ru1.ru_utime.tv_usec - ru0->ru_utime.tv_usec + ru1.ru_stime.tv_usec -
+                               ru0->ru_stime.tv_usec) / 1e6;
+        for (size_t i = 0; i < run->n; i++)
+                ok += run->jobs[i].result.outcome == PUSH_OK;
+        fprintf(stderr,
+                "push stats: %zu pushes (%zu ok) of %zu bytes in %.2f s: %.1f pushes/s, %.2f ms CPU per push, "
+                "%.1f MiB/s; the loop's longest turn %.2f ms (%llu heartbeats)\n",
+                run->n, ok, run->size, wall, wall > 0 ? (double) run->n / wall : 0,
+                run->n ? cpu * 1000 / (double) run->n : 0,
+                wall > 0 ? (double) ok * (double) run->size / wall / 1048576.0 : 0, (double) run->worst_turn / 1000.0,
+                (unsigned long long) run->beats);
+}
+
+/* Runs every push (and its check) on a loop of its own; -1 when one failed or came back wrong. */
+static int run_pushes(PushRun *run) {
+        struct rusage ru0;
+        usec_t began = now_usec(CLOCK_MONOTONIC);
+        bool announced = false, bad = false;
+
+        the_run = run;
+        run->loop = loop_new();
+        run->pusher = pusher_new(run->loop);
+        run->progress = !run->cli->json && isatty(STDERR_FILENO);
+        (void) getrusage(RUSAGE_SELF, &ru0);
+        if (run->stats) {
+                run->beat_due = loop_now(run->loop) + 5 * USEC_PER_MSEC;
+                loop_timer_start(run->loop, run->beat_due, on_beat, run, &run->beat);
+        }
+        /* a device's reboot shows on mDNS: its service goes and comes back (avahi-daemon
+         * answering or not, the pushes go on) */
+        for (size_t i = 0; i < run->n; i++)
+                announced |= run->jobs[i].announced;
+        if (run->verify > 0 && announced && discovery_new(run->loop, DISCOVERY_TYPES_DEFAULT, on_mdns, run, &run->mdns) < 0)
+                run->mdns = NULL;
+        start_next(run);
+        if (run->finished < run->n)
+                (void) loop_run(run->loop);
+        run->mdns = discovery_free(run->mdns);
+        loop_timer_cancel(run->loop, &run->beat);
+        if (run->stats)
+                print_stats(run, began, &ru0);
+        if (run->progress)
+                fputc('\n', stderr);
+        print_results(run, run->cli->json);
+        for (size_t i = 0; i < run->n; i++) {
+                Job *j = &run->jobs[i];
+                bad |= j->result.outcome != PUSH_OK || j->verified == VERIFIED_FAILED;
+                loop_timer_cancel(run->loop, &j->verify_timer);
+        }
+        run->pusher = pusher_free(run->pusher);
+        run->loop = loop_free(run->loop);
+        the_run = NULL;
+        return bad ? -1 : 0;
+}
+
 int verb_push(Cli *cli, int argc, char **argv) {
         enum { A_TRANSPORT = 0x100, A_PASSWORD_FROM, A_FILESYSTEM, A_DEVICES, A_PARALLEL, A_PORT, A_PATH, A_PHASE,
                A_DEADLINE, A_VERIFY, A_STATS };
@@ -629,6 +697,7 @@ int verb_push(Cli *cli, int argc, char **argv) {
                 return cli_usage(devices ? "push --devices FILE|- expects the image FILE"
                                          : "push expects DEVICE FILE (or --devices FILE|- FILE)");
         const char *file = argv[argc - 1];
+        run.file = file;
         if (devices) {
                 if (read_list(devices, &names, &n_names) < 0)
                         return -1;
@@ -650,66 +719,8 @@ int verb_push(Cli *cli, int argc, char **argv) {
                 if (api_client_new(cli->server, cli->token, cli->timeout < 2 ? cli->timeout : 2, &run.api, err) < 0)
                         run.api = NULL;
         }
-        if (r >= 0) {
-                the_run = &run;
-                run.loop = loop_new();
-                run.pusher = pusher_new(run.loop);
-                run.progress = !cli->json && isatty(STDERR_FILENO);
-                usec_t began = now_usec(CLOCK_MONOTONIC);
-                struct rusage ru0, ru1;
-                (void) getrusage(RUSAGE_SELF, &ru0);
-                if (run.stats) {
-                        run.beat_due = loop_now(run.loop) + 5 * USEC_PER_MSEC;
-                        loop_timer_start(run.loop, run.beat_due, on_beat, &run, &run.beat);
-                }
-                /* a device's reboot shows on mDNS: its service goes and comes back (avahi-daemon
-                 * answering or not, the pushes go on) */
-                bool announced = false;
-                for (size_t i = 0; i < run.n; i++)
-                        announced |= run.jobs[i].announced;
-                if (run.verify > 0 && announced && discovery_new(run.loop, DISCOVERY_TYPES_DEFAULT, on_mdns, &run, &run.mdns) < 0)
-                        run.mdns = NULL;
-                start_next(&run);
-                if (run.finished < run.n)
-                        (void) loop_run(run.loop);
-                run.mdns = discovery_free(run.mdns);
-                loop_timer_cancel(run.loop, &run.beat);
-                (void) getrusage(RUSAGE_SELF, &ru1);
-                if (run.stats) {
-                        double wall = (double) (now_usec(CLOCK_MONOTONIC) - began) / 1e6;
-                        double cpu = (double) (ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec + ru1.ru_stime.tv_sec -
-                                               ru0.ru_stime.tv_sec) +
-                                     (double) (ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec + ru1.ru_stime.tv_usec -
-                                               ru0.ru_stime.tv_usec) / 1e6;
-                        size_t ok = 0;
-                        for (size_t i = 0; i < run.n; i++)
-                                ok += run.jobs[i].result.outcome == PUSH_OK;
-                        fprintf(stderr,
-                                "push stats: %zu pushes (%zu ok) of %zu bytes in %.2f s: %.1f pushes/s, %.2f ms CPU "
-                                "per push, %.1f MiB/s; the loop's longest turn %.2f ms (%llu heartbeats)\n",
-                                run.n, ok, run.size, wall, wall > 0 ? (double) run.n / wall : 0,
-                                run.n ? cpu * 1000 / (double) run.n : 0,
-                                wall > 0 ? (double) ok * (double) run.size / wall / 1048576.0 : 0,
-                                (double) run.worst_turn / 1000.0, (unsigned long long) run.beats);
-                }
-                if (run.progress)
-                        fputc('\n', stderr);
-                print_results(&run, cli->json);
-                bool bad = false;
-                for (size_t i = 0; i < run.n; i++) {
-                        Job *j = &run.jobs[i];
-                        bad |= j->result.outcome != PUSH_OK || j->verified == VERIFIED_FAILED;
-                        cli_audit(cli, "push", "%s %s:%u %s %s %s -> %s%s%s", j->device, j->host, j->port,
-                                  push_transport_to_string(j->transport), run.filesystem ? "filesystem" : "sketch", file,
-                                  push_outcome_to_string(j->result.outcome), j->verified ? ", " : "",
-                                  j->verified ? verified_names[j->verified] : "");
-                        loop_timer_cancel(run.loop, &j->verify_timer);
-                }
-                r = bad ? -1 : 0;
-                pusher_free(run.pusher);
-                loop_free(run.loop);
-                the_run = NULL;
-        }
+        if (r >= 0)
+                r = run_pushes(&run);
         api_client_free(run.api);
         for (size_t i = 0; i < run.n; i++)
                 job_done(&run.jobs[i]);

@@ -18,7 +18,7 @@ wait_udp 127.0.0.7
 : >"$work/list"
 for i in 1 2 3 4 5 6; do echo "127.0.0.$i:$PORT" >>"$work/list"; done
 set +e
-push --devices "$work/list" "$work/app.bin" --parallel 3 --phase-timeout 2 --json >"$work/all.json" 2>"$work/all.err"
+push --devices "$work/list" "$work/app.bin" --parallel 3 --phase-timeout 3 --json >"$work/all.json" 2>"$work/all.err"
 code=$?
 set -e
 [ "$code" -eq 1 ] || fail "a run with failures exits $code, not 1"

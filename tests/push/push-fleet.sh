@@ -19,7 +19,7 @@ for transport in espota web; do
     "$FLOTA_SIM" --list --ota "$transport" --devices 200 | cut -f 6 | sed "s/\$/:$PORT/" >"$work/list"
     if [ "$transport" = web ]; then wait_tcp 127.0.0.200; else wait_udp 127.0.0.200; fi
     set +e
-    push --devices "$work/list" "$work/app.bin" --transport "$transport" --parallel 16 --phase-timeout 2 \
+    push --devices "$work/list" "$work/app.bin" --transport "$transport" --parallel 16 --phase-timeout 5 \
         --json >"$work/$transport.json"
     set -e
     refused=10 failed=20
@@ -28,7 +28,7 @@ for transport in espota web; do
     for want in "no-answer 10" "refused $refused" "upload-failed $failed" "timeout 10" "ok 150"; do
         set -- $want
         got=$(count "$work/$transport.json" "$1")
-        [ "$got" -eq "$2" ] || fail "$transport: $got $1, not $2"
+        [ "$got" -eq "$2" ] || { grep -B8 -A6 "\"timeout\"" "$work/$transport.json" | grep -E "device|message|bytes" >&2; fail "$transport: $got $1, not $2"; }
     done
     # the outcome follows the fault of each device (the list is in index order)
     [ "$(outcome_of "$work/$transport.json" "$(sed -n 5p "$work/list")")" = no-answer ] || fail "$transport: device 4"

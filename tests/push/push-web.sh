@@ -16,7 +16,7 @@ wait_tcp 127.0.0.6
 : >"$work/list"
 for i in 1 2 3 4 5; do echo "127.0.0.$i:$PORT" >>"$work/list"; done
 set +e
-push --devices "$work/list" "$work/app.bin" --transport web --parallel 5 --phase-timeout 2 --json >"$work/stock.json"
+push --devices "$work/list" "$work/app.bin" --transport web --parallel 5 --phase-timeout 3 --json >"$work/stock.json"
 code=$?
 set -e
 [ "$code" -eq 1 ] || fail "a run with failures exits $code"
