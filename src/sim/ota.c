@@ -349,6 +349,55 @@ static void start_update(OtaDev *o, const struct sockaddr_in *from) {
         connect_back(o);
 }
 
+/* An invitation while idle: "AUTH nonce" when a password is set, else straight to the update. */
+static void invited(OtaDev *o, const char *buf, const struct sockaddr_in *from) {
+        int cmd;
+        uint32_t port;
+        uint64_t size;
+
+        if (!parse_invitation(buf, &cmd, &port, &size, o->md5) || (cmd != ESPOTA_CMD_FLASH && cmd != ESPOTA_CMD_FS) ||
+            port == 0 || port > 65535 || size == 0)
+                return;
+        o->cmd = cmd;
+        o->peer_port = (uint16_t) port;
+        o->peer = from->sin_addr;
+        o->size = size;
+        if (isempty(o->s->o->ota_password)) {
+                start_update(o, from);
+                return;
+        }
+        /* the nonce: a digest of a counter, 32 hex (MD5) or 64 hex (3.3.1+) */
+        char seed[48], auth[80];
+        snprintf(seed, sizeof(seed), "%u-%u-%llu", o->d->index, ++o->nonces, (unsigned long long) loop_now(o->s->loop));
+        if (o->s->o->ota_sha256)
+                sha256_hex(seed, strlen(seed), o->nonce);
+        else
+                md5_hex(seed, strlen(seed), o->nonce);
+        snprintf(auth, sizeof(auth), "AUTH %s", o->nonce);
+        reply(o, auth, from);
+        o->state = ST_WAITAUTH;
+}
+
+/* "200 <cnonce> <response>" while waiting for it; anything else sends the device back to idle. */
+static void authenticating(OtaDev *o, char *buf, const struct sockaddr_in *from) {
+        char *save, *c = strtok_r(buf, " \n", &save), *cnonce = strtok_r(NULL, " \n", &save),
+                    *resp = strtok_r(NULL, " \n", &save);
+        char want[SHA256_HEX_LEN + 1];
+
+        if (!c || !streq(c, "200") || !cnonce || !resp) {
+                o->state = ST_IDLE;
+                return;
+        }
+        if (espota_auth_response(o->s->o->ota_password, o->nonce, cnonce, want, sizeof(want)) < 0 ||
+            !streq(want, resp)) {
+                reply(o, "Authentication Failed", from);
+                o->s->stats.ota_auth_failed++;
+                o->state = ST_IDLE;
+                return;
+        }
+        start_update(o, from);
+}
+
 static void on_espota_udp(Loop *l, int fd, short revents, void *userdata) {
         OtaDev *o = userdata;
         struct sockaddr_in from;
@@ -363,53 +412,10 @@ static void on_espota_udp(Loop *l, int fd, short revents, void *userdata) {
         buf[n] = 0;
         if (!is_up(o) || o->d->ota_fault == OTA_FAULT_MUTE)
                 return;
-        if (o->state == ST_IDLE) {
-                int cmd;
-                uint32_t port;
-                uint64_t size;
-                if (!parse_invitation(buf, &cmd, &port, &size, o->md5) || (cmd != ESPOTA_CMD_FLASH && cmd != ESPOTA_CMD_FS) ||
-                    port == 0 || port > 65535 || size == 0)
-                        return;
-                o->cmd = cmd;
-                o->peer_port = (uint16_t) port;
-                o->peer = from.sin_addr;
-                o->size = size;
-                if (isempty(o->s->o->ota_password)) {
-                        start_update(o, &from);
-                        return;
-                }
-                /* the nonce: a digest of a counter, 32 hex (MD5) or 64 hex (3.3.1+) */
-                char seed[48];
-                snprintf(seed, sizeof(seed), "%u-%u-%llu", o->d->index, ++o->nonces,
-                         (unsigned long long) loop_now(o->s->loop));
-                if (o->s->o->ota_sha256)
-                        sha256_hex(seed, strlen(seed), o->nonce);
-                else
-                        md5_hex(seed, strlen(seed), o->nonce);
-                char auth[80];
-                snprintf(auth, sizeof(auth), "AUTH %s", o->nonce);
-                reply(o, auth, &from);
-                o->state = ST_WAITAUTH;
-                return;
-        }
-        if (o->state != ST_WAITAUTH)
-                return;
-        /* "200 <cnonce> <response>"; anything else sends the device back to idle */
-        char *save, *c = strtok_r(buf, " \n", &save), *cnonce = strtok_r(NULL, " \n", &save),
-                    *resp = strtok_r(NULL, " \n", &save);
-        if (!c || !streq(c, "200") || !cnonce || !resp) {
-                o->state = ST_IDLE;
-                return;
-        }
-        char want[SHA256_HEX_LEN + 1];
-        if (espota_auth_response(o->s->o->ota_password, o->nonce, cnonce, want, sizeof(want)) < 0 ||
-            !streq(want, resp)) {
-                reply(o, "Authentication Failed", &from);
-                o->s->stats.ota_auth_failed++;
-                o->state = ST_IDLE;
-                return;
-        }
-        start_update(o, &from);
+        if (o->state == ST_IDLE)
+                invited(o, buf, &from);
+        else if (o->state == ST_WAITAUTH)
+                authenticating(o, buf, &from);
 }
 
 /* ---- web updater ---- */
@@ -544,6 +550,48 @@ static void web_handle(OtaDev *o) {
         apply(o, md5, len, fs);
 }
 
+/* The request head is in: its length and Content-Length. false when the request was refused. */
+static bool parsed_head(OtaDev *o) {
+        o->req[o->req_len] = 0;
+        char *e = memmem(o->req, o->req_len, "\r\n\r\n", 4);
+        if (!e)
+                return true;                    /* not yet */
+        *e = 0;
+        o->head_len = (size_t) (e - o->req) + 4;
+        const char *cl = header(o->req, "Content-Length");
+        uint64_t v = 0;
+        if (cl) {
+                char digits[24];
+                snprintf(digits, sizeof(digits), "%.*s", (int) strcspn(cl, "\r\n"), cl);
+                if (parse_u64(digits, &v) < 0 || v > BODY_MAX) {
+                        web_answer(o, 400, "text/plain", NULL, "bad length");
+                        return false;
+                }
+        }
+        o->content_length = v;
+        size_t need = o->head_len + (size_t) v > o->req_len ? o->head_len + (size_t) v : o->req_len;
+        o->req = xrealloc(o->req, need + 1);
+        return true;
+}
+
+/* Half the body is in: the faults that strike then. true when one did (o reset or stalled). */
+static bool struck_half_way(Loop *l, OtaDev *o) {
+        if (o->d->ota_fault == OTA_FAULT_DROP) {
+                struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+                (void) setsockopt(o->tcp, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+                o->s->stats.ota_failed++;
+                reset(o);
+                return true;
+        }
+        if (o->d->ota_fault == OTA_FAULT_STALL) {
+                o->state = ST_STALLED;
+                loop_unwatch(l, o->tcp);
+                loop_timer_start(l, loop_now(l) + STALL_HOLD, on_stall_end, o, &o->timer);
+                return true;
+        }
+        return false;
+}
+
 static void on_web_conn(Loop *l, int fd, short revents, void *userdata) {
         OtaDev *o = userdata;
         char buf[16384];
@@ -559,58 +607,26 @@ static void on_web_conn(Loop *l, int fd, short revents, void *userdata) {
                 return;
         }
         size_t want = o->head_len ? o->head_len + (size_t) o->content_length : HEAD_MAX;
-        if (o->req_len + (size_t) n > want + HEAD_MAX) {
-                web_answer(o, 400, "text/plain", NULL, "too large");
-                reset(o);
-                return;
-        }
         if (!o->req)
                 o->req = xmalloc(HEAD_MAX + sizeof(buf) + 1);
-        if (!o->head_len && o->req_len >= HEAD_MAX) {
-                web_answer(o, 400, "text/plain", NULL, "header too large");
+        if (o->req_len + (size_t) n > want + HEAD_MAX || (!o->head_len && o->req_len >= HEAD_MAX)) {
+                web_answer(o, 400, "text/plain", NULL, "request too large");
                 reset(o);
                 return;
         }
         memcpy(o->req + o->req_len, buf, (size_t) n);
         o->req_len += (size_t) n;
         if (!o->head_len) {
-                o->req[o->req_len] = 0;
-                char *e = memmem(o->req, o->req_len, "\r\n\r\n", 4);
-                if (!e)
-                        return;
-                *e = 0;
-                o->head_len = (size_t) (e - o->req) + 4;
-                const char *cl = header(o->req, "Content-Length");
-                uint64_t v = 0;
-                if (cl) {
-                        char digits[24];
-                        snprintf(digits, sizeof(digits), "%.*s", (int) strcspn(cl, "\r\n"), cl);
-                        if (parse_u64(digits, &v) < 0 || v > BODY_MAX) {
-                                web_answer(o, 400, "text/plain", NULL, "bad length");
-                                reset(o);
-                                return;
-                        }
-                }
-                o->content_length = v;
-                size_t need = o->head_len + (size_t) v > o->req_len ? o->head_len + (size_t) v : o->req_len;
-                o->req = xrealloc(o->req, need + 1);
-        }
-        uint64_t body = o->req_len - o->head_len;
-        if (o->content_length && body > o->content_length / 2) {
-                if (o->d->ota_fault == OTA_FAULT_DROP) {
-                        struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-                        (void) setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-                        o->s->stats.ota_failed++;
+                if (!parsed_head(o)) {
                         reset(o);
                         return;
                 }
-                if (o->d->ota_fault == OTA_FAULT_STALL) {
-                        o->state = ST_STALLED;
-                        loop_unwatch(l, fd);
-                        loop_timer_start(l, loop_now(l) + STALL_HOLD, on_stall_end, o, &o->timer);
-                        return;
-                }
+                if (!o->head_len)
+                        return;                 /* the head is not in yet */
         }
+        uint64_t body = o->req_len - o->head_len;
+        if (o->content_length && body > o->content_length / 2 && struck_half_way(l, o))
+                return;
         if (body < o->content_length)
                 return;
         web_handle(o);
