@@ -53,3 +53,14 @@ assigned=$(api GET "/assignments?release=1" | tr -d '\n\t ')
 echo "$assigned" | grep -q '"release":1' || fail "no assignment list: $assigned"
 ! echo "$assigned" | grep -q '18:FE' || fail "flotad holds assignments: $assigned"
 echo "ok: a push rollout updated 9 devices and failed the one whose transfer broke"
+
+# the rate limit holds the pushes too: 3 a minute
+release demo 2.0.2
+rl create r2 --release 2 --transport espota --image "$work/demo-2.0.2.bin" --push-port "$PORT" --parallel 2 \
+    --waves 100% --rate 3/min --min-sample 1 >/dev/null || fail "create r2"
+rl start r2 >/dev/null || fail "start r2"
+rl tick >/dev/null 2>&1 || true
+rl tick >/dev/null 2>&1 || true
+rl history r2 | grep -q 'wave 1: pushed 3 devices over espota' || fail "not 3 pushes: $(rl history r2)"
+[ "$(rl history r2 | grep -c 'pushed')" -eq 1 ] || fail "more pushes within the minute: $(rl history r2)"
+echo "ok: the rate limit holds the pushes"
