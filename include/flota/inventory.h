@@ -144,3 +144,22 @@ int inventory_count_by(Store *s, const char *column, int (*cb)(const char *key, 
 int inventory_history(Store *s, const char *device, int (*cb)(const char *version, usec_t at, const char *source,
                                                                void *userdata),
                       void *userdata);
+
+/* What a push needs to know of a device (inventory_push_target()). */
+typedef struct InventoryTarget {
+        char id[DEVICE_ID_MAX + 1];   /* the row's id: a MAC, or a host name mDNS gave */
+        char product[PRODUCT_NAME_MAX + 1];
+        char platform[16];
+        char version[VERSION_MAX + 1];
+        char ip[IP_STR_MAX];
+        char host[DEVICE_ID_MAX + 1]; /* mDNS host name, "" when none */
+        char kind[32];                /* mDNS kind ("arduino-ota", ...), "" when none */
+        unsigned port;                /* the port mDNS announced, 0 when none */
+} InventoryTarget;
+
+/*
+ * The one device that key names: its id (a MAC, canonical or not), its mDNS host name (with or
+ * without ".local") or name, or its address (a numeric IP). -ENOENT when none does, -ENOTUNIQ
+ * when several do.
+ */
+int inventory_push_target(Store *s, const char *key, InventoryTarget *ret);

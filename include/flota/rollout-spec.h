@@ -53,6 +53,8 @@ typedef enum ApproveMode {
 
 typedef enum Transport {
         TRANSPORT_PULL,                 /* flotad assignments: devices fetch on their next poll */
+        TRANSPORT_ESPOTA,               /* flota uploads over ArduinoOTA's espota (flota/push.h) */
+        TRANSPORT_WEB,                  /* flota POSTs to the device's web updater */
         _TRANSPORT_MAX,
         _TRANSPORT_INVALID = -EINVAL,
 } Transport;
@@ -77,6 +79,10 @@ typedef struct RolloutSpec {
         Transport transport;
         uint32_t silent_after;          /* K: silent after K x the device's poll interval */
         uint32_t stuck_polls;           /* N: failed after N polls still on the old version, or N aborts */
+        /* push transports only */
+        char *image;                    /* the release's image file here (its MD5 is checked); NULL: none */
+        uint32_t parallel;              /* pushes at once (default 4) */
+        uint32_t push_port;             /* the devices' port; 0: announced, else the core's default */
 } RolloutSpec;
 
 /* Fills the defaults: waves 1,5%,25%,100%, soak 30m, success 95 %, failure 2 %, silent 5 %, sample 5, K=N=3. */
@@ -86,7 +92,8 @@ void rollout_spec_done(RolloutSpec *s);
 /*
  * Sets one key ("release", "select", "waves", "soak", "min-success", "max-failure",
  * "min-sample", "max-silent", "window" (adds one; "none" clears), "rate", "ramp",
- * "on-failure", "promote", "approve", "transport", "silent-after", "stuck-polls").
+ * "on-failure", "promote", "approve", "transport", "silent-after", "stuck-polls", and for the
+ * push transports "image", "parallel", "push-port").
  * 0, or -EINVAL with a sentence in err naming the key and what it accepts; s is unchanged then.
  */
 int rollout_spec_set(RolloutSpec *s, const char *key, const char *value,

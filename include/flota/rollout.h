@@ -27,6 +27,10 @@ typedef struct RolloutEngine {
         usec_t now;
         bool dry_run;                   /* decide and report, change nothing */
         size_t feed_page;               /* check-ins asked per request; 0: 5,000 */
+        /* push transports: the password for a device (NULL: none), and the web updater's user */
+        const char *(*push_password)(const char *device, const char *host, const char *product, void *userdata);
+        void *push_userdata;
+        const char *push_user;
 } RolloutEngine;
 
 /* ---- planning ---- */

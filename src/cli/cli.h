@@ -40,6 +40,9 @@ typedef struct Cli {
         char *db;                 /* --db, or the default under $XDG_STATE_HOME */
         ApiClient *client;
         Store *inventory;
+        /* the config file's [push] section, in file order: keys[i] = values[i] */
+        char **push_keys, **push_values;
+        size_t n_push;
 } Cli;
 
 typedef struct Verb {
@@ -186,3 +189,13 @@ int verb_discover(Cli *cli, int argc, char **argv);
 int verb_demo(Cli *cli, int argc, char **argv);
 int verb_rollout(Cli *cli, int argc, char **argv);
 int verb_tui(Cli *cli, int argc, char **argv);
+int verb_push(Cli *cli, int argc, char **argv);
+
+/*
+ * The password a push uses: the [push] key from (when given), else the first of password.<name>
+ * for names[], then password.<product>, then password. NULL: none.
+ */
+const char *cli_push_password(Cli *cli, const char *from, const char *const *names, size_t n, const char *product);
+
+/* A [push] setting of the config file, NULL when it is not set (the last one wins). */
+const char *cli_push_setting(const Cli *cli, const char *key);

@@ -134,6 +134,12 @@ static void session_done(Session *s) {
                 close(s->lock_fd);
 }
 
+/* Push transports: the [push] password of a device, as 'flota push' picks it. */
+static const char *push_password(const char *device, const char *host, const char *product, void *userdata) {
+        const char *names[] = { device, host };
+        return cli_push_password(userdata, NULL, names, ELEMENTSOF(names), product);
+}
+
 static int open_session(Cli *cli, const RolloutArgs *a, bool need_server, bool lock, Session *ret) {
         Store *inv;
         ApiClient *api = NULL;
@@ -160,6 +166,9 @@ static int open_session(Cli *cli, const RolloutArgs *a, bool need_server, bool l
                 .server = cli->server ? cli->server : "",
                 .now = a->now,
                 .dry_run = a->dry_run,
+                .push_password = push_password,
+                .push_userdata = cli,
+                .push_user = cli_push_setting(cli, "web-user"),
         };
         return 0;
 }
@@ -700,7 +709,8 @@ static void usage(void) {
                "  --release ID  --select EXPR  --waves 1,5%%,25%%,100%%  --soak 30m  --min-success 95%%\n"
                "  --max-failure 2%%  --min-sample 5  --max-silent 5%%  --window 01:00-05:00[,sat-sun] (repeatable)\n"
                "  --rate 200/min  --ramp F  --on-failure halt|rollback  --promote CHANNEL  --approve each|first|none\n"
-               "  --transport pull  --silent-after K  --stuck-polls N\n"
+               "  --transport pull|espota|web  --image FILE  --parallel N  --push-port P\n"
+               "  --silent-after K  --stuck-polls N\n"
                "Common: --now TIME (decide as if it were TIME)  --wait SECS (for the lock, default 30)\n"
                "\n"
                "Exit status: 0 all well or waiting, 3 a rollout halted and needs a human, 1 error, 2 usage.\n");

@@ -6,9 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "flota/alloc.h"
+#include "flota/mac.h"
 #include "flota/strutil.h"
 
 /*
@@ -43,9 +45,31 @@ static const Verb verbs[] = {
         { "assign", "RELEASE --devices FILE|-", "assign a release to the listed devices", verb_assign },
         { "demo", "[--devices N] [--port P] [--duration S] [--keep]",
           "a private flotad and a simulated fleet, its status live until Ctrl-C", verb_demo },
+        { "push", "DEVICE FILE | --devices FILE|- FILE [--transport espota|web] [--password-from KEY] "
+                  "[--filesystem] [--parallel N] [--port P] [--path PATH] [--phase-timeout SECS] [--deadline SECS] "
+                  "[--verify-timeout SECS] [--stats]",
+          "upload an image to devices that do not poll: ArduinoOTA (espota) or their web updater", verb_push },
         { "tui", "[--interval SECS] [--no-tick] [--stats]",
           "the dashboard (also 'flota' with no verb on a terminal)", verb_tui },
 };
+
+static void push_settings_free(Cli *cli) {
+        for (size_t i = 0; i < cli->n_push; i++) {
+                free(cli->push_keys[i]);
+                free(cli->push_values[i]);
+        }
+        free(cli->push_keys);
+        free(cli->push_values);
+        cli->push_keys = cli->push_values = NULL;
+        cli->n_push = 0;
+}
+
+const char *cli_push_setting(const Cli *cli, const char *key) {
+        for (size_t i = cli->n_push; i > 0; i--)
+                if (streq(cli->push_keys[i - 1], key))
+                        return cli->push_values[i - 1];
+        return NULL;
+}
 
 static void help(void) {
         printf("Usage: flota [OPTIONS] VERB [ARGS]\n"
@@ -96,6 +120,7 @@ typedef struct ConfigFile {
         Cli *cli;
         const char *path;
         int line;
+        bool has_password;
         char error[256];
 } ConfigFile;
 
@@ -103,8 +128,30 @@ static int on_ini(void *user, const char *section, const char *name, const char 
         ConfigFile *cf = user;
         uint32_t t;
 
+        if (streq(section, "push")) {
+                /* [push]: password, password.<product|MAC|host>, web-user, web-path[.<product>] */
+                if (!streq(name, "password") && !startswith(name, "password.") && !streq(name, "web-user") &&
+                    !streq(name, "web-path") && !startswith(name, "web-path.")) {
+                        snprintf(cf->error, sizeof(cf->error), "unknown [push] setting '%s'", name);
+                        return 0;
+                }
+                if (startswith(name, "password"))
+                        cf->has_password = true;
+                Cli *cli = cf->cli;
+                /* a colon ends an INI key: a MAC is written 18FE34B9ACF5 or 18-FE-34-B9-AC-F5,
+                 * and kept in its canonical form, as the inventory has it */
+                char mac[MAC_STR_LEN + 1];
+                _cleanup_free_ char *key = NULL;
+                if (startswith(name, "password.") && mac_canonicalize(name + strlen("password."), mac) == 0)
+                        name = key = xasprintf("password.%s", mac);
+                cli->push_keys = xrealloc(cli->push_keys, (cli->n_push + 1) * sizeof(char *));
+                cli->push_values = xrealloc(cli->push_values, (cli->n_push + 1) * sizeof(char *));
+                cli->push_keys[cli->n_push] = xstrdup(name);
+                cli->push_values[cli->n_push++] = xstrdup(value);
+                return 1;
+        }
         if (!streq(section, "flota")) {
-                snprintf(cf->error, sizeof(cf->error), "unknown section [%s] (expected [flota])", section);
+                snprintf(cf->error, sizeof(cf->error), "unknown section [%s] (expected [flota] or [push])", section);
                 return 0;
         }
         if (streq(name, "server"))
@@ -147,10 +194,14 @@ static int load_config(Cli *cli, const char *path, bool named) {
                 return cli_error("cannot read %s: %s", path, strerror(errno));
         }
         ConfigFile cf = { .cli = cli, .path = path };
+        struct stat st;
         int line = ini_parse_file(f, on_ini, &cf);
+        bool others = fstat(fileno(f), &st) == 0 && (st.st_mode & (S_IRGRP | S_IROTH | S_IWGRP | S_IWOTH));
         fclose(f);
         if (line != 0)
                 return cli_error("%s:%d: %s", path, line, cf.error[0] ? cf.error : "syntax error");
+        if (cf.has_password && others)
+                return cli_error("%s holds push passwords and others can read it: chmod 600 it", path);
         return 0;
 }
 
@@ -258,6 +309,7 @@ int main(int argc, char **argv) {
                 free(cli.server);
                 free(cli.token);
                 free(cli.db);
+                push_settings_free(&cli);
                 return EXIT_USAGE;
         }
         if (getenv("FLOTA_SERVER"))
@@ -292,6 +344,7 @@ int main(int argc, char **argv) {
         }
         api_client_free(cli.client);
         store_free(cli.inventory);
+        push_settings_free(&cli);
         free(cli.server);
         free(cli.token);
         free(cli.db);

@@ -24,6 +24,8 @@ static const char *const approve_names[_APPROVE_MODE_MAX] = {
 
 static const char *const transport_names[_TRANSPORT_MAX] = {
         [TRANSPORT_PULL] = "pull",
+        [TRANSPORT_ESPOTA] = "espota",
+        [TRANSPORT_WEB] = "web",
 };
 
 static int lookup(const char *const *names, size_t n, const char *s) {
@@ -76,13 +78,15 @@ void rollout_spec_init(RolloutSpec *s) {
                 .ramp = 1.0,
                 .silent_after = 3,
                 .stuck_polls = 3,
+                .parallel = 4,
         };
 }
 
 void rollout_spec_done(RolloutSpec *s) {
         free(s->select);
         free(s->promote);
-        s->select = s->promote = NULL;
+        free(s->image);
+        s->select = s->promote = s->image = NULL;
 }
 
 /* A decimal with at most two places, as hundredths: "2.5" -> 250. */
@@ -344,6 +348,23 @@ static int set_stuck_polls(RolloutSpec *s, const char *v) {
         return parse_u32(v, &n) < 0 || n == 0 || n > 1000 ? -EINVAL : (s->stuck_polls = n, 0);
 }
 
+static int set_image(RolloutSpec *s, const char *v) {
+        /* absolute: the tick runs from cron, in another directory */
+        if (strchr(v, '\n') || (!isempty(v) && v[0] != '/'))
+                return -EINVAL;
+        free(s->image);
+        s->image = isempty(v) ? NULL : xstrdup(v);
+        return 0;
+}
+static int set_parallel(RolloutSpec *s, const char *v) {
+        uint32_t n;
+        return parse_u32(v, &n) < 0 || n == 0 || n > 256 ? -EINVAL : (s->parallel = n, 0);
+}
+static int set_push_port(RolloutSpec *s, const char *v) {
+        uint32_t n;
+        return parse_u32(v, &n) < 0 || n > 65535 ? -EINVAL : (s->push_port = n, 0);
+}
+
 static const struct {
         const char *key;
         KeySetter set;
@@ -363,9 +384,12 @@ static const struct {
         { "on-failure", set_on_failure, "halt or rollback" },
         { "promote", set_promote, "a channel name" },
         { "approve", set_approve, "each, first or none" },
-        { "transport", set_transport, "pull" },
+        { "transport", set_transport, "pull, espota or web" },
         { "silent-after", set_silent_after, "a number of poll intervals, 1-1000" },
         { "stuck-polls", set_stuck_polls, "a number of polls, 1-1000" },
+        { "image", set_image, "the absolute path of the release's image file" },
+        { "parallel", set_parallel, "a number of pushes at once, 1-256" },
+        { "push-port", set_push_port, "a port, or 0 for the announced one" },
 };
 
 int rollout_spec_set(RolloutSpec *s, const char *key, const char *value,
@@ -391,6 +415,11 @@ int rollout_spec_set(RolloutSpec *s, const char *key, const char *value,
 int rollout_spec_check(const RolloutSpec *s, char err[static ROLLOUT_SPEC_ERROR_MAX]) {
         if (s->release_id <= 0) {
                 snprintf(err, ROLLOUT_SPEC_ERROR_MAX, "no release: give --release ID");
+                return -EINVAL;
+        }
+        if (s->transport != TRANSPORT_PULL && !s->image) {
+                snprintf(err, ROLLOUT_SPEC_ERROR_MAX, "transport %s: give the release's image, --image FILE",
+                         transport_to_string(s->transport));
                 return -EINVAL;
         }
         return 0;
@@ -456,6 +485,11 @@ char *rollout_spec_format(const RolloutSpec *s) {
         fprintf(f, "transport=%s\n", transport_to_string(s->transport));
         fprintf(f, "silent-after=%u\n", s->silent_after);
         fprintf(f, "stuck-polls=%u\n", s->stuck_polls);
+        if (s->transport != TRANSPORT_PULL) {
+                fprintf(f, "image=%s\n", s->image ? s->image : "");
+                fprintf(f, "parallel=%u\n", s->parallel);
+                fprintf(f, "push-port=%u\n", s->push_port);
+        }
         fclose(f);
         return text;
 }

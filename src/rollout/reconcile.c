@@ -69,6 +69,7 @@ typedef struct Desired {
         const Rollout *rollout;
         bool keep_updated_only;         /* aborted: only updated devices keep the release */
         bool clear_all;                 /* completed and promoted: the channel carries them */
+        bool pushed;                    /* a push transport: flota uploads, flotad assigns nothing */
 } Desired;
 
 static IdSet *desired_set(Desired *d, int64_t release) {
@@ -90,6 +91,8 @@ static int64_t wanted_release(const Desired *d, const RolloutDevice *rd) {
                 return 0;
         if (rd->from_release > 0)
                 return rd->from_release;
+        if (d->pushed)
+                return 0;
         switch (rd->p.state) {
         case DR_UPDATED:
                 return d->rollout->release_id;
@@ -210,6 +213,7 @@ int rollout_reconcile(RolloutEngine *e, const Rollout *r, const AssignedSet *hel
                 .keep_updated_only = r->state == ROLLOUT_ABORTED,
                 /* a completed rollout that promoted its channel leaves the devices to the channel */
                 .clear_all = r->state == ROLLOUT_COMPLETED && spec.promote,
+                .pushed = spec.transport != TRANSPORT_PULL,
         };
         rollout_spec_done(&spec);
         Diff diff = {};

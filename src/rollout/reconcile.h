@@ -38,5 +38,12 @@ void rollout_targets_format(const uint64_t *targets, size_t n, char *buf, size_t
 /* Records an event on the rollout and the same in the audit log. */
 int rollout_note(RolloutEngine *e, const Rollout *r, const char *event, const char *fmt, ...) _printf_(4, 5);
 
+/*
+ * Push transports (push-wave.c): sends the release's image to the rollout's offered devices not
+ * yet pushed; failed pushes make the devices failed, OKs mark them served. Nothing with
+ * e->dry_run or the pull transport. 0 or -errno with err.
+ */
+int rollout_push_offered(RolloutEngine *e, const Rollout *r, const RolloutSpec *spec, char err[static ROLLOUT_ERROR_MAX]);
+
 /* The actions that talk to flotad before they are recorded: rollback and promote. */
 int rollout_act_remote(RolloutEngine *e, Rollout *r, RolloutAction a, char err[static ROLLOUT_ERROR_MAX]);

@@ -430,6 +430,10 @@ int rollout_step(RolloutEngine *e, Rollout *r, char err[static ROLLOUT_ERROR_MAX
                 } else
                         k = store_end(e->inventory, k);
         }
+        /* push transports upload to the devices offered; flotad assigns nothing (a rollback
+         * still goes through flotad's assignments) */
+        if (k >= 0 && spec.transport != TRANSPORT_PULL && r->state == ROLLOUT_RUNNING)
+                k = rollout_push_offered(e, r, &spec, err);
         if (k >= 0 && e->api && r->state != ROLLOUT_DRAFT)
                 k = rollout_reconcile(e, r, have_held ? &held : NULL, NULL, err);
         assigned_set_done(&held);

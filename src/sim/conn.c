@@ -118,6 +118,12 @@ void sim_poll(Sim *s, SimDevice *d) {
         s->conns = c;
 
         c->fd = socket(s->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (c->fd >= 0 && s->o->ota && s->addr.ss_family == AF_INET) {
+                /* --ota: the device polls from its own address, the one that answers pushes */
+                struct sockaddr_in self = { .sin_family = AF_INET,
+                                            .sin_addr.s_addr = htonl(s->o->ota_addr_base + d->index) };
+                (void) bind(c->fd, (struct sockaddr *) &self, sizeof(self));
+        }
         if (c->fd < 0 || n <= 0 ||
             (connect(c->fd, (struct sockaddr *) &s->addr, s->addr_len) < 0 && errno != EINPROGRESS)) {
                 if (c->fd < 0)

@@ -52,6 +52,7 @@ enum {
         A_MDNS,
         A_MDNS_ADDR_BASE,
         A_LIST,
+        A_OTA,                  /* every --ota* option: sim_ota_parse() tells them apart by name */
 };
 
 /* flota-sim's options, in --help's order: the one table getopt_long() and --help are made from. */
@@ -86,6 +87,23 @@ static const struct SimOption {
         { "mdns", A_MDNS, NULL, "publish every device over mDNS as ArduinoOTA does (avahi-daemon)" },
         { "mdns-addr-base", A_MDNS_ADDR_BASE, "ADDR",
           "IPv4 address of device 0's A record; device i gets ADDR+i\n(default 169.254.78.1)" },
+        { "ota", A_OTA, "espota|web",
+          "every device answers pushes on its own address: ArduinoOTA's espota,\nor a web updater (then --server is optional)" },
+        { "ota-addr-base", A_OTA, "ADDR", "device i listens on ADDR+i (default 127.0.0.1; also the mDNS A record)" },
+        { "ota-port", A_OTA, "P", "the port (default: the core's, 8266 ESP8266 / 3232 ESP32; web 80)" },
+        { "ota-password", A_OTA, "PW", "the OTA password (espota auth, web updater Basic credentials)" },
+        { "ota-user", A_OTA, "NAME", "the web updater's user (default admin)" },
+        { "ota-auth", A_OTA, "md5|sha256", "espota challenge: classic MD5, or the ESP32 core 3.3.1+ SHA-256 one" },
+        { "ota-updater", A_OTA, "stock|example",
+          "web pages: the stock HTTPUpdateServer, or the ESP32\nWebServer+Update example (\"OK\"/\"FAIL\")" },
+        { "ota-reboot", A_OTA, "SECONDS", "how long a device is away while it reboots after a push (default 0.5)" },
+        { "ota-mute", A_OTA, "F",
+          "push faults (this and the five below), fractions of the fleet given to the\nlowest indexes in this order: answer nothing" },
+        { "ota-refuse", A_OTA, "F", "refuse the upload (no space)" },
+        { "ota-corrupt", A_OTA, "F", "a byte flips on the way" },
+        { "ota-drop", A_OTA, "F", "the link drops half way" },
+        { "ota-stall", A_OTA, "F", "reading stops half way" },
+        { "ota-never-back", A_OTA, "F", "never come back after the reboot" },
         { "list", A_LIST, NULL, "print each device's index, chip, MAC, mDNS name, host and address" },
         { "json", A_JSON, NULL, "print the final statistics as JSON" },
         { "help", 'h', NULL, "show this help" },
@@ -241,9 +259,9 @@ int sim_parse_argv(int argc, char **argv, SimOptions *o) {
         for (size_t i = 0; i < ELEMENTSOF(sim_options); i++)
                 options[i] = (struct option) { sim_options[i].name, sim_options[i].arg ? required_argument : no_argument,
                                                NULL, sim_options[i].id };
-        bool have_server = false;
+        bool have_server = false, have_mdns_base = false;
         uint32_t v;
-        int c;
+        int c, idx;
 
         *o = (SimOptions) { .devices = 10, .seed = 1, .interval = 60, .concurrency = 64,
                             .mdns_addr_base = MDNS_ADDR_BASE };
@@ -252,8 +270,10 @@ int sim_parse_argv(int argc, char **argv, SimOptions *o) {
         for (int p = 0; p < _PLATFORM_MAX; p++)
                 o->product[p] = xstrdup("demo");
         o->progress = isatty(STDERR_FILENO);
+        o->ota_addr_base = 0x7f000001u;         /* 127.0.0.1 */
+        o->ota_reboot = 0.5;
 
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "h", options, &idx)) >= 0) {
                 switch (c) {
                 case 'h':
                         help();
@@ -368,6 +388,14 @@ int sim_parse_argv(int argc, char **argv, SimOptions *o) {
                 case A_MDNS_ADDR_BASE:
                         if (parse_ipv4(optarg, &o->mdns_addr_base) < 0)
                                 return fail_usage("--mdns-addr-base expects an IPv4 address", optarg);
+                        have_mdns_base = true;
+                        break;
+                case A_OTA:
+                        if (sim_ota_parse(o, options[idx].name, optarg) < 0) {
+                                fprintf(stderr, "flota-sim: --%s: '%s' is not valid here (see --help)\n",
+                                        options[idx].name, optarg);
+                                return -EINVAL;
+                        }
                         break;
                 case A_LIST:
                         o->list = true;
@@ -386,7 +414,20 @@ int sim_parse_argv(int argc, char **argv, SimOptions *o) {
                 fprintf(stderr, "flota-sim: --mdns-addr-base: %u devices do not fit above it\n", o->devices);
                 return -EINVAL;
         }
-        if (!have_server && !o->list) {
+        if (o->ota && !have_mdns_base)
+                o->mdns_addr_base = o->ota_addr_base;     /* announce the address that answers */
+        if (o->ota && o->ota_addr_base > UINT32_MAX - (o->devices - 1)) {
+                fprintf(stderr, "flota-sim: --ota-addr-base: %u devices do not fit above it\n", o->devices);
+                return -EINVAL;
+        }
+        double faults = 0;
+        for (int i = 0; i < SIM_OTA_FAULTS; i++)
+                faults += o->ota_faults[i];
+        if (faults > 1) {
+                fprintf(stderr, "flota-sim: the --ota-* faults add up to more than 1\n");
+                return -EINVAL;
+        }
+        if (!have_server && !o->list && !o->ota) {
                 fprintf(stderr, "flota-sim: --server is required (see --help)\n");
                 return -EINVAL;
         }
@@ -411,6 +452,8 @@ void sim_options_done(SimOptions *o) {
         free(o->key);
         free(o->auth);
         free(o->state);
+        free(o->ota_password);
+        free(o->ota_user);
 }
 
 static uint32_t hash2(uint32_t a, uint32_t b) {
@@ -568,6 +611,10 @@ static void start_or_queue(Sim *s, SimDevice *d) {
 static void on_due(Loop *l, void *userdata) {
         SimDevice *d = userdata;
 
+        if (d->bricked)
+                return;
+        if (d->rebooting)
+                return;                 /* restarting after a push: it polls once it has booted */
         if (d->offline) {
                 /* back on the network */
                 d->offline = false;
@@ -621,6 +668,34 @@ static void device_done(Sim *s, SimDevice *d) {
                 sim_mdns_device_changed(s, d);
 }
 
+static void on_boot(Loop *l, void *userdata) {
+        SimDevice *d = userdata;
+        Sim *s = d->sim;
+
+        (void) l;
+        d->offline = false;
+        d->rebooting = false;
+        sim_mdns_device_changed(s, d);
+        sim_ota_device_changed(s, d);
+        /* a sketch that checks for updates checks at boot: the server hears the new version now */
+        if (s->o->port && !d->busy)
+                start_or_queue(s, d);
+}
+
+void sim_device_reboot(Sim *s, SimDevice *d, bool never_back) {
+        d->offline = true;
+        d->rebooting = !never_back;
+        if (never_back) {
+                d->bricked = true;
+                s->stats.bricked++;
+        }
+        /* restarting: its announcement goes, and comes back with the new image */
+        sim_mdns_device_changed(s, d);
+        sim_ota_device_changed(s, d);
+        if (!never_back)
+                loop_timer(s->loop, loop_now(s->loop) + (usec_t) (s->o->ota_reboot * 1e6), on_boot, d);
+}
+
 static void on_sweep(Loop *l, void *userdata) {
         Sim *s = userdata;
         usec_t now = loop_now(l);
@@ -657,7 +732,8 @@ static int resolve(Sim *s) {
 
 int sim_run(Sim *s, SimOptions *o) {
         *s = (Sim) { .o = o, .device_done = device_done };
-        if (resolve(s) < 0)
+        bool polls = o->port != 0;
+        if (polls && resolve(s) < 0)
                 return -EADDRNOTAVAIL;
         s->loop = loop_new();
         s->started = loop_now(s->loop);
@@ -671,7 +747,11 @@ int sim_run(Sim *s, SimOptions *o) {
         if (o->until_version && s->on_target >= s->can_reach)
                 return 0;
 
-        if (o->rate_max) {
+        if (o->ota && sim_ota_start(s) < 0)
+                return -EADDRNOTAVAIL;
+        if (!polls) {
+                /* --ota without --server: the devices only answer pushes */
+        } else if (o->rate_max) {
                 for (uint32_t i = 0, started = 0; i < o->devices && started < o->concurrency; i++) {
                         s->next_device = (i + 1) % o->devices;
                         if (s->devices[i].bricked)
@@ -694,11 +774,13 @@ int sim_run(Sim *s, SimOptions *o) {
         int r = loop_run(s->loop);
         /* goodbyes go out now, not when the statistics are printed */
         sim_mdns_stop(s);
+        sim_ota_stop(s);
         return r;
 }
 
 void sim_done(Sim *s) {
         sim_mdns_stop(s);
+        sim_ota_stop(s);
         loop_free(s->loop);
         free(s->devices);
         free(s->ready);

@@ -102,7 +102,7 @@ static int rename_device(MdnsDevice *md) {
 
 static int add_entries(SimMdns *m, MdnsDevice *md, const SimDevice *d) {
         char fqdn[AVAHI_DOMAIN_NAME_MAX], board[32];
-        const char *auth = m->sim->o->auth ? "auth_upload=yes" : "auth_upload=no";
+        const char *auth = m->sim->o->auth || !isempty(m->sim->o->ota_password) ? "auth_upload=yes" : "auth_upload=no";
         AvahiAddress addr = { .proto = AVAHI_PROTO_INET };
         uint32_t index = (uint32_t) (d - m->sim->devices);
 
@@ -111,7 +111,8 @@ static int add_entries(SimMdns *m, MdnsDevice *md, const SimDevice *d) {
         snprintf(board, sizeof(board), "board=%s", esp_ota_board(&d->esp));
         /* IPv4 only, as the device; the TXT records in the order ArduinoOTA adds them */
         int r = avahi_entry_group_add_service(md->group, AVAHI_IF_UNSPEC, AVAHI_PROTO_INET, 0, md->name,
-                                              "_arduino._tcp", NULL, fqdn, esp_ota_port(&d->esp),
+                                              "_arduino._tcp", NULL, fqdn,
+                                              m->sim->o->ota_port ? m->sim->o->ota_port : esp_ota_port(&d->esp),
                                               "tcp_check=no", "ssh_upload=no", board, auth, NULL);
         if (r < 0)
                 return r;

@@ -14,6 +14,7 @@
 
 #define SIM_MAX_VERSIONS 16
 #define SIM_LATENCY_BUCKETS 160
+#define SIM_OTA_FAULTS 6
 
 typedef struct SimOptions {
         char host[256];
@@ -46,7 +47,19 @@ typedef struct SimOptions {
         bool mdns;                              /* publish each device as ArduinoOTA does */
         uint32_t mdns_addr_base;                /* A record of device 0 (host order); device i: + i */
         bool list;                              /* print the fleet's identities and exit */
+        /* --ota: devices answer pushes (ota.c) */
+        int ota;                                /* SIM_OTA_NONE, _ESPOTA, _WEB */
+        uint32_t ota_addr_base;                 /* device i listens on this + i (host order) */
+        uint16_t ota_port;                      /* 0: the core's default (8266/3232, web 80) */
+        char *ota_password;
+        char *ota_user;                         /* web updater user, default admin */
+        bool ota_sha256;                        /* --ota-auth sha256: the ESP32 3.3.1+ challenge */
+        bool ota_example;                       /* --ota-updater example: "OK"/"FAIL" pages */
+        double ota_reboot;                      /* seconds a device is away while it reboots */
+        double ota_faults[SIM_OTA_FAULTS];      /* fractions, see ota.c */
 } SimOptions;
+
+enum { SIM_OTA_NONE, SIM_OTA_ESPOTA, SIM_OTA_WEB };
 
 typedef enum SimFault {
         FAULT_NONE,
@@ -69,6 +82,8 @@ typedef struct SimDevice {
         bool reported;                          /* an answered poll carried --until-version */
         bool goes_offline;                      /* --offline: sometimes misses 2 to 5 polls */
         bool offline;                           /* in such a window now: off the network */
+        int ota_fault;                          /* --ota-*: what goes wrong with a push (ota.c) */
+        bool rebooting;                         /* after a push, until it boots the new image */
 } SimDevice;
 
 typedef struct SimStats {
@@ -82,6 +97,8 @@ typedef struct SimStats {
         uint64_t offline_windows;               /* times a device dropped off the network */
         uint64_t bytes;
         uint64_t latency[SIM_LATENCY_BUCKETS];
+        uint64_t ota_sketch, ota_filesystem;    /* pushes taken */
+        uint64_t ota_auth_failed, ota_failed;   /* refused or failed pushes */
 } SimStats;
 
 typedef struct Conn Conn;
@@ -108,6 +125,7 @@ struct Sim {
         /* called by conn.c when a device's poll is over: the scheduler's (main.c), so that conn.c
          * calls nothing of main.c's */
         void (*device_done)(Sim *s, SimDevice *d);
+        struct SimOta *ota;                     /* --ota */
 };
 
 /* Parses the command line into o. <0 error (message printed), 0 exit (help shown), >0 run. */
@@ -136,6 +154,19 @@ void sim_mdns_device_changed(Sim *s, SimDevice *d);
 void sim_mdns_stop(Sim *s);
 /* --list: one line per device (index, chip, MAC, mDNS instance name, host name, address). */
 void sim_mdns_list(Sim *s);
+
+/*
+ * --ota (ota.c): every device answers ArduinoOTA's espota or a web updater on its own loopback
+ * address, as the cores do; after a push it reboots into the image (sim_device_reboot()).
+ */
+int sim_ota_parse(SimOptions *o, const char *name, const char *arg);
+int sim_ota_start(Sim *s);
+void sim_ota_stop(Sim *s);
+/* After a device went away or came back: its web updater stops or starts listening. */
+void sim_ota_device_changed(Sim *s, SimDevice *d);
+const char *sim_ota_fault_name(int fault);
+/* main.c: the device goes away for --ota-reboot seconds, then runs version (and polls at once). */
+void sim_device_reboot(Sim *s, SimDevice *d, bool never_back);
 
 /* Stats (stats.c). */
 void stats_record(Sim *s, SimDevice *d, int outcome, int status, usec_t latency);

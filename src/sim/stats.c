@@ -123,6 +123,14 @@ static cJSON *stats_json(const Sim *s) {
         cJSON_AddNumberToObject(faults, "bootloop", counts[FAULT_BOOTLOOP]);
         cJSON_AddItemToObject(o, "faults", faults);
         cJSON_AddNumberToObject(o, "bytes", (double) st->bytes);
+        if (s->o->ota) {
+                cJSON *ota = cJSON_CreateObject();
+                cJSON_AddNumberToObject(ota, "sketch", (double) st->ota_sketch);
+                cJSON_AddNumberToObject(ota, "filesystem", (double) st->ota_filesystem);
+                cJSON_AddNumberToObject(ota, "auth_failed", (double) st->ota_auth_failed);
+                cJSON_AddNumberToObject(ota, "failed", (double) st->ota_failed);
+                cJSON_AddItemToObject(o, "ota", ota);
+        }
         cJSON_AddItemToObject(o, "versions", versions_json(s));
         cJSON_AddNumberToObject(lat, "p50", round(percentile(st, 0.50) * 100) / 100);
         cJSON_AddNumberToObject(lat, "p90", round(percentile(st, 0.90) * 100) / 100);
@@ -155,6 +163,11 @@ void stats_print(const Sim *s, bool json) {
                 const cJSON *v;
                 cJSON_ArrayForEach(v, cJSON_GetObjectItem(o, "versions"))
                         printf("running %s: %.0f\n", v->string, v->valuedouble);
+                if (s->o->ota)
+                        printf("pushes taken: %llu sketch, %llu filesystem; refused or failed: %llu, wrong "
+                               "credentials: %llu\n",
+                               (unsigned long long) st->ota_sketch, (unsigned long long) st->ota_filesystem,
+                               (unsigned long long) st->ota_failed, (unsigned long long) st->ota_auth_failed);
                 printf("latency ms: p50 %.2f, p90 %.2f, p99 %.2f\n", percentile(st, 0.5), percentile(st, 0.9),
                        percentile(st, 0.99));
         }

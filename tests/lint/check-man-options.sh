@@ -8,7 +8,8 @@ prog=$1 man=$2
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/flota-man-options.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 "$prog" --help | sed -n 's/^  \(-., \)\{0,1\}--\([a-z0-9-]*\).*/\2/p' | grep -v '^help$' | sort -u >"$tmp/help"
-sed -n 's/^\*--\([a-z0-9-]*\)[* ].*/\1/p' "$man" | sort -u >"$tmp/man"
+# every option a definition line names ("*--ota-password* _PW_, *--ota-user* _NAME_": both)
+grep '^\*--' "$man" | grep -o '\*--[a-z0-9-]*\*' | sed 's/^\*--//; s/\*$//' | sort -u >"$tmp/man"
 [ -s "$tmp/help" ] || { echo "man-options: $prog --help lists no options" >&2; exit 1; }
 if ! diff -u "$tmp/help" "$tmp/man" >"$tmp/diff"; then
     echo "man-options: $prog --help (-) and $man (+) name different options:" >&2

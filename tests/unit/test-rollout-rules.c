@@ -62,7 +62,10 @@ static void test_spec_refuses(void **state) {
                 { "ramp", "0.5" },
                 { "on-failure", "explode" },
                 { "approve", "sometimes" },
-                { "transport", "espota" },
+                { "transport", "carrier-pigeon" },
+                { "image", "relative/image.bin" },
+                { "parallel", "0" },
+                { "push-port", "70000" },
                 { "release", "-1" },
                 { "nonsense", "1" },
                 { "silent-after", "0" },
@@ -79,6 +82,13 @@ static void test_spec_refuses(void **state) {
         assert_int_equal(s.n_waves, 4);
         assert_int_equal(s.n_windows, 0);
         assert_int_equal(rollout_spec_check(&s, err), -EINVAL);
+        /* a push transport needs the release's image */
+        assert_int_equal(rollout_spec_set(&s, "release", "1", err), 0);
+        assert_int_equal(rollout_spec_set(&s, "transport", "espota", err), 0);
+        assert_int_equal(rollout_spec_check(&s, err), -EINVAL);
+        assert_non_null(strstr(err, "--image"));
+        assert_int_equal(rollout_spec_set(&s, "image", "/srv/door-2.0.bin", err), 0);
+        assert_int_equal(rollout_spec_check(&s, err), 0);
         assert_int_equal(rollout_spec_parse("release=1\nwaves", &s, err), -EINVAL);
         assert_non_null(strstr(err, "line 2"));
         rollout_spec_done(&s);

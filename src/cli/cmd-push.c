@@ -1,0 +1,733 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * flota push: uploads an image to devices that do not poll, over ArduinoOTA's espota protocol or
+ * the device's web updater (flota/push.h), several at once on one loop; then waits, bounded, for
+ * each device to come back and checks through flotad that it runs the pushed version.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "flota/alloc.h"
+#include "flota/discovery.h"
+#include "flota/fileio.h"
+#include "flota/hash.h"
+#include "flota/image.h"
+#include "flota/inventory.h"
+#include "flota/json-decode.h"
+#include "flota/mac.h"
+#include "flota/push.h"
+#include "flota/strutil.h"
+
+#define IMAGE_MAX ((size_t) 16 << 20)
+#define DEVICES_MAX 100000
+#define VERIFY_EVERY (500 * USEC_PER_MSEC)
+
+typedef enum Verified {
+        VERIFIED_NONE,               /* the push failed: nothing to verify */
+        VERIFIED_UPDATED,
+        VERIFIED_FAILED,             /* came back on another version */
+        VERIFIED_SILENT,             /* never came back within the wait */
+        VERIFIED_UNVERIFIED,         /* nothing to check with: no server, MAC or version */
+} Verified;
+
+static const char *const verified_names[] = { "", "updated", "failed", "silent", "unverified" };
+
+typedef struct Job {
+        char *device;                /* as the user named it */
+        char *id;                    /* inventory id (a MAC) or "" */
+        char *product;
+        char host[INET6_ADDRSTRLEN];
+        uint16_t port;
+        PushTransport transport;
+        const char *password;        /* borrowed from the config */
+        const char *path;
+        bool started, done;
+        PushResult result;
+        Verified verified;
+        char seen_version[VERSION_MAX + 1];
+        usec_t ok_wall;              /* wall clock of the device's OK */
+        usec_t verify_until;
+        LoopTimerHandle verify_timer;
+        uint64_t sent;
+        usec_t ok_mono;              /* loop time of the OK */
+        bool announced;              /* the inventory knows it from mDNS */
+        bool went_away, back;        /* mDNS: its service went after the OK, and came back */
+        char announced_version[VERSION_MAX + 1];
+} Job;
+
+typedef struct PushRun {
+        Cli *cli;
+        Loop *loop;
+        Pusher *pusher;
+        Job *jobs;
+        size_t n, next, running, finished;
+        unsigned parallel;
+        const char *file;                /* the image's name, for the audit log */
+        uint8_t *image;
+        size_t size;
+        bool filesystem;
+        char version[VERSION_MAX + 1];   /* what the image carries, "" when it does not say */
+        char md5[MD5_HEX_LEN + 1];
+        usec_t phase, deadline, verify;
+        bool progress;
+        usec_t drawn;                    /* when the progress bar was last drawn */
+        ApiClient *api;
+        Discovery *mdns;                 /* watching the devices come back (NULL: no avahi) */
+        bool stats;                      /* --stats: how responsive the loop stayed */
+        LoopTimerHandle beat;
+        usec_t beat_due, worst_turn;
+        uint64_t beats;
+} PushRun;
+
+static void help(void) {
+        printf("Usage: flota push DEVICE FILE [OPTIONS]\n"
+               "       flota push --devices FILE|- FILE [OPTIONS]\n"
+               "\n"
+               "Uploads FILE to devices that do not poll: ArduinoOTA's network port (espota) or the\n"
+               "device's web updater. DEVICE is a MAC or host name from the inventory, or an address\n"
+               "(10.0.0.5, 10.0.0.5:8080, [fe80::1]:3232). Passwords come from the config file's [push]\n"
+               "section: password.<MAC> (no colons: 18FE34B9ACF5), password.<host>, password.<product>,\n"
+               "then password.\n"
+               "\n"
+               "Options:\n"
+               "  --transport espota|web  how to upload (default: espota, web for a device mDNS knows as http)\n"
+               "  --password-from KEY     take the password from this [push] key (e.g. password.lab)\n"
+               "  --filesystem            FILE is a filesystem image (espota command 100, form field filesystem)\n"
+               "  --devices FILE|-        push to every device listed, one a line ('#' starts a comment)\n"
+               "  --parallel N            pushes at once (default 4, at most 256)\n"
+               "  --port P                the device's port (default: mDNS's, else 8266/3232, web 80)\n"
+               "  --path PATH             the web updater's path (default [push] web-path, else /update)\n"
+               "  --phase-timeout SECS    wait this long for each answer, the connection, each chunk (default 10)\n"
+               "  --deadline SECS         give a whole push this long (default 300)\n"
+               "  --verify-timeout SECS   wait this long for the device to report the new version through\n"
+               "                          flotad (default 120; 0: do not wait)\n"
+               "  --stats                 print on stderr how late the loop ran a 5 ms timer at worst\n"
+               "  -j, --json              the results as JSON\n"
+               "\n"
+               "Outcomes: ok, auth-failed, refused, no-answer, upload-failed, timeout; after ok, verified is\n"
+               "updated, failed (back on another version), silent (not back in time) or unverified.\n"
+               "Exit status: 0 when every push was ok and none came back on another version, 1 otherwise.\n");
+}
+
+static int parse_secs(const char *opt, const char *s, bool zero, usec_t *ret) {
+        uint32_t v;
+
+        if (parse_u32(s, &v) < 0 || (!zero && v == 0) || v > 86400)
+                return cli_usage("%s expects seconds from %d to 86400", opt, zero ? 0 : 1);
+        *ret = (usec_t) v * USEC_PER_SEC;
+        return 0;
+}
+
+/* "host", "host:port", "[v6]:port", a bare IPv6 address. 0 or -EINVAL. */
+static int split_address(const char *s, char *host, size_t size, uint32_t *port) {
+        const char *colon = strrchr(s, ':');
+
+        *port = 0;
+        if (s[0] == '[') {
+                const char *end = strchr(s, ']');
+                if (!end || (size_t) (end - s - 1) >= size)
+                        return -EINVAL;
+                snprintf(host, size, "%.*s", (int) (end - s - 1), s + 1);
+                if (end[1] == ':')
+                        return parse_u32(end + 2, port) < 0 || *port == 0 || *port > 65535 ? -EINVAL : 0;
+                return end[1] ? -EINVAL : 0;
+        }
+        if (colon && strchr(s, ':') == colon) {
+                if ((size_t) (colon - s) >= size || colon == s)
+                        return -EINVAL;
+                snprintf(host, size, "%.*s", (int) (colon - s), s);
+                return parse_u32(colon + 1, port) < 0 || *port == 0 || *port > 65535 ? -EINVAL : 0;
+        }
+        return strscpy(host, size, s) ? 0 : -EINVAL;
+}
+
+/* The numeric address of host (resolved once, before any push starts). */
+static int numeric(const char *host, char out[static INET6_ADDRSTRLEN]) {
+        struct addrinfo hints = { .ai_socktype = SOCK_DGRAM }, *ai;
+
+        if (getaddrinfo(host, NULL, &hints, &ai) != 0)
+                return -EADDRNOTAVAIL;
+        int r = getnameinfo(ai->ai_addr, ai->ai_addrlen, out, INET6_ADDRSTRLEN, NULL, 0, NI_NUMERICHOST);
+        freeaddrinfo(ai);
+        return r == 0 ? 0 : -EADDRNOTAVAIL;
+}
+
+const char *cli_push_password(Cli *cli, const char *from, const char *const *names, size_t n, const char *product) {
+        if (from)
+                return cli_push_setting(cli, from);
+        for (size_t i = 0; i <= n; i++) {
+                const char *name = i < n ? names[i] : product;
+                if (isempty(name))
+                        continue;
+                _cleanup_free_ char *k = xasprintf("password.%s", name);
+                const char *v = cli_push_setting(cli, k);
+                if (v)
+                        return v;
+        }
+        return cli_push_setting(cli, "password");
+}
+
+static const char *password_for(Cli *cli, const char *from, const Job *j, const InventoryTarget *t) {
+        const char *names[] = { j->id, t ? t->host : NULL, j->device, j->host };
+        return cli_push_password(cli, from, names, ELEMENTSOF(names), j->product);
+}
+
+typedef struct JobOptions {
+        int transport;               /* -1: choose */
+        uint32_t port;
+        const char *path;
+        const char *password_from;
+} JobOptions;
+
+/* Fills j for the device the user named. Reports and returns -1 when it names none. */
+static int resolve_job(Cli *cli, const JobOptions *o, const char *name, Job *j) {
+        InventoryTarget t;
+        Store *inv = NULL;
+        bool known = false;
+        char host[256];
+        uint32_t port = 0;
+
+        *j = (Job) { .device = xstrdup(name), .transport = PUSH_TRANSPORT_ESPOTA };
+        if (cli_inventory_existing(cli, &inv) < 0)
+                return -1;
+        int r = inv ? inventory_push_target(inv, name, &t) : -ENOENT;
+        if (r == -ENOTUNIQ)
+                return cli_error("push: '%s' names several devices in the inventory; give a MAC", name);
+        if (r < 0 && r != -ENOENT)
+                return cli_error("push: the inventory: %s", strerror(-r));
+        known = r == 0;
+        if (known && isempty(t.ip))
+                return cli_error("push: %s: the inventory knows no address for it", name);
+        char mac[MAC_STR_LEN + 1];
+        if (!known && mac_canonicalize(name, mac) == 0)
+                return cli_error("push: no device %s in the inventory (flota ingest or discover first, or give its address)",
+                                 mac);
+        if (!known && split_address(name, host, sizeof(host), &port) < 0)
+                return cli_error("push: '%s' is neither a device in the inventory nor an address[:port]", name);
+        if (!known && inv && numeric(host, j->host) == 0 && inventory_push_target(inv, j->host, &t) == 0)
+                known = true;           /* an address the inventory knows: its MAC, for the check */
+        else if (!known && numeric(host, j->host) < 0)
+                return cli_error("push: cannot resolve '%s'", host);
+        if (known && !j->host[0])
+                strscpy(j->host, sizeof(j->host), t.ip);
+        j->id = xstrdup(known ? t.id : "");
+        j->announced = known && t.kind[0];
+        j->product = xstrdup(known ? t.product : "");
+        if (o->transport >= 0)
+                j->transport = (PushTransport) o->transport;
+        else if (known && streq(t.kind, "http"))
+                j->transport = PUSH_TRANSPORT_WEB;
+        bool esp32 = known && streq(t.platform, "esp32");
+        j->port = (uint16_t) (o->port  ? o->port
+                              : port   ? port
+                              : known && t.port && j->transport == PUSH_TRANSPORT_ESPOTA && streq(t.kind, "arduino-ota") ? t.port
+                              : j->transport == PUSH_TRANSPORT_WEB ? 80
+                              : esp32 ? PUSH_DEFAULT_PORT_ESP32
+                                      : PUSH_DEFAULT_PORT_ESP8266);
+        if (o->password_from && !cli_push_setting(cli, o->password_from))
+                return cli_error("push: --password-from: the config has no [push] %s", o->password_from);
+        j->password = password_for(cli, o->password_from, j, known ? &t : NULL);
+        j->path = o->path;
+        if (!j->path && !isempty(j->product)) {
+                _cleanup_free_ char *k = xasprintf("web-path.%s", j->product);
+                j->path = cli_push_setting(cli, k);
+        }
+        if (!j->path)
+                j->path = cli_push_setting(cli, "web-path");
+        return 0;
+}
+
+static void job_done(Job *j) {
+        free(j->device);
+        free(j->id);
+        free(j->product);
+}
+
+static int read_list(const char *file, char ***ret, size_t *ret_n) {
+        FILE *f = streq(file, "-") ? stdin : fopen(file, "re");
+        char line[512];
+        char **v = NULL;
+        size_t n = 0;
+
+        if (!f)
+                return cli_error("push: cannot read %s: %s", file, strerror(errno));
+        while (fgets(line, sizeof(line), f)) {
+                char *p = line + strspn(line, " \t");
+                p[strcspn(p, "#\r\n")] = 0;
+                size_t k = strlen(p);
+                while (k > 0 && (p[k - 1] == ' ' || p[k - 1] == '\t'))
+                        p[--k] = 0;
+                if (!*p)
+                        continue;
+                if (n >= DEVICES_MAX) {
+                        cli_error("push: %s lists more than %d devices", file, DEVICES_MAX);
+                        n = SIZE_MAX;
+                        break;
+                }
+                v = xrealloc(v, (n + 1) * sizeof(char *));
+                v[n++] = xstrdup(p);
+        }
+        if (f != stdin)
+                fclose(f);
+        if (n == SIZE_MAX) {
+                for (size_t i = 0; i < DEVICES_MAX; i++)
+                        free(v[i]);
+                free(v);
+                return -1;
+        }
+        if (n == 0)
+                return cli_error("push: %s lists no device", file);
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+/* ---- the run ---- */
+
+static void start_next(PushRun *run);
+
+static void draw_progress(PushRun *run) {
+        uint64_t sent = 0, total = (uint64_t) run->size * run->n;
+
+        if (!run->progress)
+                return;
+        /* ten times a second at most, and always at the end */
+        usec_t now = loop_now(run->loop);
+        if (run->finished < run->n && now < run->drawn + 100 * USEC_PER_MSEC)
+                return;
+        run->drawn = now;
+        for (size_t i = 0; i < run->n; i++)
+                sent += run->jobs[i].done ? run->size : run->jobs[i].sent;
+        unsigned pct = total ? (unsigned) (sent * 100 / total) : 100;
+        char bar[21];
+        for (unsigned i = 0; i < 20; i++)
+                bar[i] = i < pct / 5 ? '#' : '.';
+        bar[20] = 0;
+        fprintf(stderr, "\r[%s] %3u%%  %zu/%zu done, %zu running ", bar, pct, run->finished, run->n, run->running);
+}
+
+static void job_finished(PushRun *run, Job *j) {
+        /* one audit entry per push, as it ends: a run cut short still left its trace */
+        cli_audit(run->cli, "push", "%s %s:%u %s %s %s -> %s%s%s", j->device, j->host, j->port,
+                  push_transport_to_string(j->transport), run->filesystem ? "filesystem" : "sketch", run->file,
+                  push_outcome_to_string(j->result.outcome), j->verified ? ", " : "",
+                  j->verified ? verified_names[j->verified] : "");
+        j->done = true;
+        run->finished++;
+        draw_progress(run);
+        if (run->finished == run->n)
+                loop_quit(run->loop);
+}
+
+/* Through flotad: it knows the device by its MAC, and the image says its version. */
+static bool can_verify_flotad(const PushRun *run, const Job *j) {
+        return run->api && !isempty(j->id) && run->version[0] && !run->filesystem;
+}
+
+static bool can_verify(const PushRun *run, const Job *j) {
+        return run->verify > 0 &&
+               (can_verify_flotad(run, j) || (j->announced && run->mdns && discovery_running(run->mdns)));
+}
+
+static PushRun *the_run;         /* one run per process: the timer callbacks find it here */
+
+static void verify_tick(Loop *l, void *userdata) {
+        Job *j = userdata;
+        PushRun *run = the_run;
+        char err[API_CLIENT_ERROR_MAX];
+        DeviceDetail d = {};
+
+        /* a quick GET on flotad: how the device polled since its OK (flotad's times are whole
+         * seconds; identical polls are recorded as check-ins only now and then, but each moves the
+         * device's last_seen). The new version settles it; another one counts from two seconds
+         * after the OK on (a poll under way at the OK may still carry the old one) */
+        size_t after = 0;
+        bool updated = false;
+        if (!can_verify_flotad(run, j)) {
+                /* mDNS only: a version it announces (ESPHome) settles it; without one, coming
+                 * back is all that can be said */
+                if (j->back && j->announced_version[0] && run->version[0]) {
+                        updated = streq(j->announced_version, run->version);
+                        after = !updated;
+                        strscpy(j->seen_version, sizeof(j->seen_version), j->announced_version);
+                } else if (j->back) {
+                        j->verified = VERIFIED_UNVERIFIED;
+                        job_finished(run, j);
+                        return;
+                }
+        } else if (api_device_detail(run->api, j->id, &d, err) == 0) {
+                for (size_t i = 0; i < d.n_checkins && !updated; i++) {
+                        const Checkin *c = &d.checkins[i];
+                        if (c->at + USEC_PER_SEC <= j->ok_wall)
+                                break;
+                        updated = streq(c->version, run->version);
+                }
+                if (!updated && d.device.last_seen >= j->ok_wall + 2 * USEC_PER_SEC) {
+                        updated = streq(d.device.version, run->version);
+                        after = !updated;
+                }
+                if (updated || after)
+                        strscpy(j->seen_version, sizeof(j->seen_version), updated ? run->version : d.device.version);
+                device_detail_done(&d);
+        }
+        bool over = loop_now(l) >= j->verify_until;
+        if (updated)
+                j->verified = VERIFIED_UPDATED;
+        else if (after > 0)
+                j->verified = VERIFIED_FAILED;
+        else if (over)
+                j->verified = VERIFIED_SILENT;
+        if (j->verified != VERIFIED_NONE) {
+                job_finished(run, j);
+                return;
+        }
+        loop_timer_start(l, loop_now(l) + VERIFY_EVERY, verify_tick, j, &j->verify_timer);
+}
+
+/* --stats: a 5 ms heartbeat; how late it fires is how long the loop's turns are */
+static void on_beat(Loop *l, void *userdata) {
+        PushRun *run = userdata;
+        usec_t late = loop_now(l) - run->beat_due;
+
+        if (late > run->worst_turn)
+                run->worst_turn = late;
+        run->beats++;
+        if (run->finished == run->n)
+                return;
+        run->beat_due = loop_now(l) + 5 * USEC_PER_MSEC;
+        loop_timer_start(l, run->beat_due, on_beat, run, &run->beat);
+}
+
+/* mDNS: a service at a pushed device's address goes after its OK, or comes back. */
+static void on_mdns(Discovery *d, DiscoveryEvent event, const DiscoveryService *svc, void *userdata) {
+        PushRun *run = userdata;
+
+        (void) d;
+        if (!svc || (event != DISCOVERY_ADDED && event != DISCOVERY_UPDATED && event != DISCOVERY_REMOVED))
+                return;
+        for (size_t i = 0; i < run->n; i++) {
+                Job *j = &run->jobs[i];
+                if (j->ok_mono == 0 || j->done || !streq(svc->address, j->host))
+                        continue;
+                if (event == DISCOVERY_REMOVED) {
+                        j->went_away = true;
+                        continue;
+                }
+                /* an announcement from before the reboot may still be resolving: only one after
+                 * a goodbye, or a second and more after the OK, counts */
+                if (!j->went_away && loop_now(run->loop) < j->ok_mono + USEC_PER_SEC)
+                        continue;
+                j->back = true;
+                if (svc->is_device && svc->device.version[0])
+                        strscpy(j->announced_version, sizeof(j->announced_version), svc->device.version);
+        }
+}
+
+static void on_push_progress(Push *p, uint64_t sent, uint64_t total, void *userdata) {
+        Job *j = userdata;
+
+        (void) p;
+        (void) total;
+        j->sent = sent;
+        draw_progress(the_run);
+}
+
+static void on_push_done(Push *p, const PushResult *r, void *userdata) {
+        Job *j = userdata;
+        PushRun *run = the_run;
+
+        (void) p;
+        j->result = *r;
+        run->running--;
+        if (r->outcome == PUSH_OK) {
+                j->sent = run->size;
+                if (can_verify(run, j)) {
+                        j->ok_wall = now_usec(CLOCK_REALTIME);
+                        j->ok_mono = loop_now(run->loop);
+                        j->verify_until = loop_now(run->loop) + run->verify;
+                        loop_timer_start(run->loop, loop_now(run->loop) + VERIFY_EVERY, verify_tick, j,
+                                         &j->verify_timer);
+                } else {
+                        j->verified = VERIFIED_UNVERIFIED;
+                        job_finished(run, j);
+                }
+        } else
+                job_finished(run, j);
+        start_next(run);
+}
+
+static void start_next(PushRun *run) {
+        while (run->running < run->parallel && run->next < run->n) {
+                Job *j = &run->jobs[run->next++];
+                PushRequest req = {
+                        .transport = j->transport,
+                        .host = j->host,
+                        .port = j->port,
+                        .image = run->image,
+                        .size = run->size,
+                        .md5 = run->md5,
+                        .filesystem = run->filesystem,
+                        .password = j->password,
+                        .user = cli_push_setting(run->cli, "web-user"),
+                        .path = j->path,
+                        .phase_timeout = run->phase,
+                        .deadline = run->deadline,
+                };
+                j->started = true;
+                int r = push_start(run->pusher, &req, on_push_done, on_push_progress, j, NULL);
+                if (r < 0) {
+                        j->result = (PushResult) { .outcome = PUSH_NO_ANSWER };
+                        snprintf(j->result.message, sizeof(j->result.message), "cannot start: %s", strerror(-r));
+                        job_finished(run, j);
+                        continue;
+                }
+                run->running++;
+        }
+}
+
+static cJSON *job_json(const PushRun *run, const Job *j) {
+        cJSON *o = cJSON_CreateObject();
+
+        cJSON_AddStringToObject(o, "device", j->device);
+        cJSON_AddStringToObject(o, "id", j->id);
+        cJSON_AddStringToObject(o, "address", j->host);
+        cJSON_AddNumberToObject(o, "port", j->port);
+        cJSON_AddStringToObject(o, "transport", push_transport_to_string(j->transport));
+        cJSON_AddStringToObject(o, "kind", run->filesystem ? "filesystem" : "sketch");
+        cJSON_AddStringToObject(o, "outcome", push_outcome_to_string(j->result.outcome));
+        cJSON_AddStringToObject(o, "message", j->result.message);
+        cJSON_AddNumberToObject(o, "bytes", (double) j->result.sent);
+        cJSON_AddNumberToObject(o, "seconds", (double) (j->result.elapsed / 1000) / 1000.0);
+        if (j->result.sha256_auth)
+                cJSON_AddStringToObject(o, "auth", "sha256");
+        if (j->result.http_status)
+                cJSON_AddNumberToObject(o, "http_status", j->result.http_status);
+        if (j->verified != VERIFIED_NONE)
+                cJSON_AddStringToObject(o, "verified", verified_names[j->verified]);
+        else
+                cJSON_AddNullToObject(o, "verified");
+        cJSON_AddStringToObject(o, "version", run->version);
+        if (j->ok_mono && j->announced)
+                cJSON_AddBoolToObject(o, "announced_again", j->back);
+        if (j->seen_version[0])
+                cJSON_AddStringToObject(o, "version_seen", j->seen_version);
+        return o;
+}
+
+static void print_results(const PushRun *run, bool json) {
+        if (json) {
+                cJSON *a = cJSON_CreateArray();
+                for (size_t i = 0; i < run->n; i++)
+                        cJSON_AddItemToArray(a, job_json(run, &run->jobs[i]));
+                print_json(a);
+                cJSON_Delete(a);
+                return;
+        }
+        static const char *const headers[] = { "DEVICE", "ADDRESS", "TRANSPORT", "OUTCOME", "VERIFIED", "SECONDS",
+                                                "MESSAGE" };
+        Table *t = table_new(headers, ELEMENTSOF(headers));
+        for (size_t i = 0; i < run->n; i++) {
+                const Job *j = &run->jobs[i];
+                char addr[INET6_ADDRSTRLEN + 8], secs[32];
+                snprintf(addr, sizeof(addr), strchr(j->host, ':') ? "[%s]:%u" : "%s:%u", j->host, j->port);
+                snprintf(secs, sizeof(secs), "%.2f", (double) j->result.elapsed / 1e6);
+                const char *cells[] = { j->device, addr, push_transport_to_string(j->transport),
+                                        push_outcome_to_string(j->result.outcome),
+                                        j->verified ? verified_names[j->verified] : "-", secs, j->result.message };
+                table_add(t, cells);
+        }
+        table_print(t);
+        table_free(t);
+}
+
+static int load_image(const char *file, bool filesystem, PushRun *run) {
+        char *data;
+        size_t n;
+        int r = read_file(file, IMAGE_MAX, &data, &n);
+
+        if (r == -EFBIG)
+                return cli_error("push: %s is larger than 16 MiB", file);
+        if (r < 0)
+                return cli_error("push: cannot read %s: %s", file, strerror(-r));
+        run->image = (uint8_t *) data;
+        run->size = n;
+        if (n == 0)
+                return cli_error("push: %s is empty", file);
+        /* the device checks the magic byte too, but only after the transfer: say it now */
+        if (!filesystem && !(run->image[0] == 0xE9 || (n >= 2 && run->image[0] == 0x1f && run->image[1] == 0x8b)))
+                return cli_error("push: %s is not a firmware image (its first byte is not 0xE9, nor is it gzip); "
+                                 "--filesystem for a filesystem image", file);
+        md5_hex(run->image, n, run->md5);
+        if (!filesystem && image_embedded_version(run->image, n < 65536 ? n : 65536, run->version) < 0)
+                run->version[0] = 0;
+        return 0;
+}
+
+static void print_stats(const PushRun *run, usec_t began, const struct rusage *ru0) {
+        struct rusage ru1;
+        size_t ok = 0;
+
+        (void) getrusage(RUSAGE_SELF, &ru1);
+        double wall = (double) (now_usec(CLOCK_MONOTONIC) - began) / 1e6;
+        double cpu = (double) (ru1.ru_utime.tv_sec - ru0->ru_utime.tv_sec + ru1.ru_stime.tv_sec - ru0->ru_stime.tv_sec) +
+                     (double) (ru1.ru_utime.tv_usec - ru0->ru_utime.tv_usec + ru1.ru_stime.tv_usec -
+                               ru0->ru_stime.tv_usec) / 1e6;
+        for (size_t i = 0; i < run->n; i++)
+                ok += run->jobs[i].result.outcome == PUSH_OK;
+        fprintf(stderr,
+                "push stats: %zu pushes (%zu ok) of %zu bytes in %.2f s: %.1f pushes/s, %.2f ms CPU per push, "
+                "%.1f MiB/s; the loop's longest turn %.2f ms (%llu heartbeats)\n",
+                run->n, ok, run->size, wall, wall > 0 ? (double) run->n / wall : 0,
+                run->n ? cpu * 1000 / (double) run->n : 0,
+                wall > 0 ? (double) ok * (double) run->size / wall / 1048576.0 : 0, (double) run->worst_turn / 1000.0,
+                (unsigned long long) run->beats);
+}
+
+/* Runs every push (and its check) on a loop of its own; -1 when one failed or came back wrong. */
+static int run_pushes(PushRun *run) {
+        struct rusage ru0;
+        usec_t began = now_usec(CLOCK_MONOTONIC);
+        bool announced = false, bad = false;
+
+        the_run = run;
+        run->loop = loop_new();
+        run->pusher = pusher_new(run->loop);
+        run->progress = !run->cli->json && isatty(STDERR_FILENO);
+        (void) getrusage(RUSAGE_SELF, &ru0);
+        if (run->stats) {
+                run->beat_due = loop_now(run->loop) + 5 * USEC_PER_MSEC;
+                loop_timer_start(run->loop, run->beat_due, on_beat, run, &run->beat);
+        }
+        /* a device's reboot shows on mDNS: its service goes and comes back (avahi-daemon
+         * answering or not, the pushes go on) */
+        for (size_t i = 0; i < run->n; i++)
+                announced |= run->jobs[i].announced;
+        if (run->verify > 0 && announced && discovery_new(run->loop, DISCOVERY_TYPES_DEFAULT, on_mdns, run, &run->mdns) < 0)
+                run->mdns = NULL;
+        start_next(run);
+        if (run->finished < run->n)
+                (void) loop_run(run->loop);
+        run->mdns = discovery_free(run->mdns);
+        loop_timer_cancel(run->loop, &run->beat);
+        if (run->stats)
+                print_stats(run, began, &ru0);
+        if (run->progress)
+                fputc('\n', stderr);
+        print_results(run, run->cli->json);
+        for (size_t i = 0; i < run->n; i++) {
+                Job *j = &run->jobs[i];
+                bad |= j->result.outcome != PUSH_OK || j->verified == VERIFIED_FAILED;
+                loop_timer_cancel(run->loop, &j->verify_timer);
+        }
+        run->pusher = pusher_free(run->pusher);
+        run->loop = loop_free(run->loop);
+        the_run = NULL;
+        return bad ? -1 : 0;
+}
+
+int verb_push(Cli *cli, int argc, char **argv) {
+        enum { A_TRANSPORT = 0x100, A_PASSWORD_FROM, A_FILESYSTEM, A_DEVICES, A_PARALLEL, A_PORT, A_PATH, A_PHASE,
+               A_DEADLINE, A_VERIFY, A_STATS };
+        static const struct option options[] = {
+                { "deadline", required_argument, NULL, A_DEADLINE },
+                { "devices", required_argument, NULL, A_DEVICES },
+                { "filesystem", no_argument, NULL, A_FILESYSTEM },
+                { "help", no_argument, NULL, 'h' },
+                { "parallel", required_argument, NULL, A_PARALLEL },
+                { "password-from", required_argument, NULL, A_PASSWORD_FROM },
+                { "path", required_argument, NULL, A_PATH },
+                { "phase-timeout", required_argument, NULL, A_PHASE },
+                { "port", required_argument, NULL, A_PORT },
+                { "stats", no_argument, NULL, A_STATS },
+                { "transport", required_argument, NULL, A_TRANSPORT },
+                { "verify-timeout", required_argument, NULL, A_VERIFY },
+                {},
+        };
+        JobOptions jo = { .transport = -1 };
+        PushRun run = { .cli = cli, .parallel = 4, .phase = 10 * USEC_PER_SEC, .deadline = 300 * USEC_PER_SEC,
+                        .verify = 120 * USEC_PER_SEC };
+        const char *devices = NULL;
+        char **names = NULL;
+        size_t n_names = 0;
+        uint32_t v;
+        int c, r = 0;
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+                switch (c) {
+                case 'h': help(); return 0;
+                case A_TRANSPORT:
+                        if ((jo.transport = push_transport_from_string(optarg)) < 0)
+                                return cli_usage("--transport expects espota or web");
+                        break;
+                case A_PASSWORD_FROM: jo.password_from = optarg; break;
+                case A_FILESYSTEM: run.filesystem = true; break;
+                case A_STATS: run.stats = true; break;
+                case A_DEVICES: devices = optarg; break;
+                case A_PARALLEL:
+                        if (parse_u32(optarg, &v) < 0 || v == 0 || v > 256)
+                                return cli_usage("--parallel expects 1 to 256");
+                        run.parallel = v;
+                        break;
+                case A_PORT:
+                        if (parse_u32(optarg, &v) < 0 || v == 0 || v > 65535)
+                                return cli_usage("--port expects 1 to 65535");
+                        jo.port = v;
+                        break;
+                case A_PATH:
+                        if (optarg[0] != '/' || strpbrk(optarg, " \r\n\t?#"))
+                                return cli_usage("--path expects an absolute path");
+                        jo.path = optarg;
+                        break;
+                case A_PHASE: if (parse_secs("--phase-timeout", optarg, false, &run.phase) < 0) return CLI_USAGE; break;
+                case A_DEADLINE: if (parse_secs("--deadline", optarg, false, &run.deadline) < 0) return CLI_USAGE; break;
+                case A_VERIFY: if (parse_secs("--verify-timeout", optarg, true, &run.verify) < 0) return CLI_USAGE; break;
+                default: return CLI_USAGE;
+                }
+        }
+        int rest = argc - optind;
+        if (devices ? rest != 1 : rest != 2)
+                return cli_usage(devices ? "push --devices FILE|- expects the image FILE"
+                                         : "push expects DEVICE FILE (or --devices FILE|- FILE)");
+        const char *file = argv[argc - 1];
+        run.file = file;
+        if (devices) {
+                if (read_list(devices, &names, &n_names) < 0)
+                        return -1;
+        } else {
+                names = xcalloc(1, sizeof(char *));
+                names[0] = xstrdup(argv[optind]);
+                n_names = 1;
+        }
+        run.jobs = xcalloc(n_names, sizeof(Job));
+        run.n = n_names;
+        for (size_t i = 0; i < n_names && r >= 0; i++)
+                r = resolve_job(cli, &jo, names[i], &run.jobs[i]);
+        if (r >= 0)
+                r = load_image(file, run.filesystem, &run);
+        if (r >= 0 && cli->server) {
+                char err[API_CLIENT_ERROR_MAX];
+                /* verification only: without flotad the pushes still go */
+                /* short: the checks run on the loop, between pushes */
+                if (api_client_new(cli->server, cli->token, cli->timeout < 2 ? cli->timeout : 2, &run.api, err) < 0)
+                        run.api = NULL;
+        }
+        if (r >= 0)
+                r = run_pushes(&run);
+        api_client_free(run.api);
+        for (size_t i = 0; i < run.n; i++)
+                job_done(&run.jobs[i]);
+        free(run.jobs);
+        for (size_t i = 0; i < n_names; i++)
+                free(names[i]);
+        free(names);
+        free(run.image);
+        return r;
+}
