@@ -197,5 +197,14 @@ int verb_push(Cli *cli, int argc, char **argv);
  */
 const char *cli_push_password(Cli *cli, const char *from, const char *const *names, size_t n, const char *product);
 
+/*
+ * The rollout engine's push_password callback (RolloutEngine): the [push] password of a device
+ * by id, then host name, then product, as 'flota push' picks it; userdata is the Cli.
+ */
+const char *cli_rollout_push_password(const char *device, const char *host, const char *product, void *userdata);
+
+/* Adds a [push] setting read from the config file (a password.<MAC> key canonical), and frees them all. */
+void cli_push_settings_add(Cli *cli, const char *name, const char *value);
+void cli_push_settings_free(Cli *cli);
 /* A [push] setting of the config file, NULL when it is not set (the last one wins). */
 const char *cli_push_setting(const Cli *cli, const char *key);

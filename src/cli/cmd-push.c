@@ -160,21 +160,6 @@ static int numeric(const char *host, char out[static INET6_ADDRSTRLEN]) {
         return r == 0 ? 0 : -EADDRNOTAVAIL;
 }
 
-const char *cli_push_password(Cli *cli, const char *from, const char *const *names, size_t n, const char *product) {
-        if (from)
-                return cli_push_setting(cli, from);
-        for (size_t i = 0; i <= n; i++) {
-                const char *name = i < n ? names[i] : product;
-                if (isempty(name))
-                        continue;
-                _cleanup_free_ char *k = xasprintf("password.%s", name);
-                const char *v = cli_push_setting(cli, k);
-                if (v)
-                        return v;
-        }
-        return cli_push_setting(cli, "password");
-}
-
 static const char *password_for(Cli *cli, const char *from, const Job *j, const InventoryTarget *t) {
         const char *names[] = { j->id, t ? t->host : NULL, j->device, j->host };
         return cli_push_password(cli, from, names, ELEMENTSOF(names), j->product);

@@ -134,12 +134,6 @@ static void session_done(Session *s) {
                 close(s->lock_fd);
 }
 
-/* Push transports: the [push] password of a device, as 'flota push' picks it. */
-static const char *push_password(const char *device, const char *host, const char *product, void *userdata) {
-        const char *names[] = { device, host };
-        return cli_push_password(userdata, NULL, names, ELEMENTSOF(names), product);
-}
-
 static int open_session(Cli *cli, const RolloutArgs *a, bool need_server, bool lock, Session *ret) {
         Store *inv;
         ApiClient *api = NULL;
@@ -166,7 +160,7 @@ static int open_session(Cli *cli, const RolloutArgs *a, bool need_server, bool l
                 .server = cli->server ? cli->server : "",
                 .now = a->now,
                 .dry_run = a->dry_run,
-                .push_password = push_password,
+                .push_password = cli_rollout_push_password,
                 .push_userdata = cli,
                 .push_user = cli_push_setting(cli, "web-user"),
         };

@@ -96,6 +96,9 @@ int verb_tui(Cli *cli, int argc, char **argv) {
         o.inventory_path = path;
         o.server = cli->server;
         o.token = cli->token;
+        o.push_password = cli_rollout_push_password;
+        o.push_userdata = cli;
+        o.push_user = cli_push_setting(cli, "web-user");
         /* the CLI's colour decision (--color, NO_COLOR) holds for the dashboard too */
         o.color = style_on(STYLE_GOOD)[0] != 0;
         if (tui_run(&o, err) < 0)

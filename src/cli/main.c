@@ -53,24 +53,6 @@ static const Verb verbs[] = {
           "the dashboard (also 'flota' with no verb on a terminal)", verb_tui },
 };
 
-static void push_settings_free(Cli *cli) {
-        for (size_t i = 0; i < cli->n_push; i++) {
-                free(cli->push_keys[i]);
-                free(cli->push_values[i]);
-        }
-        free(cli->push_keys);
-        free(cli->push_values);
-        cli->push_keys = cli->push_values = NULL;
-        cli->n_push = 0;
-}
-
-const char *cli_push_setting(const Cli *cli, const char *key) {
-        for (size_t i = cli->n_push; i > 0; i--)
-                if (streq(cli->push_keys[i - 1], key))
-                        return cli->push_values[i - 1];
-        return NULL;
-}
-
 static void help(void) {
         printf("Usage: flota [OPTIONS] VERB [ARGS]\n"
                "\n"
@@ -137,17 +119,7 @@ static int on_ini(void *user, const char *section, const char *name, const char 
                 }
                 if (startswith(name, "password"))
                         cf->has_password = true;
-                Cli *cli = cf->cli;
-                /* a colon ends an INI key: a MAC is written 18FE34B9ACF5 or 18-FE-34-B9-AC-F5,
-                 * and kept in its canonical form, as the inventory has it */
-                char mac[MAC_STR_LEN + 1];
-                _cleanup_free_ char *key = NULL;
-                if (startswith(name, "password.") && mac_canonicalize(name + strlen("password."), mac) == 0)
-                        name = key = xasprintf("password.%s", mac);
-                cli->push_keys = xrealloc(cli->push_keys, (cli->n_push + 1) * sizeof(char *));
-                cli->push_values = xrealloc(cli->push_values, (cli->n_push + 1) * sizeof(char *));
-                cli->push_keys[cli->n_push] = xstrdup(name);
-                cli->push_values[cli->n_push++] = xstrdup(value);
+                cli_push_settings_add(cf->cli, name, value);
                 return 1;
         }
         if (!streq(section, "flota")) {
@@ -309,7 +281,7 @@ int main(int argc, char **argv) {
                 free(cli.server);
                 free(cli.token);
                 free(cli.db);
-                push_settings_free(&cli);
+                cli_push_settings_free(&cli);
                 return EXIT_USAGE;
         }
         if (getenv("FLOTA_SERVER"))
@@ -344,7 +316,7 @@ int main(int argc, char **argv) {
         }
         api_client_free(cli.client);
         store_free(cli.inventory);
-        push_settings_free(&cli);
+        cli_push_settings_free(&cli);
         free(cli.server);
         free(cli.token);
         free(cli.db);

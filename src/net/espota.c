@@ -72,7 +72,7 @@ static void on_listener(Loop *l, int fd, short revents, void *userdata);
 static void on_tcp(Loop *l, int fd, short revents, void *userdata);
 static void on_resend(Loop *l, void *userdata);
 
-void espota_cleanup(Push *p) {
+static void espota_cleanup(Push *p) {
         Loop *l = push_loop(p);
 
         if (p->udp >= 0) {
@@ -139,7 +139,7 @@ static int same_host(const struct sockaddr_storage *a, const struct sockaddr_sto
                       sizeof(struct in6_addr)) == 0;
 }
 
-int espota_begin(Push *p) {
+static int espota_begin(Push *p) {
         struct addrinfo hints = { .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV, .ai_socktype = SOCK_DGRAM }, *ai;
         struct sockaddr_storage local;
         socklen_t len = sizeof(local);
@@ -417,3 +417,5 @@ static void on_tcp(Loop *l, int fd, short revents, void *userdata) {
         if ((revents & POLLOUT) && p->state == ST_UPLOAD && !p->awaiting_ack && p->off < p->req.size)
                 write_chunk(p);
 }
+
+const PushTransportOps espota_transport = { .begin = espota_begin, .cleanup = espota_cleanup };

@@ -61,9 +61,16 @@ void push_finish(Push *p, PushOutcome outcome, const char *fmt, ...) _printf_(3,
 void push_phase(Push *p, usec_t timeout, const char *what);
 void push_report_progress(Push *p, uint64_t sent);
 
-int espota_begin(Push *p);
-void espota_cleanup(Push *p);
-int web_push_begin(Push *p);
-void web_push_cleanup(Push *p);
-/* The multi handle: after curl finished an easy handle of p. */
-void web_push_done(Push *p, CURLcode code);
+/*
+ * A transport's part of a push. push.c reaches the transports through these tables only, so
+ * that they call push.c's helpers above and push.c names none of their functions.
+ */
+typedef struct PushTransportOps {
+        int (*begin)(Push *p);
+        void (*cleanup)(Push *p);       /* idempotent: its sockets and handles go */
+        /* the multi handle: after curl finished an easy handle of p (NULL: the transport uses no curl) */
+        void (*curl_done)(Push *p, CURLcode code);
+} PushTransportOps;
+
+extern const PushTransportOps espota_transport;
+extern const PushTransportOps web_push_transport;

@@ -67,8 +67,8 @@ static void check_multi(Pusher *pr) {
                         continue;
                 Push *p = NULL;
                 (void) curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **) &p);
-                if (p)
-                        web_push_done(p, m->data.result);
+                if (p && web_push_transport.curl_done)
+                        web_push_transport.curl_done(p, m->data.result);
         }
 }
 
@@ -145,8 +145,8 @@ static void push_release(Push *p) {
 
         loop_timer_cancel(pr->loop, &p->deadline_timer);
         loop_timer_cancel(pr->loop, &p->phase_timer);
-        espota_cleanup(p);
-        web_push_cleanup(p);
+        espota_transport.cleanup(p);
+        web_push_transport.cleanup(p);
         if (p->prev)
                 p->prev->next = p->next;
         else
@@ -203,8 +203,8 @@ void push_finish(Push *p, PushOutcome outcome, const char *fmt, ...) {
         p->result.elapsed = loop_now(l) - p->started;
         /* the sockets go now; p itself, and the callback, at the loop's next turn, so that no
          * caller up the stack is left holding a freed Push */
-        espota_cleanup(p);
-        web_push_cleanup(p);
+        espota_transport.cleanup(p);
+        web_push_transport.cleanup(p);
         loop_timer_cancel(l, &p->phase_timer);
         loop_timer_cancel(l, &p->deadline_timer);
         loop_timer_start(l, loop_now(l), on_finished, p, &p->deadline_timer);
@@ -274,7 +274,8 @@ int push_start(Pusher *pr, const PushRequest *req, PushDoneFn done, PushProgress
         pr->pushes = p;
         pr->n++;
         p->req.md5 = req->md5;
-        int r = req->transport == PUSH_TRANSPORT_ESPOTA ? espota_begin(p) : web_push_begin(p);
+        const PushTransportOps *ops = req->transport == PUSH_TRANSPORT_ESPOTA ? &espota_transport : &web_push_transport;
+        int r = ops->begin(p);
         p->req.md5 = NULL;
         if (r < 0) {
                 push_release(p);

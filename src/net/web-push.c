@@ -132,7 +132,7 @@ static int on_xfer(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_of
         return 0;
 }
 
-void web_push_cleanup(Push *p) {
+static void web_push_cleanup(Push *p) {
         if (p->easy) {
                 (void) curl_multi_remove_handle(p->pr->multi, p->easy);
                 curl_easy_cleanup(p->easy);
@@ -146,7 +146,7 @@ void web_push_cleanup(Push *p) {
         p->body = NULL;
 }
 
-int web_push_begin(Push *p) {
+static int web_push_begin(Push *p) {
         const PushRequest *r = &p->req;
         bool v6 = strchr(r->host, ':') != NULL;
         _cleanup_free_ char *url = xasprintf("http://%s%s%s:%u%s", v6 ? "[" : "", r->host, v6 ? "]" : "", r->port,
@@ -192,7 +192,7 @@ int web_push_begin(Push *p) {
         return 0;
 }
 
-void web_push_done(Push *p, CURLcode code) {
+static void web_push_done(Push *p, CURLcode code) {
         long status = 0;
 
         (void) curl_easy_getinfo(p->easy, CURLINFO_RESPONSE_CODE, &status);
@@ -224,3 +224,9 @@ void web_push_done(Push *p, CURLcode code) {
                 return;
         }
 }
+
+const PushTransportOps web_push_transport = {
+        .begin = web_push_begin,
+        .cleanup = web_push_cleanup,
+        .curl_done = web_push_done,
+};

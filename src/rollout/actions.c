@@ -55,24 +55,6 @@ void rollout_targets_format(const uint64_t *targets, size_t n, char *buf, size_t
                 off += (size_t) snprintf(buf + off, size - off, i ? ",%" PRIu64 : "%" PRIu64, targets[i]);
 }
 
-int rollout_note(RolloutEngine *e, const Rollout *r, const char *event, const char *fmt, ...) {
-        _cleanup_free_ char *detail = NULL;
-        va_list ap;
-
-        if (e->dry_run)
-                return 0;
-        va_start(ap, fmt);
-        if (vasprintf(&detail, fmt, ap) < 0)
-                abort();
-        va_end(ap);
-        int k = rollout_event(e->inventory, r->id, e->now, r->wave, event, detail);
-        if (k >= 0) {
-                _cleanup_free_ char *audit = xasprintf("%s %s: %s (%s)", r->name, event, detail, r->server);
-                k = inventory_audit(e->inventory, "rollout", audit);
-        }
-        return k;
-}
-
 int rollout_lock(const char *inventory_path, unsigned wait_sec) {
         _cleanup_free_ char *path = xasprintf("%s.lock", inventory_path);
         _cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);

@@ -50,7 +50,7 @@ static void check_once(Server *srv, bool *failing) {
          * that swap it on SQLite): a swap from here takes api_lock too.
          */
         pthread_mutex_lock(&srv->api_lock);
-        r = server_reload_catalog_from(srv, w->store);
+        r = w->reload(srv, w->store);
         pthread_mutex_unlock(&srv->api_lock);
         if (r == 0) {
                 atomic_fetch_add(&w->reloads, 1);
@@ -91,11 +91,12 @@ static void *watch_main(void *userdata) {
         return NULL;
 }
 
-int catalog_watch_start(Server *srv) {
+int catalog_watch_start(Server *srv, int (*reload)(Server *srv, Store *store)) {
         CatalogWatch *w = &srv->watch;
         pthread_condattr_t attr;
         int r;
 
+        w->reload = reload;
         r = store_open_url(srv->db_path, &w->store);
         if (r < 0)
                 return r;

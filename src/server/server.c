@@ -417,7 +417,7 @@ int server_start(Server *srv, Config *config) {
         }
 
         if (srv->shared_database) {
-                r = catalog_watch_start(srv);
+                r = catalog_watch_start(srv, server_reload_catalog_from);
                 if (r < 0)
                         return log_error_errno(r, "cannot start the catalog watch: %s", strerror(-r));
         }

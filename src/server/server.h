@@ -73,6 +73,8 @@ typedef struct CatalogWatch {
         Store *store;
         unsigned interval_ms;
         atomic_uint_fast64_t reloads;     /* reloads for a change made elsewhere */
+        /* how a change is taken: the server's catalog reload (so that this file calls nothing of server.c's) */
+        int (*reload)(struct Server *srv, Store *store);
 } CatalogWatch;
 
 struct Server {
@@ -113,8 +115,8 @@ int server_reload_catalog(Server *srv);
  */
 int server_reload_catalog_from(Server *srv, Store *store);
 
-/* The catalog watch (catalog-watch.c): started only for a shared database. */
-int catalog_watch_start(Server *srv);
+/* The catalog watch (catalog-watch.c): started only for a shared database; reload takes a change. */
+int catalog_watch_start(Server *srv, int (*reload)(Server *srv, Store *store));
 void catalog_watch_stop(Server *srv);
 
 /*

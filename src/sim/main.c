@@ -731,7 +731,7 @@ static int resolve(Sim *s) {
 }
 
 int sim_run(Sim *s, SimOptions *o) {
-        *s = (Sim) { .o = o, .device_done = device_done };
+        *s = (Sim) { .o = o, .device_done = device_done, .device_reboot = sim_device_reboot };
         bool polls = o->port != 0;
         if (polls && resolve(s) < 0)
                 return -EADDRNOTAVAIL;

@@ -183,7 +183,7 @@ static void apply(OtaDev *o, const char *md5, uint64_t size, bool fs) {
                 s->stats.ota_sketch++;
                 s->stats.updates_applied++;
         }
-        sim_device_reboot(s, d, d->ota_fault == OTA_FAULT_NEVER_BACK);
+        s->device_reboot(s, d, d->ota_fault == OTA_FAULT_NEVER_BACK);
 }
 
 /* ---- espota ---- */

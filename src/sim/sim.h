@@ -125,6 +125,8 @@ struct Sim {
         /* called by conn.c when a device's poll is over: the scheduler's (main.c), so that conn.c
          * calls nothing of main.c's */
         void (*device_done)(Sim *s, SimDevice *d);
+        /* called by ota.c after a push: the device reboots (main.c's sim_device_reboot()) */
+        void (*device_reboot)(Sim *s, SimDevice *d, bool never_back);
         struct SimOta *ota;                     /* --ota */
 };
 

@@ -238,7 +238,7 @@ int lite_checkins_write(Store *s, Checkin *c, size_t n) {
         sqlite3_reset(s->insert_checkin);
         sqlite3_reset(s->upsert_device);
         sqlite3_reset(s->touch_device);
-        return store_end(s, r);
+        return lite_end(s, r);
 }
 
 static void checkin_from_row(sqlite3_stmt *st, Checkin *c) {

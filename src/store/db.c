@@ -120,6 +120,14 @@ void lite_rollback(Store *s) {
                 (void) store_exec(s, "ROLLBACK");
 }
 
+int lite_end(Store *s, int r) {
+        if (r >= 0)
+                r = lite_commit(s);
+        if (r < 0)
+                lite_rollback(s);
+        return r;
+}
+
 int lite_schema_version(Store *s) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r = store_prepare(s, "PRAGMA user_version", &st);
@@ -160,12 +168,12 @@ static int migrate(Store *s, const char *const *migrations, size_t n_migrations)
                         return r;
                 r = check_version(s, n_migrations, &v);
                 if (r < 0 || v == n_migrations)
-                        return store_end(s, r);
+                        return lite_end(s, r);
                 snprintf(stamp, sizeof(stamp), "PRAGMA user_version = %zu", v + 1);
                 r = store_exec(s, migrations[v]);
                 if (r == 0)
                         r = store_exec(s, stamp);
-                r = store_end(s, r);
+                r = lite_end(s, r);
                 if (r < 0)
                         return r;
         }
@@ -275,49 +283,3 @@ int store_cache_size(Store *s, size_t kib) {
         return store_exec(s, sql);
 }
 
-static int lite_catalog_version(Store *s, int64_t *ret) {
-        /* one flotad per SQLite file: its catalog changes only through its own API */
-        *ret = 0;
-        return 0;
-}
-
-static int lite_catalog_wait(Store *s, unsigned timeout_ms) {
-        return -EOPNOTSUPP;
-}
-
-const StoreOps store_lite_ops = {
-        .name = "sqlite",
-        .free = lite_free,
-        .last_error = lite_last_error,
-        .schema_version = lite_schema_version,
-        .begin = lite_begin,
-        .commit = lite_commit,
-        .rollback = lite_rollback,
-        .quick_check = lite_quick_check,
-        .tune_for_checkins = lite_tune_for_checkins,
-        .set_busy_timeout = lite_set_busy_timeout,
-        .catalog_load = lite_catalog_load,
-        .catalog_version = lite_catalog_version,
-        .catalog_wait = lite_catalog_wait,
-        .product_create = lite_product_create,
-        .product_set_signing_key = lite_product_set_signing_key,
-        .release_insert = lite_release_insert,
-        .release_delete = lite_release_delete,
-        .blob_in_use = lite_blob_in_use,
-        .channel_set = lite_channel_set,
-        .channel_history = lite_channel_history,
-        .devices_list = lite_devices_list,
-        .device_get = lite_device_get,
-        .device_checkins = lite_device_checkins,
-        .device_set_pin = lite_device_set_pin,
-        .device_set_channel = lite_device_set_channel,
-        .device_set_labels = lite_device_set_labels,
-        .assign = lite_assign,
-        .checkins_write = lite_checkins_write,
-        .checkins_after = lite_checkins_after,
-        .checkins_count = lite_checkins_count,
-        .checkins_prune = lite_checkins_prune,
-        .token_create = lite_token_create,
-        .token_delete = lite_token_delete,
-        .tokens_list = lite_tokens_list,
-};

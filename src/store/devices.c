@@ -122,7 +122,7 @@ static int update_device(Store *s, const char *id, const char *sql, int64_t ival
                         sqlite3_bind_int64(st, 2, ival);
                 r = store_step_done(st);
         }
-        return store_end(s, r);
+        return lite_end(s, r);
 }
 
 int lite_device_set_pin(Store *s, const char *id, int64_t release_id) {
@@ -163,5 +163,5 @@ int lite_assign(Store *s, int64_t release_id, char *const *ids, size_t n) {
                 if (r == 0)
                         r = store_step_done(set);
         }
-        return store_end(s, r);
+        return lite_end(s, r);
 }

@@ -17,7 +17,7 @@ int store_labels_replace(Store *s, const char *ensure_device, const char *id, ch
                 r = store_prepare(s, "INSERT OR IGNORE INTO device_labels (device_id, label) VALUES (?, ?)", &ins);
         if (r < 0)
                 return r;
-        r = store_begin(s);
+        r = lite_begin(s);
         if (r < 0)
                 return r;
         store_bind_text(ensure, 1, id);
@@ -31,5 +31,5 @@ int store_labels_replace(Store *s, const char *ensure_device, const char *id, ch
                 store_bind_text(ins, 2, labels[i]);
                 r = store_step_done(ins);
         }
-        return store_end(s, r);
+        return lite_end(s, r);
 }

@@ -171,7 +171,7 @@ int lite_channel_set(Store *s, int64_t product_id, const char *name, ImageKind k
         r = store_step_done(hist);
         if (r == 0)
                 r = store_step_done(set);
-        return store_end(s, r);
+        return lite_end(s, r);
 }
 
 int lite_channel_history(Store *s, const char *product, const char *name, size_t limit,

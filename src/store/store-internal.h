@@ -51,13 +51,15 @@ extern const size_t store_n_migrations;
 extern const char *const inventory_migrations[];
 extern const size_t inventory_n_migrations;
 
-/* The SQLite backend's operations (store_lite_ops, db.c): the implementations behind flota/store.h. */
+/* The SQLite backend's operations (store_lite_ops, lite-ops.c): the implementations behind flota/store.h. */
 void lite_free(Store *s);
 const char *lite_last_error(Store *s);
 int lite_schema_version(Store *s);
 int lite_begin(Store *s);
 int lite_commit(Store *s);
 void lite_rollback(Store *s);
+/* Commits when r >= 0, else rolls back; returns r (or the commit's error). The SQLite files' store_end(). */
+int lite_end(Store *s, int r);
 int lite_quick_check(Store *s, char **ret_problem);
 int lite_tune_for_checkins(Store *s);
 void lite_set_busy_timeout(Store *s, unsigned ms);

@@ -688,6 +688,9 @@ int tui_run(const TuiOptions *o, char err[static 256]) {
                 .logs = o->logs,
                 .log_formats = o->log_formats,
                 .n_logs = o->n_logs,
+                .push_password = o->push_password,
+                .push_userdata = o->push_userdata,
+                .push_user = o->push_user,
         };
         LogWatch *logs = NULL;
         int r;

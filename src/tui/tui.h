@@ -26,6 +26,10 @@ typedef struct TuiOptions {
         const char *const *logs;        /* poll logs followed into the inventory as they grow */
         const LogFormat *const *log_formats; /* each log's format (borrowed for the run) */
         size_t n_logs;                  /* at most TUI_LOGS_MAX */
+        /* for rollouts with a push transport, stepped by the dashboard's tick (RolloutEngine's) */
+        const char *(*push_password)(const char *device, const char *host, const char *product, void *userdata);
+        void *push_userdata;            /* read from the worker thread: must not change during the run */
+        const char *push_user;
 } TuiOptions;
 
 /*

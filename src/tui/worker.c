@@ -50,6 +50,9 @@ struct Worker {
         const LogFormat *const *log_formats;
         size_t n_logs;
         bool logs_now;                  /* a log changed: read the logs without waiting for the next pass */
+        const char *(*push_password)(const char *device, const char *host, const char *product, void *userdata);
+        void *push_userdata;
+        char *push_user;
 
         pthread_t thread;
         bool started;
@@ -194,6 +197,9 @@ static RolloutEngine engine(Worker *w, Store *s, ApiClient *api) {
                 .api = api,
                 .server = w->server ? w->server : "",
                 .now = now_usec(CLOCK_REALTIME),
+                .push_password = w->push_password,
+                .push_userdata = w->push_userdata,
+                .push_user = w->push_user,
         };
 }
 
@@ -785,6 +791,9 @@ int worker_start(const WorkerOptions *o, Worker **ret) {
         w->logs = strv_copy((char *const *) o->logs, o->n_logs);
         w->log_formats = o->log_formats;
         w->n_logs = o->n_logs;
+        w->push_password = o->push_password;
+        w->push_userdata = o->push_userdata;
+        w->push_user = o->push_user ? xstrdup(o->push_user) : NULL;
         pthread_mutex_init(&w->lock, NULL);
         pthread_condattr_init(&ca);
         pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -821,6 +830,7 @@ Worker *worker_stop(Worker *w) {
         strv_free(w->bulk_ids, w->n_bulk_ids);
         strv_free(w->bulk_labels, w->n_bulk_labels);
         strv_free(w->logs, w->n_logs);
+        free(w->push_user);
         free(w->create_spec);
         free(w->upload_path);
         free(w->upload_version);

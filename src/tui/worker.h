@@ -28,6 +28,10 @@ typedef struct WorkerOptions {
         const char *const *logs;        /* poll logs read into the inventory on each pass and when they change */
         const LogFormat *const *log_formats; /* borrowed: they outlive the worker */
         size_t n_logs;
+        /* push transports' passwords (RolloutEngine's; called on the worker thread) */
+        const char *(*push_password)(const char *device, const char *host, const char *product, void *userdata);
+        void *push_userdata;
+        const char *push_user;
 } WorkerOptions;
 
 typedef enum WorkerEventKind {
