@@ -57,6 +57,8 @@ typedef void (*DiscoveryFn)(Discovery *d, DiscoveryEvent event, const DiscoveryS
  */
 int discovery_new(Loop *loop, const char *types, DiscoveryFn fn, void *userdata, Discovery **ret);
 Discovery *discovery_free(Discovery *d);
+/* Whether types is a list discovery_new() takes: 0 or -EINVAL. */
+int discovery_types_validate(const char *types);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Discovery *, discovery_free);
 
 /* Whether avahi-daemon answers, as of the events handed out so far; why not, when it does not. */

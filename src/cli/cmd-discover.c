@@ -30,7 +30,8 @@ typedef struct Run {
         bool failed;                    /* the inventory could not be written */
 } Run;
 
-static const char *const discover_headers[] = { "DEVICE", "KIND", "NAME", "ADDRESS", "PORT", "BOARD", "PLATFORM" };
+static const char *const discover_headers[] = { "DEVICE", "KIND", "NAME", "ADDRESS", "PORT", "BOARD", "PLATFORM",
+                                                "VERSION", "FRAMEWORK" };
 
 static cJSON *device_json(const DiscoveryService *s, const char *id) {
         const MdnsDevice *m = &s->device;
@@ -51,6 +52,10 @@ static cJSON *device_json(const DiscoveryService *s, const char *id) {
                 cJSON_AddStringToObject(o, "version", m->version);
         else
                 cJSON_AddNullToObject(o, "version");
+        if (m->framework[0])
+                cJSON_AddStringToObject(o, "framework", m->framework);
+        else
+                cJSON_AddNullToObject(o, "framework");
         cJSON_AddStringToObject(o, "service", s->type);
         cJSON_AddStringToObject(o, "instance", s->instance);
         cJSON_AddStringToObject(o, "txt", s->txt);
@@ -76,6 +81,7 @@ static void record(Run *run, const DiscoveryService *s, char id[static DEVICE_ID
                 .ip = s->address,
                 .platform = m->platform >= 0 ? platform_to_string(m->platform) : "",
                 .version = m->version,
+                .framework = m->framework,
                 .port = s->port,
                 .at = now_usec(CLOCK_REALTIME),
         };
@@ -163,9 +169,9 @@ static void print_found(Run *run) {
         cJSON_ArrayForEach(dev, run->found) {
                 char port[8];
                 snprintf(port, sizeof(port), "%.0f", jnum(dev, "port"));
-                const char *cells[] = { jstr(dev, "id"),      jstr(dev, "kind"),  jstr(dev, "name"),
-                                        jstr(dev, "address"), port,               jstr(dev, "board"),
-                                        jstr(dev, "platform") };
+                const char *cells[] = { jstr(dev, "id"),       jstr(dev, "kind"),    jstr(dev, "name"),
+                                        jstr(dev, "address"),  port,                 jstr(dev, "board"),
+                                        jstr(dev, "platform"), jstr(dev, "version"), jstr(dev, "framework") };
                 table_add(t, cells);
         }
         table_print(t);
@@ -195,7 +201,7 @@ int verb_discover(Cli *cli, int argc, char **argv) {
                 {},
         };
         usec_t timeout = TIMEOUT_DEFAULT;
-        const char *types = DISCOVERY_TYPES_DEFAULT;
+        const char *types = cli->types ? cli->types : DISCOVERY_TYPES_DEFAULT;
         Run run = { .cli = cli };
         int c, r;
 

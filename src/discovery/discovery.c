@@ -160,6 +160,19 @@ static int parse_types(const char *types, char ***ret, size_t *ret_n) {
         return 0;
 }
 
+int discovery_types_validate(const char *types) {
+        char **list;
+        size_t n;
+        int r = parse_types(types, &list, &n);
+
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++)
+                free(list[i]);
+        free(list);
+        return 0;
+}
+
 int discovery_new(Loop *loop, const char *types, DiscoveryFn fn, void *userdata, Discovery **ret) {
         char **list;
         size_t n;

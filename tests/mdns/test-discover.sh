@@ -97,7 +97,8 @@ wait_until 20 resolved esp8266-1a2b3c esp32-24a160112233 hall wled-strip plug pr
 out=$(discover --json) || fail "discover exit $?"
 for want in '"id":	"esp8266-1a2b3c"' '"id":	"24:A1:60:11:22:33"' '"id":	"A4:CF:12:AB:34:CD"' \
     '"id":	"EC:FA:BC:0A:0B:0C"' '"id":	"00:AA:BB:11:22:33"' '"address":	"169.254.77.50"' \
-    '"name":	"Hall sensor"' '"version":	"1.4.2"' '"port":	3232' '"kind":	"tasmota"' '"id":	"tasmota-0d0e0f"'; do
+    '"name":	"Hall sensor"' '"version":	"1.4.2"' '"framework":	"2024.11.0"' '"port":	3232' '"kind":	"tasmota"' \
+    '"id":	"tasmota-0d0e0f"' '"name":	"esp8266-1a2b3c"'; do
     case $out in *"$want"*) ;; *) fail "discover --json lacks $want" ;; esac
 done
 case $out in *printer*) fail "a printer was taken for a device" ;; esac
@@ -105,7 +106,25 @@ case $out in *FFFFFFFFFFFF* | *"FF:FF:FF:FF:FF:FF"*) fail "the second mac= was u
 n=$(printf '%s\n' "$out" | grep -c '"id":') || true
 [ "$n" = 6 ] || fail "6 devices expected, got $n"
 table=$(discover) || fail "discover (table) exit $?"
-case $table in *"DEVICE "*"esp8266-1a2b3c"*) ;; *) fail "table: $table" ;; esac
+case $table in *"DEVICE "*"FRAMEWORK"*"esp8266-1a2b3c"*) ;; *) fail "table: $table" ;; esac
+case $table in *"Hall sensor"*"1.4.2"*"2024.11.0"*) ;; *) fail "table lacks the ESPHome names and versions: $table" ;; esac
+# the friendly name is kept in the inventory, the host name when there is none
+v=$(sqlite3 "$db" "SELECT name || '|' || version || '|' || framework FROM devices WHERE id = 'A4:CF:12:AB:34:CD'")
+[ "$v" = "Hall sensor|1.4.2|2024.11.0" ] || fail "inventory row of the ESPHome device: $v"
+
+# types= in the config file: what discover browses; a bad list is refused with its line
+printf '[flota]\ntypes = _esphomelib._tcp\n' > "$dir/config"
+out=$(manager "$flota" --config "$dir/config" --db "$dir/types.db" --json discover --timeout 3) ||
+    fail "discover with types= exit $?"
+n=$(printf '%s\n' "$out" | grep -c '"id":') || true
+[ "$n" = 2 ] || fail "types=_esphomelib._tcp: 2 devices expected, got $n: $out"
+printf '[flota]\ntypes = arduino\n' > "$dir/config"
+set +e
+msg=$("$flota" --config "$dir/config" --db "$dir/types.db" discover --timeout 1 2>&1)
+rc=$?
+set -e
+[ "$rc" = 2 ] || fail "a bad types= in the config: exit $rc"
+case $msg in *"config:2: types: expected service types"*) ;; *) fail "a bad types= in the config: $msg" ;; esac
 
 # the inventory has them, announced, one row each
 status=$(manager "$flota" --db "$db" --json status)
