@@ -32,6 +32,8 @@
 #include "flota/log.h"
 #include "flota/strutil.h"
 #include "flota/time-util.h"
+#include <stdlib.h>
+#define TR(...) do { if (getenv("DTRACE")) { fprintf(stderr, "T %llu ", (unsigned long long) now_usec(CLOCK_MONOTONIC) / 1000); fprintf(stderr, __VA_ARGS__); fputc(10, stderr);} } while (0)
 
 #define RESOLVERS_MAX 128               /* a stock avahi-daemon allows 1,024 objects per client */
 #define TICK_MSEC 50
@@ -350,6 +352,7 @@ static void resolve_cb(AvahiServiceResolver *r, AvahiIfIndex iface, AvahiProtoco
         (void) flags;
         if (r != v->resolver)
                 return;
+        TR("resolved %s %d state %d", v->name, event, v->state);
         if (event == AVAHI_RESOLVER_FOUND)
                 resolved(s, v, host, a, port, txt);
         else {
@@ -367,6 +370,7 @@ static void resolve_cb(AvahiServiceResolver *r, AvahiIfIndex iface, AvahiProtoco
 static void resolve_start(Scout *s, Service *v) {
         Where w = v->n_where > 0 ? v->where[0] : (Where) { AVAHI_IF_UNSPEC, AVAHI_PROTO_UNSPEC };
 
+        TR("resolve %s", v->name);
         v->resolver = avahi_service_resolver_new(s->client, w.iface, w.proto, v->name, v->type, v->domain,
                                                  AVAHI_PROTO_UNSPEC, 0, resolve_cb, v);
         if (!v->resolver) {
@@ -433,14 +437,21 @@ static void browse_cb(AvahiServiceBrowser *b, AvahiIfIndex iface, AvahiProtocol 
         (void) flags;
         switch (event) {
         case AVAHI_BROWSER_NEW:
+                TR("NEW %s", name);
                 v = service_find(s, name, type, domain);
                 if (!v)
                         v = service_add(s, name, type, domain);
                 where_add(v, iface, proto);
-                if (v->state != SERVICE_ONLINE || v->stale)
+                if (v->resolver || v->queued || (v->state == SERVICE_ONLINE && !v->stale))
+                        break;
+                /* at once when nothing waits before it: a device may be gone again within a second */
+                if (!s->queue_head && s->resolving < RESOLVERS_MAX)
+                        resolve_start(s, v);
+                else
                         queue_push(s, v);
                 break;
         case AVAHI_BROWSER_REMOVE:
+                TR("REMOVE %s", name);
                 v = service_find(s, name, type, domain);
                 if (!v)
                         break;

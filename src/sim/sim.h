@@ -69,6 +69,7 @@ typedef struct SimDevice {
         bool reported;                          /* an answered poll carried --until-version */
         bool goes_offline;                      /* --offline: sometimes misses 2 to 5 polls */
         bool offline;                           /* in such a window now: off the network */
+        bool back;                              /* just back from one: stays for a whole interval */
 } SimDevice;
 
 typedef struct SimStats {
