@@ -113,11 +113,23 @@ static void print_event(Run *run, DiscoveryEvent ev, const DiscoveryService *s, 
         fflush(stdout);
 }
 
+/*
+ * What discovery is doing, for status: "running", "down" (avahi-daemon is away; the devices
+ * announced stay so) or "stopped", and since when, as the inventory's "mdns" source.
+ */
+static void record_state(Run *run, const char *state) {
+        if (!run->inv)
+                return;
+        _cleanup_free_ char *s = xasprintf("%s %llu", state, (unsigned long long) now_usec(CLOCK_REALTIME));
+        (void) inventory_advance(run->inv, "mdns", s, 0);
+}
+
 static void on_event(Discovery *d, DiscoveryEvent ev, const DiscoveryService *s, void *userdata) {
         Run *run = userdata;
         char id[DEVICE_ID_MAX + 1];
 
         if (ev == DISCOVERY_DAEMON_DOWN || ev == DISCOVERY_DAEMON_UP) {
+                record_state(run, ev == DISCOVERY_DAEMON_UP ? "running" : "down");
                 if (!run->watch)
                         return;         /* one-shot: said once at the end */
                 cli_error("discover: %s", ev == DISCOVERY_DAEMON_UP ? "avahi-daemon is back" : discovery_error(d));
@@ -232,10 +244,12 @@ int verb_discover(Cli *cli, int argc, char **argv) {
         _cleanup_close_ int sfd = run.watch ? watch_signals(loop) : -1;
         if (!run.watch)
                 loop_timer(loop, loop_now(loop) + timeout, on_timeout, &run);
+        record_state(&run, "running");
         r = loop_run(loop);
         if (sfd >= 0)
                 loop_unwatch(loop, sfd);
         bool up = discovery_running(d);
+        record_state(&run, up ? "stopped" : "down");
         if (!run.watch && up)
                 print_found(&run);
         cJSON_Delete(run.found);

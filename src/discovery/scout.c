@@ -32,8 +32,6 @@
 #include "flota/log.h"
 #include "flota/strutil.h"
 #include "flota/time-util.h"
-#include <stdlib.h>
-#define TR(...) do { if (getenv("DTRACE")) { fprintf(stderr, "T %llu ", (unsigned long long) now_usec(CLOCK_MONOTONIC) / 1000); fprintf(stderr, __VA_ARGS__); fputc(10, stderr);} } while (0)
 
 #define RESOLVERS_MAX 128               /* a stock avahi-daemon allows 1,024 objects per client */
 #define TICK_MSEC 50
@@ -352,7 +350,6 @@ static void resolve_cb(AvahiServiceResolver *r, AvahiIfIndex iface, AvahiProtoco
         (void) flags;
         if (r != v->resolver)
                 return;
-        TR("resolved %s %d state %d", v->name, event, v->state);
         if (event == AVAHI_RESOLVER_FOUND)
                 resolved(s, v, host, a, port, txt);
         else {
@@ -370,7 +367,6 @@ static void resolve_cb(AvahiServiceResolver *r, AvahiIfIndex iface, AvahiProtoco
 static void resolve_start(Scout *s, Service *v) {
         Where w = v->n_where > 0 ? v->where[0] : (Where) { AVAHI_IF_UNSPEC, AVAHI_PROTO_UNSPEC };
 
-        TR("resolve %s", v->name);
         v->resolver = avahi_service_resolver_new(s->client, w.iface, w.proto, v->name, v->type, v->domain,
                                                  AVAHI_PROTO_UNSPEC, 0, resolve_cb, v);
         if (!v->resolver) {
@@ -437,7 +433,6 @@ static void browse_cb(AvahiServiceBrowser *b, AvahiIfIndex iface, AvahiProtocol 
         (void) flags;
         switch (event) {
         case AVAHI_BROWSER_NEW:
-                TR("NEW %s", name);
                 v = service_find(s, name, type, domain);
                 if (!v)
                         v = service_add(s, name, type, domain);
@@ -451,7 +446,6 @@ static void browse_cb(AvahiServiceBrowser *b, AvahiIfIndex iface, AvahiProtocol 
                         queue_push(s, v);
                 break;
         case AVAHI_BROWSER_REMOVE:
-                TR("REMOVE %s", name);
                 v = service_find(s, name, type, domain);
                 if (!v)
                         break;

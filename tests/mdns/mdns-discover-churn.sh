@@ -59,6 +59,7 @@ while :; do
     sleep 1
 done
 kill "$browse_pid" "$watch_pid"
+wait "$watch_pid" || true     # done with the inventory
 
 # per device: flota's adds and removes alternate, and their pairs number no more than the
 # daemon's and no fewer than its stays of 2 s or more

@@ -63,6 +63,7 @@ done
 removed=$(grep -c '"event":"removed"' "$work/watch.out") || true
 [ "$removed" -eq "$n" ] || fail "$removed removals for $n devices"
 kill -INT "$watch_pid"
+wait "$watch_pid" || true     # done with the inventory
 left=$(sqlite3 "$db" "SELECT count(*) FROM devices WHERE announced = 1")
 [ "$left" -eq 0 ] || fail "$left devices still announced in the inventory"
 echo "ok: $n devices added once, resolved, one row each, removed once"

@@ -16,6 +16,7 @@ ttl_ms=120000
 mdns_setup
 
 spawn manager "$work/watch.out" "$flota" --db "$work/flota.db" --json discover --watch --types _arduino._tcp
+watch_pid=$spawned
 spawn devices "$work/sim.log" "$sim" --mdns --devices "$n" --seed 44 --mix esp8266=1,esp32=1 --interval 3600 \
     --server http://127.0.0.1:9
 count() { # EVENT: how many the watch reported
@@ -38,6 +39,8 @@ done
 elapsed=$(($(now_ms) - t_kill))
 [ "$(count removed)" -eq "$n" ] || fail "$(count removed) removals for $n devices"
 [ "$(count added)" -eq "$n" ] || fail "$(count added) additions for $n devices"
+kill "$watch_pid"
+wait "$watch_pid" || true     # done with the inventory
 left=$(sqlite3 "$work/flota.db" "SELECT count(*) FROM devices WHERE announced = 1")
 [ "$left" -eq 0 ] || fail "$left devices still announced in the inventory"
 echo "ok: $n devices removed ${elapsed} ms after their responder died (TTL ${ttl_ms} ms + 10 %: $limit ms)"

@@ -197,6 +197,8 @@ n=$(printf '%s\n' "$w" | grep -c '^+ esp8266-1a2b3c') || true
 [ "$n" = 1 ] || fail "esp8266-1a2b3c added $n times across the restart: $w"
 a=$(sqlite3 "$db" "SELECT announced FROM devices WHERE id = 'esp8266-1a2b3c'")
 [ "$a" = 1 ] || fail "the inventory no longer says esp8266-1a2b3c is announced"
+st=$(manager "$flota" --db "$db" --json status)
+case $st in *'"state":	"stopped"'*) ;; *) fail "status after the watch: $st" ;; esac
 
 # --- no daemon at all: one line, exit 1 -------------------------------------------------
 set +e
@@ -205,6 +207,11 @@ rc=$?
 set -e
 [ "$rc" = 1 ] || fail "without a daemon: exit $rc"
 case $msg in *"no answer from avahi-daemon"*) ;; *) fail "without a daemon: $msg" ;; esac
+# status says discovery is down, and that the devices are kept
+st=$("$flota" --db "$db" --json status)
+case $st in *'"discovery":'*'"state":	"down"'*) ;; *) fail "status after discover found no daemon: $st" ;; esac
+st=$("$flota" --db "$db" status)
+case $st in *"mdns"*"down since"*"devices kept"*) ;; *) fail "status (text) after discover found no daemon: $st" ;; esac
 
 [ "$failed" = 0 ] && echo "discover: all checks passed"
 exit "$failed"
