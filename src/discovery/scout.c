@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The scout: avahi-client on a thread of its own (see discovery.c for why). One browser per
- * service type; every service a browser reports is resolved once, and the resolver freed as
- * soon as it answers, so a stock avahi-daemon (1,024 objects per client) serves any fleet size:
- * at most RESOLVERS_MAX resolvers exist at a time and the rest wait in a queue.
+ * service type; every service a browser reports is resolved once, and the resolver freed once
+ * it has answered, so a stock avahi-daemon (1,024 objects per client) serves any fleet size:
+ * at most RESOLVERS_MAX resolvers exist at a time and the rest wait in a queue. Resolvers that
+ * answered are freed when nothing waits (or when more than RESOLVERS_KEEP exist), not at once:
+ * each free is a D-Bus round trip, and a fleet found at once is listed sooner without them.
  *
  * Afterwards each service is resolved again on a schedule (every 3 s for a few hundred
  * services, stretched so that at most REFRESH_RATE resolves a second run for big fleets, at
@@ -33,7 +35,8 @@
 #include "flota/strutil.h"
 #include "flota/time-util.h"
 
-#define RESOLVERS_MAX 128               /* a stock avahi-daemon allows 1,024 objects per client */
+#define RESOLVERS_MAX 768               /* a stock avahi-daemon allows 1,024 objects per client */
+#define RESOLVERS_KEEP 256              /* answered ones kept while services wait */
 #define TICK_MSEC 50
 #define REFRESH_PER_TICK 10             /* 200 refreshes a second at most */
 #define REFRESH_RATE 100                /* the schedule asks for no more than this many a second */
@@ -68,6 +71,7 @@ typedef struct Service {
         Where where[WHERE_MAX];         /* where the browsers list it now */
         unsigned n_where;
         AvahiServiceResolver *resolver;
+        bool answered;                  /* its resolver answered: free it when convenient */
         ServiceState state;
         bool stale;                     /* known before avahi-daemon restarted, not confirmed since */
         usec_t next_refresh;
@@ -84,7 +88,7 @@ struct Scout {
         Service *all;
         unsigned n_services;
         Service *queue_head, *queue_tail;
-        unsigned resolving;
+        unsigned resolvers;             /* alive */
         AvahiTimeout *tick, *restart;
         bool running, down_reported;
         char error[DISCOVERY_ERROR_MAX];
@@ -171,7 +175,8 @@ static void resolver_drop(Scout *s, Service *v) {
                 return;
         avahi_service_resolver_free(v->resolver);
         v->resolver = NULL;
-        s->resolving--;
+        v->answered = false;
+        s->resolvers--;
 }
 
 static void queue_remove(Scout *s, Service *v) {
@@ -350,18 +355,16 @@ static void resolve_cb(AvahiServiceResolver *r, AvahiIfIndex iface, AvahiProtoco
         (void) flags;
         if (r != v->resolver)
                 return;
-        if (event == AVAHI_RESOLVER_FOUND)
+        if (event == AVAHI_RESOLVER_FOUND) {
+                /* it may answer again (a change) until the tick frees it: each answer counts */
                 resolved(s, v, host, a, port, txt);
-        else {
-                log_debug("mdns: resolving %s.%s failed: %s", name, v->type,
-                          avahi_strerror(avahi_client_errno(s->client)));
-                if (!unresolved(s, v)) {
-                        /* v and its resolver are gone already */
-                        return;
-                }
+                v->answered = true;
+                return;
         }
-        /* once is enough: the schedule resolves it again (the arguments are not used any more) */
-        resolver_drop(s, v);
+        log_debug("mdns: resolving %s.%s failed: %s", name, v->type, avahi_strerror(avahi_client_errno(s->client)));
+        if (unresolved(s, v))
+                resolver_drop(s, v);
+        /* else v and its resolver are gone already */
 }
 
 static void resolve_start(Scout *s, Service *v) {
@@ -375,7 +378,7 @@ static void resolve_start(Scout *s, Service *v) {
                 v->next_refresh = now_usec(CLOCK_MONOTONIC) + RETRY_PENDING;
                 return;
         }
-        s->resolving++;
+        s->resolvers++;
 }
 
 static void arm(Scout *s, AvahiTimeout **t, unsigned msec, AvahiTimeoutCallback cb) {
@@ -388,16 +391,22 @@ static void arm(Scout *s, AvahiTimeout **t, unsigned msec, AvahiTimeoutCallback 
                 *t = s->api->timeout_new(s->api, &tv, cb, s);
 }
 
-/* Starts resolvers: the queue first (services new or to confirm), then the refreshes due. */
+/*
+ * Frees resolvers that answered (all of them when nothing waits), starts resolvers for the
+ * queue (services new or to confirm), then for the refreshes due.
+ */
 static void tick_cb(AvahiTimeout *t, void *userdata) {
         Scout *s = userdata;
         usec_t now = now_usec(CLOCK_MONOTONIC);
         unsigned budget = REFRESH_PER_TICK;
 
         (void) t;
-        while (s->running && s->resolving < RESOLVERS_MAX && s->queue_head)
+        for (Service *v = s->all; v && (!s->queue_head || s->resolvers > RESOLVERS_KEEP); v = v->next)
+                if (v->resolver && v->answered)
+                        resolver_drop(s, v);
+        while (s->running && s->resolvers < RESOLVERS_MAX && s->queue_head)
                 resolve_start(s, queue_pop(s));
-        for (Service *v = s->all; v && s->running && budget > 0 && s->resolving < RESOLVERS_MAX; v = v->next)
+        for (Service *v = s->all; v && s->running && budget > 0 && s->resolvers < RESOLVERS_MAX; v = v->next)
                 if (!v->resolver && !v->queued && v->next_refresh <= now) {
                         resolve_start(s, v);
                         budget--;
@@ -440,7 +449,7 @@ static void browse_cb(AvahiServiceBrowser *b, AvahiIfIndex iface, AvahiProtocol 
                 if (v->resolver || v->queued || (v->state == SERVICE_ONLINE && !v->stale))
                         break;
                 /* at once when nothing waits before it: a device may be gone again within a second */
-                if (!s->queue_head && s->resolving < RESOLVERS_MAX)
+                if (!s->queue_head && s->resolvers < RESOLVERS_MAX)
                         resolve_start(s, v);
                 else
                         queue_push(s, v);

@@ -5,7 +5,8 @@
  * starts) and how responsive the loop stayed: a 5 ms ticker measures how late each turn came
  * (worst and 99th percentile). Runs SECONDS in all, so the services can churn meanwhile
  * (bench-discover.sh makes them), or with --until-all until all N are resolved. Output: one
- * line of key=value pairs.
+ * line of key=value pairs. BENCH_TYPES (default _arduino._tcp) is what it browses: a type
+ * nobody announces makes it a baseline, the same loop and ticker with nothing to discover.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,7 +84,8 @@ int main(int argc, char **argv) {
         b.loop = loop_new();
         b.start = now_usec(CLOCK_MONOTONIC);
         b.end = b.start + (usec_t) (atof(argv[2]) * USEC_PER_SEC);
-        if (discovery_new(b.loop, "_arduino._tcp", on_event, &b, &d) < 0)
+        const char *types = getenv("BENCH_TYPES");
+        if (discovery_new(b.loop, types ? types : "_arduino._tcp", on_event, &b, &d) < 0)
                 return 1;
         b.next_tick = b.start + TICK;
         loop_timer(b.loop, b.next_tick, on_tick, &b);

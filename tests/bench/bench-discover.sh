@@ -10,7 +10,9 @@
 #   warm      the same right after, the daemon's cache full
 #   churn     how late a 5 ms ticker on discovery's loop ran (worst turn, 99th percentile)
 #             while the devices churn (--offline 1: each withdraws and comes back, again
-#             and again), and while all of them say goodbye at once and come back
+#             and again), and while all of them say goodbye at once and come back; beside
+#             it, at the same time, a baseline: the same program browsing a type nobody
+#             announces (how late the ticker runs on this machine anyway)
 # Targets (issue 14): loop lag worst < 20 ms, p99 < 5 ms; cold no slower than avahi-browse;
 # warm < 0.5 s; announce < 5 s. A benchmark, not a test.
 # Environment: BUILD_DIR (default <repo>/build), DEVICES (1000), SECONDS_RUN (20), ROUNDS (2).
@@ -85,21 +87,40 @@ done
 # churn: every device comes and goes again and again
 stop_sim
 start_sim --offline 1 --interval 2
+baseline() { # SECONDS: the ticker with nothing to discover, into $work/baseline
+    manager env BENCH_TYPES=_flota-bench-none._tcp "$bench" 0 "$1" >"$work/baseline" 2>&1 &
+    base_pid=$!
+}
+baseline "$run_s"
 churn=$(manager "$bench" "$devices" "$run_s") || true
+wait "$base_pid" || true
+base_churn=$(cat "$work/baseline")
 echo "churn (--offline 1): $churn"
-# and all at once: a few seconds in, every service says goodbye, then all come back
+echo "  baseline meanwhile: $base_churn"
+# and all at once: once all are listed, every service says goodbye, then all come back
 stop_sim
 start_sim --interval 3600
+t0=$(now_ms)
+until [ "$(manager timeout 10 avahi-browse -pt _arduino._tcp 2>/dev/null | grep -c '^+')" -ge "$devices" ]; do
+    [ $(($(now_ms) - t0)) -lt 120000 ] || { echo "flota-sim did not announce all again" >&2; exit 1; }
+    sleep 1
+done
 (sleep 3; kill "$sim_pid" 2>/dev/null; sleep 3; start_sim --interval 3600) &
 pids="$pids $!"
+baseline "$run_s"
 burst=$(manager "$bench" "$devices" "$run_s") || true
+wait "$base_pid" || true
+base_burst=$(cat "$work/baseline")
 echo "goodbye-all and back: $burst"
+echo "  baseline meanwhile: $base_burst"
 
 echo
 echo "summary ($devices devices, manager avahi-daemon at stock limits):"
 echo "  flota-sim announcing, until discovery lists all: $(field all_resolved_ms "$announce") ms (target < 5000)"
 echo "  cold discovery, flota: ${cold_flota# } ms; avahi-browse -rpt: ${cold_browse# } ms"
 echo "  warm discovery, flota: ${warm# } ms (target < 500)"
-echo "  loop lag while churning: worst $(field worst_lag_ms "$churn") ms, p99 $(field p99_lag_ms "$churn") ms"
-echo "  loop lag, all goodbye and back: worst $(field worst_lag_ms "$burst") ms, p99 $(field p99_lag_ms "$burst") ms"
+echo "  loop lag while churning: worst $(field worst_lag_ms "$churn") ms, p99 $(field p99_lag_ms "$churn") ms" \
+    "(baseline: worst $(field worst_lag_ms "$base_churn"), p99 $(field p99_lag_ms "$base_churn"))"
+echo "  loop lag, all goodbye and back: worst $(field worst_lag_ms "$burst") ms, p99 $(field p99_lag_ms "$burst") ms" \
+    "(baseline: worst $(field worst_lag_ms "$base_burst"), p99 $(field p99_lag_ms "$base_burst"))"
 echo "  (targets: worst < 20 ms, p99 < 5 ms)"
