@@ -4,7 +4,7 @@
  * service type; every service a browser reports is resolved once, and the resolver freed once
  * it has answered, so a stock avahi-daemon (1,024 objects per client) serves any fleet size:
  * at most RESOLVERS_MAX resolvers exist at a time and the rest wait in a queue. Resolvers that
- * answered are freed when nothing waits (or when more than RESOLVERS_KEEP exist), not at once:
+ * answered are freed when nothing waits, or as many as the services waiting need, not at once:
  * each free is a D-Bus round trip, and a fleet found at once is listed sooner without them.
  *
  * Afterwards each service is resolved again on a schedule (every 3 s for a few hundred
@@ -36,7 +36,6 @@
 #include "flota/time-util.h"
 
 #define RESOLVERS_MAX 768               /* a stock avahi-daemon allows 1,024 objects per client */
-#define RESOLVERS_KEEP 256              /* answered ones kept while services wait */
 #define TICK_MSEC 50
 #define REFRESH_PER_TICK 10             /* 200 refreshes a second at most */
 #define REFRESH_RATE 100                /* the schedule asks for no more than this many a second */
@@ -88,6 +87,7 @@ struct Scout {
         Service *all;
         unsigned n_services;
         Service *queue_head, *queue_tail;
+        unsigned queue_len;
         unsigned resolvers;             /* alive */
         AvahiTimeout *tick, *restart;
         bool running, down_reported;
@@ -192,6 +192,7 @@ static void queue_remove(Scout *s, Service *v) {
                                 s->queue_head = q->queue_next;
                         if (s->queue_tail == v)
                                 s->queue_tail = prev;
+                        s->queue_len--;
                         break;
                 }
         v->queued = false;
@@ -208,6 +209,7 @@ static void queue_push(Scout *s, Service *v) {
         else
                 s->queue_head = v;
         s->queue_tail = v;
+        s->queue_len++;
 }
 
 static Service *queue_pop(Scout *s) {
@@ -218,6 +220,7 @@ static Service *queue_pop(Scout *s) {
         s->queue_head = v->queue_next;
         if (!s->queue_head)
                 s->queue_tail = NULL;
+        s->queue_len--;
         v->queued = false;
         v->queue_next = NULL;
         return v;
@@ -401,7 +404,8 @@ static void tick_cb(AvahiTimeout *t, void *userdata) {
         unsigned budget = REFRESH_PER_TICK;
 
         (void) t;
-        for (Service *v = s->all; v && (!s->queue_head || s->resolvers > RESOLVERS_KEEP); v = v->next)
+        for (Service *v = s->all; v && (s->queue_len == 0 || s->resolvers + s->queue_len > RESOLVERS_MAX);
+             v = v->next)
                 if (v->resolver && v->answered)
                         resolver_drop(s, v);
         while (s->running && s->resolvers < RESOLVERS_MAX && s->queue_head)
