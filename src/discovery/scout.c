@@ -7,7 +7,7 @@
  * answered are freed when nothing waits, or as many as the services waiting need, not at once:
  * each free is a D-Bus round trip, and a fleet found at once is listed sooner without them.
  *
- * Afterwards each service is resolved again on a schedule (every 3 s for a few hundred
+ * Afterwards each service is resolved again on a schedule (every 2 s for up to 200
  * services, stretched so that at most REFRESH_RATE resolves a second run for big fleets, at
  * most every REFRESH_MAX). A refresh that answers differently reports UPDATED (a moved
  * address, a new TXT); one that fails means the service's host records (SRV, A: 120 s TTL)
@@ -39,7 +39,7 @@
 #define TICK_MSEC 50
 #define REFRESH_PER_TICK 10             /* 200 refreshes a second at most */
 #define REFRESH_RATE 100                /* the schedule asks for no more than this many a second */
-#define REFRESH_MIN (3 * USEC_PER_SEC)
+#define REFRESH_MIN (2 * USEC_PER_SEC)
 #define REFRESH_MAX (60 * USEC_PER_SEC)
 #define RETRY_PENDING (5 * USEC_PER_SEC)
 #define RETRY_LOST (10 * USEC_PER_SEC)
