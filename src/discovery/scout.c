@@ -13,8 +13,9 @@
  * address, a new TXT); one that fails means the service's host records (SRV, A: 120 s TTL)
  * expired in the daemon's cache without the device answering a query, i.e. it went away
  * without a goodbye, and it is reported REMOVED. Its PTR stays cached far longer (75 min), so
- * the browser does not say so itself; such a service is retried now and then and reported
- * ADDED again when it answers. A goodbye reaches the browser (REMOVE) and is reported at once.
+ * the browser does not say so itself; such a service is tried again after 10 s, then less and
+ * less often (every 5 min at most), and reported ADDED again when it answers. A goodbye
+ * reaches the browser (REMOVE) and is reported at once.
  *
  * When avahi-daemon goes away the services are kept, not removed: the scout says the daemon
  * is down, waits for it, browses again, and resolves every known service once more; those that
@@ -42,7 +43,8 @@
 #define REFRESH_MIN (2 * USEC_PER_SEC)
 #define REFRESH_MAX (60 * USEC_PER_SEC)
 #define RETRY_PENDING (5 * USEC_PER_SEC)
-#define RETRY_LOST (10 * USEC_PER_SEC)
+#define RETRY_LOST (10 * USEC_PER_SEC)          /* doubling after each failure, up to RETRY_LOST_MAX */
+#define RETRY_LOST_MAX (300 * USEC_PER_SEC)
 #define RESTART_MSEC 2000
 #define BUCKETS 4096
 #define WHERE_MAX 8
@@ -74,6 +76,7 @@ typedef struct Service {
         ServiceState state;
         bool stale;                     /* known before avahi-daemon restarted, not confirmed since */
         usec_t next_refresh;
+        usec_t retry;                   /* LOST: how long until the next try */
         DiscoveryService last;          /* what was reported; last.host owned */
 } Service;
 
@@ -323,6 +326,7 @@ static void resolved(Scout *s, Service *v, const char *host, const AvahiAddress 
         v->last.host = xstrdup(host ? host : "");
         v->state = SERVICE_ONLINE;
         v->stale = false;
+        v->retry = 0;
         v->next_refresh = now_usec(CLOCK_MONOTONIC) + refresh_after(s, v);
         if (event >= 0)
                 post(s, event, v, false);
@@ -340,7 +344,10 @@ static bool unresolved(Scout *s, Service *v) {
                 return false;
         }
         v->stale = false;
-        v->next_refresh = now_usec(CLOCK_MONOTONIC) + (v->state == SERVICE_LOST ? RETRY_LOST : RETRY_PENDING);
+        if (v->state == SERVICE_LOST)
+                /* gone quiet: asked again less and less often (a dark fleet is no flood of queries) */
+                v->retry = v->retry == 0 ? RETRY_LOST : v->retry * 2 > RETRY_LOST_MAX ? RETRY_LOST_MAX : v->retry * 2;
+        v->next_refresh = now_usec(CLOCK_MONOTONIC) + (v->state == SERVICE_LOST ? v->retry : RETRY_PENDING);
         return true;
 }
 
