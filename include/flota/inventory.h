@@ -10,7 +10,7 @@
 #include "flota/device-request.h"
 #include "flota/store.h"
 
-#define INVENTORY_SCHEMA_VERSION 5
+#define INVENTORY_SCHEMA_VERSION 6
 
 int inventory_open(const char *path, Store **ret);
 
@@ -87,6 +87,7 @@ typedef struct MdnsSighting {
         const char *ip;
         const char *platform;
         const char *version;
+        const char *framework;        /* ESPHome's release ("2024.11.0"); "" or NULL when not announced */
         unsigned port;
         usec_t at;
 } MdnsSighting;

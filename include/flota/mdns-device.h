@@ -42,6 +42,7 @@ typedef struct MdnsDevice {
         unsigned mac_bytes;             /* 6: the whole MAC; 3: only its last three bytes (ESP8266 chip id); 0 */
         Platform platform;              /* _PLATFORM_INVALID when it does not say */
         char version[MDNS_TEXT_MAX + 1];        /* the firmware's own version when announced (ESPHome project_version) */
+        char framework[MDNS_TEXT_MAX + 1];      /* the framework's release it runs (ESPHome's TXT version) */
         char board[MDNS_TEXT_MAX + 1];
         char name[MDNS_TEXT_MAX + 1];   /* the friendly name, else the host name without ".local" */
         char host[MDNS_TEXT_MAX + 1];   /* the host name without ".local", lowercase */

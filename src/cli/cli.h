@@ -38,6 +38,7 @@ typedef struct Cli {
         unsigned timeout;
         bool json;
         char *db;                 /* --db, or the default under $XDG_STATE_HOME */
+        char *types;              /* types= in the config: what discover browses; NULL: the default */
         ApiClient *client;
         Store *inventory;
         /* the config file's [push] section, in file order: keys[i] = values[i] */

@@ -30,7 +30,8 @@ typedef struct Run {
         bool failed;                    /* the inventory could not be written */
 } Run;
 
-static const char *const discover_headers[] = { "DEVICE", "KIND", "NAME", "ADDRESS", "PORT", "BOARD", "PLATFORM" };
+static const char *const discover_headers[] = { "DEVICE", "KIND", "NAME", "ADDRESS", "PORT", "BOARD", "PLATFORM",
+                                                "VERSION", "FRAMEWORK" };
 
 static cJSON *device_json(const DiscoveryService *s, const char *id) {
         const MdnsDevice *m = &s->device;
@@ -51,6 +52,10 @@ static cJSON *device_json(const DiscoveryService *s, const char *id) {
                 cJSON_AddStringToObject(o, "version", m->version);
         else
                 cJSON_AddNullToObject(o, "version");
+        if (m->framework[0])
+                cJSON_AddStringToObject(o, "framework", m->framework);
+        else
+                cJSON_AddNullToObject(o, "framework");
         cJSON_AddStringToObject(o, "service", s->type);
         cJSON_AddStringToObject(o, "instance", s->instance);
         cJSON_AddStringToObject(o, "txt", s->txt);
@@ -76,6 +81,7 @@ static void record(Run *run, const DiscoveryService *s, char id[static DEVICE_ID
                 .ip = s->address,
                 .platform = m->platform >= 0 ? platform_to_string(m->platform) : "",
                 .version = m->version,
+                .framework = m->framework,
                 .port = s->port,
                 .at = now_usec(CLOCK_REALTIME),
         };
@@ -107,11 +113,23 @@ static void print_event(Run *run, DiscoveryEvent ev, const DiscoveryService *s, 
         fflush(stdout);
 }
 
+/*
+ * What discovery is doing, for status: "running", "down" (avahi-daemon is away; the devices
+ * announced stay so) or "stopped", and since when, as the inventory's "mdns" source.
+ */
+static void record_state(Run *run, const char *state) {
+        if (!run->inv)
+                return;
+        _cleanup_free_ char *s = xasprintf("%s %llu", state, (unsigned long long) now_usec(CLOCK_REALTIME));
+        (void) inventory_advance(run->inv, "mdns", s, 0);
+}
+
 static void on_event(Discovery *d, DiscoveryEvent ev, const DiscoveryService *s, void *userdata) {
         Run *run = userdata;
         char id[DEVICE_ID_MAX + 1];
 
         if (ev == DISCOVERY_DAEMON_DOWN || ev == DISCOVERY_DAEMON_UP) {
+                record_state(run, ev == DISCOVERY_DAEMON_UP ? "running" : "down");
                 if (!run->watch)
                         return;         /* one-shot: said once at the end */
                 cli_error("discover: %s", ev == DISCOVERY_DAEMON_UP ? "avahi-daemon is back" : discovery_error(d));
@@ -163,9 +181,9 @@ static void print_found(Run *run) {
         cJSON_ArrayForEach(dev, run->found) {
                 char port[8];
                 snprintf(port, sizeof(port), "%.0f", jnum(dev, "port"));
-                const char *cells[] = { jstr(dev, "id"),      jstr(dev, "kind"),  jstr(dev, "name"),
-                                        jstr(dev, "address"), port,               jstr(dev, "board"),
-                                        jstr(dev, "platform") };
+                const char *cells[] = { jstr(dev, "id"),       jstr(dev, "kind"),    jstr(dev, "name"),
+                                        jstr(dev, "address"),  port,                 jstr(dev, "board"),
+                                        jstr(dev, "platform"), jstr(dev, "version"), jstr(dev, "framework") };
                 table_add(t, cells);
         }
         table_print(t);
@@ -195,7 +213,7 @@ int verb_discover(Cli *cli, int argc, char **argv) {
                 {},
         };
         usec_t timeout = TIMEOUT_DEFAULT;
-        const char *types = DISCOVERY_TYPES_DEFAULT;
+        const char *types = cli->types ? cli->types : DISCOVERY_TYPES_DEFAULT;
         Run run = { .cli = cli };
         int c, r;
 
@@ -226,10 +244,12 @@ int verb_discover(Cli *cli, int argc, char **argv) {
         _cleanup_close_ int sfd = run.watch ? watch_signals(loop) : -1;
         if (!run.watch)
                 loop_timer(loop, loop_now(loop) + timeout, on_timeout, &run);
+        record_state(&run, "running");
         r = loop_run(loop);
         if (sfd >= 0)
                 loop_unwatch(loop, sfd);
         bool up = discovery_running(d);
+        record_state(&run, up ? "stopped" : "down");
         if (!run.watch && up)
                 print_found(&run);
         cJSON_Delete(run.found);

@@ -40,6 +40,19 @@ static void add_server(Cli *cli, cJSON *o) {
                 cJSON_AddStringToObject(server, "error", err);
 }
 
+/* What discover recorded last (see cmd-discover.c): its state and since when; nothing when never run. */
+static void add_discovery(Store *inv, cJSON *o) {
+        _cleanup_free_ char *cursor = NULL;
+        char state[16], when[RFC3339_MAX];
+        unsigned long long at;
+
+        if (inventory_cursor(inv, "mdns", &cursor) < 0 || sscanf(cursor, "%15s %llu", state, &at) != 2)
+                return;
+        cJSON *d = cJSON_AddObjectToObject(o, "discovery");
+        cJSON_AddStringToObject(d, "state", state);
+        cJSON_AddStringToObject(d, "since", format_rfc3339(when, (usec_t) at));
+}
+
 int cli_status_build(Cli *cli, cJSON **ret) {
         Store *inv;
         InventorySummary sum;
@@ -58,6 +71,7 @@ int cli_status_build(Cli *cli, cJSON **ret) {
                 cJSON_AddStringToObject(o, "last_seen", format_rfc3339(when, sum.last_seen));
         else
                 cJSON_AddNullToObject(o, "last_seen");
+        add_discovery(inv, o);
         static const char *const groups[] = { "product", "version", "platform" };
         for (size_t i = 0; i < ELEMENTSOF(groups); i++) {
                 _cleanup_free_ char *key = xasprintf("by_%s", groups[i]);
@@ -86,6 +100,16 @@ void cli_status_print(const cJSON *status, FILE *f) {
                 jnum(status, "online"));
         _cleanup_free_ char *safe_last = term_escape(*last ? last : "never");
         fprintf(f, "%-12s %s\n", "last seen", safe_last);
+        const cJSON *disc = cJSON_GetObjectItem(status, "discovery");
+        if (disc) {
+                const char *state = jstr(disc, "state");
+                bool down = streq(state, "down");
+                const char *on = f == stdout && down ? style_on(STYLE_BAD) : "", *off = *on ? style_off() : "";
+                /* both written by flota itself, escaped all the same */
+                _cleanup_free_ char *safe_state = term_escape(state), *since = term_escape(jstr(disc, "since"));
+                fprintf(f, "%-12s %s%s%s since %s%s\n", "mdns", on, safe_state, off, since,
+                        down ? " (avahi-daemon away; devices kept as they were)" : "");
+        }
         print_counts(f, "products", cJSON_GetObjectItem(status, "by_product"));
         print_counts(f, "versions", cJSON_GetObjectItem(status, "by_version"));
         print_counts(f, "platforms", cJSON_GetObjectItem(status, "by_platform"));

@@ -10,7 +10,7 @@
 
 #include "cli.h"
 #include "flota/alloc.h"
-#include "flota/mac.h"
+#include "flota/discovery.h"
 #include "flota/strutil.h"
 
 /*
@@ -132,6 +132,14 @@ static int on_ini(void *user, const char *section, const char *name, const char 
                 set(&cf->cli->token, value);
         else if (streq(name, "db"))
                 set(&cf->cli->db, value);
+        else if (streq(name, "types")) {
+                if (discovery_types_validate(value) < 0) {
+                        snprintf(cf->error, sizeof(cf->error),
+                                 "types: expected service types such as _arduino._tcp,_http._tcp");
+                        return 0;
+                }
+                set(&cf->cli->types, value);
+        }
         else if (streq(name, "timeout")) {
                 if (parse_u32(value, &t) < 0 || t == 0 || t > 3600) {
                         snprintf(cf->error, sizeof(cf->error), "timeout: expected seconds from 1 to 3600");
@@ -270,6 +278,7 @@ int main(int argc, char **argv) {
                 if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
                         help();
                         free(cli.db);
+                        free(cli.types);
                         return EXIT_USAGE;
                 }
                 argv = no_verb;
@@ -282,6 +291,7 @@ int main(int argc, char **argv) {
                 free(cli.token);
                 free(cli.db);
                 cli_push_settings_free(&cli);
+                free(cli.types);
                 return EXIT_USAGE;
         }
         if (getenv("FLOTA_SERVER"))
@@ -320,5 +330,6 @@ int main(int argc, char **argv) {
         free(cli.server);
         free(cli.token);
         free(cli.db);
+        free(cli.types);
         return cli_exit_status(r);
 }

@@ -1,68 +1,56 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * mDNS discovery with avahi-client on flota's loop (see discovery.h). avahi reports a service
- * once per interface and protocol; each report is an Entry with its resolver, and entries of
- * the same name, type and domain make one Group, which is what callers hear about.
+ * mDNS discovery (see discovery.h): the caller's side.
+ *
+ * Why a thread. avahi-client talks to avahi-daemon over D-Bus with blocking calls: creating
+ * or freeing a browser or a resolver waits for the daemon's reply (libdbus's
+ * send_with_reply_and_block). On flota's own loop (avahi-loop.c) that stalled the loop for
+ * 1-2 s while a thousand services came and went, however the calls were rationed. The two
+ * ways out were libdbus's asynchronous calls on flota's loop, which means speaking
+ * avahi-daemon's D-Bus protocol ourselves (object paths, signal matches, the races between a
+ * new object's path and its first signals that avahi-client already handles), or avahi-client
+ * unchanged on avahi's threaded poll. flota takes the second: every avahi call happens on that
+ * thread (scout.c), so no blocking call can reach flota's loop by construction, and the
+ * client's reconnect and object lifetimes stay avahi's tested code. The libdbus variant was
+ * not built; the figures of the threaded one (tests/bench/RESULTS.md) meet the targets.
+ *
+ * The scout posts what it sees as messages (DiscoveryMsg, owning copies of the strings) on a
+ * list under a mutex and wakes the loop through an eventfd; the loop hands them to the caller
+ * in order, a few milliseconds' worth per turn. Everything the caller can ask (running, error,
+ * count) is a copy kept by this side as the messages are handed out, so it agrees with what the
+ * caller has been told and needs no lock.
  */
 #include "flota/discovery.h"
 
-#include <avahi-client/client.h>
-#include <avahi-client/lookup.h>
-#include <avahi-common/error.h>
-#include <avahi-common/malloc.h>
+#include <avahi-common/thread-watch.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
+#include "discovery-internal.h"
 #include "flota/alloc.h"
-#include "flota/avahi-loop.h"
-#include "flota/log.h"
 #include "flota/strutil.h"
 
-#define TXT_ENTRIES_MAX 64
-/*
- * Creating a resolver is a blocking D-Bus call to avahi-daemon. New services wait in a queue
- * that is worked off for at most this long per loop turn, so a thousand arriving at once never
- * stall the loop.
- */
-#define RESOLVE_BUDGET (3 * USEC_PER_MSEC)
-
-typedef struct Group {
-        char *name, *type, *domain;
-        unsigned resolved;              /* entries of this group resolved now */
-        bool announced;                 /* ADDED was reported */
-        DiscoveryService last;
-        struct Group *next;
-} Group;
-
-typedef struct Entry {
-        AvahiIfIndex iface;
-        AvahiProtocol proto;
-        Group *group;
-        AvahiServiceResolver *resolver;
-        bool resolved;
-        bool queued;                    /* waiting for its resolver */
-        struct Entry *next;
-} Entry;
+/* Messages handed to the caller per loop turn, at most for this long. */
+#define DISPATCH_BUDGET (2 * USEC_PER_MSEC)
 
 struct Discovery {
         Loop *loop;
-        AvahiLoop *avahi;
-        AvahiClient *client;
-        char **types;
-        size_t n_types;
-        AvahiServiceBrowser **browsers;
-        Entry *entries;
-        Group *groups;
         DiscoveryFn fn;
         void *userdata;
-        bool running, down_reported;
-        LoopTimerHandle restart;        /* a client to replace, from the loop */
-        LoopTimerHandle drain;          /* resolvers still to create or to free */
-        unsigned queued;
-        AvahiServiceResolver **dead;    /* resolvers of services gone, freed from the loop too */
-        size_t n_dead, alloc_dead;
-        char error[128];
+        AvahiThreadedPoll *poll;
+        Scout *scout;
+        int efd;
+        pthread_mutex_t lock;
+        DiscoveryMsg *head, *tail;      /* posted by the scout, under lock */
+        DiscoveryMsg *taken;            /* taken from the list, not handed out yet (loop only) */
+        LoopTimerHandle more;
+        bool running;
+        char error[DISCOVERY_ERROR_MAX];
+        unsigned count;
 };
 
 static const char *const event_names[] = {
@@ -74,367 +62,143 @@ const char *discovery_event_to_string(DiscoveryEvent e) {
         return e >= 0 && e <= DISCOVERY_DAEMON_UP ? event_names[e] : NULL;
 }
 
-/* ---- groups ---- */
-
-static Group *group_find(Discovery *d, const char *name, const char *type, const char *domain, bool create) {
-        for (Group *g = d->groups; g; g = g->next)
-                if (streq(g->name, name) && streq(g->type, type) && streq(g->domain, domain))
-                        return g;
-        if (!create)
-                return NULL;
-        Group *g = xcalloc(1, sizeof(Group));
-        g->name = xstrdup(name);
-        g->type = xstrdup(type);
-        g->domain = xstrdup(domain);
-        g->next = d->groups;
-        d->groups = g;
-        return g;
-}
-
-static void group_drop(Discovery *d, Group *g) {
-        for (Group **p = &d->groups; *p; p = &(*p)->next)
-                if (*p == g) {
-                        *p = g->next;
-                        break;
-                }
-        free((char *) g->last.host);
-        free(g->name);
-        free(g->type);
-        free(g->domain);
-        free(g);
-}
-
-/* ---- entries ---- */
-
-static void drain_queue(Loop *l, void *userdata);
-
-static void schedule_drain(Discovery *d) {
-        if (!loop_timer_is_pending(&d->drain))
-                loop_timer_start(d->loop, loop_now(d->loop), drain_queue, d, &d->drain);
-}
-
-static void free_dead(Discovery *d) {
-        while (d->n_dead > 0)
-                avahi_service_resolver_free(d->dead[--d->n_dead]);
-}
-
-static Entry *entry_find(Discovery *d, AvahiIfIndex iface, AvahiProtocol proto, Group *g) {
-        for (Entry *e = d->entries; e; e = e->next)
-                if (e->iface == iface && e->proto == proto && e->group == g)
-                        return e;
-        return NULL;
-}
-
-static void entry_unlink(Discovery *d, Entry *e) {
-        for (Entry **p = &d->entries; *p; p = &(*p)->next)
-                if (*p == e) {
-                        *p = e->next;
-                        break;
-                }
-}
-
-/* Forgets an entry; reports the group removed when it was the last one resolved. */
-static void entry_drop(Discovery *d, Entry *e, bool report) {
-        Group *g = e->group;
-
-        entry_unlink(d, e);
-        if (e->queued)
-                d->queued--;
-        if (e->resolver) {
-                /* freeing is a blocking call too: a thousand goodbyes at once must not stall the loop */
-                d->dead = xgrow(d->dead, &d->alloc_dead, d->n_dead + 1, sizeof(AvahiServiceResolver *));
-                d->dead[d->n_dead++] = e->resolver;
-                schedule_drain(d);
-        }
-        if (e->resolved)
-                g->resolved--;
-        free(e);
-        for (Entry *o = d->entries; o; o = o->next)
-                if (o->group == g)
-                        return;                 /* still browsed elsewhere */
-        if (g->announced && report)
-                d->fn(d, DISCOVERY_REMOVED, &g->last, d->userdata);
-        group_drop(d, g);
-}
-
-/* ---- resolving ---- */
-
-/* TXT into "key=value" lines and MdnsTxt entries (pointing into pairs, freed by the caller). */
-static size_t read_txt(AvahiStringList *list, DiscoveryService *s, MdnsTxt *txt, char **keys, char **values) {
-        size_t n = 0, len = 0;
-
-        for (AvahiStringList *l = list; l && n < TXT_ENTRIES_MAX; l = avahi_string_list_get_next(l)) {
-                char *key = NULL, *value = NULL;
-                size_t size = 0;
-                if (avahi_string_list_get_pair(l, &key, &value, &size) < 0)
-                        continue;
-                keys[n] = key;
-                values[n] = value;
-                txt[n] = (MdnsTxt) { .key = key, .key_len = strlen(key), .value = value, .value_len = value ? size : 0 };
-                int k = snprintf(s->txt + len, sizeof(s->txt) - len, "%s%s%.*s\n", key, value ? "=" : "",
-                                 (int) (value ? size : 0), value ? value : "");
-                if (k > 0 && (size_t) k < sizeof(s->txt) - len)
-                        len += (size_t) k;
-                n++;
-        }
-        for (char *c = s->txt; *c; c++)
-                if ((*c < ' ' && *c != '\n') || *c > '~')
-                        *c = '?';
-        return n;
-}
-
-static void fill_service(DiscoveryService *s, const Group *g, const char *host, const AvahiAddress *a, uint16_t port,
-                         AvahiStringList *list) {
-        MdnsTxt txt[TXT_ENTRIES_MAX];
-        char *keys[TXT_ENTRIES_MAX], *values[TXT_ENTRIES_MAX];
-
-        *s = (DiscoveryService) { .type = g->type, .instance = g->name, .domain = g->domain, .host = host,
-                                  .port = port };
-        if (a)
-                avahi_address_snprint(s->address, sizeof(s->address), a);
-        size_t n = read_txt(list, s, txt, keys, values);
-        s->is_device = mdns_device_identify(g->type, g->name, host, txt, n, &s->device) == 0;
-        for (size_t i = 0; i < n; i++) {
-                avahi_free(keys[i]);
-                avahi_free(values[i]);
-        }
-}
-
-static bool same_service(const DiscoveryService *a, const DiscoveryService *b) {
-        return a->port == b->port && streq(a->address, b->address) && streq(a->txt, b->txt) &&
-               streq(a->host ? a->host : "", b->host ? b->host : "");
-}
-
-static void resolve_cb(AvahiServiceResolver *r, AvahiIfIndex iface, AvahiProtocol proto, AvahiResolverEvent event,
-                       const char *name, const char *type, const char *domain, const char *host,
-                       const AvahiAddress *a, uint16_t port, AvahiStringList *txt, AvahiLookupResultFlags flags,
-                       void *userdata) {
+/* On the scout's thread. */
+static void post(DiscoveryMsg *m, void *userdata) {
         Discovery *d = userdata;
-        Group *g = group_find(d, name, type, domain, false);
-        Entry *e = g ? entry_find(d, iface, proto, g) : NULL;
-        DiscoveryService s;
+        bool wake;
 
-        (void) r;
-        (void) flags;
-        if (!e)
-                return;
-        if (event != AVAHI_RESOLVER_FOUND) {
-                log_debug("mdns: resolving %s.%s failed: %s", name, type,
-                          avahi_strerror(avahi_client_errno(d->client)));
-                return;         /* the browser's REMOVE or the next announcement settles it */
-        }
-        fill_service(&s, g, host, a, port, txt);
-        /* the host name lives in avahi's buffers: keep a copy in the group */
-        if (!e->resolved) {
-                e->resolved = true;
-                g->resolved++;
-        }
-        DiscoveryEvent ev = !g->announced ? DISCOVERY_ADDED : same_service(&g->last, &s) ? -1 : DISCOVERY_UPDATED;
-        free((char *) g->last.host);
-        g->last = s;
-        g->last.type = g->type;
-        g->last.instance = g->name;
-        g->last.domain = g->domain;
-        g->last.host = xstrdup(host ? host : "");
-        g->announced = true;
-        if ((int) ev >= 0)
-                d->fn(d, ev, &g->last, d->userdata);
+        pthread_mutex_lock(&d->lock);
+        wake = !d->head;
+        if (d->tail)
+                d->tail->next = m;
+        else
+                d->head = m;
+        d->tail = m;
+        pthread_mutex_unlock(&d->lock);
+        if (wake)
+                (void) !write(d->efd, &(uint64_t) { 1 }, sizeof(uint64_t));
 }
 
-/* ---- browsing ---- */
-
-static void start_resolver(Discovery *d, Entry *e) {
-        Group *g = e->group;
-
-        e->queued = false;
-        d->queued--;
-        e->resolver = avahi_service_resolver_new(d->client, e->iface, e->proto, g->name, g->type, g->domain,
-                                                 AVAHI_PROTO_UNSPEC, 0, resolve_cb, d);
-        if (!e->resolver)
-                log_debug("mdns: cannot resolve %s.%s: %s", g->name, g->type,
-                          avahi_strerror(avahi_client_errno(d->client)));
+static void hand_out(Discovery *d, DiscoveryMsg *m) {
+        switch (m->event) {
+        case DISCOVERY_DAEMON_DOWN:
+                d->running = false;
+                snprintf(d->error, sizeof(d->error), "%s", m->error);
+                break;
+        case DISCOVERY_DAEMON_UP:
+                d->running = true;
+                d->error[0] = 0;
+                break;
+        case DISCOVERY_ADDED:
+                d->count++;
+                break;
+        case DISCOVERY_REMOVED:
+                d->count--;
+                break;
+        default:
+                break;
+        }
+        if (!m->quiet)
+                d->fn(d, m->event, m->event <= DISCOVERY_REMOVED ? &m->service : NULL, d->userdata);
 }
 
-/*
- * Frees the resolvers of services gone, then creates queued ones, for RESOLVE_BUDGET in all;
- * the rest wait for the next turn.
- */
-static void drain_queue(Loop *l, void *userdata) {
+static void dispatch(Loop *l, void *userdata) {
         Discovery *d = userdata;
         usec_t start = now_usec(CLOCK_MONOTONIC);
 
-        while (d->n_dead > 0 && now_usec(CLOCK_MONOTONIC) - start < RESOLVE_BUDGET)
-                avahi_service_resolver_free(d->dead[--d->n_dead]);
-        /* one pass over the entries per turn (the order services get resolved in does not matter) */
-        for (Entry *e = d->entries; e && d->queued > 0 && d->client; e = e->next) {
-                if (now_usec(CLOCK_MONOTONIC) - start >= RESOLVE_BUDGET)
-                        break;
-                if (e->queued)
-                        start_resolver(d, e);
-        }
-        if (d->queued > 0 || d->n_dead > 0)
-                loop_timer_start(l, loop_now(l), drain_queue, d, &d->drain);
-}
-
-static void browse_cb(AvahiServiceBrowser *b, AvahiIfIndex iface, AvahiProtocol proto, AvahiBrowserEvent event,
-                      const char *name, const char *type, const char *domain, AvahiLookupResultFlags flags,
-                      void *userdata) {
-        Discovery *d = userdata;
-        Group *g;
-        Entry *e;
-
-        (void) b;
-        (void) flags;
-        switch (event) {
-        case AVAHI_BROWSER_NEW:
-                g = group_find(d, name, type, domain, true);
-                if (entry_find(d, iface, proto, g))
-                        return;
-                e = xcalloc(1, sizeof(Entry));
-                *e = (Entry) { .iface = iface, .proto = proto, .group = g, .next = d->entries, .queued = true };
-                d->entries = e;
-                d->queued++;
-                schedule_drain(d);
-                break;
-        case AVAHI_BROWSER_REMOVE:
-                g = group_find(d, name, type, domain, false);
-                e = g ? entry_find(d, iface, proto, g) : NULL;
-                if (e)
-                        entry_drop(d, e, true);
-                break;
-        case AVAHI_BROWSER_FAILURE:
-                snprintf(d->error, sizeof(d->error), "browsing failed: %s",
-                         avahi_strerror(avahi_client_errno(d->client)));
-                log_warning("mdns: %s", d->error);
-                break;
-        default:
-                break;          /* ALL_FOR_NOW, CACHE_EXHAUSTED */
-        }
-}
-
-static void browsers_free(Discovery *d, bool report) {
-        while (d->entries)
-                entry_drop(d, d->entries, report);
-        free_dead(d);           /* before their client goes */
-        for (size_t i = 0; d->browsers && i < d->n_types; i++)
-                if (d->browsers[i]) {
-                        avahi_service_browser_free(d->browsers[i]);
-                        d->browsers[i] = NULL;
+        for (;;) {
+                if (!d->taken) {
+                        pthread_mutex_lock(&d->lock);
+                        d->taken = TAKE_PTR(d->head);
+                        d->tail = NULL;
+                        pthread_mutex_unlock(&d->lock);
+                        if (!d->taken)
+                                return;
                 }
-}
-
-static void browsers_start(Discovery *d) {
-        for (size_t i = 0; i < d->n_types; i++) {
-                d->browsers[i] = avahi_service_browser_new(d->client, AVAHI_IF_UNSPEC, AVAHI_PROTO_UNSPEC, d->types[i],
-                                                           NULL, 0, browse_cb, d);
-                if (!d->browsers[i])
-                        log_warning("mdns: cannot browse %s: %s", d->types[i],
-                                    avahi_strerror(avahi_client_errno(d->client)));
-        }
-}
-
-/* ---- the client and the daemon ---- */
-
-static void client_cb(AvahiClient *c, AvahiClientState state, void *userdata);
-
-static void daemon_down(Discovery *d, const char *why) {
-        browsers_free(d, true);
-        snprintf(d->error, sizeof(d->error), "%s", why);
-        d->running = false;
-        if (!d->down_reported) {
-                d->down_reported = true;
-                d->fn(d, DISCOVERY_DAEMON_DOWN, NULL, d->userdata);
-        }
-}
-
-static int client_start(Discovery *d) {
-        int err = 0;
-
-        d->client = avahi_client_new(avahi_loop_get(d->avahi), AVAHI_CLIENT_NO_FAIL, client_cb, d, &err);
-        if (!d->client) {
-                snprintf(d->error, sizeof(d->error), "cannot talk to avahi-daemon: %s", avahi_strerror(err));
-                return -EIO;
-        }
-        return 0;
-}
-
-/* A client that failed is replaced from the loop, not inside its own callback. */
-static void client_restart(Loop *l, void *userdata) {
-        Discovery *d = userdata;
-
-        (void) l;
-        if (d->client)
-                avahi_client_free(d->client);
-        d->client = NULL;
-        if (client_start(d) < 0)
-                loop_timer_start(d->loop, loop_now(d->loop) + 2 * USEC_PER_SEC, client_restart, d, &d->restart);
-}
-
-static void client_cb(AvahiClient *c, AvahiClientState state, void *userdata) {
-        Discovery *d = userdata;
-
-        if (!d->client)
-                d->client = c;          /* called from inside avahi_client_new() */
-        switch (state) {
-        case AVAHI_CLIENT_S_RUNNING:
-                if (d->running)
+                DiscoveryMsg *m = d->taken;
+                d->taken = m->next;
+                hand_out(d, m);
+                discovery_msg_free(m);
+                if (now_usec(CLOCK_MONOTONIC) - start >= DISPATCH_BUDGET) {
+                        /* the rest next turn, after whatever else the loop has to do */
+                        if (!loop_timer_is_pending(&d->more))
+                                loop_timer_start(l, loop_now(l), dispatch, d, &d->more);
                         return;
-                d->running = true;
-                d->error[0] = 0;
-                if (d->down_reported) {
-                        d->down_reported = false;
-                        d->fn(d, DISCOVERY_DAEMON_UP, NULL, d->userdata);
                 }
-                browsers_start(d);
-                break;
-        case AVAHI_CLIENT_CONNECTING:
-                daemon_down(d, "avahi-daemon is not running; waiting for it");
-                break;
-        case AVAHI_CLIENT_FAILURE:
-                daemon_down(d, avahi_client_errno(c) == AVAHI_ERR_DISCONNECTED
-                                       ? "avahi-daemon went away; waiting for it"
-                                       : avahi_strerror(avahi_client_errno(c)));
-                if (!loop_timer_is_pending(&d->restart))
-                        loop_timer_start(d->loop, loop_now(d->loop), client_restart, d, &d->restart);
-                break;
-        default:
-                break;          /* S_REGISTERING, S_COLLISION: about publishing, not browsing */
         }
 }
 
-static int parse_types(Discovery *d, const char *types) {
+static void on_wake(Loop *l, int fd, short revents, void *userdata) {
+        uint64_t n;
+
+        (void) revents;
+        (void) !read(fd, &n, sizeof(n));
+        dispatch(l, userdata);
+}
+
+static int parse_types(const char *types, char ***ret, size_t *ret_n) {
         _cleanup_free_ char *copy = xstrdup(types);
-        size_t allocated = 0;
+        char **list = NULL;
+        size_t n = 0, allocated = 0;
 
         for (char *save = NULL, *t = strtok_r(copy, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
                 /* "_name._tcp" or "_name._udp" */
-                size_t n = strlen(t);
-                if (n < 7 || t[0] != '_' || (strcmp(t + n - 5, "._tcp") != 0 && strcmp(t + n - 5, "._udp") != 0))
+                size_t len = strlen(t);
+                if (len < 7 || t[0] != '_' || (strcmp(t + len - 5, "._tcp") != 0 && strcmp(t + len - 5, "._udp") != 0)) {
+                        for (size_t i = 0; i < n; i++)
+                                free(list[i]);
+                        free(list);
                         return -EINVAL;
-                d->types = xgrow(d->types, &allocated, d->n_types + 1, sizeof(char *));
-                d->types[d->n_types++] = xstrdup(t);
+                }
+                list = xgrow(list, &allocated, n + 1, sizeof(char *));
+                list[n++] = xstrdup(t);
         }
-        return d->n_types > 0 ? 0 : -EINVAL;
+        if (n == 0)
+                return -EINVAL;
+        *ret = list;
+        *ret_n = n;
+        return 0;
+}
+
+int discovery_types_validate(const char *types) {
+        char **list;
+        size_t n;
+        int r = parse_types(types, &list, &n);
+
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++)
+                free(list[i]);
+        free(list);
+        return 0;
 }
 
 int discovery_new(Loop *loop, const char *types, DiscoveryFn fn, void *userdata, Discovery **ret) {
-        Discovery *d = xcalloc(1, sizeof(Discovery));
-        int r;
+        char **list;
+        size_t n;
+        int r = parse_types(types ? types : DISCOVERY_TYPES_DEFAULT, &list, &n);
 
-        *d = (Discovery) { .loop = loop, .fn = fn, .userdata = userdata };
-        r = parse_types(d, types ? types : DISCOVERY_TYPES_DEFAULT);
-        if (r < 0) {
+        if (r < 0)
+                return r;
+        Discovery *d = xcalloc(1, sizeof(Discovery));
+        *d = (Discovery) { .loop = loop, .fn = fn, .userdata = userdata, .efd = -1 };
+        pthread_mutex_init(&d->lock, NULL);
+        d->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        d->poll = avahi_threaded_poll_new();
+        if (d->efd < 0 || !d->poll) {
+                r = d->efd < 0 ? -errno : -ENOMEM;
+                for (size_t i = 0; i < n; i++)
+                        free(list[i]);
+                free(list);
                 discovery_free(d);
                 return r;
         }
-        d->browsers = xcalloc(d->n_types, sizeof(AvahiServiceBrowser *));
-        d->avahi = avahi_loop_new(loop);
-        r = client_start(d);
-        if (r < 0) {
-                /* not even a client without the daemon: D-Bus itself is missing; keep trying */
-                d->fn(d, DISCOVERY_DAEMON_DOWN, NULL, d->userdata);
-                d->down_reported = true;
-                loop_timer_start(loop, loop_now(loop) + 2 * USEC_PER_SEC, client_restart, d, &d->restart);
+        (void) loop_watch(loop, d->efd, POLLIN, on_wake, d);
+        d->scout = scout_new(avahi_threaded_poll_get(d->poll), list, n, post, d);
+        scout_start(d->scout);
+        if (avahi_threaded_poll_start(d->poll) < 0) {
+                discovery_free(d);
+                return -EAGAIN;
         }
         *ret = d;
         return 0;
@@ -443,19 +207,27 @@ int discovery_new(Loop *loop, const char *types, DiscoveryFn fn, void *userdata,
 Discovery *discovery_free(Discovery *d) {
         if (!d)
                 return NULL;
-        browsers_free(d, false);
-        while (d->groups)
-                group_drop(d, d->groups);
-        loop_timer_cancel(d->loop, &d->restart);
-        loop_timer_cancel(d->loop, &d->drain);
-        if (d->client)
-                avahi_client_free(d->client);
-        avahi_loop_free(d->avahi);
-        for (size_t i = 0; i < d->n_types; i++)
-                free(d->types[i]);
-        free(d->types);
-        free(d->browsers);
-        free(d->dead);
+        if (d->poll)
+                avahi_threaded_poll_stop(d->poll);      /* joins the thread (a no-op when it never ran) */
+        d->scout = scout_free(d->scout);
+        if (d->poll)
+                avahi_threaded_poll_free(d->poll);
+        if (d->efd >= 0) {
+                loop_unwatch(d->loop, d->efd);
+                close(d->efd);
+        }
+        loop_timer_cancel(d->loop, &d->more);
+        while (d->taken) {
+                DiscoveryMsg *m = d->taken;
+                d->taken = m->next;
+                discovery_msg_free(m);
+        }
+        while (d->head) {
+                DiscoveryMsg *m = d->head;
+                d->head = m->next;
+                discovery_msg_free(m);
+        }
+        pthread_mutex_destroy(&d->lock);
         free(d);
         return NULL;
 }
@@ -469,8 +241,5 @@ const char *discovery_error(const Discovery *d) {
 }
 
 unsigned discovery_count(const Discovery *d) {
-        unsigned n = 0;
-        for (const Group *g = d->groups; g; g = g->next)
-                n += g->announced && g->resolved > 0;
-        return n;
+        return d->count;
 }

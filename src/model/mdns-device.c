@@ -157,6 +157,7 @@ int mdns_device_identify(const char *type, const char *instance, const char *hos
                 d.platform = platform_from_text(txt_get(txt, n_txt, "platform", buf));
                 copy_text(d.board, txt_get(txt, n_txt, "board", buf));
                 copy_text(d.version, txt_get(txt, n_txt, "project_version", buf));
+                copy_text(d.framework, txt_get(txt, n_txt, "version", buf));
                 copy_text(d.name, txt_get(txt, n_txt, "friendly_name", buf) ? buf : host_buf);
                 break;
         case MDNS_KIND_WLED:

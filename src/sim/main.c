@@ -583,8 +583,14 @@ static usec_t interval_usec(Sim *s, uint32_t index, uint64_t round) {
         SimDevice *d = &s->devices[index];
         uint32_t o = hash2(s->o->seed ^ 0x5bd1e995u ^ (uint32_t) round, index);
 
-        /* a device that goes offline now and then: one poll in three, it misses 2 to 5 */
-        if (d->goes_offline && o % 3 == 0) {
+        /*
+         * a device that goes offline now and then: one poll in three, it misses 2 to 5; never
+         * on the poll it makes when back, so it is on the network for at least an interval
+         * (mDNS: long enough to be announced and seen before it goes again)
+         */
+        bool back = d->back;
+        d->back = false;
+        if (d->goes_offline && !back && o % 3 == 0) {
                 s->stats.offline_windows++;
                 d->offline = true;
                 base *= 3 + (o >> 8) % 4;
@@ -618,6 +624,7 @@ static void on_due(Loop *l, void *userdata) {
         if (d->offline) {
                 /* back on the network */
                 d->offline = false;
+                d->back = true;
                 sim_mdns_device_changed(d->sim, d);
         }
         start_or_queue(d->sim, d);

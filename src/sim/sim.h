@@ -84,6 +84,7 @@ typedef struct SimDevice {
         bool offline;                           /* in such a window now: off the network */
         int ota_fault;                          /* --ota-*: what goes wrong with a push (ota.c) */
         bool rebooting;                         /* after a push, until it boots the new image */
+        bool back;                              /* just back from one: stays for a whole interval */
 } SimDevice;
 
 typedef struct SimStats {

@@ -120,6 +120,8 @@ const char *const inventory_migrations[] = {
         /* 4 -> 5: the history is kept and read in time order, whatever order sources come in */
         "CREATE INDEX version_history_time ON version_history(device_id, at, id);"
         "DROP INDEX version_history_device;",
+        /* 5 -> 6 (discovery): the framework release a device announces (ESPHome's TXT version) */
+        "ALTER TABLE devices ADD COLUMN framework TEXT NOT NULL DEFAULT '';",
 };
 
 const size_t inventory_n_migrations = ELEMENTSOF(inventory_migrations);
@@ -559,8 +561,8 @@ static int mdns_upsert(Store *s, const MdnsSighting *x, const char *id) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r = store_prepare(s,
                               "INSERT INTO devices (id, name, platform, version, ip, first_seen, last_seen, sources,"
-                              " mdns_kind, mdns_host, mdns_port, mdns_txt, board, announced)"
-                              " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 'mdns', ?7, ?8, ?9, ?10, ?11, 1)"
+                              " mdns_kind, mdns_host, mdns_port, mdns_txt, board, framework, announced)"
+                              " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 'mdns', ?7, ?8, ?9, ?10, ?11, ?12, 1)"
                               " ON CONFLICT (id) DO UPDATE SET"
                               " name = CASE WHEN ?2 <> '' THEN ?2 ELSE name END,"
                               " platform = CASE WHEN platform = '' THEN ?3 ELSE platform END,"
@@ -571,7 +573,8 @@ static int mdns_upsert(Store *s, const MdnsSighting *x, const char *id) {
                               " sources = CASE WHEN instr(',' || sources || ',', ',mdns,') > 0 THEN sources"
                               "   WHEN sources = '' THEN 'mdns' ELSE sources || ',mdns' END,"
                               " mdns_kind = ?7, mdns_host = ?8, mdns_port = ?9, mdns_txt = ?10,"
-                              " board = CASE WHEN ?11 <> '' THEN ?11 ELSE board END, announced = 1",
+                              " board = CASE WHEN ?11 <> '' THEN ?11 ELSE board END,"
+                              " framework = CASE WHEN ?12 <> '' THEN ?12 ELSE framework END, announced = 1",
                               &st);
         if (r < 0)
                 return r;
@@ -586,6 +589,7 @@ static int mdns_upsert(Store *s, const MdnsSighting *x, const char *id) {
         sqlite3_bind_int(st, 9, (int) x->port);
         store_bind_text(st, 10, or_empty(x->txt));
         store_bind_text(st, 11, or_empty(x->board));
+        store_bind_text(st, 12, or_empty(x->framework));
         return store_step_done(st);
 }
 

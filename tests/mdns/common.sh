@@ -28,6 +28,8 @@ mdns_cleanup() {
     done
     if [ -n "$work" ]; then
         sh "$env_sh" stop "$work/env" || true
+        # MDNS_KEEP=DIR: a copy of the work dir (logs, outputs) for a post-mortem
+        [ -z "${MDNS_KEEP:-}" ] || cp -r "$work" "$MDNS_KEEP" || true
         rm -rf "$work"
     fi
 }

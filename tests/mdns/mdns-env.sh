@@ -74,8 +74,11 @@ write_dbus_conf() { # $1 side
 EOF
 }
 
-# Large limits: one flota-sim client registers an entry group per device, and one
-# "avahi-browse -r" makes a resolver per service; 1,000 devices are 4,000+ cached records.
+# The devices side stands in for a fleet of hosts, so its daemon gets large limits: one flota-sim
+# client registers an entry group per device. The manager side is a fleet manager's machine
+# and runs avahi-daemon with its stock limits (1,024 objects per client, 4,096 cached
+# records), as a user's would; MDNS_ENV_MANAGER_CONF, when set, names a file of [server] lines
+# added to the manager's configuration.
 write_avahi_conf() { # $1 side, $2 host name
     cat > "$dir/avahi-$1.conf" <<EOF
 # avahi-daemon of the $1 side of mdns-env.sh: only the veth in its netns, IPv4.
@@ -87,12 +90,20 @@ use-ipv6=no
 allow-interfaces=mdns0
 enable-dbus=yes
 disallow-other-stacks=no
+EOF
+    if [ "$1" = dev ]; then
+        cat >> "$dir/avahi-$1.conf" <<EOF
 cache-entries-max=65536
 clients-max=1024
 objects-per-client-max=65536
 entries-per-entry-group-max=64
 ratelimit-interval-usec=1000000
 ratelimit-burst=10000
+EOF
+    elif [ -n "${MDNS_ENV_MANAGER_CONF:-}" ]; then
+        cat "$MDNS_ENV_MANAGER_CONF" >> "$dir/avahi-$1.conf"
+    fi
+    cat >> "$dir/avahi-$1.conf" <<EOF
 
 [wide-area]
 enable-wide-area=no

@@ -198,13 +198,19 @@ static void test_upgrade_from_4(void **state) {
         assert_int_equal(sqlite3_exec(db,
                                       "DROP INDEX version_history_time;"
                                       "CREATE INDEX version_history_device ON version_history(device_id, id);"
+                                      "ALTER TABLE devices DROP COLUMN framework;"
                                       "PRAGMA user_version = 4;",
                                       NULL, NULL, NULL),
                          SQLITE_OK);
         sqlite3_close(db);
 
         assert_int_equal(inventory_open(path, &s), 0);
-        assert_int_equal(store_schema_version(s), 5);
+        assert_int_equal(store_schema_version(s), 6);
+        /* 5 -> 6: the framework column is back, empty for the rows that were there */
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, "SELECT framework FROM devices WHERE framework <> ''", NULL, NULL, NULL),
+                         SQLITE_OK);
+        sqlite3_close(db);
         assert_int_equal(inventory_history(s, "18:FE:34:00:00:01", collect, text), 0);
         assert_string_equal(text, "1.1@flotad 1.0@flotad ");
         /* an older sighting read later still lands in time order */

@@ -59,6 +59,7 @@ static void test_esphome_wled_tasmota(void **state) {
         assert_string_equal(mdns_device_id(&d, id), "A4:CF:12:AB:34:CD");
         assert_string_equal(d.name, "Hall sensor");
         assert_string_equal(d.version, "1.4.2");
+        assert_string_equal(d.framework, "2024.11.0");
         assert_int_equal(d.platform, PLATFORM_ESP8266);
 
         assert_int_equal(mdns_device_identify("_wled._tcp", "wled-strip", "wled-strip.local", wled, 1, &d), 0);
