@@ -61,6 +61,14 @@ Discovery *discovery_free(Discovery *d);
 int discovery_types_validate(const char *types);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Discovery *, discovery_free);
 
+/*
+ * What a resolved device service tells the inventory (inventory_mdns_seen()), its strings
+ * borrowed from s; id gets the device id mdns_device_id() guesses (the inventory may merge it
+ * into a MAC it knows).
+ */
+typedef struct MdnsSighting MdnsSighting;
+void discovery_sighting(const DiscoveryService *s, usec_t at, MdnsSighting *ret, char id[static DEVICE_ID_MAX + 1]);
+
 /* Whether avahi-daemon answers, as of the events handed out so far; why not, when it does not. */
 bool discovery_running(const Discovery *d);
 const char *discovery_error(const Discovery *d);

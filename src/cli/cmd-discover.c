@@ -64,27 +64,13 @@ static cJSON *device_json(const DiscoveryService *s, const char *id) {
 
 /* Merges what mDNS said into the inventory; the id the inventory uses goes to id. */
 static void record(Run *run, const DiscoveryService *s, char id[static DEVICE_ID_MAX + 1]) {
-        const MdnsDevice *m = &s->device;
         char guess[DEVICE_ID_MAX + 1];
+        MdnsSighting x;
 
-        mdns_device_id(m, guess);
+        discovery_sighting(s, now_usec(CLOCK_REALTIME), &x, guess);
         (void) strscpy(id, DEVICE_ID_MAX + 1, guess);
         if (!run->inv)
                 return;
-        MdnsSighting x = {
-                .device = guess,
-                .name = m->name,
-                .kind = mdns_kind_to_string(m->kind),
-                .host = m->host,
-                .board = m->board,
-                .txt = s->txt,
-                .ip = s->address,
-                .platform = m->platform >= 0 ? platform_to_string(m->platform) : "",
-                .version = m->version,
-                .framework = m->framework,
-                .port = s->port,
-                .at = now_usec(CLOCK_REALTIME),
-        };
         if (inventory_mdns_seen(run->inv, &x, id) < 0 && !run->failed) {
                 run->failed = true;
                 cli_error("discover: writing the inventory failed: %s", store_last_error(run->inv));

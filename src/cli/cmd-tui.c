@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "flota/discovery.h"
 #include "flota/strutil.h"
 #include "tui.h"
 
@@ -20,7 +21,7 @@ static void log_formats_done(LogFormats *f) {
 }
 
 static void usage(void) {
-        printf("Usage: flota tui [--interval SECS] [--no-tick] [--log FILE]... [--format F] [--stats]\n"
+        printf("Usage: flota tui [--interval SECS] [--no-tick] [--log FILE]... [--format F] [--no-mdns] [--stats]\n"
                "\n"
                "The dashboard: the fleet, each device, rollouts and events, live. It follows\n"
                "flotad's check-in feed every few seconds and, unless --no-tick, steps running\n"
@@ -32,12 +33,14 @@ static void usage(void) {
                "                    it grows, into the inventory as 'flota ingest --log' does\n"
                "                    (repeatable)\n"
                "  --format F        the logs' format: a preset or a log_format string (default auto)\n"
+               "  --no-mdns         do not discover devices by mDNS (types= in the config picks the\n"
+               "                    service types; avahi-daemon must run for discovery)\n"
                "  --stats           on exit, print the first paint's and the last redraw's times\n"
                "  --list-keys       print the key table (as flota(1) lists it) and exit\n");
 }
 
 int verb_tui(Cli *cli, int argc, char **argv) {
-        enum { ARG_INTERVAL = 0x100, ARG_NO_TICK, ARG_STATS, ARG_LIST_KEYS, ARG_LOG, ARG_FORMAT };
+        enum { ARG_INTERVAL = 0x100, ARG_NO_TICK, ARG_STATS, ARG_LIST_KEYS, ARG_LOG, ARG_FORMAT, ARG_NO_MDNS };
         static const struct option options[] = {
                 { "interval", required_argument, NULL, ARG_INTERVAL },
                 { "no-tick", no_argument, NULL, ARG_NO_TICK },
@@ -45,10 +48,11 @@ int verb_tui(Cli *cli, int argc, char **argv) {
                 { "list-keys", no_argument, NULL, ARG_LIST_KEYS },
                 { "log", required_argument, NULL, ARG_LOG },
                 { "format", required_argument, NULL, ARG_FORMAT },
+                { "no-mdns", no_argument, NULL, ARG_NO_MDNS },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
-        TuiOptions o = { .tick = true, .timeout_sec = cli->timeout };
+        TuiOptions o = { .tick = true, .timeout_sec = cli->timeout, .mdns = true, .mdns_types = cli->types };
         _cleanup_(log_formats_done) LogFormats formats = {};
         const char *logs[TUI_LOGS_MAX], *spec = "auto";
         size_t n_logs = 0;
@@ -74,11 +78,14 @@ int verb_tui(Cli *cli, int argc, char **argv) {
                         logs[n_logs++] = optarg;
                         break;
                 case ARG_FORMAT: spec = optarg; break;
+                case ARG_NO_MDNS: o.mdns = false; break;
                 default: return CLI_USAGE;
                 }
         }
         if (optind < argc)
                 return cli_usage("tui: unexpected argument '%s'", argv[optind]);
+        if (o.mdns && o.mdns_types && discovery_types_validate(o.mdns_types) < 0)
+                return cli_usage("tui: types= expects service types such as _arduino._tcp,_http._tcp");
         /* the logs' formats are known before the screen is taken: a wrong one is an error here */
         for (size_t i = 0; i < n_logs; i++) {
                 int r = cli_log_format("tui", logs[i], spec, NULL, &formats.v[i]);

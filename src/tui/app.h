@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "flota/discovery.h"
 #include "flota/loop.h"
 #include "flota/rollout.h"
 #include "keymap.h"
@@ -128,6 +129,8 @@ typedef struct App {
         /* the status line: flotad's health, messages, the confirmation prompt */
         bool have_pass, server_ok;
         bool read_only;                 /* flotad refused the token a change: admin actions are shown unavailable */
+        Discovery *discovery;           /* mDNS on the UI's loop (it never blocks it); NULL: off */
+        bool mdns_down;                 /* avahi-daemon does not answer */
         usec_t last_pass;               /* monotonic */
         char server_msg[WORKER_MESSAGE_MAX];
         char status[APP_STATUS_MAX];
@@ -227,6 +230,8 @@ void releases_upload_complete(App *a);
 /* the New rollout form (view-create.c; the rest through view_create_ops' hooks) */
 int create_form_open(App *a);
 /* the Events view (view-events.c) */
+/* Adds a live event (a discovery change): what and detail are copied, and shown escaped. */
+void events_add(App *a, usec_t at, const char *what, const char *detail);
 void events_take_checkins(App *a, WorkerEvent *e);
 /* Merges the snapshot's events and the live check-ins again (after either changed). */
 void events_merge(App *a);

@@ -132,6 +132,11 @@ void app_draw_title(App *a) {
                 x += term_printf(0, x, w - x, r, "%s %s", term_glyph(GLYPH_DOT),
                                  !a->have_pass ? "connecting" : a->server_ok ? "up" : "down");
         }
+        if (a->discovery) {
+                x += term_print(0, x, w - x, ROLE_DIM, term_glyph(GLYPH_VSEP));
+                x += term_printf(0, x, w - x, a->mdns_down ? ROLE_WARN : ROLE_OK, "mDNS %s %s", term_glyph(GLYPH_DOT),
+                                 a->mdns_down ? "down" : "on");
+        }
         if (!a->snap)
                 return;
         uint64_t n = a->snap->n_rows, on = a->snap->online;
@@ -600,6 +605,35 @@ static void on_worker(Loop *l, int fd, short revents, void *userdata) {
         apply(a, CHANGE_REDRAW);
 }
 
+/*
+ * mDNS on the UI's loop: what a service says goes to the worker, which writes the inventory
+ * (the next snapshot shows it); the change is an event; avahi-daemon away or back is said once.
+ */
+static void on_discovery(Discovery *d, DiscoveryEvent ev, const DiscoveryService *svc, void *userdata) {
+        App *a = userdata;
+        char id[DEVICE_ID_MAX + 1];
+        MdnsSighting x;
+
+        if (ev == DISCOVERY_DAEMON_DOWN || ev == DISCOVERY_DAEMON_UP) {
+                a->mdns_down = ev == DISCOVERY_DAEMON_DOWN;
+                app_status(a, a->mdns_down ? ROLE_WARN : ROLE_OK, "mDNS: %s",
+                           a->mdns_down ? discovery_error(d) : "avahi-daemon is back");
+                events_add(a, now_usec(CLOCK_REALTIME), a->mdns_down ? "mdns down" : "mdns up",
+                           a->mdns_down ? discovery_error(d) : "");
+                apply(a, CHANGE_REDRAW);
+                return;
+        }
+        if (!svc->is_device)
+                return;
+        discovery_sighting(svc, now_usec(CLOCK_REALTIME), &x, id);
+        worker_mdns(a->worker, &x, ev == DISCOVERY_REMOVED);
+        _cleanup_free_ char *what = xasprintf("mdns %s %s", discovery_event_to_string(ev), id);
+        _cleanup_free_ char *detail = xasprintf("%s %s %s:%u", x.kind, isempty(x.name) ? "-" : x.name, x.ip, x.port);
+        events_add(a, x.at, what, detail);
+        if (a->view == VIEW_EVENTS)
+                apply(a, CHANGE_REDRAW);
+}
+
 static void on_logs_changed(void *userdata) {
         worker_logs_changed(userdata);
 }
@@ -718,6 +752,12 @@ int tui_run(const TuiOptions *o, char err[static 256]) {
         (void) loop_watch(a.loop, STDIN_FILENO, POLLIN, on_input, &a);
         (void) loop_watch(a.loop, term_signal_fd(), POLLIN, on_signal, &a);
         (void) loop_watch(a.loop, worker_fd(a.worker), POLLIN, on_worker, &a);
+        if (o->mdns) {
+                r = discovery_new(a.loop, o->mdns_types ? o->mdns_types : DISCOVERY_TYPES_DEFAULT, on_discovery, &a,
+                                  &a.discovery);
+                if (r < 0)
+                        app_status(&a, ROLE_WARN, "mDNS discovery is off: %s", strerror(-r));
+        }
         /* without inotify the logs are still read on every pass */
         if (o->n_logs > 0)
                 (void) log_watch_new(a.loop, o->logs, o->n_logs, on_logs_changed, a.worker, &logs);
@@ -725,6 +765,7 @@ int tui_run(const TuiOptions *o, char err[static 256]) {
         draw(&a);
         r = loop_run(a.loop);
         log_watch_free(logs);
+        a.discovery = discovery_free(a.discovery);
         term_done();
         if (o->stats)
                 fprintf(stderr, "flota tui: first paint %.1f ms; %" PRIu64 " redraws, mean %.2f ms, max %.2f ms; "

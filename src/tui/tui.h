@@ -30,6 +30,8 @@ typedef struct TuiOptions {
         const char *(*push_password)(const char *device, const char *host, const char *product, void *userdata);
         void *push_userdata;            /* read from the worker thread: must not change during the run */
         const char *push_user;
+        bool mdns;                      /* discover devices by mDNS (avahi-daemon) while running */
+        const char *mdns_types;         /* service types (NULL: DISCOVERY_TYPES_DEFAULT) */
 } TuiOptions;
 
 /*

@@ -66,6 +66,15 @@ void events_take_checkins(App *a, WorkerEvent *e) {
         events_merge(a);
 }
 
+void events_add(App *a, usec_t at, const char *what, const char *detail) {
+        size_t allocated = a->n_live;
+
+        a->live = xgrow(a->live, &allocated, a->n_live + 1, sizeof(EventRow));
+        a->live[a->n_live++] = (EventRow) { .at = at, .what = xstrdup(what), .detail = xstrdup(detail ? detail : "") };
+        event_rows_keep_newest(a->live, &a->n_live, LIVE_MAX);
+        events_merge(a);
+}
+
 static Role event_role(const EventRow *e) {
         if (strstr(e->what, "halt") || strstr(e->what, "fail") || strstr(e->what, "abort") ||
             strstr(e->what, "rolled-back"))

@@ -24,6 +24,27 @@
 /* how long an action waits for the rollout lock that a cron tick holds */
 #define ACTION_LOCK_WAIT_SEC 10
 
+/* An mDNS sighting or goodbye waiting for the worker, its strings owned. */
+typedef struct MdnsNote {
+        bool gone;
+        char *device, *name, *kind, *host, *board, *txt, *ip, *platform, *version, *framework;
+        unsigned port;
+        usec_t at;
+} MdnsNote;
+
+static void mdns_note_done(MdnsNote *n) {
+        free(n->device);
+        free(n->name);
+        free(n->kind);
+        free(n->host);
+        free(n->board);
+        free(n->txt);
+        free(n->ip);
+        free(n->platform);
+        free(n->version);
+        free(n->framework);
+}
+
 typedef enum ActionKind {
         ACT_ROLLOUT,                    /* rollout_act() */
         ACT_PROMOTE,
@@ -50,6 +71,8 @@ struct Worker {
         const LogFormat *const *log_formats;
         size_t n_logs;
         bool logs_now;                  /* a log changed: read the logs without waiting for the next pass */
+        MdnsNote *mdns;                 /* sightings and goodbyes for the inventory, oldest first */
+        size_t n_mdns, mdns_allocated;
         const char *(*push_password)(const char *device, const char *host, const char *product, void *userdata);
         void *push_userdata;
         char *push_user;
@@ -468,6 +491,34 @@ static void ingest_logs(Worker *w, Store *s) {
         close(fd);
 }
 
+static char *dup_or_null(const char *s) {
+        return s ? xstrdup(s) : NULL;
+}
+
+/* The sightings and goodbyes the UI handed over, into the inventory (each in its own transaction). */
+static void write_mdns(Worker *w, Store *s) {
+        pthread_mutex_lock(&w->lock);
+        MdnsNote *v = TAKE_PTR(w->mdns);
+        size_t n = w->n_mdns;
+        w->n_mdns = w->mdns_allocated = 0;
+        pthread_mutex_unlock(&w->lock);
+        for (size_t i = 0; i < n; i++) {
+                const MdnsNote *m = &v[i];
+                char id[DEVICE_ID_MAX + 1];
+                if (m->gone)
+                        (void) inventory_mdns_gone(s, m->device);
+                else {
+                        MdnsSighting x = { .device = m->device, .name = m->name, .kind = m->kind, .host = m->host,
+                                           .board = m->board, .txt = m->txt, .ip = m->ip, .platform = m->platform,
+                                           .version = m->version, .framework = m->framework, .port = m->port,
+                                           .at = m->at };
+                        (void) inventory_mdns_seen(s, &x, id);
+                }
+                mdns_note_done(&v[i]);
+        }
+        free(v);
+}
+
 /* Creates a rollout from the form, and starts it when asked to. */
 static void create(Worker *w, Store *s, ApiClient *api, const char *name, const char *spec_text, bool start) {
         WorkerEvent *e = event_new(WORKER_ACTION);
@@ -698,13 +749,13 @@ static void *run(void *userdata) {
                 pthread_mutex_lock(&w->lock);
                 struct timespec until = deadline_after(w->interval);
                 while (!first && !w->quit && !w->wake && !w->has_action && !w->device_now && !w->has_plan &&
-                       !w->logs_now)
+                       !w->logs_now && w->n_mdns == 0)
                         if (pthread_cond_timedwait(&w->cond, &w->lock, &until) == ETIMEDOUT)
                                 break;
                 bool quit = w->quit, wake = w->wake || w->device_now;
                 /* woken for a plan preview or a changed log only: that, and back to waiting */
-                bool logs_now = w->logs_now;
-                bool plan_only = (w->has_plan || logs_now) && !wake && !w->has_action;
+                bool logs_now = w->logs_now, mdns_now = w->n_mdns > 0;
+                bool plan_only = (w->has_plan || logs_now || mdns_now) && !wake && !w->has_action;
                 w->logs_now = false;
                 if (w->has_action) {
                         do_action = true;
@@ -732,11 +783,12 @@ static void *run(void *userdata) {
                 if (quit)
                         break;
                 preview(w, s);
-                if (logs_now) {
+                if (mdns_now)
+                        write_mdns(w, s);
+                if (logs_now)
                         ingest_logs(w, s);
-                        if (!stopping(w))
-                                maybe_snapshot(w, s, false);
-                }
+                if ((logs_now || mdns_now) && !stopping(w))
+                        maybe_snapshot(w, s, mdns_now);
                 if (plan_only)
                         continue;
                 if (do_action) {
@@ -831,6 +883,9 @@ Worker *worker_stop(Worker *w) {
         strv_free(w->bulk_labels, w->n_bulk_labels);
         strv_free(w->logs, w->n_logs);
         free(w->push_user);
+        for (size_t i = 0; i < w->n_mdns; i++)
+                mdns_note_done(&w->mdns[i]);
+        free(w->mdns);
         free(w->create_spec);
         free(w->upload_path);
         free(w->upload_version);
@@ -975,6 +1030,28 @@ void worker_watch_device(Worker *w, const char *id) {
         pthread_mutex_lock(&w->lock);
         (void) strscpy(w->device, sizeof(w->device), id ? id : "");
         w->device_now = id != NULL;
+        pthread_cond_signal(&w->cond);
+        pthread_mutex_unlock(&w->lock);
+}
+
+void worker_mdns(Worker *w, const MdnsSighting *x, bool gone) {
+        pthread_mutex_lock(&w->lock);
+        w->mdns = xgrow(w->mdns, &w->mdns_allocated, w->n_mdns + 1, sizeof(MdnsNote));
+        w->mdns[w->n_mdns++] = (MdnsNote) {
+                .gone = gone,
+                .device = xstrdup(x->device),
+                .name = dup_or_null(x->name),
+                .kind = dup_or_null(x->kind),
+                .host = dup_or_null(x->host),
+                .board = dup_or_null(x->board),
+                .txt = dup_or_null(x->txt),
+                .ip = dup_or_null(x->ip),
+                .platform = dup_or_null(x->platform),
+                .version = dup_or_null(x->version),
+                .framework = dup_or_null(x->framework),
+                .port = x->port,
+                .at = x->at,
+        };
         pthread_cond_signal(&w->cond);
         pthread_mutex_unlock(&w->lock);
 }

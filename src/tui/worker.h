@@ -14,6 +14,7 @@
 #include <stdbool.h>
 
 #include "flota/json-decode.h"
+#include "flota/inventory.h"
 #include "flota/log-format.h"
 #include "flota/rollout.h"
 #include "flota/fleet-snapshot.h"
@@ -142,6 +143,11 @@ int worker_create(Worker *w, const char *name, const char *spec_text, bool start
 int worker_upload(Worker *w, const char *path, const char *product, const char *version);
 /* Queues the start of a draft rollout (rollout_start()). -EBUSY as above. */
 int worker_start_rollout(Worker *w, const char *name);
+/*
+ * Hands an mDNS sighting (its strings copied) or a goodbye (gone: only device is read) to the
+ * worker, which writes it into the inventory: the UI thread never waits for the disk.
+ */
+void worker_mdns(Worker *w, const MdnsSighting *x, bool gone);
 /* Asks for the logs to be read now (one of them changed: the UI watches them with inotify). */
 void worker_logs_changed(Worker *w);
 /* Asks for a new snapshot now (after a change in the UI's own inventory handle, e.g.). */

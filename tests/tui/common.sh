@@ -49,7 +49,8 @@ fleet_with_rollout() {
     done
 }
 
-# tui_start COLS LINES [VAR=VALUE...] [-- TUI ARGS...]: flota tui in a new tmux session
+# tui_start COLS LINES [VAR=VALUE...] [-- TUI ARGS...]: flota tui in a new tmux session, without
+# mDNS (the golden screens would depend on an avahi-daemon; tests/mdns has the dashboard's mDNS)
 # (tui_verb= runs 'flota' with no verb instead, which opens the dashboard on a terminal)
 tui_verb=tui
 tui_start() {
@@ -65,7 +66,8 @@ tui_start() {
     tmux_phase=$((tmux_phase + 1))
     tmux_sock=flota-tui-$$-$tmux_phase
     tmx new-session -d -s tui -x "$cols" -y "$lines" \
-        "env $envs FLOTA_SERVER='$SERVER' FLOTA_TOKEN='$TOKEN' '$FLOTA' --db '$work/inventory.db' $tui_verb $* \
+        "env $envs FLOTA_SERVER='$SERVER' FLOTA_TOKEN='$TOKEN' '$FLOTA' --db '$work/inventory.db' $tui_verb \
+         ${tui_verb:+--no-mdns} $* \
          2>'$work/tui.stderr'; echo \$? >'$work/tui.rc'; sleep 600" ||
         fail "tmux did not start"
 }
