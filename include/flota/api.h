@@ -126,6 +126,12 @@ int api_assignments_page(ApiClient *c, int64_t release_id, const char *after, si
 int api_release_get(ApiClient *c, int64_t id, Release *ret, char err[static API_CLIENT_ERROR_MAX]);
 /* Releases, of one product when product is not NULL. */
 int api_releases_list(ApiClient *c, const char *product, ApiReleaseList *ret, char err[static API_CLIENT_ERROR_MAX]);
+/*
+ * The image file of rel (api_release_get()'s) into *ret (malloc'ed, *ret_size bytes): refused
+ * (-EBADMSG) unless its size and MD5 are the release's.
+ */
+int api_release_image(ApiClient *c, const Release *rel, uint8_t **ret, size_t *ret_size,
+                      char err[static API_CLIENT_ERROR_MAX]);
 
 int api_channels_list(ApiClient *c, ApiChannelList *ret, char err[static API_CLIENT_ERROR_MAX]);
 /* Points product's channel at release_id (a promotion). */

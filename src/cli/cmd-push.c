@@ -71,6 +71,7 @@ typedef struct PushRun {
         size_t n, next, running, finished;
         unsigned parallel;
         const char *file;                /* the image's name, for the audit log */
+        char *file_owned;                /* its text when it is a release's ("release 3 (door 1.2.0)") */
         uint8_t *image;
         size_t size;
         bool filesystem;
@@ -88,8 +89,8 @@ typedef struct PushRun {
 } PushRun;
 
 static void help(void) {
-        printf("Usage: flota push DEVICE FILE [OPTIONS]\n"
-               "       flota push --devices FILE|- FILE [OPTIONS]\n"
+        printf("Usage: flota push DEVICE FILE|--release ID [OPTIONS]\n"
+               "       flota push --devices FILE|- FILE|--release ID [OPTIONS]\n"
                "\n"
                "Uploads FILE to devices that do not poll: ArduinoOTA's network port (espota) or the\n"
                "device's web updater. DEVICE is a MAC or host name from the inventory, or an address\n"
@@ -101,6 +102,7 @@ static void help(void) {
                "  --transport espota|web  how to upload (default: espota, web for a device mDNS knows as http)\n"
                "  --password-from KEY     take the password from this [push] key (e.g. password.lab)\n"
                "  --filesystem            FILE is a filesystem image (espota command 100, form field filesystem)\n"
+               "  --release ID            push one of flotad's releases (fetched and checked against its MD5)\n"
                "  --devices FILE|-        push to every device listed, one a line ('#' starts a comment)\n"
                "  --parallel N            pushes at once (default 4, at most 256)\n"
                "  --port P                the device's port (default: mDNS's, else 8266/3232, web 80)\n"
@@ -556,6 +558,31 @@ static int load_image(const char *file, bool filesystem, PushRun *run) {
         return 0;
 }
 
+/* The image of one of flotad's releases, fetched through the API and checked against the release. */
+static int load_release(Cli *cli, int64_t id, PushRun *run) {
+        char err[API_CLIENT_ERROR_MAX];
+        ApiClient *api;
+        Release rel = {};
+
+        if (cli_client(cli, "push", &api) < 0)
+                return -1;
+        int r = api_release_get(api, id, &rel, err);
+        if (r == 0)
+                r = api_release_image(api, &rel, &run->image, &run->size, err);
+        if (r < 0) {
+                release_done(&rel);
+                return cli_api_error(cli, "push", r, err);
+        }
+        if (rel.kind == IMAGE_KIND_FILESYSTEM)
+                run->filesystem = true;
+        memcpy(run->md5, rel.md5, sizeof(run->md5));
+        (void) strscpy(run->version, sizeof(run->version), rel.version);
+        run->file_owned = xasprintf("release %" PRId64 " (%s %s)", rel.id, rel.product, rel.version);
+        run->file = run->file_owned;
+        release_done(&rel);
+        return 0;
+}
+
 static void print_stats(const PushRun *run, usec_t began, const struct rusage *ru0) {
         struct rusage ru1;
         size_t ok = 0;
@@ -620,7 +647,7 @@ static int run_pushes(PushRun *run) {
 
 int verb_push(Cli *cli, int argc, char **argv) {
         enum { A_TRANSPORT = 0x100, A_PASSWORD_FROM, A_FILESYSTEM, A_DEVICES, A_PARALLEL, A_PORT, A_PATH, A_PHASE,
-               A_DEADLINE, A_VERIFY, A_STATS };
+               A_DEADLINE, A_VERIFY, A_STATS, A_RELEASE };
         static const struct option options[] = {
                 { "deadline", required_argument, NULL, A_DEADLINE },
                 { "devices", required_argument, NULL, A_DEVICES },
@@ -631,6 +658,7 @@ int verb_push(Cli *cli, int argc, char **argv) {
                 { "path", required_argument, NULL, A_PATH },
                 { "phase-timeout", required_argument, NULL, A_PHASE },
                 { "port", required_argument, NULL, A_PORT },
+                { "release", required_argument, NULL, A_RELEASE },
                 { "stats", no_argument, NULL, A_STATS },
                 { "transport", required_argument, NULL, A_TRANSPORT },
                 { "verify-timeout", required_argument, NULL, A_VERIFY },
@@ -640,6 +668,7 @@ int verb_push(Cli *cli, int argc, char **argv) {
         PushRun run = { .cli = cli, .parallel = 4, .phase = 10 * USEC_PER_SEC, .deadline = 300 * USEC_PER_SEC,
                         .verify = 120 * USEC_PER_SEC };
         const char *devices = NULL;
+        uint64_t release = 0;
         char **names = NULL;
         size_t n_names = 0;
         uint32_t v;
@@ -655,6 +684,10 @@ int verb_push(Cli *cli, int argc, char **argv) {
                 case A_PASSWORD_FROM: jo.password_from = optarg; break;
                 case A_FILESYSTEM: run.filesystem = true; break;
                 case A_STATS: run.stats = true; break;
+                case A_RELEASE:
+                        if (parse_u64(optarg, &release) < 0 || release == 0 || release > INT64_MAX)
+                                return cli_usage("push: --release expects a release id");
+                        break;
                 case A_DEVICES: devices = optarg; break;
                 case A_PARALLEL:
                         if (parse_u32(optarg, &v) < 0 || v == 0 || v > 256)
@@ -677,11 +710,13 @@ int verb_push(Cli *cli, int argc, char **argv) {
                 default: return CLI_USAGE;
                 }
         }
-        int rest = argc - optind;
-        if (devices ? rest != 1 : rest != 2)
-                return cli_usage(devices ? "push --devices FILE|- expects the image FILE"
-                                         : "push expects DEVICE FILE (or --devices FILE|- FILE)");
-        const char *file = argv[argc - 1];
+        int rest = argc - optind, want = (devices ? 0 : 1) + (release ? 0 : 1);
+        if (rest != want)
+                return cli_usage(release ? (devices ? "push --devices FILE|- --release ID takes no image FILE"
+                                                    : "push expects DEVICE --release ID (and no image FILE)")
+                                 : devices ? "push --devices FILE|- expects the image FILE (or --release ID)"
+                                           : "push expects DEVICE FILE (or --release ID, or --devices FILE|- FILE)");
+        const char *file = release ? NULL : argv[argc - 1];
         run.file = file;
         if (devices) {
                 if (read_list(devices, &names, &n_names) < 0)
@@ -696,7 +731,7 @@ int verb_push(Cli *cli, int argc, char **argv) {
         for (size_t i = 0; i < n_names && r >= 0; i++)
                 r = resolve_job(cli, &jo, names[i], &run.jobs[i]);
         if (r >= 0)
-                r = load_image(file, run.filesystem, &run);
+                r = release ? load_release(cli, (int64_t) release, &run) : load_image(file, run.filesystem, &run);
         if (r >= 0 && cli->server) {
                 char err[API_CLIENT_ERROR_MAX];
                 /* verification only: without flotad the pushes still go */
@@ -714,5 +749,6 @@ int verb_push(Cli *cli, int argc, char **argv) {
                 free(names[i]);
         free(names);
         free(run.image);
+        free(run.file_owned);
         return r;
 }

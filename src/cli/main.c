@@ -45,7 +45,7 @@ static const Verb verbs[] = {
         { "assign", "RELEASE --devices FILE|-", "assign a release to the listed devices", verb_assign },
         { "demo", "[--devices N] [--port P] [--duration S] [--keep]",
           "a private flotad and a simulated fleet, its status live until Ctrl-C", verb_demo },
-        { "push", "DEVICE FILE | --devices FILE|- FILE [--transport espota|web] [--password-from KEY] "
+        { "push", "DEVICE FILE|--release ID | --devices FILE|- FILE|--release ID [--transport espota|web] [--password-from KEY] "
                   "[--filesystem] [--parallel N] [--port P] [--path PATH] [--phase-timeout SECS] [--deadline SECS] "
                   "[--verify-timeout SECS] [--stats]",
           "upload an image to devices that do not poll: ArduinoOTA (espota) or their web updater", verb_push },

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "flota/alloc.h"
+#include "flota/hash.h"
 #include "flota/json-writer.h"
 #include "flota/strutil.h"
 
@@ -467,6 +468,25 @@ int api_release_get(ApiClient *c, int64_t id, Release *ret, char err[static API_
         if (r == 0)
                 r = decoded(c, json_decode_release(resp.body, resp.len, ret, why), why, err);
         return r;
+}
+
+int api_release_image(ApiClient *c, const Release *rel, uint8_t **ret, size_t *ret_size,
+                      char err[static API_CLIENT_ERROR_MAX]) {
+        char num[24], md5[MD5_HEX_LEN + 1];
+
+        snprintf(num, sizeof(num), "%" PRId64, rel->id);
+        _cleanup_(url_done) Url u = url_path("releases", 2, num, "image");
+        _cleanup_(api_response_done) ApiResponse resp = {};
+        int r = call(c, "GET", u.text, NULL, &resp, err);
+        if (r < 0)
+                return r;
+        /* the bytes are the release's, or they are not taken: a cut or foreign answer is refused */
+        md5_hex(resp.body, resp.len, md5);
+        if (resp.len != rel->size || !strcaseeq(md5, rel->md5))
+                return bad_answer(c, -EBADMSG, "the image's size or MD5 is not the release's", err);
+        *ret = (uint8_t *) TAKE_PTR(resp.body);
+        *ret_size = resp.len;
+        return 0;
 }
 
 int api_releases_list(ApiClient *c, const char *product, ApiReleaseList *ret,

@@ -365,6 +365,29 @@ enum MHD_Result api_release_get(ApiCall *call) {
         return respond_json(call->conn, MHD_HTTP_OK, o);
 }
 
+/* GET /releases/ID/image: the image file itself, for pushes ('flota push --release ID'). */
+enum MHD_Result api_release_image(ApiCall *call) {
+        Server *srv = call->srv;
+        struct MHD_Response *resp = NULL;
+        int64_t id = 0;
+
+        pthread_rwlock_rdlock(&srv->catalog_lock);
+        const Catalog *cat = srv->served->catalog;
+        const Release *r = release_arg(call, cat, &id);
+        if (r)
+                resp = image_file_response(r, srv->served->image_fds[r - cat->releases]);
+        pthread_rwlock_unlock(&srv->catalog_lock);
+        if (!r)
+                return respond_error(call->conn, MHD_HTTP_NOT_FOUND, "not-found", "release '%.40s' not found",
+                                     call->segments[1]);
+        if (!resp)
+                return respond_error(call->conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
+                                     "the image file of release %" PRId64 " is missing from the store", id);
+        enum MHD_Result ret = MHD_queue_response(call->conn, MHD_HTTP_OK, resp);
+        MHD_destroy_response(resp);
+        return ret;
+}
+
 enum MHD_Result api_release_delete(ApiCall *call) {
         Server *srv = call->srv;
         const char *why = NULL;

@@ -26,6 +26,7 @@ static const Route routes[] = {
         { "GET", "releases", api_releases_list, false },
         { "POST", "releases", api_releases_create, true },
         { "GET", "releases/*", api_release_get, false },
+        { "GET", "releases/*/image", api_release_image, false },
         { "DELETE", "releases/*", api_release_delete, false },
         { "GET", "channels", api_channels_list, false },
         { "GET", "channels/history", api_channel_history, false },

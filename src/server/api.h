@@ -74,6 +74,7 @@ enum MHD_Result api_products_create(ApiCall *call);
 enum MHD_Result api_releases_list(ApiCall *call);
 enum MHD_Result api_releases_create(ApiCall *call);
 enum MHD_Result api_release_get(ApiCall *call);
+enum MHD_Result api_release_image(ApiCall *call);
 enum MHD_Result api_release_delete(ApiCall *call);
 enum MHD_Result api_channels_list(ApiCall *call);
 enum MHD_Result api_channel_put(ApiCall *call);

@@ -72,12 +72,18 @@ static struct MHD_Response *accel_response(const Release *r) {
 }
 
 struct MHD_Response *image_response(Server *srv, const Release *r, int fd) {
-        char disposition[200];
-
         if (fd < 0)
                 return NULL;
         if (srv->config->image_delivery == IMAGE_DELIVERY_X_ACCEL)
                 return accel_response(r);
+        return image_file_response(r, fd);
+}
+
+struct MHD_Response *image_file_response(const Release *r, int fd) {
+        char disposition[200];
+
+        if (fd < 0)
+                return NULL;
         int copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
         if (copy < 0)
                 return NULL;

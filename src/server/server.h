@@ -40,6 +40,8 @@ typedef struct Server Server;
  * X-Accel-Redirect to the image under FLOTAD_X_ACCEL_PREFIX for nginx to send.
  */
 struct MHD_Response *image_response(Server *srv, const Release *r, int fd);
+/* The image's bytes from fd (a copy of it), whatever the delivery: for the API's download. NULL on failure. */
+struct MHD_Response *image_file_response(const Release *r, int fd);
 
 /* Room for the API route table's rows in the metrics (plus one for "no route"). */
 #define API_ROUTES_MAX 32

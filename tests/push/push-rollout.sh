@@ -64,3 +64,25 @@ rl tick >/dev/null 2>&1 || true
 rl history r2 | grep -q 'wave 1: pushed 3 devices over espota' || fail "not 3 pushes: $(rl history r2)"
 [ "$(rl history r2 | grep -c 'pushed')" -eq 1 ] || fail "more pushes within the minute: $(rl history r2)"
 echo "ok: the rate limit holds the pushes"
+
+# flota push --release: the image comes from flotad (checked against the release's size and
+# MD5); a release flotad does not have is an error, and so is an image that is not the release's
+push "127.0.0.9:$PORT" --release 2 --json >"$work/rel.json" 2>"$work/rel.err" || fail "push --release: $(cat "$work/rel.err")"
+[ "$(outcome_of "$work/rel.json" "127.0.0.9:$PORT")" = ok ] || fail "push --release: $(cat "$work/rel.json")"
+fl audit | grep -q 'release 2 (demo 2.0.2)' || fail "the push of release 2 is not in the audit log: $(fl audit)"
+set +e
+push "127.0.0.9:$PORT" --release 99 >/dev/null 2>"$work/rel99.err"
+code=$?
+set -e
+[ "$code" -eq 1 ] && grep -q 'not found' "$work/rel99.err" || fail "release 99: exit $code, $(cat "$work/rel99.err")"
+sha=$(api GET /releases/2 | tr -d '\n\t ' | sed -n 's/.*"sha256":"\([0-9a-f]*\)".*/\1/p')
+img=$(find "$work/flotad" -name "$sha" -type f | head -n 1)
+[ -n "$img" ] || fail "no image file for release 2 under $work/flotad"
+printf 'x' | dd of="$img" bs=1 seek=100 conv=notrunc 2>/dev/null
+set +e
+push "127.0.0.9:$PORT" --release 2 >/dev/null 2>"$work/relbad.err"
+code=$?
+set -e
+[ "$code" -eq 1 ] && grep -q "size or MD5 is not the release's" "$work/relbad.err" ||
+    fail "a changed image file was pushed: exit $code, $(cat "$work/relbad.err")"
+echo "ok: push --release fetches the release's image and refuses one that is not it"
