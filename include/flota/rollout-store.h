@@ -152,6 +152,8 @@ int fleet_devices_outside(Store *s, int64_t rollout_id, usec_t since,
 /* The rollout's excluded devices that a source saw at or after since, in id order. */
 int fleet_devices_excluded(Store *s, int64_t rollout_id, usec_t since,
                            int (*cb)(const FleetDevice *d, void *userdata), void *userdata);
+/* How many of the rollout's devices are excluded for reason (its text, as the plan wrote it). */
+int64_t rollout_devices_excluded_for(Store *s, int64_t rollout_id, const char *reason);
 /* Takes an excluded device back into the rollout: pending in wave, moving from from_version. */
 int rollout_device_readmit(Store *s, int64_t rollout_id, const char *device_id, uint32_t wave,
                            const char *from_version);

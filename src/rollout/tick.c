@@ -169,9 +169,31 @@ static int fail_rollout(RolloutEngine *e, Rollout *r, const RolloutSpec *spec, c
                             "wave %u: %s", r->wave + 1, why);
 }
 
+/*
+ * Whether a completed rollout's release may be promoted: some device runs it, updated by the
+ * rollout or already on it. A rollout that reached nobody (an empty selection, a fleet not
+ * yet known) promotes nothing: that would send the release to a channel no device vouched for.
+ */
+static bool release_ran_somewhere(RolloutEngine *e, const Rollout *r) {
+        RolloutCounts c;
+
+        if (rollout_count(e->inventory, r->id, &c, NULL, 0) < 0)
+                return false;
+        return c.updated > 0 ||
+               rollout_devices_excluded_for(e->inventory, r->id, exclude_reason_to_string(EXCLUDE_ON_TARGET)) > 0;
+}
+
 static int complete_rollout(RolloutEngine *e, Rollout *r, const RolloutSpec *spec,
                             char err[static ROLLOUT_ERROR_MAX]) {
-        if (spec->promote && !e->dry_run) {
+        bool promote = spec->promote && release_ran_somewhere(e, r);
+
+        if (spec->promote && !promote) {
+                r->state = ROLLOUT_COMPLETED;
+                snprintf(r->hold, sizeof(r->hold), "no device runs %.40s: %.24s/%.24s not promoted", r->version,
+                         r->product, spec->promote);
+                return rollout_note(e, r, "completed", "%s", r->hold);
+        }
+        if (promote && !e->dry_run) {
                 char msg[API_CLIENT_ERROR_MAX];
                 int k = api_channel_put(e->api, r->product, spec->promote, r->release_id, msg);
                 if (k < 0) {

@@ -340,6 +340,21 @@ int64_t rollout_devices_before(Store *s, int64_t rollout_id, uint64_t hash) {
                            (int64_t) hash);
 }
 
+int64_t rollout_devices_excluded_for(Store *s, int64_t rollout_id, const char *reason) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = store_prepare(s,
+                              "SELECT count(*) FROM rollout_devices WHERE rollout_id = ? AND state = ? AND reason = ?",
+                              &st);
+
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, rollout_id);
+        sqlite3_bind_int(st, 2, DR_EXCLUDED);
+        store_bind_text(st, 3, reason);
+        r = sqlite3_step(st);
+        return r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : store_errno(r);
+}
+
 int64_t rollout_offers_since(Store *s, int64_t rollout_id, usec_t since) {
         return count_query(s, "SELECT count(*) FROM rollout_devices WHERE rollout_id = ? AND offered_at >= ?",
                            rollout_id, (int64_t) (since ? since : 1));

@@ -50,3 +50,16 @@ api GET /channels | tr -d '\n\t ' | grep -q '"product":"door","name":"stable","k
     fail "stable was not promoted"
 fl audit | grep -q 'through the gate from beta' || fail "the audit log does not say the gate passed"
 echo "ok: gated promotion holds on soak, min, healthy and channel, then promotes"
+
+# a rollout that reaches no device promotes nothing: a release no device runs does not go to a
+# channel (here a label nobody has); the rollout completes and says why
+release door 1.2.0
+fl rollout create nobody --release 3 --select 'product=door label=nobody' --waves 100% --promote stable \
+    >/dev/null || fail "create nobody"
+fl rollout start nobody >/dev/null || fail "start nobody"
+tick_until 30 nobody completed
+fl rollout show nobody | grep -q 'no device runs 1.2.0: door/stable not promoted' ||
+    fail "no reason given: $(fl rollout show nobody)"
+api GET /channels | tr -d '\n\t ' | grep -q '"product":"door","name":"stable","kind":"sketch","release":2' ||
+    fail "stable moved off release 2: $(api GET /channels)"
+echo "ok: a rollout that reached no device does not promote"
