@@ -15,6 +15,9 @@ libsqlite3-dev libssl-dev libcjson-dev libmicrohttpd-dev libinih-dev
 libcurl4-openssl-dev libavahi-client-dev libncurses-dev libcmocka-dev
 zlib1g-dev scdoc curl sqlite3 systemd tmux
 avahi-daemon avahi-utils dbus iproute2"
+# clang-format (14 on Debian 12) is for the formatting lint (tests/lint/check-format.sh) and
+# share/dev/format.sh.
+packages="$packages clang-format"
 
 missing=""
 for p in $packages; do
