@@ -40,9 +40,11 @@
 
 typedef enum FleetColumn {
 #define X(id, title, name, width, drop) FLEET_COL_##id,
+        /* clang-format off */
         FLEET_COLUMNS(X)
 #undef X
         _FLEET_COL_MAX,
+        /* clang-format on */
 } FleetColumn;
 
 const char *fleet_column_title(FleetColumn c);

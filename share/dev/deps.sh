@@ -20,6 +20,9 @@ zlib1g-dev scdoc curl sqlite3 systemd tmux
 avahi-daemon avahi-utils dbus iproute2
 postgresql libpq-dev
 nginx"
+# clang-format (14 on Debian 12) is for the formatting lint (tests/lint/check-format.sh) and
+# share/dev/format.sh.
+packages="$packages clang-format"
 
 missing=""
 for p in $packages; do

@@ -4,7 +4,9 @@
 
 #include <curses.h>
 
+/* clang-format off */
 #define CTRL(c) ((c) & 0x1f)
+/* clang-format on */
 
 /* key, name, views, action, bar label (or NULL), help text */
 #define KEYMAP(X)                                                                                            \

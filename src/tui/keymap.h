@@ -78,9 +78,11 @@ const char *view_to_string(View v);
 
 typedef enum Action {
 #define X(id, name, admin) ACTION_##id,
+        /* clang-format off */
         ACTIONS(X)
 #undef X
         _ACTION_MAX,
+        /* clang-format on */
         _ACTION_INVALID = -1,
 } Action;
 

@@ -27,9 +27,11 @@
 
 typedef enum Role {
 #define X(role, fg, bg, extra, mono) ROLE_##role,
+        /* clang-format off */
         THEME_ROLES(X)
 #undef X
         _ROLE_MAX,
+        /* clang-format on */
 } Role;
 
 typedef enum Glyph {

@@ -32,9 +32,11 @@
 
 typedef enum FormField {
 #define X(id, label, key, def, help) FORM_##id,
+        /* clang-format off */
         FORM_FIELDS(X)
 #undef X
         _FORM_MAX,
+        /* clang-format on */
 } FormField;
 
 static const struct {
