@@ -18,9 +18,9 @@
 
 typedef struct ProductBody {
         char *name;
-        char *key;            /* NULL: devices need no key */
-        int platform;         /* Platform, or -EINVAL when not given */
-        char *signing_key;    /* PEM public key releases must be signed for; NULL: none */
+        char *key;         /* NULL: devices need no key */
+        int platform;      /* Platform, or -EINVAL when not given */
+        char *signing_key; /* PEM public key releases must be signed for; NULL: none */
 } ProductBody;
 
 typedef struct LabelsBody {
@@ -29,8 +29,8 @@ typedef struct LabelsBody {
 } LabelsBody;
 
 typedef struct AssignBody {
-        int64_t release_id;   /* 0 when absent (allowed for DELETE) */
-        char **devices;       /* normalised device ids */
+        int64_t release_id; /* 0 when absent (allowed for DELETE) */
+        char **devices;     /* normalised device ids */
         size_t n;
 } AssignBody;
 

@@ -17,7 +17,7 @@ typedef struct ApiClient ApiClient;
 
 typedef struct ApiResponse {
         long status;
-        char *body;         /* NUL-terminated */
+        char *body; /* NUL-terminated */
         size_t len;
 } ApiResponse;
 

@@ -29,20 +29,20 @@
 /* A device as flotad records it (GET /devices, GET /devices/<id>). */
 typedef struct ApiDevice {
         char id[DEVICE_ID_MAX + 1];
-        char mac[MAC_STR_LEN + 1];            /* "" when flotad knows only a chip id */
+        char mac[MAC_STR_LEN + 1]; /* "" when flotad knows only a chip id */
         char product[PRODUCT_NAME_MAX + 1];
-        char channel[CHANNEL_NAME_MAX + 1];   /* "": the default channel */
-        int64_t pin;                          /* release id, 0: none */
-        int64_t assigned;                     /* release id, 0: none */
-        char *labels;                         /* owned; comma-separated, "" when none */
-        Platform platform;                    /* _PLATFORM_INVALID when unknown */
+        char channel[CHANNEL_NAME_MAX + 1]; /* "": the default channel */
+        int64_t pin;                        /* release id, 0: none */
+        int64_t assigned;                   /* release id, 0: none */
+        char *labels;                       /* owned; comma-separated, "" when none */
+        Platform platform;                  /* _PLATFORM_INVALID when unknown */
         char version[DEVICE_VERSION_MAX + 1];
         char sketch_md5[MD5_HEX_LEN + 1];
-        int64_t free_space;                   /* -1: unknown */
-        int64_t chip_size;                    /* -1: unknown */
+        int64_t free_space; /* -1: unknown */
+        int64_t chip_size;  /* -1: unknown */
         usec_t first_seen;
         usec_t last_seen;
-        uint64_t polls;                       /* polls counted since first_seen; 0 when flotad does not say */
+        uint64_t polls; /* polls counted since first_seen; 0 when flotad does not say */
         int last_status;
         char last_reason[REASON_STR_MAX + 1];
 } ApiDevice;
@@ -50,19 +50,19 @@ typedef struct ApiDevice {
 void api_device_done(ApiDevice *d);
 
 typedef struct ApiDeviceQuery {
-        const char *product;                  /* NULL: any */
+        const char *product; /* NULL: any */
         const char *version;
         const char *label;
-        usec_t seen_since;                    /* 0: any */
-        int64_t assigned;                     /* > 0: only devices assigned this release */
-        const char *after;                    /* paging: ids after this one; NULL: from the start */
-        size_t limit;                         /* 1..10000; 0: the server's default */
+        usec_t seen_since; /* 0: any */
+        int64_t assigned;  /* > 0: only devices assigned this release */
+        const char *after; /* paging: ids after this one; NULL: from the start */
+        size_t limit;      /* 1..10000; 0: the server's default */
 } ApiDeviceQuery;
 
 typedef struct ApiDevicePage {
         ApiDevice *items;
         size_t n;
-        char next[DEVICE_ID_MAX + 1];         /* "" on the last page */
+        char next[DEVICE_ID_MAX + 1]; /* "" on the last page */
 } ApiDevicePage;
 
 void api_device_page_done(ApiDevicePage *p);
@@ -70,7 +70,7 @@ void api_device_page_done(ApiDevicePage *p);
 typedef struct ApiCheckinPage {
         Checkin *items;
         size_t n;
-        int64_t next;                         /* the cursor for the next page; equal to 'after' when none */
+        int64_t next; /* the cursor for the next page; equal to 'after' when none */
 } ApiCheckinPage;
 
 void api_checkin_page_done(ApiCheckinPage *p);
@@ -100,7 +100,8 @@ typedef struct ApiChannelList {
 void api_channel_list_done(ApiChannelList *l);
 
 /* One page of devices matching q. */
-int api_devices_page(ApiClient *c, const ApiDeviceQuery *q, ApiDevicePage *ret, char err[static API_CLIENT_ERROR_MAX]);
+int api_devices_page(ApiClient *c, const ApiDeviceQuery *q, ApiDevicePage *ret,
+                     char err[static API_CLIENT_ERROR_MAX]);
 /* One device; -ENOENT when flotad does not know it. */
 int api_device_get(ApiClient *c, const char *id, ApiDevice *ret, char err[static API_CLIENT_ERROR_MAX]);
 
@@ -120,12 +121,13 @@ int api_assign(ApiClient *c, int64_t release_id, const char *const *ids, size_t 
  * One page of the ids of the devices assigned release_id, in id order, after 'after' (NULL:
  * from the start), at most limit (0: 10,000; at most 100,000). What rollouts reconcile against.
  */
-int api_assignments_page(ApiClient *c, int64_t release_id, const char *after, size_t limit, AssignmentPage *ret,
-                         char err[static API_CLIENT_ERROR_MAX]);
+int api_assignments_page(ApiClient *c, int64_t release_id, const char *after, size_t limit,
+                         AssignmentPage *ret, char err[static API_CLIENT_ERROR_MAX]);
 
 int api_release_get(ApiClient *c, int64_t id, Release *ret, char err[static API_CLIENT_ERROR_MAX]);
 /* Releases, of one product when product is not NULL. */
-int api_releases_list(ApiClient *c, const char *product, ApiReleaseList *ret, char err[static API_CLIENT_ERROR_MAX]);
+int api_releases_list(ApiClient *c, const char *product, ApiReleaseList *ret,
+                      char err[static API_CLIENT_ERROR_MAX]);
 /*
  * The image file of rel (api_release_get()'s) into *ret (malloc'ed, *ret_size bytes): refused
  * (-EBADMSG) unless its size and MD5 are the release's.
@@ -147,7 +149,8 @@ int api_channel_put(ApiClient *c, const char *product, const char *channel, int6
 int api_device_records_page(ApiClient *c, const ApiDeviceQuery *q, DeviceRecordList *ret,
                             char err[static API_CLIENT_ERROR_MAX]);
 /* One device with its recent check-ins (newest first); -ENOENT when flotad does not know it. */
-int api_device_detail(ApiClient *c, const char *id, DeviceDetail *ret, char err[static API_CLIENT_ERROR_MAX]);
+int api_device_detail(ApiClient *c, const char *id, DeviceDetail *ret,
+                      char err[static API_CLIENT_ERROR_MAX]);
 /* Pins the device to release_id; release_id 0 removes the pin. ret may be NULL. */
 int api_device_pin(ApiClient *c, const char *id, int64_t release_id, DeviceRecord *ret,
                    char err[static API_CLIENT_ERROR_MAX]);
@@ -159,19 +162,19 @@ int api_device_channel(ApiClient *c, const char *id, const char *channel, Device
                        char err[static API_CLIENT_ERROR_MAX]);
 
 /* api_assign() that also gives flotad's count of the devices it changed (ret_devices may be NULL). */
-int api_assign_count(ApiClient *c, int64_t release_id, const char *const *ids, size_t n, uint64_t *ret_devices,
-                     char err[static API_CLIENT_ERROR_MAX]);
+int api_assign_count(ApiClient *c, int64_t release_id, const char *const *ids, size_t n,
+                     uint64_t *ret_devices, char err[static API_CLIENT_ERROR_MAX]);
 
 /* api_channel_put() that also gives the channel as it is afterwards (ret may be NULL). */
-int api_channel_set(ApiClient *c, const char *product, const char *channel, int64_t release_id, ApiChannel *ret,
-                    char err[static API_CLIENT_ERROR_MAX]);
+int api_channel_set(ApiClient *c, const char *product, const char *channel, int64_t release_id,
+                    ApiChannel *ret, char err[static API_CLIENT_ERROR_MAX]);
 
 /* An upload's metadata; NULL members are left to flotad (it reads the version from the image). */
 typedef struct ApiReleaseUpload {
-        const char *product;                  /* required */
+        const char *product; /* required */
         const char *version;
-        const char *platform;                 /* "esp8266", "esp32" */
-        const char *kind;                     /* "sketch", "filesystem" */
+        const char *platform; /* "esp8266", "esp32" */
+        const char *kind;     /* "sketch", "filesystem" */
         const char *notes;
 } ApiReleaseUpload;
 

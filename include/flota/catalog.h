@@ -67,8 +67,8 @@ const ChannelSlot *catalog_channel(const Catalog *c, int64_t product_id, const c
  * What device_id, polling for product, should run in partition kind: its pin, else its
  * assignment (each only when of that kind), else its channel's release. Sets *ret_source.
  */
-const Release *catalog_target(const Catalog *c, const Product *product, const char *device_id, ImageKind kind,
-                              TargetSource *ret_source);
+const Release *catalog_target(const Catalog *c, const Product *product, const char *device_id,
+                              ImageKind kind, TargetSource *ret_source);
 
 /* True when the product's device key matches key (or the product has none). Constant time. */
 bool product_key_matches(const Product *p, const char *key);

@@ -13,7 +13,7 @@
 
 /* A channel and the release it points at; the same fields as api.h's ApiChannel. */
 typedef struct ChannelInfo {
-        char product[PRODUCT_NAME_MAX + 1];   /* "" when the release is gone */
+        char product[PRODUCT_NAME_MAX + 1]; /* "" when the release is gone */
         char name[CHANNEL_NAME_MAX + 1];
         ImageKind kind;
         int64_t release;

@@ -6,8 +6,8 @@
 #include "flota/firmware.h"
 
 typedef enum Reason {
-        REASON_UPDATE,           /* 200: the target image is sent */
-        REASON_VERSION,          /* 200: answer to a version query (x-version) */
+        REASON_UPDATE,  /* 200: the target image is sent */
+        REASON_VERSION, /* 200: answer to a version query (x-version) */
         REASON_UP_TO_DATE,
         REASON_NO_RELEASE,
         REASON_TOO_LARGE,
@@ -15,9 +15,9 @@ typedef enum Reason {
         REASON_WRONG_MODE,
         REASON_WRONG_PRODUCT,
         REASON_FLASH_TOO_SMALL,
-        REASON_UNKNOWN_PRODUCT,  /* 404 */
-        REASON_UNAUTHORIZED,     /* 401 */
-        REASON_UPDATE_ABORTED,   /* 200 whose transfer broke off before the whole image was sent */
+        REASON_UNKNOWN_PRODUCT, /* 404 */
+        REASON_UNAUTHORIZED,    /* 401 */
+        REASON_UPDATE_ABORTED,  /* 200 whose transfer broke off before the whole image was sent */
         _REASON_MAX,
         _REASON_INVALID = -EINVAL,
 } Reason;

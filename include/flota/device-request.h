@@ -20,32 +20,32 @@
 
 /* Fields the client sends; text fields are "" and numbers -1 when absent. */
 typedef struct DeviceRequest {
-        Platform platform;                        /* from User-Agent; _PLATFORM_INVALID when unknown */
-        char device_id[DEVICE_ID_MAX + 1];        /* identity: BASE-MAC, STA-MAC or the query's s */
+        Platform platform;                 /* from User-Agent; _PLATFORM_INVALID when unknown */
+        char device_id[DEVICE_ID_MAX + 1]; /* identity: BASE-MAC, STA-MAC or the query's s */
         char sta_mac[MAC_STR_LEN + 1];
         char ap_mac[MAC_STR_LEN + 1];
         char base_mac[MAC_STR_LEN + 1];
         bool has_chip_id;
         uint32_t chip_id;
         char version[DEVICE_VERSION_MAX + 1];
-        char sketch_md5[MD5_HEX_LEN + 1];         /* lowercase */
-        char sketch_sha256[SHA256_HEX_LEN + 1];   /* lowercase */
+        char sketch_md5[MD5_HEX_LEN + 1];       /* lowercase */
+        char sketch_sha256[SHA256_HEX_LEN + 1]; /* lowercase */
         int64_t free_space;
         int64_t sketch_size;
         int64_t chip_size;
         char sdk[48];
         UpdateMode mode;
         char user_agent[64];
-        char product_key[65];                     /* query k */
+        char product_key[65]; /* query k */
         bool query_form;
 
         /* parser state */
-        unsigned seen;                            /* bit set of header fields present */
+        unsigned seen; /* bit set of header fields present */
         bool esp8266_headers, esp32_headers;
 } DeviceRequest;
 
 typedef struct RequestError {
-        int status;                               /* HTTP status to answer with (400, 403) */
+        int status; /* HTTP status to answer with (400, 403) */
         char message[REQUEST_ERROR_MAX];
 } RequestError;
 

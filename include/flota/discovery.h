@@ -26,10 +26,10 @@ typedef struct Discovery Discovery;
 
 typedef enum DiscoveryEvent {
         DISCOVERY_ADDED,
-        DISCOVERY_UPDATED,              /* the same service with another address, port or TXT */
+        DISCOVERY_UPDATED, /* the same service with another address, port or TXT */
         DISCOVERY_REMOVED,
-        DISCOVERY_DAEMON_DOWN,          /* avahi-daemon is not there (or went away); services are kept */
-        DISCOVERY_DAEMON_UP,            /* back after DAEMON_DOWN; known services are being confirmed */
+        DISCOVERY_DAEMON_DOWN, /* avahi-daemon is not there (or went away); services are kept */
+        DISCOVERY_DAEMON_UP,   /* back after DAEMON_DOWN; known services are being confirmed */
 } DiscoveryEvent;
 
 const char *discovery_event_to_string(DiscoveryEvent e);
@@ -42,13 +42,14 @@ typedef struct DiscoveryService {
         const char *host;
         char address[DISCOVERY_ADDRESS_MAX];
         uint16_t port;
-        char txt[DISCOVERY_TXT_MAX];    /* "key=value" lines, non-printable bytes shown as '?' */
-        bool is_device;                 /* device below is filled */
+        char txt[DISCOVERY_TXT_MAX]; /* "key=value" lines, non-printable bytes shown as '?' */
+        bool is_device;              /* device below is filled */
         MdnsDevice device;
 } DiscoveryService;
 
 /* service is NULL for the daemon events. Called on the loop's thread, from the loop. */
-typedef void (*DiscoveryFn)(Discovery *d, DiscoveryEvent event, const DiscoveryService *service, void *userdata);
+typedef void (*DiscoveryFn)(Discovery *d, DiscoveryEvent event, const DiscoveryService *service,
+                            void *userdata);
 
 /*
  * types: comma-separated service types (DISCOVERY_TYPES_DEFAULT). Never blocks: connecting to
@@ -67,7 +68,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Discovery *, discovery_free);
  * into a MAC it knows).
  */
 typedef struct MdnsSighting MdnsSighting;
-void discovery_sighting(const DiscoveryService *s, usec_t at, MdnsSighting *ret, char id[static DEVICE_ID_MAX + 1]);
+void discovery_sighting(const DiscoveryService *s, usec_t at, MdnsSighting *ret,
+                        char id[static DEVICE_ID_MAX + 1]);
 
 /* Whether avahi-daemon answers, as of the events handed out so far; why not, when it does not. */
 bool discovery_running(const Discovery *d);

@@ -18,8 +18,8 @@ typedef struct EspDevice {
         Platform platform;
         uint64_t sta_mac;
         uint64_t ap_mac;
-        uint64_t base_mac;            /* ESP32 */
-        uint32_t chip_id;             /* ESP8266 */
+        uint64_t base_mac; /* ESP32 */
+        uint32_t chip_id;  /* ESP8266 */
         uint64_t chip_size;
         uint64_t free_space;
         uint64_t sketch_size;
@@ -62,11 +62,11 @@ const char *esp_ota_board(const EspDevice *d);
 void esp_device_run(EspDevice *d, const char *version, const char *md5, const char *sha256, uint64_t size);
 
 typedef struct EspPoll {
-        const char *host;             /* as in the URL the sketch passed */
+        const char *host; /* as in the URL the sketch passed */
         uint16_t port;
-        const char *path;             /* with its query, e.g. "/update/door" or "/update?k=..&s=..&v=.." */
-        const char *mode;             /* "sketch" (default), "spiffs", "version" */
-        const char *authorization;    /* base64 of user:pass for setAuthorization, or NULL */
+        const char *path;          /* with its query, e.g. "/update/door" or "/update?k=..&s=..&v=.." */
+        const char *mode;          /* "sketch" (default), "spiffs", "version" */
+        const char *authorization; /* base64 of user:pass for setAuthorization, or NULL */
 } EspPoll;
 
 /*
@@ -77,9 +77,9 @@ int esp_poll_format(const EspDevice *d, const EspPoll *p, char *buf, size_t size
 
 /* Outcomes, with the numbers the cores' getLastError() reports. */
 enum {
-        ESP_UPDATE_OK = 0,                      /* image written and verified */
-        ESP_NO_UPDATES = 1,                     /* 304 (ESP32 newest: also 204) */
-        ESP_VERSION_REPORTED = 2,               /* version mode: 200 with x-version */
+        ESP_UPDATE_OK = 0,        /* image written and verified */
+        ESP_NO_UPDATES = 1,       /* 304 (ESP32 newest: also 204) */
+        ESP_VERSION_REPORTED = 2, /* version mode: 200 with x-version */
         ESP_ERR_TOO_LESS_SPACE = -100,
         ESP_ERR_SERVER_NOT_REPORT_SIZE = -101,
         ESP_ERR_SERVER_FILE_NOT_FOUND = -102,
@@ -88,11 +88,11 @@ enum {
         ESP_ERR_SERVER_FAULTY_MD5 = -105,
         ESP_ERR_BIN_VERIFY_HEADER_FAILED = -106,
         ESP_ERR_BIN_FOR_WRONG_FLASH = -107,
-        ESP_ERR_SERVER_UNAUTHORIZED = -108,     /* ESP8266; on ESP32 -108 means "no partition" */
+        ESP_ERR_SERVER_UNAUTHORIZED = -108,       /* ESP8266; on ESP32 -108 means "no partition" */
         ESP_ERR_SERVER_NOT_REPORT_VERSION = -109, /* ESP8266; ESP32: faulty SHA-256 */
-        ESP_ERR_CONNECTION = -1,                /* HTTPClient: connection failed / timed out */
-        ESP_ERR_UPDATER_MD5 = 7,                /* Updater: MD5 verification failed */
-        ESP_ERR_UPDATER_STREAM = 6,             /* Updater: stream read timeout / short body */
+        ESP_ERR_CONNECTION = -1,                  /* HTTPClient: connection failed / timed out */
+        ESP_ERR_UPDATER_MD5 = 7,                  /* Updater: MD5 verification failed */
+        ESP_ERR_UPDATER_STREAM = 6,               /* Updater: stream read timeout / short body */
 };
 
 /* What the client does after the status line and headers. */
@@ -100,9 +100,9 @@ typedef struct EspHead {
         int status;
         bool has_length;
         uint64_t length;
-        char md5[64];                 /* x-MD5 as sent ("" when absent) */
-        char sha256[80];              /* x-SHA256 as sent */
-        char version[VERSION_MAX + 1];/* x-version */
+        char md5[64];                  /* x-MD5 as sent ("" when absent) */
+        char sha256[80];               /* x-SHA256 as sent */
+        char version[VERSION_MAX + 1]; /* x-version */
 } EspHead;
 
 /*

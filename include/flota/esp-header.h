@@ -15,16 +15,16 @@
 typedef enum EspHeader {
         ESP_HEADER_STA_MAC,
         ESP_HEADER_AP_MAC,
-        ESP_HEADER_BASE_MAC,            /* ESP32 only */
-        ESP_HEADER_CHIP_ID,             /* ESP8266 only */
+        ESP_HEADER_BASE_MAC, /* ESP32 only */
+        ESP_HEADER_CHIP_ID,  /* ESP8266 only */
         ESP_HEADER_FREE_SPACE,
         ESP_HEADER_SKETCH_SIZE,
         ESP_HEADER_SKETCH_MD5,
-        ESP_HEADER_SKETCH_SHA256,       /* ESP32 only */
+        ESP_HEADER_SKETCH_SHA256, /* ESP32 only */
         ESP_HEADER_CHIP_SIZE,
         ESP_HEADER_SDK,
         ESP_HEADER_MODE,
-        ESP_HEADER_VERSION,             /* sent when the sketch passes a version to the updater */
+        ESP_HEADER_VERSION, /* sent when the sketch passes a version to the updater */
         _ESP_HEADER_MAX,
         _ESP_HEADER_INVALID = -EINVAL,
 } EspHeader;

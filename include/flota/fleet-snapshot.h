@@ -25,17 +25,17 @@
  * The fleet table's columns: id, header, name (for --sort and JSON), the dashboard's width
  * (room for the sort arrow) and drop order when narrow (0: never; 1 goes first).
  */
-#define FLEET_COLUMNS(X)                                    \
-        X(ID, "ID", "id", 17, 0)                            \
-        X(NAME, "NAME", "name", 14, 2)                      \
-        X(PRODUCT, "PRODUCT", "product", 10, 0)             \
-        X(PLATFORM, "PLATFORM", "platform", 9, 6)           \
-        X(VERSION, "VERSION", "version", 12, 0)             \
-        X(TARGET, "TARGET", "target", 10, 5)                \
-        X(STATE, "STATE", "state", 11, 0)                   \
-        X(SOURCES, "SOURCES", "sources", 9, 4)              \
-        X(ONLINE, "ONLINE", "online", 6, 1)                 \
-        X(SEEN, "LAST SEEN", "last-seen", 10, 0)            \
+#define FLEET_COLUMNS(X)                          \
+        X(ID, "ID", "id", 17, 0)                  \
+        X(NAME, "NAME", "name", 14, 2)            \
+        X(PRODUCT, "PRODUCT", "product", 10, 0)   \
+        X(PLATFORM, "PLATFORM", "platform", 9, 6) \
+        X(VERSION, "VERSION", "version", 12, 0)   \
+        X(TARGET, "TARGET", "target", 10, 5)      \
+        X(STATE, "STATE", "state", 11, 0)         \
+        X(SOURCES, "SOURCES", "sources", 9, 4)    \
+        X(ONLINE, "ONLINE", "online", 6, 1)       \
+        X(SEEN, "LAST SEEN", "last-seen", 10, 0)  \
         X(LABELS, "LABELS", "labels", 16, 3)
 
 typedef enum FleetColumn {
@@ -54,31 +54,31 @@ const char *fleet_column_name(FleetColumn c);
 
 /* The sources that saw a device. */
 typedef enum FleetSource {
-        FLEET_SOURCE_POLL = 1 << 0,     /* polled flotad (its check-in feed) */
-        FLEET_SOURCE_LOG = 1 << 1,      /* in a poll log */
-        FLEET_SOURCE_MDNS = 1 << 2,     /* announced by mDNS, now or before */
+        FLEET_SOURCE_POLL = 1 << 0, /* polled flotad (its check-in feed) */
+        FLEET_SOURCE_LOG = 1 << 1,  /* in a poll log */
+        FLEET_SOURCE_MDNS = 1 << 2, /* announced by mDNS, now or before */
 } FleetSource;
 
 typedef struct FleetRow {
-        char *id;                       /* owned, raw (escape before drawing) */
-        char *name;                     /* the announced name, else the mDNS host name, else "" */
+        char *id;   /* owned, raw (escape before drawing) */
+        char *name; /* the announced name, else the mDNS host name, else "" */
         char *ip;
         char *product;
         char *platform;
         char *version;
         char *labels;
-        const char *target;             /* borrowed from the snapshot's rollouts; NULL: none */
-        const char *rollout;            /* the name of that rollout; NULL: none */
-        int state;                      /* DeviceRolloutState in an active rollout, or -1 */
-        uint32_t version_rank;          /* the version's place among the snapshot's, by version_compare() */
-        uint32_t target_rank;           /* the same for the target ("" when none) */
+        const char *target;    /* borrowed from the snapshot's rollouts; NULL: none */
+        const char *rollout;   /* the name of that rollout; NULL: none */
+        int state;             /* DeviceRolloutState in an active rollout, or -1 */
+        uint32_t version_rank; /* the version's place among the snapshot's, by version_compare() */
+        uint32_t target_rank;  /* the same for the target ("" when none) */
         usec_t last_seen;
         uint64_t polls;
-        unsigned sources;               /* FleetSource bits */
+        unsigned sources; /* FleetSource bits */
         bool announced;
         bool pinned;
         bool online;
-        bool marked;                    /* the UI's; carried from one snapshot to the next */
+        bool marked; /* the UI's; carried from one snapshot to the next */
 } FleetRow;
 
 typedef struct VersionCount {
@@ -110,7 +110,7 @@ typedef struct RolloutInfo {
 
 typedef struct EventRow {
         usec_t at;
-        char *what;                     /* "rollout r1 wave 2: offered" or "audit promote" */
+        char *what; /* "rollout r1 wave 2: offered" or "audit promote" */
         char *detail;
 } EventRow;
 
@@ -118,15 +118,15 @@ typedef struct EventRow {
 void event_rows_keep_newest(EventRow *rows, size_t *n, size_t max);
 
 typedef struct Snapshot {
-        usec_t taken;                   /* realtime */
-        FleetRow *rows;                 /* in id order */
+        usec_t taken;   /* realtime */
+        FleetRow *rows; /* in id order */
         size_t n_rows;
         uint64_t online;
-        ProductMeter *products;         /* largest first */
+        ProductMeter *products; /* largest first */
         size_t n_products;
-        RolloutInfo *rollouts;          /* oldest first */
+        RolloutInfo *rollouts; /* oldest first */
         size_t n_rollouts;
-        EventRow *events;               /* oldest first */
+        EventRow *events; /* oldest first */
         size_t n_events;
 } Snapshot;
 
@@ -144,8 +144,8 @@ bool rollout_info_is_active(const RolloutInfo *r);
 
 /*
  * The rows of s matching expr (selection.h syntax; NULL or "" matches every row) as an index
- * into s->rows, sorted by column, descending when reverse (ties by id, ascending either way). *ret_idx is owned.
- * -EINVAL with a sentence in err for a bad expression (ret_* untouched).
+ * into s->rows, sorted by column, descending when reverse (ties by id, ascending either way). *ret_idx is
+ * owned. -EINVAL with a sentence in err for a bad expression (ret_* untouched).
  */
 int fleet_view_build(const Snapshot *s, const char *expr, usec_t now, FleetColumn sort, bool reverse,
                      size_t **ret_idx, size_t *ret_n, char err[static SELECTION_ERROR_MAX]);

@@ -46,5 +46,5 @@ int signature_verify_sha256(const char *pem, const void *data, size_t n, const u
 int random_bytes(void *buf, size_t n);
 
 /* PBKDF2-HMAC-SHA256 of password and salt over rounds, out_len bytes into out. 0 or -EIO. */
-int pbkdf2_sha256(const void *password, size_t n, const void *salt, size_t salt_len, unsigned rounds, uint8_t *out,
-                  size_t out_len);
+int pbkdf2_sha256(const void *password, size_t n, const void *salt, size_t salt_len, unsigned rounds,
+                  uint8_t *out, size_t out_len);

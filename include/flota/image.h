@@ -28,25 +28,25 @@
 
 /* How an ESP8266 image is laid out; the Arduino core version that builds it that way. */
 typedef enum Esp8266Layout {
-        ESP8266_LAYOUT_PLAIN,      /* one image, no eboot (or not ESP8266) */
-        ESP8266_LAYOUT_CORE_26,    /* eboot + app, no CRC: core <= 2.6 */
-        ESP8266_LAYOUT_CORE_27X,   /* eboot + app, length/CRC at 4088/4092: core 2.7.x */
-        ESP8266_LAYOUT_CORE_3X,    /* eboot + app, length/CRC at 4112/4116: core 3.x */
+        ESP8266_LAYOUT_PLAIN,    /* one image, no eboot (or not ESP8266) */
+        ESP8266_LAYOUT_CORE_26,  /* eboot + app, no CRC: core <= 2.6 */
+        ESP8266_LAYOUT_CORE_27X, /* eboot + app, length/CRC at 4088/4092: core 2.7.x */
+        ESP8266_LAYOUT_CORE_3X,  /* eboot + app, length/CRC at 4112/4116: core 3.x */
         _ESP8266_LAYOUT_MAX,
 } Esp8266Layout;
 
 typedef struct ImageInfo {
         Platform platform;
         Esp8266Layout layout;
-        char chip[16];             /* "esp8266", "esp32", "esp32-s3", ... */
-        bool compressed;           /* gzip */
-        bool is_signed;            /* ESP8266 signature trailer present */
-        size_t payload_size;       /* bytes the device keeps: size without the signature trailer */
-        uint64_t min_flash_size;   /* flash size the ESP8266 header asks for; 0 when unknown */
-        size_t inflated_size;      /* gzip: the image the bootloader writes; 0 when not compressed */
-        char inflated_md5[33];     /* gzip: its MD5, what the device reports once it runs it */
-        char version[33];          /* ESP32 app descriptor version; "" when the image has none */
-        char project[33];          /* ESP32 app descriptor project name */
+        char chip[16];           /* "esp8266", "esp32", "esp32-s3", ... */
+        bool compressed;         /* gzip */
+        bool is_signed;          /* ESP8266 signature trailer present */
+        size_t payload_size;     /* bytes the device keeps: size without the signature trailer */
+        uint64_t min_flash_size; /* flash size the ESP8266 header asks for; 0 when unknown */
+        size_t inflated_size;    /* gzip: the image the bootloader writes; 0 when not compressed */
+        char inflated_md5[33];   /* gzip: its MD5, what the device reports once it runs it */
+        char version[33];        /* ESP32 app descriptor version; "" when the image has none */
+        char project[33];        /* ESP32 app descriptor project name */
 } ImageInfo;
 
 /*
@@ -116,11 +116,13 @@ uint32_t crc32_gzip(uint32_t crc, const uint8_t *data, size_t n);
  * .irom0.text, .text, .text1, .data, .rodata; add_crc where that core has it), with
  * pseudo-random section contents. About size bytes. Caller frees *ret.
  */
-void image_build_esp8266_core(Esp8266Layout layout, const char *version, size_t size, uint32_t seed, uint8_t **ret,
-                              size_t *ret_size);
+void image_build_esp8266_core(Esp8266Layout layout, const char *version, size_t size, uint32_t seed,
+                              uint8_t **ret, size_t *ret_size);
 
 /* Marker before the version string that image_build() embeds (ESP8266 images carry no version). */
-#define IMAGE_VERSION_MARKER "\xa5" "flota-version="
+#define IMAGE_VERSION_MARKER \
+        "\xa5"               \
+        "flota-version="
 
 /*
  * The version a device runs after flashing data: the ESP32 app descriptor's, else the one

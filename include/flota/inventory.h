@@ -16,14 +16,14 @@ int inventory_open(const char *path, Store **ret);
 
 /* One observation of a device by a source ("flotad", "log:/var/log/nginx/access.log", "mdns"). */
 typedef struct Sighting {
-        const char *device;           /* canonical MAC or chip id */
-        const char *product;          /* "" when the source does not say */
+        const char *device;  /* canonical MAC or chip id */
+        const char *product; /* "" when the source does not say */
         const char *platform;
         const char *version;
         const char *sketch_md5;
         const char *ip;
-        usec_t at;                    /* when (the last time, for a sighting that sums up several) */
-        usec_t first;                 /* the first time, or 0: the same as at */
+        usec_t at;    /* when (the last time, for a sighting that sums up several) */
+        usec_t first; /* the first time, or 0: the same as at */
         const char *source;
 } Sighting;
 
@@ -53,14 +53,15 @@ int inventory_writer_history(InventoryWriter *w, const Sighting *x);
 int inventory_history_tidy(Store *s);
 
 /* Every device and the version the inventory holds for it ("" when none). */
-int inventory_versions(Store *s, int (*cb)(const char *device, const char *version, void *userdata), void *userdata);
+int inventory_versions(Store *s, int (*cb)(const char *device, const char *version, void *userdata),
+                       void *userdata);
 
 /* How far a log file (known by its fingerprint, see log-reader.h) has been read. */
 typedef struct LogFileState {
-        uint64_t offset;              /* content bytes read */
+        uint64_t offset; /* content bytes read */
         uint64_t lines;
         uint64_t bad;
-        bool complete;                /* rotated away and read to its end */
+        bool complete; /* rotated away and read to its end */
 } LogFileState;
 /* -ENOENT for a file never read. */
 int inventory_log_file(Store *s, const char *fingerprint, LogFileState *ret);
@@ -78,16 +79,16 @@ int inventory_labels(Store *s, const char *device, char **ret);
 
 /* What an mDNS announcement says of a device (see mdns-device.h). */
 typedef struct MdnsSighting {
-        const char *device;           /* mdns_device_id(): a MAC, "esp8266-1a2b3c", or a host name */
+        const char *device; /* mdns_device_id(): a MAC, "esp8266-1a2b3c", or a host name */
         const char *name;
-        const char *kind;             /* "arduino-ota", "esphome", ... */
+        const char *kind; /* "arduino-ota", "esphome", ... */
         const char *host;
         const char *board;
-        const char *txt;              /* the TXT record as key=value lines */
+        const char *txt; /* the TXT record as key=value lines */
         const char *ip;
         const char *platform;
         const char *version;
-        const char *framework;        /* ESPHome's release ("2024.11.0"); "" or NULL when not announced */
+        const char *framework; /* ESPHome's release ("2024.11.0"); "" or NULL when not announced */
         unsigned port;
         usec_t at;
 } MdnsSighting;
@@ -109,9 +110,9 @@ typedef struct MdnsRecord {
         const char *kind;
         const char *host;
         const char *board;
-        const char *txt;              /* key=value lines */
+        const char *txt; /* key=value lines */
         unsigned port;
-        bool announced;               /* now */
+        bool announced; /* now */
 } MdnsRecord;
 /* cb with the device's mDNS record; -ENOENT when it never announced itself. */
 int inventory_mdns_record(Store *s, const char *device, int (*cb)(const MdnsRecord *m, void *userdata),
@@ -127,11 +128,12 @@ int64_t inventory_ingested(Store *s, const char *source);
 int inventory_audit(Store *s, const char *action, const char *detail);
 /* The audit log, newest first, at most limit entries. */
 int inventory_audit_list(Store *s, size_t limit,
-                         int (*cb)(usec_t at, const char *action, const char *detail, void *userdata), void *userdata);
+                         int (*cb)(usec_t at, const char *action, const char *detail, void *userdata),
+                         void *userdata);
 
 typedef struct InventorySummary {
         int64_t devices;
-        int64_t online;               /* seen since the given time */
+        int64_t online; /* seen since the given time */
         usec_t last_seen;
 } InventorySummary;
 
@@ -142,13 +144,13 @@ int inventory_count_by(Store *s, const char *column, int (*cb)(const char *key, 
                        void *userdata);
 
 /* A device's versions, newest first: cb(version, at, source). */
-int inventory_history(Store *s, const char *device, int (*cb)(const char *version, usec_t at, const char *source,
-                                                               void *userdata),
+int inventory_history(Store *s, const char *device,
+                      int (*cb)(const char *version, usec_t at, const char *source, void *userdata),
                       void *userdata);
 
 /* What a push needs to know of a device (inventory_push_target()). */
 typedef struct InventoryTarget {
-        char id[DEVICE_ID_MAX + 1];   /* the row's id: a MAC, or a host name mDNS gave */
+        char id[DEVICE_ID_MAX + 1]; /* the row's id: a MAC, or a host name mDNS gave */
         char product[PRODUCT_NAME_MAX + 1];
         char platform[16];
         char version[VERSION_MAX + 1];

@@ -32,7 +32,7 @@
 typedef struct DeviceRecordList {
         DeviceRecord *items;
         size_t n;
-        char next[DEVICE_ID_MAX + 1];         /* "" on the last page */
+        char next[DEVICE_ID_MAX + 1]; /* "" on the last page */
 } DeviceRecordList;
 
 void device_record_list_done(DeviceRecordList *l);
@@ -40,7 +40,7 @@ void device_record_list_done(DeviceRecordList *l);
 /* A device object with its "checkins" array: GET /api/v1/devices/ID. */
 typedef struct DeviceDetail {
         DeviceRecord device;
-        Checkin *checkins;                    /* newest first, as flotad sends them */
+        Checkin *checkins; /* newest first, as flotad sends them */
         size_t n_checkins;
 } DeviceDetail;
 
@@ -74,7 +74,7 @@ typedef struct ProductInfo {
         int64_t id;
         char name[PRODUCT_NAME_MAX + 1];
         bool has_key;
-        Platform platform;                    /* _PLATFORM_INVALID: not declared */
+        Platform platform; /* _PLATFORM_INVALID: not declared */
         usec_t created;
 } ProductInfo;
 
@@ -92,13 +92,13 @@ typedef struct ChannelChangeRecord {
         char name[CHANNEL_NAME_MAX + 1];
         ImageKind kind;
         int64_t release;
-        int64_t previous_release;             /* 0: none */
-        char actor[CHANNEL_ACTOR_MAX + 1];    /* "" when not recorded */
+        int64_t previous_release;          /* 0: none */
+        char actor[CHANNEL_ACTOR_MAX + 1]; /* "" when not recorded */
         usec_t at;
 } ChannelChangeRecord;
 
 typedef struct ChannelChangeList {
-        ChannelChangeRecord *items;           /* newest first */
+        ChannelChangeRecord *items; /* newest first */
         size_t n;
 } ChannelChangeList;
 
@@ -109,14 +109,14 @@ ChannelChange channel_change_record_view(const ChannelChangeRecord *r);
 
 /* {"release": ID|null, "devices": N}: the answer to an assignment. */
 typedef struct AssignResult {
-        int64_t release;                      /* 0: assignments were removed */
+        int64_t release; /* 0: assignments were removed */
         uint64_t devices;
 } AssignResult;
 
 /* {"name": "...", "role": "admin"|"read"}: the token a request came with (GET /token). */
 typedef struct TokenInfo {
         char name[65];
-        bool admin;                           /* role admin; false: read */
+        bool admin; /* role admin; false: read */
 } TokenInfo;
 
 /*
@@ -125,7 +125,8 @@ typedef struct TokenInfo {
  */
 int json_decode_error_body(const char *text, size_t len, char *msg, size_t size);
 
-int json_decode_device(const char *text, size_t len, DeviceRecord *ret, char err[static JSON_DECODE_ERROR_MAX]);
+int json_decode_device(const char *text, size_t len, DeviceRecord *ret,
+                       char err[static JSON_DECODE_ERROR_MAX]);
 int json_decode_device_detail(const char *text, size_t len, DeviceDetail *ret,
                               char err[static JSON_DECODE_ERROR_MAX]);
 int json_decode_device_list(const char *text, size_t len, DeviceRecordList *ret,
@@ -136,16 +137,18 @@ int json_decode_checkin_list(const char *text, size_t len, CheckinList *ret,
 int json_decode_release(const char *text, size_t len, Release *ret, char err[static JSON_DECODE_ERROR_MAX]);
 int json_decode_release_list(const char *text, size_t len, ReleaseList *ret,
                              char err[static JSON_DECODE_ERROR_MAX]);
-int json_decode_channel(const char *text, size_t len, ChannelInfo *ret, char err[static JSON_DECODE_ERROR_MAX]);
+int json_decode_channel(const char *text, size_t len, ChannelInfo *ret,
+                        char err[static JSON_DECODE_ERROR_MAX]);
 int json_decode_channel_list(const char *text, size_t len, ChannelInfoList *ret,
                              char err[static JSON_DECODE_ERROR_MAX]);
-int json_decode_product(const char *text, size_t len, ProductInfo *ret, char err[static JSON_DECODE_ERROR_MAX]);
+int json_decode_product(const char *text, size_t len, ProductInfo *ret,
+                        char err[static JSON_DECODE_ERROR_MAX]);
 int json_decode_product_list(const char *text, size_t len, ProductInfoList *ret,
                              char err[static JSON_DECODE_ERROR_MAX]);
 /* One device of GET /api/v1/assignments. */
 typedef struct AssignedDevice {
         char id[DEVICE_ID_MAX + 1];
-        uint64_t polls;                       /* polls since first_seen */
+        uint64_t polls; /* polls since first_seen */
         usec_t first_seen;
         usec_t last_seen;
 } AssignedDevice;
@@ -155,7 +158,7 @@ typedef struct AssignmentPage {
         int64_t release;
         AssignedDevice *items;
         size_t n;
-        char next[DEVICE_ID_MAX + 1];         /* "" on the last page */
+        char next[DEVICE_ID_MAX + 1]; /* "" on the last page */
 } AssignmentPage;
 
 void assignment_page_done(AssignmentPage *p);
@@ -167,4 +170,5 @@ int json_decode_channel_history(const char *text, size_t len, ChannelChangeList 
                                 char err[static JSON_DECODE_ERROR_MAX]);
 int json_decode_assign_result(const char *text, size_t len, AssignResult *ret,
                               char err[static JSON_DECODE_ERROR_MAX]);
-int json_decode_token_info(const char *text, size_t len, TokenInfo *ret, char err[static JSON_DECODE_ERROR_MAX]);
+int json_decode_token_info(const char *text, size_t len, TokenInfo *ret,
+                           char err[static JSON_DECODE_ERROR_MAX]);

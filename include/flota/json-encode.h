@@ -23,7 +23,8 @@ cJSON *channel_slot_to_json(const Catalog *c, const ChannelSlot *s);
 cJSON *channel_info_to_json(const ChannelInfo *ch);
 cJSON *channel_change_to_json(const ChannelChange *c);
 cJSON *device_to_json(const Device *d);
-/* The same device written compactly into w (the text cJSON_PrintUnformatted() gives for device_to_json()). */
+/* The same device written compactly into w (the text cJSON_PrintUnformatted() gives for device_to_json()).
+ */
 void device_write_json(JsonWriter *w, const Device *d);
 /*
  * The same device laid out as print_json() lays out device_to_json(), as if nested depth

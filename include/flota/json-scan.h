@@ -24,7 +24,7 @@
 #define JSON_SCAN_DEPTH_MAX 64
 
 typedef struct JsonScan {
-        const char *p;          /* the next byte to read */
+        const char *p; /* the next byte to read */
         const char *end;
 } JsonScan;
 

@@ -14,10 +14,10 @@
 #include "flota/time-util.h"
 
 typedef struct JsonWriter {
-        char *buf;              /* NUL-terminated once anything was written; owned */
+        char *buf; /* NUL-terminated once anything was written; owned */
         size_t len;
         size_t allocated;
-        bool need_comma;        /* a value was written at this level */
+        bool need_comma; /* a value was written at this level */
 } JsonWriter;
 
 void json_writer_done(JsonWriter *w);

@@ -15,7 +15,7 @@ typedef struct LogBatch LogBatch;
 /* A device seen since the last log_batch_clear(): what it ran at its last poll, and when. */
 typedef struct LogSeen {
         const char *device;
-        const char *version;            /* "" when no line said */
+        const char *version; /* "" when no line said */
         const char *sketch_md5;
         const char *ip;
         const char *product;
@@ -45,7 +45,8 @@ void log_batch_add_many(LogBatch *b, const LogRecord *recs, size_t n);
 /* Devices seen and changes since the last clear; a callback's negative return stops the walk. */
 size_t log_batch_pending(const LogBatch *b);
 int log_batch_foreach_seen(const LogBatch *b, int (*cb)(const LogSeen *s, void *userdata), void *userdata);
-int log_batch_foreach_change(const LogBatch *b, int (*cb)(const LogChange *c, void *userdata), void *userdata);
+int log_batch_foreach_change(const LogBatch *b, int (*cb)(const LogChange *c, void *userdata),
+                             void *userdata);
 /* After a commit: forgets what was pending, keeps every device's version. */
 void log_batch_clear(LogBatch *b);
 /* Devices known in all. */

@@ -13,7 +13,7 @@
 #include "flota/log-format.h"
 
 typedef struct LogBad {
-        uint64_t line;          /* 1-based, within the part */
+        uint64_t line; /* 1-based, within the part */
         const char *why;
         const char *text;
         size_t len;
@@ -21,11 +21,11 @@ typedef struct LogBad {
 
 /* The result of one part of a block; valid during the callback. */
 typedef struct LogParsed {
-        const LogRecord *recs;  /* the polls, in log order */
+        const LogRecord *recs; /* the polls, in log order */
         size_t n;
         const LogBad *bad;
         size_t n_bad;
-        uint64_t lines;         /* every line of the part */
+        uint64_t lines; /* every line of the part */
 } LogParsed;
 
 typedef struct LogBlockParser LogBlockParser;
@@ -39,5 +39,5 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(LogBlockParser *, log_block_parser_free);
  * Parses data (whole lines; the last one may lack its newline) and calls cb with each part,
  * in order. A negative return of cb stops and is returned (after the worker has finished).
  */
-int log_block_parse(LogBlockParser *bp, const char *data, size_t len, int (*cb)(const LogParsed *part, void *userdata),
-                    void *userdata);
+int log_block_parse(LogBlockParser *bp, const char *data, size_t len,
+                    int (*cb)(const LogParsed *part, void *userdata), void *userdata);

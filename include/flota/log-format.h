@@ -26,17 +26,17 @@ typedef struct LogSlice {
 } LogSlice;
 
 typedef struct LogRecord {
-        char device[DEVICE_ID_MAX + 1];  /* canonical id; "" when the line is not a device poll */
-        uint64_t mac;                    /* the id as a number when it is a MAC (has_mac) */
+        char device[DEVICE_ID_MAX + 1]; /* canonical id; "" when the line is not a device poll */
+        uint64_t mac;                   /* the id as a number when it is a MAC (has_mac) */
         bool has_mac;
         LogSlice version;
         LogSlice sketch_md5;
         LogSlice addr;
-        LogSlice product;                /* flotad's log, or the request target (see log_format_set_product()) */
-        Platform platform;               /* _PLATFORM_INVALID when the line does not say */
-        usec_t at;                       /* 0 when the format carries no time */
-        int status;                      /* HTTP status, 0 when absent */
-        bool in_scratch;                 /* some slice points into the parser: use before the next line */
+        LogSlice product;  /* flotad's log, or the request target (see log_format_set_product()) */
+        Platform platform; /* _PLATFORM_INVALID when the line does not say */
+        usec_t at;         /* 0 when the format carries no time */
+        int status;        /* HTTP status, 0 when absent */
+        bool in_scratch;   /* some slice points into the parser: use before the next line */
 } LogRecord;
 
 #define LOG_FORMAT_ERROR_MAX 160

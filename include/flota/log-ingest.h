@@ -25,23 +25,23 @@ typedef struct LogIngestOptions {
         const char *path;
         const LogFormat *format;
         bool backfill;
-        uint64_t commit_bytes;          /* commit after this much log (0: the default, 1 GiB; or 10 s) */
-        LogBadLine bad_line;            /* called for every bad line; may be NULL */
+        uint64_t commit_bytes; /* commit after this much log (0: the default, 1 GiB; or 10 s) */
+        LogBadLine bad_line;   /* called for every bad line; may be NULL */
         void *userdata;
 } LogIngestOptions;
 
 typedef struct LogIngestStats {
-        uint64_t files;                 /* files read from (live + rotated) */
+        uint64_t files; /* files read from (live + rotated) */
         uint64_t bytes;
         uint64_t lines;
-        uint64_t polls;                 /* lines that were polls of a device */
+        uint64_t polls; /* lines that were polls of a device */
         uint64_t bad;
-        uint64_t devices;               /* devices the inventory knows afterwards */
+        uint64_t devices; /* devices the inventory knows afterwards */
         uint64_t commits;
-        unsigned unread_rotated;        /* rotated siblings never read (see backfill) */
-        bool rotated;                   /* the live file changed since the last run */
-        bool rotated_lost;              /* ... and its predecessor was not found among the siblings */
-        bool truncated;                 /* the live file was cut short and is read again from the start */
+        unsigned unread_rotated; /* rotated siblings never read (see backfill) */
+        bool rotated;            /* the live file changed since the last run */
+        bool rotated_lost;       /* ... and its predecessor was not found among the siblings */
+        bool truncated;          /* the live file was cut short and is read again from the start */
 } LogIngestStats;
 
 /* The source name a log is recorded under: "log:" + its absolute path. */

@@ -21,10 +21,10 @@
 typedef struct LogReader LogReader;
 
 typedef struct LogBlock {
-        const char *data;       /* whole lines, each ending in '\n' (the last may not, see below) */
+        const char *data; /* whole lines, each ending in '\n' (the last may not, see below) */
         size_t len;
-        uint64_t end;           /* content offset just after this block */
-        bool overlong;          /* data is the start of one line longer than LOG_LINE_MAX */
+        uint64_t end;  /* content offset just after this block */
+        bool overlong; /* data is the start of one line longer than LOG_LINE_MAX */
 } LogBlock;
 
 int log_reader_open(const char *path, LogReader **ret);

@@ -33,14 +33,15 @@ int log_open_file(const char *path);
 int log_reopen(void);
 void log_close(void);
 
-/* Logs and returns -abs(error) (or -EIO when error is 0), so callers can `return log_error_errno(r, ...)`. */
+/* Logs and returns -abs(error) (or -EIO when error is 0), so callers can `return log_error_errno(r, ...)`.
+ */
 int log_internal(LogLevel level, int error, const char *fmt, ...) _printf_(3, 4);
 
-#define log_full_errno(level, error, ...)                                             \
-        ({                                                                            \
-                int _level_ = (level), _e_ = (error);                                 \
-                _level_ <= log_get_level() ? log_internal(_level_, _e_, __VA_ARGS__)  \
-                                           : -(_e_ < 0 ? -_e_ : (_e_ ? _e_ : EIO));   \
+#define log_full_errno(level, error, ...)                                            \
+        ({                                                                           \
+                int _level_ = (level), _e_ = (error);                                \
+                _level_ <= log_get_level() ? log_internal(_level_, _e_, __VA_ARGS__) \
+                                           : -(_e_ < 0 ? -_e_ : (_e_ ? _e_ : EIO));  \
         })
 
 #define log_error(...) ((void) log_full_errno(LOG_LEVEL_ERROR, 0, __VA_ARGS__))

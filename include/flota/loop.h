@@ -37,7 +37,7 @@ void loop_timer(Loop *l, usec_t when, LoopTimerFn fn, void *userdata);
  * handles of timers still pending.
  */
 typedef struct LoopTimerHandle {
-        size_t pos;                     /* 1 + the timer's place in the loop's heap; 0: not pending */
+        size_t pos; /* 1 + the timer's place in the loop's heap; 0: not pending */
 } LoopTimerHandle;
 
 /* Like loop_timer(), tracked by h (which must not be pending); h is reset before fn runs. */

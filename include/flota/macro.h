@@ -15,25 +15,25 @@
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 
 /* Returns the pointer and leaves NULL behind, for handing ownership out of a _cleanup_ variable. */
-#define TAKE_PTR(p)                              \
-        ({                                       \
-                __typeof__(p) _take_ = (p);      \
-                (p) = NULL;                      \
-                _take_;                          \
+#define TAKE_PTR(p)                         \
+        ({                                  \
+                __typeof__(p) _take_ = (p); \
+                (p) = NULL;                 \
+                _take_;                     \
         })
 
-#define TAKE_FD(fd)                              \
-        ({                                       \
-                int _take_fd_ = (fd);            \
-                (fd) = -1;                       \
-                _take_fd_;                       \
+#define TAKE_FD(fd)                   \
+        ({                            \
+                int _take_fd_ = (fd); \
+                (fd) = -1;            \
+                _take_fd_;            \
         })
 
 /* Defines name##p(type *p) calling func(*p) when *p is not NULL. */
-#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)           \
-        static inline void func##p(type *p) {             \
-                if (*p)                                   \
-                        func(*p);                         \
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func) \
+        static inline void func##p(type *p) {   \
+                if (*p)                         \
+                        func(*p);               \
         }
 
 static inline void freep(void *p) {

@@ -19,7 +19,7 @@ typedef enum MdnsKind {
         MDNS_KIND_ESPHOME,
         MDNS_KIND_WLED,
         MDNS_KIND_TASMOTA,
-        MDNS_KIND_HTTP,                 /* a web server that says nothing more */
+        MDNS_KIND_HTTP, /* a web server that says nothing more */
         _MDNS_KIND_MAX,
         _MDNS_KIND_INVALID = -EINVAL,
 } MdnsKind;
@@ -30,7 +30,7 @@ const char *mdns_kind_to_string(MdnsKind k);
 typedef struct MdnsTxt {
         const char *key;
         size_t key_len;
-        const char *value;              /* NULL for a key without '=' */
+        const char *value; /* NULL for a key without '=' */
         size_t value_len;
 } MdnsTxt;
 
@@ -39,14 +39,15 @@ typedef struct MdnsTxt {
 typedef struct MdnsDevice {
         MdnsKind kind;
         uint64_t mac;
-        unsigned mac_bytes;             /* 6: the whole MAC; 3: only its last three bytes (ESP8266 chip id); 0 */
-        Platform platform;              /* _PLATFORM_INVALID when it does not say */
-        char version[MDNS_TEXT_MAX + 1];        /* the firmware's own version when announced (ESPHome project_version) */
-        char framework[MDNS_TEXT_MAX + 1];      /* the framework's release it runs (ESPHome's TXT version) */
+        unsigned mac_bytes; /* 6: the whole MAC; 3: only its last three bytes (ESP8266 chip id); 0 */
+        Platform platform;  /* _PLATFORM_INVALID when it does not say */
+        char version[MDNS_TEXT_MAX +
+                     1]; /* the firmware's own version when announced (ESPHome project_version) */
+        char framework[MDNS_TEXT_MAX + 1]; /* the framework's release it runs (ESPHome's TXT version) */
         char board[MDNS_TEXT_MAX + 1];
-        char name[MDNS_TEXT_MAX + 1];   /* the friendly name, else the host name without ".local" */
-        char host[MDNS_TEXT_MAX + 1];   /* the host name without ".local", lowercase */
-        bool auth;                      /* ArduinoOTA wants a password */
+        char name[MDNS_TEXT_MAX + 1]; /* the friendly name, else the host name without ".local" */
+        char host[MDNS_TEXT_MAX + 1]; /* the host name without ".local", lowercase */
+        bool auth;                    /* ArduinoOTA wants a password */
 } MdnsDevice;
 
 /*
@@ -55,8 +56,8 @@ typedef struct MdnsDevice {
  * not a device flota knows (a plain _http._tcp printer, a TXT that contradicts its type).
  * Oversized or malformed TXT values are ignored, never trusted.
  */
-int mdns_device_identify(const char *type, const char *instance, const char *host, const MdnsTxt *txt, size_t n_txt,
-                         MdnsDevice *ret);
+int mdns_device_identify(const char *type, const char *instance, const char *host, const MdnsTxt *txt,
+                         size_t n_txt, MdnsDevice *ret);
 
 /*
  * The inventory id: the canonical MAC when all of it is known; with only its last three bytes

@@ -27,12 +27,12 @@ const char *push_transport_to_string(PushTransport t);
 PushTransport push_transport_from_string(const char *s);
 
 typedef enum PushOutcome {
-        PUSH_OK,                     /* the device took the image and said so */
-        PUSH_AUTH_FAILED,            /* wrong or missing password */
-        PUSH_REFUSED,                /* the device answered, but would not take it (ERR..., 404) */
-        PUSH_NO_ANSWER,              /* nothing answered the invitation / the connection */
-        PUSH_UPLOAD_FAILED,          /* the transfer started and failed (MD5, magic byte, dropped link) */
-        PUSH_TIMEOUT,                /* a phase or the whole push took longer than allowed */
+        PUSH_OK,            /* the device took the image and said so */
+        PUSH_AUTH_FAILED,   /* wrong or missing password */
+        PUSH_REFUSED,       /* the device answered, but would not take it (ERR..., 404) */
+        PUSH_NO_ANSWER,     /* nothing answered the invitation / the connection */
+        PUSH_UPLOAD_FAILED, /* the transfer started and failed (MD5, magic byte, dropped link) */
+        PUSH_TIMEOUT,       /* a phase or the whole push took longer than allowed */
         _PUSH_OUTCOME_MAX,
         _PUSH_OUTCOME_INVALID = -EINVAL,
 } PushOutcome;
@@ -52,28 +52,28 @@ PushOutcome push_outcome_from_string(const char *s);
 
 typedef struct PushRequest {
         PushTransport transport;
-        const char *host;            /* numeric IPv4/IPv6 address (resolve before) */
+        const char *host; /* numeric IPv4/IPv6 address (resolve before) */
         uint16_t port;
-        const uint8_t *image;        /* borrowed until the done callback ran */
+        const uint8_t *image; /* borrowed until the done callback ran */
         size_t size;
-        const char *md5;             /* the image's MD5 (32 lowercase hex), NULL: computed per push */
-        bool filesystem;             /* command 100 / form field "filesystem" */
-        const char *password;        /* NULL or "": none */
-        const char *user;            /* web: Basic user (NULL: "admin") */
-        const char *path;            /* web: update path (NULL: "/update") */
-        usec_t phase_timeout;        /* each reply, the accept, each chunk (0: 10 s) */
-        usec_t final_timeout;        /* the device's verdict after the last byte (0: 60 s) */
-        usec_t deadline;             /* the whole push (0: 5 min) */
-        unsigned invitations;        /* invitations sent at most, with back-off (0: 5) */
+        const char *md5;      /* the image's MD5 (32 lowercase hex), NULL: computed per push */
+        bool filesystem;      /* command 100 / form field "filesystem" */
+        const char *password; /* NULL or "": none */
+        const char *user;     /* web: Basic user (NULL: "admin") */
+        const char *path;     /* web: update path (NULL: "/update") */
+        usec_t phase_timeout; /* each reply, the accept, each chunk (0: 10 s) */
+        usec_t final_timeout; /* the device's verdict after the last byte (0: 60 s) */
+        usec_t deadline;      /* the whole push (0: 5 min) */
+        unsigned invitations; /* invitations sent at most, with back-off (0: 5) */
 } PushRequest;
 
 typedef struct PushResult {
         PushOutcome outcome;
-        char message[PUSH_MESSAGE_MAX + 1];   /* the device's words or ours; outside text: escape to print */
-        uint64_t sent;               /* image bytes sent */
+        char message[PUSH_MESSAGE_MAX + 1]; /* the device's words or ours; outside text: escape to print */
+        uint64_t sent;                      /* image bytes sent */
         usec_t elapsed;
-        bool sha256_auth;            /* espota: the device asked for the ESP32 3.3.1+ authentication */
-        int http_status;             /* web: the answer's status, 0 when none */
+        bool sha256_auth; /* espota: the device asked for the ESP32 3.3.1+ authentication */
+        int http_status;  /* web: the answer's status, 0 when none */
 } PushResult;
 
 typedef struct Push Push;
@@ -115,4 +115,5 @@ int espota_invitation(int cmd, uint16_t port, uint64_t size, const char md5[stat
  * ESP32 WebServer + Update example, ElegantOTA-style pages): the stock pages say 200 even when the
  * update failed, so the body decides. Writes the device's words (trimmed, tags removed) to msg.
  */
-PushOutcome web_push_classify(long status, const char *body, size_t n, char msg[static PUSH_MESSAGE_MAX + 1]);
+PushOutcome web_push_classify(long status, const char *body, size_t n,
+                              char msg[static PUSH_MESSAGE_MAX + 1]);

@@ -24,7 +24,7 @@ typedef enum DeviceRolloutState {
         DR_FAILED = 4,
         DR_SILENT = 5,
         DR_EXCLUDED = 6,
-        DR_ROLLED_BACK = 7,             /* given its previous release back after the rollout failed */
+        DR_ROLLED_BACK = 7, /* given its previous release back after the rollout failed */
         _DR_MAX,
         _DR_INVALID = -EINVAL,
 } DeviceRolloutState;
@@ -74,13 +74,13 @@ size_t rollout_wave_of(const uint64_t *targets, size_t n_waves, uint64_t pos);
 typedef struct DeviceProgress {
         DeviceRolloutState state;
         usec_t offered_at;
-        usec_t served_at;               /* the first 200 with the target after the offer; 0: none */
+        usec_t served_at; /* the first 200 with the target after the offer; 0: none */
         usec_t decided_at;
-        usec_t last_seen;               /* the newest check-in after the offer */
-        uint32_t stuck;                 /* polls on the old version after being served */
-        uint32_t aborts;                /* update-aborted answers after the offer */
-        bool saw_target;                /* reported the target after the offer */
-        char reason[64];                /* why failed, excluded or silent */
+        usec_t last_seen; /* the newest check-in after the offer */
+        uint32_t stuck;   /* polls on the old version after being served */
+        uint32_t aborts;  /* update-aborted answers after the offer */
+        bool saw_target;  /* reported the target after the offer */
+        char reason[64];  /* why failed, excluded or silent */
 } DeviceProgress;
 
 /* What the rollout moves devices to. */
@@ -89,7 +89,7 @@ typedef struct RolloutTarget {
         const char *version;
         const char *md5;
         const char *from_version; /* the device's version before (for rollback: what it goes back to) */
-        bool rolling_back;              /* the device was given from_version back: watch for that instead */
+        bool rolling_back;        /* the device was given from_version back: watch for that instead */
 } RolloutTarget;
 
 /*
@@ -115,9 +115,9 @@ usec_t poll_interval(uint64_t polls, usec_t first, usec_t last);
 /* ---- gates ---- */
 
 typedef struct RolloutCounts {
-        uint64_t eligible;              /* population minus excluded */
+        uint64_t eligible; /* population minus excluded */
         uint64_t pending;
-        uint64_t offered;               /* ever offered: everything but pending and excluded */
+        uint64_t offered; /* ever offered: everything but pending and excluded */
         uint64_t downloading;
         uint64_t updated;
         uint64_t failed;
@@ -132,14 +132,14 @@ static inline uint64_t rollout_counts_decided(const RolloutCounts *c) {
 
 typedef enum GateVerdict {
         GATE_PASS,
-        GATE_WAIT,                      /* not yet: soak, sample or success ratio */
-        GATE_FAIL,                      /* failure or silent ratio over its limit */
+        GATE_WAIT, /* not yet: soak, sample or success ratio */
+        GATE_FAIL, /* failure or silent ratio over its limit */
 } GateVerdict;
 
 typedef struct GateInput {
-        RolloutCounts counts;           /* over the rollout so far, all waves */
-        bool wave_fully_offered;        /* every device of this and earlier waves has been offered */
-        bool last_wave;                 /* no wave after this one: a pass completes the rollout */
+        RolloutCounts counts;    /* over the rollout so far, all waves */
+        bool wave_fully_offered; /* every device of this and earlier waves has been offered */
+        bool last_wave;          /* no wave after this one: a pass completes the rollout */
         usec_t wave_last_offer;
 } GateInput;
 
@@ -164,20 +164,21 @@ uint32_t rollout_rate_ramped(uint32_t rate, double ramp, size_t passed);
 
 typedef struct PromoteGate {
         char from[PROMOTE_CHANNEL_MAX + 1]; /* the channel the release must have run on */
-        usec_t soak;                    /* how long at least */
-        uint32_t healthy;               /* basis points of the devices offered it there that run it */
-        uint32_t min;                   /* devices on the channel that report it, at least */
+        usec_t soak;                        /* how long at least */
+        uint32_t healthy;                   /* basis points of the devices offered it there that run it */
+        uint32_t min;                       /* devices on the channel that report it, at least */
 } PromoteGate;
 
-/* "from=beta,soak=7d,healthy=98%,min=20" (from is required; the rest default to 0). 0 or -EINVAL with err. */
+/* "from=beta,soak=7d,healthy=98%,min=20" (from is required; the rest default to 0). 0 or -EINVAL with err.
+ */
 int promote_gate_parse(const char *s, PromoteGate *ret, char err[static ROLLOUT_SPEC_ERROR_MAX]);
 
 /* What the source channel shows of the release. */
 typedef struct PromoteEvidence {
-        bool on_channel;                /* the source channel serves the release now */
-        usec_t since;                   /* since when */
-        uint64_t offered;               /* devices on the channel that polled since then and could take it */
-        uint64_t running;               /* of those, the ones that report it */
+        bool on_channel;  /* the source channel serves the release now */
+        usec_t since;     /* since when */
+        uint64_t offered; /* devices on the channel that polled since then and could take it */
+        uint64_t running; /* of those, the ones that report it */
 } PromoteEvidence;
 
 /* GATE_PASS, or GATE_WAIT with the condition that holds it in why (160 bytes). */

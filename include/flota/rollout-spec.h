@@ -26,10 +26,11 @@
 
 typedef struct RolloutWave {
         bool is_percent;
-        uint32_t value;                 /* a device count, or basis points of the eligible population */
+        uint32_t value; /* a device count, or basis points of the eligible population */
 } RolloutWave;
 
-/* Local wall-clock minutes [start, end); end <= start spans midnight. days: bit 0 Sunday .. bit 6 Saturday. */
+/* Local wall-clock minutes [start, end); end <= start spans midnight. days: bit 0 Sunday .. bit 6 Saturday.
+ */
 typedef struct RolloutWindow {
         uint16_t start;
         uint16_t end;
@@ -44,48 +45,49 @@ typedef enum OnFailure {
 } OnFailure;
 
 typedef enum ApproveMode {
-        APPROVE_NONE,                   /* waves follow each other when their gates pass */
-        APPROVE_FIRST,                  /* a human approves the wave after the first, then it runs on */
-        APPROVE_EACH,                   /* every wave after the first waits for a human */
+        APPROVE_NONE,  /* waves follow each other when their gates pass */
+        APPROVE_FIRST, /* a human approves the wave after the first, then it runs on */
+        APPROVE_EACH,  /* every wave after the first waits for a human */
         _APPROVE_MODE_MAX,
         _APPROVE_MODE_INVALID = -EINVAL,
 } ApproveMode;
 
 typedef enum Transport {
-        TRANSPORT_PULL,                 /* flotad assignments: devices fetch on their next poll */
-        TRANSPORT_ESPOTA,               /* flota uploads over ArduinoOTA's espota (flota/push.h) */
-        TRANSPORT_WEB,                  /* flota POSTs to the device's web updater */
+        TRANSPORT_PULL,   /* flotad assignments: devices fetch on their next poll */
+        TRANSPORT_ESPOTA, /* flota uploads over ArduinoOTA's espota (flota/push.h) */
+        TRANSPORT_WEB,    /* flota POSTs to the device's web updater */
         _TRANSPORT_MAX,
         _TRANSPORT_INVALID = -EINVAL,
 } Transport;
 
 typedef struct RolloutSpec {
-        int64_t release_id;             /* 0: not set */
-        char *select;                   /* selection expression (see selection.h); "" selects all */
+        int64_t release_id; /* 0: not set */
+        char *select;       /* selection expression (see selection.h); "" selects all */
         RolloutWave waves[ROLLOUT_WAVES_MAX];
-        size_t n_waves;                 /* the last wave is always 100 % */
+        size_t n_waves; /* the last wave is always 100 % */
         usec_t soak;
-        uint32_t min_success;           /* basis points */
+        uint32_t min_success; /* basis points */
         uint32_t max_failure;
         uint32_t max_silent;
         uint32_t min_sample;
         RolloutWindow windows[ROLLOUT_WINDOWS_MAX];
-        size_t n_windows;               /* 0: any time */
-        uint32_t rate;                  /* offers per minute; 0: no limit */
-        double ramp;                    /* the rate is multiplied by this after each passed wave; 1: none */
+        size_t n_windows; /* 0: any time */
+        uint32_t rate;    /* offers per minute; 0: no limit */
+        double ramp;      /* the rate is multiplied by this after each passed wave; 1: none */
         OnFailure on_failure;
-        char *promote;                  /* channel to point at the release at the end; NULL: none */
+        char *promote; /* channel to point at the release at the end; NULL: none */
         ApproveMode approve;
         Transport transport;
-        uint32_t silent_after;          /* K: silent after K x the device's poll interval */
-        uint32_t stuck_polls;           /* N: failed after N polls still on the old version, or N aborts */
+        uint32_t silent_after; /* K: silent after K x the device's poll interval */
+        uint32_t stuck_polls;  /* N: failed after N polls still on the old version, or N aborts */
         /* push transports only */
-        char *image;                    /* the release's image file here (its MD5 is checked); NULL: none */
-        uint32_t parallel;              /* pushes at once (default 4) */
-        uint32_t push_port;             /* the devices' port; 0: announced, else the core's default */
+        char *image;        /* the release's image file here (its MD5 is checked); NULL: none */
+        uint32_t parallel;  /* pushes at once (default 4) */
+        uint32_t push_port; /* the devices' port; 0: announced, else the core's default */
 } RolloutSpec;
 
-/* Fills the defaults: waves 1,5%,25%,100%, soak 30m, success 95 %, failure 2 %, silent 5 %, sample 5, K=N=3. */
+/* Fills the defaults: waves 1,5%,25%,100%, soak 30m, success 95 %, failure 2 %, silent 5 %, sample 5, K=N=3.
+ */
 void rollout_spec_init(RolloutSpec *s);
 void rollout_spec_done(RolloutSpec *s);
 

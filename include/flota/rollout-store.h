@@ -20,8 +20,8 @@
 typedef struct Rollout {
         int64_t id;
         char name[ROLLOUT_NAME_MAX + 1];
-        char *server;                   /* owned: the flotad the rollout works through */
-        char *spec_text;                /* owned: rollout_spec_format() text */
+        char *server;    /* owned: the flotad the rollout works through */
+        char *spec_text; /* owned: rollout_spec_format() text */
         int64_t release_id;
         char product[PRODUCT_NAME_MAX + 1];
         char platform[16];
@@ -29,16 +29,16 @@ typedef struct Rollout {
         char md5[MD5_HEX_LEN + 1];
         uint64_t size;
         RolloutState state;
-        uint32_t wave;                  /* the current wave, 0-based */
-        uint32_t approved;              /* waves up to this index may start without a human */
-        uint32_t passed;                /* waves whose gate passed (for the rate's ramp) */
+        uint32_t wave;                        /* the current wave, 0-based */
+        uint32_t approved;                    /* waves up to this index may start without a human */
+        uint32_t passed;                      /* waves whose gate passed (for the rate's ramp) */
         char targets[ROLLOUT_WAVES_MAX * 21]; /* the cumulative counts fixed at start, "1,3,10,40" */
-        char hold[ROLLOUT_HOLD_MAX];    /* why it waits or stopped */
-        usec_t last_offer;              /* the newest offer (the soak counts from it) */
+        char hold[ROLLOUT_HOLD_MAX];          /* why it waits or stopped */
+        usec_t last_offer;                    /* the newest offer (the soak counts from it) */
         usec_t created;
         usec_t started;
         usec_t updated;
-        size_t step_offers;             /* not stored: offers the last step made (or would make, dry) */
+        size_t step_offers; /* not stored: offers the last step made (or would make, dry) */
 } Rollout;
 
 void rollout_done(Rollout *r);
@@ -68,7 +68,7 @@ typedef struct RolloutMember {
         const char *device_id;
         uint64_t hash;
         uint32_t wave;
-        DeviceRolloutState state;       /* DR_PENDING, or DR_EXCLUDED with a reason */
+        DeviceRolloutState state; /* DR_PENDING, or DR_EXCLUDED with a reason */
         const char *reason;
         const char *from_version;
 } RolloutMember;
@@ -87,7 +87,8 @@ int rollout_devices_holding(Store *s, int64_t rollout_id, int (*cb)(const Rollou
                             void *userdata);
 /* Sets member[i] to whether ids[i] is a device of the rollout. */
 int rollout_members(Store *s, int64_t rollout_id, const char *const *ids, size_t n, bool *member);
-/* Devices of a rollout in the given state (any: _DR_INVALID), wave <= max_wave, in hash order, at most limit. */
+/* Devices of a rollout in the given state (any: _DR_INVALID), wave <= max_wave, in hash order, at most
+ * limit. */
 int rollout_devices_each(Store *s, int64_t rollout_id, DeviceRolloutState state, uint32_t max_wave,
                          size_t limit, int (*cb)(const RolloutDevice *d, void *userdata), void *userdata);
 /*
@@ -110,7 +111,8 @@ typedef struct RolloutLookup RolloutLookup;
 int rollout_lookup_new(Store *s, RolloutLookup **ret);
 RolloutLookup *rollout_lookup_free(RolloutLookup *l);
 DEFINE_TRIVIAL_CLEANUP_FUNC(RolloutLookup *, rollout_lookup_free);
-/* Calls cb for each active rollout the device is in, with its row; cb may change *d and return 1 to save it. */
+/* Calls cb for each active rollout the device is in, with its row; cb may change *d and return 1 to save it.
+ */
 int rollout_lookup_device(RolloutLookup *l, const char *device_id,
                           int (*cb)(int64_t rollout_id, RolloutDevice *d, void *userdata), void *userdata);
 
@@ -130,18 +132,18 @@ typedef struct FleetDevice {
         const char *platform;
         const char *version;
         const char *sketch_md5;
-        const char *labels;             /* comma-separated */
+        const char *labels; /* comma-separated */
         usec_t last_seen;
         bool announced;
-        bool pinned;                    /* flotad's last check-in answered from a pin */
-        int64_t free_space;             /* -1: unknown */
+        bool pinned;        /* flotad's last check-in answered from a pin */
+        int64_t free_space; /* -1: unknown */
         uint64_t polls;
         usec_t first_poll;
         usec_t last_poll;
-        const char *name;               /* the name mDNS announced ("" when none) */
-        const char *host;               /* the mDNS host name ("" when none) */
-        const char *ip;                 /* the last address any source saw */
-        const char *sources;            /* the sources that saw it, comma-separated ("flotad,log:PATH,mdns") */
+        const char *name;    /* the name mDNS announced ("" when none) */
+        const char *host;    /* the mDNS host name ("" when none) */
+        const char *ip;      /* the last address any source saw */
+        const char *sources; /* the sources that saw it, comma-separated ("flotad,log:PATH,mdns") */
 } FleetDevice;
 
 /* Every inventory device (borrowed for the call), in id order. */
@@ -174,9 +176,9 @@ int fleet_device_set_polls(Store *s, const char *device_id, uint64_t polls, usec
 
 /* What the inventory knows of a device in a rollout, from every source (feed, logs, mDNS). */
 typedef struct DeviceFacts {
-        usec_t interval;                /* poll_interval() of its polls */
-        const char *version;            /* the version the inventory holds */
-        usec_t last_seen;               /* by any source */
+        usec_t interval;     /* poll_interval() of its polls */
+        const char *version; /* the version the inventory holds */
+        usec_t last_seen;    /* by any source */
 } DeviceFacts;
 
 /*

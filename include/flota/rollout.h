@@ -22,13 +22,14 @@
 
 typedef struct RolloutEngine {
         Store *inventory;
-        ApiClient *api;                 /* NULL: offline (plan only) */
-        const char *server;             /* cursor and audit name of the server */
+        ApiClient *api;     /* NULL: offline (plan only) */
+        const char *server; /* cursor and audit name of the server */
         usec_t now;
-        bool dry_run;                   /* decide and report, change nothing */
-        size_t feed_page;               /* check-ins asked per request; 0: 5,000 */
+        bool dry_run;     /* decide and report, change nothing */
+        size_t feed_page; /* check-ins asked per request; 0: 5,000 */
         /* push transports: the password for a device (NULL: none), and the web updater's user */
-        const char *(*push_password)(const char *device, const char *host, const char *product, void *userdata);
+        const char *(*push_password)(const char *device, const char *host, const char *product,
+                                     void *userdata);
         void *push_userdata;
         const char *push_user;
 } RolloutEngine;
@@ -49,7 +50,7 @@ const char *exclude_reason_to_string(ExcludeReason r);
 
 typedef struct PlanDevice {
         char id[DEVICE_ID_MAX + 1];
-        char *version;                  /* owned: what it runs now */
+        char *version; /* owned: what it runs now */
         uint64_t hash;
         uint32_t wave;
         ExcludeReason excluded;
@@ -57,13 +58,13 @@ typedef struct PlanDevice {
 } PlanDevice;
 
 typedef struct RolloutPlan {
-        PlanDevice *devices;            /* eligible in wave then hash order, then the excluded */
+        PlanDevice *devices; /* eligible in wave then hash order, then the excluded */
         size_t n;
         size_t n_eligible;
         uint64_t targets[ROLLOUT_WAVES_MAX];
         size_t n_waves;
         uint64_t excluded[_EXCLUDE_MAX];
-        uint64_t offline;               /* eligible devices not seen lately */
+        uint64_t offline; /* eligible devices not seen lately */
 } RolloutPlan;
 
 void rollout_plan_done(RolloutPlan *p);
@@ -86,7 +87,8 @@ RolloutRelease rollout_release_from(const Release *rel);
 /* Why an inventory device may not take the release (EXCLUDE_NONE: it may). */
 ExcludeReason rollout_exclusion(const FleetDevice *d, const RolloutRelease *r);
 
-/* What a selection sees of an inventory device: online when announced, or seen within three of its poll intervals. */
+/* What a selection sees of an inventory device: online when announced, or seen within three of its poll
+ * intervals. */
 SelectDevice fleet_select_view(const FleetDevice *d, usec_t now);
 
 /* Who the spec selects from the inventory, in which wave, and who is excluded and why. */
@@ -122,9 +124,9 @@ int rollout_act(RolloutEngine *e, const char *name, RolloutAction a, char err[st
 /* ---- the tick ---- */
 
 typedef struct TickResult {
-        uint64_t checkins;              /* read from the feed */
-        size_t rollouts;                /* rollouts stepped */
-        size_t halted;                  /* of which halted (now or before) and waiting for a human */
+        uint64_t checkins; /* read from the feed */
+        size_t rollouts;   /* rollouts stepped */
+        size_t halted;     /* of which halted (now or before) and waiting for a human */
 } TickResult;
 
 /*

@@ -99,7 +99,8 @@ int store_end(Store *s, int r);
 int store_catalog_load(Store *s, Catalog **ret);
 
 /* key_sha256 may be NULL (devices need no key); platform may be _PLATFORM_INVALID (any). */
-int store_product_create(Store *s, const char *name, const char *key_sha256, Platform platform, int64_t *ret_id);
+int store_product_create(Store *s, const char *name, const char *key_sha256, Platform platform,
+                         int64_t *ret_id);
 
 /* Sets (pem) or clears (NULL) the public key the product's releases must be signed for. */
 int store_product_set_signing_key(Store *s, int64_t product_id, const char *pem);
@@ -121,9 +122,9 @@ typedef struct DeviceFilter {
         const char *product;
         const char *version;
         const char *label;
-        usec_t seen_since;            /* 0: any */
-        int64_t assigned;             /* > 0: only the devices assigned this release */
-        const char *after;            /* paging: ids greater than this */
+        usec_t seen_since; /* 0: any */
+        int64_t assigned;  /* > 0: only the devices assigned this release */
+        const char *after; /* paging: ids greater than this */
         size_t limit;
 } DeviceFilter;
 

@@ -26,10 +26,10 @@ int parse_duration(const char *s, usec_t *ret);
 
 /* A date and time of day at an offset from UTC, as written; time_from_civil() checks it. */
 typedef struct CivilTime {
-        unsigned year, month, day;      /* month 1..12, day 1..31 */
-        unsigned hour, minute, second;  /* second 60 (a leap second) is the next minute's 0 */
-        usec_t usec;                    /* below USEC_PER_SEC */
-        int64_t utc_offset;             /* seconds east of UTC: +01:00 is 3600 */
+        unsigned year, month, day;     /* month 1..12, day 1..31 */
+        unsigned hour, minute, second; /* second 60 (a leap second) is the next minute's 0 */
+        usec_t usec;                   /* below USEC_PER_SEC */
+        int64_t utc_offset;            /* seconds east of UTC: +01:00 is 3600 */
 } CivilTime;
 
 /*

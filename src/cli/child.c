@@ -45,7 +45,8 @@ int child_find_program(const char *verb, const char *env, const char *name, cons
                         p = executable_in(self, sbin);
         }
         _cleanup_free_ char *path = xstrdup(getenv("PATH") ? getenv("PATH") : "/usr/local/bin:/usr/bin");
-        for (char *save = NULL, *dir = strtok_r(path, ":", &save); !p && dir; dir = strtok_r(NULL, ":", &save))
+        for (char *save = NULL, *dir = strtok_r(path, ":", &save); !p && dir;
+             dir = strtok_r(NULL, ":", &save))
                 p = executable_in(dir, name);
         if (!p)
                 return cli_error("%s: cannot find %s (build it, install it next to flota, or set %s=PATH)",

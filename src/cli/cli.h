@@ -37,8 +37,8 @@ typedef struct Cli {
         char *token;
         unsigned timeout;
         bool json;
-        char *db;                 /* --db, or the default under $XDG_STATE_HOME */
-        char *types;              /* types= in the config: what discover browses; NULL: the default */
+        char *db;    /* --db, or the default under $XDG_STATE_HOME */
+        char *types; /* types= in the config: what discover browses; NULL: the default */
         ApiClient *client;
         Store *inventory;
         /* the config file's [push] section, in file order: keys[i] = values[i] */
@@ -48,7 +48,7 @@ typedef struct Cli {
 
 typedef struct Verb {
         const char *name;
-        const char *args;         /* for --help */
+        const char *args; /* for --help */
         const char *summary;
         int (*run)(Cli *cli, int argc, char **argv);
 } Verb;
@@ -73,7 +73,8 @@ int cli_client(Cli *cli, const char *verb, ApiClient **ret);
 int cli_api_error(Cli *cli, const char *verb, int r, const char *err);
 /* Opens file for an upload: a regular file, its size in *ret_size. Returns the fd, or -1 after reporting. */
 int cli_open_upload(const char *verb, const char *file, uint64_t *ret_size);
-/* The progress callback of uploads: a line on stderr that counts up, when stderr is a terminal (else NULL). */
+/* The progress callback of uploads: a line on stderr that counts up, when stderr is a terminal (else NULL).
+ */
 void (*cli_upload_progress(void))(uint64_t sent, uint64_t total, void *userdata);
 
 /* Values decoded from flotad as flota's --json writes them (the encoders of json-encode.h). */
@@ -148,9 +149,9 @@ ColorMode color_mode_from_string(const char *s);
 void cli_set_color(ColorMode mode);
 
 typedef enum Style {
-        STYLE_HEADER,             /* table headers, section titles: bold */
-        STYLE_GOOD,               /* green */
-        STYLE_BAD,                /* red */
+        STYLE_HEADER, /* table headers, section titles: bold */
+        STYLE_GOOD,   /* green */
+        STYLE_BAD,    /* red */
         _STYLE_MAX,
 } Style;
 /* The escape that starts style s on stdout, and the one that ends it; "" when stdout gets no colour. */
@@ -196,13 +197,15 @@ int verb_push(Cli *cli, int argc, char **argv);
  * The password a push uses: the [push] key from (when given), else the first of password.<name>
  * for names[], then password.<product>, then password. NULL: none.
  */
-const char *cli_push_password(Cli *cli, const char *from, const char *const *names, size_t n, const char *product);
+const char *cli_push_password(Cli *cli, const char *from, const char *const *names, size_t n,
+                              const char *product);
 
 /*
  * The rollout engine's push_password callback (RolloutEngine): the [push] password of a device
  * by id, then host name, then product, as 'flota push' picks it; userdata is the Cli.
  */
-const char *cli_rollout_push_password(const char *device, const char *host, const char *product, void *userdata);
+const char *cli_rollout_push_password(const char *device, const char *host, const char *product,
+                                      void *userdata);
 
 /* Adds a [push] setting read from the config file (a password.<MAC> key canonical), and frees them all. */
 void cli_push_settings_add(Cli *cli, const char *name, const char *value);

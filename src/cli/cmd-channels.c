@@ -10,7 +10,9 @@
 #include "flota/strutil.h"
 
 static void print_channels(const ApiChannelList *l, bool json) {
-        static const char *const headers[] = { "PRODUCT", "CHANNEL", "KIND", "RELEASE", "VERSION", "UPDATED" };
+        static const char *const headers[] = {
+                "PRODUCT", "CHANNEL", "KIND", "RELEASE", "VERSION", "UPDATED"
+        };
 
         if (json) {
                 cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "channels");
@@ -123,8 +125,9 @@ int verb_promote(Cli *cli, int argc, char **argv) {
         int r = api_channel_set(api, argv[1], argv[2], (int64_t) release, &ch, err);
         if (r < 0)
                 return cli_api_error(cli, "promote", r, err);
-        cli_audit(cli, "promote", "%s/%s -> release %llu%s%s", argv[1], argv[2], (unsigned long long) release,
-                  gated ? " through the gate from " : "", gated ? gate.from : "");
+        cli_audit(cli, "promote", "%s/%s -> release %llu%s%s", argv[1], argv[2],
+                  (unsigned long long) release, gated ? " through the gate from " : "",
+                  gated ? gate.from : "");
         if (cli->json) {
                 cJSON *j = cli_channel_json(&ch);
                 print_json(j);

@@ -55,8 +55,9 @@ static void print_stage(const Demo *d, FILE *f, usec_t now) {
         Store *inv;
 
         if (!d->promoted) {
-                fprintf(f, "stable       " DEMO_OLD " for door and meter; staged rollouts of " DEMO_NEW
-                           " start in %llu s\n",
+                fprintf(f,
+                        "stable       " DEMO_OLD " for door and meter; staged rollouts of " DEMO_NEW
+                        " start in %llu s\n",
                         (unsigned long long) ((d->promote_at - now + USEC_PER_SEC - 1) / USEC_PER_SEC));
                 return;
         }
@@ -206,15 +207,12 @@ static int parse_argv(Demo *d, int argc, char **argv) {
                                 return cli_usage("demo: --duration expects seconds (at least 1)");
                         d->duration = v * USEC_PER_SEC;
                         break;
-                case 'k':
-                        d->keep = true;
-                        break;
+                case 'k': d->keep = true; break;
                 case 'p':
                         if (parse_u32(optarg, &d->port) < 0 || d->port > 65535)
                                 return cli_usage("demo: --port expects 0 to 65535 (0: any free port)");
                         break;
-                default:
-                        return CLI_USAGE;
+                default: return CLI_USAGE;
                 }
         if (optind < argc)
                 return cli_usage("demo: unexpected argument '%s'", argv[optind]);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * flota devices --from-server [filters], flota device ID, flota pin ID RELEASE, flota unpin ID, flota label ID
- * [LABEL...], flota assign RELEASE --devices FILE|-: flotad's devices through the typed client.
+ * flota devices --from-server [filters], flota device ID, flota pin ID RELEASE, flota unpin ID, flota label
+ * ID [LABEL...], flota assign RELEASE --devices FILE|-: flotad's devices through the typed client.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -18,8 +18,8 @@
 /* flotad's largest page: 100,000 devices are ten requests */
 #define PAGE 10000
 
-static const char *const device_headers[] = { "DEVICE", "PRODUCT", "PLATFORM", "VERSION", "CHANNEL", "LAST SEEN",
-                                              "LAST ANSWER" };
+static const char *const device_headers[] = { "DEVICE",  "PRODUCT",   "PLATFORM",   "VERSION",
+                                              "CHANNEL", "LAST SEEN", "LAST ANSWER" };
 
 static void device_row(Table *t, const DeviceRecord *d) {
         char answer[64], seen[RFC3339_MAX] = "";
@@ -28,14 +28,14 @@ static void device_row(Table *t, const DeviceRecord *d) {
         snprintf(answer, sizeof(answer), "%d %s", d->last_status, d->last_reason);
         if (d->last_seen)
                 format_rfc3339(seen, d->last_seen);
-        const char *cells[] = { d->id,      d->product, platform ? platform : "", d->version,
-                                d->channel, seen,       answer };
+        const char *cells[] = { d->id, d->product, platform ? platform : "", d->version, d->channel,
+                                seen,  answer };
         table_add(t, cells);
 }
 
 /* Where a page's devices go: rows of a table, or --json laid out as print_json() would. */
 typedef struct DeviceSink {
-        Table *table;             /* NULL: --json to stdout */
+        Table *table; /* NULL: --json to stdout */
         bool started;
         uint64_t count;
 } DeviceSink;
@@ -115,17 +115,18 @@ static const char *time_or_empty(char buf[static RFC3339_MAX], usec_t t) {
 }
 
 static void print_device(const cJSON *j, const DeviceDetail *dd) {
-        static const char *const keys[] = { "id",         "mac",        "product",   "platform",  "version",
-                                            "sketch_md5", "channel",    "pin",       "assigned",  "ip",
-                                            "sdk",        "free_space", "chip_size", "first_seen", "last_seen",
-                                            "last_reason" };
+        static const char *const keys[] = { "id",        "mac",        "product",   "platform",
+                                            "version",   "sketch_md5", "channel",   "pin",
+                                            "assigned",  "ip",         "sdk",       "free_space",
+                                            "chip_size", "first_seen", "last_seen", "last_reason" };
         const cJSON *c;
         char when[RFC3339_MAX];
 
         print_fields(j, keys, ELEMENTSOF(keys));
         printf("\n%sversion history (inventory):%s\n", style_on(STYLE_HEADER), style_off());
         cJSON_ArrayForEach(c, cJSON_GetObjectItem(j, "history")) {
-                _cleanup_free_ char *version = term_escape(jstr(c, "version")), *source = term_escape(jstr(c, "source"));
+                _cleanup_free_ char *version = term_escape(jstr(c, "version")),
+                                    *source = term_escape(jstr(c, "source"));
                 printf("  %s  %-12s seen by %s\n", jstr(c, "at"), version, source);
         }
         printf("\n%srecent check-ins:%s\n", style_on(STYLE_HEADER), style_off());
@@ -133,7 +134,8 @@ static void print_device(const cJSON *j, const DeviceDetail *dd) {
                 const Checkin *k = &dd->checkins[i];
                 const char *reason = reason_to_string(k->reason);
                 _cleanup_free_ char *version = term_escape(k->version);
-                printf("  %s  %-12s %3d %s\n", time_or_empty(when, k->at), version, k->status, reason ? reason : "");
+                printf("  %s  %-12s %3d %s\n", time_or_empty(when, k->at), version, k->status,
+                       reason ? reason : "");
         }
 }
 
@@ -231,7 +233,8 @@ int verb_label(Cli *cli, int argc, char **argv) {
         if (r < 0)
                 return cli_api_error(cli, "label", r, err);
         if (cli_inventory(cli, &inv) < 0 || inventory_set_labels(inv, id, argv + 2, (size_t) (argc - 2)) < 0)
-                fprintf(stderr, "flota: warning: the labels are set on the server but not in the inventory\n");
+                fprintf(stderr,
+                        "flota: warning: the labels are set on the server but not in the inventory\n");
         _cleanup_free_ char *joined = NULL;
         if (inv)
                 (void) inventory_labels(inv, id, &joined);
@@ -327,6 +330,7 @@ int verb_assign(Cli *cli, int argc, char **argv) {
                 print_json(o);
                 cJSON_Delete(o);
         } else
-                printf("%llu devices assigned to release %llu\n", (unsigned long long) count, (unsigned long long) rel);
+                printf("%llu devices assigned to release %llu\n", (unsigned long long) count,
+                       (unsigned long long) rel);
         return 0;
 }

@@ -25,13 +25,13 @@ typedef struct Run {
         Store *inv;
         Loop *loop;
         bool watch;
-        cJSON *found;                   /* one-shot: id -> device, the latest */
+        cJSON *found; /* one-shot: id -> device, the latest */
         unsigned recorded;
-        bool failed;                    /* the inventory could not be written */
+        bool failed; /* the inventory could not be written */
 } Run;
 
-static const char *const discover_headers[] = { "DEVICE", "KIND", "NAME", "ADDRESS", "PORT", "BOARD", "PLATFORM",
-                                                "VERSION", "FRAMEWORK" };
+static const char *const discover_headers[] = { "DEVICE", "KIND",     "NAME",    "ADDRESS",  "PORT",
+                                                "BOARD",  "PLATFORM", "VERSION", "FRAMEWORK" };
 
 static cJSON *device_json(const DiscoveryService *s, const char *id) {
         const MdnsDevice *m = &s->device;
@@ -79,7 +79,9 @@ static void record(Run *run, const DiscoveryService *s, char id[static DEVICE_ID
 }
 
 static void print_event(Run *run, DiscoveryEvent ev, const DiscoveryService *s, const char *id) {
-        static const char marks[] = { [DISCOVERY_ADDED] = '+', [DISCOVERY_UPDATED] = '~', [DISCOVERY_REMOVED] = '-' };
+        static const char marks[] = {
+                [DISCOVERY_ADDED] = '+', [DISCOVERY_UPDATED] = '~', [DISCOVERY_REMOVED] = '-'
+        };
 
         if (run->cli->json) {
                 cJSON *o = cJSON_CreateObject();
@@ -93,8 +95,8 @@ static void print_event(Run *run, DiscoveryEvent ev, const DiscoveryService *s, 
                 /* names come from the network (mDNS TXT, instance names) */
                 _cleanup_free_ char *name = term_escape(s->device.name), *address = term_escape(s->address),
                                     *safe_id = term_escape(id);
-                printf("%c %-17s %-11s %-24s %s:%u\n", marks[ev], safe_id, mdns_kind_to_string(s->device.kind),
-                       name, address, s->port);
+                printf("%c %-17s %-11s %-24s %s:%u\n", marks[ev], safe_id,
+                       mdns_kind_to_string(s->device.kind), name, address, s->port);
         }
         fflush(stdout);
 }
@@ -117,8 +119,9 @@ static void on_event(Discovery *d, DiscoveryEvent ev, const DiscoveryService *s,
         if (ev == DISCOVERY_DAEMON_DOWN || ev == DISCOVERY_DAEMON_UP) {
                 record_state(run, ev == DISCOVERY_DAEMON_UP ? "running" : "down");
                 if (!run->watch)
-                        return;         /* one-shot: said once at the end */
-                cli_error("discover: %s", ev == DISCOVERY_DAEMON_UP ? "avahi-daemon is back" : discovery_error(d));
+                        return; /* one-shot: said once at the end */
+                cli_error("discover: %s",
+                          ev == DISCOVERY_DAEMON_UP ? "avahi-daemon is back" : discovery_error(d));
                 if (run->watch && run->cli->json)
                         printf("{\"event\":\"%s\"}\n", discovery_event_to_string(ev));
                 fflush(stdout);
@@ -167,9 +170,15 @@ static void print_found(Run *run) {
         cJSON_ArrayForEach(dev, run->found) {
                 char port[8];
                 snprintf(port, sizeof(port), "%.0f", jnum(dev, "port"));
-                const char *cells[] = { jstr(dev, "id"),       jstr(dev, "kind"),    jstr(dev, "name"),
-                                        jstr(dev, "address"),  port,                 jstr(dev, "board"),
-                                        jstr(dev, "platform"), jstr(dev, "version"), jstr(dev, "framework") };
+                const char *cells[] = { jstr(dev, "id"),
+                                        jstr(dev, "kind"),
+                                        jstr(dev, "name"),
+                                        jstr(dev, "address"),
+                                        port,
+                                        jstr(dev, "board"),
+                                        jstr(dev, "platform"),
+                                        jstr(dev, "version"),
+                                        jstr(dev, "framework") };
                 table_add(t, cells);
         }
         table_print(t);

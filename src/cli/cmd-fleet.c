@@ -38,7 +38,8 @@ static bool has_label(const char *labels, const char *label) {
 }
 
 static bool filter_matches(const FleetFilter *f, const FleetRow *r) {
-        return (!f->product || streq(r->product, f->product)) && (!f->version || streq(r->version, f->version)) &&
+        return (!f->product || streq(r->product, f->product)) &&
+               (!f->version || streq(r->version, f->version)) &&
                (!f->label || has_label(r->labels, f->label)) && r->last_seen >= f->seen_since;
 }
 
@@ -90,8 +91,9 @@ static void print_table(const Snapshot *s, const size_t *idx, size_t n) {
                 char bufs[_FLEET_COL_MAX][32];
                 const char *cells[_FLEET_COL_MAX];
                 for (int c = 0; c < _FLEET_COL_MAX; c++)
-                        cells[c] = c == FLEET_COL_SEEN ? (r->last_seen ? format_rfc3339(bufs[c], r->last_seen) : "-")
-                                                       : fleet_cell(r, c, s->taken, "-", bufs[c]);
+                        cells[c] = c == FLEET_COL_SEEN
+                                           ? (r->last_seen ? format_rfc3339(bufs[c], r->last_seen) : "-")
+                                           : fleet_cell(r, c, s->taken, "-", bufs[c]);
                 table_add(t, cells);
         }
         table_print(t);
@@ -120,8 +122,10 @@ static int refresh(Cli *cli) {
         if (!server_is_away(r))
                 return cli_api_error(cli, "devices", r, err);
         _cleanup_free_ char *why = term_escape(err);
-        fprintf(stderr, "flota: devices: warning: flotad's check-ins were not read (%s); the list is the "
-                        "inventory as it stands\n", why);
+        fprintf(stderr,
+                "flota: devices: warning: flotad's check-ins were not read (%s); the list is the "
+                "inventory as it stands\n",
+                why);
         return 0;
 }
 
@@ -158,7 +162,9 @@ static int list_inventory(Cli *cli, const FleetFilter *f, const char *where, Fle
         }
         print_table(s, idx, kept);
         if (s->n_rows == 0)
-                fprintf(stderr, "flota: devices: the inventory has no devices yet (flota ingest, flota discover%s)\n",
+                fprintf(stderr,
+                        "flota: devices: the inventory has no devices yet (flota ingest, flota "
+                        "discover%s)\n",
                         cli->server ? "" : ", or --server URL to read flotad's check-ins");
         return 0;
 }
@@ -218,24 +224,18 @@ int verb_devices(Cli *cli, int argc, char **argv) {
                 case 'S': {
                         int k = fleet_column_from_name(optarg);
                         if (k < 0)
-                                return cli_usage("devices: --sort: no column '%s' (id, name, product, platform, "
-                                                 "version, target, state, sources, online, last-seen, labels)",
-                                                 optarg);
+                                return cli_usage(
+                                        "devices: --sort: no column '%s' (id, name, product, platform, "
+                                        "version, target, state, sources, online, last-seen, labels)",
+                                        optarg);
                         sort = (FleetColumn) k;
                         inventory_only = true;
                         break;
                 }
-                case 'r':
-                        reverse = inventory_only = true;
-                        break;
-                case 'F':
-                        from_server = true;
-                        break;
-                case 'N':
-                        no_refresh = inventory_only = true;
-                        break;
-                default:
-                        return CLI_USAGE;
+                case 'r': reverse = inventory_only = true; break;
+                case 'F': from_server = true; break;
+                case 'N': no_refresh = inventory_only = true; break;
+                default: return CLI_USAGE;
                 }
         }
         if (optind < argc)

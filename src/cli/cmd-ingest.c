@@ -53,11 +53,12 @@ static int ingest_from_server(Cli *cli, Store *inv, size_t page, uint64_t *ret_t
 
 typedef struct BadLines {
         uint64_t n;
-        cJSON *shown;                   /* the first few, for --json */
+        cJSON *shown; /* the first few, for --json */
         bool json;
 } BadLines;
 
-static void on_bad_line(const char *path, uint64_t line, const char *why, const char *text, size_t n, void *userdata) {
+static void on_bad_line(const char *path, uint64_t line, const char *why, const char *text, size_t n,
+                        void *userdata) {
         BadLines *b = userdata;
 
         if (b->n++ >= BAD_SHOWN)
@@ -74,7 +75,8 @@ static void on_bad_line(const char *path, uint64_t line, const char *why, const 
                 cJSON_AddStringToObject(o, "text", copy);
                 cJSON_AddItemToArray(b->shown, o);
         } else
-                fprintf(stderr, "flota: ingest: %s:%llu: %s: %s\n", path, (unsigned long long) line, why, copy);
+                fprintf(stderr, "flota: ingest: %s:%llu: %s: %s\n", path, (unsigned long long) line, why,
+                        copy);
 }
 
 /* The format named by --format, or the preset that reads the file's first lines. */
@@ -96,9 +98,10 @@ static int guess_format(const char *verb, const char *path, const char *spec, Lo
         if (r < 0)
                 return cli_error("%s: cannot read %s: %s", verb, path, strerror(-r));
         if (r == 0 || log_format_guess(b.data, b.len, &preset) < 0)
-                return cli_error("%s: cannot tell the format of %s from its first lines; give --format "
-                                 "(a preset: flota ingest --list-formats, or your server's log_format string)",
-                                 verb, path);
+                return cli_error(
+                        "%s: cannot tell the format of %s from its first lines; give --format "
+                        "(a preset: flota ingest --list-formats, or your server's log_format string)",
+                        verb, path);
         r = log_format_compile(preset->name, ret, err);
         return r < 0 ? cli_error("%s: %s", verb, err) : 0;
 }
@@ -120,13 +123,18 @@ int cli_log_format(const char *verb, const char *path, const char *spec, const c
 
 static void log_notes(const char *path, const LogIngestStats *st) {
         if (st->truncated)
-                fprintf(stderr, "flota: ingest: %s was truncated since the last run; reading it again from the start\n",
+                fprintf(stderr,
+                        "flota: ingest: %s was truncated since the last run; reading it again from the "
+                        "start\n",
                         path);
         if (st->rotated_lost)
-                fprintf(stderr, "flota: ingest: %s was rotated and the previous file is not next to it any more; "
-                        "what it logged after the last ingest is lost\n", path);
+                fprintf(stderr,
+                        "flota: ingest: %s was rotated and the previous file is not next to it any more; "
+                        "what it logged after the last ingest is lost\n",
+                        path);
         if (st->unread_rotated)
-                fprintf(stderr, "flota: ingest: %u rotated file%s of %s %s never been read; --backfill reads them\n",
+                fprintf(stderr,
+                        "flota: ingest: %u rotated file%s of %s %s never been read; --backfill reads them\n",
                         st->unread_rotated, st->unread_rotated == 1 ? "" : "s", path,
                         st->unread_rotated == 1 ? "has" : "have");
 }
@@ -162,14 +170,20 @@ static int ingest_log(Cli *cli, Store *inv, const char *path, const char *spec, 
                 cJSON_Delete(bad.shown);
                 return r;
         }
-        LogIngestOptions o = { .path = path, .format = format, .backfill = backfill, .commit_bytes = commit_bytes,
-                               .bad_line = on_bad_line, .userdata = &bad };
+        LogIngestOptions o = { .path = path,
+                               .format = format,
+                               .backfill = backfill,
+                               .commit_bytes = commit_bytes,
+                               .bad_line = on_bad_line,
+                               .userdata = &bad };
         r = log_ingest(inv, &o, &st);
         if (r < 0) {
                 cJSON_Delete(bad.shown);
                 if (r == -EIO)
-                        return cli_error("ingest: %s: a rotated gzip file is damaged (see gzip's message); what was "
-                                         "read before it is kept", path);
+                        return cli_error(
+                                "ingest: %s: a rotated gzip file is damaged (see gzip's message); what was "
+                                "read before it is kept",
+                                path);
                 if (store_last_error(inv) && r != -ENOENT && r != -EACCES && r != -EISDIR)
                         return cli_error("ingest: %s: %s (%s)", path, strerror(-r), store_last_error(inv));
                 return cli_error("ingest: cannot read %s: %s", path, strerror(-r));
@@ -184,8 +198,8 @@ static int ingest_log(Cli *cli, Store *inv, const char *path, const char *spec, 
                 cJSON_AddItemToArray(out, log_stats_json(path, &st, &bad));
         else
                 printf("%s: %llu lines, %llu polls, %llu bad; the inventory knows %llu devices\n", path,
-                       (unsigned long long) st.lines, (unsigned long long) st.polls, (unsigned long long) st.bad,
-                       (unsigned long long) st.devices);
+                       (unsigned long long) st.lines, (unsigned long long) st.polls,
+                       (unsigned long long) st.bad, (unsigned long long) st.devices);
         cJSON_Delete(bad.shown);
         if (st.lines > 0 && st.bad == st.lines)
                 return cli_error("ingest: no line of %s matched the format; check --format", path);
@@ -197,7 +211,8 @@ static int ingest_server(Cli *cli, Store *inv, uint32_t page, cJSON *out) {
 
         if (ingest_from_server(cli, inv, page, &total) < 0)
                 return -1;
-        _cleanup_free_ char *detail = xasprintf("%llu check-ins from %s", (unsigned long long) total, cli->server);
+        _cleanup_free_ char *detail =
+                xasprintf("%llu check-ins from %s", (unsigned long long) total, cli->server);
         (void) inventory_audit(inv, "ingest", detail);
         InventorySummary sum = {};
         (void) inventory_summary(inv, 0, &sum);
@@ -242,31 +257,20 @@ int verb_ingest(Cli *cli, int argc, char **argv) {
                         if (parse_u32(optarg, &page) < 0 || page == 0 || page > 10000)
                                 return cli_usage("ingest: --batch expects 1 to 10000");
                         break;
-                case 's':
-                        from_server = true;
-                        break;
+                case 's': from_server = true; break;
                 case 'l':
                         logs = xgrow(logs, &alloc_logs, n_logs + 1, sizeof(char *));
                         logs[n_logs++] = optarg;
                         break;
-                case 'f':
-                        format = optarg;
-                        break;
-                case 'P':
-                        product_pattern = optarg;
-                        break;
-                case 'B':
-                        backfill = true;
-                        break;
+                case 'f': format = optarg; break;
+                case 'P': product_pattern = optarg; break;
+                case 'B': backfill = true; break;
                 case 'c':
                         if (parse_size(optarg, &commit_bytes) < 0 || commit_bytes == 0)
                                 return cli_usage("ingest: --commit-every expects a size such as 64M");
                         break;
-                case 'L':
-                        list_formats();
-                        return 0;
-                default:
-                        return CLI_USAGE;
+                case 'L': list_formats(); return 0;
+                default: return CLI_USAGE;
                 }
         }
         if (optind < argc)

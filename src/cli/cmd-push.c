@@ -31,35 +31,35 @@
 #define VERIFY_EVERY (500 * USEC_PER_MSEC)
 
 typedef enum Verified {
-        VERIFIED_NONE,               /* the push failed: nothing to verify */
+        VERIFIED_NONE, /* the push failed: nothing to verify */
         VERIFIED_UPDATED,
-        VERIFIED_FAILED,             /* came back on another version */
-        VERIFIED_SILENT,             /* never came back within the wait */
-        VERIFIED_UNVERIFIED,         /* nothing to check with: no server, MAC or version */
+        VERIFIED_FAILED,     /* came back on another version */
+        VERIFIED_SILENT,     /* never came back within the wait */
+        VERIFIED_UNVERIFIED, /* nothing to check with: no server, MAC or version */
 } Verified;
 
 static const char *const verified_names[] = { "", "updated", "failed", "silent", "unverified" };
 
 typedef struct Job {
-        char *device;                /* as the user named it */
-        char *id;                    /* inventory id (a MAC) or "" */
+        char *device; /* as the user named it */
+        char *id;     /* inventory id (a MAC) or "" */
         char *product;
         char host[INET6_ADDRSTRLEN];
         uint16_t port;
         PushTransport transport;
-        const char *password;        /* borrowed from the config */
+        const char *password; /* borrowed from the config */
         const char *path;
         bool started, done;
         PushResult result;
         Verified verified;
         char seen_version[VERSION_MAX + 1];
-        usec_t ok_wall;              /* wall clock of the device's OK */
+        usec_t ok_wall; /* wall clock of the device's OK */
         usec_t verify_until;
         LoopTimerHandle verify_timer;
         uint64_t sent;
-        usec_t ok_mono;              /* loop time of the OK */
-        bool announced;              /* the inventory knows it from mDNS */
-        bool went_away, back;        /* mDNS: its service went after the OK, and came back */
+        usec_t ok_mono;       /* loop time of the OK */
+        bool announced;       /* the inventory knows it from mDNS */
+        bool went_away, back; /* mDNS: its service went after the OK, and came back */
         char announced_version[VERSION_MAX + 1];
 } Job;
 
@@ -70,19 +70,19 @@ typedef struct PushRun {
         Job *jobs;
         size_t n, next, running, finished;
         unsigned parallel;
-        const char *file;                /* the image's name, for the audit log */
-        char *file_owned;                /* its text when it is a release's ("release 3 (door 1.2.0)") */
+        const char *file; /* the image's name, for the audit log */
+        char *file_owned; /* its text when it is a release's ("release 3 (door 1.2.0)") */
         uint8_t *image;
         size_t size;
         bool filesystem;
-        char version[VERSION_MAX + 1];   /* what the image carries, "" when it does not say */
+        char version[VERSION_MAX + 1]; /* what the image carries, "" when it does not say */
         char md5[MD5_HEX_LEN + 1];
         usec_t phase, deadline, verify;
         bool progress;
-        usec_t drawn;                    /* when the progress bar was last drawn */
+        usec_t drawn; /* when the progress bar was last drawn */
         ApiClient *api;
-        Discovery *mdns;                 /* watching the devices come back (NULL: no avahi) */
-        bool stats;                      /* --stats: how responsive the loop stayed */
+        Discovery *mdns; /* watching the devices come back (NULL: no avahi) */
+        bool stats;      /* --stats: how responsive the loop stayed */
         LoopTimerHandle beat;
         usec_t beat_due, worst_turn;
         uint64_t beats;
@@ -99,24 +99,30 @@ static void help(void) {
                "then password.\n"
                "\n"
                "Options:\n"
-               "  --transport espota|web  how to upload (default: espota, web for a device mDNS knows as http)\n"
+               "  --transport espota|web  how to upload (default: espota, web for a device mDNS knows as "
+               "http)\n"
                "  --password-from KEY     take the password from this [push] key (e.g. password.lab)\n"
-               "  --filesystem            FILE is a filesystem image (espota command 100, form field filesystem)\n"
-               "  --release ID            push one of flotad's releases (fetched and checked against its MD5)\n"
+               "  --filesystem            FILE is a filesystem image (espota command 100, form field "
+               "filesystem)\n"
+               "  --release ID            push one of flotad's releases (fetched and checked against its "
+               "MD5)\n"
                "  --devices FILE|-        push to every device listed, one a line ('#' starts a comment)\n"
                "  --parallel N            pushes at once (default 4, at most 256)\n"
                "  --port P                the device's port (default: mDNS's, else 8266/3232, web 80)\n"
                "  --path PATH             the web updater's path (default [push] web-path, else /update)\n"
-               "  --phase-timeout SECS    wait this long for each answer, the connection, each chunk (default 10)\n"
+               "  --phase-timeout SECS    wait this long for each answer, the connection, each chunk "
+               "(default 10)\n"
                "  --deadline SECS         give a whole push this long (default 300)\n"
                "  --verify-timeout SECS   wait this long for the device to report the new version through\n"
                "                          flotad (default 120; 0: do not wait)\n"
                "  --stats                 print on stderr how late the loop ran a 5 ms timer at worst\n"
                "  -j, --json              the results as JSON\n"
                "\n"
-               "Outcomes: ok, auth-failed, refused, no-answer, upload-failed, timeout; after ok, verified is\n"
+               "Outcomes: ok, auth-failed, refused, no-answer, upload-failed, timeout; after ok, verified "
+               "is\n"
                "updated, failed (back on another version), silent (not back in time) or unverified.\n"
-               "Exit status: 0 when every push was ok and none came back on another version, 1 otherwise.\n");
+               "Exit status: 0 when every push was ok and none came back on another version, 1 "
+               "otherwise.\n");
 }
 
 static int parse_secs(const char *opt, const char *s, bool zero, usec_t *ret) {
@@ -168,7 +174,7 @@ static const char *password_for(Cli *cli, const char *from, const Job *j, const 
 }
 
 typedef struct JobOptions {
-        int transport;               /* -1: choose */
+        int transport; /* -1: choose */
         uint32_t port;
         const char *path;
         const char *password_from;
@@ -195,12 +201,14 @@ static int resolve_job(Cli *cli, const JobOptions *o, const char *name, Job *j) 
                 return cli_error("push: %s: the inventory knows no address for it", name);
         char mac[MAC_STR_LEN + 1];
         if (!known && mac_canonicalize(name, mac) == 0)
-                return cli_error("push: no device %s in the inventory (flota ingest or discover first, or give its address)",
+                return cli_error("push: no device %s in the inventory (flota ingest or discover first, or "
+                                 "give its address)",
                                  mac);
         if (!known && split_address(name, host, sizeof(host), &port) < 0)
-                return cli_error("push: '%s' is neither a device in the inventory nor an address[:port]", name);
+                return cli_error("push: '%s' is neither a device in the inventory nor an address[:port]",
+                                 name);
         if (!known && inv && numeric(host, j->host) == 0 && inventory_push_target(inv, j->host, &t) == 0)
-                known = true;           /* an address the inventory knows: its MAC, for the check */
+                known = true; /* an address the inventory knows: its MAC, for the check */
         else if (!known && numeric(host, j->host) < 0)
                 return cli_error("push: cannot resolve '%s'", host);
         if (known && !j->host[0])
@@ -213,12 +221,14 @@ static int resolve_job(Cli *cli, const JobOptions *o, const char *name, Job *j) 
         else if (known && streq(t.kind, "http"))
                 j->transport = PUSH_TRANSPORT_WEB;
         bool esp32 = known && streq(t.platform, "esp32");
-        j->port = (uint16_t) (o->port  ? o->port
-                              : port   ? port
-                              : known && t.port && j->transport == PUSH_TRANSPORT_ESPOTA && streq(t.kind, "arduino-ota") ? t.port
+        j->port = (uint16_t) (o->port ? o->port
+                              : port  ? port
+                              : known && t.port && j->transport == PUSH_TRANSPORT_ESPOTA &&
+                                              streq(t.kind, "arduino-ota")
+                                      ? t.port
                               : j->transport == PUSH_TRANSPORT_WEB ? 80
-                              : esp32 ? PUSH_DEFAULT_PORT_ESP32
-                                      : PUSH_DEFAULT_PORT_ESP8266);
+                              : esp32                              ? PUSH_DEFAULT_PORT_ESP32
+                                                                   : PUSH_DEFAULT_PORT_ESP8266);
         if (o->password_from && !cli_push_setting(cli, o->password_from))
                 return cli_error("push: --password-from: the config has no [push] %s", o->password_from);
         j->password = password_for(cli, o->password_from, j, known ? &t : NULL);
@@ -298,14 +308,15 @@ static void draw_progress(PushRun *run) {
         for (unsigned i = 0; i < 20; i++)
                 bar[i] = i < pct / 5 ? '#' : '.';
         bar[20] = 0;
-        fprintf(stderr, "\r[%s] %3u%%  %zu/%zu done, %zu running ", bar, pct, run->finished, run->n, run->running);
+        fprintf(stderr, "\r[%s] %3u%%  %zu/%zu done, %zu running ", bar, pct, run->finished, run->n,
+                run->running);
 }
 
 static void job_finished(PushRun *run, Job *j) {
         /* one audit entry per push, as it ends: a run cut short still left its trace */
         cli_audit(run->cli, "push", "%s %s:%u %s %s %s -> %s%s%s", j->device, j->host, j->port,
-                  push_transport_to_string(j->transport), run->filesystem ? "filesystem" : "sketch", run->file,
-                  push_outcome_to_string(j->result.outcome), j->verified ? ", " : "",
+                  push_transport_to_string(j->transport), run->filesystem ? "filesystem" : "sketch",
+                  run->file, push_outcome_to_string(j->result.outcome), j->verified ? ", " : "",
                   j->verified ? verified_names[j->verified] : "");
         j->done = true;
         run->finished++;
@@ -324,7 +335,7 @@ static bool can_verify(const PushRun *run, const Job *j) {
                (can_verify_flotad(run, j) || (j->announced && run->mdns && discovery_running(run->mdns)));
 }
 
-static PushRun *the_run;         /* one run per process: the timer callbacks find it here */
+static PushRun *the_run; /* one run per process: the timer callbacks find it here */
 
 static void verify_tick(Loop *l, void *userdata) {
         Job *j = userdata;
@@ -362,7 +373,8 @@ static void verify_tick(Loop *l, void *userdata) {
                         after = !updated;
                 }
                 if (updated || after)
-                        strscpy(j->seen_version, sizeof(j->seen_version), updated ? run->version : d.device.version);
+                        strscpy(j->seen_version, sizeof(j->seen_version),
+                                updated ? run->version : d.device.version);
                 device_detail_done(&d);
         }
         bool over = loop_now(l) >= j->verify_until;
@@ -472,7 +484,8 @@ static void start_next(PushRun *run) {
                 int r = push_start(run->pusher, &req, on_push_done, on_push_progress, j, NULL);
                 if (r < 0) {
                         j->result = (PushResult) { .outcome = PUSH_NO_ANSWER };
-                        snprintf(j->result.message, sizeof(j->result.message), "cannot start: %s", strerror(-r));
+                        snprintf(j->result.message, sizeof(j->result.message), "cannot start: %s",
+                                 strerror(-r));
                         job_finished(run, j);
                         continue;
                 }
@@ -518,17 +531,21 @@ static void print_results(const PushRun *run, bool json) {
                 cJSON_Delete(a);
                 return;
         }
-        static const char *const headers[] = { "DEVICE", "ADDRESS", "TRANSPORT", "OUTCOME", "VERIFIED", "SECONDS",
-                                                "MESSAGE" };
+        static const char *const headers[] = { "DEVICE",   "ADDRESS", "TRANSPORT", "OUTCOME",
+                                               "VERIFIED", "SECONDS", "MESSAGE" };
         Table *t = table_new(headers, ELEMENTSOF(headers));
         for (size_t i = 0; i < run->n; i++) {
                 const Job *j = &run->jobs[i];
                 char addr[INET6_ADDRSTRLEN + 8], secs[32];
                 snprintf(addr, sizeof(addr), strchr(j->host, ':') ? "[%s]:%u" : "%s:%u", j->host, j->port);
                 snprintf(secs, sizeof(secs), "%.2f", (double) j->result.elapsed / 1e6);
-                const char *cells[] = { j->device, addr, push_transport_to_string(j->transport),
+                const char *cells[] = { j->device,
+                                        addr,
+                                        push_transport_to_string(j->transport),
                                         push_outcome_to_string(j->result.outcome),
-                                        j->verified ? verified_names[j->verified] : "-", secs, j->result.message };
+                                        j->verified ? verified_names[j->verified] : "-",
+                                        secs,
+                                        j->result.message };
                 table_add(t, cells);
         }
         table_print(t);
@@ -549,9 +566,12 @@ static int load_image(const char *file, bool filesystem, PushRun *run) {
         if (n == 0)
                 return cli_error("push: %s is empty", file);
         /* the device checks the magic byte too, but only after the transfer: say it now */
-        if (!filesystem && !(run->image[0] == 0xE9 || (n >= 2 && run->image[0] == 0x1f && run->image[1] == 0x8b)))
-                return cli_error("push: %s is not a firmware image (its first byte is not 0xE9, nor is it gzip); "
-                                 "--filesystem for a filesystem image", file);
+        if (!filesystem &&
+            !(run->image[0] == 0xE9 || (n >= 2 && run->image[0] == 0x1f && run->image[1] == 0x8b)))
+                return cli_error(
+                        "push: %s is not a firmware image (its first byte is not 0xE9, nor is it gzip); "
+                        "--filesystem for a filesystem image",
+                        file);
         md5_hex(run->image, n, run->md5);
         if (!filesystem && image_embedded_version(run->image, n < 65536 ? n : 65536, run->version) < 0)
                 run->version[0] = 0;
@@ -589,18 +609,21 @@ static void print_stats(const PushRun *run, usec_t began, const struct rusage *r
 
         (void) getrusage(RUSAGE_SELF, &ru1);
         double wall = (double) (now_usec(CLOCK_MONOTONIC) - began) / 1e6;
-        double cpu = (double) (ru1.ru_utime.tv_sec - ru0->ru_utime.tv_sec + ru1.ru_stime.tv_sec - ru0->ru_stime.tv_sec) +
+        double cpu = (double) (ru1.ru_utime.tv_sec - ru0->ru_utime.tv_sec + ru1.ru_stime.tv_sec -
+                               ru0->ru_stime.tv_sec) +
                      (double) (ru1.ru_utime.tv_usec - ru0->ru_utime.tv_usec + ru1.ru_stime.tv_usec -
-                               ru0->ru_stime.tv_usec) / 1e6;
+                               ru0->ru_stime.tv_usec) /
+                             1e6;
         for (size_t i = 0; i < run->n; i++)
                 ok += run->jobs[i].result.outcome == PUSH_OK;
         fprintf(stderr,
-                "push stats: %zu pushes (%zu ok) of %zu bytes in %.2f s: %.1f pushes/s, %.2f ms CPU per push, "
+                "push stats: %zu pushes (%zu ok) of %zu bytes in %.2f s: %.1f pushes/s, %.2f ms CPU per "
+                "push, "
                 "%.1f MiB/s; the loop's longest turn %.2f ms (%llu heartbeats)\n",
                 run->n, ok, run->size, wall, wall > 0 ? (double) run->n / wall : 0,
                 run->n ? cpu * 1000 / (double) run->n : 0,
-                wall > 0 ? (double) ok * (double) run->size / wall / 1048576.0 : 0, (double) run->worst_turn / 1000.0,
-                (unsigned long long) run->beats);
+                wall > 0 ? (double) ok * (double) run->size / wall / 1048576.0 : 0,
+                (double) run->worst_turn / 1000.0, (unsigned long long) run->beats);
 }
 
 /* Runs every push (and its check) on a loop of its own; -1 when one failed or came back wrong. */
@@ -622,7 +645,8 @@ static int run_pushes(PushRun *run) {
          * answering or not, the pushes go on) */
         for (size_t i = 0; i < run->n; i++)
                 announced |= run->jobs[i].announced;
-        if (run->verify > 0 && announced && discovery_new(run->loop, DISCOVERY_TYPES_DEFAULT, on_mdns, run, &run->mdns) < 0)
+        if (run->verify > 0 && announced &&
+            discovery_new(run->loop, DISCOVERY_TYPES_DEFAULT, on_mdns, run, &run->mdns) < 0)
                 run->mdns = NULL;
         start_next(run);
         if (run->finished < run->n)
@@ -646,8 +670,20 @@ static int run_pushes(PushRun *run) {
 }
 
 int verb_push(Cli *cli, int argc, char **argv) {
-        enum { A_TRANSPORT = 0x100, A_PASSWORD_FROM, A_FILESYSTEM, A_DEVICES, A_PARALLEL, A_PORT, A_PATH, A_PHASE,
-               A_DEADLINE, A_VERIFY, A_STATS, A_RELEASE };
+        enum {
+                A_TRANSPORT = 0x100,
+                A_PASSWORD_FROM,
+                A_FILESYSTEM,
+                A_DEVICES,
+                A_PARALLEL,
+                A_PORT,
+                A_PATH,
+                A_PHASE,
+                A_DEADLINE,
+                A_VERIFY,
+                A_STATS,
+                A_RELEASE
+        };
         static const struct option options[] = {
                 { "deadline", required_argument, NULL, A_DEADLINE },
                 { "devices", required_argument, NULL, A_DEVICES },
@@ -665,7 +701,10 @@ int verb_push(Cli *cli, int argc, char **argv) {
                 {},
         };
         JobOptions jo = { .transport = -1 };
-        PushRun run = { .cli = cli, .parallel = 4, .phase = 10 * USEC_PER_SEC, .deadline = 300 * USEC_PER_SEC,
+        PushRun run = { .cli = cli,
+                        .parallel = 4,
+                        .phase = 10 * USEC_PER_SEC,
+                        .deadline = 300 * USEC_PER_SEC,
                         .verify = 120 * USEC_PER_SEC };
         const char *devices = NULL;
         uint64_t release = 0;
@@ -704,18 +743,28 @@ int verb_push(Cli *cli, int argc, char **argv) {
                                 return cli_usage("--path expects an absolute path");
                         jo.path = optarg;
                         break;
-                case A_PHASE: if (parse_secs("--phase-timeout", optarg, false, &run.phase) < 0) return CLI_USAGE; break;
-                case A_DEADLINE: if (parse_secs("--deadline", optarg, false, &run.deadline) < 0) return CLI_USAGE; break;
-                case A_VERIFY: if (parse_secs("--verify-timeout", optarg, true, &run.verify) < 0) return CLI_USAGE; break;
+                case A_PHASE:
+                        if (parse_secs("--phase-timeout", optarg, false, &run.phase) < 0)
+                                return CLI_USAGE;
+                        break;
+                case A_DEADLINE:
+                        if (parse_secs("--deadline", optarg, false, &run.deadline) < 0)
+                                return CLI_USAGE;
+                        break;
+                case A_VERIFY:
+                        if (parse_secs("--verify-timeout", optarg, true, &run.verify) < 0)
+                                return CLI_USAGE;
+                        break;
                 default: return CLI_USAGE;
                 }
         }
         int rest = argc - optind, want = (devices ? 0 : 1) + (release ? 0 : 1);
         if (rest != want)
-                return cli_usage(release ? (devices ? "push --devices FILE|- --release ID takes no image FILE"
-                                                    : "push expects DEVICE --release ID (and no image FILE)")
-                                 : devices ? "push --devices FILE|- expects the image FILE (or --release ID)"
-                                           : "push expects DEVICE FILE (or --release ID, or --devices FILE|- FILE)");
+                return cli_usage(
+                        release   ? (devices ? "push --devices FILE|- --release ID takes no image FILE"
+                                             : "push expects DEVICE --release ID (and no image FILE)")
+                        : devices ? "push --devices FILE|- expects the image FILE (or --release ID)"
+                                  : "push expects DEVICE FILE (or --release ID, or --devices FILE|- FILE)");
         const char *file = release ? NULL : argv[argc - 1];
         run.file = file;
         if (devices) {
@@ -731,12 +780,14 @@ int verb_push(Cli *cli, int argc, char **argv) {
         for (size_t i = 0; i < n_names && r >= 0; i++)
                 r = resolve_job(cli, &jo, names[i], &run.jobs[i]);
         if (r >= 0)
-                r = release ? load_release(cli, (int64_t) release, &run) : load_image(file, run.filesystem, &run);
+                r = release ? load_release(cli, (int64_t) release, &run)
+                            : load_image(file, run.filesystem, &run);
         if (r >= 0 && cli->server) {
                 char err[API_CLIENT_ERROR_MAX];
                 /* verification only: without flotad the pushes still go */
                 /* short: the checks run on the loop, between pushes */
-                if (api_client_new(cli->server, cli->token, cli->timeout < 2 ? cli->timeout : 2, &run.api, err) < 0)
+                if (api_client_new(cli->server, cli->token, cli->timeout < 2 ? cli->timeout : 2, &run.api,
+                                   err) < 0)
                         run.api = NULL;
         }
         if (r >= 0)

@@ -17,12 +17,16 @@ static void release_row(Table *t, const Release *r) {
         snprintf(size, sizeof(size), "%" PRIu64, r->size);
         if (r->created)
                 format_rfc3339(created, r->created);
-        const char *cells[] = { id, r->product, r->version, r->chip ? r->chip : "", image_kind_to_string(r->kind),
-                                size, created };
+        const char *cells[] = {
+                id,   r->product, r->version, r->chip ? r->chip : "", image_kind_to_string(r->kind),
+                size, created
+        };
         table_add(t, cells);
 }
 
-static const char *const release_headers[] = { "ID", "PRODUCT", "VERSION", "CHIP", "KIND", "SIZE", "CREATED" };
+static const char *const release_headers[] = {
+        "ID", "PRODUCT", "VERSION", "CHIP", "KIND", "SIZE", "CREATED"
+};
 
 static void print_releases(const ApiReleaseList *l, bool json) {
         if (json) {
@@ -85,8 +89,9 @@ static int release_show(Cli *cli, const char *id) {
         if (cli->json)
                 print_json(j);
         else {
-                static const char *const keys[] = { "id", "product", "version", "platform", "chip", "kind", "size",
-                                                    "md5", "sha256", "signed", "compressed", "notes", "created" };
+                static const char *const keys[] = { "id",         "product", "version", "platform", "chip",
+                                                    "kind",       "size",    "md5",     "sha256",   "signed",
+                                                    "compressed", "notes",   "created" };
                 print_fields(j, keys, ELEMENTSOF(keys));
         }
         cJSON_Delete(j);
@@ -144,8 +149,8 @@ static int release_upload(Cli *cli, int argc, char **argv) {
                 return cli_usage("release upload: --kind is sketch or filesystem");
         if (upload(cli, &u, argv[optind], &rel) < 0)
                 return -1;
-        cli_audit(cli, "release upload", "release %" PRId64 ": %s %s from %s", rel.id, rel.product, rel.version,
-                  argv[optind]);
+        cli_audit(cli, "release upload", "release %" PRId64 ": %s %s from %s", rel.id, rel.product,
+                  rel.version, argv[optind]);
         if (cli->json) {
                 cJSON *j = release_to_json(&rel);
                 print_json(j);
@@ -153,8 +158,8 @@ static int release_upload(Cli *cli, int argc, char **argv) {
         } else {
                 _cleanup_free_ char *product = term_escape(rel.product), *version = term_escape(rel.version),
                                     *chip = term_escape(rel.chip), *md5 = term_escape(rel.md5);
-                printf("release %" PRId64 ": %s %s (%s, %" PRIu64 " bytes, md5 %s)\n", rel.id, product, version, chip,
-                       rel.size, md5);
+                printf("release %" PRId64 ": %s %s (%s, %" PRIu64 " bytes, md5 %s)\n", rel.id, product,
+                       version, chip, rel.size, md5);
         }
         release_done(&rel);
         return 0;

@@ -30,7 +30,7 @@ typedef struct RolloutArgs {
         unsigned wait;
         bool dry_run;
         bool all;
-        char *file_name;                /* name= from --file */
+        char *file_name; /* name= from --file */
 } RolloutArgs;
 
 static void rollout_args_done(RolloutArgs *a) {
@@ -48,7 +48,8 @@ static int on_ini(void *user, const char *section, const char *key, const char *
         char msg[ROLLOUT_SPEC_ERROR_MAX];
 
         if (!streq(section, "rollout")) {
-                snprintf(c->error, sizeof(c->error), "unknown section [%.40s] (expected [rollout])", section);
+                snprintf(c->error, sizeof(c->error), "unknown section [%.40s] (expected [rollout])",
+                         section);
                 return 0;
         }
         if (streq(key, "name")) {
@@ -105,7 +106,7 @@ static int parse_args(int argc, char **argv, RolloutArgs *a) {
                 if (streq(key, "file")) {
                         int k = load_file(a, value);
                         if (k < 0)
-                                return k;       /* an unreadable file is an error, a bad one a usage error */
+                                return k; /* an unreadable file is an error, a bad one a usage error */
                         a->file = value;
                 } else if (streq(key, "now")) {
                         if (parse_timestamp(value, &a->now) < 0)
@@ -147,7 +148,8 @@ static int open_session(Cli *cli, const RolloutArgs *a, bool need_server, bool l
                 _cleanup_free_ char *path = cli_inventory_path(cli);
                 int fd = rollout_lock(path, a->wait);
                 if (fd == -EWOULDBLOCK)
-                        return cli_error("rollout: another flota holds the rollout lock of %s (waited %us)", path, a->wait);
+                        return cli_error("rollout: another flota holds the rollout lock of %s (waited %us)",
+                                         path, a->wait);
                 if (fd < 0)
                         return cli_error("rollout: cannot lock %s.lock: %s", path, strerror(-fd));
                 ret->lock_fd = fd;
@@ -194,7 +196,8 @@ static int rollout_create_cmd(Cli *cli, RolloutArgs *a) {
         } else {
                 /* the product and version are flotad's words: escaped for the terminal */
                 _cleanup_free_ char *product = term_escape(r.product), *version = term_escape(r.version);
-                printf("created rollout %s: %s %s (release %" PRId64 "), a draft; 'flota rollout plan %s' shows it, "
+                printf("created rollout %s: %s %s (release %" PRId64
+                       "), a draft; 'flota rollout plan %s' shows it, "
                        "'flota rollout start %s' starts it\n",
                        r.name, product, version, r.release_id, r.name, r.name);
         }
@@ -206,7 +209,8 @@ static int rollout_create_cmd(Cli *cli, RolloutArgs *a) {
 
 static cJSON *plan_json(const Rollout *r, const RolloutPlan *p, bool window_open, uint64_t first_offers) {
         cJSON *o = cJSON_CreateObject(), *waves = cJSON_AddArrayToObject(o, "waves");
-        cJSON *excluded = cJSON_AddArrayToObject(o, "excluded"), *offline = cJSON_AddArrayToObject(o, "offline");
+        cJSON *excluded = cJSON_AddArrayToObject(o, "excluded"),
+              *offline = cJSON_AddArrayToObject(o, "offline");
 
         cJSON_AddStringToObject(o, "name", r->name);
         cJSON_AddNumberToObject(o, "release", (double) r->release_id);
@@ -237,8 +241,8 @@ static cJSON *plan_json(const Rollout *r, const RolloutPlan *p, bool window_open
         return o;
 }
 
-static void print_ids(const RolloutPlan *p, size_t from, size_t to, bool all, bool (*pick)(const PlanDevice *d, size_t wave),
-                      size_t wave) {
+static void print_ids(const RolloutPlan *p, size_t from, size_t to, bool all,
+                      bool (*pick)(const PlanDevice *d, size_t wave), size_t wave) {
         size_t shown = 0, n = 0;
         for (size_t i = from; i < to; i++) {
                 if (!pick(&p->devices[i], wave))
@@ -265,11 +269,11 @@ static bool excluded_for(const PlanDevice *d, size_t reason) {
         return d->excluded == reason;
 }
 
-static void plan_print(const Rollout *r, const RolloutSpec *spec, const RolloutPlan *p, bool all, bool window_open,
-                       uint64_t first_offers, usec_t now) {
+static void plan_print(const Rollout *r, const RolloutSpec *spec, const RolloutPlan *p, bool all,
+                       bool window_open, uint64_t first_offers, usec_t now) {
         _cleanup_free_ char *product = term_escape(r->product), *version = term_escape(r->version);
-        printf("%s%s%s: %s %s (release %" PRId64 "), %zu eligible of %zu selected\n", style_on(STYLE_HEADER), r->name,
-               style_off(), product, version, r->release_id, p->n_eligible, p->n);
+        printf("%s%s%s: %s %s (release %" PRId64 "), %zu eligible of %zu selected\n", style_on(STYLE_HEADER),
+               r->name, style_off(), product, version, r->release_id, p->n_eligible, p->n);
         uint64_t prev = 0;
         for (size_t w = 0; w < p->n_waves; w++) {
                 uint64_t n = p->targets[w] - prev;
@@ -296,10 +300,9 @@ static void plan_print(const Rollout *r, const RolloutSpec *spec, const RolloutP
                 if (at != USEC_INFINITY && localtime_r(&t, &tm))
                         strftime(when, sizeof(when), "%a %H:%M", &tm);
                 printf("first tick: outside its windows, no offers until the next opens (%s)\n", when);
-        }
-        else
-                printf("first tick: offers %" PRIu64 " device%s (wave 1%s)\n", first_offers, first_offers == 1 ? "" : "s",
-                       spec->rate ? ", rate-limited" : "");
+        } else
+                printf("first tick: offers %" PRIu64 " device%s (wave 1%s)\n", first_offers,
+                       first_offers == 1 ? "" : "s", spec->rate ? ", rate-limited" : "");
 }
 
 static int rollout_plan_cmd(Cli *cli, RolloutArgs *a) {
@@ -319,9 +322,11 @@ static int rollout_plan_cmd(Cli *cli, RolloutArgs *a) {
                 s.e.dry_run = true;
                 k = rollout_create(&s.e, a->name, &a->spec, &r, err);
                 if (k < 0)
-                        return k == -EINVAL ? cli_usage("rollout plan: %s", err) : cli_error("rollout plan: %s", err);
+                        return k == -EINVAL ? cli_usage("rollout plan: %s", err)
+                                            : cli_error("rollout plan: %s", err);
         } else if ((k = rollout_get(s.e.inventory, a->name, &r)) < 0)
-                return cli_error("rollout plan: %s", k == -ENOENT ? "no rollout of that name" : "cannot read the rollout");
+                return cli_error("rollout plan: %s",
+                                 k == -ENOENT ? "no rollout of that name" : "cannot read the rollout");
         k = rollout_spec_parse(r.spec_text, &spec, err);
         if (k < 0) {
                 rollout_done(&r);
@@ -500,11 +505,13 @@ static int rollout_show_cmd(Cli *cli, RolloutArgs *a) {
                 print_escaped("", r.version, "");
                 printf(" (release %" PRId64 ", %s)\n", r.release_id, r.platform);
                 print_escaped("now        ", r.hold[0] ? r.hold : "-", "\n");
-                printf("devices    %.0f eligible, %.0f excluded: %.0f updated, %.0f failed, %.0f silent, %.0f pending\n",
+                printf("devices    %.0f eligible, %.0f excluded: %.0f updated, %.0f failed, %.0f silent, "
+                       "%.0f pending\n",
                        jnum(c, "eligible"), jnum(o, "excluded"), jnum(c, "updated"), jnum(c, "failed"),
                        jnum(c, "silent"), jnum(c, "pending"));
                 cJSON_ArrayForEach(w, cJSON_GetObjectItem(o, "waves")) {
-                        printf("wave %-2.0f     target %-6.0f updated %-6.0f offered %-6.0f failed %-4.0f silent %-4.0f "
+                        printf("wave %-2.0f     target %-6.0f updated %-6.0f offered %-6.0f failed %-4.0f "
+                               "silent %-4.0f "
                                "pending %.0f\n",
                                jnum(w, "wave"), jnum(w, "target"), jnum(w, "updated"), jnum(w, "offered"),
                                jnum(w, "failed"), jnum(w, "silent"), jnum(w, "pending"));
@@ -615,11 +622,12 @@ static int rollout_delete_cmd(Cli *cli, RolloutArgs *a) {
         int k = rollout_get(s.e.inventory, a->name, &r);
         if (k < 0) {
                 session_done(&s);
-                return cli_error("rollout delete: %s", k == -ENOENT ? "no rollout of that name" : "cannot read it");
+                return cli_error("rollout delete: %s",
+                                 k == -ENOENT ? "no rollout of that name" : "cannot read it");
         }
         if (r.state != ROLLOUT_DRAFT && !rollout_state_is_final(r.state)) {
-                int ret = cli_error("rollout delete: %s is %s; pause does not end it: abort it first", r.name,
-                                    rollout_state_to_string(r.state));
+                int ret = cli_error("rollout delete: %s is %s; pause does not end it: abort it first",
+                                    r.name, rollout_state_to_string(r.state));
                 rollout_done(&r);
                 session_done(&s);
                 return ret;
@@ -692,28 +700,33 @@ static void usage(void) {
         printf("Usage: flota rollout SUBCOMMAND [NAME] [OPTIONS]\n"
                "\n"
                "  create NAME --release ID [settings] | --file F   a draft rollout\n"
-               "  plan NAME | --file F [--all]                     who is in which wave, who is excluded and why\n"
+               "  plan NAME | --file F [--all]                     who is in which wave, who is excluded "
+               "and why\n"
                "  start NAME                                       fix the population and start offering\n"
                "  pause|resume|approve|abort|retry-failed|rollback|promote NAME\n"
                "  list | show NAME | history NAME                  (each with --json)\n"
                "  delete NAME                                      a draft, or a rollout that ended\n"
-               "  tick [--dry-run]                                 step every running rollout (the cron job)\n"
+               "  tick [--dry-run]                                 step every running rollout (the cron "
+               "job)\n"
                "\n"
                "Settings (also keys of an INI file's [rollout] section, with name=):\n"
                "  --release ID  --select EXPR  --waves 1,5%%,25%%,100%%  --soak 30m  --min-success 95%%\n"
-               "  --max-failure 2%%  --min-sample 5  --max-silent 5%%  --window 01:00-05:00[,sat-sun] (repeatable)\n"
-               "  --rate 200/min  --ramp F  --on-failure halt|rollback  --promote CHANNEL  --approve each|first|none\n"
+               "  --max-failure 2%%  --min-sample 5  --max-silent 5%%  --window 01:00-05:00[,sat-sun] "
+               "(repeatable)\n"
+               "  --rate 200/min  --ramp F  --on-failure halt|rollback  --promote CHANNEL  --approve "
+               "each|first|none\n"
                "  --transport pull|espota|web  --image FILE  --parallel N  --push-port P\n"
                "  --silent-after K  --stuck-polls N\n"
                "Common: --now TIME (decide as if it were TIME)  --wait SECS (for the lock, default 30)\n"
                "\n"
-               "Exit status: 0 all well or waiting, 3 a rollout halted and needs a human, 1 error, 2 usage.\n");
+               "Exit status: 0 all well or waiting, 3 a rollout halted and needs a human, 1 error, 2 "
+               "usage.\n");
 }
 
 int verb_rollout(Cli *cli, int argc, char **argv) {
         static const struct {
                 const char *name;
-                int action;             /* RolloutAction, or -1 for start */
+                int action; /* RolloutAction, or -1 for start */
         } actions[] = {
                 { "start", -1 },
                 { "pause", ROLLOUT_ACTION_PAUSE },

@@ -92,8 +92,8 @@ void cli_status_print(const cJSON *status, FILE *f) {
                 /* colour only where style_on() judged the output: stdout */
                 const char *on = f == stdout ? style_on(up ? STYLE_GOOD : STYLE_BAD) : "";
                 const char *off = f == stdout ? style_off() : "";
-                fprintf(f, "%-12s %s %s%s%s%s\n", "server", safe_url, on, up ? "answers" : "does not answer: ",
-                        up ? "" : why, off);
+                fprintf(f, "%-12s %s %s%s%s%s\n", "server", safe_url, on,
+                        up ? "answers" : "does not answer: ", up ? "" : why, off);
         } else
                 fprintf(f, "%-12s none configured\n", "server");
         fprintf(f, "%-12s %.0f (%.0f seen in the last 10 minutes)\n", "devices", jnum(status, "devices"),
@@ -104,9 +104,11 @@ void cli_status_print(const cJSON *status, FILE *f) {
         if (disc) {
                 const char *state = jstr(disc, "state");
                 bool down = streq(state, "down");
-                const char *on = f == stdout && down ? style_on(STYLE_BAD) : "", *off = *on ? style_off() : "";
+                const char *on = f == stdout && down ? style_on(STYLE_BAD) : "",
+                           *off = *on ? style_off() : "";
                 /* both written by flota itself, escaped all the same */
-                _cleanup_free_ char *safe_state = term_escape(state), *since = term_escape(jstr(disc, "since"));
+                _cleanup_free_ char *safe_state = term_escape(state),
+                                    *since = term_escape(jstr(disc, "since"));
                 fprintf(f, "%-12s %s%s%s since %s%s\n", "mdns", on, safe_state, off, since,
                         down ? " (avahi-daemon away; devices kept as they were)" : "");
         }

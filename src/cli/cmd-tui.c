@@ -21,7 +21,8 @@ static void log_formats_done(LogFormats *f) {
 }
 
 static void usage(void) {
-        printf("Usage: flota tui [--interval SECS] [--no-tick] [--log FILE]... [--format F] [--no-mdns] [--stats]\n"
+        printf("Usage: flota tui [--interval SECS] [--no-tick] [--log FILE]... [--format F] [--no-mdns] "
+               "[--stats]\n"
                "\n"
                "The dashboard: the fleet, each device, rollouts and events, live. It follows\n"
                "flotad's check-in feed every few seconds and, unless --no-tick, steps running\n"
@@ -40,7 +41,15 @@ static void usage(void) {
 }
 
 int verb_tui(Cli *cli, int argc, char **argv) {
-        enum { ARG_INTERVAL = 0x100, ARG_NO_TICK, ARG_STATS, ARG_LIST_KEYS, ARG_LOG, ARG_FORMAT, ARG_NO_MDNS };
+        enum {
+                ARG_INTERVAL = 0x100,
+                ARG_NO_TICK,
+                ARG_STATS,
+                ARG_LIST_KEYS,
+                ARG_LOG,
+                ARG_FORMAT,
+                ARG_NO_MDNS
+        };
         static const struct option options[] = {
                 { "interval", required_argument, NULL, ARG_INTERVAL },
                 { "no-tick", no_argument, NULL, ARG_NO_TICK },

@@ -49,8 +49,9 @@ static int create_token(Demo *d) {
 
         _cleanup_close_ int log = demo_open_log(d, "flotad.log");
         _cleanup_free_ char *data = xasprintf("%s/data", d->dir);
-        char *argv[] = { d->flotad_path, (char *) "--data-dir", data, (char *) "token", (char *) "create",
-                         (char *) "demo", (char *) "--role", (char *) "admin", NULL };
+        char *argv[] = { d->flotad_path,    (char *) "--data-dir", data,
+                         (char *) "token",  (char *) "create",     (char *) "demo",
+                         (char *) "--role", (char *) "admin",      NULL };
         if (log < 0 || pipe2(pipefd, O_CLOEXEC) < 0)
                 return cli_error("demo: %s: %s", d->dir, strerror(errno));
         pid_t pid = child_spawn(argv, pipefd[1], log);
@@ -67,8 +68,8 @@ static int create_token(Demo *d) {
         out[n] = 0;
         if (pid < 0)
                 return cli_error("demo: cannot start %s: %s", d->flotad_path, strerror(-pid));
-        if (child_reap(pid, DEMO_START_TIMEOUT, &status) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
-            !startswith(out, "flota_")) {
+        if (child_reap(pid, DEMO_START_TIMEOUT, &status) < 0 || !WIFEXITED(status) ||
+            WEXITSTATUS(status) != 0 || !startswith(out, "flota_")) {
                 _cleanup_free_ char *why = demo_log_line(d, "flotad.log", "");
                 return cli_error("demo: flotad could not create a token: %s", why ? why : "no reason given");
         }
@@ -124,8 +125,8 @@ static int start_flotad(Demo *d) {
                 return -1;
         snprintf(listen, sizeof(listen), "127.0.0.1:%u", (unsigned) d->port);
         /* a check-in row for every poll: the demo's fleet is small, and its devices' last-seen stays live */
-        char *argv[] = { d->flotad_path, (char *) "--data-dir", data, (char *) "--listen", listen,
-                         (char *) "--checkin-heartbeat", (char *) "0", NULL };
+        char *argv[] = { d->flotad_path, (char *) "--data-dir",          data,         (char *) "--listen",
+                         listen,         (char *) "--checkin-heartbeat", (char *) "0", NULL };
         pid_t pid = child_spawn(argv, log, log);
         if (pid < 0)
                 return cli_error("demo: cannot start %s: %s", d->flotad_path, strerror(-pid));
@@ -140,7 +141,8 @@ static int start_flotad(Demo *d) {
         d->cli->db = xasprintf("%s/flota.db", d->dir);
         for (int i = 0; !cli_ping(d->cli, err); i++) {
                 if (i >= 50 || !demo_pause_unless_stopped(100 * USEC_PER_MSEC))
-                        return demo_stop_requested() ? -1 : cli_error("demo: flotad does not answer: %s", err);
+                        return demo_stop_requested() ? -1
+                                                     : cli_error("demo: flotad does not answer: %s", err);
         }
         demo_note(d, "flotad (pid %d) serves %s, data in %s", (int) d->flotad, d->cli->server, d->dir);
         demo_note(d, "admin token %s", d->token);
@@ -221,7 +223,7 @@ static int set_up_catalog(Demo *d) {
                         return -1;
         }
         demo_note(d, "products door (ESP8266) and meter (ESP32): " DEMO_OLD " on stable, " DEMO_NEW
-                  " uploaded");
+                     " uploaded");
         return 0;
 }
 
@@ -240,7 +242,9 @@ static int with_engine(Demo *d, int (*f)(Demo *d, RolloutEngine *e, char *err), 
         _cleanup_close_ int lock = rollout_lock(path, 10);
         if (lock < 0)
                 return cli_error("demo: %s: the rollout lock: %s", what, strerror(-lock));
-        RolloutEngine e = { .inventory = inv, .api = api, .server = d->cli->server, .now = now_usec(CLOCK_REALTIME) };
+        RolloutEngine e = {
+                .inventory = inv, .api = api, .server = d->cli->server, .now = now_usec(CLOCK_REALTIME)
+        };
         int r = f(d, &e, err);
         return r < 0 ? cli_error("demo: %s: %s", what, err[0] ? err : strerror(-r)) : 0;
 }
@@ -257,7 +261,7 @@ static int create_rollouts(Demo *d, RolloutEngine *e, char *err) {
                 rollout_spec_init(&spec);
                 int k = 0;
                 const char *const settings[][2] = {
-                        { "release", release }, { "select", select }, { "waves", "1,10%,50%,100%" },
+                        { "release", release }, { "select", select },  { "waves", "1,10%,50%,100%" },
                         { "soak", "6s" },       { "min-sample", "1" }, { "promote", "stable" },
                 };
                 for (size_t j = 0; k >= 0 && j < ELEMENTSOF(settings); j++)
@@ -279,8 +283,8 @@ int demo_start_rollouts(Demo *d) {
         if (with_engine(d, create_rollouts, "starting the rollouts") < 0)
                 return -1;
         d->promoted = true;
-        demo_note(d, "staged rollouts of " DEMO_NEW
-                  " started for door and meter: a canary, 10 %%, half, all");
+        demo_note(d,
+                  "staged rollouts of " DEMO_NEW " started for door and meter: a canary, 10 %%, half, all");
         return 0;
 }
 
@@ -300,10 +304,21 @@ static int start_sim(Demo *d) {
 
         snprintf(devices, sizeof(devices), "%u", (unsigned) d->devices);
         snprintf(interval, sizeof(interval), "%u", (unsigned) (DEMO_TICK / USEC_PER_SEC));
-        char *argv[] = { d->sim_path, (char *) "--server", d->cli->server, (char *) "--devices", devices,
-                         (char *) "--product", (char *) "esp8266=door,esp32=meter", (char *) "--mix",
-                         (char *) "esp8266=60,esp32=40", (char *) "--versions", (char *) DEMO_FLEET_VERSIONS,
-                         (char *) "--interval", interval, (char *) "--jitter", NULL };
+        char *argv[] = { d->sim_path,
+                         (char *) "--server",
+                         d->cli->server,
+                         (char *) "--devices",
+                         devices,
+                         (char *) "--product",
+                         (char *) "esp8266=door,esp32=meter",
+                         (char *) "--mix",
+                         (char *) "esp8266=60,esp32=40",
+                         (char *) "--versions",
+                         (char *) DEMO_FLEET_VERSIONS,
+                         (char *) "--interval",
+                         interval,
+                         (char *) "--jitter",
+                         NULL };
         if (log < 0)
                 return cli_error("demo: %s: %s", d->dir, strerror(errno));
         pid_t pid = child_spawn(argv, log, log);
@@ -339,8 +354,10 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 
 int demo_tear_down(Demo *d) {
         bool sim = d->sim > 0, flotad = d->flotad > 0;
-        const char *what = sim && flotad ? "stopped flota-sim and flotad; " : sim ? "stopped flota-sim; "
-                                                                          : flotad ? "stopped flotad; " : "";
+        const char *what = sim && flotad ? "stopped flota-sim and flotad; "
+                           : sim         ? "stopped flota-sim; "
+                           : flotad      ? "stopped flotad; "
+                                         : "";
         int r = stop_child(d, &d->sim, "flota-sim");
 
         /* flotad drains open connections before it stops: ours (kept alive) goes first */

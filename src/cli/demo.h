@@ -18,8 +18,8 @@
 #define DEMO_PORT_DEFAULT 8070
 #define DEMO_DEVICES_DEFAULT 50
 #define DEMO_UNATTENDED_DURATION (30 * USEC_PER_SEC) /* no terminal and no --duration */
-#define DEMO_TICK (2 * USEC_PER_SEC)                  /* a frame, and the devices' poll interval */
-#define DEMO_PROMOTE_AFTER (10 * USEC_PER_SEC)     /* when the staged rollouts start */
+#define DEMO_TICK (2 * USEC_PER_SEC)                 /* a frame, and the devices' poll interval */
+#define DEMO_PROMOTE_AFTER (10 * USEC_PER_SEC)       /* when the staged rollouts start */
 #define DEMO_START_TIMEOUT (10 * USEC_PER_SEC)
 #define DEMO_STOP_TIMEOUT (5 * USEC_PER_SEC)
 #define DEMO_IMAGE_SIZE (256 << 10)
@@ -43,9 +43,9 @@ typedef struct Demo {
         /* options */
         uint32_t devices;
         uint32_t port;
-        usec_t duration;          /* 0: until stopped */
+        usec_t duration; /* 0: until stopped */
         bool keep;
-        bool dashboard;           /* a terminal, no --json: the dashboard; else notes on stderr, one report */
+        bool dashboard; /* a terminal, no --json: the dashboard; else notes on stderr, one report */
         /* state */
         char *flotad_path;
         char *sim_path;
@@ -54,10 +54,10 @@ typedef struct Demo {
         pid_t sim;
         char *token;
         int64_t new_release[DEMO_PRODUCTS];
-        usec_t started;           /* when the fleet started */
-        usec_t promote_at;        /* when the rollouts start (monotonic) */
-        bool promoted;            /* the rollouts started */
-        bool over;                /* the last frame */
+        usec_t started;    /* when the fleet started */
+        usec_t promote_at; /* when the rollouts start (monotonic) */
+        bool promoted;     /* the rollouts started */
+        bool over;         /* the last frame */
 } Demo;
 
 /*

@@ -22,9 +22,11 @@ static const Verb verbs[] = {
         { "status", "", "the fleet in the inventory, and whether flotad answers", verb_status },
         { "discover", "[--timeout T] [--watch] [--types LIST]",
           "devices announcing themselves by mDNS (ArduinoOTA, ESPHome, WLED, Tasmota)", verb_discover },
-        { "audit", "[--limit N]", "what flota did: promotions, pins, assignments, uploads, ingests", verb_audit },
-        { "ingest", "[--from-server] [--batch N] [--log FILE] [--format F] [--backfill] [--commit-every SIZE] "
-                    "[--list-formats]",
+        { "audit", "[--limit N]", "what flota did: promotions, pins, assignments, uploads, ingests",
+          verb_audit },
+        { "ingest",
+          "[--from-server] [--batch N] [--log FILE] [--format F] [--backfill] [--commit-every SIZE] "
+          "[--list-formats]",
           "feed the inventory from flotad's check-ins and poll logs", verb_ingest },
         { "devices",
           "[--product P] [--version V] [--label L] [--seen-since T] [--where EXPR] [--sort COL] [--reverse] "
@@ -37,7 +39,9 @@ static const Verb verbs[] = {
         { "channels", "", "list channels and the release each serves", verb_channels },
         { "promote", "PRODUCT CHANNEL RELEASE [--gate from=CH,soak=D,healthy=P%,min=N]",
           "point a channel at a release, with a gate on how it ran elsewhere", verb_promote },
-        { "rollout", "create|plan|start|pause|resume|approve|abort|retry-failed|rollback|promote|list|show|history|delete|tick ...",
+        { "rollout",
+          "create|plan|start|pause|resume|approve|abort|retry-failed|rollback|promote|list|show|history|"
+          "delete|tick ...",
           "staged rollouts in waves with health gates; 'rollout tick' is the cron job", verb_rollout },
         { "pin", "MAC RELEASE", "pin a device to a release", verb_pin },
         { "unpin", "MAC", "remove a device's pin", verb_unpin },
@@ -45,10 +49,13 @@ static const Verb verbs[] = {
         { "assign", "RELEASE --devices FILE|-", "assign a release to the listed devices", verb_assign },
         { "demo", "[--devices N] [--port P] [--duration S] [--keep]",
           "a private flotad and a simulated fleet, its status live until Ctrl-C", verb_demo },
-        { "push", "DEVICE FILE|--release ID | --devices FILE|- FILE|--release ID [--transport espota|web] [--password-from KEY] "
-                  "[--filesystem] [--parallel N] [--port P] [--path PATH] [--phase-timeout SECS] [--deadline SECS] "
-                  "[--verify-timeout SECS] [--stats]",
-          "upload an image to devices that do not poll: ArduinoOTA (espota) or their web updater", verb_push },
+        { "push",
+          "DEVICE FILE|--release ID | --devices FILE|- FILE|--release ID [--transport espota|web] "
+          "[--password-from KEY] "
+          "[--filesystem] [--parallel N] [--port P] [--path PATH] [--phase-timeout SECS] [--deadline SECS] "
+          "[--verify-timeout SECS] [--stats]",
+          "upload an image to devices that do not poll: ArduinoOTA (espota) or their web updater",
+          verb_push },
         { "tui", "[--interval SECS] [--no-tick] [--stats]",
           "the dashboard (also 'flota' with no verb on a terminal)", verb_tui },
 };
@@ -63,7 +70,8 @@ static void help(void) {
                "  -t, --token TOKEN    API token (FLOTA_TOKEN, token= in the config)\n"
                "  -c, --config FILE    configuration file (default $XDG_CONFIG_HOME/flota/config)\n"
                "      --timeout SECS   give up on the server after this long (default 10)\n"
-               "      --db FILE        the inventory (db= in the config; default $XDG_STATE_HOME/flota/flota.db)\n"
+               "      --db FILE        the inventory (db= in the config; default "
+               "$XDG_STATE_HOME/flota/flota.db)\n"
                "  -j, --json           machine-readable output\n"
                "      --color=WHEN     colour: auto (on a terminal, unless NO_COLOR is set), always, never\n"
                "  -h, --help           show this help\n"
@@ -123,7 +131,8 @@ static int on_ini(void *user, const char *section, const char *name, const char 
                 return 1;
         }
         if (!streq(section, "flota")) {
-                snprintf(cf->error, sizeof(cf->error), "unknown section [%s] (expected [flota] or [push])", section);
+                snprintf(cf->error, sizeof(cf->error), "unknown section [%s] (expected [flota] or [push])",
+                         section);
                 return 0;
         }
         if (streq(name, "server"))
@@ -139,8 +148,7 @@ static int on_ini(void *user, const char *section, const char *name, const char 
                         return 0;
                 }
                 set(&cf->cli->types, value);
-        }
-        else if (streq(name, "timeout")) {
+        } else if (streq(name, "timeout")) {
                 if (parse_u32(value, &t) < 0 || t == 0 || t > 3600) {
                         snprintf(cf->error, sizeof(cf->error), "timeout: expected seconds from 1 to 3600");
                         return 0;

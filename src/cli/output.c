@@ -47,7 +47,8 @@ int cli_usage(const char *fmt, ...) {
 void print_fields(const cJSON *o, const char *const *keys, size_t n) {
         for (size_t i = 0; i < n; i++) {
                 const cJSON *v = cJSON_GetObjectItem(o, keys[i]);
-                _cleanup_free_ char *text = cJSON_IsString(v) ? xstrdup(v->valuestring) : cJSON_PrintUnformatted(v);
+                _cleanup_free_ char *text =
+                        cJSON_IsString(v) ? xstrdup(v->valuestring) : cJSON_PrintUnformatted(v);
                 _cleanup_free_ char *safe = term_escape(text);
                 printf("%-11s %s\n", keys[i], safe);
         }
@@ -58,8 +59,10 @@ int cli_client(Cli *cli, const char *verb, ApiClient **ret) {
 
         if (!cli->client) {
                 if (!cli->server)
-                        return cli_error("%s: no server: pass --server URL, set FLOTA_SERVER or server= in the "
-                                         "config file", verb);
+                        return cli_error(
+                                "%s: no server: pass --server URL, set FLOTA_SERVER or server= in the "
+                                "config file",
+                                verb);
                 if (api_client_new(cli->server, cli->token, cli->timeout, &cli->client, err) < 0)
                         return cli_error("%s: %s", verb, err);
         }
@@ -191,7 +194,7 @@ double jnum(const cJSON *o, const char *key) {
 }
 
 static ColorMode color_mode = COLOR_AUTO;
-static int color_enabled = -1;    /* decided on first use */
+static int color_enabled = -1; /* decided on first use */
 
 ColorMode color_mode_from_string(const char *s) {
         static const char *const names[_COLOR_MODE_MAX] = {
@@ -235,7 +238,7 @@ const char *style_off(void) {
 
 struct Table {
         size_t n;
-        char **cells;            /* row-major, headers first */
+        char **cells; /* row-major, headers first */
         size_t rows;
         size_t *width;
 };
@@ -263,8 +266,9 @@ void table_add(Table *t, const char *const *cells) {
 
 void table_print(Table *t) {
         struct winsize ws;
-        size_t cols = isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col ? ws.ws_col
-                                                                                                        : 1000;
+        size_t cols = isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col
+                              ? ws.ws_col
+                              : 1000;
         for (size_t r = 0; r < t->rows; r++) {
                 size_t used = 0;
                 /* escapes take no columns: only the cells count towards the width */

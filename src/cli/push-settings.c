@@ -41,7 +41,8 @@ const char *cli_push_setting(const Cli *cli, const char *key) {
         return NULL;
 }
 
-const char *cli_push_password(Cli *cli, const char *from, const char *const *names, size_t n, const char *product) {
+const char *cli_push_password(Cli *cli, const char *from, const char *const *names, size_t n,
+                              const char *product) {
         if (from)
                 return cli_push_setting(cli, from);
         for (size_t i = 0; i <= n; i++) {
@@ -56,7 +57,8 @@ const char *cli_push_password(Cli *cli, const char *from, const char *const *nam
         return cli_push_setting(cli, "password");
 }
 
-const char *cli_rollout_push_password(const char *device, const char *host, const char *product, void *userdata) {
+const char *cli_rollout_push_password(const char *device, const char *host, const char *product,
+                                      void *userdata) {
         const char *names[] = { device, host };
         return cli_push_password(userdata, NULL, names, ELEMENTSOF(names), product);
 }

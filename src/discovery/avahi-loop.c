@@ -23,28 +23,28 @@
 struct AvahiWatch {
         AvahiLoop *owner;
         int fd;
-        AvahiWatchEvent events;                 /* asked for */
-        AvahiWatchEvent revents;                /* happened; set while the callback runs */
+        AvahiWatchEvent events;  /* asked for */
+        AvahiWatchEvent revents; /* happened; set while the callback runs */
         AvahiWatchCallback callback;
         void *userdata;
-        bool dead;                              /* freed during a dispatch; released after it */
+        bool dead; /* freed during a dispatch; released after it */
         AvahiWatch *next;
 };
 
 struct AvahiTimeout {
         AvahiLoop *owner;
-        LoopTimerHandle timer;                  /* pending while enabled */
+        LoopTimerHandle timer; /* pending while enabled */
         AvahiTimeoutCallback callback;
         void *userdata;
         AvahiTimeout *prev, *next;
 };
 
 struct AvahiLoop {
-        AvahiPoll api;                          /* api.userdata points back here */
+        AvahiPoll api; /* api.userdata points back here */
         Loop *loop;
-        AvahiWatch *watches;                    /* newest first */
+        AvahiWatch *watches; /* newest first */
         AvahiTimeout *timeouts;
-        unsigned dispatching;                   /* watch callbacks running: frees are deferred */
+        unsigned dispatching; /* watch callbacks running: frees are deferred */
         bool has_dead;
 };
 
@@ -84,7 +84,7 @@ static void on_io(Loop *l, int fd, short revents, void *userdata) {
                         continue;
                 w->revents = e;
                 w->callback(w, fd, e, w->userdata);
-                w->revents = 0;                 /* still allocated even if it freed itself */
+                w->revents = 0; /* still allocated even if it freed itself */
         }
         if (--a->dispatching == 0 && a->has_dead)
                 release_dead(a);
@@ -113,8 +113,12 @@ static AvahiWatch *watch_new(const AvahiPoll *api, int fd, AvahiWatchEvent event
         if (fd < 0 || !callback)
                 return NULL;
         AvahiWatch *w = xcalloc(1, sizeof(AvahiWatch));
-        *w = (AvahiWatch) { .owner = a, .fd = fd, .events = events, .callback = callback,
-                            .userdata = userdata, .next = a->watches };
+        *w = (AvahiWatch) { .owner = a,
+                            .fd = fd,
+                            .events = events,
+                            .callback = callback,
+                            .userdata = userdata,
+                            .next = a->watches };
         a->watches = w;
         sync_fd(a, fd);
         return w;
@@ -172,8 +176,7 @@ static AvahiTimeout *timeout_new(const AvahiPoll *api, const struct timeval *tv,
         if (!callback)
                 return NULL;
         AvahiTimeout *t = xcalloc(1, sizeof(AvahiTimeout));
-        *t = (AvahiTimeout) { .owner = a, .callback = callback, .userdata = userdata,
-                              .next = a->timeouts };
+        *t = (AvahiTimeout) { .owner = a, .callback = callback, .userdata = userdata, .next = a->timeouts };
         if (a->timeouts)
                 a->timeouts->prev = t;
         a->timeouts = t;

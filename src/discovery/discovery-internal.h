@@ -17,10 +17,10 @@
 /* One thing the scout saw, for the main loop; owns its strings. */
 typedef struct DiscoveryMsg {
         DiscoveryEvent event;
-        bool quiet;                     /* a change of state only: DAEMON_UP the caller never saw go down */
-        DiscoveryService service;       /* ADDED, UPDATED, REMOVED; its strings point into strings */
+        bool quiet;               /* a change of state only: DAEMON_UP the caller never saw go down */
+        DiscoveryService service; /* ADDED, UPDATED, REMOVED; its strings point into strings */
         char *strings;
-        char error[DISCOVERY_ERROR_MAX];        /* DAEMON_DOWN: why */
+        char error[DISCOVERY_ERROR_MAX]; /* DAEMON_DOWN: why */
         struct DiscoveryMsg *next;
 } DiscoveryMsg;
 

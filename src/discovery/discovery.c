@@ -45,8 +45,8 @@ struct Discovery {
         Scout *scout;
         int efd;
         pthread_mutex_t lock;
-        DiscoveryMsg *head, *tail;      /* posted by the scout, under lock */
-        DiscoveryMsg *taken;            /* taken from the list, not handed out yet (loop only) */
+        DiscoveryMsg *head, *tail; /* posted by the scout, under lock */
+        DiscoveryMsg *taken;       /* taken from the list, not handed out yet (loop only) */
         LoopTimerHandle more;
         bool running;
         char error[DISCOVERY_ERROR_MAX];
@@ -54,8 +54,9 @@ struct Discovery {
 };
 
 static const char *const event_names[] = {
-        [DISCOVERY_ADDED] = "added",          [DISCOVERY_UPDATED] = "updated",   [DISCOVERY_REMOVED] = "removed",
-        [DISCOVERY_DAEMON_DOWN] = "daemon-down", [DISCOVERY_DAEMON_UP] = "daemon-up",
+        [DISCOVERY_ADDED] = "added",         [DISCOVERY_UPDATED] = "updated",
+        [DISCOVERY_REMOVED] = "removed",     [DISCOVERY_DAEMON_DOWN] = "daemon-down",
+        [DISCOVERY_DAEMON_UP] = "daemon-up",
 };
 
 const char *discovery_event_to_string(DiscoveryEvent e) {
@@ -89,14 +90,9 @@ static void hand_out(Discovery *d, DiscoveryMsg *m) {
                 d->running = true;
                 d->error[0] = 0;
                 break;
-        case DISCOVERY_ADDED:
-                d->count++;
-                break;
-        case DISCOVERY_REMOVED:
-                d->count--;
-                break;
-        default:
-                break;
+        case DISCOVERY_ADDED: d->count++; break;
+        case DISCOVERY_REMOVED: d->count--; break;
+        default: break;
         }
         if (!m->quiet)
                 d->fn(d, m->event, m->event <= DISCOVERY_REMOVED ? &m->service : NULL, d->userdata);
@@ -144,7 +140,8 @@ static int parse_types(const char *types, char ***ret, size_t *ret_n) {
         for (char *save = NULL, *t = strtok_r(copy, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
                 /* "_name._tcp" or "_name._udp" */
                 size_t len = strlen(t);
-                if (len < 7 || t[0] != '_' || (strcmp(t + len - 5, "._tcp") != 0 && strcmp(t + len - 5, "._udp") != 0)) {
+                if (len < 7 || t[0] != '_' ||
+                    (strcmp(t + len - 5, "._tcp") != 0 && strcmp(t + len - 5, "._udp") != 0)) {
                         for (size_t i = 0; i < n; i++)
                                 free(list[i]);
                         free(list);
@@ -208,7 +205,7 @@ Discovery *discovery_free(Discovery *d) {
         if (!d)
                 return NULL;
         if (d->poll)
-                avahi_threaded_poll_stop(d->poll);      /* joins the thread (a no-op when it never ran) */
+                avahi_threaded_poll_stop(d->poll); /* joins the thread (a no-op when it never ran) */
         d->scout = scout_free(d->scout);
         if (d->poll)
                 avahi_threaded_poll_free(d->poll);

@@ -36,14 +36,14 @@
 #include "flota/strutil.h"
 #include "flota/time-util.h"
 
-#define RESOLVERS_MAX 768               /* a stock avahi-daemon allows 1,024 objects per client */
+#define RESOLVERS_MAX 768 /* a stock avahi-daemon allows 1,024 objects per client */
 #define TICK_MSEC 50
-#define REFRESH_PER_TICK 10             /* 200 refreshes a second at most */
-#define REFRESH_RATE 100                /* the schedule asks for no more than this many a second */
+#define REFRESH_PER_TICK 10 /* 200 refreshes a second at most */
+#define REFRESH_RATE 100    /* the schedule asks for no more than this many a second */
 #define REFRESH_MIN (2 * USEC_PER_SEC)
 #define REFRESH_MAX (60 * USEC_PER_SEC)
 #define RETRY_PENDING (5 * USEC_PER_SEC)
-#define RETRY_LOST (10 * USEC_PER_SEC)          /* doubling after each failure, up to RETRY_LOST_MAX */
+#define RETRY_LOST (10 * USEC_PER_SEC) /* doubling after each failure, up to RETRY_LOST_MAX */
 #define RETRY_LOST_MAX (300 * USEC_PER_SEC)
 #define RESTART_MSEC 2000
 #define BUCKETS 4096
@@ -51,9 +51,9 @@
 #define TXT_ENTRIES_MAX 64
 
 typedef enum ServiceState {
-        SERVICE_PENDING,                /* never resolved: nothing reported yet */
-        SERVICE_ONLINE,                 /* ADDED was reported */
-        SERVICE_LOST,                   /* REMOVED was reported, the browser still lists it */
+        SERVICE_PENDING, /* never resolved: nothing reported yet */
+        SERVICE_ONLINE,  /* ADDED was reported */
+        SERVICE_LOST,    /* REMOVED was reported, the browser still lists it */
 } ServiceState;
 
 typedef struct Where {
@@ -66,18 +66,18 @@ typedef struct Service {
         char *name, *type, *domain;
         unsigned hash;
         struct Service *hash_next;
-        struct Service *prev, *next;    /* every service */
-        struct Service *queue_next;     /* waiting for a resolver */
+        struct Service *prev, *next; /* every service */
+        struct Service *queue_next;  /* waiting for a resolver */
         bool queued;
-        Where where[WHERE_MAX];         /* where the browsers list it now */
+        Where where[WHERE_MAX]; /* where the browsers list it now */
         unsigned n_where;
         AvahiServiceResolver *resolver;
-        bool answered;                  /* its resolver answered: free it when convenient */
+        bool answered; /* its resolver answered: free it when convenient */
         ServiceState state;
-        bool stale;                     /* known before avahi-daemon restarted, not confirmed since */
+        bool stale; /* known before avahi-daemon restarted, not confirmed since */
         usec_t next_refresh;
-        usec_t retry;                   /* LOST: how long until the next try */
-        DiscoveryService last;          /* what was reported; last.host owned */
+        usec_t retry;          /* LOST: how long until the next try */
+        DiscoveryService last; /* what was reported; last.host owned */
 } Service;
 
 struct Scout {
@@ -91,7 +91,7 @@ struct Scout {
         unsigned n_services;
         Service *queue_head, *queue_tail;
         unsigned queue_len;
-        unsigned resolvers;             /* alive */
+        unsigned resolvers; /* alive */
         AvahiTimeout *tick, *restart;
         bool running, down_reported;
         char error[DISCOVERY_ERROR_MAX];
@@ -254,7 +254,8 @@ static void service_drop(Scout *s, Service *v) {
 /* ---- resolving ---- */
 
 /* TXT into "key=value" lines and MdnsTxt entries (pointing into keys and values, freed by the caller). */
-static size_t read_txt(AvahiStringList *list, DiscoveryService *s, MdnsTxt *txt, char **keys, char **values) {
+static size_t read_txt(AvahiStringList *list, DiscoveryService *s, MdnsTxt *txt, char **keys,
+                       char **values) {
         size_t n = 0, len = 0;
 
         for (AvahiStringList *l = list; l && n < TXT_ENTRIES_MAX; l = avahi_string_list_get_next(l)) {
@@ -264,7 +265,9 @@ static size_t read_txt(AvahiStringList *list, DiscoveryService *s, MdnsTxt *txt,
                         continue;
                 keys[n] = key;
                 values[n] = value;
-                txt[n] = (MdnsTxt) { .key = key, .key_len = strlen(key), .value = value, .value_len = value ? size : 0 };
+                txt[n] = (MdnsTxt) {
+                        .key = key, .key_len = strlen(key), .value = value, .value_len = value ? size : 0
+                };
                 int k = snprintf(s->txt + len, sizeof(s->txt) - len, "%s%s%.*s\n", key, value ? "=" : "",
                                  (int) (value ? size : 0), value ? value : "");
                 if (k > 0 && (size_t) k < sizeof(s->txt) - len)
@@ -282,8 +285,9 @@ static void fill_service(DiscoveryService *s, const Service *v, const char *host
         MdnsTxt txt[TXT_ENTRIES_MAX];
         char *keys[TXT_ENTRIES_MAX], *values[TXT_ENTRIES_MAX];
 
-        *s = (DiscoveryService) { .type = v->type, .instance = v->name, .domain = v->domain, .host = host,
-                                  .port = port };
+        *s = (DiscoveryService) {
+                .type = v->type, .instance = v->name, .domain = v->domain, .host = host, .port = port
+        };
         if (a)
                 avahi_address_snprint(s->address, sizeof(s->address), a);
         size_t n = read_txt(list, s, txt, keys, values);
@@ -346,15 +350,17 @@ static bool unresolved(Scout *s, Service *v) {
         v->stale = false;
         if (v->state == SERVICE_LOST)
                 /* gone quiet: asked again less and less often (a dark fleet is no flood of queries) */
-                v->retry = v->retry == 0 ? RETRY_LOST : v->retry * 2 > RETRY_LOST_MAX ? RETRY_LOST_MAX : v->retry * 2;
+                v->retry = v->retry == 0                   ? RETRY_LOST
+                           : v->retry * 2 > RETRY_LOST_MAX ? RETRY_LOST_MAX
+                                                           : v->retry * 2;
         v->next_refresh = now_usec(CLOCK_MONOTONIC) + (v->state == SERVICE_LOST ? v->retry : RETRY_PENDING);
         return true;
 }
 
-static void resolve_cb(AvahiServiceResolver *r, AvahiIfIndex iface, AvahiProtocol proto, AvahiResolverEvent event,
-                       const char *name, const char *type, const char *domain, const char *host,
-                       const AvahiAddress *a, uint16_t port, AvahiStringList *txt, AvahiLookupResultFlags flags,
-                       void *userdata) {
+static void resolve_cb(AvahiServiceResolver *r, AvahiIfIndex iface, AvahiProtocol proto,
+                       AvahiResolverEvent event, const char *name, const char *type, const char *domain,
+                       const char *host, const AvahiAddress *a, uint16_t port, AvahiStringList *txt,
+                       AvahiLookupResultFlags flags, void *userdata) {
         Service *v = userdata;
         Scout *s = v->scout;
 
@@ -371,7 +377,8 @@ static void resolve_cb(AvahiServiceResolver *r, AvahiIfIndex iface, AvahiProtoco
                 v->answered = true;
                 return;
         }
-        log_debug("mdns: resolving %s.%s failed: %s", name, v->type, avahi_strerror(avahi_client_errno(s->client)));
+        log_debug("mdns: resolving %s.%s failed: %s", name, v->type,
+                  avahi_strerror(avahi_client_errno(s->client)));
         if (unresolved(s, v))
                 resolver_drop(s, v);
         /* else v and its resolver are gone already */
@@ -443,9 +450,9 @@ static void where_remove(Service *v, AvahiIfIndex iface, AvahiProtocol proto) {
                 }
 }
 
-static void browse_cb(AvahiServiceBrowser *b, AvahiIfIndex iface, AvahiProtocol proto, AvahiBrowserEvent event,
-                      const char *name, const char *type, const char *domain, AvahiLookupResultFlags flags,
-                      void *userdata) {
+static void browse_cb(AvahiServiceBrowser *b, AvahiIfIndex iface, AvahiProtocol proto,
+                      AvahiBrowserEvent event, const char *name, const char *type, const char *domain,
+                      AvahiLookupResultFlags flags, void *userdata) {
         Scout *s = userdata;
         Service *v;
 
@@ -471,7 +478,7 @@ static void browse_cb(AvahiServiceBrowser *b, AvahiIfIndex iface, AvahiProtocol 
                         break;
                 where_remove(v, iface, proto);
                 if (v->n_where > 0)
-                        break;          /* still listed elsewhere */
+                        break; /* still listed elsewhere */
                 if (v->state == SERVICE_ONLINE)
                         post(s, DISCOVERY_REMOVED, v, false);
                 service_drop(s, v);
@@ -479,8 +486,7 @@ static void browse_cb(AvahiServiceBrowser *b, AvahiIfIndex iface, AvahiProtocol 
         case AVAHI_BROWSER_FAILURE:
                 log_warning("mdns: browsing failed: %s", avahi_strerror(avahi_client_errno(s->client)));
                 break;
-        default:
-                break;          /* ALL_FOR_NOW, CACHE_EXHAUSTED */
+        default: break; /* ALL_FOR_NOW, CACHE_EXHAUSTED */
         }
 }
 
@@ -564,23 +570,20 @@ static void client_cb(AvahiClient *c, AvahiClientState state, void *userdata) {
         Scout *s = userdata;
 
         if (!s->client)
-                s->client = c;          /* called from inside avahi_client_new() */
+                s->client = c; /* called from inside avahi_client_new() */
         switch (state) {
         case AVAHI_CLIENT_S_RUNNING:
                 if (!s->running)
                         daemon_up(s);
                 break;
-        case AVAHI_CLIENT_CONNECTING:
-                daemon_down(s, "avahi-daemon is not running; waiting for it");
-                break;
+        case AVAHI_CLIENT_CONNECTING: daemon_down(s, "avahi-daemon is not running; waiting for it"); break;
         case AVAHI_CLIENT_FAILURE:
                 daemon_down(s, avahi_client_errno(c) == AVAHI_ERR_DISCONNECTED
                                        ? "avahi-daemon went away; waiting for it"
                                        : avahi_strerror(avahi_client_errno(c)));
                 arm(s, &s->restart, 0, restart_cb);
                 break;
-        default:
-                break;          /* S_REGISTERING, S_COLLISION: about publishing, not browsing */
+        default: break; /* S_REGISTERING, S_COLLISION: about publishing, not browsing */
         }
 }
 

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* A resolved device service as the inventory takes it: one conversion for 'flota discover' and the dashboard. */
+/* A resolved device service as the inventory takes it: one conversion for 'flota discover' and the
+ * dashboard. */
 #include "flota/discovery.h"
 #include "flota/inventory.h"
 #include "flota/strutil.h"
 
-void discovery_sighting(const DiscoveryService *s, usec_t at, MdnsSighting *ret, char id[static DEVICE_ID_MAX + 1]) {
+void discovery_sighting(const DiscoveryService *s, usec_t at, MdnsSighting *ret,
+                        char id[static DEVICE_ID_MAX + 1]) {
         const MdnsDevice *m = &s->device;
 
         mdns_device_id(m, id);

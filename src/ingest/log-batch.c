@@ -23,15 +23,15 @@
 
 typedef struct Dev {
         uint64_t key;
-        const char *version;            /* interned, "" when unknown */
-        const char *md5;                /* interned, "" when unknown */
+        const char *version; /* interned, "" when unknown */
+        const char *md5;     /* interned, "" when unknown */
         usec_t first, last;
-        char ip[IP_INLINE];             /* IPv4 and short IPv6 text; longer ones in ip_long */
+        char ip[IP_INLINE]; /* IPv4 and short IPv6 text; longer ones in ip_long */
         int8_t platform;
         bool pending;
-        const char *ip_long;            /* interned */
-        const char *product;            /* interned */
-        char *id;                       /* ids that are not MACs */
+        const char *ip_long; /* interned */
+        const char *product; /* interned */
+        char *id;            /* ids that are not MACs */
 } Dev;
 
 typedef struct Change {
@@ -43,7 +43,7 @@ typedef struct Change {
 /* Open addressing over (key, index + 1); capacity a power of two, at most half full. */
 typedef struct Slot {
         uint64_t key;
-        uint32_t index;                 /* 0: empty */
+        uint32_t index; /* 0: empty */
 } Slot;
 
 typedef struct Index {
@@ -149,8 +149,12 @@ static size_t lookup(LogBatch *b, const char *id, size_t n, const uint64_t *mac)
                         return slot->index - 1;
         }
         b->devs = xgrow(b->devs, &b->alloc_devs, b->n_devs + 1, sizeof(Dev));
-        b->devs[b->n_devs] = (Dev) { .key = key, .version = "", .md5 = "", .product = "",
-                                     .platform = _PLATFORM_INVALID, .id = mac ? NULL : xstrndup(id, n) };
+        b->devs[b->n_devs] = (Dev) { .key = key,
+                                     .version = "",
+                                     .md5 = "",
+                                     .product = "",
+                                     .platform = _PLATFORM_INVALID,
+                                     .id = mac ? NULL : xstrndup(id, n) };
         b->index.slots[j] = (Slot) { .key = key, .index = (uint32_t) ++b->n_devs };
         return b->n_devs - 1;
 }
@@ -227,8 +231,9 @@ static void apply(LogBatch *b, size_t i, const LogRecord *rec) {
         if (rec->version.n && !streq_n(d->version, rec->version.p, rec->version.n)) {
                 d->version = intern(&b->pool, rec->version.p, rec->version.n);
                 b->changes = xgrow(b->changes, &b->alloc_changes, b->n_changes + 1, sizeof(Change));
-                b->changes[b->n_changes++] = (Change) { .dev = (uint32_t) i, .version = d->version, .md5 = d->md5,
-                                                        .at = rec->at };
+                b->changes[b->n_changes++] = (Change) {
+                        .dev = (uint32_t) i, .version = d->version, .md5 = d->md5, .at = rec->at
+                };
         }
 }
 
@@ -247,11 +252,13 @@ void log_batch_add_many(LogBatch *b, const LogRecord *recs, size_t n) {
                 size_t m = n - done < LOG_BATCH_GROUP ? n - done : LOG_BATCH_GROUP;
                 const LogRecord *r = recs + done;
                 for (size_t k = 0; k < m && b->index.slots; k++) {
-                        uint64_t key = key_of(r[k].device, strlen(r[k].device), r[k].has_mac ? &r[k].mac : NULL);
+                        uint64_t key =
+                                key_of(r[k].device, strlen(r[k].device), r[k].has_mac ? &r[k].mac : NULL);
                         __builtin_prefetch(&b->index.slots[slot_of(key, b->index.mask)]);
                 }
                 for (size_t k = 0; k < m; k++) {
-                        idx[k] = lookup(b, r[k].device, strlen(r[k].device), r[k].has_mac ? &r[k].mac : NULL);
+                        idx[k] =
+                                lookup(b, r[k].device, strlen(r[k].device), r[k].has_mac ? &r[k].mac : NULL);
                         __builtin_prefetch(&b->devs[idx[k]], 1);
                 }
                 for (size_t k = 0; k < m; k++)
@@ -288,12 +295,15 @@ int log_batch_foreach_seen(const LogBatch *b, int (*cb)(const LogSeen *s, void *
         return 0;
 }
 
-int log_batch_foreach_change(const LogBatch *b, int (*cb)(const LogChange *c, void *userdata), void *userdata) {
+int log_batch_foreach_change(const LogBatch *b, int (*cb)(const LogChange *c, void *userdata),
+                             void *userdata) {
         for (size_t k = 0; k < b->n_changes; k++) {
                 const Change *c = &b->changes[k];
                 char buf[MAC_STR_LEN + 1];
-                LogChange x = { .device = dev_id(&b->devs[c->dev], buf), .version = c->version,
-                                .sketch_md5 = c->md5, .at = c->at };
+                LogChange x = { .device = dev_id(&b->devs[c->dev], buf),
+                                .version = c->version,
+                                .sketch_md5 = c->md5,
+                                .at = c->at };
                 int r = cb(&x, userdata);
                 if (r < 0)
                         return r;

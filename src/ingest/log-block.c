@@ -18,7 +18,7 @@ typedef struct Part {
         size_t n, alloc;
         LogBad *bad;
         size_t n_bad, alloc_bad;
-        char **owned;           /* copies of text that lived in the parser's scratch space */
+        char **owned; /* copies of text that lived in the parser's scratch space */
         size_t n_owned, alloc_owned;
         uint64_t lines;
 } Part;
@@ -29,7 +29,7 @@ struct LogBlockParser {
         pthread_t thread;
         pthread_mutex_t lock;
         pthread_cond_t cond;
-        const char *job;        /* the tail to parse, NULL when there is none */
+        const char *job; /* the tail to parse, NULL when there is none */
         size_t job_len;
         bool done, quit;
 };
@@ -73,8 +73,9 @@ static void parse_part(Part *p, const char *data, size_t len) {
                 LogRecord *rec = &p->recs[p->n];
                 if (log_parse_line(p->parser, pos, (size_t) (stop - pos), rec, &why) < 0) {
                         p->bad = xgrow(p->bad, &p->alloc_bad, p->n_bad + 1, sizeof(LogBad));
-                        p->bad[p->n_bad++] = (LogBad) { .line = p->lines, .why = why, .text = pos,
-                                                        .len = (size_t) (stop - pos) };
+                        p->bad[p->n_bad++] = (LogBad) {
+                                .line = p->lines, .why = why, .text = pos, .len = (size_t) (stop - pos)
+                        };
                 } else if (rec->device[0]) {
                         if (rec->in_scratch) {
                                 own_slice(p, &rec->version);
@@ -90,7 +91,9 @@ static void parse_part(Part *p, const char *data, size_t len) {
 }
 
 static LogParsed view(const Part *p) {
-        return (LogParsed) { .recs = p->recs, .n = p->n, .bad = p->bad, .n_bad = p->n_bad, .lines = p->lines };
+        return (LogParsed) {
+                .recs = p->recs, .n = p->n, .bad = p->bad, .n_bad = p->n_bad, .lines = p->lines
+        };
 }
 
 static void *worker(void *userdata) {
@@ -158,8 +161,8 @@ static void wait_tail(LogBlockParser *bp) {
         pthread_mutex_unlock(&bp->lock);
 }
 
-int log_block_parse(LogBlockParser *bp, const char *data, size_t len, int (*cb)(const LogParsed *part, void *userdata),
-                    void *userdata) {
+int log_block_parse(LogBlockParser *bp, const char *data, size_t len,
+                    int (*cb)(const LogParsed *part, void *userdata), void *userdata) {
         size_t cut = bp->threaded && len >= SPLIT_MIN ? split_at(data, len) : len;
         int r;
 

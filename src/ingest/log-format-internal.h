@@ -9,16 +9,16 @@
 typedef enum LogVar {
         LOG_VAR_SKIP,
         LOG_VAR_ADDR,
-        LOG_VAR_TIME_LOCAL,     /* 10/Oct/2000:13:55:36 -0700 */
-        LOG_VAR_TIME_APACHE,    /* the same in brackets; compiled into literal [ ] around TIME_LOCAL */
+        LOG_VAR_TIME_LOCAL,  /* 10/Oct/2000:13:55:36 -0700 */
+        LOG_VAR_TIME_APACHE, /* the same in brackets; compiled into literal [ ] around TIME_LOCAL */
         LOG_VAR_TIME_ISO8601,
-        LOG_VAR_MSEC,           /* seconds since the epoch with milliseconds */
+        LOG_VAR_MSEC, /* seconds since the epoch with milliseconds */
         LOG_VAR_STATUS,
-        LOG_VAR_REQUEST,        /* "GET /path?query HTTP/1.1" */
-        LOG_VAR_URI,            /* "/path?query" */
+        LOG_VAR_REQUEST, /* "GET /path?query HTTP/1.1" */
+        LOG_VAR_URI,     /* "/path?query" */
         LOG_VAR_USER_AGENT,
-        LOG_VAR_MAC,            /* x-*-STA-MAC; the field's platform says which core */
-        LOG_VAR_BASE_MAC,       /* x-ESP32-BASE-MAC: the identity when present, as flotad does */
+        LOG_VAR_MAC,      /* x-*-STA-MAC; the field's platform says which core */
+        LOG_VAR_BASE_MAC, /* x-ESP32-BASE-MAC: the identity when present, as flotad does */
         LOG_VAR_VERSION,
         LOG_VAR_SKETCH_MD5,
 } LogVar;
@@ -39,13 +39,13 @@ typedef struct LogField {
 typedef struct ProductPattern {
         char *path;
         char *after;
-        char *key;              /* NULL: the product is in the path */
+        char *key; /* NULL: the product is in the path */
 } ProductPattern;
 
 struct LogFormat {
-        bool json;              /* flotad's JSON lines; no fields */
+        bool json; /* flotad's JSON lines; no fields */
         ProductPattern product;
-        char *prefix;           /* literal text before the first field */
+        char *prefix; /* literal text before the first field */
         size_t prefix_len;
         LogField fields[LOG_FIELDS_MAX];
         size_t n_fields;
@@ -55,10 +55,10 @@ struct LogFormat {
 
 struct LogParser {
         const LogFormat *f;
-        char time_raw[48];              /* the previous line's time and its value */
+        char time_raw[48]; /* the previous line's time and its value */
         size_t time_len;
         usec_t time_value;
-        char scratch[LOG_SCRATCH_MAX];  /* decoded copies: JSON escapes, %XX in queries */
+        char scratch[LOG_SCRATCH_MAX]; /* decoded copies: JSON escapes, %XX in queries */
         size_t scratch_len;
 };
 

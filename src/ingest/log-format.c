@@ -27,16 +27,19 @@ static const LogPreset presets[] = {
           "\"$http_referer\" \"$http_user_agent\" \"$http_x_esp8266_sta_mac\" \"$http_x_esp8266_version\" "
           "\"$http_x_esp8266_sketch_md5\" \"$http_x_esp32_sta_mac\" \"$http_x_esp32_base_mac\" "
           "\"$http_x_esp32_version\" \"$http_x_esp32_sketch_md5\"",
-          "nginx combined + both cores' identity, version and sketch MD5 (snippet: log-formats/nginx-flota.conf)" },
+          "nginx combined + both cores' identity, version and sketch MD5 (snippet: "
+          "log-formats/nginx-flota.conf)" },
         { "apache-esp",
           "%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-Agent}i\" \"%{x-ESP8266-STA-MAC}i\" "
           "\"%{x-ESP8266-version}i\"",
           "Apache combined + ESP8266 MAC and version (snippet: log-formats/apache-esp.conf)" },
         { "apache-flota",
           "%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-Agent}i\" \"%{x-ESP8266-STA-MAC}i\" "
-          "\"%{x-ESP8266-version}i\" \"%{x-ESP8266-sketch-md5}i\" \"%{x-ESP32-STA-MAC}i\" \"%{x-ESP32-BASE-MAC}i\" "
+          "\"%{x-ESP8266-version}i\" \"%{x-ESP8266-sketch-md5}i\" \"%{x-ESP32-STA-MAC}i\" "
+          "\"%{x-ESP32-BASE-MAC}i\" "
           "\"%{x-ESP32-version}i\" \"%{x-ESP32-sketch-md5}i\"",
-          "Apache combined + both cores' identity, version and sketch MD5 (snippet: log-formats/apache-flota.conf)" },
+          "Apache combined + both cores' identity, version and sketch MD5 (snippet: "
+          "log-formats/apache-flota.conf)" },
         { "flotad", "json", "flotad's JSON-lines check-in log (flotad --checkin-log)" },
         {},
 };
@@ -50,16 +53,11 @@ static LogVar header_var(const char *name, size_t n, Platform *platform) {
         if (n == 10 && strncasecmp(name, "user-agent", n) == 0)
                 return LOG_VAR_USER_AGENT;
         switch (esp_header_from_name(name, n, platform)) {
-        case ESP_HEADER_STA_MAC:
-                return LOG_VAR_MAC;
-        case ESP_HEADER_BASE_MAC:
-                return LOG_VAR_BASE_MAC;
-        case ESP_HEADER_VERSION:
-                return LOG_VAR_VERSION;
-        case ESP_HEADER_SKETCH_MD5:
-                return LOG_VAR_SKETCH_MD5;
-        default:
-                return LOG_VAR_SKIP;
+        case ESP_HEADER_STA_MAC: return LOG_VAR_MAC;
+        case ESP_HEADER_BASE_MAC: return LOG_VAR_BASE_MAC;
+        case ESP_HEADER_VERSION: return LOG_VAR_VERSION;
+        case ESP_HEADER_SKETCH_MD5: return LOG_VAR_SKETCH_MD5;
+        default: return LOG_VAR_SKIP;
         }
 }
 
@@ -69,9 +67,12 @@ static LogVar nginx_var(const char *name, size_t n, Platform *platform) {
                 const char *name;
                 LogVar var;
         } vars[] = {
-                { "remote_addr", LOG_VAR_ADDR },        { "time_local", LOG_VAR_TIME_LOCAL },
-                { "time_iso8601", LOG_VAR_TIME_ISO8601 }, { "msec", LOG_VAR_MSEC },
-                { "status", LOG_VAR_STATUS },            { "request", LOG_VAR_REQUEST },
+                { "remote_addr", LOG_VAR_ADDR },
+                { "time_local", LOG_VAR_TIME_LOCAL },
+                { "time_iso8601", LOG_VAR_TIME_ISO8601 },
+                { "msec", LOG_VAR_MSEC },
+                { "status", LOG_VAR_STATUS },
+                { "request", LOG_VAR_REQUEST },
                 { "request_uri", LOG_VAR_URI },
         };
         char header[64];
@@ -89,18 +90,12 @@ static LogVar nginx_var(const char *name, size_t n, Platform *platform) {
 static LogVar apache_var(char letter, const char *arg, size_t n, Platform *platform) {
         switch (letter) {
         case 'h':
-        case 'a':
-                return LOG_VAR_ADDR;
-        case 't':
-                return arg ? LOG_VAR_SKIP : LOG_VAR_TIME_APACHE;
-        case 's':
-                return LOG_VAR_STATUS;
-        case 'r':
-                return LOG_VAR_REQUEST;
-        case 'i':
-                return arg ? header_var(arg, n, platform) : LOG_VAR_SKIP;
-        default:
-                return LOG_VAR_SKIP;
+        case 'a': return LOG_VAR_ADDR;
+        case 't': return arg ? LOG_VAR_SKIP : LOG_VAR_TIME_APACHE;
+        case 's': return LOG_VAR_STATUS;
+        case 'r': return LOG_VAR_REQUEST;
+        case 'i': return arg ? header_var(arg, n, platform) : LOG_VAR_SKIP;
+        default: return LOG_VAR_SKIP;
         }
 }
 
@@ -116,7 +111,7 @@ static int fail(char err[static LOG_FORMAT_ERROR_MAX], const char *fmt, ...) {
 
 typedef struct Builder {
         LogFormat *f;
-        char *lit;                      /* literal text collected since the last field */
+        char *lit; /* literal text collected since the last field */
         size_t lit_len, lit_alloc;
 } Builder;
 
@@ -148,8 +143,11 @@ static int field_add(Builder *b, LogVar var, Platform platform, const char *name
         LogFormat *f = b->f;
 
         if (f->n_fields > 0 && b->lit_len == 0)
-                return fail(err, "'%.*s' follows the previous field with nothing between them, so the two cannot be "
-                            "told apart", (int) n, name);
+                return fail(
+                        err,
+                        "'%.*s' follows the previous field with nothing between them, so the two cannot be "
+                        "told apart",
+                        (int) n, name);
         if (f->n_fields >= LOG_FIELDS_MAX)
                 return fail(err, "more than %d fields", LOG_FIELDS_MAX);
         lit_end(b);
@@ -185,7 +183,8 @@ static int compile_nginx(Builder *b, const char *s, char err[static LOG_FORMAT_E
                 while (isalnum((unsigned char) name[n]) || name[n] == '_')
                         n++;
                 if (n == 0 || (braced && name[n] != '}'))
-                        return fail(err, "'$' at byte %zu is not followed by a variable name", (size_t) (p - s) + 1);
+                        return fail(err, "'$' at byte %zu is not followed by a variable name",
+                                    (size_t) (p - s) + 1);
                 Platform platform = _PLATFORM_INVALID;
                 LogVar var = nginx_var(name, n, &platform);
                 int r = field_add(b, var, platform, name, n, err);
@@ -222,7 +221,8 @@ static int compile_apache(Builder *b, const char *s, char err[static LOG_FORMAT_
                         while (*p && *p != '}')
                                 p++;
                         if (!*p)
-                                return fail(err, "'%%{' at byte %zu has no closing '}'", (size_t) (start - s) + 1);
+                                return fail(err, "'%%{' at byte %zu has no closing '}'",
+                                            (size_t) (start - s) + 1);
                         n = (size_t) (p++ - arg);
                 }
                 if (!isalpha((unsigned char) *p))
@@ -291,7 +291,9 @@ int log_format_compile(const char *spec, LogFormat **ret, char err[static LOG_FO
         else if (strchr(spec, '%'))
                 r = compile_apache(&b, spec, err);
         else
-                r = fail(err, "'%.60s' is neither a preset nor a log format (nginx $variables or Apache %%letters)",
+                r = fail(err,
+                         "'%.60s' is neither a preset nor a log format (nginx $variables or Apache "
+                         "%%letters)",
                          spec);
         if (r < 0) {
                 free(b.lit);
@@ -300,7 +302,8 @@ int log_format_compile(const char *spec, LogFormat **ret, char err[static LOG_FO
         lit_end(&b);
         if (!has_var(f, LOG_VAR_MAC) && !has_var(f, LOG_VAR_BASE_MAC) && !has_var(f, LOG_VAR_REQUEST) &&
             !has_var(f, LOG_VAR_URI))
-                return fail(err, "the format logs no device identity: add the x-ESP8266-STA-MAC (and x-ESP32-*) "
+                return fail(err,
+                            "the format logs no device identity: add the x-ESP8266-STA-MAC (and x-ESP32-*) "
                             "request headers, e.g. \"$http_x_esp8266_sta_mac\"");
         r = log_format_set_product(f, LOG_PRODUCT_PATTERN_DEFAULT, err);
         if (r < 0)
@@ -323,21 +326,24 @@ int log_format_set_product(LogFormat *f, const char *pattern, char err[static LO
 
         err[0] = 0;
         if (!at || strstr(at + strlen(var), var) || pattern[0] != '/')
-                return fail(err, "product pattern '%.60s': expected a path with one {product}, such as %s", pattern,
-                            LOG_PRODUCT_PATTERN_DEFAULT);
+                return fail(err, "product pattern '%.60s': expected a path with one {product}, such as %s",
+                            pattern, LOG_PRODUCT_PATTERN_DEFAULT);
         if (q && q < at) {
                 /* "/update?p={product}": a query value, the whole value */
                 const char *key = q + 1;
                 size_t key_len = at[-1] == '=' ? (size_t) (at - 1 - key) : 0;
                 if (key_len == 0 || at[strlen(var)] != 0 || memchr(key, '&', key_len))
-                        return fail(err, "product pattern '%.60s': a query pattern is PATH?KEY={product}", pattern);
+                        return fail(err, "product pattern '%.60s': a query pattern is PATH?KEY={product}",
+                                    pattern);
                 pp.path = xstrndup(pattern, (size_t) (q - pattern));
                 pp.key = xstrndup(key, key_len);
                 pp.after = xstrdup("");
         } else {
                 if (q)
-                        return fail(err, "product pattern '%.60s': nothing may follow {product}'s path but the query",
-                                    pattern);
+                        return fail(
+                                err,
+                                "product pattern '%.60s': nothing may follow {product}'s path but the query",
+                                pattern);
                 pp.path = xstrndup(pattern, (size_t) (at - pattern));
                 pp.after = xstrdup(at + strlen(var));
         }

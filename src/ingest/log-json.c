@@ -40,7 +40,8 @@ static bool name_slice_ok(const LogSlice *v) {
         if (v->n == 0 || v->n > 64)
                 return false;
         for (size_t i = 0; i < v->n; i++)
-                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", v->p[i]) || !v->p[i])
+                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", v->p[i]) ||
+                    !v->p[i])
                         return false;
         return true;
 }
@@ -69,7 +70,7 @@ static void keep(Members *m, const LogSlice *key, const LogSlice *v, bool is_str
                 return;
         }
         if (!is_string)
-                return;                 /* null and numbers where strings are read: absent */
+                return; /* null and numbers where strings are read: absent */
         for (size_t i = 0; i < ELEMENTSOF(wanted); i++)
                 if (key_is(key, wanted[i].name)) {
                         *(LogSlice *) ((char *) m + wanted[i].offset) = *v;
@@ -90,7 +91,7 @@ static int members(LogParser *lp, JsonScan *s, Members *m) {
                         JsonScan peek = *s;
                         is_string = json_scan_char(&peek, '"');
                         if (json_scan_char(&peek, '{') || json_scan_char(&peek, '['))
-                                return -EINVAL;         /* nested values are not part of a check-in */
+                                return -EINVAL; /* nested values are not part of a check-in */
                         if (is_string ? string(lp, s, &v) < 0 : json_scan_skip(s, &v.p, &v.n) < 0)
                                 return -EINVAL;
                         keep(m, &key, &v, is_string);
@@ -131,7 +132,7 @@ int log_parse_json(LogParser *p, const char *line, size_t len, LogRecord *ret, c
         ret->product = name_slice_ok(&m.product) ? m.product : (LogSlice) {};
         ret->platform = slice_is(&m.platform, "esp8266") ? PLATFORM_ESP8266
                         : slice_is(&m.platform, "esp32") ? PLATFORM_ESP32
-                                                        : _PLATFORM_INVALID;
+                                                         : _PLATFORM_INVALID;
         ret->status = m.status.n == 3 ? (m.status.p[0] - '0') * 100 + (m.status.p[1] - '0') * 10 +
                                                 (m.status.p[2] - '0')
                                       : 0;

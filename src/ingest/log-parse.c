@@ -13,7 +13,6 @@
 #include "flota/strutil.h"
 #include "log-format-internal.h"
 
-
 LogParser *log_parser_new(const LogFormat *f) {
         LogParser *p = xcalloc(1, sizeof(LogParser));
         p->f = f;
@@ -29,7 +28,7 @@ LogParser *log_parser_free(LogParser *p) {
 typedef struct Fields {
         LogSlice mac[_PLATFORM_MAX], base_mac, version[_PLATFORM_MAX], md5[_PLATFORM_MAX];
         LogSlice query_id, query_version;
-        LogSlice product;               /* from the request target (LogFormat.product) */
+        LogSlice product; /* from the request target (LogFormat.product) */
         Platform ua_platform;
 } Fields;
 
@@ -121,7 +120,8 @@ static bool product_ok(const char *s, size_t n) {
         if (n == 0 || n > 64)
                 return false;
         for (size_t i = 0; i < n; i++)
-                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", s[i]) || !s[i])
+                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", s[i]) ||
+                    !s[i])
                         return false;
         return true;
 }
@@ -183,24 +183,20 @@ static void product_from(const LogParser *p, LogVar var, const char *s, size_t n
         product_from_target(&p->f->product, s, (size_t) (end - s), f);
 }
 
-static int take_field(LogParser *p, const LogField *field, const char *s, size_t n, Fields *f, LogRecord *ret,
-                      const char **why) {
+static int take_field(LogParser *p, const LogField *field, const char *s, size_t n, Fields *f,
+                      LogRecord *ret, const char **why) {
         LogSlice v = value(s, n);
         Platform pl = field->platform;
 
         switch (field->var) {
-        case LOG_VAR_ADDR:
-                ret->addr = v;
-                break;
+        case LOG_VAR_ADDR: ret->addr = v; break;
         case LOG_VAR_TIME_LOCAL:
         case LOG_VAR_TIME_ISO8601:
         case LOG_VAR_MSEC:
                 if (log_parse_time(p, (int) field->var, s, n, &ret->at) < 0)
                         return bad(why, "malformed time");
                 break;
-        case LOG_VAR_STATUS:
-                ret->status = (int) status_from(s, n);
-                break;
+        case LOG_VAR_STATUS: ret->status = (int) status_from(s, n); break;
         case LOG_VAR_REQUEST:
         case LOG_VAR_URI:
                 query_fields(p, s, n, f);
@@ -212,20 +208,11 @@ static int take_field(LogParser *p, const LogField *field, const char *s, size_t
                 else if (n >= 8 && memcmp(s, "ESP8266-", 8) == 0)
                         f->ua_platform = PLATFORM_ESP8266;
                 break;
-        case LOG_VAR_MAC:
-                f->mac[pl] = v;
-                break;
-        case LOG_VAR_BASE_MAC:
-                f->base_mac = v;
-                break;
-        case LOG_VAR_VERSION:
-                f->version[pl] = v;
-                break;
-        case LOG_VAR_SKETCH_MD5:
-                f->md5[pl] = v;
-                break;
-        default:
-                break;
+        case LOG_VAR_MAC: f->mac[pl] = v; break;
+        case LOG_VAR_BASE_MAC: f->base_mac = v; break;
+        case LOG_VAR_VERSION: f->version[pl] = v; break;
+        case LOG_VAR_SKETCH_MD5: f->md5[pl] = v; break;
+        default: break;
         }
         return 0;
 }
@@ -250,7 +237,7 @@ static int finish_record(const Fields *f, LogRecord *ret, const char **why) {
                 mac_only = false;
         }
         if (!id)
-                return 0;                       /* not a device poll */
+                return 0; /* not a device poll */
         if (log_device_from(id, mac_only, ret) < 0)
                 return bad(why, "malformed device MAC or id");
         ret->platform = pl;

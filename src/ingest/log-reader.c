@@ -20,14 +20,14 @@ extern char **environ;
 struct LogReader {
         int fd;
         bool compressed;
-        pid_t gzip;             /* the decompressor while it runs, or 0 */
+        pid_t gzip; /* the decompressor while it runs, or 0 */
         struct stat st;
         char *buf;
-        size_t start, fill;     /* unread bytes are buf[start, fill) */
-        uint64_t offset;        /* content offset of buf[start] */
+        size_t start, fill; /* unread bytes are buf[start, fill) */
+        uint64_t offset;    /* content offset of buf[start] */
         bool eof;
-        int error;              /* gzip's verdict, given once the lines before it are out */
-        bool skipping;          /* inside an overlong line: drop up to its newline */
+        int error;     /* gzip's verdict, given once the lines before it are out */
+        bool skipping; /* inside an overlong line: drop up to its newline */
 };
 
 static int spawn_gzip(const char *path, int *ret_fd, pid_t *ret_pid) {
@@ -145,7 +145,7 @@ static int fill(LogReader *r) {
                 }
                 r->fill += (size_t) n;
                 if (!r->compressed)
-                        break;  /* a regular file gives what it has at once */
+                        break; /* a regular file gives what it has at once */
         }
         return 0;
 }
@@ -160,7 +160,7 @@ int log_reader_fingerprint(LogReader *r, char ret[static LOG_FINGERPRINT_LEN + 1
         if (nl)
                 n = (size_t) (nl - first) + 1;
         else if (n < LOG_LINE_MAX && !(r->eof && r->compressed && n > 0))
-                return -EAGAIN;         /* the first line is still being written */
+                return -EAGAIN; /* the first line is still being written */
         md5_hex(first, n, ret);
         return 0;
 }
@@ -240,7 +240,8 @@ int log_reader_next(LogReader *r, LogBlock *ret) {
                                 take(r, (size_t) (last - (r->buf + r->start)) + 1, ret, false);
                                 return 1;
                         }
-                        /* an unfinished last line: a gzip file is complete, a live log may still be written */
+                        /* an unfinished last line: a gzip file is complete, a live log may still be written
+                         */
                         if (avail > 0 && r->compressed && r->error == 0) {
                                 take(r, avail, ret, false);
                                 return 1;

@@ -31,11 +31,13 @@ static int parse_time_local(const char *s, size_t n, usec_t *ret) {
         CivilTime c = {};
         int mon;
 
-        if (n != 26 || s[2] != '/' || s[6] != '/' || s[11] != ':' || s[14] != ':' || s[17] != ':' || s[20] != ' ')
+        if (n != 26 || s[2] != '/' || s[6] != '/' || s[11] != ':' || s[14] != ':' || s[17] != ':' ||
+            s[20] != ' ')
                 return -EINVAL;
         mon = month_from_name(s + 3);
         if (mon < 0 || !digits(s, 2, &c.day) || !digits(s + 7, 4, &c.year) || !digits(s + 12, 2, &c.hour) ||
-            !digits(s + 15, 2, &c.minute) || !digits(s + 18, 2, &c.second) || parse_utc_offset(s + 21, 5, &c.utc_offset) < 0)
+            !digits(s + 15, 2, &c.minute) || !digits(s + 18, 2, &c.second) ||
+            parse_utc_offset(s + 21, 5, &c.utc_offset) < 0)
                 return -EINVAL;
         c.month = (unsigned) mon;
         return time_from_civil(&c, ret) < 0 ? -EINVAL : 0;
@@ -113,17 +115,18 @@ enum {
 static const uint8_t byte_class[256] = {
 #define V IN_VERSION
 #define VA (IN_VERSION | IN_ADDR)
-        ['!'] = V, ['#'] = V, ['$'] = V, ['%'] = V, ['&'] = V, ['('] = V, [')'] = V, ['*'] = V, ['+'] = V,
-        [','] = V, ['-'] = V, ['.'] = VA, ['/'] = V, ['0'] = VA, ['1'] = VA, ['2'] = VA, ['3'] = VA, ['4'] = VA,
-        ['5'] = VA, ['6'] = VA, ['7'] = VA, ['8'] = VA, ['9'] = VA, [':'] = VA, [';'] = V, ['<'] = V, ['='] = V,
-        ['>'] = V, ['?'] = V, ['@'] = V, ['A'] = VA, ['B'] = VA, ['C'] = VA, ['D'] = VA, ['E'] = VA, ['F'] = VA,
-        ['G'] = V, ['H'] = V, ['I'] = V, ['J'] = V, ['K'] = V, ['L'] = V, ['M'] = V, ['N'] = V, ['O'] = V,
-        ['P'] = V, ['Q'] = V, ['R'] = V, ['S'] = V, ['T'] = V, ['U'] = V, ['V'] = V, ['W'] = V, ['X'] = V,
-        ['Y'] = V, ['Z'] = V, ['['] = V, [']'] = V, ['^'] = V, ['_'] = V, ['`'] = V, ['a'] = VA, ['b'] = VA,
-        ['c'] = VA, ['d'] = VA, ['e'] = VA, ['f'] = VA, ['g'] = V, ['h'] = V, ['i'] = V, ['j'] = V, ['k'] = V,
-        ['l'] = V, ['m'] = V, ['n'] = V, ['o'] = V, ['p'] = V, ['q'] = V, ['r'] = V, ['s'] = V, ['t'] = V,
-        ['u'] = V, ['v'] = V, ['w'] = V, ['x'] = V, ['y'] = V, ['z'] = V, ['{'] = V, ['|'] = V, ['}'] = V,
-        ['~'] = V,
+        ['!'] = V,  ['#'] = V,  ['$'] = V,  ['%'] = V,  ['&'] = V,  ['('] = V,  [')'] = V,  ['*'] = V,
+        ['+'] = V,  [','] = V,  ['-'] = V,  ['.'] = VA, ['/'] = V,  ['0'] = VA, ['1'] = VA, ['2'] = VA,
+        ['3'] = VA, ['4'] = VA, ['5'] = VA, ['6'] = VA, ['7'] = VA, ['8'] = VA, ['9'] = VA, [':'] = VA,
+        [';'] = V,  ['<'] = V,  ['='] = V,  ['>'] = V,  ['?'] = V,  ['@'] = V,  ['A'] = VA, ['B'] = VA,
+        ['C'] = VA, ['D'] = VA, ['E'] = VA, ['F'] = VA, ['G'] = V,  ['H'] = V,  ['I'] = V,  ['J'] = V,
+        ['K'] = V,  ['L'] = V,  ['M'] = V,  ['N'] = V,  ['O'] = V,  ['P'] = V,  ['Q'] = V,  ['R'] = V,
+        ['S'] = V,  ['T'] = V,  ['U'] = V,  ['V'] = V,  ['W'] = V,  ['X'] = V,  ['Y'] = V,  ['Z'] = V,
+        ['['] = V,  [']'] = V,  ['^'] = V,  ['_'] = V,  ['`'] = V,  ['a'] = VA, ['b'] = VA, ['c'] = VA,
+        ['d'] = VA, ['e'] = VA, ['f'] = VA, ['g'] = V,  ['h'] = V,  ['i'] = V,  ['j'] = V,  ['k'] = V,
+        ['l'] = V,  ['m'] = V,  ['n'] = V,  ['o'] = V,  ['p'] = V,  ['q'] = V,  ['r'] = V,  ['s'] = V,
+        ['t'] = V,  ['u'] = V,  ['v'] = V,  ['w'] = V,  ['x'] = V,  ['y'] = V,  ['z'] = V,  ['{'] = V,
+        ['|'] = V,  ['}'] = V,  ['~'] = V,
 #undef V
 #undef VA
 };

@@ -81,7 +81,8 @@ int api_parse_product(const char *body, size_t len, ProductBody *ret, char err[s
         const cJSON *plat = cJSON_GetObjectItemCaseSensitive(j, "platform");
         Platform platform = _PLATFORM_INVALID;
         if (plat && !cJSON_IsNull(plat)) {
-                platform = cJSON_IsString(plat) ? platform_from_string(plat->valuestring) : _PLATFORM_INVALID;
+                platform =
+                        cJSON_IsString(plat) ? platform_from_string(plat->valuestring) : _PLATFORM_INVALID;
                 if (platform < 0)
                         return bad(err, "\"platform\" must be \"esp8266\" or \"esp32\"");
         }
@@ -137,7 +138,8 @@ int api_parse_labels(const char *body, size_t len, LabelsBody *ret, char err[sta
         cJSON_ArrayForEach(it, arr) {
                 if (!cJSON_IsString(it) || !label_is_valid(it->valuestring)) {
                         strv_free(labels, i);
-                        return bad(err, "label %zu must be 1-64 characters of letters, digits or ._:=/-", i + 1);
+                        return bad(err, "label %zu must be 1-64 characters of letters, digits or ._:=/-",
+                                   i + 1);
                 }
                 labels[i++] = xstrdup(it->valuestring);
         }

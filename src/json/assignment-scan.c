@@ -71,10 +71,11 @@ static bool scan_time(JsonScan *s, usec_t *ret) {
 static bool scan_assigned(JsonScan *s, AssignedDevice *d) {
         int64_t polls;
 
-        if (!json_scan_char(s, '{') || !scan_key(s, "id") || !scan_text(s, d->id, sizeof(d->id), false) || !d->id[0] ||
-            !json_scan_char(s, ',') || !scan_key(s, "polls") || !scan_int(s, 0, &polls) || !json_scan_char(s, ',') ||
-            !scan_key(s, "first_seen") || !scan_time(s, &d->first_seen) || !json_scan_char(s, ',') ||
-            !scan_key(s, "last_seen") || !scan_time(s, &d->last_seen) || !json_scan_char(s, '}'))
+        if (!json_scan_char(s, '{') || !scan_key(s, "id") || !scan_text(s, d->id, sizeof(d->id), false) ||
+            !d->id[0] || !json_scan_char(s, ',') || !scan_key(s, "polls") || !scan_int(s, 0, &polls) ||
+            !json_scan_char(s, ',') || !scan_key(s, "first_seen") || !scan_time(s, &d->first_seen) ||
+            !json_scan_char(s, ',') || !scan_key(s, "last_seen") || !scan_time(s, &d->last_seen) ||
+            !json_scan_char(s, '}'))
                 return false;
         d->polls = (uint64_t) polls;
         return true;
@@ -100,8 +101,9 @@ int json_scan_assignment_page(const char *text, size_t len, AssignmentPage *ret)
                 if (!json_scan_char(&s, ']'))
                         goto bad;
         }
-        if (!json_scan_char(&s, ',') || !scan_key(&s, "next") || !scan_text(&s, p.next, sizeof(p.next), true) ||
-            !json_scan_char(&s, '}') || !json_scan_at_end(&s))
+        if (!json_scan_char(&s, ',') || !scan_key(&s, "next") ||
+            !scan_text(&s, p.next, sizeof(p.next), true) || !json_scan_char(&s, '}') ||
+            !json_scan_at_end(&s))
                 goto bad;
         *ret = p;
         return 0;

@@ -69,7 +69,8 @@ static int get_text(const Ctx *c, const cJSON *o, const char *key, bool nullable
 }
 
 /* A string as a new copy of at most max bytes; null is NULL when nullable. */
-static int get_text_dup(const Ctx *c, const cJSON *o, const char *key, bool nullable, size_t max, char **ret) {
+static int get_text_dup(const Ctx *c, const cJSON *o, const char *key, bool nullable, size_t max,
+                        char **ret) {
         const cJSON *v;
         int r = member(c, o, key, nullable, &v);
 
@@ -88,8 +89,8 @@ static int get_text_dup(const Ctx *c, const cJSON *o, const char *key, bool null
 }
 
 /* An integer in [min, max]; null is if_null when nullable. */
-static int get_int(const Ctx *c, const cJSON *o, const char *key, bool nullable, int64_t if_null, int64_t min,
-                   int64_t max, int64_t *ret) {
+static int get_int(const Ctx *c, const cJSON *o, const char *key, bool nullable, int64_t if_null,
+                   int64_t min, int64_t max, int64_t *ret) {
         const cJSON *v;
         int r = member(c, o, key, nullable, &v);
 
@@ -103,8 +104,10 @@ static int get_int(const Ctx *c, const cJSON *o, const char *key, bool nullable,
                 return fail(c, "\"%s\" is not a number", key);
         double d = v->valuedouble;
         /* 2^63 is exact in a double: anything at or past it does not fit */
-        if (!isfinite(d) || d != floor(d) || d < (double) min || d >= 9223372036854775808.0 || (int64_t) d > max)
-                return fail(c, "\"%s\" is not an integer from %lld to %lld", key, (long long) min, (long long) max);
+        if (!isfinite(d) || d != floor(d) || d < (double) min || d >= 9223372036854775808.0 ||
+            (int64_t) d > max)
+                return fail(c, "\"%s\" is not an integer from %lld to %lld", key, (long long) min,
+                            (long long) max);
         *ret = (int64_t) d;
         return 0;
 }
@@ -457,8 +460,8 @@ ChannelChange channel_change_record_view(const ChannelChangeRecord *r) {
 
 /* Decodes each element of o[key] with from() into a new array of elsize-byte items. */
 static int decode_array(const Ctx *c, const cJSON *o, const char *key, size_t elsize,
-                        int (*from)(const cJSON *e, void *ret, char *err), void (*done)(void *item), void **ret,
-                        size_t *ret_n) {
+                        int (*from)(const cJSON *e, void *ret, char *err), void (*done)(void *item),
+                        void **ret, size_t *ret_n) {
         const cJSON *arr, *e;
         size_t n, i = 0;
         int r = get_array(c, o, key, &arr, &n);
@@ -514,8 +517,8 @@ static int channel_item(const cJSON *e, void *ret, char *err) {
 }
 
 /* One object answer, decoded with from(). */
-static int decode_one(const char *what, const char *text, size_t len, int (*from)(const cJSON *e, void *ret, char *err),
-                      void *ret, char *err) {
+static int decode_one(const char *what, const char *text, size_t len,
+                      int (*from)(const cJSON *e, void *ret, char *err), void *ret, char *err) {
         Ctx c = { what, err };
         _cleanup_(cJSON_Deletep) cJSON *j = NULL;
         int r = parse(&c, text, len, &j);
@@ -539,7 +542,8 @@ int json_decode_error_body(const char *text, size_t len, char *msg, size_t size)
         return 0;
 }
 
-int json_decode_device(const char *text, size_t len, DeviceRecord *ret, char err[static JSON_DECODE_ERROR_MAX]) {
+int json_decode_device(const char *text, size_t len, DeviceRecord *ret,
+                       char err[static JSON_DECODE_ERROR_MAX]) {
         return decode_one("device", text, len, device_item, ret, err);
 }
 
@@ -573,7 +577,8 @@ int json_decode_device_list(const char *text, size_t len, DeviceRecordList *ret,
 
         if (r < 0 || (r = need_object(&c, j)) < 0)
                 return r;
-        r = decode_array(&c, j, "devices", sizeof(DeviceRecord), device_item, device_item_done, &items, &l.n);
+        r = decode_array(&c, j, "devices", sizeof(DeviceRecord), device_item, device_item_done, &items,
+                         &l.n);
         if (r < 0)
                 return r;
         l.items = items;
@@ -615,8 +620,8 @@ int json_decode_checkin_list(const char *text, size_t len, CheckinList *ret,
 
 /* A {"KEY": [item...]} answer: each item decoded with from() into a new array. */
 static int decode_list(const char *what, const char *text, size_t len, const char *key, size_t elsize,
-                       int (*from)(const cJSON *e, void *ret, char *err), void (*done)(void *item), void **ret,
-                       size_t *ret_n, char *err) {
+                       int (*from)(const cJSON *e, void *ret, char *err), void (*done)(void *item),
+                       void **ret, size_t *ret_n, char *err) {
         Ctx c = { what, err };
         _cleanup_(cJSON_Deletep) cJSON *j = NULL;
         int r = parse(&c, text, len, &j);
@@ -634,8 +639,8 @@ int json_decode_release_list(const char *text, size_t len, ReleaseList *ret,
                              char err[static JSON_DECODE_ERROR_MAX]) {
         void *items;
         size_t n;
-        int r = decode_list("release list", text, len, "releases", sizeof(Release), release_item, release_item_done,
-                            &items, &n, err);
+        int r = decode_list("release list", text, len, "releases", sizeof(Release), release_item,
+                            release_item_done, &items, &n, err);
 
         if (r < 0)
                 return r;
@@ -643,7 +648,8 @@ int json_decode_release_list(const char *text, size_t len, ReleaseList *ret,
         return 0;
 }
 
-int json_decode_channel(const char *text, size_t len, ChannelInfo *ret, char err[static JSON_DECODE_ERROR_MAX]) {
+int json_decode_channel(const char *text, size_t len, ChannelInfo *ret,
+                        char err[static JSON_DECODE_ERROR_MAX]) {
         return decode_one("channel", text, len, channel_item, ret, err);
 }
 
@@ -651,8 +657,8 @@ int json_decode_channel_list(const char *text, size_t len, ChannelInfoList *ret,
                              char err[static JSON_DECODE_ERROR_MAX]) {
         void *items;
         size_t n;
-        int r = decode_list("channel list", text, len, "channels", sizeof(ChannelInfo), channel_item, NULL, &items, &n,
-                            err);
+        int r = decode_list("channel list", text, len, "channels", sizeof(ChannelInfo), channel_item, NULL,
+                            &items, &n, err);
 
         if (r < 0)
                 return r;
@@ -660,7 +666,8 @@ int json_decode_channel_list(const char *text, size_t len, ChannelInfoList *ret,
         return 0;
 }
 
-int json_decode_product(const char *text, size_t len, ProductInfo *ret, char err[static JSON_DECODE_ERROR_MAX]) {
+int json_decode_product(const char *text, size_t len, ProductInfo *ret,
+                        char err[static JSON_DECODE_ERROR_MAX]) {
         return decode_one("product", text, len, product_item, ret, err);
 }
 
@@ -668,8 +675,8 @@ int json_decode_product_list(const char *text, size_t len, ProductInfoList *ret,
                              char err[static JSON_DECODE_ERROR_MAX]) {
         void *items;
         size_t n;
-        int r = decode_list("product list", text, len, "products", sizeof(ProductInfo), product_item, NULL, &items, &n,
-                            err);
+        int r = decode_list("product list", text, len, "products", sizeof(ProductInfo), product_item, NULL,
+                            &items, &n, err);
 
         if (r < 0)
                 return r;
@@ -681,8 +688,8 @@ int json_decode_channel_history(const char *text, size_t len, ChannelChangeList 
                                 char err[static JSON_DECODE_ERROR_MAX]) {
         void *items;
         size_t n;
-        int r = decode_list("channel history", text, len, "history", sizeof(ChannelChangeRecord), change_item, NULL,
-                            &items, &n, err);
+        int r = decode_list("channel history", text, len, "history", sizeof(ChannelChangeRecord),
+                            change_item, NULL, &items, &n, err);
 
         if (r < 0)
                 return r;
@@ -705,14 +712,16 @@ int json_decode_assign_result(const char *text, size_t len, AssignResult *ret,
         return 0;
 }
 
-int json_decode_token_info(const char *text, size_t len, TokenInfo *ret, char err[static JSON_DECODE_ERROR_MAX]) {
+int json_decode_token_info(const char *text, size_t len, TokenInfo *ret,
+                           char err[static JSON_DECODE_ERROR_MAX]) {
         Ctx c = { "token", err };
         _cleanup_(cJSON_Deletep) cJSON *j = NULL;
         char role[16];
         TokenInfo t = {};
         int r = parse(&c, text, len, &j);
 
-        if (r < 0 || (r = need_object(&c, j)) < 0 || (r = get_text(&c, j, "name", false, t.name, sizeof(t.name))) < 0 ||
+        if (r < 0 || (r = need_object(&c, j)) < 0 ||
+            (r = get_text(&c, j, "name", false, t.name, sizeof(t.name))) < 0 ||
             (r = get_text(&c, j, "role", false, role, sizeof(role))) < 0)
                 return r;
         if (!streq(role, "admin") && !streq(role, "read"))
@@ -755,7 +764,8 @@ int json_decode_assignment_page(const char *text, size_t len, AssignmentPage *re
                 return r;
         r = get_int(&c, j, "release", false, 0, 1, INT64_MAX, &p.release);
         if (r >= 0)
-                r = decode_array(&c, j, "devices", sizeof(AssignedDevice), assigned_item, NULL, &items, &p.n);
+                r = decode_array(&c, j, "devices", sizeof(AssignedDevice), assigned_item, NULL, &items,
+                                 &p.n);
         if (r < 0)
                 return r;
         p.items = items;
@@ -767,4 +777,3 @@ int json_decode_assignment_page(const char *text, size_t len, AssignmentPage *re
         *ret = p;
         return 0;
 }
-

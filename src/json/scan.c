@@ -117,8 +117,8 @@ static size_t unicode_escape(const char *p, const char *end, uint32_t *ret) {
         if (hi >= 0xdc00 && hi <= 0xdfff)
                 *ret = 0xfffd;
         else if (hi >= 0xd800 && hi <= 0xdbff) {
-                if (end - p >= 11 && p[5] == '\\' && p[6] == 'u' && parse_hex_n(p + 7, 4, &lo) == 0 && lo >= 0xdc00 &&
-                    lo <= 0xdfff) {
+                if (end - p >= 11 && p[5] == '\\' && p[6] == 'u' && parse_hex_n(p + 7, 4, &lo) == 0 &&
+                    lo >= 0xdc00 && lo <= 0xdfff) {
                         *ret = 0x10000 + (uint32_t) (((hi - 0xd800) << 10) | (lo - 0xdc00));
                         return 11;
                 }
@@ -139,7 +139,9 @@ int json_scan_unescape(const char *text, size_t len, char *buf, size_t size, siz
                         if (end - p < 2)
                                 return -EBADMSG;
                         switch (p[1]) {
-                        case '"': case '\\': case '/': one[0] = p[1]; break;
+                        case '"':
+                        case '\\':
+                        case '/': one[0] = p[1]; break;
                         case 'b': one[0] = '\b'; break;
                         case 'f': one[0] = '\f'; break;
                         case 'n': one[0] = '\n'; break;
@@ -153,8 +155,7 @@ int json_scan_unescape(const char *text, size_t len, char *buf, size_t size, siz
                                 n = utf8_put(c, one);
                                 break;
                         }
-                        default:
-                                return -EBADMSG;
+                        default: return -EBADMSG;
                         }
                         used++;
                 }
@@ -299,18 +300,11 @@ int json_scan_value(JsonScan *s, unsigned depth, FILE *out) {
         if (s->p >= s->end)
                 return -EBADMSG;
         switch (*s->p) {
-        case '{':
-                s->p++;
-                return copy_object(s, depth, out);
-        case '[':
-                s->p++;
-                return copy_array(s, depth, out);
-        case '"':
-                return copy_string(s, out);
+        case '{': s->p++; return copy_object(s, depth, out);
+        case '[': s->p++; return copy_array(s, depth, out);
+        case '"': return copy_string(s, out);
         case '-':
-        case '0' ... '9':
-                return copy_number(s, out);
-        default:
-                return copy_literal(s, out);
+        case '0' ... '9': return copy_number(s, out);
+        default: return copy_literal(s, out);
         }
 }

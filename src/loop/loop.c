@@ -17,20 +17,20 @@ typedef struct Watch {
 
 typedef struct Timer {
         usec_t when;
-        uint64_t seq;           /* ties keep the order timers were added in */
+        uint64_t seq; /* ties keep the order timers were added in */
         LoopTimerFn fn;
         void *userdata;
-        LoopTimerHandle *handle;        /* NULL for loop_timer() */
+        LoopTimerHandle *handle; /* NULL for loop_timer() */
 } Timer;
 
 struct Loop {
-        Watch *watches;         /* dense; index of fd in slot_of */
+        Watch *watches; /* dense; index of fd in slot_of */
         size_t n_watches, allocated_watches;
-        int *slot_of;           /* fd -> index + 1 in watches, 0 when not watched */
+        int *slot_of; /* fd -> index + 1 in watches, 0 when not watched */
         size_t n_slots;
         struct pollfd *pfds;
         size_t allocated_pfds;
-        Timer *timers;          /* min-heap on (when, seq) */
+        Timer *timers; /* min-heap on (when, seq) */
         size_t n_timers, allocated_timers;
         uint64_t seq;
         usec_t now;
@@ -148,8 +148,8 @@ void loop_timer(Loop *l, usec_t when, LoopTimerFn fn, void *userdata) {
 
 void loop_timer_start(Loop *l, usec_t when, LoopTimerFn fn, void *userdata, LoopTimerHandle *h) {
         assert(h && h->pos == 0);
-        push_timer(l, (Timer) { .when = when, .seq = l->seq++, .fn = fn, .userdata = userdata,
-                                .handle = h });
+        push_timer(l,
+                   (Timer) { .when = when, .seq = l->seq++, .fn = fn, .userdata = userdata, .handle = h });
 }
 
 void loop_timer_cancel(Loop *l, LoopTimerHandle *h) {

@@ -53,7 +53,8 @@ Catalog *catalog_free(Catalog *c) {
 
 const Product *catalog_product(const Catalog *c, const char *name) {
         Product key = { .name = (char *) name };
-        return c->n_products ? bsearch(&key, c->products, c->n_products, sizeof(Product), cmp_product) : NULL;
+        return c->n_products ? bsearch(&key, c->products, c->n_products, sizeof(Product), cmp_product)
+                             : NULL;
 }
 
 bool product_key_matches(const Product *p, const char *key) {
@@ -82,13 +83,15 @@ const Product *catalog_product_by_key(const Catalog *c, const char *key) {
 
 const Release *catalog_release(const Catalog *c, int64_t id) {
         Release key = { .id = id };
-        return c->n_releases ? bsearch(&key, c->releases, c->n_releases, sizeof(Release), cmp_release) : NULL;
+        return c->n_releases ? bsearch(&key, c->releases, c->n_releases, sizeof(Release), cmp_release)
+                             : NULL;
 }
 
 const DeviceOverride *catalog_override(const Catalog *c, const char *device_id) {
         DeviceOverride key = { .device_id = (char *) device_id };
-        return c->n_overrides ? bsearch(&key, c->overrides, c->n_overrides, sizeof(DeviceOverride), cmp_override)
-                              : NULL;
+        return c->n_overrides
+                       ? bsearch(&key, c->overrides, c->n_overrides, sizeof(DeviceOverride), cmp_override)
+                       : NULL;
 }
 
 const ChannelSlot *catalog_channel(const Catalog *c, int64_t product_id, const char *name, ImageKind kind) {
@@ -105,8 +108,8 @@ static const Release *release_of_kind(const Catalog *c, int64_t id, ImageKind ki
         return r && r->kind == kind ? r : NULL;
 }
 
-const Release *catalog_target(const Catalog *c, const Product *product, const char *device_id, ImageKind kind,
-                              TargetSource *ret_source) {
+const Release *catalog_target(const Catalog *c, const Product *product, const char *device_id,
+                              ImageKind kind, TargetSource *ret_source) {
         const DeviceOverride *o = catalog_override(c, device_id);
         const char *channel = DEFAULT_CHANNEL;
         const Release *r;

@@ -52,23 +52,18 @@ int reason_http_status(Reason r) {
         switch (r) {
         case REASON_UPDATE:
         case REASON_UPDATE_ABORTED:
-        case REASON_VERSION:
-                return 200;
-        case REASON_UNKNOWN_PRODUCT:
-                return 404;
-        case REASON_UNAUTHORIZED:
-                return 401;
-        default:
-                return 304;
+        case REASON_VERSION: return 200;
+        case REASON_UNKNOWN_PRODUCT: return 404;
+        case REASON_UNAUTHORIZED: return 401;
+        default: return 304;
         }
 }
 
 bool device_runs_release(const DeviceRequest *req, const Release *target) {
         if (req->version[0] && streq(req->version, target->version))
                 return true;
-        if (req->sketch_md5[0] &&
-            (streq(req->sketch_md5, target->md5) ||
-             (target->payload_md5[0] && streq(req->sketch_md5, target->payload_md5))))
+        if (req->sketch_md5[0] && (streq(req->sketch_md5, target->md5) ||
+                                   (target->payload_md5[0] && streq(req->sketch_md5, target->payload_md5))))
                 return true;
         return req->sketch_sha256[0] && streq(req->sketch_sha256, target->sha256);
 }
@@ -86,9 +81,11 @@ Reason decide(const DeviceRequest *req, int64_t product_id, const Release *targe
                 return REASON_VERSION;
         if (device_runs_release(req, target))
                 return REASON_UP_TO_DATE;
-        if (target->min_flash_size > 0 && req->chip_size > 0 && target->min_flash_size > (uint64_t) req->chip_size)
+        if (target->min_flash_size > 0 && req->chip_size > 0 &&
+            target->min_flash_size > (uint64_t) req->chip_size)
                 return REASON_FLASH_TOO_SMALL;
-        if (target->kind == IMAGE_KIND_SKETCH && req->free_space >= 0 && target->size > (uint64_t) req->free_space)
+        if (target->kind == IMAGE_KIND_SKETCH && req->free_space >= 0 &&
+            target->size > (uint64_t) req->free_space)
                 return REASON_TOO_LARGE;
         return REASON_UPDATE;
 }

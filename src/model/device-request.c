@@ -13,8 +13,8 @@
 #define DEVICE_ID_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-"
 
 /* Fields each core always sends; a poll without them is not from the stock client. */
-#define REQUIRED_COMMON                                                                                   \
-        (1u << ESP_HEADER_FREE_SPACE | 1u << ESP_HEADER_SKETCH_SIZE | 1u << ESP_HEADER_CHIP_SIZE |     \
+#define REQUIRED_COMMON                                                                            \
+        (1u << ESP_HEADER_FREE_SPACE | 1u << ESP_HEADER_SKETCH_SIZE | 1u << ESP_HEADER_CHIP_SIZE | \
          1u << ESP_HEADER_SDK | 1u << ESP_HEADER_MODE)
 
 static _printf_(3, 4) int reject(RequestError *err, int status, const char *fmt, ...) {
@@ -46,7 +46,8 @@ static bool is_printable(const char *s) {
 
 static int set_mac(char *dst, const char *prefix, EspHeader f, const char *value, RequestError *err) {
         if (mac_canonicalize(value, dst) < 0)
-                return reject(err, 400, "%s%s: '%.40s' is not a MAC address", prefix, esp_header_to_string(f), value);
+                return reject(err, 400, "%s%s: '%.40s' is not a MAC address", prefix,
+                              esp_header_to_string(f), value);
         return 0;
 }
 
@@ -54,52 +55,48 @@ static int set_number(int64_t *dst, const char *prefix, EspHeader f, const char 
         int64_t v;
 
         if (parse_i64(value, &v) < 0 || v < 0)
-                return reject(err, 400, "%s%s: '%.40s' is not a byte count", prefix, esp_header_to_string(f), value);
+                return reject(err, 400, "%s%s: '%.40s' is not a byte count", prefix, esp_header_to_string(f),
+                              value);
         *dst = v;
         return 0;
 }
 
-static int set_hex(char *dst, size_t len, const char *prefix, EspHeader f, const char *value, RequestError *err) {
+static int set_hex(char *dst, size_t len, const char *prefix, EspHeader f, const char *value,
+                   RequestError *err) {
         if (*value == 0) /* the ESP8266 core sends an empty MD5 when it cannot read its flash */
                 return 0;
         if (!is_hex(value, len))
-                return reject(err, 400, "%s%s: expected %zu hex digits", prefix, esp_header_to_string(f), len);
+                return reject(err, 400, "%s%s: expected %zu hex digits", prefix, esp_header_to_string(f),
+                              len);
         memcpy(dst, value, len + 1);
         ascii_strlower(dst);
         return 0;
 }
 
-static int set_field(DeviceRequest *r, EspHeader f, const char *prefix, const char *value, RequestError *err) {
+static int set_field(DeviceRequest *r, EspHeader f, const char *prefix, const char *value,
+                     RequestError *err) {
         uint32_t chip;
 
         if (!is_printable(value))
-                return reject(err, 400, "%s%s: control characters in value", prefix, esp_header_to_string(f));
+                return reject(err, 400, "%s%s: control characters in value", prefix,
+                              esp_header_to_string(f));
         switch (f) {
-        case ESP_HEADER_STA_MAC:
-                return set_mac(r->sta_mac, prefix, f, value, err);
-        case ESP_HEADER_AP_MAC:
-                return set_mac(r->ap_mac, prefix, f, value, err);
-        case ESP_HEADER_BASE_MAC:
-                return set_mac(r->base_mac, prefix, f, value, err);
+        case ESP_HEADER_STA_MAC: return set_mac(r->sta_mac, prefix, f, value, err);
+        case ESP_HEADER_AP_MAC: return set_mac(r->ap_mac, prefix, f, value, err);
+        case ESP_HEADER_BASE_MAC: return set_mac(r->base_mac, prefix, f, value, err);
         case ESP_HEADER_CHIP_ID:
                 if (parse_u32(value, &chip) < 0)
                         return reject(err, 400, "%sChip-ID: '%.40s' is not a number", prefix, value);
                 r->chip_id = chip;
                 r->has_chip_id = true;
                 return 0;
-        case ESP_HEADER_FREE_SPACE:
-                return set_number(&r->free_space, prefix, f, value, err);
-        case ESP_HEADER_SKETCH_SIZE:
-                return set_number(&r->sketch_size, prefix, f, value, err);
-        case ESP_HEADER_CHIP_SIZE:
-                return set_number(&r->chip_size, prefix, f, value, err);
-        case ESP_HEADER_SKETCH_MD5:
-                return set_hex(r->sketch_md5, MD5_HEX_LEN, prefix, f, value, err);
+        case ESP_HEADER_FREE_SPACE: return set_number(&r->free_space, prefix, f, value, err);
+        case ESP_HEADER_SKETCH_SIZE: return set_number(&r->sketch_size, prefix, f, value, err);
+        case ESP_HEADER_CHIP_SIZE: return set_number(&r->chip_size, prefix, f, value, err);
+        case ESP_HEADER_SKETCH_MD5: return set_hex(r->sketch_md5, MD5_HEX_LEN, prefix, f, value, err);
         case ESP_HEADER_SKETCH_SHA256:
                 return set_hex(r->sketch_sha256, SHA256_HEX_LEN, prefix, f, value, err);
-        case ESP_HEADER_SDK:
-                strscpy(r->sdk, sizeof(r->sdk), value);
-                return 0;
+        case ESP_HEADER_SDK: strscpy(r->sdk, sizeof(r->sdk), value); return 0;
         case ESP_HEADER_MODE:
                 r->mode = update_mode_from_string(value);
                 if (r->mode < 0)
@@ -107,10 +104,10 @@ static int set_field(DeviceRequest *r, EspHeader f, const char *prefix, const ch
                 return 0;
         case ESP_HEADER_VERSION:
                 if (!strscpy(r->version, sizeof(r->version), value))
-                        return reject(err, 400, "%sversion: longer than %d bytes", prefix, DEVICE_VERSION_MAX);
+                        return reject(err, 400, "%sversion: longer than %d bytes", prefix,
+                                      DEVICE_VERSION_MAX);
                 return 0;
-        default:
-                return 0;
+        default: return 0;
         }
 }
 
@@ -158,12 +155,14 @@ int device_request_add_query(DeviceRequest *r, const char *key, const char *valu
 }
 
 static int finish_headers(DeviceRequest *r, RequestError *err) {
-        const char *prefix = esp_header_prefix(r->platform == PLATFORM_ESP32 ? PLATFORM_ESP32 : PLATFORM_ESP8266);
+        const char *prefix =
+                esp_header_prefix(r->platform == PLATFORM_ESP32 ? PLATFORM_ESP32 : PLATFORM_ESP8266);
         bool right_headers = r->platform == PLATFORM_ESP32 ? r->esp32_headers : r->esp8266_headers;
         unsigned missing;
 
         if (r->platform < 0)
-                return reject(err, 403, "only the ESP8266/ESP32 update clients may poll here (User-Agent '%.40s')",
+                return reject(err, 403,
+                              "only the ESP8266/ESP32 update clients may poll here (User-Agent '%.40s')",
                               r->user_agent);
         if (!right_headers)
                 return reject(err, 403, "missing the %s* headers of the update client", prefix);

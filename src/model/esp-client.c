@@ -154,7 +154,8 @@ static void format_esp8266(const EspDevice *d, const EspPoll *p, Out *o) {
         put(o, "Content-Length: 0\r\n\r\n");
 }
 
-/* HTTPClient (arduino-esp32) order: Host, User-Agent, Connection, Authorization, then HTTPUpdate's headers. */
+/* HTTPClient (arduino-esp32) order: Host, User-Agent, Connection, Authorization, then HTTPUpdate's headers.
+ */
 static void format_esp32(const EspDevice *d, const EspPoll *p, Out *o) {
         char base[MAC_STR_LEN + 1], sta[MAC_STR_LEN + 1], ap[MAC_STR_LEN + 1];
         char sha[SHA256_HEX_LEN + 1];
@@ -205,20 +206,13 @@ int esp_judge_head(const EspDevice *d, const char *mode, const EspHead *h) {
         bool esp32 = d->platform == PLATFORM_ESP32;
 
         switch (h->status) {
-        case 304:
-                return ESP_NO_UPDATES;
-        case 204:
-                return esp32 ? ESP_NO_UPDATES : ESP_ERR_SERVER_WRONG_HTTP_CODE;
-        case 404:
-                return ESP_ERR_SERVER_FILE_NOT_FOUND;
-        case 403:
-                return ESP_ERR_SERVER_FORBIDDEN;
-        case 401:
-                return esp32 ? ESP_ERR_SERVER_WRONG_HTTP_CODE : ESP_ERR_SERVER_UNAUTHORIZED;
-        case 200:
-                break;
-        default:
-                return ESP_ERR_SERVER_WRONG_HTTP_CODE;
+        case 304: return ESP_NO_UPDATES;
+        case 204: return esp32 ? ESP_NO_UPDATES : ESP_ERR_SERVER_WRONG_HTTP_CODE;
+        case 404: return ESP_ERR_SERVER_FILE_NOT_FOUND;
+        case 403: return ESP_ERR_SERVER_FORBIDDEN;
+        case 401: return esp32 ? ESP_ERR_SERVER_WRONG_HTTP_CODE : ESP_ERR_SERVER_UNAUTHORIZED;
+        case 200: break;
+        default: return ESP_ERR_SERVER_WRONG_HTTP_CODE;
         }
         if (mode && streq(mode, "version"))
                 return h->version[0] ? ESP_VERSION_REPORTED : ESP_ERR_SERVER_NOT_REPORT_VERSION;

@@ -113,8 +113,8 @@ static size_t write_bin(uint8_t *buf, size_t off, uint32_t entry, const Segment 
 
         buf[off] = IMAGE_HEADER_MAGIC;
         buf[off + 1] = (uint8_t) n;
-        buf[off + 2] = 3;            /* dout */
-        buf[off + 3] = 0 + 16 * 4;   /* 40 MHz, 4M */
+        buf[off + 2] = 3;          /* dout */
+        buf[off + 3] = 0 + 16 * 4; /* 40 MHz, 4M */
         put32(buf + off + 4, entry);
         for (size_t i = 0; i < n; i++) {
                 put32(buf + p, secs[i].addr);
@@ -135,16 +135,19 @@ static size_t write_bin(uint8_t *buf, size_t off, uint32_t entry, const Segment 
         return p;
 }
 
-void image_build_esp8266_core(Esp8266Layout layout, const char *version, size_t size, uint32_t seed, uint8_t **ret,
-                              size_t *ret_size) {
+void image_build_esp8266_core(Esp8266Layout layout, const char *version, size_t size, uint32_t seed,
+                              uint8_t **ret, size_t *ret_size) {
         uint32_t rng = seed_from(seed, version);
         size_t irom_len = size > 16384 ? (size - 4096 - 4096) & ~(size_t) 3 : 8192;
         /* eboot: .text and .rodata (core <= 2.6: .text only) */
         Segment boot[2] = { { 0x4010f000, 1380 }, { 0x3fffa000, 44 } };
         size_t n_boot = layout == ESP8266_LAYOUT_CORE_26 ? 1 : 2;
         /* sketch: .irom0.text, .text, .text1, .data, .rodata */
-        Segment app[5] = { { 0x40201010, irom_len }, { 0x40100000, 2048 }, { 0x40100800, 612 },
-                           { 0x3ffe8000, 1256 }, { 0x3ffe84e8, 752 } };
+        Segment app[5] = { { 0x40201010, irom_len },
+                           { 0x40100000, 2048 },
+                           { 0x40100800, 612 },
+                           { 0x3ffe8000, 1256 },
+                           { 0x3ffe84e8, 752 } };
         size_t data_len = 1380 + 44 + irom_len + 2048 + 612 + 1256 + 752;
         uint8_t *data = xmalloc(data_len);
         uint8_t *buf = xcalloc(1, 4096 + data_len + 256);
@@ -166,7 +169,9 @@ void image_build_esp8266_core(Esp8266Layout layout, const char *version, size_t 
         free(data);
 
         /* add_crc: the words zeroed, the CRC over the whole file, then length and CRC stored */
-        crc_off = layout == ESP8266_LAYOUT_CORE_3X ? 4096 + 16 : layout == ESP8266_LAYOUT_CORE_27X ? 4096 - 8 : 0;
+        crc_off = layout == ESP8266_LAYOUT_CORE_3X    ? 4096 + 16
+                  : layout == ESP8266_LAYOUT_CORE_27X ? 4096 - 8
+                                                      : 0;
         if (crc_off) {
                 memset(buf + crc_off, 0, 8);
                 uint32_t crc = crc8266(buf, end);

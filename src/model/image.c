@@ -66,7 +66,7 @@ uint32_t crc8266(const uint8_t *data, size_t n) {
 
 uint64_t esp8266_flash_size(unsigned nibble) {
         static const uint64_t sizes[16] = {
-                [0] = 512u << 10, [1] = 256u << 10, [2] = 1u << 20, [3] = 2u << 20, [4] = 4u << 20,
+                [0] = 512u << 10, [1] = 256u << 10, [2] = 1u << 20, [3] = 2u << 20,  [4] = 4u << 20,
                 [5] = 2u << 20,   [6] = 4u << 20,   [8] = 8u << 20, [9] = 16u << 20,
         };
         return nibble < 16 ? sizes[nibble] : 0;
@@ -99,8 +99,8 @@ static int walk_segments(const uint8_t *d, size_t size, size_t off, size_t heade
         size_t p = off + header_len;
 
         if (nseg == 0 || nseg > MAX_SEGMENTS)
-                return fail(err, "image header at offset %zu claims %u segments (not a firmware image?)", off,
-                            nseg);
+                return fail(err, "image header at offset %zu claims %u segments (not a firmware image?)",
+                            off, nseg);
         for (unsigned i = 0; i < nseg; i++) {
                 if (size - p < SEGMENT_HEADER_LEN)
                         return fail(err, "segment %u header is past the end of the file (truncated upload?)",
@@ -108,7 +108,8 @@ static int walk_segments(const uint8_t *d, size_t size, size_t off, size_t heade
                 size_t len = le32(d + p + 4);
                 p += SEGMENT_HEADER_LEN;
                 if (len > size - p)
-                        return fail(err, "segment %u runs past the end of the file (truncated upload?)", i + 1);
+                        return fail(err, "segment %u runs past the end of the file (truncated upload?)",
+                                    i + 1);
                 for (size_t k = 0; k < len; k++)
                         sum ^= d[p + k];
                 p += len;
@@ -168,7 +169,8 @@ static int esp8266_layout(const uint8_t *d, size_t boot_end, size_t end, Esp8266
         if (boot_end <= ESP8266_CRC_OFFSET_27X && !is_boot_padding(d + ESP8266_CRC_OFFSET_27X, 8)) {
                 uint32_t len = le32(d + ESP8266_CRC_OFFSET_27X);
                 if (len != end)
-                        return fail(err, "image says it is %u bytes long but holds %zu (truncated?)", len, end);
+                        return fail(err, "image says it is %u bytes long but holds %zu (truncated?)", len,
+                                    end);
                 if (!crc_words_match(d, end, ESP8266_CRC_OFFSET_27X))
                         return fail(err, "image CRC mismatch (corrupt image)");
                 *ret = ESP8266_LAYOUT_CORE_27X;
@@ -214,7 +216,8 @@ static int inspect_esp8266(const uint8_t *d, size_t size, ImageInfo *info, char 
         end = boot_end;
         if (size > ESP8266_CRC_OFFSET_3X + 8 && d[ESP8266_APP_OFFSET] == IMAGE_HEADER_MAGIC) {
                 if (boot_end > ESP8266_APP_OFFSET)
-                        return fail(err, "boot loader image runs into the app image at 4096 (corrupt image)");
+                        return fail(err,
+                                    "boot loader image runs into the app image at 4096 (corrupt image)");
                 /* checksum not verified here: core 3.x writes its CRC words into the app's first segment */
                 r = walk_segments(d, size, ESP8266_APP_OFFSET, ESP8266_HEADER_LEN, false, &end, err);
                 if (r < 0)
@@ -234,7 +237,8 @@ static int inspect_esp8266(const uint8_t *d, size_t size, ImageInfo *info, char 
 }
 
 int image_app_descriptor(const uint8_t *d, size_t size, char version[static 33], char project[static 33]) {
-        /* the header: magic, segment count, the extended header's chip id; then the first segment's header */
+        /* the header: magic, segment count, the extended header's chip id; then the first segment's header
+         */
         const size_t desc = ESP32_HEADER_LEN + SEGMENT_HEADER_LEN;
 
         if (size < desc + 80 || d[0] != IMAGE_HEADER_MAGIC || d[1] == 0 || !esp32_chip_name(le16(d + 12)))
@@ -278,7 +282,8 @@ static int inspect_esp32(const uint8_t *d, size_t size, ImageInfo *info, const c
  * Inflates the gzip member at the start of d into *ret (at most MAX_INFLATED_SIZE bytes);
  * zlib checks the member's CRC-32 and length. *ret_used is the compressed length.
  */
-static int gunzip(const uint8_t *d, size_t size, uint8_t **ret, size_t *ret_size, size_t *ret_used, char *err) {
+static int gunzip(const uint8_t *d, size_t size, uint8_t **ret, size_t *ret_size, size_t *ret_used,
+                  char *err) {
         z_stream zs = {};
         size_t cap = 256u << 10, n = 0;
         uint8_t *out;
@@ -351,8 +356,10 @@ static int inspect_gzip(const uint8_t *d, size_t size, ImageInfo *info, char *er
                 return fail(err, "inflated gzip image: %.120s", why);
         }
         if (inner.platform != PLATFORM_ESP8266)
-                return fail(err, "gzip image holds an %s image: the ESP32 cores do not install gzip images, "
-                            "upload the .bin", inner.chip);
+                return fail(err,
+                            "gzip image holds an %s image: the ESP32 cores do not install gzip images, "
+                            "upload the .bin",
+                            inner.chip);
         info->compressed = true;
         info->platform = PLATFORM_ESP8266;
         info->layout = inner.layout;
@@ -385,7 +392,8 @@ int image_inspect(const uint8_t *d, size_t size, ImageInfo *ret, char reterr[sta
                 else if (chip && (has_desc || d[23] <= 1))
                         r = inspect_esp32(d, size, &info, chip, reterr);
                 else
-                        return fail(reterr, "cannot tell the chip from the image header (entry 0x%08X)", entry);
+                        return fail(reterr, "cannot tell the chip from the image header (entry 0x%08X)",
+                                    entry);
         }
         if (r < 0)
                 return r;
@@ -402,7 +410,8 @@ int image_verify_signature(const uint8_t *d, size_t size, const char *public_key
                 return fail(reterr, "image is not signed: it is too short for a signature trailer");
         siglen = le32(d + size - 4);
         if (siglen < 64 || siglen > MAX_SIGNATURE_LEN || siglen > size - 4)
-                return fail(reterr, "image is not signed (no signature trailer), and this product requires signed "
+                return fail(reterr,
+                            "image is not signed (no signature trailer), and this product requires signed "
                             "images");
         r = signature_verify_sha256(public_key_pem, d, size - 4 - siglen, d + size - 4 - siglen, siglen);
         if (r == -EINVAL)

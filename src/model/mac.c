@@ -11,9 +11,10 @@
 int mac_parse_n(const char *s, size_t n, uint64_t *ret) {
         /* a digit's value + 1, any case; 0: not a hex digit. Log ingest calls this once a line. */
         static const int8_t hex[256] = {
-                ['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,  ['6'] = 7,  ['7'] = 8,
-                ['8'] = 9,  ['9'] = 10, ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
-                ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+                ['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,
+                ['6'] = 7,  ['7'] = 8,  ['8'] = 9,  ['9'] = 10, ['A'] = 11, ['B'] = 12,
+                ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16, ['a'] = 11, ['b'] = 12,
+                ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
         };
         const unsigned char *p = (const unsigned char *) s;
         size_t step;

@@ -21,7 +21,8 @@ const char *mdns_kind_to_string(MdnsKind k) {
 }
 
 /* The value of key (case-insensitive, as DNS-SD says) copied into buf when printable; else NULL. */
-static const char *txt_get(const MdnsTxt *txt, size_t n, const char *key, char buf[static MDNS_TEXT_MAX + 1]) {
+static const char *txt_get(const MdnsTxt *txt, size_t n, const char *key,
+                           char buf[static MDNS_TEXT_MAX + 1]) {
         size_t klen = strlen(key);
 
         for (size_t i = 0; i < n; i++) {
@@ -34,7 +35,7 @@ static const char *txt_get(const MdnsTxt *txt, size_t n, const char *key, char b
                                 return NULL;
                 memcpy(buf, txt[i].value, txt[i].value_len);
                 buf[txt[i].value_len] = 0;
-                return buf;     /* the first one counts, as DNS-SD says */
+                return buf; /* the first one counts, as DNS-SD says */
         }
         return NULL;
 }
@@ -133,8 +134,8 @@ static MdnsKind kind_of(const char *type, const MdnsTxt *txt, size_t n) {
         return _MDNS_KIND_INVALID;
 }
 
-int mdns_device_identify(const char *type, const char *instance, const char *host, const MdnsTxt *txt, size_t n_txt,
-                         MdnsDevice *ret) {
+int mdns_device_identify(const char *type, const char *instance, const char *host, const MdnsTxt *txt,
+                         size_t n_txt, MdnsDevice *ret) {
         char host_buf[MDNS_TEXT_MAX + 1], buf[MDNS_TEXT_MAX + 1];
         MdnsDevice d = { .platform = _PLATFORM_INVALID };
 
@@ -160,20 +161,15 @@ int mdns_device_identify(const char *type, const char *instance, const char *hos
                 copy_text(d.framework, txt_get(txt, n_txt, "version", buf));
                 copy_text(d.name, txt_get(txt, n_txt, "friendly_name", buf) ? buf : host_buf);
                 break;
-        case MDNS_KIND_WLED:
-                from_txt_mac(txt, n_txt, &d);
-                break;
-        case MDNS_KIND_TASMOTA:
-                from_tasmota_host(host_buf, &d);
-                break;
+        case MDNS_KIND_WLED: from_txt_mac(txt, n_txt, &d); break;
+        case MDNS_KIND_TASMOTA: from_tasmota_host(host_buf, &d); break;
         case MDNS_KIND_HTTP:
                 /* a plain web server is a device only when its host name says so */
                 from_default_host(host_buf, &d);
                 if (d.mac_bytes == 0)
                         return -ENODEV;
                 break;
-        default:
-                return -ENODEV;
+        default: return -ENODEV;
         }
         /* without a MAC the host name is the id: it must be one */
         char id[DEVICE_ID_MAX + 1];
@@ -188,8 +184,8 @@ char *mdns_device_id(const MdnsDevice *d, char buf[static DEVICE_ID_MAX + 1]) {
         if (d->mac_bytes == 6)
                 return mac_format(d->mac, buf);
         if (d->mac_bytes == 3) {
-                snprintf(buf, DEVICE_ID_MAX + 1, "%s-%06llx", d->kind == MDNS_KIND_TASMOTA ? "tasmota" : "esp8266",
-                         (unsigned long long) d->mac);
+                snprintf(buf, DEVICE_ID_MAX + 1, "%s-%06llx",
+                         d->kind == MDNS_KIND_TASMOTA ? "tasmota" : "esp8266", (unsigned long long) d->mac);
                 return buf;
         }
         (void) strscpy(buf, DEVICE_ID_MAX + 1, d->host);

@@ -11,14 +11,14 @@
 #include "flota/strutil.h"
 
 static const char *const device_state_names[_DR_MAX] = {
-        [DR_PENDING] = "pending",     [DR_OFFERED] = "offered", [DR_DOWNLOADING] = "downloading",
-        [DR_UPDATED] = "updated",     [DR_FAILED] = "failed",   [DR_SILENT] = "silent",
-        [DR_EXCLUDED] = "excluded",   [DR_ROLLED_BACK] = "rolled-back",
+        [DR_PENDING] = "pending",   [DR_OFFERED] = "offered",         [DR_DOWNLOADING] = "downloading",
+        [DR_UPDATED] = "updated",   [DR_FAILED] = "failed",           [DR_SILENT] = "silent",
+        [DR_EXCLUDED] = "excluded", [DR_ROLLED_BACK] = "rolled-back",
 };
 
 static const char *const rollout_state_names[_ROLLOUT_STATE_MAX] = {
-        [ROLLOUT_DRAFT] = "draft",         [ROLLOUT_SCHEDULED] = "scheduled", [ROLLOUT_RUNNING] = "running",
-        [ROLLOUT_PAUSED] = "paused",       [ROLLOUT_COMPLETED] = "completed", [ROLLOUT_HALTED] = "halted",
+        [ROLLOUT_DRAFT] = "draft",     [ROLLOUT_SCHEDULED] = "scheduled", [ROLLOUT_RUNNING] = "running",
+        [ROLLOUT_PAUSED] = "paused",   [ROLLOUT_COMPLETED] = "completed", [ROLLOUT_HALTED] = "halted",
         [ROLLOUT_ABORTED] = "aborted",
 };
 
@@ -50,7 +50,7 @@ bool rollout_state_is_final(RolloutState s) {
 
 /* ---- SipHash-2-4 (Aumasson and Bernstein), written from the paper's description ---- */
 
-#define ROTL(x, b) (uint64_t) (((x) << (b)) | ((x) >> (64 - (b))))
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
 
 static void sip_round(uint64_t v[4]) {
         v[0] += v[1];
@@ -265,7 +265,8 @@ GateVerdict rollout_gate(const RolloutSpec *spec, const GateInput *in, usec_t no
         char a[16], b[16];
 
         if (decided >= sample && decided > 0) {
-                /* a ratio over its limit fails at once; the exact comparison avoids rounding a failure away */
+                /* a ratio over its limit fails at once; the exact comparison avoids rounding a failure away
+                 */
                 if (c->failed * BASIS_POINTS > (uint64_t) spec->max_failure * decided) {
                         snprintf(why, 128,
                                  "failure ratio %s over the %s limit (%" PRIu64 " of %" PRIu64 " decided)",

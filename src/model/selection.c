@@ -36,10 +36,10 @@ typedef enum Op {
 typedef struct Term {
         Field field;
         Op op;
-        char **values;          /* the comma-separated items */
+        char **values; /* the comma-separated items */
         size_t n;
-        usec_t since;           /* FIELD_SEEN_SINCE: the time a device must have been seen after */
-        bool want;              /* FIELD_ONLINE */
+        usec_t since; /* FIELD_SEEN_SINCE: the time a device must have been seen after */
+        bool want;    /* FIELD_ONLINE */
 } Term;
 
 struct Selection {
@@ -51,9 +51,14 @@ static const struct {
         const char *name;
         Field field;
 } fields[] = {
-        { "product", FIELD_PRODUCT }, { "platform", FIELD_PLATFORM }, { "label", FIELD_LABEL },
-        { "version", FIELD_VERSION }, { "seen-since", FIELD_SEEN_SINCE }, { "online", FIELD_ONLINE },
-        { "mac", FIELD_ID },          { "id", FIELD_ID },
+        { "product", FIELD_PRODUCT },
+        { "platform", FIELD_PLATFORM },
+        { "label", FIELD_LABEL },
+        { "version", FIELD_VERSION },
+        { "seen-since", FIELD_SEEN_SINCE },
+        { "online", FIELD_ONLINE },
+        { "mac", FIELD_ID },
+        { "id", FIELD_ID },
 };
 
 Selection *selection_free(Selection *s) {
@@ -236,40 +241,24 @@ static bool version_matches(const Term *t, const char *v) {
                 return false;
         int c = version_compare(v, t->values[0]);
         switch (t->op) {
-        case OP_LT:
-                return c < 0;
-        case OP_LE:
-                return c <= 0;
-        case OP_GT:
-                return c > 0;
-        default:
-                return c >= 0;
+        case OP_LT: return c < 0;
+        case OP_LE: return c <= 0;
+        case OP_GT: return c > 0;
+        default: return c >= 0;
         }
 }
 
 static bool term_matches(const Term *t, const SelectDevice *d) {
         bool eq;
         switch (t->field) {
-        case FIELD_PRODUCT:
-                eq = any_equal(t, d->product, false);
-                break;
-        case FIELD_PLATFORM:
-                eq = any_equal(t, d->platform, false);
-                break;
-        case FIELD_LABEL:
-                eq = any_equal(t, d->labels, true);
-                break;
-        case FIELD_ID:
-                eq = any_equal(t, d->id, false);
-                break;
-        case FIELD_VERSION:
-                return version_matches(t, d->version);
-        case FIELD_SEEN_SINCE:
-                return d->last_seen >= t->since;
-        case FIELD_ONLINE:
-                return d->online == t->want;
-        default:
-                return false;
+        case FIELD_PRODUCT: eq = any_equal(t, d->product, false); break;
+        case FIELD_PLATFORM: eq = any_equal(t, d->platform, false); break;
+        case FIELD_LABEL: eq = any_equal(t, d->labels, true); break;
+        case FIELD_ID: eq = any_equal(t, d->id, false); break;
+        case FIELD_VERSION: return version_matches(t, d->version);
+        case FIELD_SEEN_SINCE: return d->last_seen >= t->since;
+        case FIELD_ONLINE: return d->online == t->want;
+        default: return false;
         }
         return eq == (t->op == OP_EQ);
 }

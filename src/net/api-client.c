@@ -120,14 +120,12 @@ static int transport_error(ApiClient *c, CURLcode rc, const char *url, const cha
         case CURLE_OPERATION_TIMEDOUT:
                 say(err, "%s did not answer within %u s", url, c->timeout);
                 return -ETIMEDOUT;
-        default:
-                say(err, "%s: %s", url, detail[0] ? detail : curl_easy_strerror(rc));
-                return -EIO;
+        default: say(err, "%s: %s", url, detail[0] ? detail : curl_easy_strerror(rc)); return -EIO;
         }
 }
 
-static int perform(ApiClient *c, const char *method, const char *path, const void *body, size_t len, Source *src,
-                   ApiResponse *ret, char *err) {
+static int perform(ApiClient *c, const char *method, const char *path, const void *body, size_t len,
+                   Source *src, ApiResponse *ret, char *err) {
         _cleanup_free_ char *url = xasprintf("%s%s", c->server, path);
         char detail[CURL_ERROR_SIZE] = "";
         struct curl_slist *headers = NULL;

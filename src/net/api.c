@@ -102,7 +102,8 @@ static int check_status(ApiClient *c, const ApiResponse *resp, char *err) {
 static int call(ApiClient *c, const char *method, const char *path, const JsonWriter *body, ApiResponse *ret,
                 char *err) {
         ApiResponse resp = {};
-        int r = api_client_request(c, method, path, body ? body->buf : NULL, body ? body->len : 0, &resp, err);
+        int r = api_client_request(c, method, path, body ? body->buf : NULL, body ? body->len : 0, &resp,
+                                   err);
 
         if (r < 0)
                 return r;
@@ -251,15 +252,16 @@ int api_device_records_page(ApiClient *c, const ApiDeviceQuery *q, DeviceRecordL
         return 0;
 }
 
-int api_assignments_page(ApiClient *c, int64_t release_id, const char *after, size_t limit, AssignmentPage *ret,
-                         char err[static API_CLIENT_ERROR_MAX]) {
+int api_assignments_page(ApiClient *c, int64_t release_id, const char *after, size_t limit,
+                         AssignmentPage *ret, char err[static API_CLIENT_ERROR_MAX]) {
         _cleanup_(url_done) Url u = url_path("assignments", 0);
         _cleanup_(api_response_done) ApiResponse resp = {};
         char why[JSON_DECODE_ERROR_MAX];
         AssignmentPage p = {};
 
         if (release_id <= 0 || limit > 100000) {
-                snprintf(err, API_CLIENT_ERROR_MAX, "assignments: release must be an id and limit at most 100000");
+                snprintf(err, API_CLIENT_ERROR_MAX,
+                         "assignments: release must be an id and limit at most 100000");
                 return -EINVAL;
         }
         url_arg_int(&u, "release", release_id);
@@ -273,7 +275,8 @@ int api_assignments_page(ApiClient *c, int64_t release_id, const char *after, si
                 return r;
         if (p.release != release_id || (p.next[0] && after && strcmp(p.next, after) <= 0)) {
                 assignment_page_done(&p);
-                return bad_answer(c, -EBADMSG, "assignment list: another release, or \"next\" does not advance", err);
+                return bad_answer(c, -EBADMSG,
+                                  "assignment list: another release, or \"next\" does not advance", err);
         }
         *ret = p;
         return 0;
@@ -295,7 +298,8 @@ int api_devices_page(ApiClient *c, const ApiDeviceQuery *q, ApiDevicePage *ret,
         return 0;
 }
 
-int api_device_detail(ApiClient *c, const char *id, DeviceDetail *ret, char err[static API_CLIENT_ERROR_MAX]) {
+int api_device_detail(ApiClient *c, const char *id, DeviceDetail *ret,
+                      char err[static API_CLIENT_ERROR_MAX]) {
         _cleanup_(url_done) Url u = url_path("devices", 1, id);
         _cleanup_(api_response_done) ApiResponse resp = {};
         char why[JSON_DECODE_ERROR_MAX];
@@ -409,7 +413,8 @@ int api_checkins_page(ApiClient *c, int64_t after, size_t limit, ApiCheckinPage 
                 ok = l.items[i].id > (i ? l.items[i - 1].id : after);
         if (!ok) {
                 checkin_list_done(&l);
-                return bad_answer(c, -EBADMSG, "check-in list: the cursor does not advance with the ids", err);
+                return bad_answer(c, -EBADMSG, "check-in list: the cursor does not advance with the ids",
+                                  err);
         }
         *ret = (ApiCheckinPage) { .items = l.items, .n = l.n, .next = l.next };
         return 0;
@@ -427,8 +432,8 @@ static void write_assignment(JsonWriter *w, int64_t release_id, const char *cons
         json_write_close(w, '}');
 }
 
-int api_assign_count(ApiClient *c, int64_t release_id, const char *const *ids, size_t n, uint64_t *ret_devices,
-                     char err[static API_CLIENT_ERROR_MAX]) {
+int api_assign_count(ApiClient *c, int64_t release_id, const char *const *ids, size_t n,
+                     uint64_t *ret_devices, char err[static API_CLIENT_ERROR_MAX]) {
         _cleanup_(json_writer_done) JsonWriter w = {};
         _cleanup_(url_done) Url u = url_path("assignments", 0);
         AssignResult a = {};
@@ -525,8 +530,8 @@ int api_channels_list(ApiClient *c, ApiChannelList *ret, char err[static API_CLI
         return 0;
 }
 
-int api_channel_set(ApiClient *c, const char *product, const char *channel, int64_t release_id, ApiChannel *ret,
-                    char err[static API_CLIENT_ERROR_MAX]) {
+int api_channel_set(ApiClient *c, const char *product, const char *channel, int64_t release_id,
+                    ApiChannel *ret, char err[static API_CLIENT_ERROR_MAX]) {
         _cleanup_(json_writer_done) JsonWriter w = {};
         _cleanup_(url_done) Url u = url_path("channels", 2, product, channel);
         ChannelInfo ch = {};

@@ -17,7 +17,7 @@
 #include "flota/strutil.h"
 #include "push-internal.h"
 
-#define CHUNK 1460                   /* what the ESP8266 espota sends, one TCP segment */
+#define CHUNK 1460 /* what the ESP8266 espota sends, one TCP segment */
 #define PBKDF2_ROUNDS 10000
 
 enum {
@@ -28,7 +28,8 @@ enum {
         ST_FINAL,
 };
 
-int espota_invitation(int cmd, uint16_t port, uint64_t size, const char md5[static 33], char *buf, size_t n) {
+int espota_invitation(int cmd, uint16_t port, uint64_t size, const char md5[static 33], char *buf,
+                      size_t n) {
         int k = snprintf(buf, n, "%d %u %llu %s\n", cmd, port, (unsigned long long) size, md5);
         return k < 0 || (size_t) k >= n ? -ENOBUFS : k;
 }
@@ -94,8 +95,8 @@ static void espota_cleanup(Push *p) {
 
 static int send_invitation(Push *p) {
         char buf[128];
-        int n = espota_invitation(p->req.filesystem ? ESPOTA_CMD_FS : ESPOTA_CMD_FLASH, p->listen_port, p->req.size,
-                                  p->md5, buf, sizeof(buf));
+        int n = espota_invitation(p->req.filesystem ? ESPOTA_CMD_FS : ESPOTA_CMD_FLASH, p->listen_port,
+                                  p->req.size, p->md5, buf, sizeof(buf));
         if (n < 0)
                 return n;
         /* a lost datagram is what the retries are for: only a local error counts */
@@ -134,13 +135,15 @@ static int same_host(const struct sockaddr_storage *a, const struct sockaddr_sto
         if (a->ss_family != b->ss_family)
                 return 0;
         if (a->ss_family == AF_INET)
-                return ((const struct sockaddr_in *) a)->sin_addr.s_addr == ((const struct sockaddr_in *) b)->sin_addr.s_addr;
-        return memcmp(&((const struct sockaddr_in6 *) a)->sin6_addr, &((const struct sockaddr_in6 *) b)->sin6_addr,
-                      sizeof(struct in6_addr)) == 0;
+                return ((const struct sockaddr_in *) a)->sin_addr.s_addr ==
+                       ((const struct sockaddr_in *) b)->sin_addr.s_addr;
+        return memcmp(&((const struct sockaddr_in6 *) a)->sin6_addr,
+                      &((const struct sockaddr_in6 *) b)->sin6_addr, sizeof(struct in6_addr)) == 0;
 }
 
 static int espota_begin(Push *p) {
-        struct addrinfo hints = { .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV, .ai_socktype = SOCK_DGRAM }, *ai;
+        struct addrinfo hints = { .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV, .ai_socktype = SOCK_DGRAM },
+                        *ai;
         struct sockaddr_storage local;
         socklen_t len = sizeof(local);
         char port[8];
@@ -165,13 +168,14 @@ static int espota_begin(Push *p) {
         else
                 ((struct sockaddr_in6 *) &local)->sin6_port = 0;
         p->listener = socket(local.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (p->listener < 0 || bind(p->listener, (struct sockaddr *) &local, len) < 0 || listen(p->listener, 4) < 0)
+        if (p->listener < 0 || bind(p->listener, (struct sockaddr *) &local, len) < 0 ||
+            listen(p->listener, 4) < 0)
                 return -errno;
         len = sizeof(local);
         if (getsockname(p->listener, (struct sockaddr *) &local, &len) < 0)
                 return -errno;
         p->listen_port = ntohs(local.ss_family == AF_INET ? ((struct sockaddr_in *) &local)->sin_port
-                                                         : ((struct sockaddr_in6 *) &local)->sin6_port);
+                                                          : ((struct sockaddr_in6 *) &local)->sin6_port);
         if ((r = loop_watch(push_loop(p), p->udp, POLLIN, on_udp, p)) < 0)
                 return r;
         if ((r = send_invitation(p)) < 0)
@@ -236,7 +240,7 @@ static void on_udp(Loop *l, int fd, short revents, void *userdata) {
         }
         buf[n] = 0;
         if (p->state != ST_INVITE && p->state != ST_AUTH)
-                return;                             /* a late repeat: nothing to do */
+                return; /* a late repeat: nothing to do */
         if (startswith(buf, "AUTH ")) {
                 char nonce[SHA256_HEX_LEN + 1];
                 quote(buf + 5, (size_t) n - 5, nonce, sizeof(nonce));
@@ -322,8 +326,8 @@ static void device_closed(Push *p) {
         if (*msg)
                 push_finish(p, PUSH_UPLOAD_FAILED, "%s", msg);
         else
-                push_finish(p, PUSH_UPLOAD_FAILED, "the device closed the connection after %zu of %zu bytes", p->off,
-                            p->req.size);
+                push_finish(p, PUSH_UPLOAD_FAILED, "the device closed the connection after %zu of %zu bytes",
+                            p->off, p->req.size);
 }
 
 static void read_device(Push *p) {
@@ -343,8 +347,8 @@ static void read_device(Push *p) {
                                 device_closed(p);
                                 return;
                         }
-                        push_finish(p, PUSH_UPLOAD_FAILED, "%s after %zu of %zu bytes", strerror(errno), p->off,
-                                    p->req.size);
+                        push_finish(p, PUSH_UPLOAD_FAILED, "%s after %zu of %zu bytes", strerror(errno),
+                                    p->off, p->req.size);
                         return;
                 }
                 /* digits stop being counts once one is followed by "ERROR..." or "OK" */
@@ -390,8 +394,8 @@ static void write_chunk(Push *p) {
                         /* the device may have said why before it went */
                         read_device(p);
                         if (!p->finished)
-                                push_finish(p, PUSH_UPLOAD_FAILED, "%s after %zu of %zu bytes", strerror(errno),
-                                            p->off, p->req.size);
+                                push_finish(p, PUSH_UPLOAD_FAILED, "%s after %zu of %zu bytes",
+                                            strerror(errno), p->off, p->req.size);
                         return;
                 }
                 p->off += (size_t) n;

@@ -11,7 +11,7 @@
 struct Push {
         Pusher *pr;
         Push *prev, *next;
-        PushRequest req;             /* its strings are owned copies */
+        PushRequest req; /* its strings are owned copies */
         PushDoneFn done;
         PushProgressFn progress;
         void *userdata;
@@ -20,7 +20,7 @@ struct Push {
         LoopTimerHandle deadline_timer;
         LoopTimerHandle phase_timer;
         bool finished;
-        const char *phase_what;      /* static text: what the phase timer waits for */
+        const char *phase_what; /* static text: what the phase timer waits for */
         usec_t phase_len;
 
         /* espota */
@@ -30,10 +30,10 @@ struct Push {
         usec_t backoff;
         char md5[33];
         uint16_t listen_port;
-        size_t off;                  /* image bytes written to the TCP connection */
-        size_t chunk_end;            /* the chunk being written ends here */
+        size_t off;       /* image bytes written to the TCP connection */
+        size_t chunk_end; /* the chunk being written ends here */
         bool awaiting_ack;
-        char tail[ESPOTA_TAIL_MAX];  /* the last bytes the device sent over TCP */
+        char tail[ESPOTA_TAIL_MAX]; /* the last bytes the device sent over TCP */
         size_t tail_len;
 
         /* web */
@@ -67,7 +67,7 @@ void push_report_progress(Push *p, uint64_t sent);
  */
 typedef struct PushTransportOps {
         int (*begin)(Push *p);
-        void (*cleanup)(Push *p);       /* idempotent: its sockets and handles go */
+        void (*cleanup)(Push *p); /* idempotent: its sockets and handles go */
         /* the multi handle: after curl finished an easy handle of p (NULL: the transport uses no curl) */
         void (*curl_done)(Push *p, CURLcode code);
 } PushTransportOps;

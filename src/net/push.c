@@ -116,8 +116,8 @@ static int on_curl_timer_set(CURLM *m, long timeout_ms, void *userp) {
         (void) m;
         loop_timer_cancel(pr->loop, &pr->curl_timer);
         if (timeout_ms >= 0)
-                loop_timer_start(pr->loop, loop_now(pr->loop) + (usec_t) timeout_ms * USEC_PER_MSEC, on_curl_timer,
-                                 pr, &pr->curl_timer);
+                loop_timer_start(pr->loop, loop_now(pr->loop) + (usec_t) timeout_ms * USEC_PER_MSEC,
+                                 on_curl_timer, pr, &pr->curl_timer);
         return 0;
 }
 
@@ -251,7 +251,7 @@ int push_start(Pusher *pr, const PushRequest *req, PushDoneFn done, PushProgress
         p->pr = pr;
         p->req = *req;
         p->req.host = xstrdup(req->host);
-        p->req.md5 = NULL;                      /* espota copies it before it returns */
+        p->req.md5 = NULL; /* espota copies it before it returns */
         p->req.password = isempty(req->password) ? NULL : xstrdup(req->password);
         p->req.user = xstrdup(req->user ? req->user : "admin");
         p->req.path = xstrdup(req->path ? req->path : PUSH_DEFAULT_WEB_PATH);
@@ -274,7 +274,8 @@ int push_start(Pusher *pr, const PushRequest *req, PushDoneFn done, PushProgress
         pr->pushes = p;
         pr->n++;
         p->req.md5 = req->md5;
-        const PushTransportOps *ops = req->transport == PUSH_TRANSPORT_ESPOTA ? &espota_transport : &web_push_transport;
+        const PushTransportOps *ops =
+                req->transport == PUSH_TRANSPORT_ESPOTA ? &espota_transport : &web_push_transport;
         int r = ops->begin(p);
         p->req.md5 = NULL;
         if (r < 0) {

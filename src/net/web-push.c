@@ -45,7 +45,8 @@ static const char *find_text(const char *s, const char *needle) {
         return strstr(s, needle);
 }
 
-PushOutcome web_push_classify(long status, const char *body, size_t n, char msg[static PUSH_MESSAGE_MAX + 1]) {
+PushOutcome web_push_classify(long status, const char *body, size_t n,
+                              char msg[static PUSH_MESSAGE_MAX + 1]) {
         char text[PUSH_MESSAGE_MAX + 1];
         const char *e;
 
@@ -118,7 +119,8 @@ static int on_seek(void *arg, curl_off_t offset, int origin) {
         return CURL_SEEKFUNC_OK;
 }
 
-static int on_xfer(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
+static int on_xfer(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                   curl_off_t ulnow) {
         Push *p = userdata;
 
         (void) dltotal;
@@ -126,7 +128,7 @@ static int on_xfer(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_of
         (void) ultotal;
         uint64_t sent = ulnow > 0 ? (uint64_t) ulnow : 0;
         if (sent > p->req.size)
-                sent = p->req.size;     /* the multipart framing counts too */
+                sent = p->req.size; /* the multipart framing counts too */
         if (sent != p->result.sent)
                 push_report_progress(p, sent);
         return 0;
@@ -149,8 +151,8 @@ static void web_push_cleanup(Push *p) {
 static int web_push_begin(Push *p) {
         const PushRequest *r = &p->req;
         bool v6 = strchr(r->host, ':') != NULL;
-        _cleanup_free_ char *url = xasprintf("http://%s%s%s:%u%s", v6 ? "[" : "", r->host, v6 ? "]" : "", r->port,
-                                             r->path);
+        _cleanup_free_ char *url =
+                xasprintf("http://%s%s%s:%u%s", v6 ? "[" : "", r->host, v6 ? "]" : "", r->port, r->path);
         long low_time = (long) (r->phase_timeout / USEC_PER_SEC);
 
         p->easy = curl_easy_init();
@@ -208,9 +210,7 @@ static void web_push_done(Push *p, CURLcode code) {
                 return;
         }
         case CURLE_COULDNT_CONNECT:
-        case CURLE_COULDNT_RESOLVE_HOST:
-                push_finish(p, PUSH_NO_ANSWER, "%s", why);
-                return;
+        case CURLE_COULDNT_RESOLVE_HOST: push_finish(p, PUSH_NO_ANSWER, "%s", why); return;
         case CURLE_OPERATION_TIMEDOUT: {
                 /* no connection at all within the phase: nothing answered */
                 curl_off_t connected = 0;

@@ -15,9 +15,12 @@
 #include "reconcile.h"
 
 static const char *const action_names[_ROLLOUT_ACTION_MAX] = {
-        [ROLLOUT_ACTION_PAUSE] = "pause",     [ROLLOUT_ACTION_RESUME] = "resume",
-        [ROLLOUT_ACTION_APPROVE] = "approve", [ROLLOUT_ACTION_ABORT] = "abort",
-        [ROLLOUT_ACTION_RETRY_FAILED] = "retry-failed", [ROLLOUT_ACTION_ROLLBACK] = "rollback",
+        [ROLLOUT_ACTION_PAUSE] = "pause",
+        [ROLLOUT_ACTION_RESUME] = "resume",
+        [ROLLOUT_ACTION_APPROVE] = "approve",
+        [ROLLOUT_ACTION_ABORT] = "abort",
+        [ROLLOUT_ACTION_RETRY_FAILED] = "retry-failed",
+        [ROLLOUT_ACTION_ROLLBACK] = "rollback",
         [ROLLOUT_ACTION_PROMOTE] = "promote",
 };
 
@@ -300,8 +303,7 @@ static int act_locked(RolloutEngine *e, Rollout *r, RolloutAction a, char err[st
         case ROLLOUT_ACTION_PROMOTE:
                 /* handled by the caller: they talk to flotad before anything is written */
                 break;
-        default:
-                goto refuse;
+        default: goto refuse;
         }
         return rollout_note(e, r, rollout_action_to_string(a), "%s by the operator in wave %u",
                             rollout_action_to_string(a), r->wave + 1);

@@ -55,7 +55,7 @@ typedef struct Builder {
         size_t rows_allocated, products_allocated, rollouts_allocated, events_allocated;
         Member *members;
         size_t n_members, members_allocated;
-        size_t rollout;                 /* the rollout whose devices are being read */
+        size_t rollout; /* the rollout whose devices are being read */
         usec_t now;
 } Builder;
 
@@ -103,7 +103,8 @@ static int add_row(const FleetDevice *d, void *userdata) {
                 .sources = sources_of(d),
                 .announced = d->announced,
                 .pinned = d->pinned,
-                .online = d->announced || (d->last_seen > 0 && d->last_seen + SNAPSHOT_ONLINE_WINDOW >= b->now),
+                .online = d->announced ||
+                          (d->last_seen > 0 && d->last_seen + SNAPSHOT_ONLINE_WINDOW >= b->now),
         };
         if (r->online)
                 s->online++;
@@ -164,7 +165,8 @@ static void build_products(Builder *b) {
                 qsort_safe(counts, n, sizeof(VersionCount), cmp_version_count);
                 for (size_t k = 0; k < n; k++) {
                         if (k < SNAPSHOT_TOP_VERSIONS)
-                                m->top[m->n_top++] = (VersionCount) { xstrdup(counts[k].version), counts[k].n };
+                                m->top[m->n_top++] =
+                                        (VersionCount) { xstrdup(counts[k].version), counts[k].n };
                         else
                                 m->other += counts[k].n;
                 }
@@ -213,9 +215,11 @@ static void add_event(Builder *b, usec_t at, char *what, const char *detail) {
         s->events[s->n_events++] = (EventRow) { at, what, xstrdup(detail ? detail : "") };
 }
 
-static int add_rollout_event(usec_t at, uint32_t wave, const char *event, const char *detail, void *userdata) {
+static int add_rollout_event(usec_t at, uint32_t wave, const char *event, const char *detail,
+                             void *userdata) {
         Builder *b = userdata;
-        add_event(b, at, xasprintf("%s wave %u: %s", b->s->rollouts[b->rollout].name, wave + 1, event), detail);
+        add_event(b, at, xasprintf("%s wave %u: %s", b->s->rollouts[b->rollout].name, wave + 1, event),
+                  detail);
         return 0;
 }
 
@@ -430,7 +434,9 @@ const char *fleet_row_sources(const FleetRow *r, char buf[static 32]) {
         static const struct {
                 FleetSource bit;
                 const char *name;
-        } names[] = { { FLEET_SOURCE_POLL, "poll" }, { FLEET_SOURCE_LOG, "log" }, { FLEET_SOURCE_MDNS, "mdns" } };
+        } names[] = { { FLEET_SOURCE_POLL, "poll" },
+                      { FLEET_SOURCE_LOG, "log" },
+                      { FLEET_SOURCE_MDNS, "mdns" } };
         size_t n = 0;
 
         buf[0] = 0;
@@ -472,7 +478,6 @@ typedef struct SortKey {
 static int cmp_u64(uint64_t a, uint64_t b) {
         return a < b ? -1 : a > b;
 }
-
 
 static int compare_column(const FleetRow *a, const FleetRow *b, FleetColumn c) {
 

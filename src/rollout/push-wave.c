@@ -46,7 +46,7 @@ static int collect(const RolloutDevice *d, void *userdata) {
         Wave *w = userdata;
 
         if (d->p.served_at != 0)
-                return 0;                       /* pushed already */
+                return 0; /* pushed already */
         w->t = xgrow(w->t, &w->allocated, w->n + 1, sizeof(Target));
         w->t[w->n++] = (Target) { .d = *d, .outcome = _PUSH_OUTCOME_INVALID };
         return 0;
@@ -79,7 +79,8 @@ static void start_next(Wave *w) {
         while (w->running < w->spec->parallel && w->next < w->n) {
                 Target *t = &w->t[w->next++];
                 PushRequest req = {
-                        .transport = w->spec->transport == TRANSPORT_WEB ? PUSH_TRANSPORT_WEB : PUSH_TRANSPORT_ESPOTA,
+                        .transport = w->spec->transport == TRANSPORT_WEB ? PUSH_TRANSPORT_WEB
+                                                                         : PUSH_TRANSPORT_ESPOTA,
                         .host = t->host,
                         .port = t->port,
                         .image = w->image,
@@ -105,7 +106,8 @@ static int load_image(Wave *w, char err[static ROLLOUT_ERROR_MAX]) {
         int r = read_file(w->spec->image, IMAGE_MAX, &data, &w->size);
 
         if (r < 0) {
-                snprintf(err, ROLLOUT_ERROR_MAX, "cannot read the image %s: %s", w->spec->image, strerror(-r));
+                snprintf(err, ROLLOUT_ERROR_MAX, "cannot read the image %s: %s", w->spec->image,
+                         strerror(-r));
                 return r;
         }
         w->image = (uint8_t *) data;
@@ -117,7 +119,8 @@ static int load_image(Wave *w, char err[static ROLLOUT_ERROR_MAX]) {
         char msg[API_CLIENT_ERROR_MAX];
         r = api_release_get(w->e->api, w->spec->release_id, &rel, msg);
         if (r < 0) {
-                snprintf(err, ROLLOUT_ERROR_MAX, "release %lld: %.400s", (long long) w->spec->release_id, msg);
+                snprintf(err, ROLLOUT_ERROR_MAX, "release %lld: %.400s", (long long) w->spec->release_id,
+                         msg);
                 return r;
         }
         bool same = streq(rel.md5, w->md5);
@@ -138,12 +141,15 @@ static void resolve(Wave *w, Target *t) {
         strscpy(t->host, sizeof(t->host), it.ip);
         bool esp32 = streq(it.platform, "esp32");
         t->port = (uint16_t) (w->spec->push_port ? w->spec->push_port
-                              : it.port && w->spec->transport == TRANSPORT_ESPOTA && streq(it.kind, "arduino-ota") ? it.port
+                              : it.port && w->spec->transport == TRANSPORT_ESPOTA &&
+                                              streq(it.kind, "arduino-ota")
+                                      ? it.port
                               : w->spec->transport == TRANSPORT_WEB ? 80
-                              : esp32 ? PUSH_DEFAULT_PORT_ESP32
-                                      : PUSH_DEFAULT_PORT_ESP8266);
+                              : esp32                               ? PUSH_DEFAULT_PORT_ESP32
+                                                                    : PUSH_DEFAULT_PORT_ESP8266);
         if (w->e->push_password) {
-                const char *pw = w->e->push_password(t->d.device_id, it.host, it.product, w->e->push_userdata);
+                const char *pw =
+                        w->e->push_password(t->d.device_id, it.host, it.product, w->e->push_userdata);
                 t->password = pw ? xstrdup(pw) : NULL;
         }
 }
@@ -161,7 +167,8 @@ static int record(Wave *w, const Rollout *r, size_t *ret_ok) {
                         t->d.p.state = DR_FAILED;
                         t->d.p.decided_at = w->e->now;
                         snprintf(t->d.p.reason, sizeof(t->d.p.reason), "push %s: %.40s",
-                                 push_outcome_to_string(t->outcome) ? push_outcome_to_string(t->outcome) : "not done",
+                                 push_outcome_to_string(t->outcome) ? push_outcome_to_string(t->outcome)
+                                                                    : "not done",
                                  t->message);
                 }
                 k = rollout_device_save(w->e->inventory, r->id, &t->d);
@@ -171,7 +178,8 @@ static int record(Wave *w, const Rollout *r, size_t *ret_ok) {
         return k;
 }
 
-int rollout_push_offered(RolloutEngine *e, const Rollout *r, const RolloutSpec *spec, char err[static ROLLOUT_ERROR_MAX]) {
+int rollout_push_offered(RolloutEngine *e, const Rollout *r, const RolloutSpec *spec,
+                         char err[static ROLLOUT_ERROR_MAX]) {
         Wave w = { .e = e, .spec = spec };
         size_t ok = 0;
         int k;
@@ -196,8 +204,9 @@ int rollout_push_offered(RolloutEngine *e, const Rollout *r, const RolloutSpec *
         w.loop = loop_free(w.loop);
         k = record(&w, r, &ok);
         if (k >= 0)
-                (void) rollout_note(e, r, "pushed", "wave %u: pushed %zu device%s over %s: %zu ok, %zu failed",
-                                    r->wave + 1, w.n, w.n == 1 ? "" : "s", transport_to_string(spec->transport), ok,
+                (void) rollout_note(e, r, "pushed",
+                                    "wave %u: pushed %zu device%s over %s: %zu ok, %zu failed", r->wave + 1,
+                                    w.n, w.n == 1 ? "" : "s", transport_to_string(spec->transport), ok,
                                     w.n - ok);
 out:
         for (size_t i = 0; i < w.n; i++)

@@ -63,13 +63,13 @@ static void id_set_done(IdSet *s) {
 
 /* What the rollout wants: per device, the release it should be assigned (0: none). */
 typedef struct Desired {
-        IdSet *by_release;              /* parallel to releases */
+        IdSet *by_release; /* parallel to releases */
         int64_t *releases;
         size_t n_releases, allocated;
         const Rollout *rollout;
-        bool keep_updated_only;         /* aborted: only updated devices keep the release */
-        bool clear_all;                 /* completed and promoted: the channel carries them */
-        bool pushed;                    /* a push transport: flota uploads, flotad assigns nothing */
+        bool keep_updated_only; /* aborted: only updated devices keep the release */
+        bool clear_all;         /* completed and promoted: the channel carries them */
+        bool pushed;            /* a push transport: flota uploads, flotad assigns nothing */
 } Desired;
 
 static IdSet *desired_set(Desired *d, int64_t release) {
@@ -94,15 +94,12 @@ static int64_t wanted_release(const Desired *d, const RolloutDevice *rd) {
         if (d->pushed)
                 return 0;
         switch (rd->p.state) {
-        case DR_UPDATED:
-                return d->rollout->release_id;
+        case DR_UPDATED: return d->rollout->release_id;
         case DR_OFFERED:
         case DR_DOWNLOADING:
         case DR_FAILED:
-        case DR_SILENT:
-                return d->keep_updated_only ? 0 : d->rollout->release_id;
-        default:
-                return 0;
+        case DR_SILENT: return d->keep_updated_only ? 0 : d->rollout->release_id;
+        default: return 0;
         }
 }
 
@@ -159,7 +156,7 @@ static int send_chunks(ApiClient *api, int64_t release, const IdSet *ids,
 
 typedef struct Diff {
         IdSet remove;
-        IdSet *add;                     /* parallel to Desired.releases */
+        IdSet *add; /* parallel to Desired.releases */
 } Diff;
 
 /* Of ids, those that are devices of the rollout go to out. */

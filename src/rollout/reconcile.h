@@ -43,7 +43,8 @@ int rollout_note(RolloutEngine *e, const Rollout *r, const char *event, const ch
  * yet pushed; failed pushes make the devices failed, OKs mark them served. Nothing with
  * e->dry_run or the pull transport. 0 or -errno with err.
  */
-int rollout_push_offered(RolloutEngine *e, const Rollout *r, const RolloutSpec *spec, char err[static ROLLOUT_ERROR_MAX]);
+int rollout_push_offered(RolloutEngine *e, const Rollout *r, const RolloutSpec *spec,
+                         char err[static ROLLOUT_ERROR_MAX]);
 
 /* The actions that talk to flotad before they are recorded: rollback and promote. */
 int rollout_act_remote(RolloutEngine *e, Rollout *r, RolloutAction a, char err[static ROLLOUT_ERROR_MAX]);

@@ -17,12 +17,12 @@
 /* ---- silent devices ---- */
 
 typedef struct Waiting {
-        RolloutDevice *items;           /* the devices whose progress changed */
+        RolloutDevice *items; /* the devices whose progress changed */
         size_t n, allocated;
         uint32_t k;
         usec_t now;
         const Rollout *r;
-        const AssignedSet *held;        /* flotad's record of the devices it holds the release for */
+        const AssignedSet *held; /* flotad's record of the devices it holds the release for */
 } Waiting;
 
 static void keep(Waiting *w, const RolloutDevice *d) {
@@ -38,7 +38,9 @@ static void keep(Waiting *w, const RolloutDevice *d) {
 static int check_waiting(const RolloutDevice *d, const DeviceFacts *f, void *userdata) {
         Waiting *w = userdata;
         RolloutDevice x = *d;
-        RolloutTarget t = { .release_id = w->r->release_id, .version = w->r->version, .md5 = w->r->md5,
+        RolloutTarget t = { .release_id = w->r->release_id,
+                            .version = w->r->version,
+                            .md5 = w->r->md5,
                             .rolling_back = d->from_release > 0 };
         usec_t interval = f->interval;
 
@@ -90,7 +92,8 @@ static int maybe_join(const FleetDevice *d, void *userdata) {
 
         if (rollout_exclusion(d, &j->release) != EXCLUDE_NONE || !selection_matches(j->sel, &sd))
                 return 0;
-        RolloutMember m = { .device_id = d->id, .hash = rollout_device_hash(j->r->name, d->id),
+        RolloutMember m = { .device_id = d->id,
+                            .hash = rollout_device_hash(j->r->name, d->id),
                             .from_version = d->version };
         int64_t before = rollout_devices_before(j->e->inventory, j->r->id, m.hash);
         m.wave = (uint32_t) rollout_wave_of(j->targets, j->n_waves, before < 0 ? 0 : (uint64_t) before);
@@ -113,7 +116,8 @@ static int maybe_readmit(const FleetDevice *d, void *userdata) {
                 return 0;
         uint64_t hash = rollout_device_hash(j->r->name, d->id);
         int64_t before = rollout_devices_before(j->e->inventory, j->r->id, hash);
-        uint32_t wave = (uint32_t) rollout_wave_of(j->targets, j->n_waves, before < 0 ? 0 : (uint64_t) before);
+        uint32_t wave =
+                (uint32_t) rollout_wave_of(j->targets, j->n_waves, before < 0 ? 0 : (uint64_t) before);
         int k = rollout_device_readmit(j->e->inventory, j->r->id, d->id, wave, d->version);
         if (k < 0)
                 return k;
@@ -180,7 +184,8 @@ static bool release_ran_somewhere(RolloutEngine *e, const Rollout *r) {
         if (rollout_count(e->inventory, r->id, &c, NULL, 0) < 0)
                 return false;
         return c.updated > 0 ||
-               rollout_devices_excluded_for(e->inventory, r->id, exclude_reason_to_string(EXCLUDE_ON_TARGET)) > 0;
+               rollout_devices_excluded_for(e->inventory, r->id,
+                                            exclude_reason_to_string(EXCLUDE_ON_TARGET)) > 0;
 }
 
 static int complete_rollout(RolloutEngine *e, Rollout *r, const RolloutSpec *spec,
@@ -189,8 +194,8 @@ static int complete_rollout(RolloutEngine *e, Rollout *r, const RolloutSpec *spe
 
         if (spec->promote && !promote) {
                 r->state = ROLLOUT_COMPLETED;
-                snprintf(r->hold, sizeof(r->hold), "no device runs %.40s: %.24s/%.24s not promoted", r->version,
-                         r->product, spec->promote);
+                snprintf(r->hold, sizeof(r->hold), "no device runs %.40s: %.24s/%.24s not promoted",
+                         r->version, r->product, spec->promote);
                 return rollout_note(e, r, "completed", "%s", r->hold);
         }
         if (promote && !e->dry_run) {
@@ -204,8 +209,8 @@ static int complete_rollout(RolloutEngine *e, Rollout *r, const RolloutSpec *spe
         }
         r->state = ROLLOUT_COMPLETED;
         if (spec->promote)
-                snprintf(r->hold, sizeof(r->hold), "%.24s/%.24s promoted to %.40s", r->product, spec->promote,
-                         r->version);
+                snprintf(r->hold, sizeof(r->hold), "%.24s/%.24s promoted to %.40s", r->product,
+                         spec->promote, r->version);
         else
                 snprintf(r->hold, sizeof(r->hold), "every device offered has a verdict");
         return rollout_note(e, r, "completed", "%s", r->hold);
@@ -289,7 +294,8 @@ static int make_offers(RolloutEngine *e, Rollout *r, const RolloutSpec *spec, si
         int64_t recent = 0;
         if (rate > 0) {
                 recent = rollout_offers_since(e->inventory, r->id,
-                                              e->now > 60 * USEC_PER_SEC ? e->now - 60 * USEC_PER_SEC + 1 : 1);
+                                              e->now > 60 * USEC_PER_SEC ? e->now - 60 * USEC_PER_SEC + 1
+                                                                         : 1);
                 if (recent < 0)
                         return (int) recent;
         }

@@ -155,8 +155,8 @@ static enum MHD_Result set_pin(ApiCall *call, int64_t release_id) {
                 return MHD_YES;
         pthread_mutex_lock(&srv->api_lock);
         if (release_id > 0 && !catalog_release(srv->served->catalog, release_id))
-                ret = respond_error(call->conn, MHD_HTTP_NOT_FOUND, "not-found", "release %" PRId64 " not found",
-                                    release_id);
+                ret = respond_error(call->conn, MHD_HTTP_NOT_FOUND, "not-found",
+                                    "release %" PRId64 " not found", release_id);
         else
                 ret = device_write_done(call, id, store_device_set_pin(srv->api_store, id, release_id),
                                         release_id ? "pinned" : "unpinned");
@@ -188,7 +188,8 @@ enum MHD_Result api_device_labels_put(ApiCall *call) {
         if (api_parse_labels(call->body, call->body_len, &b, err) < 0)
                 return api_bad_body(call, err);
         pthread_mutex_lock(&srv->api_lock);
-        ret = device_write_done(call, id, store_device_set_labels(srv->api_store, id, b.labels, b.n), "labels set");
+        ret = device_write_done(call, id, store_device_set_labels(srv->api_store, id, b.labels, b.n),
+                                "labels set");
         pthread_mutex_unlock(&srv->api_lock);
         return ret;
 }
@@ -204,7 +205,8 @@ enum MHD_Result api_device_channel_put(ApiCall *call) {
         if (api_parse_channel_name(call->body, call->body_len, &channel, err) < 0)
                 return api_bad_body(call, err);
         pthread_mutex_lock(&srv->api_lock);
-        ret = device_write_done(call, id, store_device_set_channel(srv->api_store, id, channel), "channel set");
+        ret = device_write_done(call, id, store_device_set_channel(srv->api_store, id, channel),
+                                "channel set");
         pthread_mutex_unlock(&srv->api_lock);
         return ret;
 }
@@ -219,8 +221,8 @@ static enum MHD_Result assign(ApiCall *call, bool set) {
                 return api_bad_body(call, err);
         pthread_mutex_lock(&srv->api_lock);
         if (set && !catalog_release(srv->served->catalog, b.release_id))
-                ret = respond_error(call->conn, MHD_HTTP_NOT_FOUND, "not-found", "release %" PRId64 " not found",
-                                    b.release_id);
+                ret = respond_error(call->conn, MHD_HTTP_NOT_FOUND, "not-found",
+                                    "release %" PRId64 " not found", b.release_id);
         else {
                 int r = store_assign(srv->api_store, set ? b.release_id : 0, b.devices, b.n);
                 if (r < 0)
@@ -228,8 +230,8 @@ static enum MHD_Result assign(ApiCall *call, bool set) {
                 else if (server_catalog_changed(srv) < 0)
                         ret = api_catalog_stale(call, NULL);
                 else {
-                        log_info("%s %zu devices (release %" PRId64 ") by %s", set ? "assigned" : "unassigned",
-                                 b.n, b.release_id, call->actor);
+                        log_info("%s %zu devices (release %" PRId64 ") by %s",
+                                 set ? "assigned" : "unassigned", b.n, b.release_id, call->actor);
                         cJSON *o = cJSON_CreateObject();
                         json_add_id(o, "release", set ? b.release_id : 0);
                         cJSON_AddNumberToObject(o, "devices", (double) b.n);

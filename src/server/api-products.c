@@ -51,11 +51,13 @@ enum MHD_Result api_products_create(ApiCall *call) {
         if (b.key)
                 sha256_hex(b.key, strlen(b.key), key_sha);
         if (b.signing_key && public_key_check(b.signing_key) < 0)
-                return api_bad_body(call, "\"signing_key\" is not a PEM public key (-----BEGIN PUBLIC KEY-----)");
+                return api_bad_body(call,
+                                    "\"signing_key\" is not a PEM public key (-----BEGIN PUBLIC KEY-----)");
         pthread_mutex_lock(&srv->api_lock);
         int r = create_product(srv->api_store, &b, b.key ? key_sha : NULL, &id);
         if (r == -EEXIST)
-                ret = respond_error(call->conn, MHD_HTTP_CONFLICT, "conflict", "product '%s' already exists", b.name);
+                ret = respond_error(call->conn, MHD_HTTP_CONFLICT, "conflict", "product '%s' already exists",
+                                    b.name);
         else if (r < 0)
                 ret = api_store_error(call, r, "product");
         else if (server_catalog_changed(srv) < 0)
@@ -63,7 +65,8 @@ enum MHD_Result api_products_create(ApiCall *call) {
         else {
                 const Product *p = catalog_product(srv->served->catalog, b.name);
                 log_info("product %s created by %s", b.name, call->actor);
-                ret = respond_json(call->conn, MHD_HTTP_CREATED, p ? product_to_json(p) : cJSON_CreateObject());
+                ret = respond_json(call->conn, MHD_HTTP_CREATED,
+                                   p ? product_to_json(p) : cJSON_CreateObject());
         }
         pthread_mutex_unlock(&srv->api_lock);
         return ret;
@@ -98,7 +101,8 @@ enum MHD_Result api_channel_put(ApiCall *call) {
         int64_t release_id;
 
         if (!name_is_valid(name))
-                return api_bad_body(call, "channel names are 1-64 characters of letters, digits, '.', '_' or '-'");
+                return api_bad_body(call,
+                                    "channel names are 1-64 characters of letters, digits, '.', '_' or '-'");
         if (api_parse_release_ref(call->body, call->body_len, &release_id, err) < 0)
                 return api_bad_body(call, err);
 
@@ -107,13 +111,15 @@ enum MHD_Result api_channel_put(ApiCall *call) {
         const Product *p = catalog_product(cat, product);
         const Release *r = catalog_release(cat, release_id);
         if (!p)
-                ret = respond_error(call->conn, MHD_HTTP_NOT_FOUND, "not-found", "product '%.64s' not found", product);
+                ret = respond_error(call->conn, MHD_HTTP_NOT_FOUND, "not-found", "product '%.64s' not found",
+                                    product);
         else if (!r)
-                ret = respond_error(call->conn, MHD_HTTP_NOT_FOUND, "not-found", "release %" PRId64 " not found",
-                                    release_id);
+                ret = respond_error(call->conn, MHD_HTTP_NOT_FOUND, "not-found",
+                                    "release %" PRId64 " not found", release_id);
         else if (r->product_id != p->id)
                 ret = respond_error(call->conn, MHD_HTTP_UNPROCESSABLE_CONTENT, "wrong-product",
-                                    "release %" PRId64 " belongs to %s, not %s", release_id, r->product, p->name);
+                                    "release %" PRId64 " belongs to %s, not %s", release_id, r->product,
+                                    p->name);
         else {
                 ImageKind kind = r->kind;
                 int64_t product_id = p->id;
@@ -125,8 +131,8 @@ enum MHD_Result api_channel_put(ApiCall *call) {
                         ret = api_catalog_stale(call, NULL);
                 else {
                         cat = srv->served->catalog;
-                        log_info("channel %s/%s (%s) now serves release %" PRId64 " (set by %s)", product, name,
-                                 image_kind_to_string(kind), release_id, call->actor);
+                        log_info("channel %s/%s (%s) now serves release %" PRId64 " (set by %s)", product,
+                                 name, image_kind_to_string(kind), release_id, call->actor);
                         const ChannelSlot *s = catalog_channel(cat, product_id, name, kind);
                         ret = respond_json(call->conn, MHD_HTTP_OK,
                                            s ? channel_slot_to_json(cat, s) : cJSON_CreateObject());
@@ -152,8 +158,8 @@ enum MHD_Result api_channel_history(ApiCall *call) {
                 return api_bad_body(call, "limit must be 1-1000");
         }
         pthread_mutex_lock(&srv->api_lock);
-        int r = store_channel_history(srv->api_store, api_arg(call, "product"), api_arg(call, "channel"), limit,
-                                      add_change, arr);
+        int r = store_channel_history(srv->api_store, api_arg(call, "product"), api_arg(call, "channel"),
+                                      limit, add_change, arr);
         pthread_mutex_unlock(&srv->api_lock);
         if (r < 0) {
                 cJSON_Delete(arr);

@@ -45,7 +45,8 @@ Upload *upload_free(Upload *u) {
 
 int upload_begin(ApiCall *call, char *err, size_t errlen, unsigned *ret_status) {
         Server *srv = call->srv;
-        const char *cl = MHD_lookup_connection_value(call->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        const char *cl =
+                MHD_lookup_connection_value(call->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         uint64_t len = 0;
 
         *ret_status = MHD_HTTP_BAD_REQUEST;
@@ -55,8 +56,8 @@ int upload_begin(ApiCall *call, char *err, size_t errlen, unsigned *ret_status) 
         }
         if (len > srv->config->max_image_size) {
                 *ret_status = MHD_HTTP_CONTENT_TOO_LARGE;
-                snprintf(err, errlen, "image is %" PRIu64 " bytes; this server accepts at most %" PRIu64, len,
-                         srv->config->max_image_size);
+                snprintf(err, errlen, "image is %" PRIu64 " bytes; this server accepts at most %" PRIu64,
+                         len, srv->config->max_image_size);
                 return -EFBIG;
         }
         Upload *u = xcalloc(1, sizeof(Upload));
@@ -64,7 +65,8 @@ int upload_begin(ApiCall *call, char *err, size_t errlen, unsigned *ret_status) 
         u->fd = tmpfile_in(srv->images_dir, &u->tmp_path);
         if (u->fd < 0) {
                 *ret_status = MHD_HTTP_INTERNAL_SERVER_ERROR;
-                snprintf(err, errlen, "cannot create a temporary file in the image store: %s", strerror(-u->fd));
+                snprintf(err, errlen, "cannot create a temporary file in the image store: %s",
+                         strerror(-u->fd));
                 u->fd = -1;
                 upload_free(u);
                 return -EIO;
@@ -206,7 +208,8 @@ static enum MHD_Result create_release(ApiCall *call, const ReleaseInput *in, con
         r = commit_blob(srv, u, rel.sha256);
         if (r < 0) {
                 log_error("storing image %s: %s", rel.sha256, strerror(-r));
-                return reject(call, r == -ENOSPC ? MHD_HTTP_INSUFFICIENT_STORAGE : MHD_HTTP_INTERNAL_SERVER_ERROR,
+                return reject(call,
+                              r == -ENOSPC ? MHD_HTTP_INSUFFICIENT_STORAGE : MHD_HTTP_INTERNAL_SERVER_ERROR,
                               "storage", "cannot store the image: %s", strerror(-r));
         }
         r = store_release_insert(srv->api_store, &rel);
@@ -218,9 +221,9 @@ static enum MHD_Result create_release(ApiCall *call, const ReleaseInput *in, con
         if (r < 0)
                 return api_store_error(call, r, "release");
         atomic_fetch_add(&srv->metrics.releases_uploaded, 1);
-        log_info("release %" PRId64 ": %s %s (%s, %s, %" PRIu64 " bytes) uploaded by %s", rel.id, rel.product,
-                 rel.version, platform_to_string(rel.platform), image_kind_to_string(rel.kind), rel.size,
-                 call->actor);
+        log_info("release %" PRId64 ": %s %s (%s, %s, %" PRIu64 " bytes) uploaded by %s", rel.id,
+                 rel.product, rel.version, platform_to_string(rel.platform), image_kind_to_string(rel.kind),
+                 rel.size, call->actor);
         /* rel borrows from the catalog that the reload replaces: encode first */
         cJSON *body = release_to_json(&rel);
         if (server_catalog_changed(srv) < 0)
@@ -251,9 +254,11 @@ static enum MHD_Result check_and_create(ApiCall *call, const Catalog *cat, const
                 return reject(call, 400, "bad-request", "query argument product= is required");
         in.product = catalog_product(cat, product);
         if (!in.product)
-                return reject(call, 404, "not-found", "product '%.64s' does not exist (create it first)", product);
+                return reject(call, 404, "not-found", "product '%.64s' does not exist (create it first)",
+                              product);
         if (version && !version_is_valid(version))
-                return reject(call, 400, "bad-request", "version must be 1-64 printable characters without spaces");
+                return reject(call, 400, "bad-request",
+                              "version must be 1-64 printable characters without spaces");
         if (platform && (in.platform = platform_from_string(platform)) < 0)
                 return reject(call, 400, "bad-request", "platform must be esp8266 or esp32");
         if (kind && (in.kind = image_kind_from_string(kind)) < 0)
@@ -270,7 +275,8 @@ static enum MHD_Result check_and_create(ApiCall *call, const Catalog *cat, const
                 in.platform = info.platform;
                 if (version && info.version[0] && !streq(version, info.version))
                         return reject(call, 422, "version-mismatch",
-                                      "version=%.64s, but the image's app descriptor says %s", version, info.version);
+                                      "version=%.64s, but the image's app descriptor says %s", version,
+                                      info.version);
                 if (!version && info.version[0] && version_is_valid(info.version))
                         version = info.version;
         } else if (in.platform < 0)
@@ -279,7 +285,8 @@ static enum MHD_Result check_and_create(ApiCall *call, const Catalog *cat, const
         if (in.platform < 0)
                 return reject(call, 400, "bad-request", "platform= is required for filesystem images");
         if (!version)
-                return reject(call, 400, "bad-request", "version= is required (%s)", why_no_version(&in, &info));
+                return reject(call, 400, "bad-request", "version= is required (%s)",
+                              why_no_version(&in, &info));
         Platform fixed = product_platform(cat, in.product);
         if (fixed >= 0 && fixed != in.platform)
                 return reject(call, 422, "platform-mismatch", "product %s is for %s; this image is for %s",
@@ -289,7 +296,8 @@ static enum MHD_Result check_and_create(ApiCall *call, const Catalog *cat, const
         if (in.kind == IMAGE_KIND_SKETCH && chip && info.chip[0] && !streq(chip, info.chip))
                 return reject(call, 422, "chip-mismatch", "product %s runs on %s; this image is for %s",
                               in.product->name, chip, info.chip);
-        if (in.product->signing_key && image_verify_signature(m->data, m->size, in.product->signing_key, err) < 0)
+        if (in.product->signing_key &&
+            image_verify_signature(m->data, m->size, in.product->signing_key, err) < 0)
                 return reject(call, 422, "signature", "%s", err);
         in.version = version;
         return create_release(call, &in, &info, m);
@@ -305,19 +313,21 @@ enum MHD_Result api_releases_create(ApiCall *call) {
                 return reject(call, MHD_HTTP_CONTENT_TOO_LARGE, "too-large",
                               "image is larger than this server's limit of %" PRIu64 " bytes", u->limit);
         if (u->write_error)
-                return reject(call, u->write_error == -ENOSPC ? MHD_HTTP_INSUFFICIENT_STORAGE : 500, "storage",
-                              "writing the upload failed: %s", strerror(-u->write_error));
+                return reject(call, u->write_error == -ENOSPC ? MHD_HTTP_INSUFFICIENT_STORAGE : 500,
+                              "storage", "writing the upload failed: %s", strerror(-u->write_error));
         if (u->size > 0) {
                 m.data = mmap(NULL, u->size, PROT_READ, MAP_SHARED, u->fd, 0);
                 if (m.data == MAP_FAILED) {
                         m.data = NULL;
-                        return reject(call, 500, "storage", "cannot read back the upload: %s", strerror(errno));
+                        return reject(call, 500, "storage", "cannot read back the upload: %s",
+                                      strerror(errno));
                 }
                 m.size = u->size;
         }
         pthread_mutex_lock(&srv->api_lock);
         pthread_rwlock_rdlock(&srv->catalog_lock);
-        /* the catalog only changes under api_lock, which is held: safe to read without the rwlock after this */
+        /* the catalog only changes under api_lock, which is held: safe to read without the rwlock after this
+         */
         const Catalog *cat = srv->served->catalog;
         pthread_rwlock_unlock(&srv->catalog_lock);
         ret = check_and_create(call, cat, &m);
@@ -360,8 +370,8 @@ enum MHD_Result api_release_get(ApiCall *call) {
                 o = release_to_json(r);
         pthread_rwlock_unlock(&srv->catalog_lock);
         if (!o)
-                return respond_error(call->conn, MHD_HTTP_NOT_FOUND, "not-found", "release '%.40s' not found",
-                                     call->segments[1]);
+                return respond_error(call->conn, MHD_HTTP_NOT_FOUND, "not-found",
+                                     "release '%.40s' not found", call->segments[1]);
         return respond_json(call->conn, MHD_HTTP_OK, o);
 }
 
@@ -378,8 +388,8 @@ enum MHD_Result api_release_image(ApiCall *call) {
                 resp = image_file_response(r, srv->served->image_fds[r - cat->releases]);
         pthread_rwlock_unlock(&srv->catalog_lock);
         if (!r)
-                return respond_error(call->conn, MHD_HTTP_NOT_FOUND, "not-found", "release '%.40s' not found",
-                                     call->segments[1]);
+                return respond_error(call->conn, MHD_HTTP_NOT_FOUND, "not-found",
+                                     "release '%.40s' not found", call->segments[1]);
         if (!resp)
                 return respond_error(call->conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
                                      "the image file of release %" PRId64 " is missing from the store", id);
@@ -399,14 +409,14 @@ enum MHD_Result api_release_delete(ApiCall *call) {
         const Release *r = release_arg(call, srv->served->catalog, &id);
         if (!r) {
                 pthread_mutex_unlock(&srv->api_lock);
-                return respond_error(call->conn, MHD_HTTP_NOT_FOUND, "not-found", "release '%.40s' not found",
-                                     call->segments[1]);
+                return respond_error(call->conn, MHD_HTTP_NOT_FOUND, "not-found",
+                                     "release '%.40s' not found", call->segments[1]);
         }
         strscpy(sha, sizeof(sha), r->sha256);
         int k = store_release_delete(srv->api_store, id, &why);
         if (k == -EBUSY && why)
-                ret = respond_error(call->conn, MHD_HTTP_CONFLICT, "in-use", "release %" PRId64 " is in use: %s",
-                                    id, why);
+                ret = respond_error(call->conn, MHD_HTTP_CONFLICT, "in-use",
+                                    "release %" PRId64 " is in use: %s", id, why);
         else if (k < 0)
                 ret = api_store_error(call, k, "release");
         else {

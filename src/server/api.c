@@ -55,7 +55,8 @@ static bool pattern_matches(const char *pattern, char *const *segments, size_t n
                 size_t len = e ? (size_t) (e - p) : strlen(p);
                 if (i >= n)
                         return false;
-                if (!(len == 1 && *p == '*') && (strlen(segments[i]) != len || strncmp(p, segments[i], len) != 0))
+                if (!(len == 1 && *p == '*') &&
+                    (strlen(segments[i]) != len || strncmp(p, segments[i], len) != 0))
                         return false;
                 i++;
                 p += len + (e ? 1 : 0);
@@ -158,8 +159,8 @@ static void api_call_count(Server *srv, const Route *route, unsigned status) {
                 atomic_fetch_add(&srv->metrics.api_calls[i][class], 1);
 }
 
-static enum MHD_Result early_error(Server *srv, struct MHD_Connection *conn, const Route *route, unsigned status,
-                                   const char *code, const char *message) {
+static enum MHD_Result early_error(Server *srv, struct MHD_Connection *conn, const Route *route,
+                                   unsigned status, const char *code, const char *message) {
         api_call_count(srv, route, status);
         if (status == MHD_HTTP_UNAUTHORIZED) {
                 cJSON *body = cJSON_CreateObject();
@@ -198,15 +199,19 @@ enum MHD_Result api_begin(Server *srv, struct MHD_Connection *conn, const char *
         if (r == -EACCES)
                 auth_limit_failed(&srv->auth_limit, ip);
         if (r == -ENOKEY)
-                return early_error(srv, conn, NULL, MHD_HTTP_UNAUTHORIZED, "unauthorized",
-                                   "missing 'Authorization: Bearer <token>' (create one with 'flotad token create')");
+                return early_error(
+                        srv, conn, NULL, MHD_HTTP_UNAUTHORIZED, "unauthorized",
+                        "missing 'Authorization: Bearer <token>' (create one with 'flotad token create')");
         if (r == -EACCES)
-                return early_error(srv, conn, NULL, MHD_HTTP_UNAUTHORIZED, "unauthorized", "unknown or revoked API token");
+                return early_error(srv, conn, NULL, MHD_HTTP_UNAUTHORIZED, "unauthorized",
+                                   "unknown or revoked API token");
         /* a database that is locked or down (a replica's server restarting): try again */
         if (r == -EBUSY)
-                return early_error(srv, conn, NULL, MHD_HTTP_SERVICE_UNAVAILABLE, "busy", "database is busy, try again");
+                return early_error(srv, conn, NULL, MHD_HTTP_SERVICE_UNAVAILABLE, "busy",
+                                   "database is busy, try again");
         if (r < 0)
-                return early_error(srv, conn, NULL, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "token lookup failed");
+                return early_error(srv, conn, NULL, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
+                                   "token lookup failed");
 
         if (split_path(url + strlen(API_PREFIX), call->segments, &call->n_segments) < 0)
                 return early_error(srv, conn, NULL, MHD_HTTP_NOT_FOUND, "not-found", "no such API resource");
@@ -222,13 +227,15 @@ enum MHD_Result api_begin(Server *srv, struct MHD_Connection *conn, const char *
         if (!route) {
                 api_call_free(TAKE_PTR(call));
                 if (path_known)
-                        return early_error(srv, conn, NULL, MHD_HTTP_METHOD_NOT_ALLOWED, "method-not-allowed",
+                        return early_error(srv, conn, NULL, MHD_HTTP_METHOD_NOT_ALLOWED,
+                                           "method-not-allowed",
                                            "this resource does not support that method");
                 return early_error(srv, conn, NULL, MHD_HTTP_NOT_FOUND, "not-found", "no such API resource");
         }
         if (call->role != TOKEN_ROLE_ADMIN && !streq(method, "GET")) {
                 api_call_free(TAKE_PTR(call));
-                return early_error(srv, conn, route, MHD_HTTP_FORBIDDEN, "forbidden", "this token may only read (role read)");
+                return early_error(srv, conn, route, MHD_HTTP_FORBIDDEN, "forbidden",
+                                   "this token may only read (role read)");
         }
         if (call->route->streams_body) {
                 char err[200];
@@ -236,10 +243,12 @@ enum MHD_Result api_begin(Server *srv, struct MHD_Connection *conn, const char *
                 r = upload_begin(call, err, sizeof(err), &status);
                 if (r < 0) {
                         api_call_free(TAKE_PTR(call));
-                        return early_error(srv, conn, route, status, status == 413 ? "too-large" : "bad-request", err);
+                        return early_error(srv, conn, route, status,
+                                           status == 413 ? "too-large" : "bad-request", err);
                 }
         } else {
-                const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+                const char *cl =
+                        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
                 uint64_t len;
                 if (cl && parse_u64(cl, &len) == 0 && len > srv->config->max_json_size) {
                         api_call_free(TAKE_PTR(call));
@@ -291,9 +300,10 @@ static enum MHD_Result run_handler(ApiCall *call) {
 
 enum MHD_Result api_catalog_stale(ApiCall *call, cJSON *body) {
         cJSON_Delete(body);
-        return respond_error(call->conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "catalog",
-                             "the change was saved but is not served yet: reloading the catalog failed (see the "
-                             "server log); it is retried before every API call");
+        return respond_error(
+                call->conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "catalog",
+                "the change was saved but is not served yet: reloading the catalog failed (see the "
+                "server log); it is retried before every API call");
 }
 
 enum MHD_Result api_finish(ApiCall *call) {
@@ -339,7 +349,8 @@ enum MHD_Result api_store_error(ApiCall *call, int r, const char *what) {
                 return respond_error(call->conn, MHD_HTTP_CONFLICT, "conflict", "%s already exists", what);
         case -ENOLINK:
                 return respond_error(call->conn, MHD_HTTP_CONFLICT, "reference",
-                                     "%s refers to something that does not exist, or is still referred to", what);
+                                     "%s refers to something that does not exist, or is still referred to",
+                                     what);
         case -EINVAL:
                 return respond_error(call->conn, MHD_HTTP_BAD_REQUEST, "invalid",
                                      "%s: a required value is missing or out of range", what);

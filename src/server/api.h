@@ -11,7 +11,7 @@
 typedef struct Upload Upload;
 
 typedef struct ApiCall {
-        RequestKind kind;         /* REQUEST_API */
+        RequestKind kind; /* REQUEST_API */
         Server *srv;
         struct MHD_Connection *conn;
         const char *method;
@@ -32,9 +32,9 @@ typedef enum MHD_Result (*ApiHandler)(ApiCall *call);
 
 typedef struct Route {
         const char *method;
-        const char *pattern;      /* segments after /api/v1/, '*' matches one */
+        const char *pattern; /* segments after /api/v1/, '*' matches one */
         ApiHandler handler;
-        bool streams_body;        /* the body is an image streamed to disk */
+        bool streams_body; /* the body is an image streamed to disk */
 } Route;
 
 /*

@@ -50,7 +50,8 @@ bool auth_limit_blocked(AuthLimit *l, const char *addr, unsigned *ret_retry_afte
         AuthSlot *s = current(l, addr, now);
         if (s && s->failures >= AUTH_LIMIT_FAILURES) {
                 blocked = true;
-                *ret_retry_after = (unsigned) ((s->window_start + AUTH_LIMIT_WINDOW - now) / USEC_PER_SEC) + 1;
+                *ret_retry_after =
+                        (unsigned) ((s->window_start + AUTH_LIMIT_WINDOW - now) / USEC_PER_SEC) + 1;
         }
         pthread_mutex_unlock(&l->lock);
         if (blocked)

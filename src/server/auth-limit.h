@@ -27,8 +27,8 @@ typedef struct AuthSlot {
 typedef struct AuthLimit {
         pthread_mutex_t lock;
         AuthSlot slots[AUTH_LIMIT_SLOTS];
-        atomic_uint_fast64_t failures;     /* every failed authentication */
-        atomic_uint_fast64_t throttled;    /* requests answered 429 */
+        atomic_uint_fast64_t failures;  /* every failed authentication */
+        atomic_uint_fast64_t throttled; /* requests answered 429 */
 } AuthLimit;
 
 void auth_limit_init(AuthLimit *l);

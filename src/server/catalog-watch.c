@@ -31,9 +31,10 @@ static void check_once(Server *srv, bool *failing) {
 
         if (r < 0) {
                 if (!*failing)
-                        log_warning("catalog watch: cannot read the catalog version (%s); polls are answered "
-                                    "from the catalog in memory until the database is back",
-                                    store_last_error(w->store));
+                        log_warning(
+                                "catalog watch: cannot read the catalog version (%s); polls are answered "
+                                "from the catalog in memory until the database is back",
+                                store_last_error(w->store));
                 *failing = true;
                 return;
         }
@@ -54,7 +55,8 @@ static void check_once(Server *srv, bool *failing) {
         pthread_mutex_unlock(&srv->api_lock);
         if (r == 0) {
                 atomic_fetch_add(&w->reloads, 1);
-                log_debug("catalog watch: reloaded for version %" PRId64 " (served %" PRId64 ")", version, served);
+                log_debug("catalog watch: reloaded for version %" PRId64 " (served %" PRId64 ")", version,
+                          served);
         }
 }
 

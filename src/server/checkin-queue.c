@@ -42,7 +42,8 @@ static void write_batch(CheckinQueue *q, Checkin *items, size_t n) {
                                         break;
                                 }
                         if (q->log && (r = checkin_log_write(q->log, items, n)) < 0)
-                                log_error("writing %zu check-ins to the check-in log failed: %s", n, strerror(-r));
+                                log_error("writing %zu check-ins to the check-in log failed: %s", n,
+                                          strerror(-r));
                         return;
                 }
                 atomic_store(&q->failing, true);
@@ -56,11 +57,13 @@ static void write_batch(CheckinQueue *q, Checkin *items, size_t n) {
                 if (stopping && waited_ms >= 10000u) {
                         atomic_fetch_add(&q->dropped, n);
                         atomic_store(&q->batch_started, 0);
-                        log_error("stopping: dropped %zu check-ins after %u failed attempts", n, attempt + 1);
+                        log_error("stopping: dropped %zu check-ins after %u failed attempts", n,
+                                  attempt + 1);
                         return;
                 }
                 waited_ms += delay_ms;
-                struct timespec ts = { .tv_sec = delay_ms / 1000, .tv_nsec = (long) (delay_ms % 1000) * 1000000L };
+                struct timespec ts = { .tv_sec = delay_ms / 1000,
+                                       .tv_nsec = (long) (delay_ms % 1000) * 1000000L };
                 nanosleep(&ts, NULL);
                 if (delay_ms < 2000)
                         delay_ms *= 2;
@@ -70,7 +73,8 @@ static void write_batch(CheckinQueue *q, Checkin *items, size_t n) {
 bool checkin_queue_is_stuck(CheckinQueue *q) {
         uint64_t started = atomic_load(&q->batch_started);
 
-        return atomic_load(&q->failing) || (started > 0 && now_usec(CLOCK_MONOTONIC) - started > 5 * USEC_PER_SEC);
+        return atomic_load(&q->failing) ||
+               (started > 0 && now_usec(CLOCK_MONOTONIC) - started > 5 * USEC_PER_SEC);
 }
 
 #define PRUNE_ROWS 5000
@@ -145,7 +149,8 @@ static void *writer_main(void *userdata) {
         return NULL;
 }
 
-int checkin_queue_start(CheckinQueue *q, Store *store, usec_t retention, size_t max_pending, CheckinLog *log) {
+int checkin_queue_start(CheckinQueue *q, Store *store, usec_t retention, size_t max_pending,
+                        CheckinLog *log) {
         pthread_condattr_t attr;
 
         *q = (CheckinQueue) {

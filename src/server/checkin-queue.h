@@ -25,21 +25,21 @@ typedef struct CheckinQueue {
         size_t n, allocated;
         Checkin *spare;
         size_t spare_allocated;
-        size_t batch;              /* flush at this many pending */
-        size_t max_pending;        /* pushes beyond this are dropped and counted */
-        unsigned interval_ms;      /* or after this long */
+        size_t batch;         /* flush at this many pending */
+        size_t max_pending;   /* pushes beyond this are dropped and counted */
+        unsigned interval_ms; /* or after this long */
         bool stopping;
         pthread_t thread;
-        Store *store;              /* owned by the writer thread */
-        usec_t retention;          /* check-ins older than this are deleted; 0 keeps them all */
-        usec_t next_prune;         /* monotonic time of the next retention pass */
-        CheckinLog *log;           /* optional JSON-lines copy of each committed batch; borrowed */
+        Store *store;      /* owned by the writer thread */
+        usec_t retention;  /* check-ins older than this are deleted; 0 keeps them all */
+        usec_t next_prune; /* monotonic time of the next retention pass */
+        CheckinLog *log;   /* optional JSON-lines copy of each committed batch; borrowed */
         atomic_uint_fast64_t written;
         atomic_uint_fast64_t failures;
         atomic_uint_fast64_t last_id;
-        atomic_uint_fast64_t dropped;          /* check-ins that could not be queued or written */
-        atomic_uint_fast64_t batch_started;    /* monotonic usec the batch being written started; 0: idle */
-        atomic_bool failing;                   /* the last write attempt failed */
+        atomic_uint_fast64_t dropped;       /* check-ins that could not be queued or written */
+        atomic_uint_fast64_t batch_started; /* monotonic usec the batch being written started; 0: idle */
+        atomic_bool failing;                /* the last write attempt failed */
 } CheckinQueue;
 
 /*
@@ -48,7 +48,8 @@ typedef struct CheckinQueue {
  * writer also deletes older check-ins, a few thousand rows per short transaction. With log, each
  * committed batch is also appended to it. 0 or -errno.
  */
-int checkin_queue_start(CheckinQueue *q, Store *store, usec_t retention, size_t max_pending, CheckinLog *log);
+int checkin_queue_start(CheckinQueue *q, Store *store, usec_t retention, size_t max_pending,
+                        CheckinLog *log);
 /* Queues c without ever waiting; when max_pending are already queued, drops it and counts it. */
 void checkin_queue_push(CheckinQueue *q, const Checkin *c);
 /* True when the writer's last attempt failed or its current batch has been at it for over 5 s. */

@@ -76,8 +76,9 @@ int config_check(const Config *c, char *err, size_t errlen) {
                 return 0;
         if (store_url_is_postgresql(c->database) && c->image_dir)
                 return 0;
-        snprintf(err, errlen, "--data-dir is required (or data-dir= in the config file), unless --database is a "
-                              "postgresql:// URL and --image-dir is set");
+        snprintf(err, errlen,
+                 "--data-dir is required (or data-dir= in the config file), unless --database is a "
+                 "postgresql:// URL and --image-dir is set");
         return -EINVAL;
 }
 
@@ -94,8 +95,9 @@ static int parse_log_level(Config *c, const char *value) {
 }
 
 static int parse_update_path(Config *c, const char *value) {
-        if (!value || value[0] != '/' || strlen(value) < 2 || strlen(value) > 64 || value[strlen(value) - 1] == '/' ||
-            startswith(value, "/api/") || streq(value, "/healthz") || streq(value, "/metrics") || strpbrk(value, "?# "))
+        if (!value || value[0] != '/' || strlen(value) < 2 || strlen(value) > 64 ||
+            value[strlen(value) - 1] == '/' || startswith(value, "/api/") || streq(value, "/healthz") ||
+            streq(value, "/metrics") || strpbrk(value, "?# "))
                 return -EINVAL;
         set_string(&c->update_path, value);
         return 0;
@@ -151,27 +153,33 @@ static int parse_image_delivery(Config *c, const char *value) {
 }
 
 /* One row each; designated initializers leave the rest zero. */
-#define COMMAND_LINE(n, s, m, h) { .name = n, .short_name = s, .metavar = m, .help = h, .type = OPTION_COMMAND_LINE }
-#define TEXT(n, s, m, h, t, f) { .name = n, .short_name = s, .metavar = m, .help = h, .type = t, .offset = offsetof(Config, f) }
+#define COMMAND_LINE(n, s, m, h) \
+        { .name = n, .short_name = s, .metavar = m, .help = h, .type = OPTION_COMMAND_LINE }
+#define TEXT(n, s, m, h, t, f) \
+        { .name = n, .short_name = s, .metavar = m, .help = h, .type = t, .offset = offsetof(Config, f) }
 #define NUMBER(n, m, h, f, lo, hi, e)                                                                       \
-        { .name = n, .metavar = m, .help = h, .type = OPTION_UNSIGNED, .offset = offsetof(Config, f), .min = lo, \
-          .max = hi, .expected = e }
-#define CUSTOM(n, m, h, p, e) { .name = n, .metavar = m, .help = h, .type = OPTION_CUSTOM, .parse = p, .expected = e }
+        {                                                                                                   \
+                .name = n, .metavar = m, .help = h, .type = OPTION_UNSIGNED, .offset = offsetof(Config, f), \
+                .min = lo, .max = hi, .expected = e                                                         \
+        }
+#define CUSTOM(n, m, h, p, e) \
+        { .name = n, .metavar = m, .help = h, .type = OPTION_CUSTOM, .parse = p, .expected = e }
 
 /* In --help order. */
 const ConfigOption config_options[] = {
         COMMAND_LINE("config", 'c', "FILE", "read settings from an INI file ([flotad] section)"),
-        TEXT("data-dir", 'd', "DIR", "database and image store (required, but see --database)", OPTION_REQUIRED,
-             data_dir),
-        TEXT("listen", 'l', "ADDR:PORT", "address to serve on (default " FLOTAD_DEFAULT_LISTEN ")", OPTION_REQUIRED,
-             listen),
-        CUSTOM("database", "URL", "postgresql://... shared by replicas (default DATA_DIR/flotad.db)", parse_database,
-               "expected postgresql://... or sqlite:PATH"),
-        TEXT("image-dir", 0, "DIR", "image store, shared by replicas (default DATA_DIR/images)", OPTION_STRING,
-             image_dir),
+        TEXT("data-dir", 'd', "DIR", "database and image store (required, but see --database)",
+             OPTION_REQUIRED, data_dir),
+        TEXT("listen", 'l', "ADDR:PORT", "address to serve on (default " FLOTAD_DEFAULT_LISTEN ")",
+             OPTION_REQUIRED, listen),
+        CUSTOM("database", "URL", "postgresql://... shared by replicas (default DATA_DIR/flotad.db)",
+               parse_database, "expected postgresql://... or sqlite:PATH"),
+        TEXT("image-dir", 0, "DIR", "image store, shared by replicas (default DATA_DIR/images)",
+             OPTION_STRING, image_dir),
         CUSTOM("image-delivery", "HOW", "sendfile (default) or x-accel (nginx sends the image)",
                parse_image_delivery, "expected sendfile or x-accel"),
-        TEXT("log-file", 0, "FILE", "log here instead of stderr (reopened on SIGHUP)", OPTION_STRING, log_file),
+        TEXT("log-file", 0, "FILE", "log here instead of stderr (reopened on SIGHUP)", OPTION_STRING,
+             log_file),
         CUSTOM("log-level", "LEVEL", "error, warning, info (default) or debug", parse_log_level,
                "expected error, warning, info or debug"),
         CUSTOM("max-image-size", "SIZE", "largest accepted image, e.g. 16M (default)", parse_max_image_size,
@@ -180,22 +188,24 @@ const ConfigOption config_options[] = {
                "expected 0 (one per CPU) to 256"),
         CUSTOM("update-path", "PATH", "device endpoint prefix (default /update)", parse_update_path,
                "expected a path such as /update (not /api/..., /healthz or /metrics)"),
-        CUSTOM("checkin-retention", "D", "keep check-ins this long, e.g. 30d (default), or forever", parse_retention,
-               "expected a duration such as 30d or 12h, or forever"),
+        CUSTOM("checkin-retention", "D", "keep check-ins this long, e.g. 30d (default), or forever",
+               parse_retention, "expected a duration such as 30d or 12h, or forever"),
         TEXT("checkin-log", 0, "FILE", "also append every check-in to FILE as a JSON line", OPTION_STRING,
              checkin_log),
-        CUSTOM("checkin-heartbeat", "D", "a row for an unchanged device at least this often (15m; 0: every poll)",
-               parse_heartbeat, "expected a duration such as 15m, or 0"),
-        NUMBER("checkin-queue-size", "N", "check-ins that may wait for the database (24000); more are dropped",
-               checkin_queue_size, 16, 10000000, "expected a number from 16 to 10000000"),
+        CUSTOM("checkin-heartbeat", "D",
+               "a row for an unchanged device at least this often (15m; 0: every poll)", parse_heartbeat,
+               "expected a duration such as 15m, or 0"),
+        NUMBER("checkin-queue-size", "N",
+               "check-ins that may wait for the database (24000); more are dropped", checkin_queue_size, 16,
+               10000000, "expected a number from 16 to 10000000"),
         NUMBER("connection-limit", "N", "connections open at once (4096)", connection_limit, 1, 1000000,
                "expected a number from 1"),
         NUMBER("per-address-connection-limit", "N", "connections from one client address (256; 0: no limit)",
                per_address_limit, 0, 1000000, "expected a number, 0 for none"),
         NUMBER("timeout", "SEC", "seconds an idle connection is kept (30)", timeout_sec, 1, 3600,
                "expected seconds from 1 to 3600"),
-        NUMBER("request-head-timeout", "SEC", "seconds for a request head to arrive whole (10)", head_timeout_sec, 1,
-               3600, "expected seconds from 1 to 3600"),
+        NUMBER("request-head-timeout", "SEC", "seconds for a request head to arrive whole (10)",
+               head_timeout_sec, 1, 3600, "expected seconds from 1 to 3600"),
         COMMAND_LINE("help", 'h', NULL, "show this help"),
         COMMAND_LINE("version", 0, NULL, "show the version"),
 };
@@ -215,7 +225,8 @@ void config_print_help(FILE *f) {
                 char head[64];
                 int n;
 
-                snprintf(head, sizeof(head), "--%s%s%s", o->name, o->metavar ? " " : "", o->metavar ? o->metavar : "");
+                snprintf(head, sizeof(head), "--%s%s%s", o->name, o->metavar ? " " : "",
+                         o->metavar ? o->metavar : "");
                 n = fprintf(f, "  %c%c%c %s", o->short_name ? '-' : ' ', o->short_name ? o->short_name : ' ',
                             o->short_name ? ',' : ' ', head);
                 /* the help text in its column, on a line of its own below a long option */
@@ -242,20 +253,15 @@ int config_set(Config *c, const char *key, const char *value, char *err, size_t 
                         return -EINVAL;
                 }
                 __attribute__((fallthrough));
-        case OPTION_STRING:
-                set_string((char **) ((uint8_t *) c + o->offset), value);
-                break;
+        case OPTION_STRING: set_string((char **) ((uint8_t *) c + o->offset), value); break;
         case OPTION_UNSIGNED:
                 if (parse_u32(value, &v) < 0 || v < o->min || v > o->max)
                         r = -EINVAL;
                 else
                         *(unsigned *) ((uint8_t *) c + o->offset) = v;
                 break;
-        case OPTION_CUSTOM:
-                r = o->parse(c, value);
-                break;
-        default:
-                r = -EINVAL;
+        case OPTION_CUSTOM: r = o->parse(c, value); break;
+        default: r = -EINVAL;
         }
         if (r < 0)
                 snprintf(err, errlen, "%s: %s", key, o->expected ? o->expected : "bad value");

@@ -19,8 +19,8 @@
 #define FLOTAD_DEFAULT_RETENTION_DAYS 30
 
 typedef enum ImageDelivery {
-        IMAGE_DELIVERY_SENDFILE,  /* flotad sends the image itself (zero-copy) */
-        IMAGE_DELIVERY_X_ACCEL,   /* headers only, plus X-Accel-Redirect: nginx sends the file */
+        IMAGE_DELIVERY_SENDFILE, /* flotad sends the image itself (zero-copy) */
+        IMAGE_DELIVERY_X_ACCEL,  /* headers only, plus X-Accel-Redirect: nginx sends the file */
         _IMAGE_DELIVERY_MAX,
         _IMAGE_DELIVERY_INVALID = -EINVAL,
 } ImageDelivery;
@@ -30,44 +30,45 @@ typedef enum ImageDelivery {
 
 typedef struct Config {
         char *data_dir;
-        char *database;           /* postgresql://... or a SQLite path; NULL: DATA_DIR/flotad.db */
-        char *image_dir;          /* content-addressed images; NULL: DATA_DIR/images */
+        char *database;  /* postgresql://... or a SQLite path; NULL: DATA_DIR/flotad.db */
+        char *image_dir; /* content-addressed images; NULL: DATA_DIR/images */
         ImageDelivery image_delivery;
         char *listen;
         char *log_file;
         char *log_level;
-        char *update_path;        /* device endpoint prefix, default /update */
-        char *checkin_log;        /* JSON-lines copy of the check-ins, or NULL */
+        char *update_path; /* device endpoint prefix, default /update */
+        char *checkin_log; /* JSON-lines copy of the check-ins, or NULL */
         uint64_t max_image_size;
         uint64_t max_json_size;
-        unsigned threads;         /* 0: one per CPU */
+        unsigned threads; /* 0: one per CPU */
         unsigned connection_limit;
         unsigned timeout_sec;
-        unsigned head_timeout_sec;   /* the first request head on a connection must be complete in this time */
+        unsigned head_timeout_sec; /* the first request head on a connection must be complete in this time */
         unsigned per_address_limit;  /* connections open at once from one client address; 0: no limit */
-        uint64_t checkin_retention; /* usec; 0 keeps check-ins forever */
-        uint64_t checkin_heartbeat; /* usec; an unchanged device gets a row this often; 0: every poll */
-        unsigned checkin_queue_size; /* check-ins that may wait for the writer; more are dropped and counted */
+        uint64_t checkin_retention;  /* usec; 0 keeps check-ins forever */
+        uint64_t checkin_heartbeat;  /* usec; an unchanged device gets a row this often; 0: every poll */
+        unsigned checkin_queue_size; /* check-ins that may wait for the writer; more are dropped and counted
+                                      */
 } Config;
 
 typedef enum OptionType {
-        OPTION_COMMAND_LINE,   /* --config, --help, --version: not a file key */
-        OPTION_STRING,         /* char *; empty unsets */
-        OPTION_REQUIRED,       /* char *; a value is required */
-        OPTION_UNSIGNED,       /* unsigned in [min, max] */
-        OPTION_CUSTOM,         /* parse() */
+        OPTION_COMMAND_LINE, /* --config, --help, --version: not a file key */
+        OPTION_STRING,       /* char *; empty unsets */
+        OPTION_REQUIRED,     /* char *; a value is required */
+        OPTION_UNSIGNED,     /* unsigned in [min, max] */
+        OPTION_CUSTOM,       /* parse() */
 } OptionType;
 
 typedef struct ConfigOption {
-        const char *name;        /* long option and file key */
-        char short_name;         /* 0: none */
-        const char *metavar;     /* the value's name in --help; NULL: takes none */
-        const char *help;        /* its --help line */
+        const char *name;    /* long option and file key */
+        char short_name;     /* 0: none */
+        const char *metavar; /* the value's name in --help; NULL: takes none */
+        const char *help;    /* its --help line */
         OptionType type;
-        size_t offset;           /* of the field in Config (STRING, REQUIRED, UNSIGNED) */
-        unsigned min, max;       /* UNSIGNED */
+        size_t offset;                              /* of the field in Config (STRING, REQUIRED, UNSIGNED) */
+        unsigned min, max;                          /* UNSIGNED */
         int (*parse)(Config *c, const char *value); /* CUSTOM: 0 or -EINVAL */
-        const char *expected;    /* the error text after "NAME: " for a bad value */
+        const char *expected;                       /* the error text after "NAME: " for a bad value */
 } ConfigOption;
 
 extern const ConfigOption config_options[];

@@ -12,7 +12,7 @@
 struct GuardEntry {
         GuardEntry *prev, *next;
         int fd;
-        usec_t deadline;          /* monotonic; 0 once the head is complete */
+        usec_t deadline; /* monotonic; 0 once the head is complete */
         bool shut;
 };
 
@@ -34,7 +34,8 @@ void conn_guard_notify(void *cls, struct MHD_Connection *conn, void **socket_con
         GuardEntry *e;
 
         if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-                const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+                const union MHD_ConnectionInfo *info =
+                        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
                 e = xcalloc(1, sizeof(GuardEntry));
                 e->fd = info ? info->connect_fd : -1;
                 e->deadline = now_usec(CLOCK_MONOTONIC) + g->head_timeout;
@@ -65,7 +66,8 @@ void conn_guard_notify(void *cls, struct MHD_Connection *conn, void **socket_con
 }
 
 void conn_guard_head_done(struct MHD_Connection *conn) {
-        const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        const union MHD_ConnectionInfo *info =
+                MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
         GuardEntry *e = info ? info->socket_context : NULL;
 
         /* a plain store: the watchdog reads it under the lock and a late read only delays a shutdown */

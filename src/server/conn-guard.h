@@ -23,15 +23,15 @@ typedef struct GuardEntry GuardEntry;
 typedef struct ConnGuard {
         pthread_mutex_t lock;
         pthread_cond_t wake;
-        GuardEntry *head;               /* open connections, newest first */
+        GuardEntry *head; /* open connections, newest first */
         unsigned limit;
         usec_t head_timeout;
         bool stopping;
         bool started;
         pthread_t thread;
         atomic_uint active;
-        atomic_uint_fast64_t refused;          /* closed at accept: over connection-limit */
-        atomic_uint_fast64_t head_timeouts;    /* closed: request head not complete in time */
+        atomic_uint_fast64_t refused;       /* closed at accept: over connection-limit */
+        atomic_uint_fast64_t head_timeouts; /* closed: request head not complete in time */
 } ConnGuard;
 
 /* Starts the watchdog. 0 or -errno. */

@@ -41,7 +41,8 @@ static enum MHD_Result on_query(void *cls, enum MHD_ValueKind kind, const char *
         return MHD_YES;
 }
 
-static enum MHD_Result reject(Server *srv, struct MHD_Connection *conn, unsigned status, const char *message) {
+static enum MHD_Result reject(Server *srv, struct MHD_Connection *conn, unsigned status,
+                              const char *message) {
         metrics_count_poll(&srv->metrics, status);
         log_debug("poll rejected (%u): %s", status, message);
         return respond_text(conn, status, message);
@@ -56,15 +57,16 @@ static enum MHD_Result queue_version(struct MHD_Connection *conn, const Release 
 }
 
 static enum MHD_Result unauthorized(struct MHD_Connection *conn, const char *message) {
-        struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(message), (void *) message,
-                                                                    MHD_RESPMEM_MUST_COPY);
+        struct MHD_Response *resp =
+                MHD_create_response_from_buffer(strlen(message), (void *) message, MHD_RESPMEM_MUST_COPY);
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Basic realm=\"flotad\"");
         enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_UNAUTHORIZED, resp);
         MHD_destroy_response(resp);
         return ret;
 }
 
-/* The key a device presents: ?k= or the password of HTTP Basic (setAuthorization). Caller frees with MHD_free. */
+/* The key a device presents: ?k= or the password of HTTP Basic (setAuthorization). Caller frees with
+ * MHD_free. */
 static char *presented_key(struct MHD_Connection *conn, bool *ret_from_basic) {
         const char *k = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "k");
         char *pass = NULL;
@@ -115,16 +117,18 @@ static void free_key(char *key, bool from_basic) {
  * logged, at most REFUSED_LOG_PER_MINUTE a minute; it changes no device, since what it
  * claims (version, MD5, product) comes from someone who did not prove who they are.
  */
-static void log_refused(Server *srv, const DeviceRequest *req, const char *ip, const char *product, Reason reason) {
+static void log_refused(Server *srv, const DeviceRequest *req, const char *ip, const char *product,
+                        Reason reason) {
         uint64_t minute = now_usec(CLOCK_MONOTONIC) / (60 * USEC_PER_SEC);
         uint64_t seen = atomic_load(&srv->metrics.refused_log_minute);
 
-        if (seen != minute && atomic_compare_exchange_strong(&srv->metrics.refused_log_minute, &seen, minute))
+        if (seen != minute &&
+            atomic_compare_exchange_strong(&srv->metrics.refused_log_minute, &seen, minute))
                 atomic_store(&srv->metrics.refused_logged, 0);
         uint64_t n = atomic_fetch_add(&srv->metrics.refused_logged, 1);
         if (n < REFUSED_LOG_PER_MINUTE)
-                log_info("poll refused (%s) from %s: device %s, product '%.64s'%s", reason_to_string(reason), ip,
-                         req->device_id, product,
+                log_info("poll refused (%s) from %s: device %s, product '%.64s'%s", reason_to_string(reason),
+                         ip, req->device_id, product,
                          n + 1 == REFUSED_LOG_PER_MINUTE ? "; more this minute are only counted" : "");
 }
 
@@ -138,15 +142,16 @@ void image_transfer_done(Server *srv, ImageTransfer *t, bool completed) {
         free(t);
 }
 
-enum MHD_Result device_handle(Server *srv, struct MHD_Connection *conn, const char *method, const char *product_name,
-                              void **con_cls) {
+enum MHD_Result device_handle(Server *srv, struct MHD_Connection *conn, const char *method,
+                              const char *product_name, void **con_cls) {
         DeviceRequest req;
         HeaderScan scan = { .req = &req };
         char ip[IP_STR_MAX];
         bool from_basic = false;
 
         if (!streq(method, "GET"))
-                return reject(srv, conn, MHD_HTTP_METHOD_NOT_ALLOWED, "the update endpoint answers GET only\n");
+                return reject(srv, conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+                              "the update endpoint answers GET only\n");
         device_request_init(&req);
         MHD_get_connection_values(conn, MHD_HEADER_KIND, on_header, &scan);
         if (!scan.failed && !product_name)
@@ -160,7 +165,8 @@ enum MHD_Result device_handle(Server *srv, struct MHD_Connection *conn, const ch
         if (product_name && !name_is_valid(product_name))
                 return reject(srv, conn, MHD_HTTP_NOT_FOUND, "no such product\n");
         if (product_name && basic_auth_has_nul(conn))
-                return reject(srv, conn, MHD_HTTP_BAD_REQUEST, "a NUL byte in the Basic credentials is not allowed\n");
+                return reject(srv, conn, MHD_HTTP_BAD_REQUEST,
+                              "a NUL byte in the Basic credentials is not allowed\n");
 
         connection_peer(conn, ip, sizeof(ip));
         unsigned retry_after;
@@ -187,13 +193,15 @@ enum MHD_Result device_handle(Server *srv, struct MHD_Connection *conn, const ch
         else if (product_name && !product_key_matches(product, key))
                 reason = REASON_UNAUTHORIZED;
         else {
-                target = catalog_target(cat, product, req.device_id, update_mode_image_kind(req.mode), &source);
+                target = catalog_target(cat, product, req.device_id, update_mode_image_kind(req.mode),
+                                        &source);
                 reason = decide(&req, product->id, target);
         }
 
         switch (reason) {
         case REASON_UPDATE: {
-                struct MHD_Response *image = image_response(srv, target, served->image_fds[target - cat->releases]);
+                struct MHD_Response *image =
+                        image_response(srv, target, served->image_fds[target - cat->releases]);
                 if (image) {
                         ret = MHD_queue_response(conn, MHD_HTTP_OK, image);
                         MHD_destroy_response(image);
@@ -201,27 +209,28 @@ enum MHD_Result device_handle(Server *srv, struct MHD_Connection *conn, const ch
                         transfer->kind = REQUEST_IMAGE;
                         transfer->size = target->size;
                 } else {
-                        ret = respond_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "image file missing on server\n");
+                        ret = respond_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                                           "image file missing on server\n");
                         log_error("release %" PRId64 ": image file is missing from the store", target->id);
                 }
                 break;
         }
-        case REASON_VERSION:
-                ret = queue_version(conn, target);
-                break;
+        case REASON_VERSION: ret = queue_version(conn, target); break;
         case REASON_UNKNOWN_PRODUCT:
                 ret = respond_text(conn, MHD_HTTP_NOT_FOUND, "no such product\n");
                 break;
         case REASON_UNAUTHORIZED:
-                ret = unauthorized(conn, product ? "wrong or missing product key\n" : "unknown product key\n");
+                ret = unauthorized(conn,
+                                   product ? "wrong or missing product key\n" : "unknown product key\n");
                 break;
-        default:
-                ret = MHD_queue_response(conn, MHD_HTTP_NOT_MODIFIED, srv->not_modified);
-                break;
+        default: ret = MHD_queue_response(conn, MHD_HTTP_NOT_MODIFIED, srv->not_modified); break;
         }
 
         Checkin c;
-        checkin_fill(transfer ? &transfer->checkin : &c, &req, product ? product->name : product_name ? product_name : "",
+        checkin_fill(transfer ? &transfer->checkin : &c, &req,
+                     product        ? product->name
+                     : product_name ? product_name
+                                    : "",
                      ip, now_usec(CLOCK_REALTIME), reason, target, source);
         pthread_rwlock_unlock(&srv->catalog_lock);
         if (key)

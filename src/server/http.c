@@ -80,7 +80,8 @@ enum MHD_Result http_on_request(void *cls, struct MHD_Connection *conn, const ch
         return respond_error(conn, MHD_HTTP_NOT_FOUND, "not-found", "nothing at %.100s", url);
 }
 
-void http_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe) {
+void http_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                       enum MHD_RequestTerminationCode toe) {
         RequestKind *kind = *con_cls;
 
         if (!kind || *kind == REQUEST_REFUSED) {

@@ -14,5 +14,6 @@ enum MHD_Result http_on_request(void *cls, struct MHD_Connection *conn, const ch
  * the request's initial state; a URI with %00 is marked so that it is refused with 400.
  */
 void *http_on_uri(void *cls, const char *uri, struct MHD_Connection *conn);
-void http_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe);
+void http_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                       enum MHD_RequestTerminationCode toe);
 void http_log(void *cls, const char *fmt, va_list ap) _printf_(2, 0);

@@ -146,8 +146,10 @@ static int open_store(const Config *config, Store **ret) {
         if (r == -EPROTO)
                 return log_error_errno(r, "%s was written by a newer flotad", name);
         if (r == -ECONNREFUSED)
-                return log_error_errno(r, "cannot open %s: cannot connect to the server (see --database; "
-                                       "--log-level debug shows its answer)", name);
+                return log_error_errno(r,
+                                       "cannot open %s: cannot connect to the server (see --database; "
+                                       "--log-level debug shows its answer)",
+                                       name);
         if (r < 0)
                 return log_error_errno(r, "cannot open %s: %s", name, strerror(-r));
         return 0;
@@ -175,7 +177,8 @@ static int token_create(Store *s, int argc, char **argv) {
                         return log_error_errno(EINVAL, "token create: unexpected argument '%s'", argv[i]);
         }
         if (!name || !name_is_valid(name))
-                return log_error_errno(EINVAL, "token create: NAME is required (letters, digits, '.', '_', '-')");
+                return log_error_errno(EINVAL,
+                                       "token create: NAME is required (letters, digits, '.', '_', '-')");
         TokenRole role = token_role_from_string(role_s ? role_s : "read");
         if (role < 0)
                 return log_error_errno(EINVAL, "token create: --role must be admin or read");
@@ -220,7 +223,8 @@ static int token_main(const Config *config, int argc, char **argv) {
                         return log_error_errno(r, "token revoke: no token named '%s'", argv[1]);
                 return r < 0 ? log_error_errno(r, "token revoke: %s", store_last_error(s)) : 0;
         }
-        return log_error_errno(EINVAL, "token: expected 'create NAME --role admin|read', 'list' or 'revoke NAME'");
+        return log_error_errno(EINVAL,
+                               "token: expected 'create NAME --role admin|read', 'list' or 'revoke NAME'");
 }
 
 static int serve(Config *config) {

@@ -55,17 +55,19 @@ enum MHD_Result metrics_handle(Server *srv, struct MHD_Connection *conn) {
         for (int i = 0; i < _REASON_MAX; i++)
                 put(&t, "flotad_poll_reasons_total{reason=\"%s\"} %lu\n", reason_to_string((Reason) i),
                     (unsigned long) atomic_load(&m->reasons[i]));
-        put(&t, "# HELP flotad_image_bytes_served_total Bytes of firmware images sent to devices.\n"
-                "# TYPE flotad_image_bytes_served_total counter\n"
-                "flotad_image_bytes_served_total %lu\n",
+        put(&t,
+            "# HELP flotad_image_bytes_served_total Bytes of firmware images sent to devices.\n"
+            "# TYPE flotad_image_bytes_served_total counter\n"
+            "flotad_image_bytes_served_total %lu\n",
             (unsigned long) atomic_load(&m->bytes_served));
-        put(&t, "# HELP flotad_api_requests_total Management API requests.\n"
-                "# TYPE flotad_api_requests_total counter\n"
-                "flotad_api_requests_total %lu\n"
-                "# HELP flotad_api_errors_total Management API requests answered with an error.\n"
-                "# TYPE flotad_api_errors_total counter\n"
-                "flotad_api_errors_total{class=\"4xx\"} %lu\n"
-                "flotad_api_errors_total{class=\"5xx\"} %lu\n",
+        put(&t,
+            "# HELP flotad_api_requests_total Management API requests.\n"
+            "# TYPE flotad_api_requests_total counter\n"
+            "flotad_api_requests_total %lu\n"
+            "# HELP flotad_api_errors_total Management API requests answered with an error.\n"
+            "# TYPE flotad_api_errors_total counter\n"
+            "flotad_api_errors_total{class=\"4xx\"} %lu\n"
+            "flotad_api_errors_total{class=\"5xx\"} %lu\n",
             (unsigned long) atomic_load(&m->api_requests), (unsigned long) atomic_load(&m->api_errors_4xx),
             (unsigned long) atomic_load(&m->api_errors_5xx));
         put(&t, "# HELP flotad_api_calls_total Management API calls, by route and status class.\n"
@@ -77,42 +79,50 @@ enum MHD_Result metrics_handle(Server *srv, struct MHD_Connection *conn) {
                             api_route_name(i, name, sizeof(name)), k + 2,
                             (unsigned long) atomic_load(&m->api_calls[i][k]));
                 }
-        put(&t, "# HELP flotad_checkins_written_total Check-ins committed to the database.\n"
-                "# TYPE flotad_checkins_written_total counter\n"
-                "flotad_checkins_written_total %lu\n"
-                "# HELP flotad_checkin_write_failures_total Failed check-in batch commits (retried).\n"
-                "# TYPE flotad_checkin_write_failures_total counter\n"
-                "flotad_checkin_write_failures_total %lu\n"
-                "# HELP flotad_checkins_pending Check-ins waiting for the writer.\n"
-                "# TYPE flotad_checkins_pending gauge\n"
-                "flotad_checkins_pending %zu\n"
-                "# HELP flotad_checkins_dropped_total Check-ins lost: the queue was full or the server stopped.\n"
-                "# TYPE flotad_checkins_dropped_total counter\n"
-                "flotad_checkins_dropped_total %lu\n",
-            (unsigned long) atomic_load(&srv->checkins.written), (unsigned long) atomic_load(&srv->checkins.failures),
-            checkin_queue_pending(&srv->checkins), (unsigned long) atomic_load(&srv->checkins.dropped));
-        put(&t, "# HELP flotad_connections_open Connections open now.\n"
-                "# TYPE flotad_connections_open gauge\n"
-                "flotad_connections_open %u\n"
-                "# HELP flotad_connections_refused_total Connections closed at accept: over connection-limit.\n"
-                "# TYPE flotad_connections_refused_total counter\n"
-                "flotad_connections_refused_total %lu\n"
-                "# HELP flotad_request_head_timeouts_total Connections closed: request head not complete in time.\n"
-                "# TYPE flotad_request_head_timeouts_total counter\n"
-                "flotad_request_head_timeouts_total %lu\n",
+        put(&t,
+            "# HELP flotad_checkins_written_total Check-ins committed to the database.\n"
+            "# TYPE flotad_checkins_written_total counter\n"
+            "flotad_checkins_written_total %lu\n"
+            "# HELP flotad_checkin_write_failures_total Failed check-in batch commits (retried).\n"
+            "# TYPE flotad_checkin_write_failures_total counter\n"
+            "flotad_checkin_write_failures_total %lu\n"
+            "# HELP flotad_checkins_pending Check-ins waiting for the writer.\n"
+            "# TYPE flotad_checkins_pending gauge\n"
+            "flotad_checkins_pending %zu\n"
+            "# HELP flotad_checkins_dropped_total Check-ins lost: the queue was full or the server "
+            "stopped.\n"
+            "# TYPE flotad_checkins_dropped_total counter\n"
+            "flotad_checkins_dropped_total %lu\n",
+            (unsigned long) atomic_load(&srv->checkins.written),
+            (unsigned long) atomic_load(&srv->checkins.failures), checkin_queue_pending(&srv->checkins),
+            (unsigned long) atomic_load(&srv->checkins.dropped));
+        put(&t,
+            "# HELP flotad_connections_open Connections open now.\n"
+            "# TYPE flotad_connections_open gauge\n"
+            "flotad_connections_open %u\n"
+            "# HELP flotad_connections_refused_total Connections closed at accept: over connection-limit.\n"
+            "# TYPE flotad_connections_refused_total counter\n"
+            "flotad_connections_refused_total %lu\n"
+            "# HELP flotad_request_head_timeouts_total Connections closed: request head not complete in "
+            "time.\n"
+            "# TYPE flotad_request_head_timeouts_total counter\n"
+            "flotad_request_head_timeouts_total %lu\n",
             atomic_load(&srv->guard.active), (unsigned long) atomic_load(&srv->guard.refused),
             (unsigned long) atomic_load(&srv->guard.head_timeouts));
-        put(&t, "# HELP flotad_auth_failures_total Wrong product keys and API tokens presented.\n"
-                "# TYPE flotad_auth_failures_total counter\n"
-                "flotad_auth_failures_total %lu\n"
-                "# HELP flotad_auth_throttled_total Requests answered 429: too many failed authentications from the address.\n"
-                "# TYPE flotad_auth_throttled_total counter\n"
-                "flotad_auth_throttled_total %lu\n",
+        put(&t,
+            "# HELP flotad_auth_failures_total Wrong product keys and API tokens presented.\n"
+            "# TYPE flotad_auth_failures_total counter\n"
+            "flotad_auth_failures_total %lu\n"
+            "# HELP flotad_auth_throttled_total Requests answered 429: too many failed authentications from "
+            "the address.\n"
+            "# TYPE flotad_auth_throttled_total counter\n"
+            "flotad_auth_throttled_total %lu\n",
             (unsigned long) atomic_load(&srv->auth_limit.failures),
             (unsigned long) atomic_load(&srv->auth_limit.throttled));
-        put(&t, "# HELP flotad_releases_uploaded_total Releases accepted since start.\n"
-                "# TYPE flotad_releases_uploaded_total counter\n"
-                "flotad_releases_uploaded_total %lu\n",
+        put(&t,
+            "# HELP flotad_releases_uploaded_total Releases accepted since start.\n"
+            "# TYPE flotad_releases_uploaded_total counter\n"
+            "flotad_releases_uploaded_total %lu\n",
             (unsigned long) atomic_load(&m->releases_uploaded));
 
         struct MHD_Response *resp = MHD_create_response_from_buffer(t.len, t.buf, MHD_RESPMEM_MUST_FREE);
@@ -130,7 +140,8 @@ enum MHD_Result healthz_handle(Server *srv, struct MHD_Connection *conn) {
 
         /* polls are answered either way; "degraded" says check-ins are not being stored */
         cJSON_AddStringToObject(o, "status", stuck || stale ? "degraded" : "ok");
-        cJSON_AddNumberToObject(o, "uptime_seconds", (double) ((now_usec(CLOCK_MONOTONIC) - srv->started) / USEC_PER_SEC));
+        cJSON_AddNumberToObject(o, "uptime_seconds",
+                                (double) ((now_usec(CLOCK_MONOTONIC) - srv->started) / USEC_PER_SEC));
         cJSON_AddStringToObject(o, "writer", stuck ? "failing" : "ok");
         cJSON_AddNumberToObject(o, "checkins_pending", (double) checkin_queue_pending(&srv->checkins));
         cJSON_AddNumberToObject(o, "checkins_written", (double) atomic_load(&srv->checkins.written));

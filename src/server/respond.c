@@ -44,7 +44,8 @@ enum MHD_Result respond_json_text(struct MHD_Connection *conn, unsigned status, 
         return ret;
 }
 
-enum MHD_Result respond_error(struct MHD_Connection *conn, unsigned status, const char *code, const char *fmt, ...) {
+enum MHD_Result respond_error(struct MHD_Connection *conn, unsigned status, const char *code,
+                              const char *fmt, ...) {
         char message[512];
         va_list ap;
 
@@ -85,7 +86,8 @@ enum MHD_Result respond_too_many(struct MHD_Connection *conn, unsigned retry_aft
 }
 
 enum MHD_Result respond_text(struct MHD_Connection *conn, unsigned status, const char *text) {
-        struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(text), (void *) text, MHD_RESPMEM_MUST_COPY);
+        struct MHD_Response *resp =
+                MHD_create_response_from_buffer(strlen(text), (void *) text, MHD_RESPMEM_MUST_COPY);
         last_status = status;
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
         enum MHD_Result ret = MHD_queue_response(conn, status, resp);
@@ -94,7 +96,8 @@ enum MHD_Result respond_text(struct MHD_Connection *conn, unsigned status, const
 }
 
 void connection_peer(struct MHD_Connection *conn, char *buf, size_t size) {
-        const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        const union MHD_ConnectionInfo *info =
+                MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
         const struct sockaddr *sa = info ? info->client_addr : NULL;
 
         strscpy(buf, size, "");

@@ -13,8 +13,8 @@
 enum MHD_Result respond_json(struct MHD_Connection *conn, unsigned status, cJSON *body);
 /* The same for JSON already written out: takes text (malloc'ed, len bytes, ending in a newline). */
 enum MHD_Result respond_json_text(struct MHD_Connection *conn, unsigned status, char *text, size_t len);
-enum MHD_Result respond_error(struct MHD_Connection *conn, unsigned status, const char *code, const char *fmt, ...)
-        _printf_(4, 5);
+enum MHD_Result respond_error(struct MHD_Connection *conn, unsigned status, const char *code,
+                              const char *fmt, ...) _printf_(4, 5);
 enum MHD_Result respond_text(struct MHD_Connection *conn, unsigned status, const char *text);
 /*
  * The status of the last response this thread queued through the respond_*() helpers,

@@ -43,8 +43,8 @@ static int open_image(Server *srv, const Release *r) {
         int fd = open(path, O_RDONLY | O_CLOEXEC);
 
         if (fd < 0 || fstat(fd, &st) < 0 || (uint64_t) st.st_size != r->size) {
-                log_error("release %" PRId64 " (%s %s): image %s is missing or has the wrong size", r->id, r->product,
-                          r->version, path);
+                log_error("release %" PRId64 " (%s %s): image %s is missing or has the wrong size", r->id,
+                          r->product, r->version, path);
                 if (fd >= 0)
                         close(fd);
                 return -1;
@@ -155,8 +155,9 @@ int server_catalog_changed(Server *srv) {
 
         if (r < 0) {
                 atomic_store(&srv->catalog_stale, true);
-                log_error("a change was saved but is not served: reloading the catalog failed; retried before "
-                          "every API call");
+                log_error(
+                        "a change was saved but is not served: reloading the catalog failed; retried before "
+                        "every API call");
                 return r;
         }
         atomic_store(&srv->catalog_stale, false);
@@ -228,7 +229,8 @@ static int open_listener(const char *listen_spec, char *url, size_t url_size) {
         socklen_t len = sizeof(ss);
         char h[NI_MAXHOST], s[NI_MAXSERV];
         if (getsockname(fd, (struct sockaddr *) &ss, &len) == 0 &&
-            getnameinfo((struct sockaddr *) &ss, len, h, sizeof(h), s, sizeof(s), NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+            getnameinfo((struct sockaddr *) &ss, len, h, sizeof(h), s, sizeof(s),
+                        NI_NUMERICHOST | NI_NUMERICSERV) == 0)
                 snprintf(url, url_size, ss.ss_family == AF_INET6 ? "http://[%s]:%s" : "http://%s:%s", h, s);
         return fd;
 }
@@ -244,7 +246,8 @@ static bool old_enough(Server *srv, int dfd, const char *name) {
 
         if (!srv->shared_database)
                 return true;
-        return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && time(NULL) - st.st_mtime > SHARED_LEFTOVER_AGE_SEC;
+        return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+               time(NULL) - st.st_mtime > SHARED_LEFTOVER_AGE_SEC;
 }
 
 /* Removes uploads that a crash interrupted: they were never committed, so nothing refers to them. */
@@ -282,7 +285,8 @@ static int remove_unreferenced_in(Server *srv, int dfd, const char *sub) {
                 if (strlen(e->d_name) != SHA256_HEX_LEN || !startswith(e->d_name, sub))
                         continue;
                 /* only when the database says so for sure: an error keeps the file */
-                if (!old_enough(srv, dirfd(d), e->d_name) || store_blob_in_use(srv->api_store, e->d_name) != 0)
+                if (!old_enough(srv, dirfd(d), e->d_name) ||
+                    store_blob_in_use(srv->api_store, e->d_name) != 0)
                         continue;
                 if (unlinkat(dirfd(d), e->d_name, 0) == 0) {
                         log_info("removed image %s/%s: no release refers to it", sub, e->d_name);
@@ -328,11 +332,12 @@ static int check_database(Server *srv) {
         int r = store_quick_check(srv->api_store, &problem);
 
         if (r == -EBADMSG)
-                return log_error_errno(r,
-                                       "database %s is corrupt (quick_check: %s); not starting. Stop flotad, keep "
-                                       "a copy, then restore a backup or rebuild it with "
-                                       "'sqlite3 %s .recover | sqlite3 recovered.db' and move recovered.db in its place",
-                                       srv->db_path, problem, srv->db_path);
+                return log_error_errno(
+                        r,
+                        "database %s is corrupt (quick_check: %s); not starting. Stop flotad, keep "
+                        "a copy, then restore a backup or rebuild it with "
+                        "'sqlite3 %s .recover | sqlite3 recovered.db' and move recovered.db in its place",
+                        srv->db_path, problem, srv->db_path);
         if (r < 0)
                 return log_error_errno(r, "cannot check database %s: %s", srv->db_path, strerror(-r));
         return 0;
@@ -347,12 +352,15 @@ static int open_stores(Server *srv, Store **ret_writer) {
         int r = store_open_url(srv->db_path, &srv->api_store);
 
         if (r == -EPROTO)
-                return log_error_errno(r, "%s was written by a newer flotad; refusing to touch it", db_name(srv));
+                return log_error_errno(r, "%s was written by a newer flotad; refusing to touch it",
+                                       db_name(srv));
         if (r == -EBADMSG)
-                return log_error_errno(r, "database %s is corrupt; not starting. Stop flotad, keep a copy, then "
-                                       "restore a backup or rebuild it with "
-                                       "'sqlite3 %s .recover | sqlite3 recovered.db' and move recovered.db in its place",
-                                       srv->db_path, srv->db_path);
+                return log_error_errno(
+                        r,
+                        "database %s is corrupt; not starting. Stop flotad, keep a copy, then "
+                        "restore a backup or rebuild it with "
+                        "'sqlite3 %s .recover | sqlite3 recovered.db' and move recovered.db in its place",
+                        srv->db_path, srv->db_path);
         if (r < 0)
                 return log_error_errno(r, "cannot open %s: %s", db_name(srv),
                                        r == -ECONNREFUSED ? "cannot connect to the server (see --database; "
@@ -369,7 +377,8 @@ static int open_stores(Server *srv, Store **ret_writer) {
         store_set_checkin_heartbeat(*ret_writer, srv->config->checkin_heartbeat);
         r = store_tune_for_checkins(*ret_writer);
         if (r < 0)
-                return log_error_errno(r, "cannot set up the check-in writer: %s", store_last_error(*ret_writer));
+                return log_error_errno(r, "cannot set up the check-in writer: %s",
+                                       store_last_error(*ret_writer));
         return 0;
 }
 
@@ -415,7 +424,8 @@ int server_start(Server *srv, Config *config) {
                                                strerror(-r));
                 }
         }
-        r = checkin_queue_start(&srv->checkins, writer, config->checkin_retention, config->checkin_queue_size,
+        r = checkin_queue_start(&srv->checkins, writer, config->checkin_retention,
+                                config->checkin_queue_size,
                                 srv->checkin_log.fd >= 0 ? &srv->checkin_log : NULL);
         if (r < 0) {
                 store_free(writer);
@@ -431,7 +441,8 @@ int server_start(Server *srv, Config *config) {
         srv->listen_fd = open_listener(config->listen, srv->listen_url, sizeof(srv->listen_url));
         if (srv->listen_fd < 0)
                 return log_error_errno(srv->listen_fd, "cannot listen on %s: %s", config->listen,
-                                       srv->listen_fd == -EINVAL ? "expected ADDR:PORT" : strerror(-srv->listen_fd));
+                                       srv->listen_fd == -EINVAL ? "expected ADDR:PORT"
+                                                                 : strerror(-srv->listen_fd));
         raise_fd_limit();
         r = conn_guard_start(&srv->guard, config->connection_limit, config->head_timeout_sec * USEC_PER_SEC);
         if (r < 0)
@@ -441,15 +452,16 @@ int server_start(Server *srv, Config *config) {
          * leaves clients hanging, where the guard's accept policy closes them as documented.
          */
         srv->daemon = MHD_start_daemon(
-                MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0,
-                conn_guard_accept, &srv->guard, http_on_request, srv, MHD_OPTION_LISTEN_SOCKET, srv->listen_fd,
-                MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,
+                MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_ITC |
+                        MHD_USE_ERROR_LOG,
+                0, conn_guard_accept, &srv->guard, http_on_request, srv, MHD_OPTION_LISTEN_SOCKET,
+                srv->listen_fd, MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,
                 config->connection_limit + CONNECTION_LIMIT_HEADROOM, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
                 config->per_address_limit, MHD_OPTION_NOTIFY_CONNECTION, conn_guard_notify, &srv->guard,
                 MHD_OPTION_CONNECTION_TIMEOUT, config->timeout_sec, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                (size_t) CONNECTION_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, http_on_completed, srv, MHD_OPTION_URI_LOG_CALLBACK, http_on_uri, srv,
-                MHD_OPTION_EXTERNAL_LOGGER,
-                http_log, srv, MHD_OPTION_END);
+                (size_t) CONNECTION_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, http_on_completed, srv,
+                MHD_OPTION_URI_LOG_CALLBACK, http_on_uri, srv, MHD_OPTION_EXTERNAL_LOGGER, http_log, srv,
+                MHD_OPTION_END);
         if (!srv->daemon)
                 return log_error_errno(EIO, "cannot start the HTTP server on %s", config->listen);
         log_info("listening on %s (database %s, images %s, %u threads%s)", srv->listen_url,
@@ -494,7 +506,8 @@ void server_stop(Server *srv) {
                 close(srv->listen_fd);
         if (srv->checkins.store) {
                 checkin_queue_stop(&srv->checkins);
-                log_info("stopped; %lu check-ins written", (unsigned long) atomic_load(&srv->checkins.written));
+                log_info("stopped; %lu check-ins written",
+                         (unsigned long) atomic_load(&srv->checkins.written));
         }
         checkin_log_close(&srv->checkin_log);
         if (srv->not_modified)

@@ -40,14 +40,15 @@ typedef struct Server Server;
  * X-Accel-Redirect to the image under FLOTAD_X_ACCEL_PREFIX for nginx to send.
  */
 struct MHD_Response *image_response(Server *srv, const Release *r, int fd);
-/* The image's bytes from fd (a copy of it), whatever the delivery: for the API's download. NULL on failure. */
+/* The image's bytes from fd (a copy of it), whatever the delivery: for the API's download. NULL on failure.
+ */
 struct MHD_Response *image_file_response(const Release *r, int fd);
 
 /* Room for the API route table's rows in the metrics (plus one for "no route"). */
 #define API_ROUTES_MAX 32
 
 typedef struct Metrics {
-        atomic_uint_fast64_t polls_by_status[6];   /* 200, 304, 400, 401, 403, 404 ... see metrics.c */
+        atomic_uint_fast64_t polls_by_status[6]; /* 200, 304, 400, 401, 403, 404 ... see metrics.c */
         atomic_uint_fast64_t polls_other;
         atomic_uint_fast64_t reasons[_REASON_MAX];
         atomic_uint_fast64_t bytes_served;
@@ -55,7 +56,7 @@ typedef struct Metrics {
         atomic_uint_fast64_t api_errors_4xx;
         atomic_uint_fast64_t api_errors_5xx;
         atomic_uint_fast64_t releases_uploaded;
-        atomic_uint_fast64_t api_calls[API_ROUTES_MAX + 1][4];   /* by route, by status class 2xx..5xx */
+        atomic_uint_fast64_t api_calls[API_ROUTES_MAX + 1][4]; /* by route, by status class 2xx..5xx */
         /* refused polls (401, 404): counted, logged a few a minute, never recorded on a device */
         atomic_uint_fast64_t refused_log_minute;
         atomic_uint_fast64_t refused_logged;
@@ -74,14 +75,15 @@ typedef struct CatalogWatch {
         pthread_cond_t wake;
         Store *store;
         unsigned interval_ms;
-        atomic_uint_fast64_t reloads;     /* reloads for a change made elsewhere */
-        /* how a change is taken: the server's catalog reload (so that this file calls nothing of server.c's) */
+        atomic_uint_fast64_t reloads; /* reloads for a change made elsewhere */
+        /* how a change is taken: the server's catalog reload (so that this file calls nothing of server.c's)
+         */
         int (*reload)(struct Server *srv, Store *store);
 } CatalogWatch;
 
 struct Server {
         Config *config;
-        char *db_path;            /* the database: a SQLite path or a postgresql:// URL */
+        char *db_path; /* the database: a SQLite path or a postgresql:// URL */
         char *images_dir;
         struct MHD_Daemon *daemon;
         int listen_fd;
@@ -89,20 +91,20 @@ struct Server {
 
         pthread_rwlock_t catalog_lock;
         Served *served;
-        int64_t served_version;   /* the catalog version served (under catalog_lock) */
-        bool shared_database;     /* several replicas may use the database: PostgreSQL */
+        int64_t served_version; /* the catalog version served (under catalog_lock) */
+        bool shared_database;   /* several replicas may use the database: PostgreSQL */
         CatalogWatch watch;
 
         pthread_mutex_t api_lock;
         Store *api_store;
 
-        atomic_bool catalog_stale;  /* an API write committed but the reload after it failed */
+        atomic_bool catalog_stale; /* an API write committed but the reload after it failed */
 
         CheckinQueue checkins;
-        CheckinLog checkin_log;   /* fd -1 when not configured */
+        CheckinLog checkin_log; /* fd -1 when not configured */
         Metrics metrics;
-        AuthLimit auth_limit;     /* failed product keys and API tokens, per client address */
-        ConnGuard guard;          /* connection limit and request-head deadline */
+        AuthLimit auth_limit; /* failed product keys and API tokens, per client address */
+        ConnGuard guard;      /* connection limit and request-head deadline */
         usec_t started;
 
         struct MHD_Response *not_modified;
@@ -144,9 +146,9 @@ char *server_image_path(Server *srv, const char *sha256);
  * this tag, so the completion callback knows what it is finishing.
  */
 typedef enum RequestKind {
-        REQUEST_API,      /* ApiCall (api.h) */
-        REQUEST_IMAGE,    /* ImageTransfer: a 200 answer whose check-in waits for the transfer's end */
-        REQUEST_REFUSED,  /* a static marker: the raw URI is refused before routing (%00) */
+        REQUEST_API,     /* ApiCall (api.h) */
+        REQUEST_IMAGE,   /* ImageTransfer: a 200 answer whose check-in waits for the transfer's end */
+        REQUEST_REFUSED, /* a static marker: the raw URI is refused before routing (%00) */
 } RequestKind;
 
 typedef struct ImageTransfer {
@@ -162,8 +164,8 @@ void image_transfer_done(Server *srv, ImageTransfer *t, bool completed);
  * The device endpoint. product is NULL for the query form. For a 200 with an image it sets
  * *con_cls to an ImageTransfer, whose check-in is recorded when the transfer ends.
  */
-enum MHD_Result device_handle(Server *srv, struct MHD_Connection *conn, const char *method, const char *product,
-                              void **con_cls);
+enum MHD_Result device_handle(Server *srv, struct MHD_Connection *conn, const char *method,
+                              const char *product, void **con_cls);
 
 /* /metrics and /healthz */
 enum MHD_Result metrics_handle(Server *srv, struct MHD_Connection *conn);

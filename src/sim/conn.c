@@ -41,11 +41,11 @@ struct Conn {
         Hasher *hasher;
         uint8_t first[FIRST_MAX];
         size_t first_len;
-        uint8_t *gz;                            /* a gzip image, kept whole to inflate as eboot does */
+        uint8_t *gz; /* a gzip image, kept whole to inflate as eboot does */
         size_t gz_len;
         uint64_t received;
         usec_t started, deadline;
-        bool sends_target;                      /* the request reports --until-version */
+        bool sends_target; /* the request reports --until-version */
         Conn *prev, *next;
 };
 
@@ -79,10 +79,11 @@ static void build_path(const Sim *s, const SimDevice *d, char *buf, size_t size)
         if (o->key) {
                 /* the OTAdrive-style query form: the ESP8266 sends its chip id, the ESP32 its MAC */
                 if (d->platform == PLATFORM_ESP32)
-                        snprintf(buf, size, "%s?k=%s&s=%s&v=%s", o->path, o->key, mac_format(d->esp.base_mac, mac),
-                                 d->esp.version);
+                        snprintf(buf, size, "%s?k=%s&s=%s&v=%s", o->path, o->key,
+                                 mac_format(d->esp.base_mac, mac), d->esp.version);
                 else
-                        snprintf(buf, size, "%s?k=%s&s=%u&v=%s", o->path, o->key, d->esp.chip_id, d->esp.version);
+                        snprintf(buf, size, "%s?k=%s&s=%u&v=%s", o->path, o->key, d->esp.chip_id,
+                                 d->esp.version);
         } else
                 snprintf(buf, size, "%s/%s", o->path, o->product[d->platform]);
 }
@@ -300,7 +301,8 @@ static void on_readable(Conn *c) {
                                 /* the pause (at most a second) is well inside the 8 s client timeout */
                                 c->deadline = loop_now(l) + CLIENT_TIMEOUT;
                                 loop_unwatch(l, c->fd);
-                                loop_timer(l, loop_now(l) + (usec_t) n * USEC_PER_SEC / rate, resume_reading, c);
+                                loop_timer(l, loop_now(l) + (usec_t) n * USEC_PER_SEC / rate, resume_reading,
+                                           c);
                                 return;
                         }
                 } else

@@ -52,15 +52,15 @@ enum {
         A_MDNS,
         A_MDNS_ADDR_BASE,
         A_LIST,
-        A_OTA,                  /* every --ota* option: sim_ota_parse() tells them apart by name */
+        A_OTA, /* every --ota* option: sim_ota_parse() tells them apart by name */
 };
 
 /* flota-sim's options, in --help's order: the one table getopt_long() and --help are made from. */
 static const struct SimOption {
         const char *name;
-        int id;                 /* getopt's value: A_* or a short option's letter */
-        const char *arg;        /* the argument's placeholder in --help; NULL: a flag */
-        const char *help;       /* a "\n" starts a line indented under the first */
+        int id;           /* getopt's value: A_* or a short option's letter */
+        const char *arg;  /* the argument's placeholder in --help; NULL: a flag */
+        const char *help; /* a "\n" starts a line indented under the first */
 } sim_options[] = {
         { "server", A_SERVER, "URL", "http://HOST[:PORT] of the update server (required)" },
         { "path", A_PATH, "PATH", "endpoint prefix (default /update)" },
@@ -70,7 +70,8 @@ static const struct SimOption {
         { "interval", A_INTERVAL, "SECONDS", "time between a device's polls (default 60)" },
         { "jitter", A_JITTER, NULL, "spread each interval by +-25%" },
         { "mix", A_MIX, "esp8266=W,esp32=W", "platform weights (default esp8266=100)" },
-        { "versions", A_VERSIONS, "V=W,...", "versions the fleet starts on, with weights (default 1.0.0=100)" },
+        { "versions", A_VERSIONS, "V=W,...",
+          "versions the fleet starts on, with weights (default 1.0.0=100)" },
         { "concurrency", A_CONCURRENCY, "N", "polls in flight at most (default 64)" },
         { "rate", A_RATE, "max", "closed loop: poll again as soon as a poll ends" },
         { "duration", A_DURATION, "SECONDS", "stop after this long (default: run until stopped)" },
@@ -88,17 +89,23 @@ static const struct SimOption {
         { "mdns-addr-base", A_MDNS_ADDR_BASE, "ADDR",
           "IPv4 address of device 0's A record; device i gets ADDR+i\n(default 169.254.78.1)" },
         { "ota", A_OTA, "espota|web",
-          "every device answers pushes on its own address: ArduinoOTA's espota,\nor a web updater (then --server is optional)" },
-        { "ota-addr-base", A_OTA, "ADDR", "device i listens on ADDR+i (default 127.0.0.1; also the mDNS A record)" },
+          "every device answers pushes on its own address: ArduinoOTA's espota,\nor a web updater (then "
+          "--server is optional)" },
+        { "ota-addr-base", A_OTA, "ADDR",
+          "device i listens on ADDR+i (default 127.0.0.1; also the mDNS A record)" },
         { "ota-port", A_OTA, "P", "the port (default: the core's, 8266 ESP8266 / 3232 ESP32; web 80)" },
         { "ota-password", A_OTA, "PW", "the OTA password (espota auth, web updater Basic credentials)" },
         { "ota-user", A_OTA, "NAME", "the web updater's user (default admin)" },
-        { "ota-auth", A_OTA, "md5|sha256", "espota challenge: classic MD5, or the ESP32 core 3.3.1+ SHA-256 one" },
+        { "ota-auth", A_OTA, "md5|sha256",
+          "espota challenge: classic MD5, or the ESP32 core 3.3.1+ SHA-256 one" },
         { "ota-updater", A_OTA, "stock|example",
-          "web pages: the stock HTTPUpdateServer, or the ESP32\nWebServer+Update example (\"OK\"/\"FAIL\")" },
-        { "ota-reboot", A_OTA, "SECONDS", "how long a device is away while it reboots after a push (default 0.5)" },
+          "web pages: the stock HTTPUpdateServer, or the ESP32\nWebServer+Update example "
+          "(\"OK\"/\"FAIL\")" },
+        { "ota-reboot", A_OTA, "SECONDS",
+          "how long a device is away while it reboots after a push (default 0.5)" },
         { "ota-mute", A_OTA, "F",
-          "push faults (this and the five below), fractions of the fleet given to the\nlowest indexes in this order: answer nothing" },
+          "push faults (this and the five below), fractions of the fleet given to the\nlowest indexes in "
+          "this order: answer nothing" },
         { "ota-refuse", A_OTA, "F", "refuse the upload (no space)" },
         { "ota-corrupt", A_OTA, "F", "a byte flips on the way" },
         { "ota-drop", A_OTA, "F", "the link drops half way" },
@@ -123,7 +130,8 @@ static void help(void) {
                "Options:\n");
         for (size_t i = 0; i < ELEMENTSOF(sim_options); i++) {
                 const struct SimOption *opt = &sim_options[i];
-                int n = opt->id < 0x100 ? printf("  -%c, --%s", opt->id, opt->name) : printf("  --%s", opt->name);
+                int n = opt->id < 0x100 ? printf("  -%c, --%s", opt->id, opt->name)
+                                        : printf("  --%s", opt->name);
                 if (opt->arg)
                         n += printf(" %s", opt->arg);
                 printf("%*s", n < HELP_COLUMN - 1 ? HELP_COLUMN - n : 2, "");
@@ -171,7 +179,8 @@ static int parse_weights(const char *s, char **names, unsigned *weights, size_t 
         _cleanup_free_ char *copy = xstrdup(s);
         size_t n = 0;
 
-        for (char *save = NULL, *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        for (char *save = NULL, *item = strtok_r(copy, ",", &save); item;
+             item = strtok_r(NULL, ",", &save)) {
                 char *eq = strchr(item, '=');
                 uint32_t w = 1;
                 if (eq) {
@@ -209,7 +218,8 @@ static int set_products(SimOptions *o, const char *arg) {
                 return 0;
         }
         _cleanup_free_ char *copy = xstrdup(arg);
-        for (char *save = NULL, *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        for (char *save = NULL, *item = strtok_r(copy, ",", &save); item;
+             item = strtok_r(NULL, ",", &save)) {
                 char *eq = strchr(item, '=');
                 Platform p = eq ? (*eq = 0, platform_from_string(item)) : _PLATFORM_INVALID;
                 if (p < 0 || !name_is_valid(eq + 1))
@@ -257,27 +267,27 @@ static int fail_usage(const char *what, const char *arg) {
 int sim_parse_argv(int argc, char **argv, SimOptions *o) {
         struct option options[ELEMENTSOF(sim_options) + 1] = {};
         for (size_t i = 0; i < ELEMENTSOF(sim_options); i++)
-                options[i] = (struct option) { sim_options[i].name, sim_options[i].arg ? required_argument : no_argument,
-                                               NULL, sim_options[i].id };
+                options[i] = (struct option) { sim_options[i].name,
+                                               sim_options[i].arg ? required_argument : no_argument, NULL,
+                                               sim_options[i].id };
         bool have_server = false, have_mdns_base = false;
         uint32_t v;
         int c, idx;
 
-        *o = (SimOptions) { .devices = 10, .seed = 1, .interval = 60, .concurrency = 64,
-                            .mdns_addr_base = MDNS_ADDR_BASE };
+        *o = (SimOptions) {
+                .devices = 10, .seed = 1, .interval = 60, .concurrency = 64, .mdns_addr_base = MDNS_ADDR_BASE
+        };
         strscpy(o->path, sizeof(o->path), "/update");
         o->mix[PLATFORM_ESP8266] = 100;
         for (int p = 0; p < _PLATFORM_MAX; p++)
                 o->product[p] = xstrdup("demo");
         o->progress = isatty(STDERR_FILENO);
-        o->ota_addr_base = 0x7f000001u;         /* 127.0.0.1 */
+        o->ota_addr_base = 0x7f000001u; /* 127.0.0.1 */
         o->ota_reboot = 0.5;
 
         while ((c = getopt_long(argc, argv, "h", options, &idx)) >= 0) {
                 switch (c) {
-                case 'h':
-                        help();
-                        return 0;
+                case 'h': help(); return 0;
                 case A_SERVER:
                         if (parse_url(optarg, o) < 0)
                                 return fail_usage("--server expects http://HOST[:PORT]", optarg);
@@ -294,7 +304,8 @@ int sim_parse_argv(int argc, char **argv, SimOptions *o) {
                         break;
                 case A_PRODUCT:
                         if (set_products(o, optarg) < 0)
-                                return fail_usage("--product expects NAME or esp8266=NAME,esp32=NAME", optarg);
+                                return fail_usage("--product expects NAME or esp8266=NAME,esp32=NAME",
+                                                  optarg);
                         break;
                 case A_SEED:
                         if (parse_u32(optarg, &o->seed) < 0)
@@ -304,9 +315,7 @@ int sim_parse_argv(int argc, char **argv, SimOptions *o) {
                         if (parse_seconds(optarg, &o->interval) < 0 || o->interval < 0.001)
                                 return fail_usage("--interval expects seconds (at least 0.001)", optarg);
                         break;
-                case A_JITTER:
-                        o->jitter = true;
-                        break;
+                case A_JITTER: o->jitter = true; break;
                 case A_MIX:
                         if (set_mix(o, optarg) < 0)
                                 return fail_usage("--mix expects esp8266=W,esp32=W", optarg);
@@ -314,7 +323,8 @@ int sim_parse_argv(int argc, char **argv, SimOptions *o) {
                 case A_VERSIONS:
                         for (size_t i = 0; i < o->n_versions; i++)
                                 free(o->versions[i]);
-                        if (parse_weights(optarg, o->versions, o->weights, SIM_MAX_VERSIONS, &o->n_versions) < 0)
+                        if (parse_weights(optarg, o->versions, o->weights, SIM_MAX_VERSIONS,
+                                          &o->n_versions) < 0)
                                 return fail_usage("--versions expects V=W,...", optarg);
                         for (size_t i = 0; i < o->n_versions; i++)
                                 if (!version_is_valid(o->versions[i]))
@@ -348,7 +358,8 @@ int sim_parse_argv(int argc, char **argv, SimOptions *o) {
                         /* setAuthorization(user, pass) sends base64(user:pass) */
                         size_t n = strlen(optarg);
                         char *b64 = xmalloc(4 * ((n + 2) / 3) + 1);
-                        static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+                        static const char t[] =
+                                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
                         const unsigned char *in = (const unsigned char *) optarg;
                         size_t j = 0;
                         for (size_t i = 0; i < n; i += 3) {
@@ -363,13 +374,13 @@ int sim_parse_argv(int argc, char **argv, SimOptions *o) {
                         o->auth = b64;
                         break;
                 }
-                case A_JSON:
-                        o->json = true;
-                        break;
+                case A_JSON: o->json = true; break;
                 case A_FAIL_DOWNLOAD:
                 case A_BRICK:
                 case A_BOOTLOOP: {
-                        double *f = c == A_FAIL_DOWNLOAD ? &o->fail_download : c == A_BRICK ? &o->brick : &o->bootloop;
+                        double *f = c == A_FAIL_DOWNLOAD ? &o->fail_download
+                                    : c == A_BRICK       ? &o->brick
+                                                         : &o->bootloop;
                         if (parse_seconds(optarg, f) < 0 || *f > 1)
                                 return fail_usage("a fraction from 0 to 1 is expected", optarg);
                         break;
@@ -382,9 +393,7 @@ int sim_parse_argv(int argc, char **argv, SimOptions *o) {
                         free(o->state);
                         o->state = xstrdup(optarg);
                         break;
-                case A_MDNS:
-                        o->mdns = true;
-                        break;
+                case A_MDNS: o->mdns = true; break;
                 case A_MDNS_ADDR_BASE:
                         if (parse_ipv4(optarg, &o->mdns_addr_base) < 0)
                                 return fail_usage("--mdns-addr-base expects an IPv4 address", optarg);
@@ -397,15 +406,12 @@ int sim_parse_argv(int argc, char **argv, SimOptions *o) {
                                 return -EINVAL;
                         }
                         break;
-                case A_LIST:
-                        o->list = true;
-                        break;
+                case A_LIST: o->list = true; break;
                 case A_SLOW_LINK:
                         if (parse_size(optarg, &o->slow_link) < 0 || o->slow_link == 0)
                                 return fail_usage("--slow-link expects bytes per second, e.g. 20K", optarg);
                         break;
-                default:
-                        return -EINVAL;
+                default: return -EINVAL;
                 }
         }
         if (optind < argc)
@@ -415,7 +421,7 @@ int sim_parse_argv(int argc, char **argv, SimOptions *o) {
                 return -EINVAL;
         }
         if (o->ota && !have_mdns_base)
-                o->mdns_addr_base = o->ota_addr_base;     /* announce the address that answers */
+                o->mdns_addr_base = o->ota_addr_base; /* announce the address that answers */
         if (o->ota && o->ota_addr_base > UINT32_MAX - (o->devices - 1)) {
                 fprintf(stderr, "flota-sim: --ota-addr-base: %u devices do not fit above it\n", o->devices);
                 return -EINVAL;
@@ -432,7 +438,8 @@ int sim_parse_argv(int argc, char **argv, SimOptions *o) {
                 return -EINVAL;
         }
         if (o->fail_download + o->brick + o->bootloop > 1) {
-                fprintf(stderr, "flota-sim: --fail-download, --brick and --bootloop add up to more than 1\n");
+                fprintf(stderr,
+                        "flota-sim: --fail-download, --brick and --bootloop add up to more than 1\n");
                 return -EINVAL;
         }
         if (o->n_versions == 0) {
@@ -479,7 +486,7 @@ static size_t pick(const unsigned *weights, size_t n, uint32_t h) {
 
 /* The MACs a fleet has given out: open addressing over a power-of-two table at most half full. */
 typedef struct MacSet {
-        uint64_t *slots;                /* 0: empty (no Espressif MAC is 0) */
+        uint64_t *slots; /* 0: empty (no Espressif MAC is 0) */
         size_t mask;
         uint64_t used[_PLATFORM_MAX][ESP_MAC_OUIS];
 } MacSet;
@@ -544,10 +551,10 @@ static void build_fleet(Sim *s) {
                 esp_device_init(&d->esp, o->seed, i, d->platform, version);
                 unique_mac(&macs, o, d);
                 double x = hash2(o->seed + 3, i) / 4294967296.0;
-                d->fault = x < o->fail_download                         ? FAULT_FAIL_DOWNLOAD
-                           : x < o->fail_download + o->brick             ? FAULT_BRICK
+                d->fault = x < o->fail_download                            ? FAULT_FAIL_DOWNLOAD
+                           : x < o->fail_download + o->brick               ? FAULT_BRICK
                            : x < o->fail_download + o->brick + o->bootloop ? FAULT_BOOTLOOP
-                                                                         : FAULT_NONE;
+                                                                           : FAULT_NONE;
                 /* these never report a new version: a bricked device takes it, but polls no more */
                 d->goes_offline = hash2(o->seed + 4, i) / 4294967296.0 < o->offline;
                 bool stuck = d->fault != FAULT_NONE;
@@ -620,7 +627,7 @@ static void on_due(Loop *l, void *userdata) {
         if (d->bricked)
                 return;
         if (d->rebooting)
-                return;                 /* restarting after a push: it polls once it has booted */
+                return; /* restarting after a push: it polls once it has booted */
         if (d->offline) {
                 /* back on the network */
                 d->offline = false;
@@ -771,7 +778,8 @@ int sim_run(Sim *s, SimOptions *o) {
                 for (uint32_t i = 0; i < o->devices; i++) {
                         if (s->devices[i].bricked)
                                 continue;
-                        usec_t offset = (usec_t) (o->interval * 1e6 * (hash2(o->seed + 2, i) / 4294967296.0));
+                        usec_t offset =
+                                (usec_t) (o->interval * 1e6 * (hash2(o->seed + 2, i) / 4294967296.0));
                         schedule(s, &s->devices[i], s->started + offset);
                 }
         }
@@ -822,30 +830,26 @@ static int mkimage_main(int argc, char **argv) {
         optind = 1;
         while ((c = getopt_long(argc, argv, "p:v:s:o:zh", options, NULL)) >= 0) {
                 switch (c) {
-                case 'z':
-                        gzip = true;
-                        break;
+                case 'z': gzip = true; break;
                 case 'p':
                         if ((platform = platform_from_string(optarg)) < 0)
                                 return fail_usage("--platform expects esp8266 or esp32", optarg), 2;
                         break;
-                case 'v':
-                        version = optarg;
-                        break;
+                case 'v': version = optarg; break;
                 case 's':
                         if (parse_size(optarg, &size) < 0 || size > (16u << 20))
                                 return fail_usage("--size expects a size up to 16M", optarg), 2;
                         break;
-                case 'o':
-                        output = optarg;
-                        break;
+                case 'o': output = optarg; break;
                 case 'h':
-                        printf("Usage: flota-sim mkimage --version V [--platform esp8266|esp32] [--size SIZE] "
-                               "[--gzip] [-o FILE]\nWrites a structurally valid image carrying V (stdout without -o);\n"
-                               "--gzip wraps an ESP8266 image in gzip, as 'gzip -9 sketch.bin' users ship it.\n");
+                        printf("Usage: flota-sim mkimage --version V [--platform esp8266|esp32] [--size "
+                               "SIZE] "
+                               "[--gzip] [-o FILE]\nWrites a structurally valid image carrying V (stdout "
+                               "without -o);\n"
+                               "--gzip wraps an ESP8266 image in gzip, as 'gzip -9 sketch.bin' users ship "
+                               "it.\n");
                         return 0;
-                default:
-                        return 2;
+                default: return 2;
                 }
         }
         if (!version || !version_is_valid(version))
@@ -869,7 +873,8 @@ static int mkimage_main(int argc, char **argv) {
                 ok = fclose(f) == 0 && ok;
         free(img);
         if (!ok) {
-                fprintf(stderr, "flota-sim: cannot write %s: %s\n", output ? output : "stdout", strerror(errno));
+                fprintf(stderr, "flota-sim: cannot write %s: %s\n", output ? output : "stdout",
+                        strerror(errno));
                 return 1;
         }
         return 0;

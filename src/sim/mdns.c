@@ -8,11 +8,10 @@
  *
  * avahi-client runs on the simulation's loop through AvahiLoop. Its calls are blocking D-Bus
  * round trips, so devices are published for at most PUBLISH_BUDGET per loop turn, and polls
- * keep flowing while a big fleet registers. avahi-daemon limits the objects (entry groups) of one client (1,024
- * by default), so the fleet is spread over one client per GROUPS_PER_CLIENT devices. Each
- * client is made with AVAHI_CLIENT_NO_FAIL: it waits for a daemon that is not there yet, and
- * when the daemon goes away (AVAHI_ERR_DISCONNECTED) it is made again and its devices are
- * published again once the daemon runs.
+ * keep flowing while a big fleet registers. avahi-daemon limits the objects (entry groups) of one client
+ * (1,024 by default), so the fleet is spread over one client per GROUPS_PER_CLIENT devices. Each client is
+ * made with AVAHI_CLIENT_NO_FAIL: it waits for a daemon that is not there yet, and when the daemon goes away
+ * (AVAHI_ERR_DISCONNECTED) it is made again and its devices are published again once the daemon runs.
  */
 #include <arpa/inet.h>
 #include <avahi-client/client.h>
@@ -34,28 +33,28 @@
 #include "sim.h"
 
 #define GROUPS_PER_CLIENT 512
-#define PUBLISH_BUDGET (10 * USEC_PER_MSEC)     /* of publishing per loop turn, at least one device */
-#define RENAMES_MAX 16                          /* alternative names tried after collisions */
-#define RETRY_INTERVAL (5 * USEC_PER_SEC)       /* to reach D-Bus again after a failure */
+#define PUBLISH_BUDGET (10 * USEC_PER_MSEC) /* of publishing per loop turn, at least one device */
+#define RENAMES_MAX 16                      /* alternative names tried after collisions */
+#define RETRY_INTERVAL (5 * USEC_PER_SEC)   /* to reach D-Bus again after a failure */
 
 typedef struct MdnsClient MdnsClient;
 
 typedef struct MdnsDevice {
         MdnsClient *client;
         AvahiEntryGroup *group;
-        char *name;                             /* service instance name */
-        char *host;                             /* host name without ".local" */
+        char *name; /* service instance name */
+        char *host; /* host name without ".local" */
         unsigned renames;
-        bool queued;                            /* waiting in the publish queue */
-        bool published;                         /* entries added and committed */
+        bool queued;    /* waiting in the publish queue */
+        bool published; /* entries added and committed */
 } MdnsDevice;
 
 struct MdnsClient {
         SimMdns *m;
         AvahiClient *client;
-        uint32_t first, end;                    /* its devices */
-        bool running;                           /* AVAHI_CLIENT_S_RUNNING: groups may be committed */
-        LoopTimerHandle retry;                  /* a new client is due */
+        uint32_t first, end;   /* its devices */
+        bool running;          /* AVAHI_CLIENT_S_RUNNING: groups may be committed */
+        LoopTimerHandle retry; /* a new client is due */
 };
 
 struct SimMdns {
@@ -64,7 +63,7 @@ struct SimMdns {
         MdnsClient *clients;
         size_t n_clients;
         MdnsDevice *devices;
-        uint32_t *queue;                        /* ring of device indexes */
+        uint32_t *queue; /* ring of device indexes */
         uint32_t queue_head, queue_len;
         LoopTimerHandle flush;
         bool said_absent, said_gone, said_failed;
@@ -102,7 +101,8 @@ static int rename_device(MdnsDevice *md) {
 
 static int add_entries(SimMdns *m, MdnsDevice *md, const SimDevice *d) {
         char fqdn[AVAHI_DOMAIN_NAME_MAX], board[32];
-        const char *auth = m->sim->o->auth || !isempty(m->sim->o->ota_password) ? "auth_upload=yes" : "auth_upload=no";
+        const char *auth =
+                m->sim->o->auth || !isempty(m->sim->o->ota_password) ? "auth_upload=yes" : "auth_upload=no";
         AvahiAddress addr = { .proto = AVAHI_PROTO_INET };
         uint32_t index = (uint32_t) (d - m->sim->devices);
 
@@ -110,10 +110,10 @@ static int add_entries(SimMdns *m, MdnsDevice *md, const SimDevice *d) {
         snprintf(fqdn, sizeof(fqdn), "%s.local", md->host);
         snprintf(board, sizeof(board), "board=%s", esp_ota_board(&d->esp));
         /* IPv4 only, as the device; the TXT records in the order ArduinoOTA adds them */
-        int r = avahi_entry_group_add_service(md->group, AVAHI_IF_UNSPEC, AVAHI_PROTO_INET, 0, md->name,
-                                              "_arduino._tcp", NULL, fqdn,
-                                              m->sim->o->ota_port ? m->sim->o->ota_port : esp_ota_port(&d->esp),
-                                              "tcp_check=no", "ssh_upload=no", board, auth, NULL);
+        int r = avahi_entry_group_add_service(
+                md->group, AVAHI_IF_UNSPEC, AVAHI_PROTO_INET, 0, md->name, "_arduino._tcp", NULL, fqdn,
+                m->sim->o->ota_port ? m->sim->o->ota_port : esp_ota_port(&d->esp), "tcp_check=no",
+                "ssh_upload=no", board, auth, NULL);
         if (r < 0)
                 return r;
         /* no reverse (in-addr.arpa) record: two fleets on one network would collide on it */
@@ -254,9 +254,7 @@ static void on_client(AvahiClient *ac, AvahiClientState state, void *userdata) {
         SimMdns *m = c->m;
 
         switch (state) {
-        case AVAHI_CLIENT_S_RUNNING:
-                client_running(c);
-                break;
+        case AVAHI_CLIENT_S_RUNNING: client_running(c); break;
         case AVAHI_CLIENT_S_REGISTERING:
         case AVAHI_CLIENT_S_COLLISION:
                 /* the daemon (re)registers its own host name: publish again once it runs */
@@ -297,7 +295,8 @@ static void client_connect(MdnsClient *c) {
                 return;
         if (!m->said_absent)
                 log_warning("--mdns: cannot reach avahi-daemon over D-Bus (%s); devices are published when "
-                            "it can be reached", avahi_strerror(error));
+                            "it can be reached",
+                            avahi_strerror(error));
         m->said_absent = true;
         retry_in(c, RETRY_INTERVAL);
 }

@@ -29,16 +29,16 @@
 #define BODY_MAX ((size_t) 17 << 20)
 #define FIRST_MAX 8192
 #define STALL_HOLD (60 * USEC_PER_SEC)
-#define READ_MAX 1460                /* the device reads at most a segment per Update.write */
+#define READ_MAX 1460 /* the device reads at most a segment per Update.write */
 
 enum {
         OTA_FAULT_NONE,
-        OTA_FAULT_MUTE,              /* answers nothing */
-        OTA_FAULT_REFUSE,            /* Update.begin() fails: not enough space */
-        OTA_FAULT_CORRUPT,           /* a byte flips on the way: MD5 / magic byte check fails */
-        OTA_FAULT_DROP,              /* the link drops half way */
-        OTA_FAULT_STALL,             /* stops reading half way, for a minute */
-        OTA_FAULT_NEVER_BACK,        /* takes the image and never comes back */
+        OTA_FAULT_MUTE,       /* answers nothing */
+        OTA_FAULT_REFUSE,     /* Update.begin() fails: not enough space */
+        OTA_FAULT_CORRUPT,    /* a byte flips on the way: MD5 / magic byte check fails */
+        OTA_FAULT_DROP,       /* the link drops half way */
+        OTA_FAULT_STALL,      /* stops reading half way, for a minute */
+        OTA_FAULT_NEVER_BACK, /* takes the image and never comes back */
 };
 
 static const char *const fault_names[SIM_OTA_FAULTS + 1] = {
@@ -230,7 +230,8 @@ static void on_espota_tcp(Loop *l, int fd, short revents, void *userdata) {
         if (o->state == ST_CONNECTING) {
                 int err = 0;
                 socklen_t len = sizeof(err);
-                if ((revents & (POLLERR | POLLHUP)) || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err) {
+                if ((revents & (POLLERR | POLLHUP)) ||
+                    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err) {
                         o->s->stats.ota_failed++;
                         reset(o);
                         return;
@@ -289,7 +290,9 @@ static void on_espota_tcp(Loop *l, int fd, short revents, void *userdata) {
 
 static void connect_back(OtaDev *o) {
         struct sockaddr_in self = { .sin_family = AF_INET, .sin_addr = o->addr };
-        struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr = o->peer, .sin_port = htons(o->peer_port) };
+        struct sockaddr_in to = { .sin_family = AF_INET,
+                                  .sin_addr = o->peer,
+                                  .sin_port = htons(o->peer_port) };
 
         o->tcp = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         /* from the device's own address, as a device on the network would */
@@ -355,8 +358,8 @@ static void invited(OtaDev *o, const char *buf, const struct sockaddr_in *from) 
         uint32_t port;
         uint64_t size;
 
-        if (!parse_invitation(buf, &cmd, &port, &size, o->md5) || (cmd != ESPOTA_CMD_FLASH && cmd != ESPOTA_CMD_FS) ||
-            port == 0 || port > 65535 || size == 0)
+        if (!parse_invitation(buf, &cmd, &port, &size, o->md5) ||
+            (cmd != ESPOTA_CMD_FLASH && cmd != ESPOTA_CMD_FS) || port == 0 || port > 65535 || size == 0)
                 return;
         o->cmd = cmd;
         o->peer_port = (uint16_t) port;
@@ -368,7 +371,8 @@ static void invited(OtaDev *o, const char *buf, const struct sockaddr_in *from) 
         }
         /* the nonce: a digest of a counter, 32 hex (MD5) or 64 hex (3.3.1+) */
         char seed[48], auth[80];
-        snprintf(seed, sizeof(seed), "%u-%u-%llu", o->d->index, ++o->nonces, (unsigned long long) loop_now(o->s->loop));
+        snprintf(seed, sizeof(seed), "%u-%u-%llu", o->d->index, ++o->nonces,
+                 (unsigned long long) loop_now(o->s->loop));
         if (o->s->o->ota_sha256)
                 sha256_hex(seed, strlen(seed), o->nonce);
         else
@@ -422,16 +426,21 @@ static void on_espota_udp(Loop *l, int fd, short revents, void *userdata) {
 
 static const char page[] =
         "<html><body><form method='POST' action='' enctype='multipart/form-data'>Firmware:<br>"
-        "<input type='file' accept='.bin,.bin.gz' name='firmware'><input type='submit' value='Update Firmware'>"
+        "<input type='file' accept='.bin,.bin.gz' name='firmware'><input type='submit' value='Update "
+        "Firmware'>"
         "</form><form method='POST' action='' enctype='multipart/form-data'>FileSystem:<br>"
         "<input type='file' accept='.bin,.bin.gz,.image' name='filesystem'>"
         "<input type='submit' value='Update FileSystem'></form></body></html>";
 
 static void web_answer(OtaDev *o, int status, const char *type, const char *extra, const char *body) {
-        const char *reason = status == 200 ? "OK" : status == 401 ? "Unauthorized" : status == 404 ? "Not Found" : "Bad Request";
-        _cleanup_free_ char *out = xasprintf("HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s"
-                                             "Connection: close\r\n\r\n%s",
-                                             status, reason, type, strlen(body), extra ? extra : "", body);
+        const char *reason = status == 200   ? "OK"
+                             : status == 401 ? "Unauthorized"
+                             : status == 404 ? "Not Found"
+                                             : "Bad Request";
+        _cleanup_free_ char *out =
+                xasprintf("HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s"
+                          "Connection: close\r\n\r\n%s",
+                          status, reason, type, strlen(body), extra ? extra : "", body);
         (void) send(o->tcp, out, strlen(out), MSG_NOSIGNAL);
 }
 
@@ -464,12 +473,14 @@ static bool credentials_ok(const OtaDev *o, const char *head) {
         size_t dn;
         if (base64_decode(enc, &dec, &dn) < 0)
                 return false;
-        _cleanup_free_ char *want = xasprintf("%s:%s", so->ota_user ? so->ota_user : "admin", so->ota_password);
+        _cleanup_free_ char *want =
+                xasprintf("%s:%s", so->ota_user ? so->ota_user : "admin", so->ota_password);
         return dn == strlen(want) && memcmp(dec, want, dn) == 0;
 }
 
 /* The first part of a multipart body: its field name and data. */
-static bool multipart(const char *head, char *body, size_t n, char name[static 32], uint8_t **data, size_t *len) {
+static bool multipart(const char *head, char *body, size_t n, char name[static 32], uint8_t **data,
+                      size_t *len) {
         const char *ct = header(head, "Content-Type"), *b = ct ? strstr(ct, "boundary=") : NULL;
         if (!b)
                 return false;
@@ -535,15 +546,19 @@ static void web_handle(OtaDev *o) {
         if (err) {
                 o->s->stats.ota_failed++;
                 _cleanup_free_ char *t = xasprintf("Update error: %s", err);
-                web_answer(o, 200, so->ota_example ? "text/plain" : "text/html", NULL, so->ota_example ? "FAIL" : t);
+                web_answer(o, 200, so->ota_example ? "text/plain" : "text/html", NULL,
+                           so->ota_example ? "FAIL" : t);
                 return;
         }
         char md5[MD5_HEX_LEN + 1];
         md5_hex(data, len, md5);
         o->first_len = len < FIRST_MAX ? len : FIRST_MAX;
         memcpy(o->first, data, o->first_len);
-        web_answer(o, 200, so->ota_example ? "text/plain" : "text/html", NULL,
-                   so->ota_example ? "OK" : "<META http-equiv=\"refresh\" content=\"15;URL=/\">Update Success! Rebooting...");
+        web_answer(
+                o, 200, so->ota_example ? "text/plain" : "text/html", NULL,
+                so->ota_example
+                        ? "OK"
+                        : "<META http-equiv=\"refresh\" content=\"15;URL=/\">Update Success! Rebooting...");
         loop_unwatch(o->s->loop, o->tcp);
         close(o->tcp);
         o->tcp = -1;
@@ -555,7 +570,7 @@ static bool parsed_head(OtaDev *o) {
         o->req[o->req_len] = 0;
         char *e = memmem(o->req, o->req_len, "\r\n\r\n", 4);
         if (!e)
-                return true;                    /* not yet */
+                return true; /* not yet */
         *e = 0;
         o->head_len = (size_t) (e - o->req) + 4;
         const char *cl = header(o->req, "Content-Length");
@@ -622,7 +637,7 @@ static void on_web_conn(Loop *l, int fd, short revents, void *userdata) {
                         return;
                 }
                 if (!o->head_len)
-                        return;                 /* the head is not in yet */
+                        return; /* the head is not in yet */
         }
         uint64_t body = o->req_len - o->head_len;
         if (o->content_length && body > o->content_length / 2 && struck_half_way(l, o))
@@ -638,7 +653,7 @@ static void on_web_accept(Loop *l, int fd, short revents, void *userdata) {
 
         (void) revents;
         if (o->tcp >= 0)
-                return;                     /* one client at a time, as the device's WebServer */
+                return; /* one client at a time, as the device's WebServer */
         int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (c < 0)
                 return;
@@ -692,7 +707,7 @@ int sim_ota_start(Sim *s) {
                         if (r >= 0)
                                 r = loop_watch(s->loop, o->udp, POLLIN, on_espota_udp, o);
                 } else if (o->d->ota_fault == OTA_FAULT_MUTE)
-                        r = 0;                  /* nothing listens */
+                        r = 0; /* nothing listens */
                 else {
                         r = o->lsn = open_socket(o, SOCK_STREAM, port);
                         if (r >= 0)

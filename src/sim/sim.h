@@ -19,44 +19,44 @@
 typedef struct SimOptions {
         char host[256];
         uint16_t port;
-        char path[128];                         /* endpoint prefix, default /update */
-        char *product[_PLATFORM_MAX];           /* per platform */
+        char path[128];               /* endpoint prefix, default /update */
+        char *product[_PLATFORM_MAX]; /* per platform */
         uint32_t devices;
         uint32_t seed;
-        double interval;                        /* seconds between a device's polls */
-        bool jitter;                            /* spread each interval by +-25% */
-        unsigned mix[_PLATFORM_MAX];            /* weights */
+        double interval;             /* seconds between a device's polls */
+        bool jitter;                 /* spread each interval by +-25% */
+        unsigned mix[_PLATFORM_MAX]; /* weights */
         char *versions[SIM_MAX_VERSIONS];
         unsigned weights[SIM_MAX_VERSIONS];
         size_t n_versions;
-        double duration;                        /* seconds; 0: until stopped */
-        unsigned concurrency;                   /* polls in flight at most */
-        bool rate_max;                          /* closed loop: poll again as soon as possible */
-        char *until_version;                    /* stop when every device runs it */
-        char *key;                              /* product key: query form */
-        char *auth;                             /* base64 user:pass for setAuthorization */
-        char *state;                            /* --state FILE */
+        double duration;      /* seconds; 0: until stopped */
+        unsigned concurrency; /* polls in flight at most */
+        bool rate_max;        /* closed loop: poll again as soon as possible */
+        char *until_version;  /* stop when every device runs it */
+        char *key;            /* product key: query form */
+        char *auth;           /* base64 user:pass for setAuthorization */
+        char *state;          /* --state FILE */
         bool json;
         bool progress;
         /* failure injection: fractions of the fleet (0..1) */
-        double fail_download;                   /* the link drops in the middle of every download */
-        double brick;                           /* takes an update, then never polls again */
-        double bootloop;                        /* takes an update, then comes back on the old version */
-        uint64_t slow_link;                     /* bytes per second a download is read at; 0: no limit */
-        double offline;                         /* fraction that drop off the network now and then */
-        bool mdns;                              /* publish each device as ArduinoOTA does */
-        uint32_t mdns_addr_base;                /* A record of device 0 (host order); device i: + i */
-        bool list;                              /* print the fleet's identities and exit */
+        double fail_download;    /* the link drops in the middle of every download */
+        double brick;            /* takes an update, then never polls again */
+        double bootloop;         /* takes an update, then comes back on the old version */
+        uint64_t slow_link;      /* bytes per second a download is read at; 0: no limit */
+        double offline;          /* fraction that drop off the network now and then */
+        bool mdns;               /* publish each device as ArduinoOTA does */
+        uint32_t mdns_addr_base; /* A record of device 0 (host order); device i: + i */
+        bool list;               /* print the fleet's identities and exit */
         /* --ota: devices answer pushes (ota.c) */
-        int ota;                                /* SIM_OTA_NONE, _ESPOTA, _WEB */
-        uint32_t ota_addr_base;                 /* device i listens on this + i (host order) */
-        uint16_t ota_port;                      /* 0: the core's default (8266/3232, web 80) */
+        int ota;                /* SIM_OTA_NONE, _ESPOTA, _WEB */
+        uint32_t ota_addr_base; /* device i listens on this + i (host order) */
+        uint16_t ota_port;      /* 0: the core's default (8266/3232, web 80) */
         char *ota_password;
-        char *ota_user;                         /* web updater user, default admin */
-        bool ota_sha256;                        /* --ota-auth sha256: the ESP32 3.3.1+ challenge */
-        bool ota_example;                       /* --ota-updater example: "OK"/"FAIL" pages */
-        double ota_reboot;                      /* seconds a device is away while it reboots */
-        double ota_faults[SIM_OTA_FAULTS];      /* fractions, see ota.c */
+        char *ota_user;                    /* web updater user, default admin */
+        bool ota_sha256;                   /* --ota-auth sha256: the ESP32 3.3.1+ challenge */
+        bool ota_example;                  /* --ota-updater example: "OK"/"FAIL" pages */
+        double ota_reboot;                 /* seconds a device is away while it reboots */
+        double ota_faults[SIM_OTA_FAULTS]; /* fractions, see ota.c */
 } SimOptions;
 
 enum { SIM_OTA_NONE, SIM_OTA_ESPOTA, SIM_OTA_WEB };
@@ -77,29 +77,29 @@ typedef struct SimDevice {
         uint32_t index;
         Platform platform;
         SimFault fault;
-        bool bricked;                           /* took an update and died: polls no more */
-        bool busy;                              /* a poll is in flight: a device runs one at a time */
-        bool reported;                          /* an answered poll carried --until-version */
-        bool goes_offline;                      /* --offline: sometimes misses 2 to 5 polls */
-        bool offline;                           /* in such a window now: off the network */
-        int ota_fault;                          /* --ota-*: what goes wrong with a push (ota.c) */
-        bool rebooting;                         /* after a push, until it boots the new image */
-        bool back;                              /* just back from one: stays for a whole interval */
+        bool bricked;      /* took an update and died: polls no more */
+        bool busy;         /* a poll is in flight: a device runs one at a time */
+        bool reported;     /* an answered poll carried --until-version */
+        bool goes_offline; /* --offline: sometimes misses 2 to 5 polls */
+        bool offline;      /* in such a window now: off the network */
+        int ota_fault;     /* --ota-*: what goes wrong with a push (ota.c) */
+        bool rebooting;    /* after a push, until it boots the new image */
+        bool back;         /* just back from one: stays for a whole interval */
 } SimDevice;
 
 typedef struct SimStats {
-        uint64_t polls;                         /* requests started */
-        uint64_t answered;                      /* a complete status line and head arrived */
-        uint64_t status[6];                     /* 200, 304, 401, 403, 404, other */
-        uint64_t outcomes[32];                  /* by outcome index, see stats.c */
+        uint64_t polls;        /* requests started */
+        uint64_t answered;     /* a complete status line and head arrived */
+        uint64_t status[6];    /* 200, 304, 401, 403, 404, other */
+        uint64_t outcomes[32]; /* by outcome index, see stats.c */
         uint64_t updates_applied;
-        uint64_t bootloops;                     /* updates taken and rolled back at boot */
+        uint64_t bootloops; /* updates taken and rolled back at boot */
         uint64_t bricked;
-        uint64_t offline_windows;               /* times a device dropped off the network */
+        uint64_t offline_windows; /* times a device dropped off the network */
         uint64_t bytes;
         uint64_t latency[SIM_LATENCY_BUCKETS];
-        uint64_t ota_sketch, ota_filesystem;    /* pushes taken */
-        uint64_t ota_auth_failed, ota_failed;   /* refused or failed pushes */
+        uint64_t ota_sketch, ota_filesystem;  /* pushes taken */
+        uint64_t ota_auth_failed, ota_failed; /* refused or failed pushes */
 } SimStats;
 
 typedef struct Conn Conn;
@@ -112,23 +112,23 @@ struct Sim {
         socklen_t addr_len;
         SimDevice *devices;
         uint32_t n_devices;
-        uint32_t *ready;                        /* devices due while at the concurrency limit (ring) */
+        uint32_t *ready; /* devices due while at the concurrency limit (ring) */
         uint32_t ready_head, ready_len;
-        uint32_t next_device;                   /* round robin in closed-loop mode */
+        uint32_t next_device; /* round robin in closed-loop mode */
         unsigned in_flight;
-        uint32_t on_target;                     /* devices running until_version */
-        uint32_t can_reach;                     /* devices whose faults let them reach it */
+        uint32_t on_target; /* devices running until_version */
+        uint32_t can_reach; /* devices whose faults let them reach it */
         bool stopping;
         usec_t started;
         SimStats stats;
-        Conn *conns;                            /* live connections, for the timeout sweep */
-        SimMdns *mdns;                          /* --mdns */
+        Conn *conns;   /* live connections, for the timeout sweep */
+        SimMdns *mdns; /* --mdns */
         /* called by conn.c when a device's poll is over: the scheduler's (main.c), so that conn.c
          * calls nothing of main.c's */
         void (*device_done)(Sim *s, SimDevice *d);
         /* called by ota.c after a push: the device reboots (main.c's sim_device_reboot()) */
         void (*device_reboot)(Sim *s, SimDevice *d, bool never_back);
-        struct SimOta *ota;                     /* --ota */
+        struct SimOta *ota; /* --ota */
 };
 
 /* Parses the command line into o. <0 error (message printed), 0 exit (help shown), >0 run. */

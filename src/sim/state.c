@@ -26,7 +26,8 @@ int sim_state_save(const Sim *s, const char *path) {
         if (fd < 0)
                 return fd;
         _cleanup_free_ char *tmp_path = tmp;
-        char *head = xasprintf("{\"flota-sim-state\":1,\"seed\":%u,\"devices\":%u}\n", s->o->seed, s->n_devices);
+        char *head =
+                xasprintf("{\"flota-sim-state\":1,\"seed\":%u,\"devices\":%u}\n", s->o->seed, s->n_devices);
         int r = write_all(fd, head, strlen(head));
         free(head);
         for (uint32_t i = 0; r == 0 && i < s->n_devices; i++) {
@@ -70,7 +71,8 @@ int sim_state_load(Sim *s, const char *path) {
                 fprintf(stderr, "flota-sim: cannot read %s: %s\n", path, strerror(-r));
                 return r;
         }
-        for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
+             line = strtok_r(NULL, "\n", &save)) {
                 cJSON *o = cJSON_Parse(line);
                 line_no++;
                 if (!cJSON_IsObject(o)) {
@@ -78,23 +80,29 @@ int sim_state_load(Sim *s, const char *path) {
                         return bad(path, line_no, "not a JSON object");
                 }
                 if (line_no == 1) {
-                        const cJSON *seed = cJSON_GetObjectItem(o, "seed"), *n = cJSON_GetObjectItem(o, "devices");
-                        bool ok = cJSON_IsNumber(cJSON_GetObjectItem(o, "flota-sim-state")) && cJSON_IsNumber(seed) &&
-                                  cJSON_IsNumber(n) && (uint32_t) seed->valuedouble == s->o->seed &&
+                        const cJSON *seed = cJSON_GetObjectItem(o, "seed"),
+                                    *n = cJSON_GetObjectItem(o, "devices");
+                        bool ok = cJSON_IsNumber(cJSON_GetObjectItem(o, "flota-sim-state")) &&
+                                  cJSON_IsNumber(seed) && cJSON_IsNumber(n) &&
+                                  (uint32_t) seed->valuedouble == s->o->seed &&
                                   (uint32_t) n->valuedouble == s->n_devices;
                         cJSON_Delete(o);
                         if (!ok)
-                                return bad(path, line_no, "a state file of another fleet (--seed and --devices must match)");
+                                return bad(
+                                        path, line_no,
+                                        "a state file of another fleet (--seed and --devices must match)");
                         continue;
                 }
                 const cJSON *i = cJSON_GetObjectItem(o, "i"), *v = cJSON_GetObjectItem(o, "version");
                 const cJSON *md5 = cJSON_GetObjectItem(o, "md5"), *sha = cJSON_GetObjectItem(o, "sha256");
-                const cJSON *size = cJSON_GetObjectItem(o, "size"), *bricked = cJSON_GetObjectItem(o, "bricked");
+                const cJSON *size = cJSON_GetObjectItem(o, "size"),
+                            *bricked = cJSON_GetObjectItem(o, "bricked");
                 bool ok = cJSON_IsNumber(i) && i->valuedouble >= 0 && i->valuedouble < s->n_devices &&
                           cJSON_IsString(v) && version_is_valid(v->valuestring) && cJSON_IsString(md5) &&
-                          (is_hex(md5->valuestring, MD5_HEX_LEN) || !*md5->valuestring) && cJSON_IsString(sha) &&
-                          (is_hex(sha->valuestring, SHA256_HEX_LEN) || !*sha->valuestring) && cJSON_IsNumber(size) &&
-                          size->valuedouble >= 0 && cJSON_IsBool(bricked);
+                          (is_hex(md5->valuestring, MD5_HEX_LEN) || !*md5->valuestring) &&
+                          cJSON_IsString(sha) &&
+                          (is_hex(sha->valuestring, SHA256_HEX_LEN) || !*sha->valuestring) &&
+                          cJSON_IsNumber(size) && size->valuedouble >= 0 && cJSON_IsBool(bricked);
                 if (ok) {
                         SimDevice *d = &s->devices[(uint32_t) i->valuedouble];
                         esp_device_run(&d->esp, v->valuestring, md5->valuestring, sha->valuestring,

@@ -108,7 +108,8 @@ static cJSON *stats_json(const Sim *s) {
         cJSON_AddItemToObject(o, "status", by_status);
         for (size_t i = 0; i < ELEMENTSOF(outcome_codes); i++)
                 if (st->outcomes[i])
-                        cJSON_AddNumberToObject(outcomes, esp_outcome_name(outcome_codes[i]), (double) st->outcomes[i]);
+                        cJSON_AddNumberToObject(outcomes, esp_outcome_name(outcome_codes[i]),
+                                                (double) st->outcomes[i]);
         cJSON_AddItemToObject(o, "outcomes", outcomes);
         cJSON_AddNumberToObject(o, "updates_applied", (double) st->updates_applied);
         cJSON_AddNumberToObject(o, "bootloops", (double) st->bootloops);
@@ -148,10 +149,13 @@ void stats_print(const Sim *s, bool json) {
                 free(text);
         } else {
                 const SimStats *st = &s->stats;
-                printf("%u devices, %.1f s: %llu polls (%.0f/s), %llu answered: %llu 200, %llu 304, %llu other\n",
-                       s->n_devices, cJSON_GetObjectItem(o, "seconds")->valuedouble, (unsigned long long) st->polls,
-                       cJSON_GetObjectItem(o, "polls_per_second")->valuedouble, (unsigned long long) st->answered,
-                       (unsigned long long) st->status[0], (unsigned long long) st->status[1],
+                printf("%u devices, %.1f s: %llu polls (%.0f/s), %llu answered: %llu 200, %llu 304, %llu "
+                       "other\n",
+                       s->n_devices, cJSON_GetObjectItem(o, "seconds")->valuedouble,
+                       (unsigned long long) st->polls,
+                       cJSON_GetObjectItem(o, "polls_per_second")->valuedouble,
+                       (unsigned long long) st->answered, (unsigned long long) st->status[0],
+                       (unsigned long long) st->status[1],
                        (unsigned long long) (st->answered - st->status[0] - st->status[1]));
                 printf("updates applied: %llu (bricked afterwards: %llu), rolled back at boot: %llu\n",
                        (unsigned long long) st->updates_applied, (unsigned long long) st->bricked,
@@ -167,9 +171,10 @@ void stats_print(const Sim *s, bool json) {
                         printf("pushes taken: %llu sketch, %llu filesystem; refused or failed: %llu, wrong "
                                "credentials: %llu\n",
                                (unsigned long long) st->ota_sketch, (unsigned long long) st->ota_filesystem,
-                               (unsigned long long) st->ota_failed, (unsigned long long) st->ota_auth_failed);
-                printf("latency ms: p50 %.2f, p90 %.2f, p99 %.2f\n", percentile(st, 0.5), percentile(st, 0.9),
-                       percentile(st, 0.99));
+                               (unsigned long long) st->ota_failed,
+                               (unsigned long long) st->ota_auth_failed);
+                printf("latency ms: p50 %.2f, p90 %.2f, p99 %.2f\n", percentile(st, 0.5),
+                       percentile(st, 0.9), percentile(st, 0.99));
         }
         cJSON_Delete(o);
 }
@@ -178,8 +183,8 @@ void stats_progress(const Sim *s) {
         const SimStats *st = &s->stats;
         double secs = (double) (now_usec(CLOCK_MONOTONIC) - s->started) / 1e6;
 
-        fprintf(stderr, "\r%6.1fs  polls %llu (%.0f/s)  200 %llu  304 %llu  updated %llu  in flight %u   ", secs,
-                (unsigned long long) st->polls, secs > 0 ? (double) st->polls / secs : 0,
+        fprintf(stderr, "\r%6.1fs  polls %llu (%.0f/s)  200 %llu  304 %llu  updated %llu  in flight %u   ",
+                secs, (unsigned long long) st->polls, secs > 0 ? (double) st->polls / secs : 0,
                 (unsigned long long) st->status[0], (unsigned long long) st->status[1],
                 (unsigned long long) st->updates_applied, s->in_flight);
 }

@@ -23,7 +23,8 @@
 
 static const char insert_checkin_sql[] =
         "INSERT INTO checkins (at, ip, product, device_id, mac, chip_id, platform, version, sketch_md5,"
-        " sketch_sha256, free_space, sketch_size, chip_size, sdk, mode, user_agent, status, reason, release_id,"
+        " sketch_sha256, free_space, sketch_size, chip_size, sdk, mode, user_agent, status, reason, "
+        "release_id,"
         " source, prev_id, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 /*
@@ -33,21 +34,25 @@ static const char insert_checkin_sql[] =
  */
 static const char upsert_device_sql[] =
         "INSERT INTO devices (id, product, mac, first_seen, last_seen, ip, platform, version, sketch_md5,"
-        " free_space, chip_size, sdk, last_status, last_reason, last_checkin_id, polls, ap_mac, fs_version, fs_md5,"
+        " free_space, chip_size, sdk, last_status, last_reason, last_checkin_id, polls, ap_mac, fs_version, "
+        "fs_md5,"
         " sketch_updated, fs_updated)"
-        " VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, CASE WHEN ?15 THEN '' ELSE ?7 END, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 1,"
+        " VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, CASE WHEN ?15 THEN '' ELSE ?7 END, ?8, ?9, ?10, ?11, ?12, "
+        "?13, ?14, 1,"
         " ?16, CASE WHEN ?15 THEN ?7 ELSE '' END,"
         " CASE WHEN ?15 AND ?17 THEN coalesce((SELECT md5 FROM releases WHERE id = ?18), '') ELSE '' END,"
         " CASE WHEN ?17 AND NOT ?15 THEN ?4 ELSE 0 END, CASE WHEN ?17 AND ?15 THEN ?4 ELSE 0 END)"
         " ON CONFLICT (id) DO UPDATE SET product = excluded.product,"
         " mac = CASE WHEN excluded.mac <> '' THEN excluded.mac ELSE devices.mac END,"
         " ap_mac = CASE WHEN excluded.ap_mac <> '' THEN excluded.ap_mac ELSE devices.ap_mac END,"
-        " first_seen = CASE WHEN devices.first_seen = 0 THEN excluded.first_seen ELSE devices.first_seen END,"
+        " first_seen = CASE WHEN devices.first_seen = 0 THEN excluded.first_seen ELSE devices.first_seen "
+        "END,"
         " last_seen = excluded.last_seen, ip = excluded.ip, platform = excluded.platform,"
         " version = CASE WHEN ?15 THEN devices.version ELSE excluded.version END,"
         " fs_version = CASE WHEN ?15 THEN excluded.fs_version ELSE devices.fs_version END,"
         " fs_md5 = CASE WHEN ?15 AND ?17 THEN excluded.fs_md5 ELSE devices.fs_md5 END,"
-        " sketch_updated = CASE WHEN ?17 AND NOT ?15 THEN excluded.last_seen ELSE devices.sketch_updated END,"
+        " sketch_updated = CASE WHEN ?17 AND NOT ?15 THEN excluded.last_seen ELSE devices.sketch_updated "
+        "END,"
         " fs_updated = CASE WHEN ?17 AND ?15 THEN excluded.last_seen ELSE devices.fs_updated END,"
         " sketch_md5 = excluded.sketch_md5, free_space = excluded.free_space,"
         " chip_size = excluded.chip_size, sdk = excluded.sdk, last_status = excluded.last_status,"
@@ -62,7 +67,8 @@ static const char touch_device_sql[] = "UPDATE devices SET last_seen = ?2, polls
  * upsert (which then finds the row's page cached); RETURNING would cost a temporary table.
  */
 static const char last_checkin_sql[] =
-        "SELECT d.last_checkin_id, c.at, c.product, c.mac, c.platform, c.version, c.sketch_md5, c.sketch_sha256,"
+        "SELECT d.last_checkin_id, c.at, c.product, c.mac, c.platform, c.version, c.sketch_md5, "
+        "c.sketch_sha256,"
         " c.free_space, c.chip_size, c.sdk, c.mode, c.status, c.reason, c.release_id, c.ip, c.source"
         " FROM devices AS d LEFT JOIN checkins AS c ON c.id = d.last_checkin_id WHERE d.id = ?";
 
@@ -166,13 +172,14 @@ static bool repeats_last_row(Store *s, const Checkin *c) {
         if (c->status == 200 || c->at < (usec_t) sqlite3_column_int64(st, 1) ||
             c->at - (usec_t) sqlite3_column_int64(st, 1) >= s->checkin_heartbeat)
                 return false;
-        return text_is(st, 2, c->product) && text_is(st, 3, c->mac) && text_is(st, 4, platform_text(c->platform)) &&
-               text_is(st, 5, c->version) && text_is(st, 6, c->sketch_md5) && text_is(st, 7, c->sketch_sha256) &&
+        return text_is(st, 2, c->product) && text_is(st, 3, c->mac) &&
+               text_is(st, 4, platform_text(c->platform)) && text_is(st, 5, c->version) &&
+               text_is(st, 6, c->sketch_md5) && text_is(st, 7, c->sketch_sha256) &&
                sqlite3_column_int64(st, 8) == c->free_space && sqlite3_column_int64(st, 9) == c->chip_size &&
                text_is(st, 10, c->sdk) && text_is(st, 11, update_mode_to_string(c->mode)) &&
                sqlite3_column_int(st, 12) == c->status && text_is(st, 13, reason_to_string(c->reason)) &&
-               sqlite3_column_int64(st, 14) == (c->release_id > 0 ? c->release_id : 0) && text_is(st, 15, c->ip) &&
-               text_is(st, 16, target_source_to_string(c->source));
+               sqlite3_column_int64(st, 14) == (c->release_id > 0 ? c->release_id : 0) &&
+               text_is(st, 15, c->ip) && text_is(st, 16, target_source_to_string(c->source));
 }
 
 /*
@@ -272,8 +279,8 @@ static void checkin_from_row(sqlite3_stmt *st, Checkin *c) {
                         c->source = (TargetSource) i;
 }
 
-#define CHECKIN_COLUMNS                                                                                     \
-        "id, at, ip, product, device_id, mac, chip_id, platform, version, sketch_md5, sketch_sha256,"       \
+#define CHECKIN_COLUMNS                                                                               \
+        "id, at, ip, product, device_id, mac, chip_id, platform, version, sketch_md5, sketch_sha256," \
         " free_space, sketch_size, chip_size, sdk, mode, user_agent, status, reason, release_id, source"
 
 static int run_checkin_query(sqlite3_stmt *st, CheckinCallback cb, void *userdata) {
@@ -292,7 +299,8 @@ static int run_checkin_query(sqlite3_stmt *st, CheckinCallback cb, void *userdat
 
 int lite_checkins_after(Store *s, int64_t after, size_t limit, CheckinCallback cb, void *userdata) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = store_prepare(s, "SELECT " CHECKIN_COLUMNS " FROM checkins WHERE id > ? ORDER BY id LIMIT ?", &st);
+        int r = store_prepare(s, "SELECT " CHECKIN_COLUMNS " FROM checkins WHERE id > ? ORDER BY id LIMIT ?",
+                              &st);
 
         if (r < 0)
                 return r;

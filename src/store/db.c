@@ -12,40 +12,28 @@
 
 int store_errno(int rc) {
         switch (rc) {
-        case SQLITE_CONSTRAINT_FOREIGNKEY:
-                return -ENOLINK;
+        case SQLITE_CONSTRAINT_FOREIGNKEY: return -ENOLINK;
         case SQLITE_CONSTRAINT_NOTNULL:
         case SQLITE_CONSTRAINT_CHECK:
-        case SQLITE_CONSTRAINT_DATATYPE:
-                return -EINVAL;
-        default:
-                break;
+        case SQLITE_CONSTRAINT_DATATYPE: return -EINVAL;
+        default: break;
         }
         switch (rc & 0xff) {
         case SQLITE_OK:
         case SQLITE_DONE:
-        case SQLITE_ROW:
-                return 0;
-        case SQLITE_CONSTRAINT:
-                return -EEXIST;
+        case SQLITE_ROW: return 0;
+        case SQLITE_CONSTRAINT: return -EEXIST;
         case SQLITE_BUSY:
-        case SQLITE_LOCKED:
-                return -EBUSY;
-        case SQLITE_FULL:
-                return -ENOSPC;
-        case SQLITE_NOTFOUND:
-                return -ENOENT;
+        case SQLITE_LOCKED: return -EBUSY;
+        case SQLITE_FULL: return -ENOSPC;
+        case SQLITE_NOTFOUND: return -ENOENT;
         case SQLITE_READONLY:
         case SQLITE_PERM:
-        case SQLITE_AUTH:
-                return -EACCES;
-        case SQLITE_CANTOPEN:
-                return -ENOENT;
+        case SQLITE_AUTH: return -EACCES;
+        case SQLITE_CANTOPEN: return -ENOENT;
         case SQLITE_NOTADB:
-        case SQLITE_CORRUPT:
-                return -EBADMSG;
-        default:
-                return -EIO;
+        case SQLITE_CORRUPT: return -EBADMSG;
+        default: return -EIO;
         }
 }
 
@@ -219,8 +207,8 @@ int store_open_schema(const char *path, const char *const *migrations, size_t n_
                       Store **ret) {
         Store *s = xcalloc(1, sizeof(*s));
         s->ops = &store_lite_ops;
-        int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                                 NULL);
+        int rc = sqlite3_open_v2(path, &s->db,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
         int r = store_errno(rc);
 
         if (r == 0)
@@ -282,4 +270,3 @@ int store_cache_size(Store *s, size_t kib) {
         _cleanup_free_ char *sql = xasprintf("PRAGMA cache_size = -%zu", kib);
         return store_exec(s, sql);
 }
-

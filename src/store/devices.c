@@ -5,12 +5,13 @@
 #include "flota/strutil.h"
 #include "store-internal.h"
 
-#define DEVICE_COLUMNS                                                                                     \
-        "d.id, d.product, d.mac, d.channel, d.pin_release_id, d.assigned_release_id,"                     \
-        " (SELECT coalesce(group_concat(label, ','), '') FROM"                                             \
-        "   (SELECT label FROM device_labels l WHERE l.device_id = d.id ORDER BY label)),"                 \
+#define DEVICE_COLUMNS                                                                                      \
+        "d.id, d.product, d.mac, d.channel, d.pin_release_id, d.assigned_release_id,"                       \
+        " (SELECT coalesce(group_concat(label, ','), '') FROM"                                              \
+        "   (SELECT label FROM device_labels l WHERE l.device_id = d.id ORDER BY label)),"                  \
         " d.first_seen, d.last_seen, d.ip, d.platform, d.version, d.sketch_md5, d.free_space, d.chip_size," \
-        " d.sdk, d.last_status, d.last_reason, d.last_checkin_id, d.polls, d.ap_mac, d.fs_version, d.fs_md5,"   \
+        " d.sdk, d.last_status, d.last_reason, d.last_checkin_id, d.polls, d.ap_mac, d.fs_version, "        \
+        "d.fs_md5,"                                                                                         \
         " d.sketch_updated, d.fs_updated"
 
 static void device_from_row(sqlite3_stmt *st, Device *d) {
@@ -126,7 +127,8 @@ static int update_device(Store *s, const char *id, const char *sql, int64_t ival
 }
 
 int lite_device_set_pin(Store *s, const char *id, int64_t release_id) {
-        return update_device(s, id, "UPDATE devices SET pin_release_id = ?2 WHERE id = ?1", release_id, NULL);
+        return update_device(s, id, "UPDATE devices SET pin_release_id = ?2 WHERE id = ?1", release_id,
+                             NULL);
 }
 
 int lite_device_set_channel(Store *s, const char *id, const char *channel) {
@@ -134,7 +136,8 @@ int lite_device_set_channel(Store *s, const char *id, const char *channel) {
 }
 
 int lite_device_set_labels(Store *s, const char *id, char *const *labels, size_t n) {
-        return store_labels_replace(s, "INSERT INTO devices (id) VALUES (?) ON CONFLICT (id) DO NOTHING", id, labels, n);
+        return store_labels_replace(s, "INSERT INTO devices (id) VALUES (?) ON CONFLICT (id) DO NOTHING", id,
+                                    labels, n);
 }
 
 int lite_assign(Store *s, int64_t release_id, char *const *ids, size_t n) {

@@ -132,17 +132,16 @@ int inventory_open(const char *path, Store **ret) {
         return store_open_schema(path, inventory_migrations, inventory_n_migrations, 16384, ret);
 }
 
-
 struct InventoryWriter {
         Store *store;
         sqlite3_stmt *merge, *history, *version;
-        sqlite3_stmt *before, *after, *drop;    /* the history around a time */
-        char **partials;                /* ids of rows named by a MAC's last bytes, sorted: merges look here */
+        sqlite3_stmt *before, *after, *drop; /* the history around a time */
+        char **partials; /* ids of rows named by a MAC's last bytes, sorted: merges look here */
         size_t n_partials;
 };
 
-static const char partial_select[] =
-        "SELECT id FROM devices WHERE id GLOB 'esp8266-[0-9a-f]*' OR id GLOB 'tasmota-[0-9a-f]*' ORDER BY id";
+static const char partial_select[] = "SELECT id FROM devices WHERE id GLOB 'esp8266-[0-9a-f]*' OR id GLOB "
+                                     "'tasmota-[0-9a-f]*' ORDER BY id";
 
 static bool has_partials(Store *s) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
@@ -174,7 +173,8 @@ static void partial_ids(const char *mac, char ids[2][DEVICE_ID_MAX + 1]) {
         char hex[7] = "";
 
         if (n == 17)
-                snprintf(hex, sizeof(hex), "%c%c%c%c%c%c", mac[9], mac[10], mac[12], mac[13], mac[15], mac[16]);
+                snprintf(hex, sizeof(hex), "%c%c%c%c%c%c", mac[9], mac[10], mac[12], mac[13], mac[15],
+                         mac[16]);
         ascii_strlower(hex);
         snprintf(ids[0], DEVICE_ID_MAX + 1, "esp8266-%s", hex);
         snprintf(ids[1], DEVICE_ID_MAX + 1, "tasmota-%s", hex);
@@ -187,12 +187,15 @@ static int absorb(Store *s, const char *full, const char *partial) {
                 " name = CASE WHEN d.name = '' THEN p.name ELSE d.name END,"
                 " platform = CASE WHEN d.platform = '' THEN p.platform ELSE d.platform END,"
                 " board = CASE WHEN d.board = '' THEN p.board ELSE d.board END,"
-                " mdns_kind = p.mdns_kind, mdns_host = p.mdns_host, mdns_port = p.mdns_port, mdns_txt = p.mdns_txt,"
+                " mdns_kind = p.mdns_kind, mdns_host = p.mdns_host, mdns_port = p.mdns_port, mdns_txt = "
+                "p.mdns_txt,"
                 " announced = p.announced,"
-                " first_seen = CASE WHEN d.first_seen = 0 THEN p.first_seen WHEN p.first_seen = 0 THEN d.first_seen"
+                " first_seen = CASE WHEN d.first_seen = 0 THEN p.first_seen WHEN p.first_seen = 0 THEN "
+                "d.first_seen"
                 "   ELSE min(d.first_seen, p.first_seen) END,"
                 " last_seen = max(d.last_seen, p.last_seen),"
-                " sources = CASE WHEN instr(',' || d.sources || ',', ',' || p.sources || ',') > 0 THEN d.sources"
+                " sources = CASE WHEN instr(',' || d.sources || ',', ',' || p.sources || ',') > 0 THEN "
+                "d.sources"
                 "   ELSE d.sources || ',' || p.sources END"
                 " FROM devices AS p WHERE d.id = ?1 AND p.id = ?2",
                 "UPDATE version_history SET device_id = ?1 WHERE device_id = ?2",
@@ -240,22 +243,25 @@ int inventory_writer_new(Store *s, InventoryWriter **ret) {
         w->store = s;
         /* the newest sighting wins; empty fields never erase what another source said, and an
          * older sighting (a backfilled log) only fills fields nobody has filled yet */
-        r = store_prepare(s,
-                          "INSERT INTO devices (id, product, platform, version, sketch_md5, ip, first_seen, last_seen,"
-                          " sources) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?9, ?7, ?8)"
-                          " ON CONFLICT (id) DO UPDATE SET"
-                          " product = CASE WHEN ?2 <> '' AND (?7 >= last_seen OR product = '') THEN ?2 ELSE product END,"
-                          " platform = CASE WHEN ?3 <> '' AND (?7 >= last_seen OR platform = '') THEN ?3"
-                          "   ELSE platform END,"
-                          " version = CASE WHEN ?4 <> '' AND (?7 >= last_seen OR version = '') THEN ?4 ELSE version END,"
-                          " sketch_md5 = CASE WHEN ?5 <> '' AND (?7 >= last_seen OR sketch_md5 = '') THEN ?5"
-                          "   ELSE sketch_md5 END,"
-                          " ip = CASE WHEN ?6 <> '' AND (?7 >= last_seen OR ip = '') THEN ?6 ELSE ip END,"
-                          " first_seen = CASE WHEN first_seen = 0 THEN ?9 ELSE min(first_seen, ?9) END,"
-                          " last_seen = max(last_seen, ?7),"
-                          " sources = CASE WHEN instr(',' || sources || ',', ',' || ?8 || ',') > 0 THEN sources"
-                          "   WHEN sources = '' THEN ?8 ELSE sources || ',' || ?8 END",
-                          &w->merge);
+        r = store_prepare(
+                s,
+                "INSERT INTO devices (id, product, platform, version, sketch_md5, ip, first_seen, last_seen,"
+                " sources) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?9, ?7, ?8)"
+                " ON CONFLICT (id) DO UPDATE SET"
+                " product = CASE WHEN ?2 <> '' AND (?7 >= last_seen OR product = '') THEN ?2 ELSE product "
+                "END,"
+                " platform = CASE WHEN ?3 <> '' AND (?7 >= last_seen OR platform = '') THEN ?3"
+                "   ELSE platform END,"
+                " version = CASE WHEN ?4 <> '' AND (?7 >= last_seen OR version = '') THEN ?4 ELSE version "
+                "END,"
+                " sketch_md5 = CASE WHEN ?5 <> '' AND (?7 >= last_seen OR sketch_md5 = '') THEN ?5"
+                "   ELSE sketch_md5 END,"
+                " ip = CASE WHEN ?6 <> '' AND (?7 >= last_seen OR ip = '') THEN ?6 ELSE ip END,"
+                " first_seen = CASE WHEN first_seen = 0 THEN ?9 ELSE min(first_seen, ?9) END,"
+                " last_seen = max(last_seen, ?7),"
+                " sources = CASE WHEN instr(',' || sources || ',', ',' || ?8 || ',') > 0 THEN sources"
+                "   WHEN sources = '' THEN ?8 ELSE sources || ',' || ?8 END",
+                &w->merge);
         if (r == 0)
                 r = store_prepare(s,
                                   "INSERT INTO version_history (device_id, version, sketch_md5, at, source)"
@@ -439,13 +445,13 @@ int inventory_record(Store *s, const Sighting *x) {
 }
 
 int inventory_history_tidy(Store *s) {
-        return store_exec(s,
-                          "DELETE FROM version_history WHERE id IN (SELECT id FROM (SELECT id, version,"
-                          " lag(version) OVER (PARTITION BY device_id ORDER BY at, id) AS previous"
-                          " FROM version_history) WHERE previous = version)");
+        return store_exec(s, "DELETE FROM version_history WHERE id IN (SELECT id FROM (SELECT id, version,"
+                             " lag(version) OVER (PARTITION BY device_id ORDER BY at, id) AS previous"
+                             " FROM version_history) WHERE previous = version)");
 }
 
-int inventory_versions(Store *s, int (*cb)(const char *device, const char *version, void *userdata), void *userdata) {
+int inventory_versions(Store *s, int (*cb)(const char *device, const char *version, void *userdata),
+                       void *userdata) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r = store_prepare(s, "SELECT id, version FROM devices", &st);
 
@@ -461,7 +467,8 @@ int inventory_versions(Store *s, int (*cb)(const char *device, const char *versi
 
 int inventory_log_file(Store *s, const char *fingerprint, LogFileState *ret) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = store_prepare(s, "SELECT offset, lines, bad, complete FROM log_files WHERE fingerprint = ?", &st);
+        int r = store_prepare(s, "SELECT offset, lines, bad, complete FROM log_files WHERE fingerprint = ?",
+                              &st);
 
         if (r < 0)
                 return r;
@@ -483,10 +490,11 @@ int inventory_log_file(Store *s, const char *fingerprint, LogFileState *ret) {
 int inventory_log_file_save(Store *s, const char *fingerprint, const char *source, const char *path,
                             const LogFileState *state) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = store_prepare(s,
-                              "INSERT OR REPLACE INTO log_files (fingerprint, source, path, offset, lines, bad, complete,"
-                              " updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                              &st);
+        int r = store_prepare(
+                s,
+                "INSERT OR REPLACE INTO log_files (fingerprint, source, path, offset, lines, bad, complete,"
+                " updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                &st);
 
         if (r < 0)
                 return r;
@@ -559,23 +567,24 @@ static int resolve_partial(Store *s, const char *id, char ret[static DEVICE_ID_M
 
 static int mdns_upsert(Store *s, const MdnsSighting *x, const char *id) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = store_prepare(s,
-                              "INSERT INTO devices (id, name, platform, version, ip, first_seen, last_seen, sources,"
-                              " mdns_kind, mdns_host, mdns_port, mdns_txt, board, framework, announced)"
-                              " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 'mdns', ?7, ?8, ?9, ?10, ?11, ?12, 1)"
-                              " ON CONFLICT (id) DO UPDATE SET"
-                              " name = CASE WHEN ?2 <> '' THEN ?2 ELSE name END,"
-                              " platform = CASE WHEN platform = '' THEN ?3 ELSE platform END,"
-                              " version = CASE WHEN version = '' THEN ?4 ELSE version END,"
-                              " ip = CASE WHEN ?5 <> '' THEN ?5 ELSE ip END,"
-                              " first_seen = CASE WHEN first_seen = 0 THEN ?6 ELSE min(first_seen, ?6) END,"
-                              " last_seen = max(last_seen, ?6),"
-                              " sources = CASE WHEN instr(',' || sources || ',', ',mdns,') > 0 THEN sources"
-                              "   WHEN sources = '' THEN 'mdns' ELSE sources || ',mdns' END,"
-                              " mdns_kind = ?7, mdns_host = ?8, mdns_port = ?9, mdns_txt = ?10,"
-                              " board = CASE WHEN ?11 <> '' THEN ?11 ELSE board END,"
-                              " framework = CASE WHEN ?12 <> '' THEN ?12 ELSE framework END, announced = 1",
-                              &st);
+        int r = store_prepare(
+                s,
+                "INSERT INTO devices (id, name, platform, version, ip, first_seen, last_seen, sources,"
+                " mdns_kind, mdns_host, mdns_port, mdns_txt, board, framework, announced)"
+                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 'mdns', ?7, ?8, ?9, ?10, ?11, ?12, 1)"
+                " ON CONFLICT (id) DO UPDATE SET"
+                " name = CASE WHEN ?2 <> '' THEN ?2 ELSE name END,"
+                " platform = CASE WHEN platform = '' THEN ?3 ELSE platform END,"
+                " version = CASE WHEN version = '' THEN ?4 ELSE version END,"
+                " ip = CASE WHEN ?5 <> '' THEN ?5 ELSE ip END,"
+                " first_seen = CASE WHEN first_seen = 0 THEN ?6 ELSE min(first_seen, ?6) END,"
+                " last_seen = max(last_seen, ?6),"
+                " sources = CASE WHEN instr(',' || sources || ',', ',mdns,') > 0 THEN sources"
+                "   WHEN sources = '' THEN 'mdns' ELSE sources || ',mdns' END,"
+                " mdns_kind = ?7, mdns_host = ?8, mdns_port = ?9, mdns_txt = ?10,"
+                " board = CASE WHEN ?11 <> '' THEN ?11 ELSE board END,"
+                " framework = CASE WHEN ?12 <> '' THEN ?12 ELSE framework END, announced = 1",
+                &st);
         if (r < 0)
                 return r;
         store_bind_text(st, 1, id);
@@ -620,10 +629,11 @@ int inventory_mdns_gone(Store *s, const char *device) {
 int inventory_mdns_record(Store *s, const char *device, int (*cb)(const MdnsRecord *m, void *userdata),
                           void *userdata) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = store_prepare(s,
-                              "SELECT mdns_kind, mdns_host, board, mdns_txt, mdns_port, announced FROM devices"
-                              " WHERE id = ? AND mdns_kind <> ''",
-                              &st);
+        int r = store_prepare(
+                s,
+                "SELECT mdns_kind, mdns_host, board, mdns_txt, mdns_port, announced FROM devices"
+                " WHERE id = ? AND mdns_kind <> ''",
+                &st);
 
         if (r < 0)
                 return r;
@@ -648,10 +658,11 @@ int inventory_cursor(Store *s, const char *source, char **ret) {
 
 int inventory_advance(Store *s, const char *source, const char *cursor, uint64_t n) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = store_prepare(s,
-                              "INSERT INTO sources (name, cursor, ingested, updated) VALUES (?1, ?2, ?3, ?4)"
-                              " ON CONFLICT (name) DO UPDATE SET cursor = ?2, ingested = ingested + ?3, updated = ?4",
-                              &st);
+        int r = store_prepare(
+                s,
+                "INSERT INTO sources (name, cursor, ingested, updated) VALUES (?1, ?2, ?3, ?4)"
+                " ON CONFLICT (name) DO UPDATE SET cursor = ?2, ingested = ingested + ?3, updated = ?4",
+                &st);
 
         if (r < 0)
                 return r;
@@ -688,7 +699,8 @@ int inventory_audit(Store *s, const char *action, const char *detail) {
 }
 
 int inventory_audit_list(Store *s, size_t limit,
-                         int (*cb)(usec_t at, const char *action, const char *detail, void *userdata), void *userdata) {
+                         int (*cb)(usec_t at, const char *action, const char *detail, void *userdata),
+                         void *userdata) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r = store_prepare(s, "SELECT at, action, detail FROM audit ORDER BY id DESC LIMIT ?", &st);
 
@@ -696,8 +708,8 @@ int inventory_audit_list(Store *s, size_t limit,
                 return r;
         sqlite3_bind_int64(st, 1, (sqlite3_int64) limit);
         while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-                int k = cb((usec_t) sqlite3_column_int64(st, 0), store_column_text(st, 1), store_column_text(st, 2),
-                           userdata);
+                int k = cb((usec_t) sqlite3_column_int64(st, 0), store_column_text(st, 1),
+                           store_column_text(st, 2), userdata);
                 if (k < 0)
                         return k;
         }
@@ -706,10 +718,11 @@ int inventory_audit_list(Store *s, size_t limit,
 
 int inventory_summary(Store *s, usec_t online_since, InventorySummary *ret) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = store_prepare(s,
-                              "SELECT count(*), coalesce(sum(last_seen >= ? OR announced), 0), coalesce(max(last_seen), 0)"
-                              " FROM devices",
-                              &st);
+        int r = store_prepare(
+                s,
+                "SELECT count(*), coalesce(sum(last_seen >= ? OR announced), 0), coalesce(max(last_seen), 0)"
+                " FROM devices",
+                &st);
 
         if (r < 0)
                 return r;
@@ -750,17 +763,20 @@ int inventory_count_by(Store *s, const char *column, int (*cb)(const char *key, 
 }
 
 int inventory_history(Store *s, const char *device,
-                      int (*cb)(const char *version, usec_t at, const char *source, void *userdata), void *userdata) {
+                      int (*cb)(const char *version, usec_t at, const char *source, void *userdata),
+                      void *userdata) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = store_prepare(s, "SELECT version, at, source FROM version_history WHERE device_id = ? ORDER BY at DESC, id DESC",
+        int r = store_prepare(s,
+                              "SELECT version, at, source FROM version_history WHERE device_id = ? ORDER BY "
+                              "at DESC, id DESC",
                               &st);
 
         if (r < 0)
                 return r;
         store_bind_text(st, 1, device);
         while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-                int k = cb(store_column_text(st, 0), (usec_t) sqlite3_column_int64(st, 1), store_column_text(st, 2),
-                           userdata);
+                int k = cb(store_column_text(st, 0), (usec_t) sqlite3_column_int64(st, 1),
+                           store_column_text(st, 2), userdata);
                 if (k < 0)
                         return k;
         }

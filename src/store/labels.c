@@ -7,14 +7,16 @@
  */
 #include "store-internal.h"
 
-int store_labels_replace(Store *s, const char *ensure_device, const char *id, char *const *labels, size_t n) {
+int store_labels_replace(Store *s, const char *ensure_device, const char *id, char *const *labels,
+                         size_t n) {
         _cleanup_stmt_ sqlite3_stmt *ensure = NULL, *del = NULL, *ins = NULL;
         int r = store_prepare(s, ensure_device, &ensure);
 
         if (r == 0)
                 r = store_prepare(s, "DELETE FROM device_labels WHERE device_id = ?", &del);
         if (r == 0)
-                r = store_prepare(s, "INSERT OR IGNORE INTO device_labels (device_id, label) VALUES (?, ?)", &ins);
+                r = store_prepare(s, "INSERT OR IGNORE INTO device_labels (device_id, label) VALUES (?, ?)",
+                                  &ins);
         if (r < 0)
                 return r;
         r = lite_begin(s);

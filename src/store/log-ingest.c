@@ -31,7 +31,7 @@ typedef struct Run {
         Store *inv;
         const LogIngestOptions *o;
         char *source;
-        char cursor[LOG_FINGERPRINT_LEN + 1];   /* saved as the source's resume point at each commit */
+        char cursor[LOG_FINGERPRINT_LEN + 1]; /* saved as the source's resume point at each commit */
         LogBlockParser *blocks;
         LogBatch *batch;
         InventoryWriter *writer;
@@ -53,7 +53,10 @@ char *log_source_name(const char *path) {
 
 static int write_change(const LogChange *c, void *userdata) {
         Run *run = userdata;
-        Sighting x = { .device = c->device, .version = c->version, .sketch_md5 = c->sketch_md5, .at = c->at,
+        Sighting x = { .device = c->device,
+                       .version = c->version,
+                       .sketch_md5 = c->sketch_md5,
+                       .at = c->at,
                        .source = run->source };
         return inventory_writer_history(run->writer, &x);
 }
@@ -99,10 +102,12 @@ static int commit(Run *run, const char *fp, const char *path, const LogFileState
 /* ---- one file ---- */
 
 /* Reports a bad line at st->lines (the caller counts it in st->bad). */
-static void bad_line(Run *run, const char *path, const LogFileState *st, const char *why, const char *text, size_t n) {
+static void bad_line(Run *run, const char *path, const LogFileState *st, const char *why, const char *text,
+                     size_t n) {
         run->stats->bad++;
         if (run->o->bad_line)
-                run->o->bad_line(path, st->lines, why, text, n < BAD_TEXT_MAX ? n : BAD_TEXT_MAX, run->o->userdata);
+                run->o->bad_line(path, st->lines, why, text, n < BAD_TEXT_MAX ? n : BAD_TEXT_MAX,
+                                 run->o->userdata);
 }
 
 typedef struct BlockCtx {
@@ -200,7 +205,7 @@ static int sibling_cmp(const void *a, const void *b) {
                 return x->st.st_mtim.tv_sec < y->st.st_mtim.tv_sec ? -1 : 1;
         if (x->st.st_mtim.tv_nsec != y->st.st_mtim.tv_nsec)
                 return x->st.st_mtim.tv_nsec < y->st.st_mtim.tv_nsec ? -1 : 1;
-        return -strcmp(x->path, y->path);       /* access.log.2 before access.log.1 */
+        return -strcmp(x->path, y->path); /* access.log.2 before access.log.1 */
 }
 
 static void siblings_free(Sibling *s, size_t n) {
@@ -214,7 +219,8 @@ static int list_siblings(const char *path, const struct stat *live, Sibling **re
         _cleanup_free_ char *copy = xstrdup(path);
         const char *slash = strrchr(copy, '/');
         const char *base = slash ? slash + 1 : copy;
-        _cleanup_free_ char *dir = slash ? xstrndup(copy, (size_t) (slash - copy) + (slash == copy)) : xstrdup(".");
+        _cleanup_free_ char *dir =
+                slash ? xstrndup(copy, (size_t) (slash - copy) + (slash == copy)) : xstrdup(".");
         size_t blen = strlen(base), n = 0, allocated = 0;
         Sibling *list = NULL;
         struct dirent *de;
@@ -224,7 +230,8 @@ static int list_siblings(const char *path, const struct stat *live, Sibling **re
                 return -errno;
         while ((de = readdir(d))) {
                 Sibling s;
-                if (strncmp(de->d_name, base, blen) != 0 || !strchr(".-_", de->d_name[blen]) || !de->d_name[blen])
+                if (strncmp(de->d_name, base, blen) != 0 || !strchr(".-_", de->d_name[blen]) ||
+                    !de->d_name[blen])
                         continue;
                 s.path = xasprintf("%s/%s", dir, de->d_name);
                 if (stat(s.path, &s.st) < 0 || !S_ISREG(s.st.st_mode) || s.st.st_ino == live->st_ino) {
@@ -252,7 +259,7 @@ static int sibling_fingerprint(const Sibling *s, char fp[static LOG_FINGERPRINT_
 static int finish_previous(Run *run, const Sibling *sib, size_t n, const char *prev_fp) {
         char fp[LOG_FINGERPRINT_LEN + 1];
 
-        for (size_t i = n; i-- > 0;)            /* newest first: it is nearly always PATH.1 */
+        for (size_t i = n; i-- > 0;) /* newest first: it is nearly always PATH.1 */
                 if (sibling_fingerprint(&sib[i], fp) == 0 && streq(fp, prev_fp))
                         return ingest_path(run, sib[i].path, true);
         LogFileState st;
@@ -270,7 +277,8 @@ static int visit_siblings(Run *run, const Sibling *sib, size_t n) {
                         int r = ingest_path(run, sib[i].path, true);
                         if (r < 0)
                                 return r;
-                } else if (sibling_fingerprint(&sib[i], fp) == 0 && inventory_log_file(run->inv, fp, &st) == -ENOENT)
+                } else if (sibling_fingerprint(&sib[i], fp) == 0 &&
+                           inventory_log_file(run->inv, fp, &st) == -ENOENT)
                         run->stats->unread_rotated++;
         }
         return 0;
@@ -304,7 +312,10 @@ static int load_known(const char *device, const char *version, void *userdata) {
 }
 
 static int run_init(Run *run, Store *inv, const LogIngestOptions *o, LogIngestStats *stats) {
-        *run = (Run) { .inv = inv, .o = o, .stats = stats, .source = log_source_name(o->path),
+        *run = (Run) { .inv = inv,
+                       .o = o,
+                       .stats = stats,
+                       .source = log_source_name(o->path),
                        .blocks = log_block_parser_new(o->format, sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1),
                        .batch = log_batch_new() };
         /* every commit rewrites the rows of the devices seen: keep the table in the page cache; a

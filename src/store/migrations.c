@@ -114,7 +114,8 @@ const char *const store_migrations[] = {
         "  (SELECT device_id, count(*) AS n FROM checkins GROUP BY device_id) AS c"
         "  WHERE c.device_id = devices.id;"
         "CREATE TABLE sequences (name TEXT PRIMARY KEY, next INTEGER NOT NULL);"
-        "INSERT INTO sequences (name, next) VALUES ('checkins', (SELECT coalesce(max(id), 0) + 1 FROM checkins));",
+        "INSERT INTO sequences (name, next) VALUES ('checkins', (SELECT coalesce(max(id), 0) + 1 FROM "
+        "checkins));",
         /*
          * 4 -> 5: sketch and filesystem image apart (a filesystem-mode poll carries the
          * filesystem's version), when each was last sent, and the AP MAC.

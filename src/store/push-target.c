@@ -24,11 +24,12 @@ int inventory_push_target(Store *s, const char *key, InventoryTarget *ret) {
         size_t n = strlen(host);
         if (n > 6 && streq(host + n - 6, ".local"))
                 host[n - 6] = 0;
-        r = store_prepare(s,
-                          "SELECT id, product, platform, version, ip, mdns_host, mdns_kind, mdns_port FROM devices"
-                          " WHERE id = ?1 OR id = ?2 OR (?3 <> '' AND (mdns_host = ?3 OR mdns_host = ?3 || '.local'"
-                          " OR name = ?3)) OR (ip <> '' AND ip = ?1) LIMIT 2",
-                          &st);
+        r = store_prepare(
+                s,
+                "SELECT id, product, platform, version, ip, mdns_host, mdns_kind, mdns_port FROM devices"
+                " WHERE id = ?1 OR id = ?2 OR (?3 <> '' AND (mdns_host = ?3 OR mdns_host = ?3 || '.local'"
+                " OR name = ?3)) OR (ip <> '' AND ip = ?1) LIMIT 2",
+                &st);
         if (r < 0)
                 return r;
         store_bind_text(st, 1, key);

@@ -7,10 +7,11 @@
 #include "flota/strutil.h"
 #include "store-internal.h"
 
-int lite_product_create(Store *s, const char *name, const char *key_sha256, Platform platform, int64_t *ret_id) {
+int lite_product_create(Store *s, const char *name, const char *key_sha256, Platform platform,
+                        int64_t *ret_id) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = store_prepare(s, "INSERT INTO products (name, key_sha256, platform, created) VALUES (?, ?, ?, ?)",
-                              &st);
+        int r = store_prepare(
+                s, "INSERT INTO products (name, key_sha256, platform, created) VALUES (?, ?, ?, ?)", &st);
 
         if (r < 0)
                 return r;
@@ -93,7 +94,8 @@ int lite_release_delete(Store *s, int64_t id, const char **reterr_user) {
         } uses[] = {
                 { "SELECT count(*) FROM channels WHERE release_id = ?", "a channel points at it" },
                 { "SELECT count(*) FROM devices WHERE pin_release_id = ?", "devices are pinned to it" },
-                { "SELECT count(*) FROM devices WHERE assigned_release_id = ?", "devices are assigned to it" },
+                { "SELECT count(*) FROM devices WHERE assigned_release_id = ?",
+                  "devices are assigned to it" },
         };
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int64_t n;
@@ -132,18 +134,19 @@ int lite_blob_in_use(Store *s, const char *sha256) {
 }
 
 int lite_channel_set(Store *s, int64_t product_id, const char *name, ImageKind kind, int64_t release_id,
-                      const char *actor) {
+                     const char *actor) {
         _cleanup_stmt_ sqlite3_stmt *hist = NULL, *set = NULL;
         usec_t now = now_usec(CLOCK_REALTIME);
         const char *k = image_kind_to_string(kind);
         int r;
 
-        r = store_prepare(s,
-                          "INSERT INTO channel_history (product_id, name, kind, release_id, previous_release_id,"
-                          " actor, at) VALUES (?1, ?2, ?3, ?4,"
-                          " (SELECT release_id FROM channels WHERE product_id = ?1 AND name = ?2 AND kind = ?3),"
-                          " ?5, ?6)",
-                          &hist);
+        r = store_prepare(
+                s,
+                "INSERT INTO channel_history (product_id, name, kind, release_id, previous_release_id,"
+                " actor, at) VALUES (?1, ?2, ?3, ?4,"
+                " (SELECT release_id FROM channels WHERE product_id = ?1 AND name = ?2 AND kind = ?3),"
+                " ?5, ?6)",
+                &hist);
         if (r < 0)
                 return r;
         r = store_prepare(s,
@@ -175,14 +178,15 @@ int lite_channel_set(Store *s, int64_t product_id, const char *name, ImageKind k
 }
 
 int lite_channel_history(Store *s, const char *product, const char *name, size_t limit,
-                          int (*cb)(const ChannelChange *c, void *userdata), void *userdata) {
+                         int (*cb)(const ChannelChange *c, void *userdata), void *userdata) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = store_prepare(s,
-                              "SELECT h.id, p.name, h.name, h.kind, h.release_id, h.previous_release_id, h.actor,"
-                              " h.at FROM channel_history h JOIN products p ON p.id = h.product_id"
-                              " WHERE (?1 IS NULL OR p.name = ?1) AND (?2 IS NULL OR h.name = ?2)"
-                              " ORDER BY h.id DESC LIMIT ?3",
-                              &st);
+        int r = store_prepare(
+                s,
+                "SELECT h.id, p.name, h.name, h.kind, h.release_id, h.previous_release_id, h.actor,"
+                " h.at FROM channel_history h JOIN products p ON p.id = h.product_id"
+                " WHERE (?1 IS NULL OR p.name = ?1) AND (?2 IS NULL OR h.name = ?2)"
+                " ORDER BY h.id DESC LIMIT ?3",
+                &st);
 
         if (r < 0)
                 return r;
@@ -210,7 +214,8 @@ int lite_channel_history(Store *s, const char *product, const char *name, size_t
 static int load_products(Store *s, Catalog *c) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         size_t allocated = 0;
-        int r = store_prepare(s, "SELECT id, name, key_sha256, created, platform, signing_key FROM products", &st);
+        int r = store_prepare(s, "SELECT id, name, key_sha256, created, platform, signing_key FROM products",
+                              &st);
 
         if (r < 0)
                 return r;
@@ -234,11 +239,12 @@ static int load_products(Store *s, Catalog *c) {
 static int load_releases(Store *s, Catalog *c) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         size_t allocated = 0;
-        int r = store_prepare(s,
-                              "SELECT r.id, r.product_id, p.name, r.version, r.platform, r.kind, r.size, r.md5,"
-                              " r.sha256, r.payload_md5, r.min_flash_size, r.signed, r.compressed, r.chip, r.notes,"
-                              " r.created FROM releases r JOIN products p ON p.id = r.product_id",
-                              &st);
+        int r = store_prepare(
+                s,
+                "SELECT r.id, r.product_id, p.name, r.version, r.platform, r.kind, r.size, r.md5,"
+                " r.sha256, r.payload_md5, r.min_flash_size, r.signed, r.compressed, r.chip, r.notes,"
+                " r.created FROM releases r JOIN products p ON p.id = r.product_id",
+                &st);
 
         if (r < 0)
                 return r;
@@ -270,8 +276,10 @@ static int load_releases(Store *s, Catalog *c) {
 static int load_channels(Store *s, Catalog *c) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         size_t allocated = 0;
-        int r = store_prepare(s, "SELECT product_id, name, kind, release_id, updated FROM channels"
-                                 " ORDER BY product_id, name, kind", &st);
+        int r = store_prepare(s,
+                              "SELECT product_id, name, kind, release_id, updated FROM channels"
+                              " ORDER BY product_id, name, kind",
+                              &st);
 
         if (r < 0)
                 return r;

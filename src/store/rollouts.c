@@ -17,8 +17,8 @@ void rollout_done(Rollout *r) {
         r->server = r->spec_text = NULL;
 }
 
-#define ROLLOUT_COLUMNS                                                                                         \
-        "id, name, server, spec, release_id, product, platform, version, md5, size, state, wave, approved,"    \
+#define ROLLOUT_COLUMNS                                                                                     \
+        "id, name, server, spec, release_id, product, platform, version, md5, size, state, wave, approved," \
         " passed, targets, hold, created, started, updated, last_offer"
 
 static void read_rollout(sqlite3_stmt *st, Rollout *r) {
@@ -48,11 +48,12 @@ static void read_rollout(sqlite3_stmt *st, Rollout *r) {
 
 int rollout_insert(Store *s, Rollout *r) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int k = store_prepare(s,
-                              "INSERT INTO rollouts (name, server, spec, release_id, product, platform, version, md5,"
-                              " size, state, wave, approved, passed, targets, hold, created, started, updated)"
-                              " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                              &st);
+        int k = store_prepare(
+                s,
+                "INSERT INTO rollouts (name, server, spec, release_id, product, platform, version, md5,"
+                " size, state, wave, approved, passed, targets, hold, created, started, updated)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                &st);
         if (k < 0)
                 return k;
         store_bind_text(st, 1, r->name);
@@ -98,10 +99,11 @@ int rollout_get(Store *s, const char *name, Rollout *ret) {
 
 int rollout_save(Store *s, const Rollout *r) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int k = store_prepare(s,
-                              "UPDATE rollouts SET state = ?, wave = ?, approved = ?, passed = ?, targets = ?,"
-                              " hold = ?, started = ?, updated = ?, last_offer = ? WHERE id = ?",
-                              &st);
+        int k = store_prepare(
+                s,
+                "UPDATE rollouts SET state = ?, wave = ?, approved = ?, passed = ?, targets = ?,"
+                " hold = ?, started = ?, updated = ?, last_offer = ? WHERE id = ?",
+                &st);
         if (k < 0)
                 return k;
         store_bind_text(st, 1, rollout_state_to_string(r->state));
@@ -148,17 +150,19 @@ int rollout_delete(Store *s, int64_t id) {
 
 int rollout_devices_add(Store *s, int64_t rollout_id, const RolloutMember *m, size_t n) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = store_prepare(s,
-                              "INSERT INTO rollout_devices (rollout_id, device_id, hash, wave, state, reason,"
-                              " from_version) VALUES (?, ?, ?, ?, ?, ?, ?)"
-                              " ON CONFLICT (rollout_id, device_id) DO NOTHING",
-                              &st);
+        int r = store_prepare(
+                s,
+                "INSERT INTO rollout_devices (rollout_id, device_id, hash, wave, state, reason,"
+                " from_version) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (rollout_id, device_id) DO NOTHING",
+                &st);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++) {
                 sqlite3_bind_int64(st, 1, rollout_id);
                 store_bind_text(st, 2, m[i].device_id);
-                /* stored as the signed reinterpretation; ordering is on the signed value, stable all the same */
+                /* stored as the signed reinterpretation; ordering is on the signed value, stable all the
+                 * same */
                 sqlite3_bind_int64(st, 3, (sqlite3_int64) m[i].hash);
                 sqlite3_bind_int64(st, 4, m[i].wave);
                 sqlite3_bind_int(st, 5, m[i].state);
@@ -185,9 +189,10 @@ static void bind_progress(sqlite3_stmt *st, const RolloutDevice *d) {
         sqlite3_bind_int64(st, 10, d->from_release);
 }
 
-#define SAVE_PROGRESS_SQL                                                                                     \
-        "UPDATE rollout_devices SET state = ?1, reason = ?2, offered_at = ?3, served_at = ?4, decided_at = ?5," \
-        " last_seen = ?6, stuck = ?7, aborts = ?8, saw_target = ?9, from_release = ?10"                       \
+#define SAVE_PROGRESS_SQL                                                                                  \
+        "UPDATE rollout_devices SET state = ?1, reason = ?2, offered_at = ?3, served_at = ?4, decided_at " \
+        "= ?5,"                                                                                            \
+        " last_seen = ?6, stuck = ?7, aborts = ?8, saw_target = ?9, from_release = ?10"                    \
         " WHERE rollout_id = ?11 AND device_id = ?12"
 
 int rollout_device_save(Store *s, int64_t rollout_id, const RolloutDevice *d) {
@@ -202,8 +207,9 @@ int rollout_device_save(Store *s, int64_t rollout_id, const RolloutDevice *d) {
         return store_step_done(st);
 }
 
-#define DEVICE_COLUMNS                                                                                      \
-        "device_id, hash, wave, state, reason, from_version, from_release, offered_at, served_at, decided_at," \
+#define DEVICE_COLUMNS                                                                              \
+        "device_id, hash, wave, state, reason, from_version, from_release, offered_at, served_at, " \
+        "decided_at,"                                                                               \
         " last_seen, stuck, aborts, saw_target"
 
 static void read_device(sqlite3_stmt *st, int col, RolloutDevice *d) {
@@ -229,8 +235,9 @@ static void read_device(sqlite3_stmt *st, int col, RolloutDevice *d) {
 
 int rollout_device_get(Store *s, int64_t rollout_id, const char *device_id, RolloutDevice *ret) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = store_prepare(s, "SELECT " DEVICE_COLUMNS " FROM rollout_devices WHERE rollout_id = ? AND device_id = ?",
-                              &st);
+        int r = store_prepare(
+                s, "SELECT " DEVICE_COLUMNS " FROM rollout_devices WHERE rollout_id = ? AND device_id = ?",
+                &st);
         if (r < 0)
                 return r;
         sqlite3_bind_int64(st, 1, rollout_id);
@@ -266,7 +273,8 @@ int rollout_devices_holding(Store *s, int64_t rollout_id, int (*cb)(const Rollou
 
 int rollout_members(Store *s, int64_t rollout_id, const char *const *ids, size_t n, bool *member) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = store_prepare(s, "SELECT 1 FROM rollout_devices WHERE rollout_id = ? AND device_id = ?", &st);
+        int r = store_prepare(s, "SELECT 1 FROM rollout_devices WHERE rollout_id = ? AND device_id = ?",
+                              &st);
 
         if (r < 0)
                 return r;
@@ -282,8 +290,8 @@ int rollout_members(Store *s, int64_t rollout_id, const char *const *ids, size_t
         return 0;
 }
 
-int rollout_devices_each(Store *s, int64_t rollout_id, DeviceRolloutState state, uint32_t max_wave, size_t limit,
-                         int (*cb)(const RolloutDevice *d, void *userdata), void *userdata) {
+int rollout_devices_each(Store *s, int64_t rollout_id, DeviceRolloutState state, uint32_t max_wave,
+                         size_t limit, int (*cb)(const RolloutDevice *d, void *userdata), void *userdata) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r = store_prepare(s,
                               "SELECT " DEVICE_COLUMNS " FROM rollout_devices WHERE rollout_id = ?1"
@@ -308,11 +316,12 @@ int rollout_devices_each(Store *s, int64_t rollout_id, DeviceRolloutState state,
 int64_t rollout_offer_next(Store *s, int64_t rollout_id, uint32_t max_wave, uint64_t limit, usec_t at) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         /* one statement for the whole batch: a 25 % wave of a large fleet is a quarter million rows */
-        int r = store_prepare(s,
-                              "UPDATE rollout_devices SET state = 1, offered_at = ?1"
-                              " WHERE rollout_id = ?2 AND device_id IN (SELECT device_id FROM rollout_devices"
-                              "   WHERE rollout_id = ?2 AND state = 0 AND wave <= ?3 ORDER BY wave, hash LIMIT ?4)",
-                              &st);
+        int r = store_prepare(
+                s,
+                "UPDATE rollout_devices SET state = 1, offered_at = ?1"
+                " WHERE rollout_id = ?2 AND device_id IN (SELECT device_id FROM rollout_devices"
+                "   WHERE rollout_id = ?2 AND state = 0 AND wave <= ?3 ORDER BY wave, hash LIMIT ?4)",
+                &st);
         if (r < 0)
                 return r;
         sqlite3_bind_int64(st, 1, (sqlite3_int64) at);
@@ -336,15 +345,15 @@ static int64_t count_query(Store *s, const char *sql, int64_t a, int64_t b) {
 }
 
 int64_t rollout_devices_before(Store *s, int64_t rollout_id, uint64_t hash) {
-        return count_query(s, "SELECT count(*) FROM rollout_devices WHERE rollout_id = ? AND hash < ?", rollout_id,
-                           (int64_t) hash);
+        return count_query(s, "SELECT count(*) FROM rollout_devices WHERE rollout_id = ? AND hash < ?",
+                           rollout_id, (int64_t) hash);
 }
 
 int64_t rollout_devices_excluded_for(Store *s, int64_t rollout_id, const char *reason) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = store_prepare(s,
-                              "SELECT count(*) FROM rollout_devices WHERE rollout_id = ? AND state = ? AND reason = ?",
-                              &st);
+        int r = store_prepare(
+                s, "SELECT count(*) FROM rollout_devices WHERE rollout_id = ? AND state = ? AND reason = ?",
+                &st);
 
         if (r < 0)
                 return r;
@@ -356,44 +365,30 @@ int64_t rollout_devices_excluded_for(Store *s, int64_t rollout_id, const char *r
 }
 
 int64_t rollout_offers_since(Store *s, int64_t rollout_id, usec_t since) {
-        return count_query(s, "SELECT count(*) FROM rollout_devices WHERE rollout_id = ? AND offered_at >= ?",
+        return count_query(s,
+                           "SELECT count(*) FROM rollout_devices WHERE rollout_id = ? AND offered_at >= ?",
                            rollout_id, (int64_t) (since ? since : 1));
 }
 
 static void count_into(RolloutCounts *c, DeviceRolloutState state, uint64_t n) {
         switch (state) {
-        case DR_PENDING:
-                c->pending += n;
-                break;
-        case DR_OFFERED:
-                break;
-        case DR_DOWNLOADING:
-                c->downloading += n;
-                break;
-        case DR_UPDATED:
-                c->updated += n;
-                break;
-        case DR_FAILED:
-                c->failed += n;
-                break;
-        case DR_SILENT:
-                c->silent += n;
-                break;
-        case DR_EXCLUDED:
-                c->excluded += n;
-                return;
-        case DR_ROLLED_BACK:
-                c->rolled_back += n;
-                break;
-        default:
-                return;
+        case DR_PENDING: c->pending += n; break;
+        case DR_OFFERED: break;
+        case DR_DOWNLOADING: c->downloading += n; break;
+        case DR_UPDATED: c->updated += n; break;
+        case DR_FAILED: c->failed += n; break;
+        case DR_SILENT: c->silent += n; break;
+        case DR_EXCLUDED: c->excluded += n; return;
+        case DR_ROLLED_BACK: c->rolled_back += n; break;
+        default: return;
         }
         c->eligible += n;
         if (state != DR_PENDING)
                 c->offered += n;
 }
 
-int rollout_count(Store *s, int64_t rollout_id, RolloutCounts *ret, RolloutCounts *per_wave, size_t n_waves) {
+int rollout_count(Store *s, int64_t rollout_id, RolloutCounts *ret, RolloutCounts *per_wave,
+                  size_t n_waves) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         RolloutCounts all = {};
         int r = store_prepare(s,
@@ -406,7 +401,8 @@ int rollout_count(Store *s, int64_t rollout_id, RolloutCounts *ret, RolloutCount
                 memset(per_wave, 0, n_waves * sizeof(*per_wave));
         sqlite3_bind_int64(st, 1, rollout_id);
         while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-                uint64_t wave = (uint64_t) sqlite3_column_int64(st, 0), n = (uint64_t) sqlite3_column_int64(st, 2);
+                uint64_t wave = (uint64_t) sqlite3_column_int64(st, 0),
+                         n = (uint64_t) sqlite3_column_int64(st, 2);
                 DeviceRolloutState state = sqlite3_column_int(st, 1);
                 count_into(&all, state, n);
                 if (per_wave && n_waves > 0)
@@ -421,10 +417,11 @@ int rollout_count(Store *s, int64_t rollout_id, RolloutCounts *ret, RolloutCount
 int rollout_wave_pending(Store *s, int64_t rollout_id, uint32_t wave, bool *ret_pending) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         /* the (rollout_id, state, wave, hash) index answers this without reading the other rows */
-        int r = store_prepare(s,
-                              "SELECT EXISTS (SELECT 1 FROM rollout_devices WHERE rollout_id = ? AND state = 0"
-                              " AND wave <= ?)",
-                              &st);
+        int r = store_prepare(
+                s,
+                "SELECT EXISTS (SELECT 1 FROM rollout_devices WHERE rollout_id = ? AND state = 0"
+                " AND wave <= ?)",
+                &st);
         if (r < 0)
                 return r;
         sqlite3_bind_int64(st, 1, rollout_id);
@@ -448,13 +445,14 @@ int rollout_lookup_new(Store *s, RolloutLookup **ret) {
         int r;
 
         l->store = s;
-        r = store_prepare(s,
-                          "SELECT rd.rollout_id, rd.device_id, rd.hash, rd.wave, rd.state, rd.reason, rd.from_version,"
-                          " rd.from_release, rd.offered_at, rd.served_at, rd.decided_at, rd.last_seen, rd.stuck,"
-                          " rd.aborts, rd.saw_target FROM rollout_devices rd"
-                          " JOIN rollouts r ON r.id = rd.rollout_id"
-                          " WHERE rd.device_id = ? AND rd.state != 0 AND r.state IN ('running', 'paused', 'halted')",
-                          &l->find);
+        r = store_prepare(
+                s,
+                "SELECT rd.rollout_id, rd.device_id, rd.hash, rd.wave, rd.state, rd.reason, rd.from_version,"
+                " rd.from_release, rd.offered_at, rd.served_at, rd.decided_at, rd.last_seen, rd.stuck,"
+                " rd.aborts, rd.saw_target FROM rollout_devices rd"
+                " JOIN rollouts r ON r.id = rd.rollout_id"
+                " WHERE rd.device_id = ? AND rd.state != 0 AND r.state IN ('running', 'paused', 'halted')",
+                &l->find);
         if (r == 0)
                 r = store_prepare(s, SAVE_PROGRESS_SQL, &l->save);
         if (r < 0) {
@@ -502,10 +500,12 @@ int rollout_lookup_device(RolloutLookup *l, const char *device_id,
 
 /* ---- events ---- */
 
-int rollout_event(Store *s, int64_t rollout_id, usec_t at, uint32_t wave, const char *event, const char *detail) {
+int rollout_event(Store *s, int64_t rollout_id, usec_t at, uint32_t wave, const char *event,
+                  const char *detail) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = store_prepare(s, "INSERT INTO rollout_events (rollout_id, at, wave, event, detail) VALUES (?, ?, ?, ?, ?)",
-                              &st);
+        int r = store_prepare(
+                s, "INSERT INTO rollout_events (rollout_id, at, wave, event, detail) VALUES (?, ?, ?, ?, ?)",
+                &st);
         if (r < 0)
                 return r;
         sqlite3_bind_int64(st, 1, rollout_id);
@@ -517,7 +517,8 @@ int rollout_event(Store *s, int64_t rollout_id, usec_t at, uint32_t wave, const 
 }
 
 int rollout_events_list(Store *s, int64_t rollout_id, size_t limit,
-                        int (*cb)(usec_t at, uint32_t wave, const char *event, const char *detail, void *userdata),
+                        int (*cb)(usec_t at, uint32_t wave, const char *event, const char *detail,
+                                  void *userdata),
                         void *userdata) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r = store_prepare(s,
@@ -539,10 +540,10 @@ int rollout_events_list(Store *s, int64_t rollout_id, size_t limit,
 
 /* ---- fleet devices ---- */
 
-#define FLEET_SQL                                                                                        \
-        "SELECT d.id, d.product, d.platform, d.version, d.sketch_md5,"                                   \
-        " (SELECT coalesce(group_concat(label, ','), '') FROM device_labels l WHERE l.device_id = d.id),"  \
-        " d.last_seen, d.announced, d.pinned, d.free_space, d.polls, d.first_poll, d.last_poll,"                 \
+#define FLEET_SQL                                                                                         \
+        "SELECT d.id, d.product, d.platform, d.version, d.sketch_md5,"                                    \
+        " (SELECT coalesce(group_concat(label, ','), '') FROM device_labels l WHERE l.device_id = d.id)," \
+        " d.last_seen, d.announced, d.pinned, d.free_space, d.polls, d.first_poll, d.last_poll,"          \
         " d.name, d.mdns_host, d.ip, d.sources FROM devices d"
 
 static int run_fleet(sqlite3_stmt *st, int (*cb)(const FleetDevice *d, void *userdata), void *userdata) {
@@ -586,11 +587,12 @@ int fleet_devices_each(Store *s, int (*cb)(const FleetDevice *d, void *userdata)
         return r < 0 ? r : 0;
 }
 
-int fleet_devices_outside(Store *s, int64_t rollout_id, usec_t since, int (*cb)(const FleetDevice *d, void *userdata),
-                          void *userdata) {
+int fleet_devices_outside(Store *s, int64_t rollout_id, usec_t since,
+                          int (*cb)(const FleetDevice *d, void *userdata), void *userdata) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r = store_prepare(s,
-                              FLEET_SQL " WHERE d.last_seen >= ?1 AND NOT EXISTS (SELECT 1 FROM rollout_devices rd"
+                              FLEET_SQL
+                              " WHERE d.last_seen >= ?1 AND NOT EXISTS (SELECT 1 FROM rollout_devices rd"
                               " WHERE rd.rollout_id = ?2 AND rd.device_id = d.id) ORDER BY d.id",
                               &st);
         if (r < 0)
@@ -604,10 +606,12 @@ int fleet_devices_outside(Store *s, int64_t rollout_id, usec_t since, int (*cb)(
 int fleet_devices_excluded(Store *s, int64_t rollout_id, usec_t since,
                            int (*cb)(const FleetDevice *d, void *userdata), void *userdata) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = store_prepare(s,
-                              FLEET_SQL " WHERE d.last_seen >= ?1 AND EXISTS (SELECT 1 FROM rollout_devices rd"
-                              " WHERE rd.rollout_id = ?2 AND rd.device_id = d.id AND rd.state = ?3) ORDER BY d.id",
-                              &st);
+        int r = store_prepare(
+                s,
+                FLEET_SQL
+                " WHERE d.last_seen >= ?1 AND EXISTS (SELECT 1 FROM rollout_devices rd"
+                " WHERE rd.rollout_id = ?2 AND rd.device_id = d.id AND rd.state = ?3) ORDER BY d.id",
+                &st);
         if (r < 0)
                 return r;
         sqlite3_bind_int64(st, 1, (sqlite3_int64) since);
@@ -620,10 +624,11 @@ int fleet_devices_excluded(Store *s, int64_t rollout_id, usec_t since,
 int rollout_device_readmit(Store *s, int64_t rollout_id, const char *device_id, uint32_t wave,
                            const char *from_version) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = store_prepare(s,
-                              "UPDATE rollout_devices SET state = ?1, reason = '', wave = ?2, from_version = ?3"
-                              " WHERE rollout_id = ?4 AND device_id = ?5 AND state = ?6",
-                              &st);
+        int r = store_prepare(
+                s,
+                "UPDATE rollout_devices SET state = ?1, reason = '', wave = ?2, from_version = ?3"
+                " WHERE rollout_id = ?4 AND device_id = ?5 AND state = ?6",
+                &st);
         if (r < 0)
                 return r;
         sqlite3_bind_int(st, 1, DR_PENDING);
@@ -635,7 +640,8 @@ int rollout_device_readmit(Store *s, int64_t rollout_id, const char *device_id, 
         return store_step_done(st);
 }
 
-int fleet_device_get(Store *s, const char *id, int (*cb)(const FleetDevice *d, void *userdata), void *userdata) {
+int fleet_device_get(Store *s, const char *id, int (*cb)(const FleetDevice *d, void *userdata),
+                     void *userdata) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r = store_prepare(s, FLEET_SQL " WHERE d.id = ?", &st);
 
@@ -653,14 +659,15 @@ struct PollWriter {
 
 int poll_writer_new(Store *s, PollWriter **ret) {
         PollWriter *w = xcalloc(1, sizeof(PollWriter));
-        int r = store_prepare(s,
-                              "UPDATE devices SET polls = polls + 1,"
-                              " first_poll = CASE WHEN first_poll = 0 OR first_poll > ?2 THEN ?2 ELSE first_poll END,"
-                              " last_poll = max(last_poll, ?2),"
-                              " free_space = CASE WHEN ?2 >= last_poll AND ?3 >= 0 THEN ?3 ELSE free_space END,"
-                              " pinned = CASE WHEN ?2 >= last_poll THEN ?4 ELSE pinned END"
-                              " WHERE id = ?1",
-                              &w->update);
+        int r = store_prepare(
+                s,
+                "UPDATE devices SET polls = polls + 1,"
+                " first_poll = CASE WHEN first_poll = 0 OR first_poll > ?2 THEN ?2 ELSE first_poll END,"
+                " last_poll = max(last_poll, ?2),"
+                " free_space = CASE WHEN ?2 >= last_poll AND ?3 >= 0 THEN ?3 ELSE free_space END,"
+                " pinned = CASE WHEN ?2 >= last_poll THEN ?4 ELSE pinned END"
+                " WHERE id = ?1",
+                &w->update);
         if (r == 0)
                 r = store_prepare(s, "UPDATE devices SET fs_version = ?2 WHERE id = ?1", &w->filesystem);
         if (r < 0) {
@@ -698,8 +705,10 @@ int poll_writer_filesystem(PollWriter *w, const char *device_id, const char *ver
 
 int fleet_device_set_polls(Store *s, const char *device_id, uint64_t polls, usec_t first, usec_t last) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = store_prepare(s, "UPDATE devices SET polls = ?, first_poll = ?, last_poll = max(last_poll, ?) WHERE id = ?",
-                              &st);
+        int r = store_prepare(
+                s,
+                "UPDATE devices SET polls = ?, first_poll = ?, last_poll = max(last_poll, ?) WHERE id = ?",
+                &st);
         if (r < 0)
                 return r;
         sqlite3_bind_int64(st, 1, (sqlite3_int64) polls);
@@ -710,16 +719,18 @@ int fleet_device_set_polls(Store *s, const char *device_id, uint64_t polls, usec
 }
 
 int rollout_devices_waiting(Store *s, int64_t rollout_id,
-                            int (*cb)(const RolloutDevice *d, const DeviceFacts *f, void *userdata), void *userdata) {
+                            int (*cb)(const RolloutDevice *d, const DeviceFacts *f, void *userdata),
+                            void *userdata) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = store_prepare(s,
-                              "SELECT rd.device_id, rd.hash, rd.wave, rd.state, rd.reason, rd.from_version,"
-                              " rd.from_release, rd.offered_at, rd.served_at, rd.decided_at, rd.last_seen, rd.stuck,"
-                              " rd.aborts, rd.saw_target, coalesce(d.polls, 0), coalesce(d.first_poll, 0),"
-                              " coalesce(d.last_poll, 0), coalesce(d.version, ''), coalesce(d.last_seen, 0)"
-                              " FROM rollout_devices rd LEFT JOIN devices d ON d.id = rd.device_id"
-                              " WHERE rd.rollout_id = ? AND rd.state IN (1, 2, 4, 5)",
-                              &st);
+        int r = store_prepare(
+                s,
+                "SELECT rd.device_id, rd.hash, rd.wave, rd.state, rd.reason, rd.from_version,"
+                " rd.from_release, rd.offered_at, rd.served_at, rd.decided_at, rd.last_seen, rd.stuck,"
+                " rd.aborts, rd.saw_target, coalesce(d.polls, 0), coalesce(d.first_poll, 0),"
+                " coalesce(d.last_poll, 0), coalesce(d.version, ''), coalesce(d.last_seen, 0)"
+                " FROM rollout_devices rd LEFT JOIN devices d ON d.id = rd.device_id"
+                " WHERE rd.rollout_id = ? AND rd.state IN (1, 2, 4, 5)",
+                &st);
         if (r < 0)
                 return r;
         sqlite3_bind_int64(st, 1, rollout_id);

@@ -16,12 +16,12 @@ int store_errno(int rc);
 /* Prepares sql; refuses trailing SQL after the first statement. 0 or -errno. */
 int store_prepare(Store *s, const char *sql, sqlite3_stmt **ret);
 
-/* Runs sql (one text parameter, key) and copies the first column of its first row into *ret. -ENOENT: no row. */
+/* Runs sql (one text parameter, key) and copies the first column of its first row into *ret. -ENOENT: no
+ * row. */
 int store_get_text(Store *s, const char *sql, const char *key, char **ret);
 
 /* Runs a prepared statement that returns no rows. 0 or -errno. */
 int store_step_done(sqlite3_stmt *st);
-
 
 /* Runs one or more statements without results. 0 or -errno. */
 int store_exec(Store *s, const char *sql);
@@ -64,7 +64,8 @@ int lite_quick_check(Store *s, char **ret_problem);
 int lite_tune_for_checkins(Store *s);
 void lite_set_busy_timeout(Store *s, unsigned ms);
 int lite_catalog_load(Store *s, Catalog **ret);
-int lite_product_create(Store *s, const char *name, const char *key_sha256, Platform platform, int64_t *ret_id);
+int lite_product_create(Store *s, const char *name, const char *key_sha256, Platform platform,
+                        int64_t *ret_id);
 int lite_product_set_signing_key(Store *s, int64_t product_id, const char *pem);
 int lite_release_insert(Store *s, Release *r);
 int lite_release_delete(Store *s, int64_t id, const char **reterr_user);

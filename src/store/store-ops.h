@@ -31,8 +31,8 @@ typedef struct StoreOps {
         int (*release_insert)(Store *s, Release *r);
         int (*release_delete)(Store *s, int64_t id, const char **reterr_user);
         int (*blob_in_use)(Store *s, const char *sha256);
-        int (*channel_set)(Store *s, int64_t product_id, const char *name, ImageKind kind, int64_t release_id,
-                           const char *actor);
+        int (*channel_set)(Store *s, int64_t product_id, const char *name, ImageKind kind,
+                           int64_t release_id, const char *actor);
         int (*channel_history)(Store *s, const char *product, const char *name, size_t limit,
                                int (*cb)(const ChannelChange *c, void *userdata), void *userdata);
 
@@ -60,7 +60,7 @@ struct PgStore;
 
 struct Store {
         const StoreOps *ops;
-        usec_t checkin_heartbeat;     /* store_set_checkin_heartbeat() */
+        usec_t checkin_heartbeat; /* store_set_checkin_heartbeat() */
 
         /* SQLite backend */
         struct sqlite3 *db;

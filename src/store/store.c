@@ -87,7 +87,8 @@ int store_catalog_wait(Store *s, unsigned timeout_ms) {
         return s->ops->catalog_wait(s, timeout_ms);
 }
 
-int store_product_create(Store *s, const char *name, const char *key_sha256, Platform platform, int64_t *ret_id) {
+int store_product_create(Store *s, const char *name, const char *key_sha256, Platform platform,
+                         int64_t *ret_id) {
         return s->ops->product_create(s, name, key_sha256, platform, ret_id);
 }
 

@@ -23,7 +23,8 @@ TokenRole token_role_from_string(const char *s) {
 
 int lite_token_create(Store *s, const char *name, TokenRole role, const char *sha256) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = store_prepare(s, "INSERT INTO tokens (name, role, sha256, created) VALUES (?, ?, ?, ?)", &st);
+        int r = store_prepare(s, "INSERT INTO tokens (name, role, sha256, created) VALUES (?, ?, ?, ?)",
+                              &st);
 
         if (r < 0)
                 return r;

@@ -26,43 +26,43 @@
 enum {
         CHANGE_NONE = 0,
         CHANGE_REDRAW = 1 << 0,
-        CHANGE_VIEW = 1 << 1,           /* the fleet's index must be rebuilt (filter, sort, snapshot) */
+        CHANGE_VIEW = 1 << 1, /* the fleet's index must be rebuilt (filter, sort, snapshot) */
 };
 
 /* what the status line's prompt asks for */
 typedef enum EditFor {
         EDIT_FILTER,
-        EDIT_CHANNEL,                   /* the channel of a promotion */
-        EDIT_LABELS,                    /* labels for the bulk change */
-        EDIT_RELEASE,                   /* the release to pin or assign */
-        EDIT_EVENTS,                    /* the Events view's filter */
-        EDIT_COMMAND,                   /* a flota verb to run */
-        EDIT_UPLOAD_PATH,               /* the image file to upload (Tab completes) */
+        EDIT_CHANNEL,     /* the channel of a promotion */
+        EDIT_LABELS,      /* labels for the bulk change */
+        EDIT_RELEASE,     /* the release to pin or assign */
+        EDIT_EVENTS,      /* the Events view's filter */
+        EDIT_COMMAND,     /* a flota verb to run */
+        EDIT_UPLOAD_PATH, /* the image file to upload (Tab completes) */
         EDIT_UPLOAD_PRODUCT,
         EDIT_UPLOAD_VERSION,
 } EditFor;
 
 typedef enum ConfirmFor {
-        CONFIRM_ROLLOUT,                /* confirm_rollout, confirm_action */
-        CONFIRM_PROMOTE,                /* promote_* */
-        CONFIRM_BULK,                   /* bulk_* */
-        CONFIRM_VIEW,                   /* the current view's own question: its confirmed() hook */
-        CONFIRM_START,                  /* confirm_rollout: start the draft */
-        CONFIRM_UPLOAD,                 /* upload_* */
+        CONFIRM_ROLLOUT, /* confirm_rollout, confirm_action */
+        CONFIRM_PROMOTE, /* promote_* */
+        CONFIRM_BULK,    /* bulk_* */
+        CONFIRM_VIEW,    /* the current view's own question: its confirmed() hook */
+        CONFIRM_START,   /* confirm_rollout: start the draft */
+        CONFIRM_UPLOAD,  /* upload_* */
 } ConfirmFor;
 
 typedef struct CreateForm CreateForm;
 
 typedef struct DetailLine {
         Role role;
-        char *label;                    /* owned; "" for a continuation line */
-        char *text;                     /* owned, raw */
+        char *label; /* owned; "" for a continuation line */
+        char *text;  /* owned, raw */
 } DetailLine;
 
 typedef struct App {
         Loop *loop;
         Worker *worker;
-        Store *store;                   /* the UI's own read handle, for the device detail */
+        Store *store; /* the UI's own read handle, for the device detail */
         const char *inventory_path;
         const char *server;
         const char *token;
@@ -80,15 +80,15 @@ typedef struct App {
         FleetColumn sort;
         bool reverse;
         char filter[APP_FILTER_MAX];
-        bool editing;                   /* a prompt is open on the status line */
-        EditFor edit_for;               /* what it asks for */
+        bool editing;     /* a prompt is open on the status line */
+        EditFor edit_for; /* what it asks for */
         char edit[APP_FILTER_MAX];
 
         /* Device */
         char device[DEVICE_ID_MAX + 1];
         DetailLine *detail;
         size_t n_detail, detail_top;
-        DeviceDetail *record;           /* flotad's record with recent check-ins (the worker's), or NULL */
+        DeviceDetail *record; /* flotad's record with recent check-ins (the worker's), or NULL */
         char record_msg[WORKER_MESSAGE_MAX]; /* why there is none */
 
         /* Releases: flotad's, from the worker */
@@ -102,12 +102,12 @@ typedef struct App {
         /* Rollouts */
         size_t rollout_cursor;
         char rollout_pick[ROLLOUT_NAME_MAX + 1]; /* a rollout to put the cursor on once a snapshot has it */
-        CreateForm *form;               /* the New rollout form, kept while the operator looks elsewhere */
+        CreateForm *form; /* the New rollout form, kept while the operator looks elsewhere */
 
         /* Events: the snapshot's (rollouts, audit) and flotad's check-ins, merged by time */
-        EventRow *live;                 /* owned: the newest check-ins, oldest first */
+        EventRow *live; /* owned: the newest check-ins, oldest first */
         size_t n_live;
-        const EventRow **merged;        /* owned array, borrowed rows */
+        const EventRow **merged; /* owned array, borrowed rows */
         size_t n_merged;
         size_t events_top;
         bool follow;
@@ -117,21 +117,21 @@ typedef struct App {
         size_t help_top;
 
         /* Output: a ':' command (command.c) */
-        pid_t cmd_pid;                  /* 0: none running */
-        int cmd_fd;                     /* its output, -1 when closed */
+        pid_t cmd_pid; /* 0: none running */
+        int cmd_fd;    /* its output, -1 when closed */
         char *cmd_line;
         int cmd_status;
-        char **out;                     /* its lines, escaped when drawn */
+        char **out; /* its lines, escaped when drawn */
         size_t n_out, out_allocated, out_top;
         bool out_cut;
-        char *partial;                  /* a line still without its newline */
+        char *partial; /* a line still without its newline */
 
         /* the status line: flotad's health, messages, the confirmation prompt */
         bool have_pass, server_ok;
-        bool read_only;                 /* flotad refused the token a change: admin actions are shown unavailable */
-        Discovery *discovery;           /* mDNS on the UI's loop (it never blocks it); NULL: off */
-        bool mdns_down;                 /* avahi-daemon does not answer */
-        usec_t last_pass;               /* monotonic */
+        bool read_only;       /* flotad refused the token a change: admin actions are shown unavailable */
+        Discovery *discovery; /* mDNS on the UI's loop (it never blocks it); NULL: off */
+        bool mdns_down;       /* avahi-daemon does not answer */
+        usec_t last_pass;     /* monotonic */
         char server_msg[WORKER_MESSAGE_MAX];
         char status[APP_STATUS_MAX];
         Role status_role;
@@ -143,29 +143,29 @@ typedef struct App {
         char promote_product[PRODUCT_NAME_MAX + 1];
         char promote_channel[CHANNEL_NAME_MAX + 1];
         int64_t promote_release;
-        BulkKind bulk_kind;             /* a bulk change being asked for */
-        char **bulk_ids;                /* owned: the devices it changes */
+        BulkKind bulk_kind; /* a bulk change being asked for */
+        char **bulk_ids;    /* owned: the devices it changes */
         size_t n_bulk_ids;
         char bulk_labels[APP_FILTER_MAX];
         int64_t bulk_release;
 
         /* where the bottom bar put each key, for clicks (htop's FunctionBar_synthesizeEvent) */
         struct {
-                int x0, x1;             /* columns [x0, x1) */
+                int x0, x1; /* columns [x0, x1) */
                 Action action;
         } bar_hits[24];
         size_t n_bar_hits;
 
         bool quit;
-        usec_t started;                 /* monotonic, for the first paint's time */
-        usec_t quit_at;                 /* monotonic; 0: only when the operator quits */
+        usec_t started; /* monotonic, for the first paint's time */
+        usec_t quit_at; /* monotonic; 0: only when the operator quits */
         usec_t first_paint_usec;
         usec_t last_draw_usec;
         usec_t max_draw_usec, sum_draw_usec;
         uint64_t n_draws;
-        usec_t max_input_usec, sum_input_usec;  /* keys read to screen drawn */
+        usec_t max_input_usec, sum_input_usec; /* keys read to screen drawn */
         uint64_t n_inputs;
-        usec_t input_usec[APP_INPUT_SAMPLES];   /* the first keys' times, for --stats' p99 */
+        usec_t input_usec[APP_INPUT_SAMPLES]; /* the first keys' times, for --stats' p99 */
 } App;
 
 typedef struct ViewOps {

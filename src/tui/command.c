@@ -177,8 +177,9 @@ int command_start(App *a, const char *line) {
 
         int n = split(copy, words);
         if (n <= 0) {
-                app_status(a, ROLE_BAD, n == 0 ? "type a verb: devices, status, rollout list, audit..."
-                                               : "unbalanced quotes or too many words");
+                app_status(a, ROLE_BAD,
+                           n == 0 ? "type a verb: devices, status, rollout list, audit..."
+                                  : "unbalanced quotes or too many words");
                 return CHANGE_REDRAW;
         }
         if (streq(words[0], "tui") || streq(words[0], "demo")) {

@@ -5,7 +5,7 @@
 #include <stddef.h>
 
 typedef struct PathMatches {
-        char **names;                   /* the entries that match, sorted; directories end in '/' */
+        char **names; /* the entries that match, sorted; directories end in '/' */
         size_t n;
 } PathMatches;
 

@@ -15,8 +15,8 @@ typedef enum View {
         VIEW_RELEASES,
         VIEW_ROLLOUTS,
         VIEW_EVENTS,
-        VIEW_CREATE,                    /* the New rollout form */
-        VIEW_OUTPUT,                    /* a ':' command's output */
+        VIEW_CREATE, /* the New rollout form */
+        VIEW_OUTPUT, /* a ':' command's output */
         VIEW_HELP,
         _VIEW_MAX,
 } View;
@@ -35,45 +35,45 @@ typedef enum View {
 const char *view_to_string(View v);
 
 /* Every action: id, name, whether flotad must take it from an admin token (a read-only one is refused). */
-#define ACTIONS(X)                                      \
-        X(HELP, "help", false)                          \
-        X(VIEW_FLEET, "view-fleet", false)              \
-        X(VIEW_RELEASES, "view-releases", false)        \
-        X(VIEW_ROLLOUTS, "view-rollouts", false)        \
-        X(VIEW_EVENTS, "view-events", false)            \
-        X(NEXT_VIEW, "next-view", false)                \
-        X(QUIT, "quit", false)                          \
-        X(UP, "up", false)                              \
-        X(DOWN, "down", false)                          \
-        X(PAGE_UP, "page-up", false)                    \
-        X(PAGE_DOWN, "page-down", false)                \
-        X(HOME, "home", false)                          \
-        X(END, "end", false)                            \
-        X(FILTER, "filter", false)                      \
-        X(BACK, "back", false)                          \
-        X(MARK, "mark", false)                          \
-        X(DETAIL, "detail", false)                      \
-        X(SORT_NEXT, "sort-next", false)                \
-        X(SORT_PREV, "sort-prev", false)                \
-        X(SORT_REVERSE, "sort-reverse", false)          \
-        X(PAUSE_RESUME, "pause-resume", true)           \
-        X(APPROVE, "approve", true)                     \
-        X(ABORT, "abort", true)                         \
-        X(RETRY_FAILED, "retry-failed", true)           \
-        X(ROLLBACK, "rollback", true)                   \
-        X(PROMOTE, "promote", true)                     \
-        X(REFRESH, "refresh", false)                    \
-        X(FOLLOW, "follow", false)                      \
-        X(LABEL, "label", true)                         \
-        X(PIN, "pin", true)                             \
-        X(UNPIN, "unpin", true)                         \
-        X(ASSIGN, "assign", true)                       \
-        X(COMMAND, "command", false)                    \
-        X(NEW_ROLLOUT, "new-rollout", true)             \
-        X(START, "start", true)                         \
-        X(SUBMIT, "submit", false)                      \
-        X(CHOICE_NEXT, "choice-next", false)            \
-        X(CHOICE_PREV, "choice-prev", false)            \
+#define ACTIONS(X)                               \
+        X(HELP, "help", false)                   \
+        X(VIEW_FLEET, "view-fleet", false)       \
+        X(VIEW_RELEASES, "view-releases", false) \
+        X(VIEW_ROLLOUTS, "view-rollouts", false) \
+        X(VIEW_EVENTS, "view-events", false)     \
+        X(NEXT_VIEW, "next-view", false)         \
+        X(QUIT, "quit", false)                   \
+        X(UP, "up", false)                       \
+        X(DOWN, "down", false)                   \
+        X(PAGE_UP, "page-up", false)             \
+        X(PAGE_DOWN, "page-down", false)         \
+        X(HOME, "home", false)                   \
+        X(END, "end", false)                     \
+        X(FILTER, "filter", false)               \
+        X(BACK, "back", false)                   \
+        X(MARK, "mark", false)                   \
+        X(DETAIL, "detail", false)               \
+        X(SORT_NEXT, "sort-next", false)         \
+        X(SORT_PREV, "sort-prev", false)         \
+        X(SORT_REVERSE, "sort-reverse", false)   \
+        X(PAUSE_RESUME, "pause-resume", true)    \
+        X(APPROVE, "approve", true)              \
+        X(ABORT, "abort", true)                  \
+        X(RETRY_FAILED, "retry-failed", true)    \
+        X(ROLLBACK, "rollback", true)            \
+        X(PROMOTE, "promote", true)              \
+        X(REFRESH, "refresh", false)             \
+        X(FOLLOW, "follow", false)               \
+        X(LABEL, "label", true)                  \
+        X(PIN, "pin", true)                      \
+        X(UNPIN, "unpin", true)                  \
+        X(ASSIGN, "assign", true)                \
+        X(COMMAND, "command", false)             \
+        X(NEW_ROLLOUT, "new-rollout", true)      \
+        X(START, "start", true)                  \
+        X(SUBMIT, "submit", false)               \
+        X(CHOICE_NEXT, "choice-next", false)     \
+        X(CHOICE_PREV, "choice-prev", false)     \
         X(UPLOAD, "upload", true)
 
 typedef enum Action {
@@ -91,11 +91,11 @@ const char *action_to_string(Action a);
 bool action_needs_admin(Action a);
 
 typedef struct KeyBinding {
-        int key;                        /* a curses key code or a character */
-        const char *name;               /* "F4", "/", "Space" */
-        unsigned views;                 /* V_* bits */
+        int key;          /* a curses key code or a character */
+        const char *name; /* "F4", "/", "Space" */
+        unsigned views;   /* V_* bits */
         Action action;
-        const char *bar;                /* its label on the bottom bar, or NULL */
+        const char *bar; /* its label on the bottom bar, or NULL */
         const char *help;
 } KeyBinding;
 

@@ -22,14 +22,14 @@
 typedef struct Layout {
         int lines, cols;
         bool too_small;
-        int title_y;                    /* the status/title line */
-        int products_y, n_products;     /* product meters shown */
-        int rollouts_y, n_rollouts;     /* active rollouts shown */
-        int rule_y;                     /* the rule above the table */
-        int header_y;                   /* the table's column titles */
-        int table_y, table_rows;        /* first row and how many rows fit */
-        int status_y;                   /* messages, prompts, the filter */
-        int bar_y;                      /* the F-key bar */
+        int title_y;                /* the status/title line */
+        int products_y, n_products; /* product meters shown */
+        int rollouts_y, n_rollouts; /* active rollouts shown */
+        int rule_y;                 /* the rule above the table */
+        int header_y;               /* the table's column titles */
+        int table_y, table_rows;    /* first row and how many rows fit */
+        int status_y;               /* messages, prompts, the filter */
+        int bar_y;                  /* the F-key bar */
         bool shown[_FLEET_COL_MAX];
         int col_x[_FLEET_COL_MAX];
         int col_w[_FLEET_COL_MAX];

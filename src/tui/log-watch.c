@@ -16,7 +16,7 @@
 
 typedef struct Watched {
         int wd;
-        char *name;                     /* the log's file name in its directory */
+        char *name; /* the log's file name in its directory */
 } Watched;
 
 struct LogWatch {
@@ -46,8 +46,8 @@ static void on_events(Loop *l, int fd, short revents, void *userdata) {
                 w->changed(w->userdata);
 }
 
-int log_watch_new(Loop *l, const char *const *paths, size_t n, void (*changed)(void *userdata), void *userdata,
-                  LogWatch **ret) {
+int log_watch_new(Loop *l, const char *const *paths, size_t n, void (*changed)(void *userdata),
+                  void *userdata, LogWatch **ret) {
         LogWatch *w = xcalloc(1, sizeof(LogWatch));
 
         *w = (LogWatch) { .loop = l, .changed = changed, .userdata = userdata };
@@ -60,11 +60,12 @@ int log_watch_new(Loop *l, const char *const *paths, size_t n, void (*changed)(v
         w->v = xcalloc(n ? n : 1, sizeof(Watched));
         for (size_t i = 0; i < n; i++) {
                 const char *slash = strrchr(paths[i], '/');
-                _cleanup_free_ char *dir = slash ? xstrndup(paths[i], slash == paths[i] ? 1 : (size_t) (slash - paths[i]))
-                                                 : xstrdup(".");
+                _cleanup_free_ char *dir =
+                        slash ? xstrndup(paths[i], slash == paths[i] ? 1 : (size_t) (slash - paths[i]))
+                              : xstrdup(".");
                 int wd = inotify_add_watch(w->fd, dir, WATCH_EVENTS);
                 if (wd < 0)
-                        continue;       /* that log is read on every pass only */
+                        continue; /* that log is read on every pass only */
                 w->v[w->n++] = (Watched) { wd, xstrdup(slash ? slash + 1 : paths[i]) };
         }
         int r = loop_watch(l, w->fd, POLLIN, on_events, w);

@@ -14,6 +14,6 @@
 typedef struct LogWatch LogWatch;
 
 /* 0, or -errno (no inotify: the logs are still read on every pass). */
-int log_watch_new(Loop *l, const char *const *paths, size_t n, void (*changed)(void *userdata), void *userdata,
-                  LogWatch **ret);
+int log_watch_new(Loop *l, const char *const *paths, size_t n, void (*changed)(void *userdata),
+                  void *userdata, LogWatch **ret);
 LogWatch *log_watch_free(LogWatch *w);

@@ -25,22 +25,23 @@ static struct {
         bool active;
         bool utf8;
         bool color;
-        int stderr_saved;               /* the real stderr while curses is up, or -1 */
-        int stderr_capture;             /* the memory file stderr goes to */
+        int stderr_saved;   /* the real stderr while curses is up, or -1 */
+        int stderr_capture; /* the memory file stderr goes to */
         int sig_pipe[2];
         int attrs[_ROLE_MAX];
 } term = { .stderr_saved = -1, .stderr_capture = -1, .sig_pipe = { -1, -1 } };
 
 static const char *const glyphs_utf8[_GLYPH_MAX] = {
-        [GLYPH_FULL] = "\u2588", [GLYPH_HALF] = "\u2593", [GLYPH_EMPTY] = "\u2591", [GLYPH_HLINE] = "\u2500",
-        [GLYPH_VSEP] = " \u2502 ", [GLYPH_MARK] = "\u258c", [GLYPH_CURSOR] = "\u25b6", [GLYPH_RUNNING] = "\u25b6",
-        [GLYPH_PAUSED] = "\u23f8", [GLYPH_DOT] = "\u25cf", [GLYPH_BACK] = "\u25c0", [GLYPH_DASH] = "\u2013",
+        [GLYPH_FULL] = "\u2588",   [GLYPH_HALF] = "\u2593",    [GLYPH_EMPTY] = "\u2591",
+        [GLYPH_HLINE] = "\u2500",  [GLYPH_VSEP] = " \u2502 ",  [GLYPH_MARK] = "\u258c",
+        [GLYPH_CURSOR] = "\u25b6", [GLYPH_RUNNING] = "\u25b6", [GLYPH_PAUSED] = "\u23f8",
+        [GLYPH_DOT] = "\u25cf",    [GLYPH_BACK] = "\u25c0",    [GLYPH_DASH] = "\u2013",
 };
 
 static const char *const glyphs_ascii[_GLYPH_MAX] = {
-        [GLYPH_FULL] = "#", [GLYPH_HALF] = "=", [GLYPH_EMPTY] = ".", [GLYPH_HLINE] = "-",
-        [GLYPH_VSEP] = " | ", [GLYPH_MARK] = "|", [GLYPH_CURSOR] = ">", [GLYPH_RUNNING] = ">",
-        [GLYPH_PAUSED] = "||", [GLYPH_DOT] = "*", [GLYPH_BACK] = "<", [GLYPH_DASH] = "-",
+        [GLYPH_FULL] = "#",    [GLYPH_HALF] = "=", [GLYPH_EMPTY] = ".",  [GLYPH_HLINE] = "-",
+        [GLYPH_VSEP] = " | ",  [GLYPH_MARK] = "|", [GLYPH_CURSOR] = ">", [GLYPH_RUNNING] = ">",
+        [GLYPH_PAUSED] = "||", [GLYPH_DOT] = "*",  [GLYPH_BACK] = "<",   [GLYPH_DASH] = "-",
 };
 
 /* ---- stderr ---- */
@@ -115,7 +116,8 @@ static void install_signals(void) {
 }
 
 static void restore_signals(void) {
-        static const int all[] = { SIGWINCH, SIGINT, SIGTERM, SIGHUP, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
+        static const int all[] = { SIGWINCH, SIGINT, SIGTERM, SIGHUP, SIGSEGV,
+                                   SIGBUS,   SIGFPE, SIGILL,  SIGABRT };
         for (size_t i = 0; i < ELEMENTSOF(all); i++)
                 signal(all[i], SIG_DFL);
 }
@@ -312,8 +314,8 @@ void term_hline(int y, int x, int width) {
         attrset(A_NORMAL);
 }
 
-void term_bar(int y, int x, int width, const uint64_t *parts, const Role *roles, const Glyph *glyphs, size_t n,
-              uint64_t total) {
+void term_bar(int y, int x, int width, const uint64_t *parts, const Role *roles, const Glyph *glyphs,
+              size_t n, uint64_t total) {
         int at = 0;
 
         for (size_t i = 0; i < n && total > 0; i++) {

@@ -14,15 +14,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* role, colour foreground, colour background (-1: the terminal's), colour extra attributes, mono attributes */
-#define THEME_ROLES(X)                                              \
-        X(NORMAL, -1, -1, A_NORMAL, A_NORMAL)                       \
-        X(OK, COLOR_GREEN, -1, A_NORMAL, A_NORMAL)                  \
-        X(BUSY, COLOR_CYAN, -1, A_NORMAL, A_NORMAL)                 \
-        X(WARN, COLOR_YELLOW, -1, A_NORMAL, A_BOLD)                 \
-        X(BAD, COLOR_RED, -1, A_BOLD, A_REVERSE)                    \
-        X(DIM, COLOR_WHITE, -1, A_DIM, A_DIM)                       \
-        X(ACCENT, COLOR_WHITE, COLOR_BLUE, A_BOLD, A_REVERSE)       \
+/* role, colour foreground, colour background (-1: the terminal's), colour extra attributes, mono attributes
+ */
+#define THEME_ROLES(X)                                        \
+        X(NORMAL, -1, -1, A_NORMAL, A_NORMAL)                 \
+        X(OK, COLOR_GREEN, -1, A_NORMAL, A_NORMAL)            \
+        X(BUSY, COLOR_CYAN, -1, A_NORMAL, A_NORMAL)           \
+        X(WARN, COLOR_YELLOW, -1, A_NORMAL, A_BOLD)           \
+        X(BAD, COLOR_RED, -1, A_BOLD, A_REVERSE)              \
+        X(DIM, COLOR_WHITE, -1, A_DIM, A_DIM)                 \
+        X(ACCENT, COLOR_WHITE, COLOR_BLUE, A_BOLD, A_REVERSE) \
         X(TITLE, -1, -1, A_BOLD, A_BOLD)
 
 typedef enum Role {
@@ -35,23 +36,23 @@ typedef enum Role {
 } Role;
 
 typedef enum Glyph {
-        GLYPH_FULL,                     /* a filled bar cell */
-        GLYPH_HALF,                     /* a bar cell of the second segment kind */
-        GLYPH_EMPTY,                    /* an empty bar cell */
+        GLYPH_FULL,  /* a filled bar cell */
+        GLYPH_HALF,  /* a bar cell of the second segment kind */
+        GLYPH_EMPTY, /* an empty bar cell */
         GLYPH_HLINE,
-        GLYPH_VSEP,                     /* " | " between header fields */
-        GLYPH_MARK,                     /* a marked row */
-        GLYPH_CURSOR,                   /* the row under the cursor */
+        GLYPH_VSEP,   /* " | " between header fields */
+        GLYPH_MARK,   /* a marked row */
+        GLYPH_CURSOR, /* the row under the cursor */
         GLYPH_RUNNING,
         GLYPH_PAUSED,
-        GLYPH_DOT,                      /* a status light */
+        GLYPH_DOT, /* a status light */
         GLYPH_BACK,
-        GLYPH_DASH,                     /* nothing to show */
+        GLYPH_DASH, /* nothing to show */
         _GLYPH_MAX,
 } Glyph;
 
 typedef struct TermOptions {
-        bool color;                     /* false: mono attributes even on a colour terminal */
+        bool color; /* false: mono attributes even on a colour terminal */
 } TermOptions;
 
 /* Takes the terminal. 0 or -errno (-ENOTTY when stdin or stdout is not a terminal). */
@@ -77,7 +78,8 @@ int term_role_attr(Role r);
  */
 int term_print(int y, int x, int width, Role role, const char *text);
 /* printf-style term_print(). */
-int term_printf(int y, int x, int width, Role role, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+int term_printf(int y, int x, int width, Role role, const char *fmt, ...)
+        __attribute__((format(printf, 5, 6)));
 /* Fills width cells at (y, x) with spaces in role. */
 void term_fill(int y, int x, int width, Role role);
 /* A horizontal rule across the screen on line y. */
@@ -87,8 +89,8 @@ void term_hline(int y, int x, int width);
  * A bar of width cells at (y, x): segment i covers parts[i]/total of it in role roles[i] (with
  * glyphs[i]), the rest is empty. Rounds so that a non-zero part shows at least one cell.
  */
-void term_bar(int y, int x, int width, const uint64_t *parts, const Role *roles, const Glyph *glyphs, size_t n,
-              uint64_t total);
+void term_bar(int y, int x, int width, const uint64_t *parts, const Role *roles, const Glyph *glyphs,
+              size_t n, uint64_t total);
 
 /* The display width of text after escaping (as term_print() would draw it, uncut). */
 int term_text_width(const char *text);

@@ -21,14 +21,10 @@
 #define DEFAULT_INTERVAL (3 * USEC_PER_SEC)
 
 static const ViewOps *const views[_VIEW_MAX] = {
-        [VIEW_FLEET] = &view_fleet_ops,
-        [VIEW_DEVICE] = &view_device_ops,
-        [VIEW_RELEASES] = &view_releases_ops,
-        [VIEW_ROLLOUTS] = &view_rollouts_ops,
-        [VIEW_EVENTS] = &view_events_ops,
-        [VIEW_CREATE] = &view_create_ops,
-        [VIEW_OUTPUT] = &view_output_ops,
-        [VIEW_HELP] = &view_help_ops,
+        [VIEW_FLEET] = &view_fleet_ops,       [VIEW_DEVICE] = &view_device_ops,
+        [VIEW_RELEASES] = &view_releases_ops, [VIEW_ROLLOUTS] = &view_rollouts_ops,
+        [VIEW_EVENTS] = &view_events_ops,     [VIEW_CREATE] = &view_create_ops,
+        [VIEW_OUTPUT] = &view_output_ops,     [VIEW_HELP] = &view_help_ops,
 };
 
 void app_status(App *a, Role role, const char *fmt, ...) {
@@ -44,10 +40,18 @@ bool app_move(Action action, size_t *cursor, size_t n, size_t page) {
         if (page == 0)
                 page = 1;
         switch (action) {
-        case ACTION_UP: if (*cursor > 0) (*cursor)--; return true;
-        case ACTION_DOWN: if (*cursor + 1 < n) (*cursor)++; return true;
+        case ACTION_UP:
+                if (*cursor > 0)
+                        (*cursor)--;
+                return true;
+        case ACTION_DOWN:
+                if (*cursor + 1 < n)
+                        (*cursor)++;
+                return true;
         case ACTION_PAGE_UP: *cursor = *cursor > page ? *cursor - page : 0; return true;
-        case ACTION_PAGE_DOWN: *cursor = n == 0 ? 0 : *cursor + page < n ? *cursor + page : n - 1; return true;
+        case ACTION_PAGE_DOWN:
+                *cursor = n == 0 ? 0 : *cursor + page < n ? *cursor + page : n - 1;
+                return true;
         case ACTION_HOME: *cursor = 0; return true;
         case ACTION_END: *cursor = n > 0 ? n - 1 : 0; return true;
         default: return false;
@@ -130,12 +134,14 @@ void app_draw_title(App *a) {
                 x += term_printf(0, x, w - x, ROLE_NORMAL, " flotad %s ", a->server);
                 Role r = !a->have_pass ? ROLE_BUSY : a->server_ok ? ROLE_OK : ROLE_BAD;
                 x += term_printf(0, x, w - x, r, "%s %s", term_glyph(GLYPH_DOT),
-                                 !a->have_pass ? "connecting" : a->server_ok ? "up" : "down");
+                                 !a->have_pass  ? "connecting"
+                                 : a->server_ok ? "up"
+                                                : "down");
         }
         if (a->discovery) {
                 x += term_print(0, x, w - x, ROLE_DIM, term_glyph(GLYPH_VSEP));
-                x += term_printf(0, x, w - x, a->mdns_down ? ROLE_WARN : ROLE_OK, "mDNS %s %s", term_glyph(GLYPH_DOT),
-                                 a->mdns_down ? "down" : "on");
+                x += term_printf(0, x, w - x, a->mdns_down ? ROLE_WARN : ROLE_OK, "mDNS %s %s",
+                                 term_glyph(GLYPH_DOT), a->mdns_down ? "down" : "on");
         }
         if (!a->snap)
                 return;
@@ -153,12 +159,14 @@ void app_draw_title(App *a) {
         }
 }
 
-/* Draws one key of the bar at x (name plain, label in accent, dim when the token cannot); returns the new x. */
+/* Draws one key of the bar at x (name plain, label in accent, dim when the token cannot); returns the new x.
+ */
 static int bar_key(App *a, int y, int x, int limit, const KeyBinding *b) {
         int x0 = x;
 
         x += term_printf(y, x, limit - x, ROLE_NORMAL, "%s%s", x ? " " : "", b->name);
-        x += term_print(y, x, limit - x, a->read_only && action_needs_admin(b->action) ? ROLE_DIM : ROLE_ACCENT, b->bar);
+        x += term_print(y, x, limit - x,
+                        a->read_only && action_needs_admin(b->action) ? ROLE_DIM : ROLE_ACCENT, b->bar);
         if (a->n_bar_hits < ELEMENTSOF(a->bar_hits))
                 a->bar_hits[a->n_bar_hits++] = (typeof(a->bar_hits[0])) { x0, x, b->action };
         return x;
@@ -200,16 +208,18 @@ static void draw_status(App *a) {
         if (a->confirming)
                 term_print(y, 1, COLS - 1, ROLE_WARN, a->confirm_text);
         else if (a->editing) {
-                int x = 1 + term_print(y, 1, COLS - 1, ROLE_ACCENT, 
-                                       a->edit_for == EDIT_CHANNEL  ? "promote to channel: "
-                                       : a->edit_for == EDIT_LABELS ? "labels (space-separated, none clears): "
-                                       : a->edit_for == EDIT_RELEASE ? "release id: "
-                                       : a->edit_for == EDIT_EVENTS ? "events containing: "
-                                       : a->edit_for == EDIT_COMMAND ? ":flota "
+                int x = 1 + term_print(y, 1, COLS - 1, ROLE_ACCENT,
+                                       a->edit_for == EDIT_CHANNEL ? "promote to channel: "
+                                       : a->edit_for == EDIT_LABELS
+                                               ? "labels (space-separated, none clears): "
+                                       : a->edit_for == EDIT_RELEASE     ? "release id: "
+                                       : a->edit_for == EDIT_EVENTS      ? "events containing: "
+                                       : a->edit_for == EDIT_COMMAND     ? ":flota "
                                        : a->edit_for == EDIT_UPLOAD_PATH ? "upload image (Tab completes): "
                                        : a->edit_for == EDIT_UPLOAD_PRODUCT ? "product: "
-                                       : a->edit_for == EDIT_UPLOAD_VERSION ? "version (empty: an ESP32 image's own): "
-                                                                     : "filter: ");
+                                       : a->edit_for == EDIT_UPLOAD_VERSION
+                                               ? "version (empty: an ESP32 image's own): "
+                                               : "filter: ");
                 x += term_print(y, x, COLS - x - 1, ROLE_NORMAL, a->edit);
                 term_print(y, x, 1, ROLE_ACCENT, " ");
         } else if (a->status[0])
@@ -219,7 +229,8 @@ static void draw_status(App *a) {
         else if (a->view == VIEW_FLEET && a->filter[0])
                 term_printf(y, 1, COLS - 1, ROLE_BUSY, "filter: %s   (Esc clears)", a->filter);
         else if (a->view == VIEW_EVENTS && a->events_filter[0])
-                term_printf(y, 1, COLS - 1, ROLE_BUSY, "events containing: %s   (Esc clears)", a->events_filter);
+                term_printf(y, 1, COLS - 1, ROLE_BUSY, "events containing: %s   (Esc clears)",
+                            a->events_filter);
 }
 
 static void draw_too_small(void) {
@@ -271,9 +282,12 @@ static void draw(App *a) {
 /* ---- input ---- */
 
 static const char *const action_verbs[_ROLLOUT_ACTION_MAX] = {
-        [ROLLOUT_ACTION_PAUSE] = "pause", [ROLLOUT_ACTION_RESUME] = "resume",
-        [ROLLOUT_ACTION_APPROVE] = "approve", [ROLLOUT_ACTION_ABORT] = "abort",
-        [ROLLOUT_ACTION_RETRY_FAILED] = "retry-failed", [ROLLOUT_ACTION_ROLLBACK] = "rollback",
+        [ROLLOUT_ACTION_PAUSE] = "pause",
+        [ROLLOUT_ACTION_RESUME] = "resume",
+        [ROLLOUT_ACTION_APPROVE] = "approve",
+        [ROLLOUT_ACTION_ABORT] = "abort",
+        [ROLLOUT_ACTION_RETRY_FAILED] = "retry-failed",
+        [ROLLOUT_ACTION_ROLLBACK] = "rollback",
         [ROLLOUT_ACTION_PROMOTE] = "promote",
 };
 
@@ -291,7 +305,8 @@ static void confirm_key(App *a, int key) {
                 for (char *save = NULL, *t = strtok_r(copy, " ,", &save); t && n < ELEMENTSOF(labels);
                      t = strtok_r(NULL, " ,", &save))
                         labels[n++] = t;
-                int r = worker_bulk(a->worker, a->bulk_kind, a->bulk_ids, a->n_bulk_ids, a->bulk_release, labels, n);
+                int r = worker_bulk(a->worker, a->bulk_kind, a->bulk_ids, a->n_bulk_ids, a->bulk_release,
+                                    labels, n);
                 if (r == -EBUSY)
                         app_status(a, ROLE_WARN, "an action is still running; try again when it is done");
                 else
@@ -321,18 +336,21 @@ static void confirm_key(App *a, int key) {
                 return;
         }
         if (a->confirm_for == CONFIRM_PROMOTE) {
-                int r = worker_promote(a->worker, a->promote_product, a->promote_channel, a->promote_release);
+                int r = worker_promote(a->worker, a->promote_product, a->promote_channel,
+                                       a->promote_release);
                 if (r == -EBUSY)
                         app_status(a, ROLE_WARN, "an action is still running; try again when it is done");
                 else
-                        app_status(a, ROLE_BUSY, "promote %s/%s: working...", a->promote_product, a->promote_channel);
+                        app_status(a, ROLE_BUSY, "promote %s/%s: working...", a->promote_product,
+                                   a->promote_channel);
                 return;
         }
         int r = worker_act(a->worker, a->confirm_rollout, a->confirm_action);
         if (r == -EBUSY)
                 app_status(a, ROLE_WARN, "an action is still running; try again when it is done");
         else
-                app_status(a, ROLE_BUSY, "%s %s: working...", action_verbs[a->confirm_action], a->confirm_rollout);
+                app_status(a, ROLE_BUSY, "%s %s: working...", action_verbs[a->confirm_action],
+                           a->confirm_rollout);
 }
 
 static int edit_key(App *a, int key) {
@@ -377,9 +395,7 @@ static int edit_key(App *a, int key) {
                 if (len > 0)
                         a->edit[len - 1] = 0;
                 return CHANGE_REDRAW;
-        case 21: /* ^U */
-                a->edit[0] = 0;
-                return CHANGE_REDRAW;
+        case 21: /* ^U */ a->edit[0] = 0; return CHANGE_REDRAW;
         case '\t':
                 if (a->edit_for == EDIT_UPLOAD_PATH)
                         releases_upload_complete(a);
@@ -397,7 +413,10 @@ static int global_action(App *a, Action action) {
         static const View order[] = { VIEW_FLEET, VIEW_RELEASES, VIEW_ROLLOUTS, VIEW_EVENTS };
 
         switch (action) {
-        case ACTION_QUIT: a->quit = true; loop_quit(a->loop); return CHANGE_REDRAW;
+        case ACTION_QUIT:
+                a->quit = true;
+                loop_quit(a->loop);
+                return CHANGE_REDRAW;
         case ACTION_HELP:
                 app_set_view(a, a->view == VIEW_HELP ? a->back_view : VIEW_HELP);
                 return CHANGE_REDRAW;
@@ -412,7 +431,10 @@ static int global_action(App *a, Action action) {
                 app_set_view(a, order[i < ELEMENTSOF(order) ? (i + 1) % ELEMENTSOF(order) : 0]);
                 return CHANGE_REDRAW;
         }
-        case ACTION_REFRESH: clearok(curscr, TRUE); worker_refresh(a->worker); return CHANGE_REDRAW;
+        case ACTION_REFRESH:
+                clearok(curscr, TRUE);
+                worker_refresh(a->worker);
+                return CHANGE_REDRAW;
         case ACTION_COMMAND:
                 a->editing = true;
                 a->edit_for = EDIT_COMMAND;
@@ -628,7 +650,8 @@ static void on_discovery(Discovery *d, DiscoveryEvent ev, const DiscoveryService
         discovery_sighting(svc, now_usec(CLOCK_REALTIME), &x, id);
         worker_mdns(a->worker, &x, ev == DISCOVERY_REMOVED);
         _cleanup_free_ char *what = xasprintf("mdns %s %s", discovery_event_to_string(ev), id);
-        _cleanup_free_ char *detail = xasprintf("%s %s %s:%u", x.kind, isempty(x.name) ? "-" : x.name, x.ip, x.port);
+        _cleanup_free_ char *detail =
+                xasprintf("%s %s %s:%u", x.kind, isempty(x.name) ? "-" : x.name, x.ip, x.port);
         events_add(a, x.at, what, detail);
         if (a->view == VIEW_EVENTS)
                 apply(a, CHANGE_REDRAW);
@@ -753,8 +776,8 @@ int tui_run(const TuiOptions *o, char err[static 256]) {
         (void) loop_watch(a.loop, term_signal_fd(), POLLIN, on_signal, &a);
         (void) loop_watch(a.loop, worker_fd(a.worker), POLLIN, on_worker, &a);
         if (o->mdns) {
-                r = discovery_new(a.loop, o->mdns_types ? o->mdns_types : DISCOVERY_TYPES_DEFAULT, on_discovery, &a,
-                                  &a.discovery);
+                r = discovery_new(a.loop, o->mdns_types ? o->mdns_types : DISCOVERY_TYPES_DEFAULT,
+                                  on_discovery, &a, &a.discovery);
                 if (r < 0)
                         app_status(&a, ROLE_WARN, "mDNS discovery is off: %s", strerror(-r));
         }
@@ -768,15 +791,18 @@ int tui_run(const TuiOptions *o, char err[static 256]) {
         a.discovery = discovery_free(a.discovery);
         term_done();
         if (o->stats)
-                fprintf(stderr, "flota tui: first paint %.1f ms; %" PRIu64 " redraws, mean %.2f ms, max %.2f ms; "
-                        "keys to screen: %" PRIu64 " times, mean %.1f ms, p99 %.1f ms, max %.1f ms; snapshot of %zu "
+                fprintf(stderr,
+                        "flota tui: first paint %.1f ms; %" PRIu64 " redraws, mean %.2f ms, max %.2f ms; "
+                        "keys to screen: %" PRIu64
+                        " times, mean %.1f ms, p99 %.1f ms, max %.1f ms; snapshot of %zu "
                         "devices read in %.1f ms; peak RSS %lu MiB\n",
                         (double) a.first_paint_usec / 1000.0, a.n_draws,
                         a.n_draws ? (double) a.sum_draw_usec / (double) a.n_draws / 1000.0 : 0.0,
                         (double) a.max_draw_usec / 1000.0, a.n_inputs,
                         a.n_inputs ? (double) a.sum_input_usec / (double) a.n_inputs / 1000.0 : 0.0,
                         (double) input_p99(&a) / 1000.0, (double) a.max_input_usec / 1000.0,
-                        a.snap ? a.snap->n_rows : 0, (double) a.snap_build_usec / 1000.0, peak_rss_kib() / 1024);
+                        a.snap ? a.snap->n_rows : 0, (double) a.snap_build_usec / 1000.0,
+                        peak_rss_kib() / 1024);
         app_done(&a);
         if (r < 0) {
                 snprintf(err, 256, "the event loop failed: %s", strerror(-r));

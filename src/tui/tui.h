@@ -14,24 +14,25 @@
 #define TUI_LOGS_MAX 16
 
 typedef struct TuiOptions {
-        const char *inventory_path;     /* required */
-        const char *server;             /* NULL: the inventory only, no actions */
+        const char *inventory_path; /* required */
+        const char *server;         /* NULL: the inventory only, no actions */
         const char *token;
-        unsigned timeout_sec;           /* per request to flotad */
-        usec_t interval;                /* between passes over flotad's feed; 0: 3 s */
-        bool color;                     /* false: mono attributes (NO_COLOR, --color=never) */
-        bool tick;                      /* step running rollouts on each pass, as 'rollout tick' */
-        bool stats;                     /* print first-paint and redraw times on exit */
-        usec_t duration;                /* > 0: quit by itself after this long (flota demo --duration) */
-        const char *const *logs;        /* poll logs followed into the inventory as they grow */
+        unsigned timeout_sec;    /* per request to flotad */
+        usec_t interval;         /* between passes over flotad's feed; 0: 3 s */
+        bool color;              /* false: mono attributes (NO_COLOR, --color=never) */
+        bool tick;               /* step running rollouts on each pass, as 'rollout tick' */
+        bool stats;              /* print first-paint and redraw times on exit */
+        usec_t duration;         /* > 0: quit by itself after this long (flota demo --duration) */
+        const char *const *logs; /* poll logs followed into the inventory as they grow */
         const LogFormat *const *log_formats; /* each log's format (borrowed for the run) */
-        size_t n_logs;                  /* at most TUI_LOGS_MAX */
+        size_t n_logs;                       /* at most TUI_LOGS_MAX */
         /* for rollouts with a push transport, stepped by the dashboard's tick (RolloutEngine's) */
-        const char *(*push_password)(const char *device, const char *host, const char *product, void *userdata);
-        void *push_userdata;            /* read from the worker thread: must not change during the run */
+        const char *(*push_password)(const char *device, const char *host, const char *product,
+                                     void *userdata);
+        void *push_userdata; /* read from the worker thread: must not change during the run */
         const char *push_user;
-        bool mdns;                      /* discover devices by mDNS (avahi-daemon) while running */
-        const char *mdns_types;         /* service types (NULL: DISCOVERY_TYPES_DEFAULT) */
+        bool mdns;              /* discover devices by mDNS (avahi-daemon) while running */
+        const char *mdns_types; /* service types (NULL: DISCOVERY_TYPES_DEFAULT) */
 } TuiOptions;
 
 /*

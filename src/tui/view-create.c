@@ -16,18 +16,18 @@
 #include "flota/strutil.h"
 
 /* id, label, spec key (NULL: not a spec key), default, help */
-#define FORM_FIELDS(X)                                                                                          \
-        X(NAME, "name", NULL, "", "1-64 of A-Z a-z 0-9 . _ -")                                                  \
-        X(RELEASE, "release", "release", "", "Left/Right: flotad's sketch releases")                           \
-        X(SELECT, "select", "select", "", "product=door version<2.0 label=x online (empty: the product's)")  \
-        X(WAVES, "waves", "waves", "1,5%,25%,100%", "device counts or percentages, the last 100%")             \
-        X(SOAK, "soak", "soak", "30m", "how long a wave runs before the gate")                                 \
-        X(MAX_FAILURE, "max failure", "max-failure", "2%", "failed share that halts it")                        \
-        X(MIN_SAMPLE, "min sample", "min-sample", "5", "verdicts a gate waits for")                            \
-        X(WINDOW, "window", "window", "", "e.g. 01:00-05:00 or mon-fri 22:00-06:00 (empty: any time)")       \
-        X(APPROVE, "approve", "approve", "none", "Left/Right: none, first, each")                               \
-        X(ON_FAILURE, "on failure", "on-failure", "halt", "Left/Right: halt, rollback")                         \
-        X(PROMOTE, "promote", "promote", "", "a channel to point at the release at the end (empty: none)")     \
+#define FORM_FIELDS(X)                                                                                      \
+        X(NAME, "name", NULL, "", "1-64 of A-Z a-z 0-9 . _ -")                                              \
+        X(RELEASE, "release", "release", "", "Left/Right: flotad's sketch releases")                        \
+        X(SELECT, "select", "select", "", "product=door version<2.0 label=x online (empty: the product's)") \
+        X(WAVES, "waves", "waves", "1,5%,25%,100%", "device counts or percentages, the last 100%")          \
+        X(SOAK, "soak", "soak", "30m", "how long a wave runs before the gate")                              \
+        X(MAX_FAILURE, "max failure", "max-failure", "2%", "failed share that halts it")                    \
+        X(MIN_SAMPLE, "min sample", "min-sample", "5", "verdicts a gate waits for")                         \
+        X(WINDOW, "window", "window", "", "e.g. 01:00-05:00 or mon-fri 22:00-06:00 (empty: any time)")      \
+        X(APPROVE, "approve", "approve", "none", "Left/Right: none, first, each")                           \
+        X(ON_FAILURE, "on failure", "on-failure", "halt", "Left/Right: halt, rollback")                     \
+        X(PROMOTE, "promote", "promote", "", "a channel to point at the release at the end (empty: none)")  \
         X(START, "start", NULL, "now", "Left/Right: now, or keep it a draft")
 
 typedef enum FormField {
@@ -68,17 +68,17 @@ static bool is_choice(FormField f) {
 struct CreateForm {
         char value[_FORM_MAX][APP_FILTER_MAX];
         char error[_FORM_MAX][ROLLOUT_SPEC_ERROR_MAX];
-        int64_t release;                /* the chosen release's id; 0: none yet */
+        int64_t release; /* the chosen release's id; 0: none yet */
         size_t field;
-        bool fresh;                     /* the field was just entered: the first character typed replaces its text */
-        uint64_t seq;                   /* of the last preview asked for */
+        bool fresh;   /* the field was just entered: the first character typed replaces its text */
+        uint64_t seq; /* of the last preview asked for */
         bool have_preview;
         PlanPreview preview;
         char preview_error[WORKER_MESSAGE_MAX];
 };
 
-
-/* The releases a rollout can move to: flotad's sketch releases, newest first as the Releases view keeps them. */
+/* The releases a rollout can move to: flotad's sketch releases, newest first as the Releases view keeps
+ * them. */
 static const Release *release_at(const App *a, size_t i) {
         size_t k = 0;
 
@@ -103,8 +103,8 @@ static const Release *chosen_release(const App *a) {
 
 static void describe_release(const Release *r, char *buf, size_t size) {
         const char *platform = platform_to_string(r->platform);
-        snprintf(buf, size, "%s %s %s (release %" PRId64 ")", r->product, r->version, platform ? platform : "",
-                 r->id);
+        snprintf(buf, size, "%s %s %s (release %" PRId64 ")", r->product, r->version,
+                 platform ? platform : "", r->id);
 }
 
 /*
@@ -125,7 +125,8 @@ static bool form_spec(App *a, bool preview, char **ret_text) {
                 f->error[i][0] = 0;
                 if (i == FORM_RELEASE) {
                         if (!f->release) {
-                                snprintf(f->error[i], sizeof(f->error[i]), "flotad has no sketch release yet");
+                                snprintf(f->error[i], sizeof(f->error[i]),
+                                         "flotad has no sketch release yet");
                                 ok = false;
                                 continue;
                         }
@@ -133,7 +134,8 @@ static bool form_spec(App *a, bool preview, char **ret_text) {
                         v = id;
                 }
                 if (i == FORM_NAME && !rollout_name_is_valid(v)) {
-                        snprintf(f->error[i], sizeof(f->error[i]), "%s", isempty(v) ? "a name is needed" : "not a name");
+                        snprintf(f->error[i], sizeof(f->error[i]), "%s",
+                                 isempty(v) ? "a name is needed" : "not a name");
                         ok = ok && preview;
                         continue;
                 }
@@ -163,8 +165,9 @@ static void form_changed(App *a) {
                 return;
         }
         RolloutRelease rel = rollout_release_from(r);
-        worker_plan(a->worker, f->seq, rollout_name_is_valid(f->value[FORM_NAME]) ? f->value[FORM_NAME] : "preview",
-                    text, &rel);
+        worker_plan(a->worker, f->seq,
+                    rollout_name_is_valid(f->value[FORM_NAME]) ? f->value[FORM_NAME] : "preview", text,
+                    &rel);
 }
 
 int create_form_open(App *a) {
@@ -189,7 +192,7 @@ static void take_plan(App *a, WorkerEvent *e) {
         CreateForm *f = a->form;
 
         if (!f || e->preview.seq != f->seq)
-                return;         /* an answer to an older state of the form */
+                return; /* an answer to an older state of the form */
         f->have_preview = e->ok;
         f->preview = e->preview;
         (void) strscpy(f->preview_error, sizeof(f->preview_error), e->ok ? "" : e->message);
@@ -225,8 +228,8 @@ static int draw_preview(App *a, int y) {
                 return y;
         }
         term_printf(y++, 2, COLS - 2, p->eligible ? ROLE_NORMAL : ROLE_WARN,
-                    "%" PRIu64 " devices selected, %" PRIu64 " eligible, %" PRIu64 " of them offline now", p->selected,
-                    p->eligible, p->offline);
+                    "%" PRIu64 " devices selected, %" PRIu64 " eligible, %" PRIu64 " of them offline now",
+                    p->selected, p->eligible, p->offline);
         for (int i = 1; i < _EXCLUDE_MAX; i++)
                 if (p->excluded[i])
                         n += (size_t) snprintf(line + n, sizeof(line) - n, "%s%s %" PRIu64, n ? ", " : "",
@@ -250,7 +253,8 @@ static void draw(App *a) {
                 return;
         term_print(y, 1, COLS - 1, ROLE_TITLE, "New rollout");
         term_print(y++, 14, COLS - 14, ROLE_DIM,
-                   "Up/Down, Tab: field   Left/Right: choice   Enter: next, on the last: create   Esc: back (kept)");
+                   "Up/Down, Tab: field   Left/Right: choice   Enter: next, on the last: create   Esc: back "
+                   "(kept)");
         for (size_t i = 0; i < _FORM_MAX && y < LINES - 8; i++, y++) {
                 bool cur = i == f->field;
                 const char *v = f->value[i];
@@ -259,19 +263,24 @@ static void draw(App *a) {
                         if (r)
                                 describe_release(r, buf, sizeof(buf));
                         else
-                                snprintf(buf, sizeof(buf), "%s", a->releases ? "none" : "(waiting for flotad)");
+                                snprintf(buf, sizeof(buf), "%s",
+                                         a->releases ? "none" : "(waiting for flotad)");
                         v = buf;
                 }
-                term_printf(y, 1, 14, cur ? ROLE_ACCENT : ROLE_TITLE, "%s%s", cur ? term_glyph(GLYPH_CURSOR) : " ",
-                            fields[i].label);
+                term_printf(y, 1, 14, cur ? ROLE_ACCENT : ROLE_TITLE, "%s%s",
+                            cur ? term_glyph(GLYPH_CURSOR) : " ", fields[i].label);
                 int x = 16, w = COLS / 2 - x > 24 ? COLS / 2 - x : 24;
                 if (cur)
                         term_fill(y, x, w, ROLE_ACCENT);
                 term_printf(y, x, w, cur ? ROLE_ACCENT : ROLE_NORMAL, "%s%s%s", is_choice(i) ? "< " : "", v,
-                            cur && !is_choice(i) ? "_" : is_choice(i) ? " >" : "");
+                            cur && !is_choice(i) ? "_"
+                            : is_choice(i)       ? " >"
+                                                 : "");
                 if (x + w + 1 < COLS)
                         term_print(y, x + w + 1, COLS - x - w - 1, f->error[i][0] ? ROLE_BAD : ROLE_DIM,
-                                   f->error[i][0] ? f->error[i] : cur ? fields[i].help : "");
+                                   f->error[i][0] ? f->error[i]
+                                   : cur          ? fields[i].help
+                                                  : "");
         }
         draw_preview(a, y + 1);
 }
@@ -326,9 +335,10 @@ static int ask(App *a) {
         bool start = streq(f->value[FORM_START], "now");
         if (f->have_preview)
                 snprintf(a->confirm_text, sizeof(a->confirm_text),
-                         "%s rollout %s: %s to %" PRIu64 " devices in %zu waves (%" PRIu64 " excluded)? [y/N]",
-                         start ? "Create and start" : "Create the draft", f->value[FORM_NAME], rel, f->preview.eligible,
-                         f->preview.n_waves, f->preview.selected - f->preview.eligible);
+                         "%s rollout %s: %s to %" PRIu64 " devices in %zu waves (%" PRIu64
+                         " excluded)? [y/N]",
+                         start ? "Create and start" : "Create the draft", f->value[FORM_NAME], rel,
+                         f->preview.eligible, f->preview.n_waves, f->preview.selected - f->preview.eligible);
         else
                 snprintf(a->confirm_text, sizeof(a->confirm_text), "%s rollout %s: %s? [y/N]",
                          start ? "Create and start" : "Create the draft", f->value[FORM_NAME], rel);
@@ -348,7 +358,8 @@ static void confirmed(App *a) {
         if (r == -EBUSY)
                 app_status(a, ROLE_WARN, "an action is still running; try again when it is done");
         else
-                app_status(a, ROLE_BUSY, "%s %s: working...", start ? "create and start" : "create", f->value[FORM_NAME]);
+                app_status(a, ROLE_BUSY, "%s %s: working...", start ? "create and start" : "create",
+                           f->value[FORM_NAME]);
 }
 
 /* A key typed into the form's current field: CHANGE_* bits, or -1 when it is the key table's. */
@@ -362,7 +373,9 @@ static int key(App *a, int key) {
 
         /* Tab moves between the fields here, not between views */
         if (key == '\t' || key == KEY_BTAB) {
-                f->field = key == '\t' ? (f->field + 1) % _FORM_MAX : f->field ? f->field - 1 : _FORM_MAX - 1;
+                f->field = key == '\t' ? (f->field + 1) % _FORM_MAX
+                           : f->field  ? f->field - 1
+                                       : _FORM_MAX - 1;
                 f->fresh = true;
                 return CHANGE_REDRAW;
         }
@@ -379,9 +392,7 @@ static int key(App *a, int key) {
                         return CHANGE_NONE;
                 v[len - 1] = 0;
                 break;
-        case 21: /* ^U */
-                v[0] = 0;
-                break;
+        case 21: /* ^U */ v[0] = 0; break;
         default:
                 if (key < 32 || key >= 127)
                         return -1;
@@ -449,5 +460,11 @@ static void done(App *a) {
 }
 
 const ViewOps view_create_ops = {
-        .draw = draw, .act = act, .click = click, .key = key, .event = event, .confirmed = confirmed, .done = done,
+        .draw = draw,
+        .act = act,
+        .click = click,
+        .key = key,
+        .event = event,
+        .confirmed = confirmed,
+        .done = done,
 };

@@ -60,9 +60,9 @@ static const char *format_time(char buf[static 32], usec_t t) {
 static int on_mdns(const MdnsRecord *m, void *userdata) {
         DetailBuilder *b = userdata;
 
-        line(b, m->announced ? ROLE_OK : ROLE_DIM, "", "mDNS: %s, %s %s:%u%s%s", m->announced ? "announced" : "gone",
-             m->kind, isempty(m->host) ? "-" : m->host, m->port, isempty(m->board) ? "" : ", board ",
-             isempty(m->board) ? "" : m->board);
+        line(b, m->announced ? ROLE_OK : ROLE_DIM, "", "mDNS: %s, %s %s:%u%s%s",
+             m->announced ? "announced" : "gone", m->kind, isempty(m->host) ? "-" : m->host, m->port,
+             isempty(m->board) ? "" : ", board ", isempty(m->board) ? "" : m->board);
         for (const char *p = m->txt ? m->txt : ""; *p;) {
                 size_t n = strcspn(p, "\n");
                 if (n > 0)
@@ -77,8 +77,8 @@ static int on_device(const FleetDevice *d, void *userdata) {
         char t1[32], t2[32];
 
         b->found = true;
-        line(b, ROLE_NORMAL, "Identity", "%s  product %s  platform %s", d->id, isempty(d->product) ? "-" : d->product,
-             isempty(d->platform) ? "-" : d->platform);
+        line(b, ROLE_NORMAL, "Identity", "%s  product %s  platform %s", d->id,
+             isempty(d->product) ? "-" : d->product, isempty(d->platform) ? "-" : d->platform);
         if (!isempty(d->name) || !isempty(d->host) || !isempty(d->ip))
                 line(b, ROLE_NORMAL, "", "name %s  host %s  address %s", isempty(d->name) ? "-" : d->name,
                      isempty(d->host) ? "-" : d->host, isempty(d->ip) ? "-" : d->ip);
@@ -128,12 +128,14 @@ static void rollout_lines(DetailBuilder *b) {
                         continue;
                 char when[96] = "";
                 if (d.p.offered_at)
-                        snprintf(when, sizeof(when), ", offered %s ago", fleet_format_age(t1, b->now, d.p.offered_at));
+                        snprintf(when, sizeof(when), ", offered %s ago",
+                                 fleet_format_age(t1, b->now, d.p.offered_at));
                 if (d.p.served_at)
                         snprintf(when + strlen(when), sizeof(when) - strlen(when), ", served %s ago",
                                  fleet_format_age(t2, b->now, d.p.served_at));
                 line(b, device_state_role((int) d.p.state), any ? "" : "Rollout", "%s (%s %s) wave %u: %s%s",
-                     ri->name, ri->product, ri->version, d.wave + 1, device_rollout_state_to_string(d.p.state), when);
+                     ri->name, ri->product, ri->version, d.wave + 1,
+                     device_rollout_state_to_string(d.p.state), when);
                 if (d.p.reason[0])
                         line(b, device_state_role((int) d.p.state), "", "  why: %s", d.p.reason);
                 any = true;
@@ -216,7 +218,8 @@ static int draw_checkins(App *a, int y, int last) {
                 term_print(y, 12, COLS - 12, ROLE_DIM, "none on flotad");
                 return y + 1;
         }
-        term_print(y++, 12, COLS - 12, ROLE_DIM, "TIME      ANSWER  REASON                VERSION       IP               FREE");
+        term_print(y++, 12, COLS - 12, ROLE_DIM,
+                   "TIME      ANSWER  REASON                VERSION       IP               FREE");
         for (size_t i = 0; i < a->record->n_checkins && i < DEVICE_CHECKINS_SHOWN && y <= last; i++, y++) {
                 const Checkin *c = &a->record->checkins[i];
                 time_t sec = (time_t) (c->at / USEC_PER_SEC);

@@ -35,7 +35,8 @@ void events_merge(App *a) {
 
         while (i < nx || j < ny) {
                 const EventRow *e = j >= ny || (i < nx && x[i].at <= y[j].at) ? &x[i++] : &y[j++];
-                if (!a->events_filter[0] || strstr(e->what, a->events_filter) || strstr(e->detail, a->events_filter))
+                if (!a->events_filter[0] || strstr(e->what, a->events_filter) ||
+                    strstr(e->detail, a->events_filter))
                         m[n++] = e;
         }
         if (n > MERGED_MAX) {
@@ -70,7 +71,8 @@ void events_add(App *a, usec_t at, const char *what, const char *detail) {
         size_t allocated = a->n_live;
 
         a->live = xgrow(a->live, &allocated, a->n_live + 1, sizeof(EventRow));
-        a->live[a->n_live++] = (EventRow) { .at = at, .what = xstrdup(what), .detail = xstrdup(detail ? detail : "") };
+        a->live[a->n_live++] =
+                (EventRow) { .at = at, .what = xstrdup(what), .detail = xstrdup(detail ? detail : "") };
         event_rows_keep_newest(a->live, &a->n_live, LIVE_MAX);
         events_merge(a);
 }
@@ -82,7 +84,9 @@ static Role event_role(const EventRow *e) {
         if (startswith(e->what, "audit"))
                 return ROLE_DIM;
         if (startswith(e->what, "check-in"))
-                return startswith(e->detail, "200 ") ? ROLE_BUSY : startswith(e->detail, "304 ") ? ROLE_NORMAL : ROLE_WARN;
+                return startswith(e->detail, "200 ")   ? ROLE_BUSY
+                       : startswith(e->detail, "304 ") ? ROLE_NORMAL
+                                                       : ROLE_WARN;
         return ROLE_TITLE;
 }
 
@@ -128,7 +132,8 @@ static int act_events(App *a, Action action) {
         }
         if (action == ACTION_FOLLOW) {
                 a->follow = !a->follow;
-                app_status(a, ROLE_DIM, a->follow ? "following new events" : "paused: new events wait below");
+                app_status(a, ROLE_DIM,
+                           a->follow ? "following new events" : "paused: new events wait below");
                 return CHANGE_REDRAW;
         }
         if (app_move(action, &a->events_top, a->n_merged > rows ? a->n_merged - rows + 1 : 1, rows)) {
@@ -161,12 +166,13 @@ static void draw_help(App *a) {
                 if ((t[i].views & V_ALL) != V_ALL)
                         for (View v = 0; v < _VIEW_MAX; v++)
                                 if (t[i].views & (1u << v) && v != VIEW_HELP)
-                                        snprintf(where + strlen(where), sizeof(where) - strlen(where), "%s%s",
-                                                 where[0] ? "," : "", view_to_string(v));
+                                        snprintf(where + strlen(where), sizeof(where) - strlen(where),
+                                                 "%s%s", where[0] ? "," : "", view_to_string(v));
                 term_print(y, 2, 7, ROLE_ACCENT, t[i].name);
                 term_print(y, 10, 38, ROLE_DIM, where[0] ? where : "everywhere");
                 if (a->read_only && action_needs_admin(t[i].action))
-                        term_printf(y, 49, COLS - 49, ROLE_DIM, "%s (unavailable: read-only token)", t[i].help);
+                        term_printf(y, 49, COLS - 49, ROLE_DIM, "%s (unavailable: read-only token)",
+                                    t[i].help);
                 else
                         term_print(y, 49, COLS - 49, ROLE_NORMAL, t[i].help);
                 y++;

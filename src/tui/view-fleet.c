@@ -54,7 +54,8 @@ static void draw_product(const ProductMeter *p, int y) {
                 if (i > 0)
                         x += term_print(y, x, COLS - x, ROLE_DIM, term_glyph(GLYPH_VSEP));
                 x += term_print(y, x, COLS - x, roles[i], p->top[i].version);
-                x += term_printf(y, x, COLS - x, ROLE_NORMAL, " %" PRIu64 "%%", p->top[i].n * 100 / p->total);
+                x += term_printf(y, x, COLS - x, ROLE_NORMAL, " %" PRIu64 "%%",
+                                 p->top[i].n * 100 / p->total);
         }
         if (p->other > 0 && x < COLS) {
                 x += term_print(y, x, COLS - x, ROLE_DIM, term_glyph(GLYPH_VSEP));
@@ -68,7 +69,9 @@ static void draw_rollout_line(const RolloutInfo *r, int y) {
         const RolloutCounts *c = &r->total;
         uint64_t in_flight = c->offered - rollout_counts_decided(c);
         uint64_t parts[] = { c->updated, c->failed, c->silent, in_flight };
-        Glyph g = r->state == ROLLOUT_PAUSED ? GLYPH_PAUSED : r->state == ROLLOUT_HALTED ? GLYPH_DASH : GLYPH_RUNNING;
+        Glyph g = r->state == ROLLOUT_PAUSED   ? GLYPH_PAUSED
+                  : r->state == ROLLOUT_HALTED ? GLYPH_DASH
+                                               : GLYPH_RUNNING;
 
         int x = 40;
 
@@ -76,7 +79,8 @@ static void draw_rollout_line(const RolloutInfo *r, int y) {
         term_print(y, 4, 12, ROLE_TITLE, r->name);
         term_printf(y, 17, 12, ROLE_NORMAL, "wave %u/%zu", r->wave + 1, r->n_waves ? r->n_waves : 1);
         term_bar(y, 29, 10, parts, roles, glyphs, ELEMENTSOF(parts), c->eligible);
-        x += term_printf(y, x, COLS - x, ROLE_NORMAL, "%" PRIu64 "/%" PRIu64 " updated", c->updated, c->eligible);
+        x += term_printf(y, x, COLS - x, ROLE_NORMAL, "%" PRIu64 "/%" PRIu64 " updated", c->updated,
+                         c->eligible);
         x += term_printf(y, x, COLS - x, c->failed ? ROLE_BAD : ROLE_NORMAL, " %s %" PRIu64 " failed",
                          term_is_utf8() ? "\u00b7" : "-", c->failed);
         x += term_printf(y, x, COLS - x, c->silent ? ROLE_WARN : ROLE_NORMAL, " %s %" PRIu64 " silent",
@@ -96,14 +100,19 @@ static void draw_header(App *a) {
                         continue;
                 bool sorted = c == (int) a->sort;
                 snprintf(title, sizeof(title), "%s%s", fleet_column_title(c),
-                         !sorted ? "" : term_is_utf8() ? (a->reverse ? "\u25b2" : "\u25bc") : (a->reverse ? "^" : "v"));
+                         !sorted          ? ""
+                         : term_is_utf8() ? (a->reverse ? "\u25b2" : "\u25bc")
+                                          : (a->reverse ? "^" : "v"));
                 term_print(l->header_y, l->col_x[c], l->col_w[c], sorted ? ROLE_ACCENT : ROLE_TITLE, title);
         }
 }
 
 static void draw_row(App *a, const FleetRow *r, int y, bool is_cursor) {
         const Layout *l = &a->layout;
-        Role role = is_cursor ? ROLE_ACCENT : r->state >= 0 ? device_state_role(r->state) : r->online ? ROLE_NORMAL : ROLE_DIM;
+        Role role = is_cursor       ? ROLE_ACCENT
+                    : r->state >= 0 ? device_state_role(r->state)
+                    : r->online     ? ROLE_NORMAL
+                                    : ROLE_DIM;
         char buf[32];
 
         if (is_cursor)
@@ -112,7 +121,8 @@ static void draw_row(App *a, const FleetRow *r, int y, bool is_cursor) {
                 term_print(y, 0, 1, is_cursor ? ROLE_ACCENT : ROLE_WARN, term_glyph(GLYPH_MARK));
         for (int c = 0; c < _FLEET_COL_MAX; c++)
                 if (l->shown[c])
-                        term_print(y, l->col_x[c], l->col_w[c], role, fleet_cell(r, c, a->snap->taken, term_glyph(GLYPH_DASH), buf));
+                        term_print(y, l->col_x[c], l->col_w[c], role,
+                                   fleet_cell(r, c, a->snap->taken, term_glyph(GLYPH_DASH), buf));
 }
 
 static void draw(App *a) {
@@ -151,7 +161,8 @@ void bulk_clear(App *a) {
         a->n_bulk_ids = 0;
 }
 
-/* The devices a bulk change is for: the shown one in the Device view, else the marked ones, else the cursor's. */
+/* The devices a bulk change is for: the shown one in the Device view, else the marked ones, else the
+ * cursor's. */
 static void bulk_collect(App *a) {
         size_t allocated = 0;
 
@@ -187,14 +198,17 @@ static void bulk_confirm(App *a) {
         switch (a->bulk_kind) {
         case BULK_LABEL:
                 if (a->bulk_labels[0])
-                        snprintf(a->confirm_text, sizeof(a->confirm_text), "Set the labels of %s to '%s' (replacing theirs)? [y/N]",
-                                 who, a->bulk_labels);
+                        snprintf(a->confirm_text, sizeof(a->confirm_text),
+                                 "Set the labels of %s to '%s' (replacing theirs)? [y/N]", who,
+                                 a->bulk_labels);
                 else
-                        snprintf(a->confirm_text, sizeof(a->confirm_text), "Clear the labels of %s? [y/N]", who);
+                        snprintf(a->confirm_text, sizeof(a->confirm_text), "Clear the labels of %s? [y/N]",
+                                 who);
                 break;
         case BULK_PIN:
                 snprintf(a->confirm_text, sizeof(a->confirm_text),
-                         "Pin %s to release %" PRId64 " (each takes it on its next poll, whatever its channel or rollout)? [y/N]",
+                         "Pin %s to release %" PRId64
+                         " (each takes it on its next poll, whatever its channel or rollout)? [y/N]",
                          who, a->bulk_release);
                 break;
         case BULK_UNPIN:
@@ -203,7 +217,8 @@ static void bulk_confirm(App *a) {
                 break;
         case BULK_ASSIGN:
                 snprintf(a->confirm_text, sizeof(a->confirm_text),
-                         "Assign release %" PRId64 " to %s (each takes it on its next poll unless pinned)? [y/N]",
+                         "Assign release %" PRId64
+                         " to %s (each takes it on its next poll unless pinned)? [y/N]",
                          a->bulk_release, who);
                 break;
         default: return;
@@ -255,9 +270,11 @@ void bulk_entered(App *a, const char *text) {
         } else {
                 _cleanup_free_ char *copy = xstrdup(text);
                 size_t n = 0;
-                for (char *save = NULL, *t = strtok_r(copy, " ,", &save); t; t = strtok_r(NULL, " ,", &save), n++)
+                for (char *save = NULL, *t = strtok_r(copy, " ,", &save); t;
+                     t = strtok_r(NULL, " ,", &save), n++)
                         if (!label_is_valid(t) || n >= 64) {
-                                app_status(a, ROLE_BAD, "'%s' is not a label (1-64 letters, digits or ._:=/-)", t);
+                                app_status(a, ROLE_BAD,
+                                           "'%s' is not a label (1-64 letters, digits or ._:=/-)", t);
                                 bulk_clear(a);
                                 return;
                         }
@@ -303,15 +320,11 @@ static int act(App *a, Action action) {
                         return CHANGE_NONE;
                 app_open_device(a, a->snap->rows[a->idx[a->cursor]].id);
                 return CHANGE_REDRAW;
-        case ACTION_SORT_NEXT:
-                a->sort = next_shown_column(a, a->sort, 1);
-                return CHANGE_VIEW;
+        case ACTION_SORT_NEXT: a->sort = next_shown_column(a, a->sort, 1); return CHANGE_VIEW;
         case ACTION_SORT_PREV:
                 a->sort = next_shown_column(a, a->sort, _FLEET_COL_MAX - 1);
                 return CHANGE_VIEW;
-        case ACTION_SORT_REVERSE:
-                a->reverse = !a->reverse;
-                return CHANGE_VIEW;
+        case ACTION_SORT_REVERSE: a->reverse = !a->reverse; return CHANGE_VIEW;
         case ACTION_LABEL: return bulk_start(a, BULK_LABEL);
         case ACTION_PIN: return bulk_start(a, BULK_PIN);
         case ACTION_UNPIN: return bulk_start(a, BULK_UNPIN);

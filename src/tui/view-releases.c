@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The Releases view: flotad's releases per product with how many devices run each, the channels, and promotion. */
+/* The Releases view: flotad's releases per product with how many devices run each, the channels, and
+ * promotion. */
 #include <curses.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -77,8 +78,8 @@ static int draw_list(App *a, int y, int rows) {
                 const char *title;
                 int x;
         } cols[] = {
-                { "PRODUCT", 1 }, { "ID", 12 }, { "VERSION", 17 }, { "PLATFORM", 32 }, { "KIND", 42 },
-                { "SIZE", 53 }, { "CREATED", 63 }, { "DEVICES", 80 }, { "CHANNELS", 89 },
+                { "PRODUCT", 1 }, { "ID", 12 },      { "VERSION", 17 }, { "PLATFORM", 32 }, { "KIND", 42 },
+                { "SIZE", 53 },   { "CREATED", 63 }, { "DEVICES", 80 }, { "CHANNELS", 89 },
         };
         char t[32], ch[128];
 
@@ -96,8 +97,10 @@ static int draw_list(App *a, int y, int rows) {
                 term_print(y, 1, 10, base, r->product ? r->product : "-");
                 term_printf(y, 12, 4, base, "%" PRId64, r->id);
                 term_print(y, 17, 14, base, r->version ? r->version : "-");
-                term_print(y, 32, 9, base, platform_to_string(r->platform) ? platform_to_string(r->platform) : "-");
-                term_print(y, 42, 10, base, image_kind_to_string(r->kind) ? image_kind_to_string(r->kind) : "-");
+                term_print(y, 32, 9, base,
+                           platform_to_string(r->platform) ? platform_to_string(r->platform) : "-");
+                term_print(y, 42, 10, base,
+                           image_kind_to_string(r->kind) ? image_kind_to_string(r->kind) : "-");
                 term_printf(y, 53, 9, base, "%" PRIu64, r->size);
                 term_print(y, 63, 16, base, format_day(t, r->created));
                 term_printf(y, 80, 8, base, "%7" PRIu64, running(a->snap, r));
@@ -122,7 +125,8 @@ static void draw_channels(App *a, int y, int last) {
                 term_printf(y, 1, 24, ROLE_TITLE, "%s/%s", c->product, c->name);
                 if (c->release > 0)
                         term_printf(y, 26, COLS - 26, ROLE_NORMAL, "%s %s (release %" PRId64 ") since %s",
-                                    term_glyph(GLYPH_RUNNING), c->version, c->release, format_day(t, c->updated));
+                                    term_glyph(GLYPH_RUNNING), c->version, c->release,
+                                    format_day(t, c->updated));
                 else
                         term_print(y, 26, COLS - 26, ROLE_DIM, "no release");
         }
@@ -130,7 +134,8 @@ static void draw_channels(App *a, int y, int last) {
 
 static void draw(App *a) {
         if (!a->server) {
-                term_print(3, 2, COLS - 2, ROLE_DIM, "no flotad configured: releases live on flotad (--server)");
+                term_print(3, 2, COLS - 2, ROLE_DIM,
+                           "no flotad configured: releases live on flotad (--server)");
                 return;
         }
         if (!a->releases) {
@@ -171,7 +176,8 @@ void releases_channel_entered(App *a, const char *channel) {
         (void) strscpy(a->promote_channel, sizeof(a->promote_channel), channel);
         a->promote_release = r->id;
         snprintf(a->confirm_text, sizeof(a->confirm_text),
-                 "Point %s/%s at %s (release %" PRId64 "; now %s)? Its devices without a pin or rollout take it "
+                 "Point %s/%s at %s (release %" PRId64
+                 "; now %s)? Its devices without a pin or rollout take it "
                  "on their next poll [y/N]",
                  r->product, channel, r->version, r->id, now);
         a->confirm_for = CONFIRM_PROMOTE;
@@ -200,7 +206,8 @@ void releases_upload_complete(App *a) {
                 char list[APP_STATUS_MAX];
                 size_t n = 0;
                 for (size_t i = 0; i < m.n && n + 1 < sizeof(list); i++)
-                        n += (size_t) snprintf(list + n, sizeof(list) - n, "%s%s", i ? "  " : "", m.names[i]);
+                        n += (size_t) snprintf(list + n, sizeof(list) - n, "%s%s", i ? "  " : "",
+                                               m.names[i]);
                 app_status(a, ROLE_DIM, "%s", list);
         } else
                 a->status[0] = 0;

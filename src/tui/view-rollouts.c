@@ -35,8 +35,8 @@ static void draw_table(App *a, int y, int rows) {
                 const char *title;
                 int x;
         } cols[] = {
-                { "ROLLOUT", 1 }, { "RELEASE", 14 }, { "STATE", 33 }, { "WAVE", 43 }, { "PROGRESS", 49 },
-                { "UPDATED", 70 }, { "FAILED", 78 }, { "SILENT", 85 }, { "HOLD", 92 },
+                { "ROLLOUT", 1 },  { "RELEASE", 14 }, { "STATE", 33 },  { "WAVE", 43 }, { "PROGRESS", 49 },
+                { "UPDATED", 70 }, { "FAILED", 78 },  { "SILENT", 85 }, { "HOLD", 92 },
         };
         for (size_t i = 0; i < ELEMENTSOF(cols); i++)
                 if (cols[i].x < COLS)
@@ -51,12 +51,21 @@ static void draw_table(App *a, int y, int rows) {
                         term_fill(y, 0, COLS, ROLE_ACCENT);
                 term_print(y, 1, 12, base, r->name);
                 term_printf(y, 14, 18, base, "%s %s", r->product, r->version);
-                term_print(y, 33, 9, cur ? base : rollout_state_role(r->state), rollout_state_to_string(r->state));
+                term_print(y, 33, 9, cur ? base : rollout_state_role(r->state),
+                           rollout_state_to_string(r->state));
                 term_printf(y, 43, 5, base, "%u/%zu", r->wave + 1, r->n_waves ? r->n_waves : 1);
                 progress(y, 49, 20, &r->total, r->total.eligible);
                 term_printf(y, 70, 7, base, "%7" PRIu64, r->total.updated);
-                term_printf(y, 78, 6, cur ? base : r->total.failed ? ROLE_BAD : ROLE_NORMAL, "%6" PRIu64, r->total.failed);
-                term_printf(y, 85, 6, cur ? base : r->total.silent ? ROLE_WARN : ROLE_NORMAL, "%6" PRIu64, r->total.silent);
+                term_printf(y, 78, 6,
+                            cur               ? base
+                            : r->total.failed ? ROLE_BAD
+                                              : ROLE_NORMAL,
+                            "%6" PRIu64, r->total.failed);
+                term_printf(y, 85, 6,
+                            cur               ? base
+                            : r->total.silent ? ROLE_WARN
+                                              : ROLE_NORMAL,
+                            "%6" PRIu64, r->total.silent);
                 if (COLS > 92)
                         term_print(y, 92, COLS - 92, base, r->hold[0] ? r->hold : "-");
         }
@@ -70,8 +79,8 @@ static void draw_waves(const RolloutInfo *r, int y, int last) {
         term_print(y, 0, COLS, ROLE_TITLE, title);
         y++;
         if (r->hold[0] && y <= last)
-                term_printf(y++, 1, COLS - 1, rollout_state_role(r->state), "%s: %s", rollout_state_to_string(r->state),
-                            r->hold);
+                term_printf(y++, 1, COLS - 1, rollout_state_role(r->state), "%s: %s",
+                            rollout_state_to_string(r->state), r->hold);
         for (size_t i = 0; i < r->n_waves && y <= last; i++, y++) {
                 const RolloutCounts *c = &r->per_wave[i];
                 uint64_t size = r->targets[i] - (i > 0 ? r->targets[i - 1] : 0);
@@ -80,14 +89,18 @@ static void draw_waves(const RolloutInfo *r, int y, int last) {
                             current ? term_glyph(GLYPH_CURSOR) : " ", i + 1);
                 term_printf(y, 12, 12, ROLE_NORMAL, "%" PRIu64 " device%s", size, size == 1 ? "" : "s");
                 progress(y, 25, 20, c, size);
-                Role role = c->failed ? ROLE_BAD : c->silent ? ROLE_WARN : c->updated == size && size ? ROLE_OK : ROLE_NORMAL;
+                Role role = c->failed                    ? ROLE_BAD
+                            : c->silent                  ? ROLE_WARN
+                            : c->updated == size && size ? ROLE_OK
+                                                         : ROLE_NORMAL;
                 if (c->offered == 0 && c->pending == size)
                         term_print(y, 47, COLS - 47, ROLE_DIM, i < r->wave ? "-" : "waiting");
                 else
                         term_printf(y, 47, COLS - 47, role,
                                     "%" PRIu64 " updated, %" PRIu64 " offered, %" PRIu64 " failed, %" PRIu64
                                     " silent, %" PRIu64 " pending",
-                                    c->updated, c->offered - rollout_counts_decided(c), c->failed, c->silent, c->pending);
+                                    c->updated, c->offered - rollout_counts_decided(c), c->failed, c->silent,
+                                    c->pending);
         }
 }
 
@@ -111,32 +124,39 @@ static void describe(const RolloutInfo *r, RolloutAction act, char *buf, size_t 
 
         switch (act) {
         case ROLLOUT_ACTION_PAUSE:
-                snprintf(buf, size, "Pause %s: no new offers until resumed (%" PRIu64 " offered, %" PRIu64
-                         " pending stay as they are)? [y/N]", r->name, in_flight, c->pending);
+                snprintf(buf, size,
+                         "Pause %s: no new offers until resumed (%" PRIu64 " offered, %" PRIu64
+                         " pending stay as they are)? [y/N]",
+                         r->name, in_flight, c->pending);
                 break;
         case ROLLOUT_ACTION_RESUME:
-                snprintf(buf, size, "Resume %s at wave %u/%zu (%" PRIu64 " devices still pending)? [y/N]", r->name,
-                         r->wave + 1, r->n_waves, c->pending);
+                snprintf(buf, size, "Resume %s at wave %u/%zu (%" PRIu64 " devices still pending)? [y/N]",
+                         r->name, r->wave + 1, r->n_waves, c->pending);
                 break;
         case ROLLOUT_ACTION_APPROVE:
-                snprintf(buf, size, "Approve the next wave of %s (wave %u/%zu now)? [y/N]", r->name, r->wave + 1,
-                         r->n_waves);
+                snprintf(buf, size, "Approve the next wave of %s (wave %u/%zu now)? [y/N]", r->name,
+                         r->wave + 1, r->n_waves);
                 break;
         case ROLLOUT_ACTION_ABORT:
-                snprintf(buf, size, "Abort %s: %" PRIu64 " pending devices are never offered %s, %" PRIu64
-                         " offered keep what they run? [y/N]", r->name, c->pending, r->version, in_flight);
+                snprintf(buf, size,
+                         "Abort %s: %" PRIu64 " pending devices are never offered %s, %" PRIu64
+                         " offered keep what they run? [y/N]",
+                         r->name, c->pending, r->version, in_flight);
                 break;
         case ROLLOUT_ACTION_RETRY_FAILED:
-                snprintf(buf, size, "Offer %s again to the %" PRIu64 " failed devices of %s? [y/N]", r->version,
-                         c->failed, r->name);
+                snprintf(buf, size, "Offer %s again to the %" PRIu64 " failed devices of %s? [y/N]",
+                         r->version, c->failed, r->name);
                 break;
         case ROLLOUT_ACTION_ROLLBACK:
-                snprintf(buf, size, "Roll back %" PRIu64 " devices of %s from %s to their previous release? [y/N]",
+                snprintf(buf, size,
+                         "Roll back %" PRIu64 " devices of %s from %s to their previous release? [y/N]",
                          c->updated + in_flight, r->name, r->version);
                 break;
         case ROLLOUT_ACTION_PROMOTE:
-                snprintf(buf, size, "Promote %s %s to the channel of %s (every %s device on the channel follows)? [y/N]",
-                         r->product, r->version, r->name, r->product);
+                snprintf(
+                        buf, size,
+                        "Promote %s %s to the channel of %s (every %s device on the channel follows)? [y/N]",
+                        r->product, r->version, r->name, r->product);
                 break;
         default: buf[0] = 0;
         }
@@ -165,7 +185,8 @@ static int ask_start(App *a) {
         if (!r)
                 return CHANGE_NONE;
         if (r->state != ROLLOUT_DRAFT) {
-                app_status(a, ROLE_WARN, "%s is %s: only a draft starts", r->name, rollout_state_to_string(r->state));
+                app_status(a, ROLE_WARN, "%s is %s: only a draft starts", r->name,
+                           rollout_state_to_string(r->state));
                 return CHANGE_REDRAW;
         }
         if (!a->server) {
@@ -173,8 +194,8 @@ static int ask_start(App *a) {
                 return CHANGE_REDRAW;
         }
         snprintf(a->confirm_text, sizeof(a->confirm_text),
-                 "Start %s: fix its devices now and offer %s %s to the first wave? [y/N]", r->name, r->product,
-                 r->version);
+                 "Start %s: fix its devices now and offer %s %s to the first wave? [y/N]", r->name,
+                 r->product, r->version);
         (void) strscpy(a->confirm_rollout, sizeof(a->confirm_rollout), r->name);
         a->confirm_for = CONFIRM_START;
         a->confirming = true;

@@ -46,7 +46,7 @@ static void mdns_note_done(MdnsNote *n) {
 }
 
 typedef enum ActionKind {
-        ACT_ROLLOUT,                    /* rollout_act() */
+        ACT_ROLLOUT, /* rollout_act() */
         ACT_PROMOTE,
         ACT_BULK,
         ACT_CREATE,
@@ -70,10 +70,11 @@ struct Worker {
         char **logs;
         const LogFormat *const *log_formats;
         size_t n_logs;
-        bool logs_now;                  /* a log changed: read the logs without waiting for the next pass */
-        MdnsNote *mdns;                 /* sightings and goodbyes for the inventory, oldest first */
+        bool logs_now;  /* a log changed: read the logs without waiting for the next pass */
+        MdnsNote *mdns; /* sightings and goodbyes for the inventory, oldest first */
         size_t n_mdns, mdns_allocated;
-        const char *(*push_password)(const char *device, const char *host, const char *product, void *userdata);
+        const char *(*push_password)(const char *device, const char *host, const char *product,
+                                     void *userdata);
         void *push_userdata;
         char *push_user;
 
@@ -83,12 +84,12 @@ struct Worker {
         pthread_cond_t cond;
         bool quit, wake;
         bool has_action;
-        ActionKind kind;                /* what the queued action is */
+        ActionKind kind; /* what the queued action is */
         char action_rollout[ROLLOUT_NAME_MAX + 1];
         RolloutAction action;
-        char *create_spec;              /* ACT_CREATE: the spec's text, owned while queued */
-        char *upload_path;              /* ACT_UPLOAD: owned while queued (product in promote_product, */
-        char *upload_version;           /* version may be "") */
+        char *create_spec;    /* ACT_CREATE: the spec's text, owned while queued */
+        char *upload_path;    /* ACT_UPLOAD: owned while queued (product in promote_product, */
+        char *upload_version; /* version may be "") */
         bool create_start;
         char promote_product[PRODUCT_NAME_MAX + 1];
         char promote_channel[CHANNEL_NAME_MAX + 1];
@@ -103,14 +104,14 @@ struct Worker {
         char plan_name[ROLLOUT_NAME_MAX + 1];
         char *plan_spec;
         RolloutRelease plan_release;
-        bool device_now;                /* fetch it without waiting for the next pass */
+        bool device_now; /* fetch it without waiting for the next pass */
 
-        int64_t last_checkin;           /* the newest check-in handed to the UI */
-        Fingerprint seen;               /* the inventory as the last snapshot read it */
-        usec_t last_snapshot;           /* monotonic */
+        int64_t last_checkin; /* the newest check-in handed to the UI */
+        Fingerprint seen;     /* the inventory as the last snapshot read it */
+        usec_t last_snapshot; /* monotonic */
 
         int efd;
-        WorkerEvent **events;           /* the queue to the UI */
+        WorkerEvent **events; /* the queue to the UI */
         size_t n_events, events_allocated;
 };
 
@@ -201,8 +202,9 @@ static int fingerprint(Store *s, Fingerprint *ret) {
 static void maybe_snapshot(Worker *w, Store *s, bool force) {
         usec_t now = now_usec(CLOCK_MONOTONIC);
         Fingerprint f;
-        bool same = fingerprint(s, &f) >= 0 && f.devices == w->seen.devices && f.last_seen == w->seen.last_seen &&
-                    f.rollouts == w->seen.rollouts && f.rollouts_updated == w->seen.rollouts_updated;
+        bool same = fingerprint(s, &f) >= 0 && f.devices == w->seen.devices &&
+                    f.last_seen == w->seen.last_seen && f.rollouts == w->seen.rollouts &&
+                    f.rollouts_updated == w->seen.rollouts_updated;
 
         if (!force && same && now < w->last_snapshot + SNAPSHOT_MAX_AGE)
                 return;
@@ -226,7 +228,8 @@ static RolloutEngine engine(Worker *w, Store *s, ApiClient *api) {
         };
 }
 
-/* One pass over flotad: the feed, and the tick when asked for. Skipped while another flota holds the lock. */
+/* One pass over flotad: the feed, and the tick when asked for. Skipped while another flota holds the lock.
+ */
 static void pass(Worker *w, Store *s, ApiClient *api) {
         WorkerEvent *e = event_new(WORKER_PASS);
         char err[ROLLOUT_ERROR_MAX] = "";
@@ -237,7 +240,8 @@ static void pass(Worker *w, Store *s, ApiClient *api) {
         if (fd < 0) {
                 e->ok = true;
                 snprintf(e->message, sizeof(e->message), "%s",
-                         fd == -EWOULDBLOCK ? "another flota holds the rollout lock" : "cannot take the rollout lock");
+                         fd == -EWOULDBLOCK ? "another flota holds the rollout lock"
+                                            : "cannot take the rollout lock");
                 post(w, e);
                 return;
         }
@@ -298,9 +302,11 @@ static void fetch_checkins(Worker *w, Store *s, ApiClient *api) {
         char err[API_CLIENT_ERROR_MAX];
         int64_t cursor;
 
-        if (!api || inventory_cursor(s, source, &text) < 0 || parse_i64(text, &cursor) < 0 || cursor <= w->last_checkin)
+        if (!api || inventory_cursor(s, source, &text) < 0 || parse_i64(text, &cursor) < 0 ||
+            cursor <= w->last_checkin)
                 return;
-        int64_t after = cursor - RECENT_CHECKINS > w->last_checkin ? cursor - RECENT_CHECKINS : w->last_checkin;
+        int64_t after =
+                cursor - RECENT_CHECKINS > w->last_checkin ? cursor - RECENT_CHECKINS : w->last_checkin;
         ApiCheckinPage *page = xcalloc(1, sizeof(ApiCheckinPage));
         if (api_checkins_page(api, after, RECENT_CHECKINS, page, err) < 0) {
                 free(page);
@@ -337,7 +343,8 @@ static void fetch_releases(Worker *w, ApiClient *api) {
         post(w, e);
 }
 
-static void promote(Worker *w, Store *s, ApiClient *api, const char *product, const char *channel, int64_t release) {
+static void promote(Worker *w, Store *s, ApiClient *api, const char *product, const char *channel,
+                    int64_t release) {
         WorkerEvent *e = event_new(WORKER_ACTION);
         char err[API_CLIENT_ERROR_MAX] = "";
 
@@ -346,19 +353,24 @@ static void promote(Worker *w, Store *s, ApiClient *api, const char *product, co
         e->denied = r == -EACCES;
         if (r < 0)
                 snprintf(e->message, sizeof(e->message), "promote %s/%s: %s", product, channel,
-                         !api ? "no flotad configured (--server)" : err[0] ? err : strerror(-r));
+                         !api     ? "no flotad configured (--server)"
+                         : err[0] ? err
+                                  : strerror(-r));
         else {
-                snprintf(e->message, sizeof(e->message), "promote %s/%s: release %" PRId64 ", done", product, channel,
-                         release);
-                _cleanup_free_ char *detail = xasprintf("%s/%s -> release %" PRId64 " on %s", product, channel,
-                                                         release, w->server ? w->server : "-");
+                snprintf(e->message, sizeof(e->message), "promote %s/%s: release %" PRId64 ", done", product,
+                         channel, release);
+                _cleanup_free_ char *detail = xasprintf("%s/%s -> release %" PRId64 " on %s", product,
+                                                        channel, release, w->server ? w->server : "-");
                 (void) inventory_audit(s, "promote", detail);
         }
         post(w, e);
 }
 
 static const char *const bulk_names[_BULK_MAX] = {
-        [BULK_LABEL] = "label", [BULK_PIN] = "pin", [BULK_UNPIN] = "unpin", [BULK_ASSIGN] = "assign",
+        [BULK_LABEL] = "label",
+        [BULK_PIN] = "pin",
+        [BULK_UNPIN] = "unpin",
+        [BULK_ASSIGN] = "assign",
 };
 
 const char *bulk_kind_to_string(BulkKind k) {
@@ -384,8 +396,8 @@ static void audit(Worker *w, Store *s, const char *action, const char *what) {
 }
 
 /* One device's label, pin or unpin; 0 or -errno with err set. */
-static int bulk_one(Worker *w, Store *s, ApiClient *api, BulkKind k, const char *id, int64_t release, char **labels,
-                    size_t n_labels, char err[static API_CLIENT_ERROR_MAX]) {
+static int bulk_one(Worker *w, Store *s, ApiClient *api, BulkKind k, const char *id, int64_t release,
+                    char **labels, size_t n_labels, char err[static API_CLIENT_ERROR_MAX]) {
         _cleanup_free_ char *what = NULL;
         int r;
 
@@ -421,7 +433,8 @@ static void bulk(Worker *w, Store *s, ApiClient *api, BulkKind k, char **ids, si
         int r = 0;
 
         if (!api) {
-                snprintf(e->message, sizeof(e->message), "%s: no flotad configured (--server)", bulk_kind_to_string(k));
+                snprintf(e->message, sizeof(e->message), "%s: no flotad configured (--server)",
+                         bulk_kind_to_string(k));
                 post(w, e);
                 return;
         }
@@ -437,7 +450,8 @@ static void bulk(Worker *w, Store *s, ApiClient *api, BulkKind k, char **ids, si
                         }
                 }
                 if (done > 0) {
-                        _cleanup_free_ char *what = xasprintf("%" PRIu64 " devices -> release %" PRId64, changed, release);
+                        _cleanup_free_ char *what =
+                                xasprintf("%" PRIu64 " devices -> release %" PRId64, changed, release);
                         audit(w, s, "assign", what);
                 }
         } else
@@ -449,8 +463,8 @@ static void bulk(Worker *w, Store *s, ApiClient *api, BulkKind k, char **ids, si
         e->ok = r >= 0;
         e->denied = r == -EACCES;
         if (r < 0)
-                snprintf(e->message, sizeof(e->message), "%s: %zu of %zu devices done, then: %s", bulk_kind_to_string(k),
-                         done, n, err[0] ? err : strerror(-r));
+                snprintf(e->message, sizeof(e->message), "%s: %zu of %zu devices done, then: %s",
+                         bulk_kind_to_string(k), done, n, err[0] ? err : strerror(-r));
         else
                 snprintf(e->message, sizeof(e->message), "%s: %zu device%s done", bulk_kind_to_string(k), n,
                          n == 1 ? "" : "s");
@@ -480,10 +494,13 @@ static void ingest_logs(Worker *w, Store *s) {
                 if (r < 0)
                         snprintf(e->message, sizeof(e->message), "%s: %s", w->logs[i], strerror(-r));
                 else if (st.rotated_lost)
-                        snprintf(e->message, sizeof(e->message), "%s was rotated and its predecessor is gone: what it "
-                                 "logged meanwhile is lost", w->logs[i]);
+                        snprintf(e->message, sizeof(e->message),
+                                 "%s was rotated and its predecessor is gone: what it "
+                                 "logged meanwhile is lost",
+                                 w->logs[i]);
                 else if (st.truncated)
-                        snprintf(e->message, sizeof(e->message), "%s was truncated: read again from the start", w->logs[i]);
+                        snprintf(e->message, sizeof(e->message),
+                                 "%s was truncated: read again from the start", w->logs[i]);
                 else
                         snprintf(e->message, sizeof(e->message), "%s", w->logs[i]);
                 post(w, e);
@@ -508,9 +525,17 @@ static void write_mdns(Worker *w, Store *s) {
                 if (m->gone)
                         (void) inventory_mdns_gone(s, m->device);
                 else {
-                        MdnsSighting x = { .device = m->device, .name = m->name, .kind = m->kind, .host = m->host,
-                                           .board = m->board, .txt = m->txt, .ip = m->ip, .platform = m->platform,
-                                           .version = m->version, .framework = m->framework, .port = m->port,
+                        MdnsSighting x = { .device = m->device,
+                                           .name = m->name,
+                                           .kind = m->kind,
+                                           .host = m->host,
+                                           .board = m->board,
+                                           .txt = m->txt,
+                                           .ip = m->ip,
+                                           .platform = m->platform,
+                                           .version = m->version,
+                                           .framework = m->framework,
+                                           .port = m->port,
                                            .at = m->at };
                         (void) inventory_mdns_seen(s, &x, id);
                 }
@@ -520,7 +545,8 @@ static void write_mdns(Worker *w, Store *s) {
 }
 
 /* Creates a rollout from the form, and starts it when asked to. */
-static void create(Worker *w, Store *s, ApiClient *api, const char *name, const char *spec_text, bool start) {
+static void create(Worker *w, Store *s, ApiClient *api, const char *name, const char *spec_text,
+                   bool start) {
         WorkerEvent *e = event_new(WORKER_ACTION);
         char err[ROLLOUT_ERROR_MAX] = "", msg[ROLLOUT_SPEC_ERROR_MAX];
         RolloutSpec spec;
@@ -559,7 +585,8 @@ static void create(Worker *w, Store *s, ApiClient *api, const char *name, const 
         if (k < 0)
                 snprintf(e->message, sizeof(e->message), "create %s: %s", name, err[0] ? err : strerror(-k));
         else
-                snprintf(e->message, sizeof(e->message), "%s %s: done", start ? "create and start" : "create", name);
+                snprintf(e->message, sizeof(e->message), "%s %s: done",
+                         start ? "create and start" : "create", name);
         post(w, e);
 }
 
@@ -589,7 +616,8 @@ static void start_rollout(Worker *w, Store *s, ApiClient *api, const char *name)
         post(w, e);
 }
 
-static void upload(Worker *w, Store *s, ApiClient *api, const char *path, const char *product, const char *version) {
+static void upload(Worker *w, Store *s, ApiClient *api, const char *path, const char *product,
+                   const char *version) {
         WorkerEvent *e = event_new(WORKER_ACTION);
         char err[API_CLIENT_ERROR_MAX] = "";
         ApiReleaseUpload u = { .product = product, .version = isempty(version) ? NULL : version };
@@ -616,8 +644,8 @@ static void upload(Worker *w, Store *s, ApiClient *api, const char *path, const 
         else {
                 snprintf(e->message, sizeof(e->message), "upload: release %" PRId64 ", %s %s, done", rel.id,
                          rel.product, rel.version);
-                _cleanup_free_ char *what = xasprintf("release %" PRId64 ": %s %s from %s", rel.id, rel.product,
-                                                       rel.version, path);
+                _cleanup_free_ char *what = xasprintf("release %" PRId64 ": %s %s from %s", rel.id,
+                                                      rel.product, rel.version, path);
                 audit(w, s, "release upload", what);
                 release_done(&rel);
         }
@@ -685,7 +713,9 @@ static void fetch_device(Worker *w, ApiClient *api) {
         if (r < 0) {
                 free(d);
                 snprintf(e->message, sizeof(e->message), "%s",
-                         r == -ENOENT ? "flotad has no record of this device" : err[0] ? err : strerror(-r));
+                         r == -ENOENT ? "flotad has no record of this device"
+                         : err[0]     ? err
+                                      : strerror(-r));
         } else {
                 e->ok = true;
                 e->detail = d;
@@ -704,7 +734,8 @@ static struct timespec deadline_after(usec_t d) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         usec_t t = (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000 + d;
-        return (struct timespec) { .tv_sec = (time_t) (t / USEC_PER_SEC), .tv_nsec = (long) (t % USEC_PER_SEC) * 1000 };
+        return (struct timespec) { .tv_sec = (time_t) (t / USEC_PER_SEC),
+                                   .tv_nsec = (long) (t % USEC_PER_SEC) * 1000 };
 }
 
 static void *run(void *userdata) {
@@ -731,7 +762,8 @@ static void *run(void *userdata) {
                 WorkerEvent *e = event_new(WORKER_TOKEN);
                 e->ok = true;
                 e->denied = !token.admin;
-                snprintf(e->message, sizeof(e->message), "token %s may only read: actions are unavailable", token.name);
+                snprintf(e->message, sizeof(e->message), "token %s may only read: actions are unavailable",
+                         token.name);
                 post(w, e);
         }
         /* paint from the inventory at once, then the first pass over flotad without waiting */
@@ -740,9 +772,11 @@ static void *run(void *userdata) {
                 bool do_action = false, create_start = false;
                 ActionKind kind = ACT_ROLLOUT;
                 BulkKind bk = 0;
-                char **ids = NULL, **labels = NULL, *spec = NULL, *upload_path = NULL, *upload_version = NULL;
+                char **ids = NULL, **labels = NULL, *spec = NULL, *upload_path = NULL,
+                     *upload_version = NULL;
                 size_t n_ids = 0, n_labels = 0;
-                char name[ROLLOUT_NAME_MAX + 1], product[PRODUCT_NAME_MAX + 1], channel[CHANNEL_NAME_MAX + 1];
+                char name[ROLLOUT_NAME_MAX + 1], product[PRODUCT_NAME_MAX + 1],
+                        channel[CHANNEL_NAME_MAX + 1];
                 RolloutAction a = 0;
                 int64_t release = 0;
 
@@ -923,7 +957,8 @@ WorkerEvent *worker_next(Worker *w) {
         return e;
 }
 
-/* Takes the worker's single action slot for a new action (-EBUSY while one is pending); call with the lock held. */
+/* Takes the worker's single action slot for a new action (-EBUSY while one is pending); call with the lock
+ * held. */
 static int claim_action(Worker *w, ActionKind kind) {
         if (w->has_action)
                 return -EBUSY;
@@ -957,8 +992,8 @@ int worker_promote(Worker *w, const char *product, const char *channel, int64_t 
         return r;
 }
 
-int worker_bulk(Worker *w, BulkKind kind, char *const *ids, size_t n, int64_t release_id, char *const *labels,
-                size_t n_labels) {
+int worker_bulk(Worker *w, BulkKind kind, char *const *ids, size_t n, int64_t release_id,
+                char *const *labels, size_t n_labels) {
         pthread_mutex_lock(&w->lock);
         int r = claim_action(w, ACT_BULK);
         if (r == 0) {
@@ -1014,7 +1049,8 @@ int worker_start_rollout(Worker *w, const char *name) {
         return r;
 }
 
-void worker_plan(Worker *w, uint64_t seq, const char *name, const char *spec_text, const RolloutRelease *release) {
+void worker_plan(Worker *w, uint64_t seq, const char *name, const char *spec_text,
+                 const RolloutRelease *release) {
         pthread_mutex_lock(&w->lock);
         free(w->plan_spec);
         w->plan_spec = xstrdup(spec_text);

@@ -21,38 +21,39 @@
 
 typedef struct WorkerOptions {
         const char *inventory_path;
-        const char *server;             /* NULL: no flotad, the inventory only */
+        const char *server; /* NULL: no flotad, the inventory only */
         const char *token;
-        unsigned timeout_sec;           /* for each request to flotad */
-        usec_t interval;                /* between passes over the feed */
-        bool tick;                      /* step running rollouts on each pass (not only the feed) */
-        const char *const *logs;        /* poll logs read into the inventory on each pass and when they change */
+        unsigned timeout_sec;    /* for each request to flotad */
+        usec_t interval;         /* between passes over the feed */
+        bool tick;               /* step running rollouts on each pass (not only the feed) */
+        const char *const *logs; /* poll logs read into the inventory on each pass and when they change */
         const LogFormat *const *log_formats; /* borrowed: they outlive the worker */
         size_t n_logs;
         /* push transports' passwords (RolloutEngine's; called on the worker thread) */
-        const char *(*push_password)(const char *device, const char *host, const char *product, void *userdata);
+        const char *(*push_password)(const char *device, const char *host, const char *product,
+                                     void *userdata);
         void *push_userdata;
         const char *push_user;
 } WorkerOptions;
 
 typedef enum WorkerEventKind {
-        WORKER_SNAPSHOT,                /* snapshot is set */
-        WORKER_PASS,                    /* a pass over flotad ended: ok, message */
-        WORKER_ACTION,                  /* an action ended: ok, message */
-        WORKER_DEVICE,                  /* flotad's record of the watched device: device, detail or message */
-        WORKER_RELEASES,                /* flotad's releases and channels: releases, channels */
-        WORKER_CHECKINS,                /* check-ins new since the last such event (at most 100): recent */
-        WORKER_PLAN,                    /* a rollout plan preview: preview, or message when it could not be made */
-        WORKER_TOKEN,                   /* flotad said what the token may do: denied (read-only), message */
-        WORKER_LOG,                     /* a log was read: ok, checkins (its new polls), message (its path, or why not) */
+        WORKER_SNAPSHOT, /* snapshot is set */
+        WORKER_PASS,     /* a pass over flotad ended: ok, message */
+        WORKER_ACTION,   /* an action ended: ok, message */
+        WORKER_DEVICE,   /* flotad's record of the watched device: device, detail or message */
+        WORKER_RELEASES, /* flotad's releases and channels: releases, channels */
+        WORKER_CHECKINS, /* check-ins new since the last such event (at most 100): recent */
+        WORKER_PLAN,     /* a rollout plan preview: preview, or message when it could not be made */
+        WORKER_TOKEN,    /* flotad said what the token may do: denied (read-only), message */
+        WORKER_LOG,      /* a log was read: ok, checkins (its new polls), message (its path, or why not) */
 } WorkerEventKind;
 
 /* What a new rollout would do (rollout_plan_build()'s counts), for the create form's live preview. */
 typedef struct PlanPreview {
-        uint64_t seq;                   /* the request's, so a late answer to an old form is told apart */
-        uint64_t selected;              /* devices the selection matches */
+        uint64_t seq;      /* the request's, so a late answer to an old form is told apart */
+        uint64_t selected; /* devices the selection matches */
         uint64_t eligible;
-        uint64_t offline;               /* eligible but not seen lately */
+        uint64_t offline; /* eligible but not seen lately */
         uint64_t excluded[_EXCLUDE_MAX];
         uint64_t targets[ROLLOUT_WAVES_MAX]; /* cumulative devices after each wave */
         size_t n_waves;
@@ -62,17 +63,17 @@ typedef struct PlanPreview {
 
 typedef struct WorkerEvent {
         WorkerEventKind kind;
-        Snapshot *snapshot;             /* owned */
-        usec_t build_usec;              /* how long reading the snapshot took */
+        Snapshot *snapshot; /* owned */
+        usec_t build_usec;  /* how long reading the snapshot took */
         bool ok;
-        bool denied;                    /* flotad refused the token (read-only): -EACCES */
-        uint64_t checkins;              /* read from the feed in this pass */
+        bool denied;       /* flotad refused the token (read-only): -EACCES */
+        uint64_t checkins; /* read from the feed in this pass */
         char message[WORKER_MESSAGE_MAX];
         char device[DEVICE_ID_MAX + 1];
-        DeviceDetail *detail;           /* owned; NULL when flotad could not say (message) */
-        ApiReleaseList *releases;       /* owned */
-        ApiChannelList *channels;       /* owned */
-        ApiCheckinPage *recent;         /* owned, oldest first */
+        DeviceDetail *detail;     /* owned; NULL when flotad could not say (message) */
+        ApiReleaseList *releases; /* owned */
+        ApiChannelList *channels; /* owned */
+        ApiCheckinPage *recent;   /* owned, oldest first */
         PlanPreview preview;
         char rollout[ROLLOUT_NAME_MAX + 1]; /* WORKER_ACTION of a create or start: the rollout */
 } WorkerEvent;
@@ -104,10 +105,10 @@ int worker_act(Worker *w, const char *rollout, RolloutAction a);
 int worker_promote(Worker *w, const char *product, const char *channel, int64_t release_id);
 
 typedef enum BulkKind {
-        BULK_LABEL,                     /* replace the devices' labels (on flotad and in the inventory) */
-        BULK_PIN,                       /* pin them to a release */
+        BULK_LABEL, /* replace the devices' labels (on flotad and in the inventory) */
+        BULK_PIN,   /* pin them to a release */
         BULK_UNPIN,
-        BULK_ASSIGN,                    /* assign them a release */
+        BULK_ASSIGN, /* assign them a release */
         _BULK_MAX,
 } BulkKind;
 
@@ -118,8 +119,8 @@ const char *bulk_kind_to_string(BulkKind k);
  * are. ids (n) and labels (n_labels, for BULK_LABEL) are copied. Ends as a WORKER_ACTION
  * event saying how many devices changed. -EBUSY while another action is queued or running.
  */
-int worker_bulk(Worker *w, BulkKind kind, char *const *ids, size_t n, int64_t release_id, char *const *labels,
-                size_t n_labels);
+int worker_bulk(Worker *w, BulkKind kind, char *const *ids, size_t n, int64_t release_id,
+                char *const *labels, size_t n_labels);
 /*
  * Follows one device's record on flotad (its recent check-ins): fetched at once and after
  * every pass, as WORKER_DEVICE events. NULL stops.
@@ -130,7 +131,8 @@ void worker_watch_device(Worker *w, const char *id);
  * form, over the worker's inventory. Only the latest request is kept; it ends as a WORKER_PLAN
  * event with the same seq. The strings are copied.
  */
-void worker_plan(Worker *w, uint64_t seq, const char *name, const char *spec_text, const RolloutRelease *release);
+void worker_plan(Worker *w, uint64_t seq, const char *name, const char *spec_text,
+                 const RolloutRelease *release);
 /*
  * Queues the creation of a rollout (rollout_create()) and, when start, its start; ends as a
  * WORKER_ACTION event naming the rollout. -EBUSY while another action is queued or running.

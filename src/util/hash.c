@@ -149,12 +149,13 @@ int signature_verify_sha256(const char *pem, const void *data, size_t n, const u
         return r;
 }
 
-int pbkdf2_sha256(const void *password, size_t n, const void *salt, size_t salt_len, unsigned rounds, uint8_t *out,
-                  size_t out_len) {
-        if (n > INT32_MAX || salt_len > INT32_MAX || out_len > INT32_MAX || rounds == 0 || rounds > INT32_MAX)
+int pbkdf2_sha256(const void *password, size_t n, const void *salt, size_t salt_len, unsigned rounds,
+                  uint8_t *out, size_t out_len) {
+        if (n > INT32_MAX || salt_len > INT32_MAX || out_len > INT32_MAX || rounds == 0 ||
+            rounds > INT32_MAX)
                 return -EIO;
-        return PKCS5_PBKDF2_HMAC(password, (int) n, salt, (int) salt_len, (int) rounds, EVP_sha256(), (int) out_len,
-                                 out) == 1
+        return PKCS5_PBKDF2_HMAC(password, (int) n, salt, (int) salt_len, (int) rounds, EVP_sha256(),
+                                 (int) out_len, out) == 1
                        ? 0
                        : -EIO;
 }

@@ -8,7 +8,6 @@
 #include <limits.h>
 #include <stdio.h>
 
-
 const char *startswith(const char *s, const char *prefix) {
         size_t n = strlen(prefix);
         return strncmp(s, prefix, n) == 0 ? s + n : NULL;
@@ -226,7 +225,8 @@ char *term_escape(const char *s) {
         for (size_t i = 0; i < n; i++) {
                 unsigned char c = (unsigned char) s[i];
                 /* C1 controls arrive in UTF-8 as 0xC2 0x80..0x9F */
-                bool c1 = c == 0xc2 && i + 1 < n && (unsigned char) s[i + 1] >= 0x80 && (unsigned char) s[i + 1] <= 0x9f;
+                bool c1 = c == 0xc2 && i + 1 < n && (unsigned char) s[i + 1] >= 0x80 &&
+                          (unsigned char) s[i + 1] <= 0x9f;
                 if (c < 0x20 || c == 0x7f || c1) {
                         o += sprintf(o, "\\x%02x", c1 ? (unsigned char) s[++i] : c);
                 } else if (c == '\\') {

@@ -54,7 +54,8 @@ int main(int argc, char **argv) {
         usec_t busy = 0, t0 = 1700000000 * USEC_PER_SEC;
         Store *s;
 
-        if (argc != 4 || parse_u32(argv[2], &devices) < 0 || parse_u32(argv[3], &heartbeat) < 0 || devices == 0) {
+        if (argc != 4 || parse_u32(argv[2], &devices) < 0 || parse_u32(argv[3], &heartbeat) < 0 ||
+            devices == 0) {
                 fprintf(stderr, "usage: bench-checkin-bytes DB DEVICES HEARTBEAT\n");
                 return 2;
         }

@@ -30,7 +30,8 @@ static void fill(Checkin *c, uint32_t device, uint32_t seq) {
         req.free_space = 2088960;
         req.sketch_size = 1048576;
         req.chip_size = 4194304;
-        checkin_fill(c, &req, "door", "127.0.0.1", now_usec(CLOCK_REALTIME), REASON_UP_TO_DATE, NULL, TARGET_CHANNEL);
+        checkin_fill(c, &req, "door", "127.0.0.1", now_usec(CLOCK_REALTIME), REASON_UP_TO_DATE, NULL,
+                     TARGET_CHANNEL);
 }
 
 int main(int argc, char **argv) {
@@ -70,8 +71,9 @@ int main(int argc, char **argv) {
                 now = now_usec(CLOCK_MONOTONIC);
         } while (now < end);
         double secs = (double) (now - start) / 1e6;
-        printf("devices=%u batch=%u checkins=%llu seconds=%.3f checkins_per_s=%.0f us_per_checkin=%.2f\n", devices,
-               batch, (unsigned long long) written, secs, (double) written / secs, secs * 1e6 / (double) written);
+        printf("devices=%u batch=%u checkins=%llu seconds=%.3f checkins_per_s=%.0f us_per_checkin=%.2f\n",
+               devices, batch, (unsigned long long) written, secs, (double) written / secs,
+               secs * 1e6 / (double) written);
         free(c);
         store_free(s);
         return 0;

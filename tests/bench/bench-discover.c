@@ -95,9 +95,9 @@ int main(int argc, char **argv) {
         printf("resolved=%u want=%u all_resolved_ms=%.0f added=%u removed=%u ticks=%llu worst_lag_ms=%.2f "
                "p99_lag_ms=%.2f late_over_10ms=%llu\n",
                b.resolved_peak, b.want,
-               b.all_resolved ? (double) (b.all_resolved - b.start) / USEC_PER_MSEC : -1.0, b.added, b.removed,
-               (unsigned long long) b.ticks, (double) b.worst_lag / USEC_PER_MSEC, (double) p99 / USEC_PER_MSEC,
-               (unsigned long long) b.late_10ms);
+               b.all_resolved ? (double) (b.all_resolved - b.start) / USEC_PER_MSEC : -1.0, b.added,
+               b.removed, (unsigned long long) b.ticks, (double) b.worst_lag / USEC_PER_MSEC,
+               (double) p99 / USEC_PER_MSEC, (unsigned long long) b.late_10ms);
         free(b.lags);
         discovery_free(d);
         loop_free(b.loop);

@@ -79,9 +79,11 @@ int main(int argc, char **argv) {
         printf("view, no filter, by id: %zu rows in %.1f ms\n", k, ms_since(t0));
         free(idx);
         t0 = now_usec(CLOCK_MONOTONIC);
-        if (fleet_view_build(snap, "product=door version<2.1 online", now, FLEET_COL_SEEN, false, &idx, &k, err) < 0)
+        if (fleet_view_build(snap, "product=door version<2.1 online", now, FLEET_COL_SEEN, false, &idx, &k,
+                             err) < 0)
                 return 1;
-        printf("view, 'product=door version<2.1 online', by last seen: %zu rows in %.1f ms\n", k, ms_since(t0));
+        printf("view, 'product=door version<2.1 online', by last seen: %zu rows in %.1f ms\n", k,
+               ms_since(t0));
         free(idx);
         for (int c = 0; c < _FLEET_COL_MAX; c++) {
                 if (fleet_view_build(snap, NULL, now, FLEET_COL_ID, false, &idx, &k, err) < 0)

@@ -21,7 +21,7 @@
 
 typedef struct Fixture {
         Flotad f;
-        char *common;           /* flota and its --server, --token and --db, quoted for sh */
+        char *common; /* flota and its --server, --token and --db, quoted for sh */
 } Fixture;
 
 static int setup(void **state) {
@@ -31,15 +31,16 @@ static int setup(void **state) {
         flotad_init(&x->f);
         if (flotad_start(&x->f, NULL) < 0)
                 return -1;
-        x->common = xasprintf("'%s' --server http://127.0.0.1:%d --token %s --db '%s/inventory.db'", getenv("FLOTA"),
-                              x->f.port, x->f.admin_token, x->f.dir);
+        x->common = xasprintf("'%s' --server http://127.0.0.1:%d --token %s --db '%s/inventory.db'",
+                              getenv("FLOTA"), x->f.port, x->f.admin_token, x->f.dir);
         if (api(&x->f, "POST", "/api/v1/products", "{\"name\":\"door\"}", &r) != 201)
                 return -1;
         http_response_done(&r);
         _cleanup_free_ char *img = make_image(&x->f, "esp8266", "2.0.0", "64K");
-        _cleanup_free_ char *cmd = xasprintf("%s release upload '%s' --product door --version 2.0.0 >/dev/null && "
-                                             "%s promote door stable 1 >/dev/null",
-                                             x->common, img, x->common);
+        _cleanup_free_ char *cmd =
+                xasprintf("%s release upload '%s' --product door --version 2.0.0 >/dev/null && "
+                          "%s promote door stable 1 >/dev/null",
+                          x->common, img, x->common);
         if (system(cmd) != 0)
                 return -1;
         *state = x;
@@ -68,8 +69,9 @@ static char *run_pipe(const Fixture *x, const char *env, const char *args) {
 
 /* The same on a pseudo-terminal cols columns wide (its output has \r\n line ends). */
 static char *run_tty(const Fixture *x, const char *env, int cols, const char *args) {
-        _cleanup_free_ char *cmd = xasprintf("env %s script -qec \"stty cols %d; exec %s %s\" /dev/null </dev/null",
-                                             env, cols, x->common, args);
+        _cleanup_free_ char *cmd =
+                xasprintf("env %s script -qec \"stty cols %d; exec %s %s\" /dev/null </dev/null", env, cols,
+                          x->common, args);
         const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
         char *out = NULL;
 
@@ -116,7 +118,8 @@ static void test_terminal_colour(void **state) {
         _cleanup_free_ char *always = run_tty(x, "NO_COLOR=1 TERM=xterm", 200, "--color=always channels");
         assert_true(has_escape(always));
         /* JSON is never coloured */
-        _cleanup_free_ char *json = run_tty(x, "-u NO_COLOR TERM=xterm", 200, "--color=always --json channels");
+        _cleanup_free_ char *json =
+                run_tty(x, "-u NO_COLOR TERM=xterm", 200, "--color=always --json channels");
         assert_false(has_escape(json));
 }
 
@@ -125,10 +128,11 @@ static void test_status_colour(void **state) {
 
         _cleanup_free_ char *up = run_tty(x, "-u NO_COLOR TERM=xterm", 200, "status");
         assert_non_null(strstr(up, "\033[32manswers\033[0m"));
-        _cleanup_free_ char *cmd = xasprintf("env -u NO_COLOR TERM=xterm script -qec \"'%s' --server "
-                                             "http://127.0.0.1:9 --timeout 2 --db '%s/inventory.db' status\" "
-                                             "/dev/null </dev/null",
-                                             getenv("FLOTA"), x->f.dir);
+        _cleanup_free_ char *cmd =
+                xasprintf("env -u NO_COLOR TERM=xterm script -qec \"'%s' --server "
+                          "http://127.0.0.1:9 --timeout 2 --db '%s/inventory.db' status\" "
+                          "/dev/null </dev/null",
+                          getenv("FLOTA"), x->f.dir);
         const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
         char *down = NULL;
         assert_int_equal(run_program((char *const *) argv, false, &down), 0);
@@ -164,7 +168,8 @@ static void test_table_width(void **state) {
 
 int main(void) {
         if (system("command -v script >/dev/null 2>&1") != 0) {
-                fprintf(stderr, "script(1) from util-linux is not installed: no pseudo-terminal to test with\n");
+                fprintf(stderr,
+                        "script(1) from util-linux is not installed: no pseudo-terminal to test with\n");
                 return EXIT_SKIP;
         }
         const struct CMUnitTest tests[] = {

@@ -25,17 +25,18 @@
 #include "flotad-harness.h"
 
 static const char *golden_dir;
-static char *manual;            /* flota(1)'s source, for the documented fields */
+static char *manual; /* flota(1)'s source, for the documented fields */
 
 typedef struct Scenario {
         Flotad f;
         char server[64];
-        char *db;               /* the inventory, in the test directory */
+        char *db; /* the inventory, in the test directory */
 } Scenario;
 
 /* Runs flota against the scenario's flotad and inventory; stdout only (stderr passes through). */
 static int flota(const Scenario *s, const char *const *args, char **ret_out) {
-        const char *argv[40] = { getenv("FLOTA"), "--server", s->server, "--token", s->f.admin_token, "--db", s->db };
+        const char *argv[40] = { getenv("FLOTA"),  "--server", s->server, "--token",
+                                 s->f.admin_token, "--db",     s->db };
         size_t n = 7;
 
         for (size_t i = 0; args[i] && n < 39; i++)
@@ -61,8 +62,10 @@ static void api_ok(const Scenario *s, const char *method, const char *path, cons
         http_response_done(&r);
 }
 
-static void poll8266(const Scenario *s, const char *mac, const char *version, const char *md5, long free_space) {
-        _cleanup_free_ char *req = esp8266_poll("/update/door", s->f.port, mac, version, md5, free_space, NULL);
+static void poll8266(const Scenario *s, const char *mac, const char *version, const char *md5,
+                     long free_space) {
+        _cleanup_free_ char *req =
+                esp8266_poll("/update/door", s->f.port, mac, version, md5, free_space, NULL);
         HttpResponse r;
         assert_int_equal(http_raw(s->f.port, req, strlen(req), &r), 0);
         http_response_done(&r);
@@ -79,8 +82,9 @@ static void poll32(const Scenario *s, const char *mac, const char *version) {
 static char *upload(const Scenario *s, const char *platform, const char *product, const char *version,
                     const char *size) {
         _cleanup_free_ char *img = make_image(&s->f, platform, version, size);
-        _cleanup_free_ char *out = flota_ok(s, (const char *[]) { "--json", "release", "upload", img, "--product",
-                                                                  product, "--version", version, NULL });
+        _cleanup_free_ char *out =
+                flota_ok(s, (const char *[]) { "--json", "release", "upload", img, "--product", product,
+                                               "--version", version, NULL });
         cJSON *j = cJSON_Parse(out);
         assert_non_null(j);
         char *md5 = xstrdup(cJSON_GetStringValue(cJSON_GetObjectItem(j, "md5")));
@@ -100,9 +104,9 @@ static void build_scenario(Scenario *s) {
         free(flota_ok(s, (const char *[]) { "promote", "lamp", "stable", "3", NULL }));
 
         /* one at a time, so check-in ids follow this order */
-        poll8266(s, "18:FE:AA:00:00:01", "0.9.0", NULL, 1 << 20);        /* offered 1.0.0 */
-        poll8266(s, "18:FE:AA:00:00:02", "1.0.0", md5_1, 1 << 20);       /* up to date */
-        poll8266(s, "18:FE:AA:00:00:03", "0.9.0", NULL, 4096);           /* image too large */
+        poll8266(s, "18:FE:AA:00:00:01", "0.9.0", NULL, 1 << 20);  /* offered 1.0.0 */
+        poll8266(s, "18:FE:AA:00:00:02", "1.0.0", md5_1, 1 << 20); /* up to date */
+        poll8266(s, "18:FE:AA:00:00:03", "0.9.0", NULL, 4096);     /* image too large */
         poll32(s, "24:0A:C4:00:00:01", "1.0.0");
         poll32(s, "24:0A:C4:00:00:02", "1.1.0");
         assert_int_equal(wait_checkins(&s->f, 5), 5);
@@ -179,8 +183,8 @@ static void normalize(cJSON *j) {
                         /* the server's URL: its port is a free one, chosen at each start */
                         char *colon = strrchr(c->valuestring, ':');
                         if (colon && colon[1] >= '0' && colon[1] <= '9') {
-                                _cleanup_free_ char *u = xasprintf("%.*s:<port>", (int) (colon - c->valuestring),
-                                                                   c->valuestring);
+                                _cleanup_free_ char *u = xasprintf(
+                                        "%.*s:<port>", (int) (colon - c->valuestring), c->valuestring);
                                 assert_non_null(cJSON_SetValuestring(c, u));
                         }
                 } else
@@ -220,7 +224,8 @@ static void compare_golden(const Scenario *s, const char *name, const char *text
         print_error("%s", out);
         free(out);
         fail_msg("flota's --json output for '%s' differs from %s (see the diff above; "
-                 "FLOTA_GOLDEN_UPDATE=1 rewrites the golden files)", name, path);
+                 "FLOTA_GOLDEN_UPDATE=1 rewrites the golden files)",
+                 name, path);
 }
 
 /*
@@ -236,7 +241,8 @@ static void check_documented(const cJSON *j, const char *name) {
                         _cleanup_free_ char *needle = xasprintf("*%s*", c->string);
                         if (!strstr(manual, needle))
                                 fail_msg("'%s' in flota's --json output for '%s' is not documented in "
-                                         "share/man/flota.1.scd (JSON OUTPUT)", c->string, name);
+                                         "share/man/flota.1.scd (JSON OUTPUT)",
+                                         c->string, name);
                         if (startswith(c->string, "by_"))
                                 continue;
                 }
@@ -244,7 +250,8 @@ static void check_documented(const cJSON *j, const char *name) {
         }
 }
 
-/* Runs flota --json args, checks it exits 0 with JSON, normalises it and compares it with golden/NAME.json. */
+/* Runs flota --json args, checks it exits 0 with JSON, normalises it and compares it with golden/NAME.json.
+ */
 static void golden(void **state, const char *name, const char *const *args) {
         Scenario *s = *state;
         const char *argv[32] = { "--json" };
@@ -266,8 +273,8 @@ static void golden(void **state, const char *name, const char *const *args) {
         compare_golden(s, name, text);
 }
 
-#define GOLDEN(name, ...)                                                  \
-        static void test_##name(void **state) {                            \
+#define GOLDEN(name, ...)                                                     \
+        static void test_##name(void **state) {                               \
                 golden(state, #name, (const char *[]) { __VA_ARGS__, NULL }); \
         }
 
@@ -321,8 +328,8 @@ static void expect_exit(const Scenario *s, const char *const *args, int status) 
         char *out = NULL;
         int rc = flota(s, args, &out);
         if (rc != status || *out)
-                fail_msg("flota %s %s: exit %d (want %d), stdout '%s' (want none)", args[1], args[2] ? args[2] : "",
-                         rc, status, out);
+                fail_msg("flota %s %s: exit %d (want %d), stdout '%s' (want none)", args[1],
+                         args[2] ? args[2] : "", rc, status, out);
         free(out);
 }
 
@@ -336,7 +343,7 @@ static void test_exit_status(void **state) {
         expect_exit(s, (const char *[]) { "--json", "devices", "--bogus", NULL }, 2);
         expect_exit(s, (const char *[]) { "--json", "frobnicate", NULL }, 2);
         const char *down[] = { getenv("FLOTA"), "--server", "http://127.0.0.1:9", "--timeout", "2", "--json",
-                               "releases", NULL };
+                               "releases",      NULL };
         char *out = NULL;
         assert_int_equal(run_program((char *const *) down, false, &out), 1);
         assert_string_equal(out, "");

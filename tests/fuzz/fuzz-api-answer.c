@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Fuzzes the decoders of flotad's answers (the first byte picks one; 9 is the error body, 11 the token): any input is read within
- * its bounds and either refused or decoded whole; what is decoded encodes and decodes again to
- * the same values (the devices' text is compared).
+ * Fuzzes the decoders of flotad's answers (the first byte picks one; 9 is the error body, 11 the token): any
+ * input is read within its bounds and either refused or decoded whole; what is decoded encodes and decodes
+ * again to the same values (the devices' text is compared).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -107,13 +107,12 @@ static void decode(unsigned which, const char *text, size_t len) {
         case 11: {
                 TokenInfo t;
                 /* a decoded name is NUL-terminated within its buffer */
-                if (json_decode_token_info(text, len, &t, err) == 0 && strnlen(t.name, sizeof(t.name)) == sizeof(t.name))
+                if (json_decode_token_info(text, len, &t, err) == 0 &&
+                    strnlen(t.name, sizeof(t.name)) == sizeof(t.name))
                         abort();
                 break;
         }
-        default:
-                (void) json_decode_error_body(text, len, msg, sizeof(msg));
-                break;
+        default: (void) json_decode_error_body(text, len, msg, sizeof(msg)); break;
         }
 }
 

@@ -49,7 +49,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 assert(log_format_compile(log_format_presets()[pick].name, &f, err) == 0);
         } else {
                 const char *nl = memchr(text, '\n', (size_t) (end - text));
-                _cleanup_free_ char *spec = xstrndup(text, nl ? (size_t) (nl - text) : (size_t) (end - text));
+                _cleanup_free_ char *spec =
+                        xstrndup(text, nl ? (size_t) (nl - text) : (size_t) (end - text));
                 if (log_format_compile(spec, &f, err) < 0) {
                         assert(err[0]);
                         return 0;

@@ -10,13 +10,13 @@
 #include <stdbool.h>
 
 typedef struct CannedHttp {
-        int fd;                     /* the listening socket */
+        int fd; /* the listening socket */
         int port;
         pthread_t thread;
         pthread_mutex_t lock;
         int status;
-        char *body;                 /* owned; what every request gets */
-        unsigned requests;          /* answered so far */
+        char *body;        /* owned; what every request gets */
+        unsigned requests; /* answered so far */
         bool stop;
 } CannedHttp;
 

@@ -98,8 +98,17 @@ char *pg_test_database(void) {
 }
 
 static void create_token(Flotad *f, const char *name, const char *role, char *out, size_t size) {
-        char *args[] = { (char *) flotad_path(), (char *) "--data-dir", f->data_dir, (char *) "token",
-                         (char *) "create", (char *) name, (char *) "--role", (char *) role, NULL, NULL, NULL };
+        char *args[] = { (char *) flotad_path(),
+                         (char *) "--data-dir",
+                         f->data_dir,
+                         (char *) "token",
+                         (char *) "create",
+                         (char *) name,
+                         (char *) "--role",
+                         (char *) role,
+                         NULL,
+                         NULL,
+                         NULL };
         if (f->database) {
                 /* options before the command */
                 memmove(args + 5, args + 3, 6 * sizeof(char *));
@@ -372,8 +381,8 @@ char *esp8266_poll(const char *path, int port, const char *mac, const char *vers
                               "x-ESP8266-mode: %s\r\n"
                               "%s"
                               "Content-Length: 0\r\n\r\n",
-                              path, port, mac, mac, free_space, md5 ? md5 : "0537061f98e956f58721a59bb6fa476e",
-                              mode ? mode : "sketch", v);
+                              path, port, mac, mac, free_space,
+                              md5 ? md5 : "0537061f98e956f58721a59bb6fa476e", mode ? mode : "sketch", v);
         free(v);
         return req;
 }

@@ -11,10 +11,10 @@
 #include <sys/types.h>
 
 typedef struct Flotad {
-        char *dir;          /* test directory (data dir is dir/data) */
+        char *dir; /* test directory (data dir is dir/data) */
         char *data_dir;
         char *log_path;
-        char *database;     /* a postgresql:// URL of its own database, or NULL (SQLite in data_dir) */
+        char *database; /* a postgresql:// URL of its own database, or NULL (SQLite in data_dir) */
         pid_t pid;
         int port;
         char admin_token[128];
@@ -23,7 +23,7 @@ typedef struct Flotad {
 
 typedef struct HttpResponse {
         int status;
-        char *head;         /* status line and headers */
+        char *head; /* status line and headers */
         char *body;
         size_t body_len;
 } HttpResponse;
@@ -80,7 +80,8 @@ int api_call(const Flotad *f, const char *method, const char *path, const char *
 /* Shorthand with the admin token and a NUL-terminated body; returns the status. */
 int api(const Flotad *f, const char *method, const char *path, const char *body, HttpResponse *ret);
 
-/* The request bytes the ESP8266 core sends (PROTOCOLS.md 1.1), for path, MAC, version, MD5, free space, mode. */
+/* The request bytes the ESP8266 core sends (PROTOCOLS.md 1.1), for path, MAC, version, MD5, free space,
+ * mode. */
 char *esp8266_poll(const char *path, int port, const char *mac, const char *version, const char *md5,
                    long free_space, const char *mode);
 /* The ESP32 core's request with BASE-MAC. */

@@ -53,14 +53,17 @@ static void test_versions_are_encoded(void **state) {
         Flotad *f = *state;
         _cleanup_(api_client_freep) ApiClient *c = client(f, f->admin_token);
         char err[API_CLIENT_ERROR_MAX];
-        const char *versions[] = { "1.0.0+build.5", "1.0#7", "1.0&x=2", "100%", "1.0?b", "feature/x", "2.0+a b" };
+        const char *versions[] = { "1.0.0+build.5", "1.0#7",     "1.0&x=2", "100%",
+                                   "1.0?b",         "feature/x", "2.0+a b" };
 
         assert_int_equal(api_product_create(c, "door", NULL, NULL, err), 0);
         assert_int_equal(api_product_create(c, "door", NULL, NULL, err), -EEXIST);
         for (size_t i = 0; i < ELEMENTSOF(versions); i++) {
                 /* the image says 9.9; the query's version wins */
                 _cleanup_free_ char *img = make_image(f, "esp8266", "9.9", "64K");
-                ApiReleaseUpload u = { .product = "door", .version = versions[i], .notes = "a&b=c #1 + 50%" };
+                ApiReleaseUpload u = { .product = "door",
+                                       .version = versions[i],
+                                       .notes = "a&b=c #1 + 50%" };
                 Release rel;
                 int r = upload(c, img, &u, &rel, err);
                 /* flotad refuses versions with spaces; the refusal must name the whole version */

@@ -13,11 +13,13 @@
 #include "flota/hash.h"
 #include "flotad-harness.h"
 
-static int expect(Flotad *f, const char *method, const char *path, const char *body, int status, const char *needle) {
+static int expect(Flotad *f, const char *method, const char *path, const char *body, int status,
+                  const char *needle) {
         HttpResponse r;
         int got = api(f, method, path, body, &r);
         if (got != status || (needle && !strstr(r.body, needle)))
-                fail_msg("%s %s: got %d %s, want %d with '%s'", method, path, got, r.body, status, needle ? needle : "");
+                fail_msg("%s %s: got %d %s, want %d with '%s'", method, path, got, r.body, status,
+                         needle ? needle : "");
         long id = json_int(r.body, "id");
         http_response_done(&r);
         return (int) id;
@@ -42,8 +44,8 @@ static void test_products(void **state) {
 
         expect(f, "POST", "/api/v1/products", "{\"name\":\"door\"}", 201, "\"name\":\"door\"");
         expect(f, "POST", "/api/v1/products", "{\"name\":\"door\"}", 409, "\"code\":\"conflict\"");
-        expect(f, "POST", "/api/v1/products", "{\"name\":\"lamp\",\"platform\":\"esp32\",\"key\":\"lamp-key-1\"}", 201,
-               "\"has_key\":true");
+        expect(f, "POST", "/api/v1/products",
+               "{\"name\":\"lamp\",\"platform\":\"esp32\",\"key\":\"lamp-key-1\"}", 201, "\"has_key\":true");
         expect(f, "GET", "/api/v1/products", NULL, 200, "\"platform\":\"esp32\"");
         /* the key itself is never shown */
         expect(f, "GET", "/api/v1/products", NULL, 200, "\"products\":[");
@@ -139,20 +141,21 @@ static void test_devices_and_assignments(void **state) {
         char *body = xmalloc(n * 24 + 64);
         len += (size_t) sprintf(body, "{\"release\":%ld,\"devices\":[", id);
         for (size_t i = 0; i < n; i++)
-                len += (size_t) sprintf(body + len, "%s\"18:FE:AA:%02zX:%02zX:%02zX\"", i ? "," : "", (i >> 16) & 255,
-                                        (i >> 8) & 255, i & 255);
+                len += (size_t) sprintf(body + len, "%s\"18:FE:AA:%02zX:%02zX:%02zX\"", i ? "," : "",
+                                        (i >> 16) & 255, (i >> 8) & 255, i & 255);
         sprintf(body + len, "]}");
         expect(f, "POST", "/api/v1/assignments", body, 200, "\"devices\":5000");
         free(body);
         /* one bad id rejects the whole call */
-        expect(f, "POST", "/api/v1/assignments", "{\"release\":1,\"devices\":[\"18:FE:AA:00:00:01\",\"bad id\"]}", 400,
-               "devices[1]");
+        expect(f, "POST", "/api/v1/assignments",
+               "{\"release\":1,\"devices\":[\"18:FE:AA:00:00:01\",\"bad id\"]}", 400, "devices[1]");
 
         /* paging: 5000 devices, 1000 a page, each exactly once */
         char *after = xstrdup("");
         int total = 0;
         for (int page = 0; page < 10; page++) {
-                _cleanup_free_ char *path = xasprintf("/api/v1/devices?limit=1000%s%s", *after ? "&after=" : "", after);
+                _cleanup_free_ char *path =
+                        xasprintf("/api/v1/devices?limit=1000%s%s", *after ? "&after=" : "", after);
                 HttpResponse r;
                 assert_int_equal(api(f, "GET", path, NULL, &r), 200);
                 for (const char *p = r.body; (p = strstr(p, "\"assigned\":")); p++)
@@ -167,14 +170,16 @@ static void test_devices_and_assignments(void **state) {
         free(after);
         assert_int_equal(total, 5000);
 
-        expect(f, "PUT", "/api/v1/devices/18:fe:aa:00:00:07/labels", "{\"labels\":[\"site=berlin\",\"floor=2\"]}", 200,
+        expect(f, "PUT", "/api/v1/devices/18:fe:aa:00:00:07/labels",
+               "{\"labels\":[\"site=berlin\",\"floor=2\"]}", 200,
                "\"labels\":[\"floor=2\",\"site=berlin\"]");
         expect(f, "GET", "/api/v1/devices?label=site%3Dberlin", NULL, 200, "18:FE:AA:00:00:07");
         expect(f, "GET", "/api/v1/devices/18FEAA000007", NULL, 200, "\"assigned\":");
         expect(f, "GET", "/api/v1/devices/AA:AA:AA:AA:AA:AA", NULL, 404, NULL);
         expect(f, "GET", "/api/v1/devices?seen_since=yesterday", NULL, 400, "seen_since");
         expect(f, "GET", "/api/v1/devices?limit=0", NULL, 400, "limit");
-        expect(f, "DELETE", "/api/v1/assignments", "{\"devices\":[\"18:FE:AA:00:00:07\"]}", 200, "\"release\":null");
+        expect(f, "DELETE", "/api/v1/assignments", "{\"devices\":[\"18:FE:AA:00:00:07\"]}", 200,
+               "\"release\":null");
 
         /* the ids assigned a release, and the device list's filter: the one unassigned is gone from both */
         _cleanup_free_ char *ids = xasprintf("/api/v1/assignments?release=%ld&limit=4000", id);
@@ -189,7 +194,8 @@ static void test_devices_and_assignments(void **state) {
         assert_non_null(strstr(r.body, "\"polls\":0,\"first_seen\":null"));
         assert_non_null(strstr(r.body, "\"next\":null"));
         http_response_done(&r);
-        _cleanup_free_ char *filtered = xasprintf("/api/v1/devices?assigned=%ld&after=18:FE:AA:00:00:06&limit=1", id);
+        _cleanup_free_ char *filtered =
+                xasprintf("/api/v1/devices?assigned=%ld&after=18:FE:AA:00:00:06&limit=1", id);
         expect(f, "GET", filtered, NULL, 200, "18:FE:AA:00:00:08");
         expect(f, "GET", "/api/v1/assignments", NULL, 400, "release");
         expect(f, "GET", "/api/v1/assignments?release=0", NULL, 400, "release");
@@ -205,7 +211,8 @@ static void test_checkin_feed(void **state) {
         for (int i = 0; i < 250; i++) {
                 char mac[18];
                 snprintf(mac, sizeof(mac), "18:FE:AB:00:%02X:%02X", i / 256, i % 256);
-                _cleanup_free_ char *req = esp8266_poll("/update/door", f->port, mac, "1", NULL, 1 << 20, NULL);
+                _cleanup_free_ char *req =
+                        esp8266_poll("/update/door", f->port, mac, "1", NULL, 1 << 20, NULL);
                 assert_int_equal(http_raw(f->port, req, strlen(req), &r), 0);
                 http_response_done(&r);
         }
@@ -312,14 +319,20 @@ static void test_metrics_count_every_call(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_products, flotad_fixture_setup, flotad_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_products, flotad_fixture_setup,
+                                                flotad_fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_metrics_count_every_call, flotad_fixture_setup,
                                                 flotad_fixture_teardown),
-                cmocka_unit_test_setup_teardown(test_releases, flotad_fixture_setup, flotad_fixture_teardown),
-                cmocka_unit_test_setup_teardown(test_devices_and_assignments, flotad_fixture_setup, flotad_fixture_teardown),
-                cmocka_unit_test_setup_teardown(test_esp32_chip_family, flotad_fixture_setup, flotad_fixture_teardown),
-                cmocka_unit_test_setup_teardown(test_checkin_feed, flotad_fixture_setup, flotad_fixture_teardown),
-                cmocka_unit_test_setup_teardown(test_tokens_and_roles, flotad_fixture_setup, flotad_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_releases, flotad_fixture_setup,
+                                                flotad_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_devices_and_assignments, flotad_fixture_setup,
+                                                flotad_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_esp32_chip_family, flotad_fixture_setup,
+                                                flotad_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_checkin_feed, flotad_fixture_setup,
+                                                flotad_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_tokens_and_roles, flotad_fixture_setup,
+                                                flotad_fixture_teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

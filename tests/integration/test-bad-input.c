@@ -98,16 +98,18 @@ static void test_oversize_bodies(void **state) {
         _cleanup_free_ char *big = make_image(f, "esp8266", "1.0.0", "300K");
         size_t len;
         _cleanup_free_ char *data = slurp(big, &len);
-        assert_int_equal(api_call(f, "POST", "/api/v1/releases?product=door&version=1", f->admin_token, data, len, &r),
+        assert_int_equal(api_call(f, "POST", "/api/v1/releases?product=door&version=1", f->admin_token, data,
+                                  len, &r),
                          0);
         assert_int_equal(r.status, 413);
         assert_non_null(strstr(r.body, "too-large"));
         http_response_done(&r);
         /* the same without Content-Length (chunked) */
-        _cleanup_free_ char *head = xasprintf("POST /api/v1/releases?product=door&version=1 HTTP/1.1\r\nHost: x\r\n"
-                                              "Authorization: Bearer %s\r\nTransfer-Encoding: chunked\r\n"
-                                              "Connection: close\r\n\r\n",
-                                              f->admin_token);
+        _cleanup_free_ char *head =
+                xasprintf("POST /api/v1/releases?product=door&version=1 HTTP/1.1\r\nHost: x\r\n"
+                          "Authorization: Bearer %s\r\nTransfer-Encoding: chunked\r\n"
+                          "Connection: close\r\n\r\n",
+                          f->admin_token);
         size_t hl = strlen(head);
         char *req = xmalloc(hl + len + 64);
         memcpy(req, head, hl);
@@ -122,16 +124,18 @@ static void test_oversize_bodies(void **state) {
         assert_int_equal(count_files(f), 0);
 
         /* a JSON body over the limit */
-        _cleanup_free_ char *huge = xasprintf("POST /api/v1/assignments HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
-                                              "Content-Length: 999999999\r\nConnection: close\r\n\r\n{",
-                                              f->admin_token);
+        _cleanup_free_ char *huge =
+                xasprintf("POST /api/v1/assignments HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                          "Content-Length: 999999999\r\nConnection: close\r\n\r\n{",
+                          f->admin_token);
         assert_int_equal(http_raw(f->port, huge, strlen(huge), &r), 0);
         assert_int_equal(r.status, 413);
         http_response_done(&r);
         assert_alive(f);
 }
 
-static void expect_upload(Flotad *f, const char *query, const char *data, size_t len, int status, const char *needle) {
+static void expect_upload(Flotad *f, const char *query, const char *data, size_t len, int status,
+                          const char *needle) {
         HttpResponse r;
         _cleanup_free_ char *url = xasprintf("/api/v1/releases?%s", query);
 
@@ -190,7 +194,8 @@ static void test_invalid_json(void **state) {
                 for (size_t b = 0; b < sizeof(bodies) / sizeof(bodies[0]); b++) {
                         int s = api(f, paths[p][0], paths[p][1], bodies[b], &r);
                         if (s != 400 || !strstr(r.body, "\"code\":\"bad-request\""))
-                                fail_msg("%s %s with '%s': %d %s", paths[p][0], paths[p][1], bodies[b], s, r.body);
+                                fail_msg("%s %s with '%s': %d %s", paths[p][0], paths[p][1], bodies[b], s,
+                                         r.body);
                         http_response_done(&r);
                 }
         /* nothing changed */
@@ -230,7 +235,8 @@ static void test_path_tricks(void **state) {
 static char *poll_with_basic(int port, const char *password, size_t password_len) {
         _cleanup_free_ char *plain = xmalloc(5 + password_len);
         _cleanup_free_ char *b64 = xmalloc(4 * ((5 + password_len + 2) / 3) + 1);
-        _cleanup_free_ char *poll = esp8266_poll("/update/keyed", port, "AA:BB:CC:00:00:01", "1.0", NULL, 900000, NULL);
+        _cleanup_free_ char *poll =
+                esp8266_poll("/update/keyed", port, "AA:BB:CC:00:00:01", "1.0", NULL, 900000, NULL);
         const char *ua = "User-Agent: ESP8266-http-Update\r\n";
         char *at = strstr(poll, ua) + strlen(ua);
 
@@ -245,8 +251,8 @@ static void test_nul_refused(void **state) {
         Flotad *f = *state;
         HttpResponse r;
 
-        assert_int_equal(api(f, "POST", "/api/v1/products", "{\"name\":\"keyed\",\"key\":\"secretkey1\"}", &r),
-                         201);
+        assert_int_equal(
+                api(f, "POST", "/api/v1/products", "{\"name\":\"keyed\",\"key\":\"secretkey1\"}", &r), 201);
         http_response_done(&r);
 
         /* JSON: the name would be cut to "lamp" */
@@ -262,8 +268,9 @@ static void test_nul_refused(void **state) {
         http_response_done(&r);
 
         /* path and query */
-        assert_int_equal(api(f, "PUT", "/api/v1/devices/AA:BB:CC:DD:EE:01%00x/labels", "{\"labels\":[\"a\"]}", &r),
-                         400);
+        assert_int_equal(
+                api(f, "PUT", "/api/v1/devices/AA:BB:CC:DD:EE:01%00x/labels", "{\"labels\":[\"a\"]}", &r),
+                400);
         http_response_done(&r);
         assert_int_equal(api(f, "GET", "/api/v1/devices/AA:BB:CC:DD:EE:01", NULL, &r), 404);
         http_response_done(&r);
@@ -271,8 +278,8 @@ static void test_nul_refused(void **state) {
         http_response_done(&r);
 
         /* device endpoint: query form key and Basic password */
-        _cleanup_free_ char *q = esp8266_poll("/update?k=secretkey1%00junk", f->port, "AA:BB:CC:00:00:01", "1.0", NULL,
-                                              900000, NULL);
+        _cleanup_free_ char *q = esp8266_poll("/update?k=secretkey1%00junk", f->port, "AA:BB:CC:00:00:01",
+                                              "1.0", NULL, 900000, NULL);
         assert_int_equal(http_raw(f->port, q, strlen(q), &r), 0);
         assert_int_equal(r.status, 400);
         http_response_done(&r);
@@ -315,18 +322,20 @@ static void test_key_guessing_limited(void **state) {
         Flotad *f = *state;
         HttpResponse r;
 
-        assert_int_equal(api(f, "POST", "/api/v1/products", "{\"name\":\"keyed\",\"key\":\"secretkey1\"}", &r),
-                         201);
+        assert_int_equal(
+                api(f, "POST", "/api/v1/products", "{\"name\":\"keyed\",\"key\":\"secretkey1\"}", &r), 201);
         http_response_done(&r);
         for (int i = 0; i <= 30; i++) {
                 _cleanup_free_ char *path = xasprintf("/update/keyed?k=guess-%d", i);
-                _cleanup_free_ char *req = esp8266_poll(path, f->port, "AA:BB:CC:00:00:01", "1.0", NULL, 900000, NULL);
+                _cleanup_free_ char *req =
+                        esp8266_poll(path, f->port, "AA:BB:CC:00:00:01", "1.0", NULL, 900000, NULL);
                 assert_int_equal(http_raw(f->port, req, strlen(req), &r), 0);
                 assert_int_equal(r.status, i < 30 ? 401 : 429);
                 http_response_done(&r);
         }
         /* unkeyed products are still answered */
-        _cleanup_free_ char *req = esp8266_poll("/update/door", f->port, "AA:BB:CC:00:00:02", "1.0", NULL, 900000, NULL);
+        _cleanup_free_ char *req =
+                esp8266_poll("/update/door", f->port, "AA:BB:CC:00:00:02", "1.0", NULL, 900000, NULL);
         assert_int_equal(http_raw(f->port, req, strlen(req), &r), 0);
         assert_int_equal(r.status, 304);
         http_response_done(&r);

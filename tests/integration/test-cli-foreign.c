@@ -17,11 +17,13 @@
 #include "flotad-harness.h"
 #include "tmpdir.h"
 
-#define CHECKIN(id)                                                                                             \
-        "{\"id\":" #id ",\"at\":\"2026-11-27T10:00:00Z\",\"device\":\"18:FE:AA:00:00:02\",\"mac\":null,"        \
-        "\"product\":\"door\",\"ip\":\"127.0.0.1\",\"chip_id\":null,\"platform\":\"esp8266\",\"version\":\"1.0\"," \
-        "\"sketch_md5\":null,\"sketch_sha256\":null,\"free_space\":null,\"sketch_size\":null,\"chip_size\":null,"  \
-        "\"sdk\":null,\"mode\":\"sketch\",\"user_agent\":null,\"status\":304,\"reason\":\"no-release\","          \
+#define CHECKIN(id)                                                                                        \
+        "{\"id\":" #id ",\"at\":\"2026-11-27T10:00:00Z\",\"device\":\"18:FE:AA:00:00:02\",\"mac\":null,"   \
+        "\"product\":\"door\",\"ip\":\"127.0.0.1\",\"chip_id\":null,\"platform\":\"esp8266\",\"version\":" \
+        "\"1.0\","                                                                                         \
+        "\"sketch_md5\":null,\"sketch_sha256\":null,\"free_space\":null,\"sketch_size\":null,\"chip_"      \
+        "size\":null,"                                                                                     \
+        "\"sdk\":null,\"mode\":\"sketch\",\"user_agent\":null,\"status\":304,\"reason\":\"no-release\","   \
         "\"release\":null,\"source\":\"none\"}"
 
 typedef struct Ctx {
@@ -51,7 +53,8 @@ static int teardown(void **state) {
 static int flota(Ctx *c, const char *const *args, char **out) {
         char server[64];
         _cleanup_free_ char *db = xasprintf("%s/inventory.db", c->dir);
-        const char *argv[24] = { getenv("FLOTA"), "--server", server, "--token", "t", "--db", db, "--timeout", "5" };
+        const char *argv[24] = { getenv("FLOTA"), "--server", server,      "--token", "t",
+                                 "--db",          db,         "--timeout", "5" };
         size_t n = 9;
 
         snprintf(server, sizeof(server), "http://127.0.0.1:%d", c->http.port);
@@ -70,21 +73,25 @@ static void expect_refused(Ctx *c, const char *body, const char *verb, const cha
         int rc = flota(c, args, &out);
         const char *nl = strchr(out, '\n');
         if (rc != 1 || strncmp(out, prefix, strlen(prefix)) != 0 || !nl || nl[1] != 0)
-                fail_msg("flota %s with answer %s: exit %d (want 1 and one line '%s...'), output: '%s'", args[0],
-                         body, rc, prefix, out);
+                fail_msg("flota %s with answer %s: exit %d (want 1 and one line '%s...'), output: '%s'",
+                         args[0], body, rc, prefix, out);
         free(out);
 }
 
 static void test_lists_refuse_foreign_json(void **state) {
         Ctx *c = *state;
         const char *foreign[] = {
-                "{\"hello\":\"world\"}", "[]", "null", "<html><body>Bad Gateway</body></html>", "", "{\"error\":1}",
+                "{\"hello\":\"world\"}", "[]", "null", "<html><body>Bad Gateway</body></html>", "",
+                "{\"error\":1}",
         };
-        static const char *const devices[] = { "devices", NULL }, *const devices_json[] = { "devices", "--json", NULL };
-        static const char *const releases[] = { "releases", NULL }, *const releases_json[] = { "--json", "releases",
-                                                                                             NULL };
-        static const char *const channels[] = { "channels", NULL }, *const channels_json[] = { "channels", "--json",
-                                                                                             NULL };
+        static const char *const devices[] = { "devices", NULL }, *const devices_json[] = { "devices",
+                                                                                            "--json", NULL };
+        static const char *const releases[] = { "releases", NULL }, *const releases_json[] = { "--json",
+                                                                                               "releases",
+                                                                                               NULL };
+        static const char *const channels[] = { "channels", NULL }, *const channels_json[] = { "channels",
+                                                                                               "--json",
+                                                                                               NULL };
         static const char *const ingest[] = { "ingest", "--from-server", NULL };
         static const char *const device[] = { "device", "18:FE:AA:00:00:01", NULL };
         static const char *const show[] = { "release", "show", "1", NULL };
@@ -150,7 +157,8 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_lists_refuse_foreign_json, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_lists_refuse_wrong_shapes, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_ingest_refuses_a_cursor_that_does_not_advance, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_ingest_refuses_a_cursor_that_does_not_advance, setup,
+                                                teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

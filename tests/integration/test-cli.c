@@ -41,8 +41,8 @@ static void expect(const Flotad *f, const char *const *args, int status, const c
         char *out = NULL;
         int rc = flota(f, f->admin_token, args, &out);
         if (rc != status || (needle && !strstr(out, needle)))
-                fail_msg("flota %s %s: exit %d (want %d), output: %s", args[0], args[1] ? args[1] : "", rc, status,
-                         out);
+                fail_msg("flota %s %s: exit %d (want %d), output: %s", args[0], args[1] ? args[1] : "", rc,
+                         status, out);
         free(out);
 }
 
@@ -55,17 +55,23 @@ static void test_release_and_channel_verbs(void **state) {
         _cleanup_free_ char *img = make_image(f, "esp8266", "2.0.0", "100K");
 
         expect(f, (const char *[]) { "releases", NULL }, 0, "ID  PRODUCT");
-        expect(f, (const char *[]) { "release", "upload", img, "--product", "door", "--version", "2.0.0", NULL }, 0,
-               "release 1: door 2.0.0");
-        expect(f, (const char *[]) { "release", "upload", img, "--product", "door", "--version", "2.0.0", NULL }, 1,
-               "already has");
-        expect(f, (const char *[]) { "release", "upload", img, "--product", "door", NULL }, 1, "version= is required");
+        expect(f,
+               (const char *[]) { "release", "upload", img, "--product", "door", "--version", "2.0.0",
+                                  NULL },
+               0, "release 1: door 2.0.0");
+        expect(f,
+               (const char *[]) { "release", "upload", img, "--product", "door", "--version", "2.0.0",
+                                  NULL },
+               1, "already has");
+        expect(f, (const char *[]) { "release", "upload", img, "--product", "door", NULL }, 1,
+               "version= is required");
         expect(f, (const char *[]) { "release", "upload", "/nonexistent.bin", "--product", "door", NULL }, 1,
                "cannot read /nonexistent.bin");
         expect(f, (const char *[]) { "releases", "--json", NULL }, 0, "\"version\":\t\"2.0.0\"");
         expect(f, (const char *[]) { "release", "show", "1", NULL }, 0, "md5");
         expect(f, (const char *[]) { "release", "show", "9", NULL }, 1, "not found");
-        expect(f, (const char *[]) { "promote", "door", "stable", "1", NULL }, 0, "door/stable now serves release 1");
+        expect(f, (const char *[]) { "promote", "door", "stable", "1", NULL }, 0,
+               "door/stable now serves release 1");
         expect(f, (const char *[]) { "channels", NULL }, 0, "door     stable");
         expect(f, (const char *[]) { "--json", "channels", NULL }, 0, "\"name\":\t\"stable\"");
         expect(f, (const char *[]) { "promote", "door", "stable", "x", NULL }, 2, "not a release id");
@@ -80,28 +86,35 @@ static void test_device_verbs(void **state) {
         for (int i = 0; i < 3; i++) {
                 char mac[18];
                 snprintf(mac, sizeof(mac), "18:FE:AA:00:00:%02X", i);
-                _cleanup_free_ char *req = esp8266_poll("/update/door", f->port, mac, "1.0", NULL, 1 << 20, NULL);
+                _cleanup_free_ char *req =
+                        esp8266_poll("/update/door", f->port, mac, "1.0", NULL, 1 << 20, NULL);
                 assert_int_equal(http_raw(f->port, req, strlen(req), &r), 0);
                 http_response_done(&r);
         }
         assert_int_equal(wait_checkins(f, 3), 3);
         _cleanup_free_ char *img = make_image(f, "esp8266", "2.0.0", "100K");
-        expect(f, (const char *[]) { "release", "upload", img, "--product", "door", "--version", "2.0.0", NULL }, 0,
-               NULL);
+        expect(f,
+               (const char *[]) { "release", "upload", img, "--product", "door", "--version", "2.0.0",
+                                  NULL },
+               0, NULL);
 
         /* the inventory's table, after reading flotad's feed; and flotad's own list */
         expect(f, (const char *[]) { "devices", NULL }, 0, "18:FE:AA:00:00:02  -     door");
         expect(f, (const char *[]) { "devices", "--from-server", NULL }, 0, "18:FE:AA:00:00:02  door");
-        expect(f, (const char *[]) { "devices", "--json", "--limit", "2", NULL }, 0, "\"id\":\t\"18:FE:AA:00:00:01\"");
+        expect(f, (const char *[]) { "devices", "--json", "--limit", "2", NULL }, 0,
+               "\"id\":\t\"18:FE:AA:00:00:01\"");
         expect(f, (const char *[]) { "devices", "--version", "9.9", NULL }, 0, NULL);
         expect(f, (const char *[]) { "device", "18feaa000001", NULL }, 0, "recent check-ins:");
         expect(f, (const char *[]) { "device", "not a mac", NULL }, 2, "not a MAC address");
         /* global options after the verb's arguments, as --json always was */
-        expect(f, (const char *[]) { "device", "18feaa000001", "--color=never", NULL }, 0, "recent check-ins:");
+        expect(f, (const char *[]) { "device", "18feaa000001", "--color=never", NULL }, 0,
+               "recent check-ins:");
         expect(f, (const char *[]) { "device", "18feaa000001", "--color", "never", "--json", NULL }, 0,
                "\"checkins\":");
-        expect(f, (const char *[]) { "devices", "--product", "door", "--color=always", NULL }, 0, "\033[1mDEVICE");
-        expect(f, (const char *[]) { "device", "18feaa000001", "--color=sometimes", NULL }, 2, "--color expects");
+        expect(f, (const char *[]) { "devices", "--product", "door", "--color=always", NULL }, 0,
+               "\033[1mDEVICE");
+        expect(f, (const char *[]) { "device", "18feaa000001", "--color=sometimes", NULL }, 2,
+               "--color expects");
         expect(f, (const char *[]) { "device", "18feaa000001", "--colour", NULL }, 2, "expected MAC");
         /* a device flotad does not know is an error (exit 1), not a usage error */
         expect(f, (const char *[]) { "device", "18feaa0000ff", NULL }, 1, "not found");
@@ -113,7 +126,8 @@ static void test_device_verbs(void **state) {
         FILE *fp = fopen(list, "w");
         fputs("# the first wave\n18:FE:AA:00:00:00\n\n18feaa000002\n", fp);
         fclose(fp);
-        expect(f, (const char *[]) { "assign", "1", "--devices", list, NULL }, 0, "2 devices assigned to release 1");
+        expect(f, (const char *[]) { "assign", "1", "--devices", list, NULL }, 0,
+               "2 devices assigned to release 1");
         fp = fopen(list, "a");
         fputs("bad line\n", fp);
         fclose(fp);
@@ -133,12 +147,14 @@ static void test_errors_and_config(void **state) {
         free(out);
         assert_int_equal(flota(f, f->read_token, (const char *[]) { "releases", NULL }, &out), 0);
         free(out);
-        assert_int_equal(flota(f, f->read_token, (const char *[]) { "promote", "a", "b", "1", NULL }, &out), 1);
+        assert_int_equal(flota(f, f->read_token, (const char *[]) { "promote", "a", "b", "1", NULL }, &out),
+                         1);
         assert_non_null(strstr(out, "may only read"));
         free(out);
 
         /* an unreachable server: one line naming it, exit 1 */
-        const char *down[] = { getenv("FLOTA"), "--server", "http://127.0.0.1:9", "--timeout", "2", "releases", NULL };
+        const char *down[] = { getenv("FLOTA"), "--server", "http://127.0.0.1:9", "--timeout", "2",
+                               "releases",      NULL };
         assert_int_equal(run_program((char *const *) down, true, &out), 1);
         assert_non_null(strstr(out, "cannot connect to http://127.0.0.1:9"));
         free(out);
@@ -176,12 +192,27 @@ static void test_ingest_and_status(void **state) {
         assert_int_equal(api(f, "POST", "/api/v1/products", "{\"name\":\"door\"}", &r), 201);
         http_response_done(&r);
         _cleanup_free_ char *img = make_image(f, "esp8266", "2.0.0", "50K");
-        expect(f, (const char *[]) { "release", "upload", img, "--product", "door", "--version", "2.0.0", NULL }, 0,
-               NULL);
+        expect(f,
+               (const char *[]) { "release", "upload", img, "--product", "door", "--version", "2.0.0",
+                                  NULL },
+               0, NULL);
         expect(f, (const char *[]) { "promote", "door", "stable", "1", NULL }, 0, NULL);
         snprintf(server, sizeof(server), "http://127.0.0.1:%d", f->port);
-        const char *sim[] = { getenv("FLOTA_SIM"), "--server", server, "--devices", "300", "--product", "door",
-                              "--interval", "0.2", "--until-version", "2.0.0", "--duration", "30", "--json", NULL };
+        const char *sim[] = { getenv("FLOTA_SIM"),
+                              "--server",
+                              server,
+                              "--devices",
+                              "300",
+                              "--product",
+                              "door",
+                              "--interval",
+                              "0.2",
+                              "--until-version",
+                              "2.0.0",
+                              "--duration",
+                              "30",
+                              "--json",
+                              NULL };
         assert_int_equal(run_program((char *const *) sim, false, &out), 0);
         long polls = json_int(out, "polls");
         free(out);
@@ -194,9 +225,10 @@ static void test_ingest_and_status(void **state) {
         _cleanup_free_ char *progress = xasprintf("SELECT coalesce(max(ingested), 0) FROM sources");
         bool interrupted = false;
         for (int i = 0; i < 30 && !interrupted; i++) {
-                _cleanup_free_ char *cmd = xasprintf("timeout -s KILL 0.%03d '%s' --server %s --token %s --db '%s' "
-                                                     "ingest --batch 10 >/dev/null 2>&1",
-                                                     5 + 4 * i, getenv("FLOTA"), server, f->admin_token, db);
+                _cleanup_free_ char *cmd =
+                        xasprintf("timeout -s KILL 0.%03d '%s' --server %s --token %s --db '%s' "
+                                  "ingest --batch 10 >/dev/null 2>&1",
+                                  5 + 4 * i, getenv("FLOTA"), server, f->admin_token, db);
                 (void) !system(cmd);
                 long n = access(db, F_OK) == 0 ? sqlite_count(db, progress) : 0;
                 /* a run that died with part of the feed committed */
@@ -207,7 +239,8 @@ static void test_ingest_and_status(void **state) {
         const char *args[] = { "--db", db, "ingest", NULL };
         expect(f, args, 0, "check-ins from");
         /* every check-in counted exactly once, whatever the kills did */
-        _cleanup_free_ char *src = xasprintf("SELECT ingested FROM sources WHERE name = 'flotad:%s'", server);
+        _cleanup_free_ char *src =
+                xasprintf("SELECT ingested FROM sources WHERE name = 'flotad:%s'", server);
         assert_int_equal(sqlite_count(db, src), total);
         assert_int_equal(sqlite_count(db, "SELECT count(*) FROM devices"), 300);
         /* each device: its first version and 2.0.0 */
@@ -230,7 +263,9 @@ static void test_ingest_and_status(void **state) {
         const char *status_json[] = { "--db", db, "status", "--json", NULL };
         expect(f, status_json, 0, "\"reachable\":\ttrue");
         /* an unreachable server is reported, the inventory still shown */
-        const char *down[] = { getenv("FLOTA"), "--server", "http://127.0.0.1:9", "--db", db, "status", NULL };
+        const char *down[] = {
+                getenv("FLOTA"), "--server", "http://127.0.0.1:9", "--db", db, "status", NULL
+        };
         assert_int_equal(run_program((char *const *) down, true, &out), 0);
         assert_non_null(strstr(out, "does not answer"));
         assert_non_null(strstr(out, "devices      300"));
@@ -250,22 +285,26 @@ static void test_audit(void **state) {
         FILE *fp = fopen(list, "w");
         fputs("AA:BB:CC:00:00:01\naabbcc000002\n", fp);
         fclose(fp);
-        expect(f, (const char *[]) { "audit", NULL }, 0, NULL);  /* nothing yet: an empty table */
-        expect(f, (const char *[]) { "release", "upload", img, "--product", "door", "--version", "3.0.0", NULL }, 0,
-               NULL);
+        expect(f, (const char *[]) { "audit", NULL }, 0, NULL); /* nothing yet: an empty table */
+        expect(f,
+               (const char *[]) { "release", "upload", img, "--product", "door", "--version", "3.0.0",
+                                  NULL },
+               0, NULL);
         expect(f, (const char *[]) { "promote", "door", "stable", "1", NULL }, 0, NULL);
         expect(f, (const char *[]) { "pin", "AA:BB:CC:00:00:01", "1", NULL }, 0, NULL);
         expect(f, (const char *[]) { "unpin", "AA:BB:CC:00:00:01", NULL }, 0, NULL);
         expect(f, (const char *[]) { "assign", "1", "--devices", list, NULL }, 0, NULL);
         expect(f, (const char *[]) { "label", "aabbcc000001", "site=north", "floor:2", NULL }, 0,
                "AA:BB:CC:00:00:01 labels: floor:2,site=north");
-        expect(f, (const char *[]) { "devices", "--from-server", "--label", "site=north", NULL }, 0, "AA:BB:CC:00:00:01");
+        expect(f, (const char *[]) { "devices", "--from-server", "--label", "site=north", NULL }, 0,
+               "AA:BB:CC:00:00:01");
         expect(f, (const char *[]) { "label", "aabbcc000001", "bad label", NULL }, 2, "is not a label");
         /* a refused action is not recorded */
         expect(f, (const char *[]) { "promote", "door", "stable", "99", NULL }, 1, NULL);
 
         assert_int_equal(flota(f, f->admin_token, (const char *[]) { "audit", "--json", NULL }, &out), 0);
-        const char *order[] = { "\"label\"", "\"assign\"", "\"unpin\"", "\"pin\"", "\"promote\"", "\"release upload\"" };
+        const char *order[] = { "\"label\"", "\"assign\"",  "\"unpin\"",
+                                "\"pin\"",   "\"promote\"", "\"release upload\"" };
         const char *at = out;
         for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
                 at = strstr(at, order[i]);
@@ -292,13 +331,14 @@ static void assert_no_controls(const char *what, const char *out, bool c1_too) {
         }
 }
 
-/* Runs flota args (stdout and stderr) and checks its exit status, that no control byte came through and needle did. */
+/* Runs flota args (stdout and stderr) and checks its exit status, that no control byte came through and
+ * needle did. */
 static void expect_escaped(const Flotad *f, const char *const *args, int status, const char *needle) {
         char *out = NULL;
         int rc = flota(f, f->admin_token, args, &out);
         if (rc != status || (needle && !strstr(out, needle)))
-                fail_msg("flota %s %s: exit %d (want %d), output: %s", args[0], args[1] ? args[1] : "", rc, status,
-                         out);
+                fail_msg("flota %s %s: exit %d (want %d), output: %s", args[0], args[1] ? args[1] : "", rc,
+                         status, out);
         assert_no_controls(args[0], out, true);
         free(out);
 }
@@ -318,14 +358,19 @@ static void test_outside_text_escaped(void **state) {
         _cleanup_free_ char *img = make_image(f, "esp8266", "1.0.0", "20K");
         _cleanup_free_ char *data = slurp(img, &len);
         /* notes: OSC "set title" ended by BEL, then CR, then CSI as a C1 control (U+009B) */
-        assert_int_equal(api_call(f, "POST", "/api/v1/releases?product=door&version=1.0.0&notes=%1B%5D0%3Bpwned%07%0D%C2%9B2J",
-                                  f->admin_token, data, len, &r),
-                         0);
+        assert_int_equal(
+                api_call(f, "POST",
+                         "/api/v1/releases?product=door&version=1.0.0&notes=%1B%5D0%3Bpwned%07%0D%C2%9B2J",
+                         f->admin_token, data, len, &r),
+                0);
         assert_int_equal(r.status, 201);
         http_response_done(&r);
 
-        expect_escaped(f, (const char *[]) { "release", "show", "1", NULL }, 0, "\\x1b]0;pwned\\x07\\x0d\\x9b2J");
-        assert_int_equal(flota(f, f->admin_token, (const char *[]) { "release", "show", "1", "--json", NULL }, &out), 0);
+        expect_escaped(f, (const char *[]) { "release", "show", "1", NULL }, 0,
+                       "\\x1b]0;pwned\\x07\\x0d\\x9b2J");
+        assert_int_equal(
+                flota(f, f->admin_token, (const char *[]) { "release", "show", "1", "--json", NULL }, &out),
+                0);
         assert_no_controls("release show --json", out, false);
         assert_non_null(strstr(out, "\\u001b]0;pwned\\u0007\\r"));
         free(out);
@@ -333,10 +378,14 @@ static void test_outside_text_escaped(void **state) {
         /* a file name with an escape: in the upload's line, the audit table and an error that quotes it */
         _cleanup_free_ char *evil = xasprintf("%s/new\x1b]0;pwned\x07.bin", f->dir);
         assert_int_equal(rename(img, evil), 0);
-        expect_escaped(f, (const char *[]) { "release", "upload", evil, "--product", "door", "--version", "2.0.0", NULL },
+        expect_escaped(f,
+                       (const char *[]) { "release", "upload", evil, "--product", "door", "--version",
+                                          "2.0.0", NULL },
                        0, "release 2: door 2.0.0");
         expect_escaped(f, (const char *[]) { "audit", NULL }, 0, "new\\x1b]0;pwned\\x07.bin");
-        expect_escaped(f, (const char *[]) { "release", "upload", img, "--product", "door", "--version", "3.0.0", NULL },
+        expect_escaped(f,
+                       (const char *[]) { "release", "upload", img, "--product", "door", "--version",
+                                          "3.0.0", NULL },
                        1, "cannot read");
         _cleanup_free_ char *missing = xasprintf("%s/gone\x1b[2J.bin", f->dir);
         expect_escaped(f, (const char *[]) { "release", "upload", missing, "--product", "door", NULL }, 1,
@@ -349,13 +398,17 @@ static void test_outside_text_escaped(void **state) {
         sqlite3_busy_timeout(db, 5000);
         assert_int_equal(sqlite3_exec(db,
                                       "INSERT INTO devices (id, product, version, last_seen)"
-                                      " VALUES ('02:00:00:00:00:01', 'door', '1.0' || char(27) || ']0;pwned' || char(7), 1)",
+                                      " VALUES ('02:00:00:00:00:01', 'door', '1.0' || char(27) || "
+                                      "']0;pwned' || char(7), 1)",
                                       NULL, NULL, NULL),
                          SQLITE_OK);
         sqlite3_close(db);
         expect_escaped(f, (const char *[]) { "devices", "--from-server", NULL }, 0, "1.0\\x1b]0;pwned\\x07");
-        expect_escaped(f, (const char *[]) { "device", "02:00:00:00:00:01", NULL }, 0, "1.0\\x1b]0;pwned\\x07");
-        assert_int_equal(flota(f, f->admin_token, (const char *[]) { "devices", "--from-server", "--json", NULL }, &out), 0);
+        expect_escaped(f, (const char *[]) { "device", "02:00:00:00:00:01", NULL }, 0,
+                       "1.0\\x1b]0;pwned\\x07");
+        assert_int_equal(flota(f, f->admin_token,
+                               (const char *[]) { "devices", "--from-server", "--json", NULL }, &out),
+                         0);
         assert_no_controls("devices --json", out, false);
         assert_non_null(strstr(out, "1.0\\u001b]0;pwned\\u0007"));
         free(out);
@@ -365,12 +418,14 @@ static void test_outside_text_escaped(void **state) {
         expect(f, (const char *[]) { "devices", NULL }, 0, NULL); /* creates the inventory */
         assert_int_equal(sqlite3_open(inv, &db), SQLITE_OK);
         sqlite3_busy_timeout(db, 5000);
-        assert_int_equal(sqlite3_exec(db,
-                                      "INSERT INTO devices (id, name, first_seen, last_seen, sources)"
-                                      " VALUES ('02:00:00:00:00:09', 'lamp' || char(27) || ']0;pwned' || char(7), 1, 1,"
-                                      " 'mdns')",
-                                      NULL, NULL, NULL),
-                         SQLITE_OK);
+        assert_int_equal(
+                sqlite3_exec(
+                        db,
+                        "INSERT INTO devices (id, name, first_seen, last_seen, sources)"
+                        " VALUES ('02:00:00:00:00:09', 'lamp' || char(27) || ']0;pwned' || char(7), 1, 1,"
+                        " 'mdns')",
+                        NULL, NULL, NULL),
+                SQLITE_OK);
         sqlite3_close(db);
         expect_escaped(f, (const char *[]) { "devices", NULL }, 0, "lamp\\x1b]0;pwned\\x07");
         assert_int_equal(flota(f, f->admin_token, (const char *[]) { "devices", "--json", NULL }, &out), 0);
@@ -409,13 +464,15 @@ static void test_devices_pages(void **state) {
 
         assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
         sqlite3_busy_timeout(db, 5000);
-        assert_int_equal(sqlite3_exec(db,
-                                      "WITH RECURSIVE n(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM n WHERE x < 10049)"
-                                      " INSERT INTO devices (id, product, version, last_seen)"
-                                      " SELECT printf('02:00:00:00:%02X:%02X', x / 256, x % 256), 'door', '1.0', 1"
-                                      " FROM n",
-                                      NULL, NULL, NULL),
-                         SQLITE_OK);
+        assert_int_equal(
+                sqlite3_exec(
+                        db,
+                        "WITH RECURSIVE n(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM n WHERE x < 10049)"
+                        " INSERT INTO devices (id, product, version, last_seen)"
+                        " SELECT printf('02:00:00:00:%02X:%02X', x / 256, x % 256), 'door', '1.0', 1"
+                        " FROM n",
+                        NULL, NULL, NULL),
+                SQLITE_OK);
         sqlite3_close(db);
 
         cJSON *all = devices_json(f, (const char *[]) { NULL });
@@ -442,7 +499,8 @@ static void test_devices_pages(void **state) {
         cJSON_Delete(none);
 }
 
-/* --seen-since keeps the devices seen at or after the time, in flota (table and --json) and in flotad's API. */
+/* --seen-since keeps the devices seen at or after the time, in flota (table and --json) and in flotad's API.
+ */
 static void test_devices_seen_since(void **state) {
         Flotad *f = *state;
         _cleanup_free_ char *path = xasprintf("%s/flotad.db", f->data_dir);
@@ -473,7 +531,9 @@ static void test_devices_seen_since(void **state) {
         assert_int_equal(cJSON_GetArraySize(secs), 1);
         cJSON_Delete(secs);
         char *out = NULL;
-        assert_int_equal(flota(f, f->read_token, (const char *[]) { "devices", "--from-server", "--seen-since", "2026-03-01T00:00:00Z", NULL },
+        assert_int_equal(flota(f, f->read_token,
+                               (const char *[]) { "devices", "--from-server", "--seen-since",
+                                                  "2026-03-01T00:00:00Z", NULL },
                                &out),
                          0);
         assert_non_null(strstr(out, "02:00:00:00:00:02"));
@@ -494,12 +554,17 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_release_and_channel_verbs, flotad_fixture_setup,
                                                 flotad_fixture_teardown),
-                cmocka_unit_test_setup_teardown(test_device_verbs, flotad_fixture_setup, flotad_fixture_teardown),
-                cmocka_unit_test_setup_teardown(test_errors_and_config, flotad_fixture_setup, flotad_fixture_teardown),
-                cmocka_unit_test_setup_teardown(test_ingest_and_status, flotad_fixture_setup, flotad_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_device_verbs, flotad_fixture_setup,
+                                                flotad_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_errors_and_config, flotad_fixture_setup,
+                                                flotad_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_ingest_and_status, flotad_fixture_setup,
+                                                flotad_fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_audit, flotad_fixture_setup, flotad_fixture_teardown),
-                cmocka_unit_test_setup_teardown(test_devices_pages, flotad_fixture_setup, flotad_fixture_teardown),
-                cmocka_unit_test_setup_teardown(test_devices_seen_since, flotad_fixture_setup, flotad_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_devices_pages, flotad_fixture_setup,
+                                                flotad_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_devices_seen_since, flotad_fixture_setup,
+                                                flotad_fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_outside_text_escaped, flotad_fixture_setup,
                                                 flotad_fixture_teardown),
         };

@@ -112,8 +112,8 @@ static void assert_all_stopped(const char *out, const char *tmp) {
 }
 
 static void test_demo_runs_and_stops(void **state) {
-        const char *argv[] = { getenv("FLOTA"), "demo", "--duration", "12", "--json", "--devices", "20", "--port",
-                               "0", NULL };
+        const char *argv[] = { getenv("FLOTA"), "demo", "--duration", "12", "--json",
+                               "--devices",     "20",   "--port",     "0",  NULL };
         char *out = NULL;
 
         int rc = run_program((char *const *) argv, true, &out);

@@ -23,7 +23,7 @@
 
 typedef struct World {
         Flotad f;
-        char *image;           /* esp8266 1.0.0 */
+        char *image; /* esp8266 1.0.0 */
         size_t image_len;
         char md5[33];
         long release;
@@ -127,7 +127,7 @@ static void test_no_release_then_update(void **state) {
         /* every poll is a check-in, with the reason */
         assert_int_equal(wait_checkins(&w->f, 7), 7);
         assert_int_equal(api(&w->f, "GET", "/api/v1/checkins?after=0", NULL, &r), 200);
-        const char *reasons[] = { "no-release", "update",   "up-to-date", "up-to-date",
+        const char *reasons[] = { "no-release", "update",     "up-to-date", "up-to-date",
                                   "too-large",  "no-release", "version" };
         const char *p = r.body;
         for (size_t i = 0; i < 7; i++) {
@@ -165,8 +165,8 @@ static void test_esp32(void **state) {
         long id = upload(w, "lamp", "notes=first", img, len);
         promote(w, "lamp", "stable", id);
 
-        _cleanup_free_ char *req = esp32_poll("/update/lamp", w->f.port, "24:0A:C4:00:00:01", "3.1.3", NULL, 1 << 21,
-                                              NULL);
+        _cleanup_free_ char *req =
+                esp32_poll("/update/lamp", w->f.port, "24:0A:C4:00:00:01", "3.1.3", NULL, 1 << 21, NULL);
         assert_int_equal(http_raw(w->f.port, req, strlen(req), &r), 0);
         assert_int_equal(r.status, 200);
         assert_string_equal(http_header(&r, "x-SHA256"), sha);
@@ -177,8 +177,8 @@ static void test_esp32(void **state) {
         for (char *c = sha; *c; c++)
                 if (*c >= 'a' && *c <= 'f')
                         *c = (char) (*c - 'a' + 'A');
-        _cleanup_free_ char *req2 = esp32_poll("/update/lamp", w->f.port, "24:0A:C4:00:00:01", "other", sha,
-                                               1 << 21, NULL);
+        _cleanup_free_ char *req2 =
+                esp32_poll("/update/lamp", w->f.port, "24:0A:C4:00:00:01", "other", sha, 1 << 21, NULL);
         assert_int_equal(http_raw(w->f.port, req2, strlen(req2), &r), 0);
         assert_int_equal(r.status, 304);
         http_response_done(&r);
@@ -232,7 +232,8 @@ static void test_pin_and_assignment(void **state) {
 
         /* a device on the beta channel */
         promote(w, "door", "beta", v2);
-        assert_int_equal(api(&w->f, "PUT", "/api/v1/devices/" MAC "/channel", "{\"channel\":\"beta\"}", &r), 200);
+        assert_int_equal(api(&w->f, "PUT", "/api/v1/devices/" MAC "/channel", "{\"channel\":\"beta\"}", &r),
+                         200);
         http_response_done(&r);
         assert_int_equal(poll8266(w, "/update/door", "1.0.0", NULL, 1 << 20, NULL, &r), 200);
         assert_int_equal(r.body_len, len2);
@@ -243,7 +244,8 @@ static void test_query_form_and_keys(void **state) {
         World *w = *state;
         HttpResponse r;
 
-        assert_int_equal(api(&w->f, "POST", "/api/v1/products", "{\"name\":\"clock\",\"key\":\"clock-secret-1\"}", &r),
+        assert_int_equal(api(&w->f, "POST", "/api/v1/products",
+                             "{\"name\":\"clock\",\"key\":\"clock-secret-1\"}", &r),
                          201);
         assert_non_null(strstr(r.body, "\"has_key\":true"));
         http_response_done(&r);
@@ -274,8 +276,8 @@ static void test_query_form_and_keys(void **state) {
         _cleanup_free_ char *req = esp8266_poll("/update/clock", w->f.port, MAC, "4", NULL, 1 << 20, NULL);
         const char *ua = strstr(req, "User-Agent");
         ua = strchr(ua, '\n') + 1;
-        _cleanup_free_ char *with_auth =
-                xasprintf("%.*sAuthorization: Basic ZGV2OmNsb2NrLXNlY3JldC0x\r\n%s", (int) (ua - req), req, ua);
+        _cleanup_free_ char *with_auth = xasprintf("%.*sAuthorization: Basic ZGV2OmNsb2NrLXNlY3JldC0x\r\n%s",
+                                                   (int) (ua - req), req, ua);
         assert_int_equal(http_raw(w->f.port, with_auth, strlen(with_auth), &r), 0);
         assert_int_equal(r.status, 200);
         http_response_done(&r);
@@ -289,7 +291,8 @@ static void test_rejections(void **state) {
         assert_int_equal(poll8266(w, "/update/nosuch", "1", NULL, 1 << 20, NULL, &r), 404);
         http_response_done(&r);
         /* a browser, or a client without the updater headers */
-        const char *q = "GET /update/door HTTP/1.1\r\nHost: x\r\nUser-Agent: curl/8\r\nConnection: close\r\n\r\n";
+        const char *q =
+                "GET /update/door HTTP/1.1\r\nHost: x\r\nUser-Agent: curl/8\r\nConnection: close\r\n\r\n";
         assert_int_equal(http_raw(w->f.port, q, strlen(q), &r), 0);
         assert_int_equal(r.status, 403);
         http_response_done(&r);
@@ -299,12 +302,14 @@ static void test_rejections(void **state) {
         assert_int_equal(r.status, 405);
         http_response_done(&r);
         /* a broken MAC and a non-numeric size */
-        _cleanup_free_ char *bad_mac = esp8266_poll("/update/door", w->f.port, "DE:BA:7A", "1", NULL, 1 << 20, NULL);
+        _cleanup_free_ char *bad_mac =
+                esp8266_poll("/update/door", w->f.port, "DE:BA:7A", "1", NULL, 1 << 20, NULL);
         assert_int_equal(http_raw(w->f.port, bad_mac, strlen(bad_mac), &r), 0);
         assert_int_equal(r.status, 400);
         assert_non_null(strstr(r.body, "STA-MAC"));
         http_response_done(&r);
-        _cleanup_free_ char *bad_size = esp8266_poll("/update/door", w->f.port, MAC, "1", NULL, 1 << 20, NULL);
+        _cleanup_free_ char *bad_size =
+                esp8266_poll("/update/door", w->f.port, MAC, "1", NULL, 1 << 20, NULL);
         char *fs = strstr(bad_size, "free-space: ");
         memcpy(fs + 12, "lots!!!", 7);
         assert_int_equal(http_raw(w->f.port, bad_size, strlen(bad_size), &r), 0);
@@ -332,16 +337,17 @@ static void test_refused_polls_change_no_device(void **state) {
         World *w = *state;
         HttpResponse r;
 
-        assert_int_equal(api(&w->f, "POST", "/api/v1/products", "{\"name\":\"safe\",\"key\":\"safe-secret-1\"}", &r),
-                         201);
+        assert_int_equal(
+                api(&w->f, "POST", "/api/v1/products", "{\"name\":\"safe\",\"key\":\"safe-secret-1\"}", &r),
+                201);
         http_response_done(&r);
         assert_int_equal(poll8266(w, "/update/safe?k=safe-secret-1", "1.0", w->md5, 1 << 20, NULL, &r), 304);
         http_response_done(&r);
         assert_int_equal(wait_checkins(&w->f, 1), 1);
 
         /* forged: wrong key, claims another version and MD5 */
-        assert_int_equal(poll8266(w, "/update/safe?k=wrong-key-99", "6.6.6-forged", "66666666666666666666666666666666",
-                                  1 << 20, NULL, &r),
+        assert_int_equal(poll8266(w, "/update/safe?k=wrong-key-99", "6.6.6-forged",
+                                  "66666666666666666666666666666666", 1 << 20, NULL, &r),
                          401);
         http_response_done(&r);
         /* an unknown product would move the device */
@@ -357,7 +363,8 @@ static void test_refused_polls_change_no_device(void **state) {
                 http_response_done(&r);
         }
         /* an authorised poll after them: once it is written, everything queued before it is too */
-        _cleanup_free_ char *req = esp8266_poll("/update/door", w->f.port, "02:00:00:00:01:00", "1", NULL, 1 << 20, NULL);
+        _cleanup_free_ char *req =
+                esp8266_poll("/update/door", w->f.port, "02:00:00:00:01:00", "1", NULL, 1 << 20, NULL);
         assert_int_equal(http_raw(w->f.port, req, strlen(req), &r), 0);
         http_response_done(&r);
         assert_int_equal(wait_checkins(&w->f, 2), 2);
@@ -456,7 +463,8 @@ static char *device_json(World *w) {
         return body;
 }
 
-/* A filesystem-mode poll's version is the filesystem's: the sketch's version stays, the filesystem's is apart. */
+/* A filesystem-mode poll's version is the filesystem's: the sketch's version stays, the filesystem's is
+ * apart. */
 static void test_sketch_and_filesystem_apart(void **state) {
         World *w = *state;
         HttpResponse r;
@@ -482,7 +490,8 @@ static void test_sketch_and_filesystem_apart(void **state) {
         http_response_done(&r);
         assert_int_equal(wait_polls(w, MAC, 3), 3);
         _cleanup_free_ char *after = device_json(w);
-        _cleanup_free_ char *want = xasprintf("\"filesystem\":{\"version\":\"fs-7\",\"md5\":\"%s\",\"updated\":\"", fs_md5);
+        _cleanup_free_ char *want =
+                xasprintf("\"filesystem\":{\"version\":\"fs-7\",\"md5\":\"%s\",\"updated\":\"", fs_md5);
         if (!strstr(after, want) || !strstr(after, "\"version\":\"1.0\""))
                 fail_msg("device after a filesystem update: %s", after);
 }
@@ -516,7 +525,8 @@ static void test_interrupted_download(void **state) {
         long id = upload(w, "door", "version=9.0.0", img, len);
         promote(w, "door", "stable", id);
 
-        _cleanup_free_ char *req = esp8266_poll("/update/door", w->f.port, MAC, "1.0.0", NULL, 8 << 20, NULL);
+        _cleanup_free_ char *req =
+                esp8266_poll("/update/door", w->f.port, MAC, "1.0.0", NULL, 8 << 20, NULL);
         poll_and_hang_up(w, req);
         /* its check-in is written when flotad sees the transfer end: under load that can come
          * after a second transfer ended, so wait for it to keep the order this test reads */
@@ -544,9 +554,10 @@ static void test_interrupted_download(void **state) {
 static void test_http10_and_keepalive(void **state) {
         World *w = *state;
         HttpResponse r;
-#define POLL_HEADERS "User-Agent: ESP8266-http-Update\r\nx-ESP8266-STA-MAC: DE:BA:7A:B1:E0:43\r\n" \
-                     "x-ESP8266-free-space: 100\r\nx-ESP8266-sketch-size: 1\r\nx-ESP8266-chip-size: 1\r\n" \
-                     "x-ESP8266-sdk-version: 1\r\nx-ESP8266-mode: sketch\r\n"
+#define POLL_HEADERS                                                                          \
+        "User-Agent: ESP8266-http-Update\r\nx-ESP8266-STA-MAC: DE:BA:7A:B1:E0:43\r\n"         \
+        "x-ESP8266-free-space: 100\r\nx-ESP8266-sketch-size: 1\r\nx-ESP8266-chip-size: 1\r\n" \
+        "x-ESP8266-sdk-version: 1\r\nx-ESP8266-mode: sketch\r\n"
 
         /* HTTP/1.0, no Host: one answer, then the server closes (http_raw reads until it does) */
         const char *q10 = "GET /update/door HTTP/1.0\r\n" POLL_HEADERS "\r\n";

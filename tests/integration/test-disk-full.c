@@ -31,13 +31,13 @@ static void test_upload_on_full_disk(void **state) {
 
         /* 6 MiB into a 4 MiB filesystem */
         _cleanup_free_ char *path = xasprintf("%s/big.bin", f->dir);
-        _cleanup_free_ char *cmd = xasprintf("'%s' mkimage --size 6M --version 2.0 -o '%s'", getenv("FLOTA_SIM"),
-                                             path);
+        _cleanup_free_ char *cmd =
+                xasprintf("'%s' mkimage --size 6M --version 2.0 -o '%s'", getenv("FLOTA_SIM"), path);
         assert_int_equal(system(cmd), 0);
         size_t len;
         _cleanup_free_ char *img = slurp(path, &len);
-        assert_int_equal(api_call(f, "POST", "/api/v1/releases?product=door&version=2.0", f->admin_token, img, len,
-                                  &r),
+        assert_int_equal(api_call(f, "POST", "/api/v1/releases?product=door&version=2.0", f->admin_token,
+                                  img, len, &r),
                          0);
         if (r.status != 507 || !strstr(r.body, "\"code\":\"storage\""))
                 fail_msg("upload on a full disk: %d %s", r.status, r.body);
@@ -51,7 +51,8 @@ static void test_upload_on_full_disk(void **state) {
         http_response_done(&r);
 
         /* devices are still answered */
-        _cleanup_free_ char *req = esp8266_poll("/update/door", f->port, "18:FE:AA:00:00:01", "1", NULL, 1 << 20, NULL);
+        _cleanup_free_ char *req =
+                esp8266_poll("/update/door", f->port, "18:FE:AA:00:00:01", "1", NULL, 1 << 20, NULL);
         assert_int_equal(http_raw(f->port, req, strlen(req), &r), 0);
         assert_int_equal(r.status, 304);
         http_response_done(&r);
@@ -86,13 +87,15 @@ static void test_polls_on_full_disk(void **state) {
         FILE *o = fopen(filler, "w");
         assert_non_null(o);
         static char chunk[65536];
-        for (int i = 0; i < 1024 && fwrite(chunk, 1, sizeof(chunk), o) == sizeof(chunk) && fflush(o) == 0; i++)
+        for (int i = 0; i < 1024 && fwrite(chunk, 1, sizeof(chunk), o) == sizeof(chunk) && fflush(o) == 0;
+             i++)
                 ;
         fclose(o);
 
         for (int i = 0; i < 300; i++) {
                 _cleanup_free_ char *mac = xasprintf("02:00:00:00:%02X:%02X", i / 256, i % 256);
-                _cleanup_free_ char *req = esp8266_poll("/update/door", f->port, mac, "1", NULL, 1 << 20, NULL);
+                _cleanup_free_ char *req =
+                        esp8266_poll("/update/door", f->port, mac, "1", NULL, 1 << 20, NULL);
                 assert_int_equal(http_raw(f->port, req, strlen(req), &r), 0);
                 assert_int_equal(r.status, 304);
                 http_response_done(&r);

@@ -284,8 +284,8 @@ static void test_signature_verified(void **state) {
         assert_int_equal(api(f, "POST", "/api/v1/products", body, &r), 201);
         assert_non_null(strstr(r.body, "\"requires_signature\":true"));
         http_response_done(&r);
-        assert_int_equal(api(f, "POST", "/api/v1/products", "{\"name\":\"bad\",\"signing_key\":\"nope\"}", &r),
-                         400);
+        assert_int_equal(
+                api(f, "POST", "/api/v1/products", "{\"name\":\"bad\",\"signing_key\":\"nope\"}", &r), 400);
         http_response_done(&r);
 
         image_build_esp8266_core(ESP8266_LAYOUT_CORE_3X, "a", 100000, 1, &img, &n);
@@ -315,7 +315,8 @@ static void test_signature_verified(void **state) {
         free(s);
         free(gz);
         /* filesystem images are signed the same way */
-        expect_upload(f, "product=vault&version=fs&kind=filesystem&platform=esp8266", img, n, 422, "not signed");
+        expect_upload(f, "product=vault&version=fs&kind=filesystem&platform=esp8266", img, n, 422,
+                      "not signed");
         s = sign_image(key, img, n, &sn);
         expect_upload(f, "product=vault&version=fs&kind=filesystem&platform=esp8266", s, sn, 201, "\"id\":");
         free(s);

@@ -34,10 +34,10 @@ extern char **environ;
 
 typedef struct Case {
         char *dir;
-        char *log;              /* the live log */
+        char *log; /* the live log */
         char *db;
-        char *all;              /* every line written, for the reference ingest */
-        long next;              /* the next line number to write */
+        char *all; /* every line written, for the reference ingest */
+        long next; /* the next line number to write */
 } Case;
 
 static int setup(void **state) {
@@ -69,7 +69,9 @@ static void format_line(long i, char *buf, size_t size) {
         gmtime_r(&t, &tm);
         strftime(stamp, sizeof(stamp), "%d/%b/%Y:%H:%M:%S +0000", &tm);
         if (i % 20 == 19)
-                snprintf(buf, size, "198.51.100.7 - - [%s] \"GET / HTTP/1.1\" 200 612 \"-\" \"Mozilla/5.0\" \"-\" \"-\"\n",
+                snprintf(buf, size,
+                         "198.51.100.7 - - [%s] \"GET / HTTP/1.1\" 200 612 \"-\" \"Mozilla/5.0\" \"-\" "
+                         "\"-\"\n",
                          stamp);
         else
                 snprintf(buf, size,
@@ -120,8 +122,10 @@ static void ingest_ok(Case *c, const char *const *args, const char *needle) {
 
 #define POLLS "SELECT coalesce(sum(ingested), 0) FROM sources"
 /* the whole history, row by row in time order (sources differ: one file against another) */
-#define HISTORY "SELECT count(*) || ':' || coalesce(group_concat(device_id || ' ' || version || ' ' || at, ','), '') " \
-                "FROM (SELECT * FROM version_history ORDER BY device_id, at, id)"
+#define HISTORY                                                                                            \
+        "SELECT count(*) || ':' || coalesce(group_concat(device_id || ' ' || version || ' ' || at, ','), " \
+        "'') "                                                                                             \
+        "FROM (SELECT * FROM version_history ORDER BY device_id, at, id)"
 
 static char *text(const char *db, const char *sql) {
         sqlite3 *h;
@@ -145,7 +149,8 @@ static void same_as_reference(Case *c) {
         assert_int_equal(flota_ingest(db, args, &out), 0);
         free(out);
         assert_int_equal(sqlite_count(c->db, POLLS), sqlite_count(db, POLLS));
-        assert_int_equal(sqlite_count(c->db, "SELECT count(*) FROM devices"), sqlite_count(db, "SELECT count(*) FROM devices"));
+        assert_int_equal(sqlite_count(c->db, "SELECT count(*) FROM devices"),
+                         sqlite_count(db, "SELECT count(*) FROM devices"));
         _cleanup_free_ char *a = text(c->db, HISTORY), *b = text(db, HISTORY);
         assert_string_equal(a, b);
         _cleanup_free_ char *va = text(c->db, "SELECT group_concat(id || '=' || version, ',') FROM devices");
@@ -192,14 +197,15 @@ static void rotate_rename(Case *c, const char *to, bool compress) {
         }
 }
 
-/* logrotate's default: rename; the server reopens; lines written between the last run and the rename count. */
+/* logrotate's default: rename; the server reopens; lines written between the last run and the rename count.
+ */
 static void test_rotation(void **state) {
         Case *c = *state;
         const char *args[] = { "--log", c->log, NULL };
 
         write_lines(c, 300);
         ingest_ok(c, args, "300 lines");
-        write_lines(c, 60);                      /* after the last ingest, before the rotation */
+        write_lines(c, 60); /* after the last ingest, before the rotation */
         rotate_rename(c, "access.log.1", false);
         write_lines(c, 90);
         ingest_ok(c, args, "150 lines");
@@ -207,7 +213,8 @@ static void test_rotation(void **state) {
 
         /* again, with the rotated file compressed at once (no delaycompress) */
         write_lines(c, 40);
-        _cleanup_free_ char *old = xasprintf("%s/access.log.1", c->dir), *older = xasprintf("%s/access.log.2", c->dir);
+        _cleanup_free_ char *old = xasprintf("%s/access.log.1", c->dir),
+                            *older = xasprintf("%s/access.log.2", c->dir);
         assert_int_equal(rename(old, older), 0);
         rotate_rename(c, "access.log.1", true);
         write_lines(c, 20);
@@ -238,8 +245,8 @@ static void test_truncated(void **state) {
 
         write_lines(c, 100);
         ingest_ok(c, args, NULL);
-        _cleanup_free_ char *cmd = xasprintf("head -n 10 '%s' > '%s.tmp' && cat '%s.tmp' > '%s'", c->log, c->log,
-                                             c->log, c->log);
+        _cleanup_free_ char *cmd = xasprintf("head -n 10 '%s' > '%s.tmp' && cat '%s.tmp' > '%s'", c->log,
+                                             c->log, c->log, c->log);
         assert_int_equal(system(cmd), 0);
         assert_int_equal(flota_ingest(c->db, args, &out), 0);
         assert_non_null(strstr(out, "was truncated"));
@@ -260,9 +267,10 @@ static void test_backfill(void **state) {
         rotate_rename(c, "access.log.1", false);
         write_lines(c, 100);
         /* logrotate's order: the older file has the older time */
-        _cleanup_free_ char *touch = xasprintf("touch -d '2 days ago' '%s/access.log.2.gz' && touch -d '1 day ago' "
-                                               "'%s/access.log.1'",
-                                               c->dir, c->dir);
+        _cleanup_free_ char *touch =
+                xasprintf("touch -d '2 days ago' '%s/access.log.2.gz' && touch -d '1 day ago' "
+                          "'%s/access.log.1'",
+                          c->dir, c->dir);
         assert_int_equal(system(touch), 0);
 
         assert_int_equal(flota_ingest(c->db, args, &out), 0);
@@ -273,9 +281,12 @@ static void test_backfill(void **state) {
         ingest_ok(c, backfill, "0 lines");
         same_as_reference(c);
         /* in time order each device ran 1.0.0, then 1.1.0 */
-        assert_int_equal(sqlite_count(c->db, "SELECT count(*) FROM version_history a JOIN version_history b ON a.device_id = "
-                                      "b.device_id AND a.at < b.at AND a.version > b.version"),
-                         0);
+        assert_int_equal(
+                sqlite_count(
+                        c->db,
+                        "SELECT count(*) FROM version_history a JOIN version_history b ON a.device_id = "
+                        "b.device_id AND a.at < b.at AND a.version > b.version"),
+                0);
 }
 
 static void test_rotated_away(void **state) {
@@ -301,8 +312,9 @@ static void test_bad_lines(void **state) {
         write_lines(c, 10);
         append_to(c->log, "this is not a log line\n");
         for (int i = 0; i < 7; i++)
-                append_to(c->log, "10.0.0.1 - - [31/Oct/2026:08:00:00 +0000] \"GET / HTTP/1.1\" 304 0 \"-\" \"u\" "
-                                  "\"18:FE:AA:00:00:ZZ\" \"1.0\"\n");
+                append_to(c->log,
+                          "10.0.0.1 - - [31/Oct/2026:08:00:00 +0000] \"GET / HTTP/1.1\" 304 0 \"-\" \"u\" "
+                          "\"18:FE:AA:00:00:ZZ\" \"1.0\"\n");
         write_lines(c, 10);
         assert_int_equal(flota_ingest(c->db, args, &out), 0);
         assert_non_null(strstr(out, "access.log:11: fewer fields than the format: this is not a log line"));
@@ -358,7 +370,8 @@ static void test_product_from_request(void **state) {
         static const char *const lines[] = {
                 "10.0.0.1 - - [31/Oct/2026:08:00:00 +0000] \"GET /update/door HTTP/1.1\" 304 0 \"-\" "
                 "\"ESP8266-http-Update\" \"18:FE:AA:00:00:01\" \"1.0\"\n",
-                "10.0.0.2 - - [31/Oct/2026:08:00:01 +0000] \"GET /update/lamp?s=18-fe-aa-00-00-02&v=1.0 HTTP/1.1\" 304 0 "
+                "10.0.0.2 - - [31/Oct/2026:08:00:01 +0000] \"GET /update/lamp?s=18-fe-aa-00-00-02&v=1.0 "
+                "HTTP/1.1\" 304 0 "
                 "\"-\" \"ESP8266-http-Update\" \"-\" \"-\"\n",
                 "10.0.0.3 - - [31/Oct/2026:08:00:02 +0000] \"GET /update HTTP/1.1\" 304 0 \"-\" "
                 "\"ESP8266-http-Update\" \"18:FE:AA:00:00:03\" \"1.0\"\n",
@@ -372,16 +385,24 @@ static void test_product_from_request(void **state) {
 
         /* a server of another layout, named by --product-pattern; a bad pattern is a usage error */
         _cleanup_free_ char *other = xasprintf("%s/other.log", c->dir);
-        append_to(other, "10.0.0.4 - - [31/Oct/2026:08:00:03 +0000] \"GET /fw/pump/latest.bin HTTP/1.1\" 304 0 \"-\" "
-                         "\"ESP8266-http-Update\" \"18:FE:AA:00:00:04\" \"1.0\"\n");
+        append_to(
+                other,
+                "10.0.0.4 - - [31/Oct/2026:08:00:03 +0000] \"GET /fw/pump/latest.bin HTTP/1.1\" 304 0 \"-\" "
+                "\"ESP8266-http-Update\" \"18:FE:AA:00:00:04\" \"1.0\"\n");
         ingest_ok(c,
-                  (const char *[]) { "--log", other, "--format", "nginx-esp", "--product-pattern", "/fw/{product}/latest.bin",
-                                     NULL },
+                  (const char *[]) { "--log", other, "--format", "nginx-esp", "--product-pattern",
+                                     "/fw/{product}/latest.bin", NULL },
                   "1 polls");
-        assert_int_equal(sqlite_count(c->db, "SELECT count(*) FROM devices WHERE id = '18:FE:AA:00:00:04' AND product = 'pump'"),
-                         1);
+        assert_int_equal(
+                sqlite_count(
+                        c->db,
+                        "SELECT count(*) FROM devices WHERE id = '18:FE:AA:00:00:04' AND product = 'pump'"),
+                1);
         char *out = NULL;
-        assert_int_equal(flota_ingest(c->db, (const char *[]) { "--log", other, "--product-pattern", "/fw/", NULL }, &out), 2);
+        assert_int_equal(flota_ingest(c->db,
+                                      (const char *[]) { "--log", other, "--product-pattern", "/fw/", NULL },
+                                      &out),
+                         2);
         assert_non_null(strstr(out, "--product-pattern"));
         free(out);
 }
@@ -404,15 +425,16 @@ static pid_t spawn(char *const *argv) {
  */
 static void test_killed(void **state) {
         Case *c = *state;
-        char *argv[] = { getenv("FLOTA"), (char *) "--db", c->db,    (char *) "ingest", (char *) "--log",
-                         c->log,          (char *) "--commit-every", (char *) "64K",    NULL };
+        char *argv[] = { getenv("FLOTA"),           (char *) "--db",  c->db,
+                         (char *) "ingest",         (char *) "--log", c->log,
+                         (char *) "--commit-every", (char *) "64K",   NULL };
         unsigned seed = (unsigned) time(NULL);
         long delay_us = 30000;
         int killed_midway = 0;
 
         print_message("seed %u\n", seed);
         srand(seed);
-        write_lines(c, 200000);         /* tens of ms of work even for a fast build: room to land a kill */
+        write_lines(c, 200000); /* tens of ms of work even for a fast build: room to land a kill */
         for (int round = 0; round < 60 && killed_midway < 3; round++) {
                 long before = access(c->db, F_OK) == 0 ? sqlite_count(c->db, POLLS) : 0;
                 pid_t pid = spawn(argv);
@@ -449,8 +471,10 @@ static void test_flotad_log(void **state) {
         assert_int_equal(api(&f, "POST", "/api/v1/products", "{\"name\":\"door\"}", &r), 201);
         http_response_done(&r);
         snprintf(server, sizeof(server), "http://127.0.0.1:%d", f.port);
-        const char *sim[] = { getenv("FLOTA_SIM"), "--server", server, "--devices", "40", "--product", "door",
-                              "--interval", "0.1", "--duration", "1.5", "--json", NULL };
+        const char *sim[] = {
+                getenv("FLOTA_SIM"), "--server", server,       "--devices", "40",     "--product", "door",
+                "--interval",        "0.1",      "--duration", "1.5",       "--json", NULL
+        };
         assert_int_equal(run_program((char *const *) sim, false, &out), 0);
         long polls = json_int(out, "polls");
         free(out);
@@ -465,25 +489,31 @@ static void test_flotad_log(void **state) {
         assert_int_equal(json_int(out, "polls"), checkins);
         free(out);
         assert_int_equal(sqlite_count(db, "SELECT count(*) FROM devices"), 40);
-        assert_int_equal(sqlite_count(db, "SELECT count(*) FROM devices WHERE product = 'door' AND platform = 'esp8266'"), 40);
+        assert_int_equal(
+                sqlite_count(db,
+                             "SELECT count(*) FROM devices WHERE product = 'door' AND platform = 'esp8266'"),
+                40);
         /* the same devices from the check-in feed stay 40 rows, now seen by both sources */
-        const char *argv[] = { getenv("FLOTA"), "--server", server, "--token", f.admin_token, "--db", db, "ingest",
-                               NULL };
+        const char *argv[] = { getenv("FLOTA"), "--server", server,   "--token", f.admin_token,
+                               "--db",          db,         "ingest", NULL };
         assert_int_equal(run_program((char *const *) argv, true, &out), 0);
         free(out);
         assert_int_equal(sqlite_count(db, "SELECT count(*) FROM devices"), 40);
-        assert_int_equal(sqlite_count(db, "SELECT count(*) FROM devices WHERE sources LIKE 'log:%,flotad'"), 40);
+        assert_int_equal(sqlite_count(db, "SELECT count(*) FROM devices WHERE sources LIKE 'log:%,flotad'"),
+                         40);
         assert_int_equal(flotad_finish(&f), 0);
         flotad_cleanup(&f);
 }
 
-#define HISTORY_ROWS "SELECT group_concat(device_id || ' ' || version || ' ' || source, ',') FROM " \
-                     "(SELECT * FROM version_history ORDER BY device_id, at, id)"
+#define HISTORY_ROWS                                                                   \
+        "SELECT group_concat(device_id || ' ' || version || ' ' || source, ',') FROM " \
+        "(SELECT * FROM version_history ORDER BY device_id, at, id)"
 
 /* flota ingest (args) into the inventory db against flotad f; fails the test unless it exits 0. */
 static void ingest_into(const Flotad *f, const char *db, const char *const *args) {
         char server[64], *out = NULL;
-        const char *argv[16] = { getenv("FLOTA"), "--server", server, "--token", f->admin_token, "--db", db, "ingest" };
+        const char *argv[16] = { getenv("FLOTA"), "--server", server, "--token",
+                                 f->admin_token,  "--db",     db,     "ingest" };
         size_t n = 8;
 
         snprintf(server, sizeof(server), "http://127.0.0.1:%d", f->port);
@@ -515,8 +545,21 @@ static void test_feed_and_log_history(void **state) {
         assert_int_equal(api(&f, "POST", "/api/v1/products", "{\"name\":\"door\"}", &r), 201);
         http_response_done(&r);
         snprintf(server, sizeof(server), "http://127.0.0.1:%d", f.port);
-        const char *sim[] = { getenv("FLOTA_SIM"), "--server", server, "--devices", "10", "--product", "door",
-                              "--versions", "1.1.0=100", "--interval", "0.1", "--duration", "1", "--json", NULL };
+        const char *sim[] = { getenv("FLOTA_SIM"),
+                              "--server",
+                              server,
+                              "--devices",
+                              "10",
+                              "--product",
+                              "door",
+                              "--versions",
+                              "1.1.0=100",
+                              "--interval",
+                              "0.1",
+                              "--duration",
+                              "1",
+                              "--json",
+                              NULL };
         assert_int_equal(run_program((char *const *) sim, false, &out), 0);
         long polls = json_int(out, "polls");
         free(out);
@@ -541,15 +584,18 @@ static void test_feed_and_log_history(void **state) {
                         char stamp[64];
                         gmtime_r(&t, &tm);
                         strftime(stamp, sizeof(stamp), "%d/%b/%Y:%H:%M:%S +0000", &tm);
-                        fprintf(log, "10.0.0.%d - - [%s] \"GET /update HTTP/1.1\" 304 0 \"-\" \"ESP8266-http-Update\" "
-                                     "\"%s\" \"1.2.0\"\n",
+                        fprintf(log,
+                                "10.0.0.%d - - [%s] \"GET /update HTTP/1.1\" 304 0 \"-\" "
+                                "\"ESP8266-http-Update\" "
+                                "\"%s\" \"1.2.0\"\n",
                                 i, stamp, mac);
                 }
         }
         assert_int_equal(fclose(log), 0);
         free(out);
 
-        _cleanup_free_ char *log_first = xasprintf("%s/log-first.db", c->dir), *feed_first = xasprintf("%s/feed-first.db", c->dir);
+        _cleanup_free_ char *log_first = xasprintf("%s/log-first.db", c->dir),
+                            *feed_first = xasprintf("%s/feed-first.db", c->dir);
         const char *from_log[] = { "--log", c->log, "--format", "nginx-esp", NULL }, *from_feed[] = { NULL };
         ingest_into(&f, log_first, from_log);
         ingest_into(&f, log_first, from_feed);
@@ -559,19 +605,27 @@ static void test_feed_and_log_history(void **state) {
         /* two rows a device: no row for each stale poll */
         assert_int_equal(sqlite_count(log_first, "SELECT count(*) FROM devices"), FLEET);
         assert_int_equal(sqlite_count(log_first, "SELECT count(*) FROM version_history"), 2 * FLEET);
-        assert_int_equal(sqlite_count(log_first, "SELECT count(*) FROM version_history WHERE version = '1.1.0' AND source = 'flotad'"),
+        assert_int_equal(sqlite_count(log_first, "SELECT count(*) FROM version_history WHERE version = "
+                                                 "'1.1.0' AND source = 'flotad'"),
                          FLEET);
         /* in time order: 1.1.0 before 1.2.0 on every device */
-        assert_int_equal(sqlite_count(log_first, "SELECT count(*) FROM version_history a JOIN version_history b ON "
-                                                 "a.device_id = b.device_id AND a.version = '1.1.0' AND b.version = '1.2.0'"
-                                                 " AND a.at < b.at"),
+        assert_int_equal(
+                sqlite_count(log_first,
+                             "SELECT count(*) FROM version_history a JOIN version_history b ON "
+                             "a.device_id = b.device_id AND a.version = '1.1.0' AND b.version = '1.2.0'"
+                             " AND a.at < b.at"),
+                FLEET);
+        assert_int_equal(sqlite_count(log_first, "SELECT count(*) FROM devices WHERE version = '1.2.0'"),
                          FLEET);
-        assert_int_equal(sqlite_count(log_first, "SELECT count(*) FROM devices WHERE version = '1.2.0'"), FLEET);
         /* and the same history whichever source was read first */
         _cleanup_free_ char *a = text(log_first, HISTORY_ROWS), *b = text(feed_first, HISTORY_ROWS);
         assert_string_equal(a, b);
-        _cleanup_free_ char *ta = text(log_first, "SELECT group_concat(at, ',') FROM (SELECT at FROM version_history ORDER BY device_id, at)");
-        _cleanup_free_ char *tb = text(feed_first, "SELECT group_concat(at, ',') FROM (SELECT at FROM version_history ORDER BY device_id, at)");
+        _cleanup_free_ char *ta = text(
+                log_first,
+                "SELECT group_concat(at, ',') FROM (SELECT at FROM version_history ORDER BY device_id, at)");
+        _cleanup_free_ char *tb = text(
+                feed_first,
+                "SELECT group_concat(at, ',') FROM (SELECT at FROM version_history ORDER BY device_id, at)");
         assert_string_equal(ta, tb);
         assert_int_equal(flotad_finish(&f), 0);
         flotad_cleanup(&f);

@@ -48,7 +48,8 @@ static void test_sigterm_flushes_checkins(void **state) {
         for (int i = 0; i < 400; i++) {
                 char mac[18];
                 snprintf(mac, sizeof(mac), "18:FE:AC:00:%02X:%02X", i / 256, i % 256);
-                _cleanup_free_ char *req = esp8266_poll("/update/door", f->port, mac, "1", NULL, 1 << 20, NULL);
+                _cleanup_free_ char *req =
+                        esp8266_poll("/update/door", f->port, mac, "1", NULL, 1 << 20, NULL);
                 if (http_raw(f->port, req, strlen(req), &r) == 0 && r.status == 304)
                         answered++;
                 http_response_done(&r);
@@ -108,7 +109,8 @@ static void test_kill9_loses_no_acknowledged_write(void **state) {
                         char needle[32];
                         snprintf(needle, sizeof(needle), "\"name\":\"%s\"", w->names[i]);
                         if (!strstr(r.body, needle))
-                                fail_msg("round %d: product %s was acknowledged but is gone", round, w->names[i]);
+                                fail_msg("round %d: product %s was acknowledged but is gone", round,
+                                         w->names[i]);
                 }
                 http_response_done(&r);
                 assert_int_equal(flotad_stop(f, SIGTERM), 0);
@@ -165,7 +167,8 @@ static void test_kill9_during_upload(void **state) {
                         nanosleep(&ts, NULL);
         }
         if (received == 0)
-                fail_msg("the upload never started: no bytes in a temporary file under %s/images", f->data_dir);
+                fail_msg("the upload never started: no bytes in a temporary file under %s/images",
+                         f->data_dir);
         flotad_stop(f, SIGKILL);
         kill(child, SIGKILL);
         waitpid(child, NULL, 0);
@@ -220,8 +223,12 @@ static void test_refuses_newer_database(void **state) {
         assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
         assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL), SQLITE_OK);
         sqlite3_close(db);
-        char *args[] = { (char *) "flotad", f->data_dir ? (char *) "--data-dir" : NULL, f->data_dir,
-                         (char *) "--listen", (char *) "127.0.0.1:0", NULL };
+        char *args[] = { (char *) "flotad",
+                         f->data_dir ? (char *) "--data-dir" : NULL,
+                         f->data_dir,
+                         (char *) "--listen",
+                         (char *) "127.0.0.1:0",
+                         NULL };
         assert_int_equal(flotad_run(args, &out), 1);
         assert_non_null(strstr(out, "newer flotad"));
         free(out);
@@ -242,7 +249,8 @@ static void test_command_line(void **state) {
         assert_int_equal(flotad_run(nodir, &out), 2);
         assert_non_null(strstr(out, "--data-dir is required"));
         free(out);
-        char *badlisten[] = { (char *) "flotad", (char *) "-d", f->data_dir, (char *) "-l", (char *) "nowhere", NULL };
+        char *badlisten[] = { (char *) "flotad", (char *) "-d",      f->data_dir,
+                              (char *) "-l",     (char *) "nowhere", NULL };
         assert_int_equal(flotad_run(badlisten, &out), 1);
         assert_non_null(strstr(out, "cannot listen on nowhere"));
         free(out);
@@ -252,13 +260,16 @@ static void test_command_line(void **state) {
         free(out);
         /* token commands on a mistyped directory do not create a database there */
         _cleanup_free_ char *typo = xasprintf("%s/typo", f->dir);
-        char *typolist[] = { (char *) "flotad", (char *) "-d", typo, (char *) "token", (char *) "list", NULL };
+        char *typolist[] = {
+                (char *) "flotad", (char *) "-d", typo, (char *) "token", (char *) "list", NULL
+        };
         assert_int_equal(flotad_run(typolist, &out), 1);
         assert_non_null(strstr(out, "no flotad database"));
         free(out);
         assert_int_not_equal(access(typo, F_OK), 0);
-        char *norole[] = { (char *) "flotad", (char *) "-d", f->data_dir, (char *) "token", (char *) "create",
-                           (char *) "x", (char *) "--role", (char *) "root", NULL };
+        char *norole[] = { (char *) "flotad", (char *) "-d",     f->data_dir,
+                           (char *) "token",  (char *) "create", (char *) "x",
+                           (char *) "--role", (char *) "root",   NULL };
         assert_int_equal(flotad_run(norole, &out), 2);
         free(out);
 
@@ -273,17 +284,18 @@ static void test_command_line(void **state) {
         free(out);
 
         /* tokens: list shows names and roles, revoke makes the token useless */
-        char *list[] = { (char *) "flotad", (char *) "-d", f->data_dir, (char *) "token", (char *) "list", NULL };
+        char *list[] = { (char *) "flotad", (char *) "-d",   f->data_dir,
+                         (char *) "token",  (char *) "list", NULL };
         assert_int_equal(flotad_run(list, &out), 0);
         assert_non_null(strstr(out, "test-read"));
         assert_null(strstr(out, "flota_"));
         free(out);
-        char *dup[] = { (char *) "flotad", (char *) "-d", f->data_dir, (char *) "token", (char *) "create",
-                        (char *) "test-read", NULL };
+        char *dup[] = { (char *) "flotad", (char *) "-d",        f->data_dir, (char *) "token",
+                        (char *) "create", (char *) "test-read", NULL };
         assert_int_equal(flotad_run(dup, &out), 1);
         free(out);
-        char *revoke[] = { (char *) "flotad", (char *) "-d", f->data_dir, (char *) "token", (char *) "revoke",
-                           (char *) "test-read", NULL };
+        char *revoke[] = { (char *) "flotad", (char *) "-d",        f->data_dir, (char *) "token",
+                           (char *) "revoke", (char *) "test-read", NULL };
         assert_int_equal(flotad_run(revoke, &out), 0);
         free(out);
         assert_int_equal(flotad_start(f, NULL), 0);
@@ -301,7 +313,8 @@ static void test_checkin_retention(void **state) {
         assert_int_equal(flotad_start(f, args), 0);
         assert_int_equal(api(f, "POST", "/api/v1/products", "{\"name\":\"door\"}", &r), 201);
         http_response_done(&r);
-        _cleanup_free_ char *req = esp8266_poll("/update/door", f->port, "18:FE:AA:00:00:01", "1", NULL, 1 << 20, NULL);
+        _cleanup_free_ char *req =
+                esp8266_poll("/update/door", f->port, "18:FE:AA:00:00:01", "1", NULL, 1 << 20, NULL);
         assert_int_equal(http_raw(f->port, req, strlen(req), &r), 0);
         http_response_done(&r);
         assert_int_equal(wait_checkins(f, 1), 1);
@@ -323,7 +336,8 @@ static int count_lines_with(const char *path, const char *needle) {
         _cleanup_free_ char *text = slurp(path, &n);
         int count = 0;
 
-        for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
+             line = strtok_r(NULL, "\n", &save)) {
                 if (line[0] != '{' || line[strlen(line) - 1] != '}')
                         fail_msg("not a JSON line: %s", line);
                 if (strstr(line, needle))
@@ -338,7 +352,8 @@ static void poll_n(Flotad *f, int n, int first) {
         for (int i = first; i < first + n; i++) {
                 char mac[18];
                 snprintf(mac, sizeof(mac), "18:FE:AD:00:00:%02X", i);
-                _cleanup_free_ char *req = esp8266_poll("/update/door", f->port, mac, "1", NULL, 1 << 20, NULL);
+                _cleanup_free_ char *req =
+                        esp8266_poll("/update/door", f->port, mac, "1", NULL, 1 << 20, NULL);
                 assert_int_equal(http_raw(f->port, req, strlen(req), &r), 0);
                 assert_int_equal(r.status, 304);
                 http_response_done(&r);
@@ -395,7 +410,8 @@ static void test_config_and_override(void **state) {
         assert_int_equal(flotad_start(f, args), 0);
         assert_int_equal(api(f, "POST", "/api/v1/products", "{\"name\":\"door\"}", &r), 201);
         http_response_done(&r);
-        _cleanup_free_ char *req = esp8266_poll("/ota/door", f->port, "18:FE:AA:00:00:01", "1", NULL, 1 << 20, NULL);
+        _cleanup_free_ char *req =
+                esp8266_poll("/ota/door", f->port, "18:FE:AA:00:00:01", "1", NULL, 1 << 20, NULL);
         assert_int_equal(http_raw(f->port, req, strlen(req), &r), 0);
         assert_int_equal(r.status, 304);
         http_response_done(&r);

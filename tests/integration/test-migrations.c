@@ -33,22 +33,23 @@
 #include "tmpdir.h"
 
 typedef struct Ladder {
-        const char *name;          /* the fixtures' directory */
+        const char *name; /* the fixtures' directory */
         const char *const *steps;
         size_t n_steps;
-        size_t page_size;          /* as the program's open uses it */
+        size_t page_size; /* as the program's open uses it */
         int (*open)(const char *path, Store **ret);
-        const char *newer_error;   /* what the command line says of a newer database */
+        const char *newer_error; /* what the command line says of a newer database */
 } Ladder;
 
 static const char *fixture_root;
 
 static Ladder ladder(const char *name) {
         if (streq(name, "flotad"))
-                return (Ladder) { "flotad", store_migrations, store_n_migrations, 0, store_open, "newer flotad" };
+                return (Ladder) { "flotad", store_migrations, store_n_migrations,
+                                  0,        store_open,       "newer flotad" };
         assert_string_equal(name, "inventory");
-        return (Ladder) { "inventory", inventory_migrations, inventory_n_migrations, 16384, inventory_open,
-                          "written by a newer flota" };
+        return (Ladder) { "inventory", inventory_migrations, inventory_n_migrations,
+                          16384,       inventory_open,       "written by a newer flota" };
 }
 
 /* One text for a query's rows: each row's columns quoted, a line a row. */
@@ -163,20 +164,22 @@ static void check_upgrade(const Ladder *l, int version, const char *dir, const c
                 fail_msg("%s is not the schema of steps 1..%d:\n%s\nvs\n%s", sql_path, version, old_schema,
                          ladder_schema);
 
-        _cleanup_free_ char *tables = file_query_text(path, "SELECT name FROM sqlite_master WHERE type = 'table'"
-                                                            " AND name NOT LIKE 'sqlite_%' ORDER BY name");
+        _cleanup_free_ char *tables =
+                file_query_text(path, "SELECT name FROM sqlite_master WHERE type = 'table'"
+                                      " AND name NOT LIKE 'sqlite_%' ORDER BY name");
         char *before[64] = { 0 }, *names[64] = { 0 }, *columns[64] = { 0 };
         size_t n = 0;
         for (char *save = NULL, *t = strtok_r(tables, "\n", &save); t; t = strtok_r(NULL, "\n", &save)) {
                 assert_true(n < 64);
-                _cleanup_free_ char *q = xasprintf("SELECT group_concat(quote(name), ', ') FROM pragma_table_info('%s')",
-                                                   t);
+                _cleanup_free_ char *q =
+                        xasprintf("SELECT group_concat(quote(name), ', ') FROM pragma_table_info('%s')", t);
                 columns[n] = file_query_text(path, q);
                 columns[n][strcspn(columns[n], "\n")] = 0;
                 names[n] = xstrdup(t);
                 before[n] = table_rows(path, t, columns[n]);
                 if (!*before[n])
-                        fail_msg("%s: table %s has no rows; give it some, so the upgrade is seen to keep them",
+                        fail_msg("%s: table %s has no rows; give it some, so the upgrade is seen to keep "
+                                 "them",
                                  sql_path, t);
                 n++;
         }
@@ -185,8 +188,9 @@ static void check_upgrade(const Ladder *l, int version, const char *dir, const c
         _cleanup_free_ char *checkins = NULL;
         long next_checkin = 0;
         if (streq(l->name, "flotad") && version < 4) {
-                checkins = file_query_text(path, "SELECT device_id, count(*) FROM checkins GROUP BY device_id"
-                                                 " ORDER BY device_id");
+                checkins =
+                        file_query_text(path, "SELECT device_id, count(*) FROM checkins GROUP BY device_id"
+                                              " ORDER BY device_id");
                 next_checkin = file_int(path, "SELECT max(id) + 1 FROM checkins");
         }
 
@@ -202,8 +206,8 @@ static void check_upgrade(const Ladder *l, int version, const char *dir, const c
         for (size_t i = 0; i < n; i++) {
                 _cleanup_free_ char *after = table_rows(path, names[i], columns[i]);
                 if (!streq(before[i], after))
-                        fail_msg("%s: table %s changed in the upgrade:\n%s\nvs\n%s", sql_path, names[i], before[i],
-                                 after);
+                        fail_msg("%s: table %s changed in the upgrade:\n%s\nvs\n%s", sql_path, names[i],
+                                 before[i], after);
                 free(before[i]);
                 free(names[i]);
                 free(columns[i]);
@@ -213,10 +217,12 @@ static void check_upgrade(const Ladder *l, int version, const char *dir, const c
         _cleanup_free_ char *fk = file_query_text(path, "PRAGMA foreign_key_check");
         assert_string_equal(fk, "");
         if (checkins) {
-                _cleanup_free_ char *polls = file_query_text(path, "SELECT id, polls FROM devices WHERE polls > 0"
-                                                                   " ORDER BY id");
+                _cleanup_free_ char *polls =
+                        file_query_text(path, "SELECT id, polls FROM devices WHERE polls > 0"
+                                              " ORDER BY id");
                 assert_string_equal(polls, checkins);
-                assert_int_equal(file_int(path, "SELECT next FROM sequences WHERE name = 'checkins'"), next_checkin);
+                assert_int_equal(file_int(path, "SELECT next FROM sequences WHERE name = 'checkins'"),
+                                 next_checkin);
         }
 }
 
@@ -239,8 +245,9 @@ static void test_upgrades(const char *name) {
                 assert_true((size_t) versions[i] < l.n_steps);
         }
         if ((size_t) versions[n - 1] + 1 < l.n_steps)
-                print_message("note: no fixture of %s schema %d..%zu yet: add tests/fixtures/db/%s/v<N>.sql\n",
-                              name, versions[n - 1] + 1, l.n_steps - 1, name);
+                print_message(
+                        "note: no fixture of %s schema %d..%zu yet: add tests/fixtures/db/%s/v<N>.sql\n",
+                        name, versions[n - 1] + 1, l.n_steps - 1, name);
         for (size_t i = 0; i < n; i++)
                 check_upgrade(&l, versions[i], dir, fresh_schema);
         tmpdir_remove(dir);
@@ -298,8 +305,8 @@ static void check_newer_refused(const char *name) {
         char *out = NULL;
         int status;
         if (streq(name, "flotad")) {
-                char *args[] = { getenv("FLOTAD"), (char *) "--data-dir", dir, (char *) "--listen",
-                                 (char *) "127.0.0.1:0", NULL };
+                char *args[] = { getenv("FLOTAD"),    (char *) "--data-dir",  dir,
+                                 (char *) "--listen", (char *) "127.0.0.1:0", NULL };
                 _cleanup_free_ char *flotad_db = xasprintf("%s/flotad.db", dir);
                 assert_int_equal(rename(path, flotad_db), 0);
                 status = run_program(args, true, &out);

@@ -171,7 +171,8 @@ static void test_catalog_change_reaches_other_replica(void **state) {
         _cleanup_free_ char *url = xstrdup(r->a.database);
         url[strcspn(url, "?")] = 0;
         _cleanup_free_ char *sql = xasprintf(
-                "'%s/psql' -q -d '%s' -c \"INSERT INTO devices (id) VALUES ('18:FE:AA:00:00:03') ON CONFLICT DO NOTHING;"
+                "'%s/psql' -q -d '%s' -c \"INSERT INTO devices (id) VALUES ('18:FE:AA:00:00:03') ON "
+                "CONFLICT DO NOTHING;"
                 " INSERT INTO device_overrides (device_id, pin_release_id) VALUES ('18:FE:AA:00:00:03', %ld)"
                 " ON CONFLICT (device_id) DO UPDATE SET pin_release_id = excluded.pin_release_id;"
                 " UPDATE meta SET catalog_version = catalog_version + 1\"",
@@ -265,7 +266,8 @@ static void test_database_down_polls_answered_feed_complete(void **state) {
         http_response_done(&h);
         bool degraded = false;
         for (int i = 0; i < 100 && !degraded; i++) {
-                _cleanup_free_ char *req = xstrdup("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+                _cleanup_free_ char *req =
+                        xstrdup("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
                 assert_int_equal(http_raw(r->b.port, req, strlen(req), &h), 0);
                 degraded = strstr(h.body, "degraded") != NULL;
                 http_response_done(&h);
@@ -302,14 +304,18 @@ static void test_database_refused_clearly(void **state) {
         char *out = NULL;
 
         flotad_init(&f);
-        char *bad[] = { (char *) "flotad", (char *) "--database", (char *) "postgresql://u:secret@/x?host=/nonexistent",
-                        (char *) "token", (char *) "list", NULL };
+        char *bad[] = { (char *) "flotad",
+                        (char *) "--database",
+                        (char *) "postgresql://u:secret@/x?host=/nonexistent",
+                        (char *) "token",
+                        (char *) "list",
+                        NULL };
         assert_int_equal(flotad_run(bad, &out), 1);
         assert_non_null(strstr(out, "cannot open the PostgreSQL database: cannot connect to the server"));
         assert_null(strstr(out, "secret"));
         free(out);
-        char *bad_scheme[] = { (char *) "flotad", (char *) "--database", (char *) "mysql://x", (char *) "token",
-                               (char *) "list", NULL };
+        char *bad_scheme[] = { (char *) "flotad", (char *) "--database", (char *) "mysql://x",
+                               (char *) "token",  (char *) "list",       NULL };
         assert_int_equal(flotad_run(bad_scheme, &out), 2);
         assert_non_null(strstr(out, "--database: expected postgresql://... or sqlite:PATH"));
         free(out);
@@ -322,10 +328,12 @@ static void test_database_refused_clearly(void **state) {
         /* a schema written by a newer flotad: refused, untouched */
         _cleanup_free_ char *url = xstrdup(f.database);
         url[strcspn(url, "?")] = 0;
-        _cleanup_free_ char *psql = xasprintf("'%s/psql' -q -d '%s' -c 'UPDATE meta SET schema_version = 99'",
-                                              getenv("FLOTA_TEST_PG_BINDIR"), strrchr(url, '/') + 1);
+        _cleanup_free_ char *psql =
+                xasprintf("'%s/psql' -q -d '%s' -c 'UPDATE meta SET schema_version = 99'",
+                          getenv("FLOTA_TEST_PG_BINDIR"), strrchr(url, '/') + 1);
         assert_int_equal(system(psql), 0);
-        char *list[] = { (char *) "flotad", (char *) "--database", f.database, (char *) "token", (char *) "list", NULL };
+        char *list[] = { (char *) "flotad", (char *) "--database", f.database,
+                         (char *) "token",  (char *) "list",       NULL };
         assert_int_equal(flotad_run(list, &out), 1);
         assert_non_null(strstr(out, "the PostgreSQL database was written by a newer flotad"));
         free(out);
@@ -343,7 +351,8 @@ int main(void) {
         }
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_catalog_change_reaches_other_replica, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_database_down_polls_answered_feed_complete, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_database_down_polls_answered_feed_complete, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_acknowledged_write_survives_kill, setup, teardown),
                 cmocka_unit_test(test_database_refused_clearly),
         };

@@ -56,15 +56,14 @@ static void answer(Server *s, int fd, int turn) {
         case 0: /* 500 */
                 send_str(fd, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n");
                 break;
-        case 1: /* not HTTP at all */
-                send_str(fd, "garbage garbage\r\n\r\n");
-                break;
+        case 1: /* not HTTP at all */ send_str(fd, "garbage garbage\r\n\r\n"); break;
         case 2: /* 200 without a length */
                 send_str(fd, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nxxxx");
                 break;
         case 3: /* wrong MD5 */
                 snprintf(head, sizeof(head),
-                         "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\nx-MD5: 00000000000000000000000000000000\r\n\r\n",
+                         "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\nx-MD5: "
+                         "00000000000000000000000000000000\r\n\r\n",
                          s->image_len);
                 send_all(fd, head, strlen(head));
                 send_all(fd, s->image, s->image_len);
@@ -151,13 +150,11 @@ static void test_bad_answers(void **state) {
                 fail_msg("flota-sim: status %d: %s", status, out);
         assert_true(atomic_load(&s.served) >= 16);
         const char *expected[] = {
-                "\"-104 server-wrong-http-code\"",  /* 500 and 302 */
-                "\"-1 connection-failed\"",         /* garbage instead of HTTP */
-                "\"-101 server-not-report-size\"",
-                "\"7 md5-verification-failed\"",
-                "\"6 stream-read-timeout\"",        /* truncated */
-                "\"-106 bin-verify-header-failed\"",
-                "\"-105 server-faulty-md5\"",
+                "\"-104 server-wrong-http-code\"", /* 500 and 302 */
+                "\"-1 connection-failed\"",        /* garbage instead of HTTP */
+                "\"-101 server-not-report-size\"",   "\"7 md5-verification-failed\"",
+                "\"6 stream-read-timeout\"", /* truncated */
+                "\"-106 bin-verify-header-failed\"", "\"-105 server-faulty-md5\"",
         };
         for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++)
                 if (!strstr(out, expected[i]))

@@ -29,8 +29,8 @@ static int run_sim(const char *const *args, char **ret_out) {
         return run_program((char *const *) argv, false, ret_out);
 }
 
-static void publish_image(Flotad *f, const char *product, const char *key, const char *platform, const char *size,
-                          const char *extra) {
+static void publish_image(Flotad *f, const char *product, const char *key, const char *platform,
+                          const char *size, const char *extra) {
         HttpResponse r;
         _cleanup_free_ char *body = key ? xasprintf("{\"name\":\"%s\",\"key\":\"%s\"}", product, key)
                                         : xasprintf("{\"name\":\"%s\"}", product);
@@ -38,8 +38,9 @@ static void publish_image(Flotad *f, const char *product, const char *key, const
         http_response_done(&r);
 
         _cleanup_free_ char *path = xasprintf("%s/%s.bin", f->dir, product);
-        _cleanup_free_ char *cmd = xasprintf("'%s' mkimage --platform %s --version 2.0.0 --size %s %s -o '%s'",
-                                             getenv("FLOTA_SIM"), platform, size, extra, path);
+        _cleanup_free_ char *cmd =
+                xasprintf("'%s' mkimage --platform %s --version 2.0.0 --size %s %s -o '%s'",
+                          getenv("FLOTA_SIM"), platform, size, extra, path);
         assert_int_equal(system(cmd), 0);
         size_t len;
         _cleanup_free_ char *img = slurp(path, &len);
@@ -65,10 +66,17 @@ static void test_mixed_fleet_update(void **state) {
         publish(f, "door", "esp8266", "300K");
         publish(f, "lamp", "esp32", "400K");
         snprintf(server, sizeof(server), "http://127.0.0.1:%d", f->port);
-        const char *args[] = { "--server", server, "--devices", "1000", "--product", "esp8266=door,esp32=lamp",
-                               "--mix", "esp8266=70,esp32=30", "--versions", "1.0.0=80,1.1.0=20", "--seed", "7",
-                               "--interval", "0.3", "--jitter", "--until-version", "2.0.0", "--duration", "60",
-                               "--json", NULL };
+        const char *args[] = { "--server",   server,
+                               "--devices",  "1000",
+                               "--product",  "esp8266=door,esp32=lamp",
+                               "--mix",      "esp8266=70,esp32=30",
+                               "--versions", "1.0.0=80,1.1.0=20",
+                               "--seed",     "7",
+                               "--interval", "0.3",
+                               "--jitter",   "--until-version",
+                               "2.0.0",      "--duration",
+                               "60",         "--json",
+                               NULL };
         int rc = run_sim(args, &out);
         if (rc != 0)
                 fail_msg("flota-sim exited %d: %s", rc, out);
@@ -79,7 +87,8 @@ static void test_mixed_fleet_update(void **state) {
                 fail_msg("only %ld polls answered: %s", answered, out);
         free(out);
 
-        /* every poll the devices saw answered is counted on its device (a row only when it changed something) */
+        /* every poll the devices saw answered is counted on its device (a row only when it changed
+         * something) */
         assert_int_equal(flotad_stop(f, SIGTERM), 0);
         assert_int_equal(db_count(f, "SELECT sum(polls) FROM devices"), answered);
         assert_true(db_count(f, "SELECT count(*) FROM checkins") <= answered);
@@ -92,10 +101,10 @@ static void test_injected_faults(void **state) {
         publish(f, "door", "esp8266", "200K");
         snprintf(server, sizeof(server), "http://127.0.0.1:%d", f->port);
         /* a fixed time, so the stuck devices are offered the update several times */
-        const char *args[] = { "--server", server, "--devices", "200", "--product", "door", "--seed", "3",
-                               "--interval", "0.2", "--duration", "2.5",
-                               "--fail-download", "0.1", "--brick", "0.05", "--bootloop", "0.1",
-                               "--slow-link", "4M", "--json", NULL };
+        const char *args[] = { "--server",        server, "--devices",  "200",  "--product",  "door",
+                               "--seed",          "3",    "--interval", "0.2",  "--duration", "2.5",
+                               "--fail-download", "0.1",  "--brick",    "0.05", "--bootloop", "0.1",
+                               "--slow-link",     "4M",   "--json",     NULL };
         int rc = run_sim(args, &out);
         if (rc != 0)
                 fail_msg("flota-sim exited %d: %s", rc, out);
@@ -120,12 +129,13 @@ static void test_injected_faults(void **state) {
          * sit in the socket buffers whole before the device hangs up.
          */
         assert_true(db_count(f, "SELECT count(*) FROM (SELECT device_id FROM checkins WHERE reason IN"
-                                   " ('update', 'update-aborted') GROUP BY device_id HAVING count(*) >= 2)") >=
+                                " ('update', 'update-aborted') GROUP BY device_id HAVING count(*) >= 2)") >=
                     drop + loop);
         assert_true(db_count(f, "SELECT count(DISTINCT device_id) FROM checkins WHERE reason = 'update'") >=
                     200 - drop);
         /* bricked devices stopped polling after their update */
-        assert_int_equal(db_count(f, "SELECT count(*) FROM devices WHERE version = '2.0.0'"), 200 - drop - loop - brick);
+        assert_int_equal(db_count(f, "SELECT count(*) FROM devices WHERE version = '2.0.0'"),
+                         200 - drop - loop - brick);
 }
 
 static void test_state_file(void **state) {
@@ -135,8 +145,9 @@ static void test_state_file(void **state) {
 
         publish(f, "door", "esp8266", "100K");
         snprintf(server, sizeof(server), "http://127.0.0.1:%d", f->port);
-        const char *args[] = { "--server", server, "--devices", "50", "--product", "door", "--interval", "0.2",
-                               "--until-version", "2.0.0", "--duration", "30", "--state", file, "--json", NULL };
+        const char *args[] = { "--server",   server, "--devices",       "50",    "--product",  "door",
+                               "--interval", "0.2",  "--until-version", "2.0.0", "--duration", "30",
+                               "--state",    file,   "--json",          NULL };
         assert_int_equal(run_sim(args, &out), 0);
         assert_int_equal(json_int(out, "updates_applied"), 50);
         free(out);
@@ -146,7 +157,9 @@ static void test_state_file(void **state) {
         assert_non_null(strstr(out, "\"2.0.0\":\t50"));
         free(out);
         /* a state file of another fleet, or a damaged one, is refused */
-        const char *other[] = { "--server", server, "--devices", "50", "--seed", "9", "--state", file, NULL };
+        const char *other[] = {
+                "--server", server, "--devices", "50", "--seed", "9", "--state", file, NULL
+        };
         assert_int_equal(run_sim(other, &out), 2);
         free(out);
         FILE *fp = fopen(file, "a");
@@ -163,19 +176,29 @@ static void test_keys_and_auth(void **state) {
         publish_image(f, "clock", "clock-key-123", "esp8266", "100K", "");
         snprintf(server, sizeof(server), "http://127.0.0.1:%d", f->port);
         /* the query form ?k=&s=&v= */
-        const char *query[] = { "--server", server, "--devices", "20", "--key", "clock-key-123", "--interval", "0.1",
-                                "--until-version", "2.0.0", "--duration", "20", "--json", NULL };
+        const char *query[] = { "--server",   server,       "--devices",
+                                "20",         "--key",      "clock-key-123",
+                                "--interval", "0.1",        "--until-version",
+                                "2.0.0",      "--duration", "20",
+                                "--json",     NULL };
         assert_int_equal(run_sim(query, &out), 0);
         assert_int_equal(json_int(out, "updates_applied"), 20);
         free(out);
         /* setAuthorization with the product key as the password, and with a wrong one */
-        const char *basic[] = { "--server", server, "--devices", "20", "--seed", "5", "--product", "clock", "--auth",
-                                "dev:clock-key-123", "--interval", "0.1", "--until-version", "2.0.0", "--duration",
-                                "20", "--json", NULL };
+        const char *basic[] = { "--server",        server,
+                                "--devices",       "20",
+                                "--seed",          "5",
+                                "--product",       "clock",
+                                "--auth",          "dev:clock-key-123",
+                                "--interval",      "0.1",
+                                "--until-version", "2.0.0",
+                                "--duration",      "20",
+                                "--json",          NULL };
         assert_int_equal(run_sim(basic, &out), 0);
         free(out);
-        const char *wrong[] = { "--server", server, "--devices", "5", "--seed", "6", "--product", "clock", "--auth",
-                                "dev:nope", "--interval", "0.1", "--duration", "0.5", "--json", NULL };
+        const char *wrong[] = { "--server",   server,  "--devices", "5",        "--seed",     "6",
+                                "--product",  "clock", "--auth",    "dev:nope", "--interval", "0.1",
+                                "--duration", "0.5",   "--json",    NULL };
         assert_int_equal(run_sim(wrong, &out), 0);
         assert_non_null(strstr(out, "\"-108 server-unauthorized\""));
         assert_non_null(strstr(out, "\"updates_applied\":\t0"));
@@ -189,16 +212,19 @@ static void test_gzip_release(void **state) {
         /* ESP8266 devices take gzip'ed images (the core recognises 0x1F); flotad serves them as they are */
         publish_image(f, "door", NULL, "esp8266", "200K", "--gzip");
         snprintf(server, sizeof(server), "http://127.0.0.1:%d", f->port);
-        const char *args[] = { "--server", server, "--devices", "30", "--product", "door", "--interval", "0.1",
-                               "--until-version", "2.0.0", "--duration", "20", "--json", NULL };
+        const char *args[] = { "--server",   server, "--devices",       "30",    "--product",  "door",
+                               "--interval", "0.1",  "--until-version", "2.0.0", "--duration", "20",
+                               "--json",     NULL };
         assert_int_equal(run_sim(args, &out), 0);
         assert_int_equal(json_int(out, "updates_applied"), 30);
         free(out);
 
-        /* the bootloader inflates the image: the devices then report the inflated image's MD5, as the core does */
+        /* the bootloader inflates the image: the devices then report the inflated image's MD5, as the core
+         * does */
         assert_int_equal(flotad_stop(f, SIGTERM), 0);
         assert_int_equal(db_count(f, "SELECT count(*) FROM devices d JOIN releases r ON r.id = 1"
-                                     " WHERE d.sketch_md5 = r.payload_md5 AND r.payload_md5 <> r.md5"), 30);
+                                     " WHERE d.sketch_md5 = r.payload_md5 AND r.payload_md5 <> r.md5"),
+                         30);
 }
 
 static void test_offline_devices(void **state) {
@@ -207,8 +233,9 @@ static void test_offline_devices(void **state) {
 
         publish(f, "door", "esp8266", "50K");
         snprintf(server, sizeof(server), "http://127.0.0.1:%d", f->port);
-        const char *args[] = { "--server", server, "--devices", "100", "--product", "door", "--interval", "0.1",
-                               "--offline", "0.5", "--versions", "2.0.0", "--duration", "2", "--json", NULL };
+        const char *args[] = { "--server",   server, "--devices", "100", "--product",  "door",
+                               "--interval", "0.1",  "--offline", "0.5", "--versions", "2.0.0",
+                               "--duration", "2",    "--json",    NULL };
         assert_int_equal(run_sim(args, &out), 0);
         long windows = json_int(out, "offline_windows");
         long polls = json_int(out, "polls");
@@ -221,8 +248,8 @@ static void test_offline_devices(void **state) {
 static void test_unreachable_server(void **state) {
         char *out = NULL;
         /* nothing listens there: every poll fails like the core's connection error, the run ends on time */
-        const char *args[] = { "--server", "http://127.0.0.1:9", "--devices", "20", "--interval", "0.1",
-                               "--duration", "1", "--json", NULL };
+        const char *args[] = { "--server", "http://127.0.0.1:9", "--devices", "20",     "--interval",
+                               "0.1",      "--duration",         "1",         "--json", NULL };
         assert_int_equal(run_sim(args, &out), 0);
         assert_non_null(strstr(out, "\"-1 connection-failed\":"));
         assert_non_null(strstr(out, "\"answered\":\t0"));
@@ -245,14 +272,14 @@ static int cmp_u64(const void *a, const void *b) {
 static void test_identities_unique(void **state) {
         enum { N = 1000000 };
         static const char *const mixes[] = { "esp8266=100", "esp8266=50,esp32=50" };
-        Flotad *f = *state;             /* for its directory */
+        Flotad *f = *state; /* for its directory */
 
         for (size_t k = 0; k < ELEMENTSOF(mixes); k++) {
                 char *out = NULL;
                 /* stdout to the test, stderr to a file */
                 _cleanup_free_ char *err = xasprintf("%s/flota-sim-list.err", f->dir);
-                _cleanup_free_ char *cmd = xasprintf("'%s' --list --devices 1000000 --mix %s 2>'%s'", getenv("FLOTA_SIM"),
-                                                     mixes[k], err);
+                _cleanup_free_ char *cmd = xasprintf("'%s' --list --devices 1000000 --mix %s 2>'%s'",
+                                                     getenv("FLOTA_SIM"), mixes[k], err);
                 const char *sh[] = { "/bin/sh", "-c", cmd, NULL };
                 assert_int_equal(run_program((char *const *) sh, false, &out), 0);
                 uint64_t *macs = xcalloc(N, sizeof(uint64_t));
@@ -263,7 +290,8 @@ static void test_identities_unique(void **state) {
                         char *nl = strchr(line, '\n');
                         if (nl)
                                 *nl = 0;
-                        if (sscanf(line, "%*u\t%*s\t%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) != 6)
+                        if (sscanf(line, "%*u\t%*s\t%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4],
+                                   &b[5]) != 6)
                                 fail_msg("line %zu: %.60s", n, line);
                         macs[n++] = (uint64_t) b[0] << 40 | (uint64_t) b[1] << 32 | (uint64_t) b[2] << 24 |
                                     (uint64_t) b[3] << 16 | (uint64_t) b[4] << 8 | b[5];
@@ -286,14 +314,22 @@ static void test_identities_unique(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_mixed_fleet_update, flotad_fixture_setup, flotad_fixture_teardown),
-                cmocka_unit_test_setup_teardown(test_unreachable_server, flotad_fixture_setup, flotad_fixture_teardown),
-                cmocka_unit_test_setup_teardown(test_injected_faults, flotad_fixture_setup, flotad_fixture_teardown),
-                cmocka_unit_test_setup_teardown(test_state_file, flotad_fixture_setup, flotad_fixture_teardown),
-                cmocka_unit_test_setup_teardown(test_keys_and_auth, flotad_fixture_setup, flotad_fixture_teardown),
-                cmocka_unit_test_setup_teardown(test_gzip_release, flotad_fixture_setup, flotad_fixture_teardown),
-                cmocka_unit_test_setup_teardown(test_offline_devices, flotad_fixture_setup, flotad_fixture_teardown),
-                cmocka_unit_test_setup_teardown(test_identities_unique, flotad_fixture_setup, flotad_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_mixed_fleet_update, flotad_fixture_setup,
+                                                flotad_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_unreachable_server, flotad_fixture_setup,
+                                                flotad_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_injected_faults, flotad_fixture_setup,
+                                                flotad_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_state_file, flotad_fixture_setup,
+                                                flotad_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_keys_and_auth, flotad_fixture_setup,
+                                                flotad_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_gzip_release, flotad_fixture_setup,
+                                                flotad_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_offline_devices, flotad_fixture_setup,
+                                                flotad_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_identities_unique, flotad_fixture_setup,
+                                                flotad_fixture_teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -80,7 +80,8 @@ static bool closed_within(int fd, int ms) {
 }
 
 static void assert_poll_answered(Flotad *f) {
-        _cleanup_free_ char *req = esp8266_poll("/update/door", f->port, "AA:BB:CC:00:00:01", "1", NULL, 1 << 20, NULL);
+        _cleanup_free_ char *req =
+                esp8266_poll("/update/door", f->port, "AA:BB:CC:00:00:01", "1", NULL, 1 << 20, NULL);
         HttpResponse r;
 
         assert_int_equal(http_raw(f->port, req, strlen(req), &r), 0);
@@ -126,8 +127,8 @@ static void test_per_address_limit(void **state) {
                 close(fds[i]);
         /* the address's connections are free again: bounded retry while the server notices the closes */
         for (int i = 0; i < 50; i++) {
-                _cleanup_free_ char *req = esp8266_poll("/update/door", f->port, "AA:BB:CC:00:00:01", "1", NULL,
-                                                        1 << 20, NULL);
+                _cleanup_free_ char *req =
+                        esp8266_poll("/update/door", f->port, "AA:BB:CC:00:00:01", "1", NULL, 1 << 20, NULL);
                 HttpResponse r;
                 int rc = http_raw(f->port, req, strlen(req), &r);
                 int status = rc == 0 ? r.status : -1;
@@ -159,7 +160,8 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_trickled_head_cut_off, setup_head_timeout, teardown),
                 cmocka_unit_test_setup_teardown(test_per_address_limit, setup_per_address, teardown),
-                cmocka_unit_test_setup_teardown(test_connection_limit_closes, setup_connection_limit, teardown),
+                cmocka_unit_test_setup_teardown(test_connection_limit_closes, setup_connection_limit,
+                                                teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -193,8 +193,8 @@ static void test_catalog_reload_failure_reported(void **state) {
         assert_non_null(strstr(r.body, "\"name\":\"lamp\""));
         http_response_done(&r);
         free(wait_health(f, "\"catalog\":\"ok\""));
-        _cleanup_free_ char *req = esp8266_poll("/update/lamp", f->port, "02:00:00:00:00:01", "1.0", NULL, 1 << 20,
-                                                NULL);
+        _cleanup_free_ char *req =
+                esp8266_poll("/update/lamp", f->port, "02:00:00:00:00:01", "1.0", NULL, 1 << 20, NULL);
         assert_int_equal(http_raw(f->port, req, strlen(req), &r), 0);
         assert_int_equal(r.status, 304);
         http_response_done(&r);

@@ -113,7 +113,8 @@ static void write_nginx_conf(Front *fr) {
 }
 
 static int connect_ok(int port) {
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t) port),
+        struct sockaddr_in sa = { .sin_family = AF_INET,
+                                  .sin_port = htons((uint16_t) port),
                                   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
         int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         int ok = connect(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0;
@@ -218,8 +219,8 @@ static void test_update_through_nginx(void **state) {
         long size = upload(f, "door", "esp8266", "2.0", md5, sha);
         promote(f, "door", "2.0");
 
-        _cleanup_free_ char *poll = esp8266_poll("/update/door", fr->port, "18:FE:AA:00:00:01", "1.0", NULL, 1 << 22,
-                                                 NULL);
+        _cleanup_free_ char *poll =
+                esp8266_poll("/update/door", fr->port, "18:FE:AA:00:00:01", "1.0", NULL, 1 << 22, NULL);
         assert_int_equal(http_raw(fr->port, poll, strlen(poll), &r), 0);
         if (r.status != 200)
                 fail_msg("through nginx: %d %s", r.status, r.head);
@@ -239,15 +240,15 @@ static void test_update_through_nginx(void **state) {
         http_response_done(&r);
 
         /* a device that runs it gets 304 through nginx */
-        _cleanup_free_ char *same = esp8266_poll("/update/door", fr->port, "18:FE:AA:00:00:01", "2.0", md5, 1 << 22,
-                                                 NULL);
+        _cleanup_free_ char *same =
+                esp8266_poll("/update/door", fr->port, "18:FE:AA:00:00:01", "2.0", md5, 1 << 22, NULL);
         assert_int_equal(http_raw(fr->port, same, strlen(same), &r), 0);
         assert_int_equal(r.status, 304);
         http_response_done(&r);
 
         /* the image location is internal: not reachable from outside */
-        _cleanup_free_ char *direct = xasprintf("GET /_flota_images/%.2s/%s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-                                                sha, sha);
+        _cleanup_free_ char *direct = xasprintf(
+                "GET /_flota_images/%.2s/%s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", sha, sha);
         assert_int_equal(http_raw(fr->port, direct, strlen(direct), &r), 0);
         assert_int_equal(r.status, 404);
         http_response_done(&r);
@@ -270,12 +271,13 @@ static void test_esp32_sha256_through_nginx(void **state) {
         char md5[33], sha[65], body_sha[65];
         HttpResponse r;
 
-        assert_int_equal(api(f, "POST", "/api/v1/products", "{\"name\":\"lamp\",\"platform\":\"esp32\"}", &r), 201);
+        assert_int_equal(
+                api(f, "POST", "/api/v1/products", "{\"name\":\"lamp\",\"platform\":\"esp32\"}", &r), 201);
         http_response_done(&r);
         long size = upload(f, "lamp", "esp32", "3.0", md5, sha);
         promote(f, "lamp", "3.0");
-        _cleanup_free_ char *poll = esp32_poll("/update/lamp", fr->port, "24:0A:C4:00:00:01", "1.0", NULL, 1 << 22,
-                                               NULL);
+        _cleanup_free_ char *poll =
+                esp32_poll("/update/lamp", fr->port, "24:0A:C4:00:00:01", "1.0", NULL, 1 << 22, NULL);
         assert_int_equal(http_raw(fr->port, poll, strlen(poll), &r), 0);
         if (r.status != 200)
                 fail_msg("through nginx: %d %s", r.status, r.head);

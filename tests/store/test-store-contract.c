@@ -28,8 +28,8 @@ static bool on_postgresql;
 
 typedef struct Fixture {
         char *dir;
-        char *url;       /* SQLite path or postgresql:// URL */
-        char *dbname;    /* PostgreSQL only */
+        char *url;    /* SQLite path or postgresql:// URL */
+        char *dbname; /* PostgreSQL only */
         Store *store;
 } Fixture;
 
@@ -60,8 +60,8 @@ static char *fresh_database(Fixture *f) {
 /* Runs sql on the fixture's database outside the store (to fake a newer schema). */
 static void run_sql(Fixture *f, const char *sqlite_sql, const char *pg_sql) {
         if (on_postgresql) {
-                assert_int_equal(shell("'%s/psql' -q -d '%s' -c \"%s\" >/dev/null", getenv("FLOTA_TEST_PG_BINDIR"),
-                                       f->dbname, pg_sql),
+                assert_int_equal(shell("'%s/psql' -q -d '%s' -c \"%s\" >/dev/null",
+                                       getenv("FLOTA_TEST_PG_BINDIR"), f->dbname, pg_sql),
                                  0);
                 return;
         }
@@ -112,7 +112,9 @@ static void test_products_and_releases(void **state) {
         assert_int_equal(store_product_create(f->store, "door", NULL, _PLATFORM_INVALID, &id), 0);
         assert_int_equal(store_product_create(f->store, "door", NULL, _PLATFORM_INVALID, &again), -EEXIST);
         int64_t r1 = add_release(f->store, id, "1.0");
-        Release dup = { .product_id = id, .version = (char *) "1.0", .platform = PLATFORM_ESP8266, .size = 1 };
+        Release dup = {
+                .product_id = id, .version = (char *) "1.0", .platform = PLATFORM_ESP8266, .size = 1
+        };
         assert_int_equal(store_release_insert(f->store, &dup), -EEXIST);
 
         /* a release in a channel cannot be deleted */
@@ -178,8 +180,8 @@ static void test_checkins_batch_and_feed(void **state) {
                 req.platform = PLATFORM_ESP8266;
                 snprintf(req.device_id, sizeof(req.device_id), "AA:BB:CC:00:%02X:%02X", i / 256, i % 256);
                 strscpy(req.version, sizeof(req.version), "1.0");
-                checkin_fill(&batch[i], &req, "door", "127.0.0.1", 1000 + (usec_t) i, REASON_NO_RELEASE, NULL,
-                             TARGET_NONE);
+                checkin_fill(&batch[i], &req, "door", "127.0.0.1", 1000 + (usec_t) i, REASON_NO_RELEASE,
+                             NULL, TARGET_NONE);
         }
         assert_int_equal(store_checkins_write(f->store, batch, 300), 0);
         assert_int_equal(store_checkins_count(f->store), 300);
@@ -226,7 +228,8 @@ static void test_devices_filters_and_assign(void **state) {
         assert_int_equal(store_devices_list(f->store, &by_label, count_devices, &n), 1);
         DeviceFilter page = { .after = ids[0], .limit = 10 };
         assert_int_equal(store_devices_list(f->store, &page, count_devices, &n), 1);
-        /* the devices assigned a release: all three, then none once one is unassigned and another release is asked */
+        /* the devices assigned a release: all three, then none once one is unassigned and another release is
+         * asked */
         DeviceFilter by_assigned = { .assigned = r, .limit = 10 };
         assert_int_equal(store_devices_list(f->store, &by_assigned, count_devices, &n), 3);
         assert_int_equal(store_assign(f->store, 0, ids, 1), 0);
@@ -260,8 +263,8 @@ static void test_checkins_prune(void **state) {
                 DeviceRequest req;
                 device_request_init(&req);
                 snprintf(req.device_id, sizeof(req.device_id), "D%d", i);
-                checkin_fill(&batch[i], &req, "door", "127.0.0.1", (usec_t) (1000 + i), REASON_NO_RELEASE, NULL,
-                             TARGET_NONE);
+                checkin_fill(&batch[i], &req, "door", "127.0.0.1", (usec_t) (1000 + i), REASON_NO_RELEASE,
+                             NULL, TARGET_NONE);
         }
         assert_int_equal(store_checkins_write(f->store, batch, 100), 0);
         /* older than 1040: 40 rows, removed 25 at a time */
@@ -290,7 +293,10 @@ static void test_device_history_chain(void **state) {
                 for (int i = 0; i < 3; i++) {
                         DeviceRequest req;
                         device_request_init(&req);
-                        snprintf(req.device_id, sizeof(req.device_id), "%s", i == 1 ? "MINE" : i == 0 ? "A" : "B");
+                        snprintf(req.device_id, sizeof(req.device_id), "%s",
+                                 i == 1   ? "MINE"
+                                 : i == 0 ? "A"
+                                          : "B");
                         snprintf(req.version, sizeof(req.version), "v%d", b);
                         checkin_fill(&batch[i], &req, "door", "127.0.0.1", (usec_t) (1000 + 10 * b + i),
                                      REASON_NO_RELEASE, NULL, TARGET_NONE);
@@ -373,7 +379,11 @@ static void test_checkin_ids_never_reused(void **state) {
         Checkin c[3];
 
         for (int i = 0; i < 3; i++)
-                fill_poll(&c[i], i == 0 ? "A" : i == 1 ? "B" : "C", "1", 1000 + (usec_t) i, REASON_NO_RELEASE);
+                fill_poll(&c[i],
+                          i == 0   ? "A"
+                          : i == 1 ? "B"
+                                   : "C",
+                          "1", 1000 + (usec_t) i, REASON_NO_RELEASE);
         assert_int_equal(store_checkins_write(f->store, c, 3), 0);
         int64_t last = c[2].id;
         assert_int_equal(store_checkins_prune(f->store, 1000000, 100), 3);
@@ -708,8 +718,9 @@ static void test_feed_two_writers_one_follower(void **state) {
                 if (j >= fl.n_seen || seen[j] != all[i])
                         missed++;
         }
-        fprintf(stderr, "feed stress (%s): %zu rows written by 2 writers, %zu read; missed %zu, twice %zu, "
-                        "out of order %zu\n",
+        fprintf(stderr,
+                "feed stress (%s): %zu rows written by 2 writers, %zu read; missed %zu, twice %zu, "
+                "out of order %zu\n",
                 store_backend_name(f->store), n, fl.n_seen, missed, twice, fl.out_of_order);
         assert_int_equal(missed, 0);
         assert_int_equal(twice, 0);

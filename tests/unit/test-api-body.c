@@ -25,8 +25,14 @@ static void test_product(void **state) {
         assert_int_equal(b.platform, PLATFORM_ESP32);
         product_body_done(&b);
 
-        const char *bad[] = { "", "not json", "[]", "{\"name\":\"../x\"}", "{\"name\":5}", "{}",
-                              "{\"name\":\"door\",\"key\":\"short\"}", "{\"name\":\"door\",\"platform\":\"avr\"}",
+        const char *bad[] = { "",
+                              "not json",
+                              "[]",
+                              "{\"name\":\"../x\"}",
+                              "{\"name\":5}",
+                              "{}",
+                              "{\"name\":\"door\",\"key\":\"short\"}",
+                              "{\"name\":\"door\",\"platform\":\"avr\"}",
                               "{\"name\":\"door\"" };
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
                 err[0] = 0;
@@ -52,16 +58,18 @@ static void test_assignment(void **state) {
         AssignBody b;
         char err[API_ERROR_MAX];
 
-        assert_int_equal(api_parse_assignment(P("{\"release\":3,\"devices\":[\"aabbccddeeff\",\"15602487\"]}"), true,
-                                              &b, err),
-                         0);
+        assert_int_equal(
+                api_parse_assignment(P("{\"release\":3,\"devices\":[\"aabbccddeeff\",\"15602487\"]}"), true,
+                                     &b, err),
+                0);
         assert_int_equal(b.n, 2);
         assert_string_equal(b.devices[0], "AA:BB:CC:DD:EE:FF");
         assert_int_equal(b.release_id, 3);
         assign_body_done(&b);
         assert_int_equal(api_parse_assignment(P("{\"devices\":[\"aabbccddeeff\"]}"), false, &b, err), 0);
         assign_body_done(&b);
-        assert_int_equal(api_parse_assignment(P("{\"devices\":[\"aabbccddeeff\"]}"), true, &b, err), -EINVAL);
+        assert_int_equal(api_parse_assignment(P("{\"devices\":[\"aabbccddeeff\"]}"), true, &b, err),
+                         -EINVAL);
         assert_int_equal(api_parse_assignment(P("{\"release\":3,\"devices\":[]}"), true, &b, err), -EINVAL);
         assert_int_equal(api_parse_assignment(P("{\"release\":3,\"devices\":[\"ok1\", 5]}"), true, &b, err),
                          -EINVAL);
@@ -77,8 +85,8 @@ static void test_assignment_many(void **state) {
 
         len += (size_t) sprintf(body, "{\"release\":1,\"devices\":[");
         for (size_t i = 0; i < n; i++)
-                len += (size_t) sprintf(body + len, "%s\"18:FE:AA:%02zX:%02zX:%02zX\"", i ? "," : "", (i >> 16) & 255,
-                                        (i >> 8) & 255, i & 255);
+                len += (size_t) sprintf(body + len, "%s\"18:FE:AA:%02zX:%02zX:%02zX\"", i ? "," : "",
+                                        (i >> 16) & 255, (i >> 8) & 255, i & 255);
         len += (size_t) sprintf(body + len, "]}");
         assert_int_equal(api_parse_assignment(body, len, true, &b, err), 0);
         assert_int_equal(b.n, n);
@@ -109,8 +117,10 @@ static void test_labels_and_channel(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_product),         cmocka_unit_test(test_release_ref),
-                cmocka_unit_test(test_assignment),      cmocka_unit_test(test_assignment_many),
+                cmocka_unit_test(test_product),
+                cmocka_unit_test(test_release_ref),
+                cmocka_unit_test(test_assignment),
+                cmocka_unit_test(test_assignment_many),
                 cmocka_unit_test(test_labels_and_channel),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

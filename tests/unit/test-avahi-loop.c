@@ -30,7 +30,7 @@ typedef struct Reader {
         int fds[2];
         int reads;
         AvahiWatchEvent last;
-        AvahiWatchEvent seen_inside;            /* watch_get_events() inside the callback */
+        AvahiWatchEvent seen_inside; /* watch_get_events() inside the callback */
 } Reader;
 
 static void on_readable(AvahiWatch *w, int fd, AvahiWatchEvent event, void *userdata) {
@@ -240,7 +240,7 @@ typedef struct Tag {
         Trace *trace;
         char tag;
         const AvahiPoll *api;
-        int rearm;                              /* times the callback sets itself again */
+        int rearm; /* times the callback sets itself again */
         bool free_self;
         usec_t fired_at;
 } Tag;
@@ -264,8 +264,9 @@ static void test_timeouts_in_order(void **state) {
         AvahiLoop *a = avahi_loop_new(l);
         const AvahiPoll *api = avahi_loop_get(a);
         Trace tr = {};
-        Tag ta = { .trace = &tr, .tag = 'a' }, tb = { .trace = &tr, .tag = 'b' }, tc = { .trace = &tr, .tag = 'c' },
-            tz = { .trace = &tr, .tag = 'z' }, ty = { .trace = &tr, .tag = 'y' }, tn = { .trace = &tr, .tag = 'n' };
+        Tag ta = { .trace = &tr, .tag = 'a' }, tb = { .trace = &tr, .tag = 'b' },
+            tc = { .trace = &tr, .tag = 'c' }, tz = { .trace = &tr, .tag = 'z' },
+            ty = { .trace = &tr, .tag = 'y' }, tn = { .trace = &tr, .tag = 'n' };
         struct timeval c = in_msec(30), a10 = in_msec(10), b = in_msec(20), y = in_msec(-1000);
         const struct timeval zero = { 0, 0 };
 
@@ -273,9 +274,9 @@ static void test_timeouts_in_order(void **state) {
                 api->timeout_new(api, &c, on_timeout, &tc),
                 api->timeout_new(api, &a10, on_timeout, &ta),
                 api->timeout_new(api, &b, on_timeout, &tb),
-                api->timeout_new(api, &y, on_timeout, &ty),     /* past: fires at once, after z */
-                api->timeout_new(api, &zero, on_timeout, &tz),  /* {0, 0}: as soon as possible */
-                api->timeout_new(api, NULL, on_timeout, &tn),   /* disabled */
+                api->timeout_new(api, &y, on_timeout, &ty),    /* past: fires at once, after z */
+                api->timeout_new(api, &zero, on_timeout, &tz), /* {0, 0}: as soon as possible */
+                api->timeout_new(api, NULL, on_timeout, &tn),  /* disabled */
         };
         usec_t t0 = now_usec(CLOCK_MONOTONIC);
         assert_int_equal(loop_run(l), 0);
@@ -295,22 +296,23 @@ static void test_timeout_update_disable_free(void **state) {
         AvahiLoop *a = avahi_loop_new(l);
         const AvahiPoll *api = avahi_loop_get(a);
         Trace tr = {};
-        Tag td = { .trace = &tr, .tag = 'd' }, te = { .trace = &tr, .tag = 'e' }, tf = { .trace = &tr, .tag = 'f' },
-            tg = { .trace = &tr, .tag = 'g' }, tr2 = { .trace = &tr, .tag = 'r', .api = api, .rearm = 1 },
+        Tag td = { .trace = &tr, .tag = 'd' }, te = { .trace = &tr, .tag = 'e' },
+            tf = { .trace = &tr, .tag = 'f' }, tg = { .trace = &tr, .tag = 'g' },
+            tr2 = { .trace = &tr, .tag = 'r', .api = api, .rearm = 1 },
             ts = { .trace = &tr, .tag = 's', .api = api, .free_self = true };
         struct timeval t10 = in_msec(10), t50 = in_msec(50), t5 = in_msec(5), t15 = in_msec(15),
                        t20 = in_msec(20), t25 = in_msec(25);
 
         AvahiTimeout *disabled = api->timeout_new(api, &t10, on_timeout, &td);
-        api->timeout_update(disabled, NULL);                            /* d never fires */
+        api->timeout_update(disabled, NULL); /* d never fires */
         AvahiTimeout *earlier = api->timeout_new(api, &t50, on_timeout, &te);
-        api->timeout_update(earlier, &t5);                              /* e moves to 5 ms */
+        api->timeout_update(earlier, &t5); /* e moves to 5 ms */
         AvahiTimeout *freed = api->timeout_new(api, &t10, on_timeout, &tf);
-        api->timeout_free(freed);                                       /* f never fires */
+        api->timeout_free(freed); /* f never fires */
         AvahiTimeout *enabled = api->timeout_new(api, NULL, on_timeout, &tg);
-        api->timeout_update(enabled, &t15);                             /* g at 15 ms */
+        api->timeout_update(enabled, &t15);                                  /* g at 15 ms */
         AvahiTimeout *again = api->timeout_new(api, &t20, on_timeout, &tr2); /* r twice */
-        (void) api->timeout_new(api, &t25, on_timeout, &ts);            /* s frees itself */
+        (void) api->timeout_new(api, &t25, on_timeout, &ts);                 /* s frees itself */
 
         /* e before g proves it moved from 50 ms to 5 ms */
         assert_int_equal(loop_run(l), 0);

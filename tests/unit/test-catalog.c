@@ -32,16 +32,20 @@ static Catalog *make(void) {
 
         c->n_channels = 3;
         c->channels = xcalloc(3, sizeof(ChannelSlot));
-        c->channels[0] = (ChannelSlot) { .product_id = 1, .name = xstrdup("stable"), .kind = IMAGE_KIND_SKETCH,
-                                         .release_id = 10 };
-        c->channels[1] = (ChannelSlot) { .product_id = 1, .name = xstrdup("beta"), .kind = IMAGE_KIND_SKETCH,
-                                         .release_id = 11 };
-        c->channels[2] = (ChannelSlot) { .product_id = 1, .name = xstrdup("stable"), .kind = IMAGE_KIND_FILESYSTEM,
-                                         .release_id = 13 };
+        c->channels[0] = (ChannelSlot) {
+                .product_id = 1, .name = xstrdup("stable"), .kind = IMAGE_KIND_SKETCH, .release_id = 10
+        };
+        c->channels[1] = (ChannelSlot) {
+                .product_id = 1, .name = xstrdup("beta"), .kind = IMAGE_KIND_SKETCH, .release_id = 11
+        };
+        c->channels[2] = (ChannelSlot) {
+                .product_id = 1, .name = xstrdup("stable"), .kind = IMAGE_KIND_FILESYSTEM, .release_id = 13
+        };
 
         c->n_overrides = 3;
         c->overrides = xcalloc(3, sizeof(DeviceOverride));
-        c->overrides[0] = (DeviceOverride) { .device_id = xstrdup("PINNED"), .pin_release_id = 12,
+        c->overrides[0] = (DeviceOverride) { .device_id = xstrdup("PINNED"),
+                                             .pin_release_id = 12,
                                              .assigned_release_id = 11 };
         c->overrides[1] = (DeviceOverride) { .device_id = xstrdup("ASSIGNED"), .assigned_release_id = 12 };
         c->overrides[2] = (DeviceOverride) { .device_id = xstrdup("BETA"), .channel = xstrdup("beta") };

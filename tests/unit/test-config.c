@@ -74,7 +74,8 @@ static void test_replica_settings(void **state) {
         config_init(&c);
         assert_int_equal(config_check(&c, err, sizeof(err)), -EINVAL);
         assert_non_null(strstr(err, "--data-dir is required"));
-        assert_int_equal(config_set(&c, "database", "postgresql:///flota?host=/run/postgresql", err, sizeof(err)), 0);
+        assert_int_equal(
+                config_set(&c, "database", "postgresql:///flota?host=/run/postgresql", err, sizeof(err)), 0);
         /* a server database still needs somewhere for the images */
         assert_int_equal(config_check(&c, err, sizeof(err)), -EINVAL);
         assert_int_equal(config_set(&c, "image-dir", "/srv/flota/images", err, sizeof(err)), 0);
@@ -94,10 +95,12 @@ static void test_replica_settings(void **state) {
         assert_int_equal(config_set(&c, "database", "sqlite:/srv/flotad.db", err, sizeof(err)), 0);
         config_done(&c);
 
-        expect_error("[flotad]\ndatabase = mysql://x\n", "database: expected postgresql://... or sqlite:PATH");
+        expect_error("[flotad]\ndatabase = mysql://x\n",
+                     "database: expected postgresql://... or sqlite:PATH");
         expect_error("[flotad]\ndatabase = /var/lib/flota/flotad.db\n", "database: expected");
         expect_error("[flotad]\ndatabase = sqlite:\n", "database: expected");
-        expect_error("[flotad]\nimage-delivery = redirect\n", "image-delivery: expected sendfile or x-accel");
+        expect_error("[flotad]\nimage-delivery = redirect\n",
+                     "image-delivery: expected sendfile or x-accel");
         /* command-line-only options are not file keys */
         expect_error("[flotad]\nhelp = 1\n", "unknown setting 'help'");
         expect_error("[flotad]\nconfig = other.conf\n", "unknown setting 'config'");
@@ -157,10 +160,8 @@ static void test_missing_file(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_good_file),
-                cmocka_unit_test(test_bad_files),
-                cmocka_unit_test(test_missing_file),
-                cmocka_unit_test(test_replica_settings),
+                cmocka_unit_test(test_good_file),    cmocka_unit_test(test_bad_files),
+                cmocka_unit_test(test_missing_file), cmocka_unit_test(test_replica_settings),
                 cmocka_unit_test(test_option_table),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,7 +18,8 @@ static Release target(void) {
                 .min_flash_size = 4u << 20,
         };
         strscpy(r.md5, sizeof(r.md5), "11111111111111111111111111111111");
-        strscpy(r.sha256, sizeof(r.sha256), "2222222222222222222222222222222222222222222222222222222222222222");
+        strscpy(r.sha256, sizeof(r.sha256),
+                "2222222222222222222222222222222222222222222222222222222222222222");
         return r;
 }
 
@@ -111,8 +112,10 @@ static void test_version_query(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_update),     cmocka_unit_test(test_no_release),
-                cmocka_unit_test(test_up_to_date), cmocka_unit_test(test_ineligible),
+                cmocka_unit_test(test_update),
+                cmocka_unit_test(test_no_release),
+                cmocka_unit_test(test_up_to_date),
+                cmocka_unit_test(test_ineligible),
                 cmocka_unit_test(test_unknown_fields_are_not_checked),
                 cmocka_unit_test(test_version_query),
         };

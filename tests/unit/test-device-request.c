@@ -87,7 +87,8 @@ static void test_esp32_base_mac(void **state) {
         assert_int_equal(r.platform, PLATFORM_ESP32);
         assert_string_equal(r.device_id, "24:0A:C4:00:00:01");
         assert_string_equal(r.sta_mac, "24:0A:C4:00:00:02");
-        assert_string_equal(r.sketch_sha256, "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08");
+        assert_string_equal(r.sketch_sha256,
+                            "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08");
         /* older cores: no BASE-MAC, the STA MAC is the identity */
         assert_int_equal(feed(&r, esp32, sizeof(esp32) / sizeof(H), "x-ESP32-BASE-MAC", &err), 0);
         assert_string_equal(r.device_id, "24:0A:C4:00:00:02");
@@ -111,7 +112,7 @@ static void test_case_insensitive_names(void **state) {
 }
 
 static void test_missing_headers_403(void **state) {
-        static const char *const required[] = { "x-ESP8266-STA-MAC", "x-ESP8266-free-space",
+        static const char *const required[] = { "x-ESP8266-STA-MAC",     "x-ESP8266-free-space",
                                                 "x-ESP8266-sketch-size", "x-ESP8266-chip-size",
                                                 "x-ESP8266-sdk-version", "x-ESP8266-mode" };
         DeviceRequest r;

@@ -57,7 +57,10 @@ static void test_esp8266_bytes(void **state) {
 static void test_esp8266_bytes_with_auth(void **state) {
         EspDevice d = emulator();
         /* setAuthorization("user", "pass"): the line sits between User-Agent and Connection */
-        EspPoll p = { .host = "127.0.0.1", .port = 18080, .path = "/fw.bin?case=304", .authorization = "dXNlcjpwYXNz" };
+        EspPoll p = { .host = "127.0.0.1",
+                      .port = 18080,
+                      .path = "/fw.bin?case=304",
+                      .authorization = "dXNlcjpwYXNz" };
         char buf[2048];
 
         assert_true(esp_poll_format(&d, &p, buf, sizeof(buf)) > 0);
@@ -79,8 +82,10 @@ static void test_esp32_bytes(void **state) {
         esp_device_init(&d, 1, 7, PLATFORM_ESP32, "2.0.0");
         assert_true(esp_poll_format(&d, &p, buf, sizeof(buf)) > 0);
         /* HTTPClient order: Connection before any Authorization; HTTPUpdate's headers follow */
-        assert_true(strncmp(buf, "GET /update/lamp HTTP/1.0\r\nHost: 10.0.0.1:8070\r\nUser-Agent: ESP32-http-Update\r\n"
-                                 "Connection: close\r\nCache-Control: no-cache\r\nx-ESP32-BASE-MAC: 24:0A:C4:",
+        assert_true(strncmp(buf,
+                            "GET /update/lamp HTTP/1.0\r\nHost: 10.0.0.1:8070\r\nUser-Agent: "
+                            "ESP32-http-Update\r\n"
+                            "Connection: close\r\nCache-Control: no-cache\r\nx-ESP32-BASE-MAC: 24:0A:C4:",
                             129) == 0);
         assert_non_null(strstr(buf, "x-ESP32-mode: sketch\r\nx-ESP32-version: 2.0.0\r\n\r\n"));
         assert_null(strstr(buf, "Content-Length"));
@@ -162,7 +167,8 @@ static void test_judge_body(void **state) {
         assert_int_equal(esp_judge_magic(&e32, gz, 4), ESP_ERR_BIN_VERIFY_HEADER_FAILED);
         strscpy(h.md5, sizeof(h.md5), "0537061F98E956F58721A59BB6FA476E");
         assert_int_equal(esp_judge_body(&e8, &h, "0537061f98e956f58721a59bb6fa476e", ""), 0);
-        assert_int_equal(esp_judge_body(&e8, &h, "1537061f98e956f58721a59bb6fa476e", ""), ESP_ERR_UPDATER_MD5);
+        assert_int_equal(esp_judge_body(&e8, &h, "1537061f98e956f58721a59bb6fa476e", ""),
+                         ESP_ERR_UPDATER_MD5);
         h.md5[0] = 0;
         strscpy(h.sha256, sizeof(h.sha256), "aa");
         assert_int_equal(esp_judge_body(&e32, &h, "", "bb"), ESP_ERR_SERVER_NOT_REPORT_VERSION);
@@ -186,10 +192,10 @@ static void test_embedded_version(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_esp8266_bytes),      cmocka_unit_test(test_esp8266_bytes_with_auth),
-                cmocka_unit_test(test_esp32_bytes),        cmocka_unit_test(test_identity_is_stable),
-                cmocka_unit_test(test_judge_head),         cmocka_unit_test(test_judge_body),
-                cmocka_unit_test(test_embedded_version),   cmocka_unit_test(test_ota_advertisement),
+                cmocka_unit_test(test_esp8266_bytes),    cmocka_unit_test(test_esp8266_bytes_with_auth),
+                cmocka_unit_test(test_esp32_bytes),      cmocka_unit_test(test_identity_is_stable),
+                cmocka_unit_test(test_judge_head),       cmocka_unit_test(test_judge_body),
+                cmocka_unit_test(test_embedded_version), cmocka_unit_test(test_ota_advertisement),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

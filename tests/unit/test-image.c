@@ -336,15 +336,19 @@ static void test_crc_reference(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_esp32_descriptor_from_header),
-                cmocka_unit_test(test_esp8266_valid), cmocka_unit_test(test_esp32_valid),
-                cmocka_unit_test(test_truncated),     cmocka_unit_test(test_corrupt),
-                cmocka_unit_test(test_wrong_magic),   cmocka_unit_test(test_signed),
+                cmocka_unit_test(test_esp8266_valid),
+                cmocka_unit_test(test_esp32_valid),
+                cmocka_unit_test(test_truncated),
+                cmocka_unit_test(test_corrupt),
+                cmocka_unit_test(test_wrong_magic),
+                cmocka_unit_test(test_signed),
                 cmocka_unit_test(test_gzip_broken_refused),
                 cmocka_unit_test(test_gzip_valid),
                 cmocka_unit_test(test_gzip_esp32_refused),
                 cmocka_unit_test(test_esp8266_core_layouts),
                 cmocka_unit_test(test_esp8266_core_27x_words),
-                cmocka_unit_test(test_gzip_stored),          cmocka_unit_test(test_crc_reference),
+                cmocka_unit_test(test_gzip_stored),
+                cmocka_unit_test(test_crc_reference),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

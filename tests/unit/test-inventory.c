@@ -47,16 +47,24 @@ static void test_merge_and_history(void **state) {
         char text[256] = "";
 
         assert_int_equal(inventory_open(path, &s), 0);
-        Sighting a = { .device = "18:FE:34:00:00:01", .product = "door", .platform = "esp8266", .version = "1.0",
-                       .at = 100, .source = "flotad" };
+        Sighting a = { .device = "18:FE:34:00:00:01",
+                       .product = "door",
+                       .platform = "esp8266",
+                       .version = "1.0",
+                       .at = 100,
+                       .source = "flotad" };
         assert_int_equal(inventory_record(s, &a), 0);
         a.at = 200;
         assert_int_equal(inventory_record(s, &a), 0); /* same version: no history entry */
         /* another source knows less: it does not erase the product */
         Sighting b = { .device = "18:FE:34:00:00:01", .version = "1.1", .at = 300, .source = "mdns" };
         assert_int_equal(inventory_record(s, &b), 0);
-        Sighting c = { .device = "18:FE:34:00:00:02", .product = "lamp", .platform = "esp32", .version = "2.0",
-                       .at = 150, .source = "flotad" };
+        Sighting c = { .device = "18:FE:34:00:00:02",
+                       .product = "lamp",
+                       .platform = "esp32",
+                       .version = "2.0",
+                       .at = 150,
+                       .source = "flotad" };
         assert_int_equal(inventory_record(s, &c), 0);
 
         assert_int_equal(inventory_history(s, "18:FE:34:00:00:01", collect, text), 0);
@@ -100,7 +108,8 @@ static void sources_of(const char *path, const char *id, char *buf, size_t n) {
 
         buf[0] = 0;
         assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-        assert_int_equal(sqlite3_prepare_v2(db, "SELECT sources FROM devices WHERE id = ?", -1, &st, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(db, "SELECT sources FROM devices WHERE id = ?", -1, &st, NULL),
+                         SQLITE_OK);
         sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
         if (sqlite3_step(st) == SQLITE_ROW)
                 snprintf(buf, n, "%s", (const char *) sqlite3_column_text(st, 0));
@@ -120,24 +129,30 @@ static void test_mdns_merge_exact(void **state) {
         assert_int_equal(inventory_open(path, &s), 0);
         static const char *const macs[] = { "18:FE:34:1A:2B:3C", "18:FE:34:D1:E2:F3", "18:FE:34:AB:CD:EF" };
         for (size_t i = 0; i < ELEMENTSOF(macs); i++) {
-                Sighting a = { .device = macs[i], .product = "door", .version = "1.0", .at = 100, .source = "flotad" };
+                Sighting a = {
+                        .device = macs[i], .product = "door", .version = "1.0", .at = 100, .source = "flotad"
+                };
                 assert_int_equal(inventory_record(s, &a), 0);
         }
         static const struct {
                 const char *device, *want;
         } cases[] = {
-                { "lamp-1a2b3c", "lamp-1a2b3c" },               /* not a default name */
-                { "shelf-d_e_f_", "shelf-d_e_f_" },             /* '_' is no wildcard */
-                { "esp8266-d%", "esp8266-d%" },                 /* nor '%' */
+                { "lamp-1a2b3c", "lamp-1a2b3c" },   /* not a default name */
+                { "shelf-d_e_f_", "shelf-d_e_f_" }, /* '_' is no wildcard */
+                { "esp8266-d%", "esp8266-d%" },     /* nor '%' */
                 { "esp8266-ab_def", "esp8266-ab_def" },
-                { "esp8266-1a2b3c4", "esp8266-1a2b3c4" },       /* too long */
+                { "esp8266-1a2b3c4", "esp8266-1a2b3c4" }, /* too long */
                 { "xesp8266-abcdef", "xesp8266-abcdef" },
-                { "esp8266-1a2b3c", "18:FE:34:1A:2B:3C" },      /* ArduinoOTA's ESP8266 default */
+                { "esp8266-1a2b3c", "18:FE:34:1A:2B:3C" }, /* ArduinoOTA's ESP8266 default */
                 { "tasmota-d1e2f3", "18:FE:34:D1:E2:F3" },
         };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-                MdnsSighting m = { .device = cases[i].device, .kind = "arduino-ota", .host = cases[i].device,
-                                   .ip = "127.0.0.1", .port = 8266, .at = 200 };
+                MdnsSighting m = { .device = cases[i].device,
+                                   .kind = "arduino-ota",
+                                   .host = cases[i].device,
+                                   .ip = "127.0.0.1",
+                                   .port = 8266,
+                                   .at = 200 };
                 assert_int_equal(inventory_mdns_seen(s, &m, id), 0);
                 if (!streq(id, cases[i].want))
                         fail_msg("%s merged into %s, want %s", cases[i].device, id, cases[i].want);
@@ -152,8 +167,8 @@ static void test_mdns_merge_exact(void **state) {
 
 static int copy_record(const MdnsRecord *m, void *userdata) {
         char *buf = userdata;
-        snprintf(buf, 256, "%s %s:%u %s %s [%s]", m->kind, m->host, m->port, m->board, m->announced ? "up" : "gone",
-                 m->txt);
+        snprintf(buf, 256, "%s %s:%u %s %s [%s]", m->kind, m->host, m->port, m->board,
+                 m->announced ? "up" : "gone", m->txt);
         return 0;
 }
 
@@ -167,11 +182,18 @@ static void test_mdns_record(void **state) {
         Sighting a = { .device = "18:FE:34:00:00:01", .version = "1.0", .at = 100, .source = "flotad" };
         assert_int_equal(inventory_record(s, &a), 0);
         assert_int_equal(inventory_mdns_record(s, "18:FE:34:00:00:01", copy_record, text), -ENOENT);
-        MdnsSighting m = { .device = "hall", .kind = "esphome", .host = "hall.local", .board = "esp01_1m",
-                           .txt = "version=2024.6.1\nfriendly_name=Hall", .ip = "10.0.0.9", .port = 6053, .at = 200 };
+        MdnsSighting m = { .device = "hall",
+                           .kind = "esphome",
+                           .host = "hall.local",
+                           .board = "esp01_1m",
+                           .txt = "version=2024.6.1\nfriendly_name=Hall",
+                           .ip = "10.0.0.9",
+                           .port = 6053,
+                           .at = 200 };
         assert_int_equal(inventory_mdns_seen(s, &m, id), 0);
         assert_int_equal(inventory_mdns_record(s, id, copy_record, text), 0);
-        assert_string_equal(text, "esphome hall.local:6053 esp01_1m up [version=2024.6.1\nfriendly_name=Hall]");
+        assert_string_equal(text,
+                            "esphome hall.local:6053 esp01_1m up [version=2024.6.1\nfriendly_name=Hall]");
         assert_int_equal(inventory_mdns_gone(s, id), 0);
         assert_int_equal(inventory_mdns_record(s, id, copy_record, text), 0);
         assert_non_null(strstr(text, " gone "));
@@ -195,21 +217,23 @@ static void test_upgrade_from_4(void **state) {
         assert_int_equal(inventory_record(s, &a), 0);
         store_free(s);
         assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-        assert_int_equal(sqlite3_exec(db,
-                                      "DROP INDEX version_history_time;"
-                                      "CREATE INDEX version_history_device ON version_history(device_id, id);"
-                                      "ALTER TABLE devices DROP COLUMN framework;"
-                                      "PRAGMA user_version = 4;",
-                                      NULL, NULL, NULL),
-                         SQLITE_OK);
+        assert_int_equal(
+                sqlite3_exec(db,
+                             "DROP INDEX version_history_time;"
+                             "CREATE INDEX version_history_device ON version_history(device_id, id);"
+                             "ALTER TABLE devices DROP COLUMN framework;"
+                             "PRAGMA user_version = 4;",
+                             NULL, NULL, NULL),
+                SQLITE_OK);
         sqlite3_close(db);
 
         assert_int_equal(inventory_open(path, &s), 0);
         assert_int_equal(store_schema_version(s), 6);
         /* 5 -> 6: the framework column is back, empty for the rows that were there */
         assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-        assert_int_equal(sqlite3_exec(db, "SELECT framework FROM devices WHERE framework <> ''", NULL, NULL, NULL),
-                         SQLITE_OK);
+        assert_int_equal(
+                sqlite3_exec(db, "SELECT framework FROM devices WHERE framework <> ''", NULL, NULL, NULL),
+                SQLITE_OK);
         sqlite3_close(db);
         assert_int_equal(inventory_history(s, "18:FE:34:00:00:01", collect, text), 0);
         assert_string_equal(text, "1.1@flotad 1.0@flotad ");
@@ -223,10 +247,12 @@ static void test_upgrade_from_4(void **state) {
 
         assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
         sqlite3_stmt *st;
-        assert_int_equal(sqlite3_prepare_v2(db, "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master"
-                                                " WHERE type = 'index' AND name LIKE 'version_history%' ORDER BY name)",
-                                            -1, &st, NULL),
-                         SQLITE_OK);
+        assert_int_equal(
+                sqlite3_prepare_v2(db,
+                                   "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master"
+                                   " WHERE type = 'index' AND name LIKE 'version_history%' ORDER BY name)",
+                                   -1, &st, NULL),
+                SQLITE_OK);
         assert_int_equal(sqlite3_step(st), SQLITE_ROW);
         assert_string_equal((const char *) sqlite3_column_text(st, 0), "version_history_time");
         sqlite3_finalize(st);
@@ -241,7 +267,8 @@ static char *query(const char *path, const char *sql) {
         assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
         assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
         if (sqlite3_step(st) == SQLITE_ROW)
-                text = xstrdup(sqlite3_column_text(st, 0) ? (const char *) sqlite3_column_text(st, 0) : "NULL");
+                text = xstrdup(sqlite3_column_text(st, 0) ? (const char *) sqlite3_column_text(st, 0)
+                                                          : "NULL");
         sqlite3_finalize(st);
         sqlite3_close(db);
         return text ? text : xstrdup("");
@@ -266,7 +293,8 @@ static void test_labels_create_the_row(void **state) {
                                      : store_device_set_labels(s, "18:FE:34:00:00:09", labels, 3),
                                  0);
                 store_free(s);
-                _cleanup_free_ char *row = query(path, "SELECT id || ' ' || first_seen || ' ' || last_seen FROM devices");
+                _cleanup_free_ char *row =
+                        query(path, "SELECT id || ' ' || first_seen || ' ' || last_seen FROM devices");
                 assert_string_equal(row, "18:FE:34:00:00:09 0 0");
                 _cleanup_free_ char *set = query(path, "SELECT group_concat(label, ',') FROM"
                                                        " (SELECT label FROM device_labels ORDER BY label)");
@@ -288,15 +316,19 @@ static void test_labels_create_the_row(void **state) {
         Store *s;
         assert_int_equal(inventory_open(path, &s), 0);
         assert_int_equal(inventory_set_labels(s, "18:FE:34:00:00:0A", labels, 1), 0);
-        Sighting a = { .device = "18:FE:34:00:00:09", .version = "1.0", .at = 100 * USEC_PER_SEC, .source = "flotad" };
+        Sighting a = {
+                .device = "18:FE:34:00:00:09", .version = "1.0", .at = 100 * USEC_PER_SEC, .source = "flotad"
+        };
         assert_int_equal(inventory_record(s, &a), 0);
         store_free(s);
-        _cleanup_free_ char *seen = query(path, "SELECT first_seen || ' ' || last_seen || ' ' || version FROM devices"
-                                                " WHERE id = '18:FE:34:00:00:09'");
+        _cleanup_free_ char *seen =
+                query(path, "SELECT first_seen || ' ' || last_seen || ' ' || version FROM devices"
+                            " WHERE id = '18:FE:34:00:00:09'");
         _cleanup_free_ char *want = xasprintf("%llu %llu 1.0", (unsigned long long) (100 * USEC_PER_SEC),
                                               (unsigned long long) (100 * USEC_PER_SEC));
         assert_string_equal(seen, want);
-        _cleanup_free_ char *other = query(path, "SELECT first_seen FROM devices WHERE id = '18:FE:34:00:00:0A'");
+        _cleanup_free_ char *other =
+                query(path, "SELECT first_seen FROM devices WHERE id = '18:FE:34:00:00:0A'");
         assert_string_equal(other, "0");
 }
 

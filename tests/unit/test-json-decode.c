@@ -92,7 +92,10 @@ static void test_device_round_trip(void **state) {
 }
 
 static void test_device_empty_fields(void **state) {
-        DeviceRecord d = { .free_space = -1, .chip_size = -1, .platform = _PLATFORM_INVALID, .labels = xstrdup("") },
+        DeviceRecord d = { .free_space = -1,
+                           .chip_size = -1,
+                           .platform = _PLATFORM_INVALID,
+                           .labels = xstrdup("") },
                      back;
         char err[JSON_DECODE_ERROR_MAX];
 
@@ -233,18 +236,22 @@ static void assert_same_checkin(const Checkin *a, const Checkin *b) {
 static void test_assignment_page(void **state) {
         char err[JSON_DECODE_ERROR_MAX];
         AssignmentPage p;
-        const char *ok = "{\"release\":3,\"devices\":[{\"id\":\"18:FE:AA:00:00:01\",\"polls\":11,"
-                         "\"first_seen\":\"2026-11-23T10:00:00Z\",\"last_seen\":\"2026-11-23T10:10:00Z\"},"
-                         "{\"id\":\"18:FE:AA:00:00:02\",\"polls\":0,\"first_seen\":null,\"last_seen\":null}],"
-                         "\"next\":null}";
+        const char *ok =
+                "{\"release\":3,\"devices\":[{\"id\":\"18:FE:AA:00:00:01\",\"polls\":11,"
+                "\"first_seen\":\"2026-11-23T10:00:00Z\",\"last_seen\":\"2026-11-23T10:10:00Z\"},"
+                "{\"id\":\"18:FE:AA:00:00:02\",\"polls\":0,\"first_seen\":null,\"last_seen\":null}],"
+                "\"next\":null}";
         static const char *const bad[] = {
                 "{\"devices\":[],\"next\":null}",
                 "{\"release\":3,\"devices\":[\"18:FE:AA:00:00:01\"],\"next\":null}",
-                "{\"release\":3,\"devices\":[{\"id\":\"\",\"polls\":1,\"first_seen\":null,\"last_seen\":null}],"
+                "{\"release\":3,\"devices\":[{\"id\":\"\",\"polls\":1,\"first_seen\":null,\"last_seen\":"
+                "null}],"
                 "\"next\":null}",
-                "{\"release\":3,\"devices\":[{\"id\":\"x\",\"polls\":-1,\"first_seen\":null,\"last_seen\":null}],"
+                "{\"release\":3,\"devices\":[{\"id\":\"x\",\"polls\":-1,\"first_seen\":null,\"last_seen\":"
+                "null}],"
                 "\"next\":null}",
-                "{\"release\":3,\"devices\":[{\"id\":\"x\",\"polls\":1,\"first_seen\":\"soon\",\"last_seen\":null}],"
+                "{\"release\":3,\"devices\":[{\"id\":\"x\",\"polls\":1,\"first_seen\":\"soon\",\"last_"
+                "seen\":null}],"
                 "\"next\":null}",
                 "{\"release\":3,\"devices\":{},\"next\":null}",
                 "{\"release\":3,\"devices\":[]}",
@@ -275,7 +282,8 @@ static void test_assignment_page(void **state) {
                     q.items[0].last_seen == p.items[0].last_seen && q.release == p.release);
         assignment_page_done(&p);
         assignment_page_done(&q);
-        /* a number the fast path does not take (a fraction) is refused by the general decoder all the same */
+        /* a number the fast path does not take (a fraction) is refused by the general decoder all the same
+         */
         const char *frac = "{\"release\":3,\"devices\":[{\"id\":\"x\",\"polls\":1.5,\"first_seen\":null,"
                            "\"last_seen\":null}],\"next\":null}";
         assert_int_equal(json_decode_assignment_page(frac, strlen(frac), &p, err), -EBADMSG);
@@ -319,7 +327,8 @@ static void test_checkin_list(void **state) {
         checkin_list_done(&l);
         /* a cursor carried as a string or a fraction is not flotad's */
         const char *bad[] = { "{\"checkins\":[],\"next\":\"9\"}", "{\"checkins\":[],\"next\":9.5}",
-                              "{\"checkins\":[],\"next\":-1}", "{\"checkins\":{},\"next\":0}", "{\"next\":0}" };
+                              "{\"checkins\":[],\"next\":-1}", "{\"checkins\":{},\"next\":0}",
+                              "{\"next\":0}" };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++)
                 assert_int_equal(json_decode_checkin_list(bad[i], strlen(bad[i]), &l, err), -EBADMSG);
 }
@@ -340,7 +349,8 @@ static Release sample_release(int64_t id, bool full) {
                 .created = T0,
         };
         strscpy(r.md5, sizeof(r.md5), "2cfccd98496a3f89099455934f9816e4");
-        strscpy(r.sha256, sizeof(r.sha256), "4e2d0c385e646d8fa5656fe95649ab46ec9e250b99a299deddfcf033eaa32c7e");
+        strscpy(r.sha256, sizeof(r.sha256),
+                "4e2d0c385e646d8fa5656fe95649ab46ec9e250b99a299deddfcf033eaa32c7e");
         return r;
 }
 
@@ -404,9 +414,17 @@ static void test_release_round_trip(void **state) {
 static void test_channel_round_trip(void **state) {
         char err[JSON_DECODE_ERROR_MAX];
         ChannelInfo chs[2] = {
-                { .product = "door", .name = "stable", .kind = IMAGE_KIND_SKETCH, .release = 1, .version = "1.0.0",
+                { .product = "door",
+                  .name = "stable",
+                  .kind = IMAGE_KIND_SKETCH,
+                  .release = 1,
+                  .version = "1.0.0",
                   .updated = T0 },
-                { .product = "", .name = "beta", .kind = IMAGE_KIND_FILESYSTEM, .release = 9, .version = "",
+                { .product = "",
+                  .name = "beta",
+                  .kind = IMAGE_KIND_FILESYSTEM,
+                  .release = 9,
+                  .version = "",
                   .updated = 0 },
         };
         cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "channels");
@@ -484,7 +502,8 @@ static void test_product_and_history_round_trip(void **state) {
         ProductInfoList pl;
         ChannelChangeList hl;
 
-        strscpy(p.key_sha256, sizeof(p.key_sha256), "4e2d0c385e646d8fa5656fe95649ab46ec9e250b99a299deddfcf033eaa32c7e");
+        strscpy(p.key_sha256, sizeof(p.key_sha256),
+                "4e2d0c385e646d8fa5656fe95649ab46ec9e250b99a299deddfcf033eaa32c7e");
         cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "products");
         cJSON_AddItemToArray(arr, product_to_json(&p));
         _cleanup_free_ char *text = json_print(o);
@@ -499,9 +518,20 @@ static void test_product_and_history_round_trip(void **state) {
         product_info_list_done(&pl);
 
         ChannelChange changes[2] = {
-                { .id = 2, .product = "door", .name = "stable", .kind = "sketch", .release_id = 5,
-                  .previous_release_id = 4, .actor = "ci", .at = T0 },
-                { .id = 1, .product = "door", .name = "stable", .kind = "filesystem", .release_id = 4, .actor = "",
+                { .id = 2,
+                  .product = "door",
+                  .name = "stable",
+                  .kind = "sketch",
+                  .release_id = 5,
+                  .previous_release_id = 4,
+                  .actor = "ci",
+                  .at = T0 },
+                { .id = 1,
+                  .product = "door",
+                  .name = "stable",
+                  .kind = "filesystem",
+                  .release_id = 4,
+                  .actor = "",
                   .at = T0 - USEC_PER_SEC },
         };
         o = cJSON_CreateObject();
@@ -540,10 +570,12 @@ static void test_assign_and_error(void **state) {
         const char *e = "{\"error\":{\"code\":\"not-found\",\"message\":\"release 9 not found\"}}";
         assert_int_equal(json_decode_error_body(e, strlen(e), msg, sizeof(msg)), 0);
         assert_string_equal(msg, "release 9 not found");
-        const char *not_errors[] = { "", "{}", "{\"error\":\"x\"}", "{\"error\":{\"message\":7}}", "<html>" };
+        const char *not_errors[] = { "", "{}", "{\"error\":\"x\"}", "{\"error\":{\"message\":7}}",
+                                     "<html>" };
         for (size_t i = 0; i < ELEMENTSOF(not_errors); i++)
-                assert_int_equal(json_decode_error_body(not_errors[i], strlen(not_errors[i]), msg, sizeof(msg)),
-                                 -EBADMSG);
+                assert_int_equal(
+                        json_decode_error_body(not_errors[i], strlen(not_errors[i]), msg, sizeof(msg)),
+                        -EBADMSG);
 }
 
 /* text with the first occurrence of from replaced by to */
@@ -591,7 +623,13 @@ static void test_device_wrong_shapes(void **state) {
                         fail_msg("'%s' does not name %s", err, cases[i].field);
         }
         /* not one object */
-        const char *shapes[] = { "", "null", "[]", "[{}]", "\"device\"", "{}", "{\"error\":{\"message\":\"x\"}}",
+        const char *shapes[] = { "",
+                                 "null",
+                                 "[]",
+                                 "[{}]",
+                                 "\"device\"",
+                                 "{}",
+                                 "{\"error\":{\"message\":\"x\"}}",
                                  "{\"devices\":[]}" };
         for (size_t i = 0; i < ELEMENTSOF(shapes); i++)
                 assert_int_equal(json_decode_device(shapes[i], strlen(shapes[i]), &back, err), -EBADMSG);
@@ -610,17 +648,25 @@ static void test_list_wrong_shapes(void **state) {
         Release r;
 
         /* foreign objects and arrays where a list belongs */
-        const char *foreign[] = { "{\"items\":[]}", "[]", "{\"devices\":{}}", "{\"devices\":[1],\"next\":null}",
-                                  "{\"devices\":[],\"next\":3}", "{\"devices\":[]}", "{\"releases\":[]}" };
+        const char *foreign[] = { "{\"items\":[]}",
+                                  "[]",
+                                  "{\"devices\":{}}",
+                                  "{\"devices\":[1],\"next\":null}",
+                                  "{\"devices\":[],\"next\":3}",
+                                  "{\"devices\":[]}",
+                                  "{\"releases\":[]}" };
         for (size_t i = 0; i < ELEMENTSOF(foreign); i++)
-                assert_int_equal(json_decode_device_list(foreign[i], strlen(foreign[i]), &dl, err), -EBADMSG);
+                assert_int_equal(json_decode_device_list(foreign[i], strlen(foreign[i]), &dl, err),
+                                 -EBADMSG);
         const char *releases[] = { "{\"devices\":[]}", "{\"releases\":null}", "{\"releases\":[{}]}", "[]",
                                    "{\"releases\":[{\"id\":1}]}" };
         for (size_t i = 0; i < ELEMENTSOF(releases); i++)
-                assert_int_equal(json_decode_release_list(releases[i], strlen(releases[i]), &rl, err), -EBADMSG);
+                assert_int_equal(json_decode_release_list(releases[i], strlen(releases[i]), &rl, err),
+                                 -EBADMSG);
         const char *channels[] = { "{\"channels\":[{\"name\":\"stable\"}]}", "{\"chans\":[]}", "{}" };
         for (size_t i = 0; i < ELEMENTSOF(channels); i++)
-                assert_int_equal(json_decode_channel_list(channels[i], strlen(channels[i]), &cl, err), -EBADMSG);
+                assert_int_equal(json_decode_channel_list(channels[i], strlen(channels[i]), &cl, err),
+                                 -EBADMSG);
 
         /* a release whose second member is wrong frees what it had read */
         Release s = sample_release(3, true);
@@ -641,13 +687,18 @@ static void test_list_wrong_shapes(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_device_round_trip),  cmocka_unit_test(test_device_empty_fields),
-                cmocka_unit_test(test_device_polls),       cmocka_unit_test(test_checkin_round_trip),
+                cmocka_unit_test(test_device_round_trip),
+                cmocka_unit_test(test_device_empty_fields),
+                cmocka_unit_test(test_device_polls),
+                cmocka_unit_test(test_checkin_round_trip),
                 cmocka_unit_test(test_assignment_page),
                 cmocka_unit_test(test_device_filesystem),
-                cmocka_unit_test(test_checkin_list),       cmocka_unit_test(test_release_round_trip),
-                cmocka_unit_test(test_channel_round_trip), cmocka_unit_test(test_device_list_and_detail),
-                cmocka_unit_test(test_assign_and_error),   cmocka_unit_test(test_product_and_history_round_trip),
+                cmocka_unit_test(test_checkin_list),
+                cmocka_unit_test(test_release_round_trip),
+                cmocka_unit_test(test_channel_round_trip),
+                cmocka_unit_test(test_device_list_and_detail),
+                cmocka_unit_test(test_assign_and_error),
+                cmocka_unit_test(test_product_and_history_round_trip),
                 cmocka_unit_test(test_device_wrong_shapes),
                 cmocka_unit_test(test_list_wrong_shapes),
         };

@@ -33,9 +33,11 @@ static void test_layout_is_cjsons(void **state) {
                 "{\"a\":{}}",
                 "{\"a\":[]}",
                 "[{}, []]",
-                "{\"devices\":[{\"id\":\"x\",\"labels\":[\"a\",\"b\"],\"pin\":null,\"n\":304},{\"id\":\"y\"}],"
+                "{\"devices\":[{\"id\":\"x\",\"labels\":[\"a\",\"b\"],\"pin\":null,\"n\":304},{\"id\":\"y\"}"
+                "],"
                 "\"next\":null}",
-                " { \"a\" : [ 1 , -2.5 , 3e+21 , true , false , null ] , \"b\" : { \"c\" : { \"d\" : [ [ ] ] } } } ",
+                " { \"a\" : [ 1 , -2.5 , 3e+21 , true , false , null ] , \"b\" : { \"c\" : { \"d\" : [ [ ] "
+                "] } } } ",
                 "\"caf\xc3\xa9 \\\"q\\\" \\\\ \\n \\t \\u0001\"",
                 "[[[[{\"deep\":[{\"x\":{}}]}]]]]",
                 "42",
@@ -66,9 +68,11 @@ static void test_layout_nested(void **state) {
 
 static void test_bad_syntax(void **state) {
         static const char *const bad[] = {
-                "", "{", "}", "[1,]", "[1 2]", "{\"a\" 1}", "{\"a\":1,}", "{a:1}", "{\"a\":}", "01", "1.", "-",
-                ".5", "1e", "+1", "tru", "nul", "True", "\"abc", "\"a\nb\"", "\"\\x\"", "\"\\u12g4\"", "\"\\u12\"",
-                "'a'", "[1]]", "{} {}", "[\"a\\\"]",
+                "",           "{",        "}",         "[1,]",        "[1 2]",     "{\"a\" 1}",
+                "{\"a\":1,}", "{a:1}",    "{\"a\":}",  "01",          "1.",        "-",
+                ".5",         "1e",       "+1",        "tru",         "nul",       "True",
+                "\"abc",      "\"a\nb\"", "\"\\x\"",   "\"\\u12g4\"", "\"\\u12\"", "'a'",
+                "[1]]",       "{} {}",    "[\"a\\\"]",
         };
 
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -135,7 +139,8 @@ static void test_unescape(void **state) {
         assert_int_equal(n, 9);
         assert_memory_equal(buf, "a\"\\/\b\f\n\r\t", 9);
         /* \u as UTF-8: one, two and three bytes, a surrogate pair as four, a lone surrogate as U+FFFD */
-        assert_int_equal(unescape("\\u0041\\u00e9\\u20ac\\ud83d\\ude00\\udc00\\ud800x", buf, sizeof(buf), &n), 0);
+        assert_int_equal(
+                unescape("\\u0041\\u00e9\\u20ac\\ud83d\\ude00\\udc00\\ud800x", buf, sizeof(buf), &n), 0);
         assert_int_equal(n, 1 + 2 + 3 + 4 + 3 + 3 + 1);
         assert_memory_equal(buf, "A\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xef\xbf\xbd\xef\xbf\xbdx", n);
         /* bad escapes, and a buffer too small */
@@ -168,9 +173,9 @@ static void test_skip(void **state) {
         assert_true(json_scan_char(&s, ','));
         assert_int_equal(json_scan_skip(&s, &v, &n), 0);
         assert_memory_equal(v, "{\"a\":[1,{}]}", n);
-        assert_int_equal(json_scan_skip(&s, &v, &n), -EBADMSG);     /* a ']' is no value */
+        assert_int_equal(json_scan_skip(&s, &v, &n), -EBADMSG); /* a ']' is no value */
         s = json_scan_init("01", 2);
-        assert_int_equal(json_scan_skip(&s, &v, &n), -EBADMSG);     /* no leading zeros */
+        assert_int_equal(json_scan_skip(&s, &v, &n), -EBADMSG); /* no leading zeros */
         s = json_scan_init("[1,", 3);
         assert_int_equal(json_scan_skip(&s, &v, &n), -EBADMSG);
 }

@@ -46,8 +46,9 @@ static void test_strings(void **state) {
 }
 
 static void test_numbers(void **state) {
-        static const int64_t values[] = { 0, 1, -1, 42, 304, INT_MAX, INT_MIN, 4194304, 1LL << 40, -(1LL << 40),
-                                          999999999999999LL };
+        static const int64_t values[] = {
+                0, 1, -1, 42, 304, INT_MAX, INT_MIN, 4194304, 1LL << 40, -(1LL << 40), 999999999999999LL
+        };
 
         for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
                 JsonWriter w = {};
@@ -84,12 +85,27 @@ static void test_structure(void **state) {
 /* The writer's device parses back to the same text: cJSON's canonical form, no field lost. */
 static void test_device(void **state) {
         const Device devices[] = {
-                { .id = "18:FE:AA:00:00:01", .mac = "18:FE:AA:00:00:01", .product = "door", .pin_release_id = 3,
-                  .labels = "attic,wave-1", .first_seen = 1700000000 * USEC_PER_SEC,
-                  .last_seen = 1700000100 * USEC_PER_SEC, .ip = "10.0.0.7", .platform = "esp8266", .version = "1.0.0",
-                  .sketch_md5 = "0537061f98e956f58721a59bb6fa476e", .free_space = 1048576, .chip_size = 4194304,
-                  .sdk = "2.2.2-dev(38a443e)", .last_status = 304, .last_reason = "up-to-date" },
-                { .id = "chip-1", .channel = "beta", .labels = "", .version = "v\"2\"\t", .free_space = -1,
+                { .id = "18:FE:AA:00:00:01",
+                  .mac = "18:FE:AA:00:00:01",
+                  .product = "door",
+                  .pin_release_id = 3,
+                  .labels = "attic,wave-1",
+                  .first_seen = 1700000000 * USEC_PER_SEC,
+                  .last_seen = 1700000100 * USEC_PER_SEC,
+                  .ip = "10.0.0.7",
+                  .platform = "esp8266",
+                  .version = "1.0.0",
+                  .sketch_md5 = "0537061f98e956f58721a59bb6fa476e",
+                  .free_space = 1048576,
+                  .chip_size = 4194304,
+                  .sdk = "2.2.2-dev(38a443e)",
+                  .last_status = 304,
+                  .last_reason = "up-to-date" },
+                { .id = "chip-1",
+                  .channel = "beta",
+                  .labels = "",
+                  .version = "v\"2\"\t",
+                  .free_space = -1,
                   .chip_size = -1 },
         };
 

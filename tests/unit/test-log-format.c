@@ -43,8 +43,9 @@ static Parsed parse(const char *spec, const char *line) {
 
 /* A line of ../shared/peers/gen_log.c, the format of the peers' nginx.conf. */
 static void test_nginx_esp(void **state) {
-        Parsed p = parse("nginx-esp", "10.0.1.2 - - [31/Oct/2026:08:00:00 +0000] \"GET /update HTTP/1.1\" 304 0 \"-\" "
-                                      "\"ESP8266-http-Update\" \"18:FE:AA:00:01:02\" \"DOOR-3-g1a2b3c4\"");
+        Parsed p = parse("nginx-esp",
+                         "10.0.1.2 - - [31/Oct/2026:08:00:00 +0000] \"GET /update HTTP/1.1\" 304 0 \"-\" "
+                         "\"ESP8266-http-Update\" \"18:FE:AA:00:01:02\" \"DOOR-3-g1a2b3c4\"");
         assert_int_equal(p.r, 0);
         assert_string_equal(p.rec.device, "18:FE:AA:00:01:02");
         assert_string_equal(p.version, "DOOR-3-g1a2b3c4");
@@ -55,8 +56,9 @@ static void test_nginx_esp(void **state) {
 }
 
 static void test_not_a_poll(void **state) {
-        Parsed p = parse("nginx-esp", "198.51.100.4 - - [31/Oct/2026:08:00:00 +0000] \"GET /favicon.ico HTTP/1.1\" 404 "
-                                      "153 \"-\" \"Mozilla/5.0 (X11; Linux x86_64)\" \"-\" \"-\"");
+        Parsed p = parse("nginx-esp",
+                         "198.51.100.4 - - [31/Oct/2026:08:00:00 +0000] \"GET /favicon.ico HTTP/1.1\" 404 "
+                         "153 \"-\" \"Mozilla/5.0 (X11; Linux x86_64)\" \"-\" \"-\"");
         assert_int_equal(p.r, 0);
         assert_string_equal(p.rec.device, "");
 }
@@ -67,28 +69,36 @@ static void test_bad_lines(void **state) {
         } cases[] = {
                 { "garbage", "fewer fields than the format" },
                 { "", "fewer fields than the format" },
-                { "10.0.0.1 - - [31/Oct/2026:08:00:00 +0000] \"GET / HTTP/1.1\" 304 0 \"-\" \"u\" \"18:FE:AA:00:01:02\"",
+                { "10.0.0.1 - - [31/Oct/2026:08:00:00 +0000] \"GET / HTTP/1.1\" 304 0 \"-\" \"u\" "
+                  "\"18:FE:AA:00:01:02\"",
                   "fewer fields than the format" },
-                { "10.0.0.1 - - [31/Oct/2026:08:00:00 +0000] \"GET / HTTP/1.1\" 304 0 \"-\" \"u\" \"18:FE:AA:00:01:02\" "
+                { "10.0.0.1 - - [31/Oct/2026:08:00:00 +0000] \"GET / HTTP/1.1\" 304 0 \"-\" \"u\" "
+                  "\"18:FE:AA:00:01:02\" "
                   "\"1.0\" extra",
                   "more text than the format" },
-                { "10.0.0.1 - - [31/Foo/2026:08:00:00 +0000] \"GET / HTTP/1.1\" 304 0 \"-\" \"u\" \"18:FE:AA:00:01:02\" "
+                { "10.0.0.1 - - [31/Foo/2026:08:00:00 +0000] \"GET / HTTP/1.1\" 304 0 \"-\" \"u\" "
+                  "\"18:FE:AA:00:01:02\" "
                   "\"1.0\"",
                   "malformed time" },
                 /* no 31 November, no 29 February in 2026, no hour 24 (time_from_civil()) */
-                { "10.0.0.1 - - [31/Nov/2026:08:00:00 +0000] \"GET / HTTP/1.1\" 304 0 \"-\" \"u\" \"18:FE:AA:00:01:02\" "
+                { "10.0.0.1 - - [31/Nov/2026:08:00:00 +0000] \"GET / HTTP/1.1\" 304 0 \"-\" \"u\" "
+                  "\"18:FE:AA:00:01:02\" "
                   "\"1.0\"",
                   "malformed time" },
-                { "10.0.0.1 - - [29/Feb/2026:08:00:00 +0000] \"GET / HTTP/1.1\" 304 0 \"-\" \"u\" \"18:FE:AA:00:01:02\" "
+                { "10.0.0.1 - - [29/Feb/2026:08:00:00 +0000] \"GET / HTTP/1.1\" 304 0 \"-\" \"u\" "
+                  "\"18:FE:AA:00:01:02\" "
                   "\"1.0\"",
                   "malformed time" },
-                { "10.0.0.1 - - [30/Oct/2026:24:00:00 +0000] \"GET / HTTP/1.1\" 304 0 \"-\" \"u\" \"18:FE:AA:00:01:02\" "
+                { "10.0.0.1 - - [30/Oct/2026:24:00:00 +0000] \"GET / HTTP/1.1\" 304 0 \"-\" \"u\" "
+                  "\"18:FE:AA:00:01:02\" "
                   "\"1.0\"",
                   "malformed time" },
-                { "10.0.0.1 - - [31/Oct/2026:08:00:00 +0000] \"GET / HTTP/1.1\" 304 0 \"-\" \"u\" \"18:FE:AA:00:01\" "
+                { "10.0.0.1 - - [31/Oct/2026:08:00:00 +0000] \"GET / HTTP/1.1\" 304 0 \"-\" \"u\" "
+                  "\"18:FE:AA:00:01\" "
                   "\"1.0\"",
                   "malformed device MAC or id" },
-                { "10.0.0.1 - - [31/Oct/2026:08:00:00 +0000] \"GET / HTTP/1.1\" 304 0 \"-\" \"u\" \"18:FE:AA:00:01:02\" "
+                { "10.0.0.1 - - [31/Oct/2026:08:00:00 +0000] \"GET / HTTP/1.1\" 304 0 \"-\" \"u\" "
+                  "\"18:FE:AA:00:01:02\" "
                   "\"1 0\"",
                   "malformed version" },
         };
@@ -104,10 +114,12 @@ static void test_bad_lines(void **state) {
 
 /* Both cores' headers: an ESP32 line is known by its BASE-MAC, as flotad does. */
 static void test_nginx_flota_esp32(void **state) {
-        Parsed p = parse("nginx-flota",
-                         "10.0.0.9 - - [01/Nov/2026:10:00:00 +0100] \"GET /update/meter HTTP/1.1\" 200 1024 \"-\" "
-                         "\"ESP32-http-Update\" \"-\" \"-\" \"-\" \"24:6F:28:00:00:0A\" \"24:6F:28:00:00:09\" \"2.0.0\" "
-                         "\"0123456789ABCDEF0123456789ABCDEF\"");
+        Parsed p = parse(
+                "nginx-flota",
+                "10.0.0.9 - - [01/Nov/2026:10:00:00 +0100] \"GET /update/meter HTTP/1.1\" 200 1024 \"-\" "
+                "\"ESP32-http-Update\" \"-\" \"-\" \"-\" \"24:6F:28:00:00:0A\" \"24:6F:28:00:00:09\" "
+                "\"2.0.0\" "
+                "\"0123456789ABCDEF0123456789ABCDEF\"");
         assert_int_equal(p.r, 0);
         assert_string_equal(p.rec.device, "24:6F:28:00:00:09");
         assert_int_equal(p.rec.platform, PLATFORM_ESP32);
@@ -119,14 +131,16 @@ static void test_nginx_flota_esp32(void **state) {
 
 /* Apache escapes quotes in values with a backslash; %t brings its own brackets. */
 static void test_apache(void **state) {
-        Parsed p = parse("apache-esp", "192.0.2.1 - - [31/Oct/2026:08:00:00 +0000] \"GET /a\\\"b HTTP/1.1\" 304 - "
-                                       "\"-\" \"agent \\\"x\\\"\" \"18:fe:aa:00:00:01\" \"1.0\"");
+        Parsed p = parse("apache-esp",
+                         "192.0.2.1 - - [31/Oct/2026:08:00:00 +0000] \"GET /a\\\"b HTTP/1.1\" 304 - "
+                         "\"-\" \"agent \\\"x\\\"\" \"18:fe:aa:00:00:01\" \"1.0\"");
         assert_int_equal(p.r, 0);
         assert_string_equal(p.rec.device, "18:FE:AA:00:00:01");
         assert_string_equal(p.version, "1.0");
 
         p = parse("%h %t \\\"%r\\\" %>s \\\"%{X-Esp32-Sta-Mac}i\\\" \\\"%{x-ESP32-version}i\\\"",
-                  "10.1.1.1 [23/Nov/2026:10:00:00 -0500] \"GET / HTTP/1.1\" 304 \"24:6F:28:AA:BB:CD\" \"3.1\"");
+                  "10.1.1.1 [23/Nov/2026:10:00:00 -0500] \"GET / HTTP/1.1\" 304 \"24:6F:28:AA:BB:CD\" "
+                  "\"3.1\"");
         assert_int_equal(p.r, 0);
         assert_string_equal(p.rec.device, "24:6F:28:AA:BB:CD");
         assert_int_equal(p.rec.platform, PLATFORM_ESP32);
@@ -136,13 +150,15 @@ static void test_apache(void **state) {
 /* Custom nginx formats: other time variables, ${braces}, the query form, config quoting. */
 static void test_custom_nginx(void **state) {
         Parsed p = parse("$remote_addr ${msec} \"$request\" \"$http_x_esp8266_sta_mac\"",
-                         "10.1.1.1 1795435200.250 \"GET /update?k=key&s=aa-bb-cc-dd-ee-01&v=1.2%2B3 HTTP/1.1\" \"-\"");
+                         "10.1.1.1 1795435200.250 \"GET /update?k=key&s=aa-bb-cc-dd-ee-01&v=1.2%2B3 "
+                         "HTTP/1.1\" \"-\"");
         assert_int_equal(p.r, 0);
         assert_string_equal(p.rec.device, "AA:BB:CC:DD:EE:01");
         assert_string_equal(p.version, "1.2+3");
         assert_int_equal(p.rec.at, (usec_t) 1795435200 * USEC_PER_SEC + 250000);
 
-        p = parse("'$remote_addr [$time_iso8601] '\n    '\"$http_x_esp8266_sta_mac\" \"$http_x_esp8266_version\"'",
+        p = parse("'$remote_addr [$time_iso8601] '\n    '\"$http_x_esp8266_sta_mac\" "
+                  "\"$http_x_esp8266_version\"'",
                   "10.1.1.1 [2026-11-23T10:00:00+01:00] \"18:FE:AA:00:00:07\" \"4.0\"");
         assert_int_equal(p.r, 0);
         assert_string_equal(p.rec.device, "18:FE:AA:00:00:07");
@@ -151,11 +167,11 @@ static void test_custom_nginx(void **state) {
 
 static void test_compile_errors(void **state) {
         static const char *const specs[] = {
-                "plain text",                                   /* neither syntax */
-                "$remote_addr $status",                         /* no identity */
+                "plain text",                                     /* neither syntax */
+                "$remote_addr $status",                           /* no identity */
                 "$http_x_esp8266_sta_mac$http_x_esp8266_version", /* fields that touch */
-                "%h %{x-ESP8266-STA-MAC",                       /* unclosed brace */
-                "$ \"$http_x_esp8266_sta_mac\"",                /* $ without a name */
+                "%h %{x-ESP8266-STA-MAC",                         /* unclosed brace */
+                "$ \"$http_x_esp8266_sta_mac\"",                  /* $ without a name */
         };
         for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
                 LogFormat *f = NULL;
@@ -167,10 +183,11 @@ static void test_compile_errors(void **state) {
 }
 
 static void test_json(void **state) {
-        Parsed p = parse("flotad", "{\"id\":7,\"at\":\"2026-11-23T10:00:00.500Z\",\"device\":\"aa:bb:cc:dd:ee:01\","
-                                   "\"mac\":null,\"product\":\"door\",\"ip\":\"127.0.0.1\",\"chip_id\":1234,"
-                                   "\"platform\":\"esp32\",\"version\":\"1.\\u0030\",\"sketch_md5\":null,"
-                                   "\"status\":304,\"reason\":\"up-to-date\"}");
+        Parsed p = parse("flotad",
+                         "{\"id\":7,\"at\":\"2026-11-23T10:00:00.500Z\",\"device\":\"aa:bb:cc:dd:ee:01\","
+                         "\"mac\":null,\"product\":\"door\",\"ip\":\"127.0.0.1\",\"chip_id\":1234,"
+                         "\"platform\":\"esp32\",\"version\":\"1.\\u0030\",\"sketch_md5\":null,"
+                         "\"status\":304,\"reason\":\"up-to-date\"}");
         assert_int_equal(p.r, 0);
         assert_string_equal(p.rec.device, "AA:BB:CC:DD:EE:01");
         assert_string_equal(p.version, "1.0");
@@ -185,7 +202,8 @@ static void test_json(void **state) {
         assert_string_equal(p.rec.device, "chip-42");
 
         /* escapes in keys and values are decoded (json_scan_unescape()), a non-ASCII product is no name */
-        p = parse("flotad", "{\"\\u0064evice\":\"chip-43\",\"product\":\"d\\u006f\\u006fr\",\"version\":\"3\\/1\"}");
+        p = parse("flotad",
+                  "{\"\\u0064evice\":\"chip-43\",\"product\":\"d\\u006f\\u006fr\",\"version\":\"3\\/1\"}");
         assert_int_equal(p.r, 0);
         assert_string_equal(p.rec.device, "chip-43");
         assert_string_equal(p.product, "door");
@@ -204,7 +222,8 @@ static void test_guess(void **state) {
         const LogPreset *preset = NULL;
         const char *nginx = "10.0.1.2 - - [31/Oct/2026:08:00:00 +0000] \"GET /update HTTP/1.1\" 304 0 \"-\" "
                             "\"ESP8266-http-Update\" \"18:FE:AA:00:01:02\" \"DOOR-3-g1a2b3c4\"\n"
-                            "198.51.100.4 - - [31/Oct/2026:08:00:00 +0000] \"GET / HTTP/1.1\" 200 1 \"-\" \"M\" \"-\" \"-\"\n";
+                            "198.51.100.4 - - [31/Oct/2026:08:00:00 +0000] \"GET / HTTP/1.1\" 200 1 \"-\" "
+                            "\"M\" \"-\" \"-\"\n";
         const char *json = "{\"device\":\"AA:BB:CC:DD:EE:01\",\"version\":\"1\"}\n";
 
         assert_int_equal(log_format_guess(nginx, strlen(nginx), &preset), 0);
@@ -268,7 +287,8 @@ static void test_batch(void **state) {
         assert_int_equal(log_batch_devices(b), 5002);
 }
 
-/* The format string in a shipped snippet: nginx's quoted pieces joined, or Apache's quoted string unescaped. */
+/* The format string in a shipped snippet: nginx's quoted pieces joined, or Apache's quoted string unescaped.
+ */
 static char *snippet_format(const char *path) {
         FILE *f = fopen(path, "r");
         char line[1024], *out = xcalloc(1, 4096);
@@ -319,7 +339,7 @@ static Parsed parse_product(const char *spec, const char *pattern, const char *l
         return out;
 }
 
-#define NGINX_LINE(target) \
+#define NGINX_LINE(target)                                                                   \
         "10.0.1.2 - - [31/Oct/2026:08:00:00 +0000] \"GET " target " HTTP/1.1\" 304 0 \"-\" " \
         "\"ESP8266-http-Update\" \"18:FE:AA:00:01:02\" \"1.0\""
 #define QUERY_FORMAT "$remote_addr \"$request\""
@@ -340,19 +360,22 @@ static void test_product_from_request(void **state) {
                 { "nginx-esp", NULL, NGINX_LINE("/updates/door"), "" },
                 { "nginx-esp", NULL, NGINX_LINE("/update/do%20or"), "" },
                 { "apache-esp", NULL,
-                  "192.0.2.1 - - [31/Oct/2026:08:00:00 +0000] \"GET /update/meter HTTP/1.1\" 304 - \"-\" \"ESP8266-http-Update\" "
+                  "192.0.2.1 - - [31/Oct/2026:08:00:00 +0000] \"GET /update/meter HTTP/1.1\" 304 - \"-\" "
+                  "\"ESP8266-http-Update\" "
                   "\"18:fe:aa:00:00:01\" \"1.0\"",
                   "meter" },
                 /* a pattern of the user's */
-                { "nginx-esp", "/ota/{product}/firmware.bin", NGINX_LINE("/ota/gate-2/firmware.bin"), "gate-2" },
+                { "nginx-esp", "/ota/{product}/firmware.bin", NGINX_LINE("/ota/gate-2/firmware.bin"),
+                  "gate-2" },
                 { "nginx-esp", "/ota/{product}/firmware.bin", NGINX_LINE("/ota/gate-2/other.bin"), "" },
                 { "nginx-esp", "/ota/{product}/firmware.bin", NGINX_LINE("/update/door"), "" },
                 /* the product as a query value */
-                { QUERY_FORMAT, "/update.php?product={product}", QUERY_LINE("/update.php?s=aa-bb-cc-dd-ee-01&product=pump&v=2"),
-                  "pump" },
-                { QUERY_FORMAT, "/update.php?product={product}", QUERY_LINE("/update.php?s=aa-bb-cc-dd-ee-01&v=2"), "" },
-                { QUERY_FORMAT, "/update.php?product={product}", QUERY_LINE("/other.php?s=aa-bb-cc-dd-ee-01&product=pump"),
-                  "" },
+                { QUERY_FORMAT, "/update.php?product={product}",
+                  QUERY_LINE("/update.php?s=aa-bb-cc-dd-ee-01&product=pump&v=2"), "pump" },
+                { QUERY_FORMAT, "/update.php?product={product}",
+                  QUERY_LINE("/update.php?s=aa-bb-cc-dd-ee-01&v=2"), "" },
+                { QUERY_FORMAT, "/update.php?product={product}",
+                  QUERY_LINE("/other.php?s=aa-bb-cc-dd-ee-01&product=pump"), "" },
         };
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
                 Parsed p = parse_product(cases[i].spec, cases[i].pattern, cases[i].line);
@@ -360,11 +383,12 @@ static void test_product_from_request(void **state) {
                 assert_true(p.rec.device[0] != 0);
                 if (strcmp(p.product, cases[i].product) != 0)
                         fail_msg("%s under %s: product '%s', want '%s'", cases[i].line,
-                                 cases[i].pattern ? cases[i].pattern : "the default", p.product, cases[i].product);
+                                 cases[i].pattern ? cases[i].pattern : "the default", p.product,
+                                 cases[i].product);
         }
 
-        static const char *const bad[] = { "/update/", "update/{product}", "/a/{product}/{product}", "/a?{product}",
-                                           "/a/{product}?k=1", "/a?x&y={product}" };
+        static const char *const bad[] = { "/update/",     "update/{product}", "/a/{product}/{product}",
+                                           "/a?{product}", "/a/{product}?k=1", "/a?x&y={product}" };
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
                 _cleanup_(log_format_freep) LogFormat *f = NULL;
                 char err[LOG_FORMAT_ERROR_MAX] = "";
@@ -380,7 +404,7 @@ static void test_shipped_snippets(void **state) {
         const char *root = getenv("FLOTA_SOURCE_ROOT");
         size_t checked = 0;
 
-        assert_non_null(root);          /* main() checked */
+        assert_non_null(root); /* main() checked */
         for (const LogPreset *p = log_format_presets(); p->name; p++) {
                 if (strcmp(p->name, "flotad") == 0)
                         continue;
@@ -399,17 +423,24 @@ static void test_shipped_snippets(void **state) {
 int main(void) {
         /* meson test sets it; run by hand without it, the snippets cannot be found: a skip, not a pass */
         if (!getenv("FLOTA_SOURCE_ROOT")) {
-                fprintf(stderr, "FLOTA_SOURCE_ROOT is not set (meson test sets it): the shipped snippets cannot be "
-                                "checked\n");
+                fprintf(stderr,
+                        "FLOTA_SOURCE_ROOT is not set (meson test sets it): the shipped snippets cannot be "
+                        "checked\n");
                 return EXIT_SKIP;
         }
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_nginx_esp),       cmocka_unit_test(test_not_a_poll),
-                cmocka_unit_test(test_bad_lines),       cmocka_unit_test(test_nginx_flota_esp32),
-                cmocka_unit_test(test_apache),          cmocka_unit_test(test_custom_nginx),
-                cmocka_unit_test(test_compile_errors),  cmocka_unit_test(test_json),
-                cmocka_unit_test(test_guess),           cmocka_unit_test(test_batch),
-                cmocka_unit_test(test_shipped_snippets), cmocka_unit_test(test_product_from_request),
+                cmocka_unit_test(test_nginx_esp),
+                cmocka_unit_test(test_not_a_poll),
+                cmocka_unit_test(test_bad_lines),
+                cmocka_unit_test(test_nginx_flota_esp32),
+                cmocka_unit_test(test_apache),
+                cmocka_unit_test(test_custom_nginx),
+                cmocka_unit_test(test_compile_errors),
+                cmocka_unit_test(test_json),
+                cmocka_unit_test(test_guess),
+                cmocka_unit_test(test_batch),
+                cmocka_unit_test(test_shipped_snippets),
+                cmocka_unit_test(test_product_from_request),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

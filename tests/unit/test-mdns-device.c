@@ -13,7 +13,8 @@
 #include "flota/inventory.h"
 #include "flota/mdns-device.h"
 
-#define TXT(k, v) { k, sizeof(k) - 1, v, sizeof(v) - 1 }
+#define TXT(k, v) \
+        { k, sizeof(k) - 1, v, sizeof(v) - 1 }
 
 static void test_arduino_ota(void **state) {
         MdnsTxt txt[] = { TXT("tcp_check", "no"), TXT("ssh_upload", "no"), TXT("board", "generic"),
@@ -21,7 +22,9 @@ static void test_arduino_ota(void **state) {
         MdnsDevice d;
         char id[DEVICE_ID_MAX + 1];
 
-        assert_int_equal(mdns_device_identify("_arduino._tcp", "esp8266-1a2b3c", "esp8266-1a2b3c.local", txt, 4, &d), 0);
+        assert_int_equal(
+                mdns_device_identify("_arduino._tcp", "esp8266-1a2b3c", "esp8266-1a2b3c.local", txt, 4, &d),
+                0);
         assert_int_equal(d.kind, MDNS_KIND_ARDUINO_OTA);
         assert_int_equal(d.mac_bytes, 3);
         assert_int_equal(d.platform, PLATFORM_ESP8266);
@@ -30,14 +33,16 @@ static void test_arduino_ota(void **state) {
         assert_string_equal(mdns_device_id(&d, id), "esp8266-1a2b3c");
 
         txt[2] = (MdnsTxt) TXT("board", "esp32");
-        assert_int_equal(mdns_device_identify("_arduino._tcp", "x", "ESP32-24A160112233.local.", txt, 3, &d), 0);
+        assert_int_equal(mdns_device_identify("_arduino._tcp", "x", "ESP32-24A160112233.local.", txt, 3, &d),
+                         0);
         assert_int_equal(d.mac_bytes, 6);
         assert_int_equal(d.platform, PLATFORM_ESP32);
         assert_false(d.auth);
         assert_string_equal(mdns_device_id(&d, id), "24:A1:60:11:22:33");
 
         /* a host name of the user's: the device is known by it */
-        assert_int_equal(mdns_device_identify("_arduino._tcp", "clock", "kitchen-clock.local", txt, 3, &d), 0);
+        assert_int_equal(mdns_device_identify("_arduino._tcp", "clock", "kitchen-clock.local", txt, 3, &d),
+                         0);
         assert_int_equal(d.mac_bytes, 0);
         assert_string_equal(mdns_device_id(&d, id), "kitchen-clock");
         /* ... that must be usable as an id */
@@ -45,9 +50,13 @@ static void test_arduino_ota(void **state) {
 }
 
 static void test_esphome_wled_tasmota(void **state) {
-        MdnsTxt esphome[] = { TXT("friendly_name", "Hall sensor"), TXT("version", "2024.11.0"),
-                              TXT("mac", "a4cf12ab34cd"), TXT("platform", "ESP8266"), TXT("board", "d1_mini"),
-                              TXT("project_name", "acme.hall"), TXT("project_version", "1.4.2") };
+        MdnsTxt esphome[] = { TXT("friendly_name", "Hall sensor"),
+                              TXT("version", "2024.11.0"),
+                              TXT("mac", "a4cf12ab34cd"),
+                              TXT("platform", "ESP8266"),
+                              TXT("board", "d1_mini"),
+                              TXT("project_name", "acme.hall"),
+                              TXT("project_version", "1.4.2") };
         MdnsTxt wled[] = { TXT("mac", "ecfabc0a0b0c") };
         MdnsTxt tasmota[] = { TXT("devicetype", "tasmota") };
         MdnsTxt nothing[] = { TXT("path", "/") };
@@ -62,10 +71,12 @@ static void test_esphome_wled_tasmota(void **state) {
         assert_string_equal(d.framework, "2024.11.0");
         assert_int_equal(d.platform, PLATFORM_ESP8266);
 
-        assert_int_equal(mdns_device_identify("_wled._tcp", "wled-strip", "wled-strip.local", wled, 1, &d), 0);
+        assert_int_equal(mdns_device_identify("_wled._tcp", "wled-strip", "wled-strip.local", wled, 1, &d),
+                         0);
         assert_string_equal(mdns_device_id(&d, id), "EC:FA:BC:0A:0B:0C");
 
-        assert_int_equal(mdns_device_identify("_http._tcp", "t", "tasmota-0A0B0C-2828.local", tasmota, 1, &d), 0);
+        assert_int_equal(
+                mdns_device_identify("_http._tcp", "t", "tasmota-0A0B0C-2828.local", tasmota, 1, &d), 0);
         assert_int_equal(d.kind, MDNS_KIND_TASMOTA);
         assert_string_equal(mdns_device_id(&d, id), "tasmota-0a0b0c");
 
@@ -80,11 +91,11 @@ static void test_bad_txt(void **state) {
         char big[300];
         memset(big, 'a', sizeof(big));
         MdnsTxt txt[] = {
-                { "mac", 3, "zz", 2 },                                  /* the first "mac" wins, and is bad */
+                { "mac", 3, "zz", 2 }, /* the first "mac" wins, and is bad */
                 { "mac", 3, "a4cf12ab34cd", 12 },
-                { "friendly_name", 13, big, sizeof(big) },              /* too long: ignored */
-                { "board", 5, "d1\001mini", 8 },                        /* control byte: ignored */
-                { "platform", 8, NULL, 0 },                             /* no '=': ignored */
+                { "friendly_name", 13, big, sizeof(big) }, /* too long: ignored */
+                { "board", 5, "d1\001mini", 8 },           /* control byte: ignored */
+                { "platform", 8, NULL, 0 },                /* no '=': ignored */
         };
         MdnsDevice d;
 
@@ -118,15 +129,20 @@ static void test_inventory_merge(void **state) {
         InventorySummary sum;
 
         assert_int_equal(inventory_open(path, &s), 0);
-        MdnsSighting m = { .device = "esp8266-1a2b3c", .name = "esp8266-1a2b3c", .kind = "arduino-ota",
-                           .host = "esp8266-1a2b3c", .platform = "esp8266", .ip = "169.254.78.5", .port = 8266,
+        MdnsSighting m = { .device = "esp8266-1a2b3c",
+                           .name = "esp8266-1a2b3c",
+                           .kind = "arduino-ota",
+                           .host = "esp8266-1a2b3c",
+                           .platform = "esp8266",
+                           .ip = "169.254.78.5",
+                           .port = 8266,
                            .at = 100 };
         assert_int_equal(inventory_mdns_seen(s, &m, id), 0);
         assert_string_equal(id, "esp8266-1a2b3c");
         poll_seen(s, "5C:CF:7F:1A:2B:3C", "1.0.0", 200);
         assert_int_equal(inventory_summary(s, 1000, &sum), 0);
         assert_int_equal(sum.devices, 1);
-        assert_int_equal(sum.online, 1);        /* announced, though not seen lately */
+        assert_int_equal(sum.online, 1); /* announced, though not seen lately */
 
         /* the MAC known first: the chip id resolves to it at once */
         poll_seen(s, "5C:CF:7F:00:00:01", "1.0.0", 300);

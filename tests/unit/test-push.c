@@ -17,12 +17,13 @@ static void test_invitation(void **state) {
         char buf[128];
 
         /* PROTOCOLS.md 3.2 step 2: "<cmd> <port> <size> <md5>\n" */
-        assert_int_equal(espota_invitation(ESPOTA_CMD_FLASH, 43633, 12288, "9cec0000000000000000000000473a00", buf,
-                                           sizeof(buf)),
+        assert_int_equal(espota_invitation(ESPOTA_CMD_FLASH, 43633, 12288,
+                                           "9cec0000000000000000000000473a00", buf, sizeof(buf)),
                          (int) strlen("0 43633 12288 9cec0000000000000000000000473a00\n"));
         assert_string_equal(buf, "0 43633 12288 9cec0000000000000000000000473a00\n");
-        assert_int_equal(espota_invitation(ESPOTA_CMD_FS, 1, 2, "00000000000000000000000000000000", buf, sizeof(buf)),
-                         41);
+        assert_int_equal(
+                espota_invitation(ESPOTA_CMD_FS, 1, 2, "00000000000000000000000000000000", buf, sizeof(buf)),
+                41);
         assert_true(strncmp(buf, "100 1 2 ", 8) == 0);
         assert_int_equal(espota_invitation(0, 1, 2, "00000000000000000000000000000000", buf, 10), -ENOBUFS);
 }
@@ -41,10 +42,11 @@ static void test_sha256_auth(void **state) {
         char r[65];
 
         /* the ESP32 3.3.1+ scheme as flota implements it (see push.h) */
-        assert_int_equal(espota_auth_response("sekrit", "1b16b1df538ba12dc3f97edbb85caa7050d46c148134290feba80f8236c83db9",
-                                              "2e7d2c03a9507ae265ecf5b5356885a53393a2029d241394997265a1a25aefc6", r,
-                                              sizeof(r)),
-                         0);
+        assert_int_equal(
+                espota_auth_response(
+                        "sekrit", "1b16b1df538ba12dc3f97edbb85caa7050d46c148134290feba80f8236c83db9",
+                        "2e7d2c03a9507ae265ecf5b5356885a53393a2029d241394997265a1a25aefc6", r, sizeof(r)),
+                0);
         assert_string_equal(r, "402b0a074115788b5791914e06ad75575f4a360cc35648c94eb28cb1a8f915ad");
 }
 
@@ -71,16 +73,21 @@ static void test_web_answers(void **state) {
         char msg[PUSH_MESSAGE_MAX + 1];
 
         /* stock ESP8266HTTPUpdateServer / ESP32 HTTPUpdateServer: 200 both ways */
-        assert_int_equal(classify(200, "<META http-equiv=\"refresh\" content=\"15;URL=/\">Update Success! Rebooting...", msg),
-                         PUSH_OK);
+        assert_int_equal(
+                classify(200,
+                         "<META http-equiv=\"refresh\" content=\"15;URL=/\">Update Success! Rebooting...",
+                         msg),
+                PUSH_OK);
         assert_string_equal(msg, "Update Success! Rebooting...");
-        assert_int_equal(classify(200, "Update error: ERROR[10]: Magic byte is not 0xE9", msg), PUSH_UPLOAD_FAILED);
+        assert_int_equal(classify(200, "Update error: ERROR[10]: Magic byte is not 0xE9", msg),
+                         PUSH_UPLOAD_FAILED);
         assert_string_equal(msg, "Update error: ERROR[10]: Magic byte is not 0xE9");
         /* the ESP32 WebServer + Update example */
         assert_int_equal(classify(200, "OK", msg), PUSH_OK);
         assert_int_equal(classify(200, "FAIL", msg), PUSH_UPLOAD_FAILED);
         /* ElegantOTA-style: an error status with the Updater's words */
-        assert_int_equal(classify(400, "Failed to write chunked data to free space", msg), PUSH_UPLOAD_FAILED);
+        assert_int_equal(classify(400, "Failed to write chunked data to free space", msg),
+                         PUSH_UPLOAD_FAILED);
         assert_string_equal(msg, "HTTP 400: Failed to write chunked data to free space");
         assert_int_equal(classify(500, "FAIL", msg), PUSH_UPLOAD_FAILED);
         /* credentials, no updater, a page flota does not know */
@@ -102,9 +109,9 @@ static void test_names(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_invitation),    cmocka_unit_test(test_md5_auth),
-                cmocka_unit_test(test_sha256_auth),   cmocka_unit_test(test_auth_rejects),
-                cmocka_unit_test(test_web_answers),   cmocka_unit_test(test_names),
+                cmocka_unit_test(test_invitation),  cmocka_unit_test(test_md5_auth),
+                cmocka_unit_test(test_sha256_auth), cmocka_unit_test(test_auth_rejects),
+                cmocka_unit_test(test_web_answers), cmocka_unit_test(test_names),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,8 +12,13 @@
 #define DAY (86400 * USEC_PER_SEC)
 
 static const SelectDevice door = {
-        .id = "18:FE:34:D7:1F:55", .product = "door", .platform = "esp8266", .version = "2.0.3",
-        .labels = "attic,garage", .last_seen = 10 * DAY, .online = true,
+        .id = "18:FE:34:D7:1F:55",
+        .product = "door",
+        .platform = "esp8266",
+        .version = "2.0.3",
+        .labels = "attic,garage",
+        .last_seen = 10 * DAY,
+        .online = true,
 };
 
 static bool matches(const char *expr) {
@@ -47,8 +52,8 @@ static void test_terms(void **state) {
 
 static void test_refuses(void **state) {
         static const char *const bad[] = {
-                "product", "color=red", "product<door", "seen-since=soon", "online=maybe", "version<1,2", "=x",
-                "version<",
+                "product",      "color=red",   "product<door", "seen-since=soon",
+                "online=maybe", "version<1,2", "=x",           "version<",
         };
         Selection *s = NULL;
         char err[SELECTION_ERROR_MAX];

@@ -58,7 +58,8 @@ static void test_names(void **state) {
         assert_false(name_is_valid(""));
         assert_false(name_is_valid("-x"));
         assert_false(name_is_valid("a b"));
-        assert_false(name_is_valid("0123456789012345678901234567890123456789012345678901234567890123456789"));
+        assert_false(
+                name_is_valid("0123456789012345678901234567890123456789012345678901234567890123456789"));
         assert_true(version_is_valid("1.0.0-rc1+g12ab"));
         assert_false(version_is_valid("1.0 beta"));
         assert_false(version_is_valid("v\"1"));
@@ -162,10 +163,10 @@ static void test_durations(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_parse_u64),   cmocka_unit_test(test_parse_i64),
-                cmocka_unit_test(test_parse_size),  cmocka_unit_test(test_names),
+                cmocka_unit_test(test_parse_u64),    cmocka_unit_test(test_parse_i64),
+                cmocka_unit_test(test_parse_size),   cmocka_unit_test(test_names),
                 cmocka_unit_test(test_hex_and_copy), cmocka_unit_test(test_timestamps),
-                cmocka_unit_test(test_durations),   cmocka_unit_test(test_url_encode),
+                cmocka_unit_test(test_durations),    cmocka_unit_test(test_url_encode),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

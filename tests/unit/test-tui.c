@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The dashboard's pure parts: the fleet snapshot (build, filter, sort, marks), the layout math, the key table. */
+/* The dashboard's pure parts: the fleet snapshot (build, filter, sort, marks), the layout math, the key
+ * table. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,7 +32,11 @@ static int teardown(void **state) {
 
 static void record(Store *s, const char *id, const char *product, const char *platform, const char *version,
                    usec_t at) {
-        Sighting x = { .device = id, .product = product, .platform = platform, .version = version, .at = at,
+        Sighting x = { .device = id,
+                       .product = product,
+                       .platform = platform,
+                       .version = version,
+                       .at = at,
                        .source = "flotad" };
         assert_int_equal(inventory_record(s, &x), 0);
 }
@@ -58,7 +63,8 @@ static Snapshot *fleet(const char *dir) {
 static void ids(const Snapshot *s, const size_t *idx, size_t n, char *buf, size_t size) {
         buf[0] = 0;
         for (size_t i = 0; i < n; i++)
-                snprintf(buf + strlen(buf), size - strlen(buf), "%s%s", i ? " " : "", s->rows[idx[i]].id + 15);
+                snprintf(buf + strlen(buf), size - strlen(buf), "%s%s", i ? " " : "",
+                         s->rows[idx[i]].id + 15);
 }
 
 static void test_snapshot_build(void **state) {
@@ -69,7 +75,7 @@ static void test_snapshot_build(void **state) {
         assert_int_equal(s->online, 4);                          /* the one an hour silent is offline */
         assert_false(snapshot_find(s, "18:FE:34:00:00:02")->online);
         assert_int_equal(s->n_products, 2);
-        assert_string_equal(s->products[0].product, "door");     /* largest first */
+        assert_string_equal(s->products[0].product, "door"); /* largest first */
         assert_int_equal(s->products[0].total, 4);
         assert_string_equal(s->products[0].top[0].version, "2.1.0");
         assert_int_equal(s->products[0].top[0].n, 2);
@@ -90,17 +96,21 @@ static void test_filter_and_sort(void **state) {
         assert_string_equal(text, "01 02 03 04 01");
         free(idx);
 
-        assert_int_equal(fleet_view_build(s, "product=door version<2.1", NOW, FLEET_COL_VERSION, false, &idx, &n, err), 0);
+        assert_int_equal(fleet_view_build(s, "product=door version<2.1", NOW, FLEET_COL_VERSION, false, &idx,
+                                          &n, err),
+                         0);
         ids(s, idx, n, text, sizeof(text));
         assert_string_equal(text, "04 03");
         free(idx);
 
-        assert_int_equal(fleet_view_build(s, "online label=garage", NOW, FLEET_COL_ID, false, &idx, &n, err), 0);
+        assert_int_equal(fleet_view_build(s, "online label=garage", NOW, FLEET_COL_ID, false, &idx, &n, err),
+                         0);
         assert_int_equal(n, 1);
         free(idx);
 
         /* version descending; ties by id, ascending whichever way the column goes */
-        assert_int_equal(fleet_view_build(s, "product=door", NOW, FLEET_COL_VERSION, true, &idx, &n, err), 0);
+        assert_int_equal(fleet_view_build(s, "product=door", NOW, FLEET_COL_VERSION, true, &idx, &n, err),
+                         0);
         ids(s, idx, n, text, sizeof(text));
         assert_string_equal(text, "01 02 03 04");
         free(idx);
@@ -112,7 +122,8 @@ static void test_filter_and_sort(void **state) {
         free(idx);
 
         idx = NULL;
-        assert_int_equal(fleet_view_build(s, "colour=red", NOW, FLEET_COL_ID, false, &idx, &n, err), -EINVAL);
+        assert_int_equal(fleet_view_build(s, "colour=red", NOW, FLEET_COL_ID, false, &idx, &n, err),
+                         -EINVAL);
         assert_null(idx);
         assert_true(strlen(err) > 0);
 }
@@ -177,8 +188,15 @@ static void test_scroll(void **state) {
 
 /* The cells both renderers show: sources from the inventory's list, a dash for what no source said. */
 static void test_fleet_cells(void **state) {
-        FleetRow r = { .id = "18:FE:34:00:00:01", .name = "", .ip = "", .product = "door", .platform = "",
-                       .version = "1.0.0", .labels = "attic", .state = -1, .online = true };
+        FleetRow r = { .id = "18:FE:34:00:00:01",
+                       .name = "",
+                       .ip = "",
+                       .product = "door",
+                       .platform = "",
+                       .version = "1.0.0",
+                       .labels = "attic",
+                       .state = -1,
+                       .online = true };
         char buf[32];
 
         assert_string_equal(fleet_cell(&r, FLEET_COL_NAME, NOW, "-", buf), "-");
@@ -213,7 +231,8 @@ static void touch(const char *dir, const char *name) {
         fclose(f);
 }
 
-/* Tab in the upload prompt: as far as the matches agree, directories with a '/', dot files only when asked. */
+/* Tab in the upload prompt: as far as the matches agree, directories with a '/', dot files only when asked.
+ */
 static void test_path_complete(void **state) {
         char *dir = tmpdir_new(), out[256];
         PathMatches m = {};

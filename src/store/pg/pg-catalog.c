@@ -29,7 +29,8 @@ static int catalog_write(Store *s, const char *sql, const PgParams *p, PGresult 
         return r;
 }
 
-int pg_product_create(Store *s, const char *name, const char *key_sha256, Platform platform, int64_t *ret_id) {
+int pg_product_create(Store *s, const char *name, const char *key_sha256, Platform platform,
+                      int64_t *ret_id) {
         _cleanup_pgresult_ PGresult *res = NULL;
         PgParams p = {};
         int r;
@@ -38,8 +39,11 @@ int pg_product_create(Store *s, const char *name, const char *key_sha256, Platfo
         pg_param_text(&p, key_sha256);
         pg_param_text(&p, platform_to_string(platform));
         pg_param_int(&p, (int64_t) now_usec(CLOCK_REALTIME));
-        r = catalog_write(s, "INSERT INTO products (name, key_sha256, platform, created) VALUES ($1, $2, $3, $4)"
-                             " RETURNING id", &p, &res);
+        r = catalog_write(
+                s,
+                "INSERT INTO products (name, key_sha256, platform, created) VALUES ($1, $2, $3, $4)"
+                " RETURNING id",
+                &p, &res);
         if (r < 0)
                 return r;
         if (ret_id)
@@ -80,11 +84,12 @@ int pg_release_insert(Store *s, Release *rel) {
         pg_param_text(&p, rel->chip ? rel->chip : "");
         pg_param_text(&p, rel->notes ? rel->notes : "");
         pg_param_int(&p, (int64_t) now);
-        r = catalog_write(s,
-                          "INSERT INTO releases (product_id, version, platform, kind, size, md5, sha256, payload_md5,"
-                          " min_flash_size, signed, compressed, chip, notes, created)"
-                          " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
-                          &p, &res);
+        r = catalog_write(
+                s,
+                "INSERT INTO releases (product_id, version, platform, kind, size, md5, sha256, payload_md5,"
+                " min_flash_size, signed, compressed, chip, notes, created)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+                &p, &res);
         if (r < 0)
                 return r;
         rel->id = pg_int(res, 0, 0);
@@ -98,7 +103,8 @@ int pg_release_delete(Store *s, int64_t id, const char **reterr_user) {
                 const char *what;
         } uses[] = {
                 { "SELECT count(*) FROM channels WHERE release_id = $1", "a channel points at it" },
-                { "SELECT count(*) FROM device_overrides WHERE pin_release_id = $1", "devices are pinned to it" },
+                { "SELECT count(*) FROM device_overrides WHERE pin_release_id = $1",
+                  "devices are pinned to it" },
                 { "SELECT count(*) FROM device_overrides WHERE assigned_release_id = $1",
                   "devices are assigned to it" },
         };
@@ -156,8 +162,10 @@ int pg_channel_set(Store *s, int64_t product_id, const char *name, ImageKind kin
         if (owned < 0)
                 return owned;
         r = pg_command(s,
-                       "INSERT INTO channel_history (product_id, name, kind, release_id, previous_release_id, actor, at)"
-                       " VALUES ($1, $2, $3, $4, (SELECT release_id FROM channels WHERE product_id = $1 AND name = $2"
+                       "INSERT INTO channel_history (product_id, name, kind, release_id, "
+                       "previous_release_id, actor, at)"
+                       " VALUES ($1, $2, $3, $4, (SELECT release_id FROM channels WHERE product_id = $1 AND "
+                       "name = $2"
                        " AND kind = $3 FOR UPDATE), $5, $6)",
                        &p);
         if (r >= 0)
@@ -180,12 +188,13 @@ int pg_channel_history(Store *s, const char *product, const char *name, size_t l
         pg_param_text(&p, product);
         pg_param_text(&p, name);
         pg_param_int(&p, (int64_t) limit);
-        r = pg_query(s,
-                     "SELECT h.id, p.name, h.name, h.kind, h.release_id, h.previous_release_id, h.actor, h.at"
-                     " FROM channel_history h JOIN products p ON p.id = h.product_id"
-                     " WHERE ($1::text IS NULL OR p.name = $1) AND ($2::text IS NULL OR h.name = $2)"
-                     " ORDER BY h.id DESC LIMIT $3",
-                     &p, &res);
+        r = pg_query(
+                s,
+                "SELECT h.id, p.name, h.name, h.kind, h.release_id, h.previous_release_id, h.actor, h.at"
+                " FROM channel_history h JOIN products p ON p.id = h.product_id"
+                " WHERE ($1::text IS NULL OR p.name = $1) AND ($2::text IS NULL OR h.name = $2)"
+                " ORDER BY h.id DESC LIMIT $3",
+                &p, &res);
         if (r < 0)
                 return r;
         for (int i = 0; i < PQntuples(res); i++) {
@@ -208,8 +217,9 @@ int pg_channel_history(Store *s, const char *product, const char *name, size_t l
 
 static int load_products(Store *s, Catalog *c) {
         _cleanup_pgresult_ PGresult *res = NULL;
-        int r = pg_query(s, "SELECT id, name, key_sha256, created, platform, signing_key FROM products ORDER BY id",
-                         NULL, &res);
+        int r = pg_query(
+                s, "SELECT id, name, key_sha256, created, platform, signing_key FROM products ORDER BY id",
+                NULL, &res);
 
         if (r < 0)
                 return r;
@@ -221,9 +231,11 @@ static int load_products(Store *s, Catalog *c) {
                         .id = pg_int(res, (int) i, 0),
                         .name = xstrdup(pg_text(res, (int) i, 1)),
                         .created = (usec_t) pg_int(res, (int) i, 3),
-                        .platform = PQgetisnull(res, (int) i, 4) ? _PLATFORM_INVALID
-                                                                 : platform_from_string(pg_text(res, (int) i, 4)),
-                        .signing_key = PQgetisnull(res, (int) i, 5) ? NULL : xstrdup(pg_text(res, (int) i, 5)),
+                        .platform = PQgetisnull(res, (int) i, 4)
+                                            ? _PLATFORM_INVALID
+                                            : platform_from_string(pg_text(res, (int) i, 4)),
+                        .signing_key =
+                                PQgetisnull(res, (int) i, 5) ? NULL : xstrdup(pg_text(res, (int) i, 5)),
                 };
                 strscpy(p->key_sha256, sizeof(p->key_sha256), pg_text(res, (int) i, 2));
         }
@@ -232,11 +244,12 @@ static int load_products(Store *s, Catalog *c) {
 
 static int load_releases(Store *s, Catalog *c) {
         _cleanup_pgresult_ PGresult *res = NULL;
-        int r = pg_query(s,
-                         "SELECT r.id, r.product_id, p.name, r.version, r.platform, r.kind, r.size, r.md5, r.sha256,"
-                         " r.payload_md5, r.min_flash_size, r.signed, r.compressed, r.chip, r.notes, r.created"
-                         " FROM releases r JOIN products p ON p.id = r.product_id ORDER BY r.id",
-                         NULL, &res);
+        int r = pg_query(
+                s,
+                "SELECT r.id, r.product_id, p.name, r.version, r.platform, r.kind, r.size, r.md5, r.sha256,"
+                " r.payload_md5, r.min_flash_size, r.signed, r.compressed, r.chip, r.notes, r.created"
+                " FROM releases r JOIN products p ON p.id = r.product_id ORDER BY r.id",
+                NULL, &res);
 
         if (r < 0)
                 return r;
@@ -269,8 +282,10 @@ static int load_releases(Store *s, Catalog *c) {
 
 static int load_channels(Store *s, Catalog *c) {
         _cleanup_pgresult_ PGresult *res = NULL;
-        int r = pg_query(s, "SELECT product_id, name, kind, release_id, updated FROM channels"
-                            " ORDER BY product_id, name, kind", NULL, &res);
+        int r = pg_query(s,
+                         "SELECT product_id, name, kind, release_id, updated FROM channels"
+                         " ORDER BY product_id, name, kind",
+                         NULL, &res);
 
         if (r < 0)
                 return r;
@@ -289,10 +304,12 @@ static int load_channels(Store *s, Catalog *c) {
 
 static int load_overrides(Store *s, Catalog *c) {
         _cleanup_pgresult_ PGresult *res = NULL;
-        int r = pg_query(s,
-                         "SELECT device_id, pin_release_id, assigned_release_id, channel FROM device_overrides"
-                         " WHERE pin_release_id IS NOT NULL OR assigned_release_id IS NOT NULL OR channel IS NOT NULL",
-                         NULL, &res);
+        int r = pg_query(
+                s,
+                "SELECT device_id, pin_release_id, assigned_release_id, channel FROM device_overrides"
+                " WHERE pin_release_id IS NOT NULL OR assigned_release_id IS NOT NULL OR channel IS NOT "
+                "NULL",
+                NULL, &res);
 
         if (r < 0)
                 return r;
@@ -338,7 +355,8 @@ int pg_token_create(Store *s, const char *name, TokenRole role, const char *sha2
         pg_param_text(&p, token_role_to_string(role));
         pg_param_text(&p, sha256);
         pg_param_int(&p, (int64_t) now_usec(CLOCK_REALTIME));
-        int r = pg_command(s, "INSERT INTO tokens (name, role, sha256, created) VALUES ($1, $2, $3, $4)", &p);
+        int r = pg_command(s, "INSERT INTO tokens (name, role, sha256, created) VALUES ($1, $2, $3, $4)",
+                           &p);
         return r < 0 ? r : 0;
 }
 

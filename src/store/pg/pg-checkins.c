@@ -31,8 +31,8 @@
 /* Rows per transaction: the index must fit the position's low 16 bits. */
 #define BATCH_MAX 65536
 
-#define CHECKIN_COLUMNS                                                                                     \
-        "id, at, ip, product, device_id, mac, chip_id, platform, version, sketch_md5, sketch_sha256,"       \
+#define CHECKIN_COLUMNS                                                                               \
+        "id, at, ip, product, device_id, mac, chip_id, platform, version, sketch_md5, sketch_sha256," \
         " free_space, sketch_size, chip_size, sdk, mode, user_agent, status, reason, release_id, source"
 
 static const char *platform_text(Platform p) {
@@ -45,12 +45,16 @@ static const char *platform_text(Platform p) {
  * image was sent in full; $18 the release sent.
  */
 static const char upsert_device_sql[] =
-        "INSERT INTO devices AS d (id, product, mac, first_seen, last_seen, ip, platform, version, sketch_md5,"
-        " free_space, chip_size, sdk, last_status, last_reason, last_checkin_id, polls, ap_mac, fs_version, fs_md5,"
+        "INSERT INTO devices AS d (id, product, mac, first_seen, last_seen, ip, platform, version, "
+        "sketch_md5,"
+        " free_space, chip_size, sdk, last_status, last_reason, last_checkin_id, polls, ap_mac, fs_version, "
+        "fs_md5,"
         " sketch_updated, fs_updated)"
-        " VALUES ($1, $2, $3, $4::bigint, $4::bigint, $5, $6, CASE WHEN $15::boolean THEN '' ELSE $7 END, $8, $9, $10, $11, $12,"
+        " VALUES ($1, $2, $3, $4::bigint, $4::bigint, $5, $6, CASE WHEN $15::boolean THEN '' ELSE $7 END, "
+        "$8, $9, $10, $11, $12,"
         " $13, $14, 1, $16, CASE WHEN $15::boolean THEN $7 ELSE '' END,"
-        " CASE WHEN $15::boolean AND $17::boolean THEN coalesce((SELECT md5 FROM releases WHERE id = $18::bigint), '')"
+        " CASE WHEN $15::boolean AND $17::boolean THEN coalesce((SELECT md5 FROM releases WHERE id = "
+        "$18::bigint), '')"
         " ELSE '' END,"
         " CASE WHEN $17::boolean AND NOT $15::boolean THEN $4::bigint ELSE 0 END,"
         " CASE WHEN $17::boolean AND $15::boolean THEN $4::bigint ELSE 0 END)"
@@ -64,15 +68,19 @@ static const char upsert_device_sql[] =
         " fs_md5 = CASE WHEN $15::boolean AND $17::boolean THEN excluded.fs_md5 ELSE d.fs_md5 END,"
         " sketch_updated = CASE WHEN $17::boolean AND NOT $15::boolean THEN excluded.last_seen"
         "   ELSE d.sketch_updated END,"
-        " fs_updated = CASE WHEN $17::boolean AND $15::boolean THEN excluded.last_seen ELSE d.fs_updated END,"
-        " sketch_md5 = excluded.sketch_md5, free_space = excluded.free_space, chip_size = excluded.chip_size,"
+        " fs_updated = CASE WHEN $17::boolean AND $15::boolean THEN excluded.last_seen ELSE d.fs_updated "
+        "END,"
+        " sketch_md5 = excluded.sketch_md5, free_space = excluded.free_space, chip_size = "
+        "excluded.chip_size,"
         " sdk = excluded.sdk, last_status = excluded.last_status, last_reason = excluded.last_reason,"
         " last_checkin_id = excluded.last_checkin_id, polls = d.polls + 1";
 
 static const char insert_checkin_sql[] =
         "INSERT INTO checkins (at, ip, product, device_id, mac, chip_id, platform, version, sketch_md5,"
-        " sketch_sha256, free_space, sketch_size, chip_size, sdk, mode, user_agent, status, reason, release_id,"
-        " source, prev_id, id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,"
+        " sketch_sha256, free_space, sketch_size, chip_size, sdk, mode, user_agent, status, reason, "
+        "release_id,"
+        " source, prev_id, id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
+        "$16, $17,"
         " $18, $19, $20, $21, $22)";
 
 static int upsert_device(Store *s, const Checkin *c) {
@@ -138,12 +146,12 @@ static int insert_checkin(Store *s, const Checkin *c, int64_t prev) {
  * only touch it. The enum fields compare in their stored text form, as the rows hold them.
  */
 typedef struct LastRow {
-        const char *device_id;   /* borrowed from the batch */
-        bool has_row;            /* a last check-in that retention kept */
-        int64_t last_id;         /* the device's last_checkin_id; 0: none */
+        const char *device_id; /* borrowed from the batch */
+        bool has_row;          /* a last check-in that retention kept */
+        int64_t last_id;       /* the device's last_checkin_id; 0: none */
         Checkin last;
         char platform[16], mode[16], reason[32], source[16];
-        usec_t touch_at;         /* the latest poll that only touches the device */
+        usec_t touch_at; /* the latest poll that only touches the device */
         int64_t touches;
 } LastRow;
 
@@ -178,11 +186,12 @@ static bool repeats_last_row(const Store *s, const LastRow *e, const Checkin *c)
                 return false;
         if (c->status == 200 || c->at < l->at || c->at - l->at >= s->checkin_heartbeat)
                 return false;
-        return streq(l->product, c->product) && streq(l->mac, c->mac) && streq(e->platform, platform_text(c->platform)) &&
-               streq(l->version, c->version) && streq(l->sketch_md5, c->sketch_md5) &&
-               streq(l->sketch_sha256, c->sketch_sha256) && l->free_space == c->free_space &&
-               l->chip_size == c->chip_size && streq(l->sdk, c->sdk) && streq(e->mode, nn(update_mode_to_string(c->mode))) &&
-               l->status == c->status && streq(e->reason, nn(reason_to_string(c->reason))) &&
+        return streq(l->product, c->product) && streq(l->mac, c->mac) &&
+               streq(e->platform, platform_text(c->platform)) && streq(l->version, c->version) &&
+               streq(l->sketch_md5, c->sketch_md5) && streq(l->sketch_sha256, c->sketch_sha256) &&
+               l->free_space == c->free_space && l->chip_size == c->chip_size && streq(l->sdk, c->sdk) &&
+               streq(e->mode, nn(update_mode_to_string(c->mode))) && l->status == c->status &&
+               streq(e->reason, nn(reason_to_string(c->reason))) &&
                l->release_id == (c->release_id > 0 ? c->release_id : 0) && streq(l->ip, c->ip) &&
                streq(e->source, nn(target_source_to_string(c->source)));
 }
@@ -223,8 +232,10 @@ static int load_last_rows(Store *s, const Checkin *c, size_t n, LastRow **ret, s
         /* locked in id order, so that replicas writing the same devices take the locks alike */
         pg_param_text(&p, ids);
         r = pg_query(s,
-                     "SELECT d.id, d.last_checkin_id, c.at, c.product, c.mac, c.platform, c.version, c.sketch_md5,"
-                     " c.sketch_sha256, c.free_space, c.chip_size, c.sdk, c.mode, c.status, c.reason, c.release_id,"
+                     "SELECT d.id, d.last_checkin_id, c.at, c.product, c.mac, c.platform, c.version, "
+                     "c.sketch_md5,"
+                     " c.sketch_sha256, c.free_space, c.chip_size, c.sdk, c.mode, c.status, c.reason, "
+                     "c.release_id,"
                      " c.ip, c.source FROM devices d LEFT JOIN checkins c ON c.id = d.last_checkin_id"
                      " WHERE d.id = ANY ($1::text[]) ORDER BY d.id FOR UPDATE OF d",
                      &p, &res);
@@ -267,7 +278,8 @@ static int load_last_rows(Store *s, const Checkin *c, size_t n, LastRow **ret, s
 static int touch_devices(Store *s, const LastRow *rows, size_t n) {
         _cleanup_free_ char *ids = NULL, *ats = NULL, *counts = NULL;
         size_t l1 = 0, l2 = 0, l3 = 0;
-        FILE *fi = open_memstream(&ids, &l1), *fa = open_memstream(&ats, &l2), *fc = open_memstream(&counts, &l3);
+        FILE *fi = open_memstream(&ids, &l1), *fa = open_memstream(&ats, &l2),
+             *fc = open_memstream(&counts, &l3);
         bool first = true;
         PgParams p = {};
 
@@ -293,10 +305,11 @@ static int touch_devices(Store *s, const LastRow *rows, size_t n) {
         pg_param_text(&p, ids);
         pg_param_text(&p, ats);
         pg_param_text(&p, counts);
-        int r = pg_command(s,
-                           "UPDATE devices AS d SET last_seen = greatest(d.last_seen, t.at), polls = d.polls + t.n"
-                           " FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS t (id, at, n) WHERE d.id = t.id",
-                           &p);
+        int r = pg_command(
+                s,
+                "UPDATE devices AS d SET last_seen = greatest(d.last_seen, t.at), polls = d.polls + t.n"
+                " FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS t (id, at, n) WHERE d.id = t.id",
+                &p);
         return r < 0 ? r : 0;
 }
 
@@ -396,7 +409,8 @@ int pg_checkins_after(Store *s, int64_t after, size_t limit, CheckinCallback cb,
         /* one statement: the rows and the horizon come from the same snapshot */
         r = pg_query(s,
                      "SELECT " CHECKIN_COLUMNS " FROM checkins WHERE id > $1 AND id <"
-                     " (pg_snapshot_xmin(pg_current_snapshot())::text::bigint + (SELECT xid_base FROM meta)) * 65536"
+                     " (pg_snapshot_xmin(pg_current_snapshot())::text::bigint + (SELECT xid_base FROM "
+                     "meta)) * 65536"
                      " ORDER BY id LIMIT $2",
                      &p, &res);
         if (r < 0)

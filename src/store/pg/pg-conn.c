@@ -69,8 +69,8 @@ static int sqlstate_errno(const char *state) {
                 return -ENOLINK;
         if (streq(state, "23502") || streq(state, "23514") || startswith(state, "22"))
                 return -EINVAL;
-        if (streq(state, "40001") || streq(state, "40P01") || streq(state, "55P03") || startswith(state, "08") ||
-            startswith(state, "57P"))
+        if (streq(state, "40001") || streq(state, "40P01") || streq(state, "55P03") ||
+            startswith(state, "08") || startswith(state, "57P"))
                 return -EBUSY;
         if (streq(state, "53100"))
                 return -ENOSPC;
@@ -105,7 +105,8 @@ static bool succeeded(const PGresult *res) {
 
 int pg_query(Store *s, const char *sql, const PgParams *p, PGresult **ret) {
         PgStore *pg = s->pg;
-        bool idle = PQtransactionStatus(pg->conn) == PQTRANS_IDLE || PQtransactionStatus(pg->conn) == PQTRANS_UNKNOWN;
+        bool idle = PQtransactionStatus(pg->conn) == PQTRANS_IDLE ||
+                    PQtransactionStatus(pg->conn) == PQTRANS_UNKNOWN;
         int r;
 
         if (idle) {
@@ -189,7 +190,8 @@ int pg_tx_end(Store *s, int owned, int r) {
 
 int pg_catalog_bump(Store *s) {
         /* the NOTIFY is delivered at commit, to replicas waiting in pg_catalog_wait(): a hint only */
-        int r = pg_command(s, "UPDATE meta SET catalog_version = catalog_version + 1; NOTIFY flota_catalog", NULL);
+        int r = pg_command(s, "UPDATE meta SET catalog_version = catalog_version + 1; NOTIFY flota_catalog",
+                           NULL);
         return r < 0 ? r : 0;
 }
 
@@ -362,8 +364,8 @@ int store_pg_open(const char *url, Store **ret) {
          * does not answer must not hold a writer or an API call for long, and a dead peer
          * is noticed on an idle connection.
          */
-        static const char *const keys[] = { "connect_timeout", "keepalives_idle", "application_name", "dbname",
-                                             NULL };
+        static const char *const keys[] = { "connect_timeout", "keepalives_idle", "application_name",
+                                            "dbname", NULL };
         const char *values[] = { "5", "30", "flotad", url, NULL };
         s->pg->conn = PQconnectdbParams(keys, values, 1);
         if (!s->pg->conn || PQstatus(s->pg->conn) != CONNECTION_OK) {

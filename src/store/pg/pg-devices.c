@@ -11,9 +11,10 @@
 #define DEVICE_COLUMNS                                                                                      \
         "d.id, d.product, d.mac, o.channel, o.pin_release_id, o.assigned_release_id,"                       \
         " coalesce((SELECT string_agg(l.label, ',' ORDER BY l.label) FROM device_labels l"                  \
-        "   WHERE l.device_id = d.id), ''),"                                                                 \
-        " d.first_seen, d.last_seen, d.ip, d.platform, d.version, d.sketch_md5, d.free_space, d.chip_size,"  \
-        " d.sdk, d.last_status, d.last_reason, d.last_checkin_id, d.polls, d.ap_mac, d.fs_version, d.fs_md5," \
+        "   WHERE l.device_id = d.id), ''),"                                                                \
+        " d.first_seen, d.last_seen, d.ip, d.platform, d.version, d.sketch_md5, d.free_space, d.chip_size," \
+        " d.sdk, d.last_status, d.last_reason, d.last_checkin_id, d.polls, d.ap_mac, d.fs_version, "        \
+        "d.fs_md5,"                                                                                         \
         " d.sketch_updated, d.fs_updated"
 
 static void device_from_row(const PGresult *res, int i, Device *d) {
@@ -46,7 +47,8 @@ static void device_from_row(const PGresult *res, int i, Device *d) {
         };
 }
 
-static int run_device_query(Store *s, const char *sql, const PgParams *p, DeviceCallback cb, void *userdata) {
+static int run_device_query(Store *s, const char *sql, const PgParams *p, DeviceCallback cb,
+                            void *userdata) {
         _cleanup_pgresult_ PGresult *res = NULL;
         int r = pg_query(s, sql, p, &res);
 
@@ -72,16 +74,17 @@ int pg_devices_list(Store *s, const DeviceFilter *f, DeviceCallback cb, void *us
         pg_param_text(&p, f->after);
         pg_param_int(&p, (int64_t) f->limit);
         pg_param_int(&p, f->assigned);
-        return run_device_query(s,
-                                "SELECT " DEVICE_COLUMNS " FROM devices d"
-                                " LEFT JOIN device_overrides o ON o.device_id = d.id"
-                                " WHERE ($1::text IS NULL OR d.product = $1) AND ($2::text IS NULL OR d.version = $2)"
-                                " AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM device_labels l"
-                                "      WHERE l.device_id = d.id AND l.label = $3))"
-                                " AND d.last_seen >= $4 AND d.id > coalesce($5::text, '')"
-                                " AND ($7::bigint = 0 OR o.assigned_release_id = $7)"
-                                " ORDER BY d.id LIMIT $6",
-                                &p, cb, userdata);
+        return run_device_query(
+                s,
+                "SELECT " DEVICE_COLUMNS " FROM devices d"
+                " LEFT JOIN device_overrides o ON o.device_id = d.id"
+                " WHERE ($1::text IS NULL OR d.product = $1) AND ($2::text IS NULL OR d.version = $2)"
+                " AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM device_labels l"
+                "      WHERE l.device_id = d.id AND l.label = $3))"
+                " AND d.last_seen >= $4 AND d.id > coalesce($5::text, '')"
+                " AND ($7::bigint = 0 OR o.assigned_release_id = $7)"
+                " ORDER BY d.id LIMIT $6",
+                &p, cb, userdata);
 }
 
 int pg_device_get(Store *s, const char *id, DeviceCallback cb, void *userdata) {
@@ -103,7 +106,9 @@ static int ensure_device(Store *s, const char *id) {
         pg_param_text(&p, id);
         r = pg_command(s, "INSERT INTO devices (id) VALUES ($1) ON CONFLICT (id) DO NOTHING", &p);
         if (r >= 0)
-                r = pg_command(s, "INSERT INTO device_overrides (device_id) VALUES ($1) ON CONFLICT DO NOTHING", &p);
+                r = pg_command(s,
+                               "INSERT INTO device_overrides (device_id) VALUES ($1) ON CONFLICT DO NOTHING",
+                               &p);
         return r < 0 ? r : 0;
 }
 
@@ -127,12 +132,13 @@ static int set_override(Store *s, const char *id, const char *sql, const char *v
 }
 
 int pg_device_set_pin(Store *s, const char *id, int64_t release_id) {
-        return set_override(s, id, "UPDATE device_overrides SET pin_release_id = $2 WHERE device_id = $1", NULL,
-                            release_id);
+        return set_override(s, id, "UPDATE device_overrides SET pin_release_id = $2 WHERE device_id = $1",
+                            NULL, release_id);
 }
 
 int pg_device_set_channel(Store *s, const char *id, const char *channel) {
-        return set_override(s, id, "UPDATE device_overrides SET channel = $2::text WHERE device_id = $1", channel, 0);
+        return set_override(s, id, "UPDATE device_overrides SET channel = $2::text WHERE device_id = $1",
+                            channel, 0);
 }
 
 int pg_device_set_labels(Store *s, const char *id, char *const *labels, size_t n) {
@@ -149,7 +155,9 @@ int pg_device_set_labels(Store *s, const char *id, char *const *labels, size_t n
                 PgParams q = {};
                 pg_param_text(&q, id);
                 pg_param_text(&q, labels[i]);
-                r = pg_command(s, "INSERT INTO device_labels (device_id, label) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                r = pg_command(s,
+                               "INSERT INTO device_labels (device_id, label) VALUES ($1, $2) ON CONFLICT DO "
+                               "NOTHING",
                                &q);
         }
         return pg_tx_end(s, owned, r < 0 ? r : 0);
@@ -167,8 +175,10 @@ int pg_assign(Store *s, int64_t release_id, char *const *ids, size_t n) {
                 if (release_id > 0)
                         r = ensure_device(s, ids[i]);
                 if (r >= 0)
-                        r = pg_command(s, "UPDATE device_overrides SET assigned_release_id = $2 WHERE device_id = $1",
-                                       &p);
+                        r = pg_command(
+                                s,
+                                "UPDATE device_overrides SET assigned_release_id = $2 WHERE device_id = $1",
+                                &p);
         }
         if (r >= 0)
                 r = pg_catalog_bump(s);

@@ -13,8 +13,8 @@
 typedef struct PgStore {
         PGconn *conn;
         char *url;
-        char error[512];     /* the last error's text: store_last_error() */
-        bool listening;      /* LISTEN flota_catalog issued on this connection (lost on reconnect) */
+        char error[512]; /* the last error's text: store_last_error() */
+        bool listening;  /* LISTEN flota_catalog issued on this connection (lost on reconnect) */
 } PgStore;
 
 /* Query parameters, as text (libpq's text format); a NULL value is SQL NULL. */
@@ -65,7 +65,8 @@ int pg_catalog_bump(Store *s);
 int pg_catalog_load(Store *s, Catalog **ret);
 int pg_catalog_version(Store *s, int64_t *ret);
 int pg_catalog_wait(Store *s, unsigned timeout_ms);
-int pg_product_create(Store *s, const char *name, const char *key_sha256, Platform platform, int64_t *ret_id);
+int pg_product_create(Store *s, const char *name, const char *key_sha256, Platform platform,
+                      int64_t *ret_id);
 int pg_product_set_signing_key(Store *s, int64_t product_id, const char *pem);
 int pg_release_insert(Store *s, Release *r);
 int pg_release_delete(Store *s, int64_t id, const char **reterr_user);
