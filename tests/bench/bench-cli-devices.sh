@@ -66,8 +66,8 @@ done
 known=$(sqlite3 "$work/data/flotad.db" 'SELECT count(*) FROM devices')
 awk -v a="$t0" -v b="$t1" -v n="$known" 'BEGIN { printf "flotad knows %d devices (populated in %.1f s)\n", n, b - a }'
 
-# one checked run: every device listed, and the output parses
-"$flota" devices --json > "$work/devices.json"
+# one checked run: every device listed, and the output parses (flotad's own list)
+"$flota" devices --from-server --json > "$work/devices.json"
 listed=$(grep -c '"first_seen":' "$work/devices.json")
 if command -v jq >/dev/null 2>&1; then
     jq -e '.devices | length' "$work/devices.json" >/dev/null || { echo "output is not valid JSON" >&2; exit 1; }
@@ -82,7 +82,7 @@ i=1
 while [ "$i" -le "$runs" ]; do
     s0=$(ticks)
     a=$(date +%s.%N)
-    /usr/bin/env time -f '%U %S' -o "$work/time" "$flota" devices --json > /dev/null
+    /usr/bin/env time -f '%U %S' -o "$work/time" "$flota" devices --from-server --json > /dev/null
     b=$(date +%s.%N)
     s1=$(ticks)
     t=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", b - a }')
@@ -98,6 +98,30 @@ awk -v c="$client_cpu" -v s="$server_ticks" -v hz="$(getconf CLK_TCK)" -v r="$ru
     printf "CPU per run: flota %.2f s, flotad %.2f s\n", c / r, s / hz / r
 }'
 awk -v m="$median" -v n="$known" 'BEGIN {
-    printf "flota devices --json, %d devices: median %.3f s = %.2fx the 1 s target (%s)\n", n, m, m / 1.0,
-        (m < 1.0 ? "met" : "NOT met")
+    printf "flota devices --from-server --json, %d devices: median %.3f s = %.2fx the 1 s target (%s)\n", n, m,
+        m / 1.0, (m < 1.0 ? "met" : "NOT met")
 }'
+
+# the merged inventory list (what plain `flota devices` shows): the feed read into the
+# inventory once, then the list from the inventory's snapshot, without and with the refresh
+a=$(date +%s.%N)
+"$flota" ingest --from-server > /dev/null
+b=$(date +%s.%N)
+awk -v a="$a" -v b="$b" 'BEGIN { printf "flota ingest --from-server of the whole feed: %.2f s\n", b - a }'
+for mode in --no-refresh ""; do
+    times=""
+    i=1
+    while [ "$i" -le "$runs" ]; do
+        a=$(date +%s.%N)
+        # shellcheck disable=SC2086 # the mode is one word or none
+        "$flota" devices $mode --json > "$work/inventory.json"
+        b=$(date +%s.%N)
+        times="$times $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", b - a }')"
+        i=$((i + 1))
+    done
+    # shellcheck disable=SC2086 # one run a line
+    m=$(printf '%s\n' $times | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }')
+    rows=$(grep -c '"sources":' "$work/inventory.json")
+    awk -v m="$m" -v n="$rows" -v mode="${mode:-(refresh: nothing new)}" 'BEGIN {
+        printf "flota devices --json %s, %d inventory devices: median %.3f s\n", mode, n, m }'
+done
