@@ -187,6 +187,9 @@ int rollout_feed_ingest(RolloutEngine *e, uint64_t *ret, char err[static ROLLOUT
         }
         size_t limit = e->feed_page ? e->feed_page : FEED_PAGE;
         r = rollout_list(e->inventory, collect_active, &f);
+        if (r < 0)
+                snprintf(err, ROLLOUT_ERROR_MAX, "reading the inventory's rollouts failed: %s",
+                         store_last_error(e->inventory));
         while (r >= 0) {
                 ApiCheckinPage page = {};
                 char msg[API_CLIENT_ERROR_MAX];
