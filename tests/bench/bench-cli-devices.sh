@@ -46,10 +46,10 @@ export FLOTA_SERVER="$server" FLOTA_TOKEN="$token"
 "$sim" mkimage --platform esp32 --version 2.0.0 --size 16K -o "$work/lamp.bin"
 for p in door lamp; do
     curl -sSf -H "Authorization: Bearer $token" -d "{\"name\":\"$p\"}" "$server/api/v1/products" >/dev/null
-    "$flota" release upload "$work/$p.bin" --product "$p" --version 2.0.0 >/dev/null
+    "$flota" --db "$work/inventory.db" release upload "$work/$p.bin" --product "$p" --version 2.0.0 >/dev/null
 done
-"$flota" promote door stable 1 >/dev/null
-"$flota" promote lamp stable 2 >/dev/null
+"$flota" --db "$work/inventory.db" promote door stable 1 >/dev/null
+"$flota" --db "$work/inventory.db" promote lamp stable 2 >/dev/null
 
 # every device starts on 1.0.0, so each must poll, take 2.0.0 and report it before the run ends
 echo "populating: $devices devices poll flotad (flota-sim --rate max --until-version 2.0.0)"
@@ -67,7 +67,7 @@ known=$(sqlite3 "$work/data/flotad.db" 'SELECT count(*) FROM devices')
 awk -v a="$t0" -v b="$t1" -v n="$known" 'BEGIN { printf "flotad knows %d devices (populated in %.1f s)\n", n, b - a }'
 
 # one checked run: every device listed, and the output parses (flotad's own list)
-"$flota" devices --from-server --json > "$work/devices.json"
+"$flota" --db "$work/inventory.db" devices --from-server --json > "$work/devices.json"
 listed=$(grep -c '"first_seen":' "$work/devices.json")
 if command -v jq >/dev/null 2>&1; then
     jq -e '.devices | length' "$work/devices.json" >/dev/null || { echo "output is not valid JSON" >&2; exit 1; }
@@ -82,7 +82,7 @@ i=1
 while [ "$i" -le "$runs" ]; do
     s0=$(ticks)
     a=$(date +%s.%N)
-    /usr/bin/env time -f '%U %S' -o "$work/time" "$flota" devices --from-server --json > /dev/null
+    /usr/bin/env time -f '%U %S' -o "$work/time" "$flota" --db "$work/inventory.db" devices --from-server --json > /dev/null
     b=$(date +%s.%N)
     s1=$(ticks)
     t=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", b - a }')
@@ -105,7 +105,7 @@ awk -v m="$median" -v n="$known" 'BEGIN {
 # the merged inventory list (what plain `flota devices` shows): the feed read into the
 # inventory once, then the list from the inventory's snapshot, without and with the refresh
 a=$(date +%s.%N)
-"$flota" ingest --from-server > /dev/null
+"$flota" --db "$work/inventory.db" ingest --from-server > /dev/null
 b=$(date +%s.%N)
 awk -v a="$a" -v b="$b" 'BEGIN { printf "flota ingest --from-server of the whole feed: %.2f s\n", b - a }'
 for mode in --no-refresh ""; do
@@ -114,7 +114,7 @@ for mode in --no-refresh ""; do
     while [ "$i" -le "$runs" ]; do
         a=$(date +%s.%N)
         # shellcheck disable=SC2086 # the mode is one word or none
-        "$flota" devices $mode --json > "$work/inventory.json"
+        "$flota" --db "$work/inventory.db" devices $mode --json > "$work/inventory.json"
         b=$(date +%s.%N)
         times="$times $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", b - a }')"
         i=$((i + 1))
