@@ -275,10 +275,12 @@ static void test_ingest_and_status(void **state) {
         sqlite3 *sdb;
         assert_int_equal(sqlite3_open(db, &sdb), SQLITE_OK);
         sqlite3_busy_timeout(sdb, 5000);
-        assert_int_equal(sqlite3_exec(sdb, "ALTER TABLE rollouts DROP COLUMN last_offer", NULL, NULL, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(sdb, "ALTER TABLE rollouts DROP COLUMN last_offer", NULL, NULL, NULL),
+                         SQLITE_OK);
         sqlite3_close(sdb);
         const char *ingest[] = { "--db", db, "ingest", "--from-server", NULL };
-        expect(f, ingest, 1, "flota: ingest: reading the inventory's rollouts failed: no such column: last_offer");
+        expect(f, ingest, 1,
+               "flota: ingest: reading the inventory's rollouts failed: no such column: last_offer");
 }
 
 /* Every action flota takes on the server lands in the inventory's audit log, newest first. */
