@@ -131,6 +131,8 @@ struct Sim {
         struct SimOta *ota; /* --ota */
 };
 
+/* Says "flota-sim: WHAT: 'ARG'" on stderr and returns -EINVAL (options.c). */
+int sim_usage_error(const char *what, const char *arg);
 /* Parses the command line into o. <0 error (message printed), 0 exit (help shown), >0 run. */
 int sim_parse_argv(int argc, char **argv, SimOptions *o);
 void sim_options_done(SimOptions *o);
