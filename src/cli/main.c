@@ -56,7 +56,7 @@ static const Verb verbs[] = {
           "[--verify-timeout SECS] [--stats]",
           "upload an image to devices that do not poll: ArduinoOTA (espota) or their web updater",
           verb_push },
-        { "tui", "[--interval SECS] [--no-tick] [--stats]",
+        { "tui", "[--interval SECS] [--no-tick] [--log FILE] [--format F] [--no-mdns] [--stats]",
           "the dashboard (also 'flota' with no verb on a terminal)", verb_tui },
 };
 

@@ -62,6 +62,8 @@ expect_has "$options" "$flota" --
 # the verb is found behind global options and their values, also under another name on PATH
 PATH="$(dirname "$flota"):$PATH" expect "device devices" flota --server http://127.0.0.1:8070 -t tok dev
 expect "--label --limit" "$flota" --db x.db devices --l
+expect "--log" "$flota" tui --lo
+expect "--no-mdns --no-tick" "$flota" tui --no
 expect "always auto never" "$flota" --color = "" # bash splits --color= at the '='
 expect "always" "$flota" --color = al
 expect "door.bin lamp.bin.gz wave.txt" "$flota" --db ""
