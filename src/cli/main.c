@@ -60,6 +60,17 @@ static const Verb verbs[] = {
           "the dashboard (also 'flota' with no verb on a terminal)", verb_tui },
 };
 
+/* Whether a verb's arguments ask for help (-h or --help before a "--"). */
+static bool wants_help(int argc, char **argv) {
+        for (int i = 1; i < argc; i++) {
+                if (streq(argv[i], "--"))
+                        return false;
+                if (streq(argv[i], "--help") || streq(argv[i], "-h"))
+                        return true;
+        }
+        return false;
+}
+
 static void help(void) {
         printf("Usage: flota [OPTIONS] VERB [ARGS]\n"
                "\n"
@@ -325,7 +336,13 @@ int main(int argc, char **argv) {
                 char **vargv = xcalloc((size_t) (argc - optind) + 1, sizeof(char *));
                 int vargc = 0;
                 r = verb_args(&cli, argc - optind, argv + optind, vargv, &vargc);
-                if (r == 0) {
+                if (r == 0 && wants_help(vargc, vargv) && !streq(verb->name, "tui") &&
+                    !streq(verb->name, "push")) {
+                        /* the verb's line of the help; tui and push print their own */
+                        printf("Usage: flota %s %s\n\n%s.\nSee flota(1) for the details.\n", verb->name,
+                               verb->args, verb->summary);
+                        r = 0;
+                } else if (r == 0) {
                         /* 0, not 1: glibc then resets its scanning mode for the verb's own options */
                         optind = 0;
                         r = verb->run(&cli, vargc, vargv);

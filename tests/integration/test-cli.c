@@ -141,6 +141,12 @@ static void test_errors_and_config(void **state) {
         Flotad *f = *state;
         char *out = NULL;
 
+        /* every verb answers --help (or -h) with its line of the help, exit 0, doing nothing else */
+        expect(f, (const char *[]) { "devices", "--help", NULL }, 0, "Usage: flota devices [--product P]");
+        expect(f, (const char *[]) { "rollout", "create", "r", "-h", NULL }, 0,
+               "Usage: flota rollout create|plan");
+        expect(f, (const char *[]) { "promote", "--help", NULL }, 0, "See flota(1) for the details.");
+
         /* a wrong token says so; a read token may read but not write */
         assert_int_equal(flota(f, "flota_wrong", (const char *[]) { "releases", NULL }, &out), 1);
         assert_non_null(strstr(out, "rejected the API token"));
