@@ -82,6 +82,7 @@ typedef struct PushRun {
         usec_t drawn; /* when the progress bar was last drawn */
         ApiClient *api;
         Discovery *mdns; /* watching the devices come back (NULL: no avahi) */
+        bool mdns_down;  /* avahi-daemon said it is away */
         bool stats;      /* --stats: how responsive the loop stayed */
         LoopTimerHandle beat;
         usec_t beat_due, worst_turn;
@@ -319,6 +320,8 @@ static void job_finished(PushRun *run, Job *j) {
                   run->file, push_outcome_to_string(j->result.outcome), j->verified ? ", " : "",
                   j->verified ? verified_names[j->verified] : "");
         j->done = true;
+        /* a job can end from mDNS (avahi-daemon gone) while its check was due: no second end */
+        loop_timer_cancel(run->loop, &j->verify_timer);
         run->finished++;
         draw_progress(run);
         if (run->finished == run->n)
@@ -330,9 +333,13 @@ static bool can_verify_flotad(const PushRun *run, const Job *j) {
         return run->api && !isempty(j->id) && run->version[0] && !run->filesystem;
 }
 
+/*
+ * mDNS can tell unless avahi-daemon said it is away: discovery connects on a thread of its own,
+ * so right after the start it has not said anything yet, and a push may already be over.
+ */
 static bool can_verify(const PushRun *run, const Job *j) {
         return run->verify > 0 &&
-               (can_verify_flotad(run, j) || (j->announced && run->mdns && discovery_running(run->mdns)));
+               (can_verify_flotad(run, j) || (j->announced && run->mdns && !run->mdns_down));
 }
 
 static PushRun *the_run; /* one run per process: the timer callbacks find it here */
@@ -410,6 +417,19 @@ static void on_mdns(Discovery *d, DiscoveryEvent event, const DiscoveryService *
         PushRun *run = userdata;
 
         (void) d;
+        if (event == DISCOVERY_DAEMON_DOWN || event == DISCOVERY_DAEMON_UP) {
+                run->mdns_down = event == DISCOVERY_DAEMON_DOWN;
+                /* nothing left to watch with: the pushes that counted on mDNS alone cannot be verified */
+                for (size_t i = 0; run->mdns_down && i < run->n; i++) {
+                        Job *j = &run->jobs[i];
+                        if (j->ok_mono != 0 && !j->done && j->verified == VERIFIED_NONE &&
+                            !can_verify_flotad(run, j)) {
+                                j->verified = VERIFIED_UNVERIFIED;
+                                job_finished(run, j);
+                        }
+                }
+                return;
+        }
         if (!svc || (event != DISCOVERY_ADDED && event != DISCOVERY_UPDATED && event != DISCOVERY_REMOVED))
                 return;
         for (size_t i = 0; i < run->n; i++) {
@@ -420,9 +440,11 @@ static void on_mdns(Discovery *d, DiscoveryEvent event, const DiscoveryService *
                         j->went_away = true;
                         continue;
                 }
-                /* an announcement from before the reboot may still be resolving: only one after
-                 * a goodbye, or a second and more after the OK, counts */
-                if (!j->went_away && loop_now(run->loop) < j->ok_mono + USEC_PER_SEC)
+                /* an announcement from before the reboot may still be resolving, and discovery
+                 * re-resolves the services it knows on a schedule (UPDATED): only one after a
+                 * goodbye counts, or without one a service ADDED anew a second and more after the OK */
+                if (!j->went_away &&
+                    (event != DISCOVERY_ADDED || loop_now(run->loop) < j->ok_mono + USEC_PER_SEC))
                         continue;
                 j->back = true;
                 if (svc->is_device && svc->device.version[0])

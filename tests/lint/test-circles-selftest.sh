@@ -38,7 +38,7 @@ expect_reject two-files "src/ingest: these files depend on each other around: lo
 # three files around, one of them through a callback (a name passed, not called)
 make_tree three-files
 printf 'void sim_a(void);\nvoid sim_a(void) {\n        sim_b();\n}\n' > "$tmp/three-files/src/sim/a.c"
-printf 'void sim_b(void);\nvoid sim_b(void) {\n        void *p = sim_options_done;\n        (void) p;\n}\n' \
+printf 'void sim_b(void);\nvoid sim_b(void) {\n        void *p = sim_device_reboot;\n        (void) p;\n}\n' \
     > "$tmp/three-files/src/sim/b.c"
 printf 'static void *hook = sim_a;\n' >> "$tmp/three-files/src/sim/main.c"
 expect_reject three-files "src/sim: these files depend on each other around: a b main"
