@@ -27,7 +27,7 @@
 typedef struct Store Store;
 
 /* The schema version this program writes. */
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 /* Opens (creating and migrating) the SQLite database at path. */
 int store_open(const char *path, Store **ret);
@@ -143,8 +143,35 @@ int store_device_set_labels(Store *s, const char *id, char *const *labels, size_
 /* Sets (release_id > 0) or clears (0) the assignment of every listed device, in one transaction. */
 int store_assign(Store *s, int64_t release_id, char *const *ids, size_t n);
 
-/* Writes a batch of check-ins and updates their devices, in one transaction; sets c[i].id. */
+/*
+ * Writes a batch of check-ins and updates their devices, one transaction per
+ * STORE_CHECKINS_BATCH_MAX; sets c[i].id.
+ */
 int store_checkins_write(Store *s, Checkin *c, size_t n);
+
+/* A check-in journal's id: 32 hex digits. */
+#define JOURNAL_ID_LEN 32
+/* The most check-ins store_checkins_write_marked() takes at once. */
+#define STORE_CHECKINS_BATCH_MAX 65536
+
+/*
+ * How far into a check-in journal (flotad's checkin-journal.h) the database holds: every
+ * record of generation `generation` that ends at or before byte `end`, and every record of
+ * an earlier generation.
+ */
+typedef struct JournalMark {
+        char journal[JOURNAL_ID_LEN + 1];
+        int64_t generation;
+        int64_t end;
+} JournalMark;
+
+/*
+ * store_checkins_write(), n <= STORE_CHECKINS_BATCH_MAX, that also records mark for its
+ * journal in the same transaction: the batch and the mark commit together or not at all.
+ */
+int store_checkins_write_marked(Store *s, Checkin *c, size_t n, const JournalMark *mark);
+/* The mark last recorded for journal (JOURNAL_ID_LEN hex digits): 1, 0 when there is none, or -errno. */
+int store_journal_mark(Store *s, const char *journal, JournalMark *ret);
 /*
  * Check-ins with id > after, ascending, at most limit. Returns the count or -errno. Ids are
  * the feed's positions: with several writers (PostgreSQL) a row is returned only once every

@@ -3,13 +3,27 @@
 #include "checkin-queue.h"
 
 #include <errno.h>
-#include <string.h>
 #include <inttypes.h>
 #include <string.h>
 #include <time.h>
 
 #include "flota/alloc.h"
 #include "flota/log.h"
+#include "journal-record.h"
+
+/* Check-ins in arrival order, with where each one's journal record ends. */
+struct CheckinBlock {
+        CheckinBlock *next;
+        size_t n;
+        int64_t ends[CHECKIN_BLOCK];
+        Checkin items[CHECKIN_BLOCK];
+};
+
+/* Blocks kept for reuse: the queue's steady state allocates nothing. */
+#define FREE_BLOCKS_MAX 2
+
+/* Once the database holds all of it, a journal this big is cut back. */
+#define JOURNAL_ROLL_BYTES (8u << 20)
 
 static void deadline_in(struct timespec *ts, unsigned ms) {
         clock_gettime(CLOCK_MONOTONIC, ts);
@@ -18,53 +32,89 @@ static void deadline_in(struct timespec *ts, unsigned ms) {
         ts->tv_nsec %= 1000000000L;
 }
 
+static bool is_stopping(CheckinQueue *q) {
+        pthread_mutex_lock(&q->lock);
+        bool stopping = q->stopping;
+        pthread_mutex_unlock(&q->lock);
+        return stopping;
+}
+
+static void sleep_ms(unsigned ms) {
+        struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long) (ms % 1000) * 1000000L };
+        nanosleep(&ts, NULL);
+}
+
 /*
- * Writes one batch, retrying with back-off while the database refuses (locked, disk full):
- * the batch is held until it commits, and meanwhile new check-ins wait in the queue (up to
- * max_pending, then they are dropped and counted). Once the server is stopping, it gives
- * up after about ten seconds, so a broken disk cannot hold shutdown forever; what is given
- * up is counted as dropped and logged.
+ * After a failed attempt: true when the batch committed all the same (the connection broke
+ * after COMMIT was sent), as its mark in the database shows.
  */
-static void write_batch(CheckinQueue *q, Checkin *items, size_t n) {
+static bool committed_anyway(CheckinQueue *q, const JournalMark *mark) {
+        JournalMark stored;
+
+        if (!mark || store_journal_mark(q->store, mark->journal, &stored) != 1)
+                return false;
+        return stored.generation > mark->generation ||
+               (stored.generation == mark->generation && stored.end >= mark->end);
+}
+
+static void batch_done(CheckinQueue *q, Checkin *items, size_t n) {
+        int r;
+
+        atomic_store(&q->failing, false);
+        atomic_store(&q->batch_started, 0);
+        atomic_fetch_add(&q->written, n);
+        /* polls that changed nothing got no row (id 0) */
+        for (size_t i = n; i > 0; i--)
+                if (items[i - 1].id > 0) {
+                        atomic_store(&q->last_id, (uint_fast64_t) items[i - 1].id);
+                        break;
+                }
+        if (q->log && (r = checkin_log_write(q->log, items, n)) < 0)
+                log_error("writing %zu check-ins to the check-in log failed: %s", n, strerror(-r));
+}
+
+/*
+ * Writes one batch, retrying with back-off while the database refuses (locked, disk full,
+ * away): the batch is held until it commits, and meanwhile new check-ins wait in the queue
+ * (up to max_pending, then they are dropped and counted). Once the server is stopping, it
+ * gives up after about ten seconds, so a broken database cannot hold shutdown forever; what
+ * is given up stays in the journal for the next start, or without one is counted as dropped.
+ * True when the batch is in the database.
+ */
+static bool write_batch(CheckinQueue *q, Checkin *items, size_t n, const JournalMark *mark) {
         unsigned delay_ms = 50, waited_ms = 0;
 
         atomic_store(&q->batch_started, now_usec(CLOCK_MONOTONIC));
         for (unsigned attempt = 0;; attempt++) {
-                int r = store_checkins_write(q->store, items, n);
-                if (r == 0) {
-                        atomic_store(&q->failing, false);
-                        atomic_store(&q->batch_started, 0);
-                        atomic_fetch_add(&q->written, n);
-                        /* polls that changed nothing got no row (id 0) */
-                        for (size_t i = n; i > 0; i--)
-                                if (items[i - 1].id > 0) {
-                                        atomic_store(&q->last_id, (uint_fast64_t) items[i - 1].id);
-                                        break;
-                                }
-                        if (q->log && (r = checkin_log_write(q->log, items, n)) < 0)
-                                log_error("writing %zu check-ins to the check-in log failed: %s", n,
-                                          strerror(-r));
-                        return;
+                if (store_checkins_write_marked(q->store, items, n, mark) == 0) {
+                        batch_done(q, items, n);
+                        return true;
                 }
                 atomic_store(&q->failing, true);
                 atomic_fetch_add(&q->failures, 1);
                 if (attempt < 3 || attempt % 30 == 0)
                         log_error("writing %zu check-ins failed (attempt %u): %s", n, attempt + 1,
                                   store_last_error(q->store));
-                pthread_mutex_lock(&q->lock);
-                bool stopping = q->stopping;
-                pthread_mutex_unlock(&q->lock);
-                if (stopping && waited_ms >= 10000u) {
-                        atomic_fetch_add(&q->dropped, n);
+                if (committed_anyway(q, mark)) {
+                        log_info("the %zu check-ins were committed before the database connection broke", n);
+                        batch_done(q, items, n);
+                        return true;
+                }
+                if (is_stopping(q) && waited_ms >= 10000u) {
                         atomic_store(&q->batch_started, 0);
+                        if (mark) {
+                                log_error("stopping: %zu check-ins not written after %u attempts; they stay "
+                                          "in the check-in journal for the next start",
+                                          n, attempt + 1);
+                                return false;
+                        }
+                        atomic_fetch_add(&q->dropped, n);
                         log_error("stopping: dropped %zu check-ins after %u failed attempts", n,
                                   attempt + 1);
-                        return;
+                        return false;
                 }
                 waited_ms += delay_ms;
-                struct timespec ts = { .tv_sec = delay_ms / 1000,
-                                       .tv_nsec = (long) (delay_ms % 1000) * 1000000L };
-                nanosleep(&ts, NULL);
+                sleep_ms(delay_ms);
                 if (delay_ms < 2000)
                         delay_ms *= 2;
         }
@@ -109,15 +159,136 @@ static void maybe_prune(CheckinQueue *q) {
                 log_info("deleted %" PRIu64 " check-ins past the retention", total);
 }
 
+/* Cuts the journal back once the database holds all of it (committed: the end of what it holds). */
+static void maybe_roll(CheckinQueue *q, int64_t committed) {
+        CheckinJournal *j = q->journal;
+
+        pthread_mutex_lock(&q->lock);
+        if (j->size >= JOURNAL_ROLL_BYTES && q->n == 0 && (int64_t) j->size == committed) {
+                int r = checkin_journal_roll(j);
+                if (r < 0)
+                        log_error("cutting back the check-in journal %s failed: %s", j->path, strerror(-r));
+        }
+        pthread_mutex_unlock(&q->lock);
+}
+
+static JournalMark mark_at(const CheckinJournal *j, int64_t generation, int64_t end) {
+        JournalMark m = checkin_journal_mark(j);
+        m.generation = generation;
+        m.end = end;
+        return m;
+}
+
+/* Writes one block; its mark is where its last record ends. */
+static bool write_block(CheckinQueue *q, CheckinBlock *b, int64_t generation) {
+        if (!q->journal)
+                return write_batch(q, b->items, b->n, NULL);
+        JournalMark m = mark_at(q->journal, generation, b->ends[b->n - 1]);
+        return write_batch(q, b->items, b->n, &m);
+}
+
+static CheckinBlock *block_new(CheckinQueue *q) {
+        CheckinBlock *b = q->free;
+
+        if (b)
+                q->free = b->next;
+        else
+                b = xmalloc(sizeof(CheckinBlock));
+        b->next = NULL;
+        b->n = 0;
+        return b;
+}
+
+static void block_recycle(CheckinQueue *q, CheckinBlock *b) {
+        size_t kept = 0;
+
+        for (CheckinBlock *f = q->free; f; f = f->next)
+                kept++;
+        if (kept >= FREE_BLOCKS_MAX) {
+                free(b);
+                return;
+        }
+        b->next = q->free;
+        q->free = b;
+}
+
+typedef struct Replay {
+        CheckinQueue *q;
+        CheckinBlock *block;
+        int64_t generation;
+        bool gave_up;
+} Replay;
+
+static int replay_one(const Checkin *c, uint64_t end, void *userdata) {
+        Replay *rp = userdata;
+        CheckinBlock *b = rp->block;
+
+        b->items[b->n] = *c;
+        b->ends[b->n++] = (int64_t) end;
+        if (b->n < CHECKIN_BLOCK)
+                return 0;
+        if (!write_block(rp->q, b, rp->generation)) {
+                rp->gave_up = true;
+                return -ECANCELED;
+        }
+        atomic_fetch_add(&rp->q->replayed, b->n);
+        b->n = 0;
+        return 0;
+}
+
+/*
+ * Writes what the journal holds beyond the database's mark: check-ins a flotad answered
+ * and then did not live to write. Waits for the database as long as it takes (new check-ins
+ * queue meanwhile), unless the server stops.
+ */
+static void replay_journal(CheckinQueue *q) {
+        CheckinJournal *j = q->journal;
+        JournalMark mark;
+        unsigned delay_ms = 50;
+        int r;
+
+        while ((r = store_journal_mark(q->store, j->id, &mark)) < 0) {
+                if (is_stopping(q))
+                        return;
+                log_warning("reading the check-in journal's mark failed: %s", store_last_error(q->store));
+                sleep_ms(delay_ms);
+                if (delay_ms < 2000)
+                        delay_ms *= 2;
+        }
+        pthread_mutex_lock(&q->lock);
+        int64_t generation = j->generation;
+        uint64_t from = checkin_journal_replay_start(j, r == 1 ? &mark : NULL, q->replay_to);
+        pthread_mutex_unlock(&q->lock);
+        if (from >= q->replay_to)
+                return;
+
+        Replay rp = { .q = q, .block = block_new(q), .generation = generation };
+        uint64_t skipped = 0;
+        r = checkin_journal_read(j, from, q->replay_to, replay_one, &rp, &skipped);
+        if (r >= 0 && rp.block->n > 0 && write_block(q, rp.block, generation))
+                atomic_fetch_add(&q->replayed, rp.block->n);
+        if (r < 0 && !rp.gave_up)
+                log_error("reading the check-in journal %s failed: %s", j->path, strerror(-r));
+        if (skipped > 0)
+                log_error("check-in journal %s: %" PRIu64 " damaged bytes between records skipped", j->path,
+                          skipped);
+        log_info("check-in journal: %lu check-ins answered before the last stop were not in the database; "
+                 "written now",
+                 (unsigned long) atomic_load(&q->replayed));
+        free(rp.block);
+}
+
 static void *writer_main(void *userdata) {
         CheckinQueue *q = userdata;
 
+        if (q->journal)
+                replay_journal(q);
         pthread_mutex_lock(&q->lock);
         for (;;) {
-                if (q->n < q->batch && !q->stopping) {
+                if (q->n < CHECKIN_BLOCK && !q->stopping) {
                         struct timespec ts;
                         deadline_in(&ts, q->interval_ms);
-                        while (q->n < q->batch && !q->stopping)
+                        while (q->n < CHECKIN_BLOCK && !q->stopping)
                                 if (pthread_cond_timedwait(&q->wake, &q->lock, &ts) == ETIMEDOUT)
                                         break;
                 }
@@ -129,36 +300,47 @@ static void *writer_main(void *userdata) {
                         pthread_mutex_lock(&q->lock);
                         continue;
                 }
-                /* swap buffers: pushers fill the spare while this batch is written */
-                Checkin *batch = q->items;
-                size_t n = q->n, allocated = q->allocated;
-                q->items = q->spare;
-                q->allocated = q->spare_allocated;
+                /* take every block: pushers start new ones while these are written */
+                CheckinBlock *blocks = q->head;
+                int64_t generation = q->journal ? q->journal->generation : 0;
+                q->head = q->tail = NULL;
                 q->n = 0;
-                pthread_cond_broadcast(&q->space);
                 pthread_mutex_unlock(&q->lock);
 
-                write_batch(q, batch, n);
+                bool all = true;
+                int64_t committed = 0;
+                while (blocks) {
+                        CheckinBlock *b = blocks;
+                        blocks = b->next;
+                        bool ok = all && write_block(q, b, generation);
+                        if (ok)
+                                committed = b->ends[b->n - 1];
+                        else if (!all && !q->journal)
+                                atomic_fetch_add(&q->dropped, b->n); /* after one given up at stop */
+                        all = ok;
+                        pthread_mutex_lock(&q->lock);
+                        block_recycle(q, b);
+                        pthread_mutex_unlock(&q->lock);
+                }
                 maybe_prune(q);
-
+                if (q->journal && all)
+                        maybe_roll(q, committed);
                 pthread_mutex_lock(&q->lock);
-                q->spare = batch;
-                q->spare_allocated = allocated;
         }
         pthread_mutex_unlock(&q->lock);
         return NULL;
 }
 
-int checkin_queue_start(CheckinQueue *q, Store *store, usec_t retention, size_t max_pending,
-                        CheckinLog *log) {
+int checkin_queue_start(CheckinQueue *q, Store *store, usec_t retention, size_t max_pending, CheckinLog *log,
+                        CheckinJournal *journal) {
         pthread_condattr_t attr;
 
         *q = (CheckinQueue) {
                 .store = store,
                 .log = log,
+                .journal = journal,
+                .replay_to = journal ? journal->size : 0,
                 .retention = retention,
-                /* bigger batches touch each device page once for more polls: less I/O per poll */
-                .batch = 8000,
                 .max_pending = max_pending,
                 .interval_ms = 250,
         };
@@ -167,12 +349,27 @@ int checkin_queue_start(CheckinQueue *q, Store *store, usec_t retention, size_t 
         pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
         pthread_cond_init(&q->wake, &attr);
         pthread_condattr_destroy(&attr);
-        pthread_cond_init(&q->space, NULL);
         int r = pthread_create(&q->thread, NULL, writer_main, q);
         return -r;
 }
 
+/* Called under q->lock: a block with room at the tail. */
+static CheckinBlock *tail_block(CheckinQueue *q) {
+        if (q->tail && q->tail->n < CHECKIN_BLOCK)
+                return q->tail;
+        CheckinBlock *b = block_new(q);
+        if (q->tail)
+                q->tail->next = b;
+        else
+                q->head = b;
+        q->tail = b;
+        return b;
+}
+
 void checkin_queue_push(CheckinQueue *q, const Checkin *c) {
+        uint8_t record[JOURNAL_RECORD_MAX];
+        size_t len = q->journal ? journal_record_encode(c, record) : 0;
+
         pthread_mutex_lock(&q->lock);
         if (q->n >= q->max_pending) {
                 pthread_mutex_unlock(&q->lock);
@@ -183,9 +380,16 @@ void checkin_queue_push(CheckinQueue *q, const Checkin *c) {
                                   q->max_pending);
                 return;
         }
-        q->items = xgrow(q->items, &q->allocated, q->n + 1, sizeof(Checkin));
-        q->items[q->n++] = *c;
-        if (q->n == q->batch)
+        /* in the journal before the answer leaves, and in the same order as in the queue */
+        int r = q->journal ? checkin_journal_append(q->journal, record, len) : 0;
+        if (r < 0 && atomic_fetch_add(&q->journal_errors, 1) % 10000 == 0)
+                log_error("appending to the check-in journal %s failed: %s; check-ins are answered but "
+                          "could be lost if flotad stops before writing them",
+                          q->journal->path, strerror(-r));
+        CheckinBlock *b = tail_block(q);
+        b->items[b->n] = *c;
+        b->ends[b->n++] = q->journal ? (int64_t) q->journal->size : 0;
+        if (++q->n == CHECKIN_BLOCK)
                 pthread_cond_signal(&q->wake);
         pthread_mutex_unlock(&q->lock);
 }
@@ -201,13 +405,14 @@ void checkin_queue_stop(CheckinQueue *q) {
         pthread_mutex_lock(&q->lock);
         q->stopping = true;
         pthread_cond_signal(&q->wake);
-        pthread_cond_broadcast(&q->space);
         pthread_mutex_unlock(&q->lock);
         pthread_join(q->thread, NULL);
-        free(q->items);
-        free(q->spare);
+        while (q->free) {
+                CheckinBlock *b = q->free;
+                q->free = b->next;
+                free(b);
+        }
         store_free(q->store);
         pthread_mutex_destroy(&q->lock);
         pthread_cond_destroy(&q->wake);
-        pthread_cond_destroy(&q->space);
 }

@@ -33,6 +33,7 @@ void config_init(Config *c) {
 
 void config_done(Config *c) {
         free(c->data_dir);
+        free(c->checkin_journal);
         free(c->database);
         free(c->image_dir);
         free(c->listen);
@@ -69,6 +70,12 @@ char *config_image_dir(const Config *c) {
         if (c->image_dir)
                 return xstrdup(c->image_dir);
         return xasprintf("%s/images", c->data_dir);
+}
+
+char *config_checkin_journal(const Config *c) {
+        if (c->checkin_journal)
+                return streq(c->checkin_journal, "none") ? NULL : xstrdup(c->checkin_journal);
+        return c->data_dir ? xasprintf("%s/checkins.journal", c->data_dir) : NULL;
 }
 
 int config_check(const Config *c, char *err, size_t errlen) {
@@ -192,6 +199,9 @@ const ConfigOption config_options[] = {
                parse_retention, "expected a duration such as 30d or 12h, or forever"),
         TEXT("checkin-log", 0, "FILE", "also append every check-in to FILE as a JSON line", OPTION_STRING,
              checkin_log),
+        TEXT("checkin-journal", 0, "FILE",
+             "answered check-ins, kept for a crash (DATA_DIR/checkins.journal; none)", OPTION_STRING,
+             checkin_journal),
         CUSTOM("checkin-heartbeat", "D",
                "a row for an unchanged device at least this often (15m; 0: every poll)", parse_heartbeat,
                "expected a duration such as 15m, or 0"),

@@ -36,8 +36,9 @@ typedef struct Config {
         char *listen;
         char *log_file;
         char *log_level;
-        char *update_path; /* device endpoint prefix, default /update */
-        char *checkin_log; /* JSON-lines copy of the check-ins, or NULL */
+        char *update_path;     /* device endpoint prefix, default /update */
+        char *checkin_log;     /* JSON-lines copy of the check-ins, or NULL */
+        char *checkin_journal; /* NULL: DATA_DIR/checkins.journal; "none": no journal */
         uint64_t max_image_size;
         uint64_t max_json_size;
         unsigned threads; /* 0: one per CPU */
@@ -86,6 +87,8 @@ ImageDelivery image_delivery_from_string(const char *s);
 char *config_database(const Config *c);
 /* Where the images are: config->image_dir, or DATA_DIR/images (malloc'ed). */
 char *config_image_dir(const Config *c);
+/* The check-in journal's path, or NULL for none ("none", or no data directory to put it in). */
+char *config_checkin_journal(const Config *c);
 
 /*
  * Checks the settings together once all are read: a data directory, unless a database

@@ -382,6 +382,38 @@ static int open_stores(Server *srv, Store **ret_writer) {
         return 0;
 }
 
+/* The check-in journal, when there is a place for it. */
+static int open_journal(Server *srv) {
+        _cleanup_free_ char *path = config_checkin_journal(srv->config);
+        int r;
+
+        if (!path) {
+                log_warning("no check-in journal (%s): check-ins answered but not yet written are lost "
+                            "if flotad is killed",
+                            srv->config->checkin_journal ? "checkin-journal = none" : "no --data-dir");
+                return 0;
+        }
+        r = checkin_journal_open(&srv->checkin_journal, path);
+        if (r == -EBUSY)
+                return log_error_errno(
+                        r,
+                        "the check-in journal %s is in use by another flotad: each flotad needs "
+                        "one of its own (its own --data-dir, or --checkin-journal)",
+                        path);
+        if (r == -EPROTO)
+                return log_error_errno(r,
+                                       "%s is not a check-in journal this flotad can read: move it away "
+                                       "(it may hold check-ins a newer flotad did not write)",
+                                       path);
+        if (r < 0)
+                return log_error_errno(r, "cannot open the check-in journal %s: %s", path, strerror(-r));
+        if (srv->checkin_journal.damaged_bytes > 0)
+                log_error("check-in journal %s: %" PRIu64 " damaged bytes between records; the records "
+                          "around them are kept",
+                          path, srv->checkin_journal.damaged_bytes);
+        return 0;
+}
+
 int server_start(Server *srv, Config *config) {
         Store *writer = NULL;
         long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -393,6 +425,7 @@ int server_start(Server *srv, Config *config) {
                 .listen_fd = -1,
                 .started = now_usec(CLOCK_MONOTONIC),
                 .checkin_log = { .fd = -1 },
+                .checkin_journal = { .fd = -1 },
         };
         pthread_rwlock_init(&srv->catalog_lock, NULL);
         pthread_mutex_init(&srv->api_lock, NULL);
@@ -424,9 +457,15 @@ int server_start(Server *srv, Config *config) {
                                                strerror(-r));
                 }
         }
+        r = open_journal(srv);
+        if (r < 0) {
+                store_free(writer);
+                return r;
+        }
         r = checkin_queue_start(&srv->checkins, writer, config->checkin_retention,
                                 config->checkin_queue_size,
-                                srv->checkin_log.fd >= 0 ? &srv->checkin_log : NULL);
+                                srv->checkin_log.fd >= 0 ? &srv->checkin_log : NULL,
+                                srv->checkin_journal.fd >= 0 ? &srv->checkin_journal : NULL);
         if (r < 0) {
                 store_free(writer);
                 return log_error_errno(r, "cannot start the check-in writer");
@@ -510,6 +549,7 @@ void server_stop(Server *srv) {
                          (unsigned long) atomic_load(&srv->checkins.written));
         }
         checkin_log_close(&srv->checkin_log);
+        checkin_journal_close(&srv->checkin_journal);
         if (srv->not_modified)
                 MHD_destroy_response(srv->not_modified);
         served_free(srv->served);

@@ -101,7 +101,8 @@ struct Server {
         atomic_bool catalog_stale; /* an API write committed but the reload after it failed */
 
         CheckinQueue checkins;
-        CheckinLog checkin_log; /* fd -1 when not configured */
+        CheckinLog checkin_log;         /* fd -1 when not configured */
+        CheckinJournal checkin_journal; /* fd -1 when there is none */
         Metrics metrics;
         AuthLimit auth_limit; /* failed product keys and API tokens, per client address */
         ConnGuard guard;      /* connection limit and request-head deadline */

@@ -220,7 +220,45 @@ static int record(Store *s, Checkin *c, int64_t *next_id) {
         return store_step_done(s->insert_checkin);
 }
 
-int lite_checkins_write(Store *s, Checkin *c, size_t n) {
+/* Records how far into its journal the batch being written reaches. */
+static int journal_mark_set(Store *s, const JournalMark *m) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = store_prepare(s,
+                              "INSERT INTO checkin_journals (journal, generation, end_offset, updated)"
+                              " VALUES (?, ?, ?, ?) ON CONFLICT (journal) DO UPDATE SET"
+                              " generation = excluded.generation, end_offset = excluded.end_offset,"
+                              " updated = excluded.updated",
+                              &st);
+
+        if (r < 0)
+                return r;
+        store_bind_text(st, 1, m->journal);
+        sqlite3_bind_int64(st, 2, m->generation);
+        sqlite3_bind_int64(st, 3, m->end);
+        sqlite3_bind_int64(st, 4, (sqlite3_int64) now_usec(CLOCK_REALTIME));
+        return store_step_done(st);
+}
+
+int lite_journal_mark(Store *s, const char *journal, JournalMark *ret) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = store_prepare(s, "SELECT generation, end_offset FROM checkin_journals WHERE journal = ?",
+                              &st);
+
+        if (r < 0)
+                return r;
+        store_bind_text(st, 1, journal);
+        r = sqlite3_step(st);
+        if (r == SQLITE_DONE)
+                return 0;
+        if (r != SQLITE_ROW)
+                return store_errno(r);
+        *ret = (JournalMark) { .generation = sqlite3_column_int64(st, 0),
+                               .end = sqlite3_column_int64(st, 1) };
+        strscpy(ret->journal, sizeof(ret->journal), journal);
+        return 1;
+}
+
+int lite_checkins_write(Store *s, Checkin *c, size_t n, const JournalMark *mark) {
         int64_t next = 0;
         int r;
 
@@ -242,6 +280,8 @@ int lite_checkins_write(Store *s, Checkin *c, size_t n) {
                 r = record(s, &c[i], &next);
         if (r == 0)
                 r = sequence_set(s, next);
+        if (r == 0 && mark)
+                r = journal_mark_set(s, mark);
         sqlite3_reset(s->insert_checkin);
         sqlite3_reset(s->upsert_device);
         sqlite3_reset(s->touch_device);

@@ -48,6 +48,7 @@ const StoreOps store_lite_ops = {
         .device_set_labels = lite_device_set_labels,
         .assign = lite_assign,
         .checkins_write = lite_checkins_write,
+        .journal_mark = lite_journal_mark,
         .checkins_after = lite_checkins_after,
         .checkins_count = lite_checkins_count,
         .checkins_prune = lite_checkins_prune,

@@ -125,6 +125,15 @@ const char *const store_migrations[] = {
         "ALTER TABLE devices ADD COLUMN fs_md5 TEXT NOT NULL DEFAULT '';"
         "ALTER TABLE devices ADD COLUMN sketch_updated INTEGER NOT NULL DEFAULT 0;"
         "ALTER TABLE devices ADD COLUMN fs_updated INTEGER NOT NULL DEFAULT 0;",
+        /*
+         * 5 -> 6: how far into each check-in journal the check-ins reach, written in the
+         * same transaction as each batch (flotad's checkin-journal.h).
+         */
+        "CREATE TABLE checkin_journals ("
+        "  journal TEXT PRIMARY KEY,"
+        "  generation INTEGER NOT NULL,"
+        "  end_offset INTEGER NOT NULL,"
+        "  updated INTEGER NOT NULL);",
 };
 
 const size_t store_n_migrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

@@ -44,7 +44,8 @@ typedef struct StoreOps {
         int (*device_set_labels)(Store *s, const char *id, char *const *labels, size_t n);
         int (*assign)(Store *s, int64_t release_id, char *const *ids, size_t n);
 
-        int (*checkins_write)(Store *s, Checkin *c, size_t n);
+        int (*checkins_write)(Store *s, Checkin *c, size_t n, const JournalMark *mark);
+        int (*journal_mark)(Store *s, const char *journal, JournalMark *ret);
         int (*checkins_after)(Store *s, int64_t after, size_t limit, CheckinCallback cb, void *userdata);
         int64_t (*checkins_count)(Store *s);
         int (*checkins_prune)(Store *s, usec_t before, size_t max_rows);

@@ -147,7 +147,24 @@ int store_assign(Store *s, int64_t release_id, char *const *ids, size_t n) {
 }
 
 int store_checkins_write(Store *s, Checkin *c, size_t n) {
-        return s->ops->checkins_write(s, c, n);
+        for (size_t done = 0; done < n;) {
+                size_t k = n - done < STORE_CHECKINS_BATCH_MAX ? n - done : STORE_CHECKINS_BATCH_MAX;
+                int r = s->ops->checkins_write(s, c + done, k, NULL);
+                if (r < 0)
+                        return r;
+                done += k;
+        }
+        return 0;
+}
+
+int store_checkins_write_marked(Store *s, Checkin *c, size_t n, const JournalMark *mark) {
+        if (n > STORE_CHECKINS_BATCH_MAX)
+                return -EINVAL;
+        return s->ops->checkins_write(s, c, n, mark);
+}
+
+int store_journal_mark(Store *s, const char *journal, JournalMark *ret) {
+        return s->ops->journal_mark(s, journal, ret);
 }
 
 int store_checkins_after(Store *s, int64_t after, size_t limit, CheckinCallback cb, void *userdata) {

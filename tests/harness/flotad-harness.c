@@ -437,7 +437,8 @@ char *slurp(const char *path, size_t *ret_len) {
                 abort();
         data[n] = 0;
         fclose(fp);
-        *ret_len = (size_t) n;
+        if (ret_len)
+                *ret_len = (size_t) n;
         return data;
 }
 

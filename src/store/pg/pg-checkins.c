@@ -29,7 +29,8 @@
 #include "pg-internal.h"
 
 /* Rows per transaction: the index must fit the position's low 16 bits. */
-#define BATCH_MAX 65536
+#define BATCH_MAX STORE_CHECKINS_BATCH_MAX
+static_assert(BATCH_MAX <= 65536, "a batch's index fits 16 bits");
 
 #define CHECKIN_COLUMNS                                                                               \
         "id, at, ip, product, device_id, mac, chip_id, platform, version, sketch_md5, sketch_sha256," \
@@ -313,12 +314,29 @@ static int touch_devices(Store *s, const LastRow *rows, size_t n) {
         return r < 0 ? r : 0;
 }
 
+/* Records how far into its journal the batch being written reaches. */
+static int journal_mark_set(Store *s, const JournalMark *m) {
+        PgParams p = {};
+
+        pg_param_text(&p, m->journal);
+        pg_param_int(&p, m->generation);
+        pg_param_int(&p, m->end);
+        pg_param_int(&p, (int64_t) now_usec(CLOCK_REALTIME));
+        int r = pg_command(s,
+                           "INSERT INTO checkin_journals (journal, generation, end_offset, updated)"
+                           " VALUES ($1, $2, $3, $4) ON CONFLICT (journal) DO UPDATE SET"
+                           " generation = excluded.generation, end_offset = excluded.end_offset,"
+                           " updated = excluded.updated",
+                           &p);
+        return r < 0 ? r : 0;
+}
+
 /*
  * Writes one transaction's worth (n <= BATCH_MAX): the devices' last check-ins are read in one
  * statement, a poll that repeats its device's last one only counts (one statement for all of
  * them at the end), every other poll gets its row and its device's upsert, in arrival order.
  */
-static int write_chunk(Store *s, Checkin *c, size_t n) {
+static int write_chunk(Store *s, Checkin *c, size_t n, const JournalMark *mark) {
         _cleanup_pgresult_ PGresult *res = NULL;
         _cleanup_free_ LastRow *rows = NULL;
         size_t n_rows = 0;
@@ -354,18 +372,30 @@ static int write_chunk(Store *s, Checkin *c, size_t n) {
         }
         if (r >= 0)
                 r = touch_devices(s, rows, n_rows);
+        if (r >= 0 && mark)
+                r = journal_mark_set(s, mark);
         return pg_tx_end(s, 1, r < 0 ? r : 0);
 }
 
-int pg_checkins_write(Store *s, Checkin *c, size_t n) {
-        for (size_t done = 0; done < n;) {
-                size_t k = n - done < BATCH_MAX ? n - done : BATCH_MAX;
-                int r = write_chunk(s, c + done, k);
-                if (r < 0)
-                        return r;
-                done += k;
-        }
-        return 0;
+int pg_journal_mark(Store *s, const char *journal, JournalMark *ret) {
+        _cleanup_pgresult_ PGresult *res = NULL;
+        PgParams p = {};
+
+        pg_param_text(&p, journal);
+        int r = pg_query(s, "SELECT generation, end_offset FROM checkin_journals WHERE journal = $1", &p,
+                         &res);
+        if (r < 0)
+                return r;
+        if (PQntuples(res) == 0)
+                return 0;
+        *ret = (JournalMark) { .generation = pg_int(res, 0, 0), .end = pg_int(res, 0, 1) };
+        strscpy(ret->journal, sizeof(ret->journal), journal);
+        return 1;
+}
+
+int pg_checkins_write(Store *s, Checkin *c, size_t n, const JournalMark *mark) {
+        assert(n <= BATCH_MAX);
+        return write_chunk(s, c, n, mark);
 }
 
 static void checkin_from_row(const PGresult *res, int i, Checkin *c) {

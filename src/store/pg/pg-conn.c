@@ -418,6 +418,7 @@ const StoreOps store_pg_ops = {
         .device_set_labels = pg_device_set_labels,
         .assign = pg_assign,
         .checkins_write = pg_checkins_write,
+        .journal_mark = pg_journal_mark,
         .checkins_after = pg_checkins_after,
         .checkins_count = pg_checkins_count,
         .checkins_prune = pg_checkins_prune,

@@ -86,7 +86,8 @@ int pg_device_set_channel(Store *s, const char *id, const char *channel);
 int pg_device_set_labels(Store *s, const char *id, char *const *labels, size_t n);
 int pg_assign(Store *s, int64_t release_id, char *const *ids, size_t n);
 
-int pg_checkins_write(Store *s, Checkin *c, size_t n);
+int pg_checkins_write(Store *s, Checkin *c, size_t n, const JournalMark *mark);
+int pg_journal_mark(Store *s, const char *journal, JournalMark *ret);
 int pg_checkins_after(Store *s, int64_t after, size_t limit, CheckinCallback cb, void *userdata);
 int pg_device_checkins(Store *s, const char *id, size_t limit, CheckinCallback cb, void *userdata);
 int64_t pg_checkins_count(Store *s);

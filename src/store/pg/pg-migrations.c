@@ -126,6 +126,15 @@ const char *const pg_migrations[] = {
         "  release_id bigint,"
         "  source text NOT NULL,"
         "  prev_id bigint NOT NULL DEFAULT 0);",
+        /*
+         * 1 -> 2: how far into each replica's check-in journal the check-ins reach, written
+         * in the same transaction as each batch (flotad's checkin-journal.h).
+         */
+        "CREATE TABLE checkin_journals ("
+        "  journal text PRIMARY KEY,"
+        "  generation bigint NOT NULL,"
+        "  end_offset bigint NOT NULL,"
+        "  updated bigint NOT NULL);",
 };
 
 const size_t pg_n_migrations = sizeof(pg_migrations) / sizeof(pg_migrations[0]);
