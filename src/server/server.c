@@ -393,6 +393,13 @@ static int open_journal(Server *srv) {
                             srv->config->checkin_journal ? "checkin-journal = none" : "no --data-dir");
                 return 0;
         }
+        if (!srv->config->checkin_journal) {
+                /* the default place: with a PostgreSQL database nothing else may have made DATA_DIR */
+                r = mkdir_p(srv->config->data_dir, 0750);
+                if (r < 0)
+                        return log_error_errno(r, "cannot create %s: %s", srv->config->data_dir,
+                                               strerror(-r));
+        }
         r = checkin_journal_open(&srv->checkin_journal, path);
         if (r == -EBUSY)
                 return log_error_errno(

@@ -326,6 +326,54 @@ static void fill_poll(Checkin *c, const char *device, const char *version, usec_
         checkin_fill(c, &req, "door", "127.0.0.1", at, reason, NULL, TARGET_NONE);
 }
 
+/* A batch and its journal mark commit together, or neither does. */
+static void test_journal_mark_commits_with_batch(void **state) {
+        Fixture *f = *state;
+        const char *id = "0123456789abcdef0123456789abcdef";
+        JournalMark m = { .generation = 3, .end = 1000 }, got;
+        Checkin c[2];
+
+        strscpy(m.journal, sizeof(m.journal), id);
+        assert_int_equal(store_journal_mark(f->store, id, &got), 0);
+        fill_poll(&c[0], "AA:00:00:00:00:01", "1.0", 1000, REASON_NO_RELEASE);
+        assert_int_equal(store_checkins_write_marked(f->store, c, 1, &m), 0);
+        assert_int_equal(store_journal_mark(f->store, id, &got), 1);
+        assert_string_equal(got.journal, id);
+        assert_int_equal(got.generation, 3);
+        assert_int_equal(got.end, 1000);
+
+        /* the database refuses the batch's second row: the batch fails, and the mark stays */
+        run_sql(f,
+                "CREATE TRIGGER refuse BEFORE INSERT ON checkins WHEN NEW.device_id = 'AA:00:00:00:00:03'"
+                " BEGIN SELECT RAISE(ABORT, 'refused'); END;",
+                "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS"
+                " \\$\\$BEGIN RAISE EXCEPTION 'refused'; END\\$\\$;"
+                " CREATE TRIGGER refuse BEFORE INSERT ON checkins FOR EACH ROW"
+                " WHEN (NEW.device_id = 'AA:00:00:00:00:03') EXECUTE FUNCTION refuse();");
+        fill_poll(&c[0], "AA:00:00:00:00:02", "1.0", 2000, REASON_NO_RELEASE);
+        fill_poll(&c[1], "AA:00:00:00:00:03", "1.0", 2001, REASON_NO_RELEASE);
+        m.end = 2000;
+        assert_true(store_checkins_write_marked(f->store, c, 2, &m) < 0);
+        assert_int_equal(store_journal_mark(f->store, id, &got), 1);
+        assert_int_equal(got.end, 1000);
+        assert_int_equal(store_checkins_count(f->store), 1);
+
+        /* a later generation replaces the mark; other journals have marks of their own */
+        fill_poll(&c[1], "AA:00:00:00:00:04", "1.0", 2001, REASON_NO_RELEASE);
+        m.generation = 4;
+        m.end = 40;
+        assert_int_equal(store_checkins_write_marked(f->store, c, 2, &m), 0);
+        assert_int_equal(store_journal_mark(f->store, id, &got), 1);
+        assert_int_equal(got.generation, 4);
+        assert_int_equal(got.end, 40);
+        assert_int_equal(store_journal_mark(f->store, "ffffffffffffffffffffffffffffffff", &got), 0);
+        assert_int_equal(store_checkins_count(f->store), 3);
+
+        /* more than one transaction's worth is refused, not split */
+        assert_int_equal(store_checkins_write_marked(f->store, c, STORE_CHECKINS_BATCH_MAX + 1, &m),
+                         -EINVAL);
+}
+
 static int get_polls(const Device *d, void *userdata) {
         *(int64_t *) userdata = d->polls;
         return 0;
@@ -748,6 +796,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_checkin_ids_never_reused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_constraint_errors_distinct, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_rollback_discards, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_journal_mark_commits_with_batch, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_positions_survive_lower_xids, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_catalog_version_across_connections, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_feed_two_writers_one_follower, setup, teardown),
