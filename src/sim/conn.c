@@ -49,6 +49,14 @@ struct Conn {
         Conn *prev, *next;
 };
 
+/* --poll-log: the device as the server names it (its MAC), and the answer. */
+static void log_poll(Sim *s, const SimDevice *d, int status) {
+        char mac[MAC_STR_LEN + 1];
+
+        mac_format(d->platform == PLATFORM_ESP32 ? d->esp.base_mac : d->esp.sta_mac, mac);
+        fprintf(s->poll_log, "%s %d\n", mac, status);
+}
+
 static void finish(Conn *c, int outcome) {
         Sim *s = c->sim;
 
@@ -61,6 +69,8 @@ static void finish(Conn *c, int outcome) {
         if (c->next)
                 c->next->prev = c->prev;
         stats_record(s, c->dev, outcome, c->h.status, loop_now(s->loop) - c->started);
+        if (s->poll_log && (c->h.status == 200 || c->h.status == 304))
+                log_poll(s, c->dev, c->h.status);
         hasher_free(c->hasher);
         SimDevice *d = c->dev;
         if (c->sends_target && c->h.status > 0)

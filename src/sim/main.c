@@ -325,6 +325,10 @@ int sim_run(Sim *s, SimOptions *o) {
 
         if (o->ota && sim_ota_start(s) < 0)
                 return -EADDRNOTAVAIL;
+        if (o->poll_log && !(s->poll_log = fopen(o->poll_log, "we"))) {
+                fprintf(stderr, "flota-sim: cannot write the poll log %s: %m\n", o->poll_log);
+                return -EINVAL;
+        }
         if (!polls) {
                 /* --ota without --server: the devices only answer pushes */
         } else if (o->rate_max) {
@@ -356,6 +360,8 @@ int sim_run(Sim *s, SimOptions *o) {
 }
 
 void sim_done(Sim *s) {
+        if (s->poll_log)
+                fclose(s->poll_log);
         sim_mdns_stop(s);
         sim_ota_stop(s);
         loop_free(s->loop);

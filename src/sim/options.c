@@ -38,6 +38,7 @@ enum {
         A_BOOTLOOP,
         A_SLOW_LINK,
         A_STATE,
+        A_POLL_LOG,
         A_OFFLINE,
         A_MDNS,
         A_MDNS_ADDR_BASE,
@@ -75,6 +76,8 @@ static const struct SimOption {
         { "slow-link", A_SLOW_LINK, "RATE", "read downloads at RATE bytes per second (K/M suffixes)" },
         { "offline", A_OFFLINE, "F", "fraction of devices that now and then miss 2 to 5 polls" },
         { "state", A_STATE, "FILE", "load the fleet's firmware from FILE and save it there at the end" },
+        { "poll-log", A_POLL_LOG, "FILE",
+          "write a line per poll the server answered (200 or 304): device id and\nstatus" },
         { "mdns", A_MDNS, NULL, "publish every device over mDNS as ArduinoOTA does (avahi-daemon)" },
         { "mdns-addr-base", A_MDNS_ADDR_BASE, "ADDR",
           "IPv4 address of device 0's A record; device i gets ADDR+i\n(default 169.254.78.1)" },
@@ -384,6 +387,10 @@ int sim_parse_argv(int argc, char **argv, SimOptions *o) {
                         free(o->state);
                         o->state = xstrdup(optarg);
                         break;
+                case A_POLL_LOG:
+                        free(o->poll_log);
+                        o->poll_log = xstrdup(optarg);
+                        break;
                 case A_MDNS: o->mdns = true; break;
                 case A_MDNS_ADDR_BASE:
                         if (parse_ipv4(optarg, &o->mdns_addr_base) < 0)
@@ -451,6 +458,7 @@ void sim_options_done(SimOptions *o) {
         free(o->key);
         free(o->auth);
         free(o->state);
+        free(o->poll_log);
         free(o->ota_password);
         free(o->ota_user);
 }

@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "flota/esp-client.h"
 #include "flota/loop.h"
@@ -36,6 +37,7 @@ typedef struct SimOptions {
         char *key;            /* product key: query form */
         char *auth;           /* base64 user:pass for setAuthorization */
         char *state;          /* --state FILE */
+        char *poll_log;       /* --poll-log FILE */
         bool json;
         bool progress;
         /* failure injection: fractions of the fleet (0..1) */
@@ -129,6 +131,7 @@ struct Sim {
         /* called by ota.c after a push: the device reboots (main.c's sim_device_reboot()) */
         void (*device_reboot)(Sim *s, SimDevice *d, bool never_back);
         struct SimOta *ota; /* --ota */
+        FILE *poll_log;     /* --poll-log: a line per poll the server answered */
 };
 
 /* Says "flota-sim: WHAT: 'ARG'" on stderr and returns -EINVAL (options.c). */
