@@ -589,28 +589,24 @@ static void test_write_after_idle_connection_closed(void **state) {
 typedef struct InFlight {
         Store *store;
         int r;
+        atomic_bool done;
 } InFlight;
 
 static void *token_create_main(void *userdata) {
         InFlight *w = userdata;
         w->r = store_token_create(w->store, "ci", TOKEN_ROLE_ADMIN, "abc");
+        atomic_store(&w->done, true);
         return NULL;
 }
 
 /*
- * The connection breaks while an autocommit write runs: the server may have committed it,
- * so it is not sent again. Here the write waits for another session's uncommitted row of
- * the same name; its connection is ended, then the other session rolls back. Sent again,
- * the write would now succeed: instead the call fails, saying the outcome is unknown, and
- * the row is not there.
+ * Another session that holds an uncommitted token row named "ci" (a writer of that name
+ * waits for it): a psql reading its statements from a fifo, so that it stays in its
+ * transaction until holder_release().
  */
-static void test_write_lost_in_flight_not_sent_again(void **state) {
-        Fixture *f = *state;
+static FILE *holder_start(Fixture *f) {
         _cleanup_free_ char *fifo = xasprintf("%s/holder", f->dir);
-        InFlight w = { .store = f->store };
-        pthread_t t;
 
-        /* the other session: a psql reading its statements from a fifo, so it stays in its transaction */
         assert_int_equal(mkfifo(fifo, 0600), 0);
         assert_int_equal(shell("'%s/psql' -q -d '%s' <'%s' >/dev/null 2>&1 &",
                                getenv("FLOTA_TEST_PG_BINDIR"), f->dbname, fifo),
@@ -624,7 +620,32 @@ static void test_write_lost_in_flight_not_sent_again(void **state) {
                                               " AND state = 'idle in transaction'",
                                               f->dbname);
         wait_for_psql(f, "1", held);
+        return holder;
+}
 
+/* Rolls the holder's transaction back, and waits until its session has ended. */
+static void holder_release(Fixture *f, FILE *holder) {
+        fprintf(holder, "ROLLBACK;\n\\q\n");
+        fclose(holder);
+        _cleanup_free_ char *gone = xasprintf("SELECT count(*) FROM pg_stat_activity WHERE datname = '%s'"
+                                              " AND application_name = 'psql' AND state <> 'active'",
+                                              f->dbname);
+        wait_for_psql(f, "0", gone);
+}
+
+/*
+ * The connection breaks while an autocommit write runs: the server may have committed it,
+ * so it is not sent again. Here the write waits for another session's uncommitted row of
+ * the same name; its connection is ended, then the other session rolls back. Sent again,
+ * the write would now succeed: instead the call fails, saying the outcome is unknown, and
+ * the row is not there.
+ */
+static void test_write_lost_in_flight_not_sent_again(void **state) {
+        Fixture *f = *state;
+        InFlight w = { .store = f->store };
+        pthread_t t;
+
+        FILE *holder = holder_start(f);
         assert_int_equal(pthread_create(&t, NULL, token_create_main, &w), 0);
         _cleanup_free_ char *waiting =
                 xasprintf("SELECT count(*) FROM pg_stat_activity WHERE datname = '%s'"
@@ -632,17 +653,40 @@ static void test_write_lost_in_flight_not_sent_again(void **state) {
                           f->dbname);
         wait_for_psql(f, "1", waiting);
         terminate_store_backend(f);
-        fprintf(holder, "ROLLBACK;\n\\q\n");
-        fclose(holder);
+        holder_release(f, holder);
         assert_int_equal(pthread_join(t, NULL), 0);
 
         assert_int_equal(w.r, -EBUSY);
         assert_non_null(strstr(store_last_error(f->store), "may or may not have been made"));
-        wait_for_psql(f, "0", held);
         assert_int_equal(tokens_named(f, "ci"), 0);
         /* and the store goes on, on a new connection */
         assert_int_equal(store_token_create(f->store, "ci", TOKEN_ROLE_ADMIN, "abc"), 0);
         assert_int_equal(tokens_named(f, "ci"), 1);
+}
+
+/*
+ * A new connection gets the session's settings again: after the server closed the old one,
+ * a write that waits for another session's lock still gives up after the busy timeout.
+ */
+static void test_busy_timeout_survives_reconnect(void **state) {
+        Fixture *f = *state;
+        InFlight w = { .store = f->store };
+        pthread_t t;
+
+        store_set_busy_timeout(f->store, 200);
+        terminate_store_backend(f);
+        FILE *holder = holder_start(f);
+        assert_int_equal(pthread_create(&t, NULL, token_create_main, &w), 0);
+        /* bounded: without its lock timeout the write would wait for the holder, released after 20 s */
+        for (int i = 0; i < 1000 && !atomic_load(&w.done); i++) {
+                struct timespec ts = { 0, 20 * 1000000L };
+                nanosleep(&ts, NULL);
+        }
+        holder_release(f, holder);
+        assert_int_equal(pthread_join(t, NULL), 0);
+        assert_int_equal(w.r, -EBUSY);
+        assert_non_null(strstr(store_last_error(f->store), "lock timeout"));
+        assert_int_equal(tokens_named(f, "ci"), 0);
 }
 
 static void test_reopen_keeps_data(void **state) {
@@ -891,8 +935,9 @@ int main(void) {
                 /* PostgreSQL only: a connection to a server that the server closes */
                 cmocka_unit_test_setup_teardown(test_write_after_idle_connection_closed, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_write_lost_in_flight_not_sent_again, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_busy_timeout_survives_reconnect, setup, teardown),
         };
         /* a test that cannot apply is not run, rather than counted as passed */
-        size_t n = sizeof(tests) / sizeof(tests[0]) - (on_postgresql ? 0 : 3);
+        size_t n = sizeof(tests) / sizeof(tests[0]) - (on_postgresql ? 0 : 4);
         return _cmocka_run_group_tests("store-contract", tests, n, NULL, NULL);
 }

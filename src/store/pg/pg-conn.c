@@ -77,19 +77,41 @@ static int sqlstate_errno(const char *state) {
         return -EIO;
 }
 
-/* Replaces a broken connection (settings made on the old one are gone with it). */
+/*
+ * The session's settings, on a new connection (the first, or one replacing a broken one):
+ * a stuck transaction of ours must not hold the feed's horizon (and locks) for long, and
+ * what store_set_busy_timeout() and store_tune_for_checkins() asked.
+ */
+static int apply_settings(PgStore *pg) {
+        char lock[48] = "", sql[160];
+
+        if (pg->has_lock_timeout)
+                snprintf(lock, sizeof(lock), "; SET lock_timeout = %u", pg->lock_timeout_ms);
+        snprintf(sql, sizeof(sql), "SET idle_in_transaction_session_timeout = '10s'%s%s", lock,
+                 pg->synchronous_commit ? "; SET synchronous_commit = on" : "");
+        _cleanup_pgresult_ PGresult *res = PQexec(pg->conn, sql);
+        if (PQresultStatus(res) == PGRES_COMMAND_OK)
+                return 0;
+        set_error(pg, res ? PQresultErrorMessage(res) : PQerrorMessage(pg->conn));
+        return -EBUSY;
+}
+
+/* Replaces a broken connection, with the session's settings. */
 static int reconnect(Store *s) {
         PgStore *pg = s->pg;
 
         PQreset(pg->conn);
         pg->listening = false;
         pg->closing = false;
-        if (PQstatus(pg->conn) == CONNECTION_OK) {
-                log_info("database connection re-established");
-                return 0;
+        if (PQstatus(pg->conn) != CONNECTION_OK) {
+                set_error(pg, PQerrorMessage(pg->conn));
+                return -EBUSY;
         }
-        set_error(pg, PQerrorMessage(pg->conn));
-        return -EBUSY;
+        int r = apply_settings(pg);
+        if (r < 0)
+                return r;
+        log_info("database connection re-established");
+        return 0;
 }
 
 /*
@@ -407,12 +429,15 @@ static int pg_quick_check(Store *s, char **ret_problem) {
 
 static int pg_tune_for_checkins(Store *s) {
         /* an acknowledged check-in row must survive a server crash before a follower can read it */
+        s->pg->synchronous_commit = true;
         int r = pg_command_idempotent(s, "SET synchronous_commit = on", NULL);
         return r < 0 ? r : 0;
 }
 
 static void pg_set_busy_timeout(Store *s, unsigned ms) {
         char sql[64];
+        s->pg->has_lock_timeout = true;
+        s->pg->lock_timeout_ms = ms;
         snprintf(sql, sizeof(sql), "SET lock_timeout = %u", ms);
         (void) pg_command_idempotent(s, sql, NULL);
 }
@@ -451,8 +476,7 @@ int store_pg_open(const char *url, Store **ret) {
                 return r;
         }
         PQsetNoticeReceiver(s->pg->conn, notice_receiver, s->pg);
-        /* a stuck transaction of ours must not hold the feed's horizon (and locks) for long */
-        r = pg_command_idempotent(s, "SET idle_in_transaction_session_timeout = '10s'", NULL);
+        r = apply_settings(s->pg);
         if (r >= 0)
                 r = migrate(s);
         if (r < 0) {

@@ -16,6 +16,10 @@ typedef struct PgStore {
         char error[512]; /* the last error's text: store_last_error() */
         bool listening;  /* LISTEN flota_catalog issued on this connection (lost on reconnect) */
         bool closing;    /* the server sent a FATAL notice: it is closing this connection */
+        /* session settings (SET), made again on a new connection */
+        bool has_lock_timeout;
+        unsigned lock_timeout_ms;
+        bool synchronous_commit;
 } PgStore;
 
 /* Query parameters, as text (libpq's text format); a NULL value is SQL NULL. */
