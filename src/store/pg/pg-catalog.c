@@ -117,7 +117,7 @@ int pg_release_delete(Store *s, int64_t id, const char **reterr_user) {
                 return owned;
         for (size_t i = 0; r >= 0 && i < ELEMENTSOF(uses); i++) {
                 _cleanup_pgresult_ PGresult *res = NULL;
-                r = pg_query(s, uses[i].sql, &p, &res);
+                r = pg_query_idempotent(s, uses[i].sql, &p, &res);
                 if (r >= 0 && pg_int(res, 0, 0) > 0) {
                         *reterr_user = uses[i].what;
                         r = -EBUSY;
@@ -138,7 +138,7 @@ int pg_blob_in_use(Store *s, const char *sha256) {
         int r;
 
         pg_param_text(&p, sha256);
-        r = pg_query(s, "SELECT 1 FROM releases WHERE sha256 = $1 LIMIT 1", &p, &res);
+        r = pg_query_idempotent(s, "SELECT 1 FROM releases WHERE sha256 = $1 LIMIT 1", &p, &res);
         if (r < 0)
                 return r;
         return PQntuples(res) > 0 ? 1 : 0;
@@ -188,7 +188,7 @@ int pg_channel_history(Store *s, const char *product, const char *name, size_t l
         pg_param_text(&p, product);
         pg_param_text(&p, name);
         pg_param_int(&p, (int64_t) limit);
-        r = pg_query(
+        r = pg_query_idempotent(
                 s,
                 "SELECT h.id, p.name, h.name, h.kind, h.release_id, h.previous_release_id, h.actor, h.at"
                 " FROM channel_history h JOIN products p ON p.id = h.product_id"
@@ -217,7 +217,7 @@ int pg_channel_history(Store *s, const char *product, const char *name, size_t l
 
 static int load_products(Store *s, Catalog *c) {
         _cleanup_pgresult_ PGresult *res = NULL;
-        int r = pg_query(
+        int r = pg_query_idempotent(
                 s, "SELECT id, name, key_sha256, created, platform, signing_key FROM products ORDER BY id",
                 NULL, &res);
 
@@ -244,7 +244,7 @@ static int load_products(Store *s, Catalog *c) {
 
 static int load_releases(Store *s, Catalog *c) {
         _cleanup_pgresult_ PGresult *res = NULL;
-        int r = pg_query(
+        int r = pg_query_idempotent(
                 s,
                 "SELECT r.id, r.product_id, p.name, r.version, r.platform, r.kind, r.size, r.md5, r.sha256,"
                 " r.payload_md5, r.min_flash_size, r.signed, r.compressed, r.chip, r.notes, r.created"
@@ -282,10 +282,10 @@ static int load_releases(Store *s, Catalog *c) {
 
 static int load_channels(Store *s, Catalog *c) {
         _cleanup_pgresult_ PGresult *res = NULL;
-        int r = pg_query(s,
-                         "SELECT product_id, name, kind, release_id, updated FROM channels"
-                         " ORDER BY product_id, name, kind",
-                         NULL, &res);
+        int r = pg_query_idempotent(s,
+                                    "SELECT product_id, name, kind, release_id, updated FROM channels"
+                                    " ORDER BY product_id, name, kind",
+                                    NULL, &res);
 
         if (r < 0)
                 return r;
@@ -304,7 +304,7 @@ static int load_channels(Store *s, Catalog *c) {
 
 static int load_overrides(Store *s, Catalog *c) {
         _cleanup_pgresult_ PGresult *res = NULL;
-        int r = pg_query(
+        int r = pg_query_idempotent(
                 s,
                 "SELECT device_id, pin_release_id, assigned_release_id, channel FROM device_overrides"
                 " WHERE pin_release_id IS NOT NULL OR assigned_release_id IS NOT NULL OR channel IS NOT "
@@ -330,7 +330,7 @@ int pg_catalog_load(Store *s, Catalog **ret) {
         int r;
 
         /* one snapshot for all four reads, so the catalog is consistent */
-        r = pg_command(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", NULL);
+        r = pg_command_idempotent(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", NULL);
         if (r < 0)
                 return r;
         r = load_products(s, c);
@@ -370,7 +370,8 @@ int pg_token_delete(Store *s, const char *name) {
 
 int pg_tokens_list(Store *s, int (*cb)(const Token *t, void *userdata), void *userdata) {
         _cleanup_pgresult_ PGresult *res = NULL;
-        int r = pg_query(s, "SELECT id, name, role, sha256, created FROM tokens ORDER BY name", NULL, &res);
+        int r = pg_query_idempotent(s, "SELECT id, name, role, sha256, created FROM tokens ORDER BY name",
+                                    NULL, &res);
 
         if (r < 0)
                 return r;

@@ -77,20 +77,69 @@ static int sqlstate_errno(const char *state) {
         return -EIO;
 }
 
-/* A connection that broke is re-established before the next statement outside a transaction. */
+/*
+ * The session's settings, on a new connection (the first, or one replacing a broken one):
+ * a stuck transaction of ours must not hold the feed's horizon (and locks) for long, and
+ * what store_set_busy_timeout() and store_tune_for_checkins() asked.
+ */
+static int apply_settings(PgStore *pg) {
+        char lock[48] = "", sql[160];
+
+        if (pg->has_lock_timeout)
+                snprintf(lock, sizeof(lock), "; SET lock_timeout = %u", pg->lock_timeout_ms);
+        snprintf(sql, sizeof(sql), "SET idle_in_transaction_session_timeout = '10s'%s%s", lock,
+                 pg->synchronous_commit ? "; SET synchronous_commit = on" : "");
+        _cleanup_pgresult_ PGresult *res = PQexec(pg->conn, sql);
+        if (PQresultStatus(res) == PGRES_COMMAND_OK)
+                return 0;
+        set_error(pg, res ? PQresultErrorMessage(res) : PQerrorMessage(pg->conn));
+        return -EBUSY;
+}
+
+/* Replaces a broken connection, with the session's settings. */
+static int reconnect(Store *s) {
+        PgStore *pg = s->pg;
+
+        PQreset(pg->conn);
+        pg->listening = false;
+        pg->closing = false;
+        if (PQstatus(pg->conn) != CONNECTION_OK) {
+                set_error(pg, PQerrorMessage(pg->conn));
+                return -EBUSY;
+        }
+        int r = apply_settings(pg);
+        if (r < 0)
+                return r;
+        log_info("database connection re-established");
+        return 0;
+}
+
+/*
+ * Takes what the server sent on an idle connection since the last statement: a server that
+ * closed it (restarted, backend terminated) has sent a FATAL notice and then end of file, so
+ * the connection shows as closing or bad now, before a statement goes out on it. Bounded: a
+ * stream of notifications is left for the next round.
+ */
+static void take_pending_input(PgStore *pg) {
+        for (int i = 0; i < 8 && PQstatus(pg->conn) == CONNECTION_OK; i++) {
+                struct pollfd pfd = { .fd = PQsocket(pg->conn), .events = POLLIN };
+                if (pfd.fd < 0 || poll(&pfd, 1, 0) <= 0)
+                        return;
+                if (!PQconsumeInput(pg->conn))
+                        return; /* end of file or an error: PQstatus() says bad */
+                /* parses it: notifications are queued, a FATAL goes to notice_receiver() */
+                (void) PQisBusy(pg->conn);
+        }
+}
+
+/* Before a statement outside a transaction: a connection that broke or is closing is replaced. */
 static int ensure_connected(Store *s) {
         PgStore *pg = s->pg;
 
-        if (PQstatus(pg->conn) == CONNECTION_OK)
+        take_pending_input(pg);
+        if (PQstatus(pg->conn) == CONNECTION_OK && !pg->closing)
                 return 0;
-        PQreset(pg->conn);
-        pg->listening = false;
-        if (PQstatus(pg->conn) == CONNECTION_OK) {
-                log_info("database connection re-established");
-                return 0;
-        }
-        set_error(pg, PQerrorMessage(pg->conn));
-        return -EBUSY;
+        return reconnect(s);
 }
 
 static PGresult *exec(PgStore *pg, const char *sql, const PgParams *p) {
@@ -103,10 +152,28 @@ static bool succeeded(const PGresult *res) {
         return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
 }
 
-int pg_query(Store *s, const char *sql, const PgParams *p, PGresult **ret) {
+typedef enum RunFlags {
+        RUN_IDEMPOTENT = 1 << 0, /* harmless to run twice: sent again after a lost connection */
+        RUN_COMMIT = 1 << 1,     /* the COMMIT of a transaction: its outcome is unknown when lost */
+} RunFlags;
+
+/* The error of a statement whose connection broke after it was sent, and that is not sent again. */
+static int lost(PgStore *pg, bool in_transaction, RunFlags flags) {
+        /* inside a transaction the statement took the transaction with it; a commit may have happened */
+        const char *outcome = in_transaction && !(flags & RUN_COMMIT)
+                                      ? "the transaction was rolled back"
+                                      : "the change may or may not have been made";
+        char *text = xasprintf("database connection lost, %s: %s", outcome, PQerrorMessage(pg->conn));
+
+        set_error(pg, text);
+        free(text);
+        return -EBUSY;
+}
+
+static int run(Store *s, const char *sql, const PgParams *p, RunFlags flags, PGresult **ret) {
         PgStore *pg = s->pg;
-        bool idle = PQtransactionStatus(pg->conn) == PQTRANS_IDLE ||
-                    PQtransactionStatus(pg->conn) == PQTRANS_UNKNOWN;
+        PGTransactionStatusType t = PQtransactionStatus(pg->conn);
+        bool idle = t == PQTRANS_IDLE || t == PQTRANS_UNKNOWN;
         int r;
 
         if (idle) {
@@ -115,15 +182,19 @@ int pg_query(Store *s, const char *sql, const PgParams *p, PGresult **ret) {
                         return r;
         }
         PGresult *res = exec(pg, sql, p);
-        /*
-         * The server went away since the last statement (restarted, failed over): outside a
-         * transaction nothing is lost by running the statement again on a new connection.
-         */
-        if (!succeeded(res) && idle && PQstatus(pg->conn) == CONNECTION_BAD) {
+        if (!succeeded(res) && PQstatus(pg->conn) == CONNECTION_BAD) {
                 PQclear(res);
                 res = NULL;
-                if (ensure_connected(s) == 0)
-                        res = exec(pg, sql, p);
+                /*
+                 * The connection broke while the statement ran. Outside a transaction the
+                 * server may have committed it before: only a statement that is harmless
+                 * twice goes again, on a new connection; any other is reported, not repeated.
+                 */
+                if (!idle || !(flags & RUN_IDEMPOTENT))
+                        return lost(pg, !idle, flags);
+                if (reconnect(s) < 0)
+                        return -EBUSY;
+                res = exec(pg, sql, p);
         }
         if (succeeded(res)) {
                 if (ret)
@@ -140,9 +211,10 @@ int pg_query(Store *s, const char *sql, const PgParams *p, PGresult **ret) {
         return r;
 }
 
-int pg_command(Store *s, const char *sql, const PgParams *p) {
+/* A statement's row count, or -errno. */
+static int run_command(Store *s, const char *sql, const PgParams *p, RunFlags flags) {
         _cleanup_pgresult_ PGresult *res = NULL;
-        int r = pg_query(s, sql, p, &res);
+        int r = run(s, sql, p, flags, &res);
 
         if (r < 0)
                 return r;
@@ -150,13 +222,29 @@ int pg_command(Store *s, const char *sql, const PgParams *p) {
         return n && *n ? atoi(n) : 0;
 }
 
+int pg_query(Store *s, const char *sql, const PgParams *p, PGresult **ret) {
+        return run(s, sql, p, 0, ret);
+}
+
+int pg_query_idempotent(Store *s, const char *sql, const PgParams *p, PGresult **ret) {
+        return run(s, sql, p, RUN_IDEMPOTENT, ret);
+}
+
+int pg_command_idempotent(Store *s, const char *sql, const PgParams *p) {
+        return run_command(s, sql, p, RUN_IDEMPOTENT);
+}
+
+int pg_command(Store *s, const char *sql, const PgParams *p) {
+        return run_command(s, sql, p, 0);
+}
+
 static int pg_begin(Store *s) {
-        int r = pg_command(s, "BEGIN", NULL);
+        int r = pg_command_idempotent(s, "BEGIN", NULL);
         return r < 0 ? r : 0;
 }
 
 static int pg_commit(Store *s) {
-        int r = pg_command(s, "COMMIT", NULL);
+        int r = run_command(s, "COMMIT", NULL, RUN_COMMIT);
         return r < 0 ? r : 0;
 }
 
@@ -171,7 +259,7 @@ int pg_tx_begin(Store *s) {
 
         if (t == PQTRANS_INTRANS)
                 return 0;
-        int r = pg_command(s, "BEGIN", NULL);
+        int r = pg_command_idempotent(s, "BEGIN", NULL);
         return r < 0 ? r : 1;
 }
 
@@ -212,7 +300,7 @@ int pg_catalog_wait(Store *s, unsigned timeout_ms) {
         int r;
 
         if (!pg->listening) {
-                r = pg_command(s, "LISTEN flota_catalog", NULL);
+                r = pg_command_idempotent(s, "LISTEN flota_catalog", NULL);
                 if (r < 0)
                         return r;
                 pg->listening = true;
@@ -236,7 +324,7 @@ int pg_catalog_wait(Store *s, unsigned timeout_ms) {
 
 int pg_catalog_version(Store *s, int64_t *ret) {
         _cleanup_pgresult_ PGresult *res = NULL;
-        int r = pg_query(s, "SELECT catalog_version FROM meta", NULL, &res);
+        int r = pg_query_idempotent(s, "SELECT catalog_version FROM meta", NULL, &res);
 
         if (r < 0)
                 return r;
@@ -252,13 +340,13 @@ static const char *pg_last_error(Store *s) {
 
 static int pg_schema_version(Store *s) {
         _cleanup_pgresult_ PGresult *exists = NULL, *res = NULL;
-        int r = pg_query(s, "SELECT to_regclass('meta') IS NOT NULL", NULL, &exists);
+        int r = pg_query_idempotent(s, "SELECT to_regclass('meta') IS NOT NULL", NULL, &exists);
 
         if (r < 0)
                 return r;
         if (!pg_bool(exists, 0, 0))
                 return 0; /* an empty database */
-        r = pg_query(s, "SELECT schema_version FROM meta", NULL, &res);
+        r = pg_query_idempotent(s, "SELECT schema_version FROM meta", NULL, &res);
         if (r < 0)
                 return r;
         return PQntuples(res) == 1 ? (int) pg_int(res, 0, 0) : -EIO;
@@ -291,14 +379,14 @@ static int migrate_locked(Store *s) {
         }
         for (size_t v = (size_t) version; v < pg_n_migrations; v++) {
                 PgParams p = {};
-                int r = pg_command(s, "BEGIN", NULL);
+                int r = pg_command_idempotent(s, "BEGIN", NULL);
                 if (r >= 0)
                         r = pg_command(s, pg_migrations[v], NULL);
                 pg_param_int(&p, (int64_t) v + 1);
                 if (r >= 0)
                         r = pg_command(s, "UPDATE meta SET schema_version = $1", &p);
                 if (r >= 0)
-                        r = pg_command(s, "COMMIT", NULL);
+                        r = pg_commit(s);
                 if (r < 0) {
                         pg_rollback(s);
                         return r;
@@ -312,13 +400,16 @@ static int migrate(Store *s) {
         PgParams p = {};
         int r;
 
-        /* several replicas starting at once: one migrates, the others wait and find it done */
+        /*
+         * several replicas starting at once: one migrates, the others wait and find it done
+         * (a session lock: one taken on a connection that broke went with it)
+         */
         pg_param_int(&p, PG_LOCK_MIGRATE);
-        r = pg_command(s, "SELECT pg_advisory_lock($1)", &p);
+        r = pg_command_idempotent(s, "SELECT pg_advisory_lock($1)", &p);
         if (r < 0)
                 return r;
         r = migrate_locked(s);
-        (void) pg_command(s, "SELECT pg_advisory_unlock($1)", &p);
+        (void) pg_command_idempotent(s, "SELECT pg_advisory_unlock($1)", &p);
         return r;
 }
 
@@ -338,18 +429,27 @@ static int pg_quick_check(Store *s, char **ret_problem) {
 
 static int pg_tune_for_checkins(Store *s) {
         /* an acknowledged check-in row must survive a server crash before a follower can read it */
-        int r = pg_command(s, "SET synchronous_commit = on", NULL);
+        s->pg->synchronous_commit = true;
+        int r = pg_command_idempotent(s, "SET synchronous_commit = on", NULL);
         return r < 0 ? r : 0;
 }
 
 static void pg_set_busy_timeout(Store *s, unsigned ms) {
         char sql[64];
+        s->pg->has_lock_timeout = true;
+        s->pg->lock_timeout_ms = ms;
         snprintf(sql, sizeof(sql), "SET lock_timeout = %u", ms);
-        (void) pg_command(s, sql, NULL);
+        (void) pg_command_idempotent(s, sql, NULL);
 }
 
-static void notice_quiet(void *arg, const char *message) {
-        log_debug("database: %s", message);
+/* The server's notices, at debug level; a FATAL one is the server closing the connection. */
+static void notice_receiver(void *arg, const PGresult *res) {
+        PgStore *pg = arg;
+        const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+
+        if (severity && (streq(severity, "FATAL") || streq(severity, "PANIC")))
+                pg->closing = true;
+        log_debug("database: %s", PQresultErrorMessage(res));
 }
 
 int store_pg_open(const char *url, Store **ret) {
@@ -375,9 +475,8 @@ int store_pg_open(const char *url, Store **ret) {
                 pg_free(s);
                 return r;
         }
-        PQsetNoticeProcessor(s->pg->conn, notice_quiet, NULL);
-        /* a stuck transaction of ours must not hold the feed's horizon (and locks) for long */
-        r = pg_command(s, "SET idle_in_transaction_session_timeout = '10s'", NULL);
+        PQsetNoticeReceiver(s->pg->conn, notice_receiver, s->pg);
+        r = apply_settings(s->pg);
         if (r >= 0)
                 r = migrate(s);
         if (r < 0) {

@@ -50,7 +50,7 @@ static void device_from_row(const PGresult *res, int i, Device *d) {
 static int run_device_query(Store *s, const char *sql, const PgParams *p, DeviceCallback cb,
                             void *userdata) {
         _cleanup_pgresult_ PGresult *res = NULL;
-        int r = pg_query(s, sql, p, &res);
+        int r = pg_query_idempotent(s, sql, p, &res);
 
         if (r < 0)
                 return r;

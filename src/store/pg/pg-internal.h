@@ -15,6 +15,11 @@ typedef struct PgStore {
         char *url;
         char error[512]; /* the last error's text: store_last_error() */
         bool listening;  /* LISTEN flota_catalog issued on this connection (lost on reconnect) */
+        bool closing;    /* the server sent a FATAL notice: it is closing this connection */
+        /* session settings (SET), made again on a new connection */
+        bool has_lock_timeout;
+        unsigned lock_timeout_ms;
+        bool synchronous_commit;
 } PgStore;
 
 /* Query parameters, as text (libpq's text format); a NULL value is SQL NULL. */
@@ -37,10 +42,25 @@ void pg_param_bool(PgParams *p, bool v);
  * and -errno returned: -EEXIST unique violation, -ENOLINK foreign key, -EINVAL not-null,
  * check or bad value, -EBUSY serialization failure, deadlock, lock timeout or a connection
  * that is down (retry later), -ENOSPC disk full, -EIO anything else.
+ *
+ * A lost connection: outside a transaction, one that broke or that the server closed while
+ * idle (restart, terminated backend) is replaced before the statement is sent. One that
+ * breaks after the statement was sent is not retried: the server may have committed it just
+ * before (autocommit, or a COMMIT), and a write must not be applied twice. The call returns
+ * -EBUSY, "database connection lost, the change may or may not have been made" (or "the
+ * transaction was rolled back", inside a transaction); the caller finds out by reading.
  */
 int pg_query(Store *s, const char *sql, const PgParams *p, PGresult **ret);
 /* pg_query for a statement without rows; returns the number of rows it affected, or -errno. */
 int pg_command(Store *s, const char *sql, const PgParams *p);
+/*
+ * pg_query and pg_command for a statement that is harmless to run twice: a read (SELECT
+ * without side effects, or a session advisory lock, which went with the broken connection),
+ * BEGIN, SET, LISTEN. Outside a transaction, when the connection breaks after it was sent,
+ * it is sent once more on a new connection. Inside one it is not (the transaction is gone).
+ */
+int pg_query_idempotent(Store *s, const char *sql, const PgParams *p, PGresult **ret);
+int pg_command_idempotent(Store *s, const char *sql, const PgParams *p);
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(PGresult *, PQclear);
 #define _cleanup_pgresult_ _cleanup_(PQclearp)
