@@ -343,7 +343,7 @@ static int write_chunk(Store *s, Checkin *c, size_t n, const JournalMark *mark) 
         int64_t index = 0, base;
         int r;
 
-        r = pg_command(s, "BEGIN", NULL);
+        r = pg_command_idempotent(s, "BEGIN", NULL);
         if (r < 0)
                 return r;
         /* the batch's transaction id: taking it makes this transaction hold the feed's horizon */
@@ -382,8 +382,8 @@ int pg_journal_mark(Store *s, const char *journal, JournalMark *ret) {
         PgParams p = {};
 
         pg_param_text(&p, journal);
-        int r = pg_query(s, "SELECT generation, end_offset FROM checkin_journals WHERE journal = $1", &p,
-                         &res);
+        int r = pg_query_idempotent(
+                s, "SELECT generation, end_offset FROM checkin_journals WHERE journal = $1", &p, &res);
         if (r < 0)
                 return r;
         if (PQntuples(res) == 0)
@@ -437,12 +437,13 @@ int pg_checkins_after(Store *s, int64_t after, size_t limit, CheckinCallback cb,
         pg_param_int(&p, after);
         pg_param_int(&p, (int64_t) limit);
         /* one statement: the rows and the horizon come from the same snapshot */
-        r = pg_query(s,
-                     "SELECT " CHECKIN_COLUMNS " FROM checkins WHERE id > $1 AND id <"
-                     " (pg_snapshot_xmin(pg_current_snapshot())::text::bigint + (SELECT xid_base FROM "
-                     "meta)) * 65536"
-                     " ORDER BY id LIMIT $2",
-                     &p, &res);
+        r = pg_query_idempotent(
+                s,
+                "SELECT " CHECKIN_COLUMNS " FROM checkins WHERE id > $1 AND id <"
+                " (pg_snapshot_xmin(pg_current_snapshot())::text::bigint + (SELECT xid_base FROM "
+                "meta)) * 65536"
+                " ORDER BY id LIMIT $2",
+                &p, &res);
         if (r < 0)
                 return r;
         for (int i = 0; i < PQntuples(res); i++) {
@@ -462,7 +463,7 @@ int pg_device_checkins(Store *s, const char *id, size_t limit, CheckinCallback c
         int r, n = 0;
 
         pg_param_text(&p, id);
-        r = pg_query(s, "SELECT last_checkin_id FROM devices WHERE id = $1", &p, &last);
+        r = pg_query_idempotent(s, "SELECT last_checkin_id FROM devices WHERE id = $1", &p, &last);
         if (r < 0)
                 return r;
         if (PQntuples(last) != 1)
@@ -475,7 +476,8 @@ int pg_device_checkins(Store *s, const char *id, size_t limit, CheckinCallback c
                 Checkin c;
 
                 pg_param_int(&q, next);
-                r = pg_query(s, "SELECT " CHECKIN_COLUMNS ", prev_id FROM checkins WHERE id = $1", &q, &res);
+                r = pg_query_idempotent(s, "SELECT " CHECKIN_COLUMNS ", prev_id FROM checkins WHERE id = $1",
+                                        &q, &res);
                 if (r < 0)
                         return r;
                 if (PQntuples(res) != 1)
@@ -492,7 +494,7 @@ int pg_device_checkins(Store *s, const char *id, size_t limit, CheckinCallback c
 
 int64_t pg_checkins_count(Store *s) {
         _cleanup_pgresult_ PGresult *res = NULL;
-        int r = pg_query(s, "SELECT count(*) FROM checkins", NULL, &res);
+        int r = pg_query_idempotent(s, "SELECT count(*) FROM checkins", NULL, &res);
 
         if (r < 0)
                 return r;
@@ -504,7 +506,7 @@ int pg_checkins_prune(Store *s, usec_t before, size_t max_rows) {
         PgParams p = {}, k = {};
         int r;
 
-        r = pg_command(s, "BEGIN", NULL);
+        r = pg_command_idempotent(s, "BEGIN", NULL);
         if (r < 0)
                 return r;
         /* a cluster-wide job: one replica at a time, the others skip this round */
