@@ -34,6 +34,8 @@ void device_print_json(FILE *out, const Device *d, unsigned depth);
 cJSON *checkin_to_json(const Checkin *c);
 
 /* Adds "key": RFC 3339 time, or null for 0. */
+/* An integer member written exactly, whatever its size (cJSON's numbers are doubles). */
+void json_add_int(cJSON *o, const char *key, int64_t v);
 void json_add_time(cJSON *o, const char *key, usec_t t);
 /* Adds "key": string, or null for NULL/"" when empty_is_null. */
 void json_add_string_or_null(cJSON *o, const char *key, const char *s);

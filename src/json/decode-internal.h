@@ -13,3 +13,10 @@
  * way, which also says what is wrong.
  */
 int json_scan_assignment_page(const char *text, size_t len, AssignmentPage *ret);
+
+/*
+ * Reads again, exactly as 64-bit integers, the "next" and the check-ins' "id" of a check-in
+ * list that the general decoder read into l (as doubles). 0, or -EBADMSG when the text does
+ * not hold them as plain integers.
+ */
+int json_checkin_list_exact_ids(const char *text, size_t len, CheckinList *l);

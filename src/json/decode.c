@@ -610,6 +610,8 @@ int json_decode_checkin_list(const char *text, size_t len, CheckinList *ret,
                 return r;
         l.items = items;
         r = get_int(&c, j, "next", false, 0, 0, INT64_MAX, &l.next);
+        if (r >= 0 && json_checkin_list_exact_ids(text, len, &l) < 0)
+                r = fail(&c, "the check-in ids are not plain integers");
         if (r < 0) {
                 checkin_list_done(&l);
                 return r;

@@ -17,6 +17,14 @@ static cJSON *new_object(void) {
         return o;
 }
 
+void json_add_int(cJSON *o, const char *key, int64_t v) {
+        char buf[24];
+
+        /* as digits: a double, what cJSON keeps numbers as, is exact only below 2^53 */
+        snprintf(buf, sizeof(buf), "%" PRId64, v);
+        cJSON_AddRawToObject(o, key, buf);
+}
+
 void json_add_time(cJSON *o, const char *key, usec_t t) {
         char buf[RFC3339_MAX];
 
@@ -228,7 +236,7 @@ cJSON *checkin_to_json(const Checkin *c) {
 
         /* 0: a poll that changed nothing and got no row of its own (flotad's JSON-lines log) */
         if (c->id > 0)
-                cJSON_AddNumberToObject(o, "id", (double) c->id);
+                json_add_int(o, "id", c->id);
         else
                 cJSON_AddNullToObject(o, "id");
         json_add_time(o, "at", c->at);

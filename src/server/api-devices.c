@@ -250,6 +250,19 @@ enum MHD_Result api_assignments_delete(ApiCall *call) {
         return assign(call, false);
 }
 
+/* A page of the feed, and the last id on it (exact: positions pass 2^53 on PostgreSQL). */
+typedef struct FeedPage {
+        cJSON *items;
+        int64_t last;
+} FeedPage;
+
+static int add_feed_checkin(const Checkin *c, void *userdata) {
+        FeedPage *page = userdata;
+        cJSON_AddItemToArray(page->items, checkin_to_json(c));
+        page->last = c->id;
+        return 0;
+}
+
 enum MHD_Result api_checkins_list(ApiCall *call) {
         Server *srv = call->srv;
         const char *after = api_arg(call, "after"), *limit = api_arg(call, "limit");
@@ -261,22 +274,17 @@ enum MHD_Result api_checkins_list(ApiCall *call) {
         if (limit && (parse_u64(limit, &n) < 0 || n == 0 || n > 10000))
                 return api_bad_body(call, "limit must be 1-10000");
 
-        cJSON *arr = cJSON_CreateArray();
+        FeedPage page = { .items = cJSON_CreateArray(), .last = cursor };
         pthread_mutex_lock(&srv->api_lock);
-        int r = store_checkins_after(srv->api_store, cursor, n, add_checkin, arr);
+        int r = store_checkins_after(srv->api_store, cursor, n, add_feed_checkin, &page);
         pthread_mutex_unlock(&srv->api_lock);
         if (r < 0) {
-                cJSON_Delete(arr);
+                cJSON_Delete(page.items);
                 return api_store_error(call, r, "check-ins");
         }
-        int count = cJSON_GetArraySize(arr);
-        if (count > 0) {
-                const cJSON *id = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(arr, count - 1), "id");
-                cursor = (int64_t) id->valuedouble;
-        }
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddItemToObject(o, "checkins", arr);
-        cJSON_AddNumberToObject(o, "next", (double) cursor);
+        cJSON_AddItemToObject(o, "checkins", page.items);
+        json_add_int(o, "next", page.last);
         return respond_json(call->conn, MHD_HTTP_OK, o);
 }
 

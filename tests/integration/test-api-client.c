@@ -10,6 +10,8 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -271,6 +273,74 @@ static void test_channels_checkins_and_errors(void **state) {
         api_client_free(down);
 }
 
+/* Moves the next check-in ids past 2^53, where a double (cJSON's numbers) is no longer exact. */
+static void raise_checkin_ids(const Flotad *f) {
+        if (f->database) {
+                /* PostgreSQL: ids are ((transaction id + xid_base) << 16) | index */
+                _cleanup_free_ char *psql = xasprintf("%s/psql", getenv("FLOTA_TEST_PG_BINDIR"));
+                char *argv[] = { psql,        "-q", "-d",
+                                 f->database, "-c", "UPDATE meta SET xid_base = 1099511627776",
+                                 NULL };
+                _cleanup_free_ char *out = NULL;
+                assert_int_equal(run_program(argv, true, &out), 0);
+                return;
+        }
+        _cleanup_free_ char *path = xasprintf("%s/flotad.db", f->data_dir);
+        sqlite3 *db;
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        sqlite3_busy_timeout(db, 5000);
+        assert_int_equal(sqlite3_exec(db,
+                                      "UPDATE sequences SET next = 9007199254740993 WHERE name = 'checkins'",
+                                      NULL, NULL, NULL),
+                         SQLITE_OK);
+        sqlite3_close(db);
+}
+
+/* Feed ids past 2^53 come through exactly: written as digits, read as 64-bit integers. */
+static void test_feed_ids_past_2_53(void **state) {
+        Flotad *f = *state;
+        _cleanup_(api_client_freep) ApiClient *c = client(f, f->admin_token);
+        char err[API_CLIENT_ERROR_MAX];
+        int64_t ids[8];
+        size_t n = 0;
+
+        assert_int_equal(api_product_create(c, "door", NULL, NULL, err), 0);
+        raise_checkin_ids(f);
+        for (int i = 0; i < 5; i++) {
+                char mac[18];
+                snprintf(mac, sizeof(mac), "18:FE:AA:00:02:%02X", i);
+                poll_as(f, mac, "1.0");
+        }
+        assert_int_equal(wait_checkins(f, 5), 5);
+        for (int64_t after = 0;;) {
+                ApiCheckinPage p;
+                assert_int_equal(api_checkins_page(c, after, 2, &p, err), 0);
+                for (size_t i = 0; i < p.n && n < 8; i++)
+                        ids[n++] = p.items[i].id;
+                bool done = p.n == 0;
+                after = p.next;
+                api_checkin_page_done(&p);
+                if (done)
+                        break;
+        }
+        assert_int_equal(n, 5);
+        assert_true(ids[0] > (INT64_C(1) << 53));
+        for (size_t i = 1; i < n; i++)
+                assert_true(ids[i] > ids[i - 1]);
+        if (!f->database) /* one transaction's ids are consecutive on SQLite: 2^53 + 1 and on */
+                for (size_t i = 0; i < n; i++)
+                        assert_int_equal(ids[i], INT64_C(9007199254740993) + (int64_t) i);
+
+        /* and the text says so: the last id and "next" in digits */
+        HttpResponse r;
+        assert_int_equal(api(f, "GET", "/api/v1/checkins?after=0&limit=10", NULL, &r), 200);
+        char want[64];
+        snprintf(want, sizeof(want), "\"next\":%" PRId64, ids[n - 1]);
+        if (!strstr(r.body, want))
+                fail_msg("%s not in %s", want, r.body);
+        http_response_done(&r);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_versions_are_encoded, flotad_fixture_setup,
@@ -278,6 +348,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_devices_and_filters, flotad_fixture_setup,
                                                 flotad_fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_channels_checkins_and_errors, flotad_fixture_setup,
+                                                flotad_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_feed_ids_past_2_53, flotad_fixture_setup,
                                                 flotad_fixture_teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
