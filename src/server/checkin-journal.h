@@ -6,14 +6,16 @@
  * is killed (SIGKILL, the OOM killer, a crash) thus loses no answered poll: at its next start
  * the writer reads the mark back and writes what lies beyond it, once.
  *
- * The file: a 40-byte header ("FLOTAJNL", format 1, the journal's random id, its generation),
- * then records (journal-record.h). Once the database holds every record and the file has
- * grown past a few MiB, it is cut back to its header and its generation goes up: a mark of an
- * older generation covers nothing of the new one. Writes reach the page cache, not the disk:
- * the journal outlives the process, not the machine's power.
+ * A segment file: a 40-byte header ("FLOTAJNL", format 1, the journal's random id, the
+ * segment's generation), then records (journal-record.h). New records go to PATH. Once it has
+ * grown past a few MiB, it is renamed PATH.1 and a new PATH of the next generation takes the
+ * records; PATH.1 is deleted as soon as the database holds a record of the newer generation
+ * (a mark covers every record of the generations before its own). So the journal holds what
+ * the database lacks plus at most one full segment, however steady the polling.
  *
- * One flotad per journal: the file is locked (flock) while open, and a second flotad on the
- * same file is refused. Not thread-safe: the check-in queue serializes its callers.
+ * Writes reach the page cache, not the disk: the journal outlives the process, not the
+ * machine's power. One flotad per journal: PATH is locked (flock) while open, and a second
+ * flotad on it is refused. Not thread-safe: the check-in queue serializes its callers.
  */
 #pragma once
 
@@ -26,18 +28,22 @@
 #define CHECKIN_JOURNAL_HEADER 40
 
 typedef struct CheckinJournal {
-        char *path;
-        int fd;
-        char id[JOURNAL_ID_LEN + 1]; /* 32 hex digits */
-        int64_t generation;
-        uint64_t size;          /* the end of the last record: where the next one goes */
-        uint64_t damaged_bytes; /* found at open: bytes that hold no valid record */
+        char *path; /* PATH; the older segment is PATH.1 */
+        char *old_path;
+        int fd;                      /* PATH, locked */
+        char id[JOURNAL_ID_LEN + 1]; /* 32 hex digits, the same in both segments */
+        int64_t generation;          /* PATH's */
+        uint64_t size;               /* the end of PATH's last record: where the next one goes */
+        int64_t old_generation;      /* PATH.1's; 0 when there is none */
+        uint64_t old_size;           /* the end of PATH.1's last record */
+        uint64_t damaged_bytes;      /* found at open: bytes that hold no valid record */
 } CheckinJournal;
 
 /*
- * Opens path, creating it (with a new id) when missing or empty, and locks it. A record cut
- * short at the end (the process died inside a write) is cut off. -EBUSY: another flotad has
- * it open; -EPROTO: the file is not a check-in journal this flotad reads; or -errno.
+ * Opens path (and path.1 when there is one), creating path (with a new id) when missing or
+ * empty, and locks it. A record cut short at the end of a segment (the process died inside a
+ * write) is cut off. -EBUSY: another flotad has it open; -EPROTO: a file that is not a
+ * check-in journal this flotad reads, or a path.1 of another journal; or -errno.
  */
 int checkin_journal_open(CheckinJournal *j, const char *path);
 /* Appends one encoded record (journal_record_encode()). A failed write leaves the file as it was. */
@@ -45,21 +51,20 @@ int checkin_journal_append(CheckinJournal *j, const uint8_t *record, size_t len)
 /* The mark that covers every record written so far. */
 JournalMark checkin_journal_mark(const CheckinJournal *j);
 
+typedef int (*JournalRecordCallback)(const Checkin *c, int64_t generation, uint64_t end, void *userdata);
 /*
- * Where replay of the records before `to` starts, given the database's mark for this journal
- * (NULL: it has none): past what the mark covers, or from the first record when the mark is of
- * an older generation. Returns `to` (nothing to replay) when the mark covers everything.
+ * Calls cb, in order, for each record that mark (NULL: the database has none) does not cover:
+ * PATH.1's, then PATH's up to byte `to`, with the generation and offset its record ends at.
+ * Bytes that hold no record are skipped and counted in *ret_skipped. Stops at cb's first
+ * negative return. 0 or -errno.
  */
-uint64_t checkin_journal_replay_start(const CheckinJournal *j, const JournalMark *mark, uint64_t to);
-
-typedef int (*JournalRecordCallback)(const Checkin *c, uint64_t end, void *userdata);
+int checkin_journal_replay(CheckinJournal *j, const JournalMark *mark, uint64_t to, JournalRecordCallback cb,
+                           void *userdata, uint64_t *ret_skipped);
 /*
- * Calls cb for each valid record in [from, to), with the offset its record ends at; bytes that
- * hold no record are skipped and counted in *ret_skipped. Stops at cb's first negative return.
- * 0 or -errno.
+ * Starts a new segment: PATH becomes PATH.1 and a new PATH of the next generation takes the
+ * records. Only while there is no PATH.1.
  */
-int checkin_journal_read(CheckinJournal *j, uint64_t from, uint64_t to, JournalRecordCallback cb,
-                         void *userdata, uint64_t *ret_skipped);
-/* Cuts the file back to its header with the next generation. Only once the database holds every record. */
-int checkin_journal_roll(CheckinJournal *j);
+int checkin_journal_rotate(CheckinJournal *j);
+/* Deletes PATH.1: once the database holds a record of PATH's generation. */
+void checkin_journal_drop_old(CheckinJournal *j);
 void checkin_journal_close(CheckinJournal *j);

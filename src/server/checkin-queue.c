@@ -11,19 +11,25 @@
 #include "flota/log.h"
 #include "journal-record.h"
 
+/* Where a check-in's journal record ends: its segment's generation and offset. */
+typedef struct JournalPos {
+        int64_t generation;
+        int64_t end;
+} JournalPos;
+
 /* Check-ins in arrival order, with where each one's journal record ends. */
 struct CheckinBlock {
         CheckinBlock *next;
         size_t n;
-        int64_t ends[CHECKIN_BLOCK];
+        JournalPos pos[CHECKIN_BLOCK];
         Checkin items[CHECKIN_BLOCK];
 };
 
 /* Blocks kept for reuse: the queue's steady state allocates nothing. */
 #define FREE_BLOCKS_MAX 2
 
-/* Once the database holds all of it, a journal this big is cut back. */
-#define JOURNAL_ROLL_BYTES (8u << 20)
+/* A journal segment this big makes way for a new one. */
+#define JOURNAL_SEGMENT_BYTES (8u << 20)
 
 static void deadline_in(struct timespec *ts, unsigned ms) {
         clock_gettime(CLOCK_MONOTONIC, ts);
@@ -159,15 +165,21 @@ static void maybe_prune(CheckinQueue *q) {
                 log_info("deleted %" PRIu64 " check-ins past the retention", total);
 }
 
-/* Cuts the journal back once the database holds all of it (committed: the end of what it holds). */
-static void maybe_roll(CheckinQueue *q, int64_t committed) {
+/*
+ * After a commit that reached pos: the older segment goes once the database holds a record
+ * of the newer one, and a full segment makes way for a new one.
+ */
+static void after_commit(CheckinQueue *q, JournalPos pos) {
         CheckinJournal *j = q->journal;
 
         pthread_mutex_lock(&q->lock);
-        if (j->size >= JOURNAL_ROLL_BYTES && q->n == 0 && (int64_t) j->size == committed) {
-                int r = checkin_journal_roll(j);
+        if (j->old_generation > 0 && pos.generation > j->old_generation)
+                checkin_journal_drop_old(j);
+        if (j->old_generation == 0 && j->size >= JOURNAL_SEGMENT_BYTES) {
+                int r = checkin_journal_rotate(j);
                 if (r < 0)
-                        log_error("cutting back the check-in journal %s failed: %s", j->path, strerror(-r));
+                        log_error("starting a new segment of the check-in journal %s failed: %s", j->path,
+                                  strerror(-r));
         }
         pthread_mutex_unlock(&q->lock);
 }
@@ -180,10 +192,10 @@ static JournalMark mark_at(const CheckinJournal *j, int64_t generation, int64_t 
 }
 
 /* Writes one block; its mark is where its last record ends. */
-static bool write_block(CheckinQueue *q, CheckinBlock *b, int64_t generation) {
+static bool write_block(CheckinQueue *q, CheckinBlock *b) {
         if (!q->journal)
                 return write_batch(q, b->items, b->n, NULL);
-        JournalMark m = mark_at(q->journal, generation, b->ends[b->n - 1]);
+        JournalMark m = mark_at(q->journal, b->pos[b->n - 1].generation, b->pos[b->n - 1].end);
         return write_batch(q, b->items, b->n, &m);
 }
 
@@ -215,19 +227,18 @@ static void block_recycle(CheckinQueue *q, CheckinBlock *b) {
 typedef struct Replay {
         CheckinQueue *q;
         CheckinBlock *block;
-        int64_t generation;
         bool gave_up;
 } Replay;
 
-static int replay_one(const Checkin *c, uint64_t end, void *userdata) {
+static int replay_one(const Checkin *c, int64_t generation, uint64_t end, void *userdata) {
         Replay *rp = userdata;
         CheckinBlock *b = rp->block;
 
         b->items[b->n] = *c;
-        b->ends[b->n++] = (int64_t) end;
+        b->pos[b->n++] = (JournalPos) { generation, (int64_t) end };
         if (b->n < CHECKIN_BLOCK)
                 return 0;
-        if (!write_block(rp->q, b, rp->generation)) {
+        if (!write_block(rp->q, b)) {
                 rp->gave_up = true;
                 return -ECANCELED;
         }
@@ -256,25 +267,29 @@ static void replay_journal(CheckinQueue *q) {
                         delay_ms *= 2;
         }
         pthread_mutex_lock(&q->lock);
-        int64_t generation = j->generation;
-        uint64_t from = checkin_journal_replay_start(j, r == 1 ? &mark : NULL, q->replay_to);
+        Replay rp = { .q = q, .block = block_new(q) };
         pthread_mutex_unlock(&q->lock);
-        if (from >= q->replay_to)
-                return;
-
-        Replay rp = { .q = q, .block = block_new(q), .generation = generation };
         uint64_t skipped = 0;
-        r = checkin_journal_read(j, from, q->replay_to, replay_one, &rp, &skipped);
-        if (r >= 0 && rp.block->n > 0 && write_block(q, rp.block, generation))
+        /* nothing else reads the journal's fields this uses before the writer's first batch */
+        r = checkin_journal_replay(j, r == 1 ? &mark : NULL, q->replay_to, replay_one, &rp, &skipped);
+        bool done = r >= 0 && (rp.block->n == 0 || write_block(q, rp.block));
+        if (done)
                 atomic_fetch_add(&q->replayed, rp.block->n);
         if (r < 0 && !rp.gave_up)
                 log_error("reading the check-in journal %s failed: %s", j->path, strerror(-r));
         if (skipped > 0)
                 log_error("check-in journal %s: %" PRIu64 " damaged bytes between records skipped", j->path,
                           skipped);
-        log_info("check-in journal: %lu check-ins answered before the last stop were not in the database; "
-                 "written now",
-                 (unsigned long) atomic_load(&q->replayed));
+        if (atomic_load(&q->replayed) > 0)
+                log_info("check-in journal: %lu check-ins answered before the last stop were not in the "
+                         "database; written now",
+                         (unsigned long) atomic_load(&q->replayed));
+        if (done) {
+                /* the database holds every record before replay_to, the older segment's too */
+                pthread_mutex_lock(&q->lock);
+                checkin_journal_drop_old(j);
+                pthread_mutex_unlock(&q->lock);
+        }
         free(rp.block);
 }
 
@@ -302,19 +317,18 @@ static void *writer_main(void *userdata) {
                 }
                 /* take every block: pushers start new ones while these are written */
                 CheckinBlock *blocks = q->head;
-                int64_t generation = q->journal ? q->journal->generation : 0;
                 q->head = q->tail = NULL;
                 q->n = 0;
                 pthread_mutex_unlock(&q->lock);
 
                 bool all = true;
-                int64_t committed = 0;
+                JournalPos committed = {};
                 while (blocks) {
                         CheckinBlock *b = blocks;
                         blocks = b->next;
-                        bool ok = all && write_block(q, b, generation);
+                        bool ok = all && write_block(q, b);
                         if (ok)
-                                committed = b->ends[b->n - 1];
+                                committed = b->pos[b->n - 1];
                         else if (!all && !q->journal)
                                 atomic_fetch_add(&q->dropped, b->n); /* after one given up at stop */
                         all = ok;
@@ -324,7 +338,7 @@ static void *writer_main(void *userdata) {
                 }
                 maybe_prune(q);
                 if (q->journal && all)
-                        maybe_roll(q, committed);
+                        after_commit(q, committed);
                 pthread_mutex_lock(&q->lock);
         }
         pthread_mutex_unlock(&q->lock);
@@ -388,7 +402,8 @@ void checkin_queue_push(CheckinQueue *q, const Checkin *c) {
                           q->journal->path, strerror(-r));
         CheckinBlock *b = tail_block(q);
         b->items[b->n] = *c;
-        b->ends[b->n++] = q->journal ? (int64_t) q->journal->size : 0;
+        b->pos[b->n++] = q->journal ? (JournalPos) { q->journal->generation, (int64_t) q->journal->size }
+                                    : (JournalPos) {};
         if (++q->n == CHECKIN_BLOCK)
                 pthread_cond_signal(&q->wake);
         pthread_mutex_unlock(&q->lock);

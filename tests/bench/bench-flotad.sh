@@ -22,6 +22,8 @@
 #   DEVICES       device population of the kit and of esp_poll.lua (default 100000)
 #   PHP200=1      also measure the PHP script's 200 (1 MiB) answer (slow)
 #   KEEP=1        keep the scratch dir (wrk output, logs, flotad.db)
+#   FLOTAD_ARGS   more flotad options, e.g. "--checkin-journal none" to measure
+#                 what the journal costs
 #
 # Needs: nginx wrk php-fpm8.2 php-cli php-sqlite3 sqlite3 curl gcc, and
 # root (the kit's nginx runs its workers as www-data).  Only 127.0.0.1 is used.
@@ -291,7 +293,7 @@ start_flotad() {
     TOKEN=$("$FLOTAD_BIN" --data-dir "$data" token create bench --role admin 2>/dev/null)
     [ -n "$TOKEN" ] || die "flotad token create printed no token"
     "$FLOTAD_BIN" --data-dir "$data" --listen "127.0.0.1:$FLOTAD_PORT" --threads "$THREADS" \
-        --log-file "$SCRATCH/logs/flotad.log" &
+        --log-file "$SCRATCH/logs/flotad.log" ${FLOTAD_ARGS:-} &
     FLOTAD_PID=$!
     for _ in $(seq 1 100); do
         curl -s -o /dev/null --max-time 1 "$FLOTAD/healthz" && break

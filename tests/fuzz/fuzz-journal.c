@@ -14,7 +14,7 @@
 #include "fuzz.h"
 #include "journal-record.h"
 
-static int check_record(const Checkin *c, uint64_t end, void *userdata) {
+static int check_record(const Checkin *c, int64_t generation, uint64_t end, void *userdata) {
         uint8_t a[JOURNAL_RECORD_MAX], b[JOURNAL_RECORD_MAX];
         Checkin again;
         size_t used;
@@ -38,8 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         close(fd);
         if (checkin_journal_open(&j, path) == 0) {
                 uint64_t skipped;
-                (void) checkin_journal_read(&j, CHECKIN_JOURNAL_HEADER, j.size, check_record, NULL,
-                                            &skipped);
+                (void) checkin_journal_replay(&j, NULL, j.size, check_record, NULL, &skipped);
                 checkin_journal_close(&j);
         }
         unlink(path);

@@ -13,12 +13,15 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "flota/alloc.h"
@@ -239,6 +242,103 @@ static void test_damaged_record_loses_only_itself(void **state) {
         assert_non_null(strstr(log, "damaged bytes between records"));
 }
 
+typedef struct SimRun {
+        const Flotad *f;
+        char *poll_log;
+        int status;
+        atomic_bool done;
+} SimRun;
+
+static void *run_sim(void *userdata) {
+        SimRun *run = userdata;
+        _cleanup_free_ char *server = xasprintf("http://127.0.0.1:%d", run->f->port);
+        char *argv[] = { getenv("FLOTA_SIM"),
+                         "--server",
+                         server,
+                         "--devices",
+                         "2000",
+                         "--product",
+                         "door",
+                         "--rate",
+                         "max",
+                         "--duration",
+                         "3",
+                         "--concurrency",
+                         "32",
+                         "--poll-log",
+                         run->poll_log,
+                         NULL };
+        run->status = run_program(argv, true, NULL);
+        atomic_store(&run->done, true);
+        return NULL;
+}
+
+static long file_size(const char *path) {
+        struct stat st;
+        return stat(path, &st) == 0 ? (long) st.st_size : -1;
+}
+
+static size_t count_lines(const char *path) {
+        _cleanup_free_ char *text = slurp(path, NULL);
+        size_t n = 0;
+        for (const char *p = text; (p = strchr(p, '\n')); p++)
+                n++;
+        return n;
+}
+
+/* A segment is 8 MiB, about 32,000 records; the journal may pass it by one batch before it moves on. */
+#define SEGMENT_BOUND (12L << 20)
+
+/* Polling that never stops: the journal moves to a new segment and deletes the old one, and stays small. */
+static void test_journal_bounded_under_steady_polls(void **state) {
+        Flotad *f = *state;
+        _cleanup_free_ char *path = xasprintf("%s/checkins.journal", f->data_dir);
+        _cleanup_free_ char *old = xasprintf("%s/checkins.journal.1", f->data_dir);
+        long biggest = 0;
+        bool saw_old = false, saw_drop = false;
+        size_t answered = 0;
+
+        assert_int_equal(flotad_start(f, every_poll), 0);
+        make_product(f);
+        /* 3-second runs of a fleet polling flat out, until a segment came and went (at most 20) */
+        for (int round = 0; round < 20 && !(saw_drop && answered > 40000); round++) {
+                SimRun run = { .f = f, .poll_log = xasprintf("%s/polls-%d.txt", f->dir, round) };
+                pthread_t t;
+                pthread_create(&t, NULL, run_sim, &run);
+                while (!atomic_load(&run.done)) {
+                        long n = file_size(path);
+                        if (n > biggest)
+                                biggest = n;
+                        bool now = file_size(old) >= 0;
+                        saw_drop |= saw_old && !now;
+                        saw_old |= now;
+                        struct timespec ts = { 0, 20 * 1000000L };
+                        nanosleep(&ts, NULL);
+                }
+                pthread_join(t, NULL);
+                assert_int_equal(run.status, 0);
+                answered += count_lines(run.poll_log);
+                free(run.poll_log);
+        }
+        /* killed at once: what the last batches had not written comes back from the journal */
+        flotad_stop(f, SIGKILL);
+        if (!saw_drop || biggest > SEGMENT_BOUND)
+                fail_msg("after %zu polls: journal rotated %d, old segment deleted %d, largest %ld bytes",
+                         answered, saw_old, saw_drop, biggest);
+
+        assert_int_equal(flotad_start(f, every_poll), 0);
+        assert_int_equal(wait_db_count(f, "SELECT count(*) FROM checkins", (long) answered),
+                         (long) answered);
+        assert_int_equal(db_count(f, "SELECT count(*) FROM checkins"), (long) answered);
+        /* and once the database holds everything, no older segment is kept */
+        for (int i = 0; i < 250 && file_size(old) >= 0; i++) {
+                struct timespec ts = { 0, 20 * 1000000L };
+                nanosleep(&ts, NULL);
+        }
+        assert_true(file_size(old) < 0);
+        assert_true(file_size(path) < SEGMENT_BOUND);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_kill9_loses_no_answered_poll, setup, teardown),
@@ -248,6 +348,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_not_a_journal_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_torn_tail_is_cut, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_damaged_record_loses_only_itself, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_journal_bounded_under_steady_polls, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
