@@ -97,7 +97,7 @@ for backend in sqlite postgresql; do
         "$createdb" bench_cost
         db=$(url_of bench_cost)
         token=$("$flotad" --database "$db" token create bench --role admin 2>/dev/null)
-        start_flotad pg "$port" --database "$db" --image-dir "$work/pg-images"
+        start_flotad pg "$port" --database "$db" --data-dir "$work/pg-data" --image-dir "$work/pg-images"
     fi
     pid=$last_pid
     seed_catalog "$port"
@@ -132,14 +132,15 @@ for backend in sqlite postgresql; do
         printf "   %-10s %7d polls: flotad %6.1f ms CPU, database %6.1f ms CPU, WAL %8.0f B, database +%8.0f B per 1,000 polls\n",
             b, n, f * 1000 / hz / k, p * 1000 / hz / k, w / k, s / k }'
 done
-echo "   (SQLite: its CPU is inside flotad's; the SQLite size counts the -wal file, which checkpoints reuse)"
+echo "   (SQLite: its CPU is inside flotad's; the SQLite size counts the -wal file, which checkpoints reuse;"
+echo "   both also append each check-in, about 256 B, to their journal in the page cache, not counted here)"
 
 # --- 2. 304 latency while PostgreSQL is stopped --------------------------------------------
 port=$(free_port)
 "$createdb" bench_down
 db=$(url_of bench_down)
 token=$("$flotad" --database "$db" token create bench --role admin 2>/dev/null)
-start_flotad down "$port" --database "$db" --image-dir "$work/pg-images"
+start_flotad down "$port" --database "$db" --data-dir "$work/down-data" --image-dir "$work/pg-images"
 pid=$last_pid
 seed_catalog "$port"
 run_sim() { "$sim" --server "http://127.0.0.1:$port" --devices "$devices" --product bench --versions 2.0.0=100 \
@@ -169,9 +170,9 @@ stop_pid "$pid"
 db=$(url_of bench_prop)
 token=$("$flotad" --database "$db" token create bench --role admin 2>/dev/null)
 pa=$(free_port); pb=$(free_port)
-start_flotad a "$pa" --database "$db" --image-dir "$work/shared"
+start_flotad a "$pa" --database "$db" --data-dir "$work/a" --image-dir "$work/shared"
 a_pid=$last_pid
-start_flotad b "$pb" --database "$db" --image-dir "$work/shared"
+start_flotad b "$pb" --database "$db" --data-dir "$work/b" --image-dir "$work/shared"
 b_pid=$last_pid
 seed_catalog "$pa"
 "$sim" mkimage --version 3.0.0 --size 64K -o "$work/image3.bin"
