@@ -92,10 +92,20 @@ enum MHD_Result metrics_handle(Server *srv, struct MHD_Connection *conn) {
             "# HELP flotad_checkins_dropped_total Check-ins lost: the queue was full or the server "
             "stopped.\n"
             "# TYPE flotad_checkins_dropped_total counter\n"
-            "flotad_checkins_dropped_total %lu\n",
+            "flotad_checkins_dropped_total %lu\n"
+            "# HELP flotad_checkins_replayed_total Check-ins answered before the last stop and written "
+            "from the journal at start.\n"
+            "# TYPE flotad_checkins_replayed_total counter\n"
+            "flotad_checkins_replayed_total %lu\n"
+            "# HELP flotad_checkin_journal_errors_total Check-ins the journal could not take (answered "
+            "anyway).\n"
+            "# TYPE flotad_checkin_journal_errors_total counter\n"
+            "flotad_checkin_journal_errors_total %lu\n",
             (unsigned long) atomic_load(&srv->checkins.written),
             (unsigned long) atomic_load(&srv->checkins.failures), checkin_queue_pending(&srv->checkins),
-            (unsigned long) atomic_load(&srv->checkins.dropped));
+            (unsigned long) atomic_load(&srv->checkins.dropped),
+            (unsigned long) atomic_load(&srv->checkins.replayed),
+            (unsigned long) atomic_load(&srv->checkins.journal_errors));
         put(&t,
             "# HELP flotad_connections_open Connections open now.\n"
             "# TYPE flotad_connections_open gauge\n"

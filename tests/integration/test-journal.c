@@ -105,6 +105,10 @@ static void test_kill9_loses_no_answered_poll(void **state) {
 
         assert_int_equal(flotad_start(f, every_poll), 0);
         assert_int_equal(wait_checkins(f, 300), 300);
+        HttpResponse r;
+        assert_int_equal(api(f, "GET", "/metrics", NULL, &r), 200);
+        assert_non_null(strstr(r.body, "flotad_checkins_replayed_total 300\n"));
+        http_response_done(&r);
         /* written once: another restart adds nothing */
         assert_int_equal(flotad_stop(f, SIGTERM), 0);
         assert_int_equal(flotad_start(f, every_poll), 0);
