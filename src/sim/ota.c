@@ -696,10 +696,13 @@ int sim_ota_start(Sim *s) {
                 for (uint32_t j = 0; j < k && next < s->n_devices; j++)
                         s->devices[next++].ota_fault = f;
         }
+        /* every device first, so that sim_ota_stop() after a failure below finds each one whole */
+        for (uint32_t i = 0; i < s->n_devices; i++) {
+                ota->devs[i] = (OtaDev) { .s = s, .d = &s->devices[i], .udp = -1, .lsn = -1, .tcp = -1 };
+                ota->devs[i].addr.s_addr = htonl(so->ota_addr_base + i);
+        }
         for (uint32_t i = 0; i < s->n_devices; i++) {
                 OtaDev *o = &ota->devs[i];
-                *o = (OtaDev) { .s = s, .d = &s->devices[i], .udp = -1, .lsn = -1, .tcp = -1 };
-                o->addr.s_addr = htonl(so->ota_addr_base + i);
                 uint16_t port = listen_port(s, o->d);
                 int r;
                 if (so->ota == SIM_OTA_ESPOTA) {

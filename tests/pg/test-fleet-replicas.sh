@@ -70,7 +70,7 @@ try=0
 while :; do
     try=$((try + 1))
     [ "$try" -le 20 ] || fail "no free port for nginx"
-    nport=$((20000 + ($$ * 7 + try * 131) % 40000))
+    nport=$((20000 + ($$ * 7 + try * 131) % 12000)) # below the ephemeral ports
     curl -s -o /dev/null "http://127.0.0.1:$nport/" && continue
     sed -e "s|server 127.0.0.1:8070;|$upstream|" -e "s|listen 8080;|listen 127.0.0.1:$nport;|" \
         -e "s|alias /var/lib/flota/images/;|alias $work/images/;|" "$SRC/share/nginx/flotad.conf" > "$work/site.conf"

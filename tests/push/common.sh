@@ -3,8 +3,10 @@
 # waits, cleanup by pid), flota-sim fleets that answer pushes on 127.0.0.x, and a config file.
 . "$(dirname "$0")/../rollout/common.sh"
 
-# a port for this run's simulated devices (each listens on its own 127.0.0.x address)
-PORT=$((20000 + $$ % 30000))
+# a port for this run's simulated devices (each listens on its own 127.0.0.x address); below
+# the kernel's ephemeral range (32768 and up), where an outgoing connection of another test
+# could hold the same address and port
+PORT=$((20000 + $$ % 12000))
 
 # ota NAME ARGS...: a flota-sim fleet answering pushes (no --server unless given)
 ota() {

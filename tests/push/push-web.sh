@@ -72,3 +72,13 @@ set -e
 grep -q '"message":	"FAIL"' "$work/example.json" || fail "the example's FAIL is lost"
 [ "$(outcome_of "$work/example.json" "127.0.0.2:$PORT")" = ok ] || fail "example OK: $(cat "$work/example.json")"
 echo "ok: the WebServer + Update example's pages"
+
+# a second fleet on addresses the first holds: refused with a clear error, and a clean exit
+set +e
+"$FLOTA_SIM" --ota web --ota-port "$PORT" --devices 2 --duration 1 >"$work/clash.log" 2>&1
+status=$?
+set -e
+[ "$status" = 1 ] || fail "a fleet that cannot listen exited $status: $(cat "$work/clash.log")"
+grep -q "cannot listen on 127.0.0.1:$PORT: Address already in use" "$work/clash.log" ||
+    fail "no clear error: $(cat "$work/clash.log")"
+echo "ok: a fleet that cannot listen says so"
