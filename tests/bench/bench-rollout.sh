@@ -32,6 +32,7 @@ trap cleanup EXIT INT TERM
 fleet_cte="WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < $devices)"
 mac="printf('18:FE:%02X:%02X:%02X:%02X', (i >> 24) & 255, (i >> 16) & 255, (i >> 8) & 255, i & 255)"
 now=$(date +%s)
+echo "$now" > "$work/now" # for a tick run by hand on a kept directory (KEEP=1)
 
 token=$("$flotad" --data-dir "$work/d" token create bench --role admin 2>/dev/null)
 echo "generating $devices devices in flotad's database and in the inventory..."
