@@ -2,7 +2,8 @@
 /*
  * A full disk: flotad's data directory on a small tmpfs. An upload that does not fit is
  * refused with 507 and leaves nothing behind; the server keeps answering polls, says that
- * its check-in writer is failing, and writes what was queued once there is space again.
+ * its check-in writer is failing (and its check-in journal, on the same disk, counts what it
+ * could not take), and writes what was queued once there is space again.
  * Needs root (to mount); exits 77, which meson reports as skipped, otherwise.
  */
 #include <setjmp.h>
@@ -103,6 +104,14 @@ static void test_polls_on_full_disk(void **state) {
         _cleanup_free_ char *h = wait_health(f, "\"writer\":\"failing\"");
         if (!strstr(h, "\"status\":\"degraded\""))
                 fail_msg("healthz with a full disk: %s", h);
+        /* the journal, on the same disk, could not take them either: counted and said, answered anyway */
+        assert_int_equal(api(f, "GET", "/metrics", NULL, &r), 200);
+        const char *m = strstr(r.body, "\nflotad_checkin_journal_errors_total ");
+        if (!m || atol(m + strlen("\nflotad_checkin_journal_errors_total ")) <= 0)
+                fail_msg("no journal errors counted on a full disk: %s", m ? m : "(no counter)");
+        http_response_done(&r);
+        _cleanup_free_ char *log = slurp(f->log_path, NULL);
+        assert_non_null(strstr(log, "appending to the check-in journal"));
 
         /* space again: everything queued is written, nothing was lost */
         assert_int_equal(unlink(filler), 0);
