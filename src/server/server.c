@@ -409,9 +409,9 @@ static int open_journal(Server *srv) {
                         path);
         if (r == -EPROTO)
                 return log_error_errno(r,
-                                       "%s is not a check-in journal this flotad can read: move it away "
-                                       "(it may hold check-ins a newer flotad did not write)",
-                                       path);
+                                       "%s (or %s.1) is not a check-in journal this flotad can read: "
+                                       "move it away (it may hold check-ins a newer flotad did not write)",
+                                       path, path);
         if (r < 0)
                 return log_error_errno(r, "cannot open the check-in journal %s: %s", path, strerror(-r));
         if (srv->checkin_journal.damaged_bytes > 0)

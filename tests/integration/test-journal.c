@@ -187,6 +187,31 @@ static void test_not_a_journal_refused(void **state) {
         assert_string_equal(after, text);
 }
 
+static void test_older_segment_of_another_journal_refused(void **state) {
+        Flotad *f = *state;
+        _cleanup_free_ char *journal = xasprintf("%s/checkins.journal", f->data_dir);
+        _cleanup_free_ char *other = xasprintf("%s/other.journal", f->dir);
+        _cleanup_free_ char *output = NULL;
+        const char *const other_args[] = { "--checkin-journal", other, NULL };
+
+        /* two journals, each with an id of its own */
+        assert_int_equal(flotad_start(f, NULL), 0);
+        assert_int_equal(flotad_stop(f, SIGTERM), 0);
+        assert_int_equal(flotad_start(f, other_args), 0);
+        assert_int_equal(flotad_stop(f, SIGTERM), 0);
+        /* the other one where this one's older segment goes: refused, not replayed */
+        _cleanup_free_ char *cp = xasprintf("cp '%s' '%s.1'", other, journal);
+        assert_int_equal(system(cp), 0);
+        char *const args[] = { "flotad", "--data-dir", f->data_dir, "--listen", "127.0.0.1:0", NULL };
+        assert_int_not_equal(flotad_run(args, &output), 0);
+        if (!strstr(output, "is not a check-in journal this flotad can read"))
+                fail_msg("unexpected output: %s", output);
+        /* and once it is moved away, flotad starts */
+        _cleanup_free_ char *rm = xasprintf("rm '%s.1'", journal);
+        assert_int_equal(system(rm), 0);
+        assert_int_equal(flotad_start(f, NULL), 0);
+}
+
 /* Appends bytes to the journal; or, with at >= 0, overwrites one byte there. */
 static void damage_journal(const Flotad *f, long at, const char *append, size_t len) {
         _cleanup_free_ char *path = xasprintf("%s/checkins.journal", f->data_dir);
@@ -350,6 +375,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_without_journal_the_polls_are_lost, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_second_flotad_on_journal_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_not_a_journal_refused, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_older_segment_of_another_journal_refused, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_torn_tail_is_cut, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_damaged_record_loses_only_itself, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_journal_bounded_under_steady_polls, setup, teardown),
