@@ -247,12 +247,6 @@ int checkin_journal_append(CheckinJournal *j, const uint8_t *record, size_t len)
         return r;
 }
 
-JournalMark checkin_journal_mark(const CheckinJournal *j) {
-        JournalMark m = { .generation = j->generation, .end = (int64_t) j->size };
-        memcpy(m.journal, j->id, sizeof(m.journal));
-        return m;
-}
-
 /* Where the records of a segment that mark does not cover start; `to` when it covers them all. */
 static uint64_t uncovered_from(int64_t generation, const JournalMark *mark, uint64_t to) {
         if (!mark || mark->generation < generation)

@@ -48,8 +48,6 @@ typedef struct CheckinJournal {
 int checkin_journal_open(CheckinJournal *j, const char *path);
 /* Appends one encoded record (journal_record_encode()). A failed write leaves the file as it was. */
 int checkin_journal_append(CheckinJournal *j, const uint8_t *record, size_t len);
-/* The mark that covers every record written so far. */
-JournalMark checkin_journal_mark(const CheckinJournal *j);
 
 typedef int (*JournalRecordCallback)(const Checkin *c, int64_t generation, uint64_t end, void *userdata);
 /*

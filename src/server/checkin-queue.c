@@ -184,10 +184,10 @@ static void after_commit(CheckinQueue *q, JournalPos pos) {
         pthread_mutex_unlock(&q->lock);
 }
 
+/* The journal's id never changes once open: read without the lock, unlike its size. */
 static JournalMark mark_at(const CheckinJournal *j, int64_t generation, int64_t end) {
-        JournalMark m = checkin_journal_mark(j);
-        m.generation = generation;
-        m.end = end;
+        JournalMark m = { .generation = generation, .end = end };
+        memcpy(m.journal, j->id, sizeof(m.journal));
         return m;
 }
 
