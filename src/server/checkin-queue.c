@@ -11,12 +11,6 @@
 #include "flota/log.h"
 #include "journal-record.h"
 
-/* Where a check-in's journal record ends: its segment's generation and offset. */
-typedef struct JournalPos {
-        int64_t generation;
-        int64_t end;
-} JournalPos;
-
 /* Check-ins in arrival order, with where each one's journal record ends. */
 struct CheckinBlock {
         CheckinBlock *next;
@@ -175,7 +169,8 @@ static void after_commit(CheckinQueue *q, JournalPos pos) {
         pthread_mutex_lock(&q->lock);
         if (j->old_generation > 0 && pos.generation > j->old_generation)
                 checkin_journal_drop_old(j);
-        if (j->old_generation == 0 && j->size >= JOURNAL_SEGMENT_BYTES) {
+        /* while check-ins wait in the journal only, they stay in one segment */
+        if (j->old_generation == 0 && j->size >= JOURNAL_SEGMENT_BYTES && !q->spilling) {
                 int r = checkin_journal_rotate(j);
                 if (r < 0)
                         log_error("starting a new segment of the check-in journal %s failed: %s", j->path,
@@ -224,27 +219,55 @@ static void block_recycle(CheckinQueue *q, CheckinBlock *b) {
         q->free = b;
 }
 
-typedef struct Replay {
+typedef struct Reader {
         CheckinQueue *q;
         CheckinBlock *block;
+        uint64_t written;
         bool gave_up;
-} Replay;
+} Reader;
 
-static int replay_one(const Checkin *c, int64_t generation, uint64_t end, void *userdata) {
-        Replay *rp = userdata;
-        CheckinBlock *b = rp->block;
+static int read_one(const Checkin *c, int64_t generation, uint64_t end, void *userdata) {
+        Reader *rd = userdata;
+        CheckinBlock *b = rd->block;
 
         b->items[b->n] = *c;
         b->pos[b->n++] = (JournalPos) { generation, (int64_t) end };
         if (b->n < CHECKIN_BLOCK)
                 return 0;
-        if (!write_block(rp->q, b)) {
-                rp->gave_up = true;
+        if (!write_block(rd->q, b)) {
+                rd->gave_up = true;
                 return -ECANCELED;
         }
-        atomic_fetch_add(&rp->q->replayed, b->n);
+        rd->written += b->n;
         b->n = 0;
         return 0;
+}
+
+/*
+ * Writes the journal's records after `from` (NULL: all of them) and before byte `to` of the
+ * current segment, in blocks. True when the database holds them all; *ret_written counts them.
+ */
+static bool write_from_journal(CheckinQueue *q, const JournalMark *from, uint64_t to,
+                               uint64_t *ret_written) {
+        CheckinJournal *j = q->journal;
+        uint64_t skipped = 0;
+
+        pthread_mutex_lock(&q->lock);
+        Reader rd = { .q = q, .block = block_new(q) };
+        pthread_mutex_unlock(&q->lock);
+        /* only this thread changes the fields this reads (segments come and go in after_commit()) */
+        int r = checkin_journal_replay(j, from, to, read_one, &rd, &skipped);
+        bool done = r >= 0 && (rd.block->n == 0 || write_block(q, rd.block));
+        if (done)
+                rd.written += rd.block->n;
+        if (r < 0 && !rd.gave_up)
+                log_error("reading the check-in journal %s failed: %s", j->path, strerror(-r));
+        if (skipped > 0)
+                log_error("check-in journal %s: %" PRIu64 " damaged bytes between records skipped", j->path,
+                          skipped);
+        free(rd.block);
+        *ret_written = rd.written;
+        return done;
 }
 
 /*
@@ -256,6 +279,7 @@ static void replay_journal(CheckinQueue *q) {
         CheckinJournal *j = q->journal;
         JournalMark mark;
         unsigned delay_ms = 50;
+        uint64_t written = 0;
         int r;
 
         while ((r = store_journal_mark(q->store, j->id, &mark)) < 0) {
@@ -266,31 +290,48 @@ static void replay_journal(CheckinQueue *q) {
                 if (delay_ms < 2000)
                         delay_ms *= 2;
         }
-        pthread_mutex_lock(&q->lock);
-        Replay rp = { .q = q, .block = block_new(q) };
-        pthread_mutex_unlock(&q->lock);
-        uint64_t skipped = 0;
-        /* nothing else reads the journal's fields this uses before the writer's first batch */
-        r = checkin_journal_replay(j, r == 1 ? &mark : NULL, q->replay_to, replay_one, &rp, &skipped);
-        bool done = r >= 0 && (rp.block->n == 0 || write_block(q, rp.block));
-        if (done)
-                atomic_fetch_add(&q->replayed, rp.block->n);
-        if (r < 0 && !rp.gave_up)
-                log_error("reading the check-in journal %s failed: %s", j->path, strerror(-r));
-        if (skipped > 0)
-                log_error("check-in journal %s: %" PRIu64 " damaged bytes between records skipped", j->path,
-                          skipped);
-        if (atomic_load(&q->replayed) > 0)
+        bool done = write_from_journal(q, r == 1 ? &mark : NULL, q->replay_to, &written);
+        atomic_fetch_add(&q->replayed, written);
+        if (written > 0)
                 log_info("check-in journal: %lu check-ins answered before the last stop were not in the "
                          "database; written now",
-                         (unsigned long) atomic_load(&q->replayed));
+                         (unsigned long) written);
         if (done) {
                 /* the database holds every record before replay_to, the older segment's too */
                 pthread_mutex_lock(&q->lock);
                 checkin_journal_drop_old(j);
                 pthread_mutex_unlock(&q->lock);
         }
-        free(rp.block);
+}
+
+/*
+ * Writes the check-ins that waited in the journal only, while the queue was full, in journal
+ * order, until none are left; then new ones queue in memory again. False when the server
+ * stops before (what is left stays in the journal for the next start).
+ */
+static bool drain_spill(CheckinQueue *q) {
+        for (;;) {
+                pthread_mutex_lock(&q->lock);
+                JournalMark from = mark_at(q->journal, q->spill_from.generation, q->spill_from.end);
+                uint64_t to = q->journal->size;
+                pthread_mutex_unlock(&q->lock);
+
+                uint64_t written = 0;
+                if (!write_from_journal(q, &from, to, &written))
+                        return false;
+                pthread_mutex_lock(&q->lock);
+                q->spilled -= written <= q->spilled ? written : q->spilled;
+                if (q->journal->size == to) {
+                        /* everything the journal took is in the database: back to memory */
+                        q->spilling = false;
+                        q->spilled = 0;
+                        pthread_mutex_unlock(&q->lock);
+                        log_info("the check-ins that waited in the check-in journal are written");
+                        return true;
+                }
+                q->spill_from = (JournalPos) { q->journal->generation, (int64_t) to };
+                pthread_mutex_unlock(&q->lock);
+        }
 }
 
 static void *writer_main(void *userdata) {
@@ -306,6 +347,14 @@ static void *writer_main(void *userdata) {
                         while (q->n < CHECKIN_BLOCK && !q->stopping)
                                 if (pthread_cond_timedwait(&q->wake, &q->lock, &ts) == ETIMEDOUT)
                                         break;
+                }
+                if (q->n == 0 && q->spilling) {
+                        pthread_mutex_unlock(&q->lock);
+                        bool drained = drain_spill(q);
+                        pthread_mutex_lock(&q->lock);
+                        if (!drained)
+                                break; /* stopping, the database away: the journal keeps them */
+                        continue;
                 }
                 if (q->n == 0) {
                         if (q->stopping)
@@ -336,8 +385,15 @@ static void *writer_main(void *userdata) {
                         block_recycle(q, b);
                         pthread_mutex_unlock(&q->lock);
                 }
+                if (!all) {
+                        /* given up at stop, the database away: the journal keeps what is left */
+                        pthread_mutex_lock(&q->lock);
+                        if (!q->journal)
+                                atomic_fetch_add(&q->dropped, q->n);
+                        break;
+                }
                 maybe_prune(q);
-                if (q->journal && all)
+                if (q->journal)
                         after_commit(q, committed);
                 pthread_mutex_lock(&q->lock);
         }
@@ -380,11 +436,45 @@ static CheckinBlock *tail_block(CheckinQueue *q) {
         return b;
 }
 
+/*
+ * Called under q->lock when the queue is full, or already spilling: the check-in waits in
+ * the journal only, and the writer reads it back once it has written what is in memory.
+ */
+static void spill(CheckinQueue *q, const uint8_t *record, size_t len) {
+        CheckinJournal *j = q->journal;
+        JournalPos start = { j->generation, (int64_t) j->size };
+        int r = checkin_journal_append(j, record, len);
+
+        if (r < 0) {
+                /* in neither memory nor the journal: lost, and counted */
+                atomic_fetch_add(&q->journal_errors, 1);
+                if (atomic_fetch_add(&q->dropped, 1) % 10000 == 0)
+                        log_error("check-in queue full and the check-in journal %s failed (%s): dropping "
+                                  "check-ins, counted in flotad_checkins_dropped_total",
+                                  j->path, strerror(-r));
+                return;
+        }
+        if (!q->spilling) {
+                q->spilling = true;
+                q->spill_from = start;
+                log_warning("check-in queue full (%zu waiting, the database is not taking writes): further "
+                            "check-ins wait in the check-in journal %s",
+                            q->max_pending, j->path);
+        }
+        q->spilled++;
+        atomic_fetch_add(&q->spilled_total, 1);
+}
+
 void checkin_queue_push(CheckinQueue *q, const Checkin *c) {
         uint8_t record[JOURNAL_RECORD_MAX];
         size_t len = q->journal ? journal_record_encode(c, record) : 0;
 
         pthread_mutex_lock(&q->lock);
+        if (q->journal && (q->spilling || q->n >= q->max_pending)) {
+                spill(q, record, len);
+                pthread_mutex_unlock(&q->lock);
+                return;
+        }
         if (q->n >= q->max_pending) {
                 pthread_mutex_unlock(&q->lock);
                 /* never make a request thread wait for the database */
@@ -411,7 +501,7 @@ void checkin_queue_push(CheckinQueue *q, const Checkin *c) {
 
 size_t checkin_queue_pending(CheckinQueue *q) {
         pthread_mutex_lock(&q->lock);
-        size_t n = q->n;
+        size_t n = q->n + q->spilled;
         pthread_mutex_unlock(&q->lock);
         return n;
 }

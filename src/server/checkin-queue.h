@@ -4,8 +4,10 @@
  * (one transaction per batch), so heavy polling does not cost one fsync per poll.
  * A push never waits for the database: polls are answered from memory whatever the database
  * does. A batch that fails to commit (locked database, full disk, server away) is retried
- * until it commits; while it is retried, new check-ins queue up to max_pending, and beyond
- * that they are dropped and counted (dropped, flotad_checkins_dropped_total), never silently.
+ * until it commits; while it is retried, new check-ins queue up to max_pending in memory.
+ * Beyond that they wait in the journal only (spilled), and the writer reads them back once
+ * the database takes writes again; without a journal they are dropped and counted (dropped,
+ * flotad_checkins_dropped_total), never silently.
  *
  * With a journal (checkin-journal.h), a push appends the check-in to it before the poll is
  * answered, each batch records its journal mark in its own transaction, and the writer's
@@ -29,6 +31,12 @@
 
 typedef struct CheckinBlock CheckinBlock;
 
+/* A place in the journal: a segment's generation and an offset in it. */
+typedef struct JournalPos {
+        int64_t generation;
+        int64_t end;
+} JournalPos;
+
 typedef struct CheckinQueue {
         pthread_mutex_t lock;
         pthread_cond_t wake;
@@ -45,10 +53,14 @@ typedef struct CheckinQueue {
         CheckinLog *log;         /* optional JSON-lines copy of each committed batch; borrowed */
         CheckinJournal *journal; /* optional; borrowed; appended to under lock */
         uint64_t replay_to;      /* the journal's size when the queue started */
+        bool spilling;           /* the queue is full: new check-ins wait in the journal only */
+        JournalPos spill_from;   /* where the first check-in that waits in the journal only starts */
+        size_t spilled;          /* check-ins that wait in the journal only */
         atomic_uint_fast64_t written;
         atomic_uint_fast64_t failures;
         atomic_uint_fast64_t last_id;
         atomic_uint_fast64_t dropped;        /* check-ins that could not be queued or written */
+        atomic_uint_fast64_t spilled_total;  /* check-ins that waited in the journal only */
         atomic_uint_fast64_t replayed;       /* journaled check-ins an earlier flotad had not written */
         atomic_uint_fast64_t journal_errors; /* check-ins the journal could not take (answered anyway) */
         atomic_uint_fast64_t batch_started;  /* monotonic usec the batch being written started; 0: idle */

@@ -93,6 +93,10 @@ enum MHD_Result metrics_handle(Server *srv, struct MHD_Connection *conn) {
             "stopped.\n"
             "# TYPE flotad_checkins_dropped_total counter\n"
             "flotad_checkins_dropped_total %lu\n"
+            "# HELP flotad_checkins_spilled_total Check-ins that waited in the journal only: the queue "
+            "was full.\n"
+            "# TYPE flotad_checkins_spilled_total counter\n"
+            "flotad_checkins_spilled_total %lu\n"
             "# HELP flotad_checkins_replayed_total Check-ins answered before the last stop and written "
             "from the journal at start.\n"
             "# TYPE flotad_checkins_replayed_total counter\n"
@@ -104,6 +108,7 @@ enum MHD_Result metrics_handle(Server *srv, struct MHD_Connection *conn) {
             (unsigned long) atomic_load(&srv->checkins.written),
             (unsigned long) atomic_load(&srv->checkins.failures), checkin_queue_pending(&srv->checkins),
             (unsigned long) atomic_load(&srv->checkins.dropped),
+            (unsigned long) atomic_load(&srv->checkins.spilled_total),
             (unsigned long) atomic_load(&srv->checkins.replayed),
             (unsigned long) atomic_load(&srv->checkins.journal_errors));
         put(&t,

@@ -139,6 +139,20 @@ static void test_kill9_twice_before_writing(void **state) {
         assert_int_equal(db_count(f, "SELECT count(DISTINCT device_id) FROM checkins"), 200);
 }
 
+static void test_kill9_while_spilling(void **state) {
+        Flotad *f = *state;
+        const char *const small[] = { "--checkin-heartbeat", "0", "--checkin-queue-size", "16", NULL };
+
+        /* most of them wait in the journal only (the queue holds 16): all come back, once */
+        assert_int_equal(flotad_start(f, small), 0);
+        make_product(f);
+        assert_int_equal(answer_then_kill(f, 0, 120), 120);
+        assert_int_equal(flotad_start(f, small), 0);
+        assert_int_equal(wait_checkins(f, 120), 120);
+        assert_int_equal(db_count(f, "SELECT count(*) FROM checkins"), 120);
+        assert_int_equal(db_count(f, "SELECT count(DISTINCT device_id) FROM checkins"), 120);
+}
+
 static void test_without_journal_the_polls_are_lost(void **state) {
         Flotad *f = *state;
         const char *const none[] = { "--checkin-heartbeat", "0", "--checkin-journal", "none", NULL };
@@ -372,6 +386,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_kill9_loses_no_answered_poll, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_kill9_twice_before_writing, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_kill9_while_spilling, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_without_journal_the_polls_are_lost, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_second_flotad_on_journal_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_not_a_journal_refused, setup, teardown),

@@ -32,9 +32,15 @@ static int start_with(void **state, const char *const *args) {
         return 0;
 }
 
-/* A queue of 16 check-ins, so that a few polls fill it. */
+/* A queue of 16 check-ins, so that a few polls fill it; beyond it they wait in the journal. */
 static int setup_small_queue(void **state) {
         return start_with(state, (const char *const[]) { "--checkin-queue-size", "16", NULL });
+}
+
+/* The same without a journal: beyond the queue, check-ins are dropped and counted. */
+static int setup_small_queue_no_journal(void **state) {
+        return start_with(state, (const char *const[]) { "--checkin-queue-size", "16", "--checkin-journal",
+                                                         "none", NULL });
 }
 
 static int setup(void **state) {
@@ -88,9 +94,23 @@ static char *wait_health(Flotad *f, const char *needle) {
         return body;
 }
 
-/* With the database's write lock held elsewhere, polls, /healthz and API reads are answered. */
-static void test_locked_database(void **state) {
-        Flotad *f = *state;
+static long metric(Flotad *f, const char *name) {
+        HttpResponse r;
+        _cleanup_free_ char *needle = xasprintf("\n%s ", name);
+
+        assert_int_equal(api(f, "GET", "/metrics", NULL, &r), 200);
+        const char *p = strstr(r.body, needle);
+        long v = p ? atol(p + strlen(needle)) : -1;
+        http_response_done(&r);
+        return v;
+}
+
+/*
+ * With the database's write lock held elsewhere, polls, /healthz and API reads are answered.
+ * Check-ins beyond the queue wait in the journal (spilled), or without one are dropped.
+ */
+static void locked_database(Flotad *f, bool journal) {
+        long spilled = 0;
         _cleanup_free_ char *path = xasprintf("%s/flotad.db", f->data_dir);
         sqlite3 *db;
         HttpResponse r;
@@ -108,8 +128,17 @@ static void test_locked_database(void **state) {
         _cleanup_free_ char *h = wait_health(f, "\"writer\":\"failing\"");
         if (!strstr(h, "\"status\":\"degraded\"") || !strstr(h, "\"writer\":\"failing\""))
                 fail_msg("healthz with a locked database: %s", h);
-        assert_true(json_int(h, "checkins_dropped") > 0);
-        assert_true(json_int(h, "checkins_pending") <= 16);
+        if (journal) {
+                /* 16 in memory, the batch the writer retries (not pending), the rest in the journal */
+                assert_int_equal(json_int(h, "checkins_dropped"), 0);
+                long pending = json_int(h, "checkins_pending");
+                spilled = metric(f, "flotad_checkins_spilled_total");
+                if (pending < 200 - 16 || pending > 200 || spilled < 200 - 2 * 16 || spilled > 200 - 16)
+                        fail_msg("pending %ld, spilled %ld", pending, spilled);
+        } else {
+                assert_true(json_int(h, "checkins_dropped") > 0);
+                assert_true(json_int(h, "checkins_pending") <= 16);
+        }
 
         /* reads work; a write answers 503 soon */
         assert_int_equal(api(f, "GET", "/api/v1/products", NULL, &r), 200);
@@ -126,12 +155,32 @@ static void test_locked_database(void **state) {
         free(wait_health(f, "\"writer\":\"ok\""));
         _cleanup_free_ char *after = wait_health(f, "\"status\":\"ok\"");
         assert_non_null(strstr(after, "\"writer\":\"ok\""));
-        assert_int_equal(api(f, "GET", "/metrics", NULL, &r), 200);
-        assert_null(strstr(r.body, "flotad_checkins_dropped_total 0\n"));
-        assert_non_null(strstr(r.body, "flotad_checkins_dropped_total "));
-        http_response_done(&r);
+        if (journal) {
+                /* every one of them is written, in memory first, then those from the journal */
+                assert_int_equal(wait_checkins(f, 200), 200);
+                assert_int_equal(db_count(f, "SELECT count(*) FROM checkins"), 200);
+                assert_int_equal(metric(f, "flotad_checkins_dropped_total"), 0);
+                /* and the queue is in memory again */
+                assert_int_equal(poll_as(f, 1000), 304);
+                assert_int_equal(wait_checkins(f, 201), 201);
+                assert_int_equal(metric(f, "flotad_checkins_spilled_total"), spilled);
+                _cleanup_free_ char *log = slurp(f->log_path, NULL);
+                assert_non_null(strstr(log, "further check-ins wait in the check-in journal"));
+                assert_non_null(
+                        strstr(log, "the check-ins that waited in the check-in journal are written"));
+                return;
+        }
+        assert_true(metric(f, "flotad_checkins_dropped_total") > 0);
         assert_int_equal(poll_as(f, 1000), 304);
         assert_true(wait_checkins(f, 1) >= 1);
+}
+
+static void test_locked_database(void **state) {
+        locked_database(*state, true);
+}
+
+static void test_locked_database_no_journal(void **state) {
+        locked_database(*state, false);
 }
 
 /* A database whose pages are corrupt is refused at start-up, with a message that says how to recover. */
@@ -203,6 +252,8 @@ static void test_catalog_reload_failure_reported(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_locked_database, setup_small_queue, teardown),
+                cmocka_unit_test_setup_teardown(test_locked_database_no_journal,
+                                                setup_small_queue_no_journal, teardown),
                 cmocka_unit_test_setup_teardown(test_corrupt_database_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_catalog_reload_failure_reported, setup, teardown),
         };
