@@ -48,8 +48,7 @@ typedef struct Config {
         unsigned per_address_limit;  /* connections open at once from one client address; 0: no limit */
         uint64_t checkin_retention;  /* usec; 0 keeps check-ins forever */
         uint64_t checkin_heartbeat;  /* usec; an unchanged device gets a row this often; 0: every poll */
-        unsigned checkin_queue_size; /* check-ins that may wait for the writer; more are dropped and counted
-                                      */
+        unsigned checkin_queue_size; /* check-ins held in memory for the writer; more wait in the journal */
 } Config;
 
 typedef enum OptionType {
